@@ -1,0 +1,79 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+/// Settings every target of the hub shares: Swift 6 language mode (strict
+/// concurrency) and warnings treated as errors.
+let strict: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .treatAllWarnings(as: .error),
+]
+
+let package = Package(
+    name: "coordination-hub",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "coordination-hub", targets: ["coordination-hub"]),
+        .library(name: "HubCore", targets: ["HubCore"]),
+        .library(name: "HubStore", targets: ["HubStore"]),
+        .library(name: "HubStoreSQLite", targets: ["HubStoreSQLite"]),
+        .library(name: "HubEngine", targets: ["HubEngine"]),
+        .library(name: "HubTesting", targets: ["HubTesting"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+    ],
+    targets: [
+        .target(
+            name: "HubCore",
+            dependencies: [
+                .product(name: "Collections", package: "swift-collections"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(name: "HubStore", dependencies: ["HubCore"], swiftSettings: strict),
+        .target(
+            name: "HubStoreSQLite",
+            dependencies: ["HubStore", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "HubEngine",
+            dependencies: [
+                "HubStore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "HubCLI",
+            dependencies: [
+                "HubEngine", "HubStoreSQLite",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(name: "coordination-hub", dependencies: ["HubCLI"], swiftSettings: strict),
+        .target(
+            name: "HubTesting",
+            dependencies: ["HubEngine", "HubStoreSQLite"],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "HubCoreTests", dependencies: ["HubCore", "HubTesting"], swiftSettings: strict),
+        .testTarget(
+            name: "HubStoreSQLiteTests", dependencies: ["HubStoreSQLite", "HubTesting"], swiftSettings: strict),
+        .testTarget(name: "HubEngineTests", dependencies: ["HubEngine", "HubTesting"], swiftSettings: strict),
+        .testTarget(
+            name: "HubCLITests", dependencies: ["HubCLI", "HubTesting", "coordination-hub"], swiftSettings: strict),
+    ]
+)

@@ -1,0 +1,225 @@
+import Foundation
+import HubCore
+import HubEngine
+import HubStoreSQLite
+
+/// The `coordination-hub` command: reads the command line, runs one operation
+/// on the local store, prints one JSON document, and answers the exit status (§2).
+public struct CommandLineTool: Sendable {
+    public var environment: [String: String]
+    public var workingDirectory: String
+    public var standardOutput: any OutputSink
+    public var standardError: any OutputSink
+    public var standardInput: @Sendable () -> [UInt8]
+    public var outputIsTerminal: Bool
+    public var clock: any WallClock
+
+    public init(
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        workingDirectory: String = FileManager.default.currentDirectoryPath,
+        standardOutput: any OutputSink = FileHandleSink.standardOutput,
+        standardError: any OutputSink = FileHandleSink.standardError,
+        standardInput: @escaping @Sendable () -> [UInt8] = { [UInt8](FileHandle.standardInput.readDataToEndOfFile()) },
+        outputIsTerminal: Bool = Platform.standardOutputIsTerminal, clock: any WallClock = SystemClock()
+    ) {
+        self.environment = environment
+        self.workingDirectory = workingDirectory
+        self.standardOutput = standardOutput
+        self.standardError = standardError
+        self.standardInput = standardInput
+        self.outputIsTerminal = outputIsTerminal
+        self.clock = clock
+    }
+
+    /// The version this build reports.
+    public static let version = "0.1.0"
+
+    /// Runs the command and returns the exit status.
+    public func run(_ arguments: [String]) async -> Int32 {
+        let invocation: Invocation
+        do {
+            invocation = try Invocation(arguments: arguments)
+        } catch {
+            return emitError(
+                error, operation: arguments.first ?? "", workflowID: nil, pretty: outputIsTerminal, exit: 2)
+        }
+        let pretty = invocation.pretty || outputIsTerminal
+        let table = OperationTable.standard
+        let words = invocation.words
+        if invocation.help || words.first == "help" {
+            let topic = invocation.help ? words.first : words.dropFirst().first
+            if let topic, topic != "help" {
+                guard let op = table[topic] else {
+                    return emitError(
+                        HubError(
+                            .invalidArguments, "Unknown operation '\(topic.prefix(64))'",
+                            suggestions: ["Run 'coordination-hub help'"]),
+                        operation: "help", workflowID: nil, pretty: pretty, exit: 2)
+                }
+                standardOutput.write(HelpText.operation(op))
+            } else {
+                standardOutput.write(HelpText.overview(table))
+            }
+            return 0
+        }
+        if words.first == "version" {
+            standardOutput.write("coordination-hub \(Self.version)\n")
+            return 0
+        }
+        let request: OperationRequest
+        do {
+            request = try parseRequest(invocation, table: table)
+        } catch {
+            let op =
+                invocation.request != nil
+                ? "request" : (words.count >= 2 && table[words[1]] != nil ? words[1] : words.first ?? "")
+            return emitError(error, operation: op, workflowID: nil, pretty: pretty, exit: 2)
+        }
+        let stateDirectory = Paths.absolute(
+            invocation.stateDirectory ?? environment["COORDINATION_HUB_STATE_DIR"] ?? ".claude/coordination",
+            relativeTo: workingDirectory)
+        let response: OperationResponse
+        do {
+            let hub = try openHub(stateDirectory: stateDirectory, overrides: invocation.overrides)
+            if let descriptorError = checkedBeforeStore(request, hub: hub) {
+                return emitError(
+                    descriptorError, operation: request.operation, workflowID: request.workflowID, pretty: pretty,
+                    exit: 1)
+            }
+            response = await hub.perform(request)
+            try? await hub.store.close()
+        } catch let error as HubError {
+            return emitError(
+                error, operation: request.operation, workflowID: request.workflowID, pretty: pretty, exit: 1)
+        } catch {
+            return emitError(
+                .internal("\(error)"), operation: request.operation, workflowID: request.workflowID, pretty: pretty,
+                exit: 1)
+        }
+        print(response.json, pretty: pretty)
+        guard let error = response.error else { return 0 }
+        return error.code == .invalidArguments ? 2 : 1
+    }
+
+    /// Turns the words into (workflow id, operation, parameters), or `INVALID_ARGUMENTS`.
+    func parseRequest(_ invocation: Invocation, table: OperationTable) throws(HubError) -> OperationRequest {
+        if let source = invocation.request {
+            guard source == "-" || source.hasPrefix("@") else {
+                throw HubError(.invalidArguments, "--request takes '-' (standard input) or @file")
+            }
+            guard invocation.words.isEmpty else {
+                throw HubError(.invalidArguments, "--request takes no other arguments")
+            }
+            let envelope = try ParameterSource.read(source, standardInput: standardInput)
+            for key in envelope.objectValue?.keys ?? [] where !["workflow_id", "operation", "parameters"].contains(key)
+            {
+                throw HubError(
+                    .invalidArguments,
+                    "Unknown key '\(key.prefix(64))' in the request envelope (expected workflow_id, operation, parameters)"
+                )
+            }
+            guard let operation = envelope["operation"]?.stringValue else {
+                throw HubError(.invalidArguments, "The request envelope needs \"operation\" (a string)")
+            }
+            guard table[operation] != nil else { throw unknownOperation(operation, table: table) }
+            let workflowID: String?
+            switch envelope["workflow_id"] {
+            case nil, .null?: workflowID = nil
+            case .string(let s)?: workflowID = s
+            default: throw HubError(.invalidArguments, "\"workflow_id\" in the request envelope must be a string")
+            }
+            let parameters = envelope["parameters"] ?? .emptyObject
+            guard case .object = parameters else {
+                throw HubError(.invalidArguments, "\"parameters\" in the request envelope must be an object")
+            }
+            if table[operation]?.scope == .workflow, workflowID == nil {
+                throw HubError(.invalidArguments, "\(operation) needs a workflow_id in the request envelope")
+            }
+            return OperationRequest(workflowID: workflowID, operation: operation, parameters: parameters)
+        }
+        let words = invocation.words
+        guard let first = words.first else {
+            throw HubError(
+                .invalidArguments, "No operation given",
+                details: "Usage: coordination-hub <workflow-id> <operation> ['<json>']",
+                suggestions: ["Run 'coordination-hub help'"])
+        }
+        // `<op> <op> …` is a workflow id that is an operation's name: INVALID_WORKFLOW_ID, reported by the hub (§17).
+        if let op = table[first], !(words.count >= 2 && table[words[1]] != nil) {
+            if op.scope == .workflow {
+                throw HubError(
+                    .invalidArguments, "\(first) needs a workflow id",
+                    details: "Usage: coordination-hub <workflow-id> \(first) ['<json>']",
+                    suggestions: ["List workflows with 'coordination-hub list-workflows'"])
+            }
+            guard words.count <= 2 else { throw tooMany(words) }
+            return OperationRequest(
+                workflowID: nil, operation: first,
+                parameters: try ParameterSource.read(words.dropFirst().first, standardInput: standardInput))
+        }
+        guard words.count >= 2 else {
+            throw HubError(
+                .invalidArguments, "No operation given for workflow \(first.prefix(64))",
+                details: "Usage: coordination-hub <workflow-id> <operation> ['<json>']",
+                suggestions: ["Run 'coordination-hub help'"])
+        }
+        guard table[words[1]] != nil else { throw unknownOperation(words[1], table: table) }
+        guard words.count <= 3 else { throw tooMany(words) }
+        let parameters = try ParameterSource.read(words.count == 3 ? words[2] : nil, standardInput: standardInput)
+        return OperationRequest(workflowID: first, operation: words[1], parameters: parameters)
+    }
+
+    private func unknownOperation(_ name: String, table: OperationTable) -> HubError {
+        var suggestions = ["Run 'coordination-hub help' for the list of operations"]
+        if let guess = table.closest(to: name) { suggestions.insert("Did you mean '\(guess)'?", at: 0) }
+        return HubError(
+            .invalidArguments, "Unknown operation '\(name.prefix(64))'",
+            details: "Operations: \(table.names.joined(separator: ", ")).", suggestions: suggestions)
+    }
+
+    private func tooMany(_ words: [String]) -> HubError {
+        HubError(
+            .invalidArguments, "Too many arguments: \(words.count) words",
+            details: "Pass the parameters as one JSON argument (quote it for the shell).")
+    }
+
+    /// Errors the table finds without the store (invalid workflow id), so they are reported before any file is created.
+    private func checkedBeforeStore(_ request: OperationRequest, hub: Hub) -> HubError? {
+        do {
+            _ = try hub.resolve(request)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    private func openHub(stateDirectory: String, overrides: [(String, String)]) throws -> Hub {
+        let configuration = try Configuration.load(
+            stateDirectory: stateDirectory, environment: environment, overrides: overrides)
+        let storePath =
+            configuration.store.map { Paths.absolute($0, relativeTo: stateDirectory) } ?? "\(stateDirectory)/hub.sqlite"
+        if configuration.store?.hasPrefix("postgres") == true {
+            throw HubError(
+                .storeUnavailable,
+                "This build has no PostgreSQL store; remove 'store' from the configuration to use SQLite")
+        }
+        let store = try SQLiteStore(path: storePath)
+        return Hub(
+            store: store, stateDirectory: stateDirectory, configuration: configuration, clock: clock,
+            workingDirectory: workingDirectory)
+    }
+
+    private func emitError(_ error: HubError, operation: String, workflowID: String?, pretty: Bool, exit: Int32)
+        -> Int32
+    {
+        let response = OperationResponse.failure(
+            request: OperationRequest(workflowID: workflowID, operation: operation), error: error,
+            timestamp: clock.nowMilliseconds())
+        print(response.json, pretty: pretty)
+        return exit
+    }
+
+    private func print(_ json: JSONValue, pretty: Bool) {
+        standardOutput.write(json.serialized(pretty ? .pretty : .compact) + "\n")
+    }
+}

@@ -1,0 +1,44 @@
+import Foundation
+import HubCore
+import Yams
+
+extension Configuration {
+    /// Reads `<state-dir>/config.json` (or `config.yaml`), then the environment
+    /// (`COORDINATION_HUB_<KEY>`), then `--set KEY=VALUE` flags, each overriding the one before (§14).
+    static func load(stateDirectory: String, environment: [String: String], overrides: [(String, String)])
+        throws(HubError)
+        -> Configuration
+    {
+        var config = Configuration()
+        for name in ["config.json", "config.yaml", "config.yml"] {
+            let path = (stateDirectory as NSString).appendingPathComponent(name)
+            guard FileManager.default.fileExists(atPath: path) else { continue }
+            let document = try ParameterSource.readDocument(path: path, what: "configuration file")
+            guard var members = document.objectValue else {
+                throw HubError(.invalidParameters, "configuration file \(path) must hold an object")
+            }
+            if let nested = members["coordination_defaults"]?.objectValue {
+                members["coordination_defaults"] = nil
+                for (k, v) in nested { members[k] = v }
+            }
+            for (key, value) in members { try config.set(key, value, origin: path) }
+            break
+        }
+        for key in Configuration.keys {
+            if let text = environment["COORDINATION_HUB_\(key.uppercased())"] {
+                try config.set(key, .string(text), origin: "environment variable COORDINATION_HUB_\(key.uppercased())")
+            }
+        }
+        for (key, text) in overrides {
+            let value = (try? JSONParser.parse(text)) ?? .string(text)
+            try config.set(key, value, origin: "--set \(key)")
+        }
+        let problems = config.validate()
+        if !problems.isEmpty {
+            throw HubError(
+                .invalidParameters, "invalid configuration: \(problems.joined(separator: "; "))",
+                details: "Fix the settings in config.json, the environment or --set.")
+        }
+        return config
+    }
+}

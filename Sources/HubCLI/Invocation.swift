@@ -1,0 +1,52 @@
+import HubCore
+
+/// The command line split into global options and positional words (§2).
+struct Invocation {
+    var stateDirectory: String?
+    var pretty = false
+    var request: String?
+    var help = false
+    var overrides: [(String, String)] = []
+    var words: [String] = []
+
+    /// Reads the arguments (without the program name). Throws `INVALID_ARGUMENTS` for an unknown or incomplete option.
+    init(arguments: [String]) throws(HubError) {
+        var i = 0
+        func value(_ option: String) throws(HubError) -> String {
+            i += 1
+            guard i < arguments.count else { throw HubError(.invalidArguments, "\(option) needs a value") }
+            return arguments[i]
+        }
+        var passthrough = false
+        while i < arguments.count {
+            let arg = arguments[i]
+            if passthrough || !arg.hasPrefix("--") && arg != "-h" {
+                words.append(arg)
+            } else if arg == "--" {
+                passthrough = true
+            } else if arg == "--pretty" {
+                pretty = true
+            } else if arg == "--help" || arg == "-h" {
+                help = true
+            } else if arg == "--state-dir" {
+                stateDirectory = try value(arg)
+            } else if arg.hasPrefix("--state-dir=") {
+                stateDirectory = String(arg.dropFirst("--state-dir=".count))
+            } else if arg == "--request" {
+                request = try value(arg)
+            } else if arg == "--set" {
+                let pair = try value(arg)
+                guard let eq = pair.firstIndex(of: "="), eq != pair.startIndex else {
+                    throw HubError(.invalidArguments, "--set needs KEY=VALUE, got \"\(pair.prefix(80))\"")
+                }
+                overrides.append((String(pair[..<eq]), String(pair[pair.index(after: eq)...])))
+            } else {
+                throw HubError(
+                    .invalidArguments, "Unknown option \(arg.prefix(80))",
+                    details: "Options: --state-dir DIR, --pretty, --set KEY=VALUE, --request -, --help.",
+                    suggestions: ["Run 'coordination-hub help'"])
+            }
+            i += 1
+        }
+    }
+}

@@ -1,0 +1,90 @@
+/// Validation of the task dependency graph: a DAG across phases (§4).
+public enum TaskGraph {
+    /// Checks `added` against `existing`: ids unique, dependencies known and not in
+    /// a later phase, no cycle. Throws `INVALID_PARAMETERS` naming the tasks involved.
+    public static func validate(existing: [WorkTask], adding added: [WorkTask]) throws(HubError) {
+        var phaseOf: [String: Int] = [:]
+        for task in existing { phaseOf[task.taskID] = task.phaseID }
+        var duplicates: [String] = []
+        for task in added {
+            if phaseOf[task.taskID] != nil { duplicates.append(task.taskID) }
+            phaseOf[task.taskID] = task.phaseID
+        }
+        if !duplicates.isEmpty {
+            throw HubError(
+                .invalidParameters, "duplicate task ids: \(duplicates.joined(separator: ", "))",
+                details: "Task ids must be unique within a workflow.",
+                context: ["field": "tasks", "tasks": .strings(duplicates)],
+                suggestions: ["Rename the duplicate tasks", "Read existing task ids with 'get-status'"])
+        }
+        var unknown: [String] = []
+        var forward: [String] = []
+        for task in added {
+            for dep in task.dependsOn {
+                guard let depPhase = phaseOf[dep] else {
+                    unknown.append("\(task.taskID) -> \(dep)")
+                    continue
+                }
+                if depPhase > task.phaseID {
+                    forward.append("\(task.taskID) (phase \(task.phaseID)) -> \(dep) (phase \(depPhase))")
+                }
+            }
+        }
+        if !unknown.isEmpty {
+            throw HubError(
+                .invalidParameters, "unknown dependencies: \(unknown.joined(separator: ", "))",
+                details: "Every depends_on entry must name a task of the workflow.",
+                context: ["field": "depends_on", "tasks": .strings(unknown)],
+                suggestions: ["Declare the missing tasks, or remove them from depends_on"])
+        }
+        if !forward.isEmpty {
+            throw HubError(
+                .invalidParameters,
+                "tasks depend on tasks of a later phase, which can never run first: \(forward.joined(separator: ", "))",
+                details: "Phases run in order; a task may depend on tasks of its own or an earlier phase.",
+                context: ["field": "depends_on", "tasks": .strings(forward)],
+                suggestions: ["Move the dependency to an earlier phase, or the dependent task to a later one"])
+        }
+        if let cycle = findCycle(existing + added) {
+            throw HubError(
+                .invalidParameters, "dependency cycle: \(cycle.joined(separator: " -> "))",
+                details: "depends_on must form a directed acyclic graph.",
+                context: ["field": "depends_on", "tasks": .strings(cycle)],
+                suggestions: ["Remove one of the dependencies in the cycle"])
+        }
+    }
+
+    /// One cycle as a path that starts and ends with the same task, or `nil` for a DAG.
+    public static func findCycle(_ tasks: [WorkTask]) -> [String]? {
+        var edges: [String: [String]] = [:]
+        for task in tasks { edges[task.taskID] = task.dependsOn }
+        var state: [String: UInt8] = [:]  // 1 = on the stack, 2 = done
+        for root in tasks.map(\.taskID) where state[root] == nil {
+            // Iterative DFS so that a long chain cannot overflow the stack.
+            var stack: [(String, Int)] = [(root, 0)]
+            var path: [String] = [root]
+            state[root] = 1
+            while let (node, next) = stack.last {
+                let deps = edges[node] ?? []
+                if next < deps.count {
+                    stack[stack.count - 1].1 += 1
+                    let dep = deps[next]
+                    switch state[dep] {
+                    case 1:
+                        if let start = path.firstIndex(of: dep) { return Array(path[start...]) + [dep] }
+                    case nil:
+                        state[dep] = 1
+                        stack.append((dep, 0))
+                        path.append(dep)
+                    default: break
+                    }
+                } else {
+                    state[node] = 2
+                    stack.removeLast()
+                    path.removeLast()
+                }
+            }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,175 @@
+/// What moving a workflow along changed, for the caller to store and announce.
+public enum ProgressEffect: Sendable, Equatable {
+    case taskReady(taskID: String)
+    case taskSkipped(taskID: String, reason: String)
+    case phaseStarted(phase: Int)
+    case phaseCompleted(phase: Int)
+    case phaseFailed(phase: Int, failedTasks: [String])
+    case workflowCompleted
+    case workflowFailed(reason: String)
+}
+
+/// The rules that move a running workflow along (§5), as a pure function over its phases and tasks.
+///
+/// Tasks of the current phase become `ready` when their dependencies are done; a
+/// phase with tasks completes when they are all settled within the failure
+/// tolerance and fails past it; the next phase then starts, and after the last
+/// one the workflow completes. A phase without tasks waits for `complete-phase`.
+public struct WorkflowProgression: Sendable {
+    public var workflow: Workflow
+    public var phases: [Phase]
+    public var tasks: [WorkTask]
+    /// Indexes of phases and tasks that changed, so the caller stores only those.
+    public private(set) var changedPhases: Set<Int> = []
+    public private(set) var changedTasks: Set<String> = []
+
+    public init(workflow: Workflow, phases: [Phase], tasks: [WorkTask]) {
+        self.workflow = workflow
+        self.phases = phases.sorted { $0.phaseID < $1.phaseID }
+        self.tasks = tasks
+    }
+
+    private func phaseIndex(_ id: Int) -> Int? { phases.firstIndex { $0.phaseID == id } }
+
+    /// Starts phase `phase`: earlier phases that have not finished and their open tasks are skipped.
+    public mutating func startPhase(_ phase: Int, now: Int64) -> [ProgressEffect] {
+        var effects: [ProgressEffect] = []
+        for i in phases.indices where phases[i].phaseID < phase && phases[i].status != .completed {
+            phases[i].status = .skipped
+            phases[i].completedAt = phases[i].completedAt ?? now
+            changedPhases.insert(phases[i].phaseID)
+            for t in tasks.indices where tasks[t].phaseID == phases[i].phaseID && !tasks[t].status.isSettled {
+                tasks[t].status = .skipped
+                changedTasks.insert(tasks[t].taskID)
+                effects.append(.taskSkipped(taskID: tasks[t].taskID, reason: "phase skipped"))
+            }
+        }
+        guard let i = phaseIndex(phase) else { return effects }
+        phases[i].status = .running
+        phases[i].startedAt = now
+        phases[i].completedAt = nil
+        changedPhases.insert(phase)
+        workflow.currentPhase = phase
+        effects.append(.phaseStarted(phase: phase))
+        effects += advance(now: now)
+        return effects
+    }
+
+    /// Closes the current phase by hand. With `force`, its unsettled tasks become `skipped`.
+    /// Returns `nil` (changing nothing) when tasks remain and `force` is false.
+    public mutating func completeCurrentPhase(force: Bool, now: Int64) -> (
+        effects: [ProgressEffect], remaining: [String]
+    ) {
+        let current = workflow.currentPhase
+        let open = tasks.filter { $0.phaseID == current && !$0.status.isSettled }.map(\.taskID)
+        guard open.isEmpty || force else { return ([], open) }
+        var effects: [ProgressEffect] = []
+        for t in tasks.indices where tasks[t].phaseID == current && !tasks[t].status.isSettled {
+            tasks[t].status = .skipped
+            changedTasks.insert(tasks[t].taskID)
+            effects.append(.taskSkipped(taskID: tasks[t].taskID, reason: "phase closed by complete-phase"))
+        }
+        effects += finishPhase(current, now: now)
+        return (effects, [])
+    }
+
+    /// Applies the automatic rules until nothing changes.
+    public mutating func advance(now: Int64) -> [ProgressEffect] {
+        var effects: [ProgressEffect] = []
+        while workflow.status == .running || workflow.status == .paused {
+            let current = workflow.currentPhase
+            guard let p = phaseIndex(current), phases[p].status == .running else { break }
+            effects += settleBlockedTasks(phase: current)
+            effects += markReady(phase: current)
+            let phaseTasks = tasks.filter { $0.phaseID == current }
+            guard !phaseTasks.isEmpty else { break }
+            let failed = phaseTasks.filter { $0.status == .failed || $0.status == .cancelled }.map(\.taskID)
+            let allowed = workflow.configuration.failureTolerance.allowedFailures(taskCount: phaseTasks.count)
+            if failed.count > allowed {
+                phases[p].status = .failed
+                phases[p].completedAt = now
+                changedPhases.insert(current)
+                effects.append(.phaseFailed(phase: current, failedTasks: failed))
+                workflow.status = .failed
+                workflow.failureReason =
+                    "phase \(current) exceeded its failure tolerance (\(workflow.configuration.failureTolerance.rawValue)): "
+                    + "failed tasks \(failed.joined(separator: ", "))"
+                effects.append(.workflowFailed(reason: workflow.failureReason ?? "failure tolerance exceeded"))
+                break
+            }
+            guard phaseTasks.allSatisfy({ $0.status.isSettled }) else { break }
+            effects += finishPhase(current, now: now)
+        }
+        return effects
+    }
+
+    private mutating func finishPhase(_ current: Int, now: Int64) -> [ProgressEffect] {
+        guard let p = phaseIndex(current) else { return [] }
+        var effects: [ProgressEffect] = []
+        phases[p].status = .completed
+        phases[p].completedAt = now
+        changedPhases.insert(current)
+        effects.append(.phaseCompleted(phase: current))
+        if let next = phases.first(where: { $0.phaseID > current && $0.status == .pending }) {
+            effects += startPhase(next.phaseID, now: now)
+        } else {
+            workflow.status = .completed
+            effects.append(.workflowCompleted)
+        }
+        return effects
+    }
+
+    /// Tasks whose dependency failed for good can never run: they are skipped.
+    private mutating func settleBlockedTasks(phase: Int) -> [ProgressEffect] {
+        var status: [String: TaskStatus] = [:]
+        for t in tasks { status[t.taskID] = t.status }
+        var effects: [ProgressEffect] = []
+        for t in tasks.indices where tasks[t].phaseID == phase && tasks[t].status == .pending {
+            if let dead = tasks[t].dependsOn.first(where: { status[$0] == .failed || status[$0] == .cancelled }) {
+                tasks[t].status = .skipped
+                changedTasks.insert(tasks[t].taskID)
+                status[tasks[t].taskID] = .skipped
+                effects.append(.taskSkipped(taskID: tasks[t].taskID, reason: "dependency \(dead) failed"))
+            }
+        }
+        return effects
+    }
+
+    private mutating func markReady(phase: Int) -> [ProgressEffect] {
+        var done: Set<String> = []
+        for t in tasks where t.status.satisfiesDependents { done.insert(t.taskID) }
+        var effects: [ProgressEffect] = []
+        for t in tasks.indices where tasks[t].phaseID == phase && tasks[t].status == .pending {
+            if tasks[t].dependsOn.allSatisfy({ done.contains($0) }) {
+                tasks[t].status = .ready
+                changedTasks.insert(tasks[t].taskID)
+                effects.append(.taskReady(taskID: tasks[t].taskID))
+            }
+        }
+        return effects
+    }
+
+    /// Share of tasks completed or skipped, a phase without tasks counting as one unit (§5), in percent.
+    public static func progressPercentage(phases: [Phase], tasks: [WorkTask]) -> Double {
+        var units = 0
+        var done = 0
+        var counts: [Int: (Int, Int)] = [:]
+        for t in tasks {
+            var c = counts[t.phaseID] ?? (0, 0)
+            c.0 += 1
+            if t.status.satisfiesDependents { c.1 += 1 }
+            counts[t.phaseID] = c
+        }
+        for p in phases {
+            if let (total, finished) = counts[p.phaseID] {
+                units += total
+                done += finished
+            } else {
+                units += 1
+                if p.status == .completed || p.status == .skipped { done += 1 }
+            }
+        }
+        guard units > 0 else { return 0 }
+        return (Double(done) * 1000 / Double(units)).rounded() / 10
+    }
+}

@@ -1,0 +1,138 @@
+/// An event as stored in the log (§4): immutable once appended.
+public struct HubEvent: Sendable, Equatable {
+    /// `evt_…`.
+    public var eventID: String
+    /// Strictly increasing across the store.
+    public var sequence: Int64
+    /// lower_snake_case.
+    public var eventType: String
+    /// `nil` for events about no workflow (agent events).
+    public var workflowID: String?
+    public var phase: Int
+    public var severity: Severity
+    public var source: String
+    /// Milliseconds since 1970.
+    public var timestamp: Int64
+    public var data: JSONValue
+    public var subject: String
+    public var metadata: EventMetadata
+    public var dedupID: String?
+
+    public init(
+        eventID: String, sequence: Int64, eventType: String, workflowID: String?, phase: Int, severity: Severity,
+        source: String, timestamp: Int64, data: JSONValue, subject: String, metadata: EventMetadata,
+        dedupID: String?
+    ) {
+        self.eventID = eventID
+        self.sequence = sequence
+        self.eventType = eventType
+        self.workflowID = workflowID
+        self.phase = phase
+        self.severity = severity
+        self.source = source
+        self.timestamp = timestamp
+        self.data = data
+        self.subject = subject
+        self.metadata = metadata
+        self.dedupID = dedupID
+    }
+
+    /// The id the seed's routing key and message put in the workflow slot: the
+    /// workflow id, or for events about no workflow the subject's entity (the agent id).
+    public var routingEntity: String {
+        if let workflowID { return workflowID }
+        let parts = subject.split(separator: ".", omittingEmptySubsequences: false)
+        return parts.count >= 3 ? String(parts[1]) : "hub"
+    }
+
+    /// `event_type.workflow_id.phase`, as in the seed.
+    public var routingKey: String { "\(eventType).\(routingEntity).\(phase)" }
+
+    /// `EVENT_TYPE:workflow_id:phase:data`, type upper-cased, data as compact JSON.
+    public var message: String { "\(eventType.uppercased()):\(routingEntity):\(phase):\(data.serialized(.compact))" }
+
+    /// The event as the API shows it.
+    public var json: JSONValue {
+        var metadata: JSONValue = [
+            "correlation_id": .optional(self.metadata.correlationID),
+            "causation_id": .optional(self.metadata.causationID),
+            "tags": .strings(self.metadata.tags),
+        ]
+        if metadata["correlation_id"]?.isNull == true, metadata["causation_id"]?.isNull == true,
+            self.metadata.tags.isEmpty
+        {
+            metadata = .emptyObject
+        }
+        var out: JSONValue = [
+            "event_id": .string(eventID),
+            "sequence": .int(sequence),
+            "event_type": .string(eventType),
+            "workflow_id": .optional(workflowID),
+            "phase": .count(phase),
+            "severity": .string(severity.rawValue),
+            "source": .string(source),
+            "timestamp": .string(Timestamp.format(milliseconds: timestamp)),
+            "subject": .string(subject),
+            "routing_key": .string(routingKey),
+            "message": .string(message),
+            "data": data,
+            "metadata": metadata,
+        ]
+        if let dedupID { out["dedup_id"] = .string(dedupID) }
+        return out
+    }
+}
+
+/// Correlation and causation of an event (§16).
+public struct EventMetadata: Sendable, Equatable {
+    public var correlationID: String?
+    public var causationID: String?
+    public var tags: [String]
+
+    public init(correlationID: String? = nil, causationID: String? = nil, tags: [String] = []) {
+        self.correlationID = correlationID
+        self.causationID = causationID
+        self.tags = tags
+    }
+}
+
+/// An event about to be appended: everything but the id, sequence and time,
+/// which the store assigns in the appending transaction.
+public struct EventDraft: Sendable, Equatable {
+    public var eventType: String
+    public var workflowID: String?
+    public var phase: Int
+    public var severity: Severity
+    public var source: String
+    public var data: JSONValue
+    public var subject: String
+    public var metadata: EventMetadata
+    public var dedupID: String?
+
+    public init(
+        eventType: String, workflowID: String?, phase: Int, severity: Severity = .info,
+        source: String = "coordination-hub", data: JSONValue = .emptyObject, subject: String,
+        metadata: EventMetadata = .init(), dedupID: String? = nil
+    ) {
+        self.eventType = eventType
+        self.workflowID = workflowID
+        self.phase = phase
+        self.severity = severity
+        self.source = source
+        self.data = data
+        self.subject = subject
+        self.metadata = metadata
+        self.dedupID = dedupID
+    }
+
+    /// An event of the hub's own about a workflow, on `workflow.<id>.<type>`.
+    public static func workflow(
+        _ type: String, _ workflow: Workflow, severity: Severity = .info, data: JSONValue = .emptyObject,
+        causedBy cause: String? = nil
+    ) -> EventDraft {
+        EventDraft(
+            eventType: type, workflowID: workflow.id, phase: workflow.currentPhase, severity: severity,
+            data: data, subject: "workflow.\(workflow.id).\(type)",
+            metadata: EventMetadata(correlationID: workflow.correlationID, causationID: cause))
+    }
+}

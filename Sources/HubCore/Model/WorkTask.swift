@@ -1,0 +1,66 @@
+/// A unit of work inside a phase (§4). Named `WorkTask` because `Task` is Swift concurrency's.
+public struct WorkTask: Sendable, Equatable {
+    public var workflowID: String
+    public var taskID: String
+    /// The 1-based phase the task belongs to.
+    public var phaseID: Int
+    public var description: String
+    /// The specialization it needs (`code`, `test`, …), or `nil` for any agent.
+    public var role: String?
+    public var status: TaskStatus
+    public var dependsOn: [String]
+    /// Paths it will touch: no two running tasks may share one.
+    public var files: [String]
+    /// Named resources it needs and how many units of each.
+    public var resources: [String: Int]
+    public var priority: Priority
+    public var estimate: HubDuration?
+    public var timeout: HubDuration?
+    /// Defaults to 2.
+    public var maxRetries: Int
+    public var attempts: Int
+    /// A checkpoint is taken before it starts.
+    public var risky: Bool
+    /// Evidence its completion requires (§16), as given.
+    public var evidence: JSONValue?
+    /// A shell string the bundled agent runner runs with `/bin/sh -c`.
+    public var command: String?
+    /// Free JSON handed to the agent.
+    public var payload: JSONValue?
+    public var assignedAgent: String?
+    public var result: JSONValue?
+    public var lastError: JSONValue?
+    public var createdAt: Int64
+    public var startedAt: Int64?
+    public var completedAt: Int64?
+    /// How long its finished run took, in milliseconds.
+    public var executionMilliseconds: Int64?
+
+    public init(workflowID: String, taskID: String, phaseID: Int, description: String = "", createdAt: Int64) {
+        self.workflowID = workflowID
+        self.taskID = taskID
+        self.phaseID = phaseID
+        self.description = description
+        self.role = nil
+        self.status = .pending
+        self.dependsOn = []
+        self.files = []
+        self.resources = [:]
+        self.priority = .medium
+        self.estimate = nil
+        self.timeout = nil
+        self.maxRetries = 2
+        self.attempts = 0
+        self.risky = false
+        self.evidence = nil
+        self.command = nil
+        self.payload = nil
+        self.assignedAgent = nil
+        self.result = nil
+        self.lastError = nil
+        self.createdAt = createdAt
+        self.startedAt = nil
+        self.completedAt = nil
+        self.executionMilliseconds = nil
+    }
+}

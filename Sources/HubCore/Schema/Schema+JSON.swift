@@ -1,0 +1,46 @@
+extension Schema {
+    /// The schema as a JSON Schema document (draft 2020-12, as OpenAPI 3.1 and MCP use).
+    public var json: JSONValue {
+        var out: JSONValue = .emptyObject
+        switch kind {
+        case .string:
+            out["type"] = "string"
+            if let enumValues { out["enum"] = .strings(enumValues) }
+            if let format {
+                switch format {
+                case .duration: out["pattern"] = "^\\s*([0-9]+(\\.[0-9]+)?\\s*(ms|s|m|h|d)\\s*)+$"
+                case .dateTime: out["format"] = "date-time"
+                case .id: out["pattern"] = "^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$"
+                }
+            }
+            if let maxLength { out["maxLength"] = .count(maxLength) }
+        case .integer:
+            out["type"] = "integer"
+        case .number:
+            out["type"] = "number"
+        case .boolean:
+            out["type"] = "boolean"
+        case .array(let items):
+            out["type"] = "array"
+            out["items"] = items.json
+            if let maxItems { out["maxItems"] = .count(maxItems) }
+        case .object(let props, let additional):
+            out["type"] = "object"
+            var members: JSONValue = .emptyObject
+            for p in props { members[p.name] = p.schema.json }
+            out["properties"] = members
+            let required = props.filter(\.required).map(\.name)
+            if !required.isEmpty { out["required"] = .strings(required) }
+            out["additionalProperties"] = additional?.json ?? false
+        case .anyOf(let options):
+            out["anyOf"] = .array(options.map(\.json))
+        case .any:
+            break
+        }
+        if let minimum { out["minimum"] = .int(minimum) }
+        if let maximum { out["maximum"] = .int(maximum) }
+        if let summary { out["description"] = .string(summary) }
+        if let defaultValue { out["default"] = defaultValue }
+        return out
+    }
+}

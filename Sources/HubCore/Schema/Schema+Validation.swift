@@ -1,0 +1,152 @@
+extension Schema {
+    /// Checks `value` against the schema. Throws `INVALID_PARAMETERS` naming the
+    /// first offending field (`phases[2].name`) and what is wrong with it.
+    public func validate(_ value: JSONValue, path: String = "") throws(HubError) {
+        let here = path.isEmpty ? "parameters" : path
+        switch kind {
+        case .any:
+            return
+        case .anyOf(let options):
+            for option in options where (try? option.validateTyped(value, path: path)) != nil { return }
+            // Report against the alternative of the same JSON type, when there is one: its message is the useful one.
+            if let sameType = options.first(where: { $0.accepts(typeOf: value) }) {
+                try sameType.validate(value, path: path)
+            }
+            throw HubError.parameter(
+                here, "must be \(options.map(\.typeDescription).joined(separator: " or ")), got \(value.typeName)")
+        default:
+            try validateTyped(value, path: path)
+        }
+    }
+
+    private func validateTyped(_ value: JSONValue, path: String) throws(HubError) {
+        let here = path.isEmpty ? "parameters" : path
+        switch (kind, value) {
+        case (.any, _):
+            return
+        case (.anyOf, _):
+            try validate(value, path: path)
+        case (.string, .string(let s)):
+            if let enumValues, !enumValues.contains(s) {
+                throw HubError.parameter(
+                    here, "must be one of \(enumValues.joined(separator: ", ")), got \"\(s.prefix(64))\"")
+            }
+            if let maxLength, s.count > maxLength {
+                throw HubError.parameter(here, "is longer than \(maxLength) characters")
+            }
+            switch format {
+            case .duration?:
+                guard HubDuration(parsing: s) != nil else {
+                    throw HubError.parameter(
+                        here, "must be a duration such as 250ms, 5s, 15m, 2h, 7d or \"1h 15m\", got \"\(s.prefix(64))\""
+                    )
+                }
+            case .dateTime?:
+                guard Timestamp.parseMilliseconds(s) != nil else {
+                    throw HubError.parameter(
+                        here, "must be an RFC 3339 timestamp such as 2026-01-15T12:00:00Z, got \"\(s.prefix(64))\"")
+                }
+            case .id?:
+                if let problem = Identifier.problem(with: s) { throw HubError.parameter(here, problem) }
+            case nil:
+                break
+            }
+        case (.integer, _):
+            guard let i = value.intValue, value.typeName != "number" || value.doubleValue == Double(i) else {
+                throw HubError.parameter(here, "must be an integer, got \(value.typeName)")
+            }
+            try checkRange(Double(i), here)
+        case (.number, .int), (.number, .double):
+            try checkRange(value.doubleValue ?? 0, here)
+        case (.boolean, .bool):
+            return
+        case (.array(let items), .array(let elements)):
+            if let maxItems, elements.count > maxItems {
+                throw HubError.parameter(here, "has \(elements.count) items; at most \(maxItems) are allowed")
+            }
+            for (n, element) in elements.enumerated() { try items.validate(element, path: "\(here)[\(n)]") }
+        case (.object(let props, let additional), .object(let members)):
+            let prefix = path.isEmpty ? "" : path + "."
+            for prop in props where prop.required && members[prop.name] == nil {
+                throw HubError.parameter(prefix + prop.name, "is required")
+            }
+            for (key, member) in members {
+                if let prop = props.first(where: { $0.name == key }) {
+                    try prop.schema.validate(member, path: prefix + key)
+                } else if let additional {
+                    try additional.validate(member, path: prefix + key)
+                } else {
+                    let known = props.map(\.name)
+                    var message = "is not a known parameter"
+                    if let guess = Self.closest(to: key, in: known) { message += " (did you mean '\(guess)'?)" }
+                    message += "; known: \(known.isEmpty ? "none" : known.joined(separator: ", "))"
+                    throw HubError.parameter(prefix + key, message)
+                }
+            }
+        default:
+            throw HubError.parameter(here, "must be \(typeDescription), got \(value.typeName)")
+        }
+    }
+
+    private func checkRange(_ v: Double, _ here: String) throws(HubError) {
+        if let minimum, v < Double(minimum) {
+            throw HubError.parameter(here, "must be at least \(minimum), got \(Self.show(v))")
+        }
+        if let maximum, v > Double(maximum) {
+            throw HubError.parameter(here, "must be at most \(maximum), got \(Self.show(v))")
+        }
+    }
+
+    private static func show(_ v: Double) -> String {
+        v.rounded() == v && abs(v) < 1e15 ? String(Int64(v)) : String(v)
+    }
+
+    private func accepts(typeOf value: JSONValue) -> Bool {
+        switch (kind, value) {
+        case (.string, .string), (.boolean, .bool), (.array, .array), (.object, .object), (.any, _): return true
+        case (.integer, .int), (.number, .int), (.number, .double): return true
+        default: return false
+        }
+    }
+
+    /// "a string", "an integer", … for messages.
+    public var typeDescription: String {
+        switch kind {
+        case .string:
+            if let enumValues { return "one of \(enumValues.joined(separator: "|"))" }
+            switch format {
+            case .duration?: return "a duration string"
+            case .dateTime?: return "an RFC 3339 timestamp"
+            default: return "a string"
+            }
+        case .integer: return "an integer"
+        case .number: return "a number"
+        case .boolean: return "a boolean"
+        case .array: return "an array"
+        case .object: return "an object"
+        case .anyOf(let options): return options.map(\.typeDescription).joined(separator: " or ")
+        case .any: return "any JSON value"
+        }
+    }
+
+    /// The known name nearest to a typo (edit distance at most 2), if any.
+    public static func closest(to key: String, in names: [String]) -> String? {
+        let k = Array(key.lowercased().prefix(64))
+        var best: (String, Int)?
+        for name in names {
+            let n = Array(name)
+            var row = Array(0...n.count)
+            for (i, a) in k.enumerated() {
+                var prev = row[0]
+                row[0] = i + 1
+                for (j, b) in n.enumerated() {
+                    let cur = row[j + 1]
+                    row[j + 1] = Swift.min(row[j + 1] + 1, row[j] + 1, prev + (a == b ? 0 : 1))
+                    prev = cur
+                }
+            }
+            if row[n.count] <= 2, row[n.count] < (best?.1 ?? Int.max) { best = (name, row[n.count]) }
+        }
+        return best?.0
+    }
+}

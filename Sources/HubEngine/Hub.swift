@@ -1,0 +1,111 @@
+import Foundation
+import HubCore
+import HubStore
+import Logging
+
+/// The engine: runs operations from the table against a store.
+///
+/// Every door hands it an ``OperationRequest`` and gets back the §3 envelope;
+/// `perform` never throws. Time and ids come from the injected clock and
+/// generator, so tests drive it without sleeping.
+public final class Hub: Sendable {
+    public let store: any Store
+    public let clock: any WallClock
+    public let ids: any IDGenerator
+    public let configuration: Configuration
+    /// Where exports, reports and bundles go (`.claude/coordination` by default).
+    public let stateDirectory: String
+    /// The directory a workflow's workspace defaults to.
+    public let workingDirectory: String
+    public let logger: Logger
+    public let table: OperationTable
+
+    public init(
+        store: any Store, stateDirectory: String, configuration: Configuration = .init(),
+        clock: any WallClock = SystemClock(), ids: (any IDGenerator)? = nil,
+        workingDirectory: String = FileManager.default.currentDirectoryPath,
+        logger: Logger = Logger(label: "coordination-hub")
+    ) {
+        self.store = store
+        self.clock = clock
+        self.ids = ids ?? RandomIDGenerator(clock: clock)
+        self.configuration = configuration
+        self.stateDirectory = stateDirectory
+        self.workingDirectory = workingDirectory
+        self.logger = logger
+        self.table = .standard
+    }
+
+    /// Runs one operation and returns its response envelope.
+    public func perform(_ request: OperationRequest) async -> OperationResponse {
+        let started = ContinuousClock.now
+        do {
+            let descriptor = try resolve(request)
+            let context = OperationContext(
+                hub: self, workflowID: request.workflowID, expectedVersion: nil, operation: descriptor.name)
+            if let workflowID = request.workflowID { try await enforceDeadline(workflowID) }
+            let outcome = try await descriptor.handler(context, request.parameters)
+            return .success(
+                request: request, outcome: outcome, timestamp: clock.nowMilliseconds(),
+                elapsed: ContinuousClock.now - started)
+        } catch let error as HubError {
+            return .failure(request: request, error: error, timestamp: clock.nowMilliseconds())
+        } catch {
+            logger.error(
+                "operation failed unexpectedly", metadata: ["operation": "\(request.operation)", "error": "\(error)"])
+            return .failure(request: request, error: .internal("\(error)"), timestamp: clock.nowMilliseconds())
+        }
+    }
+
+    /// Checks the request against the table: known operation, valid workflow id, scope.
+    public func resolve(_ request: OperationRequest) throws(HubError) -> OperationDescriptor {
+        guard let descriptor = table[request.operation] else {
+            var suggestions = ["List the operations with 'coordination-hub help'"]
+            if let guess = table.closest(to: request.operation) {
+                suggestions.insert("Did you mean '\(guess)'?", at: 0)
+            }
+            throw HubError(
+                .operationNotFound, "Unknown operation '\(request.operation.prefix(64))'",
+                details: "Operations: \(table.names.joined(separator: ", ")).", suggestions: suggestions)
+        }
+        if let id = request.workflowID {
+            try validateWorkflowID(id)
+        } else if descriptor.scope == .workflow {
+            throw HubError(
+                .invalidArguments, "\(descriptor.name) needs a workflow id",
+                details: "Write it as: coordination-hub <workflow-id> \(descriptor.name) '<json>'",
+                suggestions: ["List workflows with 'coordination-hub list-workflows'"])
+        }
+        return descriptor
+    }
+
+    /// Refuses ids that break the id rule or are an operation's name (§2, §17).
+    public func validateWorkflowID(_ id: String) throws(HubError) {
+        if let problem = Identifier.problem(with: id) {
+            throw HubError(
+                .invalidWorkflowID, "Invalid workflow id \"\(id.prefix(64))\": it \(problem)",
+                details: "Workflow ids match ^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$.",
+                suggestions: ["Use an id such as workflow_123"])
+        }
+        if table[id] != nil || ["serve", "mcp", "agent", "version", "help"].contains(id) {
+            throw HubError(
+                .invalidWorkflowID, "Invalid workflow id \"\(id)\": it is the name of an operation or command",
+                details: "Workflow ids may not be operation names, so commands cannot be misread.",
+                suggestions: ["Use an id such as \(id)_workflow"])
+        }
+    }
+}
+
+/// An operation to perform: the seed's envelope.
+public struct OperationRequest: Sendable {
+    public var workflowID: String?
+    public var operation: String
+    /// A JSON object (already checked to be one by the door).
+    public var parameters: JSONValue
+
+    public init(workflowID: String?, operation: String, parameters: JSONValue = .emptyObject) {
+        self.workflowID = workflowID
+        self.operation = operation
+        self.parameters = parameters
+    }
+}

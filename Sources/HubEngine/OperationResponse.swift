@@ -1,0 +1,42 @@
+import HubCore
+
+/// The §3 envelope of one operation's outcome.
+public struct OperationResponse: Sendable {
+    /// The envelope as JSON.
+    public let json: JSONValue
+    /// The error, when the operation failed.
+    public let error: HubError?
+
+    public var succeeded: Bool { error == nil }
+
+    static func success(request: OperationRequest, outcome: OperationOutcome, timestamp: Int64, elapsed: Duration)
+        -> OperationResponse
+    {
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        var metrics: JSONValue = ["execution_time": .string(HubDuration.formatMeasured(seconds: seconds))]
+        if let version = outcome.stateVersion { metrics["state_version"] = .int(version) }
+        let json: JSONValue = [
+            "status": "success",
+            "operation": .string(request.operation),
+            "workflow_id": .optional(request.workflowID),
+            "timestamp": .string(Timestamp.format(milliseconds: timestamp)),
+            "result": outcome.result,
+            "metrics": metrics,
+            "next_steps": .strings(outcome.nextSteps),
+        ]
+        return OperationResponse(json: json, error: nil)
+    }
+
+    /// The error envelope for an error raised before or during an operation.
+    public static func failure(request: OperationRequest, error: HubError, timestamp: Int64) -> OperationResponse {
+        let json: JSONValue = [
+            "status": "error",
+            "operation": .string(request.operation),
+            "workflow_id": .optional(request.workflowID),
+            "timestamp": .string(Timestamp.format(milliseconds: timestamp)),
+            "error": error.errorObject,
+            "recovery_suggestions": .strings(error.recoverySuggestions),
+        ]
+        return OperationResponse(json: json, error: error)
+    }
+}

@@ -1,0 +1,52 @@
+import Foundation
+import HubCore
+
+/// `cleanup`: archive a finished workflow (§5, §17).
+enum CleanupWorkflow {
+    struct Parameters: OperationParameters {
+        var archiveState: Bool?
+        var removeTempFiles: Bool?
+        var generateReport: Bool?
+
+        static let schema = Schema.object([
+            .init(
+                "archive_state",
+                .boolean(
+                    "Write the seed-layout files (workflows/completed or failed/<id>.json, events/<id>_events.jsonl).")),
+            .init("remove_temp_files", .boolean("Delete the workflow's temporary files under the state directory.")),
+            .init("generate_report", .boolean("Write a Markdown and a JSON report under reports/<id>/.")),
+        ])
+    }
+
+    static let descriptor = OperationDescriptor(
+        "cleanup", scope: .workflow, mutating: true, parameters: Parameters.self,
+        summary: "Archive a completed, failed or cancelled workflow (its status is kept).",
+        discussion:
+            "Archived workflows leave list-workflows unless include_archived; reads still work, every mutation is refused.",
+        example:
+            "coordination-hub workflow_123 cleanup '{\"archive_state\": true, \"remove_temp_files\": true, \"generate_report\": true}'",
+        handler: run)
+
+    static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {
+        let id = try context.requiredWorkflowID
+        let hub = context.hub
+        _ = try await hub.mutate(context) { m in
+            _ = try m.lifecycle(.cleanup)
+            m.workflow.archived = true
+            try m.emit("archived", data: ["status": .string(m.workflow.status.rawValue)])
+        }
+        let snapshot = try await hub.snapshot(id)
+        let artifacts = try await Finalization(hub: hub).run(
+            snapshot, archive: p.archiveState ?? false, report: p.generateReport ?? false)
+        var removed: [String] = []
+        if p.removeTempFiles ?? false {
+            let temp = StateExporter(hub: hub).temporaryDirectory(id)
+            let fm = FileManager.default
+            removed = ((try? fm.contentsOfDirectory(atPath: temp)) ?? []).map { "\(temp)/\($0)" }
+            if fm.fileExists(atPath: temp) { try? fm.removeItem(atPath: temp) }
+        }
+        return try await .after(
+            hub, id,
+            result: ["archived": true, "artifacts": artifacts.json, "temp_files_removed": .strings(removed)])
+    }
+}

@@ -1,0 +1,56 @@
+import HubCore
+
+/// `complete-phase`: close the current phase by hand (§4, §17).
+enum CompletePhase {
+    struct Parameters: OperationParameters {
+        var phase: PhaseReference?
+        var force: Bool?
+        static let schema = Schema.object([
+            .init(
+                "phase",
+                PhaseReference.schema.described("The current phase, by number or name. Defaults to the current phase.")),
+            .init("force", .boolean("Close it although tasks remain: they become skipped.")),
+        ])
+    }
+
+    static let descriptor = OperationDescriptor(
+        "complete-phase", scope: .workflow, mutating: true, parameters: Parameters.self,
+        summary: "Close the current phase (for phases without tasks, or with force) and start the next one.",
+        discussion: """
+            Only the current phase can be closed (another phase is INVALID_PARAMETERS). With open tasks and no force: \
+            WORKFLOW_INCOMPLETE listing them. Closing the last phase completes the workflow.
+            """,
+        example: "coordination-hub workflow_123 complete-phase '{\"phase\": \"setup\"}'",
+        handler: run)
+
+    static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {
+        let id = try context.requiredWorkflowID
+        let (closed, _, _) = try await context.hub.mutate(context) { m -> Int in
+            guard m.workflow.status == .running || m.workflow.status == .paused else {
+                let machine = WorkflowLifecycle(status: m.workflow.status, archived: m.workflow.archived)
+                throw HubError.invalidTransition(
+                    operation: "complete-phase", workflowID: id, current: m.workflow.status,
+                    archived: m.workflow.archived,
+                    allowed: machine.allowedOperations)
+            }
+            var progression = try m.progression()
+            let current = m.workflow.currentPhase
+            if let requested = try p.phase?.resolve(in: progression.phases, field: "phase"), requested != current {
+                throw HubError.parameter(
+                    "phase", "names phase \(requested), but only the current phase (\(current)) can be closed")
+            }
+            let (effects, remaining) = progression.completeCurrentPhase(force: p.force ?? false, now: m.now)
+            if !remaining.isEmpty {
+                throw HubError(
+                    .workflowIncomplete,
+                    "Phase \(current) of workflow \(id) still has open tasks: \(remaining.joined(separator: ", "))",
+                    details: "Finish them, or pass force: true to skip them.",
+                    context: ["phase": .count(current), "remaining_tasks": .strings(remaining)],
+                    suggestions: ["Close it anyway: coordination-hub \(id) complete-phase '{\"force\": true}'"])
+            }
+            try m.apply(progression, effects: effects)
+            return current
+        }
+        return try await .after(context.hub, id, result: ["completed_phase": .count(closed)])
+    }
+}

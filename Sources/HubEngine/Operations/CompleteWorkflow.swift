@@ -1,0 +1,172 @@
+import HubCore
+
+/// `complete`: finish a workflow (or finalize one that completed by itself) (§5, §17).
+enum CompleteWorkflow {
+    struct Parameters: OperationParameters {
+        var force: Bool?
+        var cleanupResources: Bool?
+        var archiveState: Bool?
+        var generateReport: Bool?
+        var notifyStakeholders: Stakeholders?
+
+        static let schema = Schema.object([
+            .init("force", .boolean("Complete although work remains: remaining tasks and phases become skipped.")),
+            .init("cleanup_resources", .boolean("Release the workflow's resource allocations. Defaults to true.")),
+            .init("archive_state", .boolean("Write workflows/completed/<id>.json and events/<id>_events.jsonl.")),
+            .init("generate_report", .boolean("Write a Markdown and a JSON report under reports/<id>/.")),
+            .init(
+                "notify_stakeholders",
+                .anyOf(
+                    [.array(.string(maxLength: 256), maxItems: 1000), .boolean()],
+                    "Publish stakeholder_notified to these stakeholders.")),
+        ])
+    }
+
+    /// A list of stakeholders, or `true` for "everyone" (an empty list in the event).
+    struct Stakeholders: Decodable, Sendable {
+        var names: [String]?
+        init(from decoder: any Decoder) throws {
+            let c = try decoder.singleValueContainer()
+            if let list = try? c.decode([String].self) {
+                names = list
+            } else {
+                names = try c.decode(Bool.self) ? [] : nil
+            }
+        }
+    }
+
+    static let descriptor = OperationDescriptor(
+        "complete", scope: .workflow, mutating: true, parameters: Parameters.self,
+        summary: "Complete a workflow, or finalize one that completed by itself.",
+        discussion: """
+            WORKFLOW_INCOMPLETE while tasks or task-less phases remain, unless force. On a completed workflow it only \
+            finalizes (idempotent). Returns hub_to_orchestrate with the completion status, final state, metrics and artifacts.
+            """,
+        example: """
+            coordination-hub workflow_123 complete '{"cleanup_resources": true, "archive_state": true, "generate_report": true, "notify_stakeholders": ["team", "pm"]}'
+            """,
+        handler: run)
+
+    static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {
+        let id = try context.requiredWorkflowID
+        let hub = context.hub
+        let (skipped, _, _) = try await hub.mutate(context) { m -> [String] in
+            let action = try m.lifecycle(.complete)
+            var skipped: [String] = []
+            if case .transition = action {
+                let tasks = try m.tx.tasks(of: id)
+                let phases = try m.tx.phases(of: id)
+                let openTasks = tasks.filter { !$0.status.isSettled }
+                let openPhases = phases.filter { phase in
+                    (phase.status == .pending || phase.status == .running)
+                        && !tasks.contains { $0.phaseID == phase.phaseID }
+                }
+                if !(p.force ?? false), !openTasks.isEmpty || !openPhases.isEmpty {
+                    throw HubError(
+                        .workflowIncomplete,
+                        "Workflow \(id) still has \(openTasks.count) open task(s) and \(openPhases.count) phase(s) without tasks",
+                        details: "Finish the work, or pass force: true to skip what remains.",
+                        context: [
+                            "remaining_tasks": .strings(openTasks.map(\.taskID)),
+                            "remaining_phases": .strings(openPhases.map(\.name)),
+                        ],
+                        suggestions: [
+                            "Complete with force: coordination-hub \(id) complete '{\"force\": true}'",
+                            "Check what remains with 'get-status'",
+                        ])
+                }
+                for var t in openTasks {
+                    t.status = .skipped
+                    try m.tx.update(t)
+                    skipped.append(t.taskID)
+                }
+                for var phase in phases where phase.status == .pending || phase.status == .running {
+                    phase.status =
+                        phase.status == .running && tasks.contains(where: { $0.phaseID == phase.phaseID })
+                        ? .completed : .skipped
+                    phase.completedAt = m.now
+                    try m.tx.update(phase)
+                }
+                m.workflow.enter(.completed, now: m.now)
+                let all = try m.tx.tasks(of: id)
+                try m.emit(
+                    "completed",
+                    data: [
+                        "completion_status": .string(CompletionStatus.of(all, status: .completed).rawValue),
+                        "forced": .bool(p.force ?? false), "skipped_tasks": .strings(skipped),
+                    ])
+            }
+            if let stakeholders = p.notifyStakeholders, let names = stakeholders.names {
+                let all = try m.tx.tasks(of: id)
+                try m.emit(
+                    "stakeholder_notified",
+                    data: [
+                        "stakeholders": .strings(names),
+                        "completion_status": .string(CompletionStatus.of(all, status: m.workflow.status).rawValue),
+                    ])
+            }
+            return skipped
+        }
+        let snapshot = try await hub.snapshot(id)
+        let artifacts = try await Finalization(hub: hub).run(
+            snapshot, archive: p.archiveState ?? false, report: p.generateReport ?? false)
+        // Resource allocations arrive with resource coordination; until then a workflow holds none.
+        var result: JSONValue = [
+            "skipped_tasks": .strings(skipped),
+            "resources_released": .count(0),
+            "artifacts": artifacts.json,
+        ]
+        result["hub_to_orchestrate"] = HandoffView(hub: hub).json(snapshot, artifacts: artifacts.paths)
+        return try await .after(hub, id, result: result)
+    }
+}
+
+/// The archive and report steps shared by `complete` and `cleanup`.
+struct Finalization {
+    let hub: Hub
+
+    struct Artifacts {
+        var archived: [String] = []
+        var report: (markdown: String, json: String)?
+        var paths: [String] { archived + (report.map { [$0.markdown, $0.json] } ?? []) }
+        var json: JSONValue {
+            [
+                "archived_files": .strings(archived),
+                "report": report.map { ["markdown": .string($0.markdown), "json": .string($0.json)] } ?? .null,
+            ]
+        }
+    }
+
+    func run(_ snapshot: WorkflowSnapshot, archive: Bool, report: Bool) async throws -> Artifacts {
+        var artifacts = Artifacts()
+        let exporter = StateExporter(hub: hub)
+        if archive { artifacts.archived = try await exporter.exportWorkflow(snapshot) }
+        if report {
+            artifacts.report = try ReportWriter(hub: hub).write(
+                snapshot, events: try await exporter.events(snapshot.workflow.id))
+        }
+        return artifacts
+    }
+}
+
+/// `hub_to_orchestrate` of §12 for a finished workflow.
+struct HandoffView {
+    let hub: Hub
+
+    func json(_ snapshot: WorkflowSnapshot, artifacts: [String]) -> JSONValue {
+        let view = WorkflowStateView(snapshot: snapshot, now: hub.clock.nowMilliseconds())
+        return [
+            "completion_status": .string(
+                CompletionStatus.of(snapshot.tasks, status: snapshot.workflow.status).rawValue),
+            "final_state": [
+                "status": .string(snapshot.workflow.status.rawValue),
+                "current_phase": .count(snapshot.workflow.currentPhase),
+                "progress_percentage": .double(
+                    WorkflowProgression.progressPercentage(phases: snapshot.phases, tasks: snapshot.tasks)),
+                "state_version": .int(snapshot.workflow.stateVersion),
+            ],
+            "execution_metrics": view.metrics,
+            "artifact_locations": .strings(artifacts),
+        ]
+    }
+}

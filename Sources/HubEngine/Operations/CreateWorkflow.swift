@@ -1,0 +1,196 @@
+import Foundation
+import HubCore
+import HubStore
+
+/// `create`: a new workflow in status `created` (§5).
+enum CreateWorkflow {
+    struct Parameters: OperationParameters {
+        var name: String?
+        var description: String?
+        var phases: [PhaseSpec]
+        var agentRequirements: JSONValue?
+        var dependencies: JSONValue?
+        var timeout: HubDuration?
+        var priority: Priority?
+        var configuration: ConfigurationSpec?
+        var workspace: String?
+
+        static let schema = Schema.object([
+            .init("name", .string("Human-readable name. Defaults to the workflow id.", maxLength: 1000)),
+            .init("description", .string("What the workflow is for.", maxLength: 100_000)),
+            .init(
+                "phases",
+                .array(
+                    .anyOf([
+                        .string("A phase without tasks yet.", maxLength: 256),
+                        .object([
+                            .init("name", .string(maxLength: 256), required: true),
+                            .init("tasks", .array(TaskSpec.schema(withPhase: false), maxItems: 100_000)),
+                        ]),
+                    ]), "Ordered phases: names, or {\"name\", \"tasks\"} objects.", maxItems: 1000),
+                required: true),
+            .init(
+                "agent_requirements",
+                .object([
+                    .init("min_agents", .integer(min: 0, max: 10_000)),
+                    .init("max_agents", .integer(min: 1, max: 10_000)),
+                    .init("min", .integer("Same as min_agents.", min: 0, max: 10_000)),
+                    .init("max", .integer("Same as max_agents.", min: 1, max: 10_000)),
+                    .init("specialized_roles", .array(.string(maxLength: 128), maxItems: 100)),
+                ])),
+            .init("dependencies", dependencySchema),
+            .init("timeout", .duration("Running time (paused time excluded) after which it fails. Defaults to 4h.")),
+            .init("priority", .oneOf(["high", "medium", "low"], "Defaults to medium.")),
+            .init("configuration", ConfigurationSpec.schema),
+            .init(
+                "workspace",
+                .string(
+                    "Directory whose files checkpoints may capture. Defaults to the current directory.", maxLength: 4096
+                )),
+        ])
+
+        static let dependencyEntry = Schema.anyOf([
+            .string(maxLength: 256),
+            .object([
+                .init("name", .string(maxLength: 256), required: true),
+                .init("check_command", .string(maxLength: 10_000)),
+            ]),
+        ])
+        static let dependencySchema = Schema.anyOf(
+            [
+                .array(dependencyEntry, maxItems: 1000),
+                .object([
+                    .init("external", .array(dependencyEntry, maxItems: 1000)),
+                    .init("internal", .array(dependencyEntry, maxItems: 1000)),
+                ]),
+            ], "A list (external dependencies) or {\"external\": [...], \"internal\": [...]}.")
+    }
+
+    enum PhaseSpec: Decodable, Sendable {
+        case name(String)
+        case object(name: String, tasks: [TaskSpec])
+
+        private enum Keys: String, CodingKey { case name, tasks }
+
+        init(from decoder: any Decoder) throws {
+            if let name = try? decoder.singleValueContainer().decode(String.self) {
+                self = .name(name)
+            } else {
+                let c = try decoder.container(keyedBy: Keys.self)
+                self = .object(
+                    name: try c.decode(String.self, forKey: .name),
+                    tasks: try c.decodeIfPresent([TaskSpec].self, forKey: .tasks) ?? [])
+            }
+        }
+
+        var name: String {
+            switch self {
+            case .name(let n), .object(let n, _): return n
+            }
+        }
+        var tasks: [TaskSpec] {
+            if case .object(_, let t) = self { return t }
+            return []
+        }
+    }
+
+    struct ConfigurationSpec: Decodable, Sendable {
+        var timeout: HubDuration?
+        var checkpointInterval: HubDuration?
+        var failureTolerance: FailureTolerance?
+        var maxAgents: Int?
+        var priority: Priority?
+
+        static let schema = Schema.object(
+            [
+                .init("timeout", .duration("Same as the top-level timeout.")),
+                .init("checkpoint_interval", .duration("Time between automatic checkpoints. Defaults to 15m.")),
+                .init(
+                    "failure_tolerance",
+                    .oneOf(["low", "medium", "high"], "Failed tasks a phase tolerates. Defaults to low.")),
+                .init("max_agents", .integer(min: 1, max: 10_000)),
+                .init("priority", .oneOf(["high", "medium", "low"])),
+            ], "Workflow settings.")
+    }
+
+    static let descriptor = OperationDescriptor(
+        "create", scope: .workflow, mutating: false, parameters: Parameters.self,
+        summary: "Create a workflow of ordered phases, optionally with their tasks.",
+        discussion: """
+            Phases are names or {"name", "tasks"} objects; tasks may also be added later with add-tasks. \
+            depends_on must form a DAG: unknown dependencies and cycles are refused with INVALID_PARAMETERS. \
+            The workflow starts in status 'created'. WORKFLOW_EXISTS when the id is taken.
+            """,
+        example: """
+            coordination-hub workflow_123 create '{"name": "Feature Implementation", "phases": ["setup", "implementation", "testing", "deployment"], "agent_requirements": {"min": 3, "max": 8}, "timeout": "2h"}'
+            """,
+        handler: run)
+
+    static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {
+        let id = try context.requiredWorkflowID
+        let hub = context.hub
+        let now = context.now
+        guard !p.phases.isEmpty else { throw HubError.parameter("phases", "must list at least one phase") }
+        var seen: Set<String> = []
+        for (n, phase) in p.phases.enumerated() {
+            guard !phase.name.trimmingCharacters(in: .whitespaces).isEmpty else {
+                throw HubError.parameter("phases[\(n)]", "has an empty name")
+            }
+            guard seen.insert(phase.name).inserted else {
+                throw HubError.parameter(
+                    "phases[\(n)]", "repeats the phase name \"\(phase.name)\"; phase names must be unique")
+            }
+        }
+        let requirements = AgentRequirements(json: p.agentRequirements ?? .emptyObject)
+        if let lo = requirements.minAgents, let hi = requirements.maxAgents, lo > hi {
+            throw HubError.parameter("agent_requirements", "has min_agents \(lo) above max_agents \(hi)")
+        }
+        let config = WorkflowConfiguration(
+            timeout: p.timeout ?? p.configuration?.timeout ?? hub.configuration.workflowTimeout,
+            checkpointInterval: p.configuration?.checkpointInterval ?? hub.configuration.checkpointInterval,
+            failureTolerance: p.configuration?.failureTolerance ?? .low,
+            maxAgents: p.configuration?.maxAgents ?? requirements.maxAgents)
+        guard config.timeout.milliseconds > 0 else { throw HubError.parameter("timeout", "must be longer than 0s") }
+        let workspace = Paths.absolute(p.workspace ?? hub.workingDirectory, relativeTo: hub.workingDirectory)
+        var workflow = Workflow(
+            id: id, name: p.name ?? id, description: p.description ?? "",
+            priority: p.priority ?? p.configuration?.priority ?? .medium, agentRequirements: requirements,
+            dependencies: Dependencies(json: p.dependencies ?? .null), configuration: config, workspace: workspace,
+            createdAt: now, totalPhases: p.phases.count, correlationID: hub.ids.make("corr"))
+        workflow.stateVersion = 1
+        let phases = p.phases.enumerated().map { n, spec in Phase(workflowID: id, phaseID: n + 1, name: spec.name) }
+        let tasks = p.phases.enumerated().flatMap { n, spec in
+            spec.tasks.map { $0.task(workflowID: id, phase: n + 1, now: now) }
+        }
+        try TaskGraph.validate(existing: [], adding: tasks)
+        let ids = hub.ids
+        let finalWorkflow = workflow
+        try await context.store.write { tx in
+            try tx.insert(finalWorkflow)
+            try tx.insert(phases)
+            try tx.insert(tasks)
+            var mutation = Mutation(tx: tx, workflow: finalWorkflow, now: now, ids: ids)
+            let created = try mutation.emit(
+                "created",
+                data: [
+                    "name": .string(finalWorkflow.name), "total_phases": .count(phases.count),
+                    "total_tasks": .count(tasks.count),
+                    "priority": .string(finalWorkflow.priority.rawValue),
+                ])
+            try mutation.emit(
+                "workflow_state_updated",
+                data: ["state_version": .int(finalWorkflow.stateVersion), "status": "created", "current_phase": 0],
+                causedBy: created.eventID)
+        }
+        let snapshot = WorkflowSnapshot(workflow: workflow, phases: phases, tasks: tasks)
+        return OperationOutcome(
+            result: [
+                "workflow_id": .string(id), "status": "created", "name": .string(workflow.name),
+                "total_phases": .count(phases.count), "total_tasks": .count(tasks.count),
+                "phases": .array(phases.map { p in ["phase_id": .count(p.phaseID), "name": .string(p.name)] }),
+                "timeout": .string(config.timeout.description), "priority": .string(workflow.priority.rawValue),
+                "workspace": .string(workspace), "state_version": .int(workflow.stateVersion),
+            ],
+            nextSteps: NextSteps.after(snapshot), stateVersion: workflow.stateVersion)
+    }
+}

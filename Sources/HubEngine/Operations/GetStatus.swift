@@ -1,0 +1,50 @@
+import HubCore
+import HubStore
+
+/// `get-status`: the workflow in the seed's State Schema shape (§6, §17).
+enum GetStatus {
+    struct Parameters: OperationParameters {
+        var includeMetrics: Bool?
+        var agentDetails: Bool?
+        var recentEvents: Int?
+        static let schema = Schema.object([
+            .init(
+                "include_metrics",
+                .boolean("Add workflow_state.metrics (measured figures; null where nothing is measured yet).")),
+            .init("agent_details", .boolean("Add workflow_state.agent_details.")),
+            .init(
+                "recent_events", .integer("Return the newest N events in result.recent_events.", min: 0, max: 10_000)),
+        ])
+    }
+
+    static let descriptor = OperationDescriptor(
+        "get-status", scope: .workflow, mutating: false, parameters: Parameters.self,
+        summary: "Read a workflow: phases, tasks, progress, configuration and state_version.",
+        discussion: "A finished workflow's status also carries hub_to_orchestrate.",
+        example:
+            "coordination-hub workflow_123 get-status '{\"include_metrics\": true, \"agent_details\": true, \"recent_events\": 10}'",
+        handler: run)
+
+    static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {
+        let id = try context.requiredWorkflowID
+        let limit = p.recentEvents ?? 0
+        let (snapshot, recent) = try await context.store.read { tx in
+            guard let workflow = try tx.workflow(id) else { throw HubError.workflowNotFound(id) }
+            let snapshot = WorkflowSnapshot(
+                workflow: workflow, phases: try tx.phases(of: id), tasks: try tx.tasks(of: id))
+            let recent = limit > 0 ? try tx.events(EventQuery(workflowID: id, limit: limit, descending: true)) : []
+            return (snapshot, recent)
+        }
+        let view = WorkflowStateView(snapshot: snapshot, now: context.now)
+        var result: JSONValue = [
+            "workflow_state": view.json(
+                includeMetrics: p.includeMetrics ?? false, agentDetails: p.agentDetails ?? false)
+        ]
+        if limit > 0 { result["recent_events"] = .array(recent.reversed().map(\.json)) }
+        if snapshot.workflow.status.isFinished {
+            result["hub_to_orchestrate"] = HandoffView(hub: context.hub).json(snapshot, artifacts: [])
+        }
+        return OperationOutcome(
+            result: result, nextSteps: NextSteps.after(snapshot), stateVersion: snapshot.workflow.stateVersion)
+    }
+}

@@ -1,0 +1,112 @@
+import HubCore
+import HubStore
+
+/// `load-state`: bring a workflow back from a bundle (§6).
+enum LoadState {
+    struct Parameters: OperationParameters {
+        var bundle: String?
+        var checkpointId: String?
+        var verifyIntegrity: Bool?
+        var restoreAgents: Bool?
+        static let schema = Schema.object([
+            .init(
+                "bundle",
+                .string("A bundle written by save-state; same confinement as backup_location.", maxLength: 4096)),
+            .init("checkpoint_id", .string("A checkpoint of this workflow to load.", maxLength: 256)),
+            .init("verify_integrity", .boolean("Check every checksum first. Defaults to true.")),
+            .init("restore_agents", .boolean("Re-bind the agent pool recorded in the source.")),
+        ])
+    }
+
+    static let descriptor = OperationDescriptor(
+        "load-state", scope: .workflow, mutating: true, parameters: Parameters.self,
+        summary: "Load a workflow's state from a bundle (verifying its checksums).",
+        discussion: """
+            The bundle's workflow replaces the stored one (or is created); a running workflow comes back paused. \
+            The event log is append-only: a state_restored event records the load. A corrupt or truncated bundle \
+            is refused with CHECKPOINT_CORRUPT and nothing changes.
+            """,
+        example:
+            "coordination-hub workflow_123 load-state '{\"bundle\": \"backups/workflow_123.hubbundle.gz\", \"verify_integrity\": true}'",
+        handler: run)
+
+    static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {
+        let id = try context.requiredWorkflowID
+        let hub = context.hub
+        if let checkpoint = p.checkpointId {
+            // The store holds no checkpoints yet, so no id can name one.
+            throw HubError(
+                .checkpointNotFound, "Workflow \(id) has no checkpoint \(checkpoint.prefix(128))",
+                details: "Name a bundle written by save-state instead.",
+                context: ["newest_valid_checkpoint": .null],
+                suggestions: ["Load a bundle: coordination-hub \(id) load-state '{\"bundle\": \"<path>\"}'"])
+        }
+        guard let bundle = p.bundle else {
+            throw HubError.parameter("bundle", "is required (or checkpoint_id)")
+        }
+        let path = try Paths.confine(
+            bundle, field: "bundle", stateDirectory: hub.stateDirectory,
+            allowedRoots: hub.configuration.allowedBackupRoots)
+        let (document, loaded) = try StateBundle.read(path: path, verify: p.verifyIntegrity ?? true)
+        guard loaded.workflow.id == id else {
+            throw HubError.parameter(
+                "bundle", "holds workflow \(loaded.workflow.id), not \(id); load it under its own id")
+        }
+        let now = context.now
+        let ids = hub.ids
+        let expected = context.expectedVersion
+        let (version, status) = try await context.store.write { tx -> (Int64, WorkflowStatus) in
+            let existing = try tx.workflow(id)
+            if let existing {
+                if let expected, expected != existing.stateVersion {
+                    throw HubError(
+                        .versionConflict,
+                        "Workflow \(id) is at state_version \(existing.stateVersion), not \(expected)",
+                        context: ["current_version": .int(existing.stateVersion)],
+                        suggestions: [
+                            "Read it again with 'get-status' and retry with if_version \(existing.stateVersion)"
+                        ])
+                }
+                if existing.archived {
+                    throw HubError.invalidTransition(
+                        operation: "load-state", workflowID: id, current: existing.status, archived: true, allowed: [])
+                }
+            }
+            var workflow = loaded.workflow
+            // Time spent outside the hub does not count against the timeout; a running workflow comes back paused.
+            if workflow.status == .running { workflow.enter(.paused, now: now) }
+            workflow.runningSince = nil
+            workflow.stateVersion = max(existing?.stateVersion ?? 0, loaded.workflow.stateVersion)
+            if existing != nil {
+                try tx.removeContents(of: id)
+                try tx.update(workflow)
+            } else {
+                try tx.insert(workflow)
+            }
+            try tx.insert(loaded.phases)
+            try tx.insert(loaded.tasks)
+            var mutation = Mutation(tx: tx, workflow: workflow, now: now, ids: ids)
+            try mutation.emit(
+                "state_restored",
+                data: [
+                    "source": "bundle", "path": .string(path),
+                    "bundle_state_version": .int(loaded.workflow.stateVersion),
+                    "verified": .bool(p.verifyIntegrity ?? true),
+                ])
+            try mutation.commit()
+            return (mutation.workflow.stateVersion, mutation.workflow.status)
+        }
+        return try await .after(
+            hub, id,
+            result: [
+                "source": ["bundle": .string(path), "created_at": document["created_at"] ?? .null],
+                "verified": .bool(p.verifyIntegrity ?? true),
+                "bundle_state_version": .int(loaded.workflow.stateVersion),
+                "loaded_status": .string(status.rawValue),
+                "tasks": .count(loaded.tasks.count),
+                "events_in_bundle": .count(document["sections"]?["events"]?.arrayValue?.count ?? 0),
+                "agents_restored": .count(0),
+                "new_state_version": .int(version),
+            ])
+    }
+}

@@ -1,0 +1,71 @@
+import HubCore
+
+/// `resume`: `paused` or `failed` → `running` (§5).
+enum ResumeWorkflow {
+    struct Parameters: OperationParameters {
+        var resumeFromPhase: PhaseReference?
+        static let schema = Schema.object([
+            .init(
+                "resume_from_phase",
+                PhaseReference.schema.described("Continue from this phase; its failed tasks go back to ready."))
+        ])
+    }
+
+    static let descriptor = OperationDescriptor(
+        "resume", scope: .workflow, mutating: true, parameters: Parameters.self,
+        summary: "Resume a paused or failed workflow.",
+        discussion: """
+            From failed, the failed phase runs again and its failed tasks go back to ready (their attempts are kept). \
+            resume_from_phase (number or name) continues from that phase instead: a later phase skips the ones between.
+            """,
+        example: "coordination-hub workflow_123 resume '{\"resume_from_phase\": 2}'",
+        handler: run)
+
+    static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {
+        let id = try context.requiredWorkflowID
+        let (reset, _, _) = try await context.hub.mutate(context) { m -> [String] in
+            let wasFailed = m.workflow.status == .failed
+            _ = try m.lifecycle(.resume)
+            var progression = try m.progression()
+            let current = max(1, m.workflow.currentPhase)
+            let target = try p.resumeFromPhase?.resolve(in: progression.phases, field: "resume_from_phase") ?? current
+            m.workflow.enter(.running, now: m.now)
+            progression.workflow = m.workflow
+            try m.emit(
+                "resumed", data: ["phase": .count(target), "from_status": .string(wasFailed ? "failed" : "paused")])
+            var reset: [String] = []
+            if target != current || wasFailed {
+                // Failed work of the target phase gets another go; phases after it wait their turn again.
+                for i in progression.tasks.indices
+                where progression.tasks[i].phaseID == target
+                    && (progression.tasks[i].status == .failed || progression.tasks[i].status == .cancelled)
+                {
+                    progression.tasks[i].status = .pending
+                    progression.tasks[i].assignedAgent = nil
+                    reset.append(progression.tasks[i].taskID)
+                }
+                for i in progression.phases.indices
+                where progression.phases[i].phaseID > target
+                    && progression.phases[i].status != .completed
+                {
+                    progression.phases[i].status = .pending
+                    progression.phases[i].completedAt = nil
+                }
+                for taskID in reset {
+                    try m.emit("task_retried", data: ["task_id": .string(taskID), "reason": "workflow resumed"])
+                }
+                for i in progression.tasks.indices where reset.contains(progression.tasks[i].taskID) {
+                    try m.tx.update(progression.tasks[i])
+                }
+                for phase in progression.phases where phase.phaseID > target { try m.tx.update(phase) }
+                let effects = progression.startPhase(target, now: m.now)
+                try m.apply(progression, effects: effects)
+            } else {
+                let effects = progression.advance(now: m.now)
+                try m.apply(progression, effects: effects)
+            }
+            return reset
+        }
+        return try await .after(context.hub, id, result: ["tasks_reset": .strings(reset)])
+    }
+}

@@ -1,0 +1,75 @@
+import Foundation
+import HubCore
+
+/// `save-state`: export a workflow in the seed's layout, and optionally a portable bundle (§6).
+enum SaveState {
+    struct Parameters: OperationParameters {
+        var includeCheckpoints: Bool?
+        var compress: Bool?
+        var backupLocation: String?
+        static let schema = Schema.object([
+            .init("include_checkpoints", .boolean("Put the workflow's checkpoints in the bundle too.")),
+            .init("compress", .boolean("gzip the bundle. Defaults to the state_compression setting (true).")),
+            .init(
+                "backup_location",
+                .string(
+                    "Where to write the bundle: a file, or a directory (ending in / or existing). Relative to the state directory; must lie inside it or an allowed_backup_roots entry.",
+                    maxLength: 4096)),
+        ])
+    }
+
+    static let descriptor = OperationDescriptor(
+        "save-state", scope: .workflow, mutating: false, parameters: Parameters.self,
+        summary: "Export a workflow to the state directory's files, and optionally to a portable bundle.",
+        discussion: """
+            Writes workflows/{active,completed,failed}/<id>.json, events/<id>_events.jsonl and agent_pools/*.json. \
+            With backup_location, also one bundle carrying its own checksums; PATH_NOT_ALLOWED when the location \
+            resolves (symlinks included) outside the state directory and allowed_backup_roots.
+            """,
+        example:
+            "coordination-hub workflow_123 save-state '{\"include_checkpoints\": true, \"compress\": true, \"backup_location\": \"backups/\"}'",
+        handler: run)
+
+    static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {
+        let id = try context.requiredWorkflowID
+        let hub = context.hub
+        // Check the location before writing anything, so a refused request leaves no files behind.
+        var target: String?
+        if let location = p.backupLocation {
+            target = try Paths.confine(
+                location, field: "backup_location", stateDirectory: hub.stateDirectory,
+                allowedRoots: hub.configuration.allowedBackupRoots)
+        }
+        let snapshot = try await hub.snapshot(id)
+        let exporter = StateExporter(hub: hub)
+        var files = try await exporter.exportWorkflow(snapshot)
+        files += try exporter.exportPools(id)
+        var result: JSONValue = ["files": .strings(files)]
+        if var path = target, let location = p.backupLocation {
+            let compress = p.compress ?? hub.configuration.stateCompression
+            var isDirectory: ObjCBool = false
+            if location.hasSuffix("/")
+                || (FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue)
+            {
+                let stamp = Timestamp.format(milliseconds: context.now).replacingOccurrences(of: ":", with: "")
+                    .replacingOccurrences(of: ".", with: "")
+                path = (path as NSString).appendingPathComponent("\(id)-\(stamp).hubbundle\(compress ? ".gz" : "")")
+            }
+            // Checkpoints arrive with the checkpoint system; until then a workflow has none to include.
+            let document = StateBundle.document(
+                snapshot: snapshot, events: try await exporter.events(id),
+                checkpoints: (p.includeCheckpoints ?? false) ? [] : nil, createdAt: context.now)
+            let bytes = try StateBundle.encode(document, compress: compress)
+            try FileWriter.write(bytes, to: path, temporaryDirectory: exporter.temporaryDirectory(id))
+            result["bundle"] = [
+                "path": .string(path), "size": .count(bytes.count), "sha256": .string(Checksum.sha256(bytes)),
+                "compressed": .bool(compress), "state_version": .int(snapshot.workflow.stateVersion),
+            ]
+        }
+        return OperationOutcome(
+            result: result,
+            nextSteps: ["Load it back with 'coordination-hub \(id) load-state' and {\"bundle\": \"<path>\"}"]
+                + NextSteps.after(snapshot),
+            stateVersion: snapshot.workflow.stateVersion)
+    }
+}

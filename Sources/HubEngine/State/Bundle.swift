@@ -1,0 +1,96 @@
+import CompressNIO
+import Foundation
+import HubCore
+import NIOCore
+
+/// The portable bundle `save-state` writes and `load-state` reads (§6): one JSON
+/// document carrying the workflow's complete state, its events and checkpoints,
+/// each section with its own SHA-256; gzip-compressed when asked.
+enum StateBundle {
+    static let format = "coordination-hub-bundle"
+    static let formatVersion: Int64 = 1
+    /// Largest bundle `load-state` reads, compressed or not. 1 GiB.
+    static let maximumSize = 1 << 30
+
+    /// The bundle document for a workflow.
+    static func document(snapshot: WorkflowSnapshot, events: [HubEvent], checkpoints: [JSONValue]?, createdAt: Int64)
+        -> JSONValue
+    {
+        var sections: JSONValue = ["workflow": snapshot.json, "events": .array(events.map(\.json))]
+        if let checkpoints { sections["checkpoints"] = .array(checkpoints) }
+        var checksums: JSONValue = .emptyObject
+        for (name, value) in sections.objectValue ?? [:] {
+            checksums[name] = .string(Checksum.sha256(canonical: value))
+        }
+        return [
+            "format": .string(format), "format_version": .int(formatVersion),
+            "workflow_id": .string(snapshot.workflow.id), "state_version": .int(snapshot.workflow.stateVersion),
+            "created_at": .string(Timestamp.format(milliseconds: createdAt)),
+            "sections": sections, "checksums": checksums,
+        ]
+    }
+
+    static func encode(_ document: JSONValue, compress: Bool) throws(HubError) -> [UInt8] {
+        let bytes = document.serializedBytes(.compact)
+        guard compress else { return bytes }
+        var buffer = ByteBuffer(bytes: bytes)
+        do {
+            var out = try buffer.compress(with: .gzip())
+            return out.readBytes(length: out.readableBytes) ?? []
+        } catch {
+            throw HubError.internal("gzip compression failed: \(error)")
+        }
+    }
+
+    /// Reads a bundle file; with `verify`, every section's checksum is checked.
+    /// Throws `CHECKPOINT_CORRUPT` for a truncated, tampered or foreign file.
+    static func read(path: String, verify: Bool) throws(HubError) -> (document: JSONValue, snapshot: WorkflowSnapshot) {
+        func corrupt(_ why: String) -> HubError {
+            HubError(
+                .checkpointCorrupt, "Bundle \(path) is corrupt: \(why)",
+                details: "The bundle cannot be trusted; nothing was loaded.",
+                context: ["newest_valid_checkpoint": .null],
+                suggestions: ["Load another bundle", "Write a fresh one with 'save-state' and backup_location"])
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw HubError(
+                .checkpointNotFound, "No bundle at \(path)", details: "Check the path.",
+                suggestions: ["Write one with 'save-state' and backup_location"])
+        }
+        guard data.count <= maximumSize else { throw corrupt("larger than \(maximumSize) bytes") }
+        var bytes = [UInt8](data)
+        if bytes.starts(with: [0x1F, 0x8B]) {
+            var buffer = ByteBuffer(bytes: bytes)
+            do {
+                var out = try buffer.decompress(with: .gzip(), maxSize: maximumSize)
+                bytes = out.readBytes(length: out.readableBytes) ?? []
+            } catch {
+                throw corrupt("the gzip stream is damaged or truncated")
+            }
+        }
+        let document: JSONValue
+        do {
+            document = try JSONParser.parse(bytes: bytes)
+        } catch {
+            throw corrupt("not valid JSON (\(error.description))")
+        }
+        guard document["format"]?.stringValue == format else { throw corrupt("not a coordination-hub bundle") }
+        guard let sections = document["sections"], let checksums = document["checksums"],
+            let workflow = sections["workflow"]
+        else {
+            throw corrupt("sections or checksums missing")
+        }
+        if verify {
+            for (name, value) in sections.objectValue ?? [:] {
+                guard let expected = checksums[name]?.stringValue, expected == Checksum.sha256(canonical: value) else {
+                    throw corrupt("the checksum of section '\(name)' does not match its contents")
+                }
+            }
+        }
+        do {
+            return (document, try WorkflowSnapshot(json: workflow))
+        } catch {
+            throw corrupt(error.message)
+        }
+    }
+}

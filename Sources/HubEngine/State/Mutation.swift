@@ -1,0 +1,177 @@
+import HubCore
+import HubStore
+
+/// One change to one workflow inside a write transaction: the workflow as it
+/// stands, the events appended so far, and the rule that every change bumps
+/// `state_version` and publishes `workflow_state_updated` (§9).
+struct Mutation {
+    let tx: any StoreWriter
+    var workflow: Workflow
+    let now: Int64
+    let ids: any IDGenerator
+    private(set) var events: [HubEvent] = []
+
+    init(tx: any StoreWriter, workflow: Workflow, now: Int64, ids: any IDGenerator) {
+        self.tx = tx
+        self.workflow = workflow
+        self.now = now
+        self.ids = ids
+    }
+
+    /// Appends an event of the hub about this workflow. By default it is caused by
+    /// the change's first event, so one operation's events form a chain.
+    @discardableResult
+    mutating func emit(
+        _ type: String, severity: Severity = .info, data: JSONValue = .emptyObject, phase: Int? = nil,
+        causedBy cause: String? = nil
+    ) throws -> HubEvent {
+        var draft = EventDraft.workflow(
+            type, workflow, severity: severity, data: data, causedBy: cause ?? events.first?.eventID)
+        if let phase { draft.phase = phase }
+        let event = try tx.append(draft, eventID: ids.make("evt"), timestamp: now)
+        events.append(event)
+        return event
+    }
+
+    /// Stores the changed phases and tasks of a progression and announces its effects.
+    mutating func apply(_ progression: WorkflowProgression, effects: [ProgressEffect]) throws {
+        workflow.currentPhase = progression.workflow.currentPhase
+        for phase in progression.phases where progression.changedPhases.contains(phase.phaseID) { try tx.update(phase) }
+        for task in progression.tasks where progression.changedTasks.contains(task.taskID) { try tx.update(task) }
+        for effect in effects {
+            switch effect {
+            case .taskReady(let id): try emit("task_ready", data: ["task_id": .string(id)])
+            case .taskSkipped(let id, let reason):
+                try emit("task_skipped", data: ["task_id": .string(id), "reason": .string(reason)])
+            case .phaseStarted(let n):
+                let name = progression.phases.first { $0.phaseID == n }?.name ?? ""
+                try emit("phase_started", data: ["phase": .count(n), "name": .string(name)], phase: n)
+            case .phaseCompleted(let n):
+                let name = progression.phases.first { $0.phaseID == n }?.name ?? ""
+                try emit("phase_completed", data: ["phase": .count(n), "name": .string(name)], phase: n)
+            case .phaseFailed(let n, let failed):
+                try emit(
+                    "phase_failed", severity: .error, data: ["phase": .count(n), "failed_tasks": .strings(failed)],
+                    phase: n)
+            case .workflowCompleted:
+                workflow.enter(.completed, now: now)
+                try emit(
+                    "completed",
+                    data: [
+                        "completion_status": .string(
+                            CompletionStatus.of(progression.tasks, status: .completed).rawValue)
+                    ])
+            case .workflowFailed(let reason):
+                workflow.enter(.failed, now: now)
+                workflow.failureReason = reason
+                try emit("failed", severity: .error, data: ["reason": .string(reason)])
+            }
+        }
+    }
+
+    /// Bumps the version, stores the workflow and publishes `workflow_state_updated`.
+    mutating func commit() throws {
+        workflow.stateVersion += 1
+        workflow.updatedAt = now
+        try tx.update(workflow)
+        try emit(
+            "workflow_state_updated",
+            data: [
+                "state_version": .int(workflow.stateVersion), "status": .string(workflow.status.rawValue),
+                "current_phase": .count(workflow.currentPhase),
+            ])
+    }
+}
+
+/// How a finished workflow ended, as `hub_to_orchestrate` and `stakeholder_notified` say it (§17).
+enum CompletionStatus: String {
+    case success, partial, failed
+
+    static func of(_ tasks: [WorkTask], status: WorkflowStatus) -> CompletionStatus {
+        guard status == .completed else { return .failed }
+        return tasks.allSatisfy { $0.status == .completed } ? .success : .partial
+    }
+}
+
+extension Hub {
+    /// Runs `body` on an existing workflow in one write transaction, after the
+    /// checks every mutation shares: the workflow exists, `if_version` matches,
+    /// and (unless `allowArchived`) it is not archived. When the body emitted
+    /// events, the change is committed with a new `state_version`.
+    func mutate<T: Sendable>(
+        _ context: OperationContext, allowArchived: Bool = false,
+        _ body: @escaping @Sendable (inout Mutation) throws -> T
+    ) async throws -> (value: T, workflow: Workflow, events: [HubEvent]) {
+        let workflowID = try context.requiredWorkflowID
+        let now = clock.nowMilliseconds()
+        let ids = self.ids
+        let expected = context.expectedVersion
+        let operation = context.operation
+        return try await store.write { tx in
+            guard let workflow = try tx.workflow(workflowID) else { throw HubError.workflowNotFound(workflowID) }
+            if let expected, expected != workflow.stateVersion {
+                throw HubError(
+                    .versionConflict,
+                    "Workflow \(workflowID) is at state_version \(workflow.stateVersion), not \(expected)",
+                    details: "Someone changed the workflow since you read it; nothing was changed.",
+                    context: ["current_version": .int(workflow.stateVersion), "expected_version": .int(expected)],
+                    suggestions: [
+                        "Read the workflow again with 'get-status' and retry with if_version \(workflow.stateVersion)"
+                    ])
+            }
+            if workflow.archived && !allowArchived {
+                throw HubError.invalidTransition(
+                    operation: operation, workflowID: workflowID, current: workflow.status, archived: true, allowed: [])
+            }
+            var mutation = Mutation(tx: tx, workflow: workflow, now: now, ids: ids)
+            let value = try body(&mutation)
+            if !mutation.events.isEmpty { try mutation.commit() }
+            return (value, mutation.workflow, mutation.events)
+        }
+    }
+
+    /// Fails a running workflow that has outlived its timeout. Run before every
+    /// operation that names the workflow, so timeouts hold with no server running.
+    func enforceDeadline(_ workflowID: String) async throws {
+        guard Identifier.isValid(workflowID) else { return }
+        let now = clock.nowMilliseconds()
+        let due = try await store.read { tx in try tx.workflow(workflowID)?.hasTimedOut(now: now) ?? false }
+        guard due else { return }
+        let ids = self.ids
+        try await store.write { tx in
+            guard var workflow = try tx.workflow(workflowID), workflow.hasTimedOut(now: now) else { return }
+            let timeout = workflow.configuration.timeout
+            workflow.enter(.failed, now: now)
+            workflow.failureReason = "timed out after \(timeout) of running time"
+            var mutation = Mutation(tx: tx, workflow: workflow, now: now, ids: ids)
+            let cause = try mutation.emit(
+                "timed_out", severity: .error, data: ["timeout": .string(timeout.description)])
+            try mutation.emit(
+                "failed", severity: .error, data: ["reason": .string(workflow.failureReason ?? "timed out")],
+                causedBy: cause.eventID)
+            try mutation.commit()
+        }
+    }
+
+    /// Reads a workflow with its phases and tasks, or throws `WORKFLOW_NOT_FOUND`.
+    func snapshot(_ workflowID: String) async throws -> WorkflowSnapshot {
+        try await store.read { tx in
+            guard let workflow = try tx.workflow(workflowID) else { throw HubError.workflowNotFound(workflowID) }
+            return WorkflowSnapshot(
+                workflow: workflow, phases: try tx.phases(of: workflowID), tasks: try tx.tasks(of: workflowID))
+        }
+    }
+}
+
+extension HubError {
+    /// `WORKFLOW_NOT_FOUND` with the seed's recovery suggestions.
+    static func workflowNotFound(_ id: String) -> HubError {
+        HubError(
+            .workflowNotFound, "Workflow \(id) does not exist",
+            details: "Check workflow ID or create new workflow first",
+            suggestions: [
+                "List available workflows with 'list-workflows'",
+                "Create new workflow with 'coordination-hub \(id) create'",
+            ])
+    }
+}

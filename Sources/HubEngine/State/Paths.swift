@@ -1,0 +1,57 @@
+import Foundation
+import HubCore
+
+/// Path handling for the places where user input names a file: absolute paths,
+/// and confinement to allowed roots with symlinks resolved (§6).
+public enum Paths {
+    /// `path` made absolute against `base` and normalized lexically.
+    public static func absolute(_ path: String, relativeTo base: String) -> String {
+        let joined = path.hasPrefix("/") ? path : (base as NSString).appendingPathComponent(path)
+        return (joined as NSString).standardizingPath
+    }
+
+    /// The real path: every symlink of the longest existing prefix resolved, the rest appended.
+    static func resolved(_ absolute: String) -> String {
+        var existing = absolute
+        var rest: [String] = []
+        let fm = FileManager.default
+        while !existing.isEmpty, existing != "/", !fm.fileExists(atPath: existing) {
+            rest.insert((existing as NSString).lastPathComponent, at: 0)
+            existing = (existing as NSString).deletingLastPathComponent
+        }
+        var base = URL(fileURLWithPath: existing.isEmpty ? "/" : existing).resolvingSymlinksInPath().path
+        for part in rest { base = (base as NSString).appendingPathComponent(part) }
+        return base
+    }
+
+    /// Whether `path` is `root` or inside it (both already resolved).
+    static func isInside(_ path: String, _ root: String) -> Bool {
+        let r = root.hasSuffix("/") ? String(root.dropLast()) : root
+        return path == r || path.hasPrefix(r + "/")
+    }
+
+    /// Resolves a user-given location (relative to the state directory) and
+    /// refuses it with `PATH_NOT_ALLOWED` unless it lies, symlinks resolved,
+    /// inside the state directory or one of `allowedRoots`.
+    static func confine(_ raw: String, field: String, stateDirectory: String, allowedRoots: [String]) throws(HubError)
+        -> String
+    {
+        guard !raw.isEmpty, !raw.utf8.contains(0) else { throw HubError.parameter(field, "must be a non-empty path") }
+        let full = absolute(raw, relativeTo: stateDirectory)
+        let parts = raw.split(separator: "/")
+        let real = resolved(full)
+        let roots = ([stateDirectory] + allowedRoots).map { resolved(absolute($0, relativeTo: stateDirectory)) }
+        guard !parts.contains(".."), roots.contains(where: { isInside(real, $0) }) else {
+            throw HubError(
+                .pathNotAllowed,
+                "\(field) \"\(raw.prefix(256))\" resolves to \(real), outside the state directory and the allowed roots",
+                details: "Locations must lie inside the state directory or a root listed in allowed_backup_roots.",
+                context: ["field": .string(field), "resolved": .string(real), "allowed_roots": .strings(roots)],
+                suggestions: [
+                    "Use a path under \(roots.first ?? stateDirectory)",
+                    "Add the directory to allowed_backup_roots in \(stateDirectory)/config.json",
+                ])
+        }
+        return real
+    }
+}

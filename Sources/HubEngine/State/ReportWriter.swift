@@ -1,0 +1,135 @@
+import Foundation
+import HubCore
+
+/// The run report of `generate_report` (§5): a timeline per phase and task,
+/// durations against estimates, agent results, failures and recoveries, as
+/// Markdown and JSON under `<state-dir>/reports/<id>/`.
+struct ReportWriter {
+    let hub: Hub
+
+    func write(_ snapshot: WorkflowSnapshot, events: [HubEvent]) throws(HubError) -> (markdown: String, json: String) {
+        let w = snapshot.workflow
+        let directory = "\(hub.stateDirectory)/reports/\(w.id)"
+        let report = json(snapshot, events: events)
+        let jsonPath = "\(directory)/report.json"
+        let markdownPath = "\(directory)/report.md"
+        let temp = "\(hub.stateDirectory)/tmp/\(w.id)"
+        try FileWriter.write(report, to: jsonPath, temporaryDirectory: temp)
+        try FileWriter.write(Array(markdown(snapshot, report: report).utf8), to: markdownPath, temporaryDirectory: temp)
+        return (markdownPath, jsonPath)
+    }
+
+    private func time(_ ms: Int64?) -> JSONValue { .optional(ms.map(Timestamp.format(milliseconds:))) }
+
+    func json(_ snapshot: WorkflowSnapshot, events: [HubEvent]) -> JSONValue {
+        let w = snapshot.workflow
+        let now = hub.clock.nowMilliseconds()
+        let phases: [JSONValue] = snapshot.phases.map { p in
+            let tasks: [JSONValue] = snapshot.tasks.filter { $0.phaseID == p.phaseID }.map { t in
+                var overrun: JSONValue = .null
+                if let e = t.estimate?.milliseconds, e > 0, let x = t.executionMilliseconds {
+                    overrun = .double((Double(x) / Double(e) * 100).rounded() / 100)
+                }
+                return [
+                    "task_id": .string(t.taskID), "status": .string(t.status.rawValue), "role": .optional(t.role),
+                    "assigned_agent": .optional(t.assignedAgent), "attempts": .count(t.attempts),
+                    "started_at": time(t.startedAt), "completed_at": time(t.completedAt),
+                    "estimate": .optional(t.estimate?.description),
+                    "execution_time": .optional(
+                        t.executionMilliseconds.map { HubDuration(milliseconds: $0).description }),
+                    "actual_over_estimate": overrun,
+                ]
+            }
+            var duration: JSONValue = .null
+            if let s = p.startedAt, let c = p.completedAt {
+                duration = .string(HubDuration(milliseconds: c - s).description)
+            }
+            return [
+                "phase_id": .count(p.phaseID), "name": .string(p.name), "status": .string(p.status.rawValue),
+                "started_at": time(p.startedAt), "completed_at": time(p.completedAt), "duration": duration,
+                "tasks": .array(tasks),
+            ]
+        }
+        let failureTypes: Set<String> = [
+            "task_failed", "phase_failed", "failed", "timed_out", "task_timed_out", "error_encountered",
+        ]
+        let recoveryTypes: Set<String> = [
+            "task_retried", "resumed", "state_restored", "state_rolled_back", "task_redistributed",
+        ]
+        func summary(_ e: HubEvent) -> JSONValue {
+            [
+                "sequence": .int(e.sequence), "event_type": .string(e.eventType),
+                "timestamp": .string(Timestamp.format(milliseconds: e.timestamp)), "data": e.data,
+            ]
+        }
+        var agents: [String: (completed: Int, failed: Int)] = [:]
+        for t in snapshot.tasks {
+            guard let a = t.assignedAgent else { continue }
+            var c = agents[a] ?? (0, 0)
+            if t.status == .completed { c.completed += 1 }
+            if t.status == .failed { c.failed += 1 }
+            agents[a] = c
+        }
+        var agentJSON: JSONValue = .emptyObject
+        for name in agents.keys.sorted() {
+            agentJSON[name] = [
+                "tasks_completed": .count(agents[name]?.completed ?? 0),
+                "tasks_failed": .count(agents[name]?.failed ?? 0),
+            ]
+        }
+        return [
+            "workflow_id": .string(w.id), "name": .string(w.name), "status": .string(w.status.rawValue),
+            "completion_status": .string(CompletionStatus.of(snapshot.tasks, status: w.status).rawValue),
+            "generated_at": .string(Timestamp.format(milliseconds: now)),
+            "created_at": time(w.createdAt), "started_at": time(w.startedAt), "finished_at": time(w.finishedAt),
+            "total_execution_time": .string(w.activeTime(now: now).description),
+            "progress_percentage": .double(
+                WorkflowProgression.progressPercentage(phases: snapshot.phases, tasks: snapshot.tasks)),
+            "phases": .array(phases),
+            "agents": agentJSON,
+            "failures": .array(events.filter { failureTypes.contains($0.eventType) }.map(summary)),
+            "recoveries": .array(events.filter { recoveryTypes.contains($0.eventType) }.map(summary)),
+        ]
+    }
+
+    func markdown(_ snapshot: WorkflowSnapshot, report: JSONValue) -> String {
+        func s(_ v: JSONValue?) -> String {
+            guard let v, !v.isNull else { return "—" }
+            return v.stringValue ?? v.serialized()
+        }
+        var lines = [
+            "# \(snapshot.workflow.name) (`\(snapshot.workflow.id)`)", "",
+            "- Status: **\(s(report["status"]))** (\(s(report["completion_status"])))",
+            "- Started: \(s(report["started_at"])) · Finished: \(s(report["finished_at"]))",
+            "- Running time: \(s(report["total_execution_time"])) · Progress: \(s(report["progress_percentage"]))%", "",
+            "## Timeline", "",
+        ]
+        for phase in report["phases"]?.arrayValue ?? [] {
+            lines.append("### Phase \(s(phase["phase_id"])): \(s(phase["name"])) — \(s(phase["status"]))")
+            lines.append("")
+            lines.append(
+                "Started \(s(phase["started_at"])), completed \(s(phase["completed_at"])), took \(s(phase["duration"]))."
+            )
+            let tasks = phase["tasks"]?.arrayValue ?? []
+            if !tasks.isEmpty {
+                lines += ["", "| task | status | agent | attempts | estimate | actual |", "|---|---|---|---|---|---|"]
+                for t in tasks {
+                    lines.append(
+                        "| \(s(t["task_id"])) | \(s(t["status"])) | \(s(t["assigned_agent"])) | \(s(t["attempts"])) | \(s(t["estimate"])) | \(s(t["execution_time"])) |"
+                    )
+                }
+            }
+            lines.append("")
+        }
+        for (title, key) in [("Failures", "failures"), ("Recoveries", "recoveries")] {
+            let items = report[key]?.arrayValue ?? []
+            lines += ["## \(title)", ""]
+            if items.isEmpty { lines.append("None.") }
+            for e in items {
+                lines.append("- \(s(e["timestamp"])) `\(s(e["event_type"]))` \(e["data"]?.serialized() ?? "")")
+            }
+            lines.append("")
+        }
+        return lines.joined(separator: "\n")
+    }
+}

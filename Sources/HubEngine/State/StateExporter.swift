@@ -1,0 +1,81 @@
+import Foundation
+import HubCore
+import HubStore
+
+/// Writes the seed's "State Storage Architecture" layout under the state directory (§6):
+/// `workflows/{active,completed,failed}/<id>.json`, `events/<id>_events.jsonl`,
+/// `agent_pools/pool_assignments.json` and `agent_performance.json`.
+struct StateExporter {
+    let hub: Hub
+
+    var root: String { hub.stateDirectory }
+    func temporaryDirectory(_ workflowID: String) -> String { "\(root)/tmp/\(workflowID)" }
+
+    /// The folder a workflow's file belongs in: `active` until it finishes.
+    static func folder(for status: WorkflowStatus) -> String {
+        switch status {
+        case .created, .running, .paused: return "active"
+        case .completed: return "completed"
+        case .failed, .cancelled: return "failed"
+        }
+    }
+
+    /// Writes the workflow's state file (removing copies in the other folders) and its event log.
+    func exportWorkflow(_ snapshot: WorkflowSnapshot) async throws -> [String] {
+        let id = snapshot.workflow.id
+        let folder = Self.folder(for: snapshot.workflow.status)
+        let statePath = "\(root)/workflows/\(folder)/\(id).json"
+        let view = WorkflowStateView(snapshot: snapshot, now: hub.clock.nowMilliseconds())
+        try FileWriter.write(
+            ["workflow_state": view.json(includeMetrics: true, agentDetails: false)], to: statePath,
+            temporaryDirectory: temporaryDirectory(id))
+        for other in ["active", "completed", "failed"] where other != folder {
+            try? FileManager.default.removeItem(atPath: "\(root)/workflows/\(other)/\(id).json")
+        }
+        let eventsPath = "\(root)/events/\(id)_events.jsonl"
+        try FileWriter.write(try await eventLines(id), to: eventsPath, temporaryDirectory: temporaryDirectory(id))
+        return [statePath, eventsPath]
+    }
+
+    /// The pool files. Agents join with the agent pool; until then the pool is empty.
+    func exportPools(_ workflowID: String) throws(HubError) -> [String] {
+        let assignments = "\(root)/agent_pools/pool_assignments.json"
+        let performance = "\(root)/agent_pools/agent_performance.json"
+        try FileWriter.write(
+            ["pools": .emptyObject], to: assignments, temporaryDirectory: temporaryDirectory(workflowID))
+        try FileWriter.write(
+            ["agents": .emptyObject], to: performance, temporaryDirectory: temporaryDirectory(workflowID))
+        return [assignments, performance]
+    }
+
+    /// Every event of the workflow as JSON lines, oldest first.
+    func eventLines(_ workflowID: String) async throws -> [UInt8] {
+        var out: [UInt8] = []
+        var after: Int64 = 0
+        while true {
+            let query = EventQuery(afterSequence: after, workflowID: workflowID, limit: 5000)
+            let page = try await hub.store.read { tx in try tx.events(query) }
+            for event in page {
+                out += event.json.serializedBytes(.compact)
+                out.append(0x0A)
+            }
+            guard let last = page.last, page.count == 5000 else { break }
+            after = last.sequence
+        }
+        return out
+    }
+
+    /// Every event of the workflow, oldest first.
+    func events(_ workflowID: String) async throws -> [HubEvent] {
+        var all: [HubEvent] = []
+        var after: Int64 = 0
+        while true {
+            let query = EventQuery(afterSequence: after, workflowID: workflowID, limit: 5000)
+            let page = try await hub.store.read { tx in try tx.events(query) }
+            all += page
+            guard let last = page.last, page.count == 5000 else { break }
+            after = last.sequence
+        }
+        return all
+    }
+}

@@ -1,0 +1,72 @@
+import Foundation
+import HubCore
+
+/// `help` and `help <operation>`, generated from the operation table.
+public enum HelpText {
+    /// The list of every operation with its parameters and an example.
+    public static func overview(_ table: OperationTable) -> String {
+        var lines = [
+            "coordination-hub — durable coordination of multi-agent development workflows",
+            "",
+            "Usage:",
+            "  coordination-hub <workflow-id> <operation> ['<json>' | @file.json | @file.yaml | -]",
+            "  coordination-hub <hub-operation> ['<json>']",
+            "  coordination-hub --request -        (reads {\"workflow_id\", \"operation\", \"parameters\"} from stdin)",
+            "  coordination-hub help [<operation>] | version",
+            "",
+            "Options:",
+            "  --state-dir DIR   state directory (env COORDINATION_HUB_STATE_DIR; default .claude/coordination)",
+            "  --pretty          indented JSON (the default when stdout is a terminal)",
+            "  --set KEY=VALUE   override a configuration key for this call (see config.json keys below)",
+            "",
+            "Output: one JSON document on stdout. Exit status 0 success, 1 operation error, 2 unreadable command line.",
+            "",
+        ]
+        for scope in [OperationScope.workflow, .hub] {
+            lines.append(
+                scope == .workflow
+                    ? "Workflow operations (workflow id required):" : "Hub operations (workflow id optional):")
+            for op in table.operations where op.scope == scope {
+                lines.append("  \(op.name.padding(toLength: 18, withPad: " ", startingAt: 0)) \(op.summary)")
+                let params = op.schema.properties.map(\.name)
+                if !params.isEmpty {
+                    lines.append("  \(String(repeating: " ", count: 18)) parameters: \(params.joined(separator: ", "))")
+                }
+                lines.append(
+                    "  \(String(repeating: " ", count: 18)) e.g. \(op.example.trimmingCharacters(in: .whitespacesAndNewlines))"
+                )
+            }
+            lines.append("")
+        }
+        lines.append("Configuration keys (<state-dir>/config.json or .yaml, env COORDINATION_HUB_<KEY>, --set):")
+        lines.append("  " + Configuration.keys.joined(separator: ", "))
+        lines.append("")
+        lines.append("Run 'coordination-hub help <operation>' for one operation's parameters in full.")
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// One operation in full: summary, discussion, every parameter, an example.
+    public static func operation(_ op: OperationDescriptor) -> String {
+        var lines = [
+            "coordination-hub \(op.scope == .workflow ? "<workflow-id>" : "[<workflow-id>]") \(op.name) ['<json>']", "",
+            op.summary,
+        ]
+        if !op.discussion.isEmpty { lines += ["", op.discussion] }
+        lines += ["", "Parameters:"]
+        let props = op.schema.properties
+        if props.isEmpty { lines.append("  (none)") }
+        for p in props {
+            var line = "  \(p.name)\(p.required ? " (required)" : ""): \(p.schema.typeDescription)"
+            if let summary = p.schema.summary { line += " — \(summary)" }
+            lines.append(line)
+            for nested in p.schema.properties {
+                var sub =
+                    "      \(nested.name)\(nested.required ? " (required)" : ""): \(nested.schema.typeDescription)"
+                if let summary = nested.schema.summary { sub += " — \(summary)" }
+                lines.append(sub)
+            }
+        }
+        lines += ["", "Example:", "  " + op.example.trimmingCharacters(in: .whitespacesAndNewlines), ""]
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,84 @@
+import Foundation
+import HubCore
+
+/// Whether an operation needs a workflow id (§2's scope table).
+public enum OperationScope: String, Sendable {
+    /// The workflow id is required.
+    case workflow
+    /// No workflow id is needed; one may be given to narrow the operation (§17).
+    case hub
+}
+
+/// One row of the operation table: everything every door needs to know about an operation.
+///
+/// The command line, `help`, and later the HTTP routes, MCP tools and OpenAPI
+/// document are generated from these descriptions; nothing about an operation
+/// lives in a door.
+public struct OperationDescriptor: Sendable {
+    public let name: String
+    public let scope: OperationScope
+    /// One line for the operation list.
+    public let summary: String
+    /// What `help <operation>` adds: behaviour, defaults, errors.
+    public let discussion: String
+    /// A complete example invocation, as a user would type it.
+    public let example: String
+    /// Whether it changes state (and so accepts `if_version`).
+    public let mutating: Bool
+    /// The parameters' JSON Schema; unknown keys are refused.
+    public let schema: Schema
+    let handler: @Sendable (OperationContext, JSONValue) async throws -> OperationOutcome
+
+    /// Describes an operation whose parameters decode into `P`.
+    public init<P: OperationParameters>(
+        _ name: String, scope: OperationScope, mutating: Bool, parameters: P.Type, summary: String,
+        discussion: String = "", example: String,
+        handler: @escaping @Sendable (OperationContext, P) async throws -> OperationOutcome
+    ) {
+        self.name = name
+        self.scope = scope
+        self.summary = summary
+        self.discussion = discussion
+        self.example = example
+        self.mutating = mutating
+        var schema = P.schema
+        if mutating, case .object(var properties, let additional) = schema.kind {
+            properties.append(
+                .init(
+                    "if_version",
+                    .integer(
+                        "Refuse the change with VERSION_CONFLICT unless the workflow's state_version is this.", min: 1))
+            )
+            schema.kind = .object(properties, additional: additional)
+        }
+        self.schema = schema
+        let finalSchema = schema
+        self.handler = { context, raw in
+            try finalSchema.validate(raw)
+            var withoutVersion = raw
+            var context = context
+            if mutating, let version = raw["if_version"]?.intValue {
+                context.expectedVersion = version
+                withoutVersion["if_version"] = nil
+            }
+            let parameters = try P.decode(withoutVersion)
+            return try await handler(context, parameters)
+        }
+    }
+}
+
+/// What a successful operation returns, before the door wraps it in the §3 envelope.
+public struct OperationOutcome: Sendable {
+    /// `result`: operation specific.
+    public var result: JSONValue
+    /// `next_steps`, derived from the state after the operation.
+    public var nextSteps: [String]
+    /// The workflow's `state_version` after the operation, for `metrics`.
+    public var stateVersion: Int64?
+
+    public init(result: JSONValue, nextSteps: [String] = [], stateVersion: Int64? = nil) {
+        self.result = result
+        self.nextSteps = nextSteps
+        self.stateVersion = stateVersion
+    }
+}

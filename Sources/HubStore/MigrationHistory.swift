@@ -1,0 +1,16 @@
+/// The numbered, append-only migration history every store follows.
+///
+/// Each store implements each step in its own dialect under the same number and
+/// name, so a database's version means the same thing whatever the store.
+public enum MigrationHistory {
+    /// `(number, name)` of every migration, in order. Append only.
+    public static let steps: [(number: Int, name: String)] = [
+        (1, "workflows_phases_tasks_events")
+    ]
+
+    /// The identifier a store records for a step, e.g. `0001_workflows_phases_tasks_events`.
+    public static func identifier(_ step: (number: Int, name: String)) -> String {
+        let n = String(step.number)
+        return String(repeating: "0", count: max(0, 4 - n.count)) + n + "_" + step.name
+    }
+}

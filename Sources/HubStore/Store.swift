@@ -1,0 +1,100 @@
+import HubCore
+
+/// The hub's durable state, behind domain-level reads and writes.
+///
+/// Work is closure-scoped: ``write(_:)`` runs its body in one transaction that
+/// commits (durably, fsynced) when the body returns and rolls back when it
+/// throws, so a state change and its events land together or not at all. Bodies
+/// are synchronous: nothing awaits inside a transaction. A store may run the
+/// bodies of concurrent callers in one shared commit (group commit); each body
+/// still succeeds or fails on its own.
+public protocol Store: Sendable {
+    /// Runs `body` against a consistent snapshot.
+    func read<T: Sendable>(_ body: @escaping @Sendable (any StoreReader) throws -> T) async throws -> T
+
+    /// Runs `body` in a write transaction and returns once its changes are on disk.
+    func write<T: Sendable>(_ body: @escaping @Sendable (any StoreWriter) throws -> T) async throws -> T
+
+    /// Closes the store; later calls fail with `STORE_UNAVAILABLE`.
+    func close() async throws
+}
+
+/// Reads inside a transaction.
+public protocol StoreReader {
+    /// The workflow with that id, or `nil`.
+    func workflow(_ id: String) throws -> Workflow?
+    /// Workflows matching the query, and how many match in all.
+    func workflows(_ query: WorkflowQuery) throws -> (workflows: [Workflow], total: Int)
+    /// The workflow's phases in order.
+    func phases(of workflowID: String) throws -> [Phase]
+    /// The workflow's tasks in creation order.
+    func tasks(of workflowID: String) throws -> [WorkTask]
+    /// Events matching the query.
+    func events(_ query: EventQuery) throws -> [HubEvent]
+    /// The highest sequence number in the log (0 when empty).
+    func lastEventSequence() throws -> Int64
+}
+
+/// Reads and writes inside a write transaction.
+public protocol StoreWriter: StoreReader {
+    /// Inserts a new workflow; `WORKFLOW_EXISTS` when the id is taken.
+    func insert(_ workflow: Workflow) throws
+    /// Replaces the stored workflow row with the same id.
+    func update(_ workflow: Workflow) throws
+    /// Inserts phases.
+    func insert(_ phases: [Phase]) throws
+    /// Replaces a stored phase.
+    func update(_ phase: Phase) throws
+    /// Inserts tasks.
+    func insert(_ tasks: [WorkTask]) throws
+    /// Replaces a stored task.
+    func update(_ task: WorkTask) throws
+    /// Removes the workflow's phases and tasks (to load them anew from a bundle or checkpoint).
+    func removeContents(of workflowID: String) throws
+    /// Appends an event with the given id and time; the store assigns its sequence.
+    func append(_ draft: EventDraft, eventID: String, timestamp: Int64) throws -> HubEvent
+}
+
+/// Which workflows `workflows(_:)` returns.
+public struct WorkflowQuery: Sendable, Equatable {
+    /// Only these statuses; all when empty.
+    public var statuses: [WorkflowStatus]
+    /// Whether archived workflows are included. Defaults to false.
+    public var includeArchived: Bool
+    /// Defaults to 100.
+    public var limit: Int
+    /// Defaults to 0.
+    public var offset: Int
+
+    public init(statuses: [WorkflowStatus] = [], includeArchived: Bool = false, limit: Int = 100, offset: Int = 0) {
+        self.statuses = statuses
+        self.includeArchived = includeArchived
+        self.limit = limit
+        self.offset = offset
+    }
+}
+
+/// Which events `events(_:)` returns.
+public struct EventQuery: Sendable, Equatable {
+    /// Only events with a higher sequence.
+    public var afterSequence: Int64?
+    /// Only events of these types; all when empty.
+    public var eventTypes: [String]
+    /// Only events of this workflow.
+    public var workflowID: String?
+    /// Defaults to 100.
+    public var limit: Int
+    /// Newest first when true. Defaults to false.
+    public var descending: Bool
+
+    public init(
+        afterSequence: Int64? = nil, eventTypes: [String] = [], workflowID: String? = nil, limit: Int = 100,
+        descending: Bool = false
+    ) {
+        self.afterSequence = afterSequence
+        self.eventTypes = eventTypes
+        self.workflowID = workflowID
+        self.limit = limit
+        self.descending = descending
+    }
+}

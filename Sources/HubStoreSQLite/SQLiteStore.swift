@@ -1,0 +1,86 @@
+import Foundation
+import GRDB
+import HubCore
+import HubStore
+
+/// The embedded store: one SQLite file in WAL mode with `synchronous=FULL`, so
+/// every commit is fsynced before a write returns.
+///
+/// Several processes may open the same file at once: writes take the write lock
+/// up front (`BEGIN IMMEDIATE`) and wait for it up to ``busyTimeout``. Within a
+/// process, concurrent writes share commits (see ``GroupCommitter``).
+public final class SQLiteStore: Store {
+    /// How long a write waits for another process's write lock. Defaults to 30 seconds.
+    public static let busyTimeout: TimeInterval = 30
+
+    let writer: any DatabaseWriter
+    private let committer = GroupCommitter()
+    /// The database file.
+    public let path: String
+
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    ///
+    /// - Parameter pooled: `true` opens a pool of reader connections beside the
+    ///   writer (for servers); `false` opens a single connection (for one-shot commands).
+    public init(path: String, pooled: Bool = false) throws {
+        self.path = path
+        var config = GRDB.Configuration()
+        config.busyMode = .timeout(Self.busyTimeout)
+        config.journalMode = .wal
+        config.foreignKeysEnabled = true
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        do {
+            let directory = (path as NSString).deletingLastPathComponent
+            if !directory.isEmpty {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            }
+            writer =
+                pooled
+                ? try DatabasePool(path: path, configuration: config)
+                : try DatabaseQueue(path: path, configuration: config)
+            try SQLiteMigrations.migrator().migrate(writer)
+        } catch {
+            throw HubError(
+                .storeUnavailable, "Cannot open the store at \(path): \(Self.describe(error))",
+                details: "Check that the state directory is writable and the file is a coordination-hub database.",
+                suggestions: ["Pass another --state-dir", "Check the permissions of \(path)"])
+        }
+    }
+
+    public func read<T: Sendable>(_ body: @escaping @Sendable (any StoreReader) throws -> T) async throws -> T {
+        do {
+            return try await writer.read { db in try body(SQLiteTransaction(db: db)) }
+        } catch let error as HubError {
+            throw error
+        } catch {
+            throw Self.unavailable(error)
+        }
+    }
+
+    public func write<T: Sendable>(_ body: @escaping @Sendable (any StoreWriter) throws -> T) async throws -> T {
+        try await committer.submit(body, to: writer)
+    }
+
+    public func close() async throws {
+        do {
+            if let queue = writer as? DatabaseQueue { try queue.close() }
+            if let pool = writer as? DatabasePool { try pool.close() }
+        } catch {
+            throw Self.unavailable(error)
+        }
+    }
+
+    static func describe(_ error: any Error) -> String {
+        if let db = error as? DatabaseError { return db.message ?? db.description }
+        return "\(error)"
+    }
+
+    static func unavailable(_ error: any Error) -> HubError {
+        HubError(
+            .storeUnavailable, "The store failed: \(describe(error))",
+            details: "Nothing was changed; try again, and check the disk and the state directory.",
+            suggestions: ["Retry the operation", "Check free disk space and permissions of the state directory"])
+    }
+}

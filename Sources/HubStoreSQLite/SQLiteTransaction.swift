@@ -1,0 +1,289 @@
+import GRDB
+import HubCore
+import HubStore
+
+/// The store's reads and writes on one SQLite connection inside a transaction.
+struct SQLiteTransaction: StoreWriter {
+    let db: Database
+
+    // MARK: Workflows
+
+    func workflow(_ id: String) throws -> Workflow? {
+        try Row.fetchOne(db, sql: "SELECT * FROM workflows WHERE id = ?", arguments: [id]).map(Self.workflow(from:))
+    }
+
+    func workflows(_ query: WorkflowQuery) throws -> (workflows: [Workflow], total: Int) {
+        var clauses: [String] = []
+        var arguments: StatementArguments = []
+        if !query.includeArchived { clauses.append("archived = 0") }
+        if !query.statuses.isEmpty {
+            clauses.append("status IN (\(query.statuses.map { _ in "?" }.joined(separator: ",")))")
+            for s in query.statuses { _ = arguments.append(contentsOf: [s.rawValue]) }
+        }
+        let filter = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
+        let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM workflows \(filter)", arguments: arguments) ?? 0
+        var page = arguments
+        _ = page.append(contentsOf: [query.limit, query.offset])
+        let rows = try Row.fetchAll(
+            db, sql: "SELECT * FROM workflows \(filter) ORDER BY created_at DESC, id LIMIT ? OFFSET ?", arguments: page)
+        return (rows.map(Self.workflow(from:)), total)
+    }
+
+    func insert(_ w: Workflow) throws {
+        if try Bool.fetchOne(db, sql: "SELECT 1 FROM workflows WHERE id = ?", arguments: [w.id]) != nil {
+            throw HubError(
+                .workflowExists, "Workflow \(w.id) already exists",
+                details: "Workflow ids are unique; pick another id or work with the existing workflow.",
+                suggestions: [
+                    "Read it with 'coordination-hub \(w.id) get-status'", "Create the new workflow under another id",
+                ])
+        }
+        try db.execute(
+            sql: """
+                INSERT INTO workflows (id, name, description, status, archived, priority, agent_requirements, dependencies,
+                  timeout_ms, checkpoint_interval_ms, failure_tolerance, max_agents, workspace, created_at, updated_at,
+                  started_at, finished_at, current_phase, total_phases, state_version, active_ms, running_since,
+                  deadline_at, failure_reason, correlation_id)
+                VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+                """, arguments: Self.arguments(w))
+    }
+
+    func update(_ w: Workflow) throws {
+        var args = Self.arguments(w)
+        _ = args.append(contentsOf: [w.id])
+        try db.execute(
+            sql: """
+                UPDATE workflows SET id = ?, name = ?, description = ?, status = ?, archived = ?, priority = ?,
+                  agent_requirements = ?, dependencies = ?, timeout_ms = ?, checkpoint_interval_ms = ?,
+                  failure_tolerance = ?, max_agents = ?, workspace = ?, created_at = ?, updated_at = ?, started_at = ?,
+                  finished_at = ?, current_phase = ?, total_phases = ?, state_version = ?, active_ms = ?,
+                  running_since = ?, deadline_at = ?, failure_reason = ?, correlation_id = ?
+                WHERE id = ?
+                """, arguments: args)
+    }
+
+    private static func arguments(_ w: Workflow) -> StatementArguments {
+        let values: [(any DatabaseValueConvertible)?] = [
+            w.id, w.name, w.description, w.status.rawValue, w.archived, w.priority.rawValue,
+            w.agentRequirements.json.serialized(), w.dependencies.json.serialized(),
+            w.configuration.timeout.milliseconds, w.configuration.checkpointInterval.milliseconds,
+            w.configuration.failureTolerance.rawValue, w.configuration.maxAgents, w.workspace, w.createdAt, w.updatedAt,
+            w.startedAt, w.finishedAt, w.currentPhase, w.totalPhases, w.stateVersion, w.activeMilliseconds,
+            w.runningSince, w.deadline, w.failureReason, w.correlationID,
+        ]
+        return StatementArguments(values)
+    }
+
+    private static func workflow(from row: Row) -> Workflow {
+        var w = Workflow(
+            id: row["id"], name: row["name"], description: row["description"],
+            priority: Priority(rawValue: row["priority"]) ?? .medium,
+            agentRequirements: AgentRequirements(json: JSONValue.stored(row["agent_requirements"]) ?? .null),
+            dependencies: Dependencies(json: JSONValue.stored(row["dependencies"]) ?? .null),
+            configuration: WorkflowConfiguration(
+                timeout: HubDuration(milliseconds: row["timeout_ms"]),
+                checkpointInterval: HubDuration(milliseconds: row["checkpoint_interval_ms"]),
+                failureTolerance: FailureTolerance(rawValue: row["failure_tolerance"]) ?? .low,
+                maxAgents: row["max_agents"]),
+            workspace: row["workspace"], createdAt: row["created_at"], totalPhases: row["total_phases"],
+            correlationID: row["correlation_id"])
+        w.status = WorkflowStatus(rawValue: row["status"]) ?? .failed
+        w.archived = row["archived"]
+        w.updatedAt = row["updated_at"]
+        w.startedAt = row["started_at"]
+        w.finishedAt = row["finished_at"]
+        w.currentPhase = row["current_phase"]
+        w.stateVersion = row["state_version"]
+        w.activeMilliseconds = row["active_ms"]
+        w.runningSince = row["running_since"]
+        w.failureReason = row["failure_reason"]
+        return w
+    }
+
+    // MARK: Phases
+
+    func phases(of workflowID: String) throws -> [Phase] {
+        try Row.fetchAll(
+            db, sql: "SELECT * FROM phases WHERE workflow_id = ? ORDER BY phase_id", arguments: [workflowID]
+        )
+        .map { row in
+            var p = Phase(
+                workflowID: row["workflow_id"], phaseID: row["phase_id"], name: row["name"],
+                status: PhaseStatus(rawValue: row["status"]) ?? .pending)
+            p.startedAt = row["started_at"]
+            p.completedAt = row["completed_at"]
+            return p
+        }
+    }
+
+    func insert(_ phases: [Phase]) throws {
+        let statement = try db.cachedStatement(
+            sql:
+                "INSERT INTO phases (workflow_id, phase_id, name, status, started_at, completed_at) VALUES (?,?,?,?,?,?)"
+        )
+        for p in phases {
+            try statement.execute(arguments: [
+                p.workflowID, p.phaseID, p.name, p.status.rawValue, p.startedAt, p.completedAt,
+            ])
+        }
+    }
+
+    func update(_ p: Phase) throws {
+        try db.execute(
+            sql:
+                "UPDATE phases SET name = ?, status = ?, started_at = ?, completed_at = ? WHERE workflow_id = ? AND phase_id = ?",
+            arguments: [p.name, p.status.rawValue, p.startedAt, p.completedAt, p.workflowID, p.phaseID])
+    }
+
+    // MARK: Tasks
+
+    func tasks(of workflowID: String) throws -> [WorkTask] {
+        try Row.fetchAll(
+            db, sql: "SELECT * FROM tasks WHERE workflow_id = ? ORDER BY position", arguments: [workflowID]
+        )
+        .map(Self.task(from:))
+    }
+
+    func insert(_ tasks: [WorkTask]) throws {
+        guard let first = tasks.first else { return }
+        var position =
+            try Int64.fetchOne(
+                db, sql: "SELECT COALESCE(MAX(position), 0) FROM tasks WHERE workflow_id = ?",
+                arguments: [first.workflowID])
+            ?? 0
+        let statement = try db.cachedStatement(
+            sql: """
+                INSERT INTO tasks (workflow_id, task_id, phase_id, description, role, status, depends_on, files, resources,
+                  priority, estimate_ms, timeout_ms, max_retries, attempts, risky, evidence, command, payload,
+                  assigned_agent, result, last_error, created_at, started_at, completed_at, execution_ms, position)
+                VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+                """)
+        for t in tasks {
+            position += 1
+            var args = Self.arguments(t)
+            _ = args.append(contentsOf: [position])
+            try statement.execute(arguments: args)
+        }
+    }
+
+    func update(_ t: WorkTask) throws {
+        var args = Self.arguments(t)
+        _ = args.append(contentsOf: [t.workflowID, t.taskID])
+        try db.cachedStatement(
+            sql: """
+                UPDATE tasks SET workflow_id = ?, task_id = ?, phase_id = ?, description = ?, role = ?, status = ?,
+                  depends_on = ?, files = ?, resources = ?, priority = ?, estimate_ms = ?, timeout_ms = ?, max_retries = ?,
+                  attempts = ?, risky = ?, evidence = ?, command = ?, payload = ?, assigned_agent = ?, result = ?,
+                  last_error = ?, created_at = ?, started_at = ?, completed_at = ?, execution_ms = ?
+                WHERE workflow_id = ? AND task_id = ?
+                """
+        ).execute(arguments: args)
+    }
+
+    func removeContents(of workflowID: String) throws {
+        try db.execute(sql: "DELETE FROM tasks WHERE workflow_id = ?", arguments: [workflowID])
+        try db.execute(sql: "DELETE FROM phases WHERE workflow_id = ?", arguments: [workflowID])
+    }
+
+    private static func arguments(_ t: WorkTask) -> StatementArguments {
+        var resources: JSONValue = .emptyObject
+        for name in t.resources.keys.sorted() { resources[name] = .count(t.resources[name] ?? 1) }
+        let values: [(any DatabaseValueConvertible)?] = [
+            t.workflowID, t.taskID, t.phaseID, t.description, t.role, t.status.rawValue,
+            JSONValue.strings(t.dependsOn).serialized(), JSONValue.strings(t.files).serialized(),
+            resources.serialized(),
+            t.priority.rawValue, t.estimate?.milliseconds, t.timeout?.milliseconds, t.maxRetries, t.attempts, t.risky,
+            t.evidence?.serialized(), t.command, t.payload?.serialized(), t.assignedAgent, t.result?.serialized(),
+            t.lastError?.serialized(), t.createdAt, t.startedAt, t.completedAt, t.executionMilliseconds,
+        ]
+        return StatementArguments(values)
+    }
+
+    private static func task(from row: Row) -> WorkTask {
+        var t = WorkTask(
+            workflowID: row["workflow_id"], taskID: row["task_id"], phaseID: row["phase_id"],
+            description: row["description"], createdAt: row["created_at"])
+        t.role = row["role"]
+        t.status = TaskStatus(rawValue: row["status"]) ?? .pending
+        t.dependsOn = JSONValue.stored(row["depends_on"])?.arrayValue?.compactMap(\.stringValue) ?? []
+        t.files = JSONValue.stored(row["files"])?.arrayValue?.compactMap(\.stringValue) ?? []
+        var resources: [String: Int] = [:]
+        for (k, v) in JSONValue.stored(row["resources"])?.objectValue ?? [:] { resources[k] = Int(v.intValue ?? 1) }
+        t.resources = resources
+        t.priority = Priority(rawValue: row["priority"]) ?? .medium
+        t.estimate = (row["estimate_ms"] as Int64?).map(HubDuration.init(milliseconds:))
+        t.timeout = (row["timeout_ms"] as Int64?).map(HubDuration.init(milliseconds:))
+        t.maxRetries = row["max_retries"]
+        t.attempts = row["attempts"]
+        t.risky = row["risky"]
+        t.evidence = JSONValue.stored(row["evidence"])
+        t.command = row["command"]
+        t.payload = JSONValue.stored(row["payload"])
+        t.assignedAgent = row["assigned_agent"]
+        t.result = JSONValue.stored(row["result"])
+        t.lastError = JSONValue.stored(row["last_error"])
+        t.startedAt = row["started_at"]
+        t.completedAt = row["completed_at"]
+        t.executionMilliseconds = row["execution_ms"]
+        return t
+    }
+
+    // MARK: Events
+
+    func events(_ query: EventQuery) throws -> [HubEvent] {
+        var clauses: [String] = []
+        var arguments: StatementArguments = []
+        if let after = query.afterSequence {
+            clauses.append("sequence > ?")
+            _ = arguments.append(contentsOf: [after])
+        }
+        if let workflowID = query.workflowID {
+            clauses.append("workflow_id = ?")
+            _ = arguments.append(contentsOf: [workflowID])
+        }
+        if !query.eventTypes.isEmpty {
+            clauses.append("event_type IN (\(query.eventTypes.map { _ in "?" }.joined(separator: ",")))")
+            for t in query.eventTypes { _ = arguments.append(contentsOf: [t]) }
+        }
+        let filter = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
+        _ = arguments.append(contentsOf: [query.limit])
+        let order = query.descending ? "DESC" : "ASC"
+        return try Row.fetchAll(
+            db, sql: "SELECT * FROM events \(filter) ORDER BY sequence \(order) LIMIT ?", arguments: arguments
+        ).map(Self.event(from:))
+    }
+
+    func lastEventSequence() throws -> Int64 {
+        try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(sequence), 0) FROM events") ?? 0
+    }
+
+    func append(_ draft: EventDraft, eventID: String, timestamp: Int64) throws -> HubEvent {
+        let tags = draft.metadata.tags.isEmpty ? nil : JSONValue.strings(draft.metadata.tags).serialized()
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO events (event_id, event_type, workflow_id, phase, severity, source, timestamp, data, subject,
+                  correlation_id, causation_id, tags, dedup_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)
+                """
+        ).execute(arguments: [
+            eventID, draft.eventType, draft.workflowID, draft.phase, draft.severity.rawValue, draft.source, timestamp,
+            draft.data.serialized(), draft.subject, draft.metadata.correlationID, draft.metadata.causationID, tags,
+            draft.dedupID,
+        ])
+        return HubEvent(
+            eventID: eventID, sequence: db.lastInsertedRowID, eventType: draft.eventType, workflowID: draft.workflowID,
+            phase: draft.phase, severity: draft.severity, source: draft.source, timestamp: timestamp, data: draft.data,
+            subject: draft.subject, metadata: draft.metadata, dedupID: draft.dedupID)
+    }
+
+    private static func event(from row: Row) -> HubEvent {
+        HubEvent(
+            eventID: row["event_id"], sequence: row["sequence"], eventType: row["event_type"],
+            workflowID: row["workflow_id"], phase: row["phase"],
+            severity: Severity(rawValue: row["severity"]) ?? .info, source: row["source"], timestamp: row["timestamp"],
+            data: JSONValue.stored(row["data"]) ?? .null, subject: row["subject"],
+            metadata: EventMetadata(
+                correlationID: row["correlation_id"], causationID: row["causation_id"],
+                tags: JSONValue.stored(row["tags"])?.arrayValue?.compactMap(\.stringValue) ?? []),
+            dedupID: row["dedup_id"])
+    }
+}

@@ -1,0 +1,73 @@
+import Foundation
+import HubCore
+
+/// Runs the built `coordination-hub` executable as a user would, in a directory.
+public struct ExecutableRunner: Sendable {
+    /// What one run printed and answered.
+    public struct Outcome: Sendable {
+        public let status: Int32
+        public let stdout: String
+        public let stderr: String
+        /// Standard output parsed as JSON (`null` when it is not JSON).
+        public var json: JSONValue { (try? JSONParser.parse(stdout)) ?? .null }
+        /// `error.code` of the response, if any.
+        public var errorCode: String? { json["error"]?["code"]?.stringValue }
+    }
+
+    public let executable: String
+    public let workingDirectory: String
+    public var environment: [String: String]
+
+    /// Finds the executable beside the test bundle (`.build/<config>/coordination-hub`).
+    public init(workingDirectory: String, environment: [String: String] = [:]) {
+        self.executable = Self.locateExecutable()
+        self.workingDirectory = workingDirectory
+        var env = ProcessInfo.processInfo.environment
+        env["COORDINATION_HUB_STATE_DIR"] = nil
+        for (k, v) in environment { env[k] = v }
+        self.environment = env
+    }
+
+    public static func locateExecutable() -> String {
+        if let explicit = ProcessInfo.processInfo.environment["COORDINATION_HUB_EXECUTABLE"] { return explicit }
+        var url = Bundle.main.bundleURL
+        for _ in 0..<4 {
+            let candidate = url.appendingPathComponent("coordination-hub").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            url = url.deletingLastPathComponent()
+        }
+        return Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("coordination-hub").path
+    }
+
+    /// Runs the executable with `arguments`, feeding `stdin`, and waits for it to exit.
+    public func run(_ arguments: [String], stdin: String? = nil) throws -> Outcome {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: workingDirectory)
+        process.environment = environment
+        let out = Pipe()
+        let err = Pipe()
+        let input = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = input
+        try process.run()
+        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
+        try input.fileHandleForWriting.close()
+        // Read both pipes to the end before waiting, so a large output cannot block the child.
+        let group = DispatchGroup()
+        nonisolated(unsafe) var errData = Data()
+        group.enter()
+        DispatchQueue.global().async {
+            errData = err.fileHandleForReading.readDataToEndOfFile()
+            group.leave()
+        }
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        group.wait()
+        process.waitUntilExit()
+        return Outcome(
+            status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+            stderr: String(decoding: errData, as: UTF8.self))
+    }
+}

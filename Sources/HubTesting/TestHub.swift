@@ -1,0 +1,38 @@
+import Foundation
+import HubCore
+import HubEngine
+import HubStore
+import HubStoreSQLite
+
+/// A hub on a temporary SQLite store with a manual clock, for in-process tests.
+public struct TestHub: Sendable {
+    public let hub: Hub
+    public let clock: ManualClock
+    public let directory: TemporaryDirectory
+
+    public init(configuration: Configuration = .init()) throws {
+        directory = try TemporaryDirectory("engine")
+        clock = ManualClock()
+        let store = try SQLiteStore(path: directory.file("state/hub.sqlite"))
+        hub = Hub(
+            store: store, stateDirectory: directory.file("state"), configuration: configuration, clock: clock,
+            workingDirectory: directory.path)
+    }
+
+    /// Performs an operation given as JSON text (`{}` when omitted).
+    @discardableResult
+    public func run(_ workflowID: String?, _ operation: String, _ parameters: String = "{}") async -> OperationResponse
+    {
+        let params = (try? JSONParser.parse(parameters)) ?? .emptyObject
+        return await hub.perform(OperationRequest(workflowID: workflowID, operation: operation, parameters: params))
+    }
+
+    public func remove() { directory.remove() }
+}
+
+extension OperationResponse {
+    /// `result` of a successful response.
+    public var result: JSONValue { json["result"] ?? .null }
+    /// The error code's wire name, or `nil` on success.
+    public var errorCode: String? { error?.code.name }
+}

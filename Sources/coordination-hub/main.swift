@@ -1,0 +1,5 @@
+import Foundation
+import HubCLI
+
+let status = await CommandLineTool().run(Array(CommandLine.arguments.dropFirst()))
+exit(status)
