@@ -43,7 +43,14 @@ public final class Hub: Sendable {
             let descriptor = try resolve(request)
             let context = OperationContext(
                 hub: self, workflowID: request.workflowID, expectedVersion: nil, operation: descriptor.name)
-            if let workflowID = request.workflowID { try await enforceDeadline(workflowID) }
+            if let workflowID = request.workflowID {
+                // A hub operation called with a workflow id must name an existing workflow (§17).
+                if descriptor.scope == .hub {
+                    let exists = try await store.read { tx in try tx.workflow(workflowID) != nil }
+                    guard exists else { throw HubError.workflowNotFound(workflowID) }
+                }
+                try await enforceDeadline(workflowID)
+            }
             let outcome = try await descriptor.handler(context, request.parameters)
             return .success(
                 request: request, outcome: outcome, timestamp: clock.nowMilliseconds(),

@@ -24,10 +24,6 @@ enum GetEvents {
         handler: run)
 
     static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {
-        if let id = context.workflowID {
-            let exists = try await context.store.read { tx in try tx.workflow(id) != nil }
-            guard exists else { throw HubError.workflowNotFound(id) }
-        }
         let query = EventQuery(
             afterSequence: p.afterSequence, eventTypes: p.eventTypes ?? [], workflowID: context.workflowID,
             limit: p.limit ?? 100, descending: p.order == "desc")

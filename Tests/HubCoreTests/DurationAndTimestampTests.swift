@@ -1,0 +1,56 @@
+import HubCore
+import Testing
+
+@Suite struct DurationAndTimestampTests {
+    @Test(
+        arguments: [
+            ("250ms", 250), ("5s", 5000), ("15m", 900_000), ("2h", 7_200_000), ("7d", 604_800_000),
+            ("1h 15m", 4_500_000), ("1h15m", 4_500_000), ("1.5h", 5_400_000), (" 30s ", 30_000),
+        ] as [(String, Int64)])
+    func parsesTheDocumentedForms(_ text: String, _ milliseconds: Int64) {
+        #expect(HubDuration(parsing: text)?.milliseconds == milliseconds)
+    }
+
+    @Test(arguments: ["", "5", "5x", "h", "1h -5m", "1e9d", "5 s s", "--", String(repeating: "1", count: 100) + "s"])
+    func refusesEverythingElse(_ text: String) {
+        #expect(HubDuration(parsing: text) == nil)
+    }
+
+    @Test(
+        arguments: [(0, "0s"), (250, "250ms"), (4_500_000, "1h 15m"), (90_061_001, "1d 1h 1m 1s 1ms")]
+            as [(Int64, String)])
+    func printsLargestUnitsFirst(_ milliseconds: Int64, _ text: String) {
+        #expect(HubDuration(milliseconds: milliseconds).description == text)
+        #expect(HubDuration(parsing: text)?.milliseconds == milliseconds)
+    }
+
+    @Test func measuredTimesKeepAFraction() {
+        #expect(HubDuration.formatMeasured(seconds: 0.0023) == "2.3ms")
+        #expect(HubDuration.formatMeasured(seconds: 1.25) == "1.25s")
+    }
+
+    @Test func timestampsRoundTripInUTCWithMilliseconds() {
+        let ms: Int64 = 1_768_478_400_123
+        let text = Timestamp.format(milliseconds: ms)
+        #expect(text == "2026-01-15T12:00:00.123Z")
+        #expect(Timestamp.parseMilliseconds(text) == ms)
+    }
+
+    @Test func timestampsAcceptOffsetsAndMissingFractions() {
+        #expect(Timestamp.parseMilliseconds("2026-01-15T12:00:00Z") == 1_768_478_400_000)
+        #expect(Timestamp.parseMilliseconds("2026-01-15T13:00:00+01:00") == 1_768_478_400_000)
+        #expect(Timestamp.parseMilliseconds("2026-01-15T12:00:00.5Z") == 1_768_478_400_500)
+        #expect(Timestamp.parseMilliseconds("2026-01-15T12:00:00.123456789Z") == 1_768_478_400_123)
+    }
+
+    @Test(arguments: [
+        "2026-13-01T00:00:00Z", "2026-01-15 12:00", "yesterday", "2026-01-15T12:00:00", "2026-01-15T12:00:00.Z",
+    ])
+    func timestampsRefuseMalformedText(_ text: String) {
+        #expect(Timestamp.parseMilliseconds(text) == nil)
+    }
+
+    @Test func datesBeforeTheEpochFormat() {
+        #expect(Timestamp.format(milliseconds: -1) == "1969-12-31T23:59:59.999Z")
+    }
+}

@@ -1,0 +1,69 @@
+import HubCore
+import Testing
+
+@Suite struct IdentifierAndSchemaTests {
+    @Test(arguments: ["workflow_123", "a", "A-b_c", String(repeating: "x", count: 128)])
+    func acceptsValidIDs(_ id: String) { #expect(Identifier.isValid(id)) }
+
+    @Test(arguments: ["", "../x", "a/b", "a.b", "_a", "-a", "a b", "é", String(repeating: "x", count: 129), "a\u{0}"])
+    func refusesHostileIDs(_ id: String) {
+        #expect(!Identifier.isValid(id))
+        #expect(Identifier.problem(with: id) != nil)
+    }
+
+    static let schema = Schema.object([
+        .init("name", .string(maxLength: 5), required: true),
+        .init("timeout", .duration()),
+        .init("count", .integer(min: 1, max: 10)),
+        .init("mode", .oneOf(["a", "b"])),
+        .init("tags", .array(.string(), maxItems: 2)),
+        .init("phase", .anyOf([.integer(min: 1), .string()])),
+        .init("nested", .object([.init("flag", .boolean())])),
+    ])
+
+    func problem(_ json: String) throws -> HubError? {
+        let value = try JSONParser.parse(json)
+        do {
+            try Self.schema.validate(value)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    @Test func acceptsAWellFormedDocument() throws {
+        #expect(
+            try problem(
+                #"{"name":"x","timeout":"5m","count":3,"mode":"a","tags":["t"],"phase":"p","nested":{"flag":true}}"#)
+                == nil)
+    }
+
+    @Test(
+        arguments: [
+            (#"{}"#, "name"), (#"{"name":1}"#, "name"), (#"{"name":"toolong"}"#, "name"),
+            (#"{"name":"x","timeout":"soon"}"#, "timeout"), (#"{"name":"x","count":0}"#, "count"),
+            (#"{"name":"x","count":2.5}"#, "count"), (#"{"name":"x","mode":"c"}"#, "mode"),
+            (#"{"name":"x","tags":["a","b","c"]}"#, "tags"), (#"{"name":"x","tags":[1]}"#, "tags[0]"),
+            (#"{"name":"x","phase":0}"#, "phase"), (#"{"name":"x","nested":{"flag":"yes"}}"#, "nested.flag"),
+            (#"{"name":"x","nested":{"other":1}}"#, "nested.other"), (#"{"name":"x","timout":"5m"}"#, "timout"),
+        ] as [(String, String)])
+    func namesTheOffendingField(_ json: String, _ field: String) throws {
+        let error = try #require(try problem(json))
+        #expect(error.code == .invalidParameters)
+        #expect(error.context?["field"]?.stringValue == field)
+        #expect(error.message.contains("'\(field)'"))
+    }
+
+    @Test func suggestsTheNearestKnownParameter() throws {
+        let error = try #require(try problem(#"{"name":"x","timout":"5m"}"#))
+        #expect(error.message.contains("did you mean 'timeout'"))
+    }
+
+    @Test func schemaExportsAsJSONSchema() {
+        let json = Self.schema.json
+        #expect(json["type"] == "object")
+        #expect(json["additionalProperties"] == false)
+        #expect(json["required"] == ["name"])
+        #expect(json["properties"]?["mode"]?["enum"] == ["a", "b"])
+    }
+}

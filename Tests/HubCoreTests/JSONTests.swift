@@ -1,0 +1,53 @@
+import HubCore
+import Testing
+
+@Suite struct JSONTests {
+    @Test func parsesAndKeepsKeyOrderAndNumberKinds() throws {
+        let value = try JSONParser.parse(#"{"b": 1, "a": [true, null, 2.5, "x\u00e9\n"], "c": -0}"#)
+        #expect(value.objectValue.map { Array($0.keys) } == ["b", "a", "c"])
+        #expect(value["b"] == .int(1))
+        #expect(value["a"]?.arrayValue?[2] == .double(2.5))
+        #expect(value["a"]?.arrayValue?[3] == .string("xé\n"))
+        #expect(value.serialized() == #"{"b":1,"a":[true,null,2.5,"xé\n"],"c":0}"#)
+    }
+
+    @Test func canonicalFormSortsKeys() throws {
+        let value = try JSONParser.parse(#"{"b": {"z": 1, "y": 2}, "a": 1}"#)
+        #expect(value.serialized(.canonical) == #"{"a":1,"b":{"y":2,"z":1}}"#)
+    }
+
+    @Test func surrogatePairsDecode() throws {
+        #expect(try JSONParser.parse(#""\ud83d\ude00""#) == .string("😀"))
+    }
+
+    @Test(arguments: [
+        "", "{", "[1,]", "{\"a\":1,}", "{\"a\" 1}", "01", "1.", "-", "tru", "\"\\x\"", "\"unterminated",
+        "{\"a\":1,\"a\":2}", "[1] 2", "\"\\ud800\"", "nul", "{1:2}", "\"a\u{01}b\"", "1e",
+    ])
+    func refusesMalformedText(_ text: String) {
+        #expect(throws: JSONParser.SyntaxError.self) { try JSONParser.parse(text) }
+    }
+
+    @Test func refusesNestingBeyondTheLimit() {
+        let deep = String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000)
+        #expect(throws: JSONParser.SyntaxError.self) { try JSONParser.parse(deep) }
+    }
+
+    @Test func controlCharactersAreEscapedOnOutput() {
+        #expect(JSONValue.string("a\u{1}\"\\").serialized() == #""a\u0001\"\\""#)
+    }
+
+    @Test func roundTripsThroughText() throws {
+        let value: JSONValue = ["s": "x", "n": 3, "d": 0.1, "b": false, "z": nil, "a": [1, [2, ["k": "v"]]]]
+        #expect(try JSONParser.parse(value.serialized(.pretty)) == value)
+        #expect(try JSONParser.parse(value.serialized(.compact)) == value)
+    }
+
+    @Test func checksumsAreOverTheCanonicalForm() throws {
+        let a = try JSONParser.parse(#"{"x": 1, "y": 2}"#)
+        let b = try JSONParser.parse(#"{"y":2,"x":1}"#)
+        #expect(Checksum.sha256(canonical: a) == Checksum.sha256(canonical: b))
+        #expect(
+            Checksum.sha256(Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    }
+}

@@ -1,0 +1,135 @@
+import HubCore
+import Testing
+
+@Suite struct TaskGraphAndProgressionTests {
+    func task(_ id: String, phase: Int = 1, dependsOn: [String] = [], status: TaskStatus = .pending) -> WorkTask {
+        var t = WorkTask(workflowID: "w", taskID: id, phaseID: phase, createdAt: 0)
+        t.dependsOn = dependsOn
+        t.status = status
+        return t
+    }
+
+    func workflow(tolerance: FailureTolerance = .low, phases: Int = 2) -> Workflow {
+        var w = Workflow(
+            id: "w", name: "w",
+            configuration: WorkflowConfiguration(
+                timeout: .hours(1), checkpointInterval: .minutes(15), failureTolerance: tolerance),
+            workspace: "/", createdAt: 0, totalPhases: phases, correlationID: "c")
+        w.status = .running
+        return w
+    }
+
+    @Test func aCycleIsRefusedNamingItsTasks() {
+        let tasks = [task("a", dependsOn: ["c"]), task("b", dependsOn: ["a"]), task("c", dependsOn: ["b"])]
+        #expect(throws: HubError.self) { try TaskGraph.validate(existing: [], adding: tasks) }
+        let cycle = TaskGraph.findCycle(tasks)
+        #expect(cycle?.first == cycle?.last)
+        #expect(Set(cycle ?? []) == ["a", "b", "c"])
+    }
+
+    @Test func aCycleThroughExistingTasksIsRefused() {
+        let existing = [task("a", dependsOn: [])]
+        var a = existing[0]
+        a.dependsOn = ["b"]
+        #expect(TaskGraph.findCycle([a, task("b", dependsOn: ["a"])]) != nil)
+        #expect(throws: HubError.self) { try TaskGraph.validate(existing: existing, adding: [task("a")]) }
+    }
+
+    @Test func unknownDependenciesAndLaterPhasesAreRefused() {
+        do {
+            try TaskGraph.validate(existing: [], adding: [task("a", dependsOn: ["ghost"])])
+            Issue.record("an unknown dependency was accepted")
+        } catch {
+            #expect(error.code == .invalidParameters)
+            #expect(error.message.contains("a -> ghost"))
+        }
+        #expect(throws: HubError.self) {
+            try TaskGraph.validate(existing: [], adding: [task("a", phase: 1, dependsOn: ["b"]), task("b", phase: 2)])
+        }
+    }
+
+    @Test func aLongChainIsNotACycle() {
+        let tasks = (0..<50_000).map { n in task("t\(n)", dependsOn: n == 0 ? [] : ["t\(n - 1)"]) }
+        #expect(TaskGraph.findCycle(tasks) == nil)
+    }
+
+    @Test func startingAPhaseReadiesTasksWhoseDependenciesAreDone() {
+        let phases = [Phase(workflowID: "w", phaseID: 1, name: "p1"), Phase(workflowID: "w", phaseID: 2, name: "p2")]
+        var p = WorkflowProgression(
+            workflow: workflow(), phases: phases, tasks: [task("a"), task("b", dependsOn: ["a"]), task("c", phase: 2)])
+        let effects = p.startPhase(1, now: 10)
+        #expect(effects == [.phaseStarted(phase: 1), .taskReady(taskID: "a")])
+        #expect(p.tasks.map(\.status) == [.ready, .pending, .pending])
+    }
+
+    @Test func aPhaseCompletesWhenItsTasksAreSettledAndTheLastCompletesTheWorkflow() {
+        let phases = [Phase(workflowID: "w", phaseID: 1, name: "p1", status: .running)]
+        var w = workflow(phases: 1)
+        w.currentPhase = 1
+        var p = WorkflowProgression(workflow: w, phases: phases, tasks: [task("a", status: .completed)])
+        #expect(p.advance(now: 5) == [.phaseCompleted(phase: 1), .workflowCompleted])
+        #expect(p.workflow.status == .completed)
+    }
+
+    @Test(
+        arguments: [
+            (FailureTolerance.low, 1, false), (.medium, 1, true), (.medium, 2, false), (.high, 10, true),
+        ] as [(FailureTolerance, Int, Bool)])
+    func failureToleranceDecidesBetweenPhaseCompletionAndWorkflowFailure(
+        _ tolerance: FailureTolerance, _ failures: Int, _ completes: Bool
+    ) {
+        let phases = [Phase(workflowID: "w", phaseID: 1, name: "p1", status: .running)]
+        var w = workflow(tolerance: tolerance, phases: 1)
+        w.currentPhase = 1
+        let tasks = (0..<10).map { n in task("t\(n)", status: n < failures ? .failed : .completed) }
+        var p = WorkflowProgression(workflow: w, phases: phases, tasks: tasks)
+        let effects = p.advance(now: 5)
+        #expect(effects.contains(.workflowCompleted) == completes)
+        #expect(p.workflow.status == (completes ? .completed : .failed))
+    }
+
+    @Test func mediumToleranceAllowsTenPercentRoundedUp() {
+        #expect(FailureTolerance.medium.allowedFailures(taskCount: 1) == 1)
+        #expect(FailureTolerance.medium.allowedFailures(taskCount: 11) == 2)
+        #expect(FailureTolerance.low.allowedFailures(taskCount: 100) == 0)
+    }
+
+    @Test func closingAPhaseWithOpenTasksNeedsForce() {
+        let phases = [
+            Phase(workflowID: "w", phaseID: 1, name: "p1", status: .running),
+            Phase(workflowID: "w", phaseID: 2, name: "p2"),
+        ]
+        var w = workflow()
+        w.currentPhase = 1
+        var p = WorkflowProgression(workflow: w, phases: phases, tasks: [task("a", status: .ready)])
+        let refused = p.completeCurrentPhase(force: false, now: 1)
+        #expect(refused.remaining == ["a"])
+        #expect(p.tasks[0].status == .ready)
+        let forced = p.completeCurrentPhase(force: true, now: 1)
+        #expect(forced.effects.contains(.phaseCompleted(phase: 1)))
+        #expect(forced.effects.contains(.phaseStarted(phase: 2)))
+        #expect(p.tasks[0].status == .skipped)
+    }
+
+    @Test func progressCountsTasklessPhasesAsOneUnit() {
+        let phases = [
+            Phase(workflowID: "w", phaseID: 1, name: "p1", status: .completed),
+            Phase(workflowID: "w", phaseID: 2, name: "p2"),
+        ]
+        let tasks = [task("a", phase: 2, status: .completed), task("b", phase: 2)]
+        #expect(WorkflowProgression.progressPercentage(phases: phases, tasks: tasks) == 66.7)
+    }
+
+    @Test func pausedTimeDoesNotCountTowardsTheTimeout() {
+        var w = workflow()
+        w.status = .created
+        w.configuration.timeout = .seconds(10)
+        w.enter(.running, now: 0)
+        w.enter(.paused, now: 6_000)
+        #expect(!w.hasTimedOut(now: 100_000))
+        w.enter(.running, now: 100_000)
+        #expect(w.deadline == 104_000)
+        #expect(!w.hasTimedOut(now: 103_999))
+        #expect(w.hasTimedOut(now: 104_000))
+    }
+}

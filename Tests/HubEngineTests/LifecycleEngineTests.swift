@@ -1,0 +1,169 @@
+import HubCore
+import HubEngine
+import HubTesting
+import Testing
+
+@Suite struct LifecycleEngineTests {
+    let t: TestHub
+    init() throws { t = try TestHub() }
+
+    func status(_ id: String) async -> JSONValue {
+        await t.run(id, "get-status", #"{"include_metrics": true}"#).result["workflow_state"] ?? .null
+    }
+
+    @Test func timeoutFailsARunningWorkflowWhenItIsNextTouched() async throws {
+        await t.run("w1", "create", #"{"phases": ["a"], "timeout": "10m"}"#)
+        await t.run("w1", "start")
+        t.clock.advance(by: .minutes(9))
+        #expect(await status("w1")["status"] == "running")
+        t.clock.advance(by: .minutes(1))
+        let state = await status("w1")
+        #expect(state["status"] == "failed")
+        #expect(state["failure_reason"]?.stringValue?.contains("timed out") == true)
+        let events =
+            await t.run("w1", "get-events", #"{"event_types": ["timed_out", "failed"]}"#).result["events"]?.arrayValue
+            ?? []
+        #expect(events.map { $0["event_type"] } == ["timed_out", "failed"])
+        #expect(events[1]["metadata"]?["causation_id"] == events[0]["event_id"])
+    }
+
+    @Test func pausedTimeIsExcludedFromTheTimeout() async throws {
+        await t.run("w1", "create", #"{"phases": ["a"], "timeout": "10m"}"#)
+        await t.run("w1", "start")
+        t.clock.advance(by: .minutes(6))
+        await t.run("w1", "pause")
+        t.clock.advance(by: .hours(5))
+        await t.run("w1", "resume")
+        t.clock.advance(by: .minutes(3))
+        #expect(await status("w1")["status"] == "running")
+        t.clock.advance(by: .minutes(1))
+        #expect(await status("w1")["status"] == "failed")
+    }
+
+    @Test func ifVersionRefusesAStaleWriterAndChangesNothing() async throws {
+        await t.run("w1", "create", #"{"phases": ["a"]}"#)
+        let started = await t.run("w1", "start", #"{"if_version": 1}"#)
+        #expect(started.succeeded)
+        let stale = await t.run("w1", "pause", #"{"if_version": 1}"#)
+        #expect(stale.errorCode == "VERSION_CONFLICT")
+        let state = await status("w1")
+        #expect(state["status"] == "running")
+        #expect(state["state_version"] == .int(2))
+    }
+
+    @Test func everyChangeBumpsTheVersionAndPublishesStateUpdatedInTheSameCommit() async throws {
+        await t.run("w1", "create", #"{"phases": ["a", "b"]}"#)
+        await t.run("w1", "start")
+        await t.run("w1", "pause")
+        let events =
+            await t.run("w1", "get-events", #"{"event_types": ["workflow_state_updated"]}"#).result["events"]?
+            .arrayValue ?? []
+        #expect(events.compactMap { $0["data"]?["state_version"]?.intValue } == [1, 2, 3])
+        let all = await t.run("w1", "get-events").result["events"]?.arrayValue ?? []
+        let sequences = all.compactMap { $0["sequence"]?.intValue }
+        #expect(zip(sequences, sequences.dropFirst()).allSatisfy { $0 < $1 })
+    }
+
+    @Test func eventsCarryTheSeedsRoutingKeyMessageAndSubject() async throws {
+        await t.run("w1", "create", #"{"phases": ["a"]}"#)
+        await t.run("w1", "start")
+        let events =
+            await t.run("w1", "get-events", #"{"event_types": ["phase_started"]}"#).result["events"]?.arrayValue ?? []
+        let event = try #require(events.first)
+        #expect(event["subject"] == "workflow.w1.phase_started")
+        #expect(event["routing_key"] == "phase_started.w1.1")
+        #expect(event["message"] == #"PHASE_STARTED:w1:1:{"phase":1,"name":"a"}"#)
+        #expect(event["event_id"]?.stringValue?.hasPrefix("evt_") == true)
+        #expect(event["metadata"]?["correlation_id"]?.stringValue?.hasPrefix("corr_") == true)
+    }
+
+    @Test func closingTheLastPhaseCompletesTheWorkflowByItself() async throws {
+        await t.run("w1", "create", #"{"phases": ["a", "b"]}"#)
+        await t.run("w1", "start")
+        #expect(await t.run("w1", "complete-phase").succeeded)
+        #expect(await t.run("w1", "complete-phase", #"{"phase": "b"}"#).succeeded)
+        let state = await status("w1")
+        #expect(state["status"] == "completed")
+        #expect(state["progress_percentage"] == 100.0)
+        let final = await t.run("w1", "complete", #"{"notify_stakeholders": ["team"]}"#)
+        #expect(final.result["hub_to_orchestrate"]?["completion_status"] == "success")
+        let notified = await t.run("w1", "get-events", #"{"event_types": ["stakeholder_notified"]}"#).result["events"]?
+            .arrayValue
+        #expect(notified?.first?["data"]?["stakeholders"] == ["team"])
+    }
+
+    @Test func completePhaseClosesOnlyTheCurrentPhase() async throws {
+        await t.run("w1", "create", #"{"phases": ["a", "b"]}"#)
+        await t.run("w1", "start")
+        let other = await t.run("w1", "complete-phase", #"{"phase": 2}"#)
+        #expect(other.errorCode == "INVALID_PARAMETERS")
+        #expect(await status("w1")["current_phase"] == 1)
+    }
+
+    @Test func completeWithOpenWorkNeedsForceAndThenSkipsIt() async throws {
+        await t.run(
+            "w1", "create",
+            #"{"phases": [{"name": "a", "tasks": [{"task_id": "t1"}, {"task_id": "t2", "depends_on": ["t1"]}]}]}"#)
+        await t.run("w1", "start")
+        let refused = await t.run("w1", "complete")
+        #expect(refused.errorCode == "WORKFLOW_INCOMPLETE")
+        #expect(refused.error?.context?["remaining_tasks"] == ["t1", "t2"])
+        let forced = await t.run("w1", "complete", #"{"force": true}"#)
+        #expect(forced.result["skipped_tasks"] == ["t1", "t2"])
+        #expect(forced.result["hub_to_orchestrate"]?["completion_status"] == "partial")
+    }
+
+    @Test func resumeFromAFailedPhaseReadiesItsFailedTasksAgain() async throws {
+        await t.run("w1", "create", #"{"phases": [{"name": "a", "tasks": [{"task_id": "t1"}]}]}"#)
+        await t.run("w1", "start")
+        await t.run("w1", "fail", #"{"reason": "broken build"}"#)
+        #expect(await status("w1")["failure_reason"] == "broken build")
+        let resumed = await t.run("w1", "resume", #"{"resume_from_phase": "a"}"#)
+        #expect(resumed.succeeded)
+        let state = await status("w1")
+        #expect(state["status"] == "running")
+        #expect(state["phases"]?.arrayValue?.first?["tasks"]?.arrayValue?.first?["status"] == "ready")
+    }
+
+    @Test func startFromALaterPhaseSkipsTheEarlierOnes() async throws {
+        await t.run("w1", "create", #"{"phases": [{"name": "a", "tasks": [{"task_id": "t1"}]}, "b"]}"#)
+        await t.run("w1", "start", #"{"resume_from_phase": 2}"#)
+        let phases = await status("w1")["phases"]?.arrayValue ?? []
+        #expect(phases.map { $0["status"] } == ["skipped", "running"])
+        #expect(phases[0]["tasks"]?.arrayValue?.first?["status"] == "skipped")
+    }
+
+    @Test func addTasksToTheCurrentPhaseReadiesThemAndRefusesCyclesWhole() async throws {
+        await t.run("w1", "create", #"{"phases": ["a"]}"#)
+        await t.run("w1", "start")
+        let added = await t.run(
+            "w1", "add-tasks", #"{"tasks": [{"task_id": "x"}, {"task_id": "y", "depends_on": ["x"]}]}"#)
+        #expect(added.result["added"] == ["x", "y"])
+        let before = await status("w1")["state_version"]
+        let cycle = await t.run(
+            "w1", "add-tasks",
+            #"{"tasks": [{"task_id": "p", "depends_on": ["q"]}, {"task_id": "q", "depends_on": ["p"]}]}"#)
+        #expect(cycle.errorCode == "INVALID_PARAMETERS")
+        let after = await status("w1")
+        #expect(after["state_version"] == before)
+        #expect(after["phases"]?.arrayValue?.first?["tasks"]?.arrayValue?.count == 2)
+    }
+
+    @Test func archivedWorkflowsAnswerReadsAndRefuseMutations() async throws {
+        await t.run("w1", "create", #"{"phases": ["a"]}"#)
+        await t.run("w1", "cancel")
+        #expect(await t.run("w1", "cleanup").succeeded)
+        #expect(await t.run("w1", "get-status").succeeded)
+        let refused = await t.run("w1", "add-tasks", #"{"tasks": [{"task_id": "x"}]}"#)
+        #expect(refused.errorCode == "INVALID_TRANSITION")
+        #expect(refused.error?.context?["allowed_operations"] == [])
+        let listed = await t.run(nil, "list-workflows").result["total"]
+        #expect(listed == 0)
+        #expect(await t.run(nil, "list-workflows", #"{"include_archived": true}"#).result["total"] == 1)
+    }
+
+    @Test func hubOperationsWithAnUnknownWorkflowIDAreNotFound() async throws {
+        #expect(await t.run("ghost", "get-events").errorCode == "WORKFLOW_NOT_FOUND")
+        #expect(await t.run("ghost", "list-workflows").errorCode == "WORKFLOW_NOT_FOUND")
+    }
+}

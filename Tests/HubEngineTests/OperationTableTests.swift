@@ -1,0 +1,39 @@
+import HubCore
+import HubEngine
+import Testing
+
+@Suite struct OperationTableTests {
+    let table = OperationTable.standard
+
+    @Test func namesAreUniqueAndNotValidAsWorkflowIDsInTheTable() {
+        #expect(Set(table.names).count == table.names.count)
+    }
+
+    @Test(arguments: OperationTable.standard.operations.map(\.name))
+    func everyOperationIsDescribedForEveryDoor(_ name: String) throws {
+        let op = try #require(table[name])
+        #expect(!op.summary.isEmpty)
+        #expect(op.example.contains("coordination-hub"))
+        #expect(op.example.contains(name))
+        #expect(op.schema.json["type"] == "object")
+        #expect(op.schema.json["additionalProperties"] == false)
+        #expect(op.mutating == op.schema.properties.contains { $0.name == "if_version" })
+        let help = HelpText.operation(op)
+        for property in op.schema.properties { #expect(help.contains(property.name)) }
+    }
+
+    @Test func theExamplesParameterDocumentsAreValid() throws {
+        for op in table.operations {
+            guard let start = op.example.firstIndex(of: "'"), let end = op.example.lastIndex(of: "'"), start < end
+            else { continue }
+            let json = String(op.example[op.example.index(after: start)..<end])
+            let value = try JSONParser.parse(json)
+            try op.schema.validate(value)
+        }
+    }
+
+    @Test func theOverviewListsEveryOperation() {
+        let overview = HelpText.overview(table)
+        for name in table.names { #expect(overview.contains(name)) }
+    }
+}

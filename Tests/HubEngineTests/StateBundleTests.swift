@@ -1,0 +1,83 @@
+import Foundation
+import HubCore
+import HubEngine
+import HubTesting
+import Testing
+
+@Suite struct StateBundleTests {
+    let t: TestHub
+    init() throws { t = try TestHub() }
+
+    @Test func aBundleRoundTripsTheWholeWorkflow() async throws {
+        await t.run(
+            "w1", "create", #"{"phases": [{"name": "a", "tasks": [{"task_id": "t1", "payload": {"k": 1}}]}, "b"]}"#)
+        await t.run("w1", "start")
+        let saved = await t.run("w1", "save-state", #"{"backup_location": "b/w1.bundle", "compress": true}"#)
+        let path = try #require(saved.result["bundle"]?["path"]?.stringValue)
+        let bytes = try #require(FileManager.default.contents(atPath: path))
+        #expect(saved.result["bundle"]?["sha256"]?.stringValue == Checksum.sha256([UInt8](bytes)))
+        #expect(bytes.starts(with: [0x1F, 0x8B]))
+        await t.run("w1", "add-tasks", #"{"tasks": [{"task_id": "t2"}]}"#)
+        let loaded = await t.run("w1", "load-state", #"{"bundle": "b/w1.bundle"}"#)
+        #expect(loaded.succeeded)
+        let state = await t.run("w1", "get-status").result["workflow_state"]
+        let tasks = state?["phases"]?.arrayValue?.first?["tasks"]?.arrayValue ?? []
+        #expect(tasks.map { $0["task_id"] } == ["t1"])
+        #expect(tasks.first?["payload"] == ["k": 1])
+        #expect(state?["status"] == "paused")
+        #expect(await t.run("w1", "get-events", #"{"event_types": ["state_restored"]}"#).result["count"] == 1)
+    }
+
+    @Test func aTamperedBundleIsCorruptAndChangesNothing() async throws {
+        await t.run("w1", "create", #"{"phases": ["a"]}"#)
+        let saved = await t.run("w1", "save-state", #"{"backup_location": "w1.json", "compress": false}"#)
+        let path = try #require(saved.result["bundle"]?["path"]?.stringValue)
+        var text = try String(contentsOfFile: path, encoding: .utf8)
+        text = text.replacingOccurrences(of: "\"name\":\"a\"", with: "\"name\":\"z\"")
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        let before = await t.run("w1", "get-status").result["workflow_state"]?["state_version"]
+        let refused = await t.run("w1", "load-state", #"{"bundle": "w1.json"}"#)
+        #expect(refused.errorCode == "CHECKPOINT_CORRUPT")
+        #expect(refused.error?.context?["newest_valid_checkpoint"] == .null)
+        #expect(await t.run("w1", "get-status").result["workflow_state"]?["state_version"] == before)
+    }
+
+    @Test func aTruncatedBundleIsCorrupt() async throws {
+        await t.run("w1", "create", #"{"phases": ["a"]}"#)
+        let saved = await t.run("w1", "save-state", #"{"backup_location": "w1.gz", "compress": true}"#)
+        let path = try #require(saved.result["bundle"]?["path"]?.stringValue)
+        let bytes = try #require(FileManager.default.contents(atPath: path))
+        try bytes.prefix(bytes.count / 2).write(to: URL(fileURLWithPath: path))
+        #expect(await t.run("w1", "load-state", #"{"bundle": "w1.gz"}"#).errorCode == "CHECKPOINT_CORRUPT")
+    }
+
+    @Test func backupLocationsOutsideTheAllowedRootsAreRefused() async throws {
+        await t.run("w1", "create", #"{"phases": ["a"]}"#)
+        #expect(
+            await t.run("w1", "save-state", #"{"backup_location": "/backup/workflows/"}"#).errorCode
+                == "PATH_NOT_ALLOWED")
+        #expect(
+            await t.run("w1", "save-state", #"{"backup_location": "../escape.bundle"}"#).errorCode == "PATH_NOT_ALLOWED"
+        )
+        let outside = try TemporaryDirectory("outside")
+        defer { outside.remove() }
+        try FileManager.default.createDirectory(atPath: t.directory.file("state"), withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(
+            atPath: t.directory.file("state/link"), withDestinationPath: outside.path)
+        #expect(
+            await t.run("w1", "save-state", #"{"backup_location": "link/x.bundle"}"#).errorCode == "PATH_NOT_ALLOWED")
+        #expect(!FileManager.default.fileExists(atPath: outside.file("x.bundle")))
+    }
+
+    @Test func anAllowedRootAcceptsBundles() async throws {
+        let root = try TemporaryDirectory("root")
+        defer { root.remove() }
+        var config = Configuration()
+        config.allowedBackupRoots = [root.path]
+        let hub = try TestHub(configuration: config)
+        await hub.run("w1", "create", #"{"phases": ["a"]}"#)
+        let saved = await hub.run("w1", "save-state", "{\"backup_location\": \"\(root.path)/\"}")
+        #expect(saved.succeeded)
+        #expect(saved.result["bundle"]?["path"]?.stringValue?.hasPrefix(root.path) == true)
+    }
+}
