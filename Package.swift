@@ -20,7 +20,6 @@ let package = Package(
         .library(name: "HubTesting", targets: ["HubTesting"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
@@ -58,7 +57,6 @@ let package = Package(
             name: "HubCLI",
             dependencies: [
                 "HubEngine", "HubStoreSQLite",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: strict

@@ -39,7 +39,9 @@ public final class Hub: Sendable {
     /// Runs one operation and returns its response envelope.
     public func perform(_ request: OperationRequest) async -> OperationResponse {
         let started = ContinuousClock.now
+        var request = request
         do {
+            request = try Self.liftWorkflowID(request)
             let descriptor = try resolve(request)
             let context = OperationContext(
                 hub: self, workflowID: request.workflowID, expectedVersion: nil, operation: descriptor.name)
@@ -62,6 +64,19 @@ public final class Hub: Sendable {
                 "operation failed unexpectedly", metadata: ["operation": "\(request.operation)", "error": "\(error)"])
             return .failure(request: request, error: .internal("\(error)"), timestamp: clock.nowMilliseconds())
         }
+    }
+
+    /// `"workflow_id"` among the parameters is the same as the workflow id of the call form (§2).
+    static func liftWorkflowID(_ request: OperationRequest) throws(HubError) -> OperationRequest {
+        guard let given = request.parameters["workflow_id"] else { return request }
+        guard let id = given.stringValue else { throw HubError.parameter("workflow_id", "must be a string") }
+        if let named = request.workflowID, named != id {
+            throw HubError.parameter("workflow_id", "is \"\(id.prefix(64))\" but the call names workflow \(named)")
+        }
+        var lifted = request
+        lifted.workflowID = id
+        lifted.parameters["workflow_id"] = nil
+        return lifted
     }
 
     /// Checks the request against the table: known operation, valid workflow id, scope.

@@ -167,3 +167,18 @@ import Testing
         #expect(await t.run("ghost", "list-workflows").errorCode == "WORKFLOW_NOT_FOUND")
     }
 }
+
+@Suite struct WorkflowIDParameterTests {
+    @Test func aWorkflowIDAmongTheParametersActsAsTheCallForm() async throws {
+        let t = try TestHub()
+        defer { t.remove() }
+        await t.run("w1", "create", #"{"phases": ["a"]}"#)
+        await t.run("w2", "create", #"{"phases": ["a"]}"#)
+        let narrowed = await t.run(nil, "get-events", #"{"workflow_id": "w2"}"#)
+        #expect(narrowed.json["workflow_id"] == "w2")
+        let ids = Set((narrowed.result["events"]?.arrayValue ?? []).compactMap { $0["workflow_id"]?.stringValue })
+        #expect(ids == ["w2"])
+        #expect(await t.run("w1", "get-events", #"{"workflow_id": "w2"}"#).errorCode == "INVALID_PARAMETERS")
+        #expect(await t.run(nil, "pause", #"{"workflow_id": "w1"}"#).errorCode == "INVALID_TRANSITION")
+    }
+}
