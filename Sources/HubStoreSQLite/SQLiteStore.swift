@@ -40,7 +40,7 @@ public final class SQLiteStore: Store {
                 pooled
                 ? try DatabasePool(path: path, configuration: config)
                 : try DatabaseQueue(path: path, configuration: config)
-            try SQLiteMigrations.migrator().migrate(writer)
+            try Self.migrate(writer)
         } catch {
             throw HubError(
                 .storeUnavailable, "Cannot open the store at \(path): \(Self.describe(error))",
@@ -69,6 +69,24 @@ public final class SQLiteStore: Store {
             if let pool = writer as? DatabasePool { try pool.close() }
         } catch {
             throw Self.unavailable(error)
+        }
+    }
+
+    /// Brings the schema up to date. Two processes opening a new file at once may
+    /// both see it unmigrated; the loser's migration fails inside its transaction and
+    /// changes nothing, so it reads the applied steps again and goes on.
+    private static func migrate(_ writer: any DatabaseWriter) throws {
+        let migrator = SQLiteMigrations.migrator()
+        var attempt = 0
+        while true {
+            do {
+                try migrator.migrate(writer)
+                return
+            } catch {
+                attempt += 1
+                if try writer.read({ try migrator.hasCompletedMigrations($0) }) { return }
+                if attempt >= 3 { throw error }
+            }
         }
     }
 
