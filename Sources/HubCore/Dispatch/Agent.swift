@@ -1,0 +1,150 @@
+/// An agent's availability (§4).
+public enum AgentStatus: String, Sendable, CaseIterable, Codable {
+    case available, busy, unresponsive, offline
+}
+
+/// A worker that takes tasks: an AI coding agent, a CI worker, a script (§4, §7).
+public struct Agent: Sendable, Equatable {
+    public var agentID: String
+    /// Roles it can take (`code`, `test`, …).
+    public var specializations: [String]
+    /// Defaults to 1.
+    public var maxConcurrentTasks: Int
+    public var preferredTaskTypes: [String]
+    public var status: AgentStatus
+    public var registeredAt: Int64
+    public var lastHeartbeat: Int64
+    /// Tasks it holds leases on now.
+    public var currentLoad: Int
+    public var record: TrackRecord
+
+    public init(
+        agentID: String, specializations: [String] = [], maxConcurrentTasks: Int = 1, preferredTaskTypes: [String] = [],
+        registeredAt: Int64
+    ) {
+        self.agentID = agentID
+        self.specializations = specializations
+        self.maxConcurrentTasks = maxConcurrentTasks
+        self.preferredTaskTypes = preferredTaskTypes
+        self.status = .available
+        self.registeredAt = registeredAt
+        self.lastHeartbeat = registeredAt
+        self.currentLoad = 0
+        self.record = TrackRecord()
+    }
+
+    /// Whether it can take a task needing `role` (a task without a role fits any agent).
+    public func canTake(role: String?) -> Bool {
+        guard let role else { return true }
+        return specializations.contains(role)
+    }
+
+    /// How many more tasks it may hold.
+    public var freeCapacity: Int { max(0, maxConcurrentTasks - currentLoad) }
+
+    /// Whether it has been silent for `intervals` heartbeat intervals at `now`.
+    public func isSilent(now: Int64, heartbeatInterval: HubDuration, intervals: Int64 = 3) -> Bool {
+        now - lastHeartbeat >= heartbeatInterval.milliseconds * intervals
+    }
+}
+
+/// An agent's track record (§4): what it finished, how fast, and how well lately.
+public struct TrackRecord: Sendable, Equatable {
+    /// One finished task, as the recent window keeps it.
+    public struct Outcome: Sendable, Equatable {
+        public var succeeded: Bool
+        public var milliseconds: Int64
+        public var estimateMilliseconds: Int64?
+        public var taskType: String?
+
+        public init(succeeded: Bool, milliseconds: Int64, estimateMilliseconds: Int64?, taskType: String?) {
+            self.succeeded = succeeded
+            self.milliseconds = milliseconds
+            self.estimateMilliseconds = estimateMilliseconds
+            self.taskType = taskType
+        }
+
+        /// 0 for a failure, else 100 scaled down by how far the run overran its estimate.
+        public var score: Int {
+            guard succeeded else { return 0 }
+            guard let estimate = estimateMilliseconds, estimate > 0, milliseconds > estimate else { return 100 }
+            return Int((100 * Double(estimate) / Double(milliseconds)).rounded())
+        }
+    }
+
+    /// How many outcomes the recent window keeps.
+    public static let window = 5
+
+    public var tasksCompleted = 0
+    public var tasksFailed = 0
+    public var totalMilliseconds: Int64 = 0
+    /// The last ``window`` outcomes, oldest first.
+    public var recent: [Outcome] = []
+    /// Completed and failed counts per task type (the task's role).
+    public var byType: [String: Counts] = [:]
+
+    /// Completed and failed tasks of one type.
+    public struct Counts: Sendable, Equatable {
+        public var completed = 0
+        public var failed = 0
+        public init(completed: Int = 0, failed: Int = 0) {
+            self.completed = completed
+            self.failed = failed
+        }
+        public var successRate: Double? {
+            let total = completed + failed
+            return total == 0 ? nil : Double(completed) / Double(total) * 100
+        }
+    }
+
+    public init() {}
+
+    /// Adds a finished task.
+    public mutating func add(_ outcome: Outcome) {
+        if outcome.succeeded { tasksCompleted += 1 } else { tasksFailed += 1 }
+        totalMilliseconds += outcome.milliseconds
+        recent.append(outcome)
+        if recent.count > Self.window { recent.removeFirst(recent.count - Self.window) }
+        if let type = outcome.taskType {
+            var counts = byType[type] ?? Counts()
+            if outcome.succeeded { counts.completed += 1 } else { counts.failed += 1 }
+            byType[type] = counts
+        }
+    }
+
+    /// Percent of finished tasks that completed, one decimal; `nil` before the first.
+    public var successRate: Double? {
+        let finished = tasksCompleted + tasksFailed
+        guard finished > 0 else { return nil }
+        return (Double(tasksCompleted) / Double(finished) * 1000).rounded() / 10
+    }
+
+    /// Mean time of finished tasks; `nil` before the first.
+    public var averageTaskTime: HubDuration? {
+        let finished = tasksCompleted + tasksFailed
+        guard finished > 0 else { return nil }
+        return HubDuration(milliseconds: totalMilliseconds / Int64(finished))
+    }
+
+    /// Scores 0–100 of the recent window, oldest first.
+    public var recentPerformance: [Int] { recent.map(\.score) }
+
+    /// Mean of ``recentPerformance``, one decimal; `nil` without history.
+    public var performanceScore: Double? {
+        guard !recent.isEmpty else { return nil }
+        return (Double(recentPerformance.reduce(0, +)) / Double(recent.count) * 10).rounded() / 10
+    }
+
+    /// Degraded (§7), judged once at least ``window`` tasks are finished: the last
+    /// ``window`` succeeded less than 60% of the time, or took more than twice their estimates.
+    public var isDegraded: Bool {
+        guard tasksCompleted + tasksFailed >= Self.window, recent.count >= Self.window else { return false }
+        let successes = recent.filter(\.succeeded).count
+        if Double(successes) / Double(recent.count) < 0.6 { return true }
+        let estimated = recent.compactMap { o in o.estimateMilliseconds.map { (o.milliseconds, $0) } }
+        guard !estimated.isEmpty else { return false }
+        let actual = estimated.reduce(Int64(0)) { $0 + $1.0 }
+        let planned = estimated.reduce(Int64(0)) { $0 + $1.1 }
+        return planned > 0 && actual > 2 * planned
+    }
+}
