@@ -62,6 +62,9 @@ public struct CommandLineTool: Sendable {
             }
             return 0
         }
+        if let agentArguments = invocation.agentArguments {
+            return await runAgent(agentArguments, invocation: invocation, pretty: pretty)
+        }
         if words.first == "version" {
             standardOutput.write("coordination-hub \(Self.version)\n")
             return 0
@@ -191,6 +194,37 @@ public struct CommandLineTool: Sendable {
         } catch {
             return error
         }
+    }
+
+    /// `agent …`: runs the bundled agent until SIGINT/SIGTERM (or its workflow finishes).
+    private func runAgent(_ arguments: [String], invocation: Invocation, pretty: Bool) async -> Int32 {
+        let parsed: AgentOptionsParser
+        do {
+            parsed = try AgentOptionsParser(arguments)
+        } catch {
+            return emitError(error, operation: "agent", workflowID: nil, pretty: pretty, exit: 2)
+        }
+        let stateDirectory = Paths.absolute(
+            parsed.stateDirectory ?? invocation.stateDirectory ?? environment["COORDINATION_HUB_STATE_DIR"]
+                ?? ".claude/coordination",
+            relativeTo: workingDirectory)
+        let hub: Hub
+        do {
+            hub = try openHub(stateDirectory: stateDirectory, overrides: invocation.overrides)
+        } catch let error as HubError {
+            return emitError(error, operation: "agent", workflowID: nil, pretty: pretty, exit: 1)
+        } catch {
+            return emitError(.internal("\(error)"), operation: "agent", workflowID: nil, pretty: pretty, exit: 1)
+        }
+        let stop = StopFlag()
+        let errors = standardError
+        stop.installSignalHandlers { signal in
+            errors.write("agent: signal \(signal): no new claims; finishing running tasks\n")
+        }
+        let runner = AgentRunner(hub: hub, options: parsed.options, log: { errors.write($0 + "\n") }, stop: stop)
+        let status = await runner.run()
+        try? await hub.store.close()
+        return status
     }
 
     private func openHub(stateDirectory: String, overrides: [(String, String)]) throws -> Hub {

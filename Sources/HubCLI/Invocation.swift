@@ -8,6 +8,8 @@ struct Invocation {
     var help = false
     var overrides: [(String, String)] = []
     var words: [String] = []
+    /// Everything after the `agent` command word, for ``AgentOptionsParser``.
+    var agentArguments: [String]?
 
     /// Reads the arguments (without the program name). Throws `INVALID_ARGUMENTS` for an unknown or incomplete option.
     init(arguments: [String]) throws(HubError) {
@@ -21,6 +23,11 @@ struct Invocation {
         while i < arguments.count {
             let arg = arguments[i]
             if passthrough || !arg.hasPrefix("--") && arg != "-h" {
+                if !passthrough && words.isEmpty && arg == "agent" {
+                    agentArguments = Array(arguments[(i + 1)...])
+                    words.append(arg)
+                    return
+                }
                 words.append(arg)
             } else if arg == "--" {
                 passthrough = true

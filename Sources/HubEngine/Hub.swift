@@ -53,7 +53,9 @@ public final class Hub: Sendable {
                 }
                 try await enforceDeadline(workflowID)
             }
-            let outcome = try await descriptor.handler(context, request.parameters)
+            let outcome = try await CommittedChange.$current.withValue(CommittedChange()) {
+                try await descriptor.handler(context, request.parameters)
+            }
             return .success(
                 request: request, outcome: outcome, timestamp: clock.nowMilliseconds(),
                 elapsed: ContinuousClock.now - started)

@@ -5,7 +5,8 @@
 public enum MigrationHistory {
     /// `(number, name)` of every migration, in order. Append only.
     public static let steps: [(number: Int, name: String)] = [
-        (1, "workflows_phases_tasks_events")
+        (1, "workflows_phases_tasks_events"),
+        (2, "agents_leases_pools_dispatch_indexes"),
     ]
 
     /// The identifier a store records for a step, e.g. `0001_workflows_phases_tasks_events`.

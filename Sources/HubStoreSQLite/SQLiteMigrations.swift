@@ -107,6 +107,73 @@ enum SQLiteMigrations {
         CREATE INDEX events_by_workflow ON events(workflow_id, sequence);
         CREATE INDEX events_by_type ON events(event_type, sequence);
         CREATE INDEX events_by_time ON events(timestamp);
-        """
+        """,
+        2: """
+        CREATE TABLE agents (
+            agent_id TEXT PRIMARY KEY NOT NULL,
+            specializations TEXT NOT NULL,
+            max_concurrent_tasks INTEGER NOT NULL CHECK (max_concurrent_tasks >= 1),
+            preferred_task_types TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('available','busy','unresponsive','offline')),
+            registered_at INTEGER NOT NULL,
+            last_heartbeat INTEGER NOT NULL,
+            current_load INTEGER NOT NULL CHECK (current_load >= 0),
+            record TEXT NOT NULL
+        );
+        CREATE INDEX agents_by_heartbeat ON agents(last_heartbeat) WHERE status IN ('available','busy');
+
+        CREATE TABLE leases (
+            lease_id TEXT PRIMARY KEY NOT NULL,
+            workflow_id TEXT NOT NULL,
+            task_id TEXT NOT NULL,
+            agent_id TEXT NOT NULL,
+            claimed_at INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('active','completed','failed','revoked','expired')),
+            ended_at INTEGER
+        );
+        CREATE UNIQUE INDEX leases_one_active_per_task ON leases(workflow_id, task_id) WHERE state = 'active';
+        CREATE INDEX leases_active_by_agent ON leases(agent_id) WHERE state = 'active';
+        CREATE INDEX leases_active_by_expiry ON leases(expires_at) WHERE state = 'active';
+
+        CREATE TABLE workflow_pools (
+            workflow_id TEXT NOT NULL REFERENCES workflows(id) ON DELETE CASCADE,
+            agent_id TEXT NOT NULL,
+            PRIMARY KEY (workflow_id, agent_id)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE task_dependencies (
+            workflow_id TEXT NOT NULL,
+            depends_on TEXT NOT NULL,
+            task_id TEXT NOT NULL,
+            PRIMARY KEY (workflow_id, depends_on, task_id)
+        ) WITHOUT ROWID;
+        INSERT INTO task_dependencies (workflow_id, depends_on, task_id)
+            SELECT t.workflow_id, d.value, t.task_id FROM tasks t, json_each(t.depends_on) d;
+
+        ALTER TABLE phases ADD COLUMN total_tasks INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE phases ADD COLUMN open_tasks INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE phases ADD COLUMN failed_tasks INTEGER NOT NULL DEFAULT 0;
+        UPDATE phases SET
+            total_tasks = (SELECT COUNT(*) FROM tasks t WHERE t.workflow_id = phases.workflow_id AND t.phase_id = phases.phase_id),
+            open_tasks = (SELECT COUNT(*) FROM tasks t WHERE t.workflow_id = phases.workflow_id AND t.phase_id = phases.phase_id
+                          AND t.status IN ('pending','ready','assigned','running')),
+            failed_tasks = (SELECT COUNT(*) FROM tasks t WHERE t.workflow_id = phases.workflow_id AND t.phase_id = phases.phase_id
+                          AND t.status IN ('failed','cancelled'));
+
+        ALTER TABLE tasks ADD COLUMN critical_path_ms INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE tasks ADD COLUMN priority_rank INTEGER NOT NULL DEFAULT 2;
+        ALTER TABLE tasks ADD COLUMN workflow_priority_rank INTEGER NOT NULL DEFAULT 2;
+        ALTER TABLE tasks ADD COLUMN reserved_for TEXT;
+        ALTER TABLE tasks ADD COLUMN run_deadline_at INTEGER;
+        UPDATE tasks SET priority_rank = CASE priority WHEN 'high' THEN 3 WHEN 'low' THEN 1 ELSE 2 END;
+        UPDATE tasks SET workflow_priority_rank = (SELECT CASE w.priority WHEN 'high' THEN 3 WHEN 'low' THEN 1 ELSE 2 END
+                                                   FROM workflows w WHERE w.id = tasks.workflow_id);
+        CREATE INDEX tasks_claimable ON tasks(
+            role, workflow_priority_rank DESC, priority_rank DESC, critical_path_ms DESC, created_at, workflow_id, position)
+            WHERE status = 'ready';
+        CREATE INDEX tasks_run_deadline ON tasks(run_deadline_at) WHERE run_deadline_at IS NOT NULL;
+        CREATE INDEX tasks_by_phase ON tasks(workflow_id, phase_id, status);
+        """,
     ]
 }

@@ -155,18 +155,47 @@ struct SQLiteTransaction: StoreWriter {
             sql: """
                 INSERT INTO tasks (workflow_id, task_id, phase_id, description, role, status, depends_on, files, resources,
                   priority, estimate_ms, timeout_ms, max_retries, attempts, risky, evidence, command, payload,
-                  assigned_agent, result, last_error, created_at, started_at, completed_at, execution_ms, position)
-                VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+                  assigned_agent, result, last_error, created_at, started_at, completed_at, execution_ms,
+                  critical_path_ms, reserved_for, run_deadline_at, priority_rank, position, workflow_priority_rank)
+                VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,
+                  (SELECT CASE priority WHEN 'high' THEN 3 WHEN 'low' THEN 1 ELSE 2 END FROM workflows WHERE id = ?))
                 """)
+        let dependency = try db.cachedStatement(
+            sql: "INSERT OR IGNORE INTO task_dependencies (workflow_id, depends_on, task_id) VALUES (?,?,?)")
         for t in tasks {
             position += 1
             var args = Self.arguments(t)
-            _ = args.append(contentsOf: [position])
+            _ = args.append(contentsOf: [position, t.workflowID])
             try statement.execute(arguments: args)
+            for d in t.dependsOn { try dependency.execute(arguments: [t.workflowID, d, t.taskID]) }
+            try adjustCounts(t.workflowID, t.phaseID, total: 1, status: t.status, sign: 1)
         }
     }
 
+    /// Keeps the phase's counters in step with a task entering (`sign` 1) or leaving (-1) a status.
+    private func adjustCounts(_ workflowID: String, _ phaseID: Int, total: Int, status: TaskStatus, sign: Int) throws {
+        let open = status.isSettled ? 0 : sign
+        let failed = (status == .failed || status == .cancelled) ? sign : 0
+        guard total != 0 || open != 0 || failed != 0 else { return }
+        try db.cachedStatement(
+            sql: """
+                UPDATE phases SET total_tasks = total_tasks + ?, open_tasks = open_tasks + ?, failed_tasks = failed_tasks + ?
+                WHERE workflow_id = ? AND phase_id = ?
+                """
+        ).execute(arguments: [total, open, failed, workflowID, phaseID])
+    }
+
     func update(_ t: WorkTask) throws {
+        let before = try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT status, phase_id FROM tasks WHERE workflow_id = ? AND task_id = ?"),
+            arguments: [t.workflowID, t.taskID])
+        if let before, let old = TaskStatus(rawValue: before["status"]) {
+            let oldPhase: Int = before["phase_id"]
+            if old != t.status || oldPhase != t.phaseID {
+                try adjustCounts(t.workflowID, oldPhase, total: -1, status: old, sign: -1)
+                try adjustCounts(t.workflowID, t.phaseID, total: 1, status: t.status, sign: 1)
+            }
+        }
         var args = Self.arguments(t)
         _ = args.append(contentsOf: [t.workflowID, t.taskID])
         try db.cachedStatement(
@@ -174,7 +203,8 @@ struct SQLiteTransaction: StoreWriter {
                 UPDATE tasks SET workflow_id = ?, task_id = ?, phase_id = ?, description = ?, role = ?, status = ?,
                   depends_on = ?, files = ?, resources = ?, priority = ?, estimate_ms = ?, timeout_ms = ?, max_retries = ?,
                   attempts = ?, risky = ?, evidence = ?, command = ?, payload = ?, assigned_agent = ?, result = ?,
-                  last_error = ?, created_at = ?, started_at = ?, completed_at = ?, execution_ms = ?
+                  last_error = ?, created_at = ?, started_at = ?, completed_at = ?, execution_ms = ?,
+                  critical_path_ms = ?, reserved_for = ?, run_deadline_at = ?, priority_rank = ?
                 WHERE workflow_id = ? AND task_id = ?
                 """
         ).execute(arguments: args)
@@ -182,6 +212,7 @@ struct SQLiteTransaction: StoreWriter {
 
     func removeContents(of workflowID: String) throws {
         try db.execute(sql: "DELETE FROM tasks WHERE workflow_id = ?", arguments: [workflowID])
+        try db.execute(sql: "DELETE FROM task_dependencies WHERE workflow_id = ?", arguments: [workflowID])
         try db.execute(sql: "DELETE FROM phases WHERE workflow_id = ?", arguments: [workflowID])
     }
 
@@ -195,11 +226,12 @@ struct SQLiteTransaction: StoreWriter {
             t.priority.rawValue, t.estimate?.milliseconds, t.timeout?.milliseconds, t.maxRetries, t.attempts, t.risky,
             t.evidence?.serialized(), t.command, t.payload?.serialized(), t.assignedAgent, t.result?.serialized(),
             t.lastError?.serialized(), t.createdAt, t.startedAt, t.completedAt, t.executionMilliseconds,
+            t.criticalPathMilliseconds, t.reservedFor, t.runDeadline, t.priority.rank,
         ]
         return StatementArguments(values)
     }
 
-    private static func task(from row: Row) -> WorkTask {
+    static func task(from row: Row) -> WorkTask {
         var t = WorkTask(
             workflowID: row["workflow_id"], taskID: row["task_id"], phaseID: row["phase_id"],
             description: row["description"], createdAt: row["created_at"])
@@ -225,6 +257,9 @@ struct SQLiteTransaction: StoreWriter {
         t.startedAt = row["started_at"]
         t.completedAt = row["completed_at"]
         t.executionMilliseconds = row["execution_ms"]
+        t.criticalPathMilliseconds = row["critical_path_ms"]
+        t.reservedFor = row["reserved_for"]
+        t.runDeadline = row["run_deadline_at"]
         return t
     }
 

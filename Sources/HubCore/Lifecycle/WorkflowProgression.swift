@@ -119,17 +119,25 @@ public struct WorkflowProgression: Sendable {
         return effects
     }
 
-    /// Tasks whose dependency failed for good can never run: they are skipped.
+    /// Tasks whose dependency failed for good can never run: they are skipped, and so
+    /// are their own dependents (a skip for this reason does not satisfy dependents).
     private mutating func settleBlockedTasks(phase: Int) -> [ProgressEffect] {
-        var status: [String: TaskStatus] = [:]
-        for t in tasks { status[t.taskID] = t.status }
+        var dead: Set<String> = []
+        for t in tasks where t.isDead { dead.insert(t.taskID) }
+        guard !dead.isEmpty else { return [] }
         var effects: [ProgressEffect] = []
-        for t in tasks.indices where tasks[t].phaseID == phase && tasks[t].status == .pending {
-            if let dead = tasks[t].dependsOn.first(where: { status[$0] == .failed || status[$0] == .cancelled }) {
+        var changed = true
+        while changed {
+            changed = false
+            for t in tasks.indices
+            where tasks[t].status == .pending && (tasks[t].phaseID == phase || tasks[t].phaseID > phase) {
+                guard let blocker = tasks[t].dependsOn.first(where: { dead.contains($0) }) else { continue }
                 tasks[t].status = .skipped
+                tasks[t].lastError = ["blocked_by": .string(blocker)]
                 changedTasks.insert(tasks[t].taskID)
-                status[tasks[t].taskID] = .skipped
-                effects.append(.taskSkipped(taskID: tasks[t].taskID, reason: "dependency \(dead) failed"))
+                dead.insert(tasks[t].taskID)
+                effects.append(.taskSkipped(taskID: tasks[t].taskID, reason: "dependency \(blocker) failed"))
+                changed = true
             }
         }
         return effects
@@ -137,7 +145,7 @@ public struct WorkflowProgression: Sendable {
 
     private mutating func markReady(phase: Int) -> [ProgressEffect] {
         var done: Set<String> = []
-        for t in tasks where t.status.satisfiesDependents { done.insert(t.taskID) }
+        for t in tasks where t.status.satisfiesDependents && !t.isDead { done.insert(t.taskID) }
         var effects: [ProgressEffect] = []
         for t in tasks.indices where tasks[t].phaseID == phase && tasks[t].status == .pending {
             if tasks[t].dependsOn.allSatisfy({ done.contains($0) }) {

@@ -135,4 +135,15 @@ public struct EventDraft: Sendable, Equatable {
             data: data, subject: "workflow.\(workflow.id).\(type)",
             metadata: EventMetadata(correlationID: workflow.correlationID, causationID: cause))
     }
+
+    /// An event of the hub's own about an agent, on `agent.<id>.<type>` (no workflow, phase 0).
+    public static func agent(
+        _ type: String, _ agentID: String, severity: Severity = .info, data: JSONValue = .emptyObject,
+        causedBy cause: String? = nil
+    ) -> EventDraft {
+        EventDraft(
+            eventType: type, workflowID: nil, phase: 0, severity: severity, data: data,
+            subject: "agent.\(agentID).\(type)",
+            metadata: EventMetadata(causationID: cause))
+    }
 }

@@ -35,6 +35,12 @@ public struct WorkTask: Sendable, Equatable {
     public var completedAt: Int64?
     /// How long its finished run took, in milliseconds.
     public var executionMilliseconds: Int64?
+    /// Milliseconds of the longest chain of estimates through it (``CriticalPath``).
+    public var criticalPathMilliseconds: Int64
+    /// The agent it is reserved for, if any.
+    public var reservedFor: String?
+    /// When its current run times out; `nil` unless running with a `timeout`.
+    public var runDeadline: Int64?
 
     public init(workflowID: String, taskID: String, phaseID: Int, description: String = "", createdAt: Int64) {
         self.workflowID = workflowID
@@ -62,5 +68,34 @@ public struct WorkTask: Sendable, Equatable {
         self.startedAt = nil
         self.completedAt = nil
         self.executionMilliseconds = nil
+        self.criticalPathMilliseconds = 0
+        self.reservedFor = nil
+        self.runDeadline = nil
+    }
+
+    /// Whether it will never do its work and its dependents cannot run: failed or
+    /// cancelled, or skipped because a dependency failed.
+    public var isDead: Bool {
+        status == .failed || status == .cancelled || (status == .skipped && lastError?["blocked_by"] != nil)
+    }
+
+    /// The keys under which its files are held: absolute paths inside `workspace`, normalized.
+    public func fileKeys(workspace: String) -> [String] {
+        files.map { WorkTask.fileKey($0, workspace: workspace) }
+    }
+
+    /// One file's key: the path made absolute against the workspace and normalized.
+    public static func fileKey(_ file: String, workspace: String) -> String {
+        let joined = file.hasPrefix("/") ? file : workspace + "/" + file
+        var parts: [Substring] = []
+        for part in joined.split(separator: "/") {
+            if part == "." || part.isEmpty { continue }
+            if part == ".." {
+                if !parts.isEmpty { parts.removeLast() }
+                continue
+            }
+            parts.append(part)
+        }
+        return "/" + parts.joined(separator: "/")
     }
 }

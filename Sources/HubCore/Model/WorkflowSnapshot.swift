@@ -49,6 +49,8 @@ public struct WorkflowSnapshot: Sendable, Equatable {
                 "last_error": t.lastError ?? .null, "created_at": .int(t.createdAt),
                 "started_at": .optional(t.startedAt),
                 "completed_at": .optional(t.completedAt), "execution_ms": .optional(t.executionMilliseconds),
+                "critical_path_ms": .int(t.criticalPathMilliseconds), "reserved_for": .optional(t.reservedFor),
+                "run_deadline": .optional(t.runDeadline),
             ]
         }
         return ["workflow": workflowJSON, "phases": .array(phasesJSON), "tasks": .array(tasksJSON)]
@@ -147,6 +149,9 @@ public struct WorkflowSnapshot: Sendable, Equatable {
             task.startedAt = optInt(t["started_at"])
             task.completedAt = optInt(t["completed_at"])
             task.executionMilliseconds = optInt(t["execution_ms"])
+            task.criticalPathMilliseconds = optInt(t["critical_path_ms"]) ?? 0
+            task.reservedFor = t["reserved_for"]?.stringValue
+            task.runDeadline = optInt(t["run_deadline"])
             tasks.append(task)
         }
         self.init(workflow: workflow, phases: phases, tasks: tasks)

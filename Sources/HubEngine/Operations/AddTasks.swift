@@ -52,6 +52,15 @@ enum AddTasks {
                 tasks.append(spec.task(workflowID: id, phase: phase, now: m.now))
             }
             try TaskGraph.validate(existing: progression.tasks, adding: tasks)
+            // New dependents lengthen the critical paths of the tasks they depend on.
+            let lengths = CriticalPath.lengths(progression.tasks + tasks)
+            for i in tasks.indices { tasks[i].criticalPathMilliseconds = lengths[tasks[i].taskID] ?? 0 }
+            for i in progression.tasks.indices {
+                let length = lengths[progression.tasks[i].taskID] ?? 0
+                guard length != progression.tasks[i].criticalPathMilliseconds else { continue }
+                progression.tasks[i].criticalPathMilliseconds = length
+                try m.tx.update(progression.tasks[i])
+            }
             try m.tx.insert(tasks)
             try m.emit("tasks_added", data: ["task_ids": .strings(tasks.map(\.taskID)), "count": .count(tasks.count)])
             progression.tasks += tasks

@@ -20,6 +20,7 @@ enum CancelWorkflow {
             _ = try m.lifecycle(.cancel)
             m.workflow.enter(.cancelled, now: m.now)
             let cause = try m.emit("cancelled", severity: .warning, data: ["reason": .optional(p.reason)])
+            try m.revokeLeases(reason: "workflow cancelled")
             var cancelled: [String] = []
             for var task in try m.tx.tasks(of: id) where !task.status.isSettled {
                 task.status = .cancelled

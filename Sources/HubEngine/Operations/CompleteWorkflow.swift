@@ -75,7 +75,9 @@ enum CompleteWorkflow {
                             "Check what remains with 'get-status'",
                         ])
                 }
-                for var t in openTasks {
+                m.workflow.enter(.completed, now: m.now)
+                try m.revokeLeases(reason: "workflow completed")
+                for var t in try m.tx.tasks(of: id) where !t.status.isSettled {
                     t.status = .skipped
                     try m.tx.update(t)
                     skipped.append(t.taskID)
@@ -87,7 +89,6 @@ enum CompleteWorkflow {
                     phase.completedAt = m.now
                     try m.tx.update(phase)
                 }
-                m.workflow.enter(.completed, now: m.now)
                 let all = try m.tx.tasks(of: id)
                 try m.emit(
                     "completed",

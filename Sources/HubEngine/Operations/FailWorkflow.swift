@@ -22,6 +22,7 @@ enum FailWorkflow {
             m.workflow.enter(.failed, now: m.now)
             m.workflow.failureReason = reason
             try m.emit("failed", severity: .error, data: ["reason": .string(reason)])
+            try m.revokeLeases(reason: "workflow failed")
         }
         return try await .after(context.hub, id, result: ["reason": .string(reason)])
     }

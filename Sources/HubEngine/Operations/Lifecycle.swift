@@ -24,10 +24,12 @@ extension OperationOutcome {
     /// The usual outcome of a change to a workflow: a result plus next steps from its new state.
     static func after(_ hub: Hub, _ workflowID: String, result: JSONValue) async throws -> OperationOutcome {
         let snapshot = try await hub.snapshot(workflowID)
+        // This change's version, even when another process changed the workflow again since (§9).
+        let committed = await CommittedChange.current?.workflow(workflowID) ?? snapshot.workflow
         var result = result
-        result["status"] = .string(snapshot.workflow.status.rawValue)
-        result["state_version"] = .int(snapshot.workflow.stateVersion)
+        result["status"] = .string(committed.status.rawValue)
+        result["state_version"] = .int(committed.stateVersion)
         return OperationOutcome(
-            result: result, nextSteps: NextSteps.after(snapshot), stateVersion: snapshot.workflow.stateVersion)
+            result: result, nextSteps: NextSteps.after(snapshot), stateVersion: committed.stateVersion)
     }
 }

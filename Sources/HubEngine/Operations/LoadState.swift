@@ -55,7 +55,7 @@ enum LoadState {
         let now = context.now
         let ids = hub.ids
         let expected = context.expectedVersion
-        let (version, status) = try await context.store.write { tx -> (Int64, WorkflowStatus) in
+        let restored = try await context.store.write { tx -> Workflow in
             let existing = try tx.workflow(id)
             if let existing {
                 if let expected, expected != existing.stateVersion {
@@ -94,8 +94,10 @@ enum LoadState {
                     "verified": .bool(p.verifyIntegrity ?? true),
                 ])
             try mutation.commit()
-            return (mutation.workflow.stateVersion, mutation.workflow.status)
+            return mutation.workflow
         }
+        await CommittedChange.current?.record(restored)
+        let (version, status) = (restored.stateVersion, restored.status)
         return try await .after(
             hub, id,
             result: [

@@ -34,7 +34,7 @@ enum StartWorkflow {
 
     static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {
         let id = try context.requiredWorkflowID
-        let (phase, _, _) = try await context.hub.mutate(context) { m in
+        let (started, _, _) = try await context.hub.mutate(context) { m -> (Int, [String]) in
             _ = try m.lifecycle(.start)
             if let interval = p.checkpointInterval { m.workflow.configuration.checkpointInterval = interval }
             if let tolerance = p.failureTolerance { m.workflow.configuration.failureTolerance = tolerance }
@@ -46,12 +46,21 @@ enum StartWorkflow {
             let effects = progression.startPhase(first, now: m.now)
             _ = cause
             try m.apply(progression, effects: effects)
-            return first
+            var bound: [String] = []
+            if let size = p.agentPoolSize {
+                bound = PoolBinding.choose(
+                    count: size, roles: m.workflow.agentRequirements.specializedRoles, from: try m.tx.agents())
+                try m.tx.setPool(workflowID: m.workflow.id, agents: bound)
+                try m.emit("agents_assigned", data: ["agents": .strings(bound), "requested": .count(size)])
+            }
+            return (first, bound)
         }
-        // Agents arrive with the agent pool; until then none are registered, so the whole request is a shortfall.
-        var result: JSONValue = ["started_phase": .count(phase)]
+        var result: JSONValue = ["started_phase": .count(started.0)]
         if let size = p.agentPoolSize {
-            result["agent_pool"] = ["requested": .count(size), "bound": [], "shortfall": .count(size)]
+            result["agent_pool"] = [
+                "requested": .count(size), "bound": .strings(started.1),
+                "shortfall": .count(max(0, size - started.1.count)),
+            ]
         }
         return try await .after(context.hub, id, result: result)
     }

@@ -19,7 +19,13 @@ enum FileWriter {
             try handle.synchronize()
             try handle.close()
             if fm.fileExists(atPath: path) {
-                _ = try fm.replaceItemAt(URL(fileURLWithPath: path), withItemAt: URL(fileURLWithPath: temp))
+                // POSIX rename replaces atomically; Foundation's replaceItemAt fails on Linux and loses the old file.
+                if let code = FileSystem.rename(temp, over: path) {
+                    throw HubError(
+                        .storeUnavailable, "Cannot write \(path): rename failed with errno \(code)",
+                        details: "Check that the directory is writable and the disk has space.",
+                        suggestions: ["Check the permissions of \((path as NSString).deletingLastPathComponent)"])
+                }
             } else {
                 try fm.moveItem(atPath: temp, toPath: path)
             }

@@ -93,6 +93,20 @@ enum CompletionStatus: String {
     }
 }
 
+/// The workflows as the running operation's own changes committed them. The response
+/// reports that `state_version` and status, not those of a change another process
+/// made between the commit and the read that follows it (§9).
+actor CommittedChange {
+    /// The record of the operation running in this task (bound by `Hub.perform`).
+    @TaskLocal static var current: CommittedChange?
+
+    private var workflows: [String: Workflow] = [:]
+
+    func record(_ workflow: Workflow) { workflows[workflow.id] = workflow }
+
+    func workflow(_ id: String) -> Workflow? { workflows[id] }
+}
+
 extension Hub {
     /// Runs `body` on an existing workflow in one write transaction, after the
     /// checks every mutation shares: the workflow exists, `if_version` matches,
@@ -107,7 +121,7 @@ extension Hub {
         let ids = self.ids
         let expected = context.expectedVersion
         let operation = context.operation
-        return try await store.write { tx in
+        let change = try await store.write { tx in
             guard let workflow = try tx.workflow(workflowID) else { throw HubError.workflowNotFound(workflowID) }
             if let expected, expected != workflow.stateVersion {
                 throw HubError(
@@ -128,6 +142,8 @@ extension Hub {
             if !mutation.events.isEmpty { try mutation.commit() }
             return (value, mutation.workflow, mutation.events)
         }
+        if !change.events.isEmpty { await CommittedChange.current?.record(change.workflow) }
+        return change
     }
 
     /// Fails a running workflow that has outlived its timeout. Run before every

@@ -40,5 +40,12 @@ public struct OperationTable: Sendable {
         CompletePhase.descriptor,
         ListWorkflows.descriptor,
         GetEvents.descriptor,
+        RegisterAgent.descriptor,
+        DeregisterAgent.descriptor,
+        Heartbeat.descriptor,
+        ClaimTask.descriptor,
+        CompleteTask.descriptor,
+        FailTask.descriptor,
+        MonitorPool.descriptor,
     ])
 }

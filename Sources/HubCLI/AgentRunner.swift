@@ -1,0 +1,156 @@
+import Foundation
+import HubCore
+import HubEngine
+import Synchronization
+
+/// How many of the runner's tasks are running now.
+final class RunningCount: Sendable {
+    private let count = Atomic<Int>(0)
+    var value: Int { count.load(ordering: .acquiring) }
+    func add(_ delta: Int) { count.add(delta, ordering: .acquiringAndReleasing) }
+}
+
+/// `coordination-hub agent`: the bundled runner that makes the dispatcher usable
+/// without writing a client (§7). It registers, heartbeats on a timer, claims,
+/// runs each task's command, and reports the outcome by exit status.
+struct AgentRunner {
+    struct Options {
+        var agentID: String
+        var roles: [String]
+        var maxTasks: Int
+        var workflowID: String?
+        var command: [String]
+        /// Pause between claims that found nothing.
+        var idleDelay: HubDuration
+    }
+
+    let hub: Hub
+    let options: Options
+    let log: @Sendable (String) -> Void
+    let stop: StopFlag
+
+    /// Bytes of a task's output kept as its result's tail.
+    static let outputTail = 4096
+
+    func run() async -> Int32 {
+        let registered = await call(
+            "register-agent",
+            [
+                "agent_id": .string(options.agentID), "specializations": .strings(options.roles),
+                "max_concurrent_tasks": .count(options.maxTasks),
+            ])
+        guard registered != nil else { return 1 }
+        log(
+            "agent \(options.agentID): registered with roles \(options.roles.joined(separator: ",")), up to \(options.maxTasks) task(s)"
+        )
+        let heartbeat = Task { await heartbeatLoop() }
+        defer { heartbeat.cancel() }
+        let running = RunningCount()
+        await withTaskGroup(of: Void.self) { group in
+            while !stop.isSet {
+                if let id = options.workflowID, running.value == 0, await workflowFinished(id) {
+                    log("agent \(options.agentID): workflow \(id) is finished; exiting")
+                    break
+                }
+                var claimed: [JSONValue] = []
+                let busy = running.value
+                if busy < options.maxTasks {
+                    var parameters: JSONValue = [
+                        "agent_id": .string(options.agentID), "max_tasks": .count(options.maxTasks - busy),
+                    ]
+                    if let id = options.workflowID { parameters["workflow_id"] = .string(id) }
+                    claimed = await call("claim-task", parameters)?["tasks"]?.arrayValue ?? []
+                }
+                for task in claimed {
+                    running.add(1)
+                    group.addTask {
+                        await execute(task)
+                        running.add(-1)
+                    }
+                }
+                if claimed.isEmpty {
+                    // Nothing to take now (or no free slot): look again after a pause.
+                    try? await Task.sleep(for: .milliseconds(options.idleDelay.milliseconds))
+                }
+            }
+            if running.value > 0 {
+                log("agent \(options.agentID): stopping; waiting for \(running.value) running task(s)")
+            }
+            await group.waitForAll()
+        }
+        log("agent \(options.agentID): stopped")
+        return 0
+    }
+
+    private func heartbeatLoop() async {
+        let interval = hub.configuration.heartbeatInterval.milliseconds
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(max(10, interval / 2)))
+            if Task.isCancelled { return }
+            _ = await call("heartbeat", ["agent_id": .string(options.agentID)], quiet: true)
+        }
+    }
+
+    private func workflowFinished(_ id: String) async -> Bool {
+        guard let state = await call("get-status", [:], workflowID: id, quiet: true)?["workflow_state"] else {
+            return true
+        }
+        let status = state["status"]?.stringValue ?? ""
+        return ["completed", "failed", "cancelled"].contains(status)
+    }
+
+    /// Runs one claimed task and reports its outcome.
+    private func execute(_ task: JSONValue) async {
+        let taskID = task["task_id"]?.stringValue ?? ""
+        let lease = task["lease_id"]?.stringValue ?? ""
+        let workflowID = task["workflow_id"]?.stringValue ?? ""
+        var arguments = options.command
+        if arguments.isEmpty {
+            guard let command = task["command"]?.stringValue else {
+                log("agent \(options.agentID): task \(taskID) has no command and none was given; failing it")
+                _ = await call(
+                    "fail-task",
+                    [
+                        "lease_id": .string(lease),
+                        "error": "the task has no command and the agent runner was given none", "retryable": false,
+                    ])
+                return
+            }
+            arguments = ["/bin/sh", "-c", command]
+        }
+        var environment = ProcessInfo.processInfo.environment
+        environment["TASK_ID"] = taskID
+        environment["TASK_DESCRIPTION"] = task["description"]?.stringValue ?? ""
+        environment["TASK_PAYLOAD"] = (task["payload"] ?? .null).serialized()
+        environment["WORKFLOW_ID"] = workflowID
+        environment["PHASE"] = String(task["phase"]?.intValue ?? 0)
+        environment["LEASE_ID"] = lease
+        log("agent \(options.agentID): running \(workflowID)/\(taskID) (attempt \(task["attempt"]?.intValue ?? 1))")
+        let outcome = await ChildProcess.run(
+            arguments, environment: environment, directory: task["workspace"]?.stringValue, tailBytes: Self.outputTail)
+        let details: JSONValue = ["exit_code": .int(Int64(outcome.status)), "output_tail": .string(outcome.tail)]
+        if outcome.status == 0 {
+            _ = await call("complete-task", ["lease_id": .string(lease), "result": details])
+            log("agent \(options.agentID): completed \(workflowID)/\(taskID)")
+        } else {
+            _ = await call("fail-task", ["lease_id": .string(lease), "error": details])
+            log("agent \(options.agentID): \(workflowID)/\(taskID) failed with exit status \(outcome.status)")
+        }
+    }
+
+    /// Performs an operation; logs and returns `nil` on error.
+    private func call(_ operation: String, _ parameters: JSONValue, workflowID: String? = nil, quiet: Bool = false)
+        async
+        -> JSONValue?
+    {
+        let response = await hub.perform(
+            OperationRequest(workflowID: workflowID, operation: operation, parameters: parameters))
+        if let error = response.error {
+            if !quiet || error.code != .workflowNotFound {
+                log("agent \(options.agentID): \(operation): \(error.code.name): \(error.message)")
+            }
+            return nil
+        }
+        return response.json["result"]
+    }
+}

@@ -1,0 +1,97 @@
+import HubCore
+import HubStore
+
+extension DispatchScope {
+    /// Applies what is due at `now` (§7): agents silent for 3 heartbeat intervals
+    /// become `unresponsive` and lose their leases; lapsed leases end; tasks past
+    /// their own `timeout` are failed and retried. Every dispatcher operation runs
+    /// this first, so it works with no server running.
+    mutating func sweep() throws {
+        let silentSince = now - leaseDuration
+        for var agent in try tx.agentsSilentSince(silentSince) {
+            agent.status = .unresponsive
+            try tx.save(agent)
+            let leases = try tx.activeLeases(agentID: agent.agentID)
+            let failed = try emitAgent(
+                "failed", agent.agentID, severity: .error,
+                data: [
+                    "reason": "no heartbeat for 3 intervals",
+                    "last_heartbeat": .string(Timestamp.format(milliseconds: agent.lastHeartbeat)),
+                    "leases_revoked": .count(leases.count),
+                ])
+            for lease in leases {
+                try requeue(
+                    lease: lease, ending: .expired, countAttempt: true, reason: "agent \(agent.agentID) failed",
+                    cause: failed.eventID)
+            }
+        }
+        for lease in try tx.expiredLeases(now: now) {
+            try requeue(lease: lease, ending: .expired, countAttempt: true, reason: "lease expired", cause: nil)
+        }
+        for task in try tx.overdueTasks(now: now) {
+            guard
+                let lease = try tx.activeLeases(workflowID: task.workflowID).first(where: { $0.taskID == task.taskID })
+            else {
+                continue
+            }
+            let cause = try workflow(task.workflowID) { m in
+                try m.emit(
+                    "task_timed_out", severity: .warning,
+                    data: [
+                        "task_id": .string(task.taskID), "agent_id": .string(lease.agentID),
+                        "timeout": .optional(task.timeout?.description),
+                    ], phase: task.phaseID)
+            }
+            try requeue(
+                lease: lease, ending: .expired, countAttempt: true, reason: "task timed out", cause: cause.eventID)
+        }
+    }
+
+    /// Ends a lease the agent did not finish and puts its task back in the queue —
+    /// or, when its attempts are spent, fails it for good. `countAttempt: false`
+    /// (deregistration, redistribution) gives the attempt back.
+    mutating func requeue(lease: Lease, ending: LeaseState, countAttempt: Bool, reason: String, cause: String?) throws {
+        var lease = lease
+        lease.state = ending
+        lease.endedAt = now
+        try tx.update(lease)
+        try adjustLoad(of: lease.agentID, by: -1)
+        guard var task = try tx.task(workflowID: lease.workflowID, taskID: lease.taskID), task.status == .running else {
+            return
+        }
+        if !countAttempt { task.attempts = max(0, task.attempts - 1) }
+        task.assignedAgent = nil
+        task.runDeadline = nil
+        if countAttempt && task.attempts > task.maxRetries {
+            task.status = .failed
+            task.completedAt = now
+            task.lastError = ["reason": .string(reason)]
+            try tx.update(task)
+            let failedTask = task
+            try workflow(task.workflowID) { m in
+                try m.emit(
+                    "task_failed", severity: .error,
+                    data: [
+                        "task_id": .string(failedTask.taskID), "reason": .string(reason),
+                        "attempts": .count(failedTask.attempts),
+                        "will_retry": false,
+                    ], phase: failedTask.phaseID, causedBy: cause)
+                try m.settle(failedTask)
+            }
+        } else {
+            task.status = .ready
+            task.startedAt = nil
+            try tx.update(task)
+            let retried = task
+            try workflow(task.workflowID) { m in
+                try m.emit(
+                    "task_retried",
+                    data: [
+                        "task_id": .string(retried.taskID), "reason": .string(reason),
+                        "attempts": .count(retried.attempts),
+                        "lease_id": .string(lease.leaseID),
+                    ], phase: retried.phaseID, causedBy: cause)
+            }
+        }
+    }
+}

@@ -1,0 +1,100 @@
+import HubCore
+import HubStore
+
+/// One dispatcher transaction: the agents, leases and tasks it touches, with one
+/// ``Mutation`` per workflow it changes (each bumps its version once, §9).
+struct DispatchScope {
+    let tx: any StoreWriter
+    let now: Int64
+    let ids: any IDGenerator
+    let configuration: Configuration
+    private(set) var mutations: [String: Mutation] = [:]
+    private(set) var agentEvents: [HubEvent] = []
+
+    init(tx: any StoreWriter, now: Int64, ids: any IDGenerator, configuration: Configuration) {
+        self.tx = tx
+        self.now = now
+        self.ids = ids
+        self.configuration = configuration
+    }
+
+    /// How long a lease lasts from its claim or last heartbeat: 3 heartbeat intervals (§17).
+    var leaseDuration: Int64 { configuration.heartbeatInterval.milliseconds * 3 }
+
+    /// Runs `body` on the workflow's mutation, loading the workflow the first time.
+    @discardableResult
+    mutating func workflow<T>(_ id: String, _ body: (inout Mutation) throws -> T) throws -> T {
+        var mutation: Mutation
+        if let existing = mutations[id] {
+            mutation = existing
+        } else {
+            guard let workflow = try tx.workflow(id) else { throw HubError.workflowNotFound(id) }
+            mutation = Mutation(tx: tx, workflow: workflow, now: now, ids: ids)
+        }
+        let value = try body(&mutation)
+        mutations[id] = mutation
+        return value
+    }
+
+    /// Appends an event about an agent.
+    @discardableResult
+    mutating func emitAgent(
+        _ type: String, _ agentID: String, severity: Severity = .info, data: JSONValue = .emptyObject,
+        causedBy cause: String? = nil
+    ) throws -> HubEvent {
+        let event = try tx.append(
+            .agent(type, agentID, severity: severity, data: data, causedBy: cause), eventID: ids.make("evt"),
+            timestamp: now)
+        agentEvents.append(event)
+        return event
+    }
+
+    /// Loads an agent or throws `AGENT_NOT_FOUND`.
+    func agent(_ id: String) throws -> Agent {
+        guard let agent = try tx.agent(id) else {
+            throw HubError(
+                .agentNotFound, "Agent \(id.prefix(128)) is not registered",
+                details: "Register it first; deregistered agents must register again.",
+                suggestions: [
+                    "Register it: coordination-hub register-agent '{\"agent_id\": \"\(id.prefix(128))\", \"specializations\": [\"code\"]}'"
+                ])
+        }
+        return agent
+    }
+
+    /// Commits every workflow mutation that emitted events.
+    mutating func finish() throws {
+        for id in mutations.keys.sorted() {
+            guard var m = mutations[id], !m.events.isEmpty else { continue }
+            try m.commit()
+            mutations[id] = m
+        }
+    }
+
+    /// Keeps an agent's load and busy/available status in step after its lease count changed by `delta`.
+    mutating func adjustLoad(of agentID: String, by delta: Int) throws {
+        guard var agent = try tx.agent(agentID) else { return }
+        agent.currentLoad = max(0, agent.currentLoad + delta)
+        if agent.status == .available || agent.status == .busy {
+            agent.status = agent.currentLoad >= agent.maxConcurrentTasks ? .busy : .available
+        }
+        try tx.save(agent)
+    }
+}
+
+extension Hub {
+    /// Runs a dispatcher operation: one write transaction that first applies what the
+    /// clock says is due (silent agents, lapsed leases, task timeouts), then `body`.
+    func dispatch<T: Sendable>(_ body: @escaping @Sendable (inout DispatchScope) throws -> T) async throws -> T {
+        let now = clock.nowMilliseconds()
+        let ids = self.ids
+        let configuration = self.configuration
+        return try await store.write { tx in
+            var scope = DispatchScope(tx: tx, now: now, ids: ids, configuration: configuration)
+            try scope.sweep()
+            let value = try body(&scope)
+            try scope.finish()
+            return value
+        }
+    }
+}

@@ -1,0 +1,75 @@
+import HubCore
+import HubStore
+
+extension Mutation {
+    /// Moves the workflow along after one of its tasks settled, reading only what
+    /// that task touches: its dependents, and its phase's counters. Only when the
+    /// phase is done is the whole workflow read, to start the next phase.
+    mutating func settle(_ task: WorkTask) throws {
+        if task.status == .completed {
+            for var dependent in try tx.dependents(workflowID: task.workflowID, of: task.taskID)
+            where dependent.status == .pending && dependent.phaseID == workflow.currentPhase {
+                let ready = try dependent.dependsOn.allSatisfy { id in
+                    guard let dep = try tx.task(workflowID: task.workflowID, taskID: id) else { return false }
+                    return dep.status.satisfiesDependents && !dep.isDead
+                }
+                guard ready else { continue }
+                dependent.status = .ready
+                try tx.update(dependent)
+                try emit("task_ready", data: ["task_id": .string(dependent.taskID)], phase: dependent.phaseID)
+            }
+        } else if task.isDead {
+            var blocked = [task]
+            while let next = blocked.popLast() {
+                for var dependent in try tx.dependents(workflowID: next.workflowID, of: next.taskID)
+                where dependent.status == .pending {
+                    dependent.status = .skipped
+                    dependent.lastError = ["blocked_by": .string(next.taskID)]
+                    try tx.update(dependent)
+                    try emit(
+                        "task_skipped",
+                        data: [
+                            "task_id": .string(dependent.taskID), "reason": .string("dependency \(next.taskID) failed"),
+                        ],
+                        phase: dependent.phaseID)
+                    blocked.append(dependent)
+                }
+            }
+        }
+        guard workflow.status == .running || workflow.status == .paused, task.phaseID == workflow.currentPhase else {
+            return
+        }
+        let counts = try tx.phaseCounts(workflowID: workflow.id, phaseID: task.phaseID)
+        let allowed = workflow.configuration.failureTolerance.allowedFailures(taskCount: counts.total)
+        guard counts.open == 0 || counts.failed > allowed else { return }
+        // The phase is decided: let the whole-workflow rules close it and start the next one.
+        var progression = try progression()
+        let effects = progression.advance(now: now)
+        try apply(progression, effects: effects)
+        if workflow.status == .failed { try revokeLeases(reason: "workflow failed") }
+    }
+
+    /// Ends every active lease of the workflow (it failed, was cancelled or was completed
+    /// with force); their tasks are not re-queued, and their agents' load drops.
+    mutating func revokeLeases(reason: String) throws {
+        for var lease in try tx.activeLeases(workflowID: workflow.id) {
+            lease.state = .revoked
+            lease.endedAt = now
+            try tx.update(lease)
+            if var agent = try tx.agent(lease.agentID) {
+                agent.currentLoad = max(0, agent.currentLoad - 1)
+                if agent.status == .busy, agent.currentLoad < agent.maxConcurrentTasks { agent.status = .available }
+                try tx.save(agent)
+            }
+            if var task = try tx.task(workflowID: lease.workflowID, taskID: lease.taskID), task.status == .running {
+                task.status = workflow.status == .cancelled ? .cancelled : .ready
+                task.assignedAgent = nil
+                task.runDeadline = nil
+                try tx.update(task)
+            }
+            try emit(
+                "task_lease_revoked",
+                data: ["task_id": .string(lease.taskID), "agent_id": .string(lease.agentID), "reason": .string(reason)])
+        }
+    }
+}

@@ -1,0 +1,163 @@
+import HubCore
+import HubStore
+
+/// `claim-task`: the hub chooses tasks for an agent and leases them to it (§7).
+enum ClaimTask {
+    struct Parameters: OperationParameters {
+        var agentId: String
+        var maxTasks: Int?
+        static let schema = Schema.object([
+            .init("agent_id", .id("The claiming agent."), required: true),
+            .init(
+                "max_tasks",
+                .integer(
+                    "Most tasks to take at once (also bounded by the agent's free capacity). Defaults to 1.", min: 1,
+                    max: 100)),
+        ])
+    }
+
+    static let descriptor = OperationDescriptor(
+        "claim-task", scope: .hub, mutating: false, parameters: Parameters.self,
+        summary: "Lease the best eligible tasks to an agent; the hub chooses, the agent does not pick.",
+        discussion: """
+            Eligible: the workflow is running (and the agent is in its pool, if it has one); the task is ready (its \
+            dependencies done, its phase running); the agent has the task's role and free capacity; none of the task's \
+            files is held by a running task; its resources are free; it is not reserved for another agent; a degraded \
+            agent gets a role's task only when no healthy agent of that role has capacity. Among eligible tasks, highest \
+            first: tasks reserved for the agent, workflow priority, task priority, critical path (longest chain of \
+            estimates through the task's dependents), the agent's success rate on the task's role, then the oldest. \
+            Each task comes with a lease_id and lease_expires_at (3 heartbeat intervals; heartbeats renew it). With a \
+            workflow id, only that workflow's tasks are considered. An empty list means nothing is eligible now.
+            """,
+        example: "coordination-hub claim-task '{\"agent_id\": \"agent_001\", \"max_tasks\": 2}'",
+        handler: run)
+
+    /// Candidates read per role and page while looking for eligible tasks.
+    static let pageSize = 64
+    /// Pages read per role at most in one claim, so a claim's cost stays bounded.
+    static let maximumPages = 16
+
+    static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {
+        let workflowID = context.workflowID
+        let resourceCapacity = context.hub.configuration.resources
+        let (agent, claimed) = try await context.hub.dispatch { scope -> (Agent, [ClaimedTask]) in
+            var agent = try scope.agent(p.agentId)
+            guard agent.status == .available || agent.status == .busy else { return (agent, []) }
+            let wanted = min(p.maxTasks ?? 1, agent.freeCapacity)
+            guard wanted > 0 else { return (agent, []) }
+            let chosen = try choose(
+                for: agent, wanted: wanted, workflowID: workflowID, scope: scope, capacity: resourceCapacity)
+            var claimed: [ClaimedTask] = []
+            for candidate in chosen {
+                guard var task = try scope.tx.task(workflowID: candidate.workflowID, taskID: candidate.taskID) else {
+                    continue
+                }
+                task.status = .running
+                task.assignedAgent = agent.agentID
+                task.attempts += 1
+                task.startedAt = scope.now
+                task.reservedFor = nil
+                task.runDeadline = task.timeout.map { scope.now + $0.milliseconds }
+                try scope.tx.update(task)
+                let lease = Lease(
+                    leaseID: scope.ids.make("lease"), workflowID: task.workflowID, taskID: task.taskID,
+                    agentID: agent.agentID,
+                    claimedAt: scope.now, expiresAt: scope.now + scope.leaseDuration)
+                try scope.tx.insert(lease)
+                let workspace = try scope.workflow(task.workflowID) { m in
+                    try m.emit(
+                        "task_assigned",
+                        data: [
+                            "task_id": .string(task.taskID), "agent_id": .string(agent.agentID),
+                            "lease_id": .string(lease.leaseID),
+                            "attempt": .count(task.attempts),
+                        ], phase: task.phaseID)
+                    return m.workflow.workspace
+                }
+                claimed.append(ClaimedTask(task: task, lease: lease, workspace: workspace))
+            }
+            agent.currentLoad += claimed.count
+            agent.status = agent.currentLoad >= agent.maxConcurrentTasks ? .busy : .available
+            try scope.tx.save(agent)
+            return (agent, claimed)
+        }
+        var steps: [String] = []
+        if claimed.isEmpty {
+            if agent.status == .unresponsive || agent.status == .offline {
+                steps.append(
+                    "Agent \(agent.agentID) is \(agent.status.rawValue): send a heartbeat to be offered work again")
+            } else if agent.freeCapacity == 0 {
+                steps.append(
+                    "Agent \(agent.agentID) holds \(agent.currentLoad) of \(agent.maxConcurrentTasks) tasks: finish one first"
+                )
+            } else {
+                steps.append("Nothing is eligible now; claim again later")
+            }
+        } else {
+            steps.append("Report each outcome with complete-task or fail-task and its lease_id")
+            steps.append("Heartbeat before the leases expire to keep them")
+        }
+        return OperationOutcome(
+            result: [
+                "agent_id": .string(agent.agentID), "tasks": .array(claimed.map(\.json)),
+                "count": .count(claimed.count),
+            ],
+            nextSteps: steps)
+    }
+
+    /// Runs the selection policy over pages of indexed candidates until it has enough or the pages run out.
+    static func choose(
+        for agent: Agent, wanted: Int, workflowID: String?, scope: DispatchScope, capacity: [String: Int]
+    ) throws -> [TaskCandidate] {
+        let holds = try scope.tx.runningHolds()
+        var free: [String: Int] = [:]
+        for (name, used) in holds.resources { free[name] = (capacity[name] ?? 1) - used }
+        var healthyRoles: Set<String> = []
+        var anyHealthy = false
+        for other in try scope.tx.agents()
+        where other.agentID != agent.agentID && (other.status == .available || other.status == .busy)
+            && other.freeCapacity > 0
+            && !other.record.isDegraded
+        {
+            anyHealthy = true
+            healthyRoles.formUnion(other.specializations)
+        }
+        var context = SelectionContext(
+            heldFiles: holds.files, freeResources: free, defaultCapacity: capacity,
+            rolesWithHealthyCapacity: healthyRoles, anyHealthyCapacity: anyHealthy)
+        let roles: [String?] = agent.specializations.map { Optional($0) } + [nil]
+        var candidates: [TaskCandidate] = []
+        var open = Set(roles.indices)
+        for page in 0..<maximumPages {
+            for index in open.sorted() {
+                let rows = try scope.tx.readyCandidates(
+                    role: roles[index], workflowID: workflowID, offset: page * pageSize, limit: pageSize)
+                candidates += rows
+                if rows.count < pageSize { open.remove(index) }
+            }
+            context.pools = try scope.tx.pools(of: candidates.map(\.workflowID))
+            let chosen = TaskSelection.choose(from: candidates, for: agent, context: context, limit: wanted)
+            if chosen.count >= wanted || open.isEmpty { return chosen }
+        }
+        return TaskSelection.choose(from: candidates, for: agent, context: context, limit: wanted)
+    }
+}
+
+/// A task handed to an agent, as `claim-task` returns it.
+struct ClaimedTask: Sendable {
+    var task: WorkTask
+    var lease: Lease
+    var workspace: String
+
+    var json: JSONValue {
+        [
+            "workflow_id": .string(task.workflowID), "task_id": .string(task.taskID),
+            "lease_id": .string(lease.leaseID),
+            "lease_expires_at": .string(Timestamp.format(milliseconds: lease.expiresAt)),
+            "phase": .count(task.phaseID), "description": .string(task.description), "role": .optional(task.role),
+            "command": .optional(task.command), "payload": task.payload ?? .null, "files": .strings(task.files),
+            "attempt": .count(task.attempts), "workspace": .string(workspace),
+            "timeout": .optional(task.timeout?.description), "estimate": .optional(task.estimate?.description),
+        ]
+    }
+}

@@ -1,0 +1,64 @@
+import HubCore
+
+/// `complete-task`: record a task's success under its lease, exactly once (§7).
+enum CompleteTask {
+    struct Parameters: OperationParameters {
+        var leaseId: String
+        var taskId: String?
+        var result: JSONValue?
+        static let schema = Schema.object([
+            .init(
+                "lease_id", .string("The lease claim-task returned; enough on its own.", maxLength: 128), required: true
+            ),
+            .init("task_id", .string("Checked against the lease when given.", maxLength: 128)),
+            .init("result", .anyJSON("What the task produced, kept with the task.")),
+        ])
+    }
+
+    static let descriptor = OperationDescriptor(
+        "complete-task", scope: .hub, mutating: false, parameters: Parameters.self,
+        summary: "Report a task done under its lease; dependents become ready and phases advance by themselves.",
+        discussion: """
+            A stale, foreign or already used lease gets LEASE_EXPIRED and changes nothing, so an outcome is recorded \
+            exactly once even when a task ran twice. A workflow id (or workflow_id) is checked against the lease.
+            """,
+        example:
+            "coordination-hub complete-task '{\"lease_id\": \"lease_01j…\", \"result\": {\"summary\": \"added the endpoint\"}}'",
+        handler: run)
+
+    static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {
+        let workflowID = context.workflowID
+        let (task, status) = try await context.hub.dispatch { scope -> (WorkTask, WorkflowStatus) in
+            let (lease, found) = try scope.usableLease(p.leaseId, taskID: p.taskId, workflowID: workflowID)
+            var task = found
+            let outcome = try scope.recordOutcome(lease: lease, task: task, succeeded: true)
+            task.status = .completed
+            task.result = p.result
+            task.completedAt = scope.now
+            task.executionMilliseconds = outcome.milliseconds
+            task.runDeadline = nil
+            try scope.tx.update(task)
+            let done = task
+            let status = try scope.workflow(task.workflowID) { m -> WorkflowStatus in
+                try m.emit(
+                    "task_completed",
+                    data: [
+                        "task_id": .string(done.taskID), "agent_id": .string(lease.agentID),
+                        "execution_time": .string(HubDuration(milliseconds: outcome.milliseconds).description),
+                        "attempts": .count(done.attempts),
+                    ], phase: done.phaseID)
+                try m.settle(done)
+                return m.workflow.status
+            }
+            return (done, status)
+        }
+        return OperationOutcome(
+            result: [
+                "workflow_id": .string(task.workflowID), "task_id": .string(task.taskID), "status": "completed",
+                "execution_time": .optional(
+                    task.executionMilliseconds.map { HubDuration(milliseconds: $0).description }),
+                "workflow_status": .string(status.rawValue),
+            ],
+            nextSteps: ["Claim the next task with claim-task"])
+    }
+}

@@ -1,0 +1,31 @@
+import HubCore
+
+/// `deregister-agent`: the agent leaves the pool; its work goes back to the queue (§7, §17).
+enum DeregisterAgent {
+    struct Parameters: OperationParameters {
+        var agentId: String
+        static let schema = Schema.object([.init("agent_id", .id("The agent to remove."), required: true)])
+    }
+
+    static let descriptor = OperationDescriptor(
+        "deregister-agent", scope: .hub, mutating: false, parameters: Parameters.self,
+        summary: "Remove an agent: its leases are revoked without counting an attempt and it leaves monitor-pool.",
+        example: "coordination-hub deregister-agent '{\"agent_id\": \"agent_001\"}'",
+        handler: run)
+
+    static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {
+        let requeued = try await context.hub.dispatch { scope -> [String] in
+            _ = try scope.agent(p.agentId)
+            let leases = try scope.tx.activeLeases(agentID: p.agentId)
+            let event = try scope.emitAgent("deregistered", p.agentId, data: ["leases_revoked": .count(leases.count)])
+            for lease in leases {
+                try scope.requeue(
+                    lease: lease, ending: .revoked, countAttempt: false, reason: "agent deregistered",
+                    cause: event.eventID)
+            }
+            try scope.tx.removeAgent(p.agentId)
+            return leases.map(\.taskID)
+        }
+        return OperationOutcome(result: ["agent_id": .string(p.agentId), "tasks_requeued": .strings(requeued)])
+    }
+}

@@ -1,0 +1,85 @@
+import HubCore
+
+/// `fail-task`: record a task's failure under its lease; retried up to `max_retries` (§7).
+enum FailTask {
+    struct Parameters: OperationParameters {
+        var leaseId: String
+        var taskId: String?
+        var error: JSONValue?
+        var retryable: Bool?
+        static let schema = Schema.object([
+            .init(
+                "lease_id", .string("The lease claim-task returned; enough on its own.", maxLength: 128), required: true
+            ),
+            .init("task_id", .string("Checked against the lease when given.", maxLength: 128)),
+            .init("error", .anyJSON("What went wrong, kept with the task.")),
+            .init("retryable", .boolean("Whether another attempt may succeed. Defaults to true.")),
+        ])
+    }
+
+    static let descriptor = OperationDescriptor(
+        "fail-task", scope: .hub, mutating: false, parameters: Parameters.self,
+        summary: "Report a task failed under its lease; it is retried up to max_retries, then fails for good.",
+        discussion: """
+            A task that fails for good counts against its phase's failure_tolerance (low: none, medium: 10% rounded up, \
+            high: any); past it the workflow fails. Tasks depending on it are skipped. A second outcome for the same \
+            lease, or a stale or foreign lease, gets LEASE_EXPIRED and changes nothing.
+            """,
+        example:
+            "coordination-hub fail-task '{\"lease_id\": \"lease_01j…\", \"error\": \"tests failed\", \"retryable\": true}'",
+        handler: run)
+
+    static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {
+        let workflowID = context.workflowID
+        let (task, willRetry) = try await context.hub.dispatch { scope -> (WorkTask, Bool) in
+            let (lease, found) = try scope.usableLease(p.leaseId, taskID: p.taskId, workflowID: workflowID)
+            var task = found
+            let outcome = try scope.recordOutcome(lease: lease, task: task, succeeded: false)
+            let willRetry = (p.retryable ?? true) && task.attempts <= task.maxRetries
+            task.lastError = p.error ?? .null
+            task.assignedAgent = willRetry ? nil : task.assignedAgent
+            task.runDeadline = nil
+            task.executionMilliseconds = outcome.milliseconds
+            if willRetry {
+                task.status = .ready
+                task.startedAt = nil
+            } else {
+                task.status = .failed
+                task.completedAt = scope.now
+            }
+            try scope.tx.update(task)
+            let failed = task
+            try scope.workflow(task.workflowID) { m in
+                let event = try m.emit(
+                    "task_failed", severity: .error,
+                    data: [
+                        "task_id": .string(failed.taskID), "agent_id": .string(lease.agentID),
+                        "error": p.error ?? .null,
+                        "attempts": .count(failed.attempts), "will_retry": .bool(willRetry),
+                    ], phase: failed.phaseID)
+                if willRetry {
+                    try m.emit(
+                        "task_retried",
+                        data: [
+                            "task_id": .string(failed.taskID), "attempts": .count(failed.attempts), "reason": "failed",
+                        ],
+                        phase: failed.phaseID, causedBy: event.eventID)
+                } else {
+                    try m.settle(failed)
+                }
+            }
+            return (failed, willRetry)
+        }
+        return OperationOutcome(
+            result: [
+                "workflow_id": .string(task.workflowID), "task_id": .string(task.taskID),
+                "status": .string(task.status.rawValue),
+                "attempts": .count(task.attempts), "will_retry": .bool(willRetry),
+            ],
+            nextSteps: willRetry
+                ? ["The task is ready again; any agent of its role may claim it"]
+                : [
+                    "The task failed for good: check the workflow with get-status; retry the phase with resume after fixing"
+                ])
+    }
+}

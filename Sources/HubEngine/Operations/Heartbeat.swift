@@ -1,0 +1,52 @@
+import HubCore
+
+/// `heartbeat`: the agent is alive; all its leases are renewed (§7, §17).
+enum Heartbeat {
+    struct Parameters: OperationParameters {
+        var agentId: String
+        static let schema = Schema.object([.init("agent_id", .id("The agent."), required: true)])
+    }
+
+    static let descriptor = OperationDescriptor(
+        "heartbeat", scope: .hub, mutating: false, parameters: Parameters.self,
+        summary: "Keep an agent alive and renew its leases; returns each lease's new lease_expires_at.",
+        discussion:
+            "Leases last 3 heartbeat intervals (heartbeat_interval, default 30s) from the claim or the last heartbeat.",
+        example: "coordination-hub heartbeat '{\"agent_id\": \"agent_001\"}'",
+        handler: run)
+
+    static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {
+        let (agent, leases) = try await context.hub.dispatch { scope -> (Agent, [Lease]) in
+            var agent = try scope.agent(p.agentId)
+            let returning = agent.status == .unresponsive || agent.status == .offline
+            agent.lastHeartbeat = scope.now
+            if returning { agent.status = agent.currentLoad >= agent.maxConcurrentTasks ? .busy : .available }
+            try scope.tx.save(agent)
+            if returning { try scope.emitAgent("recovered", agent.agentID) }
+            var renewed: [Lease] = []
+            for var lease in try scope.tx.activeLeases(agentID: p.agentId) {
+                lease.expiresAt = scope.now + scope.leaseDuration
+                try scope.tx.update(lease)
+                renewed.append(lease)
+            }
+            return (agent, renewed)
+        }
+        return OperationOutcome(
+            result: [
+                "agent_id": .string(agent.agentID), "status": .string(agent.status.rawValue),
+                "leases": .array(leases.map(LeaseView.json)),
+                "next_heartbeat_due": .string(
+                    Timestamp.format(
+                        milliseconds: agent.lastHeartbeat + context.hub.configuration.heartbeatInterval.milliseconds)),
+            ])
+    }
+}
+
+enum LeaseView {
+    static func json(_ l: Lease) -> JSONValue {
+        [
+            "lease_id": .string(l.leaseID), "workflow_id": .string(l.workflowID), "task_id": .string(l.taskID),
+            "lease_expires_at": .string(Timestamp.format(milliseconds: l.expiresAt)),
+        ]
+    }
+}

@@ -1,0 +1,67 @@
+import HubCore
+import HubStore
+
+extension DispatchScope {
+    /// The lease behind an outcome, checked (§7, §17): it exists, is still active and
+    /// unexpired, and belongs to the task and workflow when they are given. Anything
+    /// else is `LEASE_EXPIRED` and changes nothing.
+    func usableLease(_ leaseID: String, taskID: String?, workflowID: String?) throws -> (Lease, WorkTask) {
+        func expired(_ why: String) -> HubError {
+            HubError(
+                .leaseExpired, "Lease \(leaseID.prefix(128)) \(why)",
+                details: "The outcome was not recorded; the task's current holder (if any) reports it.",
+                context: ["lease_id": .string(leaseID)],
+                suggestions: [
+                    "Claim new work with claim-task",
+                    "Heartbeat more often than every heartbeat_interval to keep leases",
+                ])
+        }
+        guard let lease = try tx.lease(leaseID) else { throw expired("is unknown") }
+        if let taskID, taskID != lease.taskID { throw expired("belongs to another task than \(taskID.prefix(128))") }
+        if let workflowID, workflowID != lease.workflowID {
+            throw expired("belongs to another workflow than \(workflowID)")
+        }
+        switch lease.state {
+        case .active: break
+        case .completed, .failed: throw expired("was already used to report an outcome")
+        case .revoked: throw expired("was revoked")
+        case .expired: throw expired("has expired")
+        }
+        guard lease.isUsable(now: now) else { throw expired("has expired") }
+        guard let task = try tx.task(workflowID: lease.workflowID, taskID: lease.taskID), task.status == .running else {
+            throw expired("no longer holds a running task")
+        }
+        return (lease, task)
+    }
+
+    /// Ends the lease with an outcome and updates the agent's load and track record;
+    /// publishes `performance_degraded` when the agent has just become degraded.
+    mutating func recordOutcome(lease: Lease, task: WorkTask, succeeded: Bool) throws -> TrackRecord.Outcome {
+        var lease = lease
+        lease.state = succeeded ? .completed : .failed
+        lease.endedAt = now
+        try tx.update(lease)
+        let outcome = TrackRecord.Outcome(
+            succeeded: succeeded, milliseconds: max(0, now - (task.startedAt ?? now)),
+            estimateMilliseconds: task.estimate?.milliseconds, taskType: task.role)
+        guard var agent = try tx.agent(lease.agentID) else { return outcome }
+        let wasDegraded = agent.record.isDegraded
+        agent.record.add(outcome)
+        agent.currentLoad = max(0, agent.currentLoad - 1)
+        if agent.status == .busy || agent.status == .available {
+            agent.status = agent.currentLoad >= agent.maxConcurrentTasks ? .busy : .available
+        }
+        try tx.save(agent)
+        if agent.record.isDegraded && !wasDegraded {
+            try emitAgent(
+                "performance_degraded", agent.agentID, severity: .warning,
+                data: [
+                    "success_rate_recent": .double(
+                        Double(agent.record.recent.filter(\.succeeded).count)
+                            / Double(max(1, agent.record.recent.count)) * 100),
+                    "recent_performance": .array(agent.record.recentPerformance.map { .count($0) }),
+                ])
+        }
+        return outcome
+    }
+}

@@ -1,0 +1,88 @@
+import HubCore
+
+/// `register-agent`: an agent joins the pool, or updates itself (§7).
+enum RegisterAgent {
+    struct Parameters: OperationParameters {
+        var agentId: String
+        var specializations: [String]?
+        var maxConcurrentTasks: Int?
+        var preferredTaskTypes: [String]?
+        var labels: [String: String]?
+
+        static let schema = Schema.object([
+            .init("agent_id", .id("The agent's id; matches the id rule."), required: true),
+            .init(
+                "specializations",
+                .array(
+                    .string(maxLength: 128),
+                    "Roles it can take: code, test, docs, … Tasks without a role fit any agent.", maxItems: 100)),
+            .init("max_concurrent_tasks", .integer("Tasks it may hold at once. Defaults to 1.", min: 1, max: 1000)),
+            .init("preferred_task_types", .array(.string(maxLength: 128), maxItems: 100)),
+            .init("labels", .map(.string(maxLength: 1000), "Free key/value labels.")),
+        ])
+    }
+
+    static let descriptor = OperationDescriptor(
+        "register-agent", scope: .hub, mutating: false, parameters: Parameters.self,
+        summary: "Register an agent (or update one): its roles and how many tasks it may hold.",
+        discussion: """
+            Re-registering keeps the agent's track record and leases and brings an unresponsive or offline agent back. \
+            An agent silent for 3 heartbeat intervals becomes unresponsive: its leases are revoked and its tasks go back to the queue.
+            """,
+        example: """
+            coordination-hub register-agent '{"agent_id": "agent_001", "specializations": ["code", "test"], "max_concurrent_tasks": 2}'
+            """,
+        handler: run)
+
+    static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {
+        let agent = try await context.hub.dispatch { scope -> Agent in
+            var agent = try scope.tx.agent(p.agentId) ?? Agent(agentID: p.agentId, registeredAt: scope.now)
+            let returning = agent.status == .unresponsive || agent.status == .offline
+            let isNew = try scope.tx.agent(p.agentId) == nil
+            if let roles = p.specializations { agent.specializations = roles }
+            if let max = p.maxConcurrentTasks { agent.maxConcurrentTasks = max }
+            if let preferred = p.preferredTaskTypes { agent.preferredTaskTypes = preferred }
+            agent.lastHeartbeat = scope.now
+            agent.status = agent.currentLoad >= agent.maxConcurrentTasks ? .busy : .available
+            try scope.tx.save(agent)
+            let event = try scope.emitAgent(
+                "registered", agent.agentID,
+                data: [
+                    "specializations": .strings(agent.specializations),
+                    "max_concurrent_tasks": .count(agent.maxConcurrentTasks),
+                    "updated": .bool(!isNew),
+                ])
+            if returning { try scope.emitAgent("recovered", agent.agentID, causedBy: event.eventID) }
+            return agent
+        }
+        return OperationOutcome(
+            result: ["agent": AgentView.json(agent)],
+            nextSteps: [
+                "Claim work: coordination-hub claim-task '{\"agent_id\": \"\(agent.agentID)\"}'",
+                "Heartbeat at least every \(context.hub.configuration.heartbeatInterval): coordination-hub heartbeat '{\"agent_id\": \"\(agent.agentID)\"}'",
+            ])
+    }
+}
+
+/// How the API shows an agent (the seed's Agent Performance Tracking entry).
+enum AgentView {
+    static func json(_ a: Agent) -> JSONValue {
+        [
+            "agent_id": .string(a.agentID),
+            "specializations": .strings(a.specializations),
+            "specialization": .optional(a.specializations.first),
+            "status": .string(a.status.rawValue),
+            "degraded": .bool(a.record.isDegraded),
+            "current_load": .count(a.currentLoad),
+            "max_concurrent_tasks": .count(a.maxConcurrentTasks),
+            "preferred_task_types": .strings(a.preferredTaskTypes),
+            "last_heartbeat": .string(Timestamp.format(milliseconds: a.lastHeartbeat)),
+            "success_rate": .optional(a.record.successRate),
+            "average_task_time": .optional(a.record.averageTaskTime?.description),
+            "tasks_completed": .count(a.record.tasksCompleted),
+            "tasks_failed": .count(a.record.tasksFailed),
+            "recent_performance": .array(a.record.recentPerformance.map { .count($0) }),
+            "performance_score": .optional(a.record.performanceScore),
+        ]
+    }
+}

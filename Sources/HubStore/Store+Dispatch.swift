@@ -1,0 +1,67 @@
+import HubCore
+
+/// How many tasks a phase has, how many are still open, and how many failed for good.
+/// Kept by the store as tasks change, so that judging a phase does not read its tasks.
+public struct PhaseCounts: Sendable, Equatable {
+    public var total: Int
+    /// Tasks not yet settled (`pending`, `ready`, `assigned`, `running`).
+    public var open: Int
+    /// Tasks `failed` or `cancelled`.
+    public var failed: Int
+
+    public init(total: Int, open: Int, failed: Int) {
+        self.total = total
+        self.open = open
+        self.failed = failed
+    }
+}
+
+/// Reads of the agent pool and task dispatch (§7). Every one is an indexed
+/// lookup whose cost follows the rows it returns, not the size of the store.
+public protocol DispatchReader {
+    /// The agent with that id, or `nil`.
+    func agent(_ id: String) throws -> Agent?
+    /// Every registered agent.
+    func agents() throws -> [Agent]
+    /// The lease with that id, or `nil`.
+    func lease(_ id: String) throws -> Lease?
+    /// The agent's active leases.
+    func activeLeases(agentID: String) throws -> [Lease]
+    /// The workflow's active leases.
+    func activeLeases(workflowID: String) throws -> [Lease]
+    /// One task, or `nil`.
+    func task(workflowID: String, taskID: String) throws -> WorkTask?
+    /// The tasks of one phase, in creation order.
+    func tasks(of workflowID: String, phase: Int) throws -> [WorkTask]
+    /// Tasks that depend on `taskID`.
+    func dependents(workflowID: String, of taskID: String) throws -> [WorkTask]
+    /// The phase's task counts.
+    func phaseCounts(workflowID: String, phaseID: Int) throws -> PhaseCounts
+    /// `ready` tasks of running workflows needing `role` (`nil`: tasks without a role),
+    /// in the policy's order (workflow priority, task priority, critical path, age), one page.
+    func readyCandidates(role: String?, workflowID: String?, offset: Int, limit: Int) throws -> [TaskCandidate]
+    /// Files (as ``WorkTask/fileKey(_:workspace:)``) and resource units held by running tasks.
+    func runningHolds() throws -> (files: Set<String>, resources: [String: Int])
+    /// The pools of those workflows that have one.
+    func pools(of workflowIDs: [String]) throws -> [String: Set<String>]
+    /// Available or busy agents whose last heartbeat is at or before `time`.
+    func agentsSilentSince(_ time: Int64) throws -> [Agent]
+    /// Active leases whose expiry is at or before `now`.
+    func expiredLeases(now: Int64) throws -> [Lease]
+    /// Running tasks whose own timeout is at or before `now`.
+    func overdueTasks(now: Int64) throws -> [WorkTask]
+}
+
+/// Writes of the agent pool and task dispatch.
+public protocol DispatchWriter: DispatchReader {
+    /// Inserts or replaces an agent.
+    func save(_ agent: Agent) throws
+    /// Removes an agent (its leases must have ended) and its pool memberships.
+    func removeAgent(_ id: String) throws
+    /// Inserts a lease; a second active lease on the same task is refused.
+    func insert(_ lease: Lease) throws
+    /// Replaces a stored lease.
+    func update(_ lease: Lease) throws
+    /// Replaces the workflow's pool.
+    func setPool(workflowID: String, agents: [String]) throws
+}
