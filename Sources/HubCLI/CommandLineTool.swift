@@ -81,14 +81,13 @@ public struct CommandLineTool: Sendable {
         let stateDirectory = Paths.absolute(
             invocation.stateDirectory ?? environment["COORDINATION_HUB_STATE_DIR"] ?? ".claude/coordination",
             relativeTo: workingDirectory)
+        if let descriptorError = checkedBeforeStore(request, table: table) {
+            return emitError(
+                descriptorError, operation: request.operation, workflowID: request.workflowID, pretty: pretty, exit: 1)
+        }
         let response: OperationResponse
         do {
             let hub = try openHub(stateDirectory: stateDirectory, overrides: invocation.overrides)
-            if let descriptorError = checkedBeforeStore(request, hub: hub) {
-                return emitError(
-                    descriptorError, operation: request.operation, workflowID: request.workflowID, pretty: pretty,
-                    exit: 1)
-            }
             response = await hub.perform(request)
             try? await hub.store.close()
         } catch let error as HubError {
@@ -187,9 +186,9 @@ public struct CommandLineTool: Sendable {
     }
 
     /// Errors the table finds without the store (invalid workflow id), so they are reported before any file is created.
-    private func checkedBeforeStore(_ request: OperationRequest, hub: Hub) -> HubError? {
+    private func checkedBeforeStore(_ request: OperationRequest, table: OperationTable) -> HubError? {
         do {
-            _ = try hub.resolve(request)
+            _ = try Hub.resolve(request, table: table)
             return nil
         } catch {
             return error

@@ -83,6 +83,13 @@ public final class Hub: Sendable {
 
     /// Checks the request against the table: known operation, valid workflow id, scope.
     public func resolve(_ request: OperationRequest) throws(HubError) -> OperationDescriptor {
+        try Self.resolve(request, table: table)
+    }
+
+    /// Checks the request against `table` without a store, so a door can refuse it before opening one.
+    public static func resolve(_ request: OperationRequest, table: OperationTable) throws(HubError)
+        -> OperationDescriptor
+    {
         guard let descriptor = table[request.operation] else {
             var suggestions = ["List the operations with 'coordination-hub help'"]
             if let guess = table.closest(to: request.operation) {
@@ -93,7 +100,7 @@ public final class Hub: Sendable {
                 details: "Operations: \(table.names.joined(separator: ", ")).", suggestions: suggestions)
         }
         if let id = request.workflowID {
-            try validateWorkflowID(id)
+            try validateWorkflowID(id, table: table)
         } else if descriptor.scope == .workflow {
             throw HubError(
                 .invalidArguments, "\(descriptor.name) needs a workflow id",
@@ -105,6 +112,10 @@ public final class Hub: Sendable {
 
     /// Refuses ids that break the id rule or are an operation's name (§2, §17).
     public func validateWorkflowID(_ id: String) throws(HubError) {
+        try Self.validateWorkflowID(id, table: table)
+    }
+
+    static func validateWorkflowID(_ id: String, table: OperationTable) throws(HubError) {
         if let problem = Identifier.problem(with: id) {
             throw HubError(
                 .invalidWorkflowID, "Invalid workflow id \"\(id.prefix(64))\": it \(problem)",

@@ -121,7 +121,7 @@ extension Hub {
         let ids = self.ids
         let expected = context.expectedVersion
         let operation = context.operation
-        let change = try await store.write { tx in
+        let change: (value: T, workflow: Workflow, events: [HubEvent]) = try await store.write { tx in
             guard let workflow = try tx.workflow(workflowID) else { throw HubError.workflowNotFound(workflowID) }
             if let expected, expected != workflow.stateVersion {
                 throw HubError(

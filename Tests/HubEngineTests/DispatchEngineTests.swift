@@ -1,0 +1,207 @@
+import HubCore
+import HubEngine
+import HubTesting
+import Testing
+
+@Suite struct DispatchEngineTests {
+    let t: TestHub
+    init() throws {
+        var config = Configuration()
+        config.heartbeatInterval = .seconds(10)
+        t = try TestHub(configuration: config)
+    }
+
+    func claim(_ agent: String, max: Int = 1, workflow: String? = nil) async -> [JSONValue] {
+        await t.run(workflow, "claim-task", "{\"agent_id\": \"\(agent)\", \"max_tasks\": \(max)}").result["tasks"]?
+            .arrayValue ?? []
+    }
+
+    func lease(_ task: JSONValue) -> String { task["lease_id"]?.stringValue ?? "" }
+
+    func taskStatus(_ workflow: String, _ id: String) async -> String? {
+        let phases = await t.run(workflow, "get-status").result["workflow_state"]?["phases"]?.arrayValue ?? []
+        for p in phases {
+            for task in p["tasks"]?.arrayValue ?? [] where task["task_id"]?.stringValue == id {
+                return task["status"]?.stringValue
+            }
+        }
+        return nil
+    }
+
+    func setUp(_ phases: String, tolerance: String = "low") async {
+        await t.run(
+            "w1", "create", "{\"phases\": \(phases), \"configuration\": {\"failure_tolerance\": \"\(tolerance)\"}}")
+        await t.run("w1", "start")
+    }
+
+    @Test func aClaimedTaskIsRunningWithALeaseAndCompletionReadiesItsDependents() async throws {
+        await setUp(
+            #"[{"name": "p", "tasks": [{"task_id": "a", "role": "code"}, {"task_id": "b", "role": "code", "depends_on": ["a"]}]}]"#
+        )
+        await t.run(nil, "register-agent", #"{"agent_id": "ag", "specializations": ["code"]}"#)
+        let tasks = await claim("ag", max: 5)
+        #expect(tasks.map { $0["task_id"] } == ["a"])
+        #expect(lease(tasks[0]).hasPrefix("lease_"))
+        #expect(await taskStatus("w1", "a") == "running")
+        let done = await t.run(nil, "complete-task", "{\"lease_id\": \"\(lease(tasks[0]))\"}")
+        #expect(done.succeeded)
+        #expect(await taskStatus("w1", "b") == "ready")
+    }
+
+    @Test func anOutcomeIsRecordedExactlyOnce() async throws {
+        await setUp(#"[{"name": "p", "tasks": [{"task_id": "a"}]}]"#)
+        await t.run(nil, "register-agent", #"{"agent_id": "ag"}"#)
+        let l = lease(try #require(await claim("ag").first))
+        #expect(await t.run(nil, "fail-task", "{\"lease_id\": \"\(l)\", \"retryable\": true}").succeeded)
+        let second = await t.run(nil, "fail-task", "{\"lease_id\": \"\(l)\"}")
+        #expect(second.errorCode == "LEASE_EXPIRED")
+        let late = await t.run(nil, "complete-task", "{\"lease_id\": \"\(l)\"}")
+        #expect(late.errorCode == "LEASE_EXPIRED")
+        #expect(await taskStatus("w1", "a") == "ready")
+    }
+
+    @Test func aForeignLeaseIsRefused() async throws {
+        await setUp(#"[{"name": "p", "tasks": [{"task_id": "a"}, {"task_id": "b"}]}]"#)
+        await t.run(nil, "register-agent", #"{"agent_id": "ag", "max_concurrent_tasks": 2}"#)
+        let tasks = await claim("ag", max: 2)
+        let refused = await t.run(nil, "complete-task", "{\"lease_id\": \"\(lease(tasks[0]))\", \"task_id\": \"b\"}")
+        #expect(refused.errorCode == "LEASE_EXPIRED")
+        #expect(await taskStatus("w1", "a") == "running")
+        #expect(await t.run(nil, "complete-task", #"{"lease_id": "lease_nope"}"#).errorCode == "LEASE_EXPIRED")
+    }
+
+    @Test func retriesStopAtMaxRetriesAndTheFailureFailsALowTolerancePhase() async throws {
+        await setUp(
+            #"[{"name": "p", "tasks": [{"task_id": "a", "max_retries": 1}, {"task_id": "b", "depends_on": ["a"]}]}]"#)
+        await t.run(nil, "register-agent", #"{"agent_id": "ag"}"#)
+        for attempt in 1...2 {
+            let l = lease(try #require(await claim("ag").first, "attempt \(attempt)"))
+            let failed = await t.run(nil, "fail-task", "{\"lease_id\": \"\(l)\", \"error\": \"boom\"}")
+            #expect(failed.result["will_retry"] == .bool(attempt == 1))
+        }
+        #expect(await taskStatus("w1", "a") == "failed")
+        #expect(await taskStatus("w1", "b") == "skipped")
+        let state = await t.run("w1", "get-status").result["workflow_state"]
+        #expect(state?["status"] == "failed")
+    }
+
+    @Test func highToleranceRecordsFailuresAndCompletesThePhase() async throws {
+        await setUp(
+            #"[{"name": "p", "tasks": [{"task_id": "a", "max_retries": 0}, {"task_id": "b"}]}]"#, tolerance: "high")
+        await t.run(nil, "register-agent", #"{"agent_id": "ag", "max_concurrent_tasks": 2}"#)
+        let tasks = await claim("ag", max: 2)
+        for task in tasks {
+            let op = task["task_id"] == "a" ? "fail-task" : "complete-task"
+            #expect(await t.run(nil, op, "{\"lease_id\": \"\(lease(task))\"}").succeeded)
+        }
+        let final = await t.run("w1", "complete")
+        #expect(final.result["hub_to_orchestrate"]?["completion_status"] == "partial")
+    }
+
+    @Test func aSilentAgentBecomesUnresponsiveAndItsTaskGoesBackToTheQueue() async throws {
+        await setUp(#"[{"name": "p", "tasks": [{"task_id": "a"}]}]"#)
+        await t.run(nil, "register-agent", #"{"agent_id": "dead"}"#)
+        let l = lease(try #require(await claim("dead").first))
+        t.clock.advance(by: .seconds(20))
+        await t.run(nil, "register-agent", #"{"agent_id": "alive"}"#)
+        #expect(await claim("alive").isEmpty)
+        t.clock.advance(by: .seconds(10))
+        let second = try #require(await claim("alive").first)
+        #expect(second["task_id"] == "a")
+        #expect(second["attempt"] == 2)
+        #expect(await t.run(nil, "complete-task", "{\"lease_id\": \"\(l)\"}").errorCode == "LEASE_EXPIRED")
+        let failedEvents =
+            await t.run(nil, "get-events", #"{"event_types": ["failed"]}"#).result["events"]?.arrayValue ?? []
+        #expect(failedEvents.contains { $0["subject"] == "agent.dead.failed" && $0["workflow_id"] == .null })
+        let pool = await t.run(nil, "monitor-pool").result["agent_pool"]
+        #expect(pool?["performance_metrics"]?["dead"]?["status"] == "unresponsive")
+    }
+
+    @Test func heartbeatsRenewLeases() async throws {
+        await setUp(#"[{"name": "p", "tasks": [{"task_id": "a"}]}]"#)
+        await t.run(nil, "register-agent", #"{"agent_id": "ag"}"#)
+        let l = lease(try #require(await claim("ag").first))
+        for _ in 0..<5 {
+            t.clock.advance(by: .seconds(20))
+            let beat = await t.run(nil, "heartbeat", #"{"agent_id": "ag"}"#)
+            #expect(beat.result["leases"]?.arrayValue?.first?["lease_id"]?.stringValue == l)
+        }
+        #expect(await t.run(nil, "complete-task", "{\"lease_id\": \"\(l)\"}").succeeded)
+    }
+
+    @Test func deregisteringRequeuesWithoutCountingTheAttempt() async throws {
+        await setUp(#"[{"name": "p", "tasks": [{"task_id": "a"}]}]"#)
+        await t.run(nil, "register-agent", #"{"agent_id": "ag"}"#)
+        _ = await claim("ag")
+        let gone = await t.run(nil, "deregister-agent", #"{"agent_id": "ag"}"#)
+        #expect(gone.result["tasks_requeued"] == ["a"])
+        #expect(await taskStatus("w1", "a") == "ready")
+        #expect(await t.run(nil, "monitor-pool").result["agent_pool"]?["total_agents"] == 0)
+        await t.run(nil, "register-agent", #"{"agent_id": "next"}"#)
+        #expect(await claim("next").first?["attempt"] == 1)
+    }
+
+    @Test func filesHeldByARunningTaskKeepOthersWaiting() async throws {
+        await setUp(
+            #"[{"name": "p", "tasks": [{"task_id": "a", "files": ["src/x.swift"]}, {"task_id": "b", "files": ["./src/x.swift"]}]}]"#
+        )
+        await t.run(nil, "register-agent", #"{"agent_id": "ag1"}"#)
+        await t.run(nil, "register-agent", #"{"agent_id": "ag2"}"#)
+        let first = try #require(await claim("ag1").first)
+        #expect(await claim("ag2").isEmpty)
+        await t.run(nil, "complete-task", "{\"lease_id\": \"\(lease(first))\"}")
+        #expect(await claim("ag2").first?["task_id"] == "b")
+    }
+
+    @Test func aPausedWorkflowHandsOutNothing() async throws {
+        await setUp(#"[{"name": "p", "tasks": [{"task_id": "a"}]}]"#)
+        await t.run("w1", "pause")
+        await t.run(nil, "register-agent", #"{"agent_id": "ag"}"#)
+        #expect(await claim("ag").isEmpty)
+        await t.run("w1", "resume")
+        #expect(await claim("ag").count == 1)
+    }
+
+    @Test func completingTheLastTaskCompletesTheWorkflowByItself() async throws {
+        await setUp(
+            #"[{"name": "p1", "tasks": [{"task_id": "a"}]}, {"name": "p2", "tasks": [{"task_id": "b", "depends_on": ["a"]}]}]"#
+        )
+        await t.run(nil, "register-agent", #"{"agent_id": "ag"}"#)
+        for expected in ["a", "b"] {
+            let task = try #require(await claim("ag").first)
+            #expect(task["task_id"]?.stringValue == expected)
+            await t.run(nil, "complete-task", "{\"lease_id\": \"\(lease(task))\"}")
+        }
+        let state = await t.run("w1", "get-status").result["workflow_state"]
+        #expect(state?["status"] == "completed")
+        let pool = await t.run(nil, "monitor-pool").result["agent_pool"]?["performance_metrics"]?["ag"]
+        #expect(pool?["tasks_completed"] == 2)
+        #expect(pool?["success_rate"] == 100.0)
+    }
+
+    @Test func claimsAreNarrowedToTheGivenWorkflowAndCancelRevokesLeases() async throws {
+        await setUp(#"[{"name": "p", "tasks": [{"task_id": "a"}]}]"#)
+        await t.run("w2", "create", #"{"phases": [{"name": "p", "tasks": [{"task_id": "z"}]}]}"#)
+        await t.run("w2", "start")
+        await t.run(nil, "register-agent", #"{"agent_id": "ag", "max_concurrent_tasks": 5}"#)
+        let narrowed = await claim("ag", max: 5, workflow: "w2")
+        #expect(narrowed.map { $0["task_id"] } == ["z"])
+        await t.run("w2", "cancel")
+        #expect(
+            await t.run(nil, "complete-task", "{\"lease_id\": \"\(lease(narrowed[0]))\"}").errorCode == "LEASE_EXPIRED")
+        #expect(await t.run(nil, "monitor-pool").result["agent_pool"]?["active_assignments"] == 0)
+    }
+
+    @Test func badDispatchInputIsRefusedAndChangesNothing() async throws {
+        await setUp(#"[{"name": "p", "tasks": [{"task_id": "a"}]}]"#)
+        #expect(await t.run(nil, "claim-task", #"{"agent_id": "ghost"}"#).errorCode == "AGENT_NOT_FOUND")
+        await t.run(nil, "register-agent", #"{"agent_id": "ag"}"#)
+        for bad in ["0", "-1", "1000000"] {
+            #expect(
+                await t.run(nil, "claim-task", "{\"agent_id\": \"ag\", \"max_tasks\": \(bad)}").errorCode
+                    == "INVALID_PARAMETERS")
+        }
+        #expect(await t.run(nil, "register-agent", #"{"agent_id": "a.b"}"#).errorCode == "INVALID_PARAMETERS")
+        #expect(await taskStatus("w1", "a") == "ready")
+    }
+}
