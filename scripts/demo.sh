@@ -36,8 +36,10 @@ step workflow_123 start '{"failure_tolerance": "medium", "checkpoint_interval": 
 step workflow_123 complete-phase '{"phase": "setup"}'
 step workflow_123 add-tasks '{"tasks": [{"task_id": "write_docs", "role": "docs", "phase": "testing"}]}'
 step workflow_123 pause '{"reason": "waiting for review"}'
+echo; echo "# start is not allowed from paused: the error names the status and the allowed operations"
 step workflow_123 start
 step workflow_123 resume
+echo; echo "# complete refuses while work remains (WORKFLOW_INCOMPLETE lists it) unless force"
 step workflow_123 complete
 step workflow_123 get-status '{"include_metrics": true, "agent_details": true, "recent_events": 5}'
 step workflow_123 save-state '{"include_checkpoints": true, "compress": true, "backup_location": "backups/"}'
@@ -46,8 +48,45 @@ step workflow_123 load-state "{\"bundle\": \"$bundle\", \"verify_integrity\": tr
 step workflow_123 resume
 step workflow_123 complete '{"force": true, "archive_state": true, "generate_report": true, "notify_stakeholders": ["team", "pm"]}'
 step workflow_123 cleanup '{"archive_state": true, "remove_temp_files": true}'
+echo; echo "# an archived workflow is read-only"
 step workflow_123 pause
 step list-workflows '{"include_archived": true}'
 step workflow_123 get-events '{"event_types": ["phase_completed", "completed", "stakeholder_notified"]}'
+
+echo
+echo "# --- Part 2: three agents carry a workflow to completion ---"
+mkdir -p src docs
+step feature_login create '{
+  "name": "Login feature",
+  "priority": "high",
+  "phases": [
+    {"name": "implementation", "tasks": [
+      {"task_id": "write_login", "role": "code", "files": ["src/login.txt"], "estimate": "1s",
+       "command": "echo \"login(): checks the password\" >> src/login.txt; sleep 0.3"},
+      {"task_id": "write_logout", "role": "code", "files": ["src/login.txt"], "estimate": "1s",
+       "command": "echo \"logout(): clears the session\" >> src/login.txt"}
+    ]},
+    {"name": "verification", "tasks": [
+      {"task_id": "test_login", "role": "test", "command": "grep -q login src/login.txt && grep -q logout src/login.txt"},
+      {"task_id": "document_login", "role": "docs", "depends_on": ["test_login"],
+       "command": "echo \"Log in with login(), out with logout().\" > docs/login.md"}
+    ]}
+  ]
+}'
+step feature_login start
+echo
+echo "\$ coordination-hub agent --id coder --roles code &  (and tester, writer)"
+export COORDINATION_HUB_HEARTBEAT_INTERVAL=2s
+"$hub" agent --id coder --roles code --max-tasks 2 --workflow feature_login --idle-delay 100ms &
+"$hub" agent --id tester --roles test --workflow feature_login --idle-delay 100ms &
+"$hub" agent --id writer --roles docs --workflow feature_login --idle-delay 100ms &
+step monitor-pool
+wait
+step feature_login get-status '{"include_metrics": true}'
+step monitor-pool
+echo
+echo "# src/login.txt (two tasks shared it, one at a time):" && cat src/login.txt
+echo "# docs/login.md:" && cat docs/login.md
+
 echo
 echo "# files the hub wrote:" && find .claude/coordination -type f | sort
