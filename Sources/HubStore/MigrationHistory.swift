@@ -7,6 +7,7 @@ public enum MigrationHistory {
     public static let steps: [(number: Int, name: String)] = [
         (1, "workflows_phases_tasks_events"),
         (2, "agents_leases_pools_dispatch_indexes"),
+        (3, "reservations_index"),
     ]
 
     /// The identifier a store records for a step, e.g. `0001_workflows_phases_tasks_events`.

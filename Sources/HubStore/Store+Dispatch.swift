@@ -46,6 +46,8 @@ public protocol DispatchReader {
     func pools(of workflowIDs: [String]) throws -> [String: Set<String>]
     /// Available or busy agents whose last heartbeat is at or before `time`.
     func agentsSilentSince(_ time: Int64) throws -> [Agent]
+    /// `ready` tasks reserved for an agent, in creation order.
+    func reservedTasks() throws -> [WorkTask]
     /// Active leases whose expiry is at or before `now`.
     func expiredLeases(now: Int64) throws -> [Lease]
     /// Running tasks whose own timeout is at or before `now`.

@@ -175,5 +175,8 @@ enum SQLiteMigrations {
         CREATE INDEX tasks_run_deadline ON tasks(run_deadline_at) WHERE run_deadline_at IS NOT NULL;
         CREATE INDEX tasks_by_phase ON tasks(workflow_id, phase_id, status);
         """,
+        3: """
+        CREATE INDEX tasks_reserved ON tasks(reserved_for) WHERE reserved_for IS NOT NULL AND status = 'ready';
+        """,
     ]
 }

@@ -207,6 +207,15 @@ extension SQLiteTransaction {
         return (files, resources)
     }
 
+    func reservedTasks() throws -> [WorkTask] {
+        try Row.fetchAll(
+            db.cachedStatement(
+                sql:
+                    "SELECT * FROM tasks INDEXED BY tasks_reserved WHERE reserved_for IS NOT NULL AND status = 'ready' ORDER BY created_at, position"
+            )
+        ).map(Self.task(from:))
+    }
+
     func overdueTasks(now: Int64) throws -> [WorkTask] {
         try Row.fetchAll(
             db.cachedStatement(

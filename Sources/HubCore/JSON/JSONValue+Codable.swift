@@ -8,16 +8,14 @@ extension JSONValue: Codable {
             self = .array(items)
             return
         }
-        if let object = try? decoder.container(keyedBy: AnyKey.self) {
-            var members: [(String, JSONValue)] = []
-            for key in object.allKeys {
-                members.append((key.stringValue, try object.decode(JSONValue.self, forKey: key)))
-            }
+        let single = try decoder.singleValueContainer()
+        // Decoded as a dictionary, not a keyed container: a decoder that converts keys
+        // (convertFromSnakeCase, as the operation parameters use) leaves a dictionary's keys as written.
+        if let members = try? single.decode([String: JSONValue].self) {
             // Dictionaries arrive unordered: sort so that decoding is deterministic.
-            self = .object(.init(uniqueKeysWithValues: members.sorted { $0.0 < $1.0 }))
+            self = .object(.init(uniqueKeysWithValues: members.sorted { $0.key < $1.key }))
             return
         }
-        let single = try decoder.singleValueContainer()
         if single.decodeNil() {
             self = .null
         } else if let b = try? single.decode(Bool.self) {

@@ -47,5 +47,7 @@ public struct OperationTable: Sendable {
         CompleteTask.descriptor,
         FailTask.descriptor,
         MonitorPool.descriptor,
+        AssignAgents.descriptor,
+        RedistributeTasks.descriptor,
     ])
 }

@@ -1,0 +1,117 @@
+import HubCore
+import HubEngine
+import HubTesting
+import Testing
+
+@Suite struct PoolEngineTests {
+    let t: TestHub
+    init() throws { t = try TestHub() }
+
+    func claim(_ agent: String, max: Int = 1) async -> [JSONValue] {
+        await t.run(nil, "claim-task", "{\"agent_id\": \"\(agent)\", \"max_tasks\": \(max)}").result["tasks"]?
+            .arrayValue ?? []
+    }
+
+    @Test func assignAgentsBindsMatchingAgentsAndOnlyTheyClaim() async throws {
+        await t.run(
+            "w1", "create",
+            #"{"phases": [{"name": "p", "tasks": [{"task_id": "a", "role": "code"}]}], "agent_requirements": {"specialized_roles": ["code", "docs"]}}"#
+        )
+        await t.run("w1", "start")
+        await t.run(nil, "register-agent", #"{"agent_id": "coder", "specializations": ["code"]}"#)
+        await t.run(nil, "register-agent", #"{"agent_id": "tester", "specializations": ["test"]}"#)
+        await t.run(nil, "register-agent", #"{"agent_id": "outsider", "specializations": ["code"]}"#)
+        let bound = await t.run("w1", "assign-agents", #"{"agent_count": 1}"#)
+        #expect(bound.result["bound_agents"]?.arrayValue?.map { $0["agent_id"] } == ["coder"])
+        #expect(bound.result["uncovered_roles"] == ["docs"])
+        #expect(await claim("outsider").isEmpty)
+        #expect(await claim("coder").count == 1)
+    }
+
+    @Test func redistributeRevokesAndReservesForTheChosenAgent() async throws {
+        await t.run(
+            "w1", "create",
+            #"{"phases": [{"name": "p", "tasks": [{"task_id": "a", "role": "code"}, {"task_id": "b", "role": "code"}]}]}"#
+        )
+        await t.run("w1", "start")
+        await t.run(
+            nil, "register-agent", #"{"agent_id": "slow", "specializations": ["code"], "max_concurrent_tasks": 2}"#)
+        let held = await claim("slow", max: 2)
+        #expect(held.count == 2)
+        await t.run(
+            nil, "register-agent", #"{"agent_id": "fast", "specializations": ["code"], "max_concurrent_tasks": 2}"#)
+        await t.run(
+            nil, "register-agent", #"{"agent_id": "other", "specializations": ["code"], "max_concurrent_tasks": 2}"#)
+        let moved = await t.run(
+            "w1", "redistribute-tasks", #"{"failed_agent": "slow", "strategy": "round_robin", "preserve_order": true}"#)
+        let assignments = moved.result["new_assignments"]?.arrayValue ?? []
+        #expect(assignments.map { $0["task_id"] } == ["a", "b"])
+        #expect(assignments.map { $0["target_agent"] } == ["fast", "other"])
+        #expect(assignments.allSatisfy { $0["reason"] == "round_robin" })
+        #expect(
+            await t.run(nil, "complete-task", "{\"lease_id\": \"\(held[0]["lease_id"]?.stringValue ?? "")\"}").errorCode
+                == "LEASE_EXPIRED")
+        #expect(await claim("slow").isEmpty)
+        #expect(await claim("fast", max: 2).map { $0["task_id"] } == ["a"])
+        #expect(await claim("other", max: 2).map { $0["task_id"] } == ["b"])
+        let events = await t.run("w1", "get-events", #"{"event_types": ["tasks_redistributed", "task_redistributed"]}"#)
+            .result["count"]
+        #expect(events == 3)
+    }
+
+    @Test func anOfflineAgentComesBackWithAHeartbeat() async throws {
+        await t.run("w1", "create", #"{"phases": [{"name": "p", "tasks": [{"task_id": "a"}]}]}"#)
+        await t.run("w1", "start")
+        await t.run(nil, "register-agent", #"{"agent_id": "ag"}"#)
+        await t.run("w1", "redistribute-tasks", #"{"failed_agent": "ag"}"#)
+        #expect(await claim("ag").isEmpty)
+        await t.run(nil, "heartbeat", #"{"agent_id": "ag"}"#)
+        #expect(await claim("ag").count == 1)
+    }
+
+    @Test func redistributionPlansFollowTheirStrategy() {
+        func agent(_ id: String, rate: Bool?, preferred: [String] = [], roles: [String] = ["code"]) -> Agent {
+            var a = Agent(
+                agentID: id, specializations: roles, maxConcurrentTasks: 5, preferredTaskTypes: preferred,
+                registeredAt: 0)
+            if let rate {
+                a.record.add(.init(succeeded: rate, milliseconds: 1, estimateMilliseconds: nil, taskType: "code"))
+            }
+            return a
+        }
+        var task = WorkTask(workflowID: "w", taskID: "t", phaseID: 1, createdAt: 0)
+        task.role = "code"
+        let agents = [
+            agent("a", rate: false), agent("b", rate: true),
+            agent("c", rate: nil, preferred: ["code"], roles: ["code"]),
+        ]
+        #expect(
+            Redistribution.plan(
+                tasks: [task], agents: agents, pool: nil, strategy: .performanceBased, preserveOrder: true
+            ).first?.targetAgent == "b")
+        #expect(
+            Redistribution.plan(
+                tasks: [task], agents: agents, pool: nil, strategy: .specializationMatch, preserveOrder: true
+            ).first?.targetAgent == "c")
+        #expect(
+            Redistribution.plan(
+                tasks: [task], agents: agents, pool: ["a"], strategy: .performanceBased, preserveOrder: true
+            ).first?.targetAgent == "a")
+        #expect(
+            Redistribution.plan(tasks: [task], agents: [], pool: nil, strategy: .roundRobin, preserveOrder: true).first?
+                .reason == "no_eligible_agent")
+    }
+
+    @Test func imbalancedReservationsMove() {
+        let agents = ["x", "y"].map { Agent(agentID: $0, registeredAt: 0) }
+        let reserved = (0..<4).map { n -> WorkTask in
+            var t = WorkTask(workflowID: "w", taskID: "t\(n)", phaseID: 1, createdAt: Int64(n))
+            t.reservedFor = "x"
+            return t
+        }
+        let moves = Redistribution.balance(reserved: reserved, agents: agents, pools: [:])
+        #expect(moves.count == 2)
+        #expect(moves.allSatisfy { $0.targetAgent == "y" && $0.reason == "load_imbalance" })
+        #expect(Redistribution.balance(reserved: Array(reserved.prefix(1)), agents: agents, pools: [:]).isEmpty)
+    }
+}
