@@ -6,12 +6,22 @@ enum CompleteTask {
         var leaseId: String
         var taskId: String?
         var result: JSONValue?
+        var evidence: JSONValue?
         static let schema = Schema.object([
             .init(
                 "lease_id", .string("The lease claim-task returned; enough on its own.", maxLength: 128), required: true
             ),
             .init("task_id", .string("Checked against the lease when given.", maxLength: 128)),
             .init("result", .anyJSON("What the task produced, kept with the task.")),
+            .init(
+                "evidence",
+                .object(
+                    [
+                        .init(
+                            "files", .map(.string(maxLength: 64), "Optional {path: sha256} to check against the files.")
+                        ),
+                        .init("commit", .string("The git commit id the work is in.", maxLength: 64)),
+                    ], "What the task's evidence requirement asks for.")),
         ])
     }
 
@@ -20,7 +30,10 @@ enum CompleteTask {
         summary: "Report a task done under its lease; dependents become ready and phases advance by themselves.",
         discussion: """
             A stale, foreign or already used lease gets LEASE_EXPIRED and changes nothing, so an outcome is recorded \
-            exactly once even when a task ran twice. A workflow id (or workflow_id) is checked against the lease.
+            exactly once even when a task ran twice. A workflow id (or workflow_id) is checked against the lease. \
+            A task with an evidence requirement completes only when it is met: required files exist (their SHA-256 is \
+            recorded), the commit exists in the workspace repository, the check command exits 0 \
+            (EVIDENCE_MISSING or EVIDENCE_REJECTED otherwise; the task stays running).
             """,
         example:
             "coordination-hub complete-task '{\"lease_id\": \"lease_01j…\", \"result\": {\"summary\": \"added the endpoint\"}}'",
@@ -28,6 +41,7 @@ enum CompleteTask {
 
     static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {
         let workflowID = context.workflowID
+        let verified = try await verifyEvidence(context, p)
         let (task, status) = try await context.hub.dispatch { scope -> (WorkTask, WorkflowStatus) in
             let (lease, found) = try scope.usableLease(p.leaseId, taskID: p.taskId, workflowID: workflowID)
             var task = found
@@ -45,7 +59,7 @@ enum CompleteTask {
                     data: [
                         "task_id": .string(done.taskID), "agent_id": .string(lease.agentID),
                         "execution_time": .string(HubDuration(milliseconds: outcome.milliseconds).description),
-                        "attempts": .count(done.attempts),
+                        "attempts": .count(done.attempts), "evidence": verified ?? .null,
                     ], phase: done.phaseID)
                 try m.settle(done)
                 return m.workflow.status
@@ -57,8 +71,23 @@ enum CompleteTask {
                 "workflow_id": .string(task.workflowID), "task_id": .string(task.taskID), "status": "completed",
                 "execution_time": .optional(
                     task.executionMilliseconds.map { HubDuration(milliseconds: $0).description }),
-                "workflow_status": .string(status.rawValue),
+                "workflow_status": .string(status.rawValue), "evidence": verified ?? .null,
             ],
             nextSteps: ["Claim the next task with claim-task"])
+    }
+
+    /// Checks the task's evidence outside any transaction (it may run commands); the
+    /// lease is checked again when the outcome is written.
+    static func verifyEvidence(_ context: OperationContext, _ p: Parameters) async throws -> JSONValue? {
+        let workflowID = context.workflowID
+        let now = context.now
+        let (task, workspace) = try await context.store.read { tx -> (WorkTask, String) in
+            let scope = ReadScope(tx: tx, now: now)
+            let (_, task) = try scope.usableLease(p.leaseId, taskID: p.taskId, workflowID: workflowID)
+            return (task, try tx.workflow(task.workflowID)?.workspace ?? "/")
+        }
+        guard let requirement = EvidenceRequirement(json: task.evidence) else { return nil }
+        return try await EvidenceVerifier(workspace: workspace, taskID: task.taskID).verify(
+            requirement, supplied: p.evidence)
     }
 }

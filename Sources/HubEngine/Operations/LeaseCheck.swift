@@ -1,7 +1,25 @@
 import HubCore
 import HubStore
 
-extension DispatchScope {
+/// Read-only access for checks made before a dispatcher transaction.
+struct ReadScope {
+    let tx: any StoreReader
+    let now: Int64
+}
+
+extension ReadScope: LeaseChecking {}
+extension DispatchScope: LeaseChecking {}
+
+/// Where a lease can be checked: a read or a dispatcher transaction.
+protocol LeaseChecking {
+    var now: Int64 { get }
+    var reader: any StoreReader { get }
+}
+
+extension ReadScope { var reader: any StoreReader { tx } }
+extension DispatchScope { var reader: any StoreReader { tx } }
+
+extension LeaseChecking {
     /// The lease behind an outcome, checked (§7, §17): it exists, is still active and
     /// unexpired, and belongs to the task and workflow when they are given. Anything
     /// else is `LEASE_EXPIRED` and changes nothing.
@@ -16,7 +34,7 @@ extension DispatchScope {
                     "Heartbeat more often than every heartbeat_interval to keep leases",
                 ])
         }
-        guard let lease = try tx.lease(leaseID) else { throw expired("is unknown") }
+        guard let lease = try reader.lease(leaseID) else { throw expired("is unknown") }
         if let taskID, taskID != lease.taskID { throw expired("belongs to another task than \(taskID.prefix(128))") }
         if let workflowID, workflowID != lease.workflowID {
             throw expired("belongs to another workflow than \(workflowID)")
@@ -28,12 +46,15 @@ extension DispatchScope {
         case .expired: throw expired("has expired")
         }
         guard lease.isUsable(now: now) else { throw expired("has expired") }
-        guard let task = try tx.task(workflowID: lease.workflowID, taskID: lease.taskID), task.status == .running else {
+        guard let task = try reader.task(workflowID: lease.workflowID, taskID: lease.taskID), task.status == .running
+        else {
             throw expired("no longer holds a running task")
         }
         return (lease, task)
     }
+}
 
+extension DispatchScope {
     /// Ends the lease with an outcome and updates the agent's load and track record;
     /// publishes `performance_degraded` when the agent has just become degraded.
     mutating func recordOutcome(lease: Lease, task: WorkTask, succeeded: Bool) throws -> TrackRecord.Outcome {

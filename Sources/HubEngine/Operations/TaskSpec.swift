@@ -14,6 +14,7 @@ struct TaskSpec: Decodable, Sendable {
     var maxRetries: Int?
     var command: String?
     var payload: JSONValue?
+    var evidence: JSONValue?
     /// `add-tasks` only: the phase, by number or name.
     var phase: PhaseReference?
 
@@ -40,6 +41,7 @@ struct TaskSpec: Decodable, Sendable {
             .init(
                 "command", .string("Shell command the bundled agent runner runs with /bin/sh -c.", maxLength: 100_000)),
             .init("payload", .anyJSON("Free JSON handed to the agent.")),
+            .init("evidence", EvidenceRequirement.schema),
         ]
         if withPhase { properties.append(.init("phase", PhaseReference.schema)) }
         return .object(properties, "A task.")
@@ -58,6 +60,7 @@ struct TaskSpec: Decodable, Sendable {
         t.maxRetries = maxRetries ?? 2
         t.command = command
         t.payload = payload
+        t.evidence = evidence
         return t
     }
 }

@@ -1,14 +1,16 @@
 import Foundation
 
-/// Runs a task's command as a child process and keeps the tail of its output.
-enum ChildProcess {
-    struct Outcome: Sendable {
-        var status: Int32
-        var tail: String
+/// Runs a command as a child process and keeps the tail of its output: the agent
+/// runner's tasks, evidence checks and dependency checks (the one place processes are spawned).
+public enum ChildProcess {
+    public struct Outcome: Sendable {
+        public var status: Int32
+        public var tail: String
     }
 
     /// Runs `arguments` (an absolute path or a name looked up by `/usr/bin/env`) and waits for it.
-    static func run(_ arguments: [String], environment: [String: String], directory: String?, tailBytes: Int) async
+    public static func run(_ arguments: [String], environment: [String: String], directory: String?, tailBytes: Int)
+        async
         -> Outcome
     {
         guard let first = arguments.first else { return Outcome(status: 127, tail: "no command") }

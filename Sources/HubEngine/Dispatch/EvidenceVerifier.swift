@@ -1,0 +1,89 @@
+import Foundation
+import HubCore
+
+/// Checks the evidence a task requires against what `complete-task` supplied and the
+/// workspace as it is (§16): an agent saying "done" is not enough.
+struct EvidenceVerifier {
+    let workspace: String
+    let taskID: String
+
+    /// Bytes of a check command's output kept.
+    static let outputTail = 2048
+
+    /// The verified evidence, or `EVIDENCE_MISSING` / `EVIDENCE_REJECTED` naming what failed.
+    func verify(_ requirement: EvidenceRequirement, supplied: JSONValue?) async throws -> JSONValue {
+        var record: JSONValue = .emptyObject
+        if !requirement.files.isEmpty {
+            record["files"] = .array(try files(requirement.files, supplied: supplied?["files"]))
+        }
+        if requirement.commit {
+            guard let commit = supplied?["commit"]?.stringValue else {
+                throw missing("a git commit id (evidence.commit)", field: "evidence.commit")
+            }
+            guard commit.count >= 4, commit.count <= 64, commit.allSatisfy(\.isHexDigit) else {
+                throw rejected("evidence.commit \"\(commit.prefix(64))\" is not a commit id", field: "evidence.commit")
+            }
+            let check = await ChildProcess.run(
+                ["git", "-C", workspace, "cat-file", "-e", "\(commit)^{commit}"],
+                environment: ProcessInfo.processInfo.environment,
+                directory: workspace, tailBytes: 512)
+            guard check.status == 0 else {
+                throw rejected(
+                    "commit \(commit) does not exist in the repository at \(workspace)", field: "evidence.commit")
+            }
+            record["commit"] = .string(commit)
+        }
+        if let command = requirement.checkCommand {
+            let check = await ChildProcess.run(
+                ["/bin/sh", "-c", command], environment: ProcessInfo.processInfo.environment, directory: workspace,
+                tailBytes: Self.outputTail)
+            guard check.status == 0 else {
+                throw HubError(
+                    .evidenceRejected, "Task \(taskID): the check command exited with status \(check.status)",
+                    details: "The task stays running; fix the work and complete it again.",
+                    context: [
+                        "field": "check_command", "exit_code": .int(Int64(check.status)),
+                        "output_tail": .string(check.tail),
+                    ],
+                    suggestions: ["Run the check yourself in \(workspace): \(command.prefix(200))"])
+            }
+            record["check"] = ["command": .string(command), "exit_code": 0, "output_tail": .string(check.tail)]
+        }
+        return record
+    }
+
+    private func files(_ paths: [String], supplied: JSONValue?) throws -> [JSONValue] {
+        var out: [JSONValue] = []
+        let root = WorkTask.fileKey(".", workspace: workspace)
+        for path in paths {
+            let full = WorkTask.fileKey(path, workspace: workspace)
+            guard full == root || full.hasPrefix(root + "/") else {
+                throw rejected("evidence file \(path) lies outside the workspace", field: "evidence.files")
+            }
+            guard let data = FileManager.default.contents(atPath: full) else {
+                throw missing("the file \(path)", field: "evidence.files")
+            }
+            let sha = Checksum.sha256([UInt8](data))
+            if let claimed = supplied?[path]?.stringValue, claimed.lowercased() != sha {
+                throw rejected("the SHA-256 of \(path) is \(sha), not \(claimed.prefix(64))", field: "evidence.files")
+            }
+            out.append(["path": .string(path), "sha256": .string(sha), "size": .count(data.count)])
+        }
+        return out
+    }
+
+    private func missing(_ what: String, field: String) -> HubError {
+        HubError(
+            .evidenceMissing, "Task \(taskID) cannot complete without \(what)",
+            details: "The task stays running; supply the evidence and complete it again.",
+            context: ["field": .string(field)],
+            suggestions: ["See the task's evidence requirement with 'get-status'"])
+    }
+
+    private func rejected(_ why: String, field: String) -> HubError {
+        HubError(
+            .evidenceRejected, "Task \(taskID): \(why)",
+            details: "The task stays running; fix it and complete it again.",
+            context: ["field": .string(field)], suggestions: ["See the task's evidence requirement with 'get-status'"])
+    }
+}

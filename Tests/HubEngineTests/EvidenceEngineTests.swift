@@ -1,0 +1,60 @@
+import Foundation
+import HubCore
+import HubEngine
+import HubTesting
+import Testing
+
+@Suite struct EvidenceEngineTests {
+    let t: TestHub
+    init() throws { t = try TestHub() }
+
+    func start(_ evidence: String) async -> String {
+        await t.run(
+            "w1", "create",
+            "{\"phases\": [{\"name\": \"p\", \"tasks\": [{\"task_id\": \"a\", \"evidence\": \(evidence)}]}]}")
+        await t.run("w1", "start")
+        await t.run(nil, "register-agent", #"{"agent_id": "ag"}"#)
+        let tasks = await t.run(nil, "claim-task", #"{"agent_id": "ag"}"#).result["tasks"]?.arrayValue ?? []
+        return tasks.first?["lease_id"]?.stringValue ?? ""
+    }
+
+    func status() async -> JSONValue? {
+        await t.run("w1", "get-status").result["workflow_state"]?["phases"]?.arrayValue?.first?["tasks"]?.arrayValue?
+            .first?["status"]
+    }
+
+    @Test func requiredFilesMustExistAndTheirChecksumIsRecorded() async throws {
+        let lease = await start(#"{"files": ["out.txt"], "check_command": "grep -q done out.txt"}"#)
+        let missing = await t.run(nil, "complete-task", "{\"lease_id\": \"\(lease)\"}")
+        #expect(missing.errorCode == "EVIDENCE_MISSING")
+        #expect(await status() == "running")
+        try "not yet\n".write(toFile: t.directory.file("out.txt"), atomically: true, encoding: .utf8)
+        let failing = await t.run(nil, "complete-task", "{\"lease_id\": \"\(lease)\"}")
+        #expect(failing.errorCode == "EVIDENCE_REJECTED")
+        #expect(failing.error?.context?["exit_code"] == 1)
+        try "done\n".write(toFile: t.directory.file("out.txt"), atomically: true, encoding: .utf8)
+        let wrongSum = await t.run(
+            nil, "complete-task", "{\"lease_id\": \"\(lease)\", \"evidence\": {\"files\": {\"out.txt\": \"00\"}}}")
+        #expect(wrongSum.errorCode == "EVIDENCE_REJECTED")
+        let done = await t.run(nil, "complete-task", "{\"lease_id\": \"\(lease)\"}")
+        #expect(done.succeeded)
+        #expect(
+            done.result["evidence"]?["files"]?.arrayValue?.first?["sha256"]?.stringValue
+                == Checksum.sha256(Array("done\n".utf8)))
+        #expect(await status() == "completed")
+    }
+
+    @Test func aRequiredCommitMustBeSuppliedAndExist() async throws {
+        let lease = await start(#"{"commit": true}"#)
+        #expect(await t.run(nil, "complete-task", "{\"lease_id\": \"\(lease)\"}").errorCode == "EVIDENCE_MISSING")
+        let unknown = await t.run(
+            nil, "complete-task", "{\"lease_id\": \"\(lease)\", \"evidence\": {\"commit\": \"deadbeef\"}}")
+        #expect(unknown.errorCode == "EVIDENCE_REJECTED")
+        #expect(await status() == "running")
+    }
+
+    @Test func evidenceOutsideTheWorkspaceIsRejected() async throws {
+        let lease = await start(#"{"files": ["../../etc/passwd"]}"#)
+        #expect(await t.run(nil, "complete-task", "{\"lease_id\": \"\(lease)\"}").errorCode == "EVIDENCE_REJECTED")
+    }
+}
