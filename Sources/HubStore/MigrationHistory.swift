@@ -8,6 +8,7 @@ public enum MigrationHistory {
         (1, "workflows_phases_tasks_events"),
         (2, "agents_leases_pools_dispatch_indexes"),
         (3, "reservations_index"),
+        (4, "budgets_and_spend"),
     ]
 
     /// The identifier a store records for a step, e.g. `0001_workflows_phases_tasks_events`.

@@ -178,5 +178,11 @@ enum SQLiteMigrations {
         3: """
         CREATE INDEX tasks_reserved ON tasks(reserved_for) WHERE reserved_for IS NOT NULL AND status = 'ready';
         """,
+        4: """
+        ALTER TABLE workflows ADD COLUMN budget TEXT;
+        ALTER TABLE workflows ADD COLUMN spend TEXT NOT NULL DEFAULT '{"tokens":0,"cost":0.0}';
+        ALTER TABLE agents ADD COLUMN budget TEXT;
+        ALTER TABLE agents ADD COLUMN spend TEXT NOT NULL DEFAULT '{"tokens":0,"cost":0.0}';
+        """,
     ]
 }

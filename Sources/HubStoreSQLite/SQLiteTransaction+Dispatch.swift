@@ -28,16 +28,17 @@ extension SQLiteTransaction {
         try db.cachedStatement(
             sql: """
                 INSERT INTO agents (agent_id, specializations, max_concurrent_tasks, preferred_task_types, status,
-                  registered_at, last_heartbeat, current_load, record) VALUES (?,?,?,?,?,?,?,?,?)
+                  registered_at, last_heartbeat, current_load, record, budget, spend) VALUES (?,?,?,?,?,?,?,?,?,?,?)
                 ON CONFLICT(agent_id) DO UPDATE SET specializations = excluded.specializations,
                   max_concurrent_tasks = excluded.max_concurrent_tasks, preferred_task_types = excluded.preferred_task_types,
                   status = excluded.status, registered_at = excluded.registered_at, last_heartbeat = excluded.last_heartbeat,
-                  current_load = excluded.current_load, record = excluded.record
+                  current_load = excluded.current_load, record = excluded.record, budget = excluded.budget,
+                  spend = excluded.spend
                 """
         ).execute(arguments: [
             a.agentID, JSONValue.strings(a.specializations).serialized(), a.maxConcurrentTasks,
             JSONValue.strings(a.preferredTaskTypes).serialized(), a.status.rawValue, a.registeredAt, a.lastHeartbeat,
-            a.currentLoad, a.record.storedJSON.serialized(),
+            a.currentLoad, a.record.storedJSON.serialized(), a.budget?.json.serialized(), a.spend.json.serialized(),
         ])
     }
 
@@ -58,6 +59,8 @@ extension SQLiteTransaction {
         a.lastHeartbeat = row["last_heartbeat"]
         a.currentLoad = row["current_load"]
         a.record = TrackRecord(storedJSON: JSONValue.stored(row["record"]) ?? .null)
+        a.budget = Budget(json: JSONValue.stored(row["budget"]))
+        a.spend = Spend(json: JSONValue.stored(row["spend"]))
         return a
     }
 

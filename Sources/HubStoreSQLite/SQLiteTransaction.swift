@@ -43,8 +43,8 @@ struct SQLiteTransaction: StoreWriter {
                 INSERT INTO workflows (id, name, description, status, archived, priority, agent_requirements, dependencies,
                   timeout_ms, checkpoint_interval_ms, failure_tolerance, max_agents, workspace, created_at, updated_at,
                   started_at, finished_at, current_phase, total_phases, state_version, active_ms, running_since,
-                  deadline_at, failure_reason, correlation_id)
-                VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+                  deadline_at, failure_reason, correlation_id, budget, spend)
+                VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
                 """, arguments: Self.arguments(w))
     }
 
@@ -57,7 +57,7 @@ struct SQLiteTransaction: StoreWriter {
                   agent_requirements = ?, dependencies = ?, timeout_ms = ?, checkpoint_interval_ms = ?,
                   failure_tolerance = ?, max_agents = ?, workspace = ?, created_at = ?, updated_at = ?, started_at = ?,
                   finished_at = ?, current_phase = ?, total_phases = ?, state_version = ?, active_ms = ?,
-                  running_since = ?, deadline_at = ?, failure_reason = ?, correlation_id = ?
+                  running_since = ?, deadline_at = ?, failure_reason = ?, correlation_id = ?, budget = ?, spend = ?
                 WHERE id = ?
                 """, arguments: args)
     }
@@ -69,7 +69,8 @@ struct SQLiteTransaction: StoreWriter {
             w.configuration.timeout.milliseconds, w.configuration.checkpointInterval.milliseconds,
             w.configuration.failureTolerance.rawValue, w.configuration.maxAgents, w.workspace, w.createdAt, w.updatedAt,
             w.startedAt, w.finishedAt, w.currentPhase, w.totalPhases, w.stateVersion, w.activeMilliseconds,
-            w.runningSince, w.deadline, w.failureReason, w.correlationID,
+            w.runningSince, w.deadline, w.failureReason, w.correlationID, w.budget?.json.serialized(),
+            w.spend.json.serialized(),
         ]
         return StatementArguments(values)
     }
@@ -97,6 +98,8 @@ struct SQLiteTransaction: StoreWriter {
         w.activeMilliseconds = row["active_ms"]
         w.runningSince = row["running_since"]
         w.failureReason = row["failure_reason"]
+        w.budget = Budget(json: JSONValue.stored(row["budget"]))
+        w.spend = Spend(json: JSONValue.stored(row["spend"]))
         return w
     }
 

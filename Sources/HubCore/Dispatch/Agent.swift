@@ -17,6 +17,10 @@ public struct Agent: Sendable, Equatable {
     /// Tasks it holds leases on now.
     public var currentLoad: Int
     public var record: TrackRecord
+    /// What the agent may spend; `nil` for no limit.
+    public var budget: Budget?
+    /// What it has spent, from reported usage.
+    public var spend: Spend
 
     public init(
         agentID: String, specializations: [String] = [], maxConcurrentTasks: Int = 1, preferredTaskTypes: [String] = [],
@@ -31,6 +35,13 @@ public struct Agent: Sendable, Equatable {
         self.lastHeartbeat = registeredAt
         self.currentLoad = 0
         self.record = TrackRecord()
+        self.budget = nil
+        self.spend = Spend()
+    }
+
+    /// The budget dimensions the agent has exhausted (its wall time is its time on tasks).
+    public var exhaustedBudget: [String] {
+        budget?.exhausted(by: spend, time: HubDuration(milliseconds: record.totalMilliseconds)) ?? []
     }
 
     /// Whether it can take a task needing `role` (a task without a role fits any agent).

@@ -32,6 +32,10 @@ public struct Workflow: Sendable, Equatable {
     public var failureReason: String?
     /// Shared by every event of this workflow (`metadata.correlation_id`).
     public var correlationID: String
+    /// What the workflow may spend; `nil` for no limit.
+    public var budget: Budget?
+    /// What it has spent, from reported usage.
+    public var spend: Spend
 
     public init(
         id: String, name: String, description: String = "", priority: Priority = .medium,
@@ -60,6 +64,8 @@ public struct Workflow: Sendable, Equatable {
         self.runningSince = nil
         self.failureReason = nil
         self.correlationID = correlationID
+        self.budget = nil
+        self.spend = Spend()
     }
 
     /// Running time so far, paused time excluded.

@@ -28,6 +28,7 @@ public struct WorkflowSnapshot: Sendable, Equatable {
             "total_phases": .count(w.totalPhases), "state_version": .int(w.stateVersion),
             "active_ms": .int(w.activeMilliseconds), "running_since": .optional(w.runningSince),
             "failure_reason": .optional(w.failureReason), "correlation_id": .string(w.correlationID),
+            "budget": w.budget?.json ?? .null, "spend": w.spend.json,
         ]
         let phasesJSON: [JSONValue] = phases.map { p in
             [
@@ -104,6 +105,8 @@ public struct WorkflowSnapshot: Sendable, Equatable {
         workflow.activeMilliseconds = try int(w["active_ms"], "workflow.active_ms")
         workflow.runningSince = optInt(w["running_since"])
         workflow.failureReason = w["failure_reason"]?.stringValue
+        workflow.budget = Budget(json: w["budget"])
+        workflow.spend = Spend(json: w["spend"])
         var phases: [Phase] = []
         for (n, p) in phaseList.enumerated() {
             guard let phaseStatus = PhaseStatus(rawValue: try str(p["status"], "phases[\(n)].status")) else {

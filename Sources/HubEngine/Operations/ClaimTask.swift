@@ -43,6 +43,15 @@ enum ClaimTask {
         let (agent, claimed) = try await context.hub.dispatch { scope -> (Agent, [ClaimedTask]) in
             var agent = try scope.agent(p.agentId)
             guard agent.status == .available || agent.status == .busy else { return (agent, []) }
+            let exhausted = agent.exhaustedBudget
+            if !exhausted.isEmpty {
+                throw HubError(
+                    .budgetExhausted,
+                    "Agent \(agent.agentID) has spent its budget (\(exhausted.joined(separator: ", ")))",
+                    details: "It gets no more tasks; raise its budget by registering it again with a larger one.",
+                    context: ["agent_id": .string(agent.agentID), "exceeded": .strings(exhausted)],
+                    suggestions: ["Register the agent again with a larger budget", "Let another agent take the work"])
+            }
             let wanted = min(p.maxTasks ?? 1, agent.freeCapacity)
             guard wanted > 0 else { return (agent, []) }
             let chosen = try choose(

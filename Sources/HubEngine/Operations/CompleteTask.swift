@@ -7,12 +7,14 @@ enum CompleteTask {
         var taskId: String?
         var result: JSONValue?
         var evidence: JSONValue?
+        var usage: UsageReport?
         static let schema = Schema.object([
             .init(
                 "lease_id", .string("The lease claim-task returned; enough on its own.", maxLength: 128), required: true
             ),
             .init("task_id", .string("Checked against the lease when given.", maxLength: 128)),
             .init("result", .anyJSON("What the task produced, kept with the task.")),
+            .init("usage", Spend.usageSchema),
             .init(
                 "evidence",
                 .object(
@@ -45,7 +47,8 @@ enum CompleteTask {
         let (task, status) = try await context.hub.dispatch { scope -> (WorkTask, WorkflowStatus) in
             let (lease, found) = try scope.usableLease(p.leaseId, taskID: p.taskId, workflowID: workflowID)
             var task = found
-            let outcome = try scope.recordOutcome(lease: lease, task: task, succeeded: true)
+            let outcome = try scope.recordOutcome(
+                lease: lease, task: task, succeeded: true, usage: p.usage?.spend ?? Spend())
             task.status = .completed
             task.result = p.result
             task.completedAt = scope.now
@@ -61,6 +64,7 @@ enum CompleteTask {
                         "execution_time": .string(HubDuration(milliseconds: outcome.milliseconds).description),
                         "attempts": .count(done.attempts), "evidence": verified ?? .null,
                     ], phase: done.phaseID)
+                try m.charge(p.usage?.spend ?? Spend())
                 try m.settle(done)
                 return m.workflow.status
             }

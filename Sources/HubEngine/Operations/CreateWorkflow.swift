@@ -14,6 +14,7 @@ enum CreateWorkflow {
         var priority: Priority?
         var configuration: ConfigurationSpec?
         var workspace: String?
+        var budget: JSONValue?
 
         static let schema = Schema.object([
             .init("name", .string("Human-readable name. Defaults to the workflow id.", maxLength: 1000)),
@@ -47,6 +48,7 @@ enum CreateWorkflow {
                 .string(
                     "Directory whose files checkpoints may capture. Defaults to the current directory.", maxLength: 4096
                 )),
+            .init("budget", Budget.schema),
         ])
 
         static let dependencyEntry = Schema.anyOf([
@@ -158,6 +160,7 @@ enum CreateWorkflow {
             dependencies: Dependencies(json: p.dependencies ?? .null), configuration: config, workspace: workspace,
             createdAt: now, totalPhases: p.phases.count, correlationID: hub.ids.make("corr"))
         workflow.stateVersion = 1
+        workflow.budget = Budget(json: p.budget)
         let phases = p.phases.enumerated().map { n, spec in Phase(workflowID: id, phaseID: n + 1, name: spec.name) }
         let tasks = p.phases.enumerated().flatMap { n, spec in
             spec.tasks.map { $0.task(workflowID: id, phase: n + 1, now: now) }

@@ -7,6 +7,7 @@ enum FailTask {
         var taskId: String?
         var error: JSONValue?
         var retryable: Bool?
+        var usage: UsageReport?
         static let schema = Schema.object([
             .init(
                 "lease_id", .string("The lease claim-task returned; enough on its own.", maxLength: 128), required: true
@@ -14,6 +15,7 @@ enum FailTask {
             .init("task_id", .string("Checked against the lease when given.", maxLength: 128)),
             .init("error", .anyJSON("What went wrong, kept with the task.")),
             .init("retryable", .boolean("Whether another attempt may succeed. Defaults to true.")),
+            .init("usage", Spend.usageSchema),
         ])
     }
 
@@ -34,7 +36,8 @@ enum FailTask {
         let (task, willRetry) = try await context.hub.dispatch { scope -> (WorkTask, Bool) in
             let (lease, found) = try scope.usableLease(p.leaseId, taskID: p.taskId, workflowID: workflowID)
             var task = found
-            let outcome = try scope.recordOutcome(lease: lease, task: task, succeeded: false)
+            let outcome = try scope.recordOutcome(
+                lease: lease, task: task, succeeded: false, usage: p.usage?.spend ?? Spend())
             let willRetry = (p.retryable ?? true) && task.attempts <= task.maxRetries
             task.lastError = p.error ?? .null
             task.assignedAgent = willRetry ? nil : task.assignedAgent
@@ -57,6 +60,7 @@ enum FailTask {
                         "error": p.error ?? .null,
                         "attempts": .count(failed.attempts), "will_retry": .bool(willRetry),
                     ], phase: failed.phaseID)
+                try m.charge(p.usage?.spend ?? Spend())
                 if willRetry {
                     try m.emit(
                         "task_retried",

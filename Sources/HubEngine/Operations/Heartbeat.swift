@@ -4,7 +4,15 @@ import HubCore
 enum Heartbeat {
     struct Parameters: OperationParameters {
         var agentId: String
-        static let schema = Schema.object([.init("agent_id", .id("The agent."), required: true)])
+        var usage: UsageReport?
+        static let schema = Schema.object([
+            .init("agent_id", .id("The agent."), required: true),
+            .init(
+                "usage",
+                Spend.usageSchema.described(
+                    "Usage since the last report: added to the agent's spend and split evenly across the workflows it holds leases in."
+                )),
+        ])
     }
 
     static let descriptor = OperationDescriptor(
@@ -20,6 +28,8 @@ enum Heartbeat {
             var agent = try scope.agent(p.agentId)
             let returning = agent.status == .unresponsive || agent.status == .offline
             agent.lastHeartbeat = scope.now
+            let usage = p.usage?.spend ?? Spend()
+            agent.spend.add(usage)
             if returning { agent.status = agent.currentLoad >= agent.maxConcurrentTasks ? .busy : .available }
             try scope.tx.save(agent)
             if returning { try scope.emitAgent("recovered", agent.agentID) }
@@ -29,6 +39,8 @@ enum Heartbeat {
                 try scope.tx.update(lease)
                 renewed.append(lease)
             }
+            let workflows = Set(renewed.map(\.workflowID)).sorted()
+            for id in workflows { try scope.workflow(id) { m in try m.charge(usage.share(of: workflows.count)) } }
             return (agent, renewed)
         }
         return OperationOutcome(

@@ -57,7 +57,9 @@ extension LeaseChecking {
 extension DispatchScope {
     /// Ends the lease with an outcome and updates the agent's load and track record;
     /// publishes `performance_degraded` when the agent has just become degraded.
-    mutating func recordOutcome(lease: Lease, task: WorkTask, succeeded: Bool) throws -> TrackRecord.Outcome {
+    mutating func recordOutcome(lease: Lease, task: WorkTask, succeeded: Bool, usage: Spend) throws
+        -> TrackRecord.Outcome
+    {
         var lease = lease
         lease.state = succeeded ? .completed : .failed
         lease.endedAt = now
@@ -68,6 +70,7 @@ extension DispatchScope {
         guard var agent = try tx.agent(lease.agentID) else { return outcome }
         let wasDegraded = agent.record.isDegraded
         agent.record.add(outcome)
+        agent.spend.add(usage)
         agent.currentLoad = max(0, agent.currentLoad - 1)
         if agent.status == .busy || agent.status == .available {
             agent.status = agent.currentLoad >= agent.maxConcurrentTasks ? .busy : .available

@@ -8,6 +8,7 @@ enum RegisterAgent {
         var maxConcurrentTasks: Int?
         var preferredTaskTypes: [String]?
         var labels: [String: String]?
+        var budget: JSONValue?
 
         static let schema = Schema.object([
             .init("agent_id", .id("The agent's id; matches the id rule."), required: true),
@@ -19,6 +20,7 @@ enum RegisterAgent {
             .init("max_concurrent_tasks", .integer("Tasks it may hold at once. Defaults to 1.", min: 1, max: 1000)),
             .init("preferred_task_types", .array(.string(maxLength: 128), maxItems: 100)),
             .init("labels", .map(.string(maxLength: 1000), "Free key/value labels.")),
+            .init("budget", Budget.schema.described("What the agent may spend; once spent it gets no more tasks.")),
         ])
     }
 
@@ -42,6 +44,7 @@ enum RegisterAgent {
             if let roles = p.specializations { agent.specializations = roles }
             if let max = p.maxConcurrentTasks { agent.maxConcurrentTasks = max }
             if let preferred = p.preferredTaskTypes { agent.preferredTaskTypes = preferred }
+            if let budget = p.budget { agent.budget = Budget(json: budget) }
             agent.lastHeartbeat = scope.now
             agent.status = agent.currentLoad >= agent.maxConcurrentTasks ? .busy : .available
             try scope.tx.save(agent)
@@ -83,6 +86,12 @@ enum AgentView {
             "tasks_failed": .count(a.record.tasksFailed),
             "recent_performance": .array(a.record.recentPerformance.map { .count($0) }),
             "performance_score": .optional(a.record.performanceScore),
+            "budget": a.budget?.json ?? .null,
+            "spend": [
+                "tokens": .int(a.spend.tokens), "cost": .double(a.spend.cost),
+                "wall_time": .string(HubDuration(milliseconds: a.record.totalMilliseconds).description),
+                "exhausted": .strings(a.exhaustedBudget),
+            ],
         ]
     }
 }

@@ -4,10 +4,12 @@ import HubCore
 enum ResumeWorkflow {
     struct Parameters: OperationParameters {
         var resumeFromPhase: PhaseReference?
+        var budget: JSONValue?
         static let schema = Schema.object([
+            .init("budget", Budget.schema.described("A new budget (e.g. a larger one after budget_exhausted).")),
             .init(
                 "resume_from_phase",
-                PhaseReference.schema.described("Continue from this phase; its failed tasks go back to ready."))
+                PhaseReference.schema.described("Continue from this phase; its failed tasks go back to ready.")),
         ])
     }
 
@@ -26,6 +28,22 @@ enum ResumeWorkflow {
         let (reset, _, _) = try await context.hub.mutate(context) { m -> [String] in
             let wasFailed = m.workflow.status == .failed
             _ = try m.lifecycle(.resume)
+            if let budget = p.budget { m.workflow.budget = Budget(json: budget) }
+            if let budget = m.workflow.budget {
+                let exceeded = budget.exhausted(by: m.workflow.spend, time: m.workflow.activeTime(now: m.now))
+                if !exceeded.isEmpty {
+                    throw HubError(
+                        .budgetExhausted, "Workflow \(id) has spent its budget (\(exceeded.joined(separator: ", ")))",
+                        details: "Resume it with a larger budget.",
+                        context: [
+                            "exceeded": .strings(exceeded), "budget": budget.json,
+                            "spend": BudgetView.spend(m.workflow, now: m.now),
+                        ],
+                        suggestions: [
+                            "Resume with a larger budget: coordination-hub \(id) resume '{\"budget\": {\"tokens\": ...}}'"
+                        ])
+                }
+            }
             var progression = try m.progression()
             let current = max(1, m.workflow.currentPhase)
             let target = try p.resumeFromPhase?.resolve(in: progression.phases, field: "resume_from_phase") ?? current

@@ -151,11 +151,24 @@ extension Hub {
     func enforceDeadline(_ workflowID: String) async throws {
         guard Identifier.isValid(workflowID) else { return }
         let now = clock.nowMilliseconds()
-        let due = try await store.read { tx in try tx.workflow(workflowID)?.hasTimedOut(now: now) ?? false }
+        let due = try await store.read { tx -> Bool in
+            guard let w = try tx.workflow(workflowID) else { return false }
+            let overBudget =
+                w.status == .running
+                && !(w.budget?.exhausted(by: w.spend, time: w.activeTime(now: now)).isEmpty ?? true)
+            return w.hasTimedOut(now: now) || overBudget
+        }
         guard due else { return }
         let ids = self.ids
         try await store.write { tx in
-            guard var workflow = try tx.workflow(workflowID), workflow.hasTimedOut(now: now) else { return }
+            guard var workflow = try tx.workflow(workflowID) else { return }
+            guard workflow.hasTimedOut(now: now) else {
+                // Not timed out: its wall-time budget ran out.
+                var mutation = Mutation(tx: tx, workflow: workflow, now: now, ids: ids)
+                try mutation.pauseIfBudgetExhausted()
+                if !mutation.events.isEmpty { try mutation.commit() }
+                return
+            }
             let timeout = workflow.configuration.timeout
             workflow.enter(.failed, now: now)
             workflow.failureReason = "timed out after \(timeout) of running time"

@@ -47,8 +47,8 @@ struct WorkflowStateView {
             ],
             "workspace": .string(w.workspace),
             "state_version": .int(w.stateVersion),
-            "budget": .null,
-            "spend": .null,
+            "budget": BudgetView.status(w, now: now).budget,
+            "spend": BudgetView.status(w, now: now).spend,
         ]
         if let reason = w.failureReason { state["failure_reason"] = .string(reason) }
         if includeMetrics { state["metrics"] = metrics }

@@ -1,0 +1,77 @@
+/// A limit on what a workflow or an agent may spend (§16). Absent dimensions are unlimited.
+public struct Budget: Sendable, Equatable {
+    public var tokens: Int64?
+    public var cost: Double?
+    /// Running time (workflows: paused time excluded; agents: time spent on tasks).
+    public var wallTime: HubDuration?
+
+    public init(tokens: Int64? = nil, cost: Double? = nil, wallTime: HubDuration? = nil) {
+        self.tokens = tokens
+        self.cost = cost
+        self.wallTime = wallTime
+    }
+
+    /// The dimensions in which `spend` (and `time`) have reached the limit.
+    public func exhausted(by spend: Spend, time: HubDuration) -> [String] {
+        var out: [String] = []
+        if let tokens, spend.tokens >= tokens { out.append("tokens") }
+        if let cost, spend.cost >= cost { out.append("cost") }
+        if let wallTime, time >= wallTime { out.append("wall_time") }
+        return out
+    }
+
+    public var json: JSONValue {
+        ["tokens": .optional(tokens), "cost": .optional(cost), "wall_time": .optional(wallTime?.description)]
+    }
+
+    /// Reads `{"tokens", "cost", "wall_time"}`; `nil` for anything else or an empty object.
+    public init?(json: JSONValue?) {
+        guard let json, case .object = json else { return nil }
+        let wall = json["wall_time"]?.stringValue.flatMap(HubDuration.init(parsing:))
+        self.init(tokens: json["tokens"]?.intValue, cost: json["cost"]?.doubleValue, wallTime: wall)
+        if tokens == nil && cost == nil && wallTime == nil { return nil }
+    }
+
+    /// The schema of a budget.
+    public static let schema = Schema.object(
+        [
+            .init("tokens", .integer("Most tokens to spend.", min: 0)),
+            .init("cost", .number("Most cost to spend, in the caller's currency unit.", min: 0)),
+            .init("wall_time", .duration("Most running time.")),
+        ], "A spending limit; absent dimensions are unlimited.")
+}
+
+/// What has been spent, as reported by `usage`.
+public struct Spend: Sendable, Equatable {
+    public var tokens: Int64
+    public var cost: Double
+
+    public init(tokens: Int64 = 0, cost: Double = 0) {
+        self.tokens = tokens
+        self.cost = cost
+    }
+
+    public mutating func add(_ other: Spend) {
+        tokens += other.tokens
+        cost += other.cost
+    }
+
+    /// The share of this spend one of `parts` carries (usage split across several workflows).
+    public func share(of parts: Int) -> Spend {
+        guard parts > 1 else { return self }
+        return Spend(tokens: tokens / Int64(parts), cost: cost / Double(parts))
+    }
+
+    public var json: JSONValue { ["tokens": .int(tokens), "cost": .double(cost)] }
+
+    public init(json: JSONValue?) {
+        self.init(tokens: json?["tokens"]?.intValue ?? 0, cost: json?["cost"]?.doubleValue ?? 0)
+    }
+
+    /// The schema of reported usage.
+    public static let usageSchema = Schema.object(
+        [
+            .init("tokens", .integer("Tokens used since the last report.", min: 0)),
+            .init("cost", .number("Cost incurred since the last report.", min: 0)),
+        ], "Usage since the last report; added to the spend of the agent and its workflows.")
+}

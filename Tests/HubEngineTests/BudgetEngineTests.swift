@@ -1,0 +1,58 @@
+import HubCore
+import HubEngine
+import HubTesting
+import Testing
+
+@Suite struct BudgetEngineTests {
+    let t: TestHub
+    init() throws { t = try TestHub() }
+
+    func claim(_ agent: String) async -> JSONValue? {
+        await t.run(nil, "claim-task", "{\"agent_id\": \"\(agent)\"}").result["tasks"]?.arrayValue?.first
+    }
+
+    @Test func spendingTheWorkflowBudgetPausesItAndStopsHandingOutTasks() async throws {
+        await t.run(
+            "w1", "create",
+            #"{"phases": [{"name": "p", "tasks": [{"task_id": "a"}, {"task_id": "b"}]}], "budget": {"tokens": 1000}}"#)
+        await t.run("w1", "start")
+        await t.run(nil, "register-agent", #"{"agent_id": "ag"}"#)
+        let first = try #require(await claim("ag"))
+        let done = await t.run(
+            nil, "complete-task",
+            "{\"lease_id\": \"\(first["lease_id"]?.stringValue ?? "")\", \"usage\": {\"tokens\": 1200, \"cost\": 0.5}}")
+        #expect(done.succeeded)
+        let state = await t.run("w1", "get-status").result["workflow_state"]
+        #expect(state?["status"] == "paused")
+        #expect(state?["spend"]?["tokens"] == 1200)
+        #expect(state?["spend"]?["exhausted"] == ["tokens"])
+        #expect(state?["budget"]?["tokens"] == 1000)
+        #expect(await claim("ag") == nil)
+        let events = await t.run("w1", "get-events", #"{"event_types": ["budget_exhausted"]}"#).result["count"]
+        #expect(events == 1)
+        #expect(await t.run("w1", "resume").errorCode == "BUDGET_EXHAUSTED")
+        #expect(await t.run("w1", "resume", #"{"budget": {"tokens": 5000}}"#).succeeded)
+        #expect(await claim("ag")?["task_id"] == "b")
+    }
+
+    @Test func anAgentThatSpentItsBudgetGetsNoMoreTasks() async throws {
+        await t.run("w1", "create", #"{"phases": [{"name": "p", "tasks": [{"task_id": "a"}, {"task_id": "b"}]}]}"#)
+        await t.run("w1", "start")
+        await t.run(nil, "register-agent", #"{"agent_id": "ag", "budget": {"cost": 1.0}}"#)
+        let first = try #require(await claim("ag"))
+        await t.run(nil, "heartbeat", #"{"agent_id": "ag", "usage": {"cost": 1.5}}"#)
+        await t.run(nil, "complete-task", "{\"lease_id\": \"\(first["lease_id"]?.stringValue ?? "")\"}")
+        #expect(await t.run(nil, "claim-task", #"{"agent_id": "ag"}"#).errorCode == "BUDGET_EXHAUSTED")
+        let workflowSpend = await t.run("w1", "get-status").result["workflow_state"]?["spend"]?["cost"]
+        #expect(workflowSpend == 1.5)
+    }
+
+    @Test func theWallTimeBudgetCountsRunningTimeOnly() async throws {
+        await t.run("w1", "create", #"{"phases": ["p"], "budget": {"wall_time": "1h"}}"#)
+        await t.run("w1", "start")
+        t.clock.advance(by: .minutes(59))
+        #expect(await t.run("w1", "get-status").result["workflow_state"]?["status"] == "running")
+        t.clock.advance(by: .minutes(1))
+        #expect(await t.run("w1", "get-status").result["workflow_state"]?["status"] == "paused")
+    }
+}
