@@ -9,6 +9,7 @@ public enum MigrationHistory {
         (2, "agents_leases_pools_dispatch_indexes"),
         (3, "reservations_index"),
         (4, "budgets_and_spend"),
+        (5, "resource_allocations"),
     ]
 
     /// The identifier a store records for a step, e.g. `0001_workflows_phases_tasks_events`.

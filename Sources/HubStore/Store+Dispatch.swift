@@ -48,6 +48,10 @@ public protocol DispatchReader {
     func agentsSilentSince(_ time: Int64) throws -> [Agent]
     /// `ready` tasks reserved for an agent, in creation order.
     func reservedTasks() throws -> [WorkTask]
+    /// Queued and granted resource requests, in arrival order.
+    func liveAllocations() throws -> [ResourceAllocation]
+    /// A resource request by its `req_…` or `alloc_…` id.
+    func allocation(_ id: String) throws -> ResourceAllocation?
     /// Active leases whose expiry is at or before `now`.
     func expiredLeases(now: Int64) throws -> [Lease]
     /// Running tasks whose own timeout is at or before `now`.
@@ -64,6 +68,10 @@ public protocol DispatchWriter: DispatchReader {
     func insert(_ lease: Lease) throws
     /// Replaces a stored lease.
     func update(_ lease: Lease) throws
+    /// Inserts a resource request; the store assigns its arrival sequence.
+    func insert(_ allocation: ResourceAllocation) throws -> ResourceAllocation
+    /// Replaces a stored resource request.
+    func update(_ allocation: ResourceAllocation) throws
     /// Replaces the workflow's pool.
     func setPool(workflowID: String, agents: [String]) throws
 }

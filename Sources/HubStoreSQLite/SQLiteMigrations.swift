@@ -184,5 +184,23 @@ enum SQLiteMigrations {
         ALTER TABLE agents ADD COLUMN budget TEXT;
         ALTER TABLE agents ADD COLUMN spend TEXT NOT NULL DEFAULT '{"tokens":0,"cost":0.0}';
         """,
+        5: """
+        CREATE TABLE resource_allocations (
+            sequence INTEGER PRIMARY KEY AUTOINCREMENT,
+            request_id TEXT NOT NULL UNIQUE,
+            allocation_id TEXT UNIQUE,
+            workflow_id TEXT,
+            agent_id TEXT,
+            resources TEXT NOT NULL,
+            priority TEXT NOT NULL CHECK (priority IN ('high','medium','low')),
+            mode TEXT NOT NULL CHECK (mode IN ('exclusive','shared')),
+            state TEXT NOT NULL CHECK (state IN ('queued','granted','released','expired','withdrawn')),
+            created_at INTEGER NOT NULL,
+            deadline INTEGER NOT NULL,
+            granted_at INTEGER,
+            ended_at INTEGER
+        );
+        CREATE INDEX allocations_live ON resource_allocations(state, sequence) WHERE state IN ('queued','granted');
+        """,
     ]
 }

@@ -24,6 +24,7 @@ extension DispatchScope {
                     lease: lease, ending: .expired, countAttempt: true, reason: "agent \(agent.agentID) failed",
                     cause: failed.eventID)
             }
+            try releaseAllocations(agentID: agent.agentID, reason: "agent \(agent.agentID) failed")
         }
         for lease in try tx.expiredLeases(now: now) {
             try requeue(lease: lease, ending: .expired, countAttempt: true, reason: "lease expired", cause: nil)
@@ -45,6 +46,8 @@ extension DispatchScope {
             try requeue(
                 lease: lease, ending: .expired, countAttempt: true, reason: "task timed out", cause: cause.eventID)
         }
+        try rebalanceReservations()
+        try processResourceQueue()
     }
 
     /// Ends a lease the agent did not finish and puts its task back in the queue —

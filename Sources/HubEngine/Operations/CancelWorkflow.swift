@@ -21,6 +21,7 @@ enum CancelWorkflow {
             m.workflow.enter(.cancelled, now: m.now)
             let cause = try m.emit("cancelled", severity: .warning, data: ["reason": .optional(p.reason)])
             try m.revokeLeases(reason: "workflow cancelled")
+            _ = try m.releaseAllocations(reason: "workflow cancelled")
             var cancelled: [String] = []
             for var task in try m.tx.tasks(of: id) where !task.status.isSettled {
                 task.status = .cancelled

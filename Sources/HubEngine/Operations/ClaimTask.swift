@@ -118,9 +118,14 @@ enum ClaimTask {
     static func choose(
         for agent: Agent, wanted: Int, workflowID: String?, scope: DispatchScope, capacity: [String: Int]
     ) throws -> [TaskCandidate] {
-        let holds = try scope.tx.runningHolds()
-        var free: [String: Int] = [:]
-        for (name, used) in holds.resources { free[name] = (capacity[name] ?? 1) - used }
+        // Running tasks and granted allocations hold resources; files are resources named file:<path>.
+        let ledger = try scope.resourceLedger()
+        let held = Set(ledger.exclusive.keys).union(ledger.shared.keys)
+        let free = ledger.freeExclusive(held.filter { !$0.hasPrefix("file:") })
+        let heldFiles = Set(
+            held.filter { $0.hasPrefix("file:") && ledger.freeExclusive([$0])[$0] ?? 0 <= 0 }.map {
+                String($0.dropFirst(5))
+            })
         var healthyRoles: Set<String> = []
         var anyHealthy = false
         for other in try scope.tx.agents()
@@ -132,7 +137,7 @@ enum ClaimTask {
             healthyRoles.formUnion(other.specializations)
         }
         var context = SelectionContext(
-            heldFiles: holds.files, freeResources: free, defaultCapacity: capacity,
+            heldFiles: heldFiles, freeResources: free, defaultCapacity: capacity,
             rolesWithHealthyCapacity: healthyRoles, anyHealthyCapacity: anyHealthy)
         let roles: [String?] = agent.specializations.map { Optional($0) } + [nil]
         var candidates: [TaskCandidate] = []

@@ -50,7 +50,7 @@ enum CompleteWorkflow {
     static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {
         let id = try context.requiredWorkflowID
         let hub = context.hub
-        let (skipped, _, _) = try await hub.mutate(context) { m -> [String] in
+        let (outcome, _, _) = try await hub.mutate(context) { m -> (skipped: [String], released: Int) in
             let action = try m.lifecycle(.complete)
             var skipped: [String] = []
             if case .transition = action {
@@ -106,15 +106,16 @@ enum CompleteWorkflow {
                         "completion_status": .string(CompletionStatus.of(all, status: m.workflow.status).rawValue),
                     ])
             }
-            return skipped
+            let released = (p.cleanupResources ?? true) ? try m.releaseAllocations(reason: "workflow completed") : 0
+            return (skipped, released)
         }
+        let skipped = outcome.skipped
         let snapshot = try await hub.snapshot(id)
         let artifacts = try await Finalization(hub: hub).run(
             snapshot, archive: p.archiveState ?? false, report: p.generateReport ?? false)
-        // Resource allocations arrive with resource coordination; until then a workflow holds none.
         var result: JSONValue = [
             "skipped_tasks": .strings(skipped),
-            "resources_released": .count(0),
+            "resources_released": .count(outcome.released),
             "artifacts": artifacts.json,
         ]
         result["hub_to_orchestrate"] = HandoffView(hub: hub).json(snapshot, artifacts: artifacts.paths)

@@ -162,22 +162,25 @@ enum CreateWorkflow {
         workflow.stateVersion = 1
         workflow.budget = Budget(json: p.budget)
         let phases = p.phases.enumerated().map { n, spec in Phase(workflowID: id, phaseID: n + 1, name: spec.name) }
-        let tasks = p.phases.enumerated().flatMap { n, spec in
+        var tasks = p.phases.enumerated().flatMap { n, spec in
             spec.tasks.map { $0.task(workflowID: id, phase: n + 1, now: now) }
         }
         try TaskGraph.validate(existing: [], adding: tasks)
+        let lengths = CriticalPath.lengths(tasks)
+        for i in tasks.indices { tasks[i].criticalPathMilliseconds = lengths[tasks[i].taskID] ?? 0 }
         let ids = hub.ids
         let finalWorkflow = workflow
+        let finalTasks = tasks
         try await context.store.write { tx in
             try tx.insert(finalWorkflow)
             try tx.insert(phases)
-            try tx.insert(tasks)
+            try tx.insert(finalTasks)
             var mutation = Mutation(tx: tx, workflow: finalWorkflow, now: now, ids: ids)
             let created = try mutation.emit(
                 "created",
                 data: [
                     "name": .string(finalWorkflow.name), "total_phases": .count(phases.count),
-                    "total_tasks": .count(tasks.count),
+                    "total_tasks": .count(finalTasks.count),
                     "priority": .string(finalWorkflow.priority.rawValue),
                 ])
             try mutation.emit(
@@ -185,7 +188,7 @@ enum CreateWorkflow {
                 data: ["state_version": .int(finalWorkflow.stateVersion), "status": "created", "current_phase": 0],
                 causedBy: created.eventID)
         }
-        let snapshot = WorkflowSnapshot(workflow: workflow, phases: phases, tasks: tasks)
+        let snapshot = WorkflowSnapshot(workflow: workflow, phases: phases, tasks: finalTasks)
         return OperationOutcome(
             result: [
                 "workflow_id": .string(id), "status": "created", "name": .string(workflow.name),

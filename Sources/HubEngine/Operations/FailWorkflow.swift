@@ -23,6 +23,7 @@ enum FailWorkflow {
             m.workflow.failureReason = reason
             try m.emit("failed", severity: .error, data: ["reason": .string(reason)])
             try m.revokeLeases(reason: "workflow failed")
+            _ = try m.releaseAllocations(reason: "workflow failed")
         }
         return try await .after(context.hub, id, result: ["reason": .string(reason)])
     }

@@ -61,10 +61,12 @@ struct Mutation {
                         "completion_status": .string(
                             CompletionStatus.of(progression.tasks, status: .completed).rawValue)
                     ])
+                _ = try releaseAllocations(reason: "workflow completed")
             case .workflowFailed(let reason):
                 workflow.enter(.failed, now: now)
                 workflow.failureReason = reason
                 try emit("failed", severity: .error, data: ["reason": .string(reason)])
+                _ = try releaseAllocations(reason: "workflow failed")
             }
         }
     }

@@ -37,6 +37,10 @@ public enum Paths {
         -> String
     {
         guard !raw.isEmpty, !raw.utf8.contains(0) else { throw HubError.parameter(field, "must be a non-empty path") }
+        // A longer file name is refused by the file system itself, which would surface as STORE_UNAVAILABLE.
+        guard raw.split(separator: "/").allSatisfy({ $0.utf8.count <= 255 }) else {
+            throw HubError.parameter(field, "has a path component longer than 255 bytes")
+        }
         let full = absolute(raw, relativeTo: stateDirectory)
         let parts = raw.split(separator: "/")
         let real = resolved(full)

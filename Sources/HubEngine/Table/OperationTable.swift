@@ -49,5 +49,7 @@ public struct OperationTable: Sendable {
         MonitorPool.descriptor,
         AssignAgents.descriptor,
         RedistributeTasks.descriptor,
+        AllocateResources.descriptor,
+        ReleaseResources.descriptor,
     ])
 }

@@ -1,0 +1,104 @@
+import HubCore
+import HubStore
+
+extension DispatchScope {
+    /// What is held now: running tasks hold their resources and files (as `file:<path>`)
+    /// exclusively, granted allocations hold theirs in their mode.
+    func resourceLedger() throws -> ResourceLedger {
+        var ledger = ResourceLedger(capacity: configuration.resources)
+        let holds = try tx.runningHolds()
+        ledger.hold(holds.resources, mode: .exclusive)
+        var files: [String: Int] = [:]
+        for key in holds.files { files["file:" + key] = 1 }
+        ledger.hold(files, mode: .exclusive)
+        for allocation in try tx.liveAllocations() where allocation.state == .granted {
+            ledger.hold(allocation.resources, mode: allocation.mode)
+        }
+        return ledger
+    }
+
+    /// Ends queued requests past their wait and grants what fits, in priority then arrival order.
+    mutating func processResourceQueue() throws {
+        let live = try tx.liveAllocations()
+        var queued: [ResourceAllocation] = []
+        for var request in live where request.state == .queued {
+            if request.deadline <= now {
+                request.state = .expired
+                request.endedAt = now
+                try tx.update(request)
+                try emitResourceEvent("resource_request_expired", request, severity: .warning)
+            } else {
+                queued.append(request)
+            }
+        }
+        guard !queued.isEmpty else { return }
+        var ledger = try resourceLedger()
+        let granted = Set(ledger.grant(queued.map(\.request)))
+        for var request in queued where granted.contains(request.requestID) {
+            request.state = .granted
+            request.allocationID = ids.make("alloc")
+            request.grantedAt = now
+            try tx.update(request)
+            try emitResourceEvent("resource_allocated", request)
+        }
+    }
+
+    /// Ends granted and queued requests of an agent (it failed or left).
+    mutating func releaseAllocations(agentID: String, reason: String) throws {
+        for var allocation in try tx.liveAllocations() where allocation.agentID == agentID {
+            allocation.state = allocation.state == .granted ? .released : .withdrawn
+            allocation.endedAt = now
+            try tx.update(allocation)
+            try emitResourceEvent("resource_released", allocation, extra: ["reason": .string(reason)])
+        }
+    }
+
+    /// Publishes a resource event on its workflow's subject, or on `hub.resources` for requests of no workflow.
+    mutating func emitResourceEvent(
+        _ type: String, _ allocation: ResourceAllocation, severity: Severity = .info, extra: JSONValue = .emptyObject
+    ) throws {
+        var data = ResourceView.json(allocation)
+        for (k, v) in extra.objectValue ?? [:] { data[k] = v }
+        if let workflowID = allocation.workflowID {
+            try workflow(workflowID) { m in _ = try m.emit(type, severity: severity, data: data) }
+        } else {
+            let draft = EventDraft(
+                eventType: type, workflowID: nil, phase: 0, severity: severity, data: data,
+                subject: "hub.resources.\(type)")
+            _ = try tx.append(draft, eventID: ids.make("evt"), timestamp: now)
+        }
+    }
+}
+
+extension Mutation {
+    /// Releases the workflow's allocations and withdraws its queued requests (it finished).
+    mutating func releaseAllocations(reason: String) throws -> Int {
+        var count = 0
+        for var allocation in try tx.liveAllocations() where allocation.workflowID == workflow.id {
+            let wasGranted = allocation.state == .granted
+            allocation.state = wasGranted ? .released : .withdrawn
+            allocation.endedAt = now
+            try tx.update(allocation)
+            var data = ResourceView.json(allocation)
+            data["reason"] = .string(reason)
+            try emit("resource_released", data: data)
+            if wasGranted { count += 1 }
+        }
+        return count
+    }
+}
+
+/// How the API shows a resource request.
+enum ResourceView {
+    static func json(_ a: ResourceAllocation) -> JSONValue {
+        var resources: JSONValue = .emptyObject
+        for name in a.resources.keys.sorted() { resources[name] = .count(a.resources[name] ?? 1) }
+        return [
+            "request_id": .string(a.requestID), "allocation_id": .optional(a.allocationID),
+            "state": .string(a.state.rawValue),
+            "resources": resources, "priority": .string(a.priority.rawValue),
+            "conflict_tolerance": .string(a.mode == .shared ? "high" : "low"), "workflow_id": .optional(a.workflowID),
+            "agent_id": .optional(a.agentID), "deadline": .string(Timestamp.format(milliseconds: a.deadline)),
+        ]
+    }
+}

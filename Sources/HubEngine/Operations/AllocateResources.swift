@@ -1,0 +1,164 @@
+import HubCore
+
+/// `allocate-resources`: named resources, all or nothing, in priority then arrival order (§8).
+enum AllocateResources {
+    struct Parameters: OperationParameters {
+        var resources: [String: Int]?
+        var priority: Priority?
+        var constraints: Constraints?
+        var agentId: String?
+        var requestId: String?
+
+        struct Constraints: Decodable, Sendable {
+            var maxWaitTime: HubDuration?
+            var conflictTolerance: String?
+        }
+
+        static let schema = Schema.object([
+            .init(
+                "resources",
+                .map(
+                    .integer(min: 1, max: 1_000_000), "Units per resource: {\"database\": 1, \"file:src/a.swift\": 1}.")
+            ),
+            .init("priority", .oneOf(["high", "medium", "low"], "Defaults to medium.")),
+            .init(
+                "constraints",
+                .object([
+                    .init("max_wait_time", .duration("How long a queued request waits. Defaults to 10m.")),
+                    .init(
+                        "conflict_tolerance",
+                        .oneOf(["low", "high"], "low: exclusive units; high: shares with other readers.")),
+                ])),
+            .init(
+                "agent_id", .id("The agent the allocation belongs to: it is released when the agent fails or leaves.")),
+            .init(
+                "request_id",
+                .string("Ask about an earlier queued request instead of making a new one.", maxLength: 128)),
+        ])
+    }
+
+    static let descriptor = OperationDescriptor(
+        "allocate-resources", scope: .hub, mutating: false, parameters: Parameters.self,
+        summary: "Allocate named resources all or nothing; returns an allocation_id, or a queued request_id.",
+        discussion: """
+            Capacities come from the configuration's resources (undeclared resources have capacity 1); running tasks hold \
+            their resources and files (file:<path>) implicitly. Requests are granted whole in priority then arrival order; \
+            a request that cannot be granted holds back later requests for the same resources, so nothing is held \
+            partially and two requests never deadlock. A queued request is granted by the next dispatcher operation that \
+            finds room; ask about it again with request_id. After max_wait_time it expires: RESOURCE_TIMEOUT. With a \
+            workflow id the allocation belongs to the workflow and ends with it.
+            """,
+        example: """
+            coordination-hub workflow_123 allocate-resources '{"resources": {"database": 1, "file:src/a.swift": 1}, "priority": "high", "constraints": {"max_wait_time": "10m", "conflict_tolerance": "low"}}'
+            """,
+        handler: run)
+
+    static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {
+        let workflowID = context.workflowID
+        let workingDirectory = context.hub.workingDirectory
+        let allocation = try await context.hub.dispatch { scope -> ResourceAllocation in
+            if let id = p.requestId {
+                try scope.processResourceQueue()
+                guard let existing = try scope.tx.allocation(id) else {
+                    throw HubError.parameter("request_id", "names no resource request")
+                }
+                if existing.state == .expired {
+                    throw HubError(
+                        .resourceTimeout, "Resource request \(id) waited its max_wait_time and expired",
+                        details: "Nothing is held for it; ask again or ask for less.",
+                        context: ["request_id": .string(id)],
+                        suggestions: ["Send allocate-resources again", "Release allocations you no longer need"])
+                }
+                return existing
+            }
+            guard var resources = p.resources, !resources.isEmpty else {
+                throw HubError.parameter("resources", "is required: units per resource name, e.g. {\"database\": 1}")
+            }
+            if let agentID = p.agentId { _ = try scope.agent(agentID) }
+            let workspace = try workflowID.flatMap { try scope.tx.workflow($0)?.workspace } ?? workingDirectory
+            resources = normalized(resources, workspace: workspace)
+            let mode: ResourceMode = p.constraints?.conflictTolerance == "high" ? .shared : .exclusive
+            for (name, units) in resources
+            where mode == .exclusive && units > (scope.configuration.resources[name] ?? 1) {
+                throw HubError.parameter(
+                    "resources.\(name)",
+                    "asks for \(units) units but the capacity is \(scope.configuration.resources[name] ?? 1); it could never be granted"
+                )
+            }
+            let wait = p.constraints?.maxWaitTime ?? .minutes(10)
+            let request = ResourceAllocation(
+                requestID: scope.ids.make("req"), workflowID: workflowID, agentID: p.agentId, resources: resources,
+                priority: p.priority ?? .medium, mode: mode, createdAt: scope.now,
+                deadline: scope.now + wait.milliseconds)
+            let stored = try scope.tx.insert(request)
+            try scope.emitResourceEvent("resource_requested", stored)
+            try scope.processResourceQueue()
+            return try scope.tx.allocation(stored.requestID) ?? stored
+        }
+        var steps: [String] = []
+        switch allocation.state {
+        case .granted:
+            steps.append(
+                "Release it when done: coordination-hub release-resources '{\"allocation_id\": \"\(allocation.allocationID ?? "")\"}'"
+            )
+        case .queued:
+            steps.append(
+                "Queued: ask again with request_id \(allocation.requestID) until it is granted, or withdraw it with release-resources"
+            )
+        default: break
+        }
+        return OperationOutcome(result: ResourceView.json(allocation), nextSteps: steps)
+    }
+
+    /// File resources are named by their normalized absolute path, so `file:./a` and `file:a` are one resource.
+    static func normalized(_ resources: [String: Int], workspace: String) -> [String: Int] {
+        var out: [String: Int] = [:]
+        for (name, units) in resources {
+            let key =
+                name.hasPrefix("file:")
+                ? "file:" + WorkTask.fileKey(String(name.dropFirst(5)), workspace: workspace) : name
+            out[key, default: 0] += units
+        }
+        return out
+    }
+}
+
+/// `release-resources`: free an allocation or withdraw a queued request (§8).
+enum ReleaseResources {
+    struct Parameters: OperationParameters {
+        var allocationId: String?
+        var requestId: String?
+        static let schema = Schema.object([
+            .init("allocation_id", .string("The allocation to free.", maxLength: 128)),
+            .init(
+                "request_id", .string("A queued request to withdraw (or the request of an allocation).", maxLength: 128)
+            ),
+        ])
+    }
+
+    static let descriptor = OperationDescriptor(
+        "release-resources", scope: .hub, mutating: false, parameters: Parameters.self,
+        summary: "Free an allocation (allocation_id) or withdraw a queued request (request_id).",
+        example: "coordination-hub release-resources '{\"allocation_id\": \"alloc_01j…\"}'",
+        handler: run)
+
+    static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {
+        guard let id = p.allocationId ?? p.requestId else {
+            throw HubError.parameter("allocation_id", "or request_id is required")
+        }
+        let allocation = try await context.hub.dispatch { scope -> ResourceAllocation in
+            guard var allocation = try scope.tx.allocation(id) else {
+                throw HubError.parameter(
+                    p.allocationId != nil ? "allocation_id" : "request_id", "names no allocation or request")
+            }
+            guard allocation.state == .granted || allocation.state == .queued else { return allocation }
+            allocation.state = allocation.state == .granted ? .released : .withdrawn
+            allocation.endedAt = scope.now
+            try scope.tx.update(allocation)
+            try scope.emitResourceEvent("resource_released", allocation)
+            try scope.processResourceQueue()
+            return allocation
+        }
+        return OperationOutcome(result: ResourceView.json(allocation))
+    }
+}

@@ -1,0 +1,123 @@
+import HubCore
+import HubEngine
+import HubTesting
+import Testing
+
+@Suite struct ResourceEngineTests {
+    let t: TestHub
+    init() throws {
+        var config = Configuration()
+        config.resources = ["database": 2]
+        t = try TestHub(configuration: config)
+    }
+
+    func allocate(_ json: String, workflow: String? = nil) async -> OperationResponse {
+        await t.run(workflow, "allocate-resources", json)
+    }
+
+    @Test func grantsAllOrNothingAndQueuesTheRest() async throws {
+        let first = await allocate(#"{"resources": {"database": 2}}"#)
+        #expect(first.result["state"] == "granted")
+        #expect(first.result["allocation_id"]?.stringValue?.hasPrefix("alloc_") == true)
+        let second = await allocate(#"{"resources": {"database": 1, "cache": 1}}"#)
+        #expect(second.result["state"] == "queued")
+        let requestID = try #require(second.result["request_id"]?.stringValue)
+        // Nothing partial: the free cache is not held while the database is busy.
+        #expect(await allocate(#"{"resources": {"cache": 1}}"#).result["state"] == "queued")
+        await t.run(
+            nil, "release-resources", "{\"allocation_id\": \"\(first.result["allocation_id"]?.stringValue ?? "")\"}")
+        let polled = await allocate("{\"request_id\": \"\(requestID)\"}")
+        #expect(polled.result["state"] == "granted")
+    }
+
+    @Test func higherPriorityGoesFirst() async throws {
+        let holder = await allocate(#"{"resources": {"gpu": 1}}"#)
+        let low = await allocate(#"{"resources": {"gpu": 1}, "priority": "low"}"#)
+        let high = await allocate(#"{"resources": {"gpu": 1}, "priority": "high"}"#)
+        await t.run(
+            nil, "release-resources", "{\"allocation_id\": \"\(holder.result["allocation_id"]?.stringValue ?? "")\"}")
+        #expect(
+            await allocate("{\"request_id\": \"\(high.result["request_id"]?.stringValue ?? "")\"}").result["state"]
+                == "granted")
+        #expect(
+            await allocate("{\"request_id\": \"\(low.result["request_id"]?.stringValue ?? "")\"}").result["state"]
+                == "queued")
+    }
+
+    @Test func readersShareAndExcludeWriters() async throws {
+        let reader = #"{"resources": {"doc": 1}, "constraints": {"conflict_tolerance": "high"}}"#
+        #expect(await allocate(reader).result["state"] == "granted")
+        #expect(await allocate(reader).result["state"] == "granted")
+        #expect(await allocate(#"{"resources": {"doc": 1}}"#).result["state"] == "queued")
+    }
+
+    @Test func aQueuedRequestExpiresAfterItsWait() async throws {
+        _ = await allocate(#"{"resources": {"gpu": 1}}"#)
+        let queued = await allocate(#"{"resources": {"gpu": 1}, "constraints": {"max_wait_time": "1m"}}"#)
+        t.clock.advance(by: .minutes(2))
+        let polled = await allocate("{\"request_id\": \"\(queued.result["request_id"]?.stringValue ?? "")\"}")
+        #expect(polled.errorCode == "RESOURCE_TIMEOUT")
+    }
+
+    @Test func aRequestLargerThanCapacityIsRefused() async throws {
+        let refused = await allocate(#"{"resources": {"database": 3}}"#)
+        #expect(refused.errorCode == "INVALID_PARAMETERS")
+        #expect(refused.error?.message.contains("capacity is 2") == true)
+    }
+
+    @Test func allocatedResourcesAndFilesHoldBackTasksThatNeedThem() async throws {
+        await t.run(
+            "w1", "create",
+            #"{"phases": [{"name": "p", "tasks": [{"task_id": "a", "files": ["src/a.swift"]}, {"task_id": "b", "resources": ["gpu"]}]}]}"#
+        )
+        await t.run("w1", "start")
+        await t.run(nil, "register-agent", #"{"agent_id": "ag", "max_concurrent_tasks": 2}"#)
+        let file = await allocate(#"{"resources": {"file:./src/a.swift": 1}}"#, workflow: "w1")
+        let gpu = await allocate(#"{"resources": {"gpu": 1}}"#)
+        #expect(await t.run(nil, "claim-task", #"{"agent_id": "ag", "max_tasks": 2}"#).result["count"] == 0)
+        await t.run(
+            nil, "release-resources", "{\"allocation_id\": \"\(gpu.result["allocation_id"]?.stringValue ?? "")\"}")
+        let claimed =
+            await t.run(nil, "claim-task", #"{"agent_id": "ag", "max_tasks": 2}"#).result["tasks"]?.arrayValue ?? []
+        #expect(claimed.map { $0["task_id"] } == ["b"])
+        // The workflow's allocation ends with the workflow.
+        await t.run("w1", "cancel")
+        #expect(
+            await t.run(
+                nil, "release-resources", "{\"allocation_id\": \"\(file.result["allocation_id"]?.stringValue ?? "")\"}"
+            ).result["state"] == "released")
+        let released = await t.run("w1", "get-events", #"{"event_types": ["resource_released"]}"#).result["count"]
+        #expect(released == 1)
+    }
+
+    @Test func theCriticalPathGoesFirst() async throws {
+        await t.run(
+            "w1", "create",
+            #"{"phases": [{"name": "p", "tasks": [{"task_id": "short", "estimate": "1m"}, {"task_id": "head", "estimate": "1m"}, {"task_id": "tail", "estimate": "30m", "depends_on": ["head"]}]}]}"#
+        )
+        await t.run("w1", "start")
+        await t.run(nil, "register-agent", #"{"agent_id": "ag"}"#)
+        #expect(
+            await t.run(nil, "claim-task", #"{"agent_id": "ag"}"#).result["tasks"]?.arrayValue?.first?["task_id"]
+                == "head")
+    }
+
+    @Test func reservationsOfAGoneAgentAreReleasedAndImbalanceMovesThem() async throws {
+        await t.run(
+            "w1", "create",
+            #"{"phases": [{"name": "p", "tasks": [{"task_id": "a"}, {"task_id": "b"}, {"task_id": "c"}]}]}"#)
+        await t.run("w1", "start")
+        await t.run(nil, "register-agent", #"{"agent_id": "old", "max_concurrent_tasks": 3}"#)
+        _ = await t.run(nil, "claim-task", #"{"agent_id": "old", "max_tasks": 3}"#)
+        await t.run(nil, "register-agent", #"{"agent_id": "x", "max_concurrent_tasks": 5}"#)
+        let moved = await t.run("w1", "redistribute-tasks", #"{"failed_agent": "old", "strategy": "round_robin"}"#)
+        #expect(moved.result["new_assignments"]?.arrayValue?.allSatisfy { $0["target_agent"] == "x" } == true)
+        await t.run(nil, "register-agent", #"{"agent_id": "y", "max_concurrent_tasks": 5}"#)
+        await t.run(nil, "heartbeat", #"{"agent_id": "y"}"#)
+        let imbalance =
+            await t.run("w1", "get-events", #"{"event_types": ["tasks_redistributed"]}"#).result["events"]?.arrayValue
+            ?? []
+        #expect(imbalance.contains { $0["data"]?["reason"] == "load_imbalance" })
+        #expect(await t.run(nil, "claim-task", #"{"agent_id": "y", "max_tasks": 5}"#).result["count"] == 1)
+    }
+}
