@@ -15,7 +15,7 @@ import Testing
 @Suite struct DispatchCrashTests {
     /// Short, so the dead agent's lease (3 intervals) lapses quickly. Every command
     /// of the test (and both agents) reads it from the environment.
-    static let heartbeat = "250ms"
+    static let heartbeat = "1s"
 
     @Test func aKilledAgentsTaskIsCompletedByAnotherAndItsLateCompletionIsLeaseExpired() async throws {
         let hub = try DispatchSandbox(

@@ -1,0 +1,199 @@
+import Foundation
+import HubCLI
+import HubCore
+import HubEngine
+import HubTesting
+import Testing
+
+/// The other ways in: parameters from YAML, JSON files and standard input, the
+/// request envelope, configuration layers, help, version and `--pretty`.
+@Suite struct YAMLAndEnvelopeTests {
+    static let yaml = """
+        # The seed's create, written as YAML.
+        name: From YAML
+        phases:
+          - setup
+          - name: build
+            tasks:
+              - task_id: compile
+                estimate: 10m
+                payload:
+                  nested_key: [1, 2]
+                  flag_on: true
+        agent_requirements:
+          min_agents: 2
+          specialized_roles: [code, test]
+        timeout: 90m
+        priority: low
+        """
+
+    @Test func parametersFromAYAMLFileCreateTheSameWorkflowAsJSON() throws {
+        let hub = try CLISandbox("yaml")
+        defer { hub.remove() }
+        try hub.write(Self.yaml, to: hub.directory.file("create.yaml"))
+        try hub.write(Self.yaml, to: hub.directory.file("create.yml"))
+        try hub.succeed("from_yaml", "create", "@create.yaml")
+        try hub.succeed("from_yml", "create", "@\(hub.directory.file("create.yml"))")
+        for id in ["from_yaml", "from_yml"] {
+            let state = try hub.workflowState(id)
+            #expect(state["name"]?.stringValue == "From YAML")
+            #expect(state["priority"]?.stringValue == "low")
+            #expect(state["configuration"]?["timeout"]?.stringValue == "1h 30m")
+            #expect(state["agent_requirements"]?["min_agents"]?.intValue == 2)
+            #expect(state["agent_requirements"]?["specialized_roles"]?.strings == ["code", "test"])
+            let phases = state["phases"]?.arrayValue ?? []
+            #expect(phases.compactMap { $0["name"]?.stringValue } == ["setup", "build"])
+            let task = try #require(phases.last?["tasks"]?.arrayValue?.first)
+            #expect(task["task_id"]?.stringValue == "compile")
+            #expect(task["estimate"]?.stringValue == "10m")
+            // Free JSON keeps its keys as written (no snake_case → camelCase rewriting).
+            #expect(task["payload"] == ["flag_on": true, "nested_key": [1, 2]])
+        }
+    }
+
+    @Test func unreadableYAMLIsInvalidArguments() throws {
+        let hub = try CLISandbox("yaml-bad")
+        defer { hub.remove() }
+        try hub.write("phases: [unclosed\n  - : :", to: hub.directory.file("bad.yaml"))
+        try hub.write("- just\n- a list\n", to: hub.directory.file("list.yaml"))
+        try hub.fail(["wf", "create", "@bad.yaml"], code: "INVALID_ARGUMENTS", exit: 2)
+        try hub.fail(["wf", "create", "@list.yaml"], code: "INVALID_ARGUMENTS", exit: 2)
+        #expect(!hub.exists(hub.stateDirectory))
+    }
+
+    @Test func parametersFromStandardInputAndFromAJSONFile() throws {
+        let hub = try CLISandbox("stdin")
+        defer { hub.remove() }
+        try hub.succeed("from_stdin", "create", "-", stdin: #"{"name": "Piped", "phases": ["a"]}"#)
+        #expect(try hub.workflowState("from_stdin")["name"]?.stringValue == "Piped")
+        try hub.write(#"{"name": "Filed", "phases": ["a"]}"#, to: hub.directory.file("params.json"))
+        try hub.succeed("from_file", "create", "@params.json")
+        #expect(try hub.workflowState("from_file")["name"]?.stringValue == "Filed")
+        try hub.fail(["broken", "create", "-"], code: "INVALID_ARGUMENTS", exit: 2, stdin: "")
+        try hub.fail(["broken", "create", "-"], code: "INVALID_ARGUMENTS", exit: 2, stdin: "[]")
+    }
+
+    @Test func theRequestEnvelopeOnStandardInputRunsTheOperation() throws {
+        let hub = try CLISandbox("envelope")
+        defer { hub.remove() }
+        let outcome = try hub.run(
+            "--request", "-",
+            stdin: #"{"workflow_id": "env_wf", "operation": "create", "parameters": {"phases": ["a", "b"]}}"#)
+        #expect(outcome.status == 0, "\(outcome.stdout)")
+        #expect(outcome.json["workflow_id"]?.stringValue == "env_wf")
+        #expect(outcome.json["operation"]?.stringValue == "create")
+        let listed = try hub.run("--request", "-", stdin: #"{"operation": "list-workflows"}"#)
+        #expect(listed.json["workflow_id"] == .null)
+        #expect(listed.json["result"]?["total"]?.intValue == 1)
+        try hub.write(#"{"workflow_id": "env_wf", "operation": "start"}"#, to: hub.directory.file("start.json"))
+        #expect(try hub.run("--request", "@start.json").json["result"]?["status"]?.stringValue == "running")
+
+        try hub.expectUnchanged {
+            for envelope in [
+                #"{"workflow_id": "env_wf", "operation": "pause", "params": {}}"#,  // unknown key
+                #"{"operation": "pause"}"#,  // workflow operation without an id
+                #"{"workflow_id": "env_wf", "operation": "paws"}"#,  // unknown operation
+                #"{"workflow_id": 7, "operation": "pause"}"#,  // id not a string
+                #"{"workflow_id": "env_wf", "operation": "pause", "parameters": [1]}"#,  // not an object
+                "not json",
+            ] {
+                try hub.fail(["--request", "-"], code: "INVALID_ARGUMENTS", exit: 2, stdin: envelope)
+            }
+            try hub.fail(["--request", "-", "env_wf", "pause"], code: "INVALID_ARGUMENTS", exit: 2, stdin: "{}")
+        }
+    }
+
+    /// The `configuration.timeout` a workflow created with no timeout gets.
+    static func defaultTimeout(_ hub: CLISandbox, _ extra: [String] = [], id: String) throws -> String? {
+        let outcome = try hub.runner.run(extra + [id, "create", #"{"phases": ["a"]}"#])
+        #expect(outcome.status == 0, "\(outcome.stdout)")
+        return try hub.workflowState(id)["configuration"]?["timeout"]?.stringValue
+    }
+
+    @Test func theWorkflowTimeoutComesFromConfigThenEnvironmentThenSetThenTheRequest() throws {
+        var hub = try CLISandbox("config")
+        defer { hub.remove() }
+        #expect(try Self.defaultTimeout(hub, id: "builtin") == "4h")
+        try hub.write(
+            #"{"coordination_defaults": {"workflow_timeout": "3h"}}"#, to: hub.state("config.json"))
+        #expect(try Self.defaultTimeout(hub, id: "from_file") == "3h")
+        hub.runner.environment["COORDINATION_HUB_WORKFLOW_TIMEOUT"] = "5h"
+        #expect(try Self.defaultTimeout(hub, id: "from_env") == "5h")
+        #expect(try Self.defaultTimeout(hub, ["--set", "workflow_timeout=1h"], id: "from_flag") == "1h")
+        try hub.succeed("--set", "workflow_timeout=1h", "explicit", "create", #"{"phases": ["a"], "timeout": "2h"}"#)
+        #expect(try hub.workflowState("explicit")["configuration"]?["timeout"]?.stringValue == "2h")
+
+        // A bad setting is refused, naming where it came from; nothing is created.
+        let before = try hub.fingerprint()
+        hub.runner.environment["COORDINATION_HUB_WORKFLOW_TIMEOUT"] = "forever"
+        let error = try hub.fail(["bad_env", "create", #"{"phases": ["a"]}"#], code: "INVALID_PARAMETERS", exit: 1)
+        #expect(error["message"]?.stringValue?.contains("COORDINATION_HUB_WORKFLOW_TIMEOUT") == true)
+        hub.runner.environment["COORDINATION_HUB_WORKFLOW_TIMEOUT"] = nil
+        let typo = try hub.fail(
+            ["--set", "workflow_timout=1h", "bad_set", "create", #"{"phases": ["a"]}"#], code: "INVALID_PARAMETERS",
+            exit: 1)
+        #expect(typo["message"]?.stringValue?.contains("did you mean 'workflow_timeout'") == true)
+        #expect(try hub.fingerprint() == before)
+    }
+
+    @Test func aYAMLConfigurationFileIsReadToo() throws {
+        let hub = try CLISandbox("config-yaml")
+        defer { hub.remove() }
+        try hub.write("workflow_timeout: 45m\n", to: hub.state("config.yaml"))
+        #expect(try Self.defaultTimeout(hub, id: "yaml_config") == "45m")
+    }
+
+    @Test func theStateDirectoryComesFromTheFlagOrTheEnvironment() throws {
+        var hub = try CLISandbox("state-dir")
+        defer { hub.remove() }
+        try hub.succeed("--state-dir", "custom", "flagged", "create", #"{"phases": ["a"]}"#)
+        #expect(hub.exists(hub.directory.file("custom/hub.sqlite")))
+        #expect(!hub.exists(hub.stateDirectory), "the default directory is not touched")
+        try hub.fail(["flagged", "get-status"], code: "WORKFLOW_NOT_FOUND", exit: 1)
+        hub.runner.environment["COORDINATION_HUB_STATE_DIR"] = hub.directory.file("custom")
+        #expect(try hub.workflowState("flagged")["id"]?.stringValue == "flagged")
+        try hub.succeed("--state-dir=\(hub.directory.file("custom"))", "flagged", "start")
+    }
+
+    @Test func helpListsEveryOperationAndHelpForOneShowsItsExample() throws {
+        let hub = try CLISandbox("help")
+        defer { hub.remove() }
+        let overview = try hub.run("help")
+        #expect(overview.status == 0)
+        #expect(overview.stdout.contains("Usage"))
+        for name in OperationTable.standard.names {
+            #expect(overview.stdout.contains(name), "help does not mention \(name)")
+        }
+        #expect(try hub.run("--help").stdout == overview.stdout)
+
+        let create = try #require(OperationTable.standard["create"])
+        let one = try hub.run("help", "create")
+        #expect(one.status == 0)
+        #expect(one.stdout.contains(create.example.trimmingCharacters(in: .whitespacesAndNewlines)))
+        #expect(one.stdout.contains("Feature Implementation"), "the seed's example")
+        #expect(one.stdout.contains("phases (required)"))
+        #expect(try hub.run("create", "--help").stdout == one.stdout)
+        try hub.fail(["help", "nosuch"], code: "INVALID_ARGUMENTS", exit: 2)
+
+        let version = try hub.run("version")
+        #expect(version.status == 0)
+        #expect(version.stdout == "coordination-hub \(CommandLineTool.version)\n")
+        #expect(!hub.exists(hub.stateDirectory), "help and version touch no state")
+    }
+
+    @Test func prettyOutputIsIndentedJSONAndTheDefaultIsOneLine() throws {
+        let hub = try CLISandbox("pretty")
+        defer { hub.remove() }
+        try hub.succeed("wf", "create", #"{"phases": ["a"]}"#)
+        let compact = try hub.run("wf", "get-status")
+        #expect(compact.stdout.split(separator: "\n").count == 1, "not a terminal: one line")
+        let pretty = try hub.run("--pretty", "wf", "get-status")
+        #expect(pretty.status == 0)
+        #expect(pretty.stdout.split(separator: "\n").count > 20)
+        #expect(pretty.stdout.contains("\n  \"status\""))
+        #expect(pretty.json["result"] == compact.json["result"])
+        let prettyError = try hub.run("wf", "pause", "--pretty")
+        #expect(prettyError.errorCode == "INVALID_TRANSITION")
+        #expect(prettyError.stdout.split(separator: "\n").count > 5)
+    }
+}
