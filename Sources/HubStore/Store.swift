@@ -86,15 +86,28 @@ public struct EventQuery: Sendable, Equatable {
     public var limit: Int
     /// Newest first when true. Defaults to false.
     public var descending: Bool
+    /// Only events with a lower sequence (for paging newest first).
+    public var beforeSequence: Int64?
+    /// Only events at or after this time (milliseconds since 1970).
+    public var since: Int64?
+    /// Only events at or before this time.
+    public var until: Int64?
+    /// Only events of these severities; all when empty.
+    public var severities: [Severity]
 
     public init(
         afterSequence: Int64? = nil, eventTypes: [String] = [], workflowID: String? = nil, limit: Int = 100,
-        descending: Bool = false
+        descending: Bool = false, beforeSequence: Int64? = nil, since: Int64? = nil, until: Int64? = nil,
+        severities: [Severity] = []
     ) {
         self.afterSequence = afterSequence
         self.eventTypes = eventTypes
         self.workflowID = workflowID
         self.limit = limit
         self.descending = descending
+        self.beforeSequence = beforeSequence
+        self.since = since
+        self.until = until
+        self.severities = severities
     }
 }

@@ -279,6 +279,22 @@ struct SQLiteTransaction: StoreWriter {
             clauses.append("workflow_id = ?")
             _ = arguments.append(contentsOf: [workflowID])
         }
+        if let before = query.beforeSequence {
+            clauses.append("sequence < ?")
+            _ = arguments.append(contentsOf: [before])
+        }
+        if let since = query.since {
+            clauses.append("timestamp >= ?")
+            _ = arguments.append(contentsOf: [since])
+        }
+        if let until = query.until {
+            clauses.append("timestamp <= ?")
+            _ = arguments.append(contentsOf: [until])
+        }
+        if !query.severities.isEmpty {
+            clauses.append("severity IN (\(query.severities.map { _ in "?" }.joined(separator: ",")))")
+            for s in query.severities { _ = arguments.append(contentsOf: [s.rawValue]) }
+        }
         if !query.eventTypes.isEmpty {
             clauses.append("event_type IN (\(query.eventTypes.map { _ in "?" }.joined(separator: ",")))")
             for t in query.eventTypes { _ = arguments.append(contentsOf: [t]) }

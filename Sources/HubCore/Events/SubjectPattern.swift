@@ -1,0 +1,90 @@
+/// A subscription pattern over event subjects (§10).
+///
+/// Segments split on `.`; `*` matches exactly one segment; `#` matches zero or
+/// more. A pattern without `#` is matched against the end of the subject (an
+/// implicit leading `#`), so `*.task_completed`, `failed` and
+/// `workflow.*.phase_completed` mean what they obviously mean.
+public struct SubjectPattern: Sendable, Hashable, CustomStringConvertible {
+    /// Longest pattern accepted, in characters.
+    public static let maximumLength = 512
+    /// Most segments accepted.
+    public static let maximumSegments = 32
+
+    /// One segment of a pattern.
+    public enum Segment: Sendable, Hashable {
+        case literal(String)
+        case star
+        case hash
+    }
+
+    /// The pattern as written.
+    public let text: String
+    /// The segments matched, with the implicit leading `#` made explicit.
+    public let segments: [Segment]
+
+    public var description: String { text }
+
+    /// Parses a pattern; throws `INVALID_PARAMETERS` naming what is wrong.
+    public init(_ text: String, field: String = "patterns") throws(HubError) {
+        guard !text.isEmpty else { throw HubError.parameter(field, "has an empty pattern") }
+        guard text.count <= Self.maximumLength else {
+            throw HubError.parameter(field, "has a pattern longer than \(Self.maximumLength) characters")
+        }
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count <= Self.maximumSegments else {
+            throw HubError.parameter(field, "has a pattern of more than \(Self.maximumSegments) segments")
+        }
+        var segments: [Segment] = []
+        for part in parts {
+            switch part {
+            case "": throw HubError.parameter(field, "pattern \"\(text.prefix(64))\" has an empty segment")
+            case "*": segments.append(.star)
+            case "#": segments.append(.hash)
+            default:
+                guard !part.contains("*"), !part.contains("#") else {
+                    throw HubError.parameter(
+                        field,
+                        "pattern \"\(text.prefix(64))\": '*' and '#' must be whole segments, not part of \"\(part.prefix(32))\""
+                    )
+                }
+                segments.append(.literal(String(part)))
+            }
+        }
+        if !segments.contains(.hash) { segments.insert(.hash, at: 0) }
+        self.text = text
+        self.segments = segments
+    }
+
+    /// Whether the subject matches (a direct matcher, the reference for ``SubjectTrie``).
+    public func matches(_ subject: String) -> Bool {
+        let parts = subject.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+        // reachable[i]: the pattern prefix matched so far can stand before subject segment i.
+        var states: Set<Int> = Self.closure([0], segments)
+        for part in parts {
+            var next: Set<Int> = []
+            for s in states where s < segments.count {
+                switch segments[s] {
+                case .literal(let l): if l == part { next.insert(s + 1) }
+                case .star: next.insert(s + 1)
+                case .hash: next.insert(s)
+                }
+            }
+            states = Self.closure(next, segments)
+            if states.isEmpty { return false }
+        }
+        return states.contains(segments.count)
+    }
+
+    /// Adds the states reachable by letting a `#` match nothing.
+    private static func closure(_ states: Set<Int>, _ segments: [Segment]) -> Set<Int> {
+        var out = states
+        var stack = Array(states)
+        while let s = stack.popLast() {
+            if s < segments.count, segments[s] == .hash, !out.contains(s + 1) {
+                out.insert(s + 1)
+                stack.append(s + 1)
+            }
+        }
+        return out
+    }
+}
