@@ -23,7 +23,10 @@ public struct ExecutableRunner: Sendable {
         self.executable = Self.locateExecutable()
         self.workingDirectory = workingDirectory
         var env = ProcessInfo.processInfo.environment
-        env["COORDINATION_HUB_STATE_DIR"] = nil
+        // The developer's own settings must not leak into the runs.
+        for key in env.keys where key.hasPrefix("COORDINATION_HUB_") && key != "COORDINATION_HUB_EXECUTABLE" {
+            env[key] = nil
+        }
         for (k, v) in environment { env[k] = v }
         self.environment = env
     }

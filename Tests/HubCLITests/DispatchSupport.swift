@@ -18,14 +18,7 @@ struct DispatchSandbox: Sendable {
 
     init(_ label: String, environment: [String: String] = [:]) throws {
         directory = try TemporaryDirectory(label)
-        var runner = ExecutableRunner(workingDirectory: directory.path)
-        // The developer's own settings must not leak into the runs.
-        for key in runner.environment.keys
-        where key.hasPrefix("COORDINATION_HUB_") && key != "COORDINATION_HUB_EXECUTABLE" {
-            runner.environment[key] = nil
-        }
-        for (key, value) in environment { runner.environment[key] = value }
-        self.runner = runner
+        runner = ExecutableRunner(workingDirectory: directory.path, environment: environment)
     }
 
     func remove() { directory.remove() }

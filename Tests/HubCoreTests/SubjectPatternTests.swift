@@ -1,4 +1,5 @@
 import HubCore
+import HubTesting
 import Testing
 
 @Suite struct SubjectPatternTests {
@@ -47,7 +48,7 @@ import Testing
     }
 
     @Test func theTrieAgreesWithTheDirectMatcherOnRandomInput() throws {
-        var rng = SplitMix(seed: 42)
+        var rng = SplitMix64(seed: 42)
         let words = ["workflow", "agent", "hub", "w1", "w2", "a1", "failed", "task_failed", "x"]
         func segment() -> String { words[Int(rng.next() % UInt64(words.count))] }
         var patterns: [SubjectPattern] = []
@@ -74,18 +75,5 @@ import Testing
         for (n, p) in patterns.enumerated() where n % 2 == 0 { trie.remove(p, n) }
         let subject = "workflow.w1.failed"
         #expect(trie.match(subject) == Set(patterns.indices.filter { $0 % 2 == 1 && patterns[$0].matches(subject) }))
-    }
-}
-
-/// A small deterministic generator (SplitMix64) for property tests.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -11,14 +11,7 @@ struct CLISandbox {
 
     init(_ label: String, environment: [String: String] = [:]) throws {
         directory = try TemporaryDirectory(label)
-        var runner = ExecutableRunner(workingDirectory: directory.path)
-        // The developer's own settings must not leak into the runs.
-        for key in runner.environment.keys
-        where key.hasPrefix("COORDINATION_HUB_") && key != "COORDINATION_HUB_EXECUTABLE" {
-            runner.environment[key] = nil
-        }
-        for (key, value) in environment { runner.environment[key] = value }
-        self.runner = runner
+        runner = ExecutableRunner(workingDirectory: directory.path, environment: environment)
     }
 
     /// The default state directory under the working directory.

@@ -1,21 +1,6 @@
 import Foundation
 import HubCore
-
-/// A small, seeded, deterministic random number generator (SplitMix64), so a failing
-/// generated input can be reproduced from its seed.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+import HubTesting
 
 /// Parameter documents for an operation: mostly shaped by its schema (so they reach
 /// the handlers), with wrong types, unknown keys, odd strings, extreme numbers and
