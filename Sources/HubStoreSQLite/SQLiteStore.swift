@@ -26,9 +26,20 @@ public final class SQLiteStore: Store {
         self.path = path
         var config = GRDB.Configuration()
         config.busyMode = .timeout(Self.busyTimeout)
-        config.journalMode = .wal
+        // A pool sets WAL up through GRDB. The single connection sets it up itself:
+        // GRDB's WAL setup also commits a throwaway CREATE/DROP TABLE whenever the
+        // WAL file is missing (each time a process opens the store, since the last
+        // one to close removes it): two fsyncs, a schema change and a checkpoint
+        // at close, for every one-shot command, reads included.
+        config.journalMode = pooled ? .wal : .default
         config.foreignKeysEnabled = true
         config.prepareDatabase { db in
+            if !pooled {
+                let mode = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
+                guard mode == "wal" else {
+                    throw DatabaseError(message: "could not turn on WAL mode (journal_mode is \(mode ?? "unknown"))")
+                }
+            }
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
         do {
@@ -40,6 +51,9 @@ public final class SQLiteStore: Store {
                 pooled
                 ? try DatabasePool(path: path, configuration: config)
                 : try DatabaseQueue(path: path, configuration: config)
+            // GRDB's WAL setup runs after `prepareDatabase` and sets `synchronous = NORMAL`
+            // (no fsync at commit), so FULL is set again on the connection that writes.
+            try writer.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
             try Self.migrate(writer)
         } catch {
             throw HubError(
@@ -51,7 +65,23 @@ public final class SQLiteStore: Store {
 
     public func read<T: Sendable>(_ body: @escaping @Sendable (any StoreReader) throws -> T) async throws -> T {
         do {
-            return try await writer.read { db in try body(SQLiteTransaction(db: db)) }
+            guard let queue = writer as? DatabaseQueue else {
+                return try await writer.read { db in try body(SQLiteTransaction(db: db)) }
+            }
+            // On the single connection, GRDB's `read` brackets the body with
+            // `PRAGMA query_only = 1/0`, and every such pragma expires all prepared
+            // statements, so each later statement is compiled again. A deferred
+            // transaction that is always rolled back gives the same snapshot and
+            // discards any change, without that cost.
+            return try await queue.unsafeRead { db in
+                var value: T?
+                try db.inTransaction(.deferred) {
+                    value = try body(SQLiteTransaction(db: db))
+                    return .rollback
+                }
+                guard let value else { throw HubError.internal("a read produced no value") }
+                return value
+            }
         } catch let error as HubError {
             throw error
         } catch {

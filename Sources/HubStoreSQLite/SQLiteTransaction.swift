@@ -9,7 +9,11 @@ struct SQLiteTransaction: StoreWriter {
     // MARK: Workflows
 
     func workflow(_ id: String) throws -> Workflow? {
-        try Row.fetchOne(db, sql: "SELECT * FROM workflows WHERE id = ?", arguments: [id]).map(Self.workflow(from:))
+        // A cursor's row looks columns up by name through a dictionary (a fetched row
+        // compares every column name, lowercased, on each lookup); the row is read
+        // inside the cursor's `next`, while the statement still holds it.
+        try Row.fetchCursor(db.cachedStatement(sql: "SELECT * FROM workflows WHERE id = ?"), arguments: [id])
+            .map(Self.workflow(from:)).next()
     }
 
     func workflows(_ query: WorkflowQuery) throws -> (workflows: [Workflow], total: Int) {
@@ -30,7 +34,8 @@ struct SQLiteTransaction: StoreWriter {
     }
 
     func insert(_ w: Workflow) throws {
-        if try Bool.fetchOne(db, sql: "SELECT 1 FROM workflows WHERE id = ?", arguments: [w.id]) != nil {
+        if try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM workflows WHERE id = ?"), arguments: [w.id]) != nil
+        {
             throw HubError(
                 .workflowExists, "Workflow \(w.id) already exists",
                 details: "Workflow ids are unique; pick another id or work with the existing workflow.",
@@ -38,20 +43,21 @@ struct SQLiteTransaction: StoreWriter {
                     "Read it with 'coordination-hub \(w.id) get-status'", "Create the new workflow under another id",
                 ])
         }
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 INSERT INTO workflows (id, name, description, status, archived, priority, agent_requirements, dependencies,
                   timeout_ms, checkpoint_interval_ms, failure_tolerance, max_agents, workspace, created_at, updated_at,
                   started_at, finished_at, current_phase, total_phases, state_version, active_ms, running_since,
                   deadline_at, failure_reason, correlation_id, budget, spend)
                 VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
-                """, arguments: Self.arguments(w))
+                """
+        ).execute(arguments: Self.arguments(w))
     }
 
     func update(_ w: Workflow) throws {
         var args = Self.arguments(w)
         _ = args.append(contentsOf: [w.id])
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 UPDATE workflows SET id = ?, name = ?, description = ?, status = ?, archived = ?, priority = ?,
                   agent_requirements = ?, dependencies = ?, timeout_ms = ?, checkpoint_interval_ms = ?,
@@ -59,7 +65,8 @@ struct SQLiteTransaction: StoreWriter {
                   finished_at = ?, current_phase = ?, total_phases = ?, state_version = ?, active_ms = ?,
                   running_since = ?, deadline_at = ?, failure_reason = ?, correlation_id = ?, budget = ?, spend = ?
                 WHERE id = ?
-                """, arguments: args)
+                """
+        ).execute(arguments: args)
     }
 
     private static func arguments(_ w: Workflow) -> StatementArguments {
@@ -106,17 +113,19 @@ struct SQLiteTransaction: StoreWriter {
     // MARK: Phases
 
     func phases(of workflowID: String) throws -> [Phase] {
-        try Row.fetchAll(
-            db, sql: "SELECT * FROM phases WHERE workflow_id = ? ORDER BY phase_id", arguments: [workflowID]
-        )
-        .map { row in
-            var p = Phase(
-                workflowID: row["workflow_id"], phaseID: row["phase_id"], name: row["name"],
-                status: PhaseStatus(rawValue: row["status"]) ?? .pending)
-            p.startedAt = row["started_at"]
-            p.completedAt = row["completed_at"]
-            return p
-        }
+        try Array(
+            Row.fetchCursor(
+                db.cachedStatement(sql: "SELECT * FROM phases WHERE workflow_id = ? ORDER BY phase_id"),
+                arguments: [workflowID]
+            )
+            .map { row in
+                var p = Phase(
+                    workflowID: row["workflow_id"], phaseID: row["phase_id"], name: row["name"],
+                    status: PhaseStatus(rawValue: row["status"]) ?? .pending)
+                p.startedAt = row["started_at"]
+                p.completedAt = row["completed_at"]
+                return p
+            })
     }
 
     func insert(_ phases: [Phase]) throws {
@@ -132,26 +141,28 @@ struct SQLiteTransaction: StoreWriter {
     }
 
     func update(_ p: Phase) throws {
-        try db.execute(
+        try db.cachedStatement(
             sql:
-                "UPDATE phases SET name = ?, status = ?, started_at = ?, completed_at = ? WHERE workflow_id = ? AND phase_id = ?",
-            arguments: [p.name, p.status.rawValue, p.startedAt, p.completedAt, p.workflowID, p.phaseID])
+                "UPDATE phases SET name = ?, status = ?, started_at = ?, completed_at = ? WHERE workflow_id = ? AND phase_id = ?"
+        ).execute(arguments: [p.name, p.status.rawValue, p.startedAt, p.completedAt, p.workflowID, p.phaseID])
     }
 
     // MARK: Tasks
 
     func tasks(of workflowID: String) throws -> [WorkTask] {
-        try Row.fetchAll(
-            db, sql: "SELECT * FROM tasks WHERE workflow_id = ? ORDER BY position", arguments: [workflowID]
-        )
-        .map(Self.task(from:))
+        try Array(
+            Row.fetchCursor(
+                db.cachedStatement(sql: "SELECT * FROM tasks WHERE workflow_id = ? ORDER BY position"),
+                arguments: [workflowID]
+            )
+            .map(Self.task(from:)))
     }
 
     func insert(_ tasks: [WorkTask]) throws {
         guard let first = tasks.first else { return }
         var position =
             try Int64.fetchOne(
-                db, sql: "SELECT COALESCE(MAX(position), 0) FROM tasks WHERE workflow_id = ?",
+                db.cachedStatement(sql: "SELECT COALESCE(MAX(position), 0) FROM tasks WHERE workflow_id = ?"),
                 arguments: [first.workflowID])
             ?? 0
         let statement = try db.cachedStatement(
@@ -308,7 +319,7 @@ struct SQLiteTransaction: StoreWriter {
     }
 
     func lastEventSequence() throws -> Int64 {
-        try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(sequence), 0) FROM events") ?? 0
+        try Int64.fetchOne(db.cachedStatement(sql: "SELECT COALESCE(MAX(sequence), 0) FROM events")) ?? 0
     }
 
     func append(_ draft: EventDraft, eventID: String, timestamp: Int64) throws -> HubEvent {
