@@ -21,35 +21,9 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
-export PATH="/opt/swift/usr/bin:$PATH"
-
 workflows="${BENCH_WORKFLOWS:-1000}"
 target_ms="${BENCH_TARGET_MS:-15}"
-static="${BENCH_STATIC:-1}"
-no_pie="${BENCH_NO_PIE:-1}"
-scratch="${BENCH_SCRATCH:-.build-bench}"
-
-need=()
-command -v hyperfine >/dev/null || need+=(hyperfine)
-command -v jq >/dev/null || need+=(jq)
-if [ "${#need[@]}" -gt 0 ]; then
-    echo "# installing ${need[*]}" >&2
-    apt-get update >/dev/null && apt-get install -y "${need[@]}" >/dev/null
-fi
-
-build_flags=(-c release --product coordination-hub --scratch-path "$scratch")
-if [ "$static" = 1 ]; then build_flags+=(--static-swift-stdlib); fi
-# A position-dependent executable: the loader has no relative relocations to apply
-# (about 100,000 in this binary), which saves ~3 ms per process here.
-if [ "$no_pie" = 1 ]; then build_flags+=(-Xlinker -no-pie); fi
-if [ -n "${BENCH_BINARY:-}" ]; then
-    hub="$BENCH_BINARY"
-    build_flags=("(not built: BENCH_BINARY=$hub)")
-else
-    echo "# swift build ${build_flags[*]}" >&2
-    swift build "${build_flags[@]}" >&2
-    hub="$root/$scratch/release/coordination-hub"
-fi
+source "$root/scripts/lib/bench-build.sh"
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/coordination-hub-bench.XXXXXX")"
 out="${BENCH_OUT:-$work/results}"

@@ -10,32 +10,13 @@
 # Prints both medians and their sum; exits 1 if the sum is above the target (30 ms).
 #
 # Environment: BENCH_OUT, BENCH_TASKS (default 2000), BENCH_TARGET_MS (default 30),
-# BENCH_STATIC (1 default), BENCH_NO_PIE (1 default), BENCH_SCRATCH (default .build-bench).
+# and the build settings of scripts/lib/bench-build.sh.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
-export PATH="/opt/swift/usr/bin:$PATH"
-
 tasks="${BENCH_TASKS:-2000}"
 target_ms="${BENCH_TARGET_MS:-30}"
-static="${BENCH_STATIC:-1}"
-no_pie="${BENCH_NO_PIE:-1}"
-scratch="${BENCH_SCRATCH:-.build-bench}"
-
-need=()
-command -v hyperfine >/dev/null || need+=(hyperfine)
-command -v jq >/dev/null || need+=(jq)
-if [ "${#need[@]}" -gt 0 ]; then
-    apt-get update >/dev/null && apt-get install -y "${need[@]}" >/dev/null
-fi
-
-build_flags=(-c release --product coordination-hub --scratch-path "$scratch")
-if [ "$static" = 1 ]; then build_flags+=(--static-swift-stdlib); fi
-# The same link flags as scripts/bench-cli.sh, so the two scripts share one binary (see docs/PERFORMANCE.md).
-if [ "$no_pie" = 1 ]; then build_flags+=(-Xlinker -no-pie); fi
-echo "# swift build ${build_flags[*]}" >&2
-swift build "${build_flags[@]}" >&2
-hub="$root/$scratch/release/coordination-hub"
+source "$root/scripts/lib/bench-build.sh"
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/coordination-hub-dispatch-bench.XXXXXX")"
 out="${BENCH_OUT:-$work/results}"
