@@ -38,6 +38,17 @@ let package = Package(
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
         .executableTarget(
+            name: "dispatch-bench",
+            dependencies: [
+                "BenchSupport",
+                .product(name: "HubEngine", package: "coordination-hub"),
+                .product(name: "HubStoreSQLite", package: "coordination-hub"),
+                .product(name: "HubCore", package: "coordination-hub"),
+            ],
+            path: "Sources/dispatch-bench",
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        .executableTarget(
             name: "engine-vs-grdb",
             dependencies: ["BenchSupport"],
             path: "Sources/engine-vs-grdb",

@@ -1,0 +1,102 @@
+import BenchSupport
+import Foundation
+import HubCore
+import HubEngine
+import HubStoreSQLite
+
+// Issue 3's in-process dispatch benchmarks, printed as JSON:
+//
+//   swift run -c release dispatch-bench throughput [tasks] [agents]
+//       (a) durable claim→complete cycles by `agents` concurrent agents on a workflow of
+//           `tasks` tasks, against a bare GRDB loop of fsynced write transactions in the
+//           same run; target: cycles/s ≥ 2 × bare transactions/s.
+//   swift run -c release dispatch-bench scaling [claims]
+//       (b) the mean time of a claim with 1,000 and with 100,000 ready tasks;
+//           target: the larger at most 2 × the smaller.
+
+func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
+
+func makeHub(_ label: String) throws -> (Hub, ScratchDirectory) {
+    let directory = try ScratchDirectory(label)
+    var configuration = Configuration()
+    // Agents do not heartbeat during the run; a long interval keeps their leases.
+    configuration.heartbeatInterval = .hours(1)
+    let store = try SQLiteStore(path: (directory.path as NSString).appendingPathComponent("hub.sqlite"))
+    return (Hub(store: store, stateDirectory: directory.path, configuration: configuration, workingDirectory: directory.path), directory)
+}
+
+func perform(_ hub: Hub, _ workflow: String?, _ operation: String, _ parameters: JSONValue) async throws -> JSONValue {
+    let response = await hub.perform(OperationRequest(workflowID: workflow, operation: operation, parameters: parameters))
+    if let error = response.error { throw WorkloadError("\(operation): \(error)") }
+    return response.json["result"] ?? .null
+}
+
+func workflow(_ hub: Hub, tasks: Int) async throws {
+    let list: [JSONValue] = (0..<tasks).map { ["task_id": .string("t\($0)")] }
+    _ = try await perform(hub, "bench", "create", ["phases": [["name": "work", "tasks": .array(list)]]])
+    _ = try await perform(hub, "bench", "start", [:])
+}
+
+let arguments = Array(CommandLine.arguments.dropFirst())
+let mode = arguments.first ?? "throughput"
+let numbers = arguments.dropFirst().compactMap { Int($0) }
+let clock = ContinuousClock()
+
+switch mode {
+case "scaling":
+    let claims = numbers.first ?? 300
+    var means: [Int: Double] = [:]
+    for size in [1_000, 100_000] {
+        let (hub, directory) = try makeHub("scaling")
+        try await workflow(hub, tasks: size)
+        _ = try await perform(hub, nil, "register-agent", ["agent_id": "a", "max_concurrent_tasks": 1000])
+        let elapsed = try await clock.measure {
+            for _ in 0..<claims { _ = try await perform(hub, nil, "claim-task", ["agent_id": "a"]) }
+        }
+        means[size] = seconds(elapsed) / Double(claims) * 1000
+        try await hub.store.close()
+        directory.remove()
+    }
+    let small = means[1_000] ?? 0
+    let large = means[100_000] ?? 0
+    print(
+        "{\"benchmark\": \"claim scaling\", \"claims\": \(claims), \"mean_ms_1k\": \(String(format: "%.3f", small)), "
+            + "\"mean_ms_100k\": \(String(format: "%.3f", large)), \"ratio\": \(String(format: "%.2f", large / max(small, 1e-9))), "
+            + "\"target_ratio_at_most\": 2}")
+default:
+    let tasks = numbers.first ?? 10_000
+    let agents = numbers.dropFirst().first ?? 8
+    let (hub, directory) = try makeHub("throughput")
+    try await workflow(hub, tasks: tasks)
+    for n in 0..<agents { _ = try await perform(hub, nil, "register-agent", ["agent_id": .string("agent\(n)")]) }
+    let elapsed = try await clock.measure {
+        try await withThrowingTaskGroup(of: Int.self) { group in
+            for n in 0..<agents {
+                group.addTask {
+                    var done = 0
+                    while true {
+                        let claimed = try await perform(hub, nil, "claim-task", ["agent_id": .string("agent\(n)")])
+                        guard let task = claimed["tasks"]?.arrayValue?.first, let lease = task["lease_id"] else { return done }
+                        _ = try await perform(hub, nil, "complete-task", ["lease_id": lease])
+                        done += 1
+                    }
+                }
+            }
+            var total = 0
+            for try await count in group { total += count }
+            guard total == tasks else { throw WorkloadError("completed \(total) of \(tasks) tasks") }
+        }
+    }
+    try await hub.store.close()
+    directory.remove()
+    let bare = try BareGRDBWorkload()
+    let transactions = 4_000
+    let bareElapsed = try clock.measure { for index in 0..<transactions { try bare.transaction(index) } }
+    try bare.close()
+    let cycles = Double(tasks) / seconds(elapsed)
+    let bareRate = Double(transactions) / seconds(bareElapsed)
+    print(
+        "{\"benchmark\": \"claim→complete throughput\", \"tasks\": \(tasks), \"agents\": \(agents), "
+            + "\"cycles_per_second\": \(String(format: "%.1f", cycles)), \"bare_transactions_per_second\": \(String(format: "%.1f", bareRate)), "
+            + "\"ratio\": \(String(format: "%.3f", cycles / bareRate)), \"target_ratio_at_least\": 2}")
+}
