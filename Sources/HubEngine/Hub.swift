@@ -46,12 +46,9 @@ public final class Hub: Sendable {
             let context = OperationContext(
                 hub: self, workflowID: request.workflowID, expectedVersion: nil, operation: descriptor.name)
             if let workflowID = request.workflowID {
+                let exists = try await enforceDeadline(workflowID)
                 // A hub operation called with a workflow id must name an existing workflow (§17).
-                if descriptor.scope == .hub {
-                    let exists = try await store.read { tx in try tx.workflow(workflowID) != nil }
-                    guard exists else { throw HubError.workflowNotFound(workflowID) }
-                }
-                try await enforceDeadline(workflowID)
+                if descriptor.scope == .hub && !exists { throw HubError.workflowNotFound(workflowID) }
             }
             let outcome = try await CommittedChange.$current.withValue(CommittedChange()) {
                 try await descriptor.handler(context, request.parameters)

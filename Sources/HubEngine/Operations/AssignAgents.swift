@@ -41,7 +41,7 @@ enum AssignAgents {
         let id = try context.requiredWorkflowID
         let poolLimit = context.hub.configuration.maxAgentPoolSize
         let (bound, _, _) = try await context.hub.mutate(context) {
-            m -> (agents: [Agent], uncovered: [String], roles: [String]) in
+            m -> (agents: [Agent], uncovered: [String]) in
             guard WorkflowLifecycle(status: m.workflow.status, archived: m.workflow.archived).acceptsWork else {
                 let machine = WorkflowLifecycle(status: m.workflow.status, archived: m.workflow.archived)
                 throw HubError.invalidTransition(
@@ -75,7 +75,7 @@ enum AssignAgents {
                     "agents": .strings(chosen.map(\.agentID)), "uncovered_roles": .strings(uncovered),
                     "requested": .count(count),
                 ])
-            return (chosen, uncovered, roles)
+            return (chosen, uncovered)
         }
         let shortfall = max(0, (p.agentCount ?? bound.agents.count) - bound.agents.count)
         return try await .after(

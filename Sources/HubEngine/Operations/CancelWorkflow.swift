@@ -19,7 +19,7 @@ enum CancelWorkflow {
         let (cancelled, _, _) = try await context.hub.mutate(context) { m -> [String] in
             _ = try m.lifecycle(.cancel)
             m.workflow.enter(.cancelled, now: m.now)
-            let cause = try m.emit("cancelled", severity: .warning, data: ["reason": .optional(p.reason)])
+            try m.emit("cancelled", severity: .warning, data: ["reason": .optional(p.reason)])
             try m.revokeLeases(reason: "workflow cancelled")
             _ = try m.releaseAllocations(reason: "workflow cancelled")
             var cancelled: [String] = []
@@ -33,7 +33,6 @@ enum CancelWorkflow {
                 phase.completedAt = m.now
                 try m.tx.update(phase)
             }
-            _ = cause
             return cancelled
         }
         return try await .after(context.hub, id, result: ["tasks_cancelled": .strings(cancelled)])

@@ -42,9 +42,8 @@ enum StartWorkflow {
             let first = try p.resumeFromPhase?.resolve(in: progression.phases, field: "resume_from_phase") ?? 1
             m.workflow.enter(.running, now: m.now)
             progression.workflow = m.workflow
-            let cause = try m.emit("started", data: ["phase": .count(first)], phase: first)
+            try m.emit("started", data: ["phase": .count(first)], phase: first)
             let effects = progression.startPhase(first, now: m.now)
-            _ = cause
             try m.apply(progression, effects: effects)
             var bound: [String] = []
             if let size = p.agentPoolSize {

@@ -150,17 +150,19 @@ extension Hub {
 
     /// Fails a running workflow that has outlived its timeout. Run before every
     /// operation that names the workflow, so timeouts hold with no server running.
-    func enforceDeadline(_ workflowID: String) async throws {
-        guard Identifier.isValid(workflowID) else { return }
+    /// Returns whether the workflow exists, so callers need not read it again.
+    @discardableResult
+    func enforceDeadline(_ workflowID: String) async throws -> Bool {
+        guard Identifier.isValid(workflowID) else { return false }
         let now = clock.nowMilliseconds()
-        let due = try await store.read { tx -> Bool in
-            guard let w = try tx.workflow(workflowID) else { return false }
+        let (exists, due) = try await store.read { tx -> (Bool, Bool) in
+            guard let w = try tx.workflow(workflowID) else { return (false, false) }
             let overBudget =
                 w.status == .running
                 && !(w.budget?.exhausted(by: w.spend, time: w.activeTime(now: now)).isEmpty ?? true)
-            return w.hasTimedOut(now: now) || overBudget
+            return (true, w.hasTimedOut(now: now) || overBudget)
         }
-        guard due else { return }
+        guard due else { return exists }
         let ids = self.ids
         try await store.write { tx in
             guard var workflow = try tx.workflow(workflowID) else { return }
@@ -182,6 +184,7 @@ extension Hub {
                 causedBy: cause.eventID)
             try mutation.commit()
         }
+        return true
     }
 
     /// Reads a workflow with its phases and tasks, or throws `WORKFLOW_NOT_FOUND`.
