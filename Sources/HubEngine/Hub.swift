@@ -45,7 +45,7 @@ public final class Hub: Sendable {
             let descriptor = try resolve(request)
             let context = OperationContext(
                 hub: self, workflowID: request.workflowID, expectedVersion: nil, operation: descriptor.name)
-            if let workflowID = request.workflowID {
+            if let workflowID = request.workflowID, descriptor.touchesExistingWorkflow {
                 let exists = try await enforceDeadline(workflowID)
                 // A hub operation called with a workflow id must name an existing workflow (§17).
                 if descriptor.scope == .hub && !exists { throw HubError.workflowNotFound(workflowID) }

@@ -36,34 +36,51 @@ final class GroupCommitter: Sendable {
         guard !batch.isEmpty else { return }
         let tx = SQLiteTransaction(db: db)
         do {
-            try db.inTransaction(.immediate) {
-                if batch.count == 1 {
-                    // A lone body needs no savepoint: its failure rolls back the whole transaction.
+            try db.executeCached("BEGIN IMMEDIATE TRANSACTION")
+            if batch.count == 1 {
+                // A lone body needs no savepoint: its failure rolls back the whole transaction.
+                do {
+                    try batch[0].run(tx)
+                } catch {
+                    batch[0].fail(error)
+                    try db.rollbackIfOpen()
+                    return
+                }
+            } else {
+                for item in batch {
+                    try db.executeCached("SAVEPOINT item")
                     do {
-                        try batch[0].run(tx)
+                        try item.run(tx)
+                        try db.executeCached("RELEASE SAVEPOINT item")
                     } catch {
-                        batch[0].fail(error)
-                        return .rollback
-                    }
-                } else {
-                    for item in batch {
-                        do {
-                            try db.inSavepoint {
-                                try item.run(tx)
-                                return .commit
-                            }
-                        } catch {
-                            item.fail(error)
-                        }
+                        item.fail(error)
+                        // An I/O error may have rolled the whole transaction back: then nothing
+                        // of the batch survives, which the commit below reports to everyone.
+                        guard db.isInsideTransaction else { throw error }
+                        try db.executeCached("ROLLBACK TO SAVEPOINT item")
+                        try db.executeCached("RELEASE SAVEPOINT item")
                     }
                 }
-                return .commit
             }
+            try db.executeCached("COMMIT TRANSACTION")
         } catch {
-            // The commit itself failed: nothing of the batch is on disk.
+            // The transaction or its commit failed: nothing of the batch is on disk.
+            try? db.rollbackIfOpen()
             let failure = SQLiteStore.unavailable(error)
             for item in batch { item.failIfSucceeded(failure) }
         }
+    }
+}
+
+extension Database {
+    /// Runs a statement without parameters through the connection's statement cache.
+    /// Transaction control runs several times per operation; compiling it each time,
+    /// as `Database.inTransaction` and `inSavepoint` do, was a visible share of a write.
+    func executeCached(_ sql: String) throws { try cachedStatement(sql: sql).execute() }
+
+    /// Rolls back the open transaction, if SQLite has not already done so.
+    func rollbackIfOpen() throws {
+        if isInsideTransaction { try executeCached("ROLLBACK TRANSACTION") }
     }
 }
 

@@ -65,23 +65,24 @@ public final class SQLiteStore: Store {
 
     public func read<T: Sendable>(_ body: @escaping @Sendable (any StoreReader) throws -> T) async throws -> T {
         do {
-            guard let queue = writer as? DatabaseQueue else {
-                return try await writer.read { db in try body(SQLiteTransaction(db: db)) }
-            }
-            // On the single connection, GRDB's `read` brackets the body with
-            // `PRAGMA query_only = 1/0`, and every such pragma expires all prepared
-            // statements, so each later statement is compiled again. A deferred
-            // transaction that is always rolled back gives the same snapshot and
-            // discards any change, without that cost.
-            return try await queue.unsafeRead { db in
-                var value: T?
-                try db.inTransaction(.deferred) {
-                    value = try body(SQLiteTransaction(db: db))
-                    return .rollback
+            // GRDB's `read` brackets the body with `PRAGMA query_only = 1/0` on the single
+            // connection, and every such pragma expires all prepared statements, so each
+            // later statement is compiled again; and it compiles BEGIN and COMMIT anew on
+            // every read. A deferred transaction through the statement cache, always rolled
+            // back, gives the same snapshot and discards any change, without those costs.
+            let run: @Sendable (Database) throws -> T = { db in
+                try db.executeCached("BEGIN DEFERRED TRANSACTION")
+                do {
+                    let value = try body(SQLiteTransaction(db: db))
+                    try db.rollbackIfOpen()
+                    return value
+                } catch {
+                    try? db.rollbackIfOpen()
+                    throw error
                 }
-                guard let value else { throw HubError.internal("a read produced no value") }
-                return value
             }
+            if let pool = writer as? DatabasePool { return try await pool.unsafeRead(run) }
+            return try await writer.unsafeRead(run)
         } catch let error as HubError {
             throw error
         } catch {

@@ -126,6 +126,7 @@ enum CreateWorkflow {
         example: """
             coordination-hub workflow_123 create '{"name": "Feature Implementation", "phases": ["setup", "implementation", "testing", "deployment"], "agent_requirements": {"min": 3, "max": 8}, "timeout": "2h"}'
             """,
+        touchesExistingWorkflow: false,
         handler: run)
 
     static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {

@@ -27,12 +27,16 @@ public struct OperationDescriptor: Sendable {
     public let mutating: Bool
     /// The parameters' JSON Schema; unknown keys are refused.
     public let schema: Schema
+    /// Whether the named workflow's timeout and budget are enforced before the operation
+    /// runs (§5: whenever a workflow is touched). Off only for operations that make the
+    /// workflow, which cannot have run yet.
+    public let touchesExistingWorkflow: Bool
     let handler: @Sendable (OperationContext, JSONValue) async throws -> OperationOutcome
 
     /// Describes an operation whose parameters decode into `P`.
     public init<P: OperationParameters>(
         _ name: String, scope: OperationScope, mutating: Bool, parameters: P.Type, summary: String,
-        discussion: String = "", example: String,
+        discussion: String = "", example: String, touchesExistingWorkflow: Bool = true,
         handler: @escaping @Sendable (OperationContext, P) async throws -> OperationOutcome
     ) {
         self.name = name
@@ -41,6 +45,7 @@ public struct OperationDescriptor: Sendable {
         self.discussion = discussion
         self.example = example
         self.mutating = mutating
+        self.touchesExistingWorkflow = touchesExistingWorkflow
         var schema = P.schema
         if mutating, case .object(var properties, let additional) = schema.kind {
             properties.append(
