@@ -37,9 +37,10 @@ public final class EngineWorkload: Sendable {
     /// The store's time split, when the workload was made with `timed: true`.
     public let timing: StoreTiming?
 
-    public init(timed: Bool = false) throws {
+    public init(timed: Bool = false, pooled: Bool = false) throws {
         directory = try ScratchDirectory("engine")
-        let sqlite = try SQLiteStore(path: (directory.path as NSString).appendingPathComponent("hub.sqlite"))
+        let sqlite = try SQLiteStore(
+            path: (directory.path as NSString).appendingPathComponent("hub.sqlite"), pooled: pooled)
         let timing = timed ? StoreTiming() : nil
         self.timing = timing
         let store: any Store = timing.map { TimedStore(sqlite, timing: $0) } ?? sqlite

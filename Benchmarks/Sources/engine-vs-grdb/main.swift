@@ -8,8 +8,32 @@ import Foundation
 //
 //   swift run -c release engine-vs-grdb [cycles] [rounds]
 //   swift run -c release engine-vs-grdb --breakdown [cycles]   # where a cycle's time goes
-let breakdown = CommandLine.arguments.contains("--breakdown")
-let arguments = CommandLine.arguments.dropFirst().compactMap { Int($0) }
+// Options: `--breakdown`, `--concurrency N` (N callers drive cycles at once, each
+// cycle still sequential, so the store can group their commits; default 1),
+// `--pooled` (the store with a pool of reader connections, as a server opens it).
+struct Options {
+    var breakdown = false
+    var pooled = false
+    var concurrency = 1
+    var numbers: [Int] = []
+
+    init(_ arguments: [String]) {
+        var rest = arguments[...]
+        while let argument = rest.popFirst() {
+            switch argument {
+            case "--breakdown": breakdown = true
+            case "--pooled": pooled = true
+            case "--concurrency": concurrency = max(1, rest.popFirst().flatMap { Int($0) } ?? 1)
+            default: if let n = Int(argument) { numbers.append(n) }
+            }
+        }
+    }
+}
+let options = Options(Array(CommandLine.arguments.dropFirst()))
+let breakdown = options.breakdown
+let pooled = options.pooled
+let concurrency = options.concurrency
+let arguments = options.numbers
 let cycles = arguments.first ?? 2_000
 let rounds = arguments.dropFirst().first ?? 3
 let transactions = cycles * EngineWorkload.writesPerCycle
@@ -61,14 +85,25 @@ var ratios: [Double] = []
 do {
     for round in 1...rounds {
         func runEngine() async throws -> Duration {
-            let engine = try EngineWorkload()
+            sync()  // no write-back of the previous part runs during this one
+            let engine = try EngineWorkload(pooled: pooled)
             let time = try await clock.measure {
-                for index in 0..<cycles { try await engine.cycle(index) }
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for worker in 0..<concurrency {
+                        group.addTask {
+                            for index in stride(from: worker, to: cycles, by: concurrency) {
+                                try await engine.cycle(index)
+                            }
+                        }
+                    }
+                    try await group.waitForAll()
+                }
             }
             try await engine.close()
             return time
         }
         func runBare() throws -> Duration {
+            sync()
             let bare = try BareGRDBWorkload()
             let time = try clock.measure {
                 for index in 0..<transactions { try bare.transaction(index) }
@@ -113,6 +148,7 @@ print(
     """
     {
       "writes_per_cycle": \(EngineWorkload.writesPerCycle),
+      "concurrency": \(concurrency), "pooled": \(pooled),
       "rounds": [
     \(rows.joined(separator: ",\n"))
       ],
