@@ -1,0 +1,186 @@
+/// How a subscription's events leave the hub (§10).
+public enum DeliveryMethod: String, Sendable, CaseIterable {
+    /// Pushed to connected streams as they arrive.
+    case realtime
+    /// Grouped per `batch_size` / `batch_timeout`.
+    case batch
+    /// POSTed to `webhook_url`.
+    case webhook
+}
+
+/// What a subscription's advice and delivery favour (§10 `optimization_goal`).
+public enum OptimizationGoal: String, Sendable, CaseIterable {
+    case efficiency, latency, completeness
+}
+
+/// The filters of a subscription or a query, applied after the patterns. Empty lists admit everything.
+public struct EventFilter: Sendable, Equatable {
+    public var severities: [Severity]
+    public var workflowIDs: [String]
+    public var eventTypes: [String]
+
+    public init(severities: [Severity] = [], workflowIDs: [String] = [], eventTypes: [String] = []) {
+        self.severities = severities
+        self.workflowIDs = workflowIDs
+        self.eventTypes = eventTypes
+    }
+
+    public var isEmpty: Bool { severities.isEmpty && workflowIDs.isEmpty && eventTypes.isEmpty }
+
+    public func admits(_ event: HubEvent) -> Bool {
+        (severities.isEmpty || severities.contains(event.severity))
+            && (workflowIDs.isEmpty || event.workflowID.map(workflowIDs.contains) == true)
+            && (eventTypes.isEmpty || eventTypes.contains(event.eventType))
+    }
+}
+
+/// A subscription's real counters (§10 `optimize-subscriptions`, `get-metrics`).
+public struct SubscriptionCounters: Sendable, Equatable {
+    /// Events matched, per pattern text.
+    public var matchedByPattern: [String: Int]
+    /// Events a pattern matched that the filters then refused.
+    public var filtered: Int
+    /// Events handed to the subscriber (a pull returned them, a stream or webhook took them).
+    public var delivered: Int
+    /// Delivery attempts after a failure.
+    public var retried: Int
+    /// Events moved to the dead-letter list.
+    public var deadLettered: Int
+    /// Events acknowledged.
+    public var acked: Int
+    /// Events of any subject the subscription has looked at, matched or not.
+    public var examined: Int
+
+    public init(
+        matchedByPattern: [String: Int] = [:], filtered: Int = 0, delivered: Int = 0, retried: Int = 0,
+        deadLettered: Int = 0, acked: Int = 0, examined: Int = 0
+    ) {
+        self.matchedByPattern = matchedByPattern
+        self.filtered = filtered
+        self.delivered = delivered
+        self.retried = retried
+        self.deadLettered = deadLettered
+        self.acked = acked
+        self.examined = examined
+    }
+}
+
+/// A durable consumer of the event log (§10): patterns, filters and a cursor.
+///
+/// The cursor is the sequence acknowledged so far; the subscription receives
+/// every matching event after it, in sequence order, until they are acknowledged.
+/// A replay with an end rewinds the cursor, delivers up to `replayEnd`, then
+/// returns to where the subscription was (`resumeAt`).
+public struct Subscription: Sendable, Equatable {
+    /// `sub_…`.
+    public var id: String
+    /// The subscriber's name; unique.
+    public var callback: String
+    /// Pattern texts, each valid as a ``SubjectPattern``.
+    public var patterns: [String]
+    public var filter: EventFilter
+    public var delivery: DeliveryMethod
+    public var webhookURL: String?
+    /// The HMAC key for `X-Hub-Signature-256`.
+    public var secret: String?
+    public var retryPolicy: RetryPolicy
+    /// Acknowledged through this sequence.
+    public var cursor: Int64
+    public var replayEnd: Int64?
+    public var resumeAt: Int64?
+    public var smartFiltering: Bool
+    public var optimizationGoal: OptimizationGoal
+    public var createdAt: Int64
+    public var counters: SubscriptionCounters
+
+    public init(
+        id: String, callback: String, patterns: [String], filter: EventFilter = .init(),
+        delivery: DeliveryMethod = .realtime, webhookURL: String? = nil, secret: String? = nil,
+        retryPolicy: RetryPolicy = .standard, cursor: Int64 = 0, replayEnd: Int64? = nil, resumeAt: Int64? = nil,
+        smartFiltering: Bool = false, optimizationGoal: OptimizationGoal = .efficiency, createdAt: Int64,
+        counters: SubscriptionCounters = .init()
+    ) {
+        self.id = id
+        self.callback = callback
+        self.patterns = patterns
+        self.filter = filter
+        self.delivery = delivery
+        self.webhookURL = webhookURL
+        self.secret = secret
+        self.retryPolicy = retryPolicy
+        self.cursor = cursor
+        self.replayEnd = replayEnd
+        self.resumeAt = resumeAt
+        self.smartFiltering = smartFiltering
+        self.optimizationGoal = optimizationGoal
+        self.createdAt = createdAt
+        self.counters = counters
+    }
+
+    /// The compiled patterns (texts were validated when the subscription was made).
+    public var compiledPatterns: [SubjectPattern] { patterns.compactMap { try? SubjectPattern($0) } }
+
+    /// Whether one of the compiled patterns matches the event's subject and the filters admit it.
+    public func selects(_ event: HubEvent, compiled: [SubjectPattern]) -> Bool {
+        compiled.contains { $0.matches(event.subject) } && filter.admits(event)
+    }
+
+    /// The highest sequence this subscription should read up to now, or `nil` for no bound.
+    public var upperBound: Int64? { replayEnd }
+
+    /// Moves the cursor forward to `sequence` (never back), ending a replay that reached its end.
+    public mutating func acknowledge(through sequence: Int64) {
+        cursor = max(cursor, sequence)
+        if let end = replayEnd, cursor >= end {
+            cursor = max(cursor, resumeAt ?? cursor)
+            replayEnd = nil
+            resumeAt = nil
+        }
+    }
+
+    /// Rewinds to redeliver events from `first` (inclusive) through `last` (inclusive; to
+    /// the present when `nil`). With an end, the subscription afterwards returns to where it was.
+    public mutating func replay(from first: Int64, through last: Int64?) {
+        let position = max(cursor, resumeAt ?? 0)
+        cursor = max(0, first - 1)
+        if let last, last < position {
+            replayEnd = last
+            resumeAt = position
+        } else {
+            replayEnd = nil
+            resumeAt = nil
+        }
+    }
+
+    /// Counts one examined event: which patterns matched it and whether the filters refused it.
+    public mutating func count(_ event: HubEvent, compiled: [SubjectPattern]) {
+        counters.examined += 1
+        var matched = false
+        for pattern in compiled where pattern.matches(event.subject) {
+            counters.matchedByPattern[pattern.text, default: 0] += 1
+            matched = true
+        }
+        if matched && !filter.admits(event) { counters.filtered += 1 }
+    }
+}
+
+/// An event a subscription could not deliver within its retry policy.
+public struct DeadLetter: Sendable, Equatable {
+    public var subscriptionID: String
+    public var sequence: Int64
+    public var eventID: String
+    public var attempts: Int
+    public var lastError: String
+    /// When it was dead-lettered (milliseconds since 1970).
+    public var at: Int64
+
+    public init(subscriptionID: String, sequence: Int64, eventID: String, attempts: Int, lastError: String, at: Int64)
+    {
+        self.subscriptionID = subscriptionID
+        self.sequence = sequence
+        self.eventID = eventID
+        self.attempts = attempts
+        self.lastError = lastError
+        self.at = at
+    }
+}
