@@ -88,6 +88,11 @@ public struct CommandLineTool: Sendable {
         let response: OperationResponse
         do {
             let hub = try openHub(stateDirectory: stateDirectory, overrides: invocation.overrides)
+            if request.parameters["follow"]?.boolValue == true {
+                let status = await follow(request, hub: hub, pretty: pretty)
+                try? await hub.store.close()
+                return status
+            }
             response = await hub.perform(request)
             try? await hub.store.close()
         } catch let error as HubError {
@@ -224,6 +229,25 @@ public struct CommandLineTool: Sendable {
         let status = await runner.run()
         try? await hub.store.close()
         return status
+    }
+
+    /// `follow: true`: one JSON line per event as events arrive, until SIGINT or SIGTERM.
+    private func follow(_ request: OperationRequest, hub: Hub, pretty: Bool) async -> Int32 {
+        let stop = StopFlag()
+        stop.installSignalHandlers { _ in }
+        do {
+            for try await event in hub.follow(request, shouldStop: { stop.isSet }) {
+                standardOutput.write(event.serialized(.compact) + "\n")
+            }
+            return 0
+        } catch let failure as FollowFailure {
+            print(failure.response.json, pretty: pretty)
+            return failure.error.code == .invalidArguments ? 2 : 1
+        } catch {
+            return emitError(
+                .internal("\(error)"), operation: request.operation, workflowID: request.workflowID, pretty: pretty,
+                exit: 1)
+        }
     }
 
     private func openHub(stateDirectory: String, overrides: [(String, String)]) throws -> Hub {

@@ -10,6 +10,7 @@ public enum MigrationHistory {
         (3, "reservations_index"),
         (4, "budgets_and_spend"),
         (5, "resource_allocations"),
+        (6, "subscriptions_dead_letters_settings"),
     ]
 
     /// The identifier a store records for a step, e.g. `0001_workflows_phases_tasks_events`.

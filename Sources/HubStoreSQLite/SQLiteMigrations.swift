@@ -202,5 +202,42 @@ enum SQLiteMigrations {
         );
         CREATE INDEX allocations_live ON resource_allocations(state, sequence) WHERE state IN ('queued','granted');
         """,
+        6: """
+        CREATE TABLE subscriptions (
+            id TEXT PRIMARY KEY NOT NULL,
+            callback TEXT NOT NULL UNIQUE,
+            patterns TEXT NOT NULL,
+            filter TEXT NOT NULL,
+            delivery TEXT NOT NULL CHECK (delivery IN ('realtime','batch','webhook')),
+            webhook_url TEXT,
+            secret TEXT,
+            retry_policy TEXT NOT NULL,
+            cursor INTEGER NOT NULL CHECK (cursor >= 0),
+            replay_end INTEGER,
+            resume_at INTEGER,
+            smart_filtering INTEGER NOT NULL,
+            optimization_goal TEXT NOT NULL CHECK (optimization_goal IN ('efficiency','latency','completeness')),
+            created_at INTEGER NOT NULL,
+            counters TEXT NOT NULL
+        );
+
+        CREATE TABLE dead_letters (
+            subscription_id TEXT NOT NULL REFERENCES subscriptions(id) ON DELETE CASCADE,
+            sequence INTEGER NOT NULL,
+            event_id TEXT NOT NULL,
+            attempts INTEGER NOT NULL,
+            last_error TEXT NOT NULL,
+            at INTEGER NOT NULL,
+            PRIMARY KEY (subscription_id, sequence)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE hub_settings (
+            key TEXT PRIMARY KEY NOT NULL,
+            value TEXT NOT NULL
+        ) WITHOUT ROWID;
+
+        CREATE INDEX events_by_dedup ON events(dedup_id, timestamp) WHERE dedup_id IS NOT NULL;
+        CREATE INDEX events_by_cause ON events(causation_id) WHERE causation_id IS NOT NULL;
+        """,
     ]
 }

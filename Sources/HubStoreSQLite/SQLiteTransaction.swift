@@ -340,7 +340,7 @@ struct SQLiteTransaction: StoreWriter {
             subject: draft.subject, metadata: draft.metadata, dedupID: draft.dedupID)
     }
 
-    private static func event(from row: Row) -> HubEvent {
+    static func event(from row: Row) -> HubEvent {
         HubEvent(
             eventID: row["event_id"], sequence: row["sequence"], eventType: row["event_type"],
             workflowID: row["workflow_id"], phase: row["phase"],

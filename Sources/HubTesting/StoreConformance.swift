@@ -11,15 +11,16 @@ public enum StoreConformance {
     }
 
     /// Every case, by name.
-    public static let cases: [(name: String, run: @Sendable (any Store) async throws -> Void)] = [
-        ("insert and read a workflow with phases and tasks", insertAndRead),
-        ("a duplicate workflow id is WORKFLOW_EXISTS", duplicateWorkflow),
-        ("a failed write changes nothing", failedWriteChangesNothing),
-        ("event sequences strictly increase and filter", eventSequences),
-        ("listing filters by status and archived, pages", listing),
-        ("concurrent writes each commit", concurrentWrites),
-        ("removing contents keeps the workflow", removeContents),
-    ]
+    public static let cases: [(name: String, run: @Sendable (any Store) async throws -> Void)] =
+        [
+            ("insert and read a workflow with phases and tasks", insertAndRead),
+            ("a duplicate workflow id is WORKFLOW_EXISTS", duplicateWorkflow),
+            ("a failed write changes nothing", failedWriteChangesNothing),
+            ("event sequences strictly increase and filter", eventSequences),
+            ("listing filters by status and archived, pages", listing),
+            ("concurrent writes each commit", concurrentWrites),
+            ("removing contents keeps the workflow", removeContents),
+        ] + eventCases
 
     static func expect(_ condition: Bool, _ message: @autoclosure () -> String) throws {
         if !condition { throw ConformanceFailure(description: message()) }

@@ -1,7 +1,7 @@
 /// How a failed delivery is retried (§10 `retry_policy`): after `maxRetries`
 /// further attempts the event goes to the subscription's dead-letter list.
 public struct RetryPolicy: Sendable, Equatable {
-    public enum Backoff: String, Sendable, CaseIterable {
+    public enum Backoff: String, Sendable, CaseIterable, Codable {
         /// `initialDelay × 2^(n−1)` before retry n.
         case exponential
         /// `initialDelay × n` before retry n.

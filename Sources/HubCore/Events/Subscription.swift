@@ -1,5 +1,5 @@
 /// How a subscription's events leave the hub (§10).
-public enum DeliveryMethod: String, Sendable, CaseIterable {
+public enum DeliveryMethod: String, Sendable, CaseIterable, Codable {
     /// Pushed to connected streams as they arrive.
     case realtime
     /// Grouped per `batch_size` / `batch_timeout`.
@@ -9,7 +9,7 @@ public enum DeliveryMethod: String, Sendable, CaseIterable {
 }
 
 /// What a subscription's advice and delivery favour (§10 `optimization_goal`).
-public enum OptimizationGoal: String, Sendable, CaseIterable {
+public enum OptimizationGoal: String, Sendable, CaseIterable, Codable {
     case efficiency, latency, completeness
 }
 
@@ -174,8 +174,7 @@ public struct DeadLetter: Sendable, Equatable {
     /// When it was dead-lettered (milliseconds since 1970).
     public var at: Int64
 
-    public init(subscriptionID: String, sequence: Int64, eventID: String, attempts: Int, lastError: String, at: Int64)
-    {
+    public init(subscriptionID: String, sequence: Int64, eventID: String, attempts: Int, lastError: String, at: Int64) {
         self.subscriptionID = subscriptionID
         self.sequence = sequence
         self.eventID = eventID

@@ -13,6 +13,12 @@ enum GetEvents {
         var minSeverity: Severity?
         var limit: Int?
         var order: String?
+        var subscription: String?
+        var ack: Bool?
+        var deadLetters: Bool?
+        var eventId: String?
+        var chain: Bool?
+        var follow: Bool?
 
         static let severities = Severity.allCases.map(\.rawValue)
         static let schema = Schema.object([
@@ -32,6 +38,22 @@ enum GetEvents {
             .init("min_severity", .oneOf(severities, "Only this severity and above.")),
             .init("limit", .integer("Defaults to 100.", min: 1, max: 10_000)),
             .init("order", .oneOf(["asc", "desc"], "asc (default) or desc; desc with limit returns the newest.")),
+            .init(
+                "subscription",
+                .string(
+                    "The events after this subscription's cursor (its id or callback name); the same events come again until acknowledged.",
+                    maxLength: 128)),
+            .init("ack", .boolean("With subscription: acknowledge the events this call returns.")),
+            .init("dead_letters", .boolean("With subscription: list its dead-lettered events instead.")),
+            .init("event_id", .string("Only this event.", maxLength: 128)),
+            .init(
+                "chain",
+                .boolean("With event_id: also the events that caused it (caused_by) and those it caused (causes).")),
+            .init(
+                "follow",
+                .boolean(
+                    "Keep printing new events as JSON lines until interrupted (the command line; the server streams them)."
+                )),
         ])
     }
 
@@ -57,33 +79,19 @@ enum GetEvents {
     static let pageSize = 1000
 
     static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {
-        var patterns = SubjectTrie<Int>()
-        for (n, text) in (p.patterns ?? []).enumerated() {
-            patterns.insert(try SubjectPattern(text, field: "patterns[\(n)]"), n)
+        if p.follow == true && (p.order == "desc" || p.eventId != nil || p.deadLetters == true) {
+            throw HubError.parameter(
+                "follow", "reads new events in ascending order: drop order desc, event_id and dead_letters")
         }
-        var severities = (p.severity?.values ?? []).compactMap(Severity.init(rawValue:))
-        if let min = p.minSeverity {
-            let atLeast = Severity.allCases.filter { $0 >= min }
-            severities = severities.isEmpty ? atLeast : severities.filter { $0 >= min }
+        if let eventID = p.eventId { return try await one(eventID, chain: p.chain ?? false, context: context) }
+        if p.chain != nil { throw HubError.parameter("chain", "needs event_id") }
+        if let name = p.subscription { return try await forSubscription(name, p, context: context) }
+        if p.ack != nil || p.deadLetters != nil {
+            throw HubError.parameter(p.ack != nil ? "ack" : "dead_letters", "needs subscription")
         }
-        let since = p.since.flatMap(Timestamp.parseMilliseconds)
-        let until = p.until.flatMap(Timestamp.parseMilliseconds)
-        if let since, let until, since > until { throw HubError.parameter("until", "is before since") }
-        let limit = p.limit ?? 100
-        let descending = p.order == "desc"
-        let emptySeverityFilter = p.minSeverity != nil && severities.isEmpty
-        var query = EventQuery(
-            afterSequence: p.afterSequence, eventTypes: p.eventTypes ?? [], workflowID: context.workflowID,
-            limit: patterns.count == 0 ? limit : pageSize, descending: descending, since: since, until: until,
-            severities: severities)
-        var events: [HubEvent] = []
-        while !emptySeverityFilter && events.count < limit {
-            let page = try await context.store.read { [query] tx in try tx.events(query) }
-            events += patterns.count == 0 ? page : page.filter { !patterns.match($0.subject).isEmpty }
-            guard page.count == query.limit, let last = page.last else { break }
-            if descending { query.beforeSequence = last.sequence } else { query.afterSequence = last.sequence }
-        }
-        if events.count > limit { events.removeLast(events.count - limit) }
+        let (filter, limit, descending) = try selection(p)
+        let events = try await read(
+            filter, after: p.afterSequence, limit: limit, descending: descending, context: context)
         var steps: [String] = []
         if let last = events.last, events.count == limit, !descending {
             steps.append("More events: pass after_sequence \(last.sequence)")
@@ -94,5 +102,68 @@ enum GetEvents {
                 "last_sequence": .optional(events.map(\.sequence).max()),
             ],
             nextSteps: steps)
+    }
+
+    /// The call's own selection: patterns, types, severities and times.
+    struct Selection {
+        var patterns = SubjectTrie<Int>()
+        var eventTypes: [String] = []
+        var severities: [Severity] = []
+        var since: Int64?
+        var until: Int64?
+        /// A min_severity that no listed severity reaches: nothing can match.
+        var empty = false
+
+        func admits(_ event: HubEvent) -> Bool {
+            !empty && (patterns.count == 0 || !patterns.match(event.subject).isEmpty)
+                && (eventTypes.isEmpty || eventTypes.contains(event.eventType))
+                && (severities.isEmpty || severities.contains(event.severity))
+                && (since.map { event.timestamp >= $0 } ?? true) && (until.map { event.timestamp <= $0 } ?? true)
+        }
+
+        var isEmpty: Bool {
+            patterns.count == 0 && eventTypes.isEmpty && severities.isEmpty && since == nil && until == nil && !empty
+        }
+    }
+
+    static func selection(_ p: Parameters) throws(HubError) -> (Selection, limit: Int, descending: Bool) {
+        var selection = Selection()
+        for (n, text) in (p.patterns ?? []).enumerated() {
+            selection.patterns.insert(try SubjectPattern(text, field: "patterns[\(n)]"), n)
+        }
+        var severities = (p.severity?.values ?? []).compactMap(Severity.init(rawValue:))
+        if let min = p.minSeverity {
+            let atLeast = Severity.allCases.filter { $0 >= min }
+            severities = severities.isEmpty ? atLeast : severities.filter { $0 >= min }
+            selection.empty = severities.isEmpty
+        }
+        selection.severities = severities
+        selection.eventTypes = p.eventTypes ?? []
+        selection.since = p.since.flatMap(Timestamp.parseMilliseconds)
+        selection.until = p.until.flatMap(Timestamp.parseMilliseconds)
+        if let since = selection.since, let until = selection.until, since > until {
+            throw HubError.parameter("until", "is before since")
+        }
+        return (selection, p.limit ?? 100, p.order == "desc")
+    }
+
+    /// Reads the log through `selection`: the store filters what it can by index, patterns are matched here.
+    static func read(
+        _ selection: Selection, after: Int64?, limit: Int, descending: Bool, context: OperationContext
+    ) async throws -> [HubEvent] {
+        let patterns = selection.patterns
+        var query = EventQuery(
+            afterSequence: after, eventTypes: selection.eventTypes, workflowID: context.workflowID,
+            limit: patterns.count == 0 ? limit : pageSize, descending: descending, since: selection.since,
+            until: selection.until, severities: selection.severities)
+        var events: [HubEvent] = []
+        while !selection.empty && events.count < limit {
+            let page = try await context.store.read { [query] tx in try tx.events(query) }
+            events += patterns.count == 0 ? page : page.filter { !patterns.match($0.subject).isEmpty }
+            guard page.count == query.limit, let last = page.last else { break }
+            if descending { query.beforeSequence = last.sequence } else { query.afterSequence = last.sequence }
+        }
+        if events.count > limit { events.removeLast(events.count - limit) }
+        return events
     }
 }

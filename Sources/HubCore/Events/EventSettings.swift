@@ -1,0 +1,197 @@
+/// How delivery batches events of one type (§10 `configure-batching`).
+public struct BatchingRule: Sendable, Equatable {
+    public enum Size: Sendable, Equatable {
+        case fixed(Int)
+        /// Grows with the queue's depth between 5 and 100.
+        case adaptive
+    }
+
+    public var enabled: Bool
+    public var size: Size
+    public var timeout: HubDuration
+    public var compression: Bool
+    public var deduplication: Bool
+
+    public static let standard = BatchingRule(
+        enabled: true, size: .fixed(10), timeout: .seconds(1), compression: false, deduplication: false)
+
+    public init(enabled: Bool, size: Size, timeout: HubDuration, compression: Bool, deduplication: Bool) {
+        self.enabled = enabled
+        self.size = size
+        self.timeout = timeout
+        self.compression = compression
+        self.deduplication = deduplication
+    }
+
+    /// The batch size to use with `queueDepth` events waiting.
+    public func batchSize(queueDepth: Int) -> Int {
+        guard enabled else { return 1 }
+        switch size {
+        case .fixed(let n): return max(1, n)
+        case .adaptive: return min(100, max(5, queueDepth))
+        }
+    }
+
+    public var json: JSONValue {
+        let size: JSONValue
+        switch self.size {
+        case .fixed(let n): size = .count(n)
+        case .adaptive: size = "adaptive"
+        }
+        return [
+            "enabled": .bool(enabled), "batch_size": size, "batch_timeout": .string(timeout.description),
+            "compression_enabled": .bool(compression), "deduplication_enabled": .bool(deduplication),
+        ]
+    }
+
+    /// Reads the form ``json`` writes; missing parts come from `base`.
+    public init(json: JSONValue, base: BatchingRule = .standard) {
+        self = base
+        if let enabled = json["enabled"]?.boolValue { self.enabled = enabled }
+        if json["batch_size"]?.stringValue == "adaptive" {
+            size = .adaptive
+        } else if let n = json["batch_size"]?.intValue {
+            size = .fixed(Int(clamping: n))
+        }
+        if let t = json["batch_timeout"]?.stringValue.flatMap(HubDuration.init(parsing:)) { timeout = t }
+        if let c = json["compression_enabled"]?.boolValue { compression = c }
+        if let d = json["deduplication_enabled"]?.boolValue { deduplication = d }
+    }
+}
+
+/// Batching for all event types, with per-type overrides.
+public struct BatchingSettings: Sendable, Equatable {
+    public var defaults: BatchingRule
+    public var byType: [String: BatchingRule]
+
+    public init(defaults: BatchingRule = .standard, byType: [String: BatchingRule] = [:]) {
+        self.defaults = defaults
+        self.byType = byType
+    }
+
+    public func rule(for eventType: String) -> BatchingRule { byType[eventType] ?? defaults }
+
+    public var json: JSONValue {
+        var types: JSONValue = .emptyObject
+        for name in byType.keys.sorted() { types[name] = byType[name]?.json ?? .null }
+        return ["default": defaults.json, "event_types": types]
+    }
+
+    public init(json: JSONValue) {
+        let defaults = BatchingRule(json: json["default"] ?? .emptyObject)
+        var byType: [String: BatchingRule] = [:]
+        for (name, rule) in json["event_types"]?.objectValue ?? [:] {
+            byType[name] = BatchingRule(json: rule, base: defaults)
+        }
+        self.init(defaults: defaults, byType: byType)
+    }
+}
+
+/// Delivery concurrency and order (§10 `enable-async-processing`).
+public struct AsyncProcessing: Sendable, Equatable {
+    public enum PriorityScheme: String, Sendable, CaseIterable { case weighted, strict, fifo }
+    public enum Mode: String, Sendable, CaseIterable { case balanced, throughput, latency }
+
+    public var enabled: Bool
+    public var poolSize: Int
+    public var priorityScheme: PriorityScheme
+    public var autoScaling: Bool
+    public var mode: Mode
+
+    public static let standard = AsyncProcessing(
+        enabled: false, poolSize: 4, priorityScheme: .fifo, autoScaling: false, mode: .balanced)
+
+    public init(enabled: Bool, poolSize: Int, priorityScheme: PriorityScheme, autoScaling: Bool, mode: Mode) {
+        self.enabled = enabled
+        self.poolSize = poolSize
+        self.priorityScheme = priorityScheme
+        self.autoScaling = autoScaling
+        self.mode = mode
+    }
+
+    public var json: JSONValue {
+        [
+            "enabled": .bool(enabled), "processing_pool_size": .count(poolSize),
+            "priority_scheme": .string(priorityScheme.rawValue), "auto_scaling": .bool(autoScaling),
+            "optimization_mode": .string(mode.rawValue),
+        ]
+    }
+
+    public init(json: JSONValue) {
+        let s = AsyncProcessing.standard
+        self.init(
+            enabled: json["enabled"]?.boolValue ?? s.enabled,
+            poolSize: json["processing_pool_size"]?.intValue.map { Int(clamping: $0) } ?? s.poolSize,
+            priorityScheme: json["priority_scheme"]?.stringValue.flatMap(PriorityScheme.init(rawValue:))
+                ?? s.priorityScheme,
+            autoScaling: json["auto_scaling"]?.boolValue ?? s.autoScaling,
+            mode: json["optimization_mode"]?.stringValue.flatMap(Mode.init(rawValue:)) ?? s.mode)
+    }
+}
+
+/// What the log keeps and for how long (§10 `configure-persistence`).
+public struct PersistencePolicy: Sendable, Equatable {
+    public enum Policy: String, Sendable, CaseIterable {
+        case all
+        /// Lifecycle events and severity ≥ warning for the whole retention; other info events 24h.
+        case selectiveCritical = "selective_critical"
+    }
+    public enum Replay: String, Sendable, CaseIterable {
+        case full
+        /// An event goes once every subscription has acknowledged it.
+        case acknowledgedOnly = "acknowledged_only"
+    }
+
+    public var policy: Policy
+    public var retention: HubDuration
+    public var compression: Bool
+    public var replay: Replay
+    /// When retention last ran (milliseconds since 1970).
+    public var lastEnforcedAt: Int64?
+
+    public static let standard = PersistencePolicy(
+        policy: .all, retention: .days(7), compression: false, replay: .full, lastEnforcedAt: nil)
+    /// How often retention is due.
+    public static let enforcementInterval = HubDuration.hours(1)
+    /// How long `selective_critical` keeps info-level progress events.
+    public static let progressRetention = HubDuration.hours(24)
+
+    public init(policy: Policy, retention: HubDuration, compression: Bool, replay: Replay, lastEnforcedAt: Int64?) {
+        self.policy = policy
+        self.retention = retention
+        self.compression = compression
+        self.replay = replay
+        self.lastEnforcedAt = lastEnforcedAt
+    }
+
+    /// Whether retention should run at `now`.
+    public func isDue(now: Int64) -> Bool {
+        guard let last = lastEnforcedAt else { return true }
+        return now - last >= Self.enforcementInterval.milliseconds
+    }
+
+    public var json: JSONValue {
+        [
+            "persistence_policy": .string(policy.rawValue), "retention_period": .string(retention.description),
+            "compression_enabled": .bool(compression), "replay_capabilities": .string(replay.rawValue),
+            "last_enforced_at": lastEnforcedAt.map { .string(Timestamp.format(milliseconds: $0)) } ?? .null,
+        ]
+    }
+
+    public init(json: JSONValue) {
+        let s = PersistencePolicy.standard
+        self.init(
+            policy: json["persistence_policy"]?.stringValue.flatMap(Policy.init(rawValue:)) ?? s.policy,
+            retention: json["retention_period"]?.stringValue.flatMap(HubDuration.init(parsing:)) ?? s.retention,
+            compression: json["compression_enabled"]?.boolValue ?? s.compression,
+            replay: json["replay_capabilities"]?.stringValue.flatMap(Replay.init(rawValue:)) ?? s.replay,
+            lastEnforcedAt: json["last_enforced_at"]?.stringValue.flatMap(Timestamp.parseMilliseconds))
+    }
+}
+
+/// The keys under which the store keeps these settings.
+public enum EventSettingKey {
+    public static let batching = "batching"
+    public static let asyncProcessing = "async_processing"
+    public static let persistence = "persistence"
+}

@@ -1,0 +1,59 @@
+import HubCore
+import HubStore
+
+/// `ack-events`: move a subscription's cursor forward (§10).
+enum AckEvents {
+    struct Parameters: OperationParameters {
+        var subscription: String
+        var upToSequence: Int64
+        static let schema = Schema.object([
+            .init("subscription", .string("Its sub_… id or callback name.", maxLength: 128), required: true),
+            .init(
+                "up_to_sequence", .integer("Acknowledge every event through this sequence.", min: 0), required: true),
+        ])
+    }
+
+    static let descriptor = OperationDescriptor(
+        "ack-events", scope: .hub, mutating: false, parameters: Parameters.self,
+        summary: "Acknowledge a subscription's events through a sequence: they are not delivered to it again.",
+        discussion: "The cursor only moves forward; to see events again use replay-events.",
+        example: "coordination-hub ack-events '{\"subscription\": \"ci-watcher\", \"up_to_sequence\": 42}'",
+        handler: run)
+
+    static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {
+        let (before, after) = try await context.store.write { tx -> (Subscription, Subscription) in
+            let s = try tx.requireSubscription(p.subscription)
+            let last = try tx.lastEventSequence()
+            if p.upToSequence > last {
+                throw HubError.parameter(
+                    "up_to_sequence", "is \(p.upToSequence), past the newest event (\(last))",
+                    suggestions: ["Acknowledge at most through \(last)"])
+            }
+            var updated = s
+            if p.upToSequence > s.cursor {
+                // Count what is acknowledged, page by page, so the counters stay real.
+                let bound = min(s.replayEnd ?? p.upToSequence, p.upToSequence)
+                var window = s
+                window.replayEnd = bound
+                window.resumeAt = nil
+                while window.cursor < bound {
+                    let scan = try SubscriptionScan.scan(tx, window, limit: Int.max)
+                    let compiled = window.compiledPatterns
+                    for event in scan.examined { updated.count(event, compiled: compiled) }
+                    updated.counters.acked += scan.events.count
+                    guard scan.safeThrough > window.cursor else { break }
+                    window.cursor = scan.safeThrough
+                }
+                updated.acknowledge(through: p.upToSequence)
+            }
+            if updated != s { try tx.update(updated) }
+            return (s, updated)
+        }
+        return OperationOutcome(
+            result: [
+                "subscription_id": .string(after.id), "previous_cursor": .int(before.cursor),
+                "cursor": .int(after.cursor),
+                "acknowledged": .count(after.counters.acked - before.counters.acked),
+            ])
+    }
+}

@@ -1,0 +1,118 @@
+import HubCore
+import HubStore
+
+/// `get-events` for a subscription (its pending events, acknowledged or not) and for one event's chain.
+extension GetEvents {
+    static func forSubscription(_ name: String, _ p: Parameters, context: OperationContext) async throws
+        -> OperationOutcome
+    {
+        let limit = p.limit ?? 100
+        if p.afterSequence != nil || p.order == "desc" {
+            throw HubError.parameter(
+                p.afterSequence != nil ? "after_sequence" : "order",
+                "cannot be used with subscription: its cursor decides where reading starts, in sequence order",
+                suggestions: ["Use replay-events to read a subscription's past events again"])
+        }
+        if p.deadLetters == true { return try await deadLetters(name, limit: limit, context: context) }
+        let (selection, _, _) = try selection(p)
+        let workflowID = context.workflowID
+        if p.ack == true {
+            if !selection.isEmpty || workflowID != nil {
+                throw HubError.parameter(
+                    "ack",
+                    "cannot be combined with patterns, types, severities, times or a workflow id: acknowledging "
+                        + "a narrowed view would pass over events the subscription has not seen",
+                    suggestions: ["Acknowledge without the extra filters, or read with ack: false"])
+            }
+            let (subscription, scan) = try await context.store.write { tx -> (Subscription, SubscriptionScan) in
+                var s = try tx.requireSubscription(name)
+                let scan = try SubscriptionScan.scan(tx, s, limit: limit)
+                s.acknowledge(scan)
+                s.counters.delivered += scan.events.count
+                if !scan.examined.isEmpty || scan.safeThrough != s.cursor { try tx.update(s) }
+                return (s, scan)
+            }
+            return outcome(subscription, scan, acknowledged: true)
+        }
+        let (subscription, scan) = try await context.store.read { tx -> (Subscription, SubscriptionScan) in
+            let s = try tx.requireSubscription(name)
+            let scan = try SubscriptionScan.scan(tx, s, limit: limit) { event in
+                selection.admits(event) && (workflowID == nil || event.workflowID == workflowID)
+            }
+            return (s, scan)
+        }
+        return outcome(subscription, scan, acknowledged: false)
+    }
+
+    static func outcome(_ s: Subscription, _ scan: SubscriptionScan, acknowledged: Bool) -> OperationOutcome {
+        var steps: [String] = []
+        if scan.full || scan.examined.count == SubscriptionScan.examineLimit {
+            steps.append("More events are pending: call again")
+        }
+        if !acknowledged, let last = scan.events.last {
+            steps.append(
+                "Acknowledge them: coordination-hub ack-events '{\"subscription\": \"\(s.callback)\", \"up_to_sequence\": \(last.sequence)}'"
+            )
+        }
+        return OperationOutcome(
+            result: [
+                "subscription_id": .string(s.id), "events": .array(scan.events.map(\.json)),
+                "count": .count(scan.events.count), "acknowledged": .bool(acknowledged), "cursor": .int(s.cursor),
+                "last_sequence": .optional(scan.events.last?.sequence),
+            ],
+            nextSteps: steps)
+    }
+
+    static func deadLetters(_ name: String, limit: Int, context: OperationContext) async throws -> OperationOutcome {
+        let (s, letters, events) = try await context.store.read { tx -> (Subscription, [DeadLetter], [HubEvent?]) in
+            let s = try tx.requireSubscription(name)
+            let letters = try tx.deadLetters(subscriptionID: s.id, afterSequence: 0, limit: limit)
+            return (s, letters, try letters.map { try tx.event(id: $0.eventID) })
+        }
+        let entries = zip(letters, events).map { letter, event -> JSONValue in
+            var json = letter.json
+            json["event"] = event?.json ?? .null
+            return json
+        }
+        return OperationOutcome(
+            result: ["subscription_id": .string(s.id), "dead_letters": .array(entries), "count": .count(entries.count)])
+    }
+
+    /// Links followed each way at most, so a long chain cannot make one call unbounded.
+    static let chainLimit = 1000
+
+    /// One event, and with `chain` what caused it (nearest first) and what it caused (in sequence order).
+    static func one(_ eventID: String, chain: Bool, context: OperationContext) async throws -> OperationOutcome {
+        let workflowID = context.workflowID
+        let (event, causedBy, causes) = try await context.store.read { tx -> (HubEvent, [HubEvent], [HubEvent]) in
+            guard let event = try tx.event(id: eventID), workflowID == nil || event.workflowID == workflowID else {
+                throw HubError.parameter(
+                    "event_id", "names no event\(workflowID.map { " of workflow \($0)" } ?? "")",
+                    suggestions: ["Find event ids with get-events"])
+            }
+            guard chain else { return (event, [], []) }
+            var causedBy: [HubEvent] = []
+            var seen: Set<String> = [event.eventID]
+            var next = event.metadata.causationID
+            while let id = next, causedBy.count < chainLimit, seen.insert(id).inserted, let cause = try tx.event(id: id)
+            {
+                causedBy.append(cause)
+                next = cause.metadata.causationID
+            }
+            var causes: [HubEvent] = []
+            var frontier = [event.eventID]
+            while !frontier.isEmpty && causes.count < chainLimit {
+                let found = try tx.events(causedBy: frontier).filter { seen.insert($0.eventID).inserted }
+                causes += found.prefix(chainLimit - causes.count)
+                frontier = found.map(\.eventID)
+            }
+            return (event, causedBy, causes.sorted { $0.sequence < $1.sequence })
+        }
+        var result: JSONValue = ["event": event.json, "events": .array([event.json]), "count": 1]
+        if chain {
+            result["caused_by"] = .array(causedBy.map(\.json))
+            result["causes"] = .array(causes.map(\.json))
+        }
+        return OperationOutcome(result: result)
+    }
+}

@@ -1,0 +1,215 @@
+import HubCore
+import HubStore
+
+/// `publish-event`: store and route a client's event, or a batch of them (§10).
+///
+/// Client events are reports: they never change workflow state. Publishing is
+/// durable on return; batching settings shape delivery only.
+enum PublishEvent {
+    struct EventInput: Decodable, Sendable {
+        var eventType: String
+        var data: JSONValue?
+        var severity: Severity?
+        var phase: Int?
+        var source: String?
+        var agentId: String?
+        var metadata: MetadataInput?
+        var dedupId: String?
+        var enableBatching: Bool?
+        var batchOptimization: String?
+    }
+
+    struct MetadataInput: Decodable, Sendable {
+        var correlationId: String?
+        var causationId: String?
+        var tags: [String]?
+    }
+
+    struct Parameters: OperationParameters {
+        var eventType: String?
+        var data: JSONValue?
+        var severity: Severity?
+        var phase: Int?
+        var source: String?
+        var agentId: String?
+        var metadata: MetadataInput?
+        var dedupId: String?
+        var enableBatching: Bool?
+        var batchOptimization: String?
+        var events: [EventInput]?
+
+        static let eventProperties: [Schema.Property] = [
+            .init("event_type", .string("lower_snake_case, e.g. build_finished.", maxLength: 64)),
+            .init("data", .anyJSON("The event's payload (any JSON).")),
+            .init("severity", .oneOf(Severity.allCases.map(\.rawValue), "Defaults to info.")),
+            .init("phase", .integer("Defaults to the workflow's current phase (0 without a workflow).", min: 0)),
+            .init("source", .string("Who publishes; defaults to client.", maxLength: 128)),
+            .init("agent_id", .id("Publish on agent.<id>.<event_type> instead of a workflow's or the hub's subject.")),
+            .init(
+                "metadata",
+                .object([
+                    .init("correlation_id", .string(maxLength: 128)),
+                    .init("causation_id", .string("The event_id of the event that caused this one.", maxLength: 128)),
+                    .init("tags", .array(.string(maxLength: 128), maxItems: 50)),
+                ])),
+            .init("dedup_id", .string("A repeat inside the dedup window stores nothing.", maxLength: 256)),
+            .init("enable_batching", .boolean("Whether delivery may batch this event type. Defaults to true.")),
+            .init(
+                "batch_optimization",
+                .oneOf(["adaptive", "fixed"], "How delivery batches this event type.")),
+        ]
+
+        static let schema = Schema.object(
+            eventProperties + [
+                .init(
+                    "events",
+                    .array(
+                        .object(
+                            eventProperties.map {
+                                $0.name == "event_type" ? .init($0.name, $0.schema, required: true) : $0
+                            }),
+                        "Several events in one call, stored together.", maxItems: 1000))
+            ])
+
+        /// The single event or the list, whichever was given.
+        func inputs() throws(HubError) -> [EventInput] {
+            if let events {
+                if eventType != nil || data != nil || dedupId != nil {
+                    throw HubError.parameter(
+                        "events", "cannot be combined with a single event's event_type, data or dedup_id")
+                }
+                guard !events.isEmpty else { throw HubError.parameter("events", "is empty") }
+                return events
+            }
+            guard let eventType else {
+                throw HubError.parameter("event_type", "is required (or give a list of events in 'events')")
+            }
+            return [
+                EventInput(
+                    eventType: eventType, data: data, severity: severity, phase: phase, source: source,
+                    agentId: agentId,
+                    metadata: metadata, dedupId: dedupId, enableBatching: enableBatching,
+                    batchOptimization: batchOptimization)
+            ]
+        }
+    }
+
+    static let descriptor = OperationDescriptor(
+        "publish-event", scope: .hub, mutating: false, parameters: Parameters.self,
+        summary: "Publish an event (or a list in 'events'): stored durably and routed to matching subscriptions.",
+        discussion: """
+            With a workflow id the subject is workflow.<id>.<event_type>; with agent_id, agent.<id>.<event_type>; \
+            otherwise hub.<source>.<event_type>. Client events are reports and never change workflow state. \
+            A dedup_id seen within the dedup window (configuration dedup_window, default 2m) stores nothing and \
+            returns the original event with duplicate: true.
+            """,
+        example: """
+            coordination-hub workflow_123 publish-event '{"event_type": "tests_passed", "data": {"suite": "unit"}, "severity": "info", "metadata": {"tags": ["ci"]}, "dedup_id": "ci-run-42"}'
+            """,
+        handler: run)
+
+    static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {
+        let inputs = try p.inputs()
+        for (n, input) in inputs.enumerated() { try validate(input, field: p.events == nil ? "" : "events[\(n)].") }
+        let workflowID = context.workflowID
+        let now = context.now
+        let window = context.hub.configuration.dedupWindow.milliseconds
+        let ids = context.hub.ids
+        let published = try await context.store.write { tx -> [(HubEvent, Bool)] in
+            let workflow = try workflowID.flatMap { try tx.workflow($0) }
+            var out: [(HubEvent, Bool)] = []
+            var batching = BatchingSettings(json: try tx.setting(EventSettingKey.batching) ?? .emptyObject)
+            let batchingBefore = batching
+            for input in inputs {
+                if let dedup = input.dedupId, let original = try tx.event(dedupID: dedup, since: now - window) {
+                    out.append((original, true))
+                    continue
+                }
+                let draft = draft(for: input, workflow: workflow)
+                out.append((try tx.append(draft, eventID: ids.make("evt"), timestamp: now), false))
+                if input.enableBatching != nil || input.batchOptimization != nil {
+                    // How delivery batches this type from now on (§10).
+                    var rule = batching.rule(for: input.eventType)
+                    if let enabled = input.enableBatching { rule.enabled = enabled }
+                    if let mode = input.batchOptimization {
+                        rule.size =
+                            mode == "adaptive" ? .adaptive : .fixed(BatchingRule.standard.batchSize(queueDepth: 0))
+                    }
+                    batching.byType[input.eventType] = rule
+                }
+            }
+            if batching != batchingBefore { try tx.setSetting(EventSettingKey.batching, batching.json) }
+            return out
+        }
+        let duplicates = published.filter(\.1).count
+        if p.events == nil, let (event, duplicate) = published.first {
+            return OperationOutcome(
+                result: [
+                    "event_id": .string(event.eventID), "sequence": .int(event.sequence), "duplicate": .bool(duplicate),
+                    "event": event.json,
+                ])
+        }
+        return OperationOutcome(
+            result: [
+                "published": .count(published.count - duplicates), "duplicates": .count(duplicates),
+                "events": .array(
+                    published.map { event, duplicate in
+                        var json = event.json
+                        json["duplicate"] = .bool(duplicate)
+                        return json
+                    }),
+            ])
+    }
+
+    static func validate(_ input: EventInput, field: String) throws(HubError) {
+        if !isEventType(input.eventType) {
+            throw HubError.parameter(
+                field + "event_type", "must be lower_snake_case (a-z, 0-9, _; starting with a letter; at most 64)",
+                suggestions: ["For example: build_finished"])
+        }
+        if let agent = input.agentId, !Identifier.isValid(agent) {
+            throw HubError.parameter(field + "agent_id", "is not a valid id")
+        }
+    }
+
+    static func isEventType(_ text: String) -> Bool {
+        guard let first = text.utf8.first, (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(first),
+            text.utf8.count <= 64
+        else { return false }
+        return text.utf8.allSatisfy { c in
+            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(c) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(c)
+                || c == UInt8(ascii: "_")
+        }
+    }
+
+    /// A source usable as the component segment of `hub.<component>.<type>`.
+    static func component(_ source: String?) -> String {
+        guard let source, !source.isEmpty, source.utf8.count <= 64,
+            source.utf8.allSatisfy({ c in
+                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(c)
+                    || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(c)
+                    || c == UInt8(ascii: "_") || c == UInt8(ascii: "-")
+            })
+        else { return "client" }
+        return source
+    }
+
+    static func draft(for input: EventInput, workflow: Workflow?) -> EventDraft {
+        let subject: String
+        if let agent = input.agentId {
+            subject = "agent.\(agent).\(input.eventType)"
+        } else if let workflow {
+            subject = "workflow.\(workflow.id).\(input.eventType)"
+        } else {
+            subject = "hub.\(component(input.source)).\(input.eventType)"
+        }
+        return EventDraft(
+            eventType: input.eventType, workflowID: workflow?.id, phase: input.phase ?? workflow?.currentPhase ?? 0,
+            severity: input.severity ?? .info, source: input.source ?? "client", data: input.data ?? .emptyObject,
+            subject: subject,
+            metadata: EventMetadata(
+                correlationID: input.metadata?.correlationId ?? workflow?.correlationID,
+                causationID: input.metadata?.causationId, tags: input.metadata?.tags ?? []),
+            dedupID: input.dedupId)
+    }
+}

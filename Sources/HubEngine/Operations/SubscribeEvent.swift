@@ -1,0 +1,199 @@
+import HubCore
+import HubStore
+
+/// `subscribe-event`: a durable consumer of the event log (§10).
+enum SubscribeEvent {
+    struct Filters: Decodable, Sendable {
+        var severity: GetEvents.OneOrMany?
+        var workflowId: GetEvents.OneOrMany?
+        var eventType: GetEvents.OneOrMany?
+    }
+
+    struct RetryInput: Decodable, Sendable {
+        var maxRetries: Int?
+        var backoffStrategy: RetryPolicy.Backoff?
+        var initialDelay: String?
+    }
+
+    /// `"new"`, `"all"`, `{"sequence": N}` or `{"time": "<RFC 3339>"}`.
+    enum StartFrom: Decodable, Sendable {
+        case new, all
+        case sequence(Int64)
+        case time(String)
+
+        private enum Keys: String, CodingKey { case sequence, time }
+
+        init(from decoder: any Decoder) throws {
+            if let word = try? decoder.singleValueContainer().decode(String.self) {
+                switch word {
+                case "new": self = .new
+                case "all": self = .all
+                default:
+                    throw HubError.parameter(
+                        "start_from", "must be \"new\", \"all\", {\"sequence\": N} or {\"time\": \"…\"}")
+                }
+                return
+            }
+            let c = try decoder.container(keyedBy: Keys.self)
+            if let n = try c.decodeIfPresent(Int64.self, forKey: .sequence) {
+                self = .sequence(n)
+            } else if let t = try c.decodeIfPresent(String.self, forKey: .time) {
+                self = .time(t)
+            } else {
+                throw HubError.parameter("start_from", "needs \"sequence\" or \"time\"")
+            }
+        }
+    }
+
+    struct Parameters: OperationParameters {
+        var patterns: [String]
+        var filters: Filters?
+        var delivery: DeliveryMethod?
+        var callback: String?
+        var webhookUrl: String?
+        var secret: String?
+        var retryPolicy: RetryInput?
+        var startFrom: StartFrom?
+        var enableSmartFiltering: Bool?
+        var optimizationGoal: OptimizationGoal?
+
+        static let severities = Severity.allCases.map(\.rawValue)
+        static func oneOrMany(_ item: Schema, _ summary: String) -> Schema {
+            .anyOf([item, .array(item, maxItems: 100)], summary)
+        }
+
+        static let schema = Schema.object([
+            .init(
+                "patterns",
+                .array(
+                    .string(maxLength: SubjectPattern.maximumLength),
+                    "Subject patterns: '*' one segment, '#' zero or more; without '#' a pattern matches the end of the subject.",
+                    maxItems: 100), required: true),
+            .init(
+                "filters",
+                .object([
+                    .init("severity", oneOrMany(.oneOf(severities), "Only these severities.")),
+                    .init("workflow_id", oneOrMany(.id(), "Only these workflows' events.")),
+                    .init("event_type", oneOrMany(.string(maxLength: 64), "Only these event types.")),
+                ])),
+            .init("delivery", .oneOf(DeliveryMethod.allCases.map(\.rawValue), "realtime (default), batch or webhook.")),
+            .init("callback", .id("The subscriber's unique name; defaults to the subscription id.")),
+            .init(
+                "webhook_url",
+                .string("Where webhook delivery POSTs; its host must be in webhook_allowlist.", maxLength: 2048)),
+            .init("secret", .string("Key of the X-Hub-Signature-256 HMAC.", maxLength: 512)),
+            .init(
+                "retry_policy",
+                .object([
+                    .init("max_retries", .integer("Retries before dead-lettering. Defaults to 3.", min: 0, max: 100)),
+                    .init(
+                        "backoff_strategy",
+                        .oneOf(RetryPolicy.Backoff.allCases.map(\.rawValue), "Defaults to exponential.")),
+                    .init("initial_delay", .duration("Defaults to 1s.")),
+                ])),
+            .init(
+                "start_from",
+                .anyOf(
+                    [
+                        .oneOf(["new", "all"]),
+                        .object([.init("sequence", .integer(min: 1))]),
+                        .object([.init("time", .dateTime())]),
+                    ], "\"new\" (default), \"all\", {\"sequence\": N} or {\"time\": \"<RFC 3339>\"}.")),
+            .init(
+                "enable_smart_filtering", .boolean("Keep per-pattern counters and report advice with the subscription.")
+            ),
+            .init(
+                "optimization_goal",
+                .oneOf(OptimizationGoal.allCases.map(\.rawValue), "efficiency (default), latency or completeness.")),
+        ])
+    }
+
+    static let descriptor = OperationDescriptor(
+        "subscribe-event", scope: .hub, mutating: false, parameters: Parameters.self,
+        summary: "Subscribe to events by subject pattern: a durable consumer with a cursor that survives restarts.",
+        discussion: """
+            Every matching event is delivered at least once, in sequence order: read them with \
+            get-events '{"subscription": …}' and acknowledge with ack: true or ack-events. With a workflow id the \
+            subscription only sees that workflow's events.
+            """,
+        example: """
+            coordination-hub subscribe-event '{"patterns": ["workflow.*.phase_completed", "*.failed"], "filters": {"severity": ["error", "critical"]}, "callback": "ci-watcher", "start_from": "all"}'
+            """,
+        handler: run)
+
+    static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {
+        let subscription = try make(p, context: context)
+        let startFrom = p.startFrom ?? .new
+        let created = try await context.store.write { [subscription] tx -> Subscription in
+            var s = subscription
+            switch startFrom {
+            case .new: s.cursor = try tx.lastEventSequence()
+            case .all: s.cursor = 0
+            case .sequence(let n): s.cursor = max(0, n - 1)
+            case .time(let text):
+                guard let time = Timestamp.parseMilliseconds(text) else {
+                    throw HubError.parameter("start_from.time", "is not an RFC 3339 time")
+                }
+                s.cursor = try tx.firstSequence(atOrAfter: time).map { $0 - 1 } ?? tx.lastEventSequence()
+            }
+            try tx.insert(s)
+            return s
+        }
+        return OperationOutcome(
+            result: ["subscription_id": .string(created.id), "subscription": created.json],
+            nextSteps: [
+                "Read its events: coordination-hub get-events '{\"subscription\": \"\(created.callback)\", \"ack\": true}'"
+            ])
+    }
+
+    static func make(_ p: Parameters, context: OperationContext) throws(HubError) -> Subscription {
+        guard !p.patterns.isEmpty else { throw HubError.parameter("patterns", "needs at least one pattern") }
+        for (n, text) in p.patterns.enumerated() { _ = try SubjectPattern(text, field: "patterns[\(n)]") }
+        var filter = EventFilter(
+            severities: (p.filters?.severity?.values ?? []).compactMap(Severity.init(rawValue:)),
+            workflowIDs: p.filters?.workflowId?.values ?? [], eventTypes: p.filters?.eventType?.values ?? [])
+        if let workflowID = context.workflowID {
+            if !filter.workflowIDs.isEmpty && filter.workflowIDs != [workflowID] {
+                throw HubError.parameter(
+                    "filters.workflow_id", "names other workflows than \(workflowID), the one the call names")
+            }
+            filter.workflowIDs = [workflowID]
+        }
+        let delivery = p.delivery ?? (p.webhookUrl == nil ? .realtime : .webhook)
+        if delivery == .webhook {
+            guard let url = p.webhookUrl else {
+                throw HubError.parameter("webhook_url", "is required for webhook delivery")
+            }
+            try checkWebhookURL(url)
+        } else if p.webhookUrl != nil {
+            throw HubError.parameter("webhook_url", "is only used with delivery \"webhook\"")
+        }
+        var retry = RetryPolicy.standard
+        if let r = p.retryPolicy {
+            if let n = r.maxRetries { retry.maxRetries = n }
+            if let b = r.backoffStrategy { retry.backoff = b }
+            if let text = r.initialDelay {
+                guard let d = HubDuration(parsing: text) else {
+                    throw HubError.parameter("retry_policy.initial_delay", "is not a duration such as 1s or 500ms")
+                }
+                retry.initialDelay = d
+            }
+        }
+        let id = context.hub.ids.make("sub")
+        return Subscription(
+            id: id, callback: p.callback ?? id, patterns: p.patterns, filter: filter, delivery: delivery,
+            webhookURL: p.webhookUrl, secret: p.secret, retryPolicy: retry,
+            smartFiltering: p.enableSmartFiltering ?? false, optimizationGoal: p.optimizationGoal ?? .efficiency,
+            createdAt: context.now)
+    }
+
+    /// Provisional until the allowlist lands: loopback only.
+    static func checkWebhookURL(_ url: String) throws(HubError) {
+        let loopback = [
+            "http://127.0.0.1:", "http://127.0.0.1/", "http://localhost:", "http://localhost/", "http://[::1]:",
+        ]
+        guard loopback.contains(where: url.hasPrefix) else {
+            throw HubError(.urlNotAllowed, "webhook_url's host is not allowed", suggestions: ["Use a loopback URL"])
+        }
+    }
+}

@@ -1,0 +1,178 @@
+import GRDB
+import HubCore
+import HubStore
+
+/// Subscriptions, dead letters, settings and the event log's lookups (§10).
+extension SQLiteTransaction {
+    // MARK: The log
+
+    func event(id: String) throws -> HubEvent? {
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM events WHERE event_id = ?"), arguments: [id])
+            .map(Self.event(from:))
+    }
+
+    func events(causedBy eventIDs: [String]) throws -> [HubEvent] {
+        guard !eventIDs.isEmpty else { return [] }
+        let marks = eventIDs.map { _ in "?" }.joined(separator: ",")
+        return try Row.fetchAll(
+            db, sql: "SELECT * FROM events WHERE causation_id IN (\(marks)) ORDER BY sequence",
+            arguments: StatementArguments(eventIDs)
+        ).map(Self.event(from:))
+    }
+
+    func event(dedupID: String, since: Int64) throws -> HubEvent? {
+        try Row.fetchOne(
+            db.cachedStatement(
+                sql: """
+                    SELECT * FROM events WHERE dedup_id = ? AND timestamp >= ? ORDER BY timestamp DESC, sequence DESC LIMIT 1
+                    """),
+            arguments: [dedupID, since]
+        ).map(Self.event(from:))
+    }
+
+    func firstSequence(atOrAfter time: Int64) throws -> Int64? {
+        try Int64.fetchOne(
+            db.cachedStatement(sql: "SELECT MIN(sequence) FROM events WHERE timestamp >= ?"), arguments: [time])
+    }
+
+    func lastSequence(atOrBefore time: Int64) throws -> Int64 {
+        try Int64.fetchOne(
+            db.cachedStatement(sql: "SELECT COALESCE(MAX(sequence), 0) FROM events WHERE timestamp <= ?"),
+            arguments: [time]) ?? 0
+    }
+
+    func eventVolume() throws -> (count: Int, dataBytes: Int64) {
+        let row = try Row.fetchOne(db, sql: "SELECT COUNT(*) AS n, COALESCE(SUM(LENGTH(data)), 0) AS bytes FROM events")
+        return (row?["n"] ?? 0, row?["bytes"] ?? 0)
+    }
+
+    func deleteEvents(_ rule: RetentionRule) throws -> Int {
+        var clauses = ["timestamp < ?"]
+        var arguments: StatementArguments = [rule.before]
+        if let infoBefore = rule.infoBefore {
+            let kept = rule.keptTypes.map { _ in "?" }.joined(separator: ",")
+            clauses.append(
+                "(severity = 'info' AND timestamp < ?" + (kept.isEmpty ? ")" : " AND event_type NOT IN (\(kept)))"))
+            _ = arguments.append(contentsOf: [infoBefore])
+            _ = arguments.append(contentsOf: StatementArguments(rule.keptTypes))
+        }
+        if let through = rule.acknowledgedThrough {
+            clauses.append("sequence <= ?")
+            _ = arguments.append(contentsOf: [through])
+        }
+        // The newest event always stays, so AUTOINCREMENT's high-water mark and
+        // `lastEventSequence` keep counting from it after everything older went.
+        try db.execute(
+            sql: """
+                DELETE FROM events WHERE (\(clauses.joined(separator: " OR ")))
+                  AND sequence < (SELECT MAX(sequence) FROM events)
+                """, arguments: arguments)
+        return db.changesCount
+    }
+
+    // MARK: Subscriptions
+
+    func subscription(_ idOrCallback: String) throws -> Subscription? {
+        try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT * FROM subscriptions WHERE id = ? OR callback = ? LIMIT 1"),
+            arguments: [idOrCallback, idOrCallback]
+        ).map(Self.subscription(from:))
+    }
+
+    func subscriptions() throws -> [Subscription] {
+        try Row.fetchAll(db, sql: "SELECT * FROM subscriptions ORDER BY created_at, id").map(Self.subscription(from:))
+    }
+
+    func insert(_ s: Subscription) throws {
+        if try Bool.fetchOne(
+            db.cachedStatement(sql: "SELECT 1 FROM subscriptions WHERE callback = ? OR id = ?"),
+            arguments: [s.callback, s.callback]) != nil
+        {
+            throw HubError.parameter(
+                "callback", "\"\(s.callback)\" is already the name of a subscription",
+                suggestions: [
+                    "Pick another callback name, or remove the old one with unsubscribe-event '{\"subscription\": \"\(s.callback)\"}'"
+                ])
+        }
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO subscriptions (id, callback, patterns, filter, delivery, webhook_url, secret, retry_policy,
+                  cursor, replay_end, resume_at, smart_filtering, optimization_goal, created_at, counters)
+                VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+                """
+        ).execute(arguments: Self.arguments(s))
+    }
+
+    func update(_ s: Subscription) throws {
+        try db.cachedStatement(
+            sql: """
+                UPDATE subscriptions SET id = ?, callback = ?, patterns = ?, filter = ?, delivery = ?, webhook_url = ?,
+                  secret = ?, retry_policy = ?, cursor = ?, replay_end = ?, resume_at = ?, smart_filtering = ?,
+                  optimization_goal = ?, created_at = ?, counters = ? WHERE id = ?
+                """
+        ).execute(arguments: Self.arguments(s) + [s.id])
+    }
+
+    func removeSubscription(_ id: String) throws {
+        try db.execute(sql: "DELETE FROM dead_letters WHERE subscription_id = ?", arguments: [id])
+        try db.execute(sql: "DELETE FROM subscriptions WHERE id = ?", arguments: [id])
+    }
+
+    private static func arguments(_ s: Subscription) -> StatementArguments {
+        [
+            s.id, s.callback, JSONValue.strings(s.patterns).serialized(), s.filter.json.serialized(),
+            s.delivery.rawValue, s.webhookURL, s.secret, s.retryPolicy.json.serialized(), s.cursor, s.replayEnd,
+            s.resumeAt, s.smartFiltering, s.optimizationGoal.rawValue, s.createdAt, s.counters.json.serialized(),
+        ]
+    }
+
+    private static func subscription(from row: Row) -> Subscription {
+        Subscription(
+            id: row["id"], callback: row["callback"],
+            patterns: JSONValue.stored(row["patterns"])?.arrayValue?.compactMap(\.stringValue) ?? [],
+            filter: EventFilter(json: JSONValue.stored(row["filter"]) ?? .emptyObject),
+            delivery: DeliveryMethod(rawValue: row["delivery"]) ?? .realtime, webhookURL: row["webhook_url"],
+            secret: row["secret"],
+            retryPolicy: RetryPolicy(json: JSONValue.stored(row["retry_policy"]) ?? .emptyObject),
+            cursor: row["cursor"], replayEnd: row["replay_end"], resumeAt: row["resume_at"],
+            smartFiltering: row["smart_filtering"],
+            optimizationGoal: OptimizationGoal(rawValue: row["optimization_goal"]) ?? .efficiency,
+            createdAt: row["created_at"],
+            counters: SubscriptionCounters(json: JSONValue.stored(row["counters"]) ?? .emptyObject))
+    }
+
+    // MARK: Dead letters
+
+    func deadLetters(subscriptionID: String, afterSequence: Int64, limit: Int) throws -> [DeadLetter] {
+        try Row.fetchAll(
+            db.cachedStatement(
+                sql: "SELECT * FROM dead_letters WHERE subscription_id = ? AND sequence > ? ORDER BY sequence LIMIT ?"),
+            arguments: [subscriptionID, afterSequence, limit]
+        ).map { row in
+            DeadLetter(
+                subscriptionID: row["subscription_id"], sequence: row["sequence"], eventID: row["event_id"],
+                attempts: row["attempts"], lastError: row["last_error"], at: row["at"])
+        }
+    }
+
+    func insert(_ d: DeadLetter) throws {
+        try db.cachedStatement(
+            sql: """
+                INSERT OR REPLACE INTO dead_letters (subscription_id, sequence, event_id, attempts, last_error, at)
+                VALUES (?,?,?,?,?,?)
+                """
+        ).execute(arguments: [d.subscriptionID, d.sequence, d.eventID, d.attempts, d.lastError, d.at])
+    }
+
+    // MARK: Settings
+
+    func setting(_ key: String) throws -> JSONValue? {
+        try String.fetchOne(db.cachedStatement(sql: "SELECT value FROM hub_settings WHERE key = ?"), arguments: [key])
+            .flatMap(JSONValue.stored)
+    }
+
+    func setSetting(_ key: String, _ value: JSONValue) throws {
+        try db.cachedStatement(sql: "INSERT OR REPLACE INTO hub_settings (key, value) VALUES (?, ?)")
+            .execute(arguments: [key, value.serialized()])
+    }
+}

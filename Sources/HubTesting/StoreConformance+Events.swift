@@ -1,0 +1,176 @@
+import HubCore
+import HubStore
+
+/// The event system's part of the store contract (§10): subscriptions and their
+/// cursors, dead letters, dedup and causation lookups, time lookups, retention, settings.
+extension StoreConformance {
+    static let eventCases: [(name: String, run: @Sendable (any Store) async throws -> Void)] = [
+        ("subscriptions round-trip; callback names are unique", subscriptionsRoundTrip),
+        ("dead letters list in sequence order and go with their subscription", deadLettersList),
+        ("dedup ids are found only inside the window", dedupLookup),
+        ("causation links find an event's effects", causationLinks),
+        ("time bounds map to sequences", timeToSequence),
+        ("retention removes what its rule selects and sequences keep rising", retention),
+        ("settings round-trip", settingsRoundTrip),
+    ]
+
+    static func draft(
+        _ type: String, workflow: String = "conf_ev", severity: Severity = .info, dedup: String? = nil,
+        cause: String? = nil
+    ) -> EventDraft {
+        EventDraft(
+            eventType: type, workflowID: workflow, phase: 1, severity: severity,
+            subject: "workflow.\(workflow).\(type)",
+            metadata: EventMetadata(causationID: cause), dedupID: dedup)
+    }
+
+    static func subscriptionsRoundTrip(_ store: any Store) async throws {
+        var sub = Subscription(
+            id: "sub_conf_1", callback: "conf-listener", patterns: ["*.failed", "workflow.#"],
+            filter: EventFilter(severities: [.error, .critical], workflowIDs: ["w1"]), delivery: .webhook,
+            webhookURL: "http://127.0.0.1:9/hook", secret: "s3cret",
+            retryPolicy: RetryPolicy(maxRetries: 5, backoff: .linear, initialDelay: .seconds(2)), cursor: 7,
+            smartFiltering: true, optimizationGoal: .latency, createdAt: 1_000)
+        try await store.write { [sub] tx in try tx.insert(sub) }
+        let byID = try await store.read { tx in try tx.subscription("sub_conf_1") }
+        let byName = try await store.read { tx in try tx.subscription("conf-listener") }
+        try expect(byID == sub, "the stored subscription differs: \(String(describing: byID)) vs \(sub)")
+        try expect(byName == sub, "a subscription is not found by its callback name")
+        sub.acknowledge(through: 12)
+        sub.count(
+            HubEvent(
+                eventID: "evt_x", sequence: 12, eventType: "failed", workflowID: "w1", phase: 0, severity: .info,
+                source: "t", timestamp: 0, data: .emptyObject, subject: "workflow.w1.failed", metadata: .init(),
+                dedupID: nil), compiled: sub.compiledPatterns)
+        try await store.write { [sub] tx in try tx.update(sub) }
+        let updated = try await store.read { tx in try tx.subscription("sub_conf_1") }
+        try expect(updated?.cursor == 12, "the cursor did not move: \(String(describing: updated?.cursor))")
+        try expect(
+            updated?.counters == sub.counters && sub.counters.filtered == 1
+                && sub.counters.matchedByPattern == ["*.failed": 1, "workflow.#": 1],
+            "counters were not kept: \(String(describing: updated?.counters))")
+        do {
+            let twin = Subscription(id: "sub_conf_2", callback: "conf-listener", patterns: ["#"], createdAt: 2_000)
+            try await store.write { tx in try tx.insert(twin) }
+            try expect(false, "a second subscription with the same callback was stored")
+        } catch let error as HubError {
+            try expect(error.code == .invalidParameters, "a taken callback gave \(error.code), not INVALID_PARAMETERS")
+        }
+        let all = try await store.read { tx in try tx.subscriptions() }
+        try expect(all.map(\.id) == ["sub_conf_1"], "subscriptions() returned \(all.map(\.id))")
+        try await store.write { tx in try tx.removeSubscription("sub_conf_1") }
+        let gone = try await store.read { tx in try tx.subscription("sub_conf_1") }
+        try expect(gone == nil, "a removed subscription is still there")
+    }
+
+    static func deadLettersList(_ store: any Store) async throws {
+        try await store.write { tx in
+            try tx.insert(Subscription(id: "sub_conf_dl", callback: "conf-dl", patterns: ["#"], createdAt: 1))
+            for n in [5, 3, 9] {
+                try tx.insert(
+                    DeadLetter(
+                        subscriptionID: "sub_conf_dl", sequence: Int64(n), eventID: "evt_\(n)", attempts: 2,
+                        lastError: "503", at: 10))
+            }
+            // The same event again replaces its entry.
+            try tx.insert(
+                DeadLetter(
+                    subscriptionID: "sub_conf_dl", sequence: 5, eventID: "evt_5", attempts: 4, lastError: "timeout",
+                    at: 20))
+        }
+        let letters = try await store.read { tx in
+            try tx.deadLetters(subscriptionID: "sub_conf_dl", afterSequence: 3, limit: 10)
+        }
+        try expect(letters.map(\.sequence) == [5, 9], "dead letters after 3: \(letters.map(\.sequence))")
+        try expect(letters.first?.attempts == 4, "a repeated dead letter did not replace the first")
+        try await store.write { tx in try tx.removeSubscription("sub_conf_dl") }
+        let left = try await store.read { tx in
+            try tx.deadLetters(subscriptionID: "sub_conf_dl", afterSequence: 0, limit: 10)
+        }
+        try expect(left.isEmpty, "dead letters outlived their subscription")
+    }
+
+    static func dedupLookup(_ store: any Store) async throws {
+        let first = try await store.write { tx in
+            _ = try tx.append(draft("build", dedup: "job-1"), eventID: "evt_dd_1", timestamp: 1_000)
+            return try tx.append(draft("build", dedup: "job-1"), eventID: "evt_dd_2", timestamp: 5_000)
+        }
+        let inside = try await store.read { tx in try tx.event(dedupID: "job-1", since: 4_000) }
+        try expect(inside == first, "the newest event with the dedup id inside the window was not found")
+        let outside = try await store.read { tx in try tx.event(dedupID: "job-1", since: 6_000) }
+        try expect(outside == nil, "an event outside the window was found")
+        let other = try await store.read { tx in try tx.event(dedupID: "job-2", since: 0) }
+        try expect(other == nil, "an unknown dedup id was found")
+    }
+
+    static func causationLinks(_ store: any Store) async throws {
+        let (cause, effects) = try await store.write { tx in
+            let cause = try tx.append(draft("task_failed"), eventID: "evt_cause", timestamp: 1)
+            let a = try tx.append(draft("task_retried", cause: "evt_cause"), eventID: "evt_eff_a", timestamp: 2)
+            _ = try tx.append(draft("unrelated"), eventID: "evt_unrelated", timestamp: 3)
+            let b = try tx.append(draft("phase_failed", cause: "evt_cause"), eventID: "evt_eff_b", timestamp: 4)
+            return (cause, [a, b])
+        }
+        let found = try await store.read { tx in try tx.events(causedBy: ["evt_cause"]) }
+        try expect(found == effects, "effects of an event: \(found.map(\.eventID))")
+        let byID = try await store.read { tx in try tx.event(id: "evt_cause") }
+        try expect(byID == cause, "an event is not found by its id")
+    }
+
+    static func timeToSequence(_ store: any Store) async throws {
+        // Far in the future, so events other cases left in a shared store are all earlier.
+        let base: Int64 = 9_000_000_000_000
+        let events = try await store.write { tx in
+            try [100, 200, 300].map { t in
+                try tx.append(
+                    draft("tick", workflow: "conf_time"), eventID: "evt_time_\(t)", timestamp: base + Int64(t))
+            }
+        }
+        let first = try await store.read { tx in try tx.firstSequence(atOrAfter: base + 150) }
+        let last = try await store.read { tx in try tx.lastSequence(atOrBefore: base + 250) }
+        try expect(first == events[1].sequence, "first sequence at or after 150: \(String(describing: first))")
+        try expect(last == events[1].sequence, "last sequence at or before 250: \(last)")
+        let none = try await store.read { tx in try tx.firstSequence(atOrAfter: Int64.max) }
+        try expect(none == nil, "a time after every event found a sequence")
+    }
+
+    static func retention(_ store: any Store) async throws {
+        let appended = try await store.write { tx in
+            [
+                try tx.append(draft("task_ready", workflow: "conf_ret"), eventID: "evt_r1", timestamp: 10),
+                try tx.append(draft("completed", workflow: "conf_ret"), eventID: "evt_r2", timestamp: 20),
+                try tx.append(
+                    draft("task_failed", workflow: "conf_ret", severity: .error), eventID: "evt_r3", timestamp: 30),
+                try tx.append(draft("task_ready", workflow: "conf_ret"), eventID: "evt_r4", timestamp: 500),
+            ]
+        }
+        // Info events other than `completed` older than 100 go; nothing is older than 5.
+        // (Other cases may share the store, so only this workflow's events are checked.)
+        let removed = try await store.write { tx in
+            try tx.deleteEvents(RetentionRule(before: 5, infoBefore: 100, keptTypes: ["completed"]))
+        }
+        let left = try await store.read { tx in try tx.events(EventQuery(workflowID: "conf_ret")) }
+        try expect(removed >= 1, "retention removed \(removed) events, expected at least evt_r1")
+        try expect(
+            left.map(\.eventID) == ["evt_r2", "evt_r3", "evt_r4"], "retention left \(left.map(\.eventID))")
+        // Everything old goes, but the newest event stays so sequences keep rising.
+        _ = try await store.write { tx in try tx.deleteEvents(RetentionRule(before: Int64.max)) }
+        let last = try await store.read { tx in try tx.lastEventSequence() }
+        try expect(last == appended[3].sequence, "the newest event did not survive retention")
+        let next = try await store.write { tx in
+            try tx.append(draft("task_ready", workflow: "conf_ret"), eventID: "evt_r5", timestamp: 600)
+        }
+        try expect(next.sequence > appended[3].sequence, "a sequence was reused after retention")
+    }
+
+    static func settingsRoundTrip(_ store: any Store) async throws {
+        let missing = try await store.read { tx in try tx.setting("batching") }
+        try expect(missing == nil, "an unset setting has a value")
+        try await store.write { tx in
+            try tx.setSetting("batching", ["batch_size": 10])
+            try tx.setSetting("batching", ["batch_size": "adaptive"])
+        }
+        let value = try await store.read { tx in try tx.setting("batching") }
+        try expect(value == ["batch_size": "adaptive"], "setting read back as \(String(describing: value))")
+    }
+}

@@ -1,0 +1,96 @@
+import Foundation
+import HubCore
+import HubTesting
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// The event system as a user runs it: separate processes publish, subscribe,
+/// read and acknowledge; `get-events` with `follow` prints events as they arrive.
+@Suite struct EventCLITests {
+    @Test func aSubscriptionsCursorSurvivesAcrossProcesses() throws {
+        let s = try DispatchSandbox("events-cursor")
+        defer { s.remove() }
+        try s.succeed("w1", "create", #"{"phases": ["build"]}"#)
+        try s.succeed("subscribe-event", #"{"patterns": ["workflow.*.note"], "callback": "reader"}"#)
+        for n in 0..<3 { try s.succeed("w1", "publish-event", "{\"event_type\": \"note\", \"data\": {\"n\": \(n)}}") }
+        let first = try s.succeed("get-events", #"{"subscription": "reader", "limit": 2, "ack": true}"#)
+        #expect(first["events"]?.arrayValue?.compactMap { $0["data"]?["n"]?.intValue } == [0, 1])
+        // A new process sees the cursor the last one moved.
+        let rest = try s.succeed("get-events", #"{"subscription": "reader"}"#)
+        #expect(rest["events"]?.arrayValue?.compactMap { $0["data"]?["n"]?.intValue } == [2])
+        try s.fail(["get-events", #"{"subscription": "nobody"}"#], code: "SUBSCRIPTION_NOT_FOUND")
+        try s.fail(["w1", "publish-event", #"{"event_type": "Not Snake"}"#], code: "INVALID_PARAMETERS")
+    }
+
+    @Test func followPrintsEventsAsTheyArriveUntilInterrupted() async throws {
+        let s = try DispatchSandbox("events-follow")
+        defer { s.remove() }
+        try s.succeed("w1", "create", #"{"phases": ["build"]}"#)
+        try s.succeed("w1", "publish-event", #"{"event_type": "note", "data": {"n": 0}}"#)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: s.runner.executable)
+        process.arguments = ["get-events", #"{"follow": true, "patterns": ["*.note"]}"#]
+        process.currentDirectoryURL = URL(fileURLWithPath: s.directory.path)
+        process.environment = s.runner.environment
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
+        var lines = LineStream(output.fileHandleForReading)
+        try process.run()
+
+        let first = try JSONParser.parse(try #require(await lines.next()))
+        #expect(first["event_type"] == "note")
+        #expect(first["data"]?["n"] == 0)
+        // Published by another process while the follower runs.
+        try s.succeed("w1", "publish-event", #"{"event_type": "note", "data": {"n": 1}}"#)
+        try s.succeed("w1", "publish-event", #"{"event_type": "other"}"#)
+        try s.succeed("w1", "publish-event", #"{"event_type": "note", "data": {"n": 2}}"#)
+        let second = try JSONParser.parse(try #require(await lines.next()))
+        let third = try JSONParser.parse(try #require(await lines.next()))
+        #expect(second["data"]?["n"] == 1)
+        #expect(third["data"]?["n"] == 2)
+        #expect((second["sequence"]?.intValue ?? 0) < (third["sequence"]?.intValue ?? 0))
+
+        kill(process.processIdentifier, SIGINT)
+        #expect(await ProcessWait.exit(of: process, within: .seconds(30)))
+        #expect(process.terminationStatus == 0)
+    }
+
+    @Test func followRefusesADescendingRead() throws {
+        let s = try DispatchSandbox("events-follow-bad")
+        defer { s.remove() }
+        try s.fail(["get-events", #"{"follow": true, "order": "desc"}"#], code: "INVALID_PARAMETERS")
+    }
+}
+
+/// Lines a child process writes, awaited one at a time (no polling, no sleeping).
+struct LineStream {
+    private var iterator: AsyncStream<String>.Iterator
+
+    init(_ handle: FileHandle) {
+        let (stream, continuation) = AsyncStream<String>.makeStream()
+        iterator = stream.makeAsyncIterator()
+        Thread.detachNewThread {
+            var pending: [UInt8] = []
+            while true {
+                let data = handle.availableData
+                if data.isEmpty { break }
+                pending += data
+                while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                    continuation.yield(String(decoding: pending[..<newline], as: UTF8.self))
+                    pending.removeSubrange(...newline)
+                }
+            }
+            continuation.finish()
+        }
+    }
+
+    /// The next line, or `nil` when the process closed its output.
+    mutating func next() async -> String? { await iterator.next() }
+}

@@ -1,0 +1,265 @@
+import HubCore
+import HubEngine
+import HubTesting
+import Testing
+
+/// publish-event, subscriptions as durable consumers, acks, replay, dedup and chains (§10, §16).
+@Suite struct EventSubscriptionTests {
+    let t: TestHub
+    init() async throws {
+        t = try TestHub()
+        await t.run("w1", "create", #"{"phases": ["build", "test"]}"#)
+        await t.run("w2", "create", #"{"phases": ["only"]}"#)
+    }
+
+    @discardableResult
+    func publish(_ workflow: String?, _ type: String, _ extra: String = "") async -> OperationResponse {
+        await t.run(workflow, "publish-event", "{\"event_type\": \"\(type)\"\(extra)}")
+    }
+
+    func pending(_ subscription: String, ack: Bool = false, limit: Int = 100) async -> (types: [String], cursor: Int64?)
+    {
+        let r = await t.run(
+            nil, "get-events", "{\"subscription\": \"\(subscription)\", \"ack\": \(ack), \"limit\": \(limit)}")
+        let events = r.result["events"]?.arrayValue ?? []
+        return (events.compactMap { $0["event_type"]?.stringValue }, r.result["cursor"]?.intValue)
+    }
+
+    @Test func publishedEventsCarryTheirFieldsAndSubject() async throws {
+        let r = await publish(
+            "w1", "tests_passed",
+            #", "data": {"suite": "unit"}, "severity": "warning", "source": "ci", "metadata": {"tags": ["nightly"]}"#)
+        #expect(r.errorCode == nil)
+        let event = r.result["event"] ?? .null
+        #expect(event["subject"] == "workflow.w1.tests_passed")
+        #expect(event["severity"] == "warning")
+        #expect(event["source"] == "ci")
+        #expect(event["data"]?["suite"] == "unit")
+        #expect(event["metadata"]?["tags"] == ["nightly"])
+        #expect(event["routing_key"] == "tests_passed.w1.0")
+        let hub = await publish(nil, "deploy_started", #", "source": "deployer""#)
+        #expect(hub.result["event"]?["subject"] == "hub.deployer.deploy_started")
+        let agent = await publish(nil, "note", #", "agent_id": "ag_1""#)
+        #expect(agent.result["event"]?["subject"] == "agent.ag_1.note")
+    }
+
+    @Test func clientEventsNeverChangeWorkflowState() async throws {
+        let before = await t.run("w1", "get-status").result["workflow_state"]?["state_version"]
+        #expect(before?.intValue != nil)
+        await publish("w1", "phase_completed", #", "data": {"phase": 1}"#)
+        let after = await t.run("w1", "get-status").result["workflow_state"]
+        #expect(after?["state_version"] == before)
+        #expect(after?["status"] == "created")
+    }
+
+    @Test func batchesAreStoredTogetherAndDedupWithinTheWindow() async throws {
+        let r = await t.run(
+            "w1", "publish-event",
+            #"{"events": [{"event_type": "a", "dedup_id": "x"}, {"event_type": "b"}, {"event_type": "a", "dedup_id": "x"}]}"#
+        )
+        #expect(r.result["published"] == 2)
+        #expect(r.result["duplicates"] == 1)
+        let events = r.result["events"]?.arrayValue ?? []
+        #expect(events[2]["event_id"] == events[0]["event_id"])
+        #expect(events[2]["duplicate"] == true)
+        // Inside the window the original comes back; after it, the id is new again.
+        t.clock.advance(by: .seconds(60))
+        let again = await publish("w1", "a", #", "dedup_id": "x""#)
+        #expect(again.result["duplicate"] == true)
+        #expect(again.result["event_id"] == events[0]["event_id"])
+        t.clock.advance(by: .minutes(2))
+        let later = await publish("w1", "a", #", "dedup_id": "x""#)
+        #expect(later.result["duplicate"] == false)
+    }
+
+    @Test(arguments: [
+        (#"{"event_type": "Bad-Type"}"#, "INVALID_PARAMETERS"),
+        (#"{"event_type": "ok", "severity": "loud"}"#, "INVALID_PARAMETERS"),
+        (#"{"event_type": "ok", "surprise": 1}"#, "INVALID_PARAMETERS"),
+        (#"{"data": {}}"#, "INVALID_PARAMETERS"),
+        (#"{"events": []}"#, "INVALID_PARAMETERS"),
+        (#"{"events": [{"event_type": "ok"}], "event_type": "ok"}"#, "INVALID_PARAMETERS"),
+    ])
+    func badPublishesChangeNothing(_ params: String, _ code: String) async throws {
+        let before = await t.run(nil, "get-events", #"{"order": "desc", "limit": 1}"#).result["last_sequence"]
+        let r = await t.run("w1", "publish-event", params)
+        #expect(r.errorCode == code)
+        let after = await t.run(nil, "get-events", #"{"order": "desc", "limit": 1}"#).result["last_sequence"]
+        #expect(after == before)
+    }
+
+    @Test func publishingIntoAnUnknownWorkflowIsRefused() async {
+        #expect(await publish("nope", "x").errorCode == "WORKFLOW_NOT_FOUND")
+    }
+
+    @Test func aSubscriptionReceivesMatchingEventsUntilAcknowledged() async throws {
+        let s = await t.run(nil, "subscribe-event", #"{"patterns": ["*.tests_passed", "*.failed"], "callback": "ci"}"#)
+        #expect(s.errorCode == nil)
+        #expect(s.result["subscription_id"]?.stringValue?.hasPrefix("sub_") == true)
+        await publish("w1", "tests_passed")
+        await publish("w1", "noise")
+        await publish("w2", "failed", #", "severity": "error""#)
+        #expect(await pending("ci").types == ["tests_passed", "failed"])
+        // Not acknowledged: the same events come again.
+        #expect(await pending("ci").types == ["tests_passed", "failed"])
+        let first = await pending("ci", ack: true, limit: 1)
+        #expect(first.types == ["tests_passed"])
+        #expect(await pending("ci").types == ["failed"])
+        _ = await pending("ci", ack: true)
+        #expect(await pending("ci").types.isEmpty)
+        await publish("w1", "tests_passed")
+        #expect(await pending("ci").types == ["tests_passed"])
+    }
+
+    @Test func startFromChoosesTheFirstEvent() async throws {
+        await publish("w1", "early")
+        await t.run(nil, "subscribe-event", #"{"patterns": ["*.early", "*.late"], "callback": "new"}"#)
+        await t.run(
+            nil, "subscribe-event", #"{"patterns": ["*.early", "*.late"], "callback": "all", "start_from": "all"}"#)
+        t.clock.advance(by: .minutes(5))
+        let since = Timestamp.format(milliseconds: t.clock.nowMilliseconds())
+        await publish("w1", "late")
+        await t.run(
+            nil, "subscribe-event",
+            "{\"patterns\": [\"#\"], \"callback\": \"timed\", \"start_from\": {\"time\": \"\(since)\"}}")
+        #expect(await pending("new").types == ["late"])
+        #expect(await pending("all").types == ["early", "late"])
+        #expect(await pending("timed").types == ["late"])
+    }
+
+    @Test func filtersAndTheCallsWorkflowNarrowASubscription() async throws {
+        await t.run(
+            nil, "subscribe-event",
+            ##"{"patterns": ["#"], "callback": "errors", "filters": {"severity": ["error", "critical"]}}"##)
+        await t.run("w2", "subscribe-event", ##"{"patterns": ["#"], "callback": "w2only"}"##)
+        await publish("w1", "x", #", "severity": "error""#)
+        await publish("w2", "y")
+        await publish("w2", "z", #", "severity": "critical""#)
+        #expect(await pending("errors").types == ["x", "z"])
+        #expect(await pending("w2only").types == ["y", "z"])
+    }
+
+    @Test func ackEventsMovesTheCursorForwardOnly() async throws {
+        await t.run(nil, "subscribe-event", #"{"patterns": ["*.tick"], "callback": "c", "start_from": "all"}"#)
+        var sequences: [Int64] = []
+        for _ in 0..<3 { sequences.append(await publish("w1", "tick").result["sequence"]?.intValue ?? 0) }
+        let ack = await t.run(nil, "ack-events", "{\"subscription\": \"c\", \"up_to_sequence\": \(sequences[1])}")
+        #expect(ack.result["acknowledged"] == 2)
+        #expect(await pending("c").types == ["tick"])
+        let back = await t.run(nil, "ack-events", "{\"subscription\": \"c\", \"up_to_sequence\": \(sequences[0])}")
+        #expect(back.result["cursor"]?.intValue == sequences[1])
+        let past = await t.run(nil, "ack-events", "{\"subscription\": \"c\", \"up_to_sequence\": 999999}")
+        #expect(past.errorCode == "INVALID_PARAMETERS")
+        #expect(
+            await t.run(nil, "ack-events", #"{"subscription": "ghost", "up_to_sequence": 1}"#).errorCode
+                == "SUBSCRIPTION_NOT_FOUND")
+    }
+
+    @Test func replayRedeliversARangeAndThenResumes() async throws {
+        await t.run(nil, "subscribe-event", #"{"patterns": ["*.tick"], "callback": "r", "start_from": "all"}"#)
+        var sequences: [Int64] = []
+        for n in 0..<5 {
+            sequences.append(await publish("w1", "tick", ", \"data\": {\"n\": \(n)}").result["sequence"]?.intValue ?? 0)
+        }
+        _ = await pending("r", ack: true)
+        #expect(await pending("r").types.isEmpty)
+        let replay = await t.run(
+            nil, "replay-events",
+            "{\"subscription\": \"r\", \"from_sequence\": \(sequences[1]), \"to_sequence\": \(sequences[2])}")
+        #expect(replay.errorCode == nil)
+        let again = await t.run(nil, "get-events", #"{"subscription": "r", "ack": true}"#)
+        #expect(again.result["events"]?.arrayValue?.compactMap { $0["data"]?["n"]?.intValue } == [1, 2])
+        // The range is done: the subscription is back where it was, nothing more comes.
+        #expect(again.result["cursor"]?.intValue == sequences[4])
+        #expect(await pending("r").types.isEmpty)
+        // Without an end, a replay carries on to the present.
+        await t.run(nil, "replay-events", "{\"subscription\": \"r\", \"from_sequence\": \(sequences[3])}")
+        #expect(await pending("r").types.count == 2)
+    }
+
+    @Test func replayByTimeRange() async throws {
+        await t.run(nil, "subscribe-event", #"{"patterns": ["*.tick"], "callback": "rt", "start_from": "all"}"#)
+        let t0 = Timestamp.format(milliseconds: t.clock.nowMilliseconds())
+        await publish("w1", "tick", #", "data": {"n": 0}"#)
+        t.clock.advance(by: .minutes(10))
+        let t1 = Timestamp.format(milliseconds: t.clock.nowMilliseconds())
+        await publish("w1", "tick", #", "data": {"n": 1}"#)
+        t.clock.advance(by: .minutes(10))
+        await publish("w1", "tick", #", "data": {"n": 2}"#)
+        _ = await pending("rt", ack: true)
+        await t.run(
+            nil, "replay-events", "{\"subscription\": \"rt\", \"from_time\": \"\(t0)\", \"to_time\": \"\(t1)\"}")
+        let again = await t.run(nil, "get-events", #"{"subscription": "rt"}"#)
+        #expect(again.result["events"]?.arrayValue?.compactMap { $0["data"]?["n"]?.intValue } == [0, 1])
+    }
+
+    @Test func ackingANarrowedViewIsRefused() async throws {
+        await t.run(nil, "subscribe-event", ##"{"patterns": ["#"], "callback": "n"}"##)
+        let r = await t.run(nil, "get-events", #"{"subscription": "n", "ack": true, "event_types": ["x"]}"#)
+        #expect(r.errorCode == "INVALID_PARAMETERS")
+        let w = await t.run("w1", "get-events", #"{"subscription": "n", "ack": true}"#)
+        #expect(w.errorCode == "INVALID_PARAMETERS")
+    }
+
+    @Test func callbackNamesAreUniqueAndUnsubscribeRemoves() async throws {
+        #expect(await t.run(nil, "subscribe-event", ##"{"patterns": ["#"], "callback": "one"}"##).errorCode == nil)
+        #expect(
+            await t.run(nil, "subscribe-event", ##"{"patterns": ["#"], "callback": "one"}"##).errorCode
+                == "INVALID_PARAMETERS")
+        #expect(await t.run(nil, "unsubscribe-event", #"{"subscription": "one"}"#).result["removed"] == true)
+        #expect(
+            await t.run(nil, "unsubscribe-event", #"{"subscription": "one"}"#).errorCode == "SUBSCRIPTION_NOT_FOUND")
+        #expect(await t.run(nil, "get-events", #"{"subscription": "one"}"#).errorCode == "SUBSCRIPTION_NOT_FOUND")
+    }
+
+    @Test(arguments: [
+        ##"{"patterns": []}"##, ##"{"patterns": ["a..b"]}"##, ##"{"patterns": ["#"], "delivery": "webhook"}"##,
+        ##"{"patterns": ["#"], "webhook_url": "http://169.254.169.254/latest"}"##,
+        ##"{"patterns": ["#"], "start_from": "yesterday"}"##, ##"{"patterns": ["#"], "callback": "../x"}"##,
+        ##"{"patterns": ["#"], "retry_policy": {"max_retries": -1}}"##,
+    ])
+    func badSubscriptionsAreRefusedAndStoreNothing(_ params: String) async throws {
+        let r = await t.run(nil, "subscribe-event", params)
+        #expect(r.errorCode != nil)
+        #expect(r.json["error"]?["message"]?.stringValue?.isEmpty == false)
+        #expect(
+            await t.run(nil, "get-events", #"{"subscription": "sub_missing"}"#).errorCode == "SUBSCRIPTION_NOT_FOUND")
+    }
+
+    @Test func chainsLinkCausesAndEffects() async throws {
+        let root = await publish("w1", "build_started")
+        let rootID = root.result["event_id"]?.stringValue ?? ""
+        let mid = await publish("w1", "build_failed", ", \"metadata\": {\"causation_id\": \"\(rootID)\"}")
+        let midID = mid.result["event_id"]?.stringValue ?? ""
+        await publish("w1", "retry_requested", ", \"metadata\": {\"causation_id\": \"\(midID)\"}")
+        let chain = await t.run(nil, "get-events", "{\"event_id\": \"\(midID)\", \"chain\": true}")
+        #expect(
+            chain.result["caused_by"]?.arrayValue?.compactMap { $0["event_type"]?.stringValue } == ["build_started"])
+        #expect(chain.result["causes"]?.arrayValue?.compactMap { $0["event_type"]?.stringValue } == ["retry_requested"])
+        // The hub's own events chain too: `start` causes phase_started and workflow_state_updated.
+        await t.run("w1", "start")
+        let startedEvents = await t.run("w1", "get-events", #"{"event_types": ["started"]}"#).result["events"]
+        let started = startedEvents?.arrayValue?.first?["event_id"]?.stringValue ?? ""
+        let effects = await t.run(nil, "get-events", "{\"event_id\": \"\(started)\", \"chain\": true}")
+        #expect(effects.result["causes"]?.arrayValue?.contains { $0["event_type"] == "phase_started" } == true)
+        #expect(
+            await t.run(nil, "get-events", #"{"event_id": "evt_nope", "chain": true}"#).errorCode
+                == "INVALID_PARAMETERS")
+    }
+
+    @Test func countersFollowAcknowledgedEvents() async throws {
+        await t.run(
+            nil, "subscribe-event",
+            #"{"patterns": ["*.tick", "*.never"], "callback": "k", "start_from": "all", "filters": {"severity": "error"}}"#
+        )
+        await publish("w1", "tick", #", "severity": "error""#)
+        await publish("w1", "tick")
+        _ = await pending("k", ack: true)
+        let sub = try #require(await t.hub.store.read { tx in try tx.subscription("k") })
+        #expect(sub.counters.matchedByPattern["*.tick"] == 2)
+        #expect(sub.counters.matchedByPattern["*.never"] == nil)
+        #expect(sub.counters.filtered == 1)
+        #expect(sub.counters.acked == 1)
+        #expect(sub.counters.delivered == 1)
+    }
+}
