@@ -40,7 +40,12 @@ let package = Package(
         .target(name: "HubStore", dependencies: ["HubCore"], swiftSettings: strict),
         .target(
             name: "HubStoreSQLite",
-            dependencies: ["HubStore", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "HubStore", .product(name: "GRDB", package: "GRDB.swift"),
+                // gzip of older events' data (configure-persistence compression_enabled).
+                .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
             swiftSettings: strict
         ),
         .target(

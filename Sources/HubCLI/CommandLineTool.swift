@@ -94,6 +94,9 @@ public struct CommandLineTool: Sendable {
                 return status
             }
             response = await hub.perform(request)
+            // Retention holds with no server running: the command line applies it when due (§10).
+            // Its failure must not turn the operation's answer into an error.
+            _ = try? await hub.enforceRetention()
             try? await hub.store.close()
         } catch let error as HubError {
             return emitError(

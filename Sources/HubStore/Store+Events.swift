@@ -40,6 +40,25 @@ public protocol EventLogWriter: EventLogReader {
     func setSetting(_ key: String, _ value: JSONValue) throws
     /// Deletes the events `rule` selects and returns how many went.
     func deleteEvents(_ rule: RetentionRule) throws -> Int
+    /// Stores the `data` of up to `limit` events after `afterSequence` and older than `before`
+    /// compressed; reads return it as before. Answers how far it got and the bytes saved.
+    func compressEventData(afterSequence: Int64, before: Int64, limit: Int) throws -> CompressionPass
+}
+
+/// What one pass of ``EventLogWriter/compressEventData(afterSequence:before:limit:)`` did.
+public struct CompressionPass: Sendable, Equatable {
+    /// The last sequence looked at (`nil` when there was nothing to compress).
+    public var throughSequence: Int64?
+    public var events: Int
+    public var bytesBefore: Int64
+    public var bytesAfter: Int64
+
+    public init(throughSequence: Int64?, events: Int, bytesBefore: Int64, bytesAfter: Int64) {
+        self.throughSequence = throughSequence
+        self.events = events
+        self.bytesBefore = bytesBefore
+        self.bytesAfter = bytesAfter
+    }
 }
 
 /// Which stored events retention removes: those older than `before`, and those the

@@ -238,6 +238,7 @@ enum SQLiteMigrations {
 
         CREATE INDEX events_by_dedup ON events(dedup_id, timestamp) WHERE dedup_id IS NOT NULL;
         CREATE INDEX events_by_cause ON events(causation_id) WHERE causation_id IS NOT NULL;
+        ALTER TABLE events ADD COLUMN data_gz BLOB;
         """,
     ]
 }

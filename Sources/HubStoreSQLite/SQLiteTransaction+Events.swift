@@ -1,6 +1,9 @@
+import CompressNIO
+import Foundation
 import GRDB
 import HubCore
 import HubStore
+import NIOCore
 
 /// Subscriptions, dead letters, settings and the event log's lookups (§10).
 extension SQLiteTransaction {
@@ -42,7 +45,12 @@ extension SQLiteTransaction {
     }
 
     func eventVolume() throws -> (count: Int, dataBytes: Int64) {
-        let row = try Row.fetchOne(db, sql: "SELECT COUNT(*) AS n, COALESCE(SUM(LENGTH(data)), 0) AS bytes FROM events")
+        let row = try Row.fetchOne(
+            db,
+            sql: """
+                SELECT COUNT(*) AS n, COALESCE(SUM(LENGTH(data)), 0) + COALESCE(SUM(LENGTH(data_gz)), 0) AS bytes
+                FROM events
+                """)
         return (row?["n"] ?? 0, row?["bytes"] ?? 0)
     }
 
@@ -68,6 +76,44 @@ extension SQLiteTransaction {
                   AND sequence < (SELECT MAX(sequence) FROM events)
                 """, arguments: arguments)
         return db.changesCount
+    }
+
+    func compressEventData(afterSequence: Int64, before: Int64, limit: Int) throws -> CompressionPass {
+        let rows = try Row.fetchAll(
+            db.cachedStatement(
+                sql: """
+                    SELECT sequence, data FROM events WHERE sequence > ? AND timestamp < ? AND data_gz IS NULL
+                    ORDER BY sequence LIMIT ?
+                    """), arguments: [afterSequence, before, limit])
+        var pass = CompressionPass(throughSequence: nil, events: 0, bytesBefore: 0, bytesAfter: 0)
+        for row in rows {
+            let sequence: Int64 = row["sequence"]
+            let data: String = row["data"]
+            pass.throughSequence = sequence
+            var buffer = ByteBuffer(string: data)
+            var out = try buffer.compress(with: .gzip())
+            let compressed = out.readBytes(length: out.readableBytes) ?? []
+            // Small payloads can grow under gzip: those stay as they are.
+            guard compressed.count < data.utf8.count else { continue }
+            try db.cachedStatement(sql: "UPDATE events SET data = '', data_gz = ? WHERE sequence = ?")
+                .execute(arguments: [Data(compressed), sequence])
+            pass.events += 1
+            pass.bytesBefore += Int64(data.utf8.count)
+            pass.bytesAfter += Int64(compressed.count)
+        }
+        return pass
+    }
+
+    /// An event's `data`, from its compressed form when it has one.
+    static func eventData(_ row: Row) -> JSONValue {
+        if let compressed: Data = row["data_gz"] {
+            var buffer = ByteBuffer(bytes: compressed)
+            guard var out = try? buffer.decompress(with: .gzip(), maxSize: 64 << 20),
+                let bytes = out.readBytes(length: out.readableBytes)
+            else { return ["error": "the stored compressed data is damaged"] }
+            return JSONValue.stored(String(decoding: bytes, as: UTF8.self)) ?? .null
+        }
+        return JSONValue.stored(row["data"]) ?? .null
     }
 
     // MARK: Subscriptions

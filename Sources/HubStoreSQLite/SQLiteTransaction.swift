@@ -345,7 +345,7 @@ struct SQLiteTransaction: StoreWriter {
             eventID: row["event_id"], sequence: row["sequence"], eventType: row["event_type"],
             workflowID: row["workflow_id"], phase: row["phase"],
             severity: Severity(rawValue: row["severity"]) ?? .info, source: row["source"], timestamp: row["timestamp"],
-            data: JSONValue.stored(row["data"]) ?? .null, subject: row["subject"],
+            data: eventData(row), subject: row["subject"],
             metadata: EventMetadata(
                 correlationID: row["correlation_id"], causationID: row["causation_id"],
                 tags: JSONValue.stored(row["tags"])?.arrayValue?.compactMap(\.stringValue) ?? []),

@@ -89,8 +89,8 @@ public struct BatchingSettings: Sendable, Equatable {
 
 /// Delivery concurrency and order (§10 `enable-async-processing`).
 public struct AsyncProcessing: Sendable, Equatable {
-    public enum PriorityScheme: String, Sendable, CaseIterable { case weighted, strict, fifo }
-    public enum Mode: String, Sendable, CaseIterable { case balanced, throughput, latency }
+    public enum PriorityScheme: String, Sendable, CaseIterable, Codable { case weighted, strict, fifo }
+    public enum Mode: String, Sendable, CaseIterable, Codable { case balanced, throughput, latency }
 
     public var enabled: Bool
     public var poolSize: Int
@@ -131,12 +131,12 @@ public struct AsyncProcessing: Sendable, Equatable {
 
 /// What the log keeps and for how long (§10 `configure-persistence`).
 public struct PersistencePolicy: Sendable, Equatable {
-    public enum Policy: String, Sendable, CaseIterable {
+    public enum Policy: String, Sendable, CaseIterable, Codable {
         case all
         /// Lifecycle events and severity ≥ warning for the whole retention; other info events 24h.
         case selectiveCritical = "selective_critical"
     }
-    public enum Replay: String, Sendable, CaseIterable {
+    public enum Replay: String, Sendable, CaseIterable, Codable {
         case full
         /// An event goes once every subscription has acknowledged it.
         case acknowledgedOnly = "acknowledged_only"
@@ -148,6 +148,14 @@ public struct PersistencePolicy: Sendable, Equatable {
     public var replay: Replay
     /// When retention last ran (milliseconds since 1970).
     public var lastEnforcedAt: Int64?
+    /// Events the last run removed.
+    public var lastRemoved: Int?
+    /// Compression has looked at every event through this sequence.
+    public var compressedThrough: Int64 = 0
+    /// Events whose data was compressed, and their bytes before and after, in all.
+    public var compressedEvents: Int = 0
+    public var compressedBytesBefore: Int64 = 0
+    public var compressedBytesAfter: Int64 = 0
 
     public static let standard = PersistencePolicy(
         policy: .all, retention: .days(7), compression: false, replay: .full, lastEnforcedAt: nil)
@@ -155,6 +163,14 @@ public struct PersistencePolicy: Sendable, Equatable {
     public static let enforcementInterval = HubDuration.hours(1)
     /// How long `selective_critical` keeps info-level progress events.
     public static let progressRetention = HubDuration.hours(24)
+    /// Events older than this have their data compressed when compression is on.
+    public static let compressAfter = HubDuration.hours(24)
+    /// Lifecycle event types, which `selective_critical` keeps for the whole retention.
+    public static let lifecycleTypes = [
+        "created", "started", "paused", "resumed", "completed", "failed", "cancelled", "archived", "timed_out",
+        "phase_started", "phase_completed", "phase_failed", "registered", "deregistered", "recovered",
+        "checkpoint_created", "state_restored", "state_rolled_back", "budget_exhausted",
+    ]
 
     public init(policy: Policy, retention: HubDuration, compression: Bool, replay: Replay, lastEnforcedAt: Int64?) {
         self.policy = policy
@@ -175,6 +191,9 @@ public struct PersistencePolicy: Sendable, Equatable {
             "persistence_policy": .string(policy.rawValue), "retention_period": .string(retention.description),
             "compression_enabled": .bool(compression), "replay_capabilities": .string(replay.rawValue),
             "last_enforced_at": lastEnforcedAt.map { .string(Timestamp.format(milliseconds: $0)) } ?? .null,
+            "last_removed": .optional(lastRemoved), "compressed_through_sequence": .int(compressedThrough),
+            "compressed_events": .count(compressedEvents), "compressed_bytes_before": .int(compressedBytesBefore),
+            "compressed_bytes_after": .int(compressedBytesAfter),
         ]
     }
 
@@ -186,6 +205,11 @@ public struct PersistencePolicy: Sendable, Equatable {
             compression: json["compression_enabled"]?.boolValue ?? s.compression,
             replay: json["replay_capabilities"]?.stringValue.flatMap(Replay.init(rawValue:)) ?? s.replay,
             lastEnforcedAt: json["last_enforced_at"]?.stringValue.flatMap(Timestamp.parseMilliseconds))
+        lastRemoved = json["last_removed"]?.intValue.map { Int(clamping: $0) }
+        compressedThrough = json["compressed_through_sequence"]?.intValue ?? 0
+        compressedEvents = Int(clamping: json["compressed_events"]?.intValue ?? 0)
+        compressedBytesBefore = json["compressed_bytes_before"]?.intValue ?? 0
+        compressedBytesAfter = json["compressed_bytes_after"]?.intValue ?? 0
     }
 }
 

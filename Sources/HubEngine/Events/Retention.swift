@@ -1,0 +1,51 @@
+import HubCore
+import HubStore
+
+extension Hub {
+    /// Events compressed per retention run at most, so one run stays short.
+    static let compressionBatch = 10_000
+
+    /// Applies the persistence policy (§10 `configure-persistence`): removes what the
+    /// retention period and policy say goes, compresses older events' data when that
+    /// is on, and records the run. Without `force` it runs only when due, after one
+    /// read; the command line calls it after each operation, the server on a timer.
+    /// Returns the policy as it stands after the run, or `nil` when it was not due.
+    @discardableResult
+    public func enforceRetention(force: Bool = false) async throws -> PersistencePolicy? {
+        let now = clock.nowMilliseconds()
+        if !force {
+            let policy = try await store.read { tx in
+                PersistencePolicy(json: try tx.setting(EventSettingKey.persistence) ?? .emptyObject)
+            }
+            guard policy.isDue(now: now) else { return nil }
+        }
+        return try await store.write { tx -> PersistencePolicy? in
+            var policy = PersistencePolicy(json: try tx.setting(EventSettingKey.persistence) ?? .emptyObject)
+            guard force || policy.isDue(now: now) else { return nil }
+            var rule = RetentionRule(before: now - policy.retention.milliseconds)
+            if policy.policy == .selectiveCritical {
+                rule.infoBefore = now - PersistencePolicy.progressRetention.milliseconds
+                rule.keptTypes = PersistencePolicy.lifecycleTypes
+            }
+            if policy.replay == .acknowledgedOnly {
+                // An event every subscription has acknowledged is no one's any more; with no
+                // subscriptions, none is waited for.
+                let cursors = try tx.subscriptions().map(\.cursor)
+                rule.acknowledgedThrough = try cursors.min() ?? tx.lastEventSequence()
+            }
+            policy.lastRemoved = try tx.deleteEvents(rule)
+            if policy.compression {
+                let pass = try tx.compressEventData(
+                    afterSequence: policy.compressedThrough,
+                    before: now - PersistencePolicy.compressAfter.milliseconds, limit: Self.compressionBatch)
+                if let through = pass.throughSequence { policy.compressedThrough = through }
+                policy.compressedEvents += pass.events
+                policy.compressedBytesBefore += pass.bytesBefore
+                policy.compressedBytesAfter += pass.bytesAfter
+            }
+            policy.lastEnforcedAt = now
+            try tx.setSetting(EventSettingKey.persistence, policy.json)
+            return policy
+        }
+    }
+}

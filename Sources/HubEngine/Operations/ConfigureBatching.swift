@@ -1,0 +1,100 @@
+import HubCore
+import HubStore
+
+/// `configure-batching`: how delivery groups events, for all types or the listed ones (§10).
+enum ConfigureBatching {
+    /// A number or `"adaptive"`.
+    enum SizeInput: Decodable, Sendable {
+        case fixed(Int)
+        case adaptive
+
+        init(from decoder: any Decoder) throws {
+            let c = try decoder.singleValueContainer()
+            if let n = try? c.decode(Int.self) {
+                self = .fixed(n)
+            } else if try c.decode(String.self) == "adaptive" {
+                self = .adaptive
+            } else {
+                throw HubError.parameter("batch_size", "must be a number from 1 to 1000 or \"adaptive\"")
+            }
+        }
+    }
+
+    struct Parameters: OperationParameters {
+        var eventTypes: [String]?
+        var batchSize: SizeInput?
+        var batchTimeout: String?
+        var compressionEnabled: Bool?
+        var deduplicationEnabled: Bool?
+        var enabled: Bool?
+
+        static let schema = Schema.object([
+            .init(
+                "event_types", .array(.string(maxLength: 64), "Only these event types; all when absent.", maxItems: 100)
+            ),
+            .init(
+                "batch_size",
+                .anyOf(
+                    [.integer(min: 1, max: 1000), .oneOf(["adaptive"])],
+                    "Events per batch, or adaptive: grows with the queue's depth between 5 and 100. Defaults to 10.")),
+            .init("batch_timeout", .duration("A batch goes when it is full or this old. Defaults to 1s.")),
+            .init("compression_enabled", .boolean("gzip the bodies of batched webhook deliveries.")),
+            .init(
+                "deduplication_enabled",
+                .boolean(
+                    "Drop repeats (same dedup_id, or same type, workflow, phase and data) inside the dedup window.")),
+            .init("enabled", .boolean("Whether these types are batched at all. Defaults to true.")),
+        ])
+    }
+
+    static let descriptor = OperationDescriptor(
+        "configure-batching", scope: .hub, mutating: false, parameters: Parameters.self,
+        summary: "Configure how delivery batches events: size (or adaptive), timeout, gzip, deduplication.",
+        discussion: "Batching shapes delivery only: publishing is durable on return whatever the batching.",
+        example: """
+            coordination-hub configure-batching '{"event_types": ["task_completed", "task_ready"], "batch_size": "adaptive", "batch_timeout": "2s", "compression_enabled": true, "deduplication_enabled": true}'
+            """,
+        handler: run)
+
+    static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {
+        if case .fixed(let n) = p.batchSize, !(1...1000).contains(n) {
+            throw HubError.parameter("batch_size", "must be from 1 to 1000 (or \"adaptive\")")
+        }
+        let timeout = try p.batchTimeout.map { text throws(HubError) -> HubDuration in
+            guard let d = HubDuration(parsing: text), d.milliseconds > 0 else {
+                throw HubError.parameter("batch_timeout", "must be a positive duration such as 500ms or 2s")
+            }
+            return d
+        }
+        for (n, type) in (p.eventTypes ?? []).enumerated() where !PublishEvent.isEventType(type) {
+            throw HubError.parameter("event_types[\(n)]", "is not a lower_snake_case event type")
+        }
+        let settings = try await context.store.write { tx -> BatchingSettings in
+            var settings = BatchingSettings(json: try tx.setting(EventSettingKey.batching) ?? .emptyObject)
+            func change(_ rule: inout BatchingRule) {
+                if let size = p.batchSize {
+                    switch size {
+                    case .fixed(let n): rule.size = .fixed(n)
+                    case .adaptive: rule.size = .adaptive
+                    }
+                }
+                if let timeout { rule.timeout = timeout }
+                if let c = p.compressionEnabled { rule.compression = c }
+                if let d = p.deduplicationEnabled { rule.deduplication = d }
+                if let e = p.enabled { rule.enabled = e }
+            }
+            if let types = p.eventTypes, !types.isEmpty {
+                for type in types {
+                    var rule = settings.rule(for: type)
+                    change(&rule)
+                    settings.byType[type] = rule
+                }
+            } else {
+                change(&settings.defaults)
+            }
+            try tx.setSetting(EventSettingKey.batching, settings.json)
+            return settings
+        }
+        return OperationOutcome(result: ["batching": settings.json])
+    }
+}

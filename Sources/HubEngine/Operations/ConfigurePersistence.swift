@@ -1,0 +1,63 @@
+import HubCore
+import HubStore
+
+/// `configure-persistence`: what the event log keeps and for how long (§10).
+enum ConfigurePersistence {
+    struct Parameters: OperationParameters {
+        var persistencePolicy: PersistencePolicy.Policy?
+        var retentionPeriod: String?
+        var compressionEnabled: Bool?
+        var replayCapabilities: PersistencePolicy.Replay?
+        var enforceNow: Bool?
+
+        static let schema = Schema.object([
+            .init(
+                "persistence_policy",
+                .oneOf(
+                    PersistencePolicy.Policy.allCases.map(\.rawValue),
+                    "all (default), or selective_critical: lifecycle events and severity ≥ warning stay for the whole retention, other info events 24h."
+                )),
+            .init("retention_period", .duration("How long events are kept. Defaults to 7d.")),
+            .init("compression_enabled", .boolean("Store the data of events older than 24h gzip-compressed.")),
+            .init(
+                "replay_capabilities",
+                .oneOf(
+                    PersistencePolicy.Replay.allCases.map(\.rawValue),
+                    "full (default): every event is kept for the retention period; acknowledged_only: an event goes once every subscription has acknowledged it."
+                )),
+            .init("enforce_now", .boolean("Apply the policy at once instead of at the next hourly run.")),
+        ])
+    }
+
+    static let descriptor = OperationDescriptor(
+        "configure-persistence", scope: .hub, mutating: false, parameters: Parameters.self,
+        summary: "Configure event retention: period, selective policy, compression of older data, replay guarantees.",
+        discussion: """
+            Retention runs at most hourly: in the server's background job, and in the command line when it notices a \
+            run is due. The newest event is always kept, so sequences keep rising.
+            """,
+        example: """
+            coordination-hub configure-persistence '{"persistence_policy": "selective_critical", "retention_period": "30d", "compression_enabled": true, "replay_capabilities": "full"}'
+            """,
+        handler: run)
+
+    static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {
+        let retention = try p.retentionPeriod.map { text throws(HubError) -> HubDuration in
+            guard let d = HubDuration(parsing: text), d >= .hours(1) else {
+                throw HubError.parameter("retention_period", "must be a duration of at least 1h, such as 7d")
+            }
+            return d
+        }
+        var policy = try await context.store.write { tx -> PersistencePolicy in
+            var policy = PersistencePolicy(json: try tx.setting(EventSettingKey.persistence) ?? .emptyObject)
+            if let value = p.persistencePolicy { policy.policy = value }
+            if let retention { policy.retention = retention }
+            if let c = p.compressionEnabled { policy.compression = c }
+            if let r = p.replayCapabilities { policy.replay = r }
+            try tx.setSetting(EventSettingKey.persistence, policy.json)
+            return policy
+        }
+        if p.enforceNow == true, let after = try await context.hub.enforceRetention(force: true) { policy = after }
+        return OperationOutcome(result: ["persistence": policy.json])
+    }
+}

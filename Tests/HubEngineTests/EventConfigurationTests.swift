@@ -1,0 +1,133 @@
+import HubCore
+import HubEngine
+import HubTesting
+import Testing
+
+/// configure-batching, enable-async-processing, configure-persistence and retention (§10).
+@Suite struct EventConfigurationTests {
+    let t: TestHub
+    init() async throws {
+        t = try TestHub()
+        await t.run("w1", "create", #"{"phases": ["build"]}"#)
+    }
+
+    func publish(_ type: String, severity: String = "info", data: String = "{}") async {
+        await t.run(
+            "w1", "publish-event", "{\"event_type\": \"\(type)\", \"severity\": \"\(severity)\", \"data\": \(data)}")
+    }
+
+    func types() async -> [String] {
+        let events = await t.run(nil, "get-events", #"{"limit": 10000}"#).result["events"]?.arrayValue ?? []
+        return events.compactMap { $0["event_type"]?.stringValue }
+    }
+
+    @Test func batchingIsStoredPerTypeOverTheDefaults() async throws {
+        let all = await t.run(nil, "configure-batching", #"{"batch_size": 25, "batch_timeout": "2s"}"#)
+        #expect(all.result["batching"]?["default"]?["batch_size"] == 25)
+        let some = await t.run(
+            nil, "configure-batching",
+            #"{"event_types": ["task_ready"], "batch_size": "adaptive", "compression_enabled": true}"#)
+        let rule = some.result["batching"]?["event_types"]?["task_ready"]
+        #expect(rule?["batch_size"] == "adaptive")
+        #expect(rule?["batch_timeout"] == "2s")
+        #expect(rule?["compression_enabled"] == true)
+        let settings = try await t.hub.store.read { tx in
+            BatchingSettings(json: try tx.setting(EventSettingKey.batching) ?? .emptyObject)
+        }
+        #expect(settings.rule(for: "task_ready").batchSize(queueDepth: 40) == 40)
+        #expect(settings.rule(for: "task_ready").batchSize(queueDepth: 1) == 5)
+        #expect(settings.rule(for: "task_ready").batchSize(queueDepth: 500) == 100)
+        #expect(settings.rule(for: "other").batchSize(queueDepth: 500) == 25)
+    }
+
+    @Test(arguments: [
+        #"{"batch_size": 0}"#, #"{"batch_size": "huge"}"#, #"{"batch_timeout": "soon"}"#,
+        #"{"event_types": ["Bad Type"]}"#, #"{"batch_size": 5, "extra": true}"#,
+    ])
+    func badBatchingIsRefused(_ params: String) async {
+        #expect(await t.run(nil, "configure-batching", params).errorCode == "INVALID_PARAMETERS")
+        let stored = try? await t.hub.store.read { tx in try tx.setting(EventSettingKey.batching) }
+        #expect(stored == nil)
+    }
+
+    @Test func asyncProcessingIsStored() async throws {
+        let r = await t.run(
+            nil, "enable-async-processing", #"{"processing_pool_size": 8, "priority_scheme": "weighted"}"#)
+        #expect(r.result["async_processing"]?["processing_pool_size"] == 8)
+        #expect(r.result["async_processing"]?["enabled"] == true)
+        #expect(
+            await t.run(nil, "enable-async-processing", #"{"processing_pool_size": 0}"#).errorCode
+                == "INVALID_PARAMETERS")
+    }
+
+    @Test func retentionRemovesOldEventsAndKeepsTheNewest() async throws {
+        await publish("old")
+        t.clock.advance(by: .days(8))
+        await publish("recent")
+        let r = await t.run(nil, "configure-persistence", #"{"retention_period": "7d", "enforce_now": true}"#)
+        #expect(r.result["persistence"]?["last_removed"]?.intValue ?? 0 >= 1)
+        let left = await types()
+        #expect(!left.contains("old") && !left.contains("created"))
+        #expect(left.contains("recent"))
+    }
+
+    @Test func selectiveCriticalDropsInfoProgressAfterADay() async throws {
+        await publish("progress")
+        await publish("warned", severity: "warning")
+        t.clock.advance(by: .hours(25))
+        await publish("fresh")
+        await t.run(
+            nil, "configure-persistence", #"{"persistence_policy": "selective_critical", "enforce_now": true}"#)
+        let left = await types()
+        #expect(!left.contains("progress"))
+        #expect(left.contains("warned"))
+        #expect(left.contains("created"))  // lifecycle events stay for the whole retention
+        #expect(left.contains("fresh"))
+    }
+
+    @Test func acknowledgedOnlyKeepsWhatASubscriptionHasNotAcknowledged() async throws {
+        await t.run(nil, "subscribe-event", #"{"patterns": ["*.tick"], "callback": "s", "start_from": "all"}"#)
+        await publish("tick")
+        await publish("tick")
+        await t.run(nil, "get-events", #"{"subscription": "s", "limit": 1, "ack": true}"#)
+        await t.run(nil, "configure-persistence", #"{"replay_capabilities": "acknowledged_only", "enforce_now": true}"#)
+        let pending = await t.run(nil, "get-events", #"{"subscription": "s"}"#).result["events"]?.arrayValue ?? []
+        #expect(pending.count == 1)
+        #expect(await types().filter { $0 == "tick" }.count == 1)
+    }
+
+    @Test func retentionRunsOnlyWhenDue() async throws {
+        await t.run(nil, "configure-persistence", #"{"retention_period": "1h"}"#)
+        #expect(try await t.hub.enforceRetention() != nil)  // never ran: due
+        #expect(try await t.hub.enforceRetention() == nil)  // just ran
+        t.clock.advance(by: .minutes(61))
+        #expect(try await t.hub.enforceRetention() != nil)
+    }
+
+    @Test func compressedDataReadsBackUnchanged() async throws {
+        let payload = #"{"log": "\#(String(repeating: "line of build output ", count: 50))", "n": 7}"#
+        await publish("build_log", data: payload)
+        let before = await t.run(nil, "get-events", #"{"event_types": ["build_log"]}"#).result["events"]?.arrayValue?
+            .first
+        t.clock.advance(by: .hours(25))
+        await publish("later")
+        let r = await t.run(nil, "configure-persistence", #"{"compression_enabled": true, "enforce_now": true}"#)
+        let persistence = r.result["persistence"]
+        #expect(persistence?["compressed_events"]?.intValue ?? 0 >= 1)
+        #expect(
+            (persistence?["compressed_bytes_after"]?.intValue ?? .max)
+                < (persistence?["compressed_bytes_before"]?.intValue ?? 0))
+        let after = await t.run(nil, "get-events", #"{"event_types": ["build_log"]}"#).result["events"]?.arrayValue?
+            .first
+        #expect(after?["data"] == before?["data"])
+        #expect(after?["data"]?["n"] == 7)
+    }
+
+    @Test func badPersistenceIsRefused() async {
+        #expect(
+            await t.run(nil, "configure-persistence", #"{"retention_period": "5m"}"#).errorCode == "INVALID_PARAMETERS")
+        #expect(
+            await t.run(nil, "configure-persistence", #"{"persistence_policy": "some"}"#).errorCode
+                == "INVALID_PARAMETERS")
+    }
+}
