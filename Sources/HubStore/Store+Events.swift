@@ -24,6 +24,8 @@ public protocol EventLogReader {
     func setting(_ key: String) throws -> JSONValue?
     /// How many events are stored and the bytes of their `data`.
     func eventVolume() throws -> (count: Int, dataBytes: Int64)
+    /// The bytes the store's database occupies.
+    func storageBytes() throws -> Int64
 }
 
 /// Writes of the event system.

@@ -216,6 +216,7 @@ enum SQLiteMigrations {
             replay_end INTEGER,
             resume_at INTEGER,
             smart_filtering INTEGER NOT NULL,
+            adaptive_filtering INTEGER NOT NULL DEFAULT 0,
             optimization_goal TEXT NOT NULL CHECK (optimization_goal IN ('efficiency','latency','completeness')),
             created_at INTEGER NOT NULL,
             counters TEXT NOT NULL

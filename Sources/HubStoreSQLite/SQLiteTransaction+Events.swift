@@ -78,6 +78,12 @@ extension SQLiteTransaction {
         return db.changesCount
     }
 
+    func storageBytes() throws -> Int64 {
+        let pages = try Int64.fetchOne(db, sql: "PRAGMA page_count") ?? 0
+        let size = try Int64.fetchOne(db, sql: "PRAGMA page_size") ?? 0
+        return pages * size
+    }
+
     func compressEventData(afterSequence: Int64, before: Int64, limit: Int) throws -> CompressionPass {
         let rows = try Row.fetchAll(
             db.cachedStatement(
@@ -143,8 +149,9 @@ extension SQLiteTransaction {
         try db.cachedStatement(
             sql: """
                 INSERT INTO subscriptions (id, callback, patterns, filter, delivery, webhook_url, secret, retry_policy,
-                  cursor, replay_end, resume_at, smart_filtering, optimization_goal, created_at, counters)
-                VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+                  cursor, replay_end, resume_at, smart_filtering, optimization_goal, created_at, counters,
+                  adaptive_filtering)
+                VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
                 """
         ).execute(arguments: Self.arguments(s))
     }
@@ -154,7 +161,7 @@ extension SQLiteTransaction {
             sql: """
                 UPDATE subscriptions SET id = ?, callback = ?, patterns = ?, filter = ?, delivery = ?, webhook_url = ?,
                   secret = ?, retry_policy = ?, cursor = ?, replay_end = ?, resume_at = ?, smart_filtering = ?,
-                  optimization_goal = ?, created_at = ?, counters = ? WHERE id = ?
+                  optimization_goal = ?, created_at = ?, counters = ?, adaptive_filtering = ? WHERE id = ?
                 """
         ).execute(arguments: Self.arguments(s) + [s.id])
     }
@@ -169,6 +176,7 @@ extension SQLiteTransaction {
             s.id, s.callback, JSONValue.strings(s.patterns).serialized(), s.filter.json.serialized(),
             s.delivery.rawValue, s.webhookURL, s.secret, s.retryPolicy.json.serialized(), s.cursor, s.replayEnd,
             s.resumeAt, s.smartFiltering, s.optimizationGoal.rawValue, s.createdAt, s.counters.json.serialized(),
+            s.adaptiveFiltering,
         ]
     }
 
@@ -181,7 +189,7 @@ extension SQLiteTransaction {
             secret: row["secret"],
             retryPolicy: RetryPolicy(json: JSONValue.stored(row["retry_policy"]) ?? .emptyObject),
             cursor: row["cursor"], replayEnd: row["replay_end"], resumeAt: row["resume_at"],
-            smartFiltering: row["smart_filtering"],
+            smartFiltering: row["smart_filtering"], adaptiveFiltering: row["adaptive_filtering"],
             optimizationGoal: OptimizationGoal(rawValue: row["optimization_goal"]) ?? .efficiency,
             createdAt: row["created_at"],
             counters: SubscriptionCounters(json: JSONValue.stored(row["counters"]) ?? .emptyObject))

@@ -131,3 +131,58 @@ import Testing
                 == "INVALID_PARAMETERS")
     }
 }
+
+/// optimize-subscriptions and get-metrics against a real store.
+@Suite struct EventMetricsTests {
+    let t: TestHub
+    init() async throws {
+        t = try TestHub()
+        await t.run("w1", "create", #"{"phases": ["build"]}"#)
+    }
+
+    @Test func optimizeAppliesOnlyTheSafeAdviceAndStoresAdaptiveFiltering() async throws {
+        await t.run(
+            nil, "subscribe-event", #"{"patterns": ["*.note", "*.never"], "callback": "o", "start_from": "all"}"#)
+        for _ in 0..<3 { await t.run("w1", "publish-event", #"{"event_type": "note"}"#) }
+        let advice = await t.run(nil, "optimize-subscriptions", #"{"subscriber_id": "o"}"#)
+        #expect(advice.result["advice"]?["never_matched"] == ["*.never"])
+        #expect(advice.result["patterns"] == ["*.note", "*.never"])  // advice only
+        let applied = await t.run(
+            nil, "optimize-subscriptions",
+            #"{"subscription": "o", "apply": true, "enable_adaptive_filtering": true, "performance_monitoring": true}"#)
+        #expect(applied.result["patterns_removed"] == ["*.never"])
+        #expect(applied.result["counters"] != nil)
+        let stored = try #require(await t.hub.store.read { tx in try tx.subscription("o") })
+        #expect(stored.patterns == ["*.note"])
+        #expect(stored.adaptiveFiltering)
+        #expect(
+            await t.run(nil, "optimize-subscriptions", #"{"subscription": "ghost"}"#).errorCode
+                == "SUBSCRIPTION_NOT_FOUND")
+        #expect(await t.run(nil, "optimize-subscriptions", "{}").errorCode == "INVALID_PARAMETERS")
+    }
+
+    @Test func metricsAreMeasuredOrNull() async throws {
+        let empty = await t.run(nil, "get-metrics").result["event_system_performance"]
+        #expect(empty?["batching_performance"]?["mean_batch_size"] == .null)
+        #expect(empty?["async_processing_performance"]?["delivery_latency_ms"] == .null)
+        #expect(empty?["agent_performance"]?["success_rate"] == .null)
+        #expect(empty?["workflow_efficiency"]?["workflows_by_status"]?["created"] == 1)
+        #expect((empty?["persistence_performance"]?["events_stored"]?.intValue ?? 0) >= 1)
+        #expect((empty?["system_health"]?["storage_consumption_bytes"]?.intValue ?? 0) > 0)
+        // Delivery figures the delivery service recorded are reported from the store.
+        try await t.hub.store.write { tx in
+            var d = DeliveryStatistics()
+            d.recordBatch(eventTimestamps: [0, 0, 0, 0], now: 40)
+            d.dedupChecked = 4
+            d.dedupDropped = 1
+            try tx.setSetting(DeliveryStatistics.settingKey, d.json)
+        }
+        let after = await t.run(nil, "get-metrics").result["event_system_performance"]
+        #expect(after?["batching_performance"]?["mean_batch_size"] == 4.0)
+        #expect(after?["batching_performance"]?["deduplication_rate"] == 0.25)
+        #expect(after?["async_processing_performance"]?["delivery_latency_ms"]?["max"] == 40)
+        await t.run(nil, "subscribe-event", ##"{"patterns": ["#"], "callback": "q", "start_from": "all"}"##)
+        let queued = await t.run(nil, "get-metrics").result["event_system_performance"]
+        #expect((queued?["async_processing_performance"]?["event_queue_depth"]?.intValue ?? 0) >= 1)
+    }
+}

@@ -73,9 +73,14 @@ extension Subscription {
             "subscription_id": .string(id), "callback": .string(callback), "patterns": .strings(patterns),
             "filters": filter.json, "delivery": .string(delivery.rawValue), "webhook_url": .optional(webhookURL),
             "has_secret": .bool(secret != nil), "retry_policy": retryPolicy.json, "cursor": .int(cursor),
-            "enable_smart_filtering": .bool(smartFiltering), "optimization_goal": .string(optimizationGoal.rawValue),
+            "enable_smart_filtering": .bool(smartFiltering), "enable_adaptive_filtering": .bool(adaptiveFiltering),
+            "optimization_goal": .string(optimizationGoal.rawValue),
             "created_at": .string(Timestamp.format(milliseconds: createdAt)),
         ]
+        if smartFiltering {
+            out["counters"] = counters.json
+            out["advice"] = SubscriptionAdvice.compute(self, sample: []).json
+        }
         if let replayEnd {
             out["replay"] = ["through_sequence": .int(replayEnd), "then_resume_after": .optional(resumeAt)]
         }

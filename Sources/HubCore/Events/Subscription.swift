@@ -89,6 +89,8 @@ public struct Subscription: Sendable, Equatable {
     public var replayEnd: Int64?
     public var resumeAt: Int64?
     public var smartFiltering: Bool
+    /// Re-apply the safe advice (drop patterns that never match) as traffic comes in.
+    public var adaptiveFiltering: Bool
     public var optimizationGoal: OptimizationGoal
     public var createdAt: Int64
     public var counters: SubscriptionCounters
@@ -97,7 +99,8 @@ public struct Subscription: Sendable, Equatable {
         id: String, callback: String, patterns: [String], filter: EventFilter = .init(),
         delivery: DeliveryMethod = .realtime, webhookURL: String? = nil, secret: String? = nil,
         retryPolicy: RetryPolicy = .standard, cursor: Int64 = 0, replayEnd: Int64? = nil, resumeAt: Int64? = nil,
-        smartFiltering: Bool = false, optimizationGoal: OptimizationGoal = .efficiency, createdAt: Int64,
+        smartFiltering: Bool = false, adaptiveFiltering: Bool = false, optimizationGoal: OptimizationGoal = .efficiency,
+        createdAt: Int64,
         counters: SubscriptionCounters = .init()
     ) {
         self.id = id
@@ -112,6 +115,7 @@ public struct Subscription: Sendable, Equatable {
         self.replayEnd = replayEnd
         self.resumeAt = resumeAt
         self.smartFiltering = smartFiltering
+        self.adaptiveFiltering = adaptiveFiltering
         self.optimizationGoal = optimizationGoal
         self.createdAt = createdAt
         self.counters = counters
@@ -155,12 +159,12 @@ public struct Subscription: Sendable, Equatable {
     /// Counts one examined event: which patterns matched it and whether the filters refused it.
     public mutating func count(_ event: HubEvent, compiled: [SubjectPattern]) {
         counters.examined += 1
-        var matched = false
-        for pattern in compiled where pattern.matches(event.subject) {
+        var matched: Set<String> = []
+        for pattern in compiled where !matched.contains(pattern.text) && pattern.matches(event.subject) {
             counters.matchedByPattern[pattern.text, default: 0] += 1
-            matched = true
+            matched.insert(pattern.text)
         }
-        if matched && !filter.admits(event) { counters.filtered += 1 }
+        if !matched.isEmpty && !filter.admits(event) { counters.filtered += 1 }
     }
 }
 

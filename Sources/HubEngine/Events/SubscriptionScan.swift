@@ -63,5 +63,11 @@ extension Subscription {
         for event in scan.examined { count(event, compiled: compiled) }
         counters.acked += scan.events.count
         acknowledge(through: scan.safeThrough)
+        if adaptiveFiltering && counters.examined >= Self.adaptiveMinimum {
+            self = SubscriptionAdvice.compute(self, sample: []).applySafe(to: self).0
+        }
     }
+
+    /// Events a subscription must have examined before adaptive filtering drops a pattern.
+    static let adaptiveMinimum = 1000
 }

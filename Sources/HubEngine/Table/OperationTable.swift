@@ -48,6 +48,8 @@ public struct OperationTable: Sendable {
         ConfigureBatching.descriptor,
         EnableAsyncProcessing.descriptor,
         ConfigurePersistence.descriptor,
+        OptimizeSubscriptions.descriptor,
+        GetMetrics.descriptor,
         RegisterAgent.descriptor,
         DeregisterAgent.descriptor,
         Heartbeat.descriptor,

@@ -1,0 +1,135 @@
+import HubCore
+import HubStore
+
+/// `get-metrics`: the seed's `event_system_performance`, measured fields only (§10).
+enum GetMetrics {
+    static let descriptor = OperationDescriptor(
+        "get-metrics", scope: .hub, mutating: false, parameters: NoParameters.self,
+        summary:
+            "Measured figures of the event system, workflows, agents and this process; null where nothing was measured.",
+        discussion: """
+            Delivery figures (batches, latency percentiles, dedup, compression, retries, dead letters) are recorded \
+            by the delivery service in the store, so any process reports them. event_queue_depth counts, over all \
+            subscriptions, the events after each cursor. memory and cpu are this process's own.
+            """,
+        example: "coordination-hub get-metrics",
+        handler: run)
+
+    static func run(_ context: OperationContext, _: NoParameters) async throws -> OperationOutcome {
+        let figures = try await context.store.read { tx in try Figures.read(tx) }
+        return OperationOutcome(result: ["event_system_performance": figures.json])
+    }
+
+    struct Figures: Sendable {
+        var delivery: DeliveryStatistics
+        var batching: BatchingSettings
+        var processing: AsyncProcessing
+        var persistence: PersistencePolicy
+        var subscriptions: [Subscription]
+        var lastSequence: Int64
+        var eventCount: Int
+        var eventBytes: Int64
+        var storageBytes: Int64
+        var workflowsByStatus: [(WorkflowStatus, Int)]
+        var agents: [Agent]
+
+        static func read(_ tx: any StoreReader) throws -> Figures {
+            Figures(
+                delivery: DeliveryStatistics(json: try tx.setting(DeliveryStatistics.settingKey) ?? .emptyObject),
+                batching: BatchingSettings(json: try tx.setting(EventSettingKey.batching) ?? .emptyObject),
+                processing: AsyncProcessing(json: try tx.setting(EventSettingKey.asyncProcessing) ?? .emptyObject),
+                persistence: PersistencePolicy(json: try tx.setting(EventSettingKey.persistence) ?? .emptyObject),
+                subscriptions: try tx.subscriptions(), lastSequence: try tx.lastEventSequence(),
+                eventCount: try tx.eventVolume().count, eventBytes: try tx.eventVolume().dataBytes,
+                storageBytes: try tx.storageBytes(),
+                workflowsByStatus: try WorkflowStatus.allCases.map { status in
+                    (status, try tx.workflows(WorkflowQuery(statuses: [status], includeArchived: true, limit: 1)).total)
+                },
+                agents: try tx.agents())
+        }
+
+        func ratio(_ a: Int, _ b: Int) -> JSONValue { b == 0 ? .null : .double(rounded(Double(a) / Double(b))) }
+        func rounded(_ x: Double) -> Double { (x * 1000).rounded() / 1000 }
+
+        var json: JSONValue {
+            let d = delivery
+            let queueDepth = subscriptions.reduce(Int64(0)) { $0 + max(0, lastSequence - $1.cursor) }
+            let matched = subscriptions.reduce(0) { $0 + $1.counters.matchedByPattern.values.reduce(0, +) }
+            let filtered = subscriptions.reduce(0) { $0 + $1.counters.filtered }
+            var byStatus: JSONValue = .emptyObject
+            for (status, n) in workflowsByStatus { byStatus[status.rawValue] = .count(n) }
+            let completed = agents.reduce(0) { $0 + $1.record.tasksCompleted }
+            let failed = agents.reduce(0) { $0 + $1.record.tasksFailed }
+            let busyMs = agents.reduce(Int64(0)) { $0 + $1.record.totalMilliseconds }
+            func latency(_ p: Double) -> JSONValue { d.latency.percentile(p).map { .double(rounded($0)) } ?? .null }
+            return [
+                "batching_performance": [
+                    "batches_delivered": .count(d.batches), "events_delivered": .count(d.eventsDelivered),
+                    "mean_batch_size": d.meanBatchSize.map { .double(rounded($0)) } ?? .null,
+                    "deduplication_rate": d.deduplicationRate.map { .double(rounded($0)) } ?? .null,
+                    "compression_ratio": d.compressionRatio.map { .double(rounded($0)) } ?? .null,
+                    "default_batch_size": batching.defaults.json["batch_size"] ?? .null,
+                ],
+                "async_processing_performance": [
+                    "processing_pool_size": .count(processing.poolSize),
+                    "priority_scheme": .string(processing.priorityScheme.rawValue),
+                    "delivery_latency_ms": d.latency.total == 0
+                        ? .null
+                        : [
+                            "p50": latency(0.5), "p95": latency(0.95), "p99": latency(0.99),
+                            "max": .int(d.latency.maximum),
+                        ],
+                    "throughput_events_per_second": d.throughput.map { .double(rounded($0)) } ?? .null,
+                    "retries": .count(d.retries), "dead_letters": .count(d.deadLettered),
+                    "event_queue_depth": .int(queueDepth),
+                ],
+                "filtering_optimization": [
+                    "subscriptions": .count(subscriptions.count),
+                    "noise_reduction_rate": ratio(filtered, matched),
+                    "per_subscription": .array(
+                        subscriptions.map { s in
+                            let c = s.counters
+                            return [
+                                "subscription_id": .string(s.id), "callback": .string(s.callback),
+                                "examined": .count(c.examined),
+                                "matched": .count(c.matchedByPattern.values.reduce(0, +)),
+                                "filtered": .count(c.filtered),
+                                "delivered": .count(c.delivered), "acked": .count(c.acked),
+                                "retried": .count(c.retried),
+                                "dead_lettered": .count(c.deadLettered),
+                                "pending": .int(max(0, lastSequence - s.cursor)),
+                            ]
+                        }),
+                ],
+                "persistence_performance": [
+                    "events_stored": .count(eventCount), "event_data_bytes": .int(eventBytes),
+                    "retention_period": .string(persistence.retention.description),
+                    "persistence_policy": .string(persistence.policy.rawValue),
+                    "last_retention_at": persistence.json["last_enforced_at"] ?? .null,
+                    "events_removed_last_run": .optional(persistence.lastRemoved),
+                    "compressed_events": .count(persistence.compressedEvents),
+                    "compression_ratio": persistence.compressedBytesBefore == 0
+                        ? .null
+                        : .double(
+                            rounded(
+                                Double(persistence.compressedBytesAfter) / Double(persistence.compressedBytesBefore))),
+                ],
+                "workflow_efficiency": [
+                    "workflows": .count(workflowsByStatus.reduce(0) { $0 + $1.1 }), "workflows_by_status": byStatus,
+                ],
+                "agent_performance": [
+                    "agents": .count(agents.count), "tasks_completed": .count(completed),
+                    "tasks_failed": .count(failed),
+                    "success_rate": ratio(completed, completed + failed),
+                    "average_task_completion": completed == 0
+                        ? .null : .string(HubDuration(milliseconds: busyMs / Int64(completed)).description),
+                ],
+                "system_health": [
+                    "memory_usage_bytes": .optional(ProcessFigures.residentBytes()),
+                    "cpu_time_seconds": ProcessFigures.cpuSeconds().map { .double(rounded($0)) } ?? .null,
+                    "storage_consumption_bytes": .int(storageBytes), "event_queue_depth": .int(queueDepth),
+                ],
+            ]
+        }
+    }
+}

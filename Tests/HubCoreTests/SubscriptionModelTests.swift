@@ -1,0 +1,129 @@
+import HubCore
+import Testing
+
+/// The pure parts of the event system: cursors, replay, counters, advice and delivery statistics.
+@Suite struct SubscriptionModelTests {
+    static func event(_ sequence: Int64, _ subject: String, severity: Severity = .info) -> HubEvent {
+        let type = String(subject.split(separator: ".").last ?? "")
+        return HubEvent(
+            eventID: "evt_\(sequence)", sequence: sequence, eventType: type, workflowID: "w", phase: 0,
+            severity: severity, source: "t", timestamp: sequence * 1000, data: .emptyObject, subject: subject,
+            metadata: .init(), dedupID: nil)
+    }
+
+    @Test func theCursorOnlyMovesForward() {
+        var s = Subscription(id: "sub_1", callback: "c", patterns: ["#"], cursor: 10, createdAt: 0)
+        s.acknowledge(through: 5)
+        #expect(s.cursor == 10)
+        s.acknowledge(through: 12)
+        #expect(s.cursor == 12)
+    }
+
+    @Test func aBoundedReplayReturnsToWhereItWas() {
+        var s = Subscription(id: "sub_1", callback: "c", patterns: ["#"], cursor: 50, createdAt: 0)
+        s.replay(from: 10, through: 20)
+        #expect(s.cursor == 9)
+        #expect(s.upperBound == 20)
+        s.acknowledge(through: 15)
+        #expect(s.cursor == 15 && s.replayEnd == 20)
+        s.acknowledge(through: 20)
+        #expect(s.cursor == 50)
+        #expect(s.replayEnd == nil && s.resumeAt == nil)
+    }
+
+    @Test func anOpenReplayCarriesOnFromItsStart() {
+        var s = Subscription(id: "sub_1", callback: "c", patterns: ["#"], cursor: 50, createdAt: 0)
+        s.replay(from: 40, through: nil)
+        #expect(s.cursor == 39 && s.replayEnd == nil)
+        // A range reaching past the cursor is the same as an open one.
+        s.replay(from: 30, through: 60)
+        #expect(s.cursor == 29 && s.replayEnd == nil)
+    }
+
+    @Test func countersCountEachPatternOnceAndFilteredEvents() {
+        var s = Subscription(
+            id: "sub_1", callback: "c", patterns: ["*.failed", "*.failed", "workflow.#"],
+            filter: EventFilter(severities: [.error]), createdAt: 0)
+        let compiled = s.compiledPatterns
+        s.count(Self.event(1, "workflow.w.failed", severity: .error), compiled: compiled)
+        s.count(Self.event(2, "workflow.w.failed"), compiled: compiled)
+        s.count(Self.event(3, "agent.a.registered"), compiled: compiled)
+        #expect(s.counters.examined == 3)
+        #expect(s.counters.matchedByPattern == ["*.failed": 2, "workflow.#": 2])
+        #expect(s.counters.filtered == 1)
+    }
+
+    @Test func adviceFindsDeadDuplicateAndBroadPatternsAndAppliesOnlyTheSafe() {
+        let s = Subscription(
+            id: "sub_1", callback: "c", patterns: ["*.task_completed", "*.never", "*.task_completed", "#"],
+            createdAt: 0)
+        let sample = (1...10).map { n in
+            Self.event(
+                Int64(n), n <= 8 ? "workflow.w.task_completed" : "workflow.w.failed", severity: n == 10 ? .error : .info
+            )
+        }
+        let advice = SubscriptionAdvice.compute(s, sample: sample)
+        #expect(advice.neverMatched == ["*.never"])
+        #expect(advice.duplicates == ["*.task_completed"])
+        #expect(Set(advice.broad) == ["*.task_completed", "#"])
+        #expect(
+            advice.filterSuggestions.contains {
+                $0.filters == ["severity": ["warning", "error", "critical"]] && $0.wouldCut == 9
+            })
+        let (applied, removed) = advice.applySafe(to: s)
+        #expect(applied.patterns == ["*.task_completed", "#"])
+        #expect(removed == ["*.never", "*.task_completed"])
+        // Completeness: no advice that would cut deliveries.
+        #expect(SubscriptionAdvice.compute(s, sample: sample, goal: .completeness).filterSuggestions.isEmpty)
+    }
+
+    @Test func applyingAdviceAlwaysKeepsOnePattern() {
+        let s = Subscription(id: "sub_1", callback: "c", patterns: ["*.a", "*.b"], createdAt: 0)
+        let advice = SubscriptionAdvice.compute(s, sample: [Self.event(1, "workflow.w.c")])
+        #expect(advice.neverMatched == ["*.a", "*.b"])
+        #expect(advice.applySafe(to: s).0.patterns == ["*.a"])
+        // With nothing examined there is no evidence: nothing is called dead.
+        #expect(SubscriptionAdvice.compute(s, sample: []).neverMatched.isEmpty)
+    }
+
+    @Test func latencyPercentilesFallWithinABucketOfTheTruth() {
+        var h = LatencyHistogram()
+        for ms in 1...1000 { h.record(milliseconds: Int64(ms)) }
+        let p50 = h.percentile(0.5) ?? 0
+        let p99 = h.percentile(0.99) ?? 0
+        #expect(p50 >= 500 && p50 <= 500 * 1.19 + 1)
+        #expect(p99 >= 990 && p99 <= 1000)
+        #expect(LatencyHistogram().percentile(0.5) == nil)
+        #expect(LatencyHistogram(json: h.json) == h)
+    }
+
+    @Test func deliveryStatisticsReportNullWithoutMeasurements() {
+        var d = DeliveryStatistics()
+        #expect(
+            d.meanBatchSize == nil && d.deduplicationRate == nil && d.compressionRatio == nil && d.throughput == nil)
+        d.recordBatch(eventTimestamps: [1_000, 2_000], now: 3_000)
+        d.recordBatch(eventTimestamps: [4_000], now: 5_000)
+        d.recordCompression(before: 1000, after: 250)
+        #expect(d.meanBatchSize == 1.5)
+        #expect(d.compressionRatio == 0.25)
+        #expect(d.throughput == 1.5)
+        #expect(DeliveryStatistics(json: d.json) == d)
+    }
+
+    @Test func settingsRoundTripThroughJSON() {
+        var batching = BatchingSettings()
+        batching.byType["task_ready"] = BatchingRule(
+            enabled: true, size: .adaptive, timeout: .seconds(3), compression: true, deduplication: true)
+        #expect(BatchingSettings(json: batching.json) == batching)
+        var policy = PersistencePolicy.standard
+        policy.policy = .selectiveCritical
+        policy.lastEnforcedAt = 1_000
+        policy.compressedThrough = 42
+        #expect(PersistencePolicy(json: policy.json) == policy)
+        #expect(policy.isDue(now: 1_000 + 3_600_000))
+        #expect(!policy.isDue(now: 1_000 + 3_599_999))
+        let processing = AsyncProcessing(
+            enabled: true, poolSize: 8, priorityScheme: .strict, autoScaling: true, mode: .latency)
+        #expect(AsyncProcessing(json: processing.json) == processing)
+    }
+}
