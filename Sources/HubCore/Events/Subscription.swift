@@ -174,8 +174,7 @@ public struct DeadLetter: Sendable, Equatable {
     /// When it was dead-lettered (milliseconds since 1970).
     public var at: Int64
 
-    public init(subscriptionID: String, sequence: Int64, eventID: String, attempts: Int, lastError: String, at: Int64)
-    {
+    public init(subscriptionID: String, sequence: Int64, eventID: String, attempts: Int, lastError: String, at: Int64) {
         self.subscriptionID = subscriptionID
         self.sequence = sequence
         self.eventID = eventID
