@@ -27,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         .target(
@@ -55,6 +56,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             swiftSettings: strict
         ),
@@ -69,13 +71,28 @@ let package = Package(
         .executableTarget(name: "coordination-hub", dependencies: ["HubCLI"], swiftSettings: strict),
         .target(
             name: "HubTesting",
-            dependencies: ["HubEngine", "HubStoreSQLite"],
+            dependencies: [
+                "HubEngine", "HubStoreSQLite",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(name: "HubCoreTests", dependencies: ["HubCore", "HubTesting"], swiftSettings: strict),
         .testTarget(
             name: "HubStoreSQLiteTests", dependencies: ["HubStoreSQLite", "HubTesting"], swiftSettings: strict),
-        .testTarget(name: "HubEngineTests", dependencies: ["HubEngine", "HubTesting"], swiftSettings: strict),
+        .testTarget(
+            name: "HubEngineTests",
+            dependencies: [
+                "HubEngine", "HubTesting",
+                // To check webhook bodies independently of the code under test.
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "HubCLITests", dependencies: ["HubCLI", "HubTesting", "coordination-hub"], swiftSettings: strict),
     ]

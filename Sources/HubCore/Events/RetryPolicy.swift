@@ -38,10 +38,10 @@ public struct RetryPolicy: Sendable, Equatable {
             let (product, overflow) = base.multipliedReportingOverflow(by: n)
             millis = overflow ? cap : product
         case .exponential:
-            // 2^(n−1), stopping once it passes the cap.
+            // 2^(n−1), stopping once it passes the cap (or at once for a zero delay, which never grows).
             var value = base
             var step: Int64 = 1
-            while step < n && value < cap {
+            while step < n && value < cap && value > 0 {
                 value = value.multipliedReportingOverflow(by: 2).overflow ? cap : value * 2
                 step += 1
             }

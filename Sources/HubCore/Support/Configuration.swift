@@ -21,7 +21,9 @@ public struct Configuration: Sendable, Equatable {
     public var store: String? = nil
     /// Directories outside the state directory where `backup_location` may point. Defaults to none.
     public var allowedBackupRoots: [String] = []
-    /// Hosts webhooks may be sent to. Defaults to none beyond loopback.
+    /// Hosts webhooks may be sent to: names, `*.example.com` wildcards, addresses and
+    /// CIDRs (see ``WebhookAllowlist``). Defaults to empty, which allows loopback only;
+    /// a non-empty list allows exactly what it lists.
     public var webhookAllowlist: [String] = []
     /// Capacities of named resources; undeclared resources have capacity 1. Defaults to none.
     public var resources: [String: Int] = [:]
@@ -47,6 +49,7 @@ public struct Configuration: Sendable, Equatable {
         if heartbeatInterval.milliseconds < 10 { problems.append("heartbeat_interval must be at least 10ms") }
         if checkpointInterval.milliseconds < 1000 { problems.append("checkpoint_interval must be at least 1s") }
         if maxBodySize < 1024 { problems.append("max_body_size must be at least 1024 bytes") }
+        problems += WebhookAllowlist.problems(in: webhookAllowlist)
         for (name, capacity) in resources where capacity < 1 {
             problems.append("resources.\(name) must have a capacity of at least 1")
         }

@@ -149,6 +149,32 @@ public struct HubError: Error, Sendable, CustomStringConvertible {
             context: ["field": .string(field)], suggestions: suggestions)
     }
 
+    /// A `URL_NOT_ALLOWED` error about a webhook URL.
+    ///
+    /// `host` is the host as read (`nil` when the URL has none worth naming);
+    /// `entries` are `webhook_allowlist` entries that would allow it, empty when no
+    /// entry can (a malformed URL, a numeric host in a non-canonical form).
+    public static func urlNotAllowed(host: String?, _ problem: String, allowWith entries: [String] = []) -> HubError {
+        var context: JSONValue = .emptyObject
+        if let host { context["host"] = .string(host) }
+        let suggestions: [String]
+        if entries.isEmpty {
+            suggestions = ["Use an http:// or https:// URL whose host webhook_allowlist allows"]
+        } else {
+            let listed = entries.map { "\"\($0)\"" }.joined(separator: " or ")
+            suggestions = [
+                "Add \(listed) to webhook_allowlist in <state-dir>/config.json, "
+                    + "COORDINATION_HUB_WEBHOOK_ALLOWLIST or --set webhook_allowlist=…"
+            ]
+            context["allow_with"] = .strings(entries)
+        }
+        let subject = host.map { "webhook host \($0)" } ?? "webhook URL"
+        return HubError(
+            .urlNotAllowed, "The \(subject) is not allowed: \(problem)",
+            details: "Webhooks go only to hosts the configuration's webhook_allowlist allows (default: loopback only).",
+            context: context, suggestions: suggestions)
+    }
+
     /// An `INTERNAL` error wrapping an unexpected failure.
     public static func `internal`(_ message: String) -> HubError {
         HubError(.internal, message, details: "This is a bug in coordination-hub; the operation changed nothing.")
