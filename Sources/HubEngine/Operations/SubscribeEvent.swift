@@ -164,7 +164,8 @@ enum SubscribeEvent {
             guard let url = p.webhookUrl else {
                 throw HubError.parameter("webhook_url", "is required for webhook delivery")
             }
-            try checkWebhookURL(url)
+            // Checked now and again at each delivery, since the configuration can change (§10).
+            try WebhookAllowlist(configuration: context.hub.configuration).check(url)
         } else if p.webhookUrl != nil {
             throw HubError.parameter("webhook_url", "is only used with delivery \"webhook\"")
         }
@@ -185,15 +186,5 @@ enum SubscribeEvent {
             webhookURL: p.webhookUrl, secret: p.secret, retryPolicy: retry,
             smartFiltering: p.enableSmartFiltering ?? false, optimizationGoal: p.optimizationGoal ?? .efficiency,
             createdAt: context.now)
-    }
-
-    /// Provisional until the allowlist lands: loopback only.
-    static func checkWebhookURL(_ url: String) throws(HubError) {
-        let loopback = [
-            "http://127.0.0.1:", "http://127.0.0.1/", "http://localhost:", "http://localhost/", "http://[::1]:",
-        ]
-        guard loopback.contains(where: url.hasPrefix) else {
-            throw HubError(.urlNotAllowed, "webhook_url's host is not allowed", suggestions: ["Use a loopback URL"])
-        }
     }
 }
