@@ -127,3 +127,95 @@ import Testing
         #expect(AsyncProcessing(json: processing.json) == processing)
     }
 }
+
+/// The delivery planner: when a batch goes, and the order of a backlog.
+@Suite struct DeliveryPlannerTests {
+    static func events(_ types: [String], at time: Int64 = 0, severity: Severity = .info) -> [HubEvent] {
+        types.enumerated().map { n, type in
+            HubEvent(
+                eventID: "evt_\(n)", sequence: Int64(n + 1), eventType: type, workflowID: "w", phase: 0,
+                severity: severity, source: "t", timestamp: time, data: ["n": .int(Int64(n))],
+                subject: "workflow.w.\(type)", metadata: .init(), dedupID: nil)
+        }
+    }
+
+    static let tenPerSecond = BatchingSettings(
+        defaults: BatchingRule(
+            enabled: true, size: .fixed(3), timeout: .seconds(1), compression: false, deduplication: false))
+
+    @Test func aBatchGoesWhenFullOrWhenItsOldestEventHasWaited() {
+        let two = Self.events(["a", "a"])
+        #expect(
+            DeliveryPlanner.plan(two, batching: Self.tenPerSecond, mode: .balanced, queueDepth: 2, now: 999)
+                == .wait(until: 1000))
+        #expect(
+            DeliveryPlanner.plan(two, batching: Self.tenPerSecond, mode: .balanced, queueDepth: 2, now: 1000)
+                == .deliver(two))
+        let four = Self.events(["a", "a", "a", "a"])
+        #expect(
+            DeliveryPlanner.plan(four, batching: Self.tenPerSecond, mode: .balanced, queueDepth: 4, now: 0)
+                == .deliver(Array(four.prefix(3))))
+        #expect(DeliveryPlanner.plan([], batching: Self.tenPerSecond, mode: .balanced, queueDepth: 0, now: 0) == .idle)
+    }
+
+    @Test func modesAndPerTypeRulesChangeWhenABatchGoes() {
+        let two = Self.events(["a", "a"])
+        #expect(
+            DeliveryPlanner.plan(two, batching: Self.tenPerSecond, mode: .latency, queueDepth: 2, now: 0)
+                == .deliver([two[0]]))
+        #expect(
+            DeliveryPlanner.plan(two, batching: Self.tenPerSecond, mode: .throughput, queueDepth: 2, now: 1000)
+                == .wait(until: 5000))
+        var settings = Self.tenPerSecond
+        settings.byType["b"] = BatchingRule(
+            enabled: false, size: .fixed(3), timeout: .seconds(1), compression: false, deduplication: false)
+        let mixed = Self.events(["a", "a", "b"])
+        // The batch of a's cannot grow past the b: it goes now; a lone b goes at once.
+        #expect(
+            DeliveryPlanner.plan(mixed, batching: settings, mode: .balanced, queueDepth: 3, now: 0)
+                == .deliver(Array(mixed.prefix(2))))
+        #expect(
+            DeliveryPlanner.plan([mixed[2]], batching: settings, mode: .balanced, queueDepth: 1, now: 0)
+                == .deliver([mixed[2]]))
+    }
+
+    @Test func strictAndWeightedSendTheMostSevereFirst() {
+        let calm = Subscription(id: "sub_a", callback: "a", patterns: ["#"], createdAt: 0)
+        let urgent = Subscription(id: "sub_b", callback: "b", patterns: ["#"], optimizationGoal: .latency, createdAt: 0)
+        let info = Self.events(["x"])
+        let error = Self.events(["y"], severity: .error).map { e -> HubEvent in
+            var e = e
+            e.sequence = 9
+            return e
+        }
+        let ready = [(subscription: calm, events: info), (subscription: urgent, events: error)]
+        #expect(DeliveryPlanner.order(ready, scheme: .fifo).map(\.subscription.id) == ["sub_a", "sub_b"])
+        #expect(DeliveryPlanner.order(ready, scheme: .strict).map(\.subscription.id) == ["sub_b", "sub_a"])
+        let sameSeverity = [
+            (subscription: calm, events: info),
+            (
+                subscription: urgent,
+                events: Self.events(["z"]).map { e -> HubEvent in
+                    var e = e
+                    e.sequence = 5
+                    return e
+                }
+            ),
+        ]
+        // Weighted: a latency subscription counts one level up.
+        #expect(DeliveryPlanner.order(sameSeverity, scheme: .weighted).map(\.subscription.id) == ["sub_b", "sub_a"])
+        #expect(DeliveryPlanner.order(sameSeverity, scheme: .strict).map(\.subscription.id) == ["sub_a", "sub_b"])
+    }
+
+    @Test func dedupDropsRepeatsOnlyInsideTheWindow() {
+        var dedup = DeliveryDedup(window: .minutes(2))
+        let event = Self.events(["a"])[0]
+        var other = event
+        other.data = ["n": 99]
+        let answers = [
+            dedup.isRepeat(event, now: 0), dedup.isRepeat(event, now: 60_000), dedup.isRepeat(event, now: 200_000),
+            dedup.isRepeat(other, now: 200_001),
+        ]
+        #expect(answers == [false, true, false, false])
+    }
+}

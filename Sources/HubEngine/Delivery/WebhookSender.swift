@@ -68,12 +68,23 @@ public final class WebhookSender: Sendable {
         url: String, body: [UInt8], deliveryID: String, secret: String? = nil, gzip: Bool = false,
         timeout: Duration = .seconds(10), headers extra: [(name: String, value: String)] = []
     ) async -> WebhookAttempt {
+        await postMeasured(
+            url: url, body: body, deliveryID: deliveryID, secret: secret, gzip: gzip, timeout: timeout, headers: extra
+        ).attempt
+    }
+
+    /// ``post(url:body:deliveryID:secret:gzip:timeout:headers:)``, also answering the bytes
+    /// of the body as sent (after gzip), for the delivery statistics' compression ratio.
+    public func postMeasured(
+        url: String, body: [UInt8], deliveryID: String, secret: String? = nil, gzip: Bool = false,
+        timeout: Duration = .seconds(10), headers extra: [(name: String, value: String)] = []
+    ) async -> (attempt: WebhookAttempt, wireBytes: Int) {
         let started = ContinuousClock.now
         let target: WebhookURL
         do throws(HubError) {
             target = try allowlist.check(url)
         } catch {
-            return .failed(status: nil, error: error.description)
+            return (.failed(status: nil, error: error.description), 0)
         }
         var wire = body
         if gzip {
@@ -82,9 +93,20 @@ public final class WebhookSender: Sendable {
                 var compressed = try buffer.compress(with: .gzip())
                 wire = compressed.readBytes(length: compressed.readableBytes) ?? []
             } catch {
-                return .failed(status: nil, error: "gzip compression failed: \(error)")
+                return (.failed(status: nil, error: "gzip compression failed: \(error)"), 0)
             }
         }
+        return (
+            await send(
+                wire, to: target, deliveryID: deliveryID, secret: secret, gzip: gzip, timeout: timeout,
+                extra: extra, started: started), wire.count
+        )
+    }
+
+    private func send(
+        _ wire: [UInt8], to target: WebhookURL, deliveryID: String, secret: String?, gzip: Bool, timeout: Duration,
+        extra: [(name: String, value: String)], started: ContinuousClock.Instant
+    ) async -> WebhookAttempt {
         var request = HTTPClientRequest(url: target.description)
         request.method = .POST
         for header in extra where !Self.reservedHeaders.contains(header.name.lowercased()) {

@@ -23,7 +23,8 @@ enum EnableAsyncProcessing {
                 "optimization_mode",
                 .oneOf(
                     AsyncProcessing.Mode.allCases.map(\.rawValue),
-                    "balanced (default); throughput: batches fill before they go; latency: each event goes at once.")),
+                    "balanced (default); throughput: batches fill for up to five batch timeouts; latency: each event goes at once."
+                )),
             .init("enabled", .boolean("Defaults to true; false returns to one delivery at a time.")),
         ])
     }

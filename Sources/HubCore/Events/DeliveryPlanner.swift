@@ -1,0 +1,91 @@
+/// Decides what a subscription's delivery does now (§10): send a batch, wait for
+/// one to fill, or nothing. Pure: the delivery service hands it the pending events
+/// (in sequence order), the batching settings and the time.
+public enum DeliveryPlanner {
+    public enum Plan: Sendable, Equatable {
+        /// Nothing is pending.
+        case idle
+        /// Deliver these events (a prefix of the pending ones) now.
+        case deliver([HubEvent])
+        /// A batch is filling: look again at this time (milliseconds since 1970).
+        case wait(until: Int64)
+    }
+
+    /// How many batch timeouts a batch may fill for in throughput mode.
+    public static let throughputPatience: Int64 = 5
+
+    /// The plan for `pending`. A batch holds consecutive events whose types batch the
+    /// same way as the first one; it goes when full, when its oldest event has waited
+    /// the batch timeout (five in throughput mode), and at once in latency mode or for
+    /// a type with batching off.
+    public static func plan(
+        _ pending: [HubEvent], batching: BatchingSettings, mode: AsyncProcessing.Mode, queueDepth: Int, now: Int64
+    ) -> Plan {
+        guard let first = pending.first else { return .idle }
+        let rule = batching.rule(for: first.eventType)
+        if !rule.enabled || mode == .latency { return .deliver([first]) }
+        let size = rule.batchSize(queueDepth: max(queueDepth, pending.count))
+        var batch: [HubEvent] = []
+        for event in pending {
+            guard batch.count < size, batching.rule(for: event.eventType) == rule else { break }
+            batch.append(event)
+        }
+        // A batch cut short by a type that batches differently cannot grow: it goes now.
+        let cut = batch.count < pending.count && batch.count < size
+        if batch.count >= size || cut { return .deliver(batch) }
+        // Throughput mode lets a batch fill for longer: five timeouts.
+        let timeout = rule.timeout.milliseconds * (mode == .throughput ? Self.throughputPatience : 1)
+        let due = first.timestamp + timeout
+        return now >= due ? .deliver(batch) : .wait(until: due)
+    }
+
+    /// The order in which ready deliveries go when there are more than the pool runs at
+    /// once: `fifo` by their first event; `strict` by the most severe event first;
+    /// `weighted` by severity too, with `latency` subscriptions counted one level up.
+    public static func order(
+        _ ready: [(subscription: Subscription, events: [HubEvent])], scheme: AsyncProcessing.PriorityScheme
+    ) -> [(subscription: Subscription, events: [HubEvent])] {
+        func firstSequence(_ item: (subscription: Subscription, events: [HubEvent])) -> Int64 {
+            item.events.first?.sequence ?? .max
+        }
+        func weight(_ item: (subscription: Subscription, events: [HubEvent])) -> Int {
+            let severity = item.events.map(\.severity.rank).max() ?? 0
+            guard scheme == .weighted else { return severity }
+            return severity + (item.subscription.optimizationGoal == .latency ? 1 : 0)
+        }
+        switch scheme {
+        case .fifo: return ready.sorted { firstSequence($0) < firstSequence($1) }
+        case .strict, .weighted:
+            return ready.sorted {
+                let (a, b) = (weight($0), weight($1))
+                return a != b ? a > b : firstSequence($0) < firstSequence($1)
+            }
+        }
+    }
+}
+
+/// Remembers what a subscription was recently sent, to drop repeats inside the
+/// dedup window (§10 `deduplication_enabled`): the same `dedup_id`, or the same type,
+/// workflow, phase and data.
+public struct DeliveryDedup: Sendable {
+    private var seen: [String: Int64] = [:]
+    public let window: Int64
+
+    public init(window: HubDuration) { self.window = window.milliseconds }
+
+    /// The key two events share when one repeats the other.
+    public static func key(_ event: HubEvent) -> String {
+        if let dedup = event.dedupID { return "id:" + dedup }
+        return
+            "content:\(event.eventType)|\(event.workflowID ?? "")|\(event.phase)|\(event.data.serialized(.canonical))"
+    }
+
+    /// Whether `event` repeats one seen inside the window at `now`; records it when not.
+    public mutating func isRepeat(_ event: HubEvent, now: Int64) -> Bool {
+        if seen.count > 10_000 { seen = seen.filter { now - $0.value < window } }
+        let key = Self.key(event)
+        if let at = seen[key], now - at < window { return true }
+        seen[key] = now
+        return false
+    }
+}

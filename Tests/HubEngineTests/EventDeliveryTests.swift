@@ -1,0 +1,264 @@
+import CompressNIO
+import Crypto
+import HubCore
+import HubEngine
+import HubTesting
+import NIOCore
+import Testing
+
+/// The delivery engine against a real local HTTP receiver, round by round under a
+/// manual clock (§10): order, signatures, batching, gzip, backoff, dead letters, dedup.
+@Suite(.timeLimit(.minutes(1))) struct EventDeliveryTests {
+    let t: TestHub
+    init() async throws {
+        t = try TestHub()
+        await t.run("w1", "create", #"{"phases": ["build"]}"#)
+    }
+
+    /// Runs `body` with a delivery engine and `receiver`, shutting both down however it ends.
+    func with(
+        _ receiver: WebhookReceiver, _ body: (EventDelivery) async throws -> Void
+    ) async throws {
+        let sender = WebhookSender()
+        let delivery = EventDelivery(hub: t.hub, sender: sender, requestTimeout: .seconds(5))
+        do {
+            try await body(delivery)
+        } catch {
+            try? await sender.shutdown()
+            try? await receiver.shutdown()
+            throw error
+        }
+        try await sender.shutdown()
+        try await receiver.shutdown()
+    }
+
+    func subscribe(_ receiver: WebhookReceiver, _ extra: String = "") async {
+        let r = await t.run(
+            nil, "subscribe-event",
+            "{\"patterns\": [\"*.note\"], \"callback\": \"hook\", \"webhook_url\": \"\(receiver.url(path: "/hook"))\"\(extra)}"
+        )
+        #expect(r.errorCode == nil, "\(r.json)")
+    }
+
+    func publish(_ n: Int, severity: String = "info", type: String = "note") async {
+        await t.run(
+            "w1", "publish-event",
+            "{\"event_type\": \"\(type)\", \"severity\": \"\(severity)\", \"data\": {\"n\": \(n)}}")
+    }
+
+    static func numbers(_ request: WebhookReceiver.Request) -> [Int64] {
+        let body = (try? JSONParser.parse(bytes: request.body)) ?? .null
+        return body["events"]?.arrayValue?.compactMap { $0["data"]?["n"]?.intValue } ?? []
+    }
+
+    func pending() async -> Int {
+        Int(await t.run(nil, "get-events", #"{"subscription": "hook"}"#).result["count"]?.intValue ?? -1)
+    }
+
+    @Test func eventsGoOutSignedInOrderAndAreAcknowledged() async throws {
+        let receiver = try await WebhookReceiver.start()
+        try await with(receiver) { delivery in
+            await subscribe(receiver, #", "secret": "s3cret""#)
+            await t.run(nil, "enable-async-processing", #"{"optimization_mode": "latency"}"#)
+            for n in 0..<3 { await publish(n) }
+            for _ in 0..<3 { try await delivery.deliverDue() }
+            let requests = await receiver.received()
+            #expect(requests.flatMap(Self.numbers) == [0, 1, 2])
+            for request in requests {
+                let mac = HMAC<SHA256>.authenticationCode(
+                    for: request.body, using: SymmetricKey(data: Array("s3cret".utf8)))
+                let hex = mac.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+                #expect(request.header("X-Hub-Signature-256") == "sha256=" + hex)
+            }
+            #expect(await pending() == 0)
+        }
+    }
+
+    @Test func batchesFillOrWaitOutTheirTimeout() async throws {
+        let receiver = try await WebhookReceiver.start()
+        try await with(receiver) { delivery in
+            await subscribe(receiver)
+            await t.run(nil, "configure-batching", #"{"batch_size": 3, "batch_timeout": "5s"}"#)
+            await publish(0)
+            await publish(1)
+            let waiting = try await delivery.deliverDue()
+            #expect(waiting.batchesDelivered == 0)
+            #expect(waiting.nextDue == t.clock.nowMilliseconds() + 5_000)
+            t.clock.advance(by: HubDuration(milliseconds: 4_999))
+            #expect(try await delivery.deliverDue().batchesDelivered == 0)
+            t.clock.advance(by: HubDuration(milliseconds: 1))
+            #expect(try await delivery.deliverDue().eventsDelivered == 2)
+            for n in 2..<5 { await publish(n) }
+            #expect(try await delivery.deliverDue().eventsDelivered == 3)  // full: goes at once
+            #expect(await receiver.received().map(Self.numbers) == [[0, 1], [2, 3, 4]])
+            let metrics = await t.run(nil, "get-metrics").result["event_system_performance"]
+            #expect(metrics?["batching_performance"]?["mean_batch_size"] == 2.5)
+        }
+    }
+
+    @Test func gzipBatchesDecode() async throws {
+        let receiver = try await WebhookReceiver.start()
+        try await with(receiver) { delivery in
+            await subscribe(receiver)
+            await t.run(nil, "configure-batching", #"{"batch_size": 2, "compression_enabled": true}"#)
+            await publish(0)
+            await publish(1)
+            try await delivery.deliverDue()
+            let request = try #require(await receiver.received().first)
+            #expect(request.header("Content-Encoding") == "gzip")
+            var buffer = ByteBuffer(bytes: request.body)
+            var plain = try buffer.decompress(with: .gzip())
+            let body = try JSONParser.parse(bytes: plain.readBytes(length: plain.readableBytes) ?? [])
+            #expect(body["events"]?.arrayValue?.compactMap { $0["data"]?["n"]?.intValue } == [0, 1])
+            let metrics = await t.run(nil, "get-metrics").result["event_system_performance"]
+            #expect(metrics?["batching_performance"]?["compression_ratio"]?.doubleValue != nil)
+        }
+    }
+
+    @Test func retriesBackOffExponentiallyOnTheClock() async throws {
+        let receiver = try await WebhookReceiver.start(statuses: [503, 503], then: 200)
+        try await with(receiver) { delivery in
+            await subscribe(
+                receiver,
+                #", "retry_policy": {"max_retries": 3, "backoff_strategy": "exponential", "initial_delay": "1s"}"#)
+            await t.run(nil, "enable-async-processing", #"{"optimization_mode": "latency"}"#)
+            await publish(0)
+            let start = t.clock.nowMilliseconds()
+            let first = try await delivery.deliverDue()
+            #expect(first.failedAttempts == 1)
+            let id = try #require(await t.hub.store.read { tx in try tx.subscription("hook")?.id })
+            #expect(await delivery.pendingRetry(id)?.retryAt == start + 1_000)
+            t.clock.advance(by: HubDuration(milliseconds: 999))
+            try await delivery.deliverDue()
+            #expect(await receiver.received().count == 1)  // not yet due
+            t.clock.advance(by: HubDuration(milliseconds: 1))
+            #expect(try await delivery.deliverDue().failedAttempts == 1)
+            #expect(await delivery.pendingRetry(id)?.retryAt == start + 1_000 + 2_000)
+            t.clock.advance(by: HubDuration(milliseconds: 1_999))
+            try await delivery.deliverDue()
+            #expect(await receiver.received().count == 2)
+            t.clock.advance(by: HubDuration(milliseconds: 1))
+            #expect(try await delivery.deliverDue().eventsDelivered == 1)
+            let requests = await receiver.received()
+            #expect(requests.count == 3)
+            // One delivery, retried: the same delivery id each time.
+            #expect(Set(requests.compactMap { $0.header("X-Hub-Delivery") }).count == 1)
+            #expect(await pending() == 0)
+            let sub = try #require(await t.hub.store.read { tx in try tx.subscription("hook") })
+            #expect(sub.counters.retried == 2)
+        }
+    }
+
+    @Test func afterMaxRetriesEventsAreDeadLettered() async throws {
+        let receiver = try await WebhookReceiver.start(statuses: [], then: 500)
+        try await with(receiver) { delivery in
+            await subscribe(receiver, #", "retry_policy": {"max_retries": 1, "initial_delay": "1s"}"#)
+            await t.run(nil, "enable-async-processing", #"{"optimization_mode": "latency"}"#)
+            await publish(7)
+            try await delivery.deliverDue()
+            t.clock.advance(by: .seconds(1))
+            let last = try await delivery.deliverDue()
+            #expect(last.deadLettered == 1)
+            #expect(await receiver.received().count == 2)
+            let letters = await t.run(nil, "get-events", #"{"subscription": "hook", "dead_letters": true}"#)
+            let letter = try #require(letters.result["dead_letters"]?.arrayValue?.first)
+            #expect(letter["attempts"] == 2)
+            #expect(letter["event"]?["data"]?["n"] == 7)
+            #expect(letter["last_error"]?.stringValue?.contains("500") == true)
+            #expect(await pending() == 0)  // moved past: the next events are not held up
+            let metrics = await t.run(nil, "get-metrics").result["event_system_performance"]
+            #expect(metrics?["async_processing_performance"]?["dead_letters"] == 1)
+        }
+    }
+
+    @Test func repeatsInsideTheWindowAreDroppedAndCounted() async throws {
+        let receiver = try await WebhookReceiver.start()
+        try await with(receiver) { delivery in
+            await subscribe(receiver)
+            await t.run(nil, "configure-batching", #"{"batch_size": 10, "deduplication_enabled": true}"#)
+            await publish(1)
+            await publish(1)
+            await publish(2)
+            t.clock.advance(by: .seconds(1))
+            let round = try await delivery.deliverDue()
+            #expect(round.eventsDelivered == 2)
+            #expect(round.deduplicated == 1)
+            #expect(await receiver.received().map(Self.numbers) == [[1, 2]])
+            let metrics = await t.run(nil, "get-metrics").result["event_system_performance"]
+            #expect(metrics?["batching_performance"]?["deduplication_rate"] == 0.333)
+        }
+    }
+
+    @Test func aBacklogGoesMostSevereFirstUnderStrict() async throws {
+        let receiver = try await WebhookReceiver.start()
+        try await with(receiver) { delivery in
+            await t.run(
+                nil, "subscribe-event",
+                "{\"patterns\": [\"*.info_note\"], \"callback\": \"calm\", \"webhook_url\": \"\(receiver.url(path: "/calm"))\"}"
+            )
+            await t.run(
+                nil, "subscribe-event",
+                "{\"patterns\": [\"*.alarm\"], \"callback\": \"loud\", \"webhook_url\": \"\(receiver.url(path: "/loud"))\"}"
+            )
+            await t.run(
+                nil, "enable-async-processing",
+                #"{"processing_pool_size": 1, "priority_scheme": "strict", "optimization_mode": "latency"}"#)
+            await publish(0, type: "info_note")
+            await publish(1, severity: "critical", type: "alarm")
+            try await delivery.deliverDue()
+            #expect(await receiver.received().map(\.path) == ["/loud", "/calm"])
+        }
+    }
+
+    @Test func aStreamReceivesARealtimeSubscriptionsEvents() async throws {
+        let receiver = try await WebhookReceiver.start()
+        try await with(receiver) { delivery in
+            await t.run(nil, "subscribe-event", #"{"patterns": ["*.note"], "callback": "live"}"#)
+            let stream = try await delivery.stream("live")
+            var iterator = stream.makeAsyncIterator()
+            await publish(5)
+            await publish(6)
+            try await delivery.deliverDue()
+            let first = await iterator.next()
+            let second = await iterator.next()
+            #expect(first?.events.map(\.data) == [["n": 5]])
+            #expect(second?.events.map(\.data) == [["n": 6]])
+            // Streams do not acknowledge for the consumer.
+            #expect(await t.run(nil, "get-events", #"{"subscription": "live"}"#).result["count"] == 2)
+        }
+    }
+
+    @Test func stoppedMidBatchAndStartedAgainEveryEventArrivesInOrder() async throws {
+        // The first request is never answered: the service is stopped while it waits.
+        let receiver = try await WebhookReceiver.start { _, index in index == 0 ? .silence : .init(status: 200) }
+        await subscribe(receiver)
+        await t.run(nil, "configure-batching", #"{"batch_size": 3}"#)
+        for n in 0..<7 { await publish(n) }
+        let firstSender = WebhookSender()
+        let first = EventDelivery(
+            hub: t.hub, sender: firstSender, pollInterval: .milliseconds(10), requestTimeout: .seconds(30))
+        let running = Task { try await first.run() }
+        let stuck = try #require(await receiver.next())
+        #expect(Self.numbers(stuck) == [0, 1, 2])
+        running.cancel()
+        _ = try? await running.value
+        try await firstSender.shutdown()
+        #expect(await pending() == 7)  // nothing was acknowledged
+
+        let secondSender = WebhookSender()
+        let second = EventDelivery(hub: t.hub, sender: secondSender, pollInterval: .milliseconds(10))
+        let again = Task { try await second.run() }
+        var seen: [Int64] = []
+        while seen.count < 7, let request = await receiver.next() {
+            seen += Self.numbers(request)
+            // The last event waits for its batch's timeout, on the test's clock.
+            if seen.count == 6 { t.clock.advance(by: .seconds(1)) }
+        }
+        await second.requestStop()
+        _ = try? await again.value
+        try await secondSender.shutdown()
+        try await receiver.shutdown()
+        #expect(seen == [0, 1, 2, 3, 4, 5, 6])
+        #expect(await pending() == 0)
+    }
+}
