@@ -197,11 +197,13 @@ public struct PersistencePolicy: Sendable, Equatable {
         ]
     }
 
-    public init(json: JSONValue) {
+    /// Reads the form ``json`` writes; a missing retention period is `defaultRetention`
+    /// (the configuration's `event_retention`).
+    public init(json: JSONValue, defaultRetention: HubDuration = PersistencePolicy.standard.retention) {
         let s = PersistencePolicy.standard
         self.init(
             policy: json["persistence_policy"]?.stringValue.flatMap(Policy.init(rawValue:)) ?? s.policy,
-            retention: json["retention_period"]?.stringValue.flatMap(HubDuration.init(parsing:)) ?? s.retention,
+            retention: json["retention_period"]?.stringValue.flatMap(HubDuration.init(parsing:)) ?? defaultRetention,
             compression: json["compression_enabled"]?.boolValue ?? s.compression,
             replay: json["replay_capabilities"]?.stringValue.flatMap(Replay.init(rawValue:)) ?? s.replay,
             lastEnforcedAt: json["last_enforced_at"]?.stringValue.flatMap(Timestamp.parseMilliseconds))

@@ -13,14 +13,17 @@ extension Hub {
     @discardableResult
     public func enforceRetention(force: Bool = false) async throws -> PersistencePolicy? {
         let now = clock.nowMilliseconds()
+        let retention = configuration.eventRetention
         if !force {
             let policy = try await store.read { tx in
-                PersistencePolicy(json: try tx.setting(EventSettingKey.persistence) ?? .emptyObject)
+                PersistencePolicy(
+                    json: try tx.setting(EventSettingKey.persistence) ?? .emptyObject, defaultRetention: retention)
             }
             guard policy.isDue(now: now) else { return nil }
         }
         return try await store.write { tx -> PersistencePolicy? in
-            var policy = PersistencePolicy(json: try tx.setting(EventSettingKey.persistence) ?? .emptyObject)
+            var policy = PersistencePolicy(
+                json: try tx.setting(EventSettingKey.persistence) ?? .emptyObject, defaultRetention: retention)
             guard force || policy.isDue(now: now) else { return nil }
             var rule = RetentionRule(before: now - policy.retention.milliseconds)
             if policy.policy == .selectiveCritical {

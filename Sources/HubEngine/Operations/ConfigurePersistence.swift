@@ -17,7 +17,9 @@ enum ConfigurePersistence {
                     PersistencePolicy.Policy.allCases.map(\.rawValue),
                     "all (default), or selective_critical: lifecycle events and severity ≥ warning stay for the whole retention, other info events 24h."
                 )),
-            .init("retention_period", .duration("How long events are kept. Defaults to 7d.")),
+            .init(
+                "retention_period",
+                .duration("How long events are kept. Defaults to the configuration's event_retention (7d).")),
             .init("compression_enabled", .boolean("Store the data of events older than 24h gzip-compressed.")),
             .init(
                 "replay_capabilities",
@@ -48,8 +50,10 @@ enum ConfigurePersistence {
             }
             return d
         }
+        let configured = context.hub.configuration.eventRetention
         var policy = try await context.store.write { tx -> PersistencePolicy in
-            var policy = PersistencePolicy(json: try tx.setting(EventSettingKey.persistence) ?? .emptyObject)
+            var policy = PersistencePolicy(
+                json: try tx.setting(EventSettingKey.persistence) ?? .emptyObject, defaultRetention: configured)
             if let value = p.persistencePolicy { policy.policy = value }
             if let retention { policy.retention = retention }
             if let c = p.compressionEnabled { policy.compression = c }

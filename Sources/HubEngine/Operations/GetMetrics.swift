@@ -16,7 +16,8 @@ enum GetMetrics {
         handler: run)
 
     static func run(_ context: OperationContext, _: NoParameters) async throws -> OperationOutcome {
-        let figures = try await context.store.read { tx in try Figures.read(tx) }
+        let retention = context.hub.configuration.eventRetention
+        let figures = try await context.store.read { tx in try Figures.read(tx, retention: retention) }
         return OperationOutcome(result: ["event_system_performance": figures.json])
     }
 
@@ -33,12 +34,13 @@ enum GetMetrics {
         var workflowsByStatus: [(WorkflowStatus, Int)]
         var agents: [Agent]
 
-        static func read(_ tx: any StoreReader) throws -> Figures {
+        static func read(_ tx: any StoreReader, retention: HubDuration) throws -> Figures {
             Figures(
                 delivery: DeliveryStatistics(json: try tx.setting(DeliveryStatistics.settingKey) ?? .emptyObject),
                 batching: BatchingSettings(json: try tx.setting(EventSettingKey.batching) ?? .emptyObject),
                 processing: AsyncProcessing(json: try tx.setting(EventSettingKey.asyncProcessing) ?? .emptyObject),
-                persistence: PersistencePolicy(json: try tx.setting(EventSettingKey.persistence) ?? .emptyObject),
+                persistence: PersistencePolicy(
+                    json: try tx.setting(EventSettingKey.persistence) ?? .emptyObject, defaultRetention: retention),
                 subscriptions: try tx.subscriptions(), lastSequence: try tx.lastEventSequence(),
                 eventCount: try tx.eventVolume().count, eventBytes: try tx.eventVolume().dataBytes,
                 storageBytes: try tx.storageBytes(),
