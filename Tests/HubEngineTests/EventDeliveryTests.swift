@@ -261,4 +261,37 @@ import Testing
         #expect(seen == [0, 1, 2, 3, 4, 5, 6])
         #expect(await pending() == 0)
     }
+
+    @Test func oneRoundServesManySubscriptionsEachFromItsOwnCursor() async throws {
+        let receiver = try await WebhookReceiver.start()
+        try await with(receiver) { delivery in
+            await t.run(nil, "configure-batching", #"{"batch_size": 100}"#)
+            await t.run(nil, "enable-async-processing", #"{"processing_pool_size": 8}"#)
+            // Half the subscriptions start with the log, half after the first events.
+            for k in 0..<12 where k % 2 == 0 {
+                await t.run(
+                    nil, "subscribe-event",
+                    "{\"patterns\": [\"*.kind_\(k % 4)\"], \"callback\": \"s\(k)\", \"start_from\": \"all\", \"webhook_url\": \"\(receiver.url(path: "/\(k)"))\"}"
+                )
+            }
+            for n in 0..<8 { await publish(n, type: "kind_\(n % 4)") }
+            for k in 0..<12 where k % 2 == 1 {
+                await t.run(
+                    nil, "subscribe-event",
+                    "{\"patterns\": [\"*.kind_\(k % 4)\", \"agent.#\"], \"callback\": \"s\(k)\", \"webhook_url\": \"\(receiver.url(path: "/\(k)"))\"}"
+                )
+            }
+            for n in 8..<16 { await publish(n, type: "kind_\(n % 4)") }
+            t.clock.advance(by: .seconds(1))
+            try await delivery.deliverDue()
+            var byPath: [String: [Int64]] = [:]
+            for request in await receiver.received() { byPath[request.path, default: []] += Self.numbers(request) }
+            for k in 0..<12 {
+                let kind = Int64(k % 4)
+                let first: Int64 = k % 2 == 0 ? 0 : 8
+                let expected: [Int64] = (first..<16).filter { $0 % 4 == kind }
+                #expect(byPath["/\(k)"] == expected, "subscription s\(k)")
+            }
+        }
+    }
 }

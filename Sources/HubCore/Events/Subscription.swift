@@ -159,6 +159,11 @@ public struct Subscription: Sendable, Equatable {
     /// Counts one examined event: which patterns matched it and whether the filters refused it.
     public mutating func count(_ event: HubEvent, compiled: [SubjectPattern]) {
         counters.examined += 1
+        countMatches(event, compiled: compiled)
+    }
+
+    /// Counts which patterns matched an event (each pattern text once) and whether the filters refused it.
+    public mutating func countMatches(_ event: HubEvent, compiled: [SubjectPattern]) {
         var matched: Set<String> = []
         for pattern in compiled where !matched.contains(pattern.text) && pattern.matches(event.subject) {
             counters.matchedByPattern[pattern.text, default: 0] += 1

@@ -1,68 +1,139 @@
 import HubCore
 import HubStore
 
-/// Reads a subscription's pending events: those after its cursor (and, during a
-/// replay, up to the replay's end) that its patterns and filters select, in
-/// sequence order. The scan also reports how far it looked, so acknowledging a
-/// page can move the cursor past events the subscription does not want without
-/// ever passing one it does.
+/// Reads subscriptions' pending events: those after each one's cursor (and, during
+/// a replay, up to the replay's end) that its patterns and filters select, in
+/// sequence order. A scan also reports how far it looked, so acknowledging a page
+/// can move the cursor past events the subscription does not want without ever
+/// passing one it does.
+///
+/// ``scanAll(_:_:limit:)`` serves many subscriptions in one pass over the log:
+/// each event is routed once through a ``SubjectTrie`` of all their patterns, so
+/// its cost follows the subscriptions it matches, not how many there are (§10).
 struct SubscriptionScan {
     /// The selected events, at most `limit`.
     var events: [HubEvent] = []
-    /// Every event looked at, selected or not, in sequence order.
-    var examined: [HubEvent] = []
+    /// Events looked at that one of the subscription's patterns matched (selected or filtered out).
+    var matched: [HubEvent] = []
+    /// The sequences of every event the pass looked at, in order (shared by the
+    /// subscriptions scanned together); those after `start` count as examined.
+    var looked: [Int64] = []
+    /// Where the scan started (the cursor it read from).
+    var start: Int64
     /// The cursor may move here once `events` are acknowledged: nothing the
     /// subscription wants lies between its cursor and this sequence except `events`.
     var safeThrough: Int64
     /// Whether `limit` events were found (more may follow).
     var full: Bool = false
+    /// Whether the pass stopped at ``examineLimit`` (more may follow).
+    var truncated: Bool = false
 
     /// Rows read per query.
     static let pageSize = 1000
-    /// Events looked at per call at most, so one call's cost is bounded however sparse the matches.
+    /// Events looked at per pass at most, so one call's cost is bounded however sparse the matches.
     static let examineLimit = 20_000
 
-    /// Scans from the subscription's cursor. `also` narrows the selection further (a read-only
-    /// view: a caller that acknowledges must not pass it, or it would skip wanted events).
+    /// How many events the scan looked at in `(start, through]`.
+    func examinedCount(through: Int64) -> Int {
+        looked.partitioningIndex { $0 > through } - looked.partitioningIndex { $0 > start }
+    }
+
+    /// Scans one subscription. `also` narrows the selection further (a read-only view: a
+    /// caller that acknowledges must not pass it, or it would skip wanted events).
     static func scan(
         _ tx: any StoreReader, _ subscription: Subscription, limit: Int, also: ((HubEvent) -> Bool)? = nil
     ) throws -> SubscriptionScan {
-        let compiled = subscription.compiledPatterns
-        var result = SubscriptionScan(safeThrough: subscription.cursor)
-        var query = EventQuery(afterSequence: subscription.cursor, limit: pageSize)
-        if let end = subscription.replayEnd { query.beforeSequence = end + 1 }
-        while result.examined.count < examineLimit {
+        try scanAll(tx, [subscription], limit: limit, also: also)[0]
+    }
+
+    /// Scans several subscriptions in one pass, each from its own cursor; the result
+    /// is in the order of `subscriptions`.
+    static func scanAll(
+        _ tx: any StoreReader, _ subscriptions: [Subscription], limit: Int, also: ((HubEvent) -> Bool)? = nil
+    ) throws -> [SubscriptionScan] {
+        var results = subscriptions.map { SubscriptionScan(start: $0.cursor, safeThrough: $0.cursor) }
+        guard let first = subscriptions.map(\.cursor).min() else { return results }
+        var router = SubjectTrie<Int>()
+        for (n, s) in subscriptions.enumerated() { for p in s.compiledPatterns { router.insert(p, n) } }
+        var done = subscriptions.map { _ in false }
+        var open = subscriptions.count
+        var looked: [Int64] = []
+        var query = EventQuery(afterSequence: first, limit: pageSize)
+        // Replays bound the pass only when every subscription is replaying.
+        let ends = subscriptions.compactMap(\.replayEnd)
+        if ends.count == subscriptions.count, let end = ends.max() { query.beforeSequence = end + 1 }
+        var exhausted = false
+        pages: while open > 0 && looked.count < examineLimit {
             let page = try tx.events(query)
             for event in page {
-                result.examined.append(event)
-                result.safeThrough = event.sequence
-                if subscription.selects(event, compiled: compiled), also?(event) ?? true {
-                    result.events.append(event)
-                    if result.events.count == limit {
-                        result.full = true
-                        return result
+                looked.append(event.sequence)
+                for n in router.match(event.subject) where !done[n] {
+                    let s = subscriptions[n]
+                    guard event.sequence > s.cursor, s.replayEnd.map({ event.sequence <= $0 }) ?? true else { continue }
+                    results[n].matched.append(event)
+                    guard s.filter.admits(event), also?(event) ?? true else { continue }
+                    results[n].events.append(event)
+                    if results[n].events.count == limit {
+                        results[n].full = true
+                        results[n].safeThrough = event.sequence
+                        done[n] = true
+                        open -= 1
                     }
                 }
-                if result.examined.count == examineLimit { return result }
+                if looked.count == examineLimit { break pages }
             }
             guard page.count == query.limit, let last = page.last else {
-                // The log (or the replay range) is exhausted: a replay may end here.
-                if let end = subscription.replayEnd { result.safeThrough = max(result.safeThrough, end) }
-                return result
+                exhausted = true
+                break
             }
             query.afterSequence = last.sequence
         }
-        return result
+        let lastLooked = looked.last
+        for n in results.indices where !done[n] {
+            let s = subscriptions[n]
+            results[n].truncated = !exhausted
+            // Everything up to the last event looked at was seen; a replay seen to its end is over.
+            var through = max(s.cursor, min(lastLooked ?? s.cursor, s.replayEnd ?? .max))
+            if exhausted, let end = s.replayEnd { through = max(through, end) }
+            results[n].safeThrough = through
+        }
+        for n in results.indices { results[n].looked = looked }
+        return results
+    }
+}
+
+extension Array where Element == Int64 {
+    /// The first index whose element satisfies `belongs` (the array is partitioned by it).
+    fileprivate func partitioningIndex(where belongs: (Int64) -> Bool) -> Int {
+        var low = 0
+        var high = count
+        while low < high {
+            let mid = (low + high) / 2
+            if belongs(self[mid]) { high = mid } else { low = mid + 1 }
+        }
+        return low
     }
 }
 
 extension Subscription {
+    /// Counts what a scan examined in `(scan.start, through]`: events looked at,
+    /// matches per pattern, and matches the filters refused.
+    mutating func absorb(_ scan: SubscriptionScan, through: Int64) {
+        let compiled = compiledPatterns
+        counters.examined += scan.examinedCount(through: through)
+        for event in scan.matched where event.sequence <= through { countMatches(event, compiled: compiled) }
+    }
+
     /// Acknowledges a scan's events: counts what it examined and moves the cursor as far as is safe.
     mutating func acknowledge(_ scan: SubscriptionScan) {
-        let compiled = compiledPatterns
-        for event in scan.examined { count(event, compiled: compiled) }
+        absorb(scan, through: scan.safeThrough)
         counters.acked += scan.events.count
         acknowledge(through: scan.safeThrough)
+        adaptIfDue()
+    }
+
+    /// With adaptive filtering, applies the safe advice once enough has been examined.
+    mutating func adaptIfDue() {
         if adaptiveFiltering && counters.examined >= Self.adaptiveMinimum {
             self = SubscriptionAdvice.compute(self, sample: []).applySafe(to: self).0
         }

@@ -38,13 +38,13 @@ enum AckEvents {
                 window.resumeAt = nil
                 while window.cursor < bound {
                     let scan = try SubscriptionScan.scan(tx, window, limit: Int.max)
-                    let compiled = window.compiledPatterns
-                    for event in scan.examined { updated.count(event, compiled: compiled) }
+                    updated.absorb(scan, through: scan.safeThrough)
                     updated.counters.acked += scan.events.count
                     guard scan.safeThrough > window.cursor else { break }
                     window.cursor = scan.safeThrough
                 }
                 updated.acknowledge(through: p.upToSequence)
+                updated.adaptIfDue()
             }
             if updated != s { try tx.update(updated) }
             return (s, updated)

@@ -29,7 +29,7 @@ extension GetEvents {
                 let scan = try SubscriptionScan.scan(tx, s, limit: limit)
                 s.acknowledge(scan)
                 s.counters.delivered += scan.events.count
-                if !scan.examined.isEmpty || scan.safeThrough != s.cursor { try tx.update(s) }
+                try tx.update(s)
                 return (s, scan)
             }
             return outcome(subscription, scan, acknowledged: true)
@@ -46,7 +46,7 @@ extension GetEvents {
 
     static func outcome(_ s: Subscription, _ scan: SubscriptionScan, acknowledged: Bool) -> OperationOutcome {
         var steps: [String] = []
-        if scan.full || scan.examined.count == SubscriptionScan.examineLimit {
+        if scan.full || scan.truncated {
             steps.append("More events are pending: call again")
         }
         if !acknowledged, let last = scan.events.last {
