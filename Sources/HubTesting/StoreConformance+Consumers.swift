@@ -81,7 +81,8 @@ extension StoreConformance {
     static func retentionKeepsPending(_ store: any Store) async throws {
         let (hub, clock) = hub(on: store)
         _ = try await perform(
-            hub, nil, "subscribe-event", #"{"patterns": ["*.conf_keep"], "callback": "conf-keep", "start_from": "all"}"#)
+            hub, nil, "subscribe-event", #"{"patterns": ["*.conf_keep"], "callback": "conf-keep", "start_from": "all"}"#
+        )
         for n in 0..<3 {
             _ = try await perform(hub, nil, "publish-event", "{\"event_type\": \"conf_keep\", \"data\": {\"n\": \(n)}}")
         }

@@ -189,7 +189,10 @@ import Testing
             return e
         }
         let ready = [(subscription: calm, events: info), (subscription: urgent, events: error)]
-        #expect(DeliveryPlanner.order(ready, scheme: .fifo).map(\.subscription.id) == ["sub_a", "sub_b"])
+        // A latency subscription goes first even in fifo order.
+        #expect(DeliveryPlanner.order(ready, scheme: .fifo).map(\.subscription.id) == ["sub_b", "sub_a"])
+        let plain = [(subscription: calm, events: error), (subscription: calm, events: info)]
+        #expect(DeliveryPlanner.order(plain, scheme: .fifo).map(\.events[0].sequence) == [1, 9])
         #expect(DeliveryPlanner.order(ready, scheme: .strict).map(\.subscription.id) == ["sub_b", "sub_a"])
         let sameSeverity = [
             (subscription: calm, events: info),
@@ -204,7 +207,7 @@ import Testing
         ]
         // Weighted: a latency subscription counts one level up.
         #expect(DeliveryPlanner.order(sameSeverity, scheme: .weighted).map(\.subscription.id) == ["sub_b", "sub_a"])
-        #expect(DeliveryPlanner.order(sameSeverity, scheme: .strict).map(\.subscription.id) == ["sub_a", "sub_b"])
+        #expect(DeliveryPlanner.order(sameSeverity, scheme: .strict).map(\.subscription.id) == ["sub_b", "sub_a"])
     }
 
     @Test func dedupDropsRepeatsOnlyInsideTheWindow() {

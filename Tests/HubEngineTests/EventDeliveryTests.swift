@@ -294,4 +294,30 @@ import Testing
             }
         }
     }
+
+    @Test func deliveriesRunConcurrentlyUpToThePoolSize() async throws {
+        // The first request is never answered; with two deliveries at once the second
+        // still arrives (one at a time, it would wait past the test time limit).
+        let receiver = try await WebhookReceiver.start { _, index in index == 0 ? .silence : .init(status: 200) }
+        let sender = WebhookSender()
+        let delivery = EventDelivery(hub: t.hub, sender: sender, requestTimeout: .seconds(120))
+        for name in ["one", "two"] {
+            await t.run(
+                nil, "subscribe-event",
+                "{\"patterns\": [\"*.\(name)\"], \"callback\": \"\(name)\", \"webhook_url\": \"\(receiver.url(path: "/\(name)"))\"}"
+            )
+        }
+        await t.run(
+            nil, "enable-async-processing", #"{"processing_pool_size": 2, "optimization_mode": "latency"}"#)
+        await publish(1, type: "one")
+        await publish(2, type: "two")
+        let round = Task { try await delivery.deliverDue() }
+        let first = await receiver.next()
+        let second = await receiver.next()
+        #expect(Set([first?.path, second?.path]) == ["/one", "/two"])
+        round.cancel()
+        _ = try? await round.value
+        try await sender.shutdown()
+        try await receiver.shutdown()
+    }
 }

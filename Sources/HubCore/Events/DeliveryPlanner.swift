@@ -40,26 +40,27 @@ public enum DeliveryPlanner {
     }
 
     /// The order in which ready deliveries go when there are more than the pool runs at
-    /// once: `fifo` by their first event; `strict` by the most severe event first;
-    /// `weighted` by severity too, with `latency` subscriptions counted one level up.
+    /// once. Subscriptions whose goal is `latency` go first under every scheme (§10);
+    /// then `fifo` orders by first event; `strict` by the most severe event first;
+    /// `weighted` by severity too, with `latency` subscriptions also counted one level up.
     public static func order(
         _ ready: [(subscription: Subscription, events: [HubEvent])], scheme: AsyncProcessing.PriorityScheme
     ) -> [(subscription: Subscription, events: [HubEvent])] {
-        func firstSequence(_ item: (subscription: Subscription, events: [HubEvent])) -> Int64 {
-            item.events.first?.sequence ?? .max
-        }
-        func weight(_ item: (subscription: Subscription, events: [HubEvent])) -> Int {
+        typealias Item = (subscription: Subscription, events: [HubEvent])
+        func firstSequence(_ item: Item) -> Int64 { item.events.first?.sequence ?? .max }
+        func urgent(_ item: Item) -> Int { item.subscription.optimizationGoal == .latency ? 1 : 0 }
+        func weight(_ item: Item) -> Int {
             let severity = item.events.map(\.severity.rank).max() ?? 0
-            guard scheme == .weighted else { return severity }
-            return severity + (item.subscription.optimizationGoal == .latency ? 1 : 0)
-        }
-        switch scheme {
-        case .fifo: return ready.sorted { firstSequence($0) < firstSequence($1) }
-        case .strict, .weighted:
-            return ready.sorted {
-                let (a, b) = (weight($0), weight($1))
-                return a != b ? a > b : firstSequence($0) < firstSequence($1)
+            switch scheme {
+            case .fifo: return 0
+            case .strict: return severity
+            case .weighted: return severity + urgent(item)
             }
+        }
+        return ready.sorted { a, b in
+            if urgent(a) != urgent(b) && scheme != .weighted { return urgent(a) > urgent(b) }
+            if weight(a) != weight(b) { return weight(a) > weight(b) }
+            return firstSequence(a) < firstSequence(b)
         }
     }
 }

@@ -52,7 +52,7 @@ enum GetEvents {
             .init(
                 "follow",
                 .boolean(
-                    "Keep printing new events as JSON lines until interrupted (the command line; the server streams them)."
+                    "On the command line: keep printing new events as JSON lines until interrupted."
                 )),
         ])
     }
