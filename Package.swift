@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "HubStore", targets: ["HubStore"]),
         .library(name: "HubStoreSQLite", targets: ["HubStoreSQLite"]),
         .library(name: "HubEngine", targets: ["HubEngine"]),
+        .library(name: "HubServer", targets: ["HubServer"]),
         .library(name: "HubTesting", targets: ["HubTesting"]),
     ],
     dependencies: [
@@ -30,6 +31,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
     ],
     targets: [
         .target(
@@ -65,9 +67,18 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "HubServer",
+            dependencies: [
+                "HubEngine",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
             name: "HubCLI",
             dependencies: [
-                "HubEngine", "HubStoreSQLite",
+                "HubEngine", "HubStoreSQLite", "HubServer",
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: strict
@@ -97,6 +108,12 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .testTarget(
+            name: "HubServerTests",
+            dependencies: [
+                "HubServer", "HubTesting", .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: strict),
         .testTarget(
             name: "HubCLITests", dependencies: ["HubCLI", "HubTesting", "coordination-hub"], swiftSettings: strict),
     ]

@@ -65,6 +65,9 @@ public struct CommandLineTool: Sendable {
         if let agentArguments = invocation.agentArguments {
             return await runAgent(agentArguments, invocation: invocation, pretty: pretty)
         }
+        if let serveArguments = invocation.serveArguments {
+            return await runServer(serveArguments, invocation: invocation, pretty: pretty)
+        }
         if words.first == "version" {
             standardOutput.write("coordination-hub \(Self.version)\n")
             return 0
@@ -253,7 +256,7 @@ public struct CommandLineTool: Sendable {
         }
     }
 
-    private func openHub(stateDirectory: String, overrides: [(String, String)]) throws -> Hub {
+    func openHub(stateDirectory: String, overrides: [(String, String)], pooled: Bool = false) throws -> Hub {
         let configuration = try Configuration.load(
             stateDirectory: stateDirectory, environment: environment, overrides: overrides)
         let storePath =
@@ -263,13 +266,13 @@ public struct CommandLineTool: Sendable {
                 .storeUnavailable,
                 "This build has no PostgreSQL store; remove 'store' from the configuration to use SQLite")
         }
-        let store = try SQLiteStore(path: storePath)
+        let store = try SQLiteStore(path: storePath, pooled: pooled)
         return Hub(
             store: store, stateDirectory: stateDirectory, configuration: configuration, clock: clock,
             workingDirectory: workingDirectory)
     }
 
-    private func emitError(_ error: HubError, operation: String, workflowID: String?, pretty: Bool, exit: Int32)
+    func emitError(_ error: HubError, operation: String, workflowID: String?, pretty: Bool, exit: Int32)
         -> Int32
     {
         let response = OperationResponse.failure(

@@ -10,6 +10,8 @@ struct Invocation {
     var words: [String] = []
     /// Everything after the `agent` command word, for ``AgentOptionsParser``.
     var agentArguments: [String]?
+    /// Everything after the `serve` command word, for ``ServeOptions``.
+    var serveArguments: [String]?
 
     /// Reads the arguments (without the program name). Throws `INVALID_ARGUMENTS` for an unknown or incomplete option.
     init(arguments: [String]) throws(HubError) {
@@ -25,6 +27,11 @@ struct Invocation {
             if passthrough || !arg.hasPrefix("--") && arg != "-h" {
                 if !passthrough && words.isEmpty && arg == "agent" {
                     agentArguments = Array(arguments[(i + 1)...])
+                    words.append(arg)
+                    return
+                }
+                if !passthrough && words.isEmpty && arg == "serve" {
+                    serveArguments = Array(arguments[(i + 1)...])
                     words.append(arg)
                     return
                 }

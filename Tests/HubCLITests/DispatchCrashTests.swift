@@ -26,12 +26,13 @@ import Testing
             #"{"name": "Crash", "phases": [{"name": "build", "tasks": [{"task_id": "build_it", "role": "code"}]}]}"#)
         try hub.succeed("w", "start")
 
-        // The victim runs the task as a child that records its lease and pid, then hangs.
+        // The victim runs the task as a child that records its lease and pid, then hangs
+        // (for far longer than a loaded machine can take to get to the kill below).
         let victim = try hub.launch(
             [
                 "--set", "heartbeat_interval=\(Self.heartbeat)", "agent", "--id", "victim", "--roles", "code",
                 "--max-tasks", "1", "--workflow", "w", "--idle-delay", "50ms", "--", "/bin/sh", "-c",
-                #"echo $$ > "$TASK_ID.pid"; echo "$LEASE_ID" > "$TASK_ID.lease.tmp"; mv "$TASK_ID.lease.tmp" "$TASK_ID.lease"; exec sleep 30"#,
+                #"echo $$ > "$TASK_ID.pid"; echo "$LEASE_ID" > "$TASK_ID.lease.tmp"; mv "$TASK_ID.lease.tmp" "$TASK_ID.lease"; exec sleep 600"#,
             ], log: "victim")
         let started = await DispatchSandbox.poll(attempts: 400) { hub.read("build_it.lease") != nil }
         guard started else {

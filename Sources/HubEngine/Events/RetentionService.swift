@@ -16,6 +16,15 @@ public struct RetentionService: Service {
     }
 
     public func run() async throws {
+        // A graceful shutdown cancels the wait between passes; that is a normal end.
+        do {
+            try await loop()
+        } catch is CancellationError {
+            return
+        }
+    }
+
+    private func loop() async throws {
         try await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 do {

@@ -1,0 +1,88 @@
+import Foundation
+import HubCore
+import HubEngine
+import HubServer
+
+/// Reads `serve [--host HOST] [--port PORT] [--state-dir DIR]`.
+struct ServeOptions {
+    var host = "127.0.0.1"
+    var port = 8080
+    var stateDirectory: String?
+
+    static let usage = "coordination-hub serve [--host 127.0.0.1] [--port 8080] [--state-dir DIR]"
+
+    init(_ arguments: [String]) throws(HubError) {
+        var i = 0
+        func value(_ name: String) throws(HubError) -> String {
+            i += 1
+            guard i < arguments.count else {
+                throw HubError(.invalidArguments, "\(name) needs a value", details: Self.usage)
+            }
+            return arguments[i]
+        }
+        while i < arguments.count {
+            let arg = arguments[i]
+            switch arg {
+            case "--host": host = try value(arg)
+            case "--port":
+                let text = try value(arg)
+                guard let n = Int(text), (0...65535).contains(n) else {
+                    throw HubError(.invalidArguments, "--port must be a number from 0 to 65535, got \(text.prefix(32))")
+                }
+                port = n
+            case "--state-dir": stateDirectory = try value(arg)
+            default:
+                throw HubError(.invalidArguments, "Unknown serve option \(arg.prefix(64))", details: Self.usage)
+            }
+            i += 1
+        }
+        // Without authentication only loopback binds are allowed (§13).
+        guard HubServer.isLoopback(host) else {
+            throw HubError(
+                .invalidArguments, "Refusing to serve on \(host.prefix(64)): only loopback addresses are allowed",
+                details: "Without authentication the API is open to anyone who can reach it, so it binds to "
+                    + "127.0.0.1, ::1 or localhost only.",
+                suggestions: ["Serve on 127.0.0.1 and reach it through an SSH tunnel or a reverse proxy"])
+        }
+    }
+}
+
+extension CommandLineTool {
+    /// `serve …`: runs the HTTP API until SIGTERM or SIGINT, then exits 0.
+    func runServer(_ arguments: [String], invocation: Invocation, pretty: Bool) async -> Int32 {
+        let options: ServeOptions
+        do {
+            options = try ServeOptions(arguments)
+        } catch {
+            return emitError(error, operation: "serve", workflowID: nil, pretty: pretty, exit: 2)
+        }
+        let stateDirectory = Paths.absolute(
+            options.stateDirectory ?? invocation.stateDirectory ?? environment["COORDINATION_HUB_STATE_DIR"]
+                ?? ".claude/coordination",
+            relativeTo: workingDirectory)
+        let hub: Hub
+        do {
+            hub = try openHub(stateDirectory: stateDirectory, overrides: invocation.overrides, pooled: true)
+        } catch let error as HubError {
+            return emitError(error, operation: "serve", workflowID: nil, pretty: pretty, exit: 1)
+        } catch {
+            return emitError(.internal("\(error)"), operation: "serve", workflowID: nil, pretty: pretty, exit: 1)
+        }
+        let errors = standardError
+        let host = options.host
+        let server = HubServer(hub: hub, host: options.host, port: options.port)
+        do {
+            try await server.run { port in
+                errors.write("coordination-hub: serving http://\(host):\(port) (state directory \(stateDirectory))\n")
+            }
+            errors.write("coordination-hub: stopped\n")
+            return 0
+        } catch let error as HubError {
+            return emitError(error, operation: "serve", workflowID: nil, pretty: pretty, exit: 1)
+        } catch {
+            return emitError(
+                HubError(.internal, "The server stopped: \(error)", suggestions: ["Is the port already in use?"]),
+                operation: "serve", workflowID: nil, pretty: pretty, exit: 1)
+        }
+    }
+}

@@ -1,0 +1,140 @@
+import HTTPTypes
+import HubCore
+import HubEngine
+import Hummingbird
+import NIOCore
+
+/// The HTTP API of §13, generated from the operation table: every operation at
+/// `POST /v1/workflows/{id}/{operation}` and `POST /v1/{hub-operation}`, the seed's
+/// envelope at `POST /v1/operations`, reads at `GET /v1/workflows[/{id}]`, and
+/// `GET /healthz`. Every answer is the §3 envelope with the status of §13's table.
+public enum HubRouter {
+    /// Builds the router for `hub`; bodies over `maxBodySize` bytes get `PAYLOAD_TOO_LARGE`.
+    public static func make(hub: Hub, maxBodySize: Int) -> Router<BasicRequestContext> {
+        let router = Router()
+        router.get("healthz") { _, _ in
+            json(["status": "ok"], status: .ok)
+        }
+        router.post("v1/operations") { request, context in
+            var request = request
+            let envelope: JSONValue
+            do {
+                envelope = try await body(&request, limit: maxBodySize)
+            } catch let error as HubError {
+                return failure(error, operation: "request", workflowID: nil, hub: hub)
+            }
+            for key in envelope.objectValue?.keys ?? [] where !["workflow_id", "operation", "parameters"].contains(key)
+            {
+                return failure(
+                    HubError(
+                        .invalidArguments,
+                        "Unknown key '\(key.prefix(64))' in the request envelope (expected workflow_id, operation, parameters)"
+                    ), operation: "request", workflowID: nil, hub: hub)
+            }
+            guard let operation = envelope["operation"]?.stringValue else {
+                return failure(
+                    HubError(.invalidArguments, "The envelope needs \"operation\": the operation's name"),
+                    operation: "request", workflowID: nil, hub: hub)
+            }
+            let parameters = envelope["parameters"] ?? .emptyObject
+            guard parameters.objectValue != nil else {
+                return failure(
+                    HubError.parameter("parameters", "must be a JSON object"), operation: operation, workflowID: nil,
+                    hub: hub)
+            }
+            return await perform(
+                OperationRequest(
+                    workflowID: envelope["workflow_id"]?.stringValue, operation: operation, parameters: parameters),
+                hub: hub)
+        }
+        router.post("v1/workflows/:id/:operation") { request, context in
+            let id = context.parameters.get("id") ?? ""
+            let operation = context.parameters.get("operation") ?? ""
+            return await run(request, workflowID: id, operation: operation, hub: hub, limit: maxBodySize)
+        }
+        router.post("v1/:operation") { request, context in
+            let operation = context.parameters.get("operation") ?? ""
+            return await run(request, workflowID: nil, operation: operation, hub: hub, limit: maxBodySize)
+        }
+        router.get("v1/workflows") { request, _ in
+            var parameters: JSONValue = .emptyObject
+            let query = request.uri.queryParameters
+            if let status = query["status"] { parameters["status"] = .string(String(status)) }
+            if let limit = query["limit"] {
+                parameters["limit"] = Int64(String(limit)).map(JSONValue.int) ?? .string(String(limit))
+            }
+            if let offset = query["offset"] {
+                parameters["offset"] = Int64(String(offset)).map(JSONValue.int) ?? .string(String(offset))
+            }
+            if let archived = query["include_archived"] {
+                parameters["include_archived"] = .bool(archived == "true")
+            }
+            return await perform(
+                OperationRequest(workflowID: nil, operation: "list-workflows", parameters: parameters), hub: hub)
+        }
+        router.get("v1/workflows/:id") { _, context in
+            await perform(
+                OperationRequest(workflowID: context.parameters.get("id") ?? "", operation: "get-status"), hub: hub)
+        }
+        return router
+    }
+
+    static func run(_ request: Request, workflowID: String?, operation: String, hub: Hub, limit: Int) async
+        -> Response
+    {
+        var request = request
+        let parameters: JSONValue
+        do {
+            parameters = try await body(&request, limit: limit)
+        } catch let error as HubError {
+            return failure(error, operation: operation, workflowID: workflowID, hub: hub)
+        } catch {
+            return failure(.internal("\(error)"), operation: operation, workflowID: workflowID, hub: hub)
+        }
+        guard parameters.objectValue != nil else {
+            return failure(
+                HubError.parameter("parameters", "must be a JSON object, e.g. {}"), operation: operation,
+                workflowID: workflowID, hub: hub)
+        }
+        return await perform(
+            OperationRequest(workflowID: workflowID, operation: operation, parameters: parameters), hub: hub)
+    }
+
+    /// The request body as JSON (`{}` when empty), refusing more than `limit` bytes.
+    static func body(_ request: inout Request, limit: Int) async throws -> JSONValue {
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.collectBody(upTo: limit)
+        } catch {
+            throw HubError(
+                .payloadTooLarge, "The request body is larger than \(limit) bytes",
+                details: "The server's max_body_size is \(limit) bytes.",
+                suggestions: ["Send a smaller body, or raise max_body_size in the configuration"])
+        }
+        let bytes = Array(buffer.readableBytesView)
+        if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) { return .emptyObject }
+        do {
+            return try JSONParser.parse(bytes: bytes)
+        } catch {
+            throw HubError.parameter("body", "is not valid JSON: \(error.description)")
+        }
+    }
+
+    static func perform(_ request: OperationRequest, hub: Hub) async -> Response {
+        let response = await hub.perform(request)
+        return json(response.json, status: response.error?.code.httpStatus ?? .ok)
+    }
+
+    static func failure(_ error: HubError, operation: String, workflowID: String?, hub: Hub) -> Response {
+        let response = OperationResponse.failure(
+            request: OperationRequest(workflowID: workflowID, operation: operation), error: error,
+            timestamp: hub.clock.nowMilliseconds())
+        return json(response.json, status: error.code.httpStatus)
+    }
+
+    static func json(_ value: JSONValue, status: HTTPResponse.Status) -> Response {
+        Response(
+            status: status, headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(bytes: value.serializedBytes(.compact) + [0x0A])))
+    }
+}

@@ -1,0 +1,65 @@
+import HubCore
+import HubEngine
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+
+/// `coordination-hub serve`: the HTTP API and the hub's long-lived work, as
+/// `Service`s of one `ServiceGroup` — the HTTP server, event delivery and
+/// retention. SIGTERM and SIGINT stop it gracefully: the server stops accepting
+/// and finishes in-flight requests, delivery flushes its batches, then the store closes.
+public struct HubServer: Sendable {
+    public let hub: Hub
+    public let host: String
+    public let port: Int
+    public let maxBodySize: Int
+
+    public init(hub: Hub, host: String = "127.0.0.1", port: Int = 8080, maxBodySize: Int? = nil) {
+        self.hub = hub
+        self.host = host
+        self.port = port
+        self.maxBodySize = maxBodySize ?? hub.configuration.maxBodySize
+    }
+
+    /// Hosts that need no authentication to serve on (§13).
+    public static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
+
+    /// The Hummingbird application; `onRunning` receives the bound port (useful with port 0).
+    public func application(onRunning: @escaping @Sendable (Int) async -> Void = { _ in })
+        -> some ApplicationProtocol
+    {
+        Application(
+            router: HubRouter.make(hub: hub, maxBodySize: maxBodySize),
+            configuration: .init(address: .hostname(host, port: port), serverName: "coordination-hub"),
+            onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) },
+            logger: hub.logger)
+    }
+
+    /// Runs until SIGTERM or SIGINT, then stops gracefully and closes the store.
+    public func run(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        let sender = WebhookSender(allowlist: try WebhookAllowlist(configuration: hub.configuration))
+        let group = ServiceGroup(
+            configuration: .init(
+                // A graceful shutdown reaches services in reverse order: the HTTP server
+                // stops accepting and finishes its requests first, then delivery flushes.
+                services: [
+                    .init(service: RetentionService(hub: hub)),
+                    .init(service: EventDelivery(hub: hub, sender: sender)),
+                    .init(service: application(onRunning: onRunning)),
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: hub.logger))
+        do {
+            try await group.run()
+        } catch {
+            try? await sender.shutdown()
+            try? await hub.store.close()
+            throw error
+        }
+        try await sender.shutdown()
+        try await hub.store.close()
+    }
+}

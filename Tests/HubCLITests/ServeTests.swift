@@ -1,0 +1,88 @@
+import Foundation
+import HubCore
+import HubTesting
+import Testing
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// `coordination-hub serve` as a user runs it: a real process on a real port, real
+/// HTTP, webhook delivery from the server, and a graceful stop on SIGTERM (§13).
+@Suite(.timeLimit(.minutes(2))) struct ServeTests {
+    /// Sends one request and answers its status and JSON body.
+    static func request(_ method: String, _ url: String, _ body: String? = nil) async throws -> (Int, JSONValue) {
+        var request = URLRequest(url: try #require(URL(string: url)))
+        request.httpMethod = method
+        if let body { request.httpBody = Data(body.utf8) }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+        return (status, (try? JSONParser.parse(bytes: [UInt8](data))) ?? .null)
+    }
+
+    @Test func theServerAnswersDeliversWebhooksAndStopsGracefully() async throws {
+        let s = try DispatchSandbox("serve")
+        defer { s.remove() }
+        let receiver = try await WebhookReceiver.start()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: s.runner.executable)
+        process.arguments = ["serve", "--port", "0"]
+        process.currentDirectoryURL = URL(fileURLWithPath: s.directory.path)
+        process.environment = s.runner.environment
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
+        var lines = LineStream(errors.fileHandleForReading)
+        try process.run()
+        var base: String?
+        while base == nil, let line = await lines.next() {
+            if let range = line.range(of: "serving ") {
+                base = String(line[range.upperBound...].prefix { $0 != " " })
+            }
+        }
+        let url = try #require(base)
+
+        let (health, _) = try await Self.request("GET", url + "/healthz")
+        #expect(health == 200)
+        let (created, body) = try await Self.request("POST", url + "/v1/workflows/w1/create", #"{"phases": ["a"]}"#)
+        #expect(created == 200)
+        #expect(body["status"] == "success")
+        let (again, error) = try await Self.request("POST", url + "/v1/workflows/w1/create", #"{"phases": ["a"]}"#)
+        #expect(again == 409)
+        #expect(error["error"]?["code"] == "WORKFLOW_EXISTS")
+
+        // Webhook delivery runs inside the server.
+        let (subscribed, _) = try await Self.request(
+            "POST", url + "/v1/subscribe-event",
+            "{\"patterns\": [\"*.deployed\"], \"callback\": \"hook\", \"webhook_url\": \"\(receiver.url(path: "/hook"))\"}"
+        )
+        #expect(subscribed == 200)
+        _ = try await Self.request("POST", url + "/v1/enable-async-processing", #"{"optimization_mode": "latency"}"#)
+        _ = try await Self.request("POST", url + "/v1/workflows/w1/publish-event", #"{"event_type": "deployed"}"#)
+        let delivered = try #require(await receiver.next())
+        let events = (try? JSONParser.parse(bytes: delivered.body))?["events"]?.arrayValue ?? []
+        #expect(events.first?["event_type"] == "deployed")
+
+        kill(process.processIdentifier, SIGTERM)
+        #expect(await ProcessWait.exit(of: process, within: .seconds(60)))
+        #expect(process.terminationStatus == 0)
+        try await receiver.shutdown()
+        // The state is on disk for the next process.
+        let status = try s.succeed("w1", "get-status")
+        #expect(status["workflow_state"]?["status"] == "created")
+    }
+
+    @Test func aNonLoopbackBindIsRefused() throws {
+        let s = try DispatchSandbox("serve-refused")
+        defer { s.remove() }
+        let error = try s.fail(["serve", "--host", "0.0.0.0"], code: "INVALID_ARGUMENTS", exit: 2)
+        #expect(error["message"]?.stringValue?.contains("loopback") == true)
+        try s.fail(["serve", "--port", "99999"], code: "INVALID_ARGUMENTS", exit: 2)
+    }
+}

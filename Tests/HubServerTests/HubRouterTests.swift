@@ -1,0 +1,119 @@
+import HTTPTypes
+import HubCore
+import HubEngine
+import HubServer
+import HubTesting
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import Testing
+
+/// The HTTP API through Hummingbird's in-process test client (§13): routes from the
+/// operation table, the §3 envelope, and the status of each error code.
+@Suite struct HubRouterTests {
+    let t: TestHub
+    init() throws { t = try TestHub() }
+
+    func app(maxBodySize: Int = 1 << 20) -> some ApplicationProtocol {
+        Application(router: HubRouter.make(hub: t.hub, maxBodySize: maxBodySize))
+    }
+
+    static func json(_ response: TestResponse) -> JSONValue {
+        (try? JSONParser.parse(bytes: Array(response.body.readableBytesView))) ?? .null
+    }
+
+    static func body(_ text: String) -> ByteBuffer { ByteBuffer(string: text) }
+
+    @Test func operationsAnswerTheEnvelopeWithTheirStatus() async throws {
+        try await app().test(.router) { client in
+            try await client.execute(uri: "/healthz", method: .get) { r in
+                #expect(r.status == .ok)
+                #expect(Self.json(r)["status"] == "ok")
+            }
+            try await client.execute(
+                uri: "/v1/workflows/w1/create", method: .post, body: Self.body(#"{"phases": ["a", "b"]}"#)
+            ) { r in
+                #expect(r.status == .ok)
+                #expect(r.headers[.contentType] == "application/json")
+                #expect(Self.json(r)["status"] == "success")
+                #expect(Self.json(r)["workflow_id"] == "w1")
+            }
+            try await client.execute(
+                uri: "/v1/workflows/w1/create", method: .post, body: Self.body(#"{"phases": ["a"]}"#)
+            ) { r in
+                #expect(r.status == .conflict)
+                #expect(Self.json(r)["error"]?["code"] == "WORKFLOW_EXISTS")
+            }
+            // An empty body is {}; a hub operation at /v1/{operation}.
+            try await client.execute(uri: "/v1/workflows/w1/start", method: .post) { r in
+                #expect(r.status == .ok)
+            }
+            try await client.execute(uri: "/v1/list-workflows", method: .post) { r in
+                #expect(Self.json(r)["result"]?["total"] == 1)
+            }
+            try await client.execute(uri: "/v1/workflows", method: .get) { r in
+                #expect(Self.json(r)["result"]?["workflows"]?.arrayValue?.count == 1)
+            }
+            try await client.execute(uri: "/v1/workflows/w1", method: .get) { r in
+                #expect(Self.json(r)["result"]?["workflow_state"]?["status"] == "running")
+            }
+            try await client.execute(uri: "/v1/workflows/nope", method: .get) { r in
+                #expect(r.status == .notFound)
+                #expect(Self.json(r)["error"]?["code"] == "WORKFLOW_NOT_FOUND")
+            }
+            try await client.execute(
+                uri: "/v1/operations", method: .post,
+                body: Self.body(#"{"workflow_id": "w1", "operation": "pause", "parameters": {"reason": "lunch"}}"#)
+            ) { r in
+                #expect(r.status == .ok)
+                #expect(Self.json(r)["operation"] == "pause")
+            }
+        }
+    }
+
+    @Test func badRequestsGetAClearErrorAndChangeNothing() async throws {
+        try await app(maxBodySize: 2048).test(.router) { client in
+            try await client.execute(uri: "/v1/workflows/w1/create", method: .post, body: Self.body("{bad")) { r in
+                #expect(r.status == .badRequest)
+                #expect(Self.json(r)["error"]?["code"] == "INVALID_PARAMETERS")
+            }
+            try await client.execute(uri: "/v1/workflows/w1/create", method: .post, body: Self.body("[1]")) { r in
+                #expect(r.status == .badRequest)
+            }
+            let big = "{\"description\": \"" + String(repeating: "x", count: 4096) + "\"}"
+            try await client.execute(uri: "/v1/workflows/w1/create", method: .post, body: Self.body(big)) { r in
+                #expect(r.status == .contentTooLarge)
+                #expect(Self.json(r)["error"]?["code"] == "PAYLOAD_TOO_LARGE")
+            }
+            try await client.execute(uri: "/v1/no-such-operation", method: .post) { r in
+                #expect(r.status == .notFound)
+                #expect(Self.json(r)["error"]?["code"] == "OPERATION_NOT_FOUND")
+            }
+            try await client.execute(uri: "/v1/workflows/..%2Fx/create", method: .post) { r in
+                #expect(r.status == .badRequest)
+                #expect(Self.json(r)["error"]?["code"] == "INVALID_WORKFLOW_ID")
+            }
+            try await client.execute(
+                uri: "/v1/operations", method: .post, body: Self.body(#"{"operation": "create", "extra": 1}"#)
+            ) { r in
+                #expect(r.status == .badRequest)
+            }
+            try await client.execute(uri: "/v1/workflows", method: .get) { r in
+                #expect(Self.json(r)["result"]?["total"] == 0)
+            }
+        }
+    }
+
+    @Test(arguments: [
+        ("INVALID_PARAMETERS", 400), ("INVALID_ARGUMENTS", 400), ("INVALID_WORKFLOW_ID", 400), ("UNAUTHORIZED", 401),
+        ("FORBIDDEN", 403), ("PATH_NOT_ALLOWED", 403), ("URL_NOT_ALLOWED", 403), ("WORKFLOW_NOT_FOUND", 404),
+        ("SUBSCRIPTION_NOT_FOUND", 404), ("OPERATION_NOT_FOUND", 404), ("RESOURCE_TIMEOUT", 408),
+        ("WORKFLOW_EXISTS", 409), ("INVALID_TRANSITION", 409), ("VERSION_CONFLICT", 409), ("LEASE_EXPIRED", 409),
+        ("BUDGET_EXHAUSTED", 409), ("PAYLOAD_TOO_LARGE", 413), ("EVIDENCE_MISSING", 422),
+        ("CHECKPOINT_CORRUPT", 422), ("STORE_UNAVAILABLE", 503), ("INTERNAL", 500),
+    ])
+    func everyCodeHasTheStatusOfTheTable(_ name: String, _ status: Int) throws {
+        let code = try #require(HubError.Code.all.first { $0.name == name })
+        #expect(code.httpStatus.code == status)
+    }
+}
