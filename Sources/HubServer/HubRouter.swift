@@ -9,9 +9,13 @@ import NIOCore
 /// envelope at `POST /v1/operations`, reads at `GET /v1/workflows[/{id}]`, and
 /// `GET /healthz`. Every answer is the §3 envelope with the status of §13's table.
 public enum HubRouter {
-    /// Builds the router for `hub`; bodies over `maxBodySize` bytes get `PAYLOAD_TOO_LARGE`.
-    public static func make(hub: Hub, maxBodySize: Int) -> Router<BasicRequestContext> {
+    /// Builds the router for `hub`; bodies over `maxBodySize` bytes get `PAYLOAD_TOO_LARGE`;
+    /// event streams end once `streamsStop` says so.
+    public static func make(
+        hub: Hub, maxBodySize: Int, streamsStop: @escaping @Sendable () -> Bool = { false }
+    ) -> Router<BasicRequestContext> {
         let router = Router()
+        addEventStream(to: router, hub: hub, stop: streamsStop)
         router.get("healthz") { _, _ in
             json(["status": "ok"], status: .ok)
         }

@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import ServiceLifecycle
+import Synchronization
 
 /// `coordination-hub serve`: the HTTP API and the hub's long-lived work, as
 /// `Service`s of one `ServiceGroup` — the HTTP server, event delivery and
@@ -28,11 +29,13 @@ public struct HubServer: Sendable {
     }
 
     /// The Hummingbird application; `onRunning` receives the bound port (useful with port 0).
-    public func application(onRunning: @escaping @Sendable (Int) async -> Void = { _ in })
-        -> some ApplicationProtocol
-    {
+    /// Event streams end once `streamsStop` says so.
+    public func application(
+        streamsStop: @escaping @Sendable () -> Bool = { false },
+        onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) -> some ApplicationProtocol {
         Application(
-            router: HubRouter.make(hub: hub, maxBodySize: maxBodySize),
+            router: HubRouter.make(hub: hub, maxBodySize: maxBodySize, streamsStop: streamsStop),
             configuration: .init(address: .hostname(host, port: port), serverName: "coordination-hub"),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) },
             logger: hub.logger)
@@ -40,15 +43,18 @@ public struct HubServer: Sendable {
 
     /// Runs until SIGTERM or SIGINT, then stops gracefully and closes the store.
     public func run(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        let closer = StreamCloser()
         let sender = WebhookSender(allowlist: try WebhookAllowlist(configuration: hub.configuration))
         let group = ServiceGroup(
             configuration: .init(
                 // A graceful shutdown reaches services in reverse order: the HTTP server
                 // stops accepting and finishes its requests first, then delivery flushes.
+                // Event streams end first, so the server's wait for in-flight requests ends.
                 services: [
                     .init(service: RetentionService(hub: hub)),
                     .init(service: EventDelivery(hub: hub, sender: sender)),
-                    .init(service: application(onRunning: onRunning)),
+                    .init(service: application(streamsStop: { closer.isSet }, onRunning: onRunning)),
+                    .init(service: closer),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: hub.logger))
@@ -61,5 +67,17 @@ public struct HubServer: Sendable {
         }
         try await sender.shutdown()
         try await hub.store.close()
+    }
+}
+
+/// Ends the server's event streams when a graceful shutdown begins: an open stream
+/// is an in-flight request, which the HTTP server would otherwise wait for.
+final class StreamCloser: Service, Sendable {
+    private let flag = Atomic<Bool>(false)
+    var isSet: Bool { flag.load(ordering: .acquiring) }
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        flag.store(true, ordering: .releasing)
     }
 }

@@ -69,6 +69,12 @@ import Testing
         let events = (try? JSONParser.parse(bytes: delivered.body))?["events"]?.arrayValue ?? []
         #expect(events.first?["event_type"] == "deployed")
 
+        // An open event stream must not hold up the graceful stop.
+        let stream = try Self.openStream(url: url, path: "/v1/events/stream?patterns=*.deployed")
+        var streamLines = LineStream(stream)
+        #expect(await streamLines.next()?.hasPrefix("HTTP/1.1 200") == true)
+        while let line = await streamLines.next(), !line.hasPrefix("data: ") {}
+
         kill(process.processIdentifier, SIGTERM)
         #expect(await ProcessWait.exit(of: process, within: .seconds(60)))
         #expect(process.terminationStatus == 0)
@@ -76,6 +82,29 @@ import Testing
         // The state is on disk for the next process.
         let status = try s.succeed("w1", "get-status")
         #expect(status["workflow_state"]?["status"] == "created")
+    }
+
+    /// A raw HTTP/1.1 GET on a socket, left open: what an SSE client does.
+    static func openStream(url: String, path: String) throws -> FileHandle {
+        let port = UInt16(url.split(separator: ":").last.flatMap { Int($0) } ?? 0)
+        #if canImport(Glibc)
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        #else
+            let fd = socket(AF_INET, SOCK_STREAM, 0)
+        #endif
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        try #require(fd >= 0 && connected == 0, "could not connect to \(url)")
+        let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
+        handle.write(Data("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n".utf8))
+        return handle
     }
 
     @Test func aNonLoopbackBindIsRefused() throws {

@@ -116,4 +116,41 @@ import Testing
         let code = try #require(HubError.Code.all.first { $0.name == name })
         #expect(code.httpStatus.code == status)
     }
+
+    @Test func theEventStreamSendsServerSentEventsAndResumes() async throws {
+        await t.run("w1", "create", #"{"phases": ["a"]}"#)
+        var published: [Int64] = []
+        for n in 0..<3 {
+            let r = await t.run("w1", "publish-event", "{\"event_type\": \"note\", \"data\": {\"n\": \(n)}}")
+            published.append(r.result["sequence"]?.intValue ?? 0)
+        }
+        let sequences = published
+        // Streams that are told to stop send what is there, then end: the test can read the whole body.
+        let app = Application(router: HubRouter.make(hub: t.hub, maxBodySize: 1 << 20, streamsStop: { true }))
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/v1/events/stream?patterns=*.note", method: .get) { r in
+                #expect(r.status == .ok)
+                #expect(r.headers[.contentType] == "text/event-stream")
+                let text = String(buffer: r.body)
+                let ids = text.split(separator: "\n").filter { $0.hasPrefix("id: ") }.map { String($0.dropFirst(4)) }
+                #expect(ids == sequences.map(String.init))
+                #expect(text.contains("event: note\ndata: {"))
+            }
+            try await client.execute(
+                uri: "/v1/events/stream?patterns=*.note", method: .get,
+                headers: [HTTPField.Name("Last-Event-ID")!: String(sequences[0])]
+            ) { r in
+                let ids = String(buffer: r.body).split(separator: "\n").filter { $0.hasPrefix("id: ") }
+                #expect(ids.map { String($0.dropFirst(4)) } == sequences.dropFirst().map(String.init))
+            }
+            try await client.execute(uri: "/v1/events/stream?patterns=a..b", method: .get) { r in
+                #expect(r.status == .badRequest)
+            }
+            try await client.execute(
+                uri: "/v1/events/stream", method: .get, headers: [HTTPField.Name("Last-Event-ID")!: "yesterday"]
+            ) { r in
+                #expect(r.status == .badRequest)
+            }
+        }
+    }
 }

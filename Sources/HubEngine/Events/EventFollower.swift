@@ -3,7 +3,8 @@ import HubCore
 extension Hub {
     /// `get-events` with `follow: true` for a process that prints events as they
     /// arrive: yields each matching event once, in sequence order, reading the store
-    /// again every `interval` while nothing new is there, until `shouldStop` says so.
+    /// again every `interval` while nothing new is there, until `shouldStop` says so;
+    /// after that one more read sends what is already there.
     ///
     /// The first read is the operation itself, so a bad request fails at once with
     /// its usual error response. With a subscription and `ack: true` each read
@@ -16,7 +17,13 @@ extension Hub {
             let task = Task {
                 var last: Int64 = request.parameters["after_sequence"]?.intValue ?? -1
                 let bySubscription = request.parameters["subscription"] != nil
-                while !shouldStop() && !Task.isCancelled {
+                // Once a stop is asked for, one more read sends what is already there.
+                var draining = false
+                while !Task.isCancelled {
+                    if shouldStop() {
+                        if draining { break }
+                        draining = true
+                    }
                     var next = request
                     if !bySubscription && last >= 0 { next.parameters["after_sequence"] = .int(last) }
                     let response = await perform(next)
@@ -31,7 +38,7 @@ extension Hub {
                         continuation.yield(event)
                         last = max(last, event["sequence"]?.intValue ?? last)
                     }
-                    if events.isEmpty { try? await Task.sleep(for: interval) }
+                    if events.isEmpty && !draining { try? await Task.sleep(for: interval) }
                 }
                 continuation.finish()
             }

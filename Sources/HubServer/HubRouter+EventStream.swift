@@ -1,0 +1,60 @@
+import HTTPTypes
+import HubCore
+import HubEngine
+import Hummingbird
+import NIOCore
+
+extension HubRouter {
+    /// `GET /v1/events/stream`: the log as Server-Sent Events (§13), filtered like
+    /// `get-events` (`patterns`, `event_types`, `severity`, `min_severity`,
+    /// `workflow_id`, `after_sequence`; lists comma-separated or repeated), resumable
+    /// with `Last-Event-ID`. Each event is `id: <sequence>`, `event: <type>`, `data: <json>`.
+    /// The stream ends when `stop` says so (the server's graceful shutdown).
+    static func addEventStream(
+        to router: Router<BasicRequestContext>, hub: Hub, stop: @escaping @Sendable () -> Bool
+    ) {
+        router.get("v1/events/stream") { request, _ -> Response in
+            let query = request.uri.queryParameters
+            var parameters: JSONValue = .emptyObject
+            for key in ["patterns", "event_types", "severity"] {
+                let values = query.getAll(key).flatMap { $0.split(separator: ",").map(String.init) }
+                if !values.isEmpty { parameters[key] = .strings(values) }
+            }
+            if let min = query["min_severity"] { parameters["min_severity"] = .string(String(min)) }
+            let resume = request.headers[.lastEventID] ?? query["after_sequence"].map(String.init)
+            if let resume {
+                guard let n = Int64(resume), n >= 0 else {
+                    return failure(
+                        HubError.parameter("Last-Event-ID", "must be an event sequence number"),
+                        operation: "get-events", workflowID: nil, hub: hub)
+                }
+                parameters["after_sequence"] = .int(n)
+            }
+            let workflowID = query["workflow_id"].map(String.init)
+            var first = OperationRequest(workflowID: workflowID, operation: "get-events", parameters: parameters)
+            first.parameters["limit"] = 1
+            // Bad filters get their error and status before any stream starts.
+            let check = await hub.perform(first)
+            if let error = check.error { return json(check.json, status: error.code.httpStatus) }
+            let follow = OperationRequest(workflowID: workflowID, operation: "get-events", parameters: parameters)
+            let body = ResponseBody { writer in
+                for try await event in hub.follow(follow, shouldStop: stop) {
+                    let sequence = event["sequence"]?.intValue ?? 0
+                    let type = event["event_type"]?.stringValue ?? "event"
+                    try await writer.write(
+                        ByteBuffer(string: "id: \(sequence)\nevent: \(type)\ndata: \(event.serialized(.compact))\n\n"))
+                }
+                try await writer.finish(nil)
+            }
+            return Response(
+                status: .ok,
+                headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
+                body: body)
+        }
+    }
+}
+
+extension HTTPField.Name {
+    /// `Last-Event-ID`, with which an SSE client resumes.
+    static let lastEventID = HTTPField.Name("Last-Event-ID")!
+}
