@@ -1,6 +1,7 @@
 import Foundation
 import HubCore
 import HubEngine
+import HubServer
 import HubStoreSQLite
 
 /// The `coordination-hub` command: reads the command line, runs one operation
@@ -32,7 +33,7 @@ public struct CommandLineTool: Sendable {
     }
 
     /// The version this build reports.
-    public static let version = "0.1.0"
+    public static let version = Hub.version
 
     /// Runs the command and returns the exit status.
     public func run(_ arguments: [String]) async -> Int32 {
@@ -67,6 +68,11 @@ public struct CommandLineTool: Sendable {
         }
         if let serveArguments = invocation.serveArguments {
             return await runServer(serveArguments, invocation: invocation, pretty: pretty)
+        }
+        if words.first == "openapi" && words.count == 1 {
+            // The HTTP API's OpenAPI document, as the server serves it at /openapi.json.
+            standardOutput.write(OpenAPIDocument.make(table, version: Hub.version).serialized(.pretty) + "\n")
+            return 0
         }
         if words.first == "version" {
             standardOutput.write("coordination-hub \(Self.version)\n")

@@ -141,3 +141,8 @@ public struct OperationRequest: Sendable {
         self.parameters = parameters
     }
 }
+
+extension Hub {
+    /// This build's version, as `version`, the server and its OpenAPI document report it.
+    public static let version = "0.1.0"
+}

@@ -19,6 +19,8 @@ public enum HubRouter {
         router.get("healthz") { _, _ in
             json(["status": "ok"], status: .ok)
         }
+        let openAPI = OpenAPIDocument.make(hub.table, version: Hub.version)
+        router.get("openapi.json") { _, _ in json(openAPI, status: .ok) }
         router.post("v1/operations") { request, context in
             var request = request
             let envelope: JSONValue

@@ -1,0 +1,173 @@
+import HubCore
+import HubEngine
+
+/// The OpenAPI 3.1 document of the HTTP API, generated from the operation table
+/// (§13): served at `GET /openapi.json` and committed as `docs/openapi.json`.
+public enum OpenAPIDocument {
+    /// The document for `table`.
+    public static func make(_ table: OperationTable, version: String) -> JSONValue {
+        var paths: JSONValue = .emptyObject
+        for op in table.operations {
+            let workflowPath = "/v1/workflows/{workflow_id}/\(op.name)"
+            paths[workflowPath] = ["post": operation(op, workflowPath: true)]
+            if op.scope == .hub { paths["/v1/\(op.name)"] = ["post": operation(op, workflowPath: false)] }
+        }
+        paths["/v1/operations"] = [
+            "post": [
+                "operationId": "perform_envelope", "summary": "Run any operation given as the seed's request envelope.",
+                "requestBody": [
+                    "required": true,
+                    "content": [
+                        "application/json": [
+                            "schema": [
+                                "type": "object", "required": ["operation"], "additionalProperties": false,
+                                "properties": [
+                                    "workflow_id": ["type": "string"], "operation": ["type": "string"],
+                                    "parameters": ["type": "object"],
+                                ],
+                            ]
+                        ]
+                    ],
+                ],
+                "responses": responses,
+            ]
+        ]
+        paths["/v1/workflows"] = [
+            "get": [
+                "operationId": "list_workflows_get", "summary": "list-workflows, with its parameters in the query.",
+                "parameters": .array(
+                    [
+                        query("status", ["type": "string"]), query("limit", ["type": "integer", "minimum": 1]),
+                        query("offset", ["type": "integer", "minimum": 0]),
+                        query("include_archived", ["type": "boolean"]),
+                    ]),
+                "responses": responses,
+            ]
+        ]
+        paths["/v1/workflows/{workflow_id}"] = [
+            "get": [
+                "operationId": "get_status_get", "summary": "get-status of one workflow.",
+                "parameters": [workflowParameter], "responses": responses,
+            ]
+        ]
+        paths["/v1/events/stream"] = [
+            "get": [
+                "operationId": "events_stream",
+                "summary":
+                    "The event log as Server-Sent Events (id: sequence, event: type, data: the event), resumable with Last-Event-ID.",
+                "parameters": .array(
+                    [
+                        query("patterns", ["type": "string"]), query("event_types", ["type": "string"]),
+                        query("severity", ["type": "string"]), query("min_severity", ["type": "string"]),
+                        query("workflow_id", ["type": "string"]), query("after_sequence", ["type": "integer"]),
+                        [
+                            "name": "Last-Event-ID", "in": "header", "required": false,
+                            "schema": ["type": "string", "pattern": "^[0-9]+$"],
+                        ],
+                    ]),
+                "responses": [
+                    "200": [
+                        "description": "The stream.", "content": ["text/event-stream": ["schema": ["type": "string"]]],
+                    ],
+                    "4XX": errorResponse,
+                ],
+            ]
+        ]
+        paths["/healthz"] = [
+            "get": [
+                "operationId": "healthz", "summary": "Liveness.",
+                "responses": [
+                    "200": [
+                        "description": "The server is up.",
+                        "content": ["application/json": ["schema": ["type": "object"]]],
+                    ]
+                ],
+            ]
+        ]
+        paths["/openapi.json"] = [
+            "get": [
+                "operationId": "openapi", "summary": "This document.",
+                "responses": [
+                    "200": [
+                        "description": "OpenAPI 3.1.", "content": ["application/json": ["schema": ["type": "object"]]],
+                    ]
+                ],
+            ]
+        ]
+        return [
+            "openapi": "3.1.0",
+            "info": [
+                "title": "coordination-hub", "version": .string(version),
+                "description": "Every operation of the hub's operation table, with the §3 response envelope.",
+            ],
+            "servers": [["url": "http://127.0.0.1:8080"]],
+            "paths": paths,
+            "components": [
+                "schemas": ["Success": successSchema, "Error": errorSchema]
+            ],
+        ]
+    }
+
+    static func operation(_ op: OperationDescriptor, workflowPath: Bool) -> JSONValue {
+        var out: JSONValue = [
+            "operationId": .string(op.name.replacingOccurrences(of: "-", with: "_") + (workflowPath ? "" : "_hub")),
+            "summary": .string(op.summary),
+            "requestBody": [
+                "required": false, "content": ["application/json": ["schema": op.schema.json]],
+            ],
+            "responses": responses,
+        ]
+        if !op.discussion.isEmpty { out["description"] = .string(op.discussion) }
+        if workflowPath { out["parameters"] = [workflowParameter] }
+        return out
+    }
+
+    static let workflowParameter: JSONValue = [
+        "name": "workflow_id", "in": "path", "required": true,
+        "schema": ["type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$"],
+    ]
+
+    static func query(_ name: String, _ schema: JSONValue) -> JSONValue {
+        ["name": .string(name), "in": "query", "required": false, "schema": schema]
+    }
+
+    static let errorResponse: JSONValue = [
+        "description": "The error envelope; the status follows the error code (docs/errors.md).",
+        "content": ["application/json": ["schema": ["$ref": "#/components/schemas/Error"]]],
+    ]
+
+    static let responses: JSONValue = [
+        "200": [
+            "description": "The operation's result in the §3 envelope.",
+            "content": ["application/json": ["schema": ["$ref": "#/components/schemas/Success"]]],
+        ],
+        "4XX": errorResponse,
+        "5XX": errorResponse,
+    ]
+
+    static let successSchema: JSONValue = [
+        "type": "object", "required": ["status", "operation", "timestamp", "result"],
+        "properties": [
+            "status": ["const": "success"], "operation": ["type": "string"],
+            "workflow_id": ["type": ["string", "null"]], "timestamp": ["type": "string", "format": "date-time"],
+            "result": ["type": "object"], "metrics": ["type": "object"],
+            "next_steps": ["type": "array", "items": ["type": "string"]],
+        ],
+    ]
+
+    static let errorSchema: JSONValue = [
+        "type": "object", "required": ["status", "operation", "timestamp", "error"],
+        "properties": [
+            "status": ["const": "error"], "operation": ["type": "string"],
+            "workflow_id": ["type": ["string", "null"]], "timestamp": ["type": "string", "format": "date-time"],
+            "error": [
+                "type": "object", "required": ["code", "message"],
+                "properties": [
+                    "code": .object(["type": "string", "enum": .strings(HubError.Code.all.map(\.name))]),
+                    "message": ["type": "string"],
+                ],
+            ],
+            "recovery_suggestions": ["type": "array", "items": ["type": "string"]],
+        ],
+    ]
+}

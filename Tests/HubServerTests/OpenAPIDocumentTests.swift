@@ -1,0 +1,47 @@
+import Foundation
+import HubCore
+import HubEngine
+import HubServer
+import HubTesting
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+/// The OpenAPI document is generated from the operation table, served, and committed (§13).
+@Suite struct OpenAPIDocumentTests {
+    static let document = OpenAPIDocument.make(.standard, version: Hub.version)
+
+    @Test func everyOperationHasItsPathsWithItsParameterSchema() throws {
+        let paths = try #require(Self.document["paths"])
+        for op in OperationTable.standard.operations {
+            let post = try #require(paths["/v1/workflows/{workflow_id}/\(op.name)"]?["post"], "\(op.name)")
+            #expect(post["requestBody"]?["content"]?["application/json"]?["schema"] == op.schema.json)
+            #expect((paths["/v1/\(op.name)"] != nil) == (op.scope == .hub), "\(op.name)")
+        }
+        #expect(paths["/v1/events/stream"]?["get"] != nil)
+        #expect(Self.document["openapi"] == "3.1.0")
+    }
+
+    @Test func theCommittedDocumentIsTheGeneratedOne() throws {
+        // Tests/HubServerTests/<this file> → the package root.
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let committed = try Data(contentsOf: root.appendingPathComponent("docs/openapi.json"))
+        let parsed = try JSONParser.parse(bytes: [UInt8](committed))
+        #expect(
+            parsed == Self.document,
+            "docs/openapi.json is out of date: run 'coordination-hub openapi > docs/openapi.json' and commit it")
+    }
+
+    @Test func theServerServesIt() async throws {
+        let t = try TestHub()
+        defer { t.remove() }
+        try await Application(router: HubRouter.make(hub: t.hub, maxBodySize: 1 << 20)).test(.router) { client in
+            try await client.execute(uri: "/openapi.json", method: .get) { r in
+                #expect(r.status == .ok)
+                let served = try JSONParser.parse(bytes: Array(r.body.readableBytesView))
+                #expect(served == Self.document)
+            }
+        }
+    }
+}
