@@ -79,6 +79,7 @@ let package = Package(
             name: "HubCLI",
             dependencies: [
                 "HubEngine", "HubStoreSQLite", "HubServer",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: strict

@@ -6,9 +6,11 @@ import HubEngine
 struct AgentOptionsParser {
     var options: AgentRunner.Options
     var stateDirectory: String?
+    /// `--hub URL`: work through a running server.
+    var hub: String?
 
     static let usage = """
-        coordination-hub agent --id ID [--roles ROLE,…] [--max-tasks N] [--workflow ID] [--idle-delay 500ms] [-- command …]
+        coordination-hub agent --id ID [--roles ROLE,…] [--max-tasks N] [--workflow ID] [--idle-delay 500ms] [--hub URL] [-- command …]
         """
 
     init(_ arguments: [String]) throws(HubError) {
@@ -19,6 +21,7 @@ struct AgentOptionsParser {
         var idleDelay = HubDuration(milliseconds: 500)
         var command: [String] = []
         var state: String?
+        var hubURL: String?
         var i = 0
         func value(_ name: String) throws(HubError) -> String {
             i += 1
@@ -54,6 +57,7 @@ struct AgentOptionsParser {
                 }
                 idleDelay = d
             case "--state-dir": state = try value(arg)
+            case "--hub": hubURL = try value(arg)
             default:
                 throw HubError(.invalidArguments, "Unknown agent option \(arg.prefix(64))", details: Self.usage)
             }
@@ -67,5 +71,6 @@ struct AgentOptionsParser {
             agentID: id, roles: roles, maxTasks: maxTasks, workflowID: workflowID, command: command,
             idleDelay: idleDelay)
         stateDirectory = state
+        hub = hubURL
     }
 }

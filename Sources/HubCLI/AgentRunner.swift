@@ -24,7 +24,9 @@ struct AgentRunner {
         var idleDelay: HubDuration
     }
 
-    let hub: Hub
+    /// The local engine, or a server through `--hub`.
+    let hub: any OperationPerformer
+    let heartbeatInterval: HubDuration
     let options: Options
     let log: @Sendable (String) -> Void
     let stop: StopFlag
@@ -83,7 +85,7 @@ struct AgentRunner {
     }
 
     private func heartbeatLoop() async {
-        let interval = hub.configuration.heartbeatInterval.milliseconds
+        let interval = heartbeatInterval.milliseconds
         while !Task.isCancelled {
             try? await Task.sleep(for: .milliseconds(max(10, interval / 2)))
             if Task.isCancelled { return }

@@ -94,6 +94,9 @@ public struct CommandLineTool: Sendable {
             return emitError(
                 descriptorError, operation: request.operation, workflowID: request.workflowID, pretty: pretty, exit: 1)
         }
+        if let url = invocation.hubURL ?? environment["COORDINATION_HUB_URL"] {
+            return await runRemote(request, url: url, pretty: pretty)
+        }
         let response: OperationResponse
         do {
             let hub = try openHub(stateDirectory: stateDirectory, overrides: invocation.overrides)
@@ -224,9 +227,22 @@ public struct CommandLineTool: Sendable {
             parsed.stateDirectory ?? invocation.stateDirectory ?? environment["COORDINATION_HUB_STATE_DIR"]
                 ?? ".claude/coordination",
             relativeTo: workingDirectory)
-        let hub: Hub
+        let hub: any OperationPerformer
+        let heartbeat: HubDuration
+        var localHub: Hub?
+        var remoteHub: RemoteHub?
         do {
-            hub = try openHub(stateDirectory: stateDirectory, overrides: invocation.overrides)
+            if let url = parsed.hub ?? invocation.hubURL ?? environment["COORDINATION_HUB_URL"] {
+                let remote = try RemoteHub(url: url)
+                (hub, remoteHub) = (remote, remote)
+                heartbeat =
+                    try Configuration.load(
+                        stateDirectory: stateDirectory, environment: environment, overrides: invocation.overrides
+                    ).heartbeatInterval
+            } else {
+                let local = try openHub(stateDirectory: stateDirectory, overrides: invocation.overrides)
+                (hub, heartbeat, localHub) = (local, local.configuration.heartbeatInterval, local)
+            }
         } catch let error as HubError {
             return emitError(error, operation: "agent", workflowID: nil, pretty: pretty, exit: 1)
         } catch {
@@ -237,10 +253,38 @@ public struct CommandLineTool: Sendable {
         stop.installSignalHandlers { signal in
             errors.write("agent: signal \(signal): no new claims; finishing running tasks\n")
         }
-        let runner = AgentRunner(hub: hub, options: parsed.options, log: { errors.write($0 + "\n") }, stop: stop)
+        let runner = AgentRunner(
+            hub: hub, heartbeatInterval: heartbeat, options: parsed.options, log: { errors.write($0 + "\n") },
+            stop: stop)
         let status = await runner.run()
-        try? await hub.store.close()
+        try? await localHub?.store.close()
+        await remoteHub?.shutdown()
         return status
+    }
+
+    /// `--hub URL`: the operation as a request to the server; its envelope is the output.
+    private func runRemote(_ request: OperationRequest, url: String, pretty: Bool) async -> Int32 {
+        let remote: RemoteHub
+        do {
+            remote = try RemoteHub(url: url)
+        } catch {
+            return emitError(
+                error, operation: request.operation, workflowID: request.workflowID, pretty: pretty, exit: 2)
+        }
+        if request.parameters["follow"]?.boolValue == true {
+            await remote.shutdown()
+            return emitError(
+                HubError(
+                    .invalidArguments,
+                    "follow reads the local store; through a server, read GET \(remote.base)/v1/events/stream",
+                    suggestions: ["curl -N '\(remote.base)/v1/events/stream'"]),
+                operation: request.operation, workflowID: request.workflowID, pretty: pretty, exit: 2)
+        }
+        let response = await remote.perform(request)
+        await remote.shutdown()
+        print(response.json, pretty: pretty)
+        guard let error = response.error else { return 0 }
+        return error.code == .invalidArguments ? 2 : 1
     }
 
     /// `follow: true`: one JSON line per event as events arrive, until SIGINT or SIGTERM.

@@ -5,6 +5,8 @@ struct Invocation {
     var stateDirectory: String?
     var pretty = false
     var request: String?
+    /// `--hub URL`: work through a running server instead of the local store.
+    var hubURL: String?
     var help = false
     var overrides: [(String, String)] = []
     var words: [String] = []
@@ -46,6 +48,10 @@ struct Invocation {
                 stateDirectory = try value(arg)
             } else if arg.hasPrefix("--state-dir=") {
                 stateDirectory = String(arg.dropFirst("--state-dir=".count))
+            } else if arg == "--hub" {
+                hubURL = try value(arg)
+            } else if arg.hasPrefix("--hub=") {
+                hubURL = String(arg.dropFirst("--hub=".count))
             } else if arg == "--request" {
                 request = try value(arg)
             } else if arg == "--set" {
@@ -57,7 +63,7 @@ struct Invocation {
             } else {
                 throw HubError(
                     .invalidArguments, "Unknown option \(arg.prefix(80))",
-                    details: "Options: --state-dir DIR, --pretty, --set KEY=VALUE, --request -, --help.",
+                    details: "Options: --state-dir DIR, --hub URL, --pretty, --set KEY=VALUE, --request -, --help.",
                     suggestions: ["Run 'coordination-hub help'"])
             }
             i += 1

@@ -146,3 +146,11 @@ extension Hub {
     /// This build's version, as `version`, the server and its OpenAPI document report it.
     public static let version = "0.1.0"
 }
+
+/// Something that performs operations: the engine itself, or a client of a server
+/// running one (`--hub`). The agent runner and the command line work with either.
+public protocol OperationPerformer: Sendable {
+    func perform(_ request: OperationRequest) async -> OperationResponse
+}
+
+extension Hub: OperationPerformer {}

@@ -9,6 +9,26 @@ public struct OperationResponse: Sendable {
 
     public var succeeded: Bool { error == nil }
 
+    /// A response received as JSON (from a server): its error, if any, read back from the envelope.
+    public init(json: JSONValue) {
+        self.json = json
+        guard json["status"]?.stringValue != "success" else {
+            self.error = nil
+            return
+        }
+        let object = json["error"] ?? .emptyObject
+        self.error = HubError(
+            object["code"]?.stringValue.flatMap(HubError.Code.init(name:)) ?? .internal,
+            object["message"]?.stringValue ?? "The hub answered an error without a message",
+            details: object["details"]?.stringValue, context: object["context"],
+            suggestions: json["recovery_suggestions"]?.arrayValue?.compactMap(\.stringValue) ?? [])
+    }
+
+    init(json: JSONValue, error: HubError?) {
+        self.json = json
+        self.error = error
+    }
+
     static func success(request: OperationRequest, outcome: OperationOutcome, timestamp: Int64, elapsed: Duration)
         -> OperationResponse
     {

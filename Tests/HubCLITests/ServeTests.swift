@@ -107,6 +107,98 @@ import Testing
         return handle
     }
 
+    /// Starts `serve --port 0` in the sandbox and answers the process and its base URL.
+    static func startServer(_ s: DispatchSandbox) async throws -> (Process, String, LineStream) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: s.runner.executable)
+        process.arguments = ["serve", "--port", "0"]
+        process.currentDirectoryURL = URL(fileURLWithPath: s.directory.path)
+        process.environment = s.runner.environment
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
+        var lines = LineStream(errors.fileHandleForReading)
+        try process.run()
+        while let line = await lines.next() {
+            if let range = line.range(of: "serving ") {
+                return (process, String(line[range.upperBound...].prefix { $0 != " " }), lines)
+            }
+        }
+        throw ServeFailure(description: "the server did not start")
+    }
+
+    struct ServeFailure: Error, CustomStringConvertible { let description: String }
+
+    /// A response with what differs between two runs (ids, times) blanked out.
+    static func comparable(_ value: JSONValue) -> JSONValue {
+        switch value {
+        case .object(let members):
+            var out: JSONValue = .emptyObject
+            for (key, member) in members {
+                if [
+                    "timestamp", "execution_time", "created_at", "updated_at", "started_at", "event_id",
+                    "correlation_id", "causation_id", "lease_id", "last_heartbeat", "registered_at",
+                    "lease_expires_at", "claimed_at", "completed_at", "finished_at", "message", "routing_key",
+                    "average_task_time", "active_time", "workspace", "wall_time",
+                ].contains(key) {
+                    out[key] = "…"
+                } else {
+                    out[key] = comparable(member)
+                }
+            }
+            return out
+        case .array(let items): return .array(items.map(comparable))
+        default: return value
+        }
+    }
+
+    @Test func theSameOperationsGiveTheSameAnswersLocallyAndThroughTheServer() async throws {
+        let local = try DispatchSandbox("parity-local")
+        let remote = try DispatchSandbox("parity-remote")
+        defer {
+            local.remove()
+            remote.remove()
+        }
+        let (server, url, _) = try await Self.startServer(remote)
+        let script: [[String]] = [
+            ["w1", "create", #"{"phases": [{"name": "build", "tasks": [{"task_id": "t1", "role": "code"}]}]}"#],
+            ["w1", "create", #"{"phases": ["again"]}"#],
+            ["w1", "start"],
+            ["register-agent", #"{"agent_id": "a1", "specializations": ["code"]}"#],
+            ["claim-task", #"{"agent_id": "a1"}"#],
+            ["w1", "get-status"],
+            ["w1", "pause", #"{"if_version": 1}"#],
+            ["list-workflows"],
+            ["nope-operation"],
+            ["w1", "get-events", #"{"event_types": ["task_assigned"]}"#],
+        ]
+        for words in script {
+            let here = try local.run(words)
+            let there = try remote.run(["--hub", url] + words)
+            #expect(here.status == there.status, "\(words): exit \(here.status) here, \(there.status) through --hub")
+            #expect(Self.comparable(here.json) == Self.comparable(there.json), "\(words)")
+        }
+        // An agent works through the server too: it claims, runs and completes the task.
+        _ = try remote.run([
+            "--hub", url, "w2", "create",
+            #"{"phases": [{"name": "only", "tasks": [{"task_id": "x", "role": "code"}]}]}"#,
+        ])
+        _ = try remote.run(["--hub", url, "w2", "start"])
+        let agent = try remote.run([
+            "agent", "--hub", url, "--id", "a2", "--roles", "code", "--max-tasks", "1", "--workflow", "w2",
+            "--idle-delay", "20ms", "--", "/bin/sh", "-c", "exit 0",
+        ])
+        #expect(agent.status == 0, "\(agent.stderr)")
+        let finished = try remote.run(["--hub", url, "w2", "get-status"])
+        #expect(finished.json["result"]?["workflow_state"]?["status"] == "completed")
+        kill(server.processIdentifier, SIGTERM)
+        #expect(await ProcessWait.exit(of: server, within: .seconds(60)))
+        let unreachable = try remote.run(["--hub", url, "list-workflows"])
+        #expect(unreachable.errorCode == "STORE_UNAVAILABLE")
+        #expect(unreachable.status == 1)
+    }
+
     @Test func aNonLoopbackBindIsRefused() throws {
         let s = try DispatchSandbox("serve-refused")
         defer { s.remove() }
