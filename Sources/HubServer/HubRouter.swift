@@ -3,6 +3,7 @@ import HubCore
 import HubEngine
 import Hummingbird
 import NIOCore
+import Prometheus
 
 /// The HTTP API of §13, generated from the operation table: every operation at
 /// `POST /v1/workflows/{id}/{operation}` and `POST /v1/{hub-operation}`, the seed's
@@ -12,10 +13,14 @@ public enum HubRouter {
     /// Builds the router for `hub`; bodies over `maxBodySize` bytes get `PAYLOAD_TOO_LARGE`;
     /// event streams end once `streamsStop` says so.
     public static func make(
-        hub: Hub, maxBodySize: Int, streamsStop: @escaping @Sendable () -> Bool = { false }
+        hub: Hub, maxBodySize: Int, streamsStop: @escaping @Sendable () -> Bool = { false },
+        registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()
     ) -> Router<BasicRequestContext> {
         let router = Router()
+        // Request counts and durations through swift-metrics (Prometheus when the server bootstraps it).
+        router.add(middleware: MetricsMiddleware())
         addEventStream(to: router, hub: hub, stop: streamsStop)
+        addMetrics(to: router, hub: hub, registry: registry)
         router.get("healthz") { _, _ in
             json(["status": "ok"], status: .ok)
         }

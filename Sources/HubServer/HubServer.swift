@@ -2,7 +2,9 @@ import HubCore
 import HubEngine
 import Hummingbird
 import Logging
+import Metrics
 import NIOCore
+import Prometheus
 import ServiceLifecycle
 import Synchronization
 
@@ -32,10 +34,12 @@ public struct HubServer: Sendable {
     /// Event streams end once `streamsStop` says so.
     public func application(
         streamsStop: @escaping @Sendable () -> Bool = { false },
+        registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
         onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         Application(
-            router: HubRouter.make(hub: hub, maxBodySize: maxBodySize, streamsStop: streamsStop),
+            router: HubRouter.make(
+                hub: hub, maxBodySize: maxBodySize, streamsStop: streamsStop, registry: registry),
             configuration: .init(address: .hostname(host, port: port), serverName: "coordination-hub"),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) },
             logger: hub.logger)
@@ -43,6 +47,9 @@ public struct HubServer: Sendable {
 
     /// Runs until SIGTERM or SIGINT, then stops gracefully and closes the store.
     public func run(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        // swift-metrics goes to this registry, which GET /metrics emits (once per process).
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         let closer = StreamCloser()
         let sender = WebhookSender(allowlist: try WebhookAllowlist(configuration: hub.configuration))
         let group = ServiceGroup(
@@ -53,7 +60,8 @@ public struct HubServer: Sendable {
                 services: [
                     .init(service: RetentionService(hub: hub)),
                     .init(service: EventDelivery(hub: hub, sender: sender)),
-                    .init(service: application(streamsStop: { closer.isSet }, onRunning: onRunning)),
+                    .init(
+                        service: application(streamsStop: { closer.isSet }, registry: registry, onRunning: onRunning)),
                     .init(service: closer),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],

@@ -84,6 +84,14 @@ public enum OpenAPIDocument {
                 ],
             ]
         ]
+        paths["/metrics"] = [
+            "get": [
+                "operationId": "metrics", "summary": "Prometheus text format: requests, delivery and store figures.",
+                "responses": [
+                    "200": ["description": "The metrics.", "content": ["text/plain": ["schema": ["type": "string"]]]]
+                ],
+            ]
+        ]
         paths["/openapi.json"] = [
             "get": [
                 "operationId": "openapi", "summary": "This document.",

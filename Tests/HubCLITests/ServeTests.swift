@@ -57,6 +57,14 @@ import Testing
         #expect(again == 409)
         #expect(error["error"]?["code"] == "WORKFLOW_EXISTS")
 
+        // Request figures reach /metrics through swift-metrics.
+        var request = URLRequest(url: try #require(URL(string: url + "/metrics")))
+        request.httpMethod = "GET"
+        let (metrics, _) = try await URLSession.shared.data(for: request)
+        let text = String(decoding: metrics, as: UTF8.self)
+        #expect(text.contains("http_server_request_duration_count{"))
+        #expect(text.contains("hub_workflows{status=\"created\"} 1.0"))
+
         // Webhook delivery runs inside the server.
         let (subscribed, _) = try await Self.request(
             "POST", url + "/v1/subscribe-event",

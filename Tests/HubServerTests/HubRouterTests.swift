@@ -153,4 +153,18 @@ import Testing
             }
         }
     }
+
+    @Test func metricsAreInThePrometheusTextFormat() async throws {
+        await t.run("w1", "create", #"{"phases": ["a"]}"#)
+        try await app().test(.router) { client in
+            try await client.execute(uri: "/metrics", method: .get) { r in
+                #expect(r.status == .ok)
+                #expect(r.headers[.contentType]?.hasPrefix("text/plain") == true)
+                let lines = String(buffer: r.body).split(separator: "\n").map(String.init)
+                #expect(lines.contains("hub_workflows{status=\"created\"} 1.0"))
+                #expect(lines.contains { $0.hasPrefix("hub_events_stored ") })
+                #expect(lines.contains("# TYPE hub_events_stored gauge"))
+            }
+        }
+    }
 }
