@@ -22,6 +22,8 @@ struct AgentRunner {
         var command: [String]
         /// Pause between claims that found nothing.
         var idleDelay: HubDuration
+        /// Through a server: how long each claim waits there for work (a long poll) instead of pausing here.
+        var claimWait: HubDuration? = nil
     }
 
     /// The local engine, or a server through `--hub`.
@@ -61,6 +63,7 @@ struct AgentRunner {
                         "agent_id": .string(options.agentID), "max_tasks": .count(options.maxTasks - busy),
                     ]
                     if let id = options.workflowID { parameters["workflow_id"] = .string(id) }
+                    if let wait = options.claimWait { parameters["wait"] = .string(wait.description) }
                     claimed = await call("claim-task", parameters)?["tasks"]?.arrayValue ?? []
                 }
                 for task in claimed {
@@ -70,7 +73,7 @@ struct AgentRunner {
                         running.add(-1)
                     }
                 }
-                if claimed.isEmpty {
+                if claimed.isEmpty && (options.claimWait == nil || busy >= options.maxTasks) {
                     // Nothing to take now (or no free slot): look again after a pause.
                     try? await Task.sleep(for: .milliseconds(options.idleDelay.milliseconds))
                 }

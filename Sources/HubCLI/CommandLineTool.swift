@@ -253,9 +253,11 @@ public struct CommandLineTool: Sendable {
         stop.installSignalHandlers { signal in
             errors.write("agent: signal \(signal): no new claims; finishing running tasks\n")
         }
+        var options = parsed.options
+        // Through a server, an idle agent long-polls: the server wakes its claim when work appears.
+        if remoteHub != nil { options.claimWait = .seconds(5) }
         let runner = AgentRunner(
-            hub: hub, heartbeatInterval: heartbeat, options: parsed.options, log: { errors.write($0 + "\n") },
-            stop: stop)
+            hub: hub, heartbeatInterval: heartbeat, options: options, log: { errors.write($0 + "\n") }, stop: stop)
         let status = await runner.run()
         try? await localHub?.store.close()
         await remoteHub?.shutdown()

@@ -19,6 +19,8 @@ public final class Hub: Sendable {
     public let workingDirectory: String
     public let logger: Logger
     public let table: OperationTable
+    /// Wakes `claim-task` calls waiting for work in this process.
+    public let workSignal = WorkSignal()
 
     public init(
         store: any Store, stateDirectory: String, configuration: Configuration = .init(),
@@ -53,6 +55,7 @@ public final class Hub: Sendable {
             let outcome = try await CommittedChange.$current.withValue(CommittedChange()) {
                 try await descriptor.handler(context, request.parameters)
             }
+            if Self.mayReadyWork.contains(descriptor.name) { await workSignal.notify() }
             return .success(
                 request: request, outcome: outcome, timestamp: clock.nowMilliseconds(),
                 elapsed: ContinuousClock.now - started)
@@ -64,6 +67,12 @@ public final class Hub: Sendable {
             return .failure(request: request, error: .internal("\(error)"), timestamp: clock.nowMilliseconds())
         }
     }
+
+    /// Operations after which tasks may have become claimable: waiting claims look again.
+    static let mayReadyWork: Set<String> = [
+        "start", "resume", "add-tasks", "complete-phase", "complete-task", "fail-task", "register-agent",
+        "deregister-agent", "heartbeat", "redistribute-tasks", "assign-agents", "release-resources", "load-state",
+    ]
 
     /// `"workflow_id"` among the parameters is the same as the workflow id of the call form (§2).
     static func liftWorkflowID(_ request: OperationRequest) throws(HubError) -> OperationRequest {

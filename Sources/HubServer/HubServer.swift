@@ -50,7 +50,7 @@ public struct HubServer: Sendable {
         // swift-metrics goes to this registry, which GET /metrics emits (once per process).
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
-        let closer = StreamCloser()
+        let closer = StreamCloser(hub: hub)
         let sender = WebhookSender(allowlist: try WebhookAllowlist(configuration: hub.configuration))
         let group = ServiceGroup(
             configuration: .init(
@@ -80,12 +80,17 @@ public struct HubServer: Sendable {
 
 /// Ends the server's event streams when a graceful shutdown begins: an open stream
 /// is an in-flight request, which the HTTP server would otherwise wait for.
+/// Waiting claims are released the same way.
 final class StreamCloser: Service, Sendable {
     private let flag = Atomic<Bool>(false)
+    let hub: Hub
     var isSet: Bool { flag.load(ordering: .acquiring) }
+
+    init(hub: Hub) { self.hub = hub }
 
     func run() async throws {
         try? await gracefulShutdown()
         flag.store(true, ordering: .releasing)
+        await hub.workSignal.close()
     }
 }

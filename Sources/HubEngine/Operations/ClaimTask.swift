@@ -6,7 +6,13 @@ enum ClaimTask {
     struct Parameters: OperationParameters {
         var agentId: String
         var maxTasks: Int?
+        var wait: String?
         static let schema = Schema.object([
+            .init(
+                "wait",
+                .duration(
+                    "Wait up to this long (at most 60s) for an eligible task when none is there now; the claim is woken by the operations that make tasks ready."
+                )),
             .init("agent_id", .id("The claiming agent."), required: true),
             .init(
                 "max_tasks",
@@ -37,7 +43,33 @@ enum ClaimTask {
     /// Pages read per role at most in one claim, so a claim's cost stays bounded.
     static let maximumPages = 16
 
+    /// The longest `wait`.
+    static let maximumWait = HubDuration.seconds(60)
+    /// How often a waiting claim looks again on its own: changes made by other processes
+    /// and leases that expire send no signal to this one.
+    static let recheckInterval = Duration.seconds(2)
+
     static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {
+        let wait = try p.wait.map { text throws(HubError) -> HubDuration in
+            guard let d = HubDuration(parsing: text), d <= maximumWait else {
+                throw HubError.parameter("wait", "must be a duration of at most \(maximumWait), such as 20s")
+            }
+            return d
+        }
+        let deadline = ContinuousClock.now + .milliseconds(wait?.milliseconds ?? 0)
+        while true {
+            let seen = await context.hub.workSignal.current()
+            let outcome = try await claimOnce(context, p)
+            let remaining = ContinuousClock.now.duration(to: deadline)
+            guard outcome.result["count"] == 0, remaining > .zero, await !context.hub.workSignal.isClosed else {
+                return outcome
+            }
+            await context.hub.workSignal.wait(after: seen, timeout: min(remaining, recheckInterval))
+            if Task.isCancelled { return outcome }
+        }
+    }
+
+    static func claimOnce(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {
         let workflowID = context.workflowID
         let resourceCapacity = context.hub.configuration.resources
         let (agent, claimed) = try await context.hub.dispatch { scope -> (Agent, [ClaimedTask]) in
