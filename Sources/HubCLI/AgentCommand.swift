@@ -8,9 +8,10 @@ struct AgentOptionsParser {
     var stateDirectory: String?
     /// `--hub URL`: work through a running server.
     var hub: String?
+    var token: String?
 
     static let usage = """
-        coordination-hub agent --id ID [--roles ROLE,…] [--max-tasks N] [--workflow ID] [--idle-delay 500ms] [--hub URL] [-- command …]
+        coordination-hub agent --id ID [--roles ROLE,…] [--max-tasks N] [--workflow ID] [--idle-delay 500ms] [--hub URL] [--token T] [-- command …]
         """
 
     init(_ arguments: [String]) throws(HubError) {
@@ -22,6 +23,7 @@ struct AgentOptionsParser {
         var command: [String] = []
         var state: String?
         var hubURL: String?
+        var tokenValue: String?
         var i = 0
         func value(_ name: String) throws(HubError) -> String {
             i += 1
@@ -58,6 +60,7 @@ struct AgentOptionsParser {
                 idleDelay = d
             case "--state-dir": state = try value(arg)
             case "--hub": hubURL = try value(arg)
+            case "--token": tokenValue = try value(arg)
             default:
                 throw HubError(.invalidArguments, "Unknown agent option \(arg.prefix(64))", details: Self.usage)
             }
@@ -72,5 +75,6 @@ struct AgentOptionsParser {
             idleDelay: idleDelay)
         stateDirectory = state
         hub = hubURL
+        token = tokenValue
     }
 }

@@ -95,7 +95,8 @@ public struct CommandLineTool: Sendable {
                 descriptorError, operation: request.operation, workflowID: request.workflowID, pretty: pretty, exit: 1)
         }
         if let url = invocation.hubURL ?? environment["COORDINATION_HUB_URL"] {
-            return await runRemote(request, url: url, pretty: pretty)
+            return await runRemote(
+                request, url: url, token: invocation.token ?? environment["COORDINATION_HUB_TOKEN"], pretty: pretty)
         }
         let response: OperationResponse
         do {
@@ -233,7 +234,8 @@ public struct CommandLineTool: Sendable {
         var remoteHub: RemoteHub?
         do {
             if let url = parsed.hub ?? invocation.hubURL ?? environment["COORDINATION_HUB_URL"] {
-                let remote = try RemoteHub(url: url)
+                let remote = try RemoteHub(
+                    url: url, token: parsed.token ?? invocation.token ?? environment["COORDINATION_HUB_TOKEN"])
                 (hub, remoteHub) = (remote, remote)
                 heartbeat =
                     try Configuration.load(
@@ -265,10 +267,10 @@ public struct CommandLineTool: Sendable {
     }
 
     /// `--hub URL`: the operation as a request to the server; its envelope is the output.
-    private func runRemote(_ request: OperationRequest, url: String, pretty: Bool) async -> Int32 {
+    private func runRemote(_ request: OperationRequest, url: String, token: String?, pretty: Bool) async -> Int32 {
         let remote: RemoteHub
         do {
-            remote = try RemoteHub(url: url)
+            remote = try RemoteHub(url: url, token: token)
         } catch {
             return emitError(
                 error, operation: request.operation, workflowID: request.workflowID, pretty: pretty, exit: 2)

@@ -7,6 +7,8 @@ struct Invocation {
     var request: String?
     /// `--hub URL`: work through a running server instead of the local store.
     var hubURL: String?
+    /// `--token T`: the bearer token sent to the server.
+    var token: String?
     var help = false
     var overrides: [(String, String)] = []
     var words: [String] = []
@@ -52,6 +54,8 @@ struct Invocation {
                 hubURL = try value(arg)
             } else if arg.hasPrefix("--hub=") {
                 hubURL = String(arg.dropFirst("--hub=".count))
+            } else if arg == "--token" {
+                token = try value(arg)
             } else if arg == "--request" {
                 request = try value(arg)
             } else if arg == "--set" {
@@ -63,7 +67,8 @@ struct Invocation {
             } else {
                 throw HubError(
                     .invalidArguments, "Unknown option \(arg.prefix(80))",
-                    details: "Options: --state-dir DIR, --hub URL, --pretty, --set KEY=VALUE, --request -, --help.",
+                    details:
+                        "Options: --state-dir DIR, --hub URL, --token T, --pretty, --set KEY=VALUE, --request -, --help.",
                     suggestions: ["Run 'coordination-hub help'"])
             }
             i += 1

@@ -13,9 +13,11 @@ final class RemoteHub: OperationPerformer {
     let base: String
     let timeout: Duration
     let client: HTTPClient
+    /// The bearer token sent with every request, when there is one.
+    let token: String?
 
     /// Reads `http://host:port` (or https); anything else is `INVALID_ARGUMENTS`.
-    init(url: String, timeout: Duration = .seconds(60)) throws(HubError) {
+    init(url: String, token: String? = nil, timeout: Duration = .seconds(60)) throws(HubError) {
         var trimmed = url
         while trimmed.hasSuffix("/") { trimmed.removeLast() }
         guard let parsed = URL(string: trimmed), ["http", "https"].contains(parsed.scheme ?? ""),
@@ -26,6 +28,7 @@ final class RemoteHub: OperationPerformer {
                 suggestions: ["Start a server with 'coordination-hub serve'"])
         }
         base = trimmed
+        self.token = token.flatMap { $0.isEmpty ? nil : $0 }
         self.timeout = timeout
         var configuration = HTTPClient.Configuration(
             redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5)), decompression: .disabled)
@@ -51,6 +54,7 @@ final class RemoteHub: OperationPerformer {
         http.method = .POST
         http.headers.add(name: "Content-Type", value: "application/json")
         http.headers.add(name: "User-Agent", value: "coordination-hub/\(Hub.version)")
+        if let token { http.headers.add(name: "Authorization", value: "Bearer \(token)") }
         http.body = .bytes(ByteBuffer(bytes: request.parameters.serializedBytes()))
         do {
             let response = try await client.execute(

@@ -8,10 +8,12 @@ struct ServeOptions {
     var host = "127.0.0.1"
     var port = 8080
     var stateDirectory: String?
+    var adminToken: String?
 
-    static let usage = "coordination-hub serve [--host 127.0.0.1] [--port 8080] [--state-dir DIR]"
+    static let usage = "coordination-hub serve [--host 127.0.0.1] [--port 8080] [--admin-token T] [--state-dir DIR]"
 
-    init(_ arguments: [String]) throws(HubError) {
+    init(_ arguments: [String], environment: [String: String] = [:]) throws(HubError) {
+        adminToken = environment["COORDINATION_HUB_ADMIN_TOKEN"]
         var i = 0
         func value(_ name: String) throws(HubError) -> String {
             i += 1
@@ -31,18 +33,24 @@ struct ServeOptions {
                 }
                 port = n
             case "--state-dir": stateDirectory = try value(arg)
+            case "--admin-token": adminToken = try value(arg)
             default:
                 throw HubError(.invalidArguments, "Unknown serve option \(arg.prefix(64))", details: Self.usage)
             }
             i += 1
         }
+        if adminToken?.isEmpty == true { adminToken = nil }
+        if let token = adminToken, token.count < 16 {
+            throw HubError(.invalidArguments, "--admin-token must be at least 16 characters")
+        }
         // Without authentication only loopback binds are allowed (§13).
-        guard HubServer.isLoopback(host) else {
+        guard adminToken != nil || HubServer.isLoopback(host) else {
             throw HubError(
-                .invalidArguments, "Refusing to serve on \(host.prefix(64)): only loopback addresses are allowed",
-                details: "Without authentication the API is open to anyone who can reach it, so it binds to "
-                    + "127.0.0.1, ::1 or localhost only.",
-                suggestions: ["Serve on 127.0.0.1 and reach it through an SSH tunnel or a reverse proxy"])
+                .invalidArguments,
+                "Refusing to serve on \(host.prefix(64)) without an admin token: the API would be open to anyone",
+                details: "Without --admin-token (or COORDINATION_HUB_ADMIN_TOKEN) the server binds to 127.0.0.1, ::1 "
+                    + "or localhost only.",
+                suggestions: ["Set --admin-token, or serve on 127.0.0.1"])
         }
     }
 }
@@ -52,7 +60,7 @@ extension CommandLineTool {
     func runServer(_ arguments: [String], invocation: Invocation, pretty: Bool) async -> Int32 {
         let options: ServeOptions
         do {
-            options = try ServeOptions(arguments)
+            options = try ServeOptions(arguments, environment: environment)
         } catch {
             return emitError(error, operation: "serve", workflowID: nil, pretty: pretty, exit: 2)
         }
@@ -70,7 +78,7 @@ extension CommandLineTool {
         }
         let errors = standardError
         let host = options.host
-        let server = HubServer(hub: hub, host: options.host, port: options.port)
+        let server = HubServer(hub: hub, host: options.host, port: options.port, adminToken: options.adminToken)
         do {
             try await server.run { port in
                 errors.write("coordination-hub: serving http://\(host):\(port) (state directory \(stateDirectory))\n")

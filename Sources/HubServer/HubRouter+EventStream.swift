@@ -11,9 +11,12 @@ extension HubRouter {
     /// with `Last-Event-ID`. Each event is `id: <sequence>`, `event: <type>`, `data: <json>`.
     /// The stream ends when `stop` says so (the server's graceful shutdown).
     static func addEventStream(
-        to router: Router<BasicRequestContext>, hub: Hub, stop: @escaping @Sendable () -> Bool
+        to router: Router<BasicRequestContext>, hub: Hub, stop: @escaping @Sendable () -> Bool, auth: Authorization
     ) {
         router.get("v1/events/stream") { request, _ -> Response in
+            if let refusal = await requireAdmin(request.headers, auth: auth, operation: "events/stream", hub: hub) {
+                return refusal
+            }
             let query = request.uri.queryParameters
             var parameters: JSONValue = .emptyObject
             for key in ["patterns", "event_types", "severity"] {

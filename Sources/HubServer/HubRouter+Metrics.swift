@@ -8,8 +8,16 @@ extension HubRouter {
     /// `GET /metrics` (§13): the Prometheus text of `registry` — request counts and
     /// latencies and the delivery figures, recorded through swift-metrics — plus the
     /// store's figures, read when scraped from `get-metrics` into gauges.
-    static func addMetrics(to router: Router<BasicRequestContext>, hub: Hub, registry: PrometheusCollectorRegistry) {
-        router.get("metrics") { _, _ -> Response in
+    static func addMetrics(
+        to router: Router<BasicRequestContext>, hub: Hub, registry: PrometheusCollectorRegistry, auth: Authorization
+    ) {
+        router.get("metrics") { request, _ -> Response in
+            // Any valid token may read the figures once tokens are on (§17).
+            do throws(HubError) {
+                _ = try await auth.caller(request.headers)
+            } catch {
+                return failure(error, operation: "metrics", workflowID: nil, hub: hub)
+            }
             let response = await hub.perform(OperationRequest(workflowID: nil, operation: "get-metrics"))
             if let figures = response.json["result"]?["event_system_performance"] {
                 record(figures, into: registry)

@@ -14,13 +14,14 @@ public enum HubRouter {
     /// event streams end once `streamsStop` says so.
     public static func make(
         hub: Hub, maxBodySize: Int, streamsStop: @escaping @Sendable () -> Bool = { false },
-        registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()
+        registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), adminToken: String? = nil
     ) -> Router<BasicRequestContext> {
         let router = Router()
+        let auth = Authorization(adminToken: adminToken, hub: hub)
         // Request counts and durations through swift-metrics (Prometheus when the server bootstraps it).
         router.add(middleware: MetricsMiddleware())
-        addEventStream(to: router, hub: hub, stop: streamsStop)
-        addMetrics(to: router, hub: hub, registry: registry)
+        addEventStream(to: router, hub: hub, stop: streamsStop, auth: auth)
+        addMetrics(to: router, hub: hub, registry: registry, auth: auth)
         router.get("healthz") { _, _ in
             json(["status": "ok"], status: .ok)
         }
@@ -28,6 +29,7 @@ public enum HubRouter {
         router.get("openapi.json") { _, _ in json(openAPI, status: .ok) }
         router.post("v1/operations") { request, context in
             var request = request
+            let headers = request.headers
             let envelope: JSONValue
             do {
                 envelope = try await body(&request, limit: maxBodySize)
@@ -56,16 +58,16 @@ public enum HubRouter {
             return await perform(
                 OperationRequest(
                     workflowID: envelope["workflow_id"]?.stringValue, operation: operation, parameters: parameters),
-                hub: hub)
+                hub: hub, auth: auth, headers: headers)
         }
         router.post("v1/workflows/:id/:operation") { request, context in
             let id = context.parameters.get("id") ?? ""
             let operation = context.parameters.get("operation") ?? ""
-            return await run(request, workflowID: id, operation: operation, hub: hub, limit: maxBodySize)
+            return await run(request, workflowID: id, operation: operation, hub: hub, auth: auth, limit: maxBodySize)
         }
         router.post("v1/:operation") { request, context in
             let operation = context.parameters.get("operation") ?? ""
-            return await run(request, workflowID: nil, operation: operation, hub: hub, limit: maxBodySize)
+            return await run(request, workflowID: nil, operation: operation, hub: hub, auth: auth, limit: maxBodySize)
         }
         router.get("v1/workflows") { request, _ in
             var parameters: JSONValue = .emptyObject
@@ -81,18 +83,20 @@ public enum HubRouter {
                 parameters["include_archived"] = .bool(archived == "true")
             }
             return await perform(
-                OperationRequest(workflowID: nil, operation: "list-workflows", parameters: parameters), hub: hub)
+                OperationRequest(workflowID: nil, operation: "list-workflows", parameters: parameters), hub: hub,
+                auth: auth, headers: request.headers)
         }
-        router.get("v1/workflows/:id") { _, context in
+        router.get("v1/workflows/:id") { request, context in
             await perform(
-                OperationRequest(workflowID: context.parameters.get("id") ?? "", operation: "get-status"), hub: hub)
+                OperationRequest(workflowID: context.parameters.get("id") ?? "", operation: "get-status"), hub: hub,
+                auth: auth, headers: request.headers)
         }
         return router
     }
 
-    static func run(_ request: Request, workflowID: String?, operation: String, hub: Hub, limit: Int) async
-        -> Response
-    {
+    static func run(
+        _ request: Request, workflowID: String?, operation: String, hub: Hub, auth: Authorization, limit: Int
+    ) async -> Response {
         var request = request
         let parameters: JSONValue
         do {
@@ -108,7 +112,21 @@ public enum HubRouter {
                 workflowID: workflowID, hub: hub)
         }
         return await perform(
-            OperationRequest(workflowID: workflowID, operation: operation, parameters: parameters), hub: hub)
+            OperationRequest(workflowID: workflowID, operation: operation, parameters: parameters), hub: hub,
+            auth: auth, headers: request.headers)
+    }
+
+    /// Answers the refusal when the caller is not the admin (or no admin token is set), else `nil`.
+    static func requireAdmin(_ headers: HTTPFields, auth: Authorization, operation: String, hub: Hub) async
+        -> Response?
+    {
+        do throws(HubError) {
+            guard case .agent(let agent) = try await auth.caller(headers) else { return nil }
+            return failure(
+                auth.forbidden(agent, "may not read \(operation)"), operation: operation, workflowID: nil, hub: hub)
+        } catch {
+            return failure(error, operation: operation, workflowID: nil, hub: hub)
+        }
     }
 
     /// The request body as JSON (`{}` when empty), refusing more than `limit` bytes.
@@ -131,7 +149,14 @@ public enum HubRouter {
         }
     }
 
-    static func perform(_ request: OperationRequest, hub: Hub) async -> Response {
+    static func perform(_ request: OperationRequest, hub: Hub, auth: Authorization, headers: HTTPFields) async
+        -> Response
+    {
+        do throws(HubError) {
+            try await auth.authorize(try await auth.caller(headers), request)
+        } catch {
+            return failure(error, operation: request.operation, workflowID: request.workflowID, hub: hub)
+        }
         let response = await hub.perform(request)
         return json(response.json, status: response.error?.code.httpStatus ?? .ok)
     }

@@ -17,12 +17,17 @@ public struct HubServer: Sendable {
     public let host: String
     public let port: Int
     public let maxBodySize: Int
+    /// With an admin token every API request needs a bearer token (§13).
+    public let adminToken: String?
 
-    public init(hub: Hub, host: String = "127.0.0.1", port: Int = 8080, maxBodySize: Int? = nil) {
+    public init(
+        hub: Hub, host: String = "127.0.0.1", port: Int = 8080, maxBodySize: Int? = nil, adminToken: String? = nil
+    ) {
         self.hub = hub
         self.host = host
         self.port = port
         self.maxBodySize = maxBodySize ?? hub.configuration.maxBodySize
+        self.adminToken = adminToken.flatMap { $0.isEmpty ? nil : $0 }
     }
 
     /// Hosts that need no authentication to serve on (§13).
@@ -39,7 +44,8 @@ public struct HubServer: Sendable {
     ) -> some ApplicationProtocol {
         Application(
             router: HubRouter.make(
-                hub: hub, maxBodySize: maxBodySize, streamsStop: streamsStop, registry: registry),
+                hub: hub, maxBodySize: maxBodySize, streamsStop: streamsStop, registry: registry,
+                adminToken: adminToken),
             configuration: .init(address: .hostname(host, port: port), serverName: "coordination-hub"),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) },
             logger: hub.logger)

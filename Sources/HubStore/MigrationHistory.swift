@@ -11,6 +11,8 @@ public enum MigrationHistory {
         (4, "budgets_and_spend"),
         (5, "resource_allocations"),
         (6, "subscriptions_dead_letters_settings"),
+        // 7 is the checkpoints migration (issue 5), on its way in from another branch.
+        (8, "agent_tokens"),
     ]
 
     /// The identifier a store records for a step, e.g. `0001_workflows_phases_tasks_events`.

@@ -241,5 +241,13 @@ enum SQLiteMigrations {
         CREATE INDEX events_by_cause ON events(causation_id) WHERE causation_id IS NOT NULL;
         ALTER TABLE events ADD COLUMN data_gz BLOB;
         """,
+        8: """
+        CREATE TABLE agent_tokens (
+            token_hash TEXT PRIMARY KEY NOT NULL,
+            agent_id TEXT NOT NULL,
+            created_at INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX leases_by_agent_workflow ON leases(agent_id, workflow_id);
+        """,
     ]
 }

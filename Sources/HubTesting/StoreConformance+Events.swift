@@ -12,7 +12,28 @@ extension StoreConformance {
         ("time bounds map to sequences", timeToSequence),
         ("retention removes what its rule selects and sequences keep rising", retention),
         ("settings round-trip", settingsRoundTrip),
+        ("agent tokens are found by their hash", agentTokens),
     ]
+
+    static func agentTokens(_ store: any Store) async throws {
+        try await store.write { tx in
+            try tx.insertToken(hash: "hash_conf_1", agentID: "conf_agent", createdAt: 1)
+            try tx.insert(
+                Lease(
+                    leaseID: "lease_conf_tok", workflowID: "conf_tok_wf", taskID: "t", agentID: "conf_agent",
+                    claimedAt: 1, expiresAt: 2))
+        }
+        let (agent, missing, worked, idle) = try await store.read { tx in
+            (
+                try tx.tokenAgent(hash: "hash_conf_1"), try tx.tokenAgent(hash: "hash_conf_2"),
+                try tx.agentHasWorked(agentID: "conf_agent", workflowID: "conf_tok_wf"),
+                try tx.agentHasWorked(agentID: "conf_agent", workflowID: "conf_other_wf")
+            )
+        }
+        try expect(agent == "conf_agent", "a token's agent: \(String(describing: agent))")
+        try expect(missing == nil, "an unknown hash found an agent")
+        try expect(worked && !idle, "agentHasWorked: \(worked), \(idle)")
+    }
 
     static func draft(
         _ type: String, workflow: String = "conf_ev", severity: Severity = .info, dedup: String? = nil,

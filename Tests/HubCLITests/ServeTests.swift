@@ -207,11 +207,31 @@ import Testing
         #expect(unreachable.status == 1)
     }
 
+    @Test func clientsSendTheirTokenToAServerThatNeedsOne() async throws {
+        let token = "admin-token-0123456789"
+        let s = try DispatchSandbox("serve-auth", environment: ["COORDINATION_HUB_ADMIN_TOKEN": token])
+        defer { s.remove() }
+        let (server, url, _) = try await Self.startServer(s)
+        let refused = try s.run(["--hub", url, "list-workflows"])
+        #expect(refused.errorCode == "UNAUTHORIZED")
+        #expect(refused.status == 1)
+        let allowed = try s.run(["--hub", url, "--token", token, "list-workflows"])
+        #expect(allowed.status == 0)
+        let issued = try s.run(["--hub", url, "--token", token, "issue-token", #"{"agent_id": "a1"}"#])
+        let agentToken = try #require(issued.json["result"]?["token"]?.stringValue)
+        let forbidden = try s.run(["--hub", url, "--token", agentToken, "w1", "create", #"{"phases": ["a"]}"#])
+        #expect(forbidden.errorCode == "FORBIDDEN")
+        kill(server.processIdentifier, SIGTERM)
+        #expect(await ProcessWait.exit(of: server, within: .seconds(60)))
+        #expect(server.terminationStatus == 0)
+    }
+
     @Test func aNonLoopbackBindIsRefused() throws {
         let s = try DispatchSandbox("serve-refused")
         defer { s.remove() }
         let error = try s.fail(["serve", "--host", "0.0.0.0"], code: "INVALID_ARGUMENTS", exit: 2)
-        #expect(error["message"]?.stringValue?.contains("loopback") == true)
+        #expect(error["message"]?.stringValue?.contains("without an admin token") == true)
         try s.fail(["serve", "--port", "99999"], code: "INVALID_ARGUMENTS", exit: 2)
+        try s.fail(["serve", "--host", "0.0.0.0", "--admin-token", "short"], code: "INVALID_ARGUMENTS", exit: 2)
     }
 }

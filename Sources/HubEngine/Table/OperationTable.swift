@@ -50,6 +50,7 @@ public struct OperationTable: Sendable {
         ConfigurePersistence.descriptor,
         OptimizeSubscriptions.descriptor,
         GetMetrics.descriptor,
+        IssueToken.descriptor,
         RegisterAgent.descriptor,
         DeregisterAgent.descriptor,
         Heartbeat.descriptor,

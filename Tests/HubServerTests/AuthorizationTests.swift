@@ -1,0 +1,102 @@
+import HTTPTypes
+import HubCore
+import HubEngine
+import HubServer
+import HubTesting
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import Testing
+
+/// Bearer tokens (§13, §17): the admin token may do everything, an agent token only
+/// acts as its agent, a wrong or missing token is 401, and the open endpoints stay open.
+@Suite struct AuthorizationTests {
+    static let admin = "admin-token-0123456789"
+    let t: TestHub
+    init() throws { t = try TestHub() }
+
+    static func bearer(_ token: String) -> HTTPFields { [.authorization: "Bearer \(token)"] }
+    static func json(_ r: TestResponse) -> JSONValue {
+        (try? JSONParser.parse(bytes: Array(r.body.readableBytesView))) ?? .null
+    }
+
+    func post(
+        _ client: some TestClientProtocol, _ uri: String, _ body: String = "{}", token: String? = nil
+    ) async throws -> (HTTPResponse.Status, JSONValue) {
+        try await client.execute(
+            uri: uri, method: .post, headers: token.map(Self.bearer) ?? [:], body: ByteBuffer(string: body)
+        ) { r in (r.status, Self.json(r)) }
+    }
+
+    @Test func tokensDecideWhoMayDoWhat() async throws {
+        let app = Application(router: HubRouter.make(hub: t.hub, maxBodySize: 1 << 20, adminToken: Self.admin))
+        try await app.test(.router) { client in
+            // Open endpoints; everything else needs a token.
+            #expect(try await client.execute(uri: "/healthz", method: .get) { $0.status } == .ok)
+            #expect(try await client.execute(uri: "/openapi.json", method: .get) { $0.status } == .ok)
+            #expect(try await client.execute(uri: "/metrics", method: .get) { $0.status } == .unauthorized)
+            let (anonymous, refusal) = try await post(client, "/v1/list-workflows")
+            #expect(anonymous == .unauthorized)
+            #expect(refusal["error"]?["code"] == "UNAUTHORIZED")
+            #expect(try await post(client, "/v1/list-workflows", token: "wrong-token").0 == .unauthorized)
+
+            // The admin sets up a workflow with two tasks and a token for agent a1.
+            let admin = Self.admin
+            let create =
+                #"{"phases": [{"name": "p", "tasks": [{"task_id": "x", "role": "code"}, {"task_id": "y", "role": "code"}]}]}"#
+            #expect(try await post(client, "/v1/workflows/w1/create", create, token: admin).0 == .ok)
+            #expect(try await post(client, "/v1/workflows/w2/create", #"{"phases": ["q"]}"#, token: admin).0 == .ok)
+            #expect(try await post(client, "/v1/workflows/w1/start", token: admin).0 == .ok)
+            let (_, issued) = try await post(client, "/v1/issue-token", #"{"agent_id": "a1"}"#, token: admin)
+            let agentToken = try #require(issued["result"]?["token"]?.stringValue)
+            let (_, other) = try await post(client, "/v1/issue-token", #"{"agent_id": "a2"}"#, token: admin)
+            let otherToken = try #require(other["result"]?["token"]?.stringValue)
+
+            // The agent acts as itself only.
+            let register = #"{"agent_id": "a1", "specializations": ["code"]}"#
+            #expect(try await post(client, "/v1/register-agent", register, token: agentToken).0 == .ok)
+            let asOther = #"{"agent_id": "a2", "specializations": ["code"]}"#
+            #expect(try await post(client, "/v1/register-agent", asOther, token: agentToken).0 == .forbidden)
+            #expect(try await post(client, "/v1/register-agent", asOther, token: otherToken).0 == .ok)
+            let (claimed, claim) = try await post(client, "/v1/claim-task", #"{"agent_id": "a1"}"#, token: agentToken)
+            #expect(claimed == .ok)
+            let lease = try #require(claim["result"]?["tasks"]?.arrayValue?.first?["lease_id"]?.stringValue)
+            let (_, otherClaim) = try await post(client, "/v1/claim-task", #"{"agent_id": "a2"}"#, token: otherToken)
+            let otherLease = try #require(otherClaim["result"]?["tasks"]?.arrayValue?.first?["lease_id"]?.stringValue)
+
+            // Not another agent's lease, not admin operations, not other workflows' events.
+            let (stolen, theft) = try await post(
+                client, "/v1/complete-task", "{\"lease_id\": \"\(otherLease)\"}", token: agentToken)
+            #expect(stolen == .forbidden)
+            #expect(theft["error"]?["code"] == "FORBIDDEN")
+            #expect(try await post(client, "/v1/workflows/w3/create", create, token: agentToken).0 == .forbidden)
+            #expect(
+                try await post(client, "/v1/issue-token", #"{"agent_id": "a1"}"#, token: agentToken).0 == .forbidden)
+            let note = #"{"event_type": "progress"}"#
+            #expect(try await post(client, "/v1/workflows/w1/publish-event", note, token: agentToken).0 == .ok)
+            #expect(try await post(client, "/v1/workflows/w2/publish-event", note, token: agentToken).0 == .forbidden)
+            #expect(try await post(client, "/v1/workflows/w1/get-status", token: agentToken).0 == .ok)
+            #expect(
+                try await client.execute(uri: "/v1/events/stream", method: .get, headers: Self.bearer(agentToken)) {
+                    $0.status
+                } == .forbidden)
+            #expect(
+                try await client.execute(uri: "/metrics", method: .get, headers: Self.bearer(agentToken)) {
+                    $0.status
+                } == .ok)
+            #expect(
+                try await post(client, "/v1/complete-task", "{\"lease_id\": \"\(lease)\"}", token: agentToken).0 == .ok)
+        }
+        // Only the token's hash is stored.
+        let stored = try await t.hub.store.read { tx in try tx.tokenAgent(hash: Checksum.sha256(Array("x".utf8))) }
+        #expect(stored == nil)
+    }
+
+    @Test func withoutAnAdminTokenTheServerIsOpen() async throws {
+        let app = Application(router: HubRouter.make(hub: t.hub, maxBodySize: 1 << 20))
+        try await app.test(.router) { client in
+            let (status, _) = try await post(client, "/v1/list-workflows")
+            #expect(status == .ok)
+        }
+    }
+}
