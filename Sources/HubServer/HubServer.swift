@@ -9,8 +9,8 @@ import ServiceLifecycle
 import Synchronization
 
 /// `coordination-hub serve`: the HTTP API and the hub's long-lived work, as
-/// `Service`s of one `ServiceGroup` — the HTTP server, event delivery and
-/// retention. SIGTERM and SIGINT stop it gracefully: the server stops accepting
+/// `Service`s of one `ServiceGroup` — the HTTP server, event delivery, retention,
+/// and due work (agent expiry, lapsed leases, task and workflow timeouts). SIGTERM and SIGINT stop it gracefully: the server stops accepting
 /// and finishes in-flight requests, delivery flushes its batches, then the store closes.
 public struct HubServer: Sendable {
     public let hub: Hub
@@ -65,6 +65,7 @@ public struct HubServer: Sendable {
                 // Event streams end first, so the server's wait for in-flight requests ends.
                 services: [
                     .init(service: RetentionService(hub: hub)),
+                    .init(service: DueWorkService(hub: hub)),
                     .init(service: EventDelivery(hub: hub, sender: sender)),
                     .init(
                         service: application(streamsStop: { closer.isSet }, registry: registry, onRunning: onRunning)),
