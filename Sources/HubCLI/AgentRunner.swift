@@ -33,6 +33,9 @@ struct AgentRunner {
     let log: @Sendable (String) -> Void
     let stop: StopFlag
 
+    /// The leases this agent knows it holds, sent with each heartbeat.
+    let held = HeldLeases()
+
     /// Bytes of a task's output kept as its result's tail.
     static let outputTail = 4096
 
@@ -64,12 +67,17 @@ struct AgentRunner {
                     ]
                     if let id = options.workflowID { parameters["workflow_id"] = .string(id) }
                     if let wait = options.claimWait { parameters["wait"] = .string(wait.description) }
-                    claimed = await call("claim-task", parameters)?["tasks"]?.arrayValue ?? []
+                    let answer = await call("claim-task", parameters)
+                    claimed = answer?["tasks"]?.arrayValue ?? []
+                    // A failed claim (a hub restarting) is not a long poll: pause before the next.
+                    if answer == nil { try? await Task.sleep(for: .milliseconds(options.idleDelay.milliseconds)) }
                 }
                 for task in claimed {
+                    held.insert(task["lease_id"]?.stringValue ?? "")
                     running.add(1)
                     group.addTask {
                         await execute(task)
+                        held.remove(task["lease_id"]?.stringValue ?? "")
                         running.add(-1)
                     }
                 }
@@ -92,15 +100,17 @@ struct AgentRunner {
         while !Task.isCancelled {
             try? await Task.sleep(for: .milliseconds(max(10, interval / 2)))
             if Task.isCancelled { return }
-            _ = await call("heartbeat", ["agent_id": .string(options.agentID)], quiet: true)
+            _ = await call(
+                "heartbeat", ["agent_id": .string(options.agentID), "held_leases": .strings(held.all)], quiet: true)
         }
     }
 
+    /// Whether the workflow is over (or gone). A hub that cannot be reached says nothing
+    /// about that: the agent carries on and asks again.
     private func workflowFinished(_ id: String) async -> Bool {
-        guard let state = await call("get-status", [:], workflowID: id, quiet: true)?["workflow_state"] else {
-            return true
-        }
-        let status = state["status"]?.stringValue ?? ""
+        let response = await hub.perform(OperationRequest(workflowID: id, operation: "get-status"))
+        if let error = response.error { return error.code == .workflowNotFound }
+        let status = response.json["result"]?["workflow_state"]?["status"]?.stringValue ?? ""
         return ["completed", "failed", "cancelled"].contains(status)
     }
 
@@ -135,11 +145,31 @@ struct AgentRunner {
             arguments, environment: environment, directory: task["workspace"]?.stringValue, tailBytes: Self.outputTail)
         let details: JSONValue = ["exit_code": .int(Int64(outcome.status)), "output_tail": .string(outcome.tail)]
         if outcome.status == 0 {
-            _ = await call("complete-task", ["lease_id": .string(lease), "result": details])
+            await report("complete-task", ["lease_id": .string(lease), "result": details])
             log("agent \(options.agentID): completed \(workflowID)/\(taskID)")
         } else {
-            _ = await call("fail-task", ["lease_id": .string(lease), "error": details])
+            await report("fail-task", ["lease_id": .string(lease), "error": details])
             log("agent \(options.agentID): \(workflowID)/\(taskID) failed with exit status \(outcome.status)")
+        }
+    }
+
+    /// Reports an outcome until the hub gives a definite answer: while it cannot be
+    /// reached (a server restarting), the lease is still this agent's, so retrying keeps
+    /// the outcome from being lost; any answer from the hub itself (success,
+    /// `LEASE_EXPIRED`, …) ends it. Gives up when the agent is stopped.
+    private func report(_ operation: String, _ parameters: JSONValue) async {
+        var delay = Duration.milliseconds(100)
+        while true {
+            let response = await hub.perform(
+                OperationRequest(workflowID: nil, operation: operation, parameters: parameters))
+            guard let error = response.error else { return }
+            guard error.code == .storeUnavailable, !stop.isSet else {
+                log("agent \(options.agentID): \(operation): \(error.code.name): \(error.message)")
+                return
+            }
+            log("agent \(options.agentID): \(operation): the hub is unavailable; retrying")
+            try? await Task.sleep(for: delay)
+            delay = min(delay * 2, .seconds(5))
         }
     }
 
@@ -158,4 +188,12 @@ struct AgentRunner {
         }
         return response.json["result"]
     }
+}
+
+/// The leases an agent runner holds, shared by its claim loop, its tasks and its heartbeat.
+final class HeldLeases: Sendable {
+    private let leases = Mutex<Set<String>>([])
+    func insert(_ id: String) { _ = leases.withLock { $0.insert(id) } }
+    func remove(_ id: String) { _ = leases.withLock { $0.remove(id) } }
+    var all: [String] { leases.withLock { $0.sorted() } }
 }

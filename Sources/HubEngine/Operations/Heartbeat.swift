@@ -5,8 +5,15 @@ enum Heartbeat {
     struct Parameters: OperationParameters {
         var agentId: String
         var usage: UsageReport?
+        var heldLeases: [String]?
         static let schema = Schema.object([
             .init("agent_id", .id("The agent."), required: true),
+            .init(
+                "held_leases",
+                .array(
+                    .string(maxLength: 128),
+                    "The leases the agent knows it holds. Given, only these are renewed; its other leases older than one heartbeat interval (claims whose answer never reached it) go back to the queue without counting an attempt.",
+                    maxItems: 1000)),
             .init(
                 "usage",
                 Spend.usageSchema.described(
@@ -34,7 +41,16 @@ enum Heartbeat {
             try scope.tx.save(agent)
             if returning { try scope.emitAgent("recovered", agent.agentID) }
             var renewed: [Lease] = []
+            let held = p.heldLeases.map(Set.init)
+            let known = scope.now - scope.configuration.heartbeatInterval.milliseconds
             for var lease in try scope.tx.activeLeases(agentID: p.agentId) {
+                if let held, !held.contains(lease.leaseID), lease.claimedAt <= known {
+                    // Claimed, but the answer never reached the agent (a lost response): release it.
+                    try scope.requeue(
+                        lease: lease, ending: .revoked, countAttempt: false,
+                        reason: "agent \(p.agentId) does not hold it (its claim's answer was lost)", cause: nil)
+                    continue
+                }
                 lease.expiresAt = scope.now + scope.leaseDuration
                 try scope.tx.update(lease)
                 renewed.append(lease)
