@@ -11,6 +11,7 @@ public enum MigrationHistory {
         (4, "budgets_and_spend"),
         (5, "resource_allocations"),
         (6, "subscriptions_dead_letters_settings"),
+        (7, "checkpoints"),
     ]
 
     /// The identifier a store records for a step, e.g. `0001_workflows_phases_tasks_events`.

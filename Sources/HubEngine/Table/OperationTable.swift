@@ -61,5 +61,8 @@ public struct OperationTable: Sendable {
         RedistributeTasks.descriptor,
         AllocateResources.descriptor,
         ReleaseResources.descriptor,
+        TakeCheckpoint.descriptor,
+        ListCheckpoints.descriptor,
+        Restore.descriptor,
     ])
 }
