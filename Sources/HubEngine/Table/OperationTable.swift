@@ -64,5 +64,6 @@ public struct OperationTable: Sendable {
         TakeCheckpoint.descriptor,
         ListCheckpoints.descriptor,
         Restore.descriptor,
+        VerifyState.descriptor,
     ])
 }
