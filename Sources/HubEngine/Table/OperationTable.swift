@@ -65,5 +65,6 @@ public struct OperationTable: Sendable {
         ListCheckpoints.descriptor,
         Restore.descriptor,
         VerifyState.descriptor,
+        ReportError.descriptor,
     ])
 }
