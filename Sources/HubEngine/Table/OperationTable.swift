@@ -66,5 +66,6 @@ public struct OperationTable: Sendable {
         Restore.descriptor,
         VerifyState.descriptor,
         ReportError.descriptor,
+        AcceptHandoff.descriptor,
     ])
 }
