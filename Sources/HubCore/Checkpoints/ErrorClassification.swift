@@ -20,6 +20,12 @@ public struct ErrorClassification: Sendable, Equatable {
     public var recoverable: Bool
     public var recovery: Recovery?
 
+    public init(severity: Severity, recoverable: Bool, recovery: Recovery?) {
+        self.severity = severity
+        self.recoverable = recoverable
+        self.recovery = recovery
+    }
+
     /// The table, by `error_type`; anything not listed is error / not recoverable.
     public static let table: [(type: String, classification: ErrorClassification)] = [
         ("task_failure", .init(severity: .error, recoverable: true, recovery: .retryTask)),

@@ -17,53 +17,78 @@ struct CheckpointResolver {
     let workflowID: String
     let autoRecovery: Bool
 
-    /// `reference`: a `chkpt_…` id, `latest`, or a checkpoint name.
+    /// How many older valid checkpoints a choice offers as fallback options.
+    static let fallbackCount = 3
+
+    /// `reference`: a `chkpt_…` id, `latest`, or a checkpoint name. Checkpoints are read and
+    /// verified newest first, one at a time, only as far as the answer needs.
     func resolve(_ reference: String, in tx: any StoreReader) throws(HubError) -> Choice {
-        let all: [Checkpoint]
         do {
-            all = try tx.checkpoints(of: workflowID, limit: 10_000)
+            return try lookUp(reference, in: tx)
         } catch let error as HubError {
             throw error
         } catch {
             throw HubError(.storeUnavailable, "Cannot read the checkpoints of \(workflowID): \(error)")
         }
-        var verdicts: [String: CheckpointDocument] = [:]
-        for c in all { if let doc = try? c.verifiedDocument() { verdicts[c.checkpointID] = doc } }
-        let newestValid = all.first { verdicts[$0.checkpointID] != nil }
-        func older(than c: Checkpoint) -> [Checkpoint] {
-            guard let index = all.firstIndex(where: { $0.checkpointID == c.checkpointID }) else { return [] }
-            return all[(index + 1)...].filter { verdicts[$0.checkpointID] != nil }
-        }
-        if reference.hasPrefix("chkpt_") {
-            guard let c = all.first(where: { $0.checkpointID == reference }) else { throw notFound(reference, all) }
-            guard let doc = verdicts[c.checkpointID] else { throw corrupt(c, newestValid: newestValid, explicit: true) }
-            return Choice(
-                checkpoint: c, document: doc, fallbackUsed: false, skippedCorrupt: [], olderValid: older(than: c))
-        }
-        let candidates = reference == "latest" ? all : all.filter { $0.name == reference }
-        guard let first = candidates.first else { throw notFound(reference, all) }
-        if let doc = verdicts[first.checkpointID] {
-            return Choice(
-                checkpoint: first, document: doc, fallbackUsed: false, skippedCorrupt: [],
-                olderValid: older(than: first))
-        }
-        let valid = candidates.first { verdicts[$0.checkpointID] != nil }
-        guard autoRecovery, let valid, let doc = verdicts[valid.checkpointID] else {
-            throw corrupt(first, newestValid: valid ?? newestValid, explicit: false)
-        }
-        let skipped = candidates.prefix { $0.checkpointID != valid.checkpointID }.map(\.checkpointID)
-        return Choice(
-            checkpoint: valid, document: doc, fallbackUsed: true, skippedCorrupt: skipped,
-            olderValid: older(than: valid))
     }
 
-    private func notFound(_ reference: String, _ all: [Checkpoint]) -> HubError {
+    private func lookUp(_ reference: String, in tx: any StoreReader) throws -> Choice {
+        let ids = try tx.checkpointIDs(of: workflowID)
+        var loaded: [String: (Checkpoint, CheckpointDocument?)] = [:]
+        func load(_ id: String) throws -> (Checkpoint, CheckpointDocument?)? {
+            if let hit = loaded[id] { return hit }
+            guard let c = try tx.checkpoint(id: id) else { return nil }
+            let entry = (c, try? c.verifiedDocument())
+            loaded[id] = entry
+            return entry
+        }
+        func newestValid(after index: Int = -1) throws -> Checkpoint? {
+            for id in ids.dropFirst(index + 1) { if let (c, doc) = try load(id), doc != nil { return c } }
+            return nil
+        }
+        func olderValid(than id: String) throws -> [Checkpoint] {
+            guard let index = ids.firstIndex(of: id) else { return [] }
+            var out: [Checkpoint] = []
+            for older in ids.dropFirst(index + 1) where out.count < Self.fallbackCount {
+                if let (c, doc) = try load(older), doc != nil { out.append(c) }
+            }
+            return out
+        }
+        if reference.hasPrefix("chkpt_") {
+            guard ids.contains(reference), let (c, doc) = try load(reference) else {
+                throw notFound(reference, empty: ids.isEmpty)
+            }
+            guard let doc else { throw corrupt(c, newestValid: try newestValid(), explicit: true) }
+            return Choice(
+                checkpoint: c, document: doc, fallbackUsed: false, skippedCorrupt: [],
+                olderValid: try olderValid(than: c.checkpointID))
+        }
+        var skipped: [String] = []
+        var firstCorrupt: Checkpoint?
+        for id in ids {
+            guard let (c, doc) = try load(id), reference == "latest" || c.name == reference else { continue }
+            if let doc {
+                guard skipped.isEmpty || autoRecovery else { break }
+                return Choice(
+                    checkpoint: c, document: doc, fallbackUsed: !skipped.isEmpty, skippedCorrupt: skipped,
+                    olderValid: try olderValid(than: c.checkpointID))
+            }
+            skipped.append(c.checkpointID)
+            if firstCorrupt == nil { firstCorrupt = c }
+            if !autoRecovery { break }
+        }
+        guard let firstCorrupt else { throw notFound(reference, empty: ids.isEmpty) }
+        // Nothing usable among the candidates: name the newest valid checkpoint of any name.
+        throw corrupt(firstCorrupt, newestValid: try newestValid(), explicit: false)
+    }
+
+    private func notFound(_ reference: String, empty: Bool) -> HubError {
         HubError(
             .checkpointNotFound, "Workflow \(workflowID) has no checkpoint \"\(reference.prefix(128))\"",
-            details: all.isEmpty
+            details: empty
                 ? "It has no checkpoints yet." : "Name one by its checkpoint_id, its name, or 'latest'.",
             context: ["checkpoint": .string(String(reference.prefix(128)))],
-            suggestions: all.isEmpty
+            suggestions: empty
                 ? ["Take one: coordination-hub \(workflowID) checkpoint '{\"name\": \"manual\"}'"]
                 : ["List them: coordination-hub \(workflowID) list-checkpoints"])
     }
