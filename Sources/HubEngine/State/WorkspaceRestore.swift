@@ -6,6 +6,8 @@ import HubCore
 /// wholly new at any instant), modes kept, never through a symlinked directory.
 struct WorkspaceRestore {
     let files: WorkspaceFiles
+    /// Names of the temporary files a restore writes beside their targets.
+    static let temporaryPrefix = ".hub-restore-"
 
     struct Plan {
         var writes: [(entry: CheckpointFile, created: Bool)] = []
@@ -62,13 +64,20 @@ struct WorkspaceRestore {
 
     /// Carries the plan out. Fails with `STORE_UNAVAILABLE` naming the file that could not be written.
     func apply(_ plan: Plan, contents: [String: [UInt8]]) throws(HubError) {
+        // Temporary files of a restore that was killed before its renames are ours to remove.
+        for directory in Set(plan.writes.map { FileSystem.parent(of: files.root + "/" + $0.entry.path) }) {
+            for name in FileSystem.entries(directory) ?? []
+            where name.hasPrefix(Self.temporaryPrefix) && name.hasSuffix(".tmp") {
+                _ = FileSystem.remove(directory + "/" + name)
+            }
+        }
         for (entry, _) in plan.writes {
             guard let bytes = contents[entry.sha256] else {
                 throw HubError(.checkpointCorrupt, "The stored contents of \(entry.path) (\(entry.sha256)) are missing")
             }
             try makeParents(of: entry.path)
             let target = files.root + "/" + entry.path
-            let temporary = FileSystem.parent(of: target) + "/.hub-restore-\(UUID().uuidString).tmp"
+            let temporary = FileSystem.parent(of: target) + "/\(Self.temporaryPrefix)\(UUID().uuidString).tmp"
             if let code = FileSystem.replace(target, with: bytes, mode: entry.mode, temporary: temporary) {
                 throw failure("write \(entry.path)", code)
             }
