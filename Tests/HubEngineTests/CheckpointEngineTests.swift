@@ -267,4 +267,41 @@ import Testing
         #expect(refused.error?.message.contains("db") == true)
         #expect(await t.run("w1", "get-status").result["workflow_state"]?["state_version"] == version)
     }
+
+    @Test func saveStateWritesTheSeedsCheckpointLayoutAndBundlesThem() async throws {
+        await t.run("w1", "create", #"{"phases": ["a"]}"#)
+        await t.run("w1", "checkpoint", #"{"name": "first"}"#)
+        await t.run("w1", "checkpoint", #"{"name": "second"}"#)
+        let saved = await t.run(
+            "w1", "save-state", #"{"include_checkpoints": true, "compress": false, "backup_location": "w1.bundle"}"#)
+        #expect(saved.succeeded)
+        let files = saved.result["files"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        #expect(files.contains { $0.hasSuffix("checkpoints/w1/first.json") })
+        #expect(files.contains { $0.hasSuffix("checkpoints/w1/latest.json") })
+        let latest = try #require(
+            FileManager.default.contents(atPath: t.directory.file("state/checkpoints/w1/latest.json")))
+        let json = try JSONParser.parse(bytes: [UInt8](latest))
+        #expect(json["name"] == "second")
+        #expect(json["snapshot"]?["format"] == "coordination-hub-checkpoint")
+        let path = try #require(saved.result["bundle"]?["path"]?.stringValue)
+        let bundle = try JSONParser.parse(bytes: [UInt8](try #require(FileManager.default.contents(atPath: path))))
+        #expect(bundle["sections"]?["checkpoints"]?.arrayValue?.count == 2)
+    }
+
+    @Test func retentionRemovesContentsNoCheckpointReferences() async throws {
+        var config = Configuration()
+        config.checkpointRetention = 1
+        let hub = try TestHub(configuration: config)
+        defer { hub.remove() }
+        try Data("one".utf8).write(to: URL(fileURLWithPath: hub.directory.file("f.txt")))
+        await hub.run("w1", "create", #"{"phases": ["a"]}"#)
+        await hub.run("w1", "checkpoint", #"{"include_files": ["f.txt"]}"#)
+        try Data("two".utf8).write(to: URL(fileURLWithPath: hub.directory.file("f.txt")))
+        let second = await hub.run("w1", "checkpoint", #"{"include_files": ["f.txt"]}"#)
+        #expect(second.result["expired"]?.arrayValue?.count == 1)
+        let one = Checksum.sha256(Array("one".utf8))
+        let two = Checksum.sha256(Array("two".utf8))
+        let stored = try await hub.hub.store.read { tx in try tx.storedContents([one, two]) }
+        #expect(stored == [two])
+    }
 }
