@@ -34,31 +34,42 @@ struct CheckpointResolver {
 
     private func lookUp(_ reference: String, in tx: any StoreReader) throws -> Choice {
         let ids = try tx.checkpointIDs(of: workflowID)
-        var loaded: [String: (Checkpoint, CheckpointDocument?)] = [:]
-        func load(_ id: String) throws -> (Checkpoint, CheckpointDocument?)? {
+        // Validity is the checksum; only the chosen snapshot is parsed (a snapshot that hashes
+        // right but cannot be read counts as corrupt too).
+        var loaded: [String: (Checkpoint, Bool)] = [:]
+        func load(_ id: String) throws -> (Checkpoint, Bool)? {
             if let hit = loaded[id] { return hit }
             guard let c = try tx.checkpoint(id: id) else { return nil }
-            let entry = (c, try? c.verifiedDocument())
+            let entry = (c, c.isValid)
             loaded[id] = entry
             return entry
         }
-        func newestValid(after index: Int = -1) throws -> Checkpoint? {
-            for id in ids.dropFirst(index + 1) { if let (c, doc) = try load(id), doc != nil { return c } }
+        func document(_ c: Checkpoint) -> CheckpointDocument? {
+            guard let doc = try? c.verifiedDocument() else {
+                loaded[c.checkpointID] = (c, false)
+                return nil
+            }
+            return doc
+        }
+        func newestValid() throws -> Checkpoint? {
+            for id in ids { if let (c, valid) = try load(id), valid { return c } }
             return nil
         }
         func olderValid(than id: String) throws -> [Checkpoint] {
             guard let index = ids.firstIndex(of: id) else { return [] }
             var out: [Checkpoint] = []
             for older in ids.dropFirst(index + 1) where out.count < Self.fallbackCount {
-                if let (c, doc) = try load(older), doc != nil { out.append(c) }
+                if let (c, valid) = try load(older), valid { out.append(c) }
             }
             return out
         }
         if reference.hasPrefix("chkpt_") {
-            guard ids.contains(reference), let (c, doc) = try load(reference) else {
+            guard ids.contains(reference), let (c, valid) = try load(reference) else {
                 throw notFound(reference, empty: ids.isEmpty)
             }
-            guard let doc else { throw corrupt(c, newestValid: try newestValid(), explicit: true) }
+            guard valid, let doc = document(c) else {
+                throw corrupt(c, newestValid: try newestValid(), explicit: true)
+            }
             return Choice(
                 checkpoint: c, document: doc, fallbackUsed: false, skippedCorrupt: [],
                 olderValid: try olderValid(than: c.checkpointID))
@@ -66,9 +77,8 @@ struct CheckpointResolver {
         var skipped: [String] = []
         var firstCorrupt: Checkpoint?
         for id in ids {
-            guard let (c, doc) = try load(id), reference == "latest" || c.name == reference else { continue }
-            if let doc {
-                guard skipped.isEmpty || autoRecovery else { break }
+            guard let (c, valid) = try load(id), reference == "latest" || c.name == reference else { continue }
+            if valid, let doc = document(c) {
                 return Choice(
                     checkpoint: c, document: doc, fallbackUsed: !skipped.isEmpty, skippedCorrupt: skipped,
                     olderValid: try olderValid(than: c.checkpointID))
