@@ -57,6 +57,7 @@ let package = Package(
                 .product(name: "HubEngine", package: "coordination-hub"),
                 .product(name: "HubStoreSQLite", package: "coordination-hub"),
                 .product(name: "HubCore", package: "coordination-hub"),
+                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             path: "Sources/checkpoint-bench",
             swiftSettings: [.swiftLanguageMode(.v6)]

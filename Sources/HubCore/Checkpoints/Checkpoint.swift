@@ -92,6 +92,11 @@ public struct Checkpoint: Sendable, Equatable {
             throw HubError(
                 .checkpointCorrupt, "Checkpoint \(checkpointID) is corrupt: its snapshot does not match its checksum")
         }
+        return try parsedDocument()
+    }
+
+    /// The snapshot parsed without hashing it again (for a caller that just checked ``isValid``).
+    public func parsedDocument() throws(HubError) -> CheckpointDocument {
         let value: JSONValue
         do {
             value = try JSONParser.parse(bytes: document)

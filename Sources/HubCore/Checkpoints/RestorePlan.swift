@@ -57,7 +57,8 @@ public struct RestorePlan: Sendable {
             phaseList = checkpoint.phases
             tasks = checkpoint.tasks
             plan.restoredPhases = checkpoint.phases.map(\.phaseID)
-            plan.removedTasks = current.tasks.map(\.taskID).filter { id in !tasks.contains { $0.taskID == id } }
+            let kept = Set(tasks.map(\.taskID))
+            plan.removedTasks = current.tasks.map(\.taskID).filter { !kept.contains($0) }
             // Identity, accounting and money spent stay as they are now.
             workflow.stateVersion = current.workflow.stateVersion
             workflow.correlationID = current.workflow.correlationID

@@ -75,7 +75,7 @@ enum Restore {
         // 1. Read and verify: the workflow, the checkpoint, the contents of its files.
         let withFiles = strategy != .partialRestore
         let (current, choice, contents) = try await context.store.read {
-            tx -> (WorkflowSnapshot, CheckpointResolver.Choice, [String: [UInt8]]) in
+            tx -> (Workflow, CheckpointResolver.Choice, [String: [UInt8]]) in
             guard let workflow = try tx.workflow(id) else { throw HubError.workflowNotFound(id) }
             if workflow.archived {
                 throw HubError.invalidTransition(
@@ -101,9 +101,7 @@ enum Restore {
                     contents[entry.sha256] = bytes
                 }
             }
-            let current = WorkflowSnapshot(
-                workflow: workflow, phases: try tx.phases(of: id), tasks: try tx.tasks(of: id))
-            return (current, choice, contents)
+            return (workflow, choice, contents)
         }
         let saved = choice.document.state
         var phaseNumbers: [Int]?
@@ -128,14 +126,14 @@ enum Restore {
 
         // 2. Dependencies, before anything changes.
         if p.verifyDependencies == true {
-            let checked = try await verifyDependencies(current.workflow)
+            let checked = try await verifyDependencies(current)
             step("validate_dependencies", ["checked": .strings(checked)])
         }
 
         // 3. Files, each whole: temporary file, fsync, rename.
         var fileReport: JSONValue = .null
         if withFiles, let scope = choice.document.fileScope {
-            let workspace = WorkspaceFiles(workspace: current.workflow.workspace, stateDirectory: hub.stateDirectory)
+            let workspace = WorkspaceFiles(workspace: current.workspace, stateDirectory: hub.stateDirectory)
             let restorer = WorkspaceRestore(files: workspace)
             let plan = try restorer.plan(choice.document.files, scope: scope)
             try restorer.apply(plan, contents: contents)
@@ -184,9 +182,13 @@ enum Restore {
             result["removed_tasks"] = .strings(plan.removedTasks)
         }
         result["requeued_tasks"] = .strings(plan.requeuedTasks)
-        var outcome = try await OperationOutcome.after(hub, id, result: result)
-        outcome.nextSteps.insert("Continue with 'coordination-hub \(id) resume'", at: 0)
-        return outcome
+        // The state this restore committed, without reading the whole workflow again.
+        result["status"] = .string(restored.status.rawValue)
+        result["state_version"] = .int(restored.stateVersion)
+        let state = WorkflowSnapshot(workflow: restored, phases: plan.snapshot.phases, tasks: plan.snapshot.tasks)
+        return OperationOutcome(
+            result: result, nextSteps: ["Continue with 'coordination-hub \(id) resume'"] + NextSteps.after(state),
+            stateVersion: restored.stateVersion)
     }
 
     /// Replaces the workflow's state by the plan for `choice` in one transaction, with
@@ -211,7 +213,11 @@ enum Restore {
                 throw HubError.invalidTransition(
                     operation: source, workflowID: id, current: workflow.status, archived: true, allowed: [])
             }
-            let live = WorkflowSnapshot(workflow: workflow, phases: try tx.phases(of: id), tasks: try tx.tasks(of: id))
+            // The current tasks matter to a rollback (attempts, work undone) and to a restore of some
+            // phases (the others stay); a whole restore replaces them without looking.
+            let needsTasks = strategy == .rollback || phases != nil
+            let live = WorkflowSnapshot(
+                workflow: workflow, phases: try tx.phases(of: id), tasks: needsTasks ? try tx.tasks(of: id) : [])
             let plan = RestorePlan.make(
                 current: live, checkpoint: document.state, strategy: strategy, phases: phases, now: now)
             var m = Mutation(tx: tx, workflow: workflow, now: now, ids: ids, checkpointRetention: keep)

@@ -45,7 +45,7 @@ struct CheckpointResolver {
             return entry
         }
         func document(_ c: Checkpoint) -> CheckpointDocument? {
-            guard let doc = try? c.verifiedDocument() else {
+            guard let doc = try? c.parsedDocument() else {
                 loaded[c.checkpointID] = (c, false)
                 return nil
             }
