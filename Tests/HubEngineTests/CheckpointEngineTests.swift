@@ -304,4 +304,41 @@ import Testing
         let stored = try await hub.hub.store.read { tx in try tx.storedContents([one, two]) }
         #expect(stored == [two])
     }
+
+    @Test func aRestoreNeverWritesThroughASymlinkedDirectory() async throws {
+        let outside = try TemporaryDirectory("outside-dir")
+        defer { outside.remove() }
+        try write("sub/a.txt", Array("inside".utf8))
+        await t.run("w1", "create", #"{"phases": ["a"]}"#)
+        let id = try #require(
+            await t.run("w1", "checkpoint", #"{"include_files": ["sub/*"]}"#).result["checkpoint_id"]?.stringValue)
+        try FileManager.default.removeItem(atPath: workspace + "/sub")
+        try FileManager.default.createSymbolicLink(atPath: workspace + "/sub", withDestinationPath: outside.path)
+        let restored = await t.run("w1", "restore", "{\"checkpoint_id\": \"\(id)\"}")
+        #expect(restored.succeeded, "\(restored.json)")
+        #expect(restored.result["files"]?["skipped"]?.arrayValue?.first?["path"] == "sub/a.txt")
+        #expect(!FileManager.default.fileExists(atPath: outside.file("a.txt")))
+    }
+
+    @Test func archivedWorkflowsListCheckpointsButRefuseNewOnesAndRestores() async throws {
+        await t.run("w1", "create", #"{"phases": ["a"]}"#)
+        await t.run("w1", "start")
+        let id = try #require(await t.run("w1", "checkpoint").result["checkpoint_id"]?.stringValue)
+        await t.run("w1", "cancel")
+        await t.run("w1", "cleanup")
+        #expect(await t.run("w1", "checkpoint").errorCode == "INVALID_TRANSITION")
+        #expect(await t.run("w1", "restore", "{\"checkpoint_id\": \"\(id)\"}").errorCode == "INVALID_TRANSITION")
+        #expect(await checkpoints().count == 1)
+    }
+
+    @Test func aCancelledWorkflowCanBeRestoredAndIsLeftPaused() async throws {
+        await t.run("w1", "create", #"{"phases": [{"name": "a", "tasks": [{"task_id": "t1"}]}]}"#)
+        await t.run("w1", "start")
+        await t.run("w1", "checkpoint", #"{"name": "running"}"#)
+        await t.run("w1", "cancel")
+        let restored = await t.run("w1", "restore", #"{"name": "running"}"#)
+        #expect(restored.result["status"] == "paused")
+        #expect(await task("t1")?["status"] == "ready")
+        #expect(await t.run("w1", "resume").succeeded)
+    }
 }
