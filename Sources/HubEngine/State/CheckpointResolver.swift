@@ -17,8 +17,9 @@ struct CheckpointResolver {
     let workflowID: String
     let autoRecovery: Bool
 
-    /// How many older valid checkpoints a choice offers as fallback options.
-    static let fallbackCount = 3
+    /// How many older valid checkpoints a choice offers as fallback options. Each is read and
+    /// hashed, which for a large workflow costs about as much as a quarter of the restore: one.
+    static let fallbackCount = 1
 
     /// `reference`: a `chkpt_…` id, `latest`, or a checkpoint name. Checkpoints are read and
     /// verified newest first, one at a time, only as far as the answer needs.
