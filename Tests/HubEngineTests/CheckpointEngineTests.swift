@@ -191,6 +191,14 @@ import Testing
         #expect(await t.run("w1", "checkpoint", #"{"include_files": ["/etc/passwd"]}"#).errorCode == "PATH_NOT_ALLOWED")
         #expect(await t.run("w1", "checkpoint", #"{"name": "a/b"}"#).errorCode == "INVALID_PARAMETERS")
         #expect(await t.run("w1", "checkpoint", #"{"name": "../x"}"#).errorCode == "INVALID_PARAMETERS")
+        #expect(
+            await t.run("w1", "restore", #"{"strategy": "rollback", "phases": [1]}"#).errorCode == "INVALID_PARAMETERS")
+        #expect(
+            await t.run("w1", "restore", #"{"strategy": "partial_restore", "phases": []}"#).errorCode
+                == "INVALID_PARAMETERS")
+        #expect(
+            await t.run("w1", "restore", #"{"checkpoint_id": "latest", "name": "x"}"#).errorCode == "INVALID_PARAMETERS"
+        )
         #expect(await checkpoints().isEmpty)
     }
 

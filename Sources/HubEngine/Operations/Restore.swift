@@ -63,6 +63,9 @@ enum Restore {
         if p.phases != nil && strategy != .partialRestore {
             throw HubError.parameter("phases", "applies to partial_restore only, not \(strategy.rawValue)")
         }
+        if p.phases?.isEmpty == true {
+            throw HubError.parameter("phases", "lists no phase; leave it out to restore the whole state")
+        }
         let given = [p.checkpointId, p.name, p.latest == true ? "latest" : nil].compactMap { $0 }
         guard given.count <= 1 else {
             throw HubError.parameter("checkpoint_id", "name one checkpoint: checkpoint_id, name or latest, not several")
