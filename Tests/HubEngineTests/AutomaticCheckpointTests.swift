@@ -114,3 +114,24 @@ import Testing
         #expect(await checkpoints().first?["trigger"] == "agent_failure")
     }
 }
+
+@Suite struct IntervalCheckpointPassTests {
+    @Test func aPassCheckpointsEveryRunningWorkflowThatIsDueAndNoOther() async throws {
+        let t = try TestHub()
+        defer { t.remove() }
+        for id in ["due_a", "due_b", "paused", "fresh"] {
+            await t.run(id, "create", #"{"phases": ["a"], "configuration": {"checkpoint_interval": "10m"}}"#)
+        }
+        await t.run("due_a", "start")
+        await t.run("due_b", "start")
+        await t.run("paused", "start")
+        await t.run("paused", "pause")
+        t.clock.advance(by: .minutes(11))
+        await t.run("fresh", "start")
+        let taken = try await t.hub.takeDueIntervalCheckpoints()
+        #expect(Set(taken) == ["due_a", "due_b"])
+        #expect(try await t.hub.takeDueIntervalCheckpoints().isEmpty)
+        let names = await t.run("due_a", "list-checkpoints").result["checkpoints"]?.arrayValue?.map { $0["name"] }
+        #expect(names == ["interval"])
+    }
+}
