@@ -34,8 +34,18 @@ extension SQLiteTransaction {
 
     func storedContents(_ sha256s: [String]) throws -> Set<String> {
         var found: Set<String> = []
-        let statement = try db.cachedStatement(sql: "SELECT 1 FROM checkpoint_contents WHERE sha256 = ?")
-        for sha in Set(sha256s) where try Bool.fetchOne(statement, arguments: [sha]) != nil { found.insert(sha) }
+        let unique = Array(Set(sha256s))
+        // One query per 500 hashes (SQLite's default limit on bound values is far above that).
+        for start in stride(from: 0, to: unique.count, by: 500) {
+            let chunk = Array(unique[start..<min(start + 500, unique.count)])
+            let marks = chunk.map { _ in "?" }.joined(separator: ",")
+            for sha in try String.fetchAll(
+                db, sql: "SELECT sha256 FROM checkpoint_contents WHERE sha256 IN (\(marks))",
+                arguments: StatementArguments(chunk))
+            {
+                found.insert(sha)
+            }
+        }
         return found
     }
 
