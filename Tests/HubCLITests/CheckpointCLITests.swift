@@ -80,8 +80,10 @@ import Testing
     @Test func aRestoreKilledMidwayLeavesEveryFileWholeAndTheStateConsistent() async throws {
         let hub = try DispatchSandbox("checkpoint-kill")
         defer { hub.remove() }
-        let count = 300
-        let size = 128 * 1024
+        // Enough to be killed midway, few enough that its fsyncs do not starve the suite's
+        // timing-sensitive agent tests running beside it.
+        let count = 150
+        let size = 64 * 1024
         let base = [UInt8]((0..<size).map { UInt8(truncatingIfNeeded: $0 &* 7) })
         let old = (0..<count).map { n in base.map { $0 &+ UInt8(truncatingIfNeeded: n) } }
         let new = old.map { file in file.map { $0 ^ 0xFF } }
