@@ -349,4 +349,20 @@ import Testing
         #expect(await task("t1")?["status"] == "ready")
         #expect(await t.run("w1", "resume").succeeded)
     }
+
+    @Test func declaredFilesOutsideTheWorkspaceAreSkippedAndListed() async throws {
+        try write("src/in.txt", Array("in".utf8))
+        await t.run(
+            "w1", "create",
+            #"{"phases": [{"name": "a", "tasks": [{"task_id": "t1", "files": ["src/in.txt", "/etc/hostname", "src/missing.txt"]}]}]}"#
+        )
+        let cp = await t.run("w1", "checkpoint", #"{"include_files": true}"#)
+        #expect(cp.result["files"]?["captured"] == 1)
+        let skipped = cp.result["files"]?["skipped"]?.arrayValue ?? []
+        #expect(skipped.map { $0["path"] } == ["/etc/hostname", "src/missing.txt"])
+        #expect(skipped.map { $0["reason"] } == ["outside the workspace", "does not exist"])
+        let none = await t.run("w1", "checkpoint", #"{"include_files": false}"#)
+        #expect(none.result["file_count"] == 0)
+        #expect(none.result["files"] == nil)
+    }
 }
