@@ -100,7 +100,9 @@ import Testing
         // Kill it as soon as the first file is back, while the rest are being written.
         let first = content(0, 0)
         while restore.isRunning && bytes(hub, name(0)) != first {}
-        kill(restore.processIdentifier, SIGKILL)
+        // Only while it runs: once it has exited its pid is free, and the suite spawns enough
+        // processes for the pid to be handed to another test's process.
+        if restore.isRunning { kill(restore.processIdentifier, SIGKILL) }
         restore.waitUntilExit()
 
         var restoredCount = 0
