@@ -6,6 +6,8 @@ import PackageDescription
 //
 //   swift package benchmark                      # package-benchmark suite
 //   swift run -c release engine-vs-grdb          # the ratio quoted in docs/PERFORMANCE.md
+//   swift run -c release checkpoint-bench state  # issue 5: checkpoint and restore vs get-status
+//   swift run -c release checkpoint-bench files  # issue 5: second capture of unchanged files
 let package = Package(
     name: "coordination-hub-benchmarks",
     platforms: [.macOS(.v14)],
@@ -46,6 +48,18 @@ let package = Package(
                 .product(name: "HubCore", package: "coordination-hub"),
             ],
             path: "Sources/dispatch-bench",
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        .executableTarget(
+            name: "checkpoint-bench",
+            dependencies: [
+                "BenchSupport",
+                .product(name: "HubEngine", package: "coordination-hub"),
+                .product(name: "HubStoreSQLite", package: "coordination-hub"),
+                .product(name: "HubCore", package: "coordination-hub"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            path: "Sources/checkpoint-bench",
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         .executableTarget(

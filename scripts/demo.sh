@@ -89,4 +89,26 @@ echo "# src/login.txt (two tasks shared it, one at a time):" && cat src/login.tx
 echo "# docs/login.md:" && cat docs/login.md
 
 echo
+echo "# --- Part 3: a bad change and its rollback ---"
+cp src/login.txt login.before
+step hotfix create '{
+  "name": "Login hotfix",
+  "phases": [{"name": "refactor", "tasks": [
+    {"task_id": "refactor_login", "role": "code", "files": ["src/login.txt"],
+     "command": "echo \"login() { TODO }\" > src/login.txt"}
+  ]}]
+}'
+step hotfix start
+step hotfix checkpoint '{"name": "before_refactor", "include_files": true}'
+echo
+echo "\$ coordination-hub agent --id coder --roles code --workflow hotfix"
+"$hub" agent --id coder --roles code --workflow hotfix --idle-delay 100ms
+echo "# src/login.txt after the task damaged it:" && cat src/login.txt
+step hotfix restore '{"name": "before_refactor", "strategy": "rollback"}'
+echo "# src/login.txt after the rollback:" && cat src/login.txt
+cmp src/login.txt login.before && echo "# byte for byte as before the task"
+step hotfix get-status
+step hotfix list-checkpoints
+
+echo
 echo "# files the hub wrote:" && find .claude/coordination -type f | sort

@@ -11,7 +11,7 @@ public enum MigrationHistory {
         (4, "budgets_and_spend"),
         (5, "resource_allocations"),
         (6, "subscriptions_dead_letters_settings"),
-        // 7 is the checkpoints migration (issue 5), on its way in from another branch.
+        (7, "checkpoints"),
         (8, "agent_tokens"),
     ]
 

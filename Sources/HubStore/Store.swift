@@ -20,7 +20,7 @@ public protocol Store: Sendable {
 }
 
 /// Reads inside a transaction.
-public protocol StoreReader: DispatchReader, EventLogReader, TokenReader {
+public protocol StoreReader: DispatchReader, EventLogReader, TokenReader, CheckpointReader {
     /// The workflow with that id, or `nil`.
     func workflow(_ id: String) throws -> Workflow?
     /// Workflows matching the query, and how many match in all.
@@ -36,7 +36,7 @@ public protocol StoreReader: DispatchReader, EventLogReader, TokenReader {
 }
 
 /// Reads and writes inside a write transaction.
-public protocol StoreWriter: StoreReader, DispatchWriter, EventLogWriter, TokenWriter {
+public protocol StoreWriter: StoreReader, DispatchWriter, EventLogWriter, TokenWriter, CheckpointWriter {
     /// Inserts a new workflow; `WORKFLOW_EXISTS` when the id is taken.
     func insert(_ workflow: Workflow) throws
     /// Replaces the stored workflow row with the same id.

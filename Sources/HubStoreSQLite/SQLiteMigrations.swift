@@ -241,6 +241,42 @@ enum SQLiteMigrations {
         CREATE INDEX events_by_cause ON events(causation_id) WHERE causation_id IS NOT NULL;
         ALTER TABLE events ADD COLUMN data_gz BLOB;
         """,
+        7: """
+        CREATE TABLE checkpoints (
+            id TEXT PRIMARY KEY NOT NULL,
+            workflow_id TEXT NOT NULL REFERENCES workflows(id) ON DELETE CASCADE,
+            name TEXT NOT NULL,
+            trigger TEXT NOT NULL CHECK (trigger IN
+              ('manual','phase_completed','interval','before_risky_operation','agent_failure','task_timeout')),
+            created_at INTEGER NOT NULL,
+            state_version INTEGER NOT NULL CHECK (state_version >= 1),
+            event_sequence INTEGER NOT NULL CHECK (event_sequence >= 0),
+            checksum TEXT NOT NULL CHECK (length(checksum) = 64),
+            snapshot BLOB NOT NULL,
+            file_count INTEGER NOT NULL CHECK (file_count >= 0),
+            state_valid INTEGER CHECK (state_valid IN (0, 1))
+        );
+        CREATE INDEX checkpoints_by_workflow ON checkpoints(workflow_id, created_at);
+
+        CREATE TABLE checkpoint_files (
+            checkpoint_id TEXT NOT NULL REFERENCES checkpoints(id) ON DELETE CASCADE,
+            path TEXT NOT NULL,
+            sha256 TEXT NOT NULL,
+            size INTEGER NOT NULL CHECK (size >= 0),
+            mode INTEGER NOT NULL,
+            mtime_ns INTEGER NOT NULL,
+            ctime_ns INTEGER NOT NULL,
+            inode INTEGER NOT NULL,
+            PRIMARY KEY (checkpoint_id, path)
+        ) WITHOUT ROWID;
+        CREATE INDEX checkpoint_files_by_content ON checkpoint_files(sha256);
+
+        CREATE TABLE checkpoint_contents (
+            sha256 TEXT PRIMARY KEY NOT NULL CHECK (length(sha256) = 64),
+            size INTEGER NOT NULL CHECK (size >= 0),
+            bytes BLOB NOT NULL
+        ) WITHOUT ROWID;
+        """,
         8: """
         CREATE TABLE agent_tokens (
             token_hash TEXT PRIMARY KEY NOT NULL,

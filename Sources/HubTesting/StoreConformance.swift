@@ -20,7 +20,7 @@ public enum StoreConformance {
             ("listing filters by status and archived, pages", listing),
             ("concurrent writes each commit", concurrentWrites),
             ("removing contents keeps the workflow", removeContents),
-        ] + eventCases + consumerCases
+        ] + eventCases + consumerCases + checkpointCases
 
     static func expect(_ condition: Bool, _ message: @autoclosure () -> String) throws {
         if !condition { throw ConformanceFailure(description: message()) }

@@ -31,6 +31,8 @@ public struct Configuration: Sendable, Equatable {
     public var maxBodySize: Int = 1 << 20
     /// Window in which a repeated `dedup_id` is a duplicate. Defaults to 2 minutes.
     public var dedupWindow: HubDuration = .minutes(2)
+    /// How many checkpoints each workflow keeps (the newest; the newest valid one always stays). Defaults to 20.
+    public var checkpointRetention: Int = 20
 
     public init() {}
 
@@ -38,7 +40,7 @@ public struct Configuration: Sendable, Equatable {
     public static let keys: [String] = [
         "checkpoint_interval", "max_agent_pool_size", "workflow_timeout", "state_compression", "event_retention",
         "performance_monitoring", "auto_recovery", "heartbeat_interval", "store", "allowed_backup_roots",
-        "webhook_allowlist", "resources", "max_body_size", "dedup_window",
+        "webhook_allowlist", "resources", "max_body_size", "dedup_window", "checkpoint_retention",
     ]
 
     /// Problems that make this configuration unusable, each saying what to fix.
@@ -48,6 +50,7 @@ public struct Configuration: Sendable, Equatable {
         if workflowTimeout.milliseconds < 1 { problems.append("workflow_timeout must be longer than 0s") }
         if heartbeatInterval.milliseconds < 10 { problems.append("heartbeat_interval must be at least 10ms") }
         if checkpointInterval.milliseconds < 1000 { problems.append("checkpoint_interval must be at least 1s") }
+        if checkpointRetention < 1 { problems.append("checkpoint_retention must be at least 1") }
         if maxBodySize < 1024 { problems.append("max_body_size must be at least 1024 bytes") }
         problems += WebhookAllowlist.problems(in: webhookAllowlist)
         for (name, capacity) in resources where capacity < 1 {
@@ -125,6 +128,7 @@ public struct Configuration: Sendable, Equatable {
             resources = out
         case "max_body_size": maxBodySize = try int()
         case "dedup_window": dedupWindow = try duration()
+        case "checkpoint_retention": checkpointRetention = try int()
         default:
             var message = "configuration \(origin): unknown key '\(key)'"
             if let guess = Schema.closest(to: key, in: Self.keys) { message += " (did you mean '\(guess)'?)" }
@@ -153,6 +157,7 @@ public struct Configuration: Sendable, Equatable {
             "resources": resourcesJSON,
             "max_body_size": .count(maxBodySize),
             "dedup_window": .string(dedupWindow.description),
+            "checkpoint_retention": .count(checkpointRetention),
         ]
     }
 }

@@ -23,6 +23,12 @@ extension DispatchScope {
                 try requeue(
                     lease: lease, ending: .expired, countAttempt: true, reason: "agent \(agent.agentID) failed",
                     cause: failed.eventID)
+                // §7: a checkpoint of each affected running workflow, once its tasks are back in the queue.
+                try workflow(lease.workflowID) { m in
+                    if m.workflow.status == .running {
+                        m.checkpointAtCommit(.agentFailure, name: "agent_failure_\(agent.agentID)")
+                    }
+                }
             }
             try releaseAllocations(agentID: agent.agentID, reason: "agent \(agent.agentID) failed")
         }
@@ -36,7 +42,8 @@ extension DispatchScope {
                 continue
             }
             let cause = try workflow(task.workflowID) { m in
-                try m.emit(
+                m.checkpointAtCommit(.taskTimeout, name: "timeout_\(task.taskID)")
+                return try m.emit(
                     "task_timed_out", severity: .warning,
                     data: [
                         "task_id": .string(task.taskID), "agent_id": .string(lease.agentID),

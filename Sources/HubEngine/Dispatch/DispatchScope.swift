@@ -29,7 +29,9 @@ struct DispatchScope {
             mutation = existing
         } else {
             guard let workflow = try tx.workflow(id) else { throw HubError.workflowNotFound(id) }
-            mutation = Mutation(tx: tx, workflow: workflow, now: now, ids: ids)
+            mutation = Mutation(
+                tx: tx, workflow: workflow, now: now, ids: ids,
+                checkpointRetention: configuration.checkpointRetention)
         }
         let value = try body(&mutation)
         mutations[id] = mutation

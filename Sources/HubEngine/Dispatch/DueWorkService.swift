@@ -6,7 +6,7 @@ import ServiceLifecycle
 extension Hub {
     /// Applies what the clock says is due without waiting for an operation to touch
     /// it: silent agents, lapsed leases and task timeouts (the dispatcher's sweep),
-    /// then running workflows past their timeout or budget. Every operation does the
+    /// then running workflows past their timeout or budget, then the interval checkpoints that are due. Every operation does the
     /// same for what it touches; a long-lived process also does it on a timer.
     public func runDueWork() async throws {
         try await dispatch { _ in }
@@ -14,12 +14,13 @@ extension Hub {
             try tx.workflows(WorkflowQuery(statuses: [.running], limit: 10_000)).workflows.map(\.id)
         }
         for id in running { try await enforceDeadline(id) }
+        _ = try await takeDueIntervalCheckpoints()
         await workSignal.notify()
     }
 }
 
 /// Runs ``Hub/runDueWork()`` on a timer in a long-lived process (§13: heartbeat
-/// monitoring, lease expiry, workflow and task timeouts).
+/// monitoring, lease expiry, workflow and task timeouts, interval checkpoints).
 public struct DueWorkService: Service {
     public let hub: Hub
     public let interval: Duration

@@ -72,6 +72,7 @@ enum ClaimTask {
     static func claimOnce(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {
         let workflowID = context.workflowID
         let resourceCapacity = context.hub.configuration.resources
+        let stateDirectory = context.hub.stateDirectory
         let (agent, claimed) = try await context.hub.dispatch { scope -> (Agent, [ClaimedTask]) in
             var agent = try scope.agent(p.agentId)
             guard agent.status == .available || agent.status == .busy else { return (agent, []) }
@@ -92,6 +93,15 @@ enum ClaimTask {
             for candidate in chosen {
                 guard var task = try scope.tx.task(workflowID: candidate.workflowID, taskID: candidate.taskID) else {
                     continue
+                }
+                if task.risky {
+                    // §11: the state (and the files the task declares) as they are before it starts.
+                    let risky = task
+                    try scope.workflow(task.workflowID) { m in
+                        let files = RiskyCapture.files(
+                            of: risky, workspace: m.workflow.workspace, stateDirectory: stateDirectory)
+                        try m.checkpointNow(.beforeRiskyOperation, name: "before_\(risky.taskID)", files: files)
+                    }
                 }
                 task.status = .running
                 task.assignedAgent = agent.agentID

@@ -13,7 +13,11 @@ enum CleanupWorkflow {
                 "archive_state",
                 .boolean(
                     "Write the seed-layout files (workflows/completed or failed/<id>.json, events/<id>_events.jsonl).")),
-            .init("remove_temp_files", .boolean("Delete the workflow's temporary files under the state directory.")),
+            .init(
+                "remove_temp_files",
+                .boolean(
+                    "Delete the workflow's temporary files under the state directory, and checkpoint file contents no checkpoint references."
+                )),
             .init("generate_report", .boolean("Write a Markdown and a JSON report under reports/<id>/.")),
         ])
     }
@@ -45,8 +49,17 @@ enum CleanupWorkflow {
             removed = ((try? fm.contentsOfDirectory(atPath: temp)) ?? []).map { "\(temp)/\($0)" }
             if fm.fileExists(atPath: temp) { try? fm.removeItem(atPath: temp) }
         }
+        var contents: JSONValue = .null
+        if p.removeTempFiles ?? false {
+            // §17: file contents no checkpoint references any more go too.
+            let gone = try await hub.store.write { tx in try tx.removeUnreferencedContents() }
+            contents = ["count": .count(gone.count), "bytes": .int(gone.bytes)]
+        }
         return try await .after(
             hub, id,
-            result: ["archived": true, "artifacts": artifacts.json, "temp_files_removed": .strings(removed)])
+            result: [
+                "archived": true, "artifacts": artifacts.json, "temp_files_removed": .strings(removed),
+                "unreferenced_contents_removed": contents,
+            ])
     }
 }

@@ -129,10 +129,8 @@ enum CreateWorkflow {
         touchesExistingWorkflow: false,
         handler: run)
 
-    static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {
-        let id = try context.requiredWorkflowID
-        let hub = context.hub
-        let now = context.now
+    /// Validates the parameters and builds the workflow, its phases and tasks (nothing is stored).
+    static func build(_ p: Parameters, id: String, hub: Hub, now: Int64) throws -> (Workflow, [Phase], [WorkTask]) {
         guard !p.phases.isEmpty else { throw HubError.parameter("phases", "must list at least one phase") }
         var seen: Set<String> = []
         for (n, phase) in p.phases.enumerated() {
@@ -169,25 +167,41 @@ enum CreateWorkflow {
         try TaskGraph.validate(existing: [], adding: tasks)
         let lengths = CriticalPath.lengths(tasks)
         for i in tasks.indices { tasks[i].criticalPathMilliseconds = lengths[tasks[i].taskID] ?? 0 }
+        return (workflow, phases, tasks)
+    }
+
+    /// Stores a built workflow with its `created` and `workflow_state_updated` events.
+    static func insert(
+        _ workflow: Workflow, phases: [Phase], tasks: [WorkTask], tx: any StoreWriter, now: Int64, ids: any IDGenerator
+    ) throws {
+        try tx.insert(workflow)
+        try tx.insert(phases)
+        try tx.insert(tasks)
+        var mutation = Mutation(tx: tx, workflow: workflow, now: now, ids: ids)
+        let created = try mutation.emit(
+            "created",
+            data: [
+                "name": .string(workflow.name), "total_phases": .count(phases.count),
+                "total_tasks": .count(tasks.count), "priority": .string(workflow.priority.rawValue),
+            ])
+        try mutation.emit(
+            "workflow_state_updated",
+            data: ["state_version": .int(workflow.stateVersion), "status": "created", "current_phase": 0],
+            causedBy: created.eventID)
+    }
+
+    static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {
+        let id = try context.requiredWorkflowID
+        let hub = context.hub
+        let now = context.now
+        let (workflow, phases, tasks) = try build(p, id: id, hub: hub, now: now)
+        let config = workflow.configuration
+        let workspace = workflow.workspace
         let ids = hub.ids
         let finalWorkflow = workflow
         let finalTasks = tasks
         try await context.store.write { tx in
-            try tx.insert(finalWorkflow)
-            try tx.insert(phases)
-            try tx.insert(finalTasks)
-            var mutation = Mutation(tx: tx, workflow: finalWorkflow, now: now, ids: ids)
-            let created = try mutation.emit(
-                "created",
-                data: [
-                    "name": .string(finalWorkflow.name), "total_phases": .count(phases.count),
-                    "total_tasks": .count(finalTasks.count),
-                    "priority": .string(finalWorkflow.priority.rawValue),
-                ])
-            try mutation.emit(
-                "workflow_state_updated",
-                data: ["state_version": .int(finalWorkflow.stateVersion), "status": "created", "current_phase": 0],
-                causedBy: created.eventID)
+            try insert(finalWorkflow, phases: phases, tasks: finalTasks, tx: tx, now: now, ids: ids)
         }
         let snapshot = WorkflowSnapshot(workflow: workflow, phases: phases, tasks: finalTasks)
         return OperationOutcome(

@@ -20,11 +20,13 @@ enum LoadState {
 
     static let descriptor = OperationDescriptor(
         "load-state", scope: .workflow, mutating: true, parameters: Parameters.self,
-        summary: "Load a workflow's state from a bundle (verifying its checksums).",
+        summary: "Load a workflow's state from a bundle or one of its checkpoints (verifying checksums).",
         discussion: """
             The bundle's workflow replaces the stored one (or is created); a running workflow comes back paused. \
             The event log is append-only: a state_restored event records the load. A corrupt or truncated bundle \
-            is refused with CHECKPOINT_CORRUPT and nothing changes.
+            is refused with CHECKPOINT_CORRUPT and nothing changes. With checkpoint_id, the checkpoint's state \
+            replaces the workflow's (files are left alone: restore puts them back); a corrupt checkpoint is refused \
+            with CHECKPOINT_CORRUPT naming the newest valid one.
             """,
         example:
             "coordination-hub workflow_123 load-state '{\"bundle\": \"backups/workflow_123.hubbundle.gz\", \"verify_integrity\": true}'",
@@ -34,12 +36,10 @@ enum LoadState {
         let id = try context.requiredWorkflowID
         let hub = context.hub
         if let checkpoint = p.checkpointId {
-            // The store holds no checkpoints yet, so no id can name one.
-            throw HubError(
-                .checkpointNotFound, "Workflow \(id) has no checkpoint \(checkpoint.prefix(128))",
-                details: "Name a bundle written by save-state instead.",
-                context: ["newest_valid_checkpoint": .null],
-                suggestions: ["Load a bundle: coordination-hub \(id) load-state '{\"bundle\": \"<path>\"}'"])
+            guard p.bundle == nil else {
+                throw HubError.parameter("bundle", "cannot be given together with checkpoint_id; name one source")
+            }
+            return try await loadCheckpoint(context, checkpoint, restoreAgents: p.restoreAgents ?? false)
         }
         guard let bundle = p.bundle else {
             throw HubError.parameter("bundle", "is required (or checkpoint_id)")
@@ -109,6 +109,32 @@ enum LoadState {
                 "events_in_bundle": .count(document["sections"]?["events"]?.arrayValue?.count ?? 0),
                 "agents_restored": .count(0),
                 "new_state_version": .int(version),
+            ])
+    }
+
+    /// `load-state` with `checkpoint_id`: the checkpoint's state (verified) replaces the workflow's.
+    static func loadCheckpoint(_ context: OperationContext, _ reference: String, restoreAgents: Bool) async throws
+        -> OperationOutcome
+    {
+        let id = try context.requiredWorkflowID
+        let resolver = CheckpointResolver(workflowID: id, autoRecovery: false)
+        let choice = try await context.store.read { tx in
+            guard try tx.workflow(id) != nil else { throw HubError.workflowNotFound(id) }
+            return try resolver.resolve(reference, in: tx)
+        }
+        let (plan, restored) = try await Restore.commitState(
+            context, choice: choice, strategy: .partialRestore, phases: nil, restorePool: restoreAgents,
+            source: "load-state", files: .null)
+        return try await .after(
+            context.hub, id,
+            result: [
+                "source": ["checkpoint_id": .string(choice.checkpoint.checkpointID)],
+                "verified": true,
+                "checkpoint_state_version": .int(choice.checkpoint.stateVersion),
+                "loaded_status": .string(restored.status.rawValue),
+                "tasks": .count(plan.snapshot.tasks.count),
+                "agents_restored": .count(restoreAgents ? choice.document.pool.count : 0),
+                "new_state_version": .int(restored.stateVersion),
             ])
     }
 }

@@ -22,7 +22,8 @@ enum SaveState {
         "save-state", scope: .workflow, mutating: false, parameters: Parameters.self,
         summary: "Export a workflow to the state directory's files, and optionally to a portable bundle.",
         discussion: """
-            Writes workflows/{active,completed,failed}/<id>.json, events/<id>_events.jsonl and agent_pools/*.json. \
+            Writes workflows/{active,completed,failed}/<id>.json, events/<id>_events.jsonl, agent_pools/*.json, \
+            and checkpoints/<id>/<name>.json (the newest of each name) with latest.json. \
             With backup_location, also one bundle carrying its own checksums; PATH_NOT_ALLOWED when the location \
             resolves (symlinks included) outside the state directory and allowed_backup_roots.
             """,
@@ -44,6 +45,8 @@ enum SaveState {
         let exporter = StateExporter(hub: hub)
         var files = try await exporter.exportWorkflow(snapshot)
         files += try exporter.exportPools(id)
+        let checkpoints = try await context.store.read { tx in try tx.checkpoints(of: id, limit: 10_000) }
+        files += try exporter.exportCheckpoints(checkpoints, workflowID: id)
         var result: JSONValue = ["files": .strings(files)]
         if var path = target, let location = p.backupLocation {
             let compress = p.compress ?? hub.configuration.stateCompression
@@ -55,10 +58,10 @@ enum SaveState {
                     .replacingOccurrences(of: ".", with: "")
                 path = (path as NSString).appendingPathComponent("\(id)-\(stamp).hubbundle\(compress ? ".gz" : "")")
             }
-            // Checkpoints arrive with the checkpoint system; until then a workflow has none to include.
             let document = StateBundle.document(
                 snapshot: snapshot, events: try await exporter.events(id),
-                checkpoints: (p.includeCheckpoints ?? false) ? [] : nil, createdAt: context.now)
+                checkpoints: (p.includeCheckpoints ?? false) ? checkpoints.map(StateExporter.checkpointJSON) : nil,
+                createdAt: context.now)
             let bytes = try StateBundle.encode(document, compress: compress)
             try FileWriter.write(bytes, to: path, temporaryDirectory: exporter.temporaryDirectory(id))
             result["bundle"] = [

@@ -15,6 +15,7 @@ struct TaskSpec: Decodable, Sendable {
     var command: String?
     var payload: JSONValue?
     var evidence: JSONValue?
+    var risky: Bool?
     /// `add-tasks` only: the phase, by number or name.
     var phase: PhaseReference?
 
@@ -42,6 +43,10 @@ struct TaskSpec: Decodable, Sendable {
                 "command", .string("Shell command the bundled agent runner runs with /bin/sh -c.", maxLength: 100_000)),
             .init("payload", .anyJSON("Free JSON handed to the agent.")),
             .init("evidence", EvidenceRequirement.schema),
+            .init(
+                "risky",
+                .boolean(
+                    "Take a checkpoint (before_<task_id>, with the files the task declares) before the task starts.")),
         ]
         if withPhase { properties.append(.init("phase", PhaseReference.schema)) }
         return .object(properties, "A task.")
@@ -61,6 +66,7 @@ struct TaskSpec: Decodable, Sendable {
         t.command = command
         t.payload = payload
         t.evidence = evidence
+        t.risky = risky ?? false
         return t
     }
 }

@@ -10,12 +10,20 @@ struct Mutation {
     let now: Int64
     let ids: any IDGenerator
     private(set) var events: [HubEvent] = []
+    /// Checkpoints to take when the change commits (see ``checkpointAtCommit(_:name:)``).
+    var pendingCheckpoints: [(trigger: CheckpointTrigger, name: String)] = []
+    /// How many checkpoints per workflow retention keeps.
+    let checkpointRetention: Int
 
-    init(tx: any StoreWriter, workflow: Workflow, now: Int64, ids: any IDGenerator) {
+    init(
+        tx: any StoreWriter, workflow: Workflow, now: Int64, ids: any IDGenerator,
+        checkpointRetention: Int = Configuration().checkpointRetention
+    ) {
         self.tx = tx
         self.workflow = workflow
         self.now = now
         self.ids = ids
+        self.checkpointRetention = checkpointRetention
     }
 
     /// Appends an event of the hub about this workflow. By default it is caused by
@@ -49,6 +57,7 @@ struct Mutation {
             case .phaseCompleted(let n):
                 let name = progression.phases.first { $0.phaseID == n }?.name ?? ""
                 try emit("phase_completed", data: ["phase": .count(n), "name": .string(name)], phase: n)
+                checkpointAtCommit(.phaseCompleted, name: "phase_\(n)_complete")
             case .phaseFailed(let n, let failed):
                 try emit(
                     "phase_failed", severity: .error, data: ["phase": .count(n), "failed_tasks": .strings(failed)],
@@ -71,7 +80,8 @@ struct Mutation {
         }
     }
 
-    /// Bumps the version, stores the workflow and publishes `workflow_state_updated`.
+    /// Bumps the version, stores the workflow and publishes `workflow_state_updated`; then
+    /// takes the checkpoints the change asked for, of the state it committed.
     mutating func commit() throws {
         workflow.stateVersion += 1
         workflow.updatedAt = now
@@ -82,6 +92,14 @@ struct Mutation {
                 "state_version": .int(workflow.stateVersion), "status": .string(workflow.status.rawValue),
                 "current_phase": .count(workflow.currentPhase),
             ])
+        let requested = pendingCheckpoints
+        pendingCheckpoints = []
+        for (trigger, name) in requested {
+            let taken = try CheckpointCapture.take(
+                tx: tx, workflow: workflow, trigger: trigger, name: name, now: now, ids: ids,
+                keep: checkpointRetention)
+            try emit("checkpoint_created", data: CheckpointCapture.eventData(taken.checkpoint, expired: taken.expired))
+        }
     }
 }
 
@@ -123,6 +141,7 @@ extension Hub {
         let ids = self.ids
         let expected = context.expectedVersion
         let operation = context.operation
+        let keep = configuration.checkpointRetention
         let change: (value: T, workflow: Workflow, events: [HubEvent]) = try await store.write { tx in
             guard let workflow = try tx.workflow(workflowID) else { throw HubError.workflowNotFound(workflowID) }
             if let expected, expected != workflow.stateVersion {
@@ -139,7 +158,7 @@ extension Hub {
                 throw HubError.invalidTransition(
                     operation: operation, workflowID: workflowID, current: workflow.status, archived: true, allowed: [])
             }
-            var mutation = Mutation(tx: tx, workflow: workflow, now: now, ids: ids)
+            var mutation = Mutation(tx: tx, workflow: workflow, now: now, ids: ids, checkpointRetention: keep)
             let value = try body(&mutation)
             if !mutation.events.isEmpty { try mutation.commit() }
             return (value, mutation.workflow, mutation.events)
@@ -155,20 +174,23 @@ extension Hub {
     func enforceDeadline(_ workflowID: String) async throws -> Bool {
         guard Identifier.isValid(workflowID) else { return false }
         let now = clock.nowMilliseconds()
-        let (exists, due) = try await store.read { tx -> (Bool, Bool) in
-            guard let w = try tx.workflow(workflowID) else { return (false, false) }
+        let (exists, due, checkpointDue) = try await store.read { tx -> (Bool, Bool, Bool) in
+            guard let w = try tx.workflow(workflowID) else { return (false, false, false) }
             let overBudget =
                 w.status == .running
                 && !(w.budget?.exhausted(by: w.spend, time: w.activeTime(now: now)).isEmpty ?? true)
-            return (true, w.hasTimedOut(now: now) || overBudget)
+            let checkpointDue = try Self.intervalCheckpointDue(w, tx: tx, now: now)
+            return (true, w.hasTimedOut(now: now) || overBudget, checkpointDue)
         }
+        if checkpointDue && !due { try await takeIntervalCheckpoint(workflowID, now: now) }
         guard due else { return exists }
         let ids = self.ids
+        let keep = configuration.checkpointRetention
         try await store.write { tx in
             guard var workflow = try tx.workflow(workflowID) else { return }
             guard workflow.hasTimedOut(now: now) else {
                 // Not timed out: its wall-time budget ran out.
-                var mutation = Mutation(tx: tx, workflow: workflow, now: now, ids: ids)
+                var mutation = Mutation(tx: tx, workflow: workflow, now: now, ids: ids, checkpointRetention: keep)
                 try mutation.pauseIfBudgetExhausted()
                 if !mutation.events.isEmpty { try mutation.commit() }
                 return
@@ -176,7 +198,7 @@ extension Hub {
             let timeout = workflow.configuration.timeout
             workflow.enter(.failed, now: now)
             workflow.failureReason = "timed out after \(timeout) of running time"
-            var mutation = Mutation(tx: tx, workflow: workflow, now: now, ids: ids)
+            var mutation = Mutation(tx: tx, workflow: workflow, now: now, ids: ids, checkpointRetention: keep)
             let cause = try mutation.emit(
                 "timed_out", severity: .error, data: ["timeout": .string(timeout.description)])
             try mutation.emit(
@@ -185,6 +207,33 @@ extension Hub {
             try mutation.commit()
         }
         return true
+    }
+
+    /// Whether a running workflow's `checkpoint_interval` has passed since its newest
+    /// checkpoint (or its start, when it has none).
+    static func intervalCheckpointDue(_ w: Workflow, tx: any StoreReader, now: Int64) throws -> Bool {
+        guard w.status == .running, !w.archived else { return false }
+        let since = try tx.latestCheckpointTime(of: w.id) ?? w.startedAt ?? w.createdAt
+        return now - since >= w.configuration.checkpointInterval.milliseconds
+    }
+
+    /// Takes the `interval` checkpoint when it is still due. It records the state without
+    /// changing it, so `state_version` stays; `checkpoint_created` is appended to the log.
+    func takeIntervalCheckpoint(_ workflowID: String, now: Int64) async throws {
+        let ids = self.ids
+        let keep = configuration.checkpointRetention
+        try await store.write { tx in
+            guard let w = try tx.workflow(workflowID), try Self.intervalCheckpointDue(w, tx: tx, now: now) else {
+                return
+            }
+            let taken = try CheckpointCapture.take(
+                tx: tx, workflow: w, trigger: .interval, name: "interval", now: now, ids: ids, keep: keep)
+            _ = try tx.append(
+                .workflow(
+                    "checkpoint_created", w,
+                    data: CheckpointCapture.eventData(taken.checkpoint, expired: taken.expired),
+                    causedBy: nil), eventID: ids.make("evt"), timestamp: now)
+        }
     }
 
     /// Reads a workflow with its phases and tasks, or throws `WORKFLOW_NOT_FOUND`.

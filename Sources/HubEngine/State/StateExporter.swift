@@ -48,6 +48,31 @@ struct StateExporter {
         return [assignments, performance]
     }
 
+    /// Writes `checkpoints/<id>/<name>.json` (the newest checkpoint of each name) and
+    /// `latest.json`, the seed's layout; returns the paths written.
+    func exportCheckpoints(_ newestFirst: [Checkpoint], workflowID: String) throws(HubError) -> [String] {
+        guard let latest = newestFirst.first else { return [] }
+        let folder = "\(root)/checkpoints/\(workflowID)"
+        var written: [String] = []
+        var seen: Set<String> = []
+        for checkpoint in newestFirst where seen.insert(checkpoint.name).inserted {
+            let path = "\(folder)/\(checkpoint.name).json"
+            try FileWriter.write(
+                Self.checkpointJSON(checkpoint), to: path, temporaryDirectory: temporaryDirectory(workflowID))
+            written.append(path)
+        }
+        let path = "\(folder)/latest.json"
+        try FileWriter.write(Self.checkpointJSON(latest), to: path, temporaryDirectory: temporaryDirectory(workflowID))
+        return written + [path]
+    }
+
+    /// A checkpoint for people and other tools: its `list-checkpoints` entry and its snapshot.
+    static func checkpointJSON(_ c: Checkpoint) -> JSONValue {
+        var json = c.summary(valid: c.isValid)
+        json["snapshot"] = c.isValid ? ((try? JSONParser.parse(bytes: c.document)) ?? .null) : .null
+        return json
+    }
+
     /// Every event of the workflow as JSON lines, oldest first.
     func eventLines(_ workflowID: String) async throws -> [UInt8] {
         var out: [UInt8] = []

@@ -62,5 +62,11 @@ public struct OperationTable: Sendable {
         RedistributeTasks.descriptor,
         AllocateResources.descriptor,
         ReleaseResources.descriptor,
+        TakeCheckpoint.descriptor,
+        ListCheckpoints.descriptor,
+        Restore.descriptor,
+        VerifyState.descriptor,
+        ReportError.descriptor,
+        AcceptHandoff.descriptor,
     ])
 }

@@ -1,0 +1,130 @@
+/// Rules for paths inside a workflow's workspace, as checkpoints capture and restore them.
+public enum WorkspacePath {
+    /// Whether `path` is relative, `/`-separated, without empty, `.` or `..` segments and without NUL:
+    /// a path that cannot leave the directory it is resolved against (symlinks aside).
+    public static func isSafeRelative(_ path: String) -> Bool {
+        guard !path.isEmpty, !path.hasPrefix("/"), !path.utf8.contains(0) else { return false }
+        return path.split(separator: "/", omittingEmptySubsequences: false).allSatisfy {
+            !$0.isEmpty && $0 != "." && $0 != ".." && $0.utf8.count <= 255
+        }
+    }
+}
+
+/// A glob over workspace paths: `*` matches within one segment, `?` one character,
+/// `**` any number of segments (zero included), `[abc]` a character set. Patterns are
+/// relative to the workspace; absolute ones and `..` segments are refused by ``init(_:)``.
+public struct GlobPattern: Sendable, Equatable {
+    public let text: String
+    private let segments: [String]
+
+    /// `nil` when the pattern is empty, absolute or has a `..` segment (it could name files
+    /// outside the workspace).
+    public init?(_ text: String) {
+        var trimmed = text
+        while trimmed.hasPrefix("./") { trimmed.removeFirst(2) }
+        guard !trimmed.isEmpty, !trimmed.hasPrefix("/"), !trimmed.utf8.contains(0) else { return nil }
+        let parts = trimmed.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        guard !parts.isEmpty, !parts.contains("..") else { return nil }
+        self.text = text
+        self.segments = parts.filter { $0 != "." }
+    }
+
+    /// Whether the relative path `path` matches.
+    public func matches(_ path: String) -> Bool {
+        let parts = path.split(separator: "/").map(String.init)
+        return Self.match(segments[...], parts[...])
+    }
+
+    /// Whether some path below the directory `prefix` could match (to prune a walk).
+    public func mayMatchBelow(_ prefix: String) -> Bool {
+        if prefix.isEmpty { return true }
+        let parts = prefix.split(separator: "/").map(String.init)
+        var i = 0
+        for part in parts {
+            guard i < segments.count else { return false }
+            if segments[i] == "**" { return true }
+            guard Self.matchSegment(Array(segments[i].utf8), Array(part.utf8)) else { return false }
+            i += 1
+        }
+        return i < segments.count
+    }
+
+    private static func match(_ pattern: ArraySlice<String>, _ path: ArraySlice<String>) -> Bool {
+        guard let first = pattern.first else { return path.isEmpty }
+        if first == "**" {
+            let rest = pattern.dropFirst()
+            var candidate = path
+            while true {
+                if match(rest, candidate) { return true }
+                guard !candidate.isEmpty else { return false }
+                candidate = candidate.dropFirst()
+            }
+        }
+        guard let segment = path.first, matchSegment(Array(first.utf8), Array(segment.utf8)) else { return false }
+        return match(pattern.dropFirst(), path.dropFirst())
+    }
+
+    /// `*`, `?` and `[set]` within one segment; a leading `.` must be matched literally.
+    static func matchSegment(_ p: [UInt8], _ s: [UInt8]) -> Bool {
+        if s.first == UInt8(ascii: "."), p.first != UInt8(ascii: ".") { return false }
+        var pi = 0
+        var si = 0
+        var starP = -1
+        var starS = 0
+        while si < s.count {
+            if pi < p.count, p[pi] == UInt8(ascii: "*") {
+                starP = pi
+                starS = si
+                pi += 1
+                continue
+            }
+            if pi < p.count, let next = matchOne(p, pi, s[si]) {
+                pi = next
+                si += 1
+                continue
+            }
+            guard starP >= 0 else { return false }
+            pi = starP + 1
+            starS += 1
+            si = starS
+        }
+        while pi < p.count, p[pi] == UInt8(ascii: "*") { pi += 1 }
+        return pi == p.count
+    }
+
+    /// Matches one character at `pi`; returns the index after the pattern element, or `nil`.
+    private static func matchOne(_ p: [UInt8], _ pi: Int, _ c: UInt8) -> Int? {
+        switch p[pi] {
+        case UInt8(ascii: "?"): return pi + 1
+        case UInt8(ascii: "["):
+            var i = pi + 1
+            var negate = false
+            if i < p.count, p[i] == UInt8(ascii: "!") || p[i] == UInt8(ascii: "^") {
+                negate = true
+                i += 1
+            }
+            var found = false
+            var first = true
+            while i < p.count, p[i] != UInt8(ascii: "]") || first {
+                first = false
+                if i + 2 < p.count, p[i + 1] == UInt8(ascii: "-"), p[i + 2] != UInt8(ascii: "]") {
+                    if p[i] <= c && c <= p[i + 2] { found = true }
+                    i += 3
+                } else {
+                    if p[i] == c { found = true }
+                    i += 1
+                }
+            }
+            guard i < p.count else { return p[pi] == c ? pi + 1 : nil }  // no closing ]: a literal [
+            return found != negate ? i + 1 : nil
+        default:
+            return p[pi] == c ? pi + 1 : nil
+        }
+    }
+
+    /// Whether the pattern has no wildcard, so it names exactly one path.
+    public var isLiteral: Bool { !text.contains(where: { "*?[".contains($0) }) }
+
+    /// The literal path a wildcard-free pattern names.
+    public var literalPath: String { segments.joined(separator: "/") }
+}

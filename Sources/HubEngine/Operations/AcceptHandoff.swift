@@ -1,0 +1,177 @@
+import HubCore
+import HubStore
+
+/// `accept-handoff`: take a workflow over from an orchestrator (§12): create, subscribe
+/// and start it in one transaction, so the orchestrator never sees half a handoff.
+enum AcceptHandoff {
+    struct Parameters: OperationParameters {
+        var orchestrateToHub: Handoff
+        static let schema = Schema.object([
+            .init("orchestrate_to_hub", Handoff.schema, required: true)
+        ])
+    }
+
+    struct Handoff: Decodable, Sendable {
+        var workflowDefinition: JSONValue
+        var initialState: String?
+        var agentPreferences: AgentPreferences?
+        var monitoringConfig: Monitoring?
+
+        static var schema: Schema {
+            var definition = CreateWorkflow.Parameters.schema
+            if case .object(var properties, let additional) = definition.kind {
+                properties.insert(
+                    .init("workflow_id", .id("The workflow's id (or give it in the call form)."), required: false),
+                    at: 0)
+                definition.kind = .object(properties, additional: additional)
+            }
+            return .object(
+                [
+                    .init(
+                        "workflow_definition", definition.described("The workflow, as create takes it."), required: true
+                    ),
+                    .init(
+                        "initial_state",
+                        .oneOf(
+                            ["phase_0_ready", "running", "created"],
+                            "phase_0_ready or running (default): started; created: created and subscribed, not started."
+                        )),
+                    .init("agent_preferences", AgentPreferences.schema),
+                    .init("monitoring_config", Monitoring.schema),
+                ], "The seed's orchestrate_to_hub object.")
+        }
+    }
+
+    struct AgentPreferences: Decodable, Sendable {
+        var agentPoolSize: Int?
+        var specializations: [String]?
+        static let schema = Schema.object(
+            [
+                .init(
+                    "agent_pool_size", .integer("Bind this many registered agents to the pool.", min: 1, max: 10_000)),
+                .init("specializations", .array(.string(maxLength: 128), "Roles to cover first.", maxItems: 100)),
+            ], "Which agents the workflow's pool takes.")
+    }
+
+    struct Monitoring: Decodable, Sendable {
+        var subscriptions: [SubscribeEvent.Parameters]?
+        static let schema = Schema.object(
+            [
+                .init(
+                    "subscriptions",
+                    .array(
+                        SubscribeEvent.Parameters.schema,
+                        "Subscriptions as subscribe-event takes them; each is narrowed to this workflow and sees its events from the handoff on.",
+                        maxItems: 20))
+            ], "Event subscriptions the orchestrator monitors through.")
+    }
+
+    static let descriptor = OperationDescriptor(
+        "accept-handoff", scope: .hub, mutating: false, parameters: Parameters.self,
+        summary: "Take a workflow over from an orchestrator: create, subscribe and start it in one step.",
+        discussion: """
+            orchestrate_to_hub carries workflow_definition (create's parameters plus workflow_id), initial_state, \
+            agent_preferences (agent_pool_size, specializations) and monitoring_config (subscriptions). Everything \
+            happens in one transaction: any error (a taken id, a bad pattern, a taken callback) leaves nothing \
+            behind. complete and get-status of the finished workflow return hub_to_orchestrate.
+            """,
+        example: """
+            coordination-hub accept-handoff '{"orchestrate_to_hub": {"workflow_definition": {"workflow_id": "workflow_123", "phases": ["setup", "build"]}, "initial_state": "phase_0_ready", "agent_preferences": {"agent_pool_size": 2}, "monitoring_config": {"subscriptions": [{"patterns": ["workflow.*.phase_completed", "*.failed"], "callback": "orchestrator"}]}}}'
+            """,
+        touchesExistingWorkflow: false,
+        handler: run)
+
+    static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {
+        let hub = context.hub
+        var definition = p.orchestrateToHub.workflowDefinition
+        let named = definition["workflow_id"]?.stringValue
+        definition["workflow_id"] = nil
+        if let named, let given = context.workflowID, named != given {
+            throw HubError.parameter(
+                "orchestrate_to_hub.workflow_definition.workflow_id", "is \(named) but the call names workflow \(given)"
+            )
+        }
+        guard let id = named ?? context.workflowID else {
+            throw HubError.parameter(
+                "orchestrate_to_hub.workflow_definition.workflow_id", "is required (or name the workflow in the call)")
+        }
+        try hub.validateWorkflowID(id)
+        let now = context.now
+        let create = try CreateWorkflow.Parameters.decode(definition)
+        let (workflow, phases, tasks) = try CreateWorkflow.build(create, id: id, hub: hub, now: now)
+        let scoped = OperationContext(hub: hub, workflowID: id, expectedVersion: nil, operation: "accept-handoff")
+        var subscriptions: [(Subscription, SubscribeEvent.StartFrom)] = []
+        for (n, spec) in (p.orchestrateToHub.monitoringConfig?.subscriptions ?? []).enumerated() {
+            do {
+                subscriptions.append((try SubscribeEvent.make(spec, context: scoped), spec.startFrom ?? .new))
+            } catch {
+                var error = error
+                error.message = "orchestrate_to_hub.monitoring_config.subscriptions[\(n)]: " + error.message
+                throw error
+            }
+        }
+        let start = (p.orchestrateToHub.initialState ?? "phase_0_ready") != "created"
+        let preferences = p.orchestrateToHub.agentPreferences
+        let ids = hub.ids
+        let keep = hub.configuration.checkpointRetention
+        let handed = try await context.store.write { [subscriptions] tx -> (Workflow, [Subscription], [String]) in
+            let before = try tx.lastEventSequence()
+            try CreateWorkflow.insert(workflow, phases: phases, tasks: tasks, tx: tx, now: now, ids: ids)
+            var stored: [Subscription] = []
+            for (subscription, startFrom) in subscriptions {
+                var s = subscription
+                switch startFrom {
+                case .all: s.cursor = 0
+                case .sequence(let n): s.cursor = max(0, n - 1)
+                case .new, .time: s.cursor = before
+                }
+                try tx.insert(s)
+                stored.append(s)
+            }
+            var m = Mutation(tx: tx, workflow: workflow, now: now, ids: ids, checkpointRetention: keep)
+            var bound: [String] = []
+            if let size = preferences?.agentPoolSize {
+                bound = PoolBinding.choose(
+                    count: size, roles: preferences?.specializations ?? workflow.agentRequirements.specializedRoles,
+                    from: try tx.agents())
+                try tx.setPool(workflowID: id, agents: bound)
+                try m.emit("agents_assigned", data: ["agents": .strings(bound), "requested": .count(size)])
+            }
+            try m.emit(
+                "handoff_accepted",
+                data: [
+                    "from": "orchestrate", "subscriptions": .strings(stored.map(\.id)),
+                    "initial_state": .string(start ? "running" : "created"),
+                ])
+            if start {
+                _ = try m.lifecycle(.start)
+                m.workflow.enter(.running, now: now)
+                var progression = try m.progression()
+                progression.workflow = m.workflow
+                try m.emit("started", data: ["phase": 1], phase: 1)
+                let effects = progression.startPhase(1, now: now)
+                try m.apply(progression, effects: effects)
+            }
+            try m.commit()
+            return (m.workflow, stored, bound)
+        }
+        await CommittedChange.current?.record(handed.0)
+        var result: JSONValue = [
+            "workflow_id": .string(id), "accepted": true,
+            "subscriptions": .array(
+                handed.1.map { ["subscription_id": .string($0.id), "callback": .string($0.callback)] }),
+        ]
+        if let size = preferences?.agentPoolSize {
+            result["agent_pool"] = [
+                "requested": .count(size), "bound": .strings(handed.2),
+                "shortfall": .count(max(0, size - handed.2.count)),
+            ]
+        }
+        var outcome = try await OperationOutcome.after(hub, id, result: result)
+        if let first = handed.1.first {
+            outcome.nextSteps.append(
+                "Follow it: coordination-hub get-events '{\"subscription\": \"\(first.callback)\", \"ack\": true}'")
+        }
+        return outcome
+    }
+}

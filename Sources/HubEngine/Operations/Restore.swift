@@ -1,0 +1,310 @@
+import Foundation
+import HubCore
+import HubStore
+
+/// `restore`: bring a workflow back to a checkpoint (§11, §17).
+enum Restore {
+    struct Parameters: OperationParameters {
+        var checkpointId: String?
+        var name: String?
+        var latest: Bool?
+        var strategy: String?
+        var phases: [PhaseReference]?
+        var verifyDependencies: Bool?
+        var autoRecovery: Bool?
+        static let schema = Schema.object([
+            .init(
+                "checkpoint_id",
+                .string("A chkpt_… id, 'latest', or a checkpoint name. Defaults to 'latest'.", maxLength: 256)),
+            .init("name", .id("The newest checkpoint with this name.")),
+            .init("latest", .boolean("The newest checkpoint (the same as checkpoint_id 'latest').")),
+            .init(
+                "strategy",
+                .oneOf(
+                    RestoreStrategy.allCases.map(\.rawValue),
+                    "full_restore (state and files; default), partial_restore (state only, or the listed phases), rollback (full_restore, and tasks completed since go back to the queue)."
+                )
+            ),
+            .init(
+                "phases",
+                .array(PhaseReference.schema, "partial_restore only: restore just these phases (numbers or names).")),
+            .init(
+                "verify_dependencies",
+                .boolean("Run the workflow's dependencies' check_command first; a failure refuses the restore.")),
+            .init(
+                "auto_recovery",
+                .boolean(
+                    "When the hub chooses (latest, a name), skip corrupt checkpoints for the newest valid one. Defaults to the auto_recovery setting (true)."
+                )),
+        ])
+    }
+
+    static let descriptor = OperationDescriptor(
+        "restore", scope: .workflow, mutating: true, parameters: Parameters.self,
+        summary:
+            "Restore a workflow (and its captured files) from a checkpoint; rollback re-queues the work done since.",
+        discussion: """
+            Every load verifies the checkpoint's SHA-256. A checkpoint named by id that is corrupt is refused with \
+            CHECKPOINT_CORRUPT naming the newest valid one; for latest or a name, auto_recovery uses the newest valid \
+            one and says so (fallback_used, skipped_corrupt). The workflow is left paused (resume continues); its \
+            state_version goes up; the event log keeps everything (state_restored, state_rolled_back). Files are \
+            written only inside the workspace, each to a temporary file renamed into place, modes kept, never \
+            through a symlink; files the checkpoint's globs match that it did not hold are removed. A failing \
+            check_command under verify_dependencies is DEPENDENCY_UNAVAILABLE and changes nothing.
+            """,
+        example:
+            "coordination-hub workflow_123 restore '{\"checkpoint_id\": \"chkpt_789\", \"strategy\": \"full_restore\", \"verify_dependencies\": true}'",
+        handler: run)
+
+    static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {
+        let id = try context.requiredWorkflowID
+        let hub = context.hub
+        let strategy = RestoreStrategy(rawValue: p.strategy ?? "full_restore") ?? .fullRestore
+        if p.phases != nil && strategy != .partialRestore {
+            throw HubError.parameter("phases", "applies to partial_restore only, not \(strategy.rawValue)")
+        }
+        if p.phases?.isEmpty == true {
+            throw HubError.parameter("phases", "lists no phase; leave it out to restore the whole state")
+        }
+        let given = [p.checkpointId, p.name, p.latest == true ? "latest" : nil].compactMap { $0 }
+        guard given.count <= 1 else {
+            throw HubError.parameter("checkpoint_id", "name one checkpoint: checkpoint_id, name or latest, not several")
+        }
+        let reference = given.first ?? "latest"
+        let resolver = CheckpointResolver(
+            workflowID: id, autoRecovery: p.autoRecovery ?? hub.configuration.autoRecovery)
+        let expected = context.expectedVersion
+
+        // 1. Read and verify: the workflow, the checkpoint, the contents of its files.
+        let withFiles = strategy != .partialRestore
+        let (current, choice, contents) = try await context.store.read {
+            tx -> (Workflow, CheckpointResolver.Choice, [String: [UInt8]]) in
+            guard let workflow = try tx.workflow(id) else { throw HubError.workflowNotFound(id) }
+            if workflow.archived {
+                throw HubError.invalidTransition(
+                    operation: "restore", workflowID: id, current: workflow.status, archived: true, allowed: [])
+            }
+            try checkVersion(workflow, expected)
+            let choice = try resolver.resolve(reference, in: tx)
+            var contents: [String: [UInt8]] = [:]
+            if withFiles {
+                for entry in choice.document.files where contents[entry.sha256] == nil {
+                    guard let bytes = try tx.contents(sha256: entry.sha256), Checksum.sha256(bytes) == entry.sha256
+                    else {
+                        throw HubError(
+                            .checkpointCorrupt,
+                            "Checkpoint \(choice.checkpoint.checkpointID): the stored contents of \(entry.path) are missing or fail their SHA-256",
+                            details: "Nothing was changed.",
+                            context: [
+                                "checkpoint_id": .string(choice.checkpoint.checkpointID),
+                                "newest_valid_checkpoint": .optional(choice.olderValid.first?.checkpointID),
+                            ],
+                            suggestions: ["Restore the state alone with strategy partial_restore"])
+                    }
+                    contents[entry.sha256] = bytes
+                }
+            }
+            return (workflow, choice, contents)
+        }
+        let saved = choice.document.state
+        var phaseNumbers: [Int]?
+        if let phases = p.phases {
+            var numbers: [Int] = []
+            for (n, ref) in phases.enumerated() {
+                numbers.append(try ref.resolve(in: saved.phases, field: "phases[\(n)]"))
+            }
+            phaseNumbers = numbers
+        }
+        var steps: [JSONValue] = []
+        func step(_ action: String, _ parameters: JSONValue) {
+            steps.append(["step": .count(steps.count + 1), "action": .string(action), "parameters": parameters])
+        }
+        step(
+            "verify_checkpoint",
+            [
+                "checkpoint_id": .string(choice.checkpoint.checkpointID),
+                "checksum": .string(choice.checkpoint.checksum),
+                "fallback_used": .bool(choice.fallbackUsed), "skipped_corrupt": .strings(choice.skippedCorrupt),
+            ])
+
+        // 2. Dependencies, before anything changes.
+        if p.verifyDependencies == true {
+            let checked = try await verifyDependencies(current)
+            step("validate_dependencies", ["checked": .strings(checked)])
+        }
+
+        // 3. Files, each whole: temporary file, fsync, rename.
+        var fileReport: JSONValue = .null
+        if withFiles, let scope = choice.document.fileScope {
+            let workspace = WorkspaceFiles(workspace: current.workspace, stateDirectory: hub.stateDirectory)
+            let restorer = WorkspaceRestore(files: workspace)
+            let plan = try restorer.plan(choice.document.files, scope: scope)
+            try restorer.apply(plan, contents: contents)
+            fileReport = plan.json
+            step(
+                "restore_files",
+                [
+                    "written": .count(plan.writes.count), "removed": .count(plan.removals.count),
+                    "unchanged": .count(plan.unchanged.count),
+                ])
+        }
+
+        // 4. The state, in one transaction with its events.
+        let checkpoint = choice.checkpoint
+        let (plan, restored) = try await commitState(
+            context, choice: choice, strategy: strategy, phases: phaseNumbers, restorePool: phaseNumbers == nil,
+            source: "restore", files: fileReport)
+        await CommittedChange.current?.record(restored)
+        step(
+            "restore_workflow_state",
+            [
+                "checkpoint": .string(checkpoint.name), "strategy": .string(strategy.rawValue),
+                "phases": .array(plan.restoredPhases.map { .count($0) }),
+            ])
+        if !plan.requeuedTasks.isEmpty || !plan.undoneTasks.isEmpty {
+            step("requeue_tasks", ["tasks": .strings(plan.requeuedTasks + plan.undoneTasks)])
+        }
+        var fallback: [JSONValue] = choice.olderValid.prefix(5).map {
+            [
+                "action": "restore", "checkpoint_id": .string($0.checkpointID), "name": .string($0.name),
+                "created_at": .string(Timestamp.format(milliseconds: $0.createdAt)),
+            ]
+        }
+        fallback.append(["action": "load-state", "description": "Load a bundle written by save-state"])
+        var result: JSONValue = [
+            "requested": .string(reference), "used_checkpoint": .string(checkpoint.checkpointID),
+            "checkpoint_name": .string(checkpoint.name), "fallback_used": .bool(choice.fallbackUsed),
+            "skipped_corrupt": .strings(choice.skippedCorrupt), "strategy": .string(strategy.rawValue),
+            "checkpoint_state_version": .int(checkpoint.stateVersion),
+            "restored_phases": .array(plan.restoredPhases.map { .count($0) }),
+            "files": fileReport,
+            "restoration_steps": .array(steps), "fallback_options": .array(fallback),
+        ]
+        if strategy == .rollback {
+            result["undone_tasks"] = .strings(plan.undoneTasks)
+            result["removed_tasks"] = .strings(plan.removedTasks)
+        }
+        result["requeued_tasks"] = .strings(plan.requeuedTasks)
+        // The state this restore committed, without reading the whole workflow again.
+        result["status"] = .string(restored.status.rawValue)
+        result["state_version"] = .int(restored.stateVersion)
+        let state = WorkflowSnapshot(workflow: restored, phases: plan.snapshot.phases, tasks: plan.snapshot.tasks)
+        return OperationOutcome(
+            result: result, nextSteps: ["Continue with 'coordination-hub \(id) resume'"] + NextSteps.after(state),
+            stateVersion: restored.stateVersion)
+    }
+
+    /// Replaces the workflow's state by the plan for `choice` in one transaction, with
+    /// `state_restored` (and `state_rolled_back`) and a new `state_version`.
+    static func commitState(
+        _ context: OperationContext, choice: CheckpointResolver.Choice, strategy: RestoreStrategy, phases: [Int]?,
+        restorePool: Bool, source: String, files: JSONValue
+    ) async throws -> (RestorePlan, Workflow) {
+        let id = try context.requiredWorkflowID
+        let hub = context.hub
+        let expected = context.expectedVersion
+        let now = context.now
+        let ids = hub.ids
+        let keep = hub.configuration.checkpointRetention
+        let checkpoint = choice.checkpoint
+        let document = choice.document
+        let fallbackUsed = choice.fallbackUsed
+        let change = try await context.store.write { tx -> (RestorePlan, Workflow) in
+            guard let workflow = try tx.workflow(id) else { throw HubError.workflowNotFound(id) }
+            try checkVersion(workflow, expected)
+            if workflow.archived {
+                throw HubError.invalidTransition(
+                    operation: source, workflowID: id, current: workflow.status, archived: true, allowed: [])
+            }
+            // The current tasks matter to a rollback (attempts, work undone) and to a restore of some
+            // phases (the others stay); a whole restore replaces them without looking.
+            let needsTasks = strategy == .rollback || phases != nil
+            let live = WorkflowSnapshot(
+                workflow: workflow, phases: try tx.phases(of: id), tasks: needsTasks ? try tx.tasks(of: id) : [])
+            let plan = RestorePlan.make(
+                current: live, checkpoint: document.state, strategy: strategy, phases: phases, now: now)
+            var m = Mutation(tx: tx, workflow: workflow, now: now, ids: ids, checkpointRetention: keep)
+            // Leases of the tasks being replaced end; their agents' load drops.
+            let touched = Set(plan.restoredPhases)
+            let phaseOf = Dictionary(live.tasks.map { ($0.taskID, $0.phaseID) }, uniquingKeysWith: { a, _ in a })
+            for var lease in try tx.activeLeases(workflowID: id)
+            where phases == nil || touched.contains(phaseOf[lease.taskID] ?? -1) {
+                lease.state = .revoked
+                lease.endedAt = now
+                try tx.update(lease)
+                if var agent = try tx.agent(lease.agentID) {
+                    agent.currentLoad = max(0, agent.currentLoad - 1)
+                    if agent.status == .busy, agent.currentLoad < agent.maxConcurrentTasks { agent.status = .available }
+                    try tx.save(agent)
+                }
+            }
+            try tx.removeContents(of: id)
+            m.workflow = plan.snapshot.workflow
+            try tx.insert(plan.snapshot.phases)
+            try tx.insert(plan.snapshot.tasks)
+            if restorePool && !document.pool.isEmpty { try tx.setPool(workflowID: id, agents: document.pool) }
+            let restoredEvent = try m.emit(
+                "state_restored",
+                data: [
+                    "source": .string(source), "checkpoint_id": .string(checkpoint.checkpointID),
+                    "name": .string(checkpoint.name), "strategy": .string(strategy.rawValue),
+                    "phases": .array(plan.restoredPhases.map { .count($0) }),
+                    "checkpoint_state_version": .int(checkpoint.stateVersion),
+                    "fallback_used": .bool(fallbackUsed), "files": files,
+                ])
+            if strategy == .rollback {
+                try m.emit(
+                    "state_rolled_back",
+                    data: [
+                        "checkpoint_id": .string(checkpoint.checkpointID), "undone_tasks": .strings(plan.undoneTasks),
+                        "removed_tasks": .strings(plan.removedTasks), "requeued_tasks": .strings(plan.requeuedTasks),
+                        "events_after_checkpoint": .int(max(0, try tx.lastEventSequence() - checkpoint.eventSequence)),
+                    ], causedBy: restoredEvent.eventID)
+            }
+            try m.commit()
+            return (plan, m.workflow)
+        }
+        await CommittedChange.current?.record(change.1)
+        return change
+    }
+
+    static func checkVersion(_ workflow: Workflow, _ expected: Int64?) throws(HubError) {
+        guard let expected, expected != workflow.stateVersion else { return }
+        throw HubError(
+            .versionConflict, "Workflow \(workflow.id) is at state_version \(workflow.stateVersion), not \(expected)",
+            details: "Someone changed the workflow since you read it; nothing was changed.",
+            context: ["current_version": .int(workflow.stateVersion), "expected_version": .int(expected)],
+            suggestions: ["Read it again with 'get-status' and retry with if_version \(workflow.stateVersion)"])
+    }
+
+    /// Runs each dependency's `check_command` in the workspace; any failure is `DEPENDENCY_UNAVAILABLE`.
+    static func verifyDependencies(_ workflow: Workflow) async throws -> [String] {
+        let entries = (workflow.dependencies.external + workflow.dependencies.internal).filter {
+            $0.checkCommand != nil
+        }
+        var failed: [JSONValue] = []
+        for entry in entries {
+            guard let command = entry.checkCommand else { continue }
+            let outcome = await ChildProcess.run(
+                ["/bin/sh", "-c", command], environment: ProcessInfo.processInfo.environment,
+                directory: workflow.workspace, tailBytes: 1000)
+            if outcome.status != 0 {
+                failed.append(
+                    [
+                        "name": .string(entry.name), "exit_code": .int(Int64(outcome.status)),
+                        "output_tail": .string(outcome.tail),
+                    ])
+            }
+        }
+        guard failed.isEmpty else {
+            let names = failed.compactMap { $0["name"]?.stringValue }
+            throw HubError(
+                .dependencyUnavailable,
+                "Dependencies unavailable: \(names.joined(separator: ", ")) (their check_command failed); nothing was restored",
+                details: "Make them available, or restore without verify_dependencies.",
+                context: ["dependencies": .array(failed)],
+                suggestions: ["Check \(names.joined(separator: ", ")) and run the restore again"])
+        }
+        return entries.map(\.name)
+    }
+}

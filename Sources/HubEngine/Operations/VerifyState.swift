@@ -1,0 +1,139 @@
+import HubCore
+import HubStore
+
+/// `verify-state`: check the invariants of §11 and, with `repair`, repair what can be.
+enum VerifyState {
+    struct Parameters: OperationParameters {
+        var repair: Bool?
+        var checkpoints: Bool?
+        static let schema = Schema.object([
+            .init("repair", .boolean("Repair what can be repaired and report each repair.")),
+            .init("checkpoints", .boolean("Also verify every checkpoint's checksum. Defaults to true.")),
+        ])
+    }
+
+    static let descriptor = OperationDescriptor(
+        "verify-state", scope: .workflow, mutating: true, parameters: Parameters.self,
+        summary: "Check a workflow's invariants (and its checkpoints' checksums); repair what can be repaired.",
+        discussion: """
+            Checks: statuses of tasks against their phases and dependencies, of phases against the workflow; \
+            running tasks hold a lease and every lease is on a running task held by a live agent; phase counters \
+            and agent loads agree with the records. With repair: true, tasks go back to the queue, dead leases end, \
+            counters are recounted; each repair is listed and published in state_repaired. What cannot be repaired \
+            is reported as remaining. Without repair nothing changes.
+            """,
+        example: "coordination-hub workflow_123 verify-state '{\"repair\": true}'",
+        handler: run)
+
+    static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {
+        let id = try context.requiredWorkflowID
+        let (found, checkpointReport) = try await context.store.read { tx -> ([StateInvariants.Violation], JSONValue) in
+            guard let workflow = try tx.workflow(id) else { throw HubError.workflowNotFound(id) }
+            let violations = StateInvariants.check(try StateFacts.read(tx, workflow: workflow))
+            guard p.checkpoints ?? true else { return (violations, .null) }
+            let all = try tx.checkpoints(of: id, limit: 10_000)
+            let corrupt = all.filter { (try? $0.verifiedDocument()) == nil }.map(\.checkpointID)
+            return (
+                violations,
+                [
+                    "total": .count(all.count), "corrupt": .strings(corrupt),
+                    "newest_valid_checkpoint": .optional(
+                        all.first { !corrupt.contains($0.checkpointID) }?.checkpointID),
+                ]
+            )
+        }
+        var repairs: [JSONValue] = []
+        var remaining = found
+        if p.repair == true && found.contains(where: { $0.repair != nil }) {
+            let change = try await context.hub.mutate(context) { m -> ([JSONValue], [StateInvariants.Violation]) in
+                var done: [JSONValue] = []
+                // A repair can reveal another (a revoked lease leaves its task to requeue): a few passes.
+                for _ in 0..<3 {
+                    let violations = StateInvariants.check(try StateFacts.read(m.tx, workflow: m.workflow))
+                    let fixable = violations.filter { $0.repair != nil }
+                    if fixable.isEmpty { break }
+                    for violation in fixable {
+                        guard let repair = violation.repair else { continue }
+                        if let record = try apply(repair, in: &m) {
+                            done.append(["invariant": .string(violation.invariant), "repair": record])
+                        }
+                    }
+                }
+                let left = StateInvariants.check(try StateFacts.read(m.tx, workflow: m.workflow))
+                if !done.isEmpty { try m.emit("state_repaired", severity: .warning, data: ["repairs": .array(done)]) }
+                return (done, left)
+            }
+            repairs = change.value.0
+            remaining = change.value.1
+        }
+        let result: JSONValue = [
+            "valid": .bool(remaining.isEmpty), "violations": .array(found.map(\.json)),
+            "repairs": .array(repairs), "remaining": .array(remaining.map(\.json)),
+            "checkpoints": checkpointReport,
+        ]
+        var outcome = try await OperationOutcome.after(context.hub, id, result: result)
+        if !remaining.isEmpty {
+            if remaining.contains(where: { $0.repair != nil }) && p.repair != true {
+                outcome.nextSteps.insert("Repair it: coordination-hub \(id) verify-state '{\"repair\": true}'", at: 0)
+            }
+            if remaining.contains(where: { $0.repair == nil }) {
+                outcome.nextSteps.insert(
+                    "Restore a valid checkpoint: coordination-hub \(id) restore '{\"checkpoint_id\": \"latest\"}'",
+                    at: 0)
+            }
+        }
+        return outcome
+    }
+
+    /// Carries one repair out; returns what was done, or `nil` when there was nothing left to do.
+    static func apply(_ repair: StateInvariants.Repair, in m: inout Mutation) throws -> JSONValue? {
+        switch repair {
+        case .setTaskStatus(let taskID, let status):
+            guard var task = try m.tx.task(workflowID: m.workflow.id, taskID: taskID), task.status != status else {
+                return nil
+            }
+            let from = task.status
+            task.status = status
+            if status != .running && status != .assigned {
+                task.assignedAgent = nil
+                task.runDeadline = nil
+            }
+            if status == .skipped { task.completedAt = m.now }
+            try m.tx.update(task)
+            return [
+                "action": "set_task_status", "task_id": .string(taskID), "from": .string(from.rawValue),
+                "to": .string(status.rawValue),
+            ]
+        case .revokeLease(let leaseID):
+            guard var lease = try m.tx.lease(leaseID), lease.state == .active else { return nil }
+            lease.state = .revoked
+            lease.endedAt = m.now
+            try m.tx.update(lease)
+            if var agent = try m.tx.agent(lease.agentID) {
+                agent.currentLoad = try m.tx.activeLeases(agentID: agent.agentID).count
+                if agent.status == .busy, agent.currentLoad < agent.maxConcurrentTasks { agent.status = .available }
+                try m.tx.save(agent)
+            }
+            return [
+                "action": "revoke_lease", "lease_id": .string(leaseID), "task_id": .string(lease.taskID),
+                "agent_id": .string(lease.agentID),
+            ]
+        case .recountPhases:
+            let phases = try m.tx.phases(of: m.workflow.id)
+            let tasks = try m.tx.tasks(of: m.workflow.id)
+            try m.tx.removeContents(of: m.workflow.id)
+            try m.tx.insert(phases)
+            try m.tx.insert(tasks)
+            return ["action": "recount_phases"]
+        case .setAgentLoad(let agentID, let load):
+            guard var agent = try m.tx.agent(agentID), agent.currentLoad != load else { return nil }
+            let from = agent.currentLoad
+            agent.currentLoad = load
+            if agent.status == .available || agent.status == .busy {
+                agent.status = load >= agent.maxConcurrentTasks ? .busy : .available
+            }
+            try m.tx.save(agent)
+            return ["action": "set_agent_load", "agent_id": .string(agentID), "from": .count(from), "to": .count(load)]
+        }
+    }
+}

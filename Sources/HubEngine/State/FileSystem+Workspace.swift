@@ -1,0 +1,141 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// What `lstat` says about a path (symlinks are not followed).
+struct FileFacts: Equatable {
+    enum Kind { case file, directory, symlink, other }
+    var kind: Kind
+    var size: Int64
+    /// Permission bits only.
+    var mode: Int
+    var modifiedNanos: Int64
+    var changedNanos: Int64
+    var inode: Int64
+}
+
+/// The POSIX calls checkpoints need to capture and restore workspace files without
+/// following symlinks and with every write fsynced.
+extension FileSystem {
+    /// `lstat` of `path`, or `nil` when it does not exist.
+    static func facts(_ path: String) -> FileFacts? {
+        var st = stat()
+        guard lstat(path, &st) == 0 else { return nil }
+        let type = st.st_mode & S_IFMT
+        let kind: FileFacts.Kind =
+            type == S_IFREG ? .file : type == S_IFDIR ? .directory : type == S_IFLNK ? .symlink : .other
+        #if canImport(Darwin)
+            let mtime = Int64(st.st_mtimespec.tv_sec) * 1_000_000_000 + Int64(st.st_mtimespec.tv_nsec)
+            let ctime = Int64(st.st_ctimespec.tv_sec) * 1_000_000_000 + Int64(st.st_ctimespec.tv_nsec)
+        #else
+            let mtime = Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
+            let ctime = Int64(st.st_ctim.tv_sec) * 1_000_000_000 + Int64(st.st_ctim.tv_nsec)
+        #endif
+        return FileFacts(
+            kind: kind, size: Int64(st.st_size), mode: Int(st.st_mode & 0o7777), modifiedNanos: mtime,
+            changedNanos: ctime, inode: Int64(bitPattern: UInt64(st.st_ino)))
+    }
+
+    /// The entries of a directory (without `.` and `..`), or `nil` when it cannot be read.
+    static func entries(_ directory: String) -> [String]? {
+        guard let dir = opendir(directory) else { return nil }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) { pointer in
+                pointer.withMemoryRebound(to: CChar.self, capacity: Int(NAME_MAX) + 1) { String(cString: $0) }
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    /// Reads a regular file without following a symlink at its last component.
+    static func readFile(_ path: String, maximum: Int64) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var out: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { buffer in
+                #if canImport(Glibc)
+                    Glibc.read(fd, buffer.baseAddress, buffer.count)
+                #else
+                    Darwin.read(fd, buffer.baseAddress, buffer.count)
+                #endif
+            }
+            if n < 0 {
+                if errno == EINTR { continue }
+                return nil
+            }
+            if n == 0 { break }
+            out.append(contentsOf: chunk[0..<n])
+            if Int64(out.count) > maximum { return nil }
+        }
+        return out
+    }
+
+    /// Writes `bytes` to a new file `temporary` (which must not exist) with `mode`, fsyncs it,
+    /// renames it over `destination` and fsyncs the directory. Returns `errno` on failure,
+    /// after removing the temporary file.
+    static func replace(_ destination: String, with bytes: [UInt8], mode: Int, temporary: String) -> Int32? {
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode_t(0o600))
+        guard fd >= 0 else { return errno }
+        var failure: Int32?
+        var offset = 0
+        while offset < bytes.count, failure == nil {
+            let n = bytes.withUnsafeBytes { buffer in
+                #if canImport(Glibc)
+                    Glibc.write(fd, buffer.baseAddress.map { $0 + offset }, bytes.count - offset)
+                #else
+                    Darwin.write(fd, buffer.baseAddress.map { $0 + offset }, bytes.count - offset)
+                #endif
+            }
+            if n < 0 {
+                if errno != EINTR { failure = errno }
+            } else {
+                offset += n
+            }
+        }
+        if failure == nil, fchmod(fd, mode_t(mode & 0o7777)) != 0 { failure = errno }
+        if failure == nil, fsync(fd) != 0 { failure = errno }
+        close(fd)
+        if failure == nil, let code = rename(temporary, over: destination) { failure = code }
+        if let failure {
+            unlink(temporary)
+            return failure
+        }
+        return syncDirectory(parent(of: destination))
+    }
+
+    /// Removes a file or symlink (never what a symlink points to) and fsyncs its directory.
+    static func remove(_ path: String) -> Int32? {
+        guard unlink(path) == 0 else { return errno }
+        return syncDirectory(parent(of: path))
+    }
+
+    /// Creates a directory (parents must exist). Returns `errno` on failure; an existing directory is fine.
+    static func makeDirectory(_ path: String) -> Int32? {
+        if mkdir(path, mode_t(0o755)) == 0 { return syncDirectory(parent(of: path)) }
+        return errno == EEXIST ? nil : errno
+    }
+
+    /// fsyncs a directory so renames and unlinks in it are durable.
+    static func syncDirectory(_ path: String) -> Int32? {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { return errno }
+        defer { close(fd) }
+        return fsync(fd) == 0 ? nil : errno
+    }
+
+    static func parent(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+
+    /// A short description of an `errno` value.
+    static func describe(_ code: Int32) -> String { String(cString: strerror(code)) }
+}

@@ -1,0 +1,245 @@
+import Foundation
+import HubCore
+import HubStore
+
+/// Chooses, reads and writes a workflow's workspace files for checkpoints (§11, §16).
+///
+/// Paths never leave the workspace: patterns are relative without `..`; the walk does not
+/// follow symlinks (a matched symlink is skipped and reported, a symlinked directory is not
+/// entered, so a symlink loop cannot trap it); the state directory is never captured or
+/// restored; restores refuse to write through a symlinked parent directory.
+struct WorkspaceFiles {
+    /// Most files one checkpoint captures. More is refused with `INVALID_PARAMETERS`.
+    static let maximumFiles = 5_000
+    /// Most bytes one checkpoint captures, all files together. 512 MiB.
+    static let maximumBytes: Int64 = 512 << 20
+
+    /// The workspace, symlinks resolved.
+    let root: String
+    /// Directories never captured nor restored (the state directory), resolved.
+    let excluded: [String]
+
+    init(workspace: String, stateDirectory: String) {
+        root = Paths.resolved(Paths.absolute(workspace, relativeTo: "/"))
+        excluded = [Paths.resolved(Paths.absolute(stateDirectory, relativeTo: "/"))]
+    }
+
+    struct Found {
+        var path: String
+        var facts: FileFacts
+    }
+
+    /// A file passed over, with why.
+    struct Skip {
+        var path: String
+        var reason: String
+        var json: JSONValue { ["path": .string(path), "reason": .string(reason)] }
+    }
+
+    /// Parses patterns; absolute ones and `..` are `PATH_NOT_ALLOWED`.
+    func patterns(_ raw: [String], field: String) throws(HubError) -> [GlobPattern] {
+        var out: [GlobPattern] = []
+        for (n, text) in raw.enumerated() {
+            guard let pattern = GlobPattern(text) else {
+                throw HubError(
+                    .pathNotAllowed,
+                    "\(field)[\(n)] \"\(text.prefix(256))\" is not a pattern under the workspace: it is empty, absolute or climbs out with ..",
+                    details: "Patterns are relative to the workflow's workspace \(root) and stay inside it.",
+                    context: ["field": .string("\(field)[\(n)]"), "workspace": .string(root)],
+                    suggestions: ["Use a relative pattern such as src/**/*.swift"])
+            }
+            out.append(pattern)
+        }
+        return out
+    }
+
+    /// The task-declared files as patterns: paths inside the workspace made relative; others skipped.
+    func declaredPatterns(_ files: [String]) -> (patterns: [GlobPattern], skipped: [Skip]) {
+        var patterns: [GlobPattern] = []
+        var skipped: [Skip] = []
+        for file in Set(files).sorted() {
+            var relative = file
+            if file.hasPrefix("/") {
+                let absolute = Paths.absolute(file, relativeTo: "/")
+                guard Paths.isInside(absolute, root), absolute != root else {
+                    skipped.append(Skip(path: file, reason: "outside the workspace"))
+                    continue
+                }
+                relative = String(absolute.dropFirst(root.count + 1))
+            }
+            guard let pattern = GlobPattern(relative) else {
+                skipped.append(Skip(path: file, reason: "outside the workspace"))
+                continue
+            }
+            patterns.append(pattern)
+        }
+        return (patterns, skipped)
+    }
+
+    /// The regular files under the workspace that the patterns match, sorted by path.
+    func scan(_ patterns: [GlobPattern]) throws(HubError) -> (files: [Found], skipped: [Skip]) {
+        var found: [String: Found] = [:]
+        var skipped: [Skip] = []
+        guard FileSystem.facts(root)?.kind == .directory else {
+            throw HubError(
+                .invalidParameters, "The workflow's workspace \(root) is not a directory",
+                details: "Checkpoints capture files under the workspace; it must exist.",
+                context: ["workspace": .string(root)])
+        }
+        func consider(_ path: String, _ facts: FileFacts) throws(HubError) {
+            switch facts.kind {
+            case .file:
+                found[path] = Found(path: path, facts: facts)
+                if found.count > Self.maximumFiles { throw tooMany() }
+            case .symlink: skipped.append(Skip(path: path, reason: "a symbolic link (not followed)"))
+            case .directory, .other: break
+            }
+        }
+        let literal = patterns.filter(\.isLiteral)
+        let wild = patterns.filter { !$0.isLiteral }
+        for pattern in literal {
+            let path = pattern.literalPath
+            switch inspect(path) {
+            case .skipped(let skip): skipped.append(skip)
+            case .found(let facts):
+                if facts.kind == .directory {
+                    skipped.append(Skip(path: path, reason: "a directory (use \(path)/** for its files)"))
+                } else {
+                    try consider(path, facts)
+                }
+            }
+        }
+        if !wild.isEmpty {
+            var stack: [String] = [""]
+            while let directory = stack.popLast() {
+                let absolute = directory.isEmpty ? root : root + "/" + directory
+                guard !excluded.contains(absolute), let names = FileSystem.entries(absolute) else { continue }
+                for name in names {
+                    let path = directory.isEmpty ? name : directory + "/" + name
+                    guard let facts = FileSystem.facts(root + "/" + path) else { continue }
+                    if facts.kind == .directory {
+                        if wild.contains(where: { $0.mayMatchBelow(path) }) { stack.append(path) }
+                    } else if wild.contains(where: { $0.matches(path) }) {
+                        try consider(path, facts)
+                    }
+                }
+            }
+        }
+        return (found.values.sorted { $0.path < $1.path }, skipped.sorted { $0.path < $1.path })
+    }
+
+    /// `lstat` of a relative path whose every parent is a real directory inside the workspace.
+    enum Inspection {
+        case found(FileFacts)
+        case skipped(Skip)
+    }
+
+    func inspect(_ path: String) -> Inspection {
+        let parts = path.split(separator: "/")
+        var current = root
+        for (n, part) in parts.enumerated() {
+            current += "/" + part
+            if excluded.contains(current) { return .skipped(Skip(path: path, reason: "inside the state directory")) }
+            guard let facts = FileSystem.facts(current) else {
+                return .skipped(Skip(path: path, reason: "does not exist"))
+            }
+            if n < parts.count - 1 && facts.kind != .directory {
+                return .skipped(
+                    Skip(
+                        path: path,
+                        reason: facts.kind == .symlink
+                            ? "a parent directory is a symbolic link (not followed)" : "a parent is not a directory"))
+            }
+            if n == parts.count - 1 { return .found(facts) }
+        }
+        return .skipped(Skip(path: path, reason: "does not exist"))
+    }
+
+    private func tooMany() -> HubError {
+        HubError(
+            .invalidParameters,
+            "include_files matches more than \(Self.maximumFiles) files under \(root); a checkpoint captures at most \(Self.maximumFiles)",
+            details: "Narrow the globs to the files the work changes; nothing was captured.",
+            context: ["field": "include_files", "maximum_files": .count(Self.maximumFiles)],
+            suggestions: ["Name the directories the tasks work in, e.g. [\"src/**\", \"Package.swift\"]"])
+    }
+}
+
+/// The files of one capture, read and hashed outside any transaction.
+struct CapturedFiles: Sendable {
+    var manifest: [CheckpointFile] = []
+    var stamps: [String: FileStamp] = [:]
+    /// Contents the store does not hold yet, by SHA-256.
+    var newContents: [String: [UInt8]] = [:]
+    var scope: [String] = []
+    /// The workspace the paths are relative to.
+    var root: String = ""
+    var skipped: [JSONValue] = []
+    /// Files whose hash came from the previous capture's stamp without reading them.
+    var reused = 0
+    var bytesRead: Int64 = 0
+}
+
+extension WorkspaceFiles {
+    /// Reads and hashes the scanned files. A file whose `lstat` facts equal its stamp in
+    /// `previous` keeps that hash unread (stamps of files changed within two seconds of a
+    /// capture are never trusted, as git treats "racily clean" entries). Every file read
+    /// lands in `newContents`; storing is idempotent, and the caller may drop those the store holds.
+    func capture(_ files: [Found], skipped: [Skip], scope: [String], previous: [String: FileStamp]) throws(HubError)
+        -> CapturedFiles
+    {
+        var out = CapturedFiles(scope: scope, root: root, skipped: skipped.map(\.json))
+        let now = Int64(Date().timeIntervalSince1970 * 1_000_000_000)
+        let racy: Int64 = 2_000_000_000
+        var total: Int64 = 0
+        for file in files {
+            total += file.facts.size
+            guard total <= Self.maximumBytes else {
+                throw HubError(
+                    .invalidParameters,
+                    "include_files selects more than \(Self.maximumBytes >> 20) MiB; a checkpoint captures at most that",
+                    details: "Narrow the globs; nothing was captured.", context: ["field": "include_files"])
+            }
+            if let stamp = previous[file.path], stamp.changedNanos != 0, stamp.size == file.facts.size,
+                stamp.modifiedNanos == file.facts.modifiedNanos, stamp.changedNanos == file.facts.changedNanos,
+                stamp.inode == file.facts.inode, stamp.mode == file.facts.mode
+            {
+                out.reused += 1
+                record(file, sha: stamp.sha256, into: &out, now: now, racy: racy)
+                continue
+            }
+            guard let bytes = FileSystem.readFile(root + "/" + file.path, maximum: Self.maximumBytes) else {
+                out.skipped.append(Skip(path: file.path, reason: "unreadable").json)
+                continue
+            }
+            out.bytesRead += Int64(bytes.count)
+            let sha = Checksum.sha256(bytes)
+            out.newContents[sha] = bytes
+            record(file, sha: sha, size: Int64(bytes.count), into: &out, now: now, racy: racy)
+        }
+        return out
+    }
+
+    /// Re-reads a file whose hash was reused but whose contents the store no longer holds.
+    static func reread(_ entry: CheckpointFile, root: String) throws(HubError) -> [UInt8] {
+        guard let bytes = FileSystem.readFile(root + "/" + entry.path, maximum: Self.maximumBytes),
+            Checksum.sha256(bytes) == entry.sha256
+        else {
+            throw HubError(
+                .invalidParameters, "\(entry.path) changed while it was being captured; nothing was captured",
+                details: "Take the checkpoint again once the file is written.", context: ["field": "include_files"])
+        }
+        return bytes
+    }
+
+    private func record(
+        _ file: Found, sha: String, size: Int64? = nil, into out: inout CapturedFiles, now: Int64, racy: Int64
+    ) {
+        let size = size ?? file.facts.size
+        out.manifest.append(CheckpointFile(path: file.path, sha256: sha, size: size, mode: file.facts.mode))
+        let trusted = file.facts.changedNanos < now - racy && file.facts.modifiedNanos < now - racy
+        out.stamps[file.path] = FileStamp(
+            sha256: sha, size: size, mode: file.facts.mode, modifiedNanos: file.facts.modifiedNanos,
+            changedNanos: trusted ? file.facts.changedNanos : 0, inode: file.facts.inode)
+    }
+}

@@ -1,0 +1,123 @@
+import HubCore
+import Testing
+
+@Suite struct GlobPatternTests {
+    func glob(_ text: String) throws -> GlobPattern { try #require(GlobPattern(text)) }
+
+    @Test func starStaysInOneSegmentAndDoubleStarSpansAny() throws {
+        #expect(try glob("src/*.swift").matches("src/a.swift"))
+        #expect(!(try glob("src/*.swift").matches("src/x/a.swift")))
+        #expect(try glob("src/**/*.swift").matches("src/a.swift"))
+        #expect(try glob("src/**/*.swift").matches("src/x/y/a.swift"))
+        #expect(try glob("**").matches("a/b/c"))
+        #expect(try glob("?.txt").matches("a.txt"))
+        #expect(try glob("[ab].txt").matches("b.txt"))
+        #expect(!(try glob("[!ab].txt").matches("b.txt")))
+        #expect(try glob("f[0-9]").matches("f7"))
+    }
+
+    @Test func hiddenFilesNeedALiteralDot() throws {
+        #expect(!(try glob("*").matches(".env")))
+        #expect(try glob(".*").matches(".env"))
+    }
+
+    @Test func patternsThatCouldLeaveTheWorkspaceAreRefused() {
+        #expect(GlobPattern("../x") == nil)
+        #expect(GlobPattern("a/../../x") == nil)
+        #expect(GlobPattern("/etc/passwd") == nil)
+        #expect(GlobPattern("") == nil)
+        #expect(GlobPattern("./a.txt")?.literalPath == "a.txt")
+    }
+
+    @Test func pruningKnowsWhichDirectoriesCanHoldMatches() throws {
+        #expect(try glob("src/*.swift").mayMatchBelow("src"))
+        #expect(!(try glob("src/*.swift").mayMatchBelow("docs")))
+        #expect(!(try glob("src/*.swift").mayMatchBelow("src/deep")))
+        #expect(try glob("src/**").mayMatchBelow("src/a/b"))
+    }
+
+    @Test func safeRelativePathsStayInside() {
+        #expect(WorkspacePath.isSafeRelative("a/b.txt"))
+        #expect(!WorkspacePath.isSafeRelative("../a"))
+        #expect(!WorkspacePath.isSafeRelative("/a"))
+        #expect(!WorkspacePath.isSafeRelative("a//b"))
+        #expect(!WorkspacePath.isSafeRelative("a/./b"))
+    }
+}
+
+@Suite struct CheckpointRetentionTests {
+    @Test func theNewestAreKept() {
+        let list = (1...5).map { (id: "c\($0)", valid: true) }
+        #expect(CheckpointRetention.expired(list, keep: 3) == ["c4", "c5"])
+        #expect(CheckpointRetention.expired(list, keep: 10) == [])
+    }
+
+    @Test func theNewestValidIsKeptEvenPastTheLimit() {
+        let list = [("c1", false), ("c2", false), ("c3", true), ("c4", true)].map { (id: $0.0, valid: $0.1) }
+        #expect(CheckpointRetention.expired(list, keep: 2) == ["c4"])
+    }
+}
+
+@Suite struct CheckpointIntegrityTests {
+    @Test func oneFlippedByteInvalidatesTheSnapshot() throws {
+        let bytes = Array(#"{"format":"coordination-hub-checkpoint"}"#.utf8)
+        var c = Checkpoint(
+            checkpointID: "chkpt_1", workflowID: "w", name: "n", trigger: .manual, createdAt: 0, stateVersion: 1,
+            eventSequence: 0, checksum: Checksum.sha256(bytes), document: bytes, fileCount: 0)
+        #expect(c.isValid)
+        c.document[5] ^= 0x01
+        #expect(!c.isValid)
+        #expect(throws: HubError.self) { try c.verifiedDocument() }
+    }
+
+    @Test func theErrorTableMatchesTheSpec() {
+        #expect(
+            ErrorClassification.of("task_failure") == .init(severity: .error, recoverable: true, recovery: .retryTask))
+        #expect(ErrorClassification.of("timeout").severity == .warning)
+        #expect(ErrorClassification.of("agent_unresponsive").recovery == .redistribute)
+        #expect(ErrorClassification.of("state_corruption").severity == .critical)
+        #expect(ErrorClassification.of("something_else") == .init(severity: .error, recoverable: false, recovery: nil))
+    }
+}
+
+@Suite struct RestorePlanTests {
+    func snapshot(_ statuses: [String: TaskStatus], version: Int64 = 1, phase: PhaseStatus = .running)
+        -> WorkflowSnapshot
+    {
+        var w = Workflow(
+            id: "w", name: "w",
+            configuration: WorkflowConfiguration(timeout: .hours(1), checkpointInterval: .minutes(15)),
+            workspace: "/tmp", createdAt: 0, totalPhases: 1, correlationID: "c")
+        w.status = .running
+        w.stateVersion = version
+        var a = WorkTask(workflowID: "w", taskID: "a", phaseID: 1, createdAt: 0)
+        a.status = statuses["a"] ?? .ready
+        var b = WorkTask(workflowID: "w", taskID: "b", phaseID: 1, createdAt: 0)
+        b.dependsOn = ["a"]
+        b.status = statuses["b"] ?? .pending
+        return WorkflowSnapshot(
+            workflow: w, phases: [Phase(workflowID: "w", phaseID: 1, name: "p", status: phase)], tasks: [a, b])
+    }
+
+    @Test func rollbackRequeuesWorkCompletedSinceWithAttemptsKept() {
+        var now = snapshot(["a": .completed, "b": .completed], version: 9)
+        now.tasks[0].attempts = 2
+        let plan = RestorePlan.make(
+            current: now, checkpoint: snapshot(["a": .running, "b": .pending]), strategy: .rollback, phases: nil, now: 5
+        )
+        #expect(plan.undoneTasks == ["a", "b"])
+        #expect(plan.snapshot.tasks.map(\.status) == [.ready, .pending])
+        #expect(plan.snapshot.tasks[0].attempts == 2)
+        #expect(plan.snapshot.workflow.status == .paused)
+        #expect(plan.snapshot.workflow.stateVersion == 9)
+    }
+
+    @Test func aFullRestoreTakesTheCheckpointsTasksAndRequeuesRunningOnes() {
+        let plan = RestorePlan.make(
+            current: snapshot(["a": .completed, "b": .completed]), checkpoint: snapshot(["a": .running]),
+            strategy: .fullRestore, phases: nil, now: 5)
+        #expect(plan.requeuedTasks == ["a"])
+        #expect(plan.undoneTasks == [])
+        #expect(plan.snapshot.tasks.map(\.status) == [.ready, .pending])
+    }
+}

@@ -1,0 +1,137 @@
+import Foundation
+import HubCore
+import HubEngine
+import HubTesting
+import Testing
+
+@Suite struct AutomaticCheckpointTests {
+    let t: TestHub
+    init() throws {
+        var config = Configuration()
+        config.heartbeatInterval = .seconds(10)
+        t = try TestHub(configuration: config)
+    }
+
+    func checkpoints() async -> [JSONValue] {
+        await t.run("w1", "list-checkpoints").result["checkpoints"]?.arrayValue ?? []
+    }
+
+    func names() async -> [String] { await checkpoints().compactMap { $0["name"]?.stringValue } }
+
+    func claim(_ agent: String) async -> JSONValue? {
+        await t.run(nil, "claim-task", "{\"agent_id\": \"\(agent)\"}").result["tasks"]?.arrayValue?.first
+    }
+
+    @Test func completingAPhaseTakesItsCheckpointBeforeTheNextPhaseRuns() async throws {
+        await t.run(
+            "w1", "create",
+            #"{"phases": [{"name": "one", "tasks": [{"task_id": "a"}]}, {"name": "two", "tasks": [{"task_id": "b"}]}]}"#
+        )
+        await t.run("w1", "start")
+        await t.run(nil, "register-agent", #"{"agent_id": "ag"}"#)
+        let lease = try #require(await claim("ag")?["lease_id"]?.stringValue)
+        await t.run(nil, "complete-task", "{\"lease_id\": \"\(lease)\"}")
+        let list = await checkpoints()
+        #expect(list.map { $0["name"] } == ["phase_1_complete"])
+        #expect(list.first?["trigger"] == "phase_completed")
+        let version = await t.run("w1", "get-status").result["workflow_state"]?["state_version"]
+        #expect(list.first?["state_version"] == version)
+        // Its snapshot has phase one completed and no task of phase two started.
+        let restored = await t.run("w1", "restore", #"{"name": "phase_1_complete", "strategy": "partial_restore"}"#)
+        #expect(restored.succeeded)
+        let phases = await t.run("w1", "get-status").result["workflow_state"]?["phases"]?.arrayValue ?? []
+        #expect(phases.map { $0["status"] } == ["completed", "running"])
+    }
+
+    @Test func aRunningWorkflowIsCheckpointedEveryIntervalWhenTouched() async throws {
+        await t.run("w1", "create", #"{"phases": ["a"], "configuration": {"checkpoint_interval": "15m"}}"#)
+        await t.run("w1", "start")
+        t.clock.advance(by: .minutes(14))
+        await t.run("w1", "get-status")
+        #expect(await names().isEmpty)
+        t.clock.advance(by: .minutes(2))
+        await t.run("w1", "get-status")
+        #expect(await names() == ["interval"])
+        t.clock.advance(by: .minutes(10))
+        await t.run("w1", "get-status")
+        #expect(await names() == ["interval"])
+        t.clock.advance(by: .minutes(6))
+        await t.run("w1", "get-status")
+        #expect(await names() == ["interval", "interval"])
+        #expect(await checkpoints().first?["trigger"] == "interval")
+    }
+
+    @Test func aPausedWorkflowTakesNoIntervalCheckpoint() async throws {
+        await t.run("w1", "create", #"{"phases": ["a"]}"#)
+        await t.run("w1", "start")
+        await t.run("w1", "pause")
+        t.clock.advance(by: .hours(1))
+        await t.run("w1", "get-status")
+        #expect(await names().isEmpty)
+    }
+
+    @Test func aRiskyTaskIsCheckpointedWithItsFilesBeforeItStarts() async throws {
+        try Data("original".utf8).write(to: URL(fileURLWithPath: t.directory.file("config.yml")))
+        let created = await t.run(
+            "w1", "create",
+            #"{"phases": [{"name": "p", "tasks": [{"task_id": "migrate", "risky": true, "files": ["config.yml"]}]}]}"#)
+        #expect(created.succeeded, "\(created.json)")
+        await t.run("w1", "start")
+        await t.run(nil, "register-agent", #"{"agent_id": "ag"}"#)
+        let before = await t.run("w1", "get-status").result["workflow_state"]?["state_version"]
+        #expect(await claim("ag")?["task_id"] == "migrate")
+        let list = await checkpoints()
+        #expect(list.map { $0["name"] } == ["before_migrate"])
+        #expect(list.first?["trigger"] == "before_risky_operation")
+        #expect(list.first?["state_version"] == before)
+        #expect(list.first?["file_count"] == 1)
+        try Data("broken".utf8).write(to: URL(fileURLWithPath: t.directory.file("config.yml")))
+        let restored = await t.run("w1", "restore", #"{"name": "before_migrate", "strategy": "rollback"}"#)
+        #expect(restored.succeeded, "\(restored.json)")
+        #expect(FileManager.default.contents(atPath: t.directory.file("config.yml")) == Data("original".utf8))
+        #expect(restored.result["requeued_tasks"] == [])
+    }
+
+    @Test func aFailedAgentAndATimedOutTaskEachTakeACheckpoint() async throws {
+        await t.run(
+            "w1", "create",
+            #"{"phases": [{"name": "p", "tasks": [{"task_id": "slow", "timeout": "20s", "max_retries": 5}, {"task_id": "other"}]}]}"#
+        )
+        await t.run("w1", "start")
+        await t.run(nil, "register-agent", #"{"agent_id": "a1"}"#)
+        #expect(await claim("a1")?["task_id"] == "slow")
+        // Timed out: the sweep of the next dispatcher operation fails and retries it.
+        t.clock.advance(by: .seconds(21))
+        await t.run(nil, "heartbeat", #"{"agent_id": "a1"}"#)
+        #expect(await names() == ["timeout_slow"])
+        #expect(await checkpoints().first?["trigger"] == "task_timeout")
+        // Silent for 3 heartbeat intervals: the agent fails.
+        #expect(await claim("a1") != nil)
+        await t.run(nil, "register-agent", #"{"agent_id": "a2"}"#)
+        t.clock.advance(by: .seconds(31))
+        await t.run(nil, "heartbeat", #"{"agent_id": "a2"}"#)
+        #expect(await names().first == "agent_failure_a1")
+        #expect(await checkpoints().first?["trigger"] == "agent_failure")
+    }
+}
+
+@Suite struct IntervalCheckpointPassTests {
+    @Test func aPassCheckpointsEveryRunningWorkflowThatIsDueAndNoOther() async throws {
+        let t = try TestHub()
+        defer { t.remove() }
+        for id in ["due_a", "due_b", "paused", "fresh"] {
+            await t.run(id, "create", #"{"phases": ["a"], "configuration": {"checkpoint_interval": "10m"}}"#)
+        }
+        await t.run("due_a", "start")
+        await t.run("due_b", "start")
+        await t.run("paused", "start")
+        await t.run("paused", "pause")
+        t.clock.advance(by: .minutes(11))
+        await t.run("fresh", "start")
+        let taken = try await t.hub.takeDueIntervalCheckpoints()
+        #expect(Set(taken) == ["due_a", "due_b"])
+        #expect(try await t.hub.takeDueIntervalCheckpoints().isEmpty)
+        let names = await t.run("due_a", "list-checkpoints").result["checkpoints"]?.arrayValue?.map { $0["name"] }
+        #expect(names == ["interval"])
+    }
+}

@@ -1,0 +1,64 @@
+import HubCore
+import HubEngine
+import HubTesting
+import Testing
+
+@Suite struct HandoffTests {
+    let t: TestHub
+    init() throws { t = try TestHub() }
+
+    let handoff = #"""
+        {"orchestrate_to_hub": {
+          "workflow_definition": {"workflow_id": "wf_h", "phases": [{"name": "build", "tasks": [{"task_id": "compile"}]}]},
+          "initial_state": "phase_0_ready",
+          "agent_preferences": {"agent_pool_size": 1},
+          "monitoring_config": {"subscriptions": [{"patterns": ["workflow.*.phase_completed", "*.failed", "workflow.*.started"], "callback": "orchestrator"}]}}}
+        """#
+
+    @Test func aHandoffCreatesSubscribesAndStartsInOneStep() async throws {
+        await t.run(nil, "register-agent", #"{"agent_id": "ag"}"#)
+        let accepted = await t.run(nil, "accept-handoff", handoff)
+        #expect(accepted.succeeded, "\(accepted.json)")
+        #expect(accepted.result["status"] == "running")
+        #expect(accepted.result["agent_pool"]?["bound"] == ["ag"])
+        #expect(accepted.result["subscriptions"]?.arrayValue?.first?["callback"] == "orchestrator")
+        let seen = await t.run(nil, "get-events", #"{"subscription": "orchestrator"}"#)
+        #expect(seen.result["events"]?.arrayValue?.map { $0["event_type"] } == ["started"])
+        #expect(await t.run("wf_h", "get-status").result["workflow_state"]?["status"] == "running")
+    }
+
+    @Test func aFailedHandoffLeavesNothingBehind() async throws {
+        await t.run(nil, "subscribe-event", ##"{"patterns": ["#"], "callback": "orchestrator"}"##)
+        let refused = await t.run(nil, "accept-handoff", handoff)
+        #expect(refused.errorCode == "INVALID_PARAMETERS")
+        #expect(await t.run("wf_h", "get-status").errorCode == "WORKFLOW_NOT_FOUND")
+        let bad = await t.run(
+            nil, "accept-handoff",
+            #"{"orchestrate_to_hub": {"workflow_definition": {"workflow_id": "wf_x", "phases": ["a"]}, "monitoring_config": {"subscriptions": [{"patterns": ["a..b"]}]}}}"#
+        )
+        #expect(bad.errorCode == "INVALID_PARAMETERS")
+        #expect(await t.run("wf_x", "get-status").errorCode == "WORKFLOW_NOT_FOUND")
+    }
+
+    @Test func aFinishedHandoffReturnsHubToOrchestrate() async throws {
+        await t.run(nil, "register-agent", #"{"agent_id": "ag"}"#)
+        await t.run(nil, "accept-handoff", handoff)
+        let claimed = await t.run(nil, "claim-task", #"{"agent_id": "ag"}"#).result["tasks"]?.arrayValue?.first
+        let lease = try #require(claimed?["lease_id"]?.stringValue)
+        await t.run(nil, "complete-task", "{\"lease_id\": \"\(lease)\"}")
+        let status = await t.run("wf_h", "get-status")
+        #expect(status.result["hub_to_orchestrate"]?["completion_status"] == "success")
+        let completed = await t.run("wf_h", "complete")
+        #expect(completed.result["hub_to_orchestrate"]?["final_state"]?["status"] == "completed")
+        let seen = await t.run(nil, "get-events", #"{"subscription": "orchestrator"}"#)
+        #expect(seen.result["events"]?.arrayValue?.map { $0["event_type"] } == ["started", "phase_completed"])
+    }
+
+    @Test func theWorkflowIDMayComeFromTheCallForm() async throws {
+        let accepted = await t.run(
+            "wf_c", "accept-handoff",
+            #"{"orchestrate_to_hub": {"workflow_definition": {"phases": ["a"]}, "initial_state": "created"}}"#)
+        #expect(accepted.succeeded, "\(accepted.json)")
+        #expect(accepted.result["status"] == "created")
+    }
+}

@@ -1,0 +1,100 @@
+import HubCore
+import HubEngine
+import HubStore
+import HubTesting
+import Testing
+
+@Suite struct ReportErrorTests {
+    let t: TestHub
+    init() throws { t = try TestHub() }
+
+    func status(_ id: String) async -> String? {
+        let phases = await t.run("w1", "get-status").result["workflow_state"]?["phases"]?.arrayValue ?? []
+        return phases.flatMap { $0["tasks"]?.arrayValue ?? [] }.first { $0["task_id"]?.stringValue == id }?["status"]?
+            .stringValue
+    }
+
+    /// Phase one: build → test (test depends on build); phase two: docs (depends on test).
+    func setUp() async {
+        await t.run(
+            "w1", "create",
+            #"{"phases": [{"name": "one", "tasks": [{"task_id": "build", "max_retries": 0}, {"task_id": "test", "depends_on": ["build"]}]}, {"name": "two", "tasks": [{"task_id": "docs", "depends_on": ["test"]}]}], "configuration": {"failure_tolerance": "high"}}"#
+        )
+        await t.run("w1", "start")
+        await t.run(nil, "register-agent", #"{"agent_id": "ag"}"#)
+    }
+
+    @Test func aTaskFailureIsClassifiedItsImpactComputedAndTheTaskRetried() async throws {
+        await setUp()
+        let claimed = await t.run(nil, "claim-task", #"{"agent_id": "ag"}"#).result["tasks"]?.arrayValue?.first
+        #expect(claimed?["task_id"] == "build")
+        #expect(await status("build") == "running")
+        let reported = await t.run(
+            "w1", "report-error",
+            #"{"error_category": "execution", "error_type": "task_failure", "error_message": "compiler crashed", "context": {"task_id": "build"}}"#
+        )
+        #expect(reported.succeeded, "\(reported.json)")
+        let report = reported.result["error_report"]
+        #expect(report?["classification"]?["severity"] == "error")
+        #expect(report?["classification"]?["recoverable"] == true)
+        #expect(report?["classification"]?["category"] == "execution")
+        #expect(report?["impact_assessment"]?["blocked_tasks"] == ["docs", "test"])
+        #expect(report?["impact_assessment"]?["phases_delayed"] == [1, 2])
+        #expect(reported.result["recovery_action"]?["action"] == "retry_task")
+        #expect(reported.result["recovery_action"]?["succeeded"] == true)
+        #expect(await status("build") == "ready")
+        let events = await t.run("w1", "get-events", #"{"event_types": ["error_encountered"]}"#)
+        #expect(events.result["events"]?.arrayValue?.first?["severity"] == "error")
+    }
+
+    @Test func anUnrecoverableErrorIsReportedWithoutRecovery() async throws {
+        await setUp()
+        let reported = await t.run(
+            "w1", "report-error", #"{"error_type": "configuration_error", "error_message": "bad config"}"#)
+        #expect(reported.result["error_report"]?["classification"]?["recoverable"] == false)
+        #expect(reported.result["recovery_action"]?["attempted"] == false)
+    }
+
+    @Test func autoRecoveryOffReportsOnly() async throws {
+        await setUp()
+        let reported = await t.run(
+            "w1", "report-error",
+            #"{"error_type": "timeout", "error_message": "slow", "task_id": "build", "auto_recovery": false}"#)
+        #expect(reported.result["error_report"]?["classification"]?["severity"] == "warning")
+        #expect(reported.result["recovery_action"]?["reason"] == "auto_recovery is off")
+    }
+
+    @Test func anAgentCrashRedistributesItsTasks() async throws {
+        await setUp()
+        await t.run(nil, "claim-task", #"{"agent_id": "ag"}"#)
+        await t.run(nil, "register-agent", #"{"agent_id": "spare"}"#)
+        let reported = await t.run(
+            "w1", "report-error", #"{"error_type": "agent_crash", "error_message": "segfault", "agent_id": "ag"}"#)
+        #expect(reported.result["recovery_action"]?["action"] == "redistribute")
+        #expect(reported.result["recovery_action"]?["succeeded"] == true)
+        let moved = reported.result["recovery_action"]?["new_assignments"]?.arrayValue ?? []
+        #expect(moved.first?["target_agent"] == "spare")
+    }
+
+    @Test func stateCorruptionRestoresTheNewestValidCheckpoint() async throws {
+        await setUp()
+        let good = try #require(
+            await t.run("w1", "checkpoint", #"{"name": "good"}"#).result["checkpoint_id"]?.stringValue)
+        let bad = try #require(
+            await t.run("w1", "checkpoint", #"{"name": "bad"}"#).result["checkpoint_id"]?.stringValue)
+        try await t.hub.store.write { tx in
+            guard var c = try tx.checkpoint(id: bad) else { return }
+            c.document[10] ^= 0x01
+            try tx.removeCheckpoints([bad])
+            try tx.insert(c, files: [:])
+        }
+        let reported = await t.run(
+            "w1", "report-error", #"{"error_type": "state_corruption", "error_message": "counters drifted"}"#)
+        #expect(reported.result["error_report"]?["classification"]?["severity"] == "critical")
+        let recovery = reported.result["recovery_action"]
+        #expect(recovery?["action"] == "restore_checkpoint")
+        #expect(recovery?["used_checkpoint"] == .string(good))
+        #expect(recovery?["fallback_used"] == true)
+        #expect(recovery?["skipped_corrupt"] == .strings([bad]))
+    }
+}

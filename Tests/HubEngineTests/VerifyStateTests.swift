@@ -1,0 +1,84 @@
+import HubCore
+import HubEngine
+import HubStore
+import HubTesting
+import Testing
+
+@Suite struct VerifyStateTests {
+    let t: TestHub
+    init() throws { t = try TestHub() }
+
+    /// A running workflow with task `a` claimed by `ag`, then damaged behind the hub's back:
+    /// `b` marked running without a lease, and the agent's load wrong.
+    func damaged() async throws {
+        await t.run("w1", "create", #"{"phases": [{"name": "p", "tasks": [{"task_id": "a"}, {"task_id": "b"}]}]}"#)
+        await t.run("w1", "start")
+        await t.run(nil, "register-agent", #"{"agent_id": "ag", "max_concurrent_tasks": 3}"#)
+        await t.run(nil, "claim-task", #"{"agent_id": "ag"}"#)
+        try await t.hub.store.write { tx in
+            if var b = try tx.task(workflowID: "w1", taskID: "b") {
+                b.status = .running
+                try tx.update(b)
+            }
+            if var agent = try tx.agent("ag") {
+                agent.currentLoad = 3
+                try tx.save(agent)
+            }
+        }
+    }
+
+    @Test func aConsistentWorkflowIsValid() async throws {
+        await t.run("w1", "create", #"{"phases": [{"name": "p", "tasks": [{"task_id": "a"}]}]}"#)
+        await t.run("w1", "start")
+        let checked = await t.run("w1", "verify-state")
+        #expect(checked.result["valid"] == true)
+        #expect(checked.result["violations"] == [])
+    }
+
+    @Test func violationsAreReportedAndNothingChangesWithoutRepair() async throws {
+        try await damaged()
+        let version = await t.run("w1", "get-status").result["workflow_state"]?["state_version"]
+        let checked = await t.run("w1", "verify-state")
+        #expect(checked.result["valid"] == false)
+        let invariants = checked.result["violations"]?.arrayValue?.compactMap { $0["invariant"]?.stringValue } ?? []
+        #expect(invariants.contains("task_running_without_lease"))
+        #expect(invariants.contains("agent_load_disagrees"))
+        #expect(await t.run("w1", "get-status").result["workflow_state"]?["state_version"] == version)
+    }
+
+    @Test func repairFixesWhatItCanAndReportsEachRepair() async throws {
+        try await damaged()
+        let repaired = await t.run("w1", "verify-state", #"{"repair": true}"#)
+        #expect(repaired.succeeded, "\(repaired.json)")
+        #expect(repaired.result["valid"] == true)
+        let actions = repaired.result["repairs"]?.arrayValue?.compactMap { $0["repair"]?["action"]?.stringValue } ?? []
+        #expect(actions.contains("set_task_status"))
+        #expect(actions.contains("set_agent_load"))
+        #expect(await t.run("w1", "verify-state").result["valid"] == true)
+        #expect(await t.run("w1", "get-events", #"{"event_types": ["state_repaired"]}"#).result["count"] == 1)
+        #expect(await t.run(nil, "monitor-pool").succeeded)
+    }
+
+    @Test func aCheckpointWithValidateStateRecordsTheViolations() async throws {
+        try await damaged()
+        let taken = await t.run("w1", "checkpoint", #"{"validate_state": true}"#)
+        #expect(taken.succeeded)
+        #expect(taken.result["state_valid"] == false)
+        #expect((taken.result["validation"]?["violations"]?.arrayValue?.count ?? 0) >= 2)
+        #expect(await t.run("w1", "list-checkpoints").result["checkpoints"]?.arrayValue?.first?["state_valid"] == false)
+    }
+
+    @Test func verifyStateNamesCorruptCheckpoints() async throws {
+        await t.run("w1", "create", #"{"phases": ["a"]}"#)
+        let id = try #require(await t.run("w1", "checkpoint").result["checkpoint_id"]?.stringValue)
+        try await t.hub.store.write { tx in
+            guard var c = try tx.checkpoint(id: id) else { return }
+            c.document[0] ^= 0x20
+            try tx.removeCheckpoints([id])
+            try tx.insert(c, files: [:])
+        }
+        let checked = await t.run("w1", "verify-state")
+        #expect(checked.result["checkpoints"]?["corrupt"] == .strings([id]))
+        #expect(checked.result["checkpoints"]?["newest_valid_checkpoint"] == .null)
+    }
+}
