@@ -29,24 +29,7 @@ import Testing
         let s = try DispatchSandbox("serve")
         defer { s.remove() }
         let receiver = try await WebhookReceiver.start()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: s.runner.executable)
-        process.arguments = ["serve", "--port", "0"]
-        process.currentDirectoryURL = URL(fileURLWithPath: s.directory.path)
-        process.environment = s.runner.environment
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        var lines = LineStream(errors.fileHandleForReading)
-        try process.run()
-        var base: String?
-        while base == nil, let line = await lines.next() {
-            if let range = line.range(of: "serving ") {
-                base = String(line[range.upperBound...].prefix { $0 != " " })
-            }
-        }
-        let url = try #require(base)
+        let (process, url, _) = try await Self.startServer(s)
 
         let (health, _) = try await Self.request("GET", url + "/healthz")
         #expect(health == 200)
@@ -115,11 +98,12 @@ import Testing
         return handle
     }
 
-    /// Starts `serve --port 0` in the sandbox and answers the process and its base URL.
-    static func startServer(_ s: DispatchSandbox) async throws -> (Process, String, LineStream) {
+    /// Starts `serve --port <port>` (0: any free port) in the sandbox and answers the
+    /// process, its base URL and the rest of its standard error.
+    static func startServer(_ s: DispatchSandbox, port: Int = 0) async throws -> (Process, String, LineStream) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: s.runner.executable)
-        process.arguments = ["serve", "--port", "0"]
+        process.arguments = ["serve", "--port", String(port)]
         process.currentDirectoryURL = URL(fileURLWithPath: s.directory.path)
         process.environment = s.runner.environment
         let errors = Pipe()

@@ -41,19 +41,7 @@ import Testing
     }
 
     static func serve(_ s: DispatchSandbox, port: Int) async throws -> Process {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: s.runner.executable)
-        process.arguments = ["serve", "--port", String(port)]
-        process.currentDirectoryURL = URL(fileURLWithPath: s.directory.path)
-        process.environment = s.runner.environment
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        var lines = LineStream(errors.fileHandleForReading)
-        try process.run()
-        while let line = await lines.next() { if line.contains("serving ") { return process } }
-        throw ServeTests.ServeFailure(description: "the server did not start")
+        try await ServeTests.startServer(s, port: port).0
     }
 
     @Test func killedAndRestartedUnderLoadNothingAcknowledgedIsLost() async throws {
