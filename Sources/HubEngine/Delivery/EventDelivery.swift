@@ -196,10 +196,12 @@ public actor EventDelivery: Service {
                 ready.append(prepare(s, batch, scan: scan, batching: batching, now: now))
             }
         }
+        // One ready delivery per subscription: the order comes back by id.
+        let readyByID = Dictionary(uniqueKeysWithValues: ready.map { ($0.subscription.id, $0) })
         let ordered = DeliveryPlanner.order(
             ready.map { ($0.subscription, $0.events.isEmpty ? $0.repeats : $0.events) },
             scheme: processing.priorityScheme
-        ).compactMap { item in ready.first { $0.subscription.id == item.subscription.id } }
+        ).compactMap { item in readyByID[item.subscription.id] }
         // With auto-scaling, workers grow with the backlog (one per ready delivery) up to the pool size.
         let pool = processing.enabled ? max(1, processing.poolSize) : 1
         let width = processing.autoScaling ? min(pool, max(1, ordered.count)) : pool
@@ -207,7 +209,7 @@ public actor EventDelivery: Service {
         while index < ordered.count {
             let chunk = Array(ordered[index..<min(index + width, ordered.count)])
             index += chunk.count
-            let outcomes = await withTaskGroup(of: (Int, WebhookAttempt?, Int).self) { group in
+            let outcomes = await withTaskGroup(of: (Int, WebhookAttempt, Compression).self) { group in
                 for (n, item) in chunk.enumerated() {
                     guard item.subscription.delivery == .webhook, !item.events.isEmpty else { continue }
                     let deliveryID = backoff[item.subscription.id]?.deliveryID ?? hub.ids.make("dlv")
@@ -224,11 +226,11 @@ public actor EventDelivery: Service {
                         let (attempt, wire) = await sender.postMeasured(
                             url: item.subscription.webhookURL ?? "", body: body, deliveryID: deliveryID,
                             secret: item.subscription.secret, gzip: item.rule.compression, timeout: timeout)
-                        return (n, attempt, wire)
+                        return (n, attempt, Compression(before: body.count, after: wire))
                     }
                 }
-                var results: [Int: (WebhookAttempt, Int)] = [:]
-                for await (n, attempt, wire) in group { if let attempt { results[n] = (attempt, wire) } }
+                var results: [Int: (WebhookAttempt, Compression)] = [:]
+                for await (n, attempt, sizes) in group { results[n] = (attempt, sizes) }
                 return results
             }
             if Task.isCancelled { return round }
@@ -236,11 +238,11 @@ public actor EventDelivery: Service {
                 if item.subscription.delivery != .webhook {
                     try await deliverToStreams(item, now: now, round: &round)
                 } else if item.events.isEmpty {
-                    try await acknowledge(item, wireBytes: nil, now: now, round: &round)
-                } else if let (attempt, wire) = outcomes[n] {
+                    try await acknowledge(item, compression: nil, now: now, round: &round)
+                } else if let (attempt, sizes) = outcomes[n] {
                     if attempt.isDelivered {
                         try await acknowledge(
-                            item, wireBytes: item.rule.compression ? wire : nil, now: now, round: &round)
+                            item, compression: item.rule.compression ? sizes : nil, now: now, round: &round)
                     } else {
                         try await failed(item, attempt: attempt, now: now, round: &round)
                     }
@@ -284,11 +286,16 @@ public actor EventDelivery: Service {
 
     // MARK: Outcomes
 
+    /// A body's bytes before and after gzip, as sent.
+    struct Compression: Sendable {
+        var before: Int
+        var after: Int
+    }
+
     /// A delivered (or wholly deduplicated) batch: cursor, counters and statistics in one transaction.
-    private func acknowledge(_ item: Ready, wireBytes: Int?, now: Int64, round: inout Round) async throws {
+    private func acknowledge(_ item: Ready, compression: Compression?, now: Int64, round: inout Round) async throws {
         let id = item.subscription.id
         let snapshot = item.subscription
-        let bodyBytes = wireBytes == nil ? 0 : Self.body(item, deliveryID: "").count
         try await hub.store.write { tx in
             guard var s = try tx.subscription(id) else { return }
             // Someone moved the cursor meanwhile (an ack, a replay): leave it to them; the
@@ -301,7 +308,7 @@ public actor EventDelivery: Service {
             try tx.update(s)
             var stats = DeliveryStatistics(json: try tx.setting(DeliveryStatistics.settingKey) ?? .emptyObject)
             stats.recordBatch(eventTimestamps: item.events.map(\.timestamp), now: now)
-            if let wireBytes { stats.recordCompression(before: bodyBytes, after: wireBytes) }
+            if let compression { stats.recordCompression(before: compression.before, after: compression.after) }
             if item.rule.deduplication && snapshot.optimizationGoal != .completeness {
                 stats.dedupChecked += item.events.count + item.repeats.count
                 stats.dedupDropped += item.repeats.count

@@ -35,14 +35,15 @@ enum GetMetrics {
         var agents: [Agent]
 
         static func read(_ tx: any StoreReader, retention: HubDuration) throws -> Figures {
-            Figures(
+            let volume = try tx.eventVolume()
+            return Figures(
                 delivery: DeliveryStatistics(json: try tx.setting(DeliveryStatistics.settingKey) ?? .emptyObject),
                 batching: BatchingSettings(json: try tx.setting(EventSettingKey.batching) ?? .emptyObject),
                 processing: AsyncProcessing(json: try tx.setting(EventSettingKey.asyncProcessing) ?? .emptyObject),
                 persistence: PersistencePolicy(
                     json: try tx.setting(EventSettingKey.persistence) ?? .emptyObject, defaultRetention: retention),
                 subscriptions: try tx.subscriptions(), lastSequence: try tx.lastEventSequence(),
-                eventCount: try tx.eventVolume().count, eventBytes: try tx.eventVolume().dataBytes,
+                eventCount: volume.count, eventBytes: volume.dataBytes,
                 storageBytes: try tx.storageBytes(),
                 workflowsByStatus: try WorkflowStatus.allCases.map { status in
                     (status, try tx.workflows(WorkflowQuery(statuses: [status], includeArchived: true, limit: 1)).total)
