@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "HubStoreSQLite", targets: ["HubStoreSQLite"]),
         .library(name: "HubEngine", targets: ["HubEngine"]),
         .library(name: "HubServer", targets: ["HubServer"]),
+        .library(name: "HubMCP", targets: ["HubMCP"]),
         .library(name: "HubTesting", targets: ["HubTesting"]),
     ],
     dependencies: [
@@ -33,6 +34,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/modelcontextprotocol/swift-sdk.git", from: "0.12.1"),
     ],
     targets: [
         .target(
@@ -79,9 +81,18 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "HubMCP",
+            dependencies: [
+                "HubEngine",
+                .product(name: "MCP", package: "swift-sdk"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
             name: "HubCLI",
             dependencies: [
-                "HubEngine", "HubStoreSQLite", "HubServer",
+                "HubEngine", "HubStoreSQLite", "HubServer", "HubMCP",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Yams", package: "Yams"),
             ],
@@ -117,6 +128,10 @@ let package = Package(
             dependencies: [
                 "HubServer", "HubTesting", .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
+            swiftSettings: strict),
+        .testTarget(
+            name: "HubMCPTests",
+            dependencies: ["HubMCP", "HubTesting", .product(name: "MCP", package: "swift-sdk")],
             swiftSettings: strict),
         .testTarget(
             name: "HubCLITests", dependencies: ["HubCLI", "HubTesting", "coordination-hub"], swiftSettings: strict),

@@ -69,6 +69,9 @@ public struct CommandLineTool: Sendable {
         if let serveArguments = invocation.serveArguments {
             return await runServer(serveArguments, invocation: invocation, pretty: pretty)
         }
+        if words.first == "mcp" && words.count == 1 {
+            return await runMCP(invocation: invocation, pretty: pretty)
+        }
         if words.first == "openapi" && words.count == 1 {
             // The HTTP API's OpenAPI document, as the server serves it at /openapi.json.
             standardOutput.write(OpenAPIDocument.make(table, version: Hub.version).serialized(.pretty) + "\n")

@@ -17,6 +17,8 @@ public enum HelpText {
             "      HTTP API: POST /v1/workflows/{id}/{operation}, POST /v1/{operation}, POST /v1/operations,",
             "      GET /v1/workflows, GET /v1/workflows/{id}, GET /v1/events/stream (SSE), GET /healthz,",
             "      GET /openapi.json; runs webhook delivery and retention",
+            "  coordination-hub mcp [--hub URL] [--token T]",
+            "      MCP server on stdio: every operation as a tool (get_status, claim_task, …) for AI agents",
             "  coordination-hub openapi             (prints the HTTP API's OpenAPI 3.1 document)",
             "  coordination-hub help [<operation>] | version",
             "",
