@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# The main job: build coordination-hub and walk a workflow through the seed's
-# lifecycle on the embedded SQLite store, in a fresh directory. Prints each
-# command and the hub's JSON answer.
+# The main job: build coordination-hub, start its server on the embedded SQLite
+# store in a fresh directory, and run everything against it in client mode
+# (COORDINATION_HUB_URL): a workflow walked through the seed's lifecycle, three
+# agent processes carrying a workflow to completion, a bad change rolled back;
+# meanwhile the live event stream is watched, and /metrics is read at the end.
+# Prints each command and the hub's JSON answer.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -11,6 +14,24 @@ hub="$root/.build/release/coordination-hub"
 work="$(mktemp -d "${TMPDIR:-/tmp}/coordination-hub-demo.XXXXXX")"
 cd "$work"
 echo "# working in $work (state in $work/.claude/coordination)" >&2
+
+# The server, on a free port; its first line on stderr names the address.
+echo "\$ coordination-hub serve --port 0 &"
+exec 3< <(exec "$hub" serve --port 0 2>&1)
+server=$!
+while read -r line <&3; do
+    echo "  $line"
+    case "$line" in *"serving http://"*) url="$(echo "$line" | grep -o 'http://[0-9.:]*')"; break ;; esac
+done
+cat <&3 > server.log &
+stop_server() { kill -TERM "$server" 2>/dev/null && wait "$server" 2>/dev/null || true; }
+trap stop_server EXIT
+# From here on every command is a request to the server, with the same output as on the local store.
+export COORDINATION_HUB_URL="$url"
+echo "\$ export COORDINATION_HUB_URL=$url"
+echo "\$ curl -sN '$url/v1/events/stream?patterns=*.task_completed,*.completed,*.state_rolled_back' > events.txt &"
+curl -sN "$url/v1/events/stream?patterns=*.task_completed,*.completed,*.state_rolled_back" > events.txt &
+watcher=$!
 
 step() {
     echo
@@ -75,7 +96,7 @@ step feature_login create '{
 }'
 step feature_login start
 echo
-echo "\$ coordination-hub agent --id coder --roles code &  (and tester, writer)"
+echo "\$ coordination-hub agent --id coder --roles code &  (and tester, writer; each a client of the server)"
 export COORDINATION_HUB_HEARTBEAT_INTERVAL=2s
 "$hub" agent --id coder --roles code --max-tasks 2 --workflow feature_login --idle-delay 100ms &
 "$hub" agent --id tester --roles test --workflow feature_login --idle-delay 100ms &
@@ -111,4 +132,15 @@ step hotfix get-status
 step hotfix list-checkpoints
 
 echo
+echo "# --- The live event stream, as the watcher received it (first lines) ---"
+kill "$watcher" 2>/dev/null || true
+grep '^event:' events.txt | sort | uniq -c
+grep -m 3 '^data:' events.txt | cut -c1-200
+echo
+echo "\$ curl -s $url/metrics | grep -E '^hub_(workflows|tasks_completed|events_stored|agents)'"
+curl -s "$url/metrics" | grep -E '^hub_(workflows|tasks_completed|events_stored|agents)' || true
+echo
+echo "\$ kill -TERM <server>   (graceful: finishes in-flight requests, closes the store)"
+stop_server
+trap - EXIT
 echo "# files the hub wrote:" && find .claude/coordination -type f | sort

@@ -20,15 +20,26 @@ extension HubRouter {
             let query = request.uri.queryParameters
             var parameters: JSONValue = .emptyObject
             for key in ["patterns", "event_types", "severity"] {
-                let values = query.getAll(key).flatMap { $0.split(separator: ",").map(String.init) }
-                if !values.isEmpty { parameters[key] = .strings(values) }
+                let given = query.getAll(key)
+                let values = given.flatMap { $0.split(separator: ",").map(String.init) }
+                if !values.isEmpty {
+                    parameters[key] = .strings(values)
+                } else if !given.isEmpty {
+                    return failure(
+                        HubError.parameter(key, "needs at least one value (comma-separated); leave it out for all"),
+                        operation: "get-events", workflowID: nil, hub: hub)
+                }
             }
             if let min = query["min_severity"] { parameters["min_severity"] = .string(String(min)) }
-            let resume = request.headers[.lastEventID] ?? query["after_sequence"].map(String.init)
-            if let resume {
-                guard let n = Int64(resume), n >= 0 else {
+            // Both are checked; Last-Event-ID (a reconnecting client's) wins over the query's after_sequence.
+            for (name, given) in [
+                ("after_sequence", query["after_sequence"].map(String.init)),
+                ("Last-Event-ID", request.headers[.lastEventID]),
+            ] {
+                guard let given else { continue }
+                guard let n = Int64(given), n >= 0 else {
                     return failure(
-                        HubError.parameter("Last-Event-ID", "must be an event sequence number"),
+                        HubError.parameter(name, "must be an event sequence number"),
                         operation: "get-events", workflowID: nil, hub: hub)
                 }
                 parameters["after_sequence"] = .int(n)

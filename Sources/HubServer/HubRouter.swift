@@ -20,6 +20,7 @@ public enum HubRouter {
         let auth = Authorization(adminToken: adminToken, hub: hub)
         // Request counts and durations through swift-metrics (Prometheus when the server bootstraps it).
         router.add(middleware: MetricsMiddleware())
+        router.add(middleware: MethodNotAllowedMiddleware(hub: hub))
         addEventStream(to: router, hub: hub, stop: streamsStop, auth: auth)
         addMetrics(to: router, hub: hub, registry: registry, auth: auth)
         router.get("healthz") { _, _ in
@@ -80,7 +81,9 @@ public enum HubRouter {
                 parameters["offset"] = Int64(String(offset)).map(JSONValue.int) ?? .string(String(offset))
             }
             if let archived = query["include_archived"] {
-                parameters["include_archived"] = .bool(archived == "true")
+                // true or false; anything else goes to the operation as text, whose schema refuses it.
+                parameters["include_archived"] =
+                    archived == "true" ? .bool(true) : archived == "false" ? .bool(false) : .string(String(archived))
             }
             return await perform(
                 OperationRequest(workflowID: nil, operation: "list-workflows", parameters: parameters), hub: hub,

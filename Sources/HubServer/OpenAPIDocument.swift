@@ -22,7 +22,8 @@ public enum OpenAPIDocument {
                             "schema": [
                                 "type": "object", "required": ["operation"], "additionalProperties": false,
                                 "properties": [
-                                    "workflow_id": ["type": "string"], "operation": ["type": "string"],
+                                    "workflow_id": ["type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$"],
+                                    "operation": .object(["type": "string", "enum": .strings(table.names)]),
                                     "parameters": ["type": "object"],
                                 ],
                             ]
@@ -37,7 +38,10 @@ public enum OpenAPIDocument {
                 "operationId": "list_workflows_get", "summary": "list-workflows, with its parameters in the query.",
                 "parameters": .array(
                     [
-                        query("status", ["type": "string"]), query("limit", ["type": "integer", "minimum": 1]),
+                        query(
+                            "status",
+                            .object(["type": "string", "enum": .strings(WorkflowStatus.allCases.map(\.rawValue))])),
+                        query("limit", ["type": "integer", "minimum": 1]),
                         query("offset", ["type": "integer", "minimum": 0]),
                         query("include_archived", ["type": "boolean"]),
                     ]),
@@ -58,7 +62,7 @@ public enum OpenAPIDocument {
                 "parameters": .array(
                     [
                         query("patterns", ["type": "string"]), query("event_types", ["type": "string"]),
-                        query("severity", ["type": "string"]), query("min_severity", ["type": "string"]),
+                        query("severity", severityList), query("min_severity", severity),
                         query("workflow_id", ["type": "string"]), query("after_sequence", ["type": "integer"]),
                         [
                             "name": "Last-Event-ID", "in": "header", "required": false,
@@ -67,7 +71,8 @@ public enum OpenAPIDocument {
                     ]),
                 "responses": [
                     "200": [
-                        "description": "The stream.", "content": ["text/event-stream": ["schema": ["type": "string"]]],
+                        "description": "The stream: one event per log entry; data is the event as get-events gives it.",
+                        "content": ["text/event-stream": ["schema": sseEvent]],
                     ],
                     "4XX": errorResponse,
                 ],
@@ -121,7 +126,9 @@ public enum OpenAPIDocument {
             "operationId": .string(op.name.replacingOccurrences(of: "-", with: "_") + (workflowPath ? "" : "_hub")),
             "summary": .string(op.summary),
             "requestBody": [
-                "required": false, "content": ["application/json": ["schema": op.schema.json]],
+                // A body is needed exactly when the operation has required parameters.
+                "required": .bool(op.schema.properties.contains(where: \.required)),
+                "content": ["application/json": ["schema": op.schema.json]],
             ],
             "responses": responses,
         ]
@@ -129,6 +136,22 @@ public enum OpenAPIDocument {
         if workflowPath { out["parameters"] = [workflowParameter] }
         return out
     }
+
+    /// One Server-Sent Event of the stream (OpenAPI 3.1: the schema describes each event).
+    static let sseEvent: JSONValue = [
+        "type": "object", "required": ["id", "event", "data"],
+        "properties": [
+            "id": ["type": "string", "pattern": "^[0-9]+$"], "event": ["type": "string"],
+            "data": ["type": "string", "contentMediaType": "application/json"],
+        ],
+    ]
+
+    static let severity: JSONValue = ["type": "string", "enum": ["info", "warning", "error", "critical"]]
+    /// Severities separated by commas.
+    static let severityList: JSONValue = [
+        "type": "string",
+        "pattern": "^(info|warning|error|critical)(,(info|warning|error|critical))*$",
+    ]
 
     static let workflowParameter: JSONValue = [
         "name": "workflow_id", "in": "path", "required": true,

@@ -167,4 +167,47 @@ import Testing
             }
         }
     }
+
+    /// Found by schemathesis: other methods on a known path are 405 with Allow; unknown paths stay 404.
+    @Test func otherMethodsOnAKnownPathAre405WithAllow() async throws {
+        try await app().test(.router) { client in
+            for (uri, method, allow) in [
+                ("/v1/claim-task", HTTPRequest.Method.get, "POST"), ("/healthz", .delete, "GET"),
+                ("/v1/workflows/w1/pause", .put, "POST"), ("/v1/workflows", .post, "GET"),
+                ("/v1/events/stream", .post, "GET"), ("/metrics", .patch, "GET"),
+            ] {
+                try await client.execute(uri: uri, method: method) { r in
+                    #expect(r.status == .methodNotAllowed, "\(method) \(uri)")
+                    #expect(r.headers[.allow] == allow, "\(method) \(uri)")
+                    #expect(Self.json(r)["error"]?["code"] == "OPERATION_NOT_FOUND", "\(method) \(uri)")
+                }
+            }
+            try await client.execute(uri: "/no/such/path", method: .get) { r in
+                #expect(r.status == .notFound)
+            }
+        }
+    }
+
+    /// Found by schemathesis: query values the document does not allow are refused, not ignored.
+    @Test func emptyOrMistypedQueryValuesAreRefused() async throws {
+        try await app().test(.router) { client in
+            for uri in [
+                "/v1/events/stream?severity=", "/v1/events/stream?patterns=,", "/v1/workflows?include_archived=null",
+            ] {
+                try await client.execute(uri: uri, method: .get) { r in
+                    #expect(r.status == .badRequest, "\(uri)")
+                    #expect(Self.json(r)["error"]?["code"] == "INVALID_PARAMETERS", "\(uri)")
+                }
+            }
+            let lastEventID = try #require(HTTPField.Name("Last-Event-ID"))
+            try await client.execute(
+                uri: "/v1/events/stream?after_sequence=null", method: .get, headers: [lastEventID: "0"]
+            ) { r in
+                #expect(r.status == .badRequest)
+            }
+            try await client.execute(uri: "/v1/workflows?include_archived=false", method: .get) { r in
+                #expect(r.status == .ok)
+            }
+        }
+    }
 }

@@ -1,0 +1,48 @@
+import HTTPTypes
+import HubCore
+import HubEngine
+import Hummingbird
+
+extension HubRouter {
+    /// The methods the API serves on `path`, or `nil` when no route has that path.
+    static func allowedMethods(_ path: String) -> [HTTPRequest.Method]? {
+        let segments = path.split(separator: "/", omittingEmptySubsequences: true)
+        switch segments.count {
+        case 1 where ["healthz", "metrics", "openapi.json"].contains(segments[0]): return [.get]
+        case 2 where segments[0] == "v1": return segments[1] == "workflows" ? [.get] : [.post]
+        case 3 where segments[0] == "v1" && segments[1] == "workflows": return [.get]
+        case 3 where segments[0] == "v1" && segments[1] == "events" && segments[2] == "stream": return [.get]
+        case 4 where segments[0] == "v1" && segments[1] == "workflows": return [.post]
+        default: return nil
+        }
+    }
+}
+
+/// A known path asked with a method it does not serve gets 405 with `Allow`, as
+/// HTTP says, instead of the router's bare 404; the body is the error envelope
+/// (`OPERATION_NOT_FOUND`: that method and path name no operation).
+struct MethodNotAllowedMiddleware<Context: RequestContext>: RouterMiddleware {
+    let hub: Hub
+
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as HTTPError where error.status == .notFound {
+            guard let allowed = HubRouter.allowedMethods(request.uri.path), !allowed.contains(request.method) else {
+                throw error
+            }
+            let names = allowed.map(\.rawValue).joined(separator: ", ")
+            var response = HubRouter.failure(
+                HubError(
+                    .operationNotFound,
+                    "\(request.method.rawValue.prefix(16)) is not served on this path; use \(names)",
+                    suggestions: ["See GET /openapi.json for the methods of every path"]),
+                operation: "request", workflowID: nil, hub: hub)
+            response.status = .methodNotAllowed
+            response.headers[.allow] = names
+            return response
+        }
+    }
+}
