@@ -19,10 +19,12 @@ echo "# working in $work (state in $work/.claude/coordination)" >&2
 echo "\$ coordination-hub serve --port 0 &"
 exec 3< <(exec "$hub" serve --port 0 2>&1)
 server=$!
+url=
 while read -r line <&3; do
     echo "  $line"
     case "$line" in *"serving http://"*) url="$(echo "$line" | grep -o 'http://[0-9.:]*')"; break ;; esac
 done
+[ -n "${url:-}" ] || { echo "the server did not start" >&2; exit 1; }
 cat <&3 > server.log &
 stop_server() { kill -TERM "$server" 2>/dev/null && wait "$server" 2>/dev/null || true; }
 trap stop_server EXIT
@@ -99,10 +101,13 @@ echo
 echo "\$ coordination-hub agent --id coder --roles code &  (and tester, writer; each a client of the server)"
 export COORDINATION_HUB_HEARTBEAT_INTERVAL=2s
 "$hub" agent --id coder --roles code --max-tasks 2 --workflow feature_login --idle-delay 100ms &
+agents=($!)
 "$hub" agent --id tester --roles test --workflow feature_login --idle-delay 100ms &
+agents+=($!)
 "$hub" agent --id writer --roles docs --workflow feature_login --idle-delay 100ms &
+agents+=($!)
 step monitor-pool
-wait
+wait "${agents[@]}"
 step feature_login get-status '{"include_metrics": true}'
 step monitor-pool
 echo
@@ -132,7 +137,9 @@ step hotfix get-status
 step hotfix list-checkpoints
 
 echo
-echo "# --- The live event stream, as the watcher received it (first lines) ---"
+echo "# --- The live event stream, as the watcher received it ---"
+# The stream is pushed as events commit; give the last one (the rollback) a moment to arrive.
+for _ in $(seq 50); do grep -q 'event: state_rolled_back' events.txt && break; sleep 0.1; done
 kill "$watcher" 2>/dev/null || true
 grep '^event:' events.txt | sort | uniq -c
 grep -m 3 '^data:' events.txt | cut -c1-200

@@ -21,6 +21,9 @@ public final class Hub: Sendable {
     public let table: OperationTable
     /// Wakes `claim-task` calls waiting for work in this process.
     public let workSignal = WorkSignal()
+    /// Wakes event followers (the server's event streams) when a change in this process
+    /// may have appended events, so they read at once instead of on their next poll.
+    public let eventSignal = WorkSignal()
 
     public init(
         store: any Store, stateDirectory: String, configuration: Configuration = .init(),
@@ -56,6 +59,7 @@ public final class Hub: Sendable {
                 try await descriptor.handler(context, request.parameters)
             }
             if Self.mayReadyWork.contains(descriptor.name) { await workSignal.notify() }
+            if !descriptor.readOnly { await eventSignal.notify() }
             return .success(
                 request: request, outcome: outcome, timestamp: clock.nowMilliseconds(),
                 elapsed: ContinuousClock.now - started)

@@ -26,7 +26,7 @@ public struct MCPToolCatalog: Sendable {
         return Tool(
             name: toolName(op.name), title: op.name, description: description,
             inputSchema: inputSchema(op).mcpValue,
-            annotations: .init(readOnlyHint: !op.mutating, openWorldHint: false))
+            annotations: .init(readOnlyHint: op.readOnly, openWorldHint: false))
     }
 
     /// The operation's parameter schema with `workflow_id` added in front.

@@ -99,5 +99,6 @@ final class StreamCloser: Service, Sendable {
         try? await gracefulShutdown()
         flag.store(true, ordering: .releasing)
         await hub.workSignal.close()
+        await hub.eventSignal.close()
     }
 }

@@ -176,20 +176,45 @@ struct SQLiteTransaction: StoreWriter {
                 """)
         let dependency = try db.cachedStatement(
             sql: "INSERT OR IGNORE INTO task_dependencies (workflow_id, depends_on, task_id) VALUES (?,?,?)")
+        // The phases' counters move once per phase, not once per task (a restore inserts thousands).
+        var counts: [PhaseKey: (total: Int, open: Int, failed: Int)] = [:]
         for t in tasks {
             position += 1
             var args = Self.arguments(t)
             _ = args.append(contentsOf: [position, t.workflowID])
             try statement.execute(arguments: args)
             for d in t.dependsOn { try dependency.execute(arguments: [t.workflowID, d, t.taskID]) }
-            try adjustCounts(t.workflowID, t.phaseID, total: 1, status: t.status, sign: 1)
+            let delta = Self.countDelta(t.status, sign: 1)
+            let key = PhaseKey(workflowID: t.workflowID, phaseID: t.phaseID)
+            var c = counts[key] ?? (0, 0, 0)
+            c.total += 1
+            c.open += delta.open
+            c.failed += delta.failed
+            counts[key] = c
         }
+        for (key, c) in counts.sorted(by: { ($0.key.workflowID, $0.key.phaseID) < ($1.key.workflowID, $1.key.phaseID) })
+        {
+            try adjustCounts(key.workflowID, key.phaseID, total: c.total, open: c.open, failed: c.failed)
+        }
+    }
+
+    private struct PhaseKey: Hashable {
+        var workflowID: String
+        var phaseID: Int
+    }
+
+    /// How a task entering (`sign` 1) or leaving (-1) `status` moves a phase's open and failed counters.
+    private static func countDelta(_ status: TaskStatus, sign: Int) -> (open: Int, failed: Int) {
+        (status.isSettled ? 0 : sign, (status == .failed || status == .cancelled) ? sign : 0)
     }
 
     /// Keeps the phase's counters in step with a task entering (`sign` 1) or leaving (-1) a status.
     private func adjustCounts(_ workflowID: String, _ phaseID: Int, total: Int, status: TaskStatus, sign: Int) throws {
-        let open = status.isSettled ? 0 : sign
-        let failed = (status == .failed || status == .cancelled) ? sign : 0
+        let delta = Self.countDelta(status, sign: sign)
+        try adjustCounts(workflowID, phaseID, total: total, open: delta.open, failed: delta.failed)
+    }
+
+    private func adjustCounts(_ workflowID: String, _ phaseID: Int, total: Int, open: Int, failed: Int) throws {
         guard total != 0 || open != 0 || failed != 0 else { return }
         try db.cachedStatement(
             sql: """

@@ -30,7 +30,7 @@ import Testing
             }
             let required = schema["required"]?.arrayValue ?? []
             #expect(required.contains("workflow_id") == (op.scope == .workflow), "\(tool.name)")
-            #expect(tool.annotations.readOnlyHint == !op.mutating, "\(tool.name)")
+            #expect(tool.annotations.readOnlyHint == op.readOnly, "\(tool.name)")
         }
     }
 

@@ -142,12 +142,21 @@ public struct JSONParser {
 
     private mutating func parseString() throws(SyntaxError) -> String {
         index += 1
+        let start = index
         var runStart = index
         var plain: [UInt8] = []
         while true {
             guard index < bytes.count else { throw error("unterminated string") }
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
+                if plain.isEmpty && runStart == start {
+                    // No escapes (most strings): the text is the input's bytes as they are.
+                    defer { index += 1 }
+                    guard let string = String(validating: bytes[runStart..<index], as: UTF8.self) else {
+                        throw error("invalid UTF-8 in a string")
+                    }
+                    return string
+                }
                 plain.append(contentsOf: bytes[runStart..<index])
                 index += 1
                 break

@@ -29,7 +29,7 @@ extension JSONValue {
         switch self {
         case .null: out.append(contentsOf: "null".utf8)
         case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
-        case .int(let i): out.append(contentsOf: String(i).utf8)
+        case .int(let i): Self.writeInteger(i, into: &out)
         case .double(let d):
             if !d.isFinite {
                 out.append(contentsOf: "null".utf8)
@@ -59,16 +59,23 @@ extension JSONValue {
                 return
             }
             out.append(UInt8(ascii: "{"))
-            let keys: [String] =
-                layout == .canonical
-                ? members.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) } : Array(members.keys)
-            for (n, key) in keys.enumerated() {
+            let keys = members.keys
+            let values = members.values
+            // Positions in output order: insertion order, or for canonical the keys' UTF-8 order
+            // (sorted only when they are not in that order already, as documents built in order are).
+            var order = Array(keys.indices)
+            if layout == .canonical
+                && !zip(keys, keys.dropFirst()).allSatisfy({ $0.utf8.lexicographicallyPrecedes($1.utf8) })
+            {
+                order.sort { keys[$0].utf8.lexicographicallyPrecedes(keys[$1].utf8) }
+            }
+            for (n, index) in order.enumerated() {
                 if n > 0 { out.append(UInt8(ascii: ",")) }
                 if layout == .pretty { Self.newline(&out, indent + 1) }
-                Self.writeString(key, into: &out)
+                Self.writeString(keys[index], into: &out)
                 out.append(UInt8(ascii: ":"))
                 if layout == .pretty { out.append(UInt8(ascii: " ")) }
-                members[key]?.write(into: &out, layout: layout, indent: indent + 1)
+                values[index].write(into: &out, layout: layout, indent: indent + 1)
             }
             if layout == .pretty { Self.newline(&out, indent) }
             out.append(UInt8(ascii: "}"))
@@ -82,8 +89,30 @@ extension JSONValue {
 
     private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
 
+    /// The decimal digits of `value`, without going through a `String`.
+    private static func writeInteger(_ value: Int64, into out: inout [UInt8]) {
+        if value < 0 { out.append(UInt8(ascii: "-")) }
+        // The magnitude as unsigned, so Int64.min is written too.
+        var rest = value.magnitude
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buffer in
+            var count = 0
+            repeat {
+                buffer[count] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+                count += 1
+            } while rest > 0
+            for n in stride(from: count - 1, through: 0, by: -1) { out.append(buffer[n]) }
+        }
+    }
+
     private static func writeString(_ s: String, into out: inout [UInt8]) {
         out.append(0x22)
+        // Most strings need no escaping: copy them whole.
+        if s.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x22 && $0 != 0x5C }) {
+            out.append(contentsOf: s.utf8)
+            out.append(0x22)
+            return
+        }
         for byte in s.utf8 {
             switch byte {
             case 0x22: out.append(contentsOf: [0x5C, 0x22])

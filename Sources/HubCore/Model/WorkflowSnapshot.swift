@@ -32,26 +32,27 @@ public struct WorkflowSnapshot: Sendable, Equatable {
         ]
         let phasesJSON: [JSONValue] = phases.map { p in
             [
-                "phase_id": .count(p.phaseID), "name": .string(p.name), "status": .string(p.status.rawValue),
-                "started_at": .optional(p.startedAt), "completed_at": .optional(p.completedAt),
+                "completed_at": .optional(p.completedAt), "name": .string(p.name), "phase_id": .count(p.phaseID),
+                "started_at": .optional(p.startedAt), "status": .string(p.status.rawValue),
             ]
         }
         let tasksJSON: [JSONValue] = tasks.map { t in
             var resources: JSONValue = .emptyObject
             for name in t.resources.keys.sorted() { resources[name] = .count(t.resources[name] ?? 1) }
+            // Keys in canonical (UTF-8) order, so the canonical serializer need not sort them.
             return [
-                "task_id": .string(t.taskID), "phase_id": .count(t.phaseID), "description": .string(t.description),
-                "role": .optional(t.role), "status": .string(t.status.rawValue), "depends_on": .strings(t.dependsOn),
-                "files": .strings(t.files), "resources": resources, "priority": .string(t.priority.rawValue),
-                "estimate_ms": .optional(t.estimate?.milliseconds), "timeout_ms": .optional(t.timeout?.milliseconds),
-                "max_retries": .count(t.maxRetries), "attempts": .count(t.attempts), "risky": .bool(t.risky),
-                "evidence": t.evidence ?? .null, "command": .optional(t.command), "payload": t.payload ?? .null,
-                "assigned_agent": .optional(t.assignedAgent), "result": t.result ?? .null,
-                "last_error": t.lastError ?? .null, "created_at": .int(t.createdAt),
-                "started_at": .optional(t.startedAt),
-                "completed_at": .optional(t.completedAt), "execution_ms": .optional(t.executionMilliseconds),
-                "critical_path_ms": .int(t.criticalPathMilliseconds), "reserved_for": .optional(t.reservedFor),
-                "run_deadline": .optional(t.runDeadline),
+                "assigned_agent": .optional(t.assignedAgent), "attempts": .count(t.attempts),
+                "command": .optional(t.command), "completed_at": .optional(t.completedAt),
+                "created_at": .int(t.createdAt), "critical_path_ms": .int(t.criticalPathMilliseconds),
+                "depends_on": .strings(t.dependsOn), "description": .string(t.description),
+                "estimate_ms": .optional(t.estimate?.milliseconds), "evidence": t.evidence ?? .null,
+                "execution_ms": .optional(t.executionMilliseconds), "files": .strings(t.files),
+                "last_error": t.lastError ?? .null, "max_retries": .count(t.maxRetries), "payload": t.payload ?? .null,
+                "phase_id": .count(t.phaseID), "priority": .string(t.priority.rawValue),
+                "reserved_for": .optional(t.reservedFor), "resources": resources, "result": t.result ?? .null,
+                "risky": .bool(t.risky), "role": .optional(t.role), "run_deadline": .optional(t.runDeadline),
+                "started_at": .optional(t.startedAt), "status": .string(t.status.rawValue),
+                "task_id": .string(t.taskID), "timeout_ms": .optional(t.timeout?.milliseconds),
             ]
         }
         return ["workflow": workflowJSON, "phases": .array(phasesJSON), "tasks": .array(tasksJSON)]
@@ -67,12 +68,13 @@ public struct WorkflowSnapshot: Sendable, Equatable {
         guard let w = json["workflow"], let phaseList = json["phases"]?.arrayValue,
             let taskList = json["tasks"]?.arrayValue
         else { throw corrupt("missing workflow, phases or tasks") }
-        func str(_ v: JSONValue?, _ field: String) throws(HubError) -> String {
-            guard let s = v?.stringValue else { throw corrupt(field) }
+        // Field names are built only for the error (a snapshot has thousands of fields).
+        func str(_ v: JSONValue?, _ field: @autoclosure () -> String) throws(HubError) -> String {
+            guard let s = v?.stringValue else { throw corrupt(field()) }
             return s
         }
-        func int(_ v: JSONValue?, _ field: String) throws(HubError) -> Int64 {
-            guard let i = v?.intValue else { throw corrupt(field) }
+        func int(_ v: JSONValue?, _ field: @autoclosure () -> String) throws(HubError) -> Int64 {
+            guard let i = v?.intValue else { throw corrupt(field()) }
             return i
         }
         func optInt(_ v: JSONValue?) -> Int64? { v?.intValue }
@@ -121,15 +123,14 @@ public struct WorkflowSnapshot: Sendable, Equatable {
         }
         var tasks: [WorkTask] = []
         for (n, t) in taskList.enumerated() {
-            let field = "tasks[\(n)]"
-            guard let taskStatus = TaskStatus(rawValue: try str(t["status"], "\(field).status")),
-                let taskPriority = Priority(rawValue: try str(t["priority"], "\(field).priority"))
-            else { throw corrupt("\(field).status or priority") }
+            guard let taskStatus = TaskStatus(rawValue: try str(t["status"], "tasks[\(n)].status")),
+                let taskPriority = Priority(rawValue: try str(t["priority"], "tasks[\(n)].priority"))
+            else { throw corrupt("tasks[\(n)].status or priority") }
             var task = WorkTask(
-                workflowID: workflow.id, taskID: try str(t["task_id"], "\(field).task_id"),
-                phaseID: Int(try int(t["phase_id"], "\(field).phase_id")),
-                description: try str(t["description"], "\(field).description"),
-                createdAt: try int(t["created_at"], "\(field).created_at"))
+                workflowID: workflow.id, taskID: try str(t["task_id"], "tasks[\(n)].task_id"),
+                phaseID: Int(try int(t["phase_id"], "tasks[\(n)].phase_id")),
+                description: try str(t["description"], "tasks[\(n)].description"),
+                createdAt: try int(t["created_at"], "tasks[\(n)].created_at"))
             task.role = t["role"]?.stringValue
             task.status = taskStatus
             task.priority = taskPriority
@@ -140,8 +141,8 @@ public struct WorkflowSnapshot: Sendable, Equatable {
             task.resources = resources
             task.estimate = optInt(t["estimate_ms"]).map(HubDuration.init(milliseconds:))
             task.timeout = optInt(t["timeout_ms"]).map(HubDuration.init(milliseconds:))
-            task.maxRetries = Int(try int(t["max_retries"], "\(field).max_retries"))
-            task.attempts = Int(try int(t["attempts"], "\(field).attempts"))
+            task.maxRetries = Int(try int(t["max_retries"], "tasks[\(n)].max_retries"))
+            task.attempts = Int(try int(t["attempts"], "tasks[\(n)].attempts"))
             task.risky = t["risky"]?.boolValue ?? false
             task.evidence = t["evidence"].flatMap { $0.isNull ? nil : $0 }
             task.command = t["command"]?.stringValue

@@ -16,6 +16,7 @@ extension Hub {
         for id in running { try await enforceDeadline(id) }
         _ = try await takeDueIntervalCheckpoints()
         await workSignal.notify()
+        await eventSignal.notify()
     }
 }
 

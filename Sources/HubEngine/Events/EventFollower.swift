@@ -3,8 +3,10 @@ import HubCore
 extension Hub {
     /// `get-events` with `follow: true` for a process that prints events as they
     /// arrive: yields each matching event once, in sequence order, reading the store
-    /// again every `interval` while nothing new is there, until `shouldStop` says so;
-    /// after that one more read sends what is already there.
+    /// again as soon as an operation of this process may have appended events (the
+    /// hub's `eventSignal`), and every `interval` at the latest (another process's
+    /// writes), until `shouldStop` says so; after that one more read sends what is
+    /// already there.
     ///
     /// The first read is the operation itself, so a bad request fails at once with
     /// its usual error response. With a subscription and `ack: true` each read
@@ -24,6 +26,8 @@ extension Hub {
                         if draining { break }
                         draining = true
                     }
+                    // Taken before the read, so a change committed during it still wakes the wait below.
+                    let seen = await eventSignal.current()
                     var next = request
                     if !bySubscription && last >= 0 { next.parameters["after_sequence"] = .int(last) }
                     let response = await perform(next)
@@ -38,7 +42,13 @@ extension Hub {
                         continuation.yield(event)
                         last = max(last, event["sequence"]?.intValue ?? last)
                     }
-                    if events.isEmpty && !draining { try? await Task.sleep(for: interval) }
+                    if events.isEmpty && !draining {
+                        if await eventSignal.isClosed {
+                            try? await Task.sleep(for: interval)
+                        } else {
+                            await eventSignal.wait(after: seen, timeout: interval)
+                        }
+                    }
                 }
                 continuation.finish()
             }

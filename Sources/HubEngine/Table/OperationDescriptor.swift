@@ -23,8 +23,15 @@ public struct OperationDescriptor: Sendable {
     public let discussion: String
     /// A complete example invocation, as a user would type it.
     public let example: String
-    /// Whether it changes state (and so accepts `if_version`).
+    /// Whether it changes a workflow's state (and so accepts `if_version`).
     public let mutating: Bool
+    /// Whether it only reads: no change, no event (apart from the timeouts and agent
+    /// expiries that calls enforce against the clock). Every other operation may append events.
+    public var readOnly: Bool { Self.readers.contains(name) }
+
+    static let readers: Set<String> = [
+        "get-status", "list-workflows", "get-events", "get-metrics", "monitor-pool", "list-checkpoints",
+    ]
     /// The parameters' JSON Schema; unknown keys are refused.
     public let schema: Schema
     /// Whether the named workflow's timeout and budget are enforced before the operation
