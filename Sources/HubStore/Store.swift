@@ -51,6 +51,9 @@ public protocol StoreWriter: StoreReader, DispatchWriter, EventLogWriter, TokenW
     func update(_ task: WorkTask) throws
     /// Removes the workflow's phases and tasks (to load them anew from a bundle or checkpoint).
     func removeContents(of workflowID: String) throws
+    /// Removes these tasks of the workflow with their dependency links (a restore to a
+    /// checkpoint taken before they were added).
+    func removeTasks(_ taskIDs: [String], of workflowID: String) throws
     /// Appends an event with the given id and time; the store assigns its sequence.
     func append(_ draft: EventDraft, eventID: String, timestamp: Int64) throws -> HubEvent
 }

@@ -249,10 +249,31 @@ struct SQLiteTransaction: StoreWriter {
         ).execute(arguments: args)
     }
 
+    func removeTasks(_ taskIDs: [String], of workflowID: String) throws {
+        let status = try db.cachedStatement(
+            sql: "SELECT status, phase_id FROM tasks WHERE workflow_id = ? AND task_id = ?")
+        let delete = try db.cachedStatement(sql: "DELETE FROM tasks WHERE workflow_id = ? AND task_id = ?")
+        let links = try db.cachedStatement(
+            sql: "DELETE FROM task_dependencies WHERE workflow_id = ? AND (task_id = ? OR depends_on = ?)")
+        for id in taskIDs {
+            guard let row = try Row.fetchOne(status, arguments: [workflowID, id]),
+                let old = TaskStatus(rawValue: row["status"])
+            else { continue }
+            try adjustCounts(workflowID, row["phase_id"], total: -1, status: old, sign: -1)
+            try delete.execute(arguments: [workflowID, id])
+            try links.execute(arguments: [workflowID, id, id])
+        }
+    }
+
     func removeContents(of workflowID: String) throws {
         try db.execute(sql: "DELETE FROM tasks WHERE workflow_id = ?", arguments: [workflowID])
         try db.execute(sql: "DELETE FROM task_dependencies WHERE workflow_id = ?", arguments: [workflowID])
         try db.execute(sql: "DELETE FROM phases WHERE workflow_id = ?", arguments: [workflowID])
+    }
+
+    /// A list column's JSON; most lists are empty.
+    private static func list(_ values: [String]) -> String {
+        values.isEmpty ? "[]" : JSONValue.strings(values).serialized()
     }
 
     private static func arguments(_ t: WorkTask) -> StatementArguments {
@@ -260,8 +281,7 @@ struct SQLiteTransaction: StoreWriter {
         for name in t.resources.keys.sorted() { resources[name] = .count(t.resources[name] ?? 1) }
         let values: [(any DatabaseValueConvertible)?] = [
             t.workflowID, t.taskID, t.phaseID, t.description, t.role, t.status.rawValue,
-            JSONValue.strings(t.dependsOn).serialized(), JSONValue.strings(t.files).serialized(),
-            resources.serialized(),
+            Self.list(t.dependsOn), Self.list(t.files), t.resources.isEmpty ? "{}" : resources.serialized(),
             t.priority.rawValue, t.estimate?.milliseconds, t.timeout?.milliseconds, t.maxRetries, t.attempts, t.risky,
             t.evidence?.serialized(), t.command, t.payload?.serialized(), t.assignedAgent, t.result?.serialized(),
             t.lastError?.serialized(), t.createdAt, t.startedAt, t.completedAt, t.executionMilliseconds,

@@ -112,6 +112,33 @@ import Testing
         #expect(try await claimAndComplete("ag") == "edit")
     }
 
+    /// A restore rewrites only what changed since its checkpoint (and removes tasks added
+    /// since); the phases' counters stay true, so the workflow still finishes by itself.
+    @Test func aRestoreRewritesWhatChangedAndTheWorkflowStillFinishes() async throws {
+        await t.run(
+            "w1", "create",
+            #"{"phases": [{"name": "one", "tasks": [{"task_id": "a"}, {"task_id": "b", "depends_on": ["a"]}]}, {"name": "two", "tasks": [{"task_id": "c"}]}]}"#
+        )
+        await t.run("w1", "start")
+        await t.run(nil, "register-agent", #"{"agent_id": "ag"}"#)
+        let cp = await t.run("w1", "checkpoint", #"{"name": "early"}"#)
+        let id = try #require(cp.result["checkpoint_id"]?.stringValue)
+        #expect(try await claimAndComplete("ag") == "a")
+        #expect(await t.run("w1", "add-tasks", #"{"tasks": [{"task_id": "extra", "phase": "one"}]}"#).succeeded)
+
+        let restored = await t.run("w1", "restore", "{\"checkpoint_id\": \"\(id)\", \"strategy\": \"rollback\"}")
+        #expect(restored.succeeded, "\(restored.json)")
+        #expect(restored.result["removed_tasks"] == ["extra"])
+        #expect(await task("extra") == nil)
+        #expect(await task("a")?["status"] == "ready")
+        let verified = await t.run("w1", "verify-state")
+        #expect(verified.result["valid"] == true, "\(verified.json)")
+        #expect(verified.result["violations"] == [])
+        #expect(await t.run("w1", "resume").succeeded)
+        for expected in ["a", "b", "c"] { #expect(try await claimAndComplete("ag") == expected) }
+        #expect(await t.run("w1", "get-status").result["workflow_state"]?["status"] == "completed")
+    }
+
     @Test func partialRestoreOfOnePhaseLeavesTheFilesAlone() async throws {
         try write("notes.txt", Array("v1".utf8))
         await t.run(

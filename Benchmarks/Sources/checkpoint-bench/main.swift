@@ -55,6 +55,28 @@ let numbers = arguments.dropFirst().compactMap { Int($0) }
 let clock = ContinuousClock()
 
 switch mode {
+case "parse":
+    // Where restore's time goes: reading a stored snapshot back (parse, then decode).
+    let tasks = numbers.first ?? 10_000
+    let (hub, directory) = try makeHub("parse")
+    let list: [JSONValue] = (0..<tasks).map { ["task_id": .string("t\($0)"), "description": "benchmark task"] }
+    _ = try await perform(hub, "bench", "create", ["phases": [["name": "work", "tasks": .array(list)]]])
+    let id = try await perform(hub, "bench", "checkpoint", [:])["checkpoint_id"]?.stringValue ?? ""
+    let checkpoint = try await hub.store.read { tx in try tx.checkpoint(id: id) }
+    try await hub.store.close()
+    directory.remove()
+    guard let document = checkpoint?.document else { throw WorkloadError("no checkpoint") }
+    var parse: [Double] = []
+    var decode: [Double] = []
+    for _ in 0..<7 {
+        var json: JSONValue = .null
+        parse.append(seconds(try clock.measure { json = try JSONParser.parse(bytes: document) }))
+        decode.append(seconds(try clock.measure { _ = try WorkflowSnapshot(json: json["state"] ?? .null) }))
+    }
+    print(
+        "{\"benchmark\": \"snapshot read-back\", \"tasks\": \(tasks), \"bytes\": \(document.count), "
+            + "\"parse_ms\": \(String(format: "%.2f", median(parse) * 1000)), "
+            + "\"decode_ms\": \(String(format: "%.2f", median(decode) * 1000))}")
 case "files":
     let count = numbers.first ?? 1_000
     let kib = numbers.dropFirst().first ?? 10

@@ -18,8 +18,27 @@ public struct JSONParser {
 
     private let bytes: [UInt8]
     private var index = 0
+    /// Whether every byte is ASCII (most documents): strings then need no UTF-8 validation.
+    private let ascii: Bool
 
-    private init(_ bytes: [UInt8]) { self.bytes = bytes }
+    private init(_ bytes: [UInt8]) {
+        self.bytes = bytes
+        ascii = bytes.withUnsafeBufferPointer { buffer in
+            // Eight bytes at a time: any high bit means a non-ASCII byte somewhere.
+            var combined: UInt64 = 0
+            var offset = 0
+            let raw = UnsafeRawBufferPointer(buffer)
+            while offset + 8 <= raw.count {
+                combined |= raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+                offset += 8
+            }
+            while offset < raw.count {
+                combined |= UInt64(raw[offset])
+                offset += 1
+            }
+            return combined & 0x8080_8080_8080_8080 == 0
+        }
+    }
 
     /// Parses a complete document; anything but whitespace after it is an error.
     public static func parse(_ text: String) throws(SyntaxError) -> JSONValue {
@@ -80,12 +99,14 @@ public struct JSONParser {
 
     private mutating func parseObject(depth: Int) throws(SyntaxError) -> JSONValue {
         index += 1
-        var members = OrderedDictionary<String, JSONValue>()
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
             index += 1
-            return .object(members)
+            return .object([:])
         }
+        var keys: [String] = []
+        var values: [JSONValue] = []
+        var offsets: [Int] = []
         while true {
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a string key") }
@@ -97,10 +118,9 @@ public struct JSONParser {
             }
             index += 1
             skipWhitespace()
-            let value = try parseValue(depth: depth + 1)
-            guard members.updateValue(value, forKey: key) == nil else {
-                throw SyntaxError(reason: "duplicate key \"\(key)\"", offset: keyOffset)
-            }
+            keys.append(key)
+            values.append(try parseValue(depth: depth + 1))
+            offsets.append(keyOffset)
             skipWhitespace()
             guard index < bytes.count else { throw error("unexpected end of input in an object") }
             if bytes[index] == UInt8(ascii: ",") {
@@ -109,10 +129,27 @@ public struct JSONParser {
             }
             if bytes[index] == UInt8(ascii: "}") {
                 index += 1
-                return .object(members)
+                return .object(try Self.members(keys, values, offsets))
             }
             throw error("expected ',' or '}' in an object")
         }
+    }
+
+    /// The object's members, refusing a duplicate key. Keys in increasing order (canonical
+    /// documents, such as checkpoints) are distinct by that alone and fill the dictionary at once.
+    private static func members(_ keys: [String], _ values: [JSONValue], _ offsets: [Int]) throws(SyntaxError)
+        -> OrderedDictionary<String, JSONValue>
+    {
+        if zip(keys, keys.dropFirst()).allSatisfy({ $0 < $1 }) {
+            return OrderedDictionary(uncheckedUniqueKeys: keys, values: values)
+        }
+        var members = OrderedDictionary<String, JSONValue>(minimumCapacity: keys.count)
+        for n in keys.indices {
+            guard members.updateValue(values[n], forKey: keys[n]) == nil else {
+                throw SyntaxError(reason: "duplicate key \"\(keys[n])\"", offset: offsets[n])
+            }
+        }
+        return members
     }
 
     private mutating func parseArray(depth: Int) throws(SyntaxError) -> JSONValue {
@@ -152,6 +189,12 @@ public struct JSONParser {
                 if plain.isEmpty && runStart == start {
                     // No escapes (most strings): the text is the input's bytes as they are.
                     defer { index += 1 }
+                    if ascii {
+                        let range = runStart..<index
+                        return bytes.withUnsafeBufferPointer { buffer in
+                            String(decoding: UnsafeBufferPointer(rebasing: buffer[range]), as: UTF8.self)
+                        }
+                    }
                     guard let string = String(validating: bytes[runStart..<index], as: UTF8.self) else {
                         throw error("invalid UTF-8 in a string")
                     }

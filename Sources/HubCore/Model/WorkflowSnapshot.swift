@@ -1,3 +1,5 @@
+import Collections
+
 /// A workflow with its phases and tasks, complete enough to be stored and loaded
 /// again exactly (bundles now, checkpoints later). Its JSON is canonicalized for checksums.
 public struct WorkflowSnapshot: Sendable, Equatable {
@@ -36,26 +38,53 @@ public struct WorkflowSnapshot: Sendable, Equatable {
                 "started_at": .optional(p.startedAt), "status": .string(p.status.rawValue),
             ]
         }
-        let tasksJSON: [JSONValue] = tasks.map { t in
-            var resources: JSONValue = .emptyObject
-            for name in t.resources.keys.sorted() { resources[name] = .count(t.resources[name] ?? 1) }
-            // Keys in canonical (UTF-8) order, so the canonical serializer need not sort them.
-            return [
-                "assigned_agent": .optional(t.assignedAgent), "attempts": .count(t.attempts),
-                "command": .optional(t.command), "completed_at": .optional(t.completedAt),
-                "created_at": .int(t.createdAt), "critical_path_ms": .int(t.criticalPathMilliseconds),
-                "depends_on": .strings(t.dependsOn), "description": .string(t.description),
-                "estimate_ms": .optional(t.estimate?.milliseconds), "evidence": t.evidence ?? .null,
-                "execution_ms": .optional(t.executionMilliseconds), "files": .strings(t.files),
-                "last_error": t.lastError ?? .null, "max_retries": .count(t.maxRetries), "payload": t.payload ?? .null,
-                "phase_id": .count(t.phaseID), "priority": .string(t.priority.rawValue),
-                "reserved_for": .optional(t.reservedFor), "resources": resources, "result": t.result ?? .null,
-                "risky": .bool(t.risky), "role": .optional(t.role), "run_deadline": .optional(t.runDeadline),
-                "started_at": .optional(t.startedAt), "status": .string(t.status.rawValue),
-                "task_id": .string(t.taskID), "timeout_ms": .optional(t.timeout?.milliseconds),
-            ]
-        }
+        let tasksJSON: [JSONValue] = tasks.map(Self.taskJSON)
         return ["workflow": workflowJSON, "phases": .array(phasesJSON), "tasks": .array(tasksJSON)]
+    }
+
+    /// A task's fields in canonical (UTF-8) key order, so the canonical serializer need not
+    /// sort them; fields without a value are left out (the reader takes a missing field as
+    /// none), which keeps a large workflow's checkpoint about half the size.
+    static func taskJSON(_ t: WorkTask) -> JSONValue {
+        var keys: [String] = []
+        var values: [JSONValue] = []
+        keys.reserveCapacity(27)
+        values.reserveCapacity(27)
+        func put(_ key: String, _ value: JSONValue) {
+            guard !value.isNull else { return }
+            keys.append(key)
+            values.append(value)
+        }
+        var resources: JSONValue = .emptyObject
+        for name in t.resources.keys.sorted() { resources[name] = .count(t.resources[name] ?? 1) }
+        put("assigned_agent", .optional(t.assignedAgent))
+        put("attempts", .count(t.attempts))
+        put("command", .optional(t.command))
+        put("completed_at", .optional(t.completedAt))
+        put("created_at", .int(t.createdAt))
+        put("critical_path_ms", .int(t.criticalPathMilliseconds))
+        put("depends_on", .strings(t.dependsOn))
+        put("description", .string(t.description))
+        put("estimate_ms", .optional(t.estimate?.milliseconds))
+        put("evidence", t.evidence ?? .null)
+        put("execution_ms", .optional(t.executionMilliseconds))
+        put("files", .strings(t.files))
+        put("last_error", t.lastError ?? .null)
+        put("max_retries", .count(t.maxRetries))
+        put("payload", t.payload ?? .null)
+        put("phase_id", .count(t.phaseID))
+        put("priority", .string(t.priority.rawValue))
+        put("reserved_for", .optional(t.reservedFor))
+        put("resources", resources)
+        put("result", t.result ?? .null)
+        put("risky", .bool(t.risky))
+        put("role", .optional(t.role))
+        put("run_deadline", .optional(t.runDeadline))
+        put("started_at", .optional(t.startedAt))
+        put("status", .string(t.status.rawValue))
+        put("task_id", .string(t.taskID))
+        put("timeout_ms", .optional(t.timeout?.milliseconds))
+        return .object(OrderedDictionary(uncheckedUniqueKeys: keys, values: values))
     }
 
     /// Reads the form ``json`` writes. Throws `CHECKPOINT_CORRUPT` naming the first unreadable field.

@@ -216,11 +216,9 @@ enum Restore {
                 throw HubError.invalidTransition(
                     operation: source, workflowID: id, current: workflow.status, archived: true, allowed: [])
             }
-            // The current tasks matter to a rollback (attempts, work undone) and to a restore of some
-            // phases (the others stay); a whole restore replaces them without looking.
-            let needsTasks = strategy == .rollback || phases != nil
-            let live = WorkflowSnapshot(
-                workflow: workflow, phases: try tx.phases(of: id), tasks: needsTasks ? try tx.tasks(of: id) : [])
+            // The current tasks matter to a rollback (attempts, work undone), to a restore of some
+            // phases (the others stay), and to every restore's writes: only what differs is rewritten.
+            let live = WorkflowSnapshot(workflow: workflow, phases: try tx.phases(of: id), tasks: try tx.tasks(of: id))
             let plan = RestorePlan.make(
                 current: live, checkpoint: document.state, strategy: strategy, phases: phases, now: now)
             var m = Mutation(tx: tx, workflow: workflow, now: now, ids: ids, checkpointRetention: keep)
@@ -238,10 +236,16 @@ enum Restore {
                     try tx.save(agent)
                 }
             }
-            try tx.removeContents(of: id)
             m.workflow = plan.snapshot.workflow
-            try tx.insert(plan.snapshot.phases)
-            try tx.insert(plan.snapshot.tasks)
+            if let diff = SnapshotDiff.make(current: live, target: plan.snapshot) {
+                try tx.removeTasks(diff.removedTasks, of: id)
+                for phase in diff.changedPhases { try tx.update(phase) }
+                for task in diff.changedTasks { try tx.update(task) }
+            } else {
+                try tx.removeContents(of: id)
+                try tx.insert(plan.snapshot.phases)
+                try tx.insert(plan.snapshot.tasks)
+            }
             if restorePool && !document.pool.isEmpty { try tx.setPool(workflowID: id, agents: document.pool) }
             let restoredEvent = try m.emit(
                 "state_restored",
