@@ -111,7 +111,13 @@ let package = Package(
         ),
         .testTarget(name: "HubCoreTests", dependencies: ["HubCore", "HubTesting"], swiftSettings: strict),
         .testTarget(
-            name: "HubStoreSQLiteTests", dependencies: ["HubStoreSQLite", "HubTesting"], swiftSettings: strict),
+            name: "HubStoreSQLiteTests",
+            dependencies: [
+                "HubStoreSQLite", "HubTesting",
+                // To read query plans of the store's own statements.
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: strict),
         .testTarget(
             name: "HubEngineTests",
             dependencies: [

@@ -135,15 +135,19 @@ extension SQLiteTransaction {
         ).map(Self.task(from:))
     }
 
+    /// CROSS JOIN keeps the dependency links as the outer loop: left to itself SQLite walked
+    /// every task of the workflow in position order (to skip the sort) and probed the links
+    /// for each, so completing a task cost more the larger its workflow.
     func dependents(workflowID: String, of taskID: String) throws -> [WorkTask] {
-        try Row.fetchAll(
-            db.cachedStatement(
-                sql: """
-                    SELECT t.* FROM task_dependencies d JOIN tasks t ON t.workflow_id = d.workflow_id AND t.task_id = d.task_id
-                    WHERE d.workflow_id = ? AND d.depends_on = ? ORDER BY t.position
-                    """), arguments: [workflowID, taskID]
-        ).map(Self.task(from:))
+        try Row.fetchAll(db.cachedStatement(sql: Self.dependentsQuery), arguments: [workflowID, taskID])
+            .map(Self.task(from:))
     }
+
+    static let dependentsQuery = """
+        SELECT t.* FROM task_dependencies d CROSS JOIN tasks t
+          ON t.workflow_id = d.workflow_id AND t.task_id = d.task_id
+        WHERE d.workflow_id = ? AND d.depends_on = ? ORDER BY t.position
+        """
 
     func phaseCounts(workflowID: String, phaseID: Int) throws -> PhaseCounts {
         let row = try Row.fetchOne(

@@ -1,0 +1,30 @@
+import Foundation
+import GRDB
+import HubTesting
+import Testing
+
+@testable import HubStoreSQLite
+
+/// Cost follows the work (DESIGN): the store's per-task statements search an index;
+/// none walks the tasks of a whole workflow.
+@Suite struct QueryPlanTests {
+    func plan(_ sql: String, _ arguments: StatementArguments) throws -> [String] {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.path + "/hub.sqlite"
+        // Opening the store creates the schema.
+        let store = try SQLiteStore(path: path)
+        _ = store
+        let queue = try DatabaseQueue(path: path)
+        defer { try? queue.close() }
+        return try queue.read { db in
+            try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql, arguments: arguments).map { $0["detail"] }
+        }
+    }
+
+    @Test func aTasksDependentsAreFoundThroughItsLinksNotByWalkingTheWorkflow() throws {
+        let details = try plan(SQLiteTransaction.dependentsQuery, ["w", "a"])
+        #expect(details.first?.hasPrefix("SEARCH d") == true, "\(details)")
+        #expect(!details.contains { $0.hasPrefix("SCAN") }, "\(details)")
+    }
+}
