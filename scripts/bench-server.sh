@@ -8,7 +8,8 @@
 # hub-load in release (Benchmarks/.build), starts `serve --port 0` on a fresh temporary
 # state directory, runs the scenario with --server-pid (so it reports the server's CPU
 # time, or its memory), stops the server with SIGTERM and prints the scenario's JSON
-# with the commit, the build and the server's exit status added.
+# with the commit, the build, the server's exit status and the load average before and
+# after the run added.
 #
 #   dispatch   (a) tasks/s, 2 agent processes claiming up to 10 tasks at a time (target ≥ 10,000)
 #   publish    (b) events/s acknowledged, batches of 100 events of 200 bytes   (target ≥ 100,000)
@@ -18,6 +19,10 @@
 # Options after the scenario go to hub-load (e.g. `publish --concurrency 16`); see
 # `hub-load help`. Environment: BENCH_OUT (also write the JSON there) and the build
 # settings of scripts/lib/bench-build.sh (BENCH_BINARY measures a given server binary).
+# BENCH_STATIC defaults to 0 here: the static standard library saves process start-up,
+# which a long-running server does not repeat, and the static link fails on a machine
+# without libcurl's development files (the MCP SDK brings FoundationNetworking, which
+# links -lcurl).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -29,6 +34,7 @@ dispatch | publish | sse | memory) shift ;;
     exit 2
     ;;
 esac
+export BENCH_STATIC="${BENCH_STATIC:-0}"
 source "$root/scripts/lib/bench-build.sh"
 echo "# swift build -c release --product hub-load (in Benchmarks)" >&2
 (cd Benchmarks && swift build -c release --product hub-load >&2)
@@ -61,8 +67,11 @@ done
 cat <&3 >"$work/server.log" &
 echo "# $scenario against $url (server pid $server_pid, state $work/state)" >&2
 
+# The load average around the run says whether anything else was using the CPU.
+load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
 status=0
 "$load" "$scenario" "$url" --server-pid "$server_pid" "$@" >"$work/result.json" || status=$?
+load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
 kill -TERM "$server_pid"
 server_exit=0
 wait "$server_pid" || server_exit=$?
@@ -78,5 +87,7 @@ commit="$(git -C "$root" rev-parse --short HEAD)"
 if [ -n "$(git -C "$root" status --porcelain -- Sources Package.swift)" ]; then commit="$commit+dirty"; fi
 jq -c --arg commit "$commit" --arg build "${build_flags[*]}" --argjson server_exit "$server_exit" \
     --arg machine "$(nproc) cores, $(swift --version 2>/dev/null | head -1)" \
-    '. + {commit: $commit, server_build: $build, server_exit: $server_exit, machine: $machine}' \
+    --arg load_before "$load_before" --arg load_after "$load_after" \
+    '. + {commit: $commit, server_build: $build, server_exit: $server_exit, machine: $machine,
+          load_average_before: $load_before, load_average_after: $load_after}' \
     "$work/result.json" | tee ${BENCH_OUT:+"$BENCH_OUT"}
