@@ -8,6 +8,7 @@ import PackageDescription
 //   swift run -c release engine-vs-grdb          # the ratio quoted in docs/PERFORMANCE.md
 //   swift run -c release checkpoint-bench state  # issue 5: checkpoint and restore vs get-status
 //   swift run -c release checkpoint-bench files  # issue 5: second capture of unchanged files
+//   swift run -c release hub-load dispatch URL   # issue 6: a running server under load (scripts/bench-server.sh)
 let package = Package(
     name: "coordination-hub-benchmarks",
     platforms: [.macOS(.v14)],
@@ -15,6 +16,9 @@ let package = Package(
         .package(name: "coordination-hub", path: ".."),
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        // The HTTP client of hub-load and its byte buffers; the versions the main package uses.
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     ],
     targets: [
         // The two workloads, shared by the benchmark suite and the ratio runner.
@@ -66,6 +70,18 @@ let package = Package(
             name: "engine-vs-grdb",
             dependencies: ["BenchSupport"],
             path: "Sources/engine-vs-grdb",
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        // Issue 6: a load generator that drives a running `coordination-hub serve` over
+        // HTTP only (no hub module), so it measures what a client sees.
+        .executableTarget(
+            name: "hub-load",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            ],
+            path: "Sources/hub-load",
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
     ]

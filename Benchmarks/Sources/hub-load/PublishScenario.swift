@@ -1,0 +1,154 @@
+import Foundation
+import NIOCore
+
+/// `hub-load publish URL [--batch 100] [--size 200] [--seconds 10] [--concurrency 8] [--warmup 1]`:
+/// issue 6 (b).
+///
+/// `concurrency` loops each POST /v1/publish-event with an `events` list of `batch`
+/// events of `size` bytes each (the event object as sent), the next as soon as the last
+/// is answered. Counts the events of success answers that arrive in the measured window
+/// (after `warmup` seconds, for `seconds` seconds); requests answered outside it are not
+/// counted.
+enum PublishScenario {
+    static let target = 100_000.0
+    static let eventType = "load_publish"
+
+    static func run(_ arguments: [String]) async throws -> [String: Any] {
+        let options = try Options(
+            arguments, known: ["batch", "size", "seconds", "concurrency", "warmup", "server-pid"])
+        let batch = try options.int("batch", default: 100)
+        let size = try options.int("size", default: 200)
+        let seconds = try options.double("seconds", default: 10, minimum: 0.1)
+        let concurrency = try options.int("concurrency", default: 8)
+        let warmup = try options.double("warmup", default: 1)
+        let server = try serverProcess(options)
+        let events = EventBody(eventType: eventType, size: size)
+
+        return try await HubClient.with(options.url, connections: concurrency) { client in
+            // One request first: a refusal (a bad URL, a body limit) stops the run with its error.
+            let probe = events.body(batch: batch, worker: 0, first: 0)
+            let answer = try await client.post("/v1/publish-event", body: probe)
+            _ = try HubClient.result(of: "publish-event", status: answer.status, body: answer.body, as: Published.self)
+
+            let start = Clock.monotonicNanoseconds()
+            let windowStart = start + Int64(warmup * 1e9)
+            let windowEnd = windowStart + Int64(seconds * 1e9)
+            var watch: CPUWatch?
+            let workers = try await withThrowingTaskGroup(of: WorkerTally.self) { group in
+                for worker in 1...concurrency {
+                    group.addTask {
+                        var tally = WorkerTally()
+                        var sent = 0
+                        while Clock.monotonicNanoseconds() < windowEnd {
+                            let body = events.body(batch: batch, worker: worker, first: sent)
+                            sent += batch
+                            let began = Clock.monotonicNanoseconds()
+                            let (status, reply) = try await client.post("/v1/publish-event", body: body)
+                            let ended = Clock.monotonicNanoseconds()
+                            // Acknowledgements are counted by when they arrive.
+                            let inWindow = ended >= windowStart && ended <= windowEnd
+                            do {
+                                let (published, inHub) = try HubClient.answer(
+                                    of: "publish-event", status: status, body: reply, as: Published.self)
+                                if inWindow {
+                                    tally.acknowledged += published.published
+                                    tally.latency.add(ended - began)
+                                    if let inHub { tally.inHub.add(inHub) }
+                                }
+                            } catch {
+                                tally.failed += 1
+                                if tally.firstError == nil { tally.firstError = "\(error)" }
+                            }
+                        }
+                        return tally
+                    }
+                }
+                // The CPU watch starts with the window (the workers are already going).
+                let now = Clock.monotonicNanoseconds()
+                if windowStart > now { try await Task.sleep(for: .nanoseconds(windowStart - now)) }
+                watch = CPUWatch(server: server)
+                var all: [WorkerTally] = []
+                for try await tally in group { all.append(tally) }
+                return all
+            }
+            let cpu = watch?.report() ?? [:]
+            var latency = Samples()
+            var inHub = Samples()
+            for worker in workers {
+                latency.add(contentsOf: worker.latency)
+                inHub.add(contentsOf: worker.inHub)
+            }
+            let acknowledged = workers.reduce(0) { $0 + $1.acknowledged }
+            let perSecond = Double(acknowledged) / seconds
+            var out: [String: Any] = [
+                "scenario": "publish", "url": options.url, "batch": batch, "event_bytes": events.eventBytes,
+                "concurrency": concurrency, "seconds": seconds, "warmup_seconds": warmup,
+                "acknowledged_events": acknowledged, "events_per_second": rounded(perSecond),
+                "target_events_per_second": target, "met": perSecond >= target,
+                "failed_requests": workers.reduce(0) { $0 + $1.failed },
+                "request_latency": latency.summary(), "request_in_hub": inHub.summary(), "cpu": cpu,
+            ]
+            if let error = workers.compactMap(\.firstError).first { out["first_error"] = error }
+            return out
+        }
+    }
+}
+
+/// What one publishing loop counted in the window.
+struct WorkerTally: Sendable {
+    var acknowledged = 0
+    var failed = 0
+    var firstError: String?
+    var latency = Samples()
+    var inHub = Samples()
+}
+
+/// The `published` count of a publish-event result.
+struct Published: Decodable {
+    let published: Int
+}
+
+/// Request bodies of `{"events": [...]}` whose every event object serialises to `size`
+/// bytes (or the least possible when `size` is smaller): `{"event_type": T, "data":
+/// {"w": worker, "n": number, "pad": "xxx"}}` with a fixed-width number.
+struct EventBody: Sendable {
+    let eventType: String
+    let padding: String
+    let eventBytes: Int
+
+    init(eventType: String, size: Int) {
+        self.eventType = eventType
+        let empty = Self.event(eventType, worker: 0, number: 0, padding: "")
+        padding = String(repeating: "x", count: max(0, size - empty.utf8.count))
+        eventBytes = Self.event(eventType, worker: 0, number: 0, padding: padding).utf8.count
+    }
+
+    func body(batch: Int, worker: Int, first: Int) -> ByteBuffer {
+        var text = "{\"events\":["
+        text.reserveCapacity(batch * (eventBytes + 1) + 16)
+        for index in 0..<batch {
+            if index > 0 { text += "," }
+            text += Self.event(eventType, worker: worker, number: first + index, padding: padding)
+        }
+        text += "]}"
+        return ByteBuffer(string: text)
+    }
+
+    /// One event; the worker and the number have fixed widths so every event has one size.
+    static func event(_ type: String, worker: Int, number: Int, padding: String) -> String {
+        "{\"event_type\":\"\(type)\",\"data\":{\"w\":\(fixed(worker, 4)),\"n\":\(fixed(number, 10)),\"pad\":\"\(padding)\"}}"
+    }
+
+    /// `value` in decimal, left-padded with spaces (valid JSON whitespace) to `width` characters.
+    static func fixed(_ value: Int, _ width: Int) -> String {
+        let digits = String(value)
+        return digits.count >= width ? digits : String(repeating: " ", count: width - digits.count) + digits
+    }
+}
+
+/// `--server-pid`, when given: the server whose CPU time (or memory) is read.
+func serverProcess(_ options: Options) throws(LoadError) -> ServerProcess? {
+    guard let text = options.string("server-pid") else { return nil }
+    guard let pid = Int32(text) else { throw LoadError("--server-pid must be a process id, not '\(text)'") }
+    return try ServerProcess(pid: pid)
+}
