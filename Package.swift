@@ -13,6 +13,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "coordination-hub", targets: ["coordination-hub"]),
+        .executable(name: "coordination-hub-mcp", targets: ["coordination-hub-mcp"]),
         .library(name: "HubCore", targets: ["HubCore"]),
         .library(name: "HubStore", targets: ["HubStore"]),
         .library(name: "HubStoreSQLite", targets: ["HubStoreSQLite"]),
@@ -92,13 +93,19 @@ let package = Package(
         .target(
             name: "HubCLI",
             dependencies: [
-                "HubEngine", "HubStoreSQLite", "HubServer", "HubMCP",
+                "HubEngine", "HubStoreSQLite", "HubServer",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: strict
         ),
         .executableTarget(name: "coordination-hub", dependencies: ["HubCLI"], swiftSettings: strict),
+        // The MCP server, which `coordination-hub mcp` execs: apart, because the MCP SDK links
+        // FoundationNetworking (libcurl), whose loading would slow every command's start.
+        .executableTarget(
+            name: "coordination-hub-mcp",
+            dependencies: ["HubCLI", "HubMCP", .product(name: "MCP", package: "swift-sdk")],
+            swiftSettings: strict),
         .target(
             name: "HubTesting",
             dependencies: [
@@ -140,6 +147,7 @@ let package = Package(
             dependencies: ["HubMCP", "HubTesting", .product(name: "MCP", package: "swift-sdk")],
             swiftSettings: strict),
         .testTarget(
-            name: "HubCLITests", dependencies: ["HubCLI", "HubTesting", "coordination-hub"], swiftSettings: strict),
+            name: "HubCLITests", dependencies: ["HubCLI", "HubTesting", "coordination-hub", "coordination-hub-mcp"],
+            swiftSettings: strict),
     ]
 )

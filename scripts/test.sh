@@ -8,4 +8,5 @@ cd "$root"
 export PATH="/opt/swift/usr/bin:$PATH"
 swift test "$@"
 swift build --product coordination-hub
+swift build --product coordination-hub-mcp
 bash scripts/test-external.sh "$root/.build/debug/coordination-hub"

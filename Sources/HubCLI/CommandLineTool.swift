@@ -70,7 +70,7 @@ public struct CommandLineTool: Sendable {
             return await runServer(serveArguments, invocation: invocation, pretty: pretty)
         }
         if words.first == "mcp" && words.count == 1 {
-            return await runMCP(invocation: invocation, pretty: pretty)
+            return runMCP(arguments: arguments, pretty: pretty)
         }
         if words.first == "openapi" && words.count == 1 {
             // The HTTP API's OpenAPI document, as the server serves it at /openapi.json.

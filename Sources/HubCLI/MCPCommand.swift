@@ -1,49 +1,79 @@
+import Foundation
 import HubCore
 import HubEngine
-import HubMCP
-import MCP
+
+/// What an MCP server on the command line's options works with: the local engine or a
+/// server (`--hub`), with what to do after each call and at the end.
+public struct PerformerSession: Sendable {
+    public let performer: any OperationPerformer
+    /// For the one line on standard error: "state directory …" or "hub …".
+    public let description: String
+    /// Runs after every call (the command line's retention check on the local store).
+    public let afterCall: @Sendable () async -> Void
+    /// Closes the store or the client.
+    public let close: @Sendable () async -> Void
+}
 
 extension CommandLineTool {
-    /// `mcp`: the MCP server on standard input and output until the client closes
-    /// its end. Works on the local store, or with `--hub` against a server. Standard
-    /// output carries only the protocol; the few lines of its own go to standard error.
-    func runMCP(invocation: Invocation, pretty: Bool) async -> Int32 {
+    /// The name of the companion executable that serves MCP (next to this one).
+    public static let mcpExecutable = "coordination-hub-mcp"
+
+    /// `mcp`: hands the process over to the companion executable, which has the MCP SDK.
+    /// The SDK links FoundationNetworking and with it libcurl and some thirty shared
+    /// libraries, whose loading would cost every other command several milliseconds at
+    /// start (docs/ARCHITECTURE.md), so the main executable does not link it.
+    func runMCP(arguments: [String], pretty: Bool) -> Int32 {
+        let here = Bundle.main.executableURL?.resolvingSymlinksInPath().deletingLastPathComponent()
+        guard let companion = here?.appendingPathComponent(Self.mcpExecutable).path,
+            FileManager.default.isExecutableFile(atPath: companion)
+        else {
+            return emitError(
+                HubError(
+                    .internal, "The MCP server, \(Self.mcpExecutable), is not next to coordination-hub",
+                    details: "It is built with the rest: swift build [-c release] builds both executables.",
+                    suggestions: ["Run 'swift build -c release' and use the binaries from .build/release"]),
+                operation: "mcp", workflowID: nil, pretty: pretty, exit: 1)
+        }
+        let error = Platform.replaceProcess(
+            with: companion, arguments: [companion] + arguments, environment: environment)
+        return emitError(
+            HubError(.internal, "Could not start \(companion): \(String(cString: strerror(error)))"),
+            operation: "mcp", workflowID: nil, pretty: pretty, exit: 1)
+    }
+
+    /// Reads the command line of `coordination-hub-mcp` (the same global options as
+    /// `coordination-hub`, with `mcp` or nothing as its words) and opens what it names.
+    public func openPerformerSession(_ arguments: [String]) throws(HubError) -> PerformerSession {
+        let invocation = try Invocation(arguments: arguments)
+        guard invocation.words.isEmpty || invocation.words == ["mcp"] else {
+            throw HubError(
+                .invalidArguments, "Unexpected arguments: \(invocation.words.joined(separator: " ").prefix(128))",
+                details: "Usage: coordination-hub mcp [--state-dir DIR] [--hub URL] [--token T] [--set KEY=VALUE]")
+        }
         let stateDirectory = Paths.absolute(
             invocation.stateDirectory ?? environment["COORDINATION_HUB_STATE_DIR"] ?? ".claude/coordination",
             relativeTo: workingDirectory)
-        let performer: any OperationPerformer
-        var localHub: Hub?
-        var remoteHub: RemoteHub?
+        if let url = invocation.hubURL ?? environment["COORDINATION_HUB_URL"] {
+            let remote = try RemoteHub(url: url, token: invocation.token ?? environment["COORDINATION_HUB_TOKEN"])
+            return PerformerSession(
+                performer: remote, description: "hub \(remote.base)", afterCall: {}, close: { await remote.shutdown() })
+        }
+        let hub: Hub
         do {
-            if let url = invocation.hubURL ?? environment["COORDINATION_HUB_URL"] {
-                let remote = try RemoteHub(url: url, token: invocation.token ?? environment["COORDINATION_HUB_TOKEN"])
-                (performer, remoteHub) = (remote, remote)
-            } else {
-                let local = try openHub(stateDirectory: stateDirectory, overrides: invocation.overrides, pooled: true)
-                (performer, localHub) = (local, local)
-            }
+            hub = try openHub(stateDirectory: stateDirectory, overrides: invocation.overrides, pooled: true)
         } catch let error as HubError {
-            return emitError(error, operation: "mcp", workflowID: nil, pretty: pretty, exit: 1)
+            throw error
         } catch {
-            return emitError(.internal("\(error)"), operation: "mcp", workflowID: nil, pretty: pretty, exit: 1)
+            throw HubError.internal("\(error)")
         }
-        // On the local store retention holds as it does for the command line: applied when due after a call.
-        let hubForRetention = localHub
-        let server = HubMCPServer(performer: performer, clock: clock) {
-            _ = try? await hubForRetention?.enforceRetention()
-        }
-        standardError.write(
-            "coordination-hub: MCP server on stdio ("
-                + (remoteHub.map { "hub \($0.base)" } ?? "state directory \(stateDirectory)") + ")\n")
-        var status: Int32 = 0
-        do {
-            try await server.run(transport: StdioTransport())
-        } catch {
-            standardError.write("coordination-hub: the MCP server stopped: \(error)\n")
-            status = 1
-        }
-        try? await localHub?.store.close()
-        await remoteHub?.shutdown()
-        return status
+        return PerformerSession(
+            performer: hub, description: "state directory \(stateDirectory)",
+            // Retention holds as it does for the command line: applied when due after a call.
+            afterCall: { _ = try? await hub.enforceRetention() }, close: { try? await hub.store.close() })
+    }
+
+    /// Prints an error envelope for a command that failed before it could start.
+    public func reportFailure(_ error: HubError, operation: String) -> Int32 {
+        emitError(error, operation: operation, workflowID: nil, pretty: outputIsTerminal, exit: 1)
     }
 }

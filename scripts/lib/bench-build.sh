@@ -11,6 +11,11 @@ export PATH="/opt/swift/usr/bin:$PATH"
 need=()
 command -v hyperfine >/dev/null || need+=(hyperfine)
 command -v jq >/dev/null || need+=(jq)
+# The static standard library links FoundationNetworking statically (the MCP SDK uses it),
+# which needs -lcurl at link time: libcurl's development files.
+if [ "${BENCH_STATIC:-1}" = 1 ] && [ -z "${BENCH_BINARY:-}" ] && ! dpkg -s libcurl4-openssl-dev >/dev/null 2>&1; then
+    need+=(libcurl4-openssl-dev)
+fi
 if [ "${#need[@]}" -gt 0 ]; then
     echo "# installing ${need[*]}" >&2
     apt-get update >/dev/null && apt-get install -y "${need[@]}" >/dev/null

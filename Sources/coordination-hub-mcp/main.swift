@@ -1,0 +1,26 @@
+import Foundation
+import HubCLI
+import HubMCP
+import MCP
+
+// `coordination-hub mcp` execs this with its own arguments: the MCP server on standard
+// input and output until the client closes its end. Standard output carries only the
+// protocol; the few lines of its own go to standard error.
+let tool = CommandLineTool()
+let session: PerformerSession
+do {
+    session = try tool.openPerformerSession(Array(CommandLine.arguments.dropFirst()))
+} catch {
+    exit(tool.reportFailure(error, operation: "mcp"))
+}
+let server = HubMCPServer(performer: session.performer, clock: tool.clock, afterCall: session.afterCall)
+tool.standardError.write("coordination-hub: MCP server on stdio (\(session.description))\n")
+var status: Int32 = 0
+do {
+    try await server.run(transport: StdioTransport())
+} catch {
+    tool.standardError.write("coordination-hub: the MCP server stopped: \(error)\n")
+    status = 1
+}
+await session.close()
+exit(status)

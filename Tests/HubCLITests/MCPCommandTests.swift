@@ -1,0 +1,104 @@
+import Foundation
+import HubCore
+import HubEngine
+import HubTesting
+import Testing
+
+/// `coordination-hub mcp` as an MCP client starts it: a process speaking JSON-RPC on
+/// its standard input and output (the official Python SDK drives it further in
+/// scripts/test-external.sh).
+@Suite(.timeLimit(.minutes(1))) struct MCPCommandTests {
+    /// One JSON-RPC exchange at a time: write a line, read the answer's line.
+    final class Session {
+        let process = Process()
+        let input = Pipe()
+        let output = Pipe()
+        var buffer: [UInt8] = []
+
+        init(_ runner: ExecutableRunner, _ arguments: [String]) throws {
+            process.executableURL = URL(fileURLWithPath: runner.executable)
+            process.arguments = arguments
+            process.currentDirectoryURL = URL(fileURLWithPath: runner.workingDirectory)
+            process.environment = runner.environment
+            process.standardInput = input
+            process.standardOutput = output
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+        }
+
+        func send(_ message: String) {
+            input.fileHandleForWriting.write(Data((message + "\n").utf8))
+        }
+
+        /// The next line on standard output, parsed (blocks until it arrives).
+        func receive() -> JSONValue {
+            while true {
+                if let newline = buffer.firstIndex(of: 0x0A) {
+                    let line = Array(buffer[..<newline])
+                    buffer.removeFirst(newline + 1)
+                    return (try? JSONParser.parse(bytes: line)) ?? .null
+                }
+                let chunk = output.fileHandleForReading.availableData
+                if chunk.isEmpty { return .null }
+                buffer += chunk
+            }
+        }
+
+        func finish() -> Int32 {
+            try? input.fileHandleForWriting.close()
+            process.waitUntilExit()
+            return process.terminationStatus
+        }
+    }
+
+    @Test func anMCPClientListsTheToolsAndCallsOne() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let runner = ExecutableRunner(workingDirectory: directory.path)
+        let session = try Session(runner, ["mcp"])
+        session.send(
+            #"{"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "test", "version": "1"}}}"#
+        )
+        let initialized = session.receive()
+        #expect(initialized["result"]?["serverInfo"]?["name"] == "coordination-hub", "\(initialized)")
+        session.send(#"{"jsonrpc": "2.0", "method": "notifications/initialized"}"#)
+        session.send(#"{"jsonrpc": "2.0", "id": 2, "method": "tools/list"}"#)
+        let tools = session.receive()["result"]?["tools"]?.arrayValue ?? []
+        #expect(tools.contains { $0["name"] == "claim_task" })
+        #expect(tools.count == OperationTable.standard.operations.count)
+        session.send(
+            #"{"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "create", "arguments": {"workflow_id": "by_mcp", "phases": ["one"]}}}"#
+        )
+        let created = session.receive()["result"]
+        #expect(created?["isError"] == false)
+        #expect(created?["structuredContent"]?["result"]?["status"] == "created")
+        session.send(
+            #"{"jsonrpc": "2.0", "id": 4, "method": "tools/call", "params": {"name": "get_status", "arguments": {}}}"#
+        )
+        let refused = session.receive()["result"]
+        #expect(refused?["isError"] == true)
+        #expect(refused?["structuredContent"]?["error"]?["code"] == "INVALID_ARGUMENTS")
+        #expect(session.finish() == 0)
+        // The workflow is in the store the command line reads.
+        let status = try runner.run(["by_mcp", "get-status"])
+        #expect(status.json["result"]?["workflow_state"]?["status"] == "created")
+    }
+
+    #if os(Linux)
+        /// The main executable does not load FoundationNetworking (and libcurl): only the
+        /// companion links the MCP SDK that needs it (docs/ARCHITECTURE.md).
+        @Test func theMainExecutableDoesNotLoadTheNetworkingLibraries() throws {
+            let ldd = Process()
+            ldd.executableURL = URL(fileURLWithPath: "/usr/bin/ldd")
+            ldd.arguments = [ExecutableRunner.locateExecutable()]
+            let output = Pipe()
+            ldd.standardOutput = output
+            try ldd.run()
+            let libraries = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            ldd.waitUntilExit()
+            #expect(libraries.contains("libc.so"), "\(libraries)")
+            #expect(!libraries.contains("FoundationNetworking"), "\(libraries)")
+            #expect(!libraries.contains("libcurl"), "\(libraries)")
+        }
+    #endif
+}
