@@ -13,6 +13,7 @@ public enum MigrationHistory {
         (6, "subscriptions_dead_letters_settings"),
         (7, "checkpoints"),
         (8, "agent_tokens"),
+        (9, "checkpoint_file_sets"),
     ]
 
     /// The identifier a store records for a step, e.g. `0001_workflows_phases_tasks_events`.

@@ -11,6 +11,24 @@ public struct FileStamp: Sendable, Equatable {
     public var changedNanos: Int64
     public var inode: Int64
 
+    /// The id of a set of stamps: the SHA-256 of every field of every stamp, paths in order
+    /// (each field ended by a NUL, which no path or hash contains), so checkpoints that captured
+    /// the same files in the same state share one stored set.
+    public static func setID(_ stamps: [String: FileStamp]) -> String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(stamps.count * 160)
+        for (path, s) in stamps.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }) {
+            for field in [
+                path, s.sha256, String(s.size), String(s.mode), String(s.modifiedNanos),
+                String(s.changedNanos), String(s.inode),
+            ] {
+                bytes += field.utf8
+                bytes.append(0)
+            }
+        }
+        return Checksum.sha256(bytes)
+    }
+
     public init(sha256: String, size: Int64, mode: Int, modifiedNanos: Int64, changedNanos: Int64, inode: Int64) {
         self.sha256 = sha256
         self.size = size
@@ -37,6 +55,8 @@ public protocol CheckpointReader {
     func contents(sha256: String) throws -> [UInt8]?
     /// The stamps of the files the checkpoint captured, by path.
     func fileStamps(checkpointID: String) throws -> [String: FileStamp]
+    /// Whether a stored checkpoint has exactly these stamps (then their contents are stored too).
+    func holdsFileSet(_ stamps: [String: FileStamp]) throws -> Bool
 }
 
 /// Writes of checkpoints.

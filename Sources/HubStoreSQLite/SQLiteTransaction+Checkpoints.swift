@@ -3,8 +3,9 @@ import GRDB
 import HubCore
 import HubStore
 
-/// Checkpoints (§11): one row each with the canonical snapshot; the manifest's stamps in
-/// `checkpoint_files`; file contents once per distinct SHA-256 in `checkpoint_contents`.
+/// Checkpoints (§11): one row each with the canonical snapshot; the manifest's stamps as a
+/// set in `checkpoint_set_files`, shared by every checkpoint with the same stamps; file
+/// contents once per distinct SHA-256 in `checkpoint_contents`.
 extension SQLiteTransaction {
     func checkpoint(id: String) throws -> Checkpoint? {
         try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM checkpoints WHERE id = ?"), arguments: [id])
@@ -58,7 +59,9 @@ extension SQLiteTransaction {
     func fileStamps(checkpointID: String) throws -> [String: FileStamp] {
         var out: [String: FileStamp] = [:]
         let rows = try Row.fetchCursor(
-            db.cachedStatement(sql: "SELECT * FROM checkpoint_files WHERE checkpoint_id = ?"),
+            db.cachedStatement(
+                sql: "SELECT f.* FROM checkpoints c JOIN checkpoint_set_files f ON f.set_id = c.file_set WHERE c.id = ?"
+            ),
             arguments: [checkpointID])
         while let row = try rows.next() {
             out[row["path"]] = FileStamp(
@@ -68,32 +71,59 @@ extension SQLiteTransaction {
         return out
     }
 
+    func holdsFileSet(_ stamps: [String: FileStamp]) throws -> Bool {
+        guard !stamps.isEmpty else { return true }
+        return try Bool.fetchOne(
+            db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM checkpoint_file_sets WHERE id = ?)"),
+            arguments: [FileStamp.setID(stamps)]) ?? false
+    }
+
     func insert(_ c: Checkpoint, files: [String: FileStamp]) throws {
+        var set: String?
+        if !files.isEmpty {
+            let id = FileStamp.setID(files)
+            set = id
+            try db.cachedStatement(sql: "INSERT OR IGNORE INTO checkpoint_file_sets (id) VALUES (?)")
+                .execute(arguments: [id])
+            // A set stored before (the same files, unchanged) is shared as it is.
+            if db.changesCount > 0 {
+                let statement = try db.cachedStatement(
+                    sql: """
+                        INSERT INTO checkpoint_set_files (set_id, path, sha256, size, mode, mtime_ns, ctime_ns, inode)
+                        VALUES (?,?,?,?,?,?,?,?)
+                        """)
+                for (path, s) in files {
+                    try statement.execute(arguments: [
+                        id, path, s.sha256, s.size, s.mode, s.modifiedNanos, s.changedNanos, s.inode,
+                    ])
+                }
+            }
+        }
         try db.cachedStatement(
             sql: """
                 INSERT INTO checkpoints (id, workflow_id, name, trigger, created_at, state_version, event_sequence,
-                  checksum, snapshot, file_count, state_valid)
-                VALUES (?,?,?,?,?,?,?,?,?,?,?)
+                  checksum, snapshot, file_count, state_valid, file_set)
+                VALUES (?,?,?,?,?,?,?,?,?,?,?,?)
                 """
         ).execute(arguments: [
             c.checkpointID, c.workflowID, c.name, c.trigger.rawValue, c.createdAt, c.stateVersion, c.eventSequence,
-            c.checksum, Data(c.document), c.fileCount, c.stateValid,
+            c.checksum, Data(c.document), c.fileCount, c.stateValid, set,
         ])
-        let statement = try db.cachedStatement(
-            sql: """
-                INSERT INTO checkpoint_files (checkpoint_id, path, sha256, size, mode, mtime_ns, ctime_ns, inode)
-                VALUES (?,?,?,?,?,?,?,?)
-                """)
-        for (path, s) in files {
-            try statement.execute(arguments: [
-                c.checkpointID, path, s.sha256, s.size, s.mode, s.modifiedNanos, s.changedNanos, s.inode,
-            ])
-        }
     }
 
     func removeCheckpoints(_ ids: [String]) throws {
         let statement = try db.cachedStatement(sql: "DELETE FROM checkpoints WHERE id = ?")
         for id in ids { try statement.execute(arguments: [id]) }
+        try removeUnreferencedFileSets()
+    }
+
+    /// Sets no checkpoint has any more (their files go with them).
+    private func removeUnreferencedFileSets() throws {
+        try db.execute(
+            sql: """
+                DELETE FROM checkpoint_file_sets
+                WHERE NOT EXISTS (SELECT 1 FROM checkpoints c WHERE c.file_set = checkpoint_file_sets.id)
+                """)
     }
 
     func storeContents(sha256: String, bytes: [UInt8]) throws {
@@ -103,7 +133,9 @@ extension SQLiteTransaction {
     }
 
     func removeUnreferencedContents() throws -> (count: Int, bytes: Int64) {
-        let orphan = "NOT EXISTS (SELECT 1 FROM checkpoint_files f WHERE f.sha256 = checkpoint_contents.sha256)"
+        // Checkpoints may also have gone with their workflow (ON DELETE CASCADE).
+        try removeUnreferencedFileSets()
+        let orphan = "NOT EXISTS (SELECT 1 FROM checkpoint_set_files f WHERE f.sha256 = checkpoint_contents.sha256)"
         let row = try Row.fetchOne(
             db, sql: "SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS b FROM checkpoint_contents WHERE \(orphan)")
         try db.execute(sql: "DELETE FROM checkpoint_contents WHERE \(orphan)")

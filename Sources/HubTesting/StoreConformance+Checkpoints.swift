@@ -103,5 +103,19 @@ extension StoreConformance {
         try expect(removed.count == 0, "contents another workflow's checkpoint references were removed")
         let left = try await store.read { tx in try tx.checkpointIDs(of: "conf_rm_b") }
         try expect(left == ["chkpt_rm_b"], "another workflow's checkpoints changed: \(left)")
+        // The two checkpoints had the same stamps: what is left of them is whole.
+        let stamps = try await store.read { tx in try tx.fileStamps(checkpointID: "chkpt_rm_b") }
+        try expect(stamps == ["x": stamp(sha)], "the remaining checkpoint's stamps changed: \(stamps)")
+        try expect(
+            try await store.read { tx in try tx.holdsFileSet(["x": stamp(sha)]) },
+            "stamps a checkpoint still has are not known")
+        let last = try await store.write { tx in
+            try tx.removeCheckpoints(["chkpt_rm_b"])
+            return try tx.removeUnreferencedContents()
+        }
+        try expect(last.count == 1, "contents of the last checkpoint stayed: \(last)")
+        try expect(
+            try await store.read { tx in try !tx.holdsFileSet(["x": stamp(sha)]) },
+            "stamps no checkpoint has are still known")
     }
 }

@@ -53,15 +53,16 @@ enum CheckpointCapture {
         let bytes = document.serializedBytes(.canonical)
         var newContents = 0
         var bytesStored: Int64 = 0
-        if let files {
-            let present = try tx.storedContents(files.manifest.map(\.sha256))
+        // Stamps an earlier checkpoint holds already (an unchanged workspace) have their contents stored.
+        if let files, try !tx.holdsFileSet(files.stamps) {
+            // Stored already, or stored by this capture (two files with the same contents).
+            var present = try tx.storedContents(files.manifest.map(\.sha256))
             for entry in files.manifest where !present.contains(entry.sha256) {
                 let content = try files.newContents[entry.sha256] ?? WorkspaceFiles.reread(entry, root: files.root)
-                if try tx.storedContents([entry.sha256]).isEmpty {
-                    try tx.storeContents(sha256: entry.sha256, bytes: content)
-                    newContents += 1
-                    bytesStored += Int64(content.count)
-                }
+                try tx.storeContents(sha256: entry.sha256, bytes: content)
+                present.insert(entry.sha256)
+                newContents += 1
+                bytesStored += Int64(content.count)
             }
         }
         let checkpoint = Checkpoint(

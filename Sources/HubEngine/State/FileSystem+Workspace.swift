@@ -23,6 +23,10 @@ extension FileSystem {
     static func facts(_ path: String) -> FileFacts? {
         var st = stat()
         guard lstat(path, &st) == 0 else { return nil }
+        return facts(st)
+    }
+
+    private static func facts(_ st: stat) -> FileFacts {
         let type = st.st_mode & S_IFMT
         let kind: FileFacts.Kind =
             type == S_IFREG ? .file : type == S_IFDIR ? .directory : type == S_IFLNK ? .symlink : .other
@@ -36,6 +40,26 @@ extension FileSystem {
         return FileFacts(
             kind: kind, size: Int64(st.st_size), mode: Int(st.st_mode & 0o7777), modifiedNanos: mtime,
             changedNanos: ctime, inode: Int64(bitPattern: UInt64(st.st_ino)))
+    }
+
+    /// The entries of a directory (without `.` and `..`) with their `lstat` facts, or `nil`
+    /// when it cannot be read. Each entry is looked up relative to the open directory
+    /// (`fstatat`), not by walking its whole path again.
+    static func entriesWithFacts(_ directory: String) -> [(name: String, facts: FileFacts)]? {
+        guard let dir = opendir(directory) else { return nil }
+        defer { closedir(dir) }
+        let fd = dirfd(dir)
+        var out: [(name: String, facts: FileFacts)] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) { pointer in
+                pointer.withMemoryRebound(to: CChar.self, capacity: Int(NAME_MAX) + 1) { String(cString: $0) }
+            }
+            guard name != "." && name != ".." else { continue }
+            var st = stat()
+            guard fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else { continue }
+            out.append((name, facts(st)))
+        }
+        return out
     }
 
     /// The entries of a directory (without `.` and `..`), or `nil` when it cannot be read.

@@ -113,10 +113,11 @@ struct WorkspaceFiles {
             var stack: [String] = [""]
             while let directory = stack.popLast() {
                 let absolute = directory.isEmpty ? root : root + "/" + directory
-                guard !excluded.contains(absolute), let names = FileSystem.entries(absolute) else { continue }
-                for name in names {
+                guard !excluded.contains(absolute), let entries = FileSystem.entriesWithFacts(absolute) else {
+                    continue
+                }
+                for (name, facts) in entries {
                     let path = directory.isEmpty ? name : directory + "/" + name
-                    guard let facts = FileSystem.facts(root + "/" + path) else { continue }
                     if facts.kind == .directory {
                         if wild.contains(where: { $0.mayMatchBelow(path) }) { stack.append(path) }
                     } else if wild.contains(where: { $0.matches(path) }) {

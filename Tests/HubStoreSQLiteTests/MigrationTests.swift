@@ -1,0 +1,51 @@
+import Foundation
+import GRDB
+import HubStore
+import HubTesting
+import Testing
+
+@testable import HubStoreSQLite
+
+/// Migrations keep what a store already holds.
+@Suite struct MigrationTests {
+    @Test func checkpointContentsSurviveTheirTableBeingRebuilt() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.path + "/hub.sqlite"
+        let sha = String(repeating: "ab", count: 32)
+        do {
+            // A store as migration 8 left it, holding one file's contents.
+            let queue = try DatabaseQueue(path: path)
+            try SQLiteMigrations.migrator().migrate(queue, upTo: MigrationHistory.identifier((8, "agent_tokens")))
+            try await queue.write { db in
+                try db.execute(
+                    sql: "INSERT INTO checkpoint_contents (sha256, size, bytes) VALUES (?, 3, ?)",
+                    arguments: [sha, Data([1, 2, 3])])
+            }
+            try queue.close()
+        }
+        let store = try SQLiteStore(path: path)
+        let bytes = try await store.read { tx in try tx.contents(sha256: sha) }
+        #expect(bytes == [1, 2, 3])
+        #expect(
+            try await store.read { tx in try tx.storedContents([sha, String(repeating: "cd", count: 32)]) } == [sha])
+        try await store.close()
+    }
+
+    @Test func whichContentsAreStoredIsReadFromTheIndexAlone() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.path + "/hub.sqlite"
+        let store = try SQLiteStore(path: path)
+        _ = store
+        let queue = try DatabaseQueue(path: path)
+        defer { try? queue.close() }
+        let details = try queue.read { db in
+            try Row.fetchAll(
+                db, sql: "EXPLAIN QUERY PLAN SELECT sha256 FROM checkpoint_contents WHERE sha256 IN (?, ?)",
+                arguments: ["a", "b"]
+            ).map { $0["detail"] as String }
+        }
+        #expect(details.contains { $0.contains("COVERING INDEX") }, "\(details)")
+    }
+}
