@@ -54,3 +54,24 @@ import Testing
             SnapshotDiff.make(current: current, target: snapshot([task("a"), task("b")], phases: twoPhases)) == nil)
     }
 }
+
+/// A retried task brings back what its failure skipped, transitively, and nothing else.
+@Suite struct SkippedDependentsTests {
+    func task(_ id: String, _ status: TaskStatus, blockedBy: String? = nil) -> WorkTask {
+        var t = WorkTask(workflowID: "w", taskID: id, phaseID: 1, createdAt: 0)
+        t.status = status
+        t.lastError = blockedBy.map { ["blocked_by": .string($0)] }
+        return t
+    }
+
+    @Test func onlyTasksSkippedBecauseOfTheRetriedTaskComeBack() {
+        let tasks = [
+            task("build", .failed), task("test", .skipped, blockedBy: "build"),
+            task("lint", .skipped, blockedBy: "test"), task("deploy", .skipped, blockedBy: "other"),
+            task("manual", .skipped), task("other", .failed),
+        ]
+        let revived = SkippedDependents.revived(after: "build", in: tasks)
+        #expect(revived.map(\.taskID) == ["test", "lint"])
+        #expect(revived.allSatisfy { $0.status == .pending && $0.lastError == nil })
+    }
+}

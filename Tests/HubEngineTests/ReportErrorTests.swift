@@ -47,6 +47,39 @@ import Testing
         #expect(events.result["events"]?.arrayValue?.first?["severity"] == "error")
     }
 
+    /// A retry brings back the tasks that were skipped because the task had failed for good.
+    @Test func aRetryRevivesTheTasksSkippedBecauseOfTheFailure() async throws {
+        await t.run(
+            "w1", "create",
+            #"{"phases": [{"name": "one", "tasks": [{"task_id": "build", "max_retries": 0, "priority": "high"}, {"task_id": "test", "depends_on": ["build"]}, {"task_id": "lint", "depends_on": ["test"]}, {"task_id": "other", "priority": "low"}]}], "configuration": {"failure_tolerance": "high"}}"#
+        )
+        await t.run("w1", "start")
+        await t.run(nil, "register-agent", #"{"agent_id": "ag"}"#)
+        let claimed = await t.run(nil, "claim-task", #"{"agent_id": "ag"}"#).result["tasks"]?.arrayValue?.first
+        #expect(claimed?["task_id"] == "build")
+        let lease = try #require(claimed?["lease_id"]?.stringValue)
+        #expect(await t.run(nil, "fail-task", "{\"lease_id\": \"\(lease)\", \"error\": \"broken\"}").succeeded)
+        #expect(await status("build") == "failed")
+        #expect(await status("test") == "skipped")
+        #expect(await status("lint") == "skipped")
+        let reported = await t.run(
+            "w1", "report-error",
+            #"{"error_category": "execution", "error_type": "task_failure", "error_message": "flaky", "context": {"task_id": "build"}}"#
+        )
+        #expect(reported.result["recovery_action"]?["succeeded"] == true, "\(reported.json)")
+        #expect(reported.result["recovery_action"]?["revived_tasks"] == ["test", "lint"])
+        #expect(await status("build") == "ready")
+        #expect(await status("test") == "pending")
+        #expect(await status("lint") == "pending")
+        // The work carries on to the end.
+        for _ in 0..<4 {
+            let next = await t.run(nil, "claim-task", #"{"agent_id": "ag"}"#).result["tasks"]?.arrayValue?.first
+            let id = try #require(next?["lease_id"]?.stringValue)
+            #expect(await t.run(nil, "complete-task", "{\"lease_id\": \"\(id)\"}").succeeded)
+        }
+        #expect(await t.run("w1", "get-status").result["workflow_state"]?["status"] == "completed")
+    }
+
     @Test func anUnrecoverableErrorIsReportedWithoutRecovery() async throws {
         await setUp()
         let reported = await t.run(

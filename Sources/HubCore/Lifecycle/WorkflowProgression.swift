@@ -181,3 +181,30 @@ public struct WorkflowProgression: Sendable {
         return (Double(done) * 1000 / Double(units)).rounded() / 10
     }
 }
+
+/// The tasks a retry brings back: those skipped because `taskID` failed, and transitively
+/// those skipped because one of them was (each marked `blocked_by` when it was skipped),
+/// back to `pending` so they run once their dependencies complete. Pure.
+public enum SkippedDependents {
+    public static func revived(after taskID: String, in tasks: [WorkTask]) -> [WorkTask] {
+        var blockers: Set<String> = [taskID]
+        var revived: [WorkTask] = []
+        var remaining = tasks.filter { $0.status == .skipped && $0.lastError?["blocked_by"]?.stringValue != nil }
+        var changed = true
+        while changed {
+            changed = false
+            for i in remaining.indices.reversed() {
+                guard let blocker = remaining[i].lastError?["blocked_by"]?.stringValue, blockers.contains(blocker)
+                else { continue }
+                var task = remaining.remove(at: i)
+                task.status = .pending
+                task.lastError = nil
+                blockers.insert(task.taskID)
+                revived.append(task)
+                changed = true
+            }
+        }
+        let order = Dictionary(tasks.enumerated().map { ($1.taskID, $0) }, uniquingKeysWith: { a, _ in a })
+        return revived.sorted { (order[$0.taskID] ?? 0) < (order[$1.taskID] ?? 0) }
+    }
+}

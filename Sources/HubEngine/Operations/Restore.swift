@@ -133,27 +133,40 @@ enum Restore {
             step("validate_dependencies", ["checked": .strings(checked)])
         }
 
-        // 3. Files, each whole: temporary file, fsync, rename.
+        // 3. Files, each written whole beside its target (temporary file, fsync) but not yet in place.
         var fileReport: JSONValue = .null
+        var staged: (WorkspaceRestore, WorkspaceRestore.Staged, WorkspaceRestore.Plan)?
         if withFiles, let scope = choice.document.fileScope {
             let workspace = WorkspaceFiles(workspace: current.workspace, stateDirectory: hub.stateDirectory)
             let restorer = WorkspaceRestore(files: workspace)
             let plan = try restorer.plan(choice.document.files, scope: scope)
-            try restorer.apply(plan, contents: contents)
+            staged = (restorer, try restorer.stage(plan, contents: contents), plan)
             fileReport = plan.json
+        }
+
+        // 4. The state, in one transaction with its events; a refusal here leaves the files as they were.
+        let checkpoint = choice.checkpoint
+        let plan: RestorePlan
+        let restored: Workflow
+        do {
+            (plan, restored) = try await commitState(
+                context, choice: choice, strategy: strategy, phases: phaseNumbers, restorePool: phaseNumbers == nil,
+                source: "restore", files: fileReport)
+        } catch {
+            if let (restorer, files, _) = staged { restorer.discard(files) }
+            throw error
+        }
+
+        // 5. The files into place: each rename is atomic, so every file is wholly old or wholly new.
+        if let (restorer, files, filePlan) = staged {
+            try restorer.install(files)
             step(
                 "restore_files",
                 [
-                    "written": .count(plan.writes.count), "removed": .count(plan.removals.count),
-                    "unchanged": .count(plan.unchanged.count),
+                    "written": .count(filePlan.writes.count), "removed": .count(filePlan.removals.count),
+                    "unchanged": .count(filePlan.unchanged.count),
                 ])
         }
-
-        // 4. The state, in one transaction with its events.
-        let checkpoint = choice.checkpoint
-        let (plan, restored) = try await commitState(
-            context, choice: choice, strategy: strategy, phases: phaseNumbers, restorePool: phaseNumbers == nil,
-            source: "restore", files: fileReport)
         await CommittedChange.current?.record(restored)
         step(
             "restore_workflow_state",

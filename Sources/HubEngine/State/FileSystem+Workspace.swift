@@ -106,6 +106,12 @@ extension FileSystem {
     /// renames it over `destination` and fsyncs the directory. Returns `errno` on failure,
     /// after removing the temporary file.
     static func replace(_ destination: String, with bytes: [UInt8], mode: Int, temporary: String) -> Int32? {
+        if let failure = writeTemporary(temporary, bytes, mode: mode) { return failure }
+        return install(temporary, over: destination)
+    }
+
+    /// Writes `bytes` whole to a new file at `temporary` with `mode`, fsynced; removes it on failure.
+    static func writeTemporary(_ temporary: String, _ bytes: [UInt8], mode: Int) -> Int32? {
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode_t(0o600))
         guard fd >= 0 else { return errno }
         var failure: Int32?
@@ -127,10 +133,15 @@ extension FileSystem {
         if failure == nil, fchmod(fd, mode_t(mode & 0o7777)) != 0 { failure = errno }
         if failure == nil, fsync(fd) != 0 { failure = errno }
         close(fd)
-        if failure == nil, let code = rename(temporary, over: destination) { failure = code }
-        if let failure {
+        if failure != nil { unlink(temporary) }
+        return failure
+    }
+
+    /// Renames a written temporary file over `destination` and fsyncs the directory.
+    static func install(_ temporary: String, over destination: String) -> Int32? {
+        if let code = rename(temporary, over: destination) {
             unlink(temporary)
-            return failure
+            return code
         }
         return syncDirectory(parent(of: destination))
     }
@@ -138,6 +149,12 @@ extension FileSystem {
     /// Removes a file or symlink (never what a symlink points to) and fsyncs its directory.
     static func remove(_ path: String) -> Int32? {
         guard unlink(path) == 0 else { return errno }
+        return syncDirectory(parent(of: path))
+    }
+
+    /// Removes a directory if it is empty (and fsyncs its parent); `errno` otherwise.
+    static func removeEmptyDirectory(_ path: String) -> Int32? {
+        guard rmdir(path) == 0 else { return errno }
         return syncDirectory(parent(of: path))
     }
 

@@ -62,8 +62,20 @@ struct WorkspaceRestore {
         return plan
     }
 
-    /// Carries the plan out. Fails with `STORE_UNAVAILABLE` naming the file that could not be written.
-    func apply(_ plan: Plan, contents: [String: [UInt8]]) throws(HubError) {
+    /// Files written in full beside their targets, not yet in place: a restore stages them
+    /// before its state transaction and installs them after it commits, or discards them
+    /// when it fails, so a refused restore changes no file.
+    struct Staged {
+        var renames: [(temporary: String, target: String)] = []
+        var removals: [String] = []
+        /// Directories the staging created (deepest last), removed again on discard when empty.
+        var createdDirectories: [String] = []
+    }
+
+    /// Writes every file of the plan to a temporary file beside its target (fsynced).
+    /// Fails with `STORE_UNAVAILABLE` naming the file that could not be written, having removed
+    /// what it wrote.
+    func stage(_ plan: Plan, contents: [String: [UInt8]]) throws(HubError) -> Staged {
         // Temporary files of a restore that was killed before its renames are ours to remove.
         for directory in Set(plan.writes.map { FileSystem.parent(of: files.root + "/" + $0.entry.path) }) {
             for name in FileSystem.entries(directory) ?? []
@@ -71,25 +83,50 @@ struct WorkspaceRestore {
                 _ = FileSystem.remove(directory + "/" + name)
             }
         }
-        for (entry, _) in plan.writes {
-            guard let bytes = contents[entry.sha256] else {
-                throw HubError(.checkpointCorrupt, "The stored contents of \(entry.path) (\(entry.sha256)) are missing")
+        var staged = Staged()
+        do throws(HubError) {
+            for (entry, _) in plan.writes {
+                guard let bytes = contents[entry.sha256] else {
+                    throw HubError(
+                        .checkpointCorrupt, "The stored contents of \(entry.path) (\(entry.sha256)) are missing")
+                }
+                try makeParents(of: entry.path, created: &staged.createdDirectories)
+                let target = files.root + "/" + entry.path
+                let temporary = FileSystem.parent(of: target) + "/\(Self.temporaryPrefix)\(UUID().uuidString).tmp"
+                if let code = FileSystem.writeTemporary(temporary, bytes, mode: entry.mode) {
+                    throw failure("write \(entry.path)", code)
+                }
+                staged.renames.append((temporary, target))
             }
-            try makeParents(of: entry.path)
-            let target = files.root + "/" + entry.path
-            let temporary = FileSystem.parent(of: target) + "/\(Self.temporaryPrefix)\(UUID().uuidString).tmp"
-            if let code = FileSystem.replace(target, with: bytes, mode: entry.mode, temporary: temporary) {
-                throw failure("write \(entry.path)", code)
+        } catch {
+            discard(staged)
+            throw error
+        }
+        staged.removals = plan.removals
+        return staged
+    }
+
+    /// Puts the staged files in place (each rename atomic) and removes the plan's removals.
+    func install(_ staged: Staged) throws(HubError) {
+        for (temporary, target) in staged.renames {
+            if let code = FileSystem.install(temporary, over: target) {
+                throw failure("write \(target.dropFirst(files.root.count + 1))", code)
             }
         }
-        for path in plan.removals {
+        for path in staged.removals {
             guard case .found(let facts) = files.inspect(path), facts.kind == .file else { continue }
             if let code = FileSystem.remove(files.root + "/" + path) { throw failure("remove \(path)", code) }
         }
     }
 
+    /// Removes what staging wrote: the temporary files and the directories it created.
+    func discard(_ staged: Staged) {
+        for (temporary, _) in staged.renames { _ = FileSystem.remove(temporary) }
+        for directory in staged.createdDirectories.reversed() { _ = FileSystem.removeEmptyDirectory(directory) }
+    }
+
     /// Creates missing parent directories, refusing any that is a symlink or not a directory.
-    private func makeParents(of path: String) throws(HubError) {
+    private func makeParents(of path: String, created: inout [String]) throws(HubError) {
         let parts = path.split(separator: "/").dropLast()
         var current = files.root
         for part in parts {
@@ -98,6 +135,7 @@ struct WorkspaceRestore {
             case .directory?: continue
             case nil:
                 if let code = FileSystem.makeDirectory(current) { throw failure("create \(current)", code) }
+                created.append(current)
             case .symlink?:
                 throw HubError(
                     .pathNotAllowed, "\(current) is a symbolic link; restore never writes through one",

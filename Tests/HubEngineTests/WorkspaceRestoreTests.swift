@@ -1,0 +1,73 @@
+import Foundation
+import HubCore
+import HubTesting
+import Testing
+
+@testable import HubEngine
+
+/// A restore stages its files before the state transaction and installs them after it
+/// commits; a refused restore discards them and leaves the workspace as it was.
+@Suite struct WorkspaceRestoreTests {
+    let directory: TemporaryDirectory
+    let restorer: WorkspaceRestore
+
+    init() throws {
+        directory = try TemporaryDirectory()
+        restorer = WorkspaceRestore(
+            files: WorkspaceFiles(workspace: directory.path, stateDirectory: directory.path + "/.state"))
+    }
+
+    func write(_ path: String, _ text: String) throws {
+        let full = directory.path + "/" + path
+        try FileManager.default.createDirectory(
+            atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try Data(text.utf8).write(to: URL(fileURLWithPath: full))
+    }
+
+    func read(_ path: String) -> String? {
+        FileManager.default.contents(atPath: directory.path + "/" + path).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// Every name under the workspace, to see that nothing was left behind.
+    func allNames() -> [String] {
+        (FileManager.default.subpaths(atPath: directory.path) ?? []).sorted()
+    }
+
+    func entry(_ path: String, _ text: String) -> CheckpointFile {
+        let bytes = Array(text.utf8)
+        return CheckpointFile(path: path, sha256: Checksum.sha256(bytes), size: Int64(bytes.count), mode: 0o644)
+    }
+
+    @Test func aDiscardedStagingChangesNothing() throws {
+        defer { directory.remove() }
+        try write("src/a.txt", "current")
+        let manifest = [entry("src/a.txt", "checkpointed"), entry("new/deep/b.txt", "created")]
+        let before = allNames()
+        let plan = try restorer.plan(manifest, scope: [])
+        let contents = Dictionary(
+            uniqueKeysWithValues: [("checkpointed"), ("created")].map {
+                (Checksum.sha256(Array($0.utf8)), Array($0.utf8))
+            })
+        let staged = try restorer.stage(plan, contents: contents)
+        // Staged: the targets are untouched until install.
+        #expect(read("src/a.txt") == "current")
+        restorer.discard(staged)
+        #expect(read("src/a.txt") == "current")
+        #expect(allNames() == before)
+    }
+
+    @Test func anInstalledStagingPutsEveryFileInPlace() throws {
+        defer { directory.remove() }
+        try write("src/a.txt", "current")
+        let manifest = [entry("src/a.txt", "checkpointed"), entry("new/deep/b.txt", "created")]
+        let plan = try restorer.plan(manifest, scope: [])
+        let contents = Dictionary(
+            uniqueKeysWithValues: [("checkpointed"), ("created")].map {
+                (Checksum.sha256(Array($0.utf8)), Array($0.utf8))
+            })
+        try restorer.install(try restorer.stage(plan, contents: contents))
+        #expect(read("src/a.txt") == "checkpointed")
+        #expect(read("new/deep/b.txt") == "created")
+        #expect(!allNames().contains { $0.contains(WorkspaceRestore.temporaryPrefix) })
+    }
+}
