@@ -12,10 +12,8 @@ public protocol OperationParameters: Decodable, Sendable {
 extension OperationParameters {
     /// Decodes validated parameters (snake_case keys onto camelCase properties).
     static func decode(_ value: JSONValue) throws(HubError) -> Self {
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
         do {
-            return try decoder.decode(Self.self, from: Data(value.serializedBytes()))
+            return try JSONValueDecoder().decode(Self.self, from: value)
         } catch let error as HubError {
             throw error
         } catch let error as DecodingError {
