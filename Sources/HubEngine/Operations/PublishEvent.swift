@@ -149,9 +149,11 @@ enum PublishEvent {
                     "event": event.json,
                 ])
         }
+        // duplicates: the ids of the events that were duplicates (SPEC §17), each the original's id.
         return OperationOutcome(
             result: [
-                "published": .count(published.count - duplicates), "duplicates": .count(duplicates),
+                "published": .count(published.count - duplicates),
+                "duplicates": .strings(published.filter(\.1).map(\.0.eventID)),
                 "events": .array(
                     published.map { event, duplicate in
                         var json = event.json
