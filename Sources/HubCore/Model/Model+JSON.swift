@@ -57,6 +57,9 @@ extension JSONValue {
     /// Parses stored JSON text; text that does not parse (never written by the hub) reads as `null`.
     public static func stored(_ text: String?) -> JSONValue? {
         guard let text else { return nil }
+        // Most list and map columns are empty: no parser needed for those.
+        if text == "[]" { return .array([]) }
+        if text == "{}" { return .emptyObject }
         return (try? JSONParser.parse(text)) ?? .null
     }
 }

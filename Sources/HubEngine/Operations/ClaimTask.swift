@@ -38,7 +38,8 @@ enum ClaimTask {
         example: "coordination-hub claim-task '{\"agent_id\": \"agent_001\", \"max_tasks\": 2}'",
         handler: run)
 
-    /// Candidates read per role and page while looking for eligible tasks.
+    /// Candidates read per role and page at most while looking for eligible tasks (the first
+    /// page is smaller: four per wanted task, at least eight).
     static let pageSize = 64
     /// Pages read per role at most in one claim, so a claim's cost stays bounded.
     static let maximumPages = 16
@@ -184,13 +185,18 @@ enum ClaimTask {
         let roles: [String?] = agent.specializations.map { Optional($0) } + [nil]
         var candidates: [TaskCandidate] = []
         var open = Set(roles.indices)
-        for page in 0..<maximumPages {
+        var read = Array(repeating: 0, count: roles.count)
+        // The first page is small (most claims take the first eligible tasks); later ones grow.
+        var limit = min(pageSize, max(8, wanted * 4))
+        for _ in 0..<maximumPages {
             for index in open.sorted() {
                 let rows = try scope.tx.readyCandidates(
-                    role: roles[index], workflowID: workflowID, offset: page * pageSize, limit: pageSize)
+                    role: roles[index], workflowID: workflowID, offset: read[index], limit: limit)
                 candidates += rows
-                if rows.count < pageSize { open.remove(index) }
+                read[index] += rows.count
+                if rows.count < limit { open.remove(index) }
             }
+            limit = min(pageSize, limit * 2)
             context.pools = try scope.tx.pools(of: candidates.map(\.workflowID))
             let chosen = TaskSelection.choose(from: candidates, for: agent, context: context, limit: wanted)
             if chosen.count >= wanted || open.isEmpty { return chosen }
