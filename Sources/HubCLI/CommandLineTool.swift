@@ -279,19 +279,39 @@ public struct CommandLineTool: Sendable {
                 error, operation: request.operation, workflowID: request.workflowID, pretty: pretty, exit: 2)
         }
         if request.parameters["follow"]?.boolValue == true {
+            let status = await followRemote(request, remote: remote, pretty: pretty)
             await remote.shutdown()
-            return emitError(
-                HubError(
-                    .invalidArguments,
-                    "follow reads the local store; through a server, read GET \(remote.base)/v1/events/stream",
-                    suggestions: ["curl -N '\(remote.base)/v1/events/stream'"]),
-                operation: request.operation, workflowID: request.workflowID, pretty: pretty, exit: 2)
+            return status
         }
         let response = await remote.perform(request)
         await remote.shutdown()
         print(response.json, pretty: pretty)
         guard let error = response.error else { return 0 }
         return error.code == .invalidArguments ? 2 : 1
+    }
+
+    /// `follow: true` through a server: its event stream, one JSON line per event, until
+    /// SIGINT or SIGTERM; the same lines as following the local store.
+    private func followRemote(_ request: OperationRequest, remote: RemoteHub, pretty: Bool) async -> Int32 {
+        let output = standardOutput
+        let reader = Task { try await remote.follow(request) { output.write($0 + "\n") } }
+        let stop = StopFlag()
+        stop.installSignalHandlers { _ in reader.cancel() }
+        do {
+            guard let refused = try await reader.value else { return 0 }
+            print(refused.json, pretty: pretty)
+            return refused.error?.code == .invalidArguments ? 2 : 1
+        } catch let error as HubError {
+            return emitError(
+                error, operation: request.operation, workflowID: request.workflowID, pretty: pretty, exit: 2)
+        } catch {
+            if stop.isSet || reader.isCancelled { return 0 }
+            return emitError(
+                HubError(
+                    .storeUnavailable, "The event stream of \(remote.base) ended: \(error)",
+                    suggestions: ["Check that 'coordination-hub serve' is running at \(remote.base)"]),
+                operation: request.operation, workflowID: request.workflowID, pretty: pretty, exit: 1)
+        }
     }
 
     /// `follow: true`: one JSON line per event as events arrive, until SIGINT or SIGTERM.

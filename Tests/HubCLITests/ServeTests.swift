@@ -191,6 +191,44 @@ import Testing
         #expect(unreachable.status == 1)
     }
 
+    /// `get-events` with `follow` through `--hub` reads the server's event stream and prints
+    /// the same JSON lines as following the local store, until interrupted.
+    @Test func followThroughTheServerPrintsEventsAsTheyArrive() async throws {
+        let s = try DispatchSandbox("serve-follow")
+        defer { s.remove() }
+        let (server, url, _) = try await Self.startServer(s)
+        _ = try s.run(["--hub", url, "w1", "create", #"{"phases": ["build"]}"#])
+        _ = try s.run(["--hub", url, "w1", "publish-event", #"{"event_type": "note", "data": {"n": 0}}"#])
+        let follower = Process()
+        follower.executableURL = URL(fileURLWithPath: s.runner.executable)
+        follower.arguments = ["--hub", url, "w1", "get-events", #"{"follow": true, "event_types": ["note"]}"#]
+        follower.currentDirectoryURL = URL(fileURLWithPath: s.directory.path)
+        follower.environment = s.runner.environment
+        let output = Pipe()
+        follower.standardOutput = output
+        follower.standardError = FileHandle.nullDevice
+        follower.standardInput = FileHandle.nullDevice
+        var lines = LineStream(output.fileHandleForReading)
+        try follower.run()
+        let first = try JSONParser.parse(try #require(await lines.next()))
+        #expect(first["event_type"] == "note")
+        #expect(first["data"]?["n"] == 0)
+        _ = try s.run(["--hub", url, "w1", "publish-event", #"{"event_type": "other"}"#])
+        _ = try s.run(["--hub", url, "w1", "publish-event", #"{"event_type": "note", "data": {"n": 1}}"#])
+        let second = try JSONParser.parse(try #require(await lines.next()))
+        #expect(second["data"]?["n"] == 1)
+        kill(follower.processIdentifier, SIGINT)
+        #expect(await ProcessWait.exit(of: follower, within: .seconds(30)))
+        #expect(follower.terminationStatus == 0)
+        // What the stream cannot filter by is refused with the reason, as a bad filter is.
+        let unsupported = try s.run(["--hub", url, "get-events", #"{"follow": true, "subscription": "x"}"#])
+        #expect(unsupported.errorCode == "INVALID_ARGUMENTS")
+        let bad = try s.run(["--hub", url, "get-events", #"{"follow": true, "min_severity": "loud"}"#])
+        #expect(bad.errorCode == "INVALID_PARAMETERS")
+        kill(server.processIdentifier, SIGTERM)
+        #expect(await ProcessWait.exit(of: server, within: .seconds(60)))
+    }
+
     @Test func clientsSendTheirTokenToAServerThatNeedsOne() async throws {
         let token = "admin-token-0123456789"
         let s = try DispatchSandbox("serve-auth", environment: ["COORDINATION_HUB_ADMIN_TOKEN": token])

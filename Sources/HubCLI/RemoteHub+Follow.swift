@@ -1,0 +1,76 @@
+import AsyncHTTPClient
+import Foundation
+import HubCore
+import HubEngine
+import NIOCore
+
+extension RemoteHub {
+    /// The filters of `get-events` that the server's event stream takes (§13).
+    static let streamFilters: Set<String> = [
+        "patterns", "event_types", "severity", "min_severity", "after_sequence", "follow", "limit",
+    ]
+
+    /// The stream's URL for a `get-events` with `follow: true`, or the error that names the
+    /// parameters the stream does not take.
+    func streamURL(for request: OperationRequest) throws(HubError) -> String {
+        let parameters = request.parameters.objectValue ?? [:]
+        if let other = parameters.keys.first(where: { !Self.streamFilters.contains($0) }) {
+            throw HubError(
+                .invalidArguments,
+                "follow through a server reads its event stream, which does not take '\(other.prefix(64))'",
+                details:
+                    "It takes patterns, event_types, severity, min_severity and after_sequence (and the workflow id).",
+                suggestions: ["Leave out \(other.prefix(64)), or run get-events without follow to use it"])
+        }
+        var query: [String] = []
+        func add(_ name: String, _ value: String) {
+            let escaped =
+                value.addingPercentEncoding(
+                    withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-_.*#")))
+                ?? value
+            query.append("\(name)=\(escaped)")
+        }
+        for key in ["patterns", "event_types", "severity"] {
+            switch parameters[key] {
+            case .string(let one)?: add(key, one)
+            case .array(let many)?: add(key, many.compactMap(\.stringValue).joined(separator: ","))
+            default: break
+            }
+        }
+        if let min = parameters["min_severity"]?.stringValue { add("min_severity", min) }
+        if let after = parameters["after_sequence"]?.intValue { add("after_sequence", String(after)) }
+        if let id = request.workflowID { add("workflow_id", id) }
+        return base + "/v1/events/stream" + (query.isEmpty ? "" : "?" + query.joined(separator: "&"))
+    }
+
+    /// Follows the server's event stream, handing each event's JSON line to `emit`, until
+    /// `stop` is called. An error answer (a bad filter, a refused token) is returned as
+    /// the operation's response; `nil` once the stream ended.
+    func follow(
+        _ request: OperationRequest, emit: @escaping @Sendable (String) -> Void
+    ) async throws -> OperationResponse? {
+        var http = HTTPClientRequest(url: try streamURL(for: request))
+        http.method = .GET
+        http.headers.add(name: "Accept", value: "text/event-stream")
+        http.headers.add(name: "User-Agent", value: "coordination-hub/\(Hub.version)")
+        if let token { http.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        let response = try await client.execute(http, timeout: .hours(24 * 365))
+        guard response.status == .ok else {
+            let body = try await response.body.collect(upTo: Self.maximumResponse)
+            let json = try JSONParser.parse(bytes: Array(body.readableBytesView))
+            return OperationResponse(json: json)
+        }
+        var pending: [UInt8] = []
+        for try await chunk in response.body {
+            pending += chunk.readableBytesView
+            while let newline = pending.firstIndex(of: 0x0A) {
+                let line = pending[..<newline]
+                pending.removeFirst(newline + 1)
+                if line.starts(with: Array("data: ".utf8)) {
+                    emit(String(decoding: line.dropFirst(6), as: UTF8.self))
+                }
+            }
+        }
+        return nil
+    }
+}
