@@ -20,7 +20,7 @@ public struct CommandLineTool: Sendable {
         workingDirectory: String = FileManager.default.currentDirectoryPath,
         standardOutput: any OutputSink = FileHandleSink.standardOutput,
         standardError: any OutputSink = FileHandleSink.standardError,
-        standardInput: @escaping @Sendable () -> [UInt8] = { [UInt8](FileHandle.standardInput.readDataToEndOfFile()) },
+        standardInput: @escaping @Sendable () -> [UInt8] = { FileHandle.standardInput.readToEndRetryingInterrupts() },
         outputIsTerminal: Bool = Platform.standardOutputIsTerminal, clock: any WallClock = SystemClock()
     ) {
         self.environment = environment

@@ -55,18 +55,34 @@ public protocol CheckpointReader {
     func contents(sha256: String) throws -> [UInt8]?
     /// The stamps of the files the checkpoint captured, by path.
     func fileStamps(checkpointID: String) throws -> [String: FileStamp]
-    /// Whether a stored checkpoint has exactly these stamps (then their contents are stored too).
-    func holdsFileSet(_ stamps: [String: FileStamp]) throws -> Bool
+    /// Whether a stored checkpoint has the stamps with this ``FileStamp/setID(_:)`` (then
+    /// their contents are stored too).
+    func holdsFileSet(id: String) throws -> Bool
 }
 
 /// Writes of checkpoints.
 public protocol CheckpointWriter: CheckpointReader {
-    /// Stores a checkpoint with the stamps of its files (whose contents must be stored already).
-    func insert(_ checkpoint: Checkpoint, files: [String: FileStamp]) throws
+    /// Stores a checkpoint with the stamps of its files (whose contents must be stored
+    /// already); `fileSet` is their ``FileStamp/setID(_:)``, `nil` when there are none.
+    func insert(_ checkpoint: Checkpoint, files: [String: FileStamp], fileSet: String?) throws
     /// Removes checkpoints (their contents stay until ``removeUnreferencedContents()``).
     func removeCheckpoints(_ ids: [String]) throws
     /// Stores contents under their SHA-256; contents already stored are left alone.
     func storeContents(sha256: String, bytes: [UInt8]) throws
     /// Removes contents no checkpoint references; answers how many went and their bytes.
     func removeUnreferencedContents() throws -> (count: Int, bytes: Int64)
+}
+
+extension CheckpointReader {
+    /// Whether a stored checkpoint has exactly these stamps.
+    public func holdsFileSet(_ stamps: [String: FileStamp]) throws -> Bool {
+        stamps.isEmpty ? true : try holdsFileSet(id: FileStamp.setID(stamps))
+    }
+}
+
+extension CheckpointWriter {
+    /// Stores a checkpoint with the stamps of its files, computing their set's id.
+    public func insert(_ checkpoint: Checkpoint, files: [String: FileStamp]) throws {
+        try insert(checkpoint, files: files, fileSet: files.isEmpty ? nil : FileStamp.setID(files))
+    }
 }

@@ -71,18 +71,14 @@ extension SQLiteTransaction {
         return out
     }
 
-    func holdsFileSet(_ stamps: [String: FileStamp]) throws -> Bool {
-        guard !stamps.isEmpty else { return true }
-        return try Bool.fetchOne(
+    func holdsFileSet(id: String) throws -> Bool {
+        try Bool.fetchOne(
             db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM checkpoint_file_sets WHERE id = ?)"),
-            arguments: [FileStamp.setID(stamps)]) ?? false
+            arguments: [id]) ?? false
     }
 
-    func insert(_ c: Checkpoint, files: [String: FileStamp]) throws {
-        var set: String?
-        if !files.isEmpty {
-            let id = FileStamp.setID(files)
-            set = id
+    func insert(_ c: Checkpoint, files: [String: FileStamp], fileSet set: String?) throws {
+        if let id = set, !files.isEmpty {
             try db.cachedStatement(sql: "INSERT OR IGNORE INTO checkpoint_file_sets (id) VALUES (?)")
                 .execute(arguments: [id])
             // A set stored before (the same files, unchanged) is shared as it is.

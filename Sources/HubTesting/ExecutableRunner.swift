@@ -1,5 +1,6 @@
 import Foundation
 import HubCore
+import HubEngine
 
 /// Runs the built `coordination-hub` executable as a user would, in a directory.
 public struct ExecutableRunner: Sendable {
@@ -42,6 +43,24 @@ public struct ExecutableRunner: Sendable {
         return Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("coordination-hub").path
     }
 
+    /// Starts the executable with `arguments` and returns at once: for long-running commands
+    /// (`serve`, `follow`, `mcp`, `agent`) that a test talks to through the pipes (or files)
+    /// it passes, as `Process` takes them. Standard streams not passed are the null device.
+    public func start(
+        _ arguments: [String], standardInput: Any? = nil, standardOutput: Any? = nil, standardError: Any? = nil
+    ) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: workingDirectory)
+        process.environment = environment
+        process.standardInput = standardInput ?? FileHandle.nullDevice
+        process.standardOutput = standardOutput ?? FileHandle.nullDevice
+        process.standardError = standardError ?? FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
     /// Runs the executable with `arguments`, feeding `stdin`, and waits for it to exit.
     public func run(_ arguments: [String], stdin: String? = nil) throws -> Outcome {
         let process = Process()
@@ -60,13 +79,13 @@ public struct ExecutableRunner: Sendable {
         try input.fileHandleForWriting.close()
         // Read both pipes to the end before waiting, so a large output cannot block the child.
         let group = DispatchGroup()
-        nonisolated(unsafe) var errData = Data()
+        nonisolated(unsafe) var errData: [UInt8] = []
         group.enter()
         DispatchQueue.global().async {
-            errData = err.fileHandleForReading.readDataToEndOfFile()
+            errData = err.fileHandleForReading.readToEndRetryingInterrupts()
             group.leave()
         }
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        let outData = out.fileHandleForReading.readToEndRetryingInterrupts()
         group.wait()
         process.waitUntilExit()
         return Outcome(

@@ -143,18 +143,9 @@ struct DispatchSandbox: Sendable {
     /// Starts a long-running `coordination-hub` process (an `agent`) in the working
     /// directory; its standard error goes to `<name>.log` there, for diagnosis.
     func launch(_ arguments: [String], log name: String) throws -> Process {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: runner.executable)
-        process.arguments = arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: directory.path)
-        process.environment = runner.environment
         let logPath = file("\(name).log")
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-        process.standardError = FileHandle(forWritingAtPath: logPath)
-        process.standardOutput = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        return process
+        return try runner.start(arguments, standardError: FileHandle(forWritingAtPath: logPath))
     }
 
     /// Polls until `condition` holds, at most `attempts` times, `interval` apart.

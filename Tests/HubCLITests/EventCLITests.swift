@@ -1,5 +1,6 @@
 import Foundation
 import HubCore
+import HubEngine
 import HubTesting
 import Testing
 
@@ -32,17 +33,10 @@ import Testing
         defer { s.remove() }
         try s.succeed("w1", "create", #"{"phases": ["build"]}"#)
         try s.succeed("w1", "publish-event", #"{"event_type": "note", "data": {"n": 0}}"#)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: s.runner.executable)
-        process.arguments = ["get-events", #"{"follow": true, "patterns": ["*.note"]}"#]
-        process.currentDirectoryURL = URL(fileURLWithPath: s.directory.path)
-        process.environment = s.runner.environment
         let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
+        let process = try s.runner.start(
+            ["get-events", #"{"follow": true, "patterns": ["*.note"]}"#], standardOutput: output)
         var lines = LineStream(output.fileHandleForReading)
-        try process.run()
 
         let first = try JSONParser.parse(try #require(await lines.next()))
         #expect(first["event_type"] == "note")
@@ -79,7 +73,7 @@ struct LineStream {
         Thread.detachNewThread {
             var pending: [UInt8] = []
             while true {
-                let data = handle.availableData
+                let data = handle.readAvailableRetryingInterrupts()
                 if data.isEmpty { break }
                 pending += data
                 while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {

@@ -10,20 +10,13 @@ import Testing
 @Suite(.timeLimit(.minutes(1))) struct MCPCommandTests {
     /// One JSON-RPC exchange at a time: write a line, read the answer's line.
     final class Session {
-        let process = Process()
+        let process: Process
         let input = Pipe()
         let output = Pipe()
         var buffer: [UInt8] = []
 
         init(_ runner: ExecutableRunner, _ arguments: [String]) throws {
-            process.executableURL = URL(fileURLWithPath: runner.executable)
-            process.arguments = arguments
-            process.currentDirectoryURL = URL(fileURLWithPath: runner.workingDirectory)
-            process.environment = runner.environment
-            process.standardInput = input
-            process.standardOutput = output
-            process.standardError = FileHandle.nullDevice
-            try process.run()
+            process = try runner.start(arguments, standardInput: input, standardOutput: output)
         }
 
         func send(_ message: String) {
@@ -38,7 +31,7 @@ import Testing
                     buffer.removeFirst(newline + 1)
                     return (try? JSONParser.parse(bytes: line)) ?? .null
                 }
-                let chunk = output.fileHandleForReading.availableData
+                let chunk = output.fileHandleForReading.readAvailableRetryingInterrupts()
                 if chunk.isEmpty { return .null }
                 buffer += chunk
             }
@@ -94,7 +87,7 @@ import Testing
             let output = Pipe()
             ldd.standardOutput = output
             try ldd.run()
-            let libraries = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            let libraries = String(decoding: output.fileHandleForReading.readToEndRetryingInterrupts(), as: UTF8.self)
             ldd.waitUntilExit()
             #expect(libraries.contains("libc.so"), "\(libraries)")
             #expect(!libraries.contains("FoundationNetworking"), "\(libraries)")

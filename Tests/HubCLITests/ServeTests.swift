@@ -101,17 +101,9 @@ import Testing
     /// Starts `serve --port <port>` (0: any free port) in the sandbox and answers the
     /// process, its base URL and the rest of its standard error.
     static func startServer(_ s: DispatchSandbox, port: Int = 0) async throws -> (Process, String, LineStream) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: s.runner.executable)
-        process.arguments = ["serve", "--port", String(port)]
-        process.currentDirectoryURL = URL(fileURLWithPath: s.directory.path)
-        process.environment = s.runner.environment
         let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
+        let process = try s.runner.start(["serve", "--port", String(port)], standardError: errors)
         var lines = LineStream(errors.fileHandleForReading)
-        try process.run()
         while let line = await lines.next() {
             if let range = line.range(of: "serving ") {
                 return (process, String(line[range.upperBound...].prefix { $0 != " " }), lines)
@@ -199,17 +191,10 @@ import Testing
         let (server, url, _) = try await Self.startServer(s)
         _ = try s.run(["--hub", url, "w1", "create", #"{"phases": ["build"]}"#])
         _ = try s.run(["--hub", url, "w1", "publish-event", #"{"event_type": "note", "data": {"n": 0}}"#])
-        let follower = Process()
-        follower.executableURL = URL(fileURLWithPath: s.runner.executable)
-        follower.arguments = ["--hub", url, "w1", "get-events", #"{"follow": true, "event_types": ["note"]}"#]
-        follower.currentDirectoryURL = URL(fileURLWithPath: s.directory.path)
-        follower.environment = s.runner.environment
         let output = Pipe()
-        follower.standardOutput = output
-        follower.standardError = FileHandle.nullDevice
-        follower.standardInput = FileHandle.nullDevice
+        let follower = try s.runner.start(
+            ["--hub", url, "w1", "get-events", #"{"follow": true, "event_types": ["note"]}"#], standardOutput: output)
         var lines = LineStream(output.fileHandleForReading)
-        try follower.run()
         let first = try JSONParser.parse(try #require(await lines.next()))
         #expect(first["event_type"] == "note")
         #expect(first["data"]?["n"] == 0)

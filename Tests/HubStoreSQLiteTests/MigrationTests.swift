@@ -31,21 +31,4 @@ import Testing
             try await store.read { tx in try tx.storedContents([sha, String(repeating: "cd", count: 32)]) } == [sha])
         try await store.close()
     }
-
-    @Test func whichContentsAreStoredIsReadFromTheIndexAlone() throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
-        let path = directory.path + "/hub.sqlite"
-        let store = try SQLiteStore(path: path)
-        _ = store
-        let queue = try DatabaseQueue(path: path)
-        defer { try? queue.close() }
-        let details = try queue.read { db in
-            try Row.fetchAll(
-                db, sql: "EXPLAIN QUERY PLAN SELECT sha256 FROM checkpoint_contents WHERE sha256 IN (?, ?)",
-                arguments: ["a", "b"]
-            ).map { $0["detail"] as String }
-        }
-        #expect(details.contains { $0.contains("COVERING INDEX") }, "\(details)")
-    }
 }

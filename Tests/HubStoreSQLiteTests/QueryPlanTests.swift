@@ -22,6 +22,11 @@ import Testing
         }
     }
 
+    @Test func whichContentsAreStoredIsReadFromTheIndexAlone() throws {
+        let details = try plan("SELECT sha256 FROM checkpoint_contents WHERE sha256 IN (?, ?)", ["a", "b"])
+        #expect(details.contains { $0.contains("COVERING INDEX") }, "\(details)")
+    }
+
     @Test func aTasksDependentsAreFoundThroughItsLinksNotByWalkingTheWorkflow() throws {
         let details = try plan(SQLiteTransaction.dependentsQuery, ["w", "a"])
         #expect(details.first?.hasPrefix("SEARCH d") == true, "\(details)")

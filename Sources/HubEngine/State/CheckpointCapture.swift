@@ -54,7 +54,8 @@ enum CheckpointCapture {
         var newContents = 0
         var bytesStored: Int64 = 0
         // Stamps an earlier checkpoint holds already (an unchanged workspace) have their contents stored.
-        if let files, try !tx.holdsFileSet(files.stamps) {
+        let fileSet = files.flatMap { $0.stamps.isEmpty ? nil : FileStamp.setID($0.stamps) }
+        if let files, try !(fileSet.map(tx.holdsFileSet(id:)) ?? true) {
             // Stored already, or stored by this capture (two files with the same contents).
             var present = try tx.storedContents(files.manifest.map(\.sha256))
             for entry in files.manifest where !present.contains(entry.sha256) {
@@ -70,7 +71,7 @@ enum CheckpointCapture {
             stateVersion: workflow.stateVersion, eventSequence: try tx.lastEventSequence(),
             checksum: Checksum.sha256(bytes), document: bytes, fileCount: files?.manifest.count ?? 0,
             stateValid: validation?.valid)
-        try tx.insert(checkpoint, files: files?.stamps ?? [:])
+        try tx.insert(checkpoint, files: files?.stamps ?? [:], fileSet: fileSet)
         // The checkpoint just stored is valid and the newest, so keeping the newest `keep`
         // always keeps the newest valid one.
         let all = try tx.checkpointIDs(of: workflow.id)

@@ -37,7 +37,7 @@ public enum ChildProcess {
         }
         let output: Data = await withCheckedContinuation { continuation in
             DispatchQueue.global().async {
-                continuation.resume(returning: pipe.fileHandleForReading.readDataToEndOfFile())
+                continuation.resume(returning: Data(pipe.fileHandleForReading.readToEndRetryingInterrupts()))
             }
         }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
