@@ -1,3 +1,5 @@
+import Collections
+
 /// Decodes `Decodable` values straight from a ``JSONValue`` tree, with the key
 /// convention of `JSONDecoder.KeyDecodingStrategy.convertFromSnakeCase` (a wire key
 /// `max_tasks` fills a property `maxTasks`; the keys of string-keyed dictionaries
@@ -26,13 +28,14 @@ public struct JSONValueDecoder: Sendable {
 
 /// A dictionary keyed by strings decodes its keys as written (as `JSONDecoder` does).
 private protocol StringKeyedDictionary {
-    static func decodeMembers(_ members: OrderedDictionaryOfJSON, codingPath: [any CodingKey]) throws -> Self
+    static func decodeMembers(_ members: OrderedDictionary<String, JSONValue>, codingPath: [any CodingKey]) throws
+        -> Self
 }
 
-typealias OrderedDictionaryOfJSON = [(key: String, value: JSONValue)]
-
 extension Dictionary: StringKeyedDictionary where Key == String, Value: Decodable {
-    fileprivate static func decodeMembers(_ members: OrderedDictionaryOfJSON, codingPath: [any CodingKey]) throws
+    fileprivate static func decodeMembers(
+        _ members: OrderedDictionary<String, JSONValue>, codingPath: [any CodingKey]
+    ) throws
         -> Self
     {
         var out: [String: Value] = [:]
@@ -64,7 +67,7 @@ private struct ValueDecoder: Decoder {
         if let raw = value as? T { return raw }
         if let dictionary = T.self as? any StringKeyedDictionary.Type {
             guard case .object(let members) = value else { throw mismatch(type) }
-            let decoded = try dictionary.decodeMembers(members.map { ($0.key, $0.value) }, codingPath: codingPath)
+            let decoded = try dictionary.decodeMembers(members, codingPath: codingPath)
             guard let typed = decoded as? T else { throw mismatch(type) }
             return typed
         }

@@ -102,14 +102,6 @@ extension FileSystem {
         return out
     }
 
-    /// Writes `bytes` to a new file `temporary` (which must not exist) with `mode`, fsyncs it,
-    /// renames it over `destination` and fsyncs the directory. Returns `errno` on failure,
-    /// after removing the temporary file.
-    static func replace(_ destination: String, with bytes: [UInt8], mode: Int, temporary: String) -> Int32? {
-        if let failure = writeTemporary(temporary, bytes, mode: mode) { return failure }
-        return install(temporary, over: destination)
-    }
-
     /// Writes `bytes` whole to a new file at `temporary` with `mode`, fsynced; removes it on failure.
     static func writeTemporary(_ temporary: String, _ bytes: [UInt8], mode: Int) -> Int32? {
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode_t(0o600))

@@ -7,7 +7,8 @@ import Foundation
 #endif
 
 /// Reads a pipe with `read(2)`, retrying when a signal interrupts it. Foundation's
-/// `availableData` and `readDataToEndOfFile()` end the process (`try!`) on `EINTR`, which
+/// `availableData` and `readDataToEndOfFile()` end the process (a forced try inside
+/// Foundation) on `EINTR`, which
 /// a process that starts and signals child processes can meet (seen in the test suite).
 extension FileHandle {
     /// What is there now, waiting for at least one byte; empty at end of file.
