@@ -6,25 +6,46 @@ extension SQLiteTransaction {
     // MARK: Agents
 
     func agent(_ id: String) throws -> Agent? {
-        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM agents WHERE agent_id = ?"), arguments: [id])
-            .map(Self.agent(from:))
+        try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT \(Self.agentColumns) FROM agents WHERE agent_id = ?"), arguments: [id]
+        )
+        .map(Self.agent(from:))
     }
 
     func agents() throws -> [Agent] {
-        try Row.fetchAll(db, sql: "SELECT * FROM agents ORDER BY agent_id").map(Self.agent(from:))
+        try Row.fetchAll(db, sql: "SELECT \(Self.agentColumns) FROM agents ORDER BY agent_id").map(Self.agent(from:))
     }
 
     func agentsSilentSince(_ time: Int64) throws -> [Agent] {
         try Row.fetchAll(
             db.cachedStatement(
                 sql:
-                    "SELECT * FROM agents WHERE status IN ('available','busy') AND last_heartbeat <= ? ORDER BY agent_id"
+                    "SELECT \(Self.agentColumns) FROM agents WHERE status IN ('available','busy') AND last_heartbeat <= ? ORDER BY agent_id"
             ),
             arguments: [time]
         ).map(Self.agent(from:))
     }
 
     func save(_ a: Agent) throws {
+        let specializations = JSONValue.strings(a.specializations).serialized()
+        let preferred = JSONValue.strings(a.preferredTaskTypes).serialized()
+        let record = a.record.storedJSON.serialized()
+        let budget = a.budget?.json.serialized()
+        let spend = a.spend.json.serialized()
+        // Most saves change the load or the track record only: an update that leaves out the
+        // indexed columns (on the condition that they are unchanged) keeps SQLite from
+        // rewriting the heartbeat index's page, one WAL frame less at commit.
+        try db.cachedStatement(
+            sql: """
+                UPDATE agents SET specializations = ?, max_concurrent_tasks = ?, preferred_task_types = ?,
+                  registered_at = ?, current_load = ?, record = ?, budget = ?, spend = ?
+                WHERE agent_id = ? AND status = ? AND last_heartbeat = ?
+                """
+        ).execute(arguments: [
+            specializations, a.maxConcurrentTasks, preferred, a.registeredAt, a.currentLoad, record, budget, spend,
+            a.agentID, a.status.rawValue, a.lastHeartbeat,
+        ])
+        guard db.changesCount == 0 else { return }
         try db.cachedStatement(
             sql: """
                 INSERT INTO agents (agent_id, specializations, max_concurrent_tasks, preferred_task_types, status,
@@ -36,9 +57,8 @@ extension SQLiteTransaction {
                   spend = excluded.spend
                 """
         ).execute(arguments: [
-            a.agentID, JSONValue.strings(a.specializations).serialized(), a.maxConcurrentTasks,
-            JSONValue.strings(a.preferredTaskTypes).serialized(), a.status.rawValue, a.registeredAt, a.lastHeartbeat,
-            a.currentLoad, a.record.storedJSON.serialized(), a.budget?.json.serialized(), a.spend.json.serialized(),
+            a.agentID, specializations, a.maxConcurrentTasks, preferred, a.status.rawValue, a.registeredAt,
+            a.lastHeartbeat, a.currentLoad, record, budget, spend,
         ])
     }
 
@@ -47,33 +67,45 @@ extension SQLiteTransaction {
         try db.execute(sql: "DELETE FROM workflow_pools WHERE agent_id = ?", arguments: [id])
     }
 
+    /// The columns ``agent(from:)`` reads, in its order.
+    static let agentColumns = ColumnReader.list([
+        "agent_id", "specializations", "max_concurrent_tasks", "preferred_task_types", "registered_at", "status",
+        "last_heartbeat", "current_load", "record", "budget", "spend",
+    ])
+
+    /// An agent from a row of ``agentColumns``.
     static func agent(from row: Row) -> Agent {
+        var c = ColumnReader(row)
         var a = Agent(
-            agentID: row["agent_id"],
-            specializations: JSONValue.stored(row["specializations"])?.arrayValue?.compactMap(\.stringValue) ?? [],
-            maxConcurrentTasks: row["max_concurrent_tasks"],
-            preferredTaskTypes: JSONValue.stored(row["preferred_task_types"])?.arrayValue?.compactMap(\.stringValue)
-                ?? [],
-            registeredAt: row["registered_at"])
-        a.status = AgentStatus(rawValue: row["status"]) ?? .offline
-        a.lastHeartbeat = row["last_heartbeat"]
-        a.currentLoad = row["current_load"]
-        a.record = TrackRecord(storedJSON: JSONValue.stored(row["record"]) ?? .null)
-        a.budget = Budget(json: JSONValue.stored(row["budget"]))
-        a.spend = Spend(json: JSONValue.stored(row["spend"]))
+            agentID: c.next(),
+            specializations: JSONValue.stored(c.optional())?.arrayValue?.compactMap(\.stringValue) ?? [],
+            maxConcurrentTasks: c.next(),
+            preferredTaskTypes: JSONValue.stored(c.optional())?.arrayValue?.compactMap(\.stringValue) ?? [],
+            registeredAt: c.next())
+        a.status = AgentStatus(rawValue: c.next()) ?? .offline
+        a.lastHeartbeat = c.next()
+        a.currentLoad = c.next()
+        a.record = TrackRecord(storedJSON: JSONValue.stored(c.optional()) ?? .null)
+        a.budget = Budget(json: JSONValue.stored(c.optional()))
+        a.spend = Spend(json: JSONValue.stored(c.optional()))
         return a
     }
 
     // MARK: Leases
 
     func lease(_ id: String) throws -> Lease? {
-        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM leases WHERE lease_id = ?"), arguments: [id])
-            .map(Self.lease(from:))
+        try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT \(Self.leaseColumns) FROM leases WHERE lease_id = ?"), arguments: [id]
+        )
+        .map(Self.lease(from:))
     }
 
     func activeLeases(agentID: String) throws -> [Lease] {
         try Row.fetchAll(
-            db.cachedStatement(sql: "SELECT * FROM leases WHERE agent_id = ? AND state = 'active' ORDER BY claimed_at"),
+            db.cachedStatement(
+                sql:
+                    "SELECT \(Self.leaseColumns) FROM leases WHERE agent_id = ? AND state = 'active' ORDER BY claimed_at"
+            ),
             arguments: [agentID]
         ).map(Self.lease(from:))
     }
@@ -81,7 +113,9 @@ extension SQLiteTransaction {
     func activeLeases(workflowID: String) throws -> [Lease] {
         try Row.fetchAll(
             db.cachedStatement(
-                sql: "SELECT * FROM leases WHERE workflow_id = ? AND state = 'active' ORDER BY claimed_at"),
+                sql:
+                    "SELECT \(Self.leaseColumns) FROM leases WHERE workflow_id = ? AND state = 'active' ORDER BY claimed_at"
+            ),
             arguments: [workflowID]
         ).map(Self.lease(from:))
     }
@@ -89,7 +123,9 @@ extension SQLiteTransaction {
     func expiredLeases(now: Int64) throws -> [Lease] {
         try Row.fetchAll(
             db.cachedStatement(
-                sql: "SELECT * FROM leases WHERE state = 'active' AND expires_at <= ? ORDER BY expires_at"),
+                sql:
+                    "SELECT \(Self.leaseColumns) FROM leases WHERE state = 'active' AND expires_at <= ? ORDER BY expires_at"
+            ),
             arguments: [now]
         ).map(Self.lease(from:))
     }
@@ -110,12 +146,19 @@ extension SQLiteTransaction {
             .execute(arguments: [l.expiresAt, l.state.rawValue, l.endedAt, l.leaseID])
     }
 
+    /// The columns ``lease(from:)`` reads, in its order.
+    static let leaseColumns = ColumnReader.list([
+        "lease_id", "workflow_id", "task_id", "agent_id", "claimed_at", "expires_at", "state", "ended_at",
+    ])
+
+    /// A lease from a row of ``leaseColumns``.
     static func lease(from row: Row) -> Lease {
+        var c = ColumnReader(row)
         var l = Lease(
-            leaseID: row["lease_id"], workflowID: row["workflow_id"], taskID: row["task_id"], agentID: row["agent_id"],
-            claimedAt: row["claimed_at"], expiresAt: row["expires_at"])
-        l.state = LeaseState(rawValue: row["state"]) ?? .expired
-        l.endedAt = row["ended_at"]
+            leaseID: c.next(), workflowID: c.next(), taskID: c.next(), agentID: c.next(), claimedAt: c.next(),
+            expiresAt: c.next())
+        l.state = LeaseState(rawValue: c.next()) ?? .expired
+        l.endedAt = c.optional()
         return l
     }
 
@@ -123,14 +166,15 @@ extension SQLiteTransaction {
 
     func task(workflowID: String, taskID: String) throws -> WorkTask? {
         try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT * FROM tasks WHERE workflow_id = ? AND task_id = ?"),
+            db.cachedStatement(sql: "SELECT \(Self.taskColumns) FROM tasks WHERE workflow_id = ? AND task_id = ?"),
             arguments: [workflowID, taskID]
         ).map(Self.task(from:))
     }
 
     func tasks(of workflowID: String, phase: Int) throws -> [WorkTask] {
         try Row.fetchAll(
-            db.cachedStatement(sql: "SELECT * FROM tasks WHERE workflow_id = ? AND phase_id = ? ORDER BY position"),
+            db.cachedStatement(
+                sql: "SELECT \(Self.taskColumns) FROM tasks WHERE workflow_id = ? AND phase_id = ? ORDER BY position"),
             arguments: [workflowID, phase]
         ).map(Self.task(from:))
     }
@@ -144,7 +188,7 @@ extension SQLiteTransaction {
     }
 
     static let dependentsQuery = """
-        SELECT t.* FROM task_dependencies d CROSS JOIN tasks t
+        SELECT \(ColumnReader.list(taskColumnNames, table: "t")) FROM task_dependencies d CROSS JOIN tasks t
           ON t.workflow_id = d.workflow_id AND t.task_id = d.task_id
         WHERE d.workflow_id = ? AND d.depends_on = ? ORDER BY t.position
         """
@@ -177,19 +221,30 @@ extension SQLiteTransaction {
             """
         _ = arguments.append(contentsOf: [limit, offset])
         return try Row.fetchAll(db.cachedStatement(sql: sql), arguments: arguments).map { row in
-            let workspace: String = row["workspace"]
+            var c = ColumnReader(row)
+            let workflowID: String = c.next()
+            let taskID: String = c.next()
+            let role: String? = c.optional()
+            let priority: String = c.next()
+            let criticalPath: Int64 = c.next()
+            let createdAt: Int64 = c.next()
+            let position: Int64 = c.next()
+            let files: String? = c.optional()
+            let storedResources: String? = c.optional()
+            let reservedFor: String? = c.optional()
+            let rank: Int = c.next()
+            let workspace: String = c.next()
             var resources: [String: Int] = [:]
-            for (k, v) in JSONValue.stored(row["resources"])?.objectValue ?? [:] { resources[k] = Int(v.intValue ?? 1) }
-            let rank: Int = row["workflow_priority_rank"]
+            for (k, v) in JSONValue.stored(storedResources)?.objectValue ?? [:] { resources[k] = Int(v.intValue ?? 1) }
             return TaskCandidate(
-                workflowID: row["workflow_id"], taskID: row["task_id"], role: row["role"],
+                workflowID: workflowID, taskID: taskID, role: role,
                 workflowPriority: rank >= 3 ? .high : rank <= 1 ? .low : .medium,
-                taskPriority: Priority(rawValue: row["priority"]) ?? .medium, criticalPath: row["critical_path_ms"],
-                createdAt: row["created_at"], position: row["position"],
-                files: (JSONValue.stored(row["files"])?.arrayValue?.compactMap(\.stringValue) ?? []).map {
+                taskPriority: Priority(rawValue: priority) ?? .medium, criticalPath: criticalPath,
+                createdAt: createdAt, position: position,
+                files: (JSONValue.stored(files)?.arrayValue?.compactMap(\.stringValue) ?? []).map {
                     WorkTask.fileKey($0, workspace: workspace)
                 },
-                resources: resources, reservedFor: row["reserved_for"])
+                resources: resources, reservedFor: reservedFor)
         }
     }
 
@@ -203,11 +258,14 @@ extension SQLiteTransaction {
                     JOIN workflows w ON w.id = t.workflow_id WHERE t.status IN ('assigned','running')
                     """))
         for row in rows {
-            let workspace: String = row["workspace"]
-            for f in JSONValue.stored(row["files"])?.arrayValue?.compactMap(\.stringValue) ?? [] {
+            var c = ColumnReader(row)
+            let storedFiles: String? = c.optional()
+            let storedResources: String? = c.optional()
+            let workspace: String = c.next()
+            for f in JSONValue.stored(storedFiles)?.arrayValue?.compactMap(\.stringValue) ?? [] {
                 files.insert(WorkTask.fileKey(f, workspace: workspace))
             }
-            for (k, v) in JSONValue.stored(row["resources"])?.objectValue ?? [:] {
+            for (k, v) in JSONValue.stored(storedResources)?.objectValue ?? [:] {
                 resources[k, default: 0] += Int(v.intValue ?? 1)
             }
         }
@@ -218,7 +276,7 @@ extension SQLiteTransaction {
         try Row.fetchAll(
             db.cachedStatement(
                 sql:
-                    "SELECT * FROM tasks INDEXED BY tasks_reserved WHERE reserved_for IS NOT NULL AND status = 'ready' ORDER BY created_at, position"
+                    "SELECT \(Self.taskColumns) FROM tasks INDEXED BY tasks_reserved WHERE reserved_for IS NOT NULL AND status = 'ready' ORDER BY created_at, position"
             )
         ).map(Self.task(from:))
     }
@@ -227,7 +285,7 @@ extension SQLiteTransaction {
         try Row.fetchAll(
             db.cachedStatement(
                 sql:
-                    "SELECT * FROM tasks WHERE run_deadline_at IS NOT NULL AND run_deadline_at <= ? AND status = 'running'"
+                    "SELECT \(Self.taskColumns) FROM tasks WHERE run_deadline_at IS NOT NULL AND run_deadline_at <= ? AND status = 'running'"
             ),
             arguments: [now]
         ).map(Self.task(from:))

@@ -10,15 +10,17 @@ extension SQLiteTransaction {
     // MARK: The log
 
     func event(id: String) throws -> HubEvent? {
-        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM events WHERE event_id = ?"), arguments: [id])
-            .map(Self.event(from:))
+        try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT \(Self.eventColumns) FROM events WHERE event_id = ?"), arguments: [id]
+        )
+        .map(Self.event(from:))
     }
 
     func events(causedBy eventIDs: [String]) throws -> [HubEvent] {
         guard !eventIDs.isEmpty else { return [] }
         let marks = eventIDs.map { _ in "?" }.joined(separator: ",")
         return try Row.fetchAll(
-            db, sql: "SELECT * FROM events WHERE causation_id IN (\(marks)) ORDER BY sequence",
+            db, sql: "SELECT \(Self.eventColumns) FROM events WHERE causation_id IN (\(marks)) ORDER BY sequence",
             arguments: StatementArguments(eventIDs)
         ).map(Self.event(from:))
     }
@@ -27,7 +29,7 @@ extension SQLiteTransaction {
         try Row.fetchOne(
             db.cachedStatement(
                 sql: """
-                    SELECT * FROM events WHERE dedup_id = ? AND timestamp >= ? ORDER BY timestamp DESC, sequence DESC LIMIT 1
+                    SELECT \(Self.eventColumns) FROM events WHERE dedup_id = ? AND timestamp >= ? ORDER BY timestamp DESC, sequence DESC LIMIT 1
                     """),
             arguments: [dedupID, since]
         ).map(Self.event(from:))
@@ -111,15 +113,16 @@ extension SQLiteTransaction {
     }
 
     /// An event's `data`, from its compressed form when it has one.
-    static func eventData(_ row: Row) -> JSONValue {
-        if let compressed: Data = row["data_gz"] {
+    /// An event's data from its stored columns: compressed (`data_gz`) or plain.
+    static func eventData(compressed: Data?, plain: String?) -> JSONValue {
+        if let compressed {
             var buffer = ByteBuffer(bytes: compressed)
             guard var out = try? buffer.decompress(with: .gzip(), maxSize: 64 << 20),
                 let bytes = out.readBytes(length: out.readableBytes)
             else { return ["error": "the stored compressed data is damaged"] }
             return JSONValue.stored(String(decoding: bytes, as: UTF8.self)) ?? .null
         }
-        return JSONValue.stored(row["data"]) ?? .null
+        return JSONValue.stored(plain) ?? .null
     }
 
     // MARK: Subscriptions

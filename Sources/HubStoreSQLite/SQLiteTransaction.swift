@@ -12,8 +12,10 @@ struct SQLiteTransaction: StoreWriter {
         // A cursor's row looks columns up by name through a dictionary (a fetched row
         // compares every column name, lowercased, on each lookup); the row is read
         // inside the cursor's `next`, while the statement still holds it.
-        try Row.fetchCursor(db.cachedStatement(sql: "SELECT * FROM workflows WHERE id = ?"), arguments: [id])
-            .map(Self.workflow(from:)).next()
+        try Row.fetchCursor(
+            db.cachedStatement(sql: "SELECT \(Self.workflowColumns) FROM workflows WHERE id = ?"), arguments: [id]
+        )
+        .map(Self.workflow(from:)).next()
     }
 
     func workflows(_ query: WorkflowQuery) throws -> (workflows: [Workflow], total: Int) {
@@ -29,7 +31,10 @@ struct SQLiteTransaction: StoreWriter {
         var page = arguments
         _ = page.append(contentsOf: [query.limit, query.offset])
         let rows = try Row.fetchAll(
-            db, sql: "SELECT * FROM workflows \(filter) ORDER BY created_at DESC, id LIMIT ? OFFSET ?", arguments: page)
+            db,
+            sql:
+                "SELECT \(Self.workflowColumns) FROM workflows \(filter) ORDER BY created_at DESC, id LIMIT ? OFFSET ?",
+            arguments: page)
         return (rows.map(Self.workflow(from:)), total)
     }
 
@@ -55,18 +60,48 @@ struct SQLiteTransaction: StoreWriter {
     }
 
     func update(_ w: Workflow) throws {
-        var args = Self.arguments(w)
-        _ = args.append(contentsOf: [w.id])
+        // SQLite rewrites an index's entry whenever an UPDATE sets one of its columns, even to
+        // the value it had, and each rewritten page is one more 4 KiB frame in the WAL at
+        // commit. Most updates (a version bump) leave the indexed columns as they were: try
+        // the update that leaves them out, on the condition that they are unchanged.
+        let values = Self.mutableValues(w)
+        var narrow = StatementArguments(values)
+        _ = narrow.append(contentsOf: [w.id, w.status.rawValue, w.archived, w.deadline])
         try db.cachedStatement(
             sql: """
-                UPDATE workflows SET id = ?, name = ?, description = ?, status = ?, archived = ?, priority = ?,
-                  agent_requirements = ?, dependencies = ?, timeout_ms = ?, checkpoint_interval_ms = ?,
-                  failure_tolerance = ?, max_agents = ?, workspace = ?, created_at = ?, updated_at = ?, started_at = ?,
-                  finished_at = ?, current_phase = ?, total_phases = ?, state_version = ?, active_ms = ?,
-                  running_since = ?, deadline_at = ?, failure_reason = ?, correlation_id = ?, budget = ?, spend = ?
+                UPDATE workflows SET name = ?, description = ?, priority = ?, agent_requirements = ?, dependencies = ?,
+                  timeout_ms = ?, checkpoint_interval_ms = ?, failure_tolerance = ?, max_agents = ?, workspace = ?,
+                  updated_at = ?, started_at = ?, finished_at = ?, current_phase = ?, total_phases = ?,
+                  state_version = ?, active_ms = ?, running_since = ?, failure_reason = ?, correlation_id = ?,
+                  budget = ?, spend = ?
+                WHERE id = ? AND status = ? AND archived = ? AND deadline_at IS ?
+                """
+        ).execute(arguments: narrow)
+        guard db.changesCount == 0 else { return }
+        var wide = StatementArguments(values)
+        _ = wide.append(contentsOf: [w.status.rawValue, w.archived, w.deadline, w.id])
+        try db.cachedStatement(
+            sql: """
+                UPDATE workflows SET name = ?, description = ?, priority = ?, agent_requirements = ?, dependencies = ?,
+                  timeout_ms = ?, checkpoint_interval_ms = ?, failure_tolerance = ?, max_agents = ?, workspace = ?,
+                  updated_at = ?, started_at = ?, finished_at = ?, current_phase = ?, total_phases = ?,
+                  state_version = ?, active_ms = ?, running_since = ?, failure_reason = ?, correlation_id = ?,
+                  budget = ?, spend = ?, status = ?, archived = ?, deadline_at = ?
                 WHERE id = ?
                 """
-        ).execute(arguments: args)
+        ).execute(arguments: wide)
+    }
+
+    /// The columns an update may change and no index covers, in the update statements' order.
+    private static func mutableValues(_ w: Workflow) -> [(any DatabaseValueConvertible)?] {
+        [
+            w.name, w.description, w.priority.rawValue, w.agentRequirements.json.serialized(),
+            w.dependencies.json.serialized(), w.configuration.timeout.milliseconds,
+            w.configuration.checkpointInterval.milliseconds, w.configuration.failureTolerance.rawValue,
+            w.configuration.maxAgents, w.workspace, w.updatedAt, w.startedAt, w.finishedAt, w.currentPhase,
+            w.totalPhases, w.stateVersion, w.activeMilliseconds, w.runningSince, w.failureReason, w.correlationID,
+            w.budget?.json.serialized(), w.spend.json.serialized(),
+        ]
     }
 
     private static func arguments(_ w: Workflow) -> StatementArguments {
@@ -82,31 +117,41 @@ struct SQLiteTransaction: StoreWriter {
         return StatementArguments(values)
     }
 
+    /// The columns ``workflow(from:)`` reads, in its order.
+    static let workflowColumns = ColumnReader.list([
+        "id", "name", "description", "priority", "agent_requirements", "dependencies", "timeout_ms",
+        "checkpoint_interval_ms", "failure_tolerance", "max_agents", "workspace", "created_at", "total_phases",
+        "correlation_id", "status", "archived", "updated_at", "started_at", "finished_at", "current_phase",
+        "state_version", "active_ms", "running_since", "failure_reason", "budget", "spend",
+    ])
+
+    /// A workflow from a row of ``workflowColumns``.
     private static func workflow(from row: Row) -> Workflow {
+        var c = ColumnReader(row)
         var w = Workflow(
-            id: row["id"], name: row["name"], description: row["description"],
-            priority: Priority(rawValue: row["priority"]) ?? .medium,
-            agentRequirements: AgentRequirements(json: JSONValue.stored(row["agent_requirements"]) ?? .null),
-            dependencies: Dependencies(json: JSONValue.stored(row["dependencies"]) ?? .null),
+            id: c.next(), name: c.next(), description: c.next(),
+            priority: Priority(rawValue: c.next()) ?? .medium,
+            agentRequirements: AgentRequirements(json: JSONValue.stored(c.optional()) ?? .null),
+            dependencies: Dependencies(json: JSONValue.stored(c.optional()) ?? .null),
             configuration: WorkflowConfiguration(
-                timeout: HubDuration(milliseconds: row["timeout_ms"]),
-                checkpointInterval: HubDuration(milliseconds: row["checkpoint_interval_ms"]),
-                failureTolerance: FailureTolerance(rawValue: row["failure_tolerance"]) ?? .low,
-                maxAgents: row["max_agents"]),
-            workspace: row["workspace"], createdAt: row["created_at"], totalPhases: row["total_phases"],
-            correlationID: row["correlation_id"])
-        w.status = WorkflowStatus(rawValue: row["status"]) ?? .failed
-        w.archived = row["archived"]
-        w.updatedAt = row["updated_at"]
-        w.startedAt = row["started_at"]
-        w.finishedAt = row["finished_at"]
-        w.currentPhase = row["current_phase"]
-        w.stateVersion = row["state_version"]
-        w.activeMilliseconds = row["active_ms"]
-        w.runningSince = row["running_since"]
-        w.failureReason = row["failure_reason"]
-        w.budget = Budget(json: JSONValue.stored(row["budget"]))
-        w.spend = Spend(json: JSONValue.stored(row["spend"]))
+                timeout: HubDuration(milliseconds: c.next()),
+                checkpointInterval: HubDuration(milliseconds: c.next()),
+                failureTolerance: FailureTolerance(rawValue: c.next()) ?? .low,
+                maxAgents: c.optional()),
+            workspace: c.next(), createdAt: c.next(), totalPhases: c.next(),
+            correlationID: c.next())
+        w.status = WorkflowStatus(rawValue: c.next()) ?? .failed
+        w.archived = c.next()
+        w.updatedAt = c.next()
+        w.startedAt = c.optional()
+        w.finishedAt = c.optional()
+        w.currentPhase = c.next()
+        w.stateVersion = c.next()
+        w.activeMilliseconds = c.next()
+        w.runningSince = c.optional()
+        w.failureReason = c.optional()
+        w.budget = Budget(json: JSONValue.stored(c.optional()))
+        w.spend = Spend(json: JSONValue.stored(c.optional()))
         return w
     }
 
@@ -152,7 +197,8 @@ struct SQLiteTransaction: StoreWriter {
     func tasks(of workflowID: String) throws -> [WorkTask] {
         try Array(
             Row.fetchCursor(
-                db.cachedStatement(sql: "SELECT * FROM tasks WHERE workflow_id = ? ORDER BY position"),
+                db.cachedStatement(
+                    sql: "SELECT \(Self.taskColumns) FROM tasks WHERE workflow_id = ? ORDER BY position"),
                 arguments: [workflowID]
             )
             .map(Self.task(from:)))
@@ -230,19 +276,27 @@ struct SQLiteTransaction: StoreWriter {
             arguments: [t.workflowID, t.taskID])
         if let before, let old = TaskStatus(rawValue: before["status"]) {
             let oldPhase: Int = before["phase_id"]
-            if old != t.status || oldPhase != t.phaseID {
+            if oldPhase == t.phaseID {
+                let leaving = Self.countDelta(old, sign: -1)
+                let entering = Self.countDelta(t.status, sign: 1)
+                try adjustCounts(
+                    t.workflowID, t.phaseID, total: 0, open: leaving.open + entering.open,
+                    failed: leaving.failed + entering.failed)
+            } else {
                 try adjustCounts(t.workflowID, oldPhase, total: -1, status: old, sign: -1)
                 try adjustCounts(t.workflowID, t.phaseID, total: 1, status: t.status, sign: 1)
             }
         }
-        var args = Self.arguments(t)
+        // The key and the creation time never change; leaving them out of the SET keeps SQLite
+        // from rewriting every index's entry (all of them hold the key) on each update.
+        var args = StatementArguments(Self.values(t, forUpdate: true))
         _ = args.append(contentsOf: [t.workflowID, t.taskID])
         try db.cachedStatement(
             sql: """
-                UPDATE tasks SET workflow_id = ?, task_id = ?, phase_id = ?, description = ?, role = ?, status = ?,
+                UPDATE tasks SET phase_id = ?, description = ?, role = ?, status = ?,
                   depends_on = ?, files = ?, resources = ?, priority = ?, estimate_ms = ?, timeout_ms = ?, max_retries = ?,
                   attempts = ?, risky = ?, evidence = ?, command = ?, payload = ?, assigned_agent = ?, result = ?,
-                  last_error = ?, created_at = ?, started_at = ?, completed_at = ?, execution_ms = ?,
+                  last_error = ?, started_at = ?, completed_at = ?, execution_ms = ?,
                   critical_path_ms = ?, reserved_for = ?, run_deadline_at = ?, priority_rank = ?
                 WHERE workflow_id = ? AND task_id = ?
                 """
@@ -277,48 +331,67 @@ struct SQLiteTransaction: StoreWriter {
     }
 
     private static func arguments(_ t: WorkTask) -> StatementArguments {
+        StatementArguments(values(t, forUpdate: false))
+    }
+
+    /// A task's column values in the INSERT's order; `forUpdate` leaves out the key and the
+    /// creation time, as the UPDATE does.
+    private static func values(_ t: WorkTask, forUpdate: Bool) -> [(any DatabaseValueConvertible)?] {
         var resources: JSONValue = .emptyObject
         for name in t.resources.keys.sorted() { resources[name] = .count(t.resources[name] ?? 1) }
-        let values: [(any DatabaseValueConvertible)?] = [
-            t.workflowID, t.taskID, t.phaseID, t.description, t.role, t.status.rawValue,
+        let key: [(any DatabaseValueConvertible)?] = forUpdate ? [] : [t.workflowID, t.taskID]
+        let created: [(any DatabaseValueConvertible)?] = forUpdate ? [] : [t.createdAt]
+        return key + [
+            t.phaseID, t.description, t.role, t.status.rawValue,
             Self.list(t.dependsOn), Self.list(t.files), t.resources.isEmpty ? "{}" : resources.serialized(),
             t.priority.rawValue, t.estimate?.milliseconds, t.timeout?.milliseconds, t.maxRetries, t.attempts, t.risky,
             t.evidence?.serialized(), t.command, t.payload?.serialized(), t.assignedAgent, t.result?.serialized(),
-            t.lastError?.serialized(), t.createdAt, t.startedAt, t.completedAt, t.executionMilliseconds,
-            t.criticalPathMilliseconds, t.reservedFor, t.runDeadline, t.priority.rank,
+            t.lastError?.serialized(),
+        ] + created + [
+            t.startedAt, t.completedAt, t.executionMilliseconds, t.criticalPathMilliseconds, t.reservedFor,
+            t.runDeadline, t.priority.rank,
         ]
-        return StatementArguments(values)
     }
 
+    /// The columns ``task(from:)`` reads, in its order.
+    static let taskColumnNames = [
+        "workflow_id", "task_id", "phase_id", "description", "created_at", "role", "status", "depends_on", "files",
+        "resources", "priority", "estimate_ms", "timeout_ms", "max_retries", "attempts", "risky", "evidence",
+        "command", "payload", "assigned_agent", "result", "last_error", "started_at", "completed_at", "execution_ms",
+        "critical_path_ms", "reserved_for", "run_deadline_at",
+    ]
+    static let taskColumns = ColumnReader.list(taskColumnNames)
+
+    /// A task from a row of ``taskColumns``.
     static func task(from row: Row) -> WorkTask {
+        var c = ColumnReader(row)
         var t = WorkTask(
-            workflowID: row["workflow_id"], taskID: row["task_id"], phaseID: row["phase_id"],
-            description: row["description"], createdAt: row["created_at"])
-        t.role = row["role"]
-        t.status = TaskStatus(rawValue: row["status"]) ?? .pending
-        t.dependsOn = JSONValue.stored(row["depends_on"])?.arrayValue?.compactMap(\.stringValue) ?? []
-        t.files = JSONValue.stored(row["files"])?.arrayValue?.compactMap(\.stringValue) ?? []
+            workflowID: c.next(), taskID: c.next(), phaseID: c.next(), description: c.next(), createdAt: c.next())
+        t.role = c.optional()
+        t.status = TaskStatus(rawValue: c.next()) ?? .pending
+        t.dependsOn = JSONValue.stored(c.optional())?.arrayValue?.compactMap(\.stringValue) ?? []
+        t.files = JSONValue.stored(c.optional())?.arrayValue?.compactMap(\.stringValue) ?? []
         var resources: [String: Int] = [:]
-        for (k, v) in JSONValue.stored(row["resources"])?.objectValue ?? [:] { resources[k] = Int(v.intValue ?? 1) }
+        for (k, v) in JSONValue.stored(c.optional())?.objectValue ?? [:] { resources[k] = Int(v.intValue ?? 1) }
         t.resources = resources
-        t.priority = Priority(rawValue: row["priority"]) ?? .medium
-        t.estimate = (row["estimate_ms"] as Int64?).map(HubDuration.init(milliseconds:))
-        t.timeout = (row["timeout_ms"] as Int64?).map(HubDuration.init(milliseconds:))
-        t.maxRetries = row["max_retries"]
-        t.attempts = row["attempts"]
-        t.risky = row["risky"]
-        t.evidence = JSONValue.stored(row["evidence"])
-        t.command = row["command"]
-        t.payload = JSONValue.stored(row["payload"])
-        t.assignedAgent = row["assigned_agent"]
-        t.result = JSONValue.stored(row["result"])
-        t.lastError = JSONValue.stored(row["last_error"])
-        t.startedAt = row["started_at"]
-        t.completedAt = row["completed_at"]
-        t.executionMilliseconds = row["execution_ms"]
-        t.criticalPathMilliseconds = row["critical_path_ms"]
-        t.reservedFor = row["reserved_for"]
-        t.runDeadline = row["run_deadline_at"]
+        t.priority = Priority(rawValue: c.next()) ?? .medium
+        t.estimate = (c.optional() as Int64?).map(HubDuration.init(milliseconds:))
+        t.timeout = (c.optional() as Int64?).map(HubDuration.init(milliseconds:))
+        t.maxRetries = c.next()
+        t.attempts = c.next()
+        t.risky = c.next()
+        t.evidence = JSONValue.stored(c.optional())
+        t.command = c.optional()
+        t.payload = JSONValue.stored(c.optional())
+        t.assignedAgent = c.optional()
+        t.result = JSONValue.stored(c.optional())
+        t.lastError = JSONValue.stored(c.optional())
+        t.startedAt = c.optional()
+        t.completedAt = c.optional()
+        t.executionMilliseconds = c.optional()
+        t.criticalPathMilliseconds = c.next()
+        t.reservedFor = c.optional()
+        t.runDeadline = c.optional()
         return t
     }
 
@@ -359,7 +432,8 @@ struct SQLiteTransaction: StoreWriter {
         _ = arguments.append(contentsOf: [query.limit])
         let order = query.descending ? "DESC" : "ASC"
         return try Row.fetchAll(
-            db, sql: "SELECT * FROM events \(filter) ORDER BY sequence \(order) LIMIT ?", arguments: arguments
+            db, sql: "SELECT \(Self.eventColumns) FROM events \(filter) ORDER BY sequence \(order) LIMIT ?",
+            arguments: arguments
         ).map(Self.event(from:))
     }
 
@@ -385,15 +459,22 @@ struct SQLiteTransaction: StoreWriter {
             subject: draft.subject, metadata: draft.metadata, dedupID: draft.dedupID)
     }
 
+    /// The columns ``event(from:)`` reads, in its order.
+    static let eventColumns = ColumnReader.list([
+        "event_id", "sequence", "event_type", "workflow_id", "phase", "severity", "source", "timestamp", "data_gz",
+        "data", "subject", "correlation_id", "causation_id", "tags", "dedup_id",
+    ])
+
+    /// An event from a row of ``eventColumns``.
     static func event(from row: Row) -> HubEvent {
-        HubEvent(
-            eventID: row["event_id"], sequence: row["sequence"], eventType: row["event_type"],
-            workflowID: row["workflow_id"], phase: row["phase"],
-            severity: Severity(rawValue: row["severity"]) ?? .info, source: row["source"], timestamp: row["timestamp"],
-            data: eventData(row), subject: row["subject"],
+        var c = ColumnReader(row)
+        return HubEvent(
+            eventID: c.next(), sequence: c.next(), eventType: c.next(), workflowID: c.optional(), phase: c.next(),
+            severity: Severity(rawValue: c.next()) ?? .info, source: c.next(), timestamp: c.next(),
+            data: eventData(compressed: c.optional(), plain: c.optional()), subject: c.next(),
             metadata: EventMetadata(
-                correlationID: row["correlation_id"], causationID: row["causation_id"],
-                tags: JSONValue.stored(row["tags"])?.arrayValue?.compactMap(\.stringValue) ?? []),
-            dedupID: row["dedup_id"])
+                correlationID: c.optional(), causationID: c.optional(),
+                tags: JSONValue.stored(c.optional())?.arrayValue?.compactMap(\.stringValue) ?? []),
+            dedupID: c.optional())
     }
 }

@@ -169,15 +169,18 @@ enum ClaimTask {
             held.filter { $0.hasPrefix("file:") && ledger.freeExclusive([$0])[$0] ?? 0 <= 0 }.map {
                 String($0.dropFirst(5))
             })
+        // Only a degraded agent's claim depends on the rest of the pool (§7), so only it reads the pool.
         var healthyRoles: Set<String> = []
         var anyHealthy = false
-        for other in try scope.tx.agents()
-        where other.agentID != agent.agentID && (other.status == .available || other.status == .busy)
-            && other.freeCapacity > 0
-            && !other.record.isDegraded
-        {
-            anyHealthy = true
-            healthyRoles.formUnion(other.specializations)
+        if agent.record.isDegraded {
+            for other in try scope.tx.agents()
+            where other.agentID != agent.agentID && (other.status == .available || other.status == .busy)
+                && other.freeCapacity > 0
+                && !other.record.isDegraded
+            {
+                anyHealthy = true
+                healthyRoles.formUnion(other.specializations)
+            }
         }
         var context = SelectionContext(
             heldFiles: heldFiles, freeResources: free, defaultCapacity: capacity,
