@@ -55,7 +55,16 @@ public protocol StoreWriter: StoreReader, DispatchWriter, EventLogWriter, TokenW
     /// checkpoint taken before they were added).
     func removeTasks(_ taskIDs: [String], of workflowID: String) throws
     /// Appends an event with the given id and time; the store assigns its sequence.
-    func append(_ draft: EventDraft, eventID: String, timestamp: Int64) throws -> HubEvent
+    /// `serializedData` is the draft's data as compact JSON, made by the caller (a publisher
+    /// makes it before the write, outside the store's single writer).
+    func append(_ draft: EventDraft, eventID: String, timestamp: Int64, serializedData: String) throws -> HubEvent
+}
+
+extension StoreWriter {
+    /// Appends an event with the given id and time; the store assigns its sequence.
+    public func append(_ draft: EventDraft, eventID: String, timestamp: Int64) throws -> HubEvent {
+        try append(draft, eventID: eventID, timestamp: timestamp, serializedData: draft.data.serialized())
+    }
 }
 
 /// Which workflows `workflows(_:)` returns.

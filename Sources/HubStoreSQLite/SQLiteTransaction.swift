@@ -441,7 +441,7 @@ struct SQLiteTransaction: StoreWriter {
         try Int64.fetchOne(db.cachedStatement(sql: "SELECT COALESCE(MAX(sequence), 0) FROM events")) ?? 0
     }
 
-    func append(_ draft: EventDraft, eventID: String, timestamp: Int64) throws -> HubEvent {
+    func append(_ draft: EventDraft, eventID: String, timestamp: Int64, serializedData: String) throws -> HubEvent {
         let tags = draft.metadata.tags.isEmpty ? nil : JSONValue.strings(draft.metadata.tags).serialized()
         try db.cachedStatement(
             sql: """
@@ -450,7 +450,7 @@ struct SQLiteTransaction: StoreWriter {
                 """
         ).execute(arguments: [
             eventID, draft.eventType, draft.workflowID, draft.phase, draft.severity.rawValue, draft.source, timestamp,
-            draft.data.serialized(), draft.subject, draft.metadata.correlationID, draft.metadata.causationID, tags,
+            serializedData, draft.subject, draft.metadata.correlationID, draft.metadata.causationID, tags,
             draft.dedupID,
         ])
         return HubEvent(

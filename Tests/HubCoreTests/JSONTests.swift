@@ -35,6 +35,10 @@ import Testing
 
     @Test func controlCharactersAreEscapedOnOutput() {
         #expect(JSONValue.string("a\u{1}\"\\").serialized() == #""a\u0001\"\\""#)
+        // Runs between escapes are copied whole: escapes first, last, adjacent and none.
+        #expect(JSONValue.string("\"ab\ncd\t\u{1F}\"").serialized() == #""\"ab\ncd\t\u001f\"""#)
+        #expect(JSONValue.string("plain é text").serialized() == #""plain é text""#)
+        #expect(JSONValue.string("").serialized() == #""""#)
     }
 
     @Test func roundTripsThroughText() throws {

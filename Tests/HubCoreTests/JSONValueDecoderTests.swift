@@ -62,6 +62,26 @@ import Testing
         #expect(ours.snakeCaseWord == theirs.snakeCaseWord && ours.snakeCASEWord == theirs.snakeCASEWord)
     }
 
+    @Test func asciiKeysTakeTheFastPathToTheSameNames() throws {
+        // Keys of lowercase letters, digits and inner underscores skip Foundation's
+        // capitalization; each must come out as Foundation's convertFromSnakeCase makes it.
+        struct Keys: Decodable {
+            var eventType: Int?
+            var a2bC3: Int?
+            var x2nd: Int?
+            var doubleGap: Int?
+            var plain: Int?
+        }
+        let text = #"{"event_type": 1, "a2b_c3": 2, "x_2nd": 3, "double__gap": 4, "plain": 5}"#
+        let ours = try JSONValueDecoder().decode(Keys.self, from: try JSONParser.parse(text))
+        let foundation = JSONDecoder()
+        foundation.keyDecodingStrategy = .convertFromSnakeCase
+        let theirs = try foundation.decode(Keys.self, from: Data(text.utf8))
+        #expect(ours.eventType == 1 && ours.eventType == theirs.eventType)
+        #expect(ours.a2bC3 == theirs.a2bC3 && ours.x2nd == theirs.x2nd)
+        #expect(ours.doubleGap == theirs.doubleGap && ours.plain == theirs.plain)
+    }
+
     @Test func mismatchesAndMissingKeysAreDecodingErrors() throws {
         struct Need: Decodable { var count: Int }
         for (text, check) in [

@@ -16,6 +16,7 @@ public struct JSONValueDecoder: Sendable {
     /// `convertFromSnakeCase`, as Foundation defines it: leading and trailing underscores
     /// kept; the words between lowercased first, capitalized after; one word left as is.
     static func camelCase(_ key: String) -> String {
+        if let converted = asciiCamelCase(key) { return converted }
         guard key.contains("_"), let first = key.firstIndex(where: { $0 != "_" }) else { return key }
         var last = key.index(before: key.endIndex)
         while last > first && key[last] == "_" { key.formIndex(before: &last) }
@@ -23,6 +24,38 @@ public struct JSONValueDecoder: Sendable {
         guard words.count > 1 else { return key }
         let joined = ([words[0].lowercased()] + words.dropFirst().map { $0.capitalized }).joined()
         return String(key[..<first]) + joined + String(key[key.index(after: last)...])
+    }
+
+    /// The same conversion for the usual key, ASCII lowercase letters and inner underscores
+    /// (`event_type`), without Foundation's locale-aware capitalization; nil for any other
+    /// key (Foundation capitalizes a letter after a digit, "2nd" → "2Nd": those go the long way).
+    private static func asciiCamelCase(_ key: String) -> String? {
+        var key = key
+        return key.withUTF8 { bytes -> String? in
+            guard let first = bytes.first, let last = bytes.last, first != 0x5F, last != 0x5F else { return nil }
+            var hasUnderscore = false
+            for byte in bytes {
+                switch byte {
+                case UInt8(ascii: "a")...UInt8(ascii: "z"): continue
+                case 0x5F: hasUnderscore = true
+                default: return nil
+                }
+            }
+            guard hasUnderscore else { return String(decoding: bytes, as: UTF8.self) }
+            var out: [UInt8] = []
+            out.reserveCapacity(bytes.count)
+            var upperNext = false
+            for byte in bytes {
+                if byte == 0x5F {
+                    // Consecutive underscores separate like one, as split(separator:) does.
+                    upperNext = !out.isEmpty
+                    continue
+                }
+                out.append(upperNext ? byte - 32 : byte)
+                upperNext = false
+            }
+            return String(decoding: out, as: UTF8.self)
+        }
     }
 }
 

@@ -42,10 +42,40 @@ enum CompleteTask {
         handler: run)
 
     static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {
-        let workflowID = context.workflowID
+        // Most tasks have no evidence requirement, and the transaction that records the outcome
+        // finds that out itself. A task that has one is sent back: its evidence is checked
+        // outside any transaction (it may run commands), then the outcome is recorded with it.
+        if let outcome = try await record(context, p, evidence: .unchecked) { return outcome }
         let verified = try await verifyEvidence(context, p)
-        let (task, status) = try await context.hub.dispatch { scope -> (WorkTask, WorkflowStatus) in
+        guard let outcome = try await record(context, p, evidence: .checked(verified)) else {
+            throw HubError.internal("complete-task: the evidence was checked but the outcome was not recorded")
+        }
+        return outcome
+    }
+
+    /// Where the task's evidence stands when its outcome is to be recorded.
+    enum Evidence {
+        /// Not looked at: a task with a requirement is not completed (``record`` returns nil).
+        case unchecked
+        /// Checked against the requirement; what was verified, nil when there was no requirement.
+        case checked(JSONValue?)
+    }
+
+    /// Records the success, or returns nil (changing nothing of the task) when its evidence
+    /// must be checked first.
+    static func record(_ context: OperationContext, _ p: Parameters, evidence: Evidence) async throws
+        -> OperationOutcome?
+    {
+        let workflowID = context.workflowID
+        let recorded = try await context.hub.dispatch { scope -> (WorkTask, WorkflowStatus, JSONValue?)? in
             let (lease, found) = try scope.usableLease(p.leaseId, taskID: p.taskId, workflowID: workflowID)
+            let verified: JSONValue?
+            switch evidence {
+            case .unchecked:
+                guard EvidenceRequirement(json: found.evidence) == nil else { return nil }
+                verified = nil
+            case .checked(let value): verified = value
+            }
             var task = found
             let outcome = try scope.recordOutcome(
                 lease: lease, task: task, succeeded: true, usage: p.usage?.spend ?? Spend())
@@ -68,8 +98,9 @@ enum CompleteTask {
                 try m.settle(done)
                 return m.workflow.status
             }
-            return (done, status)
+            return (done, status, verified)
         }
+        guard let (task, status, verified) = recorded else { return nil }
         return OperationOutcome(
             result: [
                 "workflow_id": .string(task.workflowID), "task_id": .string(task.taskID), "status": "completed",

@@ -115,18 +115,23 @@ enum PublishEvent {
         let now = context.now
         let window = context.hub.configuration.dedupWindow.milliseconds
         let ids = context.hub.ids
+        // Ids and stored data are made here, beside the other requests, rather than in the
+        // store's single writer, where every publisher waits its turn.
+        let prepared = inputs.map { input in
+            (input, id: ids.make("evt"), data: (input.data ?? .emptyObject).serialized())
+        }
         let published = try await context.store.write { tx -> [(HubEvent, Bool)] in
             let workflow = try workflowID.flatMap { try tx.workflow($0) }
             var out: [(HubEvent, Bool)] = []
             var batching = BatchingSettings(json: try tx.setting(EventSettingKey.batching) ?? .emptyObject)
             let batchingBefore = batching
-            for input in inputs {
+            for (input, id, data) in prepared {
                 if let dedup = input.dedupId, let original = try tx.event(dedupID: dedup, since: now - window) {
                     out.append((original, true))
                     continue
                 }
                 let draft = draft(for: input, workflow: workflow)
-                out.append((try tx.append(draft, eventID: ids.make("evt"), timestamp: now), false))
+                out.append((try tx.append(draft, eventID: id, timestamp: now, serializedData: data), false))
                 if input.enableBatching != nil || input.batchOptimization != nil {
                     // How delivery batches this type from now on (§10).
                     var rule = batching.rule(for: input.eventType)
