@@ -1,3 +1,4 @@
+import Foundation
 import HubCore
 import Testing
 
@@ -52,5 +53,21 @@ import Testing
 
     @Test func datesBeforeTheEpochFormat() {
         #expect(Timestamp.format(milliseconds: -1) == "1969-12-31T23:59:59.999Z")
+    }
+
+    @Test func formattingPadsEveryFieldAndAgreesWithFoundation() {
+        #expect(Timestamp.format(milliseconds: 0) == "1970-01-01T00:00:00.000Z")
+        #expect(Timestamp.format(milliseconds: 946_684_799_007) == "1999-12-31T23:59:59.007Z")
+        // Years past 9999 keep all their digits.
+        #expect(Timestamp.format(milliseconds: 253_402_300_800_000) == "10000-01-01T00:00:00.000Z")
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        var ms: Int64 = 1_000_000_000_123
+        for _ in 0..<200 {
+            ms = ms &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            let sample = (ms & 0x7FFF_FFFF_FFFF) % 4_102_444_800_000  // up to 2100
+            let date = Date(timeIntervalSince1970: Double(sample) / 1000)
+            #expect(Timestamp.format(milliseconds: sample) == formatter.string(from: date))
+        }
     }
 }

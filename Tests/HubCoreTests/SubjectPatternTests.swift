@@ -76,4 +76,16 @@ import Testing
         let subject = "workflow.w1.failed"
         #expect(trie.match(subject) == Set(patterns.indices.filter { $0 % 2 == 1 && patterns[$0].matches(subject) }))
     }
+
+    @Test(arguments: [
+        ("agent.a1.failed", "a1"), ("hub.client.build_done", "client"), ("a..c", ""), ("a.b", "hub"),
+        ("plain", "hub"), ("agent.é.x.y", "é"),
+    ])
+    func theRoutingEntityOfAnEventAboutNoWorkflowIsTheSubjectsSecondPart(_ subject: String, _ entity: String) {
+        let event = HubEvent(
+            eventID: "evt_1", sequence: 1, eventType: "failed", workflowID: nil, phase: 0, severity: .info,
+            source: "s", timestamp: 0, data: .null, subject: subject, metadata: .init(), dedupID: nil)
+        #expect(event.routingEntity == entity)
+        #expect(event.routingKey == "failed.\(entity).0")
+    }
 }

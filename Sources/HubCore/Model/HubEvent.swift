@@ -41,8 +41,12 @@ public struct HubEvent: Sendable, Equatable {
     /// workflow id, or for events about no workflow the subject's entity (the agent id).
     public var routingEntity: String {
         if let workflowID { return workflowID }
-        let parts = subject.split(separator: ".", omittingEmptySubsequences: false)
-        return parts.count >= 3 ? String(parts[1]) : "hub"
+        // The second of at least three dot-separated parts.
+        let utf8 = subject.utf8
+        guard let firstDot = utf8.firstIndex(of: UInt8(ascii: ".")),
+            let secondDot = utf8[utf8.index(after: firstDot)...].firstIndex(of: UInt8(ascii: "."))
+        else { return "hub" }
+        return String(subject[utf8.index(after: firstDot)..<secondDot])
     }
 
     /// `event_type.workflow_id.phase`, as in the seed.

@@ -7,11 +7,18 @@ import HubCore
 public protocol OperationParameters: Decodable, Sendable {
     /// The parameters' schema: an object schema whose property names are the wire names.
     static var schema: Schema { get }
+    /// Decodes validated parameters; the default goes through `Decodable`.
+    static func decode(_ value: JSONValue) throws(HubError) -> Self
 }
 
 extension OperationParameters {
     /// Decodes validated parameters (snake_case keys onto camelCase properties).
-    static func decode(_ value: JSONValue) throws(HubError) -> Self {
+    public static func decode(_ value: JSONValue) throws(HubError) -> Self {
+        try decodeThroughDecodable(value)
+    }
+
+    /// Decodes validated parameters through `Decodable` (snake_case keys onto camelCase properties).
+    static func decodeThroughDecodable(_ value: JSONValue) throws(HubError) -> Self {
         do {
             return try JSONValueDecoder().decode(Self.self, from: value)
         } catch let error as HubError {
