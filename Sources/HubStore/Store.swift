@@ -58,6 +58,21 @@ public protocol StoreWriter: StoreReader, DispatchWriter, EventLogWriter, TokenW
     /// `serializedData` is the draft's data as compact JSON, made by the caller (a publisher
     /// makes it before the write, outside the store's single writer).
     func append(_ draft: EventDraft, eventID: String, timestamp: Int64, serializedData: String) throws -> HubEvent
+    /// Appends events in order, all with the same time; their sequences follow one another.
+    func append(_ events: [EventToAppend], timestamp: Int64) throws -> [HubEvent]
+}
+
+/// An event for ``StoreWriter/append(_:timestamp:)``: its draft, id and data as compact JSON.
+public struct EventToAppend: Sendable {
+    public var draft: EventDraft
+    public var eventID: String
+    public var serializedData: String
+
+    public init(draft: EventDraft, eventID: String, serializedData: String) {
+        self.draft = draft
+        self.eventID = eventID
+        self.serializedData = serializedData
+    }
 }
 
 extension StoreWriter {

@@ -442,21 +442,55 @@ struct SQLiteTransaction: StoreWriter {
     }
 
     func append(_ draft: EventDraft, eventID: String, timestamp: Int64, serializedData: String) throws -> HubEvent {
-        let tags = draft.metadata.tags.isEmpty ? nil : JSONValue.strings(draft.metadata.tags).serialized()
-        try db.cachedStatement(
-            sql: """
-                INSERT INTO events (event_id, event_type, workflow_id, phase, severity, source, timestamp, data, subject,
-                  correlation_id, causation_id, tags, dedup_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)
-                """
-        ).execute(arguments: [
-            eventID, draft.eventType, draft.workflowID, draft.phase, draft.severity.rawValue, draft.source, timestamp,
-            serializedData, draft.subject, draft.metadata.correlationID, draft.metadata.causationID, tags,
-            draft.dedupID,
-        ])
-        return HubEvent(
-            eventID: eventID, sequence: db.lastInsertedRowID, eventType: draft.eventType, workflowID: draft.workflowID,
-            phase: draft.phase, severity: draft.severity, source: draft.source, timestamp: timestamp, data: draft.data,
-            subject: draft.subject, metadata: draft.metadata, dedupID: draft.dedupID)
+        try append(
+            [EventToAppend(draft: draft, eventID: eventID, serializedData: serializedData)], timestamp: timestamp)[0]
+    }
+
+    /// Rows per INSERT statement: a batch is cut greedily into statements of these sizes, so
+    /// four cached statements serve every batch.
+    private static let rowsPerStatement = [64, 16, 4, 1]
+
+    func append(_ events: [EventToAppend], timestamp: Int64) throws -> [HubEvent] {
+        // Several rows per statement: AUTOINCREMENT reads and writes its counter once per
+        // statement, and the statement's set-up is paid once, not once per event.
+        var out: [HubEvent] = []
+        out.reserveCapacity(events.count)
+        var start = 0
+        while start < events.count {
+            let rows = Self.rowsPerStatement.first { $0 <= events.count - start } ?? 1
+            let chunk = events[start..<(start + rows)]
+            var values: [(any DatabaseValueConvertible)?] = []
+            values.reserveCapacity(rows * 13)
+            for e in chunk {
+                let d = e.draft
+                let tags = d.metadata.tags.isEmpty ? nil : JSONValue.strings(d.metadata.tags).serialized()
+                values += [
+                    e.eventID, d.eventType, d.workflowID, d.phase, d.severity.rawValue, d.source, timestamp,
+                    e.serializedData, d.subject, d.metadata.correlationID, d.metadata.causationID, tags, d.dedupID,
+                ]
+            }
+            try db.cachedStatement(sql: Self.insertEvents(rows: rows)).execute(arguments: StatementArguments(values))
+            // One statement of one writer: its rows took consecutive sequences, the last reported here.
+            var sequence = db.lastInsertedRowID - Int64(rows) + 1
+            for e in chunk {
+                let d = e.draft
+                out.append(
+                    HubEvent(
+                        eventID: e.eventID, sequence: sequence, eventType: d.eventType, workflowID: d.workflowID,
+                        phase: d.phase, severity: d.severity, source: d.source, timestamp: timestamp, data: d.data,
+                        subject: d.subject, metadata: d.metadata, dedupID: d.dedupID))
+                sequence += 1
+            }
+            start += rows
+        }
+        return out
+    }
+
+    private static func insertEvents(rows: Int) -> String {
+        """
+        INSERT INTO events (event_id, event_type, workflow_id, phase, severity, source, timestamp, data, subject,
+          correlation_id, causation_id, tags, dedup_id) VALUES 
+        """ + Array(repeating: "(?,?,?,?,?,?,?,?,?,?,?,?,?)", count: rows).joined(separator: ",")
     }
 
     /// The columns ``event(from:)`` reads, in its order.

@@ -8,6 +8,7 @@ extension StoreConformance {
         ("subscriptions round-trip; callback names are unique", subscriptionsRoundTrip),
         ("dead letters list in sequence order and go with their subscription", deadLettersList),
         ("dedup ids are found only inside the window", dedupLookup),
+        ("a batch of events takes consecutive sequences and reads back as appended", batchAppend),
         ("causation links find an event's effects", causationLinks),
         ("time bounds map to sequences", timeToSequence),
         ("retention removes what its rule selects and sequences keep rising", retention),
@@ -122,6 +123,39 @@ extension StoreConformance {
         try expect(outside == nil, "an event outside the window was found")
         let other = try await store.read { tx in try tx.event(dedupID: "job-2", since: 0) }
         try expect(other == nil, "an unknown dedup id was found")
+    }
+
+    static func batchAppend(_ store: any Store) async throws {
+        // 101 events: more than one statement's worth of rows, and every size of statement.
+        let batch = (0..<101).map { n in
+            EventToAppend(
+                draft: draft(n % 3 == 0 ? "batch_even" : "batch_odd", dedup: n == 7 ? "batch-7" : nil),
+                eventID: "evt_batch_\(n)", serializedData: #"{"n":\#(n)}"#)
+        }
+        let (before, appended, after) = try await store.write { tx in
+            let before = try tx.lastEventSequence()
+            let appended = try tx.append(batch, timestamp: 42)
+            let after = try tx.append(draft("batch_after"), eventID: "evt_batch_after", timestamp: 43)
+            return (before, appended, after)
+        }
+        try expect(appended.map(\.eventID) == batch.map(\.eventID), "the batch came back out of order")
+        try expect(
+            appended.map(\.sequence) == Array((before + 1)...(before + 101)) && after.sequence == before + 102,
+            "the batch's sequences are not consecutive: \(appended.map(\.sequence))")
+        let read = try await store.read { tx in
+            try tx.events(EventQuery(afterSequence: before, limit: 200))
+        }
+        try expect(read.count == 102, "read back \(read.count) events of 102")
+        for (stored, returned) in zip(read, appended) {
+            try expect(
+                stored.eventID == returned.eventID && stored.sequence == returned.sequence
+                    && stored.eventType == returned.eventType && stored.timestamp == 42
+                    && stored.dedupID == returned.dedupID,
+                "\(stored.eventID) reads back differently from what the append returned")
+        }
+        try expect(read[5].data == ["n": 5], "the stored data of one event is \(read[5].data)")
+        let dedup = try await store.read { tx in try tx.event(dedupID: "batch-7", since: 0) }
+        try expect(dedup?.eventID == "evt_batch_7", "the batch's dedup id is not found")
     }
 
     static func causationLinks(_ store: any Store) async throws {

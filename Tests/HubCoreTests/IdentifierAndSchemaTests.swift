@@ -2,6 +2,17 @@ import HubCore
 import Testing
 
 @Suite struct IdentifierAndSchemaTests {
+    @Test func generatedIDsAreValidDistinctInOneMillisecondAndSortByTime() {
+        let clock = ManualClock()
+        let ids = RandomIDGenerator(clock: clock)
+        let sameMillisecond = (0..<5_000).map { _ in ids.make("evt") }
+        #expect(Set(sameMillisecond).count == sameMillisecond.count)
+        #expect(sameMillisecond.allSatisfy { Identifier.isValid($0) && $0.hasPrefix("evt_") && $0.utf8.count == 30 })
+        clock.advance(by: .seconds(1))
+        let later = ids.make("evt")
+        #expect(sameMillisecond.allSatisfy { $0 < later })
+    }
+
     @Test(arguments: ["workflow_123", "a", "A-b_c", String(repeating: "x", count: 128)])
     func acceptsValidIDs(_ id: String) { #expect(Identifier.isValid(id)) }
 

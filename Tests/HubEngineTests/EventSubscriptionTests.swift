@@ -62,6 +62,8 @@ import Testing
         #expect(r.result["duplicates"] == .array([events[0]["event_id"] ?? .null]))
         #expect(events[2]["event_id"] == events[0]["event_id"])
         #expect(events[2]["duplicate"] == true)
+        // Stored in the order given, one sequence after another.
+        #expect(events[1]["sequence"]?.intValue == (events[0]["sequence"]?.intValue).map { $0 + 1 })
         // Inside the window the original comes back; after it, the id is new again.
         t.clock.advance(by: .seconds(60))
         let again = await publish("w1", "a", #", "dedup_id": "x""#)

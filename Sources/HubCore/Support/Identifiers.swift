@@ -1,3 +1,5 @@
+import Synchronization
+
 /// The id rule of §2: `^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$`.
 ///
 /// Ids become segments of event subjects and parts of file names, so this rule
@@ -34,18 +36,24 @@ public protocol IDGenerator: Sendable {
     func make(_ prefix: String) -> String
 }
 
-/// Ids from 128 random bits, the first 48 of them the time in milliseconds so
-/// that ids sort roughly by creation (as ULIDs do).
+/// Ids of 128 bits, as ULIDs are: the time in milliseconds (48 bits), so that ids sort
+/// roughly by creation, a per-process counter (16 bits), so that ids made in the same
+/// millisecond by this process differ whatever the random part, and 64 random bits, so
+/// that ids of other processes differ and none can be guessed. One call to the system's
+/// random source per id (the publish path makes one per event).
 public struct RandomIDGenerator: IDGenerator {
     private let clock: any WallClock
+    private static let counter = Atomic<UInt64>(0)
 
     public init(clock: any WallClock = SystemClock()) { self.clock = clock }
 
     private static let alphabet = Array("0123456789abcdefghjkmnpqrstvwxyz".utf8)
 
     public func make(_ prefix: String) -> String {
-        var high = UInt64(max(0, clock.nowMilliseconds())) << 16 | UInt64.random(in: 0...0xFFFF)
-        var low = UInt64.random(in: 0...UInt64.max)
+        let count = Self.counter.add(1, ordering: .relaxed).newValue & 0xFFFF
+        var high = UInt64(max(0, clock.nowMilliseconds())) << 16 | count
+        var generator = SystemRandomNumberGenerator()
+        var low = generator.next()
         var chars = [UInt8](repeating: 0, count: 26)
         for i in stride(from: 25, through: 13, by: -1) {
             chars[i] = Self.alphabet[Int(low & 31)]

@@ -245,13 +245,22 @@ extension PublishEvent {
             var out: [(HubEvent, Bool)] = []
             var batching = BatchingSettings(json: try tx.setting(EventSettingKey.batching) ?? .emptyObject)
             let batchingBefore = batching
+            // Events are stored a run at a time; a dedup id is looked up once the events before it are stored.
+            var run: [EventToAppend] = []
+            func store() throws {
+                out += try tx.append(run, timestamp: now).map { ($0, false) }
+                run.removeAll(keepingCapacity: true)
+            }
             for (input, id, data) in prepared {
-                if let dedup = input.dedupId, let original = try tx.event(dedupID: dedup, since: now - window) {
-                    out.append((original, true))
-                    continue
+                if let dedup = input.dedupId {
+                    try store()
+                    if let original = try tx.event(dedupID: dedup, since: now - window) {
+                        out.append((original, true))
+                        continue
+                    }
                 }
-                let draft = draft(for: input, workflow: workflow)
-                out.append((try tx.append(draft, eventID: id, timestamp: now, serializedData: data), false))
+                run.append(
+                    EventToAppend(draft: draft(for: input, workflow: workflow), eventID: id, serializedData: data))
                 if input.enableBatching != nil || input.batchOptimization != nil {
                     // How delivery batches this type from now on (§10).
                     var rule = batching.rule(for: input.eventType)
@@ -263,6 +272,7 @@ extension PublishEvent {
                     batching.byType[input.eventType] = rule
                 }
             }
+            try store()
             if batching != batchingBefore { try tx.setSetting(EventSettingKey.batching, batching.json) }
             return out
         }
