@@ -66,7 +66,7 @@ struct SQLiteTransaction: StoreWriter {
         // the update that leaves them out, on the condition that they are unchanged.
         let values = Self.mutableValues(w)
         var narrow = StatementArguments(values)
-        _ = narrow.append(contentsOf: [w.id, w.status.rawValue, w.archived, w.deadline])
+        _ = narrow.append(contentsOf: [w.id, w.status.rawValue, w.archived, w.deadline, w.createdAt])
         try db.cachedStatement(
             sql: """
                 UPDATE workflows SET name = ?, description = ?, priority = ?, agent_requirements = ?, dependencies = ?,
@@ -74,19 +74,19 @@ struct SQLiteTransaction: StoreWriter {
                   updated_at = ?, started_at = ?, finished_at = ?, current_phase = ?, total_phases = ?,
                   state_version = ?, active_ms = ?, running_since = ?, failure_reason = ?, correlation_id = ?,
                   budget = ?, spend = ?
-                WHERE id = ? AND status = ? AND archived = ? AND deadline_at IS ?
+                WHERE id = ? AND status = ? AND archived = ? AND deadline_at IS ? AND created_at = ?
                 """
         ).execute(arguments: narrow)
         guard db.changesCount == 0 else { return }
         var wide = StatementArguments(values)
-        _ = wide.append(contentsOf: [w.status.rawValue, w.archived, w.deadline, w.id])
+        _ = wide.append(contentsOf: [w.status.rawValue, w.archived, w.deadline, w.createdAt, w.id])
         try db.cachedStatement(
             sql: """
                 UPDATE workflows SET name = ?, description = ?, priority = ?, agent_requirements = ?, dependencies = ?,
                   timeout_ms = ?, checkpoint_interval_ms = ?, failure_tolerance = ?, max_agents = ?, workspace = ?,
                   updated_at = ?, started_at = ?, finished_at = ?, current_phase = ?, total_phases = ?,
                   state_version = ?, active_ms = ?, running_since = ?, failure_reason = ?, correlation_id = ?,
-                  budget = ?, spend = ?, status = ?, archived = ?, deadline_at = ?
+                  budget = ?, spend = ?, status = ?, archived = ?, deadline_at = ?, created_at = ?
                 WHERE id = ?
                 """
         ).execute(arguments: wide)
@@ -272,10 +272,11 @@ struct SQLiteTransaction: StoreWriter {
 
     func update(_ t: WorkTask) throws {
         let before = try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT status, phase_id FROM tasks WHERE workflow_id = ? AND task_id = ?"),
+            db.cachedStatement(
+                sql: "SELECT status, phase_id, created_at FROM tasks WHERE workflow_id = ? AND task_id = ?"),
             arguments: [t.workflowID, t.taskID])
-        if let before, let old = TaskStatus(rawValue: before["status"]) {
-            let oldPhase: Int = before["phase_id"]
+        if let before, let old = TaskStatus(rawValue: before[0]) {
+            let oldPhase: Int = before[1]
             if oldPhase == t.phaseID {
                 let leaving = Self.countDelta(old, sign: -1)
                 let entering = Self.countDelta(t.status, sign: 1)
@@ -287,8 +288,13 @@ struct SQLiteTransaction: StoreWriter {
                 try adjustCounts(t.workflowID, t.phaseID, total: 1, status: t.status, sign: 1)
             }
         }
-        // The key and the creation time never change; leaving them out of the SET keeps SQLite
-        // from rewriting every index's entry (all of them hold the key) on each update.
+        // The key never changes and the creation time seldom does (a restore can bring back an
+        // older one); leaving them out of the SET keeps SQLite from rewriting every index's
+        // entry (all of them hold the key) on each update.
+        if let before, (before[2] as Int64) != t.createdAt {
+            try db.cachedStatement(sql: "UPDATE tasks SET created_at = ? WHERE workflow_id = ? AND task_id = ?")
+                .execute(arguments: [t.createdAt, t.workflowID, t.taskID])
+        }
         var args = StatementArguments(Self.values(t, forUpdate: true))
         _ = args.append(contentsOf: [t.workflowID, t.taskID])
         try db.cachedStatement(

@@ -20,6 +20,7 @@ public enum StoreConformance {
             ("listing filters by status and archived, pages", listing),
             ("concurrent writes each commit", concurrentWrites),
             ("removing contents keeps the workflow", removeContents),
+            ("an update replaces every field, indexed or not", updatesReplaceEveryField),
         ] + eventCases + consumerCases + checkpointCases
 
     static func expect(_ condition: Bool, _ message: @autoclosure () -> String) throws {
@@ -65,6 +66,48 @@ public enum StoreConformance {
         try expect(back == s, "the stored workflow differs from what was written: \(back) vs \(s)")
         let missing = try await store.read { tx in try tx.workflow("conf_missing") }
         try expect(missing == nil, "an unknown id returned a workflow")
+    }
+
+    /// The SQLite store leaves columns whose value did not change out of its UPDATEs; each
+    /// field must still take its new value, the indexed ones (status, archived, deadline,
+    /// creation time, role, reservation) included, alone or together.
+    static func updatesReplaceEveryField(_ store: any Store) async throws {
+        let s = sample("conf_update")
+        try await insert(s, into: store)
+        var workflow = s.workflow
+        var task = s.tasks[0]
+        for step in 0..<3 {
+            switch step {
+            case 0:
+                workflow.stateVersion += 1  // no indexed column changes
+                task.attempts += 1
+            case 1:
+                workflow.status = .running
+                workflow.archived = true
+                workflow.runningSince = 5_000
+                workflow.createdAt = 900
+                task.status = .ready
+                task.reservedFor = "agent_1"
+                task.role = "build"
+                task.createdAt = 800
+            default:
+                workflow.status = .paused
+                task.status = .running
+                task.reservedFor = nil
+                task.runDeadline = 9_000
+                task.phaseID = 2
+            }
+            let (w, t) = (workflow, task)
+            try await store.write { tx in
+                try tx.update(w)
+                try tx.update(t)
+            }
+            let back = try await store.read { tx in
+                (try tx.workflow("conf_update"), try tx.tasks(of: "conf_update").first { $0.taskID == t.taskID })
+            }
+            try expect(back.0 == w, "step \(step): the workflow reads back as \(String(describing: back.0))")
+            try expect(back.1 == t, "step \(step): the task reads back as \(String(describing: back.1))")
+        }
     }
 
     static func duplicateWorkflow(_ store: any Store) async throws {
