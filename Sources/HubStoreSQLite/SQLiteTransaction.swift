@@ -65,32 +65,28 @@ struct SQLiteTransaction: StoreWriter {
         // commit. Most updates (a version bump) leave the indexed columns as they were: try
         // the update that leaves them out, on the condition that they are unchanged.
         let values = Self.mutableValues(w)
-        var narrow = StatementArguments(values)
-        _ = narrow.append(contentsOf: [w.id, w.status.rawValue, w.archived, w.deadline, w.createdAt])
-        try db.cachedStatement(
-            sql: """
-                UPDATE workflows SET name = ?, description = ?, priority = ?, agent_requirements = ?, dependencies = ?,
-                  timeout_ms = ?, checkpoint_interval_ms = ?, failure_tolerance = ?, max_agents = ?, workspace = ?,
-                  updated_at = ?, started_at = ?, finished_at = ?, current_phase = ?, total_phases = ?,
-                  state_version = ?, active_ms = ?, running_since = ?, failure_reason = ?, correlation_id = ?,
-                  budget = ?, spend = ?
-                WHERE id = ? AND status = ? AND archived = ? AND deadline_at IS ? AND created_at = ?
-                """
-        ).execute(arguments: narrow)
+        let indexed: [(any DatabaseValueConvertible)?] = [w.status.rawValue, w.archived, w.deadline, w.createdAt]
+        try db.cachedStatement(sql: Self.updateUnlessIndexedColumnsChanged)
+            .execute(arguments: StatementArguments(values + [w.id] + indexed))
         guard db.changesCount == 0 else { return }
-        var wide = StatementArguments(values)
-        _ = wide.append(contentsOf: [w.status.rawValue, w.archived, w.deadline, w.createdAt, w.id])
-        try db.cachedStatement(
-            sql: """
-                UPDATE workflows SET name = ?, description = ?, priority = ?, agent_requirements = ?, dependencies = ?,
-                  timeout_ms = ?, checkpoint_interval_ms = ?, failure_tolerance = ?, max_agents = ?, workspace = ?,
-                  updated_at = ?, started_at = ?, finished_at = ?, current_phase = ?, total_phases = ?,
-                  state_version = ?, active_ms = ?, running_since = ?, failure_reason = ?, correlation_id = ?,
-                  budget = ?, spend = ?, status = ?, archived = ?, deadline_at = ?, created_at = ?
-                WHERE id = ?
-                """
-        ).execute(arguments: wide)
+        try db.cachedStatement(sql: Self.updateAll).execute(arguments: StatementArguments(values + indexed + [w.id]))
     }
+
+    /// The SET of the columns in ``mutableValues(_:)``.
+    private static let unindexedAssignments = """
+        name = ?, description = ?, priority = ?, agent_requirements = ?, dependencies = ?, timeout_ms = ?,
+          checkpoint_interval_ms = ?, failure_tolerance = ?, max_agents = ?, workspace = ?, updated_at = ?,
+          started_at = ?, finished_at = ?, current_phase = ?, total_phases = ?, state_version = ?, active_ms = ?,
+          running_since = ?, failure_reason = ?, correlation_id = ?, budget = ?, spend = ?
+        """
+    private static let updateUnlessIndexedColumnsChanged = """
+        UPDATE workflows SET \(unindexedAssignments)
+        WHERE id = ? AND status = ? AND archived = ? AND deadline_at IS ? AND created_at = ?
+        """
+    private static let updateAll = """
+        UPDATE workflows SET \(unindexedAssignments), status = ?, archived = ?, deadline_at = ?, created_at = ?
+        WHERE id = ?
+        """
 
     /// The columns an update may change and no index covers, in the update statements' order.
     private static func mutableValues(_ w: Workflow) -> [(any DatabaseValueConvertible)?] {

@@ -52,19 +52,16 @@ import Testing
             var snakeCASEWord: Int?
             var snakeCaseWord: Int?
         }
-        let text = #"{"one_two": 1, "_leading": 2, "trailing_": 3, "already": 4, "snake_CASE_word": 5}"#
-        let ours = try JSONValueDecoder().decode(Keys.self, from: try JSONParser.parse(text))
-        let foundation = JSONDecoder()
-        foundation.keyDecodingStrategy = .convertFromSnakeCase
-        let theirs = try foundation.decode(Keys.self, from: Data(text.utf8))
+        let (ours, theirs) = try Self.decodeBothWays(
+            Keys.self, #"{"one_two": 1, "_leading": 2, "trailing_": 3, "already": 4, "snake_CASE_word": 5}"#)
         #expect(ours.oneTwo == theirs.oneTwo && ours._leading == theirs._leading)
         #expect(ours.trailing_ == theirs.trailing_ && ours.already == theirs.already)
         #expect(ours.snakeCaseWord == theirs.snakeCaseWord && ours.snakeCASEWord == theirs.snakeCASEWord)
     }
 
     @Test func asciiKeysTakeTheFastPathToTheSameNames() throws {
-        // Keys of lowercase letters, digits and inner underscores skip Foundation's
-        // capitalization; each must come out as Foundation's convertFromSnakeCase makes it.
+        // Keys of lowercase letters and inner underscores skip Foundation's capitalization
+        // (digits go the long way); each must come out as convertFromSnakeCase makes it.
         struct Keys: Decodable {
             var eventType: Int?
             var a2bC3: Int?
@@ -72,14 +69,21 @@ import Testing
             var doubleGap: Int?
             var plain: Int?
         }
-        let text = #"{"event_type": 1, "a2b_c3": 2, "x_2nd": 3, "double__gap": 4, "plain": 5}"#
-        let ours = try JSONValueDecoder().decode(Keys.self, from: try JSONParser.parse(text))
-        let foundation = JSONDecoder()
-        foundation.keyDecodingStrategy = .convertFromSnakeCase
-        let theirs = try foundation.decode(Keys.self, from: Data(text.utf8))
+        let (ours, theirs) = try Self.decodeBothWays(
+            Keys.self, #"{"event_type": 1, "a2b_c3": 2, "x_2nd": 3, "double__gap": 4, "plain": 5}"#)
         #expect(ours.eventType == 1 && ours.eventType == theirs.eventType)
         #expect(ours.a2bC3 == theirs.a2bC3 && ours.x2nd == theirs.x2nd)
         #expect(ours.doubleGap == theirs.doubleGap && ours.plain == theirs.plain)
+    }
+
+    /// `text` decoded by JSONValueDecoder and by JSONDecoder with convertFromSnakeCase.
+    static func decodeBothWays<T: Decodable>(_ type: T.Type, _ text: String) throws -> (ours: T, theirs: T) {
+        let foundation = JSONDecoder()
+        foundation.keyDecodingStrategy = .convertFromSnakeCase
+        return (
+            try JSONValueDecoder().decode(type, from: try JSONParser.parse(text)),
+            try foundation.decode(type, from: Data(text.utf8))
+        )
     }
 
     @Test func mismatchesAndMissingKeysAreDecodingErrors() throws {

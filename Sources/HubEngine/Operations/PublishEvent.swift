@@ -24,88 +24,6 @@ enum PublishEvent {
         var causationId: String?
         var tags: [String]?
     }
-}
-
-/// Reading validated members directly: each returns nil on anything the schema should have
-/// refused, and the caller then decodes the general way (which reports it).
-extension PublishEvent.EventInput {
-    init?(validated m: JSONValue, requireType: Bool) {
-        guard case .object = m else { return nil }
-        func string(_ key: String) -> String?? {
-            switch m[key] {
-            case nil, .null?: return .some(nil)
-            case .string(let s)?: return .some(s)
-            default: return nil
-            }
-        }
-        guard let type = string("event_type"), let source = string("source"), let agent = string("agent_id"),
-            let dedup = string("dedup_id"), let optimization = string("batch_optimization"),
-            let severity = string("severity")
-        else { return nil }
-        if requireType && type == nil { return nil }
-        eventType = type ?? ""
-        self.source = source
-        agentId = agent
-        dedupId = dedup
-        batchOptimization = optimization
-        switch severity {
-        case nil: self.severity = nil
-        case let text?:
-            guard let value = Severity(rawValue: text) else { return nil }
-            self.severity = value
-        }
-        switch m["data"] {
-        case nil, .null?: data = nil
-        case let value?: data = value
-        }
-        switch m["phase"] {
-        case nil, .null?: phase = nil
-        case let value?:
-            guard let n = value.intValue, let phase = Int(exactly: n) else { return nil }
-            self.phase = phase
-        }
-        switch m["enable_batching"] {
-        case nil, .null?: enableBatching = nil
-        case .bool(let b)?: enableBatching = b
-        default: return nil
-        }
-        switch m["metadata"] {
-        case nil, .null?: metadata = nil
-        case .object?:
-            guard let meta = m["metadata"], let input = PublishEvent.MetadataInput(validated: meta) else { return nil }
-            metadata = input
-        default: return nil
-        }
-    }
-}
-
-extension PublishEvent.MetadataInput {
-    init?(validated m: JSONValue) {
-        func string(_ key: String) -> String?? {
-            switch m[key] {
-            case nil, .null?: return .some(nil)
-            case .string(let s)?: return .some(s)
-            default: return nil
-            }
-        }
-        guard let correlation = string("correlation_id"), let causation = string("causation_id") else { return nil }
-        correlationId = correlation
-        causationId = causation
-        switch m["tags"] {
-        case nil, .null?: tags = nil
-        case .array(let items)?:
-            var list: [String] = []
-            for item in items {
-                guard case .string(let tag) = item else { return nil }
-                list.append(tag)
-            }
-            tags = list
-        default: return nil
-        }
-    }
-}
-
-extension PublishEvent {
 
     struct Parameters: OperationParameters {
         var eventType: String?
@@ -153,7 +71,6 @@ extension PublishEvent {
                         "Several events in one call, stored together.", maxItems: 1000))
             ])
 
-        /// The single event or the list, whichever was given.
         /// Publishing is the hottest path of all (a batch holds up to 1,000 events): the
         /// validated object is read directly, without `Decodable`'s containers; anything it
         /// does not expect goes the general way.
@@ -192,6 +109,7 @@ extension PublishEvent {
             }
         }
 
+        /// The single event or the list, whichever was given.
         func inputs() throws(HubError) -> [EventInput] {
             if let events {
                 if eventType != nil || data != nil || dedupId != nil {
@@ -348,5 +266,84 @@ extension PublishEvent {
                 correlationID: input.metadata?.correlationId ?? workflow?.correlationID,
                 causationID: input.metadata?.causationId, tags: input.metadata?.tags ?? []),
             dedupID: input.dedupId)
+    }
+}
+
+/// Reading validated members directly: each returns nil on anything the schema should have
+/// refused, and the caller then decodes the general way (which reports it).
+extension PublishEvent.EventInput {
+    init?(validated m: JSONValue, requireType: Bool) {
+        guard case .object = m else { return nil }
+        func string(_ key: String) -> String?? { m.validatedString(key) }
+        guard let type = string("event_type"), let source = string("source"), let agent = string("agent_id"),
+            let dedup = string("dedup_id"), let optimization = string("batch_optimization"),
+            let severity = string("severity")
+        else { return nil }
+        if requireType && type == nil { return nil }
+        eventType = type ?? ""
+        self.source = source
+        agentId = agent
+        dedupId = dedup
+        batchOptimization = optimization
+        switch severity {
+        case nil: self.severity = nil
+        case let text?:
+            guard let value = Severity(rawValue: text) else { return nil }
+            self.severity = value
+        }
+        switch m["data"] {
+        case nil, .null?: data = nil
+        case let value?: data = value
+        }
+        switch m["phase"] {
+        case nil, .null?: phase = nil
+        case let value?:
+            guard let n = value.intValue, let phase = Int(exactly: n) else { return nil }
+            self.phase = phase
+        }
+        switch m["enable_batching"] {
+        case nil, .null?: enableBatching = nil
+        case .bool(let b)?: enableBatching = b
+        default: return nil
+        }
+        switch m["metadata"] {
+        case nil, .null?: metadata = nil
+        case .object?:
+            guard let meta = m["metadata"], let input = PublishEvent.MetadataInput(validated: meta) else { return nil }
+            metadata = input
+        default: return nil
+        }
+    }
+}
+
+extension PublishEvent.MetadataInput {
+    init?(validated m: JSONValue) {
+        func string(_ key: String) -> String?? { m.validatedString(key) }
+        guard let correlation = string("correlation_id"), let causation = string("causation_id") else { return nil }
+        correlationId = correlation
+        causationId = causation
+        switch m["tags"] {
+        case nil, .null?: tags = nil
+        case .array(let items)?:
+            var list: [String] = []
+            for item in items {
+                guard case .string(let tag) = item else { return nil }
+                list.append(tag)
+            }
+            tags = list
+        default: return nil
+        }
+    }
+}
+
+extension JSONValue {
+    /// A member that must be a string or absent: `.some(nil)` when absent or null, nil when
+    /// it is something else.
+    fileprivate func validatedString(_ key: String) -> String?? {
+        switch self[key] {
+        case nil, .null?: return .some(nil)
+        case .string(let s)?: return .some(s)
+        default: return nil
+        }
     }
 }
