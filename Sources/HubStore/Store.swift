@@ -54,11 +54,9 @@ public protocol StoreWriter: StoreReader, DispatchWriter, EventLogWriter, TokenW
     /// Removes these tasks of the workflow with their dependency links (a restore to a
     /// checkpoint taken before they were added).
     func removeTasks(_ taskIDs: [String], of workflowID: String) throws
-    /// Appends an event with the given id and time; the store assigns its sequence.
-    /// `serializedData` is the draft's data as compact JSON, made by the caller (a publisher
-    /// makes it before the write, outside the store's single writer).
-    func append(_ draft: EventDraft, eventID: String, timestamp: Int64, serializedData: String) throws -> HubEvent
     /// Appends events in order, all with the same time; their sequences follow one another.
+    /// Each carries its data as compact JSON, made by the caller (a publisher makes it before
+    /// the write, outside the store's single writer).
     func append(_ events: [EventToAppend], timestamp: Int64) throws -> [HubEvent]
 }
 
@@ -78,7 +76,9 @@ public struct EventToAppend: Sendable {
 extension StoreWriter {
     /// Appends an event with the given id and time; the store assigns its sequence.
     public func append(_ draft: EventDraft, eventID: String, timestamp: Int64) throws -> HubEvent {
-        try append(draft, eventID: eventID, timestamp: timestamp, serializedData: draft.data.serialized())
+        try append(
+            [EventToAppend(draft: draft, eventID: eventID, serializedData: draft.data.serialized())],
+            timestamp: timestamp)[0]
     }
 }
 

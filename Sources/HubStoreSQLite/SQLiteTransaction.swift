@@ -443,11 +443,6 @@ struct SQLiteTransaction: StoreWriter {
         try Int64.fetchOne(db.cachedStatement(sql: "SELECT COALESCE(MAX(sequence), 0) FROM events")) ?? 0
     }
 
-    func append(_ draft: EventDraft, eventID: String, timestamp: Int64, serializedData: String) throws -> HubEvent {
-        try append(
-            [EventToAppend(draft: draft, eventID: eventID, serializedData: serializedData)], timestamp: timestamp)[0]
-    }
-
     /// Rows per INSERT statement: a batch is cut greedily into statements of these sizes, so
     /// four cached statements serve every batch.
     private static let rowsPerStatement = [64, 16, 4, 1]
