@@ -51,6 +51,8 @@ let package = Package(
             name: "HubStoreSQLite",
             dependencies: [
                 "HubStore", .product(name: "GRDB", package: "GRDB.swift"),
+                // SQLite's C API, for the event append's bindings (RawInsert).
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 // gzip of older events' data (configure-persistence compression_enabled).
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -456,17 +456,24 @@ struct SQLiteTransaction: StoreWriter {
         while start < events.count {
             let rows = Self.rowsPerStatement.first { $0 <= events.count - start } ?? 1
             let chunk = events[start..<(start + rows)]
-            var values: [(any DatabaseValueConvertible)?] = []
-            values.reserveCapacity(rows * 13)
+            var insert = try RawInsert(db.cachedStatement(sql: Self.insertEvents(rows: rows)), in: db)
             for e in chunk {
                 let d = e.draft
-                let tags = d.metadata.tags.isEmpty ? nil : JSONValue.strings(d.metadata.tags).serialized()
-                values += [
-                    e.eventID, d.eventType, d.workflowID, d.phase, d.severity.rawValue, d.source, timestamp,
-                    e.serializedData, d.subject, d.metadata.correlationID, d.metadata.causationID, tags, d.dedupID,
-                ]
+                try insert.bind(e.eventID)
+                try insert.bind(d.eventType)
+                try insert.bind(d.workflowID)
+                try insert.bind(d.phase)
+                try insert.bind(d.severity.rawValue)
+                try insert.bind(d.source)
+                try insert.bind(timestamp)
+                try insert.bind(e.serializedData)
+                try insert.bind(d.subject)
+                try insert.bind(d.metadata.correlationID)
+                try insert.bind(d.metadata.causationID)
+                try insert.bind(d.metadata.tags.isEmpty ? nil : JSONValue.strings(d.metadata.tags).serialized())
+                try insert.bind(d.dedupID)
             }
-            try db.cachedStatement(sql: Self.insertEvents(rows: rows)).execute(arguments: StatementArguments(values))
+            try insert.run()
             // One statement of one writer: its rows took consecutive sequences, the last reported here.
             var sequence = db.lastInsertedRowID - Int64(rows) + 1
             for e in chunk {

@@ -9,6 +9,7 @@ extension StoreConformance {
         ("dead letters list in sequence order and go with their subscription", deadLettersList),
         ("dedup ids are found only inside the window", dedupLookup),
         ("a batch of events takes consecutive sequences and reads back as appended", batchAppend),
+        ("an append that breaks a constraint stores none of its batch", failedAppend),
         ("causation links find an event's effects", causationLinks),
         ("time bounds map to sequences", timeToSequence),
         ("retention removes what its rule selects and sequences keep rising", retention),
@@ -125,11 +126,42 @@ extension StoreConformance {
         try expect(other == nil, "an unknown dedup id was found")
     }
 
+    static func failedAppend(_ store: any Store) async throws {
+        let before = try await store.read { tx in try tx.lastEventSequence() }
+        _ = try await store.write { tx in try tx.append(draft("taken"), eventID: "evt_conf_taken", timestamp: 1) }
+        // The third event reuses a stored id: the store refuses it, and the write as a whole.
+        let batch = ["evt_conf_new_1", "evt_conf_new_2", "evt_conf_taken", "evt_conf_new_3"].map {
+            EventToAppend(draft: draft("retaken"), eventID: $0, serializedData: "{}")
+        }
+        var refused = false
+        do {
+            _ = try await store.write { tx in try tx.append(batch, timestamp: 2) }
+        } catch {
+            refused = true
+        }
+        try expect(refused, "a batch reusing a stored event id was accepted")
+        let after = try await store.read { tx in try tx.events(EventQuery(afterSequence: before, limit: 10)) }
+        try expect(
+            after.map(\.eventID) == ["evt_conf_taken"], "the refused batch left events behind: \(after.map(\.eventID))")
+        let next = try await store.write { tx in try tx.append(draft("later"), eventID: "evt_conf_later", timestamp: 3)
+        }
+        try expect(next.sequence > after[0].sequence, "the store took no event after a refused batch")
+    }
+
     static func batchAppend(_ store: any Store) async throws {
-        // 101 events: more than one statement's worth of rows, and every size of statement.
+        // 101 events: more than one statement's worth of rows, and every size of statement;
+        // every field varies, so a value bound to the wrong column shows.
         let batch = (0..<101).map { n in
             EventToAppend(
-                draft: draft(n % 3 == 0 ? "batch_even" : "batch_odd", dedup: n == 7 ? "batch-7" : nil),
+                draft: EventDraft(
+                    eventType: n % 3 == 0 ? "batch_even" : "batch_odd",
+                    workflowID: n % 4 == 1 ? nil : "conf_ev_\(n % 5)",
+                    phase: n % 7, severity: Severity.allCases[n % Severity.allCases.count], source: "source-\(n)",
+                    data: ["n": .int(Int64(n))], subject: "subject.\(n).batch",
+                    metadata: EventMetadata(
+                        correlationID: n % 2 == 0 ? "corr-\(n)" : nil, causationID: n % 3 == 1 ? "evt_cause_\(n)" : nil,
+                        tags: n % 5 == 0 ? ["tag-\(n)", "other"] : []),
+                    dedupID: n == 7 ? "batch-7" : nil),
                 eventID: "evt_batch_\(n)", serializedData: #"{"n":\#(n)}"#)
         }
         let (before, appended, after) = try await store.write { tx in
@@ -148,10 +180,18 @@ extension StoreConformance {
         try expect(read.count == 102, "read back \(read.count) events of 102")
         for (stored, returned) in zip(read, appended) {
             try expect(
-                stored.eventID == returned.eventID && stored.sequence == returned.sequence
-                    && stored.eventType == returned.eventType && stored.timestamp == 42
-                    && stored.dedupID == returned.dedupID,
-                "\(stored.eventID) reads back differently from what the append returned")
+                stored == returned, "\(stored) reads back differently from what the append returned: \(returned)")
+            try expect(stored.timestamp == 42, "\(stored.eventID) has the time \(stored.timestamp)")
+        }
+        for (stored, sent) in zip(read, batch) {
+            var expected = sent.draft
+            expected.data = stored.data
+            try expect(
+                EventDraft(
+                    eventType: stored.eventType, workflowID: stored.workflowID, phase: stored.phase,
+                    severity: stored.severity, source: stored.source, data: stored.data, subject: stored.subject,
+                    metadata: stored.metadata, dedupID: stored.dedupID) == expected,
+                "\(stored.eventID) reads back as \(stored), not as appended: \(sent.draft)")
         }
         try expect(read[5].data == ["n": 5], "the stored data of one event is \(read[5].data)")
         let dedup = try await store.read { tx in try tx.event(dedupID: "batch-7", since: 0) }
