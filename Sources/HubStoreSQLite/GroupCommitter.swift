@@ -6,34 +6,41 @@ import Synchronization
 /// Runs the write bodies of concurrent callers in shared transactions, so that
 /// one fsync acknowledges many changes (group commit).
 ///
-/// Each caller queues its body and then asks the database writer for a turn. The
-/// writer serializes turns; a turn takes every body queued so far and runs them
-/// in one `BEGIN IMMEDIATE` transaction, each inside its own savepoint so that a
-/// body that throws rolls back alone. When a caller's turn ends its body has run
-/// and been committed, by its own turn or an earlier one.
+/// Each caller queues its body and asks the database writer for a turn. The writer
+/// serializes turns; a turn takes every body queued so far and runs them in one
+/// `BEGIN IMMEDIATE` transaction, each inside its own savepoint so that a body that
+/// throws rolls back alone. Every caller of a turn is answered as soon as that turn
+/// has committed — not when its own turn comes, which may be the next one: a caller
+/// whose body an earlier turn ran would otherwise wait for a whole further turn of
+/// other callers' bodies and its commit, and concurrent callers fell into a lockstep
+/// of all writing, then all answering, with the CPU half idle (docs/PERFORMANCE.md).
 final class GroupCommitter: Sendable {
     private let queue = Mutex<[any PendingWrite]>([])
 
     func submit<T: Sendable>(
         _ body: @escaping @Sendable (any StoreWriter) throws -> T, to writer: any DatabaseWriter
     ) async throws -> T {
-        let item = Pending(body)
-        queue.withLock { $0.append(item) }
-        do {
-            try await writer.writeWithoutTransaction { db in try self.drain(db) }
-        } catch {
-            item.fail(SQLiteStore.unavailable(error))
+        try await withCheckedThrowingContinuation { continuation in
+            queue.withLock { $0.append(Pending(body, continuation)) }
+            // This caller's turn; an earlier turn may already have taken its body.
+            writer.asyncWriteWithoutTransaction { db in self.drain(db) }
         }
-        return try item.outcome()
     }
 
-    private func drain(_ db: Database) throws {
+    private func drain(_ db: Database) {
         let batch = queue.withLock { pending in
             let taken = pending
             pending.removeAll(keepingCapacity: true)
             return taken
         }
         guard !batch.isEmpty else { return }
+        run(batch, db)
+        for item in batch { item.answer() }
+    }
+
+    /// Runs and commits `batch`, leaving each item's outcome in it; throws nothing: a
+    /// failure is that item's outcome, or every item's when the commit fails.
+    private func run(_ batch: [any PendingWrite], _ db: Database) {
         let tx = SQLiteTransaction(db: db)
         do {
             try db.executeCached("BEGIN IMMEDIATE TRANSACTION")
@@ -88,13 +95,19 @@ protocol PendingWrite: Sendable {
     func run(_ tx: SQLiteTransaction) throws
     func fail(_ error: any Error)
     func failIfSucceeded(_ error: any Error)
+    /// Resumes the caller with the outcome; called once, after the turn has ended.
+    func answer()
 }
 
 private final class Pending<T: Sendable>: PendingWrite {
     private let body: @Sendable (any StoreWriter) throws -> T
+    private let continuation: CheckedContinuation<T, any Error>
     private let result = Mutex<Result<T, any Error>?>(nil)
 
-    init(_ body: @escaping @Sendable (any StoreWriter) throws -> T) { self.body = body }
+    init(_ body: @escaping @Sendable (any StoreWriter) throws -> T, _ continuation: CheckedContinuation<T, any Error>) {
+        self.body = body
+        self.continuation = continuation
+    }
 
     func run(_ tx: SQLiteTransaction) throws {
         let value = try body(tx)
@@ -113,11 +126,11 @@ private final class Pending<T: Sendable>: PendingWrite {
         }
     }
 
-    func outcome() throws -> T {
+    func answer() {
         switch result.withLock({ $0 }) {
-        case .success(let value)?: return value
-        case .failure(let error)?: throw error
-        case nil: throw HubError.internal("a write was queued but never ran")
+        case .success(let value)?: continuation.resume(returning: value)
+        case .failure(let error)?: continuation.resume(throwing: error)
+        case nil: continuation.resume(throwing: HubError.internal("a write was queued but never ran"))
         }
     }
 }
