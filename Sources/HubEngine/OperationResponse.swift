@@ -3,15 +3,31 @@ import HubCore
 /// The §3 envelope of one operation's outcome.
 public struct OperationResponse: Sendable {
     /// The envelope as JSON.
-    public let json: JSONValue
+    public var json: JSONValue {
+        guard let serializedResult else { return envelope }
+        var json = envelope
+        json["result"] = (try? JSONParser.parse(bytes: serializedResult)) ?? .null
+        return json
+    }
     /// The error, when the operation failed.
     public let error: HubError?
+    /// The envelope; for a result written as text, with a placeholder in its place.
+    private let envelope: JSONValue
+    private let serializedResult: [UInt8]?
+
+    /// The envelope as compact JSON text, as a server sends it; a result written as
+    /// text is copied in, never built as a tree.
+    public var compactBytes: [UInt8] {
+        guard let serializedResult else { return envelope.serializedBytes(.compact) }
+        return envelope.serializedBytes(replacing: "result", with: serializedResult)
+    }
 
     public var succeeded: Bool { error == nil }
 
     /// A response received as JSON (from a server): its error, if any, read back from the envelope.
     public init(json: JSONValue) {
-        self.json = json
+        self.envelope = json
+        self.serializedResult = nil
         guard json["status"]?.stringValue != "success" else {
             self.error = nil
             return
@@ -24,9 +40,10 @@ public struct OperationResponse: Sendable {
             suggestions: json["recovery_suggestions"]?.arrayValue?.compactMap(\.stringValue) ?? [])
     }
 
-    init(json: JSONValue, error: HubError?) {
-        self.json = json
+    init(json: JSONValue, error: HubError?, serializedResult: [UInt8]? = nil) {
+        self.envelope = json
         self.error = error
+        self.serializedResult = serializedResult
     }
 
     static func success(request: OperationRequest, outcome: OperationOutcome, timestamp: Int64, elapsed: Duration)
@@ -40,11 +57,11 @@ public struct OperationResponse: Sendable {
             "operation": .string(request.operation),
             "workflow_id": .optional(request.workflowID),
             "timestamp": .string(Timestamp.format(milliseconds: timestamp)),
-            "result": outcome.result,
+            "result": outcome.serializedResult == nil ? outcome.result : .null,
             "metrics": metrics,
             "next_steps": .strings(outcome.nextSteps),
         ]
-        return OperationResponse(json: json, error: nil)
+        return OperationResponse(json: json, error: nil, serializedResult: outcome.serializedResult)
     }
 
     /// The error envelope for an error raised before or during an operation.

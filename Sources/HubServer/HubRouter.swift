@@ -161,7 +161,7 @@ public enum HubRouter {
             return failure(error, operation: request.operation, workflowID: request.workflowID, hub: hub)
         }
         let response = await hub.perform(request)
-        return json(response.json, status: response.error?.code.httpStatus ?? .ok)
+        return json(response.compactBytes, status: response.error?.code.httpStatus ?? .ok)
     }
 
     static func failure(_ error: HubError, operation: String, workflowID: String?, hub: Hub) -> Response {
@@ -172,8 +172,15 @@ public enum HubRouter {
     }
 
     static func json(_ value: JSONValue, status: HTTPResponse.Status) -> Response {
-        Response(
-            status: status, headers: [.contentType: "application/json"],
-            body: .init(byteBuffer: ByteBuffer(bytes: value.serializedBytes(.compact) + [0x0A])))
+        json(value.serializedBytes(.compact), status: status)
+    }
+
+    /// A response of compact JSON text, ended by a newline.
+    static func json(_ bytes: [UInt8], status: HTTPResponse.Status) -> Response {
+        var buffer = ByteBuffer()
+        buffer.reserveCapacity(bytes.count + 1)
+        buffer.writeBytes(bytes)
+        buffer.writeInteger(UInt8(0x0A))
+        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: buffer))
     }
 }

@@ -55,7 +55,7 @@ import Testing
     @Test func batchesAreStoredTogetherAndDedupWithinTheWindow() async throws {
         let r = await t.run(
             "w1", "publish-event",
-            #"{"events": [{"event_type": "a", "dedup_id": "x"}, {"event_type": "b"}, {"event_type": "a", "dedup_id": "x"}]}"#
+            #"{"events": [{"event_type": "a", "dedup_id": "x", "data": {"q": "\"1\"", "n": [1, 2.5]}}, {"event_type": "b", "metadata": {"tags": ["t"]}}, {"event_type": "a", "dedup_id": "x"}]}"#
         )
         #expect(r.result["published"] == 2)
         let events = r.result["events"]?.arrayValue ?? []
@@ -64,6 +64,14 @@ import Testing
         #expect(events[2]["duplicate"] == true)
         // Stored in the order given, one sequence after another.
         #expect(events[1]["sequence"]?.intValue == (events[0]["sequence"]?.intValue).map { $0 + 1 })
+        // Each echoed event is the stored event (the batch's answer is written as text, not built).
+        for (n, echoed) in events.enumerated() {
+            let id = try #require(echoed["event_id"]?.stringValue)
+            let stored = try #require(try await t.hub.store.read { tx in try tx.event(id: id) })
+            var expected = stored.json
+            expected["duplicate"] = .bool(n == 2)
+            #expect(echoed == expected)
+        }
         // Inside the window the original comes back; after it, the id is new again.
         t.clock.advance(by: .seconds(60))
         let again = await publish("w1", "a", #", "dedup_id": "x""#)

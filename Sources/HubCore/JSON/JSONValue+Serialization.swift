@@ -25,7 +25,7 @@ extension JSONValue {
         return out
     }
 
-    private func write(into out: inout [UInt8], layout: JSONLayout, indent: Int) {
+    func write(into out: inout [UInt8], layout: JSONLayout, indent: Int) {
         switch self {
         case .null: out.append(contentsOf: "null".utf8)
         case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
@@ -61,21 +61,23 @@ extension JSONValue {
             out.append(UInt8(ascii: "{"))
             let keys = members.keys
             let values = members.values
-            // Positions in output order: insertion order, or for canonical the keys' UTF-8 order
-            // (sorted only when they are not in that order already, as documents built in order are).
-            var order = Array(keys.indices)
-            if layout == .canonical
-                && !zip(keys, keys.dropFirst()).allSatisfy({ $0.utf8.lexicographicallyPrecedes($1.utf8) })
-            {
-                order.sort { keys[$0].utf8.lexicographicallyPrecedes(keys[$1].utf8) }
-            }
-            for (n, index) in order.enumerated() {
+            func member(_ n: Int, _ index: Int) {
                 if n > 0 { out.append(UInt8(ascii: ",")) }
                 if layout == .pretty { Self.newline(&out, indent + 1) }
                 Self.writeString(keys[index], into: &out)
                 out.append(UInt8(ascii: ":"))
                 if layout == .pretty { out.append(UInt8(ascii: " ")) }
                 values[index].write(into: &out, layout: layout, indent: indent + 1)
+            }
+            // Output order: insertion order, or for canonical the keys' UTF-8 order (sorted
+            // only when they are not in that order already, as documents built in order are).
+            if layout == .canonical
+                && !zip(keys, keys.dropFirst()).allSatisfy({ $0.utf8.lexicographicallyPrecedes($1.utf8) })
+            {
+                let order = keys.indices.sorted { keys[$0].utf8.lexicographicallyPrecedes(keys[$1].utf8) }
+                for (n, index) in order.enumerated() { member(n, index) }
+            } else {
+                for index in keys.indices { member(index, index) }
             }
             if layout == .pretty { Self.newline(&out, indent) }
             out.append(UInt8(ascii: "}"))
@@ -90,7 +92,7 @@ extension JSONValue {
     private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
 
     /// The decimal digits of `value`, without going through a `String`.
-    private static func writeInteger(_ value: Int64, into out: inout [UInt8]) {
+    static func writeInteger(_ value: Int64, into out: inout [UInt8]) {
         if value < 0 { out.append(UInt8(ascii: "-")) }
         // The magnitude as unsigned, so Int64.min is written too.
         var rest = value.magnitude
@@ -105,8 +107,14 @@ extension JSONValue {
         }
     }
 
-    private static func writeString(_ s: String, into out: inout [UInt8]) {
+    static func writeString(_ s: String, into out: inout [UInt8]) {
         out.append(0x22)
+        writeEscaped(s, into: &out)
+        out.append(0x22)
+    }
+
+    /// The content of a JSON string for `s`, without its quotes.
+    static func writeEscaped(_ s: String, into out: inout [UInt8]) {
         var s = s
         s.withUTF8 { bytes in
             // Copy the runs between characters that need escaping whole; most strings are one run.
@@ -114,20 +122,21 @@ extension JSONValue {
             for (index, byte) in bytes.enumerated() where byte < 0x20 || byte == 0x22 || byte == 0x5C {
                 out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<index]))
                 start = index + 1
+                out.append(0x5C)
                 switch byte {
-                case 0x22: out.append(contentsOf: [0x5C, 0x22])
-                case 0x5C: out.append(contentsOf: [0x5C, 0x5C])
-                case 0x0A: out.append(contentsOf: [0x5C, UInt8(ascii: "n")])
-                case 0x0D: out.append(contentsOf: [0x5C, UInt8(ascii: "r")])
-                case 0x09: out.append(contentsOf: [0x5C, UInt8(ascii: "t")])
+                case 0x22, 0x5C: out.append(byte)
+                case 0x0A: out.append(UInt8(ascii: "n"))
+                case 0x0D: out.append(UInt8(ascii: "r"))
+                case 0x09: out.append(UInt8(ascii: "t"))
                 default:
-                    out.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30])
+                    out.append(UInt8(ascii: "u"))
+                    out.append(0x30)
+                    out.append(0x30)
                     out.append(hex[Int(byte >> 4)])
                     out.append(hex[Int(byte & 0xF)])
                 }
             }
             out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start...]))
         }
-        out.append(0x22)
     }
 }

@@ -85,6 +85,57 @@ public struct HubEvent: Sendable, Equatable {
         if let dedupID { out["dedup_id"] = .string(dedupID) }
         return out
     }
+
+    /// The members of ``json``, in its order, written to `writer` (inside an object the
+    /// caller opens, so it can add members of its own). `compactData` is `data` as
+    /// compact JSON text, when the caller has it: it is then neither built nor
+    /// serialized again, for `data` or for `message`.
+    public func writeMembers(to writer: inout JSONWriter, compactData: String? = nil) {
+        let dataText = compactData ?? data.serialized(.compact)
+        writer.key("event_id")
+        writer.string(eventID)
+        writer.key("sequence")
+        writer.int(sequence)
+        writer.key("event_type")
+        writer.string(eventType)
+        writer.key("workflow_id")
+        writer.string(workflowID)
+        writer.key("phase")
+        writer.int(phase)
+        writer.key("severity")
+        writer.string(severity.rawValue)
+        writer.key("source")
+        writer.string(source)
+        writer.key("timestamp")
+        writer.string(Timestamp.format(milliseconds: timestamp))
+        writer.key("subject")
+        writer.string(subject)
+        let entity = routingEntity
+        let phaseText = String(phase)
+        writer.key("routing_key")
+        writer.string(concatenating: eventType, ".", entity, ".", phaseText)
+        writer.key("message")
+        writer.string(concatenating: eventType.uppercased(), ":", entity, ":", phaseText, ":", dataText)
+        writer.key("data")
+        writer.raw(dataText)
+        writer.key("metadata")
+        writer.beginObject()
+        if metadata.correlationID != nil || metadata.causationID != nil || !metadata.tags.isEmpty {
+            writer.key("correlation_id")
+            writer.string(metadata.correlationID)
+            writer.key("causation_id")
+            writer.string(metadata.causationID)
+            writer.key("tags")
+            writer.beginArray()
+            for tag in metadata.tags { writer.string(tag) }
+            writer.endArray()
+        }
+        writer.endObject()
+        if let dedupID {
+            writer.key("dedup_id")
+            writer.string(dedupID)
+        }
+    }
 }
 
 /// Correlation and causation of an event (§16).

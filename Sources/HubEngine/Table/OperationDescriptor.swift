@@ -81,15 +81,32 @@ public struct OperationDescriptor: Sendable {
 
 /// What a successful operation returns, before the door wraps it in the §3 envelope.
 public struct OperationOutcome: Sendable {
-    /// `result`: operation specific.
-    public var result: JSONValue
+    /// `result`: operation specific. For a result written as text, parsed from it.
+    public var result: JSONValue {
+        get { tree ?? serializedResult.flatMap { try? JSONParser.parse(bytes: $0) } ?? .null }
+        set {
+            tree = newValue
+            serializedResult = nil
+        }
+    }
+    /// `result` as compact JSON text, when the operation wrote it so (publish-event's
+    /// echo of its events); the envelope then carries it as it is (`OperationResponse`).
+    public private(set) var serializedResult: [UInt8]?
+    private var tree: JSONValue?
     /// `next_steps`, derived from the state after the operation.
     public var nextSteps: [String]
     /// The workflow's `state_version` after the operation, for `metrics`.
     public var stateVersion: Int64?
 
     public init(result: JSONValue, nextSteps: [String] = [], stateVersion: Int64? = nil) {
-        self.result = result
+        self.tree = result
+        self.nextSteps = nextSteps
+        self.stateVersion = stateVersion
+    }
+
+    /// A result already written as compact JSON text by a ``JSONWriter``.
+    public init(serializedResult: [UInt8], nextSteps: [String] = [], stateVersion: Int64? = nil) {
+        self.serializedResult = serializedResult
         self.nextSteps = nextSteps
         self.stateVersion = stateVersion
     }
