@@ -54,15 +54,21 @@ public struct RandomIDGenerator: IDGenerator {
         var high = UInt64(max(0, clock.nowMilliseconds())) << 16 | count
         var generator = SystemRandomNumberGenerator()
         var low = generator.next()
-        var chars = [UInt8](repeating: 0, count: 26)
-        for i in stride(from: 25, through: 13, by: -1) {
-            chars[i] = Self.alphabet[Int(low & 31)]
-            low >>= 5
+        // Written into the string's own storage: one allocation per id.
+        let head = prefix.utf8.count
+        return String(unsafeUninitializedCapacity: head + 27) { out in
+            var next = out.initialize(fromContentsOf: prefix.utf8)
+            out[next] = UInt8(ascii: "_")
+            next += 1
+            for i in stride(from: next + 25, through: next + 13, by: -1) {
+                out[i] = Self.alphabet[Int(low & 31)]
+                low >>= 5
+            }
+            for i in stride(from: next + 12, through: next, by: -1) {
+                out[i] = Self.alphabet[Int(high & 31)]
+                high >>= 5
+            }
+            return next + 26
         }
-        for i in stride(from: 12, through: 0, by: -1) {
-            chars[i] = Self.alphabet[Int(high & 31)]
-            high >>= 5
-        }
-        return prefix + "_" + String(decoding: chars, as: UTF8.self)
     }
 }

@@ -162,7 +162,10 @@ enum PublishEvent {
         let published = try await context.store.write { tx -> [(HubEvent, Bool, String?)] in
             let workflow = try workflowID.flatMap { try tx.workflow($0) }
             var out: [(HubEvent, Bool, String?)] = []
-            var batching = BatchingSettings(json: try tx.setting(EventSettingKey.batching) ?? .emptyObject)
+            // How delivery batches each type, read only when an event changes it.
+            let changesBatching = prepared.contains { $0.0.enableBatching != nil || $0.0.batchOptimization != nil }
+            var batching = BatchingSettings(
+                json: changesBatching ? try tx.setting(EventSettingKey.batching) ?? .emptyObject : .emptyObject)
             let batchingBefore = batching
             // Events are stored a run at a time; a dedup id is looked up once the events before it are stored.
             var run: [EventToAppend] = []
@@ -204,7 +207,7 @@ enum PublishEvent {
         }
         // A batch's result is written straight to text: built as a tree, its hundred events
         // were about a quarter of the server's CPU in a publishing run (docs/PERFORMANCE.md).
-        var writer = JSONWriter(capacity: 512 * published.count + 64)
+        var writer = JSONWriter(capacity: 1024 * published.count + 64)
         writer.beginObject()
         writer.key("published")
         writer.int(published.count { !$0.1 })
