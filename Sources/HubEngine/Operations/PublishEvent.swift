@@ -155,15 +155,22 @@ enum PublishEvent {
         let ids = context.hub.ids
         // Ids and stored data are made here, beside the other requests, rather than in the
         // store's single writer, where every publisher waits its turn.
+        // So are the drafts of events about no workflow; one about a workflow takes its phase and
+        // correlation from the workflow as the write reads it.
         let prepared = inputs.map { input in
-            (input, id: ids.make("evt"), data: (input.data ?? .emptyObject).serialized())
+            (
+                input: input, id: ids.make("evt"), data: (input.data ?? .emptyObject).serialized(),
+                draft: workflowID == nil ? draft(for: input, workflow: nil) : nil
+            )
         }
         // Each event with whether it was a duplicate and, when it was stored now, its data as stored.
         let published = try await context.store.write { tx -> [(HubEvent, Bool, String?)] in
             let workflow = try workflowID.flatMap { try tx.workflow($0) }
             var out: [(HubEvent, Bool, String?)] = []
             // How delivery batches each type, read only when an event changes it.
-            let changesBatching = prepared.contains { $0.0.enableBatching != nil || $0.0.batchOptimization != nil }
+            let changesBatching = prepared.contains {
+                $0.input.enableBatching != nil || $0.input.batchOptimization != nil
+            }
             var batching = BatchingSettings(
                 json: changesBatching ? try tx.setting(EventSettingKey.batching) ?? .emptyObject : .emptyObject)
             let batchingBefore = batching
@@ -173,7 +180,7 @@ enum PublishEvent {
                 out += zip(try tx.append(run, timestamp: now), run).map { ($0, false, $1.serializedData) }
                 run.removeAll(keepingCapacity: true)
             }
-            for (input, id, data) in prepared {
+            for (input, id, data, prepared) in prepared {
                 if let dedup = input.dedupId {
                     try store()
                     if let original = try tx.event(dedupID: dedup, since: now - window) {
@@ -182,7 +189,8 @@ enum PublishEvent {
                     }
                 }
                 run.append(
-                    EventToAppend(draft: draft(for: input, workflow: workflow), eventID: id, serializedData: data))
+                    EventToAppend(
+                        draft: prepared ?? draft(for: input, workflow: workflow), eventID: id, serializedData: data))
                 if input.enableBatching != nil || input.batchOptimization != nil {
                     // How delivery batches this type from now on (§10).
                     var rule = batching.rule(for: input.eventType)
