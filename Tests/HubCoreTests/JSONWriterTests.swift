@@ -21,7 +21,7 @@ import Testing
         writer.endArray()
         writer.value(["k": [1, 2.5, "v"]])
         writer.raw(#"{"r":[1]}"#)
-        writer.string(concatenating: "a\"", "", "b\t")
+        writer.string(concatenating: ["a\"", "", "b\t"])
         writer.endArray()
         writer.key("last")
         writer.string(nil)

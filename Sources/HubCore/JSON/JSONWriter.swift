@@ -36,7 +36,7 @@ public struct JSONWriter: Sendable {
     }
 
     /// One string made of `parts`, each escaped, without joining them first.
-    public mutating func string(concatenating parts: String...) {
+    public mutating func string(concatenating parts: [String]) {
         separate()
         bytes.append(0x22)
         for part in parts { JSONValue.writeEscaped(part, into: &bytes) }

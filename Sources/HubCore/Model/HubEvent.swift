@@ -50,10 +50,18 @@ public struct HubEvent: Sendable, Equatable {
     }
 
     /// `event_type.workflow_id.phase`, as in the seed.
-    public var routingKey: String { "\(eventType).\(routingEntity).\(phase)" }
+    public var routingKey: String { routingKeyParts(entity: routingEntity).joined() }
 
     /// `EVENT_TYPE:workflow_id:phase:data`, type upper-cased, data as compact JSON.
-    public var message: String { "\(eventType.uppercased()):\(routingEntity):\(phase):\(data.serialized(.compact))" }
+    public var message: String { messageParts(entity: routingEntity, compactData: data.serialized(.compact)).joined() }
+
+    /// The pieces of ``routingKey``, written one after another without joining them.
+    private func routingKeyParts(entity: String) -> [String] { [eventType, ".", entity, ".", String(phase)] }
+
+    /// The pieces of ``message``, written one after another without joining them.
+    private func messageParts(entity: String, compactData: String) -> [String] {
+        [eventType.uppercased(), ":", entity, ":", String(phase), ":", compactData]
+    }
 
     /// The event as the API shows it.
     public var json: JSONValue {
@@ -111,11 +119,10 @@ public struct HubEvent: Sendable, Equatable {
         writer.key("subject")
         writer.string(subject)
         let entity = routingEntity
-        let phaseText = String(phase)
         writer.key("routing_key")
-        writer.string(concatenating: eventType, ".", entity, ".", phaseText)
+        writer.string(concatenating: routingKeyParts(entity: entity))
         writer.key("message")
-        writer.string(concatenating: eventType.uppercased(), ":", entity, ":", phaseText, ":", dataText)
+        writer.string(concatenating: messageParts(entity: entity, compactData: dataText))
         writer.key("data")
         writer.raw(dataText)
         writer.key("metadata")
