@@ -28,6 +28,18 @@ import Testing
         #expect(throws: JSONParser.SyntaxError.self) { try JSONParser.parse(text) }
     }
 
+    /// A repeated key is refused at the repeat's offset, in small objects (compared key by
+    /// key) and larger ones alike.
+    @Test(arguments: [
+        (#"{"b":1,"c":2,"b":3}"#, 13), (#"{"c":1,"b":2,"c":3}"#, 13), (#"{"a":{"x":1,"x":2}}"#, 12),
+        (#"{"k0":0,"k1":1,"k2":2,"k3":3,"k4":4,"k5":5,"k6":6,"k7":7,"k8":8,"k9":9,"k1":10}"#, 71),
+    ])
+    func refusesADuplicateKeyWhereItIs(_ text: String, _ offset: Int) {
+        let error = #expect(throws: JSONParser.SyntaxError.self) { try JSONParser.parse(text) }
+        #expect(error?.reason.hasPrefix("duplicate key") == true)
+        #expect(error?.offset == offset)
+    }
+
     @Test func refusesNestingBeyondTheLimit() {
         let deep = String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000)
         #expect(throws: JSONParser.SyntaxError.self) { try JSONParser.parse(deep) }

@@ -136,11 +136,15 @@ public struct JSONParser {
     }
 
     /// The object's members, refusing a duplicate key. Keys in increasing order (canonical
-    /// documents, such as checkpoints) are distinct by that alone and fill the dictionary at once.
+    /// documents, such as checkpoints) are distinct by that alone, and a few keys (most
+    /// request objects) are compared with each other: either way the dictionary is filled at
+    /// once, without hashing each key into it.
     private static func members(_ keys: [String], _ values: [JSONValue], _ offsets: [Int]) throws(SyntaxError)
         -> OrderedDictionary<String, JSONValue>
     {
-        if zip(keys, keys.dropFirst()).allSatisfy({ $0 < $1 }) {
+        if zip(keys, keys.dropFirst()).allSatisfy({ $0 < $1 })
+            || (keys.count <= 8 && !keys.indices.contains { n in keys[..<n].contains(keys[n]) })
+        {
             return OrderedDictionary(uncheckedUniqueKeys: keys, values: values)
         }
         var members = OrderedDictionary<String, JSONValue>(minimumCapacity: keys.count)
