@@ -17,6 +17,9 @@ enum PublishEvent {
         var dedupId: String?
         var enableBatching: Bool?
         var batchOptimization: String?
+
+        /// Whether the event changes how delivery batches its type (§10).
+        var changesBatching: Bool { enableBatching != nil || batchOptimization != nil }
     }
 
     struct MetadataInput: Decodable, Sendable {
@@ -168,11 +171,9 @@ enum PublishEvent {
             let workflow = try workflowID.flatMap { try tx.workflow($0) }
             var out: [(HubEvent, Bool, String?)] = []
             // How delivery batches each type, read only when an event changes it.
-            let changesBatching = prepared.contains {
-                $0.input.enableBatching != nil || $0.input.batchOptimization != nil
-            }
+            let readsBatching = prepared.contains { $0.input.changesBatching }
             var batching = BatchingSettings(
-                json: changesBatching ? try tx.setting(EventSettingKey.batching) ?? .emptyObject : .emptyObject)
+                json: readsBatching ? try tx.setting(EventSettingKey.batching) ?? .emptyObject : .emptyObject)
             let batchingBefore = batching
             // Events are stored a run at a time; a dedup id is looked up once the events before it are stored.
             var run: [EventToAppend] = []
@@ -180,7 +181,7 @@ enum PublishEvent {
                 out += zip(try tx.append(run, timestamp: now), run).map { ($0, false, $1.serializedData) }
                 run.removeAll(keepingCapacity: true)
             }
-            for (input, id, data, prepared) in prepared {
+            for (input, id, data, preparedDraft) in prepared {
                 if let dedup = input.dedupId {
                     try store()
                     if let original = try tx.event(dedupID: dedup, since: now - window) {
@@ -190,8 +191,9 @@ enum PublishEvent {
                 }
                 run.append(
                     EventToAppend(
-                        draft: prepared ?? draft(for: input, workflow: workflow), eventID: id, serializedData: data))
-                if input.enableBatching != nil || input.batchOptimization != nil {
+                        draft: preparedDraft ?? draft(for: input, workflow: workflow), eventID: id,
+                        serializedData: data))
+                if input.changesBatching {
                     // How delivery batches this type from now on (§10).
                     var rule = batching.rule(for: input.eventType)
                     if let enabled = input.enableBatching { rule.enabled = enabled }
