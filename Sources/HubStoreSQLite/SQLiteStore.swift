@@ -41,6 +41,11 @@ public final class SQLiteStore: Store {
                 }
             }
             try db.execute(sql: "PRAGMA synchronous = FULL")
+            // Each operation of a shared commit runs in a savepoint, whose journal of the
+            // pages it changes SQLite keeps in memory only up to 64 KiB and then writes to
+            // a temporary file: a claim changes about 25 pages, so every operation paid
+            // for file writes nobody reads. In memory they stay in memory.
+            try db.execute(sql: "PRAGMA temp_store = MEMORY")
         }
         do {
             let directory = (path as NSString).deletingLastPathComponent
