@@ -324,5 +324,12 @@ enum SQLiteMigrations {
         ) WITHOUT ROWID;
         CREATE INDEX leases_by_agent_workflow ON leases(agent_id, workflow_id);
         """,
+        // Events about no workflow (most published events) are never looked up by
+        // workflow; leaving them out of the index saves an index entry per event.
+        // `workflow_id = ?` implies `IS NOT NULL`, so those lookups still use it.
+        10: """
+        DROP INDEX events_by_workflow;
+        CREATE INDEX events_by_workflow ON events(workflow_id, sequence) WHERE workflow_id IS NOT NULL;
+        """,
     ]
 }

@@ -32,4 +32,11 @@ import Testing
         #expect(details.first?.hasPrefix("SEARCH d") == true, "\(details)")
         #expect(!details.contains { $0.hasPrefix("SCAN") }, "\(details)")
     }
+
+    @Test func aWorkflowsEventsAreFoundThroughTheWorkflowIndex() throws {
+        let details = try plan(
+            "SELECT * FROM events WHERE workflow_id = ? ORDER BY sequence ASC LIMIT ?", ["w", 10])
+        #expect(details.contains { $0.contains("INDEX events_by_workflow") }, "\(details)")
+        #expect(!details.contains { $0.hasPrefix("SCAN") && !$0.contains("events_by_workflow") }, "\(details)")
+    }
 }
