@@ -13,6 +13,30 @@ import Testing
         #expect(sameMillisecond.allSatisfy { $0 < later })
     }
 
+    @Test func idsMadeAsABatchAreValidDistinctAndSortInTheOrderMade() {
+        let clock = ManualClock()
+        let ids = RandomIDGenerator(clock: clock)
+        let single = ids.make("evt")
+        // 100 ids need four reads of the random source (256 bytes each at most).
+        let batch = ids.make("evt", count: 100)
+        let next = ids.make("evt", count: 3)
+        let all = [single] + batch + next
+        #expect(batch.count == 100 && next.count == 3)
+        #expect(Set(all).count == all.count)
+        #expect(all.allSatisfy { Identifier.isValid($0) && $0.hasPrefix("evt_") && $0.utf8.count == 30 })
+        // The same millisecond: the counter numbers a batch's ids in order (other tests
+        // share the counter, so only within a batch); the random parts differ.
+        let alphabet = Array("0123456789abcdefghjkmnpqrstvwxyz".utf8)
+        func counter(_ id: String) -> UInt64 {
+            id.utf8.dropFirst(4).prefix(13).reduce(0) { $0 << 5 | UInt64(alphabet.firstIndex(of: $1) ?? 0) } & 0xFFFF
+        }
+        #expect(zip(batch, batch.dropFirst()).allSatisfy { counter($1) == (counter($0) + 1) & 0xFFFF })
+        #expect(Set(all.map { $0.prefix(13) }).count == 1)
+        #expect(Set(all.map { $0.suffix(13) }).count == all.count)
+        #expect(ids.make("evt", count: 0).isEmpty)
+        #expect(ids.make("lease", count: 1).first?.hasPrefix("lease_") == true)
+    }
+
     @Test(arguments: ["workflow_123", "a", "A-b_c", String(repeating: "x", count: 128)])
     func acceptsValidIDs(_ id: String) { #expect(Identifier.isValid(id)) }
 

@@ -160,9 +160,10 @@ enum PublishEvent {
         // store's single writer, where every publisher waits its turn.
         // So are the drafts of events about no workflow; one about a workflow takes its phase and
         // correlation from the workflow as the write reads it.
-        let prepared = inputs.map { input in
+        let eventIDs = ids.make("evt", count: inputs.count)
+        let prepared = zip(inputs, eventIDs).map { input, id in
             (
-                input: input, id: ids.make("evt"), data: (input.data ?? .emptyObject).serialized(),
+                input: input, id: id, data: (input.data ?? .emptyObject).serialized(),
                 draft: workflowID == nil ? draft(for: input, workflow: nil) : nil
             )
         }
