@@ -24,6 +24,8 @@ public final class Hub: Sendable {
     /// Wakes event followers (the server's event streams) when a change in this process
     /// may have appended events, so they read at once instead of on their next poll.
     public let eventSignal = WorkSignal()
+    /// The events this process committed last, for event streams that have caught up.
+    public let eventFeed = EventFeed()
 
     public init(
         store: any Store, stateDirectory: String, configuration: Configuration = .init(),
@@ -39,6 +41,7 @@ public final class Hub: Sendable {
         self.workingDirectory = workingDirectory
         self.logger = logger
         self.table = .standard
+        store.observeCommits(eventFeed)
     }
 
     /// Runs one operation and returns its response envelope.

@@ -17,6 +17,22 @@ public protocol Store: Sendable {
 
     /// Closes the store; later calls fail with `STORE_UNAVAILABLE`.
     func close() async throws
+
+    /// From now on, tells `observer` the events each commit of this store's writes
+    /// appended, right after the commit is durable (one observer; `nil` stops). A store
+    /// that cannot leaves this empty: observers learn nothing and read the log instead.
+    func observeCommits(_ observer: (any CommitObserver)?)
+}
+
+extension Store {
+    public func observeCommits(_ observer: (any CommitObserver)?) {}
+}
+
+/// Learns what each commit of a store appended to the event log.
+public protocol CommitObserver: AnyObject, Sendable {
+    /// The events one commit appended, in sequence order; never empty. Called once per
+    /// commit, in commit order, from the store's writer: it must return quickly.
+    func committed(_ events: [HubEvent])
 }
 
 /// Reads inside a transaction.

@@ -16,6 +16,10 @@ import Synchronization
 /// of all writing, then all answering, with the CPU half idle (docs/PERFORMANCE.md).
 final class GroupCommitter: Sendable {
     private let queue = Mutex<[any PendingWrite]>([])
+    private let observer = Mutex<(any CommitObserver)?>(nil)
+
+    /// Tells `observer` the events of each later commit (see ``Store/observeCommits(_:)``).
+    func observe(_ observer: (any CommitObserver)?) { self.observer.withLock { $0 = observer } }
 
     func submit<T: Sendable>(
         _ body: @escaping @Sendable (any StoreWriter) throws -> T, to writer: any DatabaseWriter
@@ -41,7 +45,10 @@ final class GroupCommitter: Sendable {
     /// Runs and commits `batch`, leaving each item's outcome in it; throws nothing: a
     /// failure is that item's outcome, or every item's when the commit fails.
     private func run(_ batch: [any PendingWrite], _ db: Database) {
-        let tx = SQLiteTransaction(db: db)
+        let observer = observer.withLock { $0 }
+        // The events the turn appends, only when someone is told of them.
+        let appended = observer == nil ? nil : AppendedEvents()
+        let tx = SQLiteTransaction(db: db, appended: appended)
         do {
             try db.executeCached("BEGIN IMMEDIATE TRANSACTION")
             if batch.count == 1 {
@@ -56,6 +63,7 @@ final class GroupCommitter: Sendable {
             } else {
                 for item in batch {
                     try db.executeCached("SAVEPOINT item")
+                    let appendedBefore = appended?.events.count ?? 0
                     do {
                         try item.run(tx)
                         try db.executeCached("RELEASE SAVEPOINT item")
@@ -66,10 +74,14 @@ final class GroupCommitter: Sendable {
                         guard db.isInsideTransaction else { throw error }
                         try db.executeCached("ROLLBACK TO SAVEPOINT item")
                         try db.executeCached("RELEASE SAVEPOINT item")
+                        // Its events were rolled back with it (and their sequences will be taken again).
+                        appended?.events.removeSubrange(appendedBefore...)
                     }
                 }
             }
             try db.executeCached("COMMIT TRANSACTION")
+            // Durable now; told before the callers are answered, on the writer, so in commit order.
+            if let observer, let events = appended?.events, !events.isEmpty { observer.committed(events) }
         } catch {
             // The transaction or its commit failed: nothing of the batch is on disk.
             try? db.rollbackIfOpen()
@@ -133,4 +145,10 @@ private final class Pending<T: Sendable>: PendingWrite {
         case nil: continuation.resume(throwing: HubError.internal("a write was queued but never ran"))
         }
     }
+}
+
+/// The events a write turn appended, in order. Only the writer's thread touches it,
+/// during the turn that made it.
+final class AppendedEvents: @unchecked Sendable {
+    var events: [HubEvent] = []
 }

@@ -99,6 +99,8 @@ public final class SQLiteStore: Store {
         try await committer.submit(body, to: writer)
     }
 
+    public func observeCommits(_ observer: (any CommitObserver)?) { committer.observe(observer) }
+
     public func close() async throws {
         do {
             if let queue = writer as? DatabaseQueue { try queue.close() }

@@ -5,6 +5,8 @@ import HubStore
 /// The store's reads and writes on one SQLite connection inside a transaction.
 struct SQLiteTransaction: StoreWriter {
     let db: Database
+    /// Collects the events appended in a write transaction, for the store's commit observer.
+    var appended: AppendedEvents? = nil
 
     // MARK: Workflows
 
@@ -492,6 +494,7 @@ struct SQLiteTransaction: StoreWriter {
             }
             start += rows
         }
+        appended?.events += out
         return out
     }
 

@@ -27,6 +27,14 @@ public struct TestHub: Sendable {
         return await hub.perform(OperationRequest(workflowID: workflowID, operation: operation, parameters: params))
     }
 
+    /// Another hub on the same state, with its own connection to the store: what a second
+    /// process sees and does.
+    public func otherProcess() throws -> Hub {
+        Hub(
+            store: try SQLiteStore(path: directory.file("state/hub.sqlite")), stateDirectory: directory.file("state"),
+            configuration: hub.configuration, clock: clock, workingDirectory: directory.path)
+    }
+
     public func remove() { directory.remove() }
 }
 

@@ -29,3 +29,38 @@ import Testing
         #expect(event?["data"]?["n"] == 1)
     }
 }
+
+extension EventFollowTests {
+    /// Events another process writes do not pass through this process's feed: a follower
+    /// still gets them, and this process's later events, each once and in order.
+    @Test func aFollowerGetsAnotherProcesssEventsAndItsOwnInOrder() async throws {
+        let t = try TestHub()
+        defer { t.remove() }
+        let other = try t.otherProcess()
+        #expect(await t.run(nil, "publish-event", #"{"event_type": "note", "data": {"n": 0}}"#).succeeded)
+        let start = await t.run(nil, "get-events", "{}").result["last_sequence"]?.intValue ?? 0
+        let stream = t.hub.follow(
+            OperationRequest(
+                workflowID: nil, operation: "get-events",
+                parameters: ["after_sequence": .int(start), "event_types": ["note"]]),
+            interval: .milliseconds(20), shouldStop: { false })
+        async let received: [JSONValue] = {
+            var events: [JSONValue] = []
+            for try await event in stream {
+                events.append(event)
+                if events.count == 4 { break }
+            }
+            return events
+        }()
+        let foreign = await other.perform(
+            OperationRequest(
+                workflowID: nil, operation: "publish-event", parameters: ["event_type": "note", "data": ["n": 1]]))
+        #expect(foreign.error == nil)
+        for n in 2...4 {
+            #expect(await t.run(nil, "publish-event", #"{"event_type": "note", "data": {"n": \#(n)}}"#).succeeded)
+        }
+        let events = try await received
+        #expect(events.map { $0["data"]?["n"]?.intValue } == [1, 2, 3, 4])
+        #expect(events.compactMap { $0["sequence"]?.intValue } == (1...4).map { start + Int64($0) })
+    }
+}

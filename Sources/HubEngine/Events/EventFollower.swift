@@ -15,12 +15,18 @@ extension Hub {
         _ request: OperationRequest, interval: Duration = .milliseconds(200),
         shouldStop: @escaping @Sendable () -> Bool
     ) -> AsyncThrowingStream<JSONValue, any Error> {
+        // What the stream selects, to take new events from the feed; nil: always read the log.
+        let selection = Self.feedSelection(for: request)
         return AsyncThrowingStream { continuation in
             let task = Task {
                 var last: Int64 = request.parameters["after_sequence"]?.intValue ?? -1
                 let bySubscription = request.parameters["subscription"] != nil
                 // Once a stop is asked for, one more read sends what is already there.
                 var draining = false
+                // The first read is the operation; a wait that ends without a signal reads the
+                // log too (other processes' events); otherwise a caught-up stream takes new
+                // events from the feed when it holds them all.
+                var readLog = true
                 while !Task.isCancelled {
                     if shouldStop() {
                         if draining { break }
@@ -28,25 +34,36 @@ extension Hub {
                     }
                     // Taken before the read, so a change committed during it still wakes the wait below.
                     let seen = await eventSignal.current()
-                    var next = request
-                    if !bySubscription && last >= 0 { next.parameters["after_sequence"] = .int(last) }
-                    let response = await perform(next)
-                    if let error = response.error {
-                        continuation.finish(throwing: FollowFailure(response: response, error: error))
-                        return
+                    var found = false
+                    if !readLog, let selection, last >= 0, let fresh = eventFeed.events(after: last) {
+                        for event in fresh where selection.admits(event) { continuation.yield(event.json) }
+                        last = fresh.last?.sequence ?? last
+                        found = !fresh.isEmpty
+                    } else {
+                        var next = request
+                        if !bySubscription && last >= 0 { next.parameters["after_sequence"] = .int(last) }
+                        let response = await perform(next)
+                        if let error = response.error {
+                            continuation.finish(throwing: FollowFailure(response: response, error: error))
+                            return
+                        }
+                        let events = (response.json["result"]?["events"]?.arrayValue ?? []).filter {
+                            ($0["sequence"]?.intValue ?? 0) > last
+                        }
+                        for event in events {
+                            continuation.yield(event)
+                            last = max(last, event["sequence"]?.intValue ?? last)
+                        }
+                        found = !events.isEmpty
                     }
-                    let events = (response.json["result"]?["events"]?.arrayValue ?? []).filter {
-                        ($0["sequence"]?.intValue ?? 0) > last
-                    }
-                    for event in events {
-                        continuation.yield(event)
-                        last = max(last, event["sequence"]?.intValue ?? last)
-                    }
-                    if events.isEmpty && !draining {
+                    readLog = false
+                    if !found && !draining {
                         if await eventSignal.isClosed {
                             try? await Task.sleep(for: interval)
+                            readLog = true
                         } else {
                             await eventSignal.wait(after: seen, timeout: interval)
+                            readLog = await eventSignal.current() == seen
                         }
                     }
                 }
@@ -54,6 +71,29 @@ extension Hub {
             }
             continuation.onTermination = { _ in task.cancel() }
         }
+    }
+
+    /// The filter of a followed `get-events` that new events from the feed can be matched
+    /// against as the log's read would: patterns, types, severities, times and workflow.
+    /// `nil` for what the feed cannot serve (a subscription's events, which are acknowledged
+    /// in the store) or parameters that do not decode (the first read reports them).
+    private static func feedSelection(for request: OperationRequest) -> FeedSelection? {
+        guard let lifted = try? liftWorkflowID(request), lifted.parameters["subscription"] == nil,
+            let p = try? GetEvents.Parameters.decode(lifted.parameters),
+            p.eventId == nil, p.deadLetters != true, p.order != "desc",
+            let (selection, _, _) = try? GetEvents.selection(p)
+        else { return nil }
+        return FeedSelection(selection: selection, workflowID: lifted.workflowID)
+    }
+}
+
+/// A followed stream's filter, applied to events from the feed.
+struct FeedSelection: Sendable {
+    var selection: GetEvents.Selection
+    var workflowID: String?
+
+    func admits(_ event: HubEvent) -> Bool {
+        (workflowID == nil || event.workflowID == workflowID) && selection.admits(event)
     }
 }
 
