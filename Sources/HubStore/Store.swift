@@ -30,6 +30,9 @@ extension Store {
 
 /// Learns what each commit of a store appended to the event log.
 public protocol CommitObserver: AnyObject, Sendable {
+    /// Whether to collect the events of the next commit at all: collecting has a cost
+    /// in the store's writer, worth paying only while someone uses them.
+    var wantsCommits: Bool { get }
     /// The events one commit appended, in sequence order; never empty. Called once per
     /// commit, in commit order, from the store's writer: it must return quickly.
     func committed(_ events: [HubEvent])

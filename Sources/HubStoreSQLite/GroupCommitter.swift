@@ -45,7 +45,7 @@ final class GroupCommitter: Sendable {
     /// Runs and commits `batch`, leaving each item's outcome in it; throws nothing: a
     /// failure is that item's outcome, or every item's when the commit fails.
     private func run(_ batch: [any PendingWrite], _ db: Database) {
-        let observer = observer.withLock { $0 }
+        let observer = observer.withLock { $0 }.flatMap { $0.wantsCommits ? $0 : nil }
         // The events the turn appends, only when someone is told of them.
         let appended = observer == nil ? nil : AppendedEvents()
         let tx = SQLiteTransaction(db: db, appended: appended)

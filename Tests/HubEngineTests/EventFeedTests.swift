@@ -14,12 +14,38 @@ import Testing
         }
     }
 
+    /// A feed with one stream using it.
+    func feed(capacity: Int = 1024) -> EventFeed {
+        let feed = EventFeed(capacity: capacity)
+        feed.addFollower()
+        return feed
+    }
+
     @Test func knowsNothingBeforeItsFirstCommit() {
-        #expect(EventFeed().events(after: 0) == nil)
+        #expect(feed().events(after: 0) == nil)
+    }
+
+    @Test func collectsOnlyWhileAStreamUsesIt() {
+        let feed = EventFeed()
+        #expect(!feed.wantsCommits)
+        feed.committed(events(1...2))
+        #expect(feed.events(after: 0) == nil)
+        feed.addFollower()
+        #expect(feed.wantsCommits)
+        feed.committed(events(3...4))
+        #expect(feed.events(after: 2)?.map(\.sequence) == [3, 4])
+        feed.removeFollower()
+        #expect(!feed.wantsCommits)
+        // Commits 5 and 6 went by unseen: the next stream starts afresh, not with a gap in it.
+        feed.committed(events(5...6))
+        feed.addFollower()
+        feed.committed(events(7...7))
+        #expect(feed.events(after: 4) == nil)
+        #expect(feed.events(after: 6)?.map(\.sequence) == [7])
     }
 
     @Test func givesTheEventsAfterASequenceFromConsecutiveCommits() {
-        let feed = EventFeed()
+        let feed = feed()
         feed.committed(events(11...13))
         feed.committed(events(14...15))
         #expect(feed.events(after: 10)?.map(\.sequence) == [11, 12, 13, 14, 15])
@@ -32,7 +58,7 @@ import Testing
     }
 
     @Test func aCommitThatDoesNotFollowTheLastStartsANewRun() {
-        let feed = EventFeed()
+        let feed = feed()
         feed.committed(events(1...3))
         // 4 and 5 were written by another process.
         feed.committed(events(6...7))
@@ -41,7 +67,7 @@ import Testing
     }
 
     @Test func keepsAtMostItsCapacity() {
-        let feed = EventFeed(capacity: 4)
+        let feed = feed(capacity: 4)
         for n in stride(from: Int64(1), through: 31, by: 3) { feed.committed(events(n...(n + 2))) }
         // 33 events committed; the newest four are held.
         #expect(feed.events(after: 29)?.map(\.sequence) == [30, 31, 32, 33])

@@ -12,6 +12,7 @@ import Testing
 @Suite struct CommitObserverTests {
     final class Recorder: CommitObserver {
         let commits = Mutex<[[HubEvent]]>([])
+        var wantsCommits: Bool { true }
         func committed(_ events: [HubEvent]) { commits.withLock { $0.append(events) } }
     }
 

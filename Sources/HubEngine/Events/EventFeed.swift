@@ -21,13 +21,41 @@ public final class EventFeed: CommitObserver {
         /// Consecutive sequences, oldest first; `events[head...]` are live.
         var events: [HubEvent] = []
         var head = 0
+        /// Streams using the feed; with none it collects nothing.
+        var followers = 0
     }
 
-    public init(capacity: Int = 4096) { self.capacity = max(1, capacity) }
+    public init(capacity: Int = 1024) { self.capacity = max(1, capacity) }
+
+    /// A stream starts using the feed. The first one starts it afresh: what was collected
+    /// before may have a gap (commits made while nobody followed were not collected).
+    public func addFollower() {
+        state.withLock { s in
+            if s.followers == 0 {
+                s.events.removeAll()
+                s.head = 0
+            }
+            s.followers += 1
+        }
+    }
+
+    /// A stream stopped using the feed; after the last one, it lets its events go.
+    public func removeFollower() {
+        state.withLock { s in
+            s.followers = max(0, s.followers - 1)
+            if s.followers == 0 {
+                s.events.removeAll()
+                s.head = 0
+            }
+        }
+    }
+
+    public var wantsCommits: Bool { state.withLock { $0.followers > 0 } }
 
     public func committed(_ events: [HubEvent]) {
         guard let first = events.first else { return }
         state.withLock { s in
+            guard s.followers > 0 else { return }
             if let last = s.events.last, first.sequence != last.sequence + 1 {
                 // A gap (another process's commit) or an overlap: start a new run.
                 s.events.removeAll(keepingCapacity: true)

@@ -19,6 +19,8 @@ extension Hub {
         let selection = Self.feedSelection(for: request)
         return AsyncThrowingStream { continuation in
             let task = Task {
+                if selection != nil { eventFeed.addFollower() }
+                defer { if selection != nil { eventFeed.removeFollower() } }
                 var last: Int64 = request.parameters["after_sequence"]?.intValue ?? -1
                 let bySubscription = request.parameters["subscription"] != nil
                 // Once a stop is asked for, one more read sends what is already there.
