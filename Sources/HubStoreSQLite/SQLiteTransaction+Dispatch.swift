@@ -281,6 +281,22 @@ extension SQLiteTransaction {
         ).map(Self.task(from:))
     }
 
+    /// Each test is the condition of the read it stands for, through the same index.
+    func sweepHasWork(silentSince: Int64, now: Int64) throws -> Bool {
+        try Bool.fetchOne(
+            db.cachedStatement(
+                sql: """
+                    SELECT EXISTS (SELECT 1 FROM agents WHERE status IN ('available','busy') AND last_heartbeat <= ?)
+                      OR EXISTS (SELECT 1 FROM leases WHERE state = 'active' AND expires_at <= ?)
+                      OR EXISTS (SELECT 1 FROM tasks WHERE run_deadline_at IS NOT NULL AND run_deadline_at <= ?
+                                   AND status = 'running')
+                      OR EXISTS (SELECT 1 FROM tasks INDEXED BY tasks_reserved
+                                   WHERE reserved_for IS NOT NULL AND status = 'ready')
+                      OR EXISTS (SELECT 1 FROM resource_allocations WHERE state IN ('queued','granted'))
+                    """),
+            arguments: [silentSince, now, now]) ?? true
+    }
+
     func overdueTasks(now: Int64) throws -> [WorkTask] {
         try Row.fetchAll(
             db.cachedStatement(

@@ -15,7 +15,62 @@ extension StoreConformance {
         ("retention removes what its rule selects and sequences keep rising", retention),
         ("settings round-trip", settingsRoundTrip),
         ("agent tokens are found by their hash", agentTokens),
+        ("the sweep's one look agrees with its five reads", sweepLook),
     ]
+
+    /// `sweepHasWork` is true exactly when one of the sweep's reads finds something, at
+    /// times on both sides of when each kind of work falls due (whatever other cases left in
+    /// the store). Each timed kind added falls due before those added earlier, so at its
+    /// own moment it alone is due: an agent silent from 5,000,000, a lease expiring at
+    /// 4,000,000, a run deadline at 3,000,000; then a request and a reservation, due at once.
+    static func sweepLook(_ store: any Store) async throws {
+        func check(_ label: String) async throws {
+            for time: Int64 in [0, 2_999_999, 3_000_000, 3_999_999, 4_000_000, 4_999_999, 5_000_000, 9_000_000] {
+                let (look, reads) = try await store.read { tx in
+                    (
+                        try tx.sweepHasWork(silentSince: time, now: time),
+                        !(try tx.agentsSilentSince(time).isEmpty && tx.expiredLeases(now: time).isEmpty
+                            && tx.overdueTasks(now: time).isEmpty && tx.reservedTasks().isEmpty
+                            && tx.liveAllocations().isEmpty)
+                    )
+                }
+                try expect(look == reads, "\(label), at \(time): the look says \(look), the reads \(reads)")
+            }
+        }
+        try await check("as the store is")
+        try await store.write { tx in
+            var agent = Agent(agentID: "conf_sweep_agent", registeredAt: 1)
+            agent.lastHeartbeat = 5_000_000
+            try tx.save(agent)
+        }
+        try await check("with an agent last heard from at 5,000,000")
+        try await store.write { tx in
+            try tx.insert(
+                Lease(
+                    leaseID: "lease_conf_sweep", workflowID: "conf_sweep_wf", taskID: "a", agentID: "conf_sweep_agent",
+                    claimedAt: 1, expiresAt: 4_000_000))
+        }
+        try await check("and a lease expiring at 4,000,000")
+        let sample = sample("conf_sweep_wf")
+        try await insert(sample, into: store)
+        var running = sample.tasks[0]
+        running.status = .running
+        running.runDeadline = 3_000_000
+        try await store.write { [running] tx in try tx.update(running) }
+        try await check("and a running task due at 3,000,000")
+        try await store.write { tx in
+            _ = try tx.insert(
+                ResourceAllocation(
+                    requestID: "req_conf_sweep", workflowID: nil, agentID: "conf_sweep_agent", resources: ["gpu": 1],
+                    priority: .medium, mode: .exclusive, createdAt: 1, deadline: 7_000_000))
+        }
+        try await check("and a queued resource request")
+        var reserved = sample.tasks[1]
+        reserved.status = .ready
+        reserved.reservedFor = "conf_sweep_agent"
+        try await store.write { [reserved] tx in try tx.update(reserved) }
+        try await check("and a reserved task")
+    }
 
     static func agentTokens(_ store: any Store) async throws {
         try await store.write { tx in

@@ -8,6 +8,7 @@ extension DispatchScope {
     /// this first, so it works with no server running.
     mutating func sweep() throws {
         let silentSince = now - leaseDuration
+        guard try tx.sweepHasWork(silentSince: silentSince, now: now) else { return }
         for var agent in try tx.agentsSilentSince(silentSince) {
             agent.status = .unresponsive
             try tx.save(agent)
