@@ -331,5 +331,14 @@ enum SQLiteMigrations {
         DROP INDEX events_by_workflow;
         CREATE INDEX events_by_workflow ON events(workflow_id, sequence) WHERE workflow_id IS NOT NULL;
         """,
+        // A claim for one workflow: tasks_claimable orders all ready tasks of a role, so
+        // SQLite read every one of them and sorted them to find the workflow's first
+        // few (0.8 ms with 11,000 ready, growing with them). Within one workflow this
+        // index is in the policy's order.
+        11: """
+        CREATE INDEX tasks_claimable_in_workflow ON tasks(
+            workflow_id, role, workflow_priority_rank DESC, priority_rank DESC, critical_path_ms DESC, created_at, position)
+            WHERE status = 'ready';
+        """,
     ]
 }

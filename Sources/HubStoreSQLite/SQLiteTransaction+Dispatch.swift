@@ -202,24 +202,26 @@ extension SQLiteTransaction {
             total: row?["total_tasks"] ?? 0, open: row?["open_tasks"] ?? 0, failed: row?["failed_tasks"] ?? 0)
     }
 
+    /// A partial index of ready tasks serves both the role equality and the order:
+    /// tasks_claimable across workflows, tasks_claimable_in_workflow within one
+    /// (QueryPlanTests: no sort, whatever the number of ready tasks).
+    static func readyCandidatesQuery(inWorkflow: Bool) -> String {
+        """
+        SELECT t.workflow_id, t.task_id, t.role, t.priority, t.critical_path_ms, t.created_at, t.position, t.files,
+          t.resources, t.reserved_for, t.workflow_priority_rank, w.workspace
+        FROM tasks t INDEXED BY \(inWorkflow ? "tasks_claimable_in_workflow" : "tasks_claimable")
+          JOIN workflows w ON w.id = t.workflow_id
+        WHERE t.status = 'ready' AND t.role IS ? AND w.status = 'running'\(inWorkflow ? " AND t.workflow_id = ?" : "")
+        ORDER BY t.role, t.workflow_priority_rank DESC, t.priority_rank DESC, t.critical_path_ms DESC, t.created_at,
+          t.workflow_id, t.position LIMIT ? OFFSET ?
+        """
+    }
+
     func readyCandidates(role: String?, workflowID: String?, offset: Int, limit: Int) throws -> [TaskCandidate] {
-        // The partial index tasks_claimable serves both the role equality and the order.
-        var sql = """
-            SELECT t.workflow_id, t.task_id, t.role, t.priority, t.critical_path_ms, t.created_at, t.position, t.files,
-              t.resources, t.reserved_for, t.workflow_priority_rank, w.workspace
-            FROM tasks t INDEXED BY tasks_claimable JOIN workflows w ON w.id = t.workflow_id
-            WHERE t.status = 'ready' AND t.role IS ? AND w.status = 'running'
-            """
         var arguments: StatementArguments = [role]
-        if let workflowID {
-            sql += " AND t.workflow_id = ?"
-            _ = arguments.append(contentsOf: [workflowID])
-        }
-        sql += """
-             ORDER BY t.role, t.workflow_priority_rank DESC, t.priority_rank DESC, t.critical_path_ms DESC, t.created_at,
-               t.workflow_id, t.position LIMIT ? OFFSET ?
-            """
+        if let workflowID { _ = arguments.append(contentsOf: [workflowID]) }
         _ = arguments.append(contentsOf: [limit, offset])
+        let sql = Self.readyCandidatesQuery(inWorkflow: workflowID != nil)
         return try Row.fetchAll(db.cachedStatement(sql: sql), arguments: arguments).map { row in
             var c = ColumnReader(row)
             let workflowID: String = c.next()

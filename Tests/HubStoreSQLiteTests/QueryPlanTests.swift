@@ -39,4 +39,15 @@ import Testing
         #expect(details.contains { $0.contains("INDEX events_by_workflow") }, "\(details)")
         #expect(!details.contains { $0.hasPrefix("SCAN") && !$0.contains("events_by_workflow") }, "\(details)")
     }
+
+    /// A claim reads a page of candidates in the policy's order straight from an index,
+    /// also when it is for one workflow: a sort would read every ready task first.
+    @Test(arguments: [false, true])
+    func claimCandidatesComeInOrderFromAnIndexWithoutASort(inWorkflow: Bool) throws {
+        let arguments: StatementArguments = inWorkflow ? [nil, "w", 40, 0] : [nil, 40, 0]
+        let details = try plan(SQLiteTransaction.readyCandidatesQuery(inWorkflow: inWorkflow), arguments)
+        let index = inWorkflow ? "tasks_claimable_in_workflow (workflow_id=? AND role=?)" : "tasks_claimable (role=?)"
+        #expect(details.contains { $0.hasPrefix("SEARCH t USING INDEX " + index) }, "\(details)")
+        #expect(!details.contains { $0.contains("TEMP B-TREE") }, "\(details)")
+    }
 }
