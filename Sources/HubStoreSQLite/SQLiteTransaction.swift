@@ -293,18 +293,46 @@ struct SQLiteTransaction: StoreWriter {
             try db.cachedStatement(sql: "UPDATE tasks SET created_at = ? WHERE workflow_id = ? AND task_id = ?")
                 .execute(arguments: [t.createdAt, t.workflowID, t.taskID])
         }
-        var args = StatementArguments(Self.values(t, forUpdate: true))
-        _ = args.append(contentsOf: [t.workflowID, t.taskID])
-        try db.cachedStatement(
-            sql: """
-                UPDATE tasks SET phase_id = ?, description = ?, role = ?, status = ?,
-                  depends_on = ?, files = ?, resources = ?, priority = ?, estimate_ms = ?, timeout_ms = ?, max_retries = ?,
-                  attempts = ?, risky = ?, evidence = ?, command = ?, payload = ?, assigned_agent = ?, result = ?,
-                  last_error = ?, started_at = ?, completed_at = ?, execution_ms = ?,
-                  critical_path_ms = ?, reserved_for = ?, run_deadline_at = ?, priority_rank = ?
-                WHERE workflow_id = ? AND task_id = ?
-                """
-        ).execute(arguments: args)
+        // Bound through SQLite's C API (RawStatement): every claim and completion runs it.
+        var update = try RawStatement(
+            db.cachedStatement(
+                sql: """
+                    UPDATE tasks SET phase_id = ?, description = ?, role = ?, status = ?,
+                      depends_on = ?, files = ?, resources = ?, priority = ?, estimate_ms = ?, timeout_ms = ?, max_retries = ?,
+                      attempts = ?, risky = ?, evidence = ?, command = ?, payload = ?, assigned_agent = ?, result = ?,
+                      last_error = ?, started_at = ?, completed_at = ?, execution_ms = ?,
+                      critical_path_ms = ?, reserved_for = ?, run_deadline_at = ?, priority_rank = ?
+                    WHERE workflow_id = ? AND task_id = ?
+                    """), in: db)
+        try update.bind(t.phaseID)
+        try update.bind(t.description)
+        try update.bind(t.role)
+        try update.bind(t.status.rawValue)
+        try update.bind(Self.list(t.dependsOn))
+        try update.bind(Self.list(t.files))
+        try update.bind(Self.storedResources(t))
+        try update.bind(t.priority.rawValue)
+        try update.bind(t.estimate?.milliseconds)
+        try update.bind(t.timeout?.milliseconds)
+        try update.bind(t.maxRetries)
+        try update.bind(t.attempts)
+        try update.bind(t.risky)
+        try update.bind(t.evidence?.serialized())
+        try update.bind(t.command)
+        try update.bind(t.payload?.serialized())
+        try update.bind(t.assignedAgent)
+        try update.bind(t.result?.serialized())
+        try update.bind(t.lastError?.serialized())
+        try update.bind(t.startedAt)
+        try update.bind(t.completedAt)
+        try update.bind(t.executionMilliseconds)
+        try update.bind(t.criticalPathMilliseconds)
+        try update.bind(t.reservedFor)
+        try update.bind(t.runDeadline)
+        try update.bind(t.priority.rank)
+        try update.bind(t.workflowID)
+        try update.bind(t.taskID)
+        try update.run()
     }
 
     func removeTasks(_ taskIDs: [String], of workflowID: String) throws {
@@ -335,24 +363,27 @@ struct SQLiteTransaction: StoreWriter {
     }
 
     private static func arguments(_ t: WorkTask) -> StatementArguments {
-        StatementArguments(values(t, forUpdate: false))
+        StatementArguments(values(t))
     }
 
     /// A task's column values in the INSERT's order; `forUpdate` leaves out the key and the
     /// creation time, as the UPDATE does.
-    private static func values(_ t: WorkTask, forUpdate: Bool) -> [(any DatabaseValueConvertible)?] {
+    /// A task's resources as stored: an object with its names in order.
+    private static func storedResources(_ t: WorkTask) -> String {
+        guard !t.resources.isEmpty else { return "{}" }
         var resources: JSONValue = .emptyObject
         for name in t.resources.keys.sorted() { resources[name] = .count(t.resources[name] ?? 1) }
-        let key: [(any DatabaseValueConvertible)?] = forUpdate ? [] : [t.workflowID, t.taskID]
-        let created: [(any DatabaseValueConvertible)?] = forUpdate ? [] : [t.createdAt]
-        return key + [
-            t.phaseID, t.description, t.role, t.status.rawValue,
-            Self.list(t.dependsOn), Self.list(t.files), t.resources.isEmpty ? "{}" : resources.serialized(),
+        return resources.serialized()
+    }
+
+    private static func values(_ t: WorkTask) -> [(any DatabaseValueConvertible)?] {
+        [
+            t.workflowID, t.taskID, t.phaseID, t.description, t.role, t.status.rawValue,
+            Self.list(t.dependsOn), Self.list(t.files), Self.storedResources(t),
             t.priority.rawValue, t.estimate?.milliseconds, t.timeout?.milliseconds, t.maxRetries, t.attempts, t.risky,
             t.evidence?.serialized(), t.command, t.payload?.serialized(), t.assignedAgent, t.result?.serialized(),
-            t.lastError?.serialized(),
-        ] + created + [
-            t.startedAt, t.completedAt, t.executionMilliseconds, t.criticalPathMilliseconds, t.reservedFor,
+            t.lastError?.serialized(), t.createdAt, t.startedAt, t.completedAt, t.executionMilliseconds,
+            t.criticalPathMilliseconds, t.reservedFor,
             t.runDeadline, t.priority.rank,
         ]
     }
@@ -463,7 +494,7 @@ struct SQLiteTransaction: StoreWriter {
         while start < events.count {
             let rows = Self.rowsPerStatement.first { $0 <= events.count - start } ?? 1
             let chunk = events[start..<(start + rows)]
-            var insert = try RawInsert(db.cachedStatement(sql: Self.insertEvents(rows: rows)), in: db)
+            var insert = try RawStatement(db.cachedStatement(sql: Self.insertEvents(rows: rows)), in: db)
             for e in chunk {
                 let d = e.draft
                 try insert.bind(e.eventID)

@@ -76,7 +76,7 @@ public enum StoreConformance {
         try await insert(s, into: store)
         var workflow = s.workflow
         var task = s.tasks[0]
-        for step in 0..<3 {
+        for step in 0..<4 {
             switch step {
             case 0:
                 workflow.stateVersion += 1  // no indexed column changes
@@ -90,12 +90,40 @@ public enum StoreConformance {
                 task.reservedFor = "agent_1"
                 task.role = "build"
                 task.createdAt = 800
-            default:
+            case 2:
                 workflow.status = .paused
                 task.status = .running
                 task.reservedFor = nil
                 task.runDeadline = 9_000
                 task.phaseID = 2
+            default:
+                // Every field a value of its own, so that values bound to each other's
+                // places do not read back as they were.
+                task.phaseID = 1
+                task.description = "described"
+                task.role = "review"
+                task.status = .completed
+                task.dependsOn = ["x"]
+                task.files = ["src/b.swift"]
+                task.resources = ["gpu": 2]
+                task.priority = .high
+                task.estimate = .minutes(7)
+                task.timeout = .minutes(11)
+                task.maxRetries = 13
+                task.attempts = 17
+                task.risky = true
+                task.evidence = ["tests": "pass"]
+                task.command = "make check"
+                task.payload = ["p": 19]
+                task.assignedAgent = "agent_23"
+                task.result = ["summary": "done"]
+                task.lastError = ["reason": "flaky"]
+                task.startedAt = 29_000
+                task.completedAt = 31_000
+                task.executionMilliseconds = 37
+                task.criticalPathMilliseconds = 41
+                task.reservedFor = "agent_43"
+                task.runDeadline = 47_000
             }
             let (w, t) = (workflow, task)
             try await store.write { tx in

@@ -5,12 +5,13 @@ import GRDBSQLite
 /// as they come, with no `StatementArguments`, no `DatabaseValue` per value and no
 /// array of existentials to build and destroy.
 ///
-/// For the event append only, where a batch binds 13 values per event: through
-/// GRDB's arguments the binding cost about a third of the writer's time in a
-/// publishing run (issue 6 (b), docs/PERFORMANCE.md). The statement must be one this
-/// type alone runs (it does not keep GRDB's record of the arguments), and every
-/// parameter must be bound before ``run()``.
-struct RawInsert {
+/// For the two statements the writer runs most: the event append, where a batch
+/// binds 13 values per event (through GRDB's arguments the binding cost about a
+/// third of the writer's time in a publishing run, issue 6 (b), docs/PERFORMANCE.md),
+/// and the task update, 28 values for every claim and completion. The statement must
+/// be one this type alone runs (it does not keep GRDB's record of the arguments), and
+/// every parameter must be bound before ``run()``.
+struct RawStatement {
     private let statement: Statement
     private let handle: SQLiteStatement
     private let connection: SQLiteConnection
@@ -45,6 +46,14 @@ struct RawInsert {
     }
 
     mutating func bind(_ value: Int) throws { try bind(Int64(value)) }
+
+    mutating func bind(_ value: Int64?) throws {
+        guard let value else { return try bindNull() }
+        try bind(value)
+    }
+
+    /// As GRDB stores a `Bool`: 1 or 0.
+    mutating func bind(_ value: Bool) throws { try bind(Int64(value ? 1 : 0)) }
 
     mutating func bindNull() throws {
         position += 1
