@@ -62,7 +62,7 @@ public final class EventFeed: CommitObserver {
                 s.head = 0
             }
             s.events += events
-            // Old events go in halves, so dropping them costs little per event.
+            // Old events are let go `capacity` at a time, so that costs little per event.
             if s.events.count - s.head > capacity { s.head = s.events.count - capacity }
             if s.head >= capacity {
                 s.events.removeFirst(s.head)
