@@ -73,6 +73,17 @@ case "scaling":
 default:
     let tasks = numbers.first ?? 10_000
     let agents = numbers.dropFirst().first ?? 8
+    // The bare loop runs before and after the cycles, and the ratio is against the mean of
+    // the two: the disk's speed drifts by a quarter from one minute to the next here, and
+    // one measurement on one side of the run made the ratio follow that drift.
+    func bareRate() throws -> Double {
+        let bare = try BareGRDBWorkload()
+        defer { try? bare.close() }
+        let transactions = 2_000
+        let elapsed = try clock.measure { for index in 0..<transactions { try bare.transaction(index) } }
+        return Double(transactions) / seconds(elapsed)
+    }
+    let bareBefore = try bareRate()
     let (hub, directory) = try makeHub("throughput")
     try await workflow(hub, tasks: tasks)
     for n in 0..<agents { _ = try await perform(hub, nil, "register-agent", ["agent_id": .string("agent\(n)")]) }
@@ -96,14 +107,12 @@ default:
     }
     try await hub.store.close()
     directory.remove()
-    let bare = try BareGRDBWorkload()
-    let transactions = 4_000
-    let bareElapsed = try clock.measure { for index in 0..<transactions { try bare.transaction(index) } }
-    try bare.close()
+    let bareAfter = try bareRate()
     let cycles = Double(tasks) / seconds(elapsed)
-    let bareRate = Double(transactions) / seconds(bareElapsed)
+    let bareMean = (bareBefore + bareAfter) / 2
     print(
         "{\"benchmark\": \"claim→complete throughput\", \"tasks\": \(tasks), \"agents\": \(agents), "
-            + "\"cycles_per_second\": \(String(format: "%.1f", cycles)), \"bare_transactions_per_second\": \(String(format: "%.1f", bareRate)), "
-            + "\"ratio\": \(String(format: "%.3f", cycles / bareRate)), \"target_ratio_at_least\": 2}")
+            + "\"cycles_per_second\": \(String(format: "%.1f", cycles)), \"bare_transactions_per_second\": \(String(format: "%.1f", bareMean)), "
+            + "\"bare_before\": \(String(format: "%.1f", bareBefore)), \"bare_after\": \(String(format: "%.1f", bareAfter)), "
+            + "\"ratio\": \(String(format: "%.3f", cycles / bareMean)), \"target_ratio_at_least\": 2}")
 }
