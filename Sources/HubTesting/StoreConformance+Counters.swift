@@ -31,7 +31,11 @@ extension StoreConformance {
             ("a", 2, .skipped),  // to another phase, settled to settled
             ("c", 1, .cancelled),  // failed to cancelled: both count as failed
         ]
-        for (n, (id, phase, status)) in steps.enumerated() {
+        // Then every change of status to every other, within a phase (c) and to the other phase (b).
+        let pairs = TaskStatus.allCases.flatMap { from in TaskStatus.allCases.map { (from, $0) } }
+        let every: [(String, Int, TaskStatus)] =
+            pairs.flatMap { [("c", 1, $0.0), ("c", 1, $0.1)] } + pairs.flatMap { [("b", 1, $0.0), ("b", 2, $0.1)] }
+        for (n, (id, phase, status)) in (steps + every).enumerated() {
             try await store.write { tx in
                 guard var task = try tx.tasks(of: "conf_counts").first(where: { $0.taskID == id }) else { return }
                 task.phaseID = phase
