@@ -46,7 +46,7 @@ extension StoreConformance {
         }
         try await store.write { tx in try tx.removeTasks(["d", "a"], of: "conf_counts") }
         try await expectCountsMatchTasks(store, step: "after removing d and a")
-        // A write that fails leaves the counters as they were.
+        // A write that fails leaves the counters in step with the tasks (both rolled back).
         _ = try? await store.write { tx -> Void in
             guard var task = try tx.tasks(of: "conf_counts").first(where: { $0.taskID == "b" }) else { return }
             task.status = .failed
