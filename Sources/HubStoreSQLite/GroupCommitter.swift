@@ -17,6 +17,8 @@ import Synchronization
 final class GroupCommitter: Sendable {
     private let queue = Mutex<[any PendingWrite]>([])
     private let observer = Mutex<(any CommitObserver)?>(nil)
+    /// The writer's rows of the hot tables; only turns (on the writer's thread) touch it.
+    private let cache = RowCache()
 
     /// Tells `observer` the events of each later commit (see ``Store/observeCommits(_:)``).
     func observe(_ observer: (any CommitObserver)?) { self.observer.withLock { $0 = observer } }
@@ -43,20 +45,23 @@ final class GroupCommitter: Sendable {
     }
 
     /// Runs and commits `batch`, leaving each item's outcome in it; throws nothing: a
-    /// failure is that item's outcome, or every item's when the commit fails.
-    private func run(_ batch: [any PendingWrite], _ db: Database) {
+    /// failure is that item's outcome, or every item's when the commit fails. (Internal,
+    /// not private: tests run a batch of their choosing through it.)
+    func run(_ batch: [any PendingWrite], _ db: Database) {
         let observer = observer.withLock { $0 }.flatMap { $0.wantsCommits ? $0 : nil }
         // The events the turn appends, only when someone is told of them.
         let appended = observer == nil ? nil : AppendedEvents()
-        let tx = SQLiteTransaction(db: db, appended: appended)
+        let tx = SQLiteTransaction(db: db, appended: appended, cache: cache)
         do {
             try db.executeCached("BEGIN IMMEDIATE TRANSACTION")
+            try cache.beginTurn(db)
             if batch.count == 1 {
                 // A lone body needs no savepoint: its failure rolls back the whole transaction.
                 do {
                     try batch[0].run(tx)
                 } catch {
                     batch[0].fail(error)
+                    cache.clear()
                     try db.rollbackIfOpen()
                     return
                 }
@@ -69,6 +74,7 @@ final class GroupCommitter: Sendable {
                         try db.executeCached("RELEASE SAVEPOINT item")
                     } catch {
                         item.fail(error)
+                        cache.clear()
                         // An I/O error may have rolled the whole transaction back: then nothing
                         // of the batch survives, which the commit below reports to everyone.
                         guard db.isInsideTransaction else { throw error }
@@ -84,6 +90,7 @@ final class GroupCommitter: Sendable {
             if let observer, let events = appended?.events, !events.isEmpty { observer.committed(events) }
         } catch {
             // The transaction or its commit failed: nothing of the batch is on disk.
+            cache.clear()
             try? db.rollbackIfOpen()
             let failure = SQLiteStore.unavailable(error)
             for item in batch { item.failIfSucceeded(failure) }

@@ -6,6 +6,13 @@ extension SQLiteTransaction {
     // MARK: Agents
 
     func agent(_ id: String) throws -> Agent? {
+        if let hit = cache?.agent(id) { return try cached(hit) { try storedAgent(id) } }
+        let a = try storedAgent(id)
+        if let a { cache?.keep(a) }
+        return a
+    }
+
+    private func storedAgent(_ id: String) throws -> Agent? {
         try Row.fetchOne(
             db.cachedStatement(sql: "SELECT \(Self.agentColumns) FROM agents WHERE agent_id = ?"), arguments: [id]
         )
@@ -34,18 +41,25 @@ extension SQLiteTransaction {
         let spend = a.spend.json.serialized()
         // Most saves change the load or the track record only: an update that leaves out the
         // indexed columns (on the condition that they are unchanged) keeps SQLite from
-        // rewriting the heartbeat index's page, one WAL frame less at commit.
-        try db.cachedStatement(
-            sql: """
-                UPDATE agents SET specializations = ?, max_concurrent_tasks = ?, preferred_task_types = ?,
-                  registered_at = ?, current_load = ?, record = ?, budget = ?, spend = ?
-                WHERE agent_id = ? AND status = ? AND last_heartbeat = ?
-                """
-        ).execute(arguments: [
-            specializations, a.maxConcurrentTasks, preferred, a.registeredAt, a.currentLoad, record, budget, spend,
-            a.agentID, a.status.rawValue, a.lastHeartbeat,
-        ])
-        guard db.changesCount == 0 else { return }
+        // rewriting the heartbeat index's page, one WAL frame less at commit. When the cache
+        // shows them changed, that update would change nothing and is not tried.
+        let old = cache?.agent(a.agentID)
+        if old == nil || (old?.status == a.status && old?.lastHeartbeat == a.lastHeartbeat) {
+            try db.cachedStatement(
+                sql: """
+                    UPDATE agents SET specializations = ?, max_concurrent_tasks = ?, preferred_task_types = ?,
+                      registered_at = ?, current_load = ?, record = ?, budget = ?, spend = ?
+                    WHERE agent_id = ? AND status = ? AND last_heartbeat = ?
+                    """
+            ).execute(arguments: [
+                specializations, a.maxConcurrentTasks, preferred, a.registeredAt, a.currentLoad, record, budget, spend,
+                a.agentID, a.status.rawValue, a.lastHeartbeat,
+            ])
+            if db.changesCount > 0 {
+                cache?.keep(a)
+                return
+            }
+        }
         try db.cachedStatement(
             sql: """
                 INSERT INTO agents (agent_id, specializations, max_concurrent_tasks, preferred_task_types, status,
@@ -60,10 +74,12 @@ extension SQLiteTransaction {
             a.agentID, specializations, a.maxConcurrentTasks, preferred, a.status.rawValue, a.registeredAt,
             a.lastHeartbeat, a.currentLoad, record, budget, spend,
         ])
+        cache?.keep(a)
     }
 
     func removeAgent(_ id: String) throws {
         try db.execute(sql: "DELETE FROM agents WHERE agent_id = ?", arguments: [id])
+        cache?.forgetAgent(id)
         try db.execute(sql: "DELETE FROM workflow_pools WHERE agent_id = ?", arguments: [id])
     }
 
@@ -94,6 +110,13 @@ extension SQLiteTransaction {
     // MARK: Leases
 
     func lease(_ id: String) throws -> Lease? {
+        if let hit = cache?.lease(id) { return try cached(hit) { try storedLease(id) } }
+        let l = try storedLease(id)
+        if let l { cache?.keep(l) }
+        return l
+    }
+
+    private func storedLease(_ id: String) throws -> Lease? {
         try Row.fetchOne(
             db.cachedStatement(sql: "SELECT \(Self.leaseColumns) FROM leases WHERE lease_id = ?"), arguments: [id]
         )
@@ -139,11 +162,19 @@ extension SQLiteTransaction {
         ).execute(arguments: [
             l.leaseID, l.workflowID, l.taskID, l.agentID, l.claimedAt, l.expiresAt, l.state.rawValue, l.endedAt,
         ])
+        cache?.keep(l)
     }
 
     func update(_ l: Lease) throws {
         try db.cachedStatement(sql: "UPDATE leases SET expires_at = ?, state = ?, ended_at = ? WHERE lease_id = ?")
             .execute(arguments: [l.expiresAt, l.state.rawValue, l.endedAt, l.leaseID])
+        // The update writes three columns: the cache keeps the stored lease with those three.
+        if var stored = cache?.lease(l.leaseID) {
+            stored.expiresAt = l.expiresAt
+            stored.state = l.state
+            stored.endedAt = l.endedAt
+            cache?.keep(stored)
+        }
     }
 
     /// The columns ``lease(from:)`` reads, in its order.
@@ -165,6 +196,15 @@ extension SQLiteTransaction {
     // MARK: Tasks for dispatch
 
     func task(workflowID: String, taskID: String) throws -> WorkTask? {
+        if let hit = cache?.task(workflowID, taskID) {
+            return try cached(hit) { try storedTask(workflowID: workflowID, taskID: taskID) }
+        }
+        let t = try storedTask(workflowID: workflowID, taskID: taskID)
+        if let t { cache?.keep(t) }
+        return t
+    }
+
+    private func storedTask(workflowID: String, taskID: String) throws -> WorkTask? {
         try Row.fetchOne(
             db.cachedStatement(sql: "SELECT \(Self.taskColumns) FROM tasks WHERE workflow_id = ? AND task_id = ?"),
             arguments: [workflowID, taskID]

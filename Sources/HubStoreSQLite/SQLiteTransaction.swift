@@ -7,10 +7,29 @@ struct SQLiteTransaction: StoreWriter {
     let db: Database
     /// Collects the events appended in a write transaction, for the store's commit observer.
     var appended: AppendedEvents? = nil
+    /// The writer's rows of the hot tables, in a write turn (see ``RowCache``).
+    var cache: RowCache? = nil
+
+    /// A row the cache holds. Debug builds (the tests) check it against the database on
+    /// every use, so a write that bypasses the cache cannot go unnoticed.
+    func cached<T: Equatable>(_ row: T, _ stored: () throws -> T?) rethrows -> T {
+        #if DEBUG
+            let fresh = try stored()
+            assert(fresh == row, "RowCache diverged from the database:\n\(row)\n\(String(describing: fresh))")
+        #endif
+        return row
+    }
 
     // MARK: Workflows
 
     func workflow(_ id: String) throws -> Workflow? {
+        if let hit = cache?.workflow(id) { return try cached(hit) { try storedWorkflow(id) } }
+        let w = try storedWorkflow(id)
+        if let w { cache?.keep(w) }
+        return w
+    }
+
+    private func storedWorkflow(_ id: String) throws -> Workflow? {
         // A cursor's row looks columns up by name through a dictionary (a fetched row
         // compares every column name, lowercased, on each lookup); the row is read
         // inside the cursor's `next`, while the statement still holds it.
@@ -59,6 +78,7 @@ struct SQLiteTransaction: StoreWriter {
                 VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
                 """
         ).execute(arguments: Self.arguments(w))
+        cache?.keep(w)
     }
 
     func update(_ w: Workflow) throws {
@@ -70,8 +90,11 @@ struct SQLiteTransaction: StoreWriter {
         let indexed: [(any DatabaseValueConvertible)?] = [w.status.rawValue, w.archived, w.deadline, w.createdAt]
         try db.cachedStatement(sql: Self.updateUnlessIndexedColumnsChanged)
             .execute(arguments: StatementArguments(values + [w.id] + indexed))
-        guard db.changesCount == 0 else { return }
-        try db.cachedStatement(sql: Self.updateAll).execute(arguments: StatementArguments(values + indexed + [w.id]))
+        if db.changesCount == 0 {
+            try db.cachedStatement(sql: Self.updateAll).execute(
+                arguments: StatementArguments(values + indexed + [w.id]))
+        }
+        cache?.keep(w)
     }
 
     /// The SET of the columns in ``mutableValues(_:)``.
@@ -269,12 +292,17 @@ struct SQLiteTransaction: StoreWriter {
     }
 
     func update(_ t: WorkTask) throws {
-        let before = try Row.fetchOne(
-            db.cachedStatement(
-                sql: "SELECT status, phase_id, created_at FROM tasks WHERE workflow_id = ? AND task_id = ?"),
-            arguments: [t.workflowID, t.taskID])
-        if let before, let old = TaskStatus(rawValue: before[0]) {
-            let oldPhase: Int = before[1]
+        // The task as it stands, for its phase's counters: from the cache when it holds it.
+        let before: CountedFields? =
+            if let old = cache?.task(t.workflowID, t.taskID) {
+                try cached(CountedFields(status: old.status, phaseID: old.phaseID, createdAt: old.createdAt)) {
+                    try storedCountedFields(t)
+                }
+            } else {
+                try storedCountedFields(t)
+            }
+        if let before, let old = before.status {
+            let oldPhase = before.phaseID
             if oldPhase == t.phaseID {
                 let leaving = Self.countDelta(old, sign: -1)
                 let entering = Self.countDelta(t.status, sign: 1)
@@ -289,7 +317,7 @@ struct SQLiteTransaction: StoreWriter {
         // The key never changes and the creation time seldom does (a restore can bring back an
         // older one); leaving them out of the SET keeps SQLite from rewriting every index's
         // entry (all of them hold the key) on each update.
-        if let before, (before[2] as Int64) != t.createdAt {
+        if let before, before.createdAt != t.createdAt {
             try db.cachedStatement(sql: "UPDATE tasks SET created_at = ? WHERE workflow_id = ? AND task_id = ?")
                 .execute(arguments: [t.createdAt, t.workflowID, t.taskID])
         }
@@ -333,6 +361,22 @@ struct SQLiteTransaction: StoreWriter {
         try update.bind(t.workflowID)
         try update.bind(t.taskID)
         try update.run()
+        if before != nil { cache?.keep(t) }
+    }
+
+    /// What ``update(_:)`` needs of the stored task: its status, phase and creation time.
+    private struct CountedFields: Equatable {
+        var status: TaskStatus?
+        var phaseID: Int
+        var createdAt: Int64
+    }
+
+    private func storedCountedFields(_ t: WorkTask) throws -> CountedFields? {
+        try Row.fetchOne(
+            db.cachedStatement(
+                sql: "SELECT status, phase_id, created_at FROM tasks WHERE workflow_id = ? AND task_id = ?"),
+            arguments: [t.workflowID, t.taskID]
+        ).map { row in CountedFields(status: TaskStatus(rawValue: row[0]), phaseID: row[1], createdAt: row[2]) }
     }
 
     func removeTasks(_ taskIDs: [String], of workflowID: String) throws {
@@ -348,11 +392,13 @@ struct SQLiteTransaction: StoreWriter {
             try adjustCounts(workflowID, row["phase_id"], total: -1, status: old, sign: -1)
             try delete.execute(arguments: [workflowID, id])
             try links.execute(arguments: [workflowID, id, id])
+            cache?.forgetTask(workflowID, id)
         }
     }
 
     func removeContents(of workflowID: String) throws {
         try db.execute(sql: "DELETE FROM tasks WHERE workflow_id = ?", arguments: [workflowID])
+        cache?.forgetTasks(of: workflowID)
         try db.execute(sql: "DELETE FROM task_dependencies WHERE workflow_id = ?", arguments: [workflowID])
         try db.execute(sql: "DELETE FROM phases WHERE workflow_id = ?", arguments: [workflowID])
     }
