@@ -82,6 +82,19 @@ struct SQLiteTransaction: StoreWriter {
     }
 
     func update(_ w: Workflow) throws {
+        // Most updates bump the version and nothing else (every dispatcher operation does):
+        // when the cache shows that, only those two columns are written, and the workflow's
+        // four JSON columns are not serialized again.
+        if var bumped = cache?.workflow(w.id) {
+            bumped.stateVersion = w.stateVersion
+            bumped.updatedAt = w.updatedAt
+            if bumped == w {
+                try db.cachedStatement(sql: "UPDATE workflows SET state_version = ?, updated_at = ? WHERE id = ?")
+                    .execute(arguments: [w.stateVersion, w.updatedAt, w.id])
+                cache?.keep(w)
+                return
+            }
+        }
         // SQLite rewrites an index's entry whenever an UPDATE sets one of its columns, even to
         // the value it had, and each rewritten page is one more 4 KiB frame in the WAL at
         // commit. Most updates (a version bump) leave the indexed columns as they were: try
