@@ -16,6 +16,7 @@ public enum MigrationHistory {
         (9, "checkpoint_file_sets"),
         (10, "events_by_workflow_only_workflow_events"),
         (11, "tasks_claimable_in_workflow"),
+        (12, "tasks_holding"),
     ]
 
     /// The identifier a store records for a step, e.g. `0001_workflows_phases_tasks_events`.

@@ -290,15 +290,18 @@ extension SQLiteTransaction {
         }
     }
 
+    /// The files and resources of running tasks that hold any (an empty list is stored as
+    /// `[]`, no resources as `{}`), through the index of exactly those (`tasks_holding`).
+    static let runningHoldsQuery = """
+        SELECT t.files, t.resources, w.workspace FROM tasks t INDEXED BY tasks_holding
+        JOIN workflows w ON w.id = t.workflow_id
+        WHERE t.status IN ('assigned','running') AND (t.files <> '[]' OR t.resources <> '{}')
+        """
+
     func runningHolds() throws -> (files: Set<String>, resources: [String: Int]) {
         var files: Set<String> = []
         var resources: [String: Int] = [:]
-        let rows = try Row.fetchAll(
-            db.cachedStatement(
-                sql: """
-                    SELECT t.files, t.resources, w.workspace FROM tasks t INDEXED BY tasks_by_status
-                    JOIN workflows w ON w.id = t.workflow_id WHERE t.status IN ('assigned','running')
-                    """))
+        let rows = try Row.fetchAll(db.cachedStatement(sql: Self.runningHoldsQuery))
         for row in rows {
             var c = ColumnReader(row)
             let storedFiles: String? = c.optional()

@@ -50,4 +50,11 @@ import Testing
         #expect(details.contains { $0.hasPrefix("SEARCH t USING INDEX " + index) }, "\(details)")
         #expect(!details.contains { $0.contains("TEMP B-TREE") }, "\(details)")
     }
+
+    /// What running tasks hold is read from an index of the running tasks that hold anything,
+    /// not by reading every running task.
+    @Test func aClaimReadsOnlyTheRunningTasksThatHoldFilesOrResources() throws {
+        let details = try plan(SQLiteTransaction.runningHoldsQuery, [])
+        #expect(details.first?.hasPrefix("SEARCH t USING INDEX tasks_holding") == true, "\(details)")
+    }
 }
