@@ -34,6 +34,29 @@ extension SQLiteTransaction {
     }
 
     func save(_ a: Agent) throws {
+        // A claim changes the agent's load (and so perhaps its status), a completion its
+        // track record too; when the cache shows nothing else changed, only those columns
+        // are written, and the agent's other JSON columns are not serialized again.
+        if let old = cache?.agent(a.agentID) {
+            var probe = old
+            probe.currentLoad = a.currentLoad
+            probe.status = a.status
+            probe.record = a.record
+            if probe == a {
+                if old.record == a.record {
+                    try db.cachedStatement(sql: "UPDATE agents SET current_load = ?, status = ? WHERE agent_id = ?")
+                        .execute(arguments: [a.currentLoad, a.status.rawValue, a.agentID])
+                } else {
+                    try db.cachedStatement(
+                        sql: "UPDATE agents SET current_load = ?, status = ?, record = ? WHERE agent_id = ?"
+                    ).execute(arguments: [
+                        a.currentLoad, a.status.rawValue, a.record.storedJSON.serialized(), a.agentID,
+                    ])
+                }
+                cache?.keep(a)
+                return
+            }
+        }
         let specializations = JSONValue.strings(a.specializations).serialized()
         let preferred = JSONValue.strings(a.preferredTaskTypes).serialized()
         let record = a.record.storedJSON.serialized()
