@@ -35,24 +35,29 @@ extension SQLiteTransaction {
 
     func save(_ a: Agent) throws {
         // A claim changes the agent's load (and so perhaps its status), a completion its
-        // track record too; when the cache shows nothing else changed, only those columns
-        // are written, and the agent's other JSON columns are not serialized again.
+        // track record too; when the cache shows nothing else changed, only the columns that
+        // did are written, and the agent's other JSON columns are not serialized again. The
+        // status is set only when it changed: setting it rewrites the heartbeat index's entry
+        // (the index's condition names it), one more WAL frame at commit.
         if let old = cache?.agent(a.agentID) {
             var probe = old
             probe.currentLoad = a.currentLoad
             probe.status = a.status
             probe.record = a.record
             if probe == a {
-                if old.record == a.record {
-                    try db.cachedStatement(sql: "UPDATE agents SET current_load = ?, status = ? WHERE agent_id = ?")
-                        .execute(arguments: [a.currentLoad, a.status.rawValue, a.agentID])
-                } else {
-                    try db.cachedStatement(
-                        sql: "UPDATE agents SET current_load = ?, status = ?, record = ? WHERE agent_id = ?"
-                    ).execute(arguments: [
-                        a.currentLoad, a.status.rawValue, a.record.storedJSON.serialized(), a.agentID,
-                    ])
+                var assignments = "current_load = ?"
+                var arguments: StatementArguments = [a.currentLoad]
+                if old.status != a.status {
+                    assignments += ", status = ?"
+                    _ = arguments.append(contentsOf: [a.status.rawValue])
                 }
+                if old.record != a.record {
+                    assignments += ", record = ?"
+                    _ = arguments.append(contentsOf: [a.record.storedJSON.serialized()])
+                }
+                _ = arguments.append(contentsOf: [a.agentID])
+                try db.cachedStatement(sql: "UPDATE agents SET \(assignments) WHERE agent_id = ?")
+                    .execute(arguments: arguments)
                 cache?.keep(a)
                 return
             }
