@@ -68,7 +68,6 @@ final class RowCache: @unchecked Sendable {
         tasks[TaskKey(workflowID: workflowID, taskID: taskID)] = nil
     }
     func forgetTasks(of workflowID: String) { tasks = tasks.filter { $0.key.workflowID != workflowID } }
-    func forgetLease(_ id: String) { leases[id] = nil }
 
     private static func put<Key: Hashable, Value>(_ value: Value, at key: Key, in table: inout [Key: Value]) {
         if table.count >= capacity && table[key] == nil { table.removeAll(keepingCapacity: true) }

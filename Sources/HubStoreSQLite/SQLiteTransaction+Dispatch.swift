@@ -6,10 +6,7 @@ extension SQLiteTransaction {
     // MARK: Agents
 
     func agent(_ id: String) throws -> Agent? {
-        if let hit = cache?.agent(id) { return try cached(hit) { try storedAgent(id) } }
-        let a = try storedAgent(id)
-        if let a { cache?.keep(a) }
-        return a
+        try throughCache(cache?.agent(id), keep: { cache?.keep($0) }) { try storedAgent(id) }
     }
 
     private func storedAgent(_ id: String) throws -> Agent? {
@@ -39,7 +36,8 @@ extension SQLiteTransaction {
         // did are written, and the agent's other JSON columns are not serialized again. The
         // status is set only when it changed: setting it rewrites the heartbeat index's entry
         // (the index's condition names it), one more WAL frame at commit.
-        if let old = cache?.agent(a.agentID) {
+        let old = cache?.agent(a.agentID)
+        if let old {
             var probe = old
             probe.currentLoad = a.currentLoad
             probe.status = a.status
@@ -71,7 +69,6 @@ extension SQLiteTransaction {
         // indexed columns (on the condition that they are unchanged) keeps SQLite from
         // rewriting the heartbeat index's page, one WAL frame less at commit. When the cache
         // shows them changed, that update would change nothing and is not tried.
-        let old = cache?.agent(a.agentID)
         if old == nil || (old?.status == a.status && old?.lastHeartbeat == a.lastHeartbeat) {
             try db.cachedStatement(
                 sql: """
@@ -138,10 +135,7 @@ extension SQLiteTransaction {
     // MARK: Leases
 
     func lease(_ id: String) throws -> Lease? {
-        if let hit = cache?.lease(id) { return try cached(hit) { try storedLease(id) } }
-        let l = try storedLease(id)
-        if let l { cache?.keep(l) }
-        return l
+        try throughCache(cache?.lease(id), keep: { cache?.keep($0) }) { try storedLease(id) }
     }
 
     private func storedLease(_ id: String) throws -> Lease? {
@@ -224,12 +218,9 @@ extension SQLiteTransaction {
     // MARK: Tasks for dispatch
 
     func task(workflowID: String, taskID: String) throws -> WorkTask? {
-        if let hit = cache?.task(workflowID, taskID) {
-            return try cached(hit) { try storedTask(workflowID: workflowID, taskID: taskID) }
+        try throughCache(cache?.task(workflowID, taskID), keep: { cache?.keep($0) }) {
+            try storedTask(workflowID: workflowID, taskID: taskID)
         }
-        let t = try storedTask(workflowID: workflowID, taskID: taskID)
-        if let t { cache?.keep(t) }
-        return t
     }
 
     private func storedTask(workflowID: String, taskID: String) throws -> WorkTask? {

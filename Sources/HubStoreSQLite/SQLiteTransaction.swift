@@ -20,13 +20,18 @@ struct SQLiteTransaction: StoreWriter {
         return row
     }
 
+    /// The cache's row (`hit`) when it holds one, else the stored row, which is then kept.
+    func throughCache<T: Equatable>(_ hit: T?, keep: (T) -> Void, _ stored: () throws -> T?) rethrows -> T? {
+        if let hit { return try cached(hit, stored) }
+        let row = try stored()
+        if let row { keep(row) }
+        return row
+    }
+
     // MARK: Workflows
 
     func workflow(_ id: String) throws -> Workflow? {
-        if let hit = cache?.workflow(id) { return try cached(hit) { try storedWorkflow(id) } }
-        let w = try storedWorkflow(id)
-        if let w { cache?.keep(w) }
-        return w
+        try throughCache(cache?.workflow(id), keep: { cache?.keep($0) }) { try storedWorkflow(id) }
     }
 
     private func storedWorkflow(_ id: String) throws -> Workflow? {
