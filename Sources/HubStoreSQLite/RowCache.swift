@@ -4,7 +4,7 @@ import HubCore
 /// The workflows, agents, tasks and leases as the writer's connection last read or wrote
 /// them, so that a claim or a completion reads the rows it touches from memory instead of
 /// decoding them from SQLite again (they are read by almost every dispatcher operation and
-/// were about a seventh of a dispatch run's time, docs/PERFORMANCE.md "Session 9").
+/// took 12.3 % of a dispatch-bench profile, docs/PERFORMANCE.md "Session 9").
 ///
 /// It holds exactly what the database holds, which three rules keep true:
 /// - Every write of these rows by this connection goes through ``SQLiteTransaction``,
