@@ -19,6 +19,10 @@ final class GroupCommitter: Sendable {
     private let observer = Mutex<(any CommitObserver)?>(nil)
     /// The writer's rows of the hot tables; only turns (on the writer's thread) touch it.
     private let cache = RowCache()
+    /// Checkpoints the WAL off the writer, if the store has one.
+    private let checkpointer: WALCheckpointer?
+
+    init(checkpointer: WALCheckpointer? = nil) { self.checkpointer = checkpointer }
 
     /// Tells `observer` the events of each later commit (see ``Store/observeCommits(_:)``).
     func observe(_ observer: (any CommitObserver)?) { self.observer.withLock { $0 = observer } }
@@ -52,6 +56,7 @@ final class GroupCommitter: Sendable {
         // The events the turn appends, only when someone is told of them.
         let appended = observer == nil ? nil : AppendedEvents()
         let tx = SQLiteTransaction(db: db, appended: appended, cache: cache)
+        checkpointer?.finish(on: db)
         do {
             try db.executeCached("BEGIN IMMEDIATE TRANSACTION")
             try cache.beginTurn(db)

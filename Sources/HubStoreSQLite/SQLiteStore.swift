@@ -14,7 +14,10 @@ public final class SQLiteStore: Store {
     public static let busyTimeout: TimeInterval = 30
 
     let writer: any DatabaseWriter
-    private let committer = GroupCommitter()
+    private let committer: GroupCommitter
+    /// A serving (pooled) store's checkpoints, off the writer; nil for one-shot commands,
+    /// whose rare checkpoint SQLite runs in the commit as usual.
+    let checkpointer: WALCheckpointer?
     /// The database file.
     public let path: String
 
@@ -22,7 +25,12 @@ public final class SQLiteStore: Store {
     ///
     /// - Parameter pooled: `true` opens a pool of reader connections beside the
     ///   writer (for servers); `false` opens a single connection (for one-shot commands).
-    public init(path: String, pooled: Bool = false) throws {
+    public convenience init(path: String, pooled: Bool = false) throws {
+        try self.init(path: path, pooled: pooled, checkpointThreshold: 1_000)
+    }
+
+    /// `checkpointThreshold`: the WAL's size in frames past which a pooled store checkpoints.
+    init(path: String, pooled: Bool, checkpointThreshold: Int32) throws {
         self.path = path
         var config = GRDB.Configuration()
         config.busyMode = .timeout(Self.busyTimeout)
@@ -60,6 +68,14 @@ public final class SQLiteStore: Store {
             // (no fsync at commit), so FULL is set again on the connection that writes.
             try writer.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
             try Self.migrate(writer)
+            if pooled {
+                let checkpointer = try WALCheckpointer(path: path, threshold: checkpointThreshold)
+                writer.writeWithoutTransaction { db in checkpointer.install(on: db) }
+                self.checkpointer = checkpointer
+            } else {
+                checkpointer = nil
+            }
+            committer = GroupCommitter(checkpointer: checkpointer)
         } catch {
             throw HubError(
                 .storeUnavailable, "Cannot open the store at \(path): \(Self.describe(error))",
@@ -103,6 +119,10 @@ public final class SQLiteStore: Store {
 
     public func close() async throws {
         do {
+            if let checkpointer {
+                try await writer.writeWithoutTransaction { db in checkpointer.uninstall(from: db) }
+                await checkpointer.close()
+            }
             if let queue = writer as? DatabaseQueue { try queue.close() }
             if let pool = writer as? DatabasePool { try pool.close() }
         } catch {
