@@ -8,7 +8,8 @@ import HubStore
 ///
 /// Several processes may open the same file at once: writes take the write lock
 /// up front (`BEGIN IMMEDIATE`) and wait for it up to ``busyTimeout``. Within a
-/// process, concurrent writes share commits (see ``GroupCommitter``).
+/// process, concurrent writes share commits (see ``GroupCommitter``); a pooled store
+/// copies the WAL into the database file on a thread of its own (``WALCheckpointer``).
 public final class SQLiteStore: Store {
     /// How long a write waits for another process's write lock. Defaults to 30 seconds.
     public static let busyTimeout: TimeInterval = 30
