@@ -17,6 +17,7 @@ public enum MigrationHistory {
         (10, "events_by_workflow_only_workflow_events"),
         (11, "tasks_claimable_in_workflow"),
         (12, "tasks_holding"),
+        (13, "task_indexes_without_status"),
     ]
 
     /// The identifier a store records for a step, e.g. `0001_workflows_phases_tasks_events`.

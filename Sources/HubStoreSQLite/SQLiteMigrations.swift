@@ -348,5 +348,18 @@ enum SQLiteMigrations {
         CREATE INDEX tasks_holding ON tasks(status)
             WHERE status IN ('assigned','running') AND (files <> '[]' OR resources <> '{}');
         """,
+        // Every claim and completion changes a task's status, and each index that names
+        // the status moves the task's entry: tasks_by_status and tasks_by_phase. A phase's
+        // tasks are read in order, so tasks_by_phase holds the position instead. Only the
+        // overdue-task probe read tasks_by_status (every running task, to compare its
+        // deadline); tasks_run_deadline now holds only running tasks, so the probe reads
+        // just those past their deadline.
+        13: """
+        DROP INDEX tasks_by_status;
+        DROP INDEX tasks_by_phase;
+        CREATE INDEX tasks_by_phase ON tasks(workflow_id, phase_id, position);
+        DROP INDEX tasks_run_deadline;
+        CREATE INDEX tasks_run_deadline ON tasks(run_deadline_at) WHERE run_deadline_at IS NOT NULL AND status = 'running';
+        """,
     ]
 }

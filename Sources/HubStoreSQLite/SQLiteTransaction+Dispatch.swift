@@ -230,12 +230,12 @@ extension SQLiteTransaction {
         ).map(Self.task(from:))
     }
 
+    static let phaseTasksQuery =
+        "SELECT \(taskColumns) FROM tasks WHERE workflow_id = ? AND phase_id = ? ORDER BY position"
+
     func tasks(of workflowID: String, phase: Int) throws -> [WorkTask] {
-        try Row.fetchAll(
-            db.cachedStatement(
-                sql: "SELECT \(Self.taskColumns) FROM tasks WHERE workflow_id = ? AND phase_id = ? ORDER BY position"),
-            arguments: [workflowID, phase]
-        ).map(Self.task(from:))
+        try Row.fetchAll(db.cachedStatement(sql: Self.phaseTasksQuery), arguments: [workflowID, phase])
+            .map(Self.task(from:))
     }
 
     /// CROSS JOIN keeps the dependency links as the outer loop: left to itself SQLite walked
@@ -346,29 +346,25 @@ extension SQLiteTransaction {
     }
 
     /// Each test is the condition of the read it stands for, through the same index.
+    static let sweepQuery = """
+        SELECT EXISTS (SELECT 1 FROM agents WHERE status IN ('available','busy') AND last_heartbeat <= ?)
+          OR EXISTS (SELECT 1 FROM leases WHERE state = 'active' AND expires_at <= ?)
+          OR EXISTS (SELECT 1 FROM tasks WHERE run_deadline_at IS NOT NULL AND run_deadline_at <= ?
+                       AND status = 'running')
+          OR EXISTS (SELECT 1 FROM tasks INDEXED BY tasks_reserved
+                       WHERE reserved_for IS NOT NULL AND status = 'ready')
+          OR EXISTS (SELECT 1 FROM resource_allocations WHERE state IN ('queued','granted'))
+        """
+
     func sweepHasWork(silentSince: Int64, now: Int64) throws -> Bool {
-        try Bool.fetchOne(
-            db.cachedStatement(
-                sql: """
-                    SELECT EXISTS (SELECT 1 FROM agents WHERE status IN ('available','busy') AND last_heartbeat <= ?)
-                      OR EXISTS (SELECT 1 FROM leases WHERE state = 'active' AND expires_at <= ?)
-                      OR EXISTS (SELECT 1 FROM tasks WHERE run_deadline_at IS NOT NULL AND run_deadline_at <= ?
-                                   AND status = 'running')
-                      OR EXISTS (SELECT 1 FROM tasks INDEXED BY tasks_reserved
-                                   WHERE reserved_for IS NOT NULL AND status = 'ready')
-                      OR EXISTS (SELECT 1 FROM resource_allocations WHERE state IN ('queued','granted'))
-                    """),
-            arguments: [silentSince, now, now]) ?? true
+        try Bool.fetchOne(db.cachedStatement(sql: Self.sweepQuery), arguments: [silentSince, now, now]) ?? true
     }
 
+    static let overdueTasksQuery =
+        "SELECT \(taskColumns) FROM tasks WHERE run_deadline_at IS NOT NULL AND run_deadline_at <= ? AND status = 'running'"
+
     func overdueTasks(now: Int64) throws -> [WorkTask] {
-        try Row.fetchAll(
-            db.cachedStatement(
-                sql:
-                    "SELECT \(Self.taskColumns) FROM tasks WHERE run_deadline_at IS NOT NULL AND run_deadline_at <= ? AND status = 'running'"
-            ),
-            arguments: [now]
-        ).map(Self.task(from:))
+        try Row.fetchAll(db.cachedStatement(sql: Self.overdueTasksQuery), arguments: [now]).map(Self.task(from:))
     }
 
     // MARK: Pools

@@ -111,17 +111,13 @@ extension SQLiteTransaction {
                 .execute(arguments: [t.createdAt, t.workflowID, t.taskID])
         }
         // Bound through SQLite's C API (RawStatement): every claim and completion runs it.
+        // The phase seldom changes (a restore, a task moved by add-tasks): left out of the SET
+        // otherwise, SQLite leaves the task's entry in tasks_by_phase alone (an assigned
+        // column's every index entry is rewritten, whatever its value).
+        let movesPhase = before.map { $0.phaseID != t.phaseID } ?? true
         var update = try RawStatement(
-            db.cachedStatement(
-                sql: """
-                    UPDATE tasks SET phase_id = ?, description = ?, role = ?, status = ?,
-                      depends_on = ?, files = ?, resources = ?, priority = ?, estimate_ms = ?, timeout_ms = ?, max_retries = ?,
-                      attempts = ?, risky = ?, evidence = ?, command = ?, payload = ?, assigned_agent = ?, result = ?,
-                      last_error = ?, started_at = ?, completed_at = ?, execution_ms = ?,
-                      critical_path_ms = ?, reserved_for = ?, run_deadline_at = ?, priority_rank = ?
-                    WHERE workflow_id = ? AND task_id = ?
-                    """), in: db)
-        try update.bind(t.phaseID)
+            db.cachedStatement(sql: movesPhase ? Self.taskUpdateMovingPhase : Self.taskUpdate), in: db)
+        if movesPhase { try update.bind(t.phaseID) }
         try update.bind(t.description)
         try update.bind(t.role)
         try update.bind(t.status.rawValue)
@@ -152,6 +148,17 @@ extension SQLiteTransaction {
         try update.run()
         if before != nil { cache?.keep(t) }
     }
+
+    private static let taskUpdateAssignments = """
+        description = ?, role = ?, status = ?,
+          depends_on = ?, files = ?, resources = ?, priority = ?, estimate_ms = ?, timeout_ms = ?, max_retries = ?,
+          attempts = ?, risky = ?, evidence = ?, command = ?, payload = ?, assigned_agent = ?, result = ?,
+          last_error = ?, started_at = ?, completed_at = ?, execution_ms = ?,
+          critical_path_ms = ?, reserved_for = ?, run_deadline_at = ?, priority_rank = ?
+        WHERE workflow_id = ? AND task_id = ?
+        """
+    private static let taskUpdate = "UPDATE tasks SET " + taskUpdateAssignments
+    private static let taskUpdateMovingPhase = "UPDATE tasks SET phase_id = ?, " + taskUpdateAssignments
 
     /// What ``update(_:)`` needs of the stored task: its status, phase and creation time.
     private struct CountedFields: Equatable {

@@ -76,7 +76,7 @@ public enum StoreConformance {
         try await insert(s, into: store)
         var workflow = s.workflow
         var task = s.tasks[0]
-        for step in 0..<4 {
+        for step in 0..<5 {
             switch step {
             case 0:
                 workflow.stateVersion += 1  // no indexed column changes
@@ -96,6 +96,33 @@ public enum StoreConformance {
                 task.reservedFor = nil
                 task.runDeadline = 9_000
                 task.phaseID = 2
+            case 3:
+                // Every field again but the phase (an update that keeps the phase leaves it
+                // out of its SET): each must still land in its own place.
+                task.description = "described again"
+                task.role = "deploy"
+                task.status = .failed
+                task.dependsOn = ["y", "z"]
+                task.files = ["src/c.swift"]
+                task.resources = ["gpu": 3]
+                task.priority = .low
+                task.estimate = .minutes(53)
+                task.timeout = .minutes(59)
+                task.maxRetries = 61
+                task.attempts = 67
+                task.risky = false
+                task.evidence = ["lint": "pass"]
+                task.command = "make lint"
+                task.payload = ["p": 71]
+                task.assignedAgent = "agent_73"
+                task.result = ["summary": "undone"]
+                task.lastError = ["reason": "timeout"]
+                task.startedAt = 79_000
+                task.completedAt = 83_000
+                task.executionMilliseconds = 89
+                task.criticalPathMilliseconds = 97
+                task.reservedFor = "agent_101"
+                task.runDeadline = 103_000
             default:
                 // Every field a value of its own, so that values bound to each other's
                 // places do not read back as they were.

@@ -57,4 +57,28 @@ import Testing
         let details = try plan(SQLiteTransaction.runningHoldsQuery, [])
         #expect(details.first?.hasPrefix("SEARCH t USING INDEX tasks_holding") == true, "\(details)")
     }
+
+    /// A phase's tasks come in order from an index of the phase, with no sort.
+    @Test func aPhasesTasksComeInOrderFromItsIndex() throws {
+        let details = try plan(SQLiteTransaction.phaseTasksQuery, ["w", 1])
+        #expect(details == ["SEARCH tasks USING INDEX tasks_by_phase (workflow_id=? AND phase_id=?)"], "\(details)")
+    }
+
+    /// The sweep's probe for overdue tasks, and their read, look only at running tasks past
+    /// their deadline: through tasks_by_status they read every running task.
+    @Test func overdueTasksAreFoundThroughTheDeadlineIndexOfRunningTasks() throws {
+        let queries: [(String, StatementArguments)] = [
+            (SQLiteTransaction.overdueTasksQuery, [1]),
+            (SQLiteTransaction.sweepQuery, [1, 1, 1]),
+        ]
+        for (sql, arguments) in queries {
+            let details = try plan(sql, arguments)
+            #expect(
+                details.contains {
+                    $0.contains("USING INDEX tasks_run_deadline (run_deadline_at>? AND run_deadline_at<?)")
+                },
+                "\(details)")
+            #expect(!details.contains { $0.contains("tasks_by_status") }, "\(details)")
+        }
+    }
 }
