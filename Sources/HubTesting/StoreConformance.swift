@@ -71,6 +71,36 @@ public enum StoreConformance {
     /// The SQLite store leaves columns whose value did not change out of its UPDATEs; each
     /// field must still take its new value, the indexed ones (status, archived, deadline,
     /// creation time, role, reservation) included, alone or together.
+    /// Gives every field of `task` but its key and phase a value of its own, different for
+    /// each `n`, so that values bound to each other's places do not read back as they were.
+    static func varyEveryField(of task: inout WorkTask, _ n: Int) {
+        let base = Int64(n) * 1_000
+        task.description = "described \(n)"
+        task.role = "role_\(n)"
+        task.status = n == 1 ? .completed : .failed
+        task.dependsOn = ["x\(n)"]
+        task.files = ["src/f\(n).swift"]
+        task.resources = ["gpu": n + 1]
+        task.priority = n == 1 ? .high : .low
+        task.estimate = .minutes(base + 7)
+        task.timeout = .minutes(base + 11)
+        task.maxRetries = Int(base) + 13
+        task.attempts = Int(base) + 17
+        task.risky = n == 1
+        task.evidence = ["tests_\(n)": "pass"]
+        task.command = "make check_\(n)"
+        task.payload = ["p": .int(base + 19)]
+        task.assignedAgent = "agent_\(base + 23)"
+        task.result = ["summary": .string("done \(n)")]
+        task.lastError = ["reason": .string("flaky \(n)")]
+        task.startedAt = (base + 29) * 1_000
+        task.completedAt = (base + 31) * 1_000
+        task.executionMilliseconds = base + 37
+        task.criticalPathMilliseconds = base + 41
+        task.reservedFor = "agent_\(base + 43)"
+        task.runDeadline = (base + 47) * 1_000
+    }
+
     static func updatesReplaceEveryField(_ store: any Store) async throws {
         let s = sample("conf_update")
         try await insert(s, into: store)
@@ -97,60 +127,12 @@ public enum StoreConformance {
                 task.runDeadline = 9_000
                 task.phaseID = 2
             case 3:
-                // Every field again but the phase (an update that keeps the phase leaves it
-                // out of its SET): each must still land in its own place.
-                task.description = "described again"
-                task.role = "deploy"
-                task.status = .failed
-                task.dependsOn = ["y", "z"]
-                task.files = ["src/c.swift"]
-                task.resources = ["gpu": 3]
-                task.priority = .low
-                task.estimate = .minutes(53)
-                task.timeout = .minutes(59)
-                task.maxRetries = 61
-                task.attempts = 67
-                task.risky = false
-                task.evidence = ["lint": "pass"]
-                task.command = "make lint"
-                task.payload = ["p": 71]
-                task.assignedAgent = "agent_73"
-                task.result = ["summary": "undone"]
-                task.lastError = ["reason": "timeout"]
-                task.startedAt = 79_000
-                task.completedAt = 83_000
-                task.executionMilliseconds = 89
-                task.criticalPathMilliseconds = 97
-                task.reservedFor = "agent_101"
-                task.runDeadline = 103_000
+                // Every field but the phase (an update that keeps the phase leaves it out
+                // of its SET): each must still land in its own place.
+                varyEveryField(of: &task, 2)
             default:
-                // Every field a value of its own, so that values bound to each other's
-                // places do not read back as they were.
                 task.phaseID = 1
-                task.description = "described"
-                task.role = "review"
-                task.status = .completed
-                task.dependsOn = ["x"]
-                task.files = ["src/b.swift"]
-                task.resources = ["gpu": 2]
-                task.priority = .high
-                task.estimate = .minutes(7)
-                task.timeout = .minutes(11)
-                task.maxRetries = 13
-                task.attempts = 17
-                task.risky = true
-                task.evidence = ["tests": "pass"]
-                task.command = "make check"
-                task.payload = ["p": 19]
-                task.assignedAgent = "agent_23"
-                task.result = ["summary": "done"]
-                task.lastError = ["reason": "flaky"]
-                task.startedAt = 29_000
-                task.completedAt = 31_000
-                task.executionMilliseconds = 37
-                task.criticalPathMilliseconds = 41
-                task.reservedFor = "agent_43"
-                task.runDeadline = 47_000
+                varyEveryField(of: &task, 1)
             }
             let (w, t) = (workflow, task)
             try await store.write { tx in

@@ -26,6 +26,19 @@ import Testing
         _ = try await store.write { tx in try tx.append(draft, eventID: "e\(n)", timestamp: Int64(n)) }
     }
 
+    /// Appends events numbered from `n` until a commit leaves the WAL at the threshold or
+    /// past it (and so asks for a checkpoint); returns the next number.
+    static func appendPastThreshold(_ store: SQLiteStore, _ checkpointer: WALCheckpointer, from n: Int) async throws
+        -> Int
+    {
+        var n = n
+        while checkpointer.walFrames < threshold {
+            try await append(store, n)
+            n += 1
+        }
+        return n
+    }
+
     /// The outcomes of the checkpointer's checkpoints, in order.
     static func outcomes(of checkpointer: WALCheckpointer) -> AsyncStream<WALCheckpointer.Outcome> {
         let (stream, continuation) = AsyncStream.makeStream(of: WALCheckpointer.Outcome.self)
@@ -55,11 +68,7 @@ import Testing
         defer { directory.remove() }
         let (store, checkpointer) = try Self.openStore(directory)
         var outcomes = Self.outcomes(of: checkpointer).makeAsyncIterator()
-        var n = 0
-        while checkpointer.walFrames < Self.threshold {
-            try await Self.append(store, n)
-            n += 1
-        }
+        let n = try await Self.appendPastThreshold(store, checkpointer, from: 0)
         let outcome = try #require(await outcomes.next())
         #expect(outcome.code == SQLITE_OK)
         #expect(outcome.copiedFrames == outcome.walFrames)
@@ -89,11 +98,7 @@ import Testing
         #expect(sqlite3_open_v2(directory.path + "/hub.sqlite", &reader, SQLITE_OPEN_READONLY, nil) == SQLITE_OK)
         defer { sqlite3_close_v2(reader) }
         #expect(sqlite3_exec(reader, "BEGIN; SELECT count(*) FROM events;", nil, nil, nil) == SQLITE_OK)
-        var n = 2
-        while checkpointer.walFrames < Self.threshold {
-            try await Self.append(store, n)
-            n += 1
-        }
+        let n = try await Self.appendPastThreshold(store, checkpointer, from: 2)
         let outcome = try #require(await outcomes.next())
         #expect(outcome.code == SQLITE_OK)
         #expect(outcome.copiedFrames < outcome.walFrames)
