@@ -8,6 +8,7 @@ import NIOCore
 /// The event log (appends, queries, lookups), subscriptions, dead letters and settings (§10).
 extension SQLiteTransaction {
     // MARK: The log
+
     func events(_ query: EventQuery) throws -> [HubEvent] {
         var clauses: [String] = []
         var arguments: StatementArguments = []
