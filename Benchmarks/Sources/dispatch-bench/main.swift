@@ -18,6 +18,26 @@ import HubStoreSQLite
 //       straight through the store's group committer, each write one event row and nothing
 //       else — the best a design with one appended record per operation could do with this
 //       committer and disk — against the same bare loop.
+//   swift run -c release dispatch-bench cost [cycles] [agents]
+//       The process's CPU time (user and system, getrusage) per claim→complete cycle, for
+//       `cycles` cycles by `agents` agents (default 1000 and 8) on a workflow of 2,000 tasks,
+//       set-up excluded: what the operations cost, where the rates above also wait for the
+//       disk, whose speed drifts by a quarter from one minute to the next here.
+
+/// The process's CPU time so far, in seconds.
+struct CPUTime {
+    var user: Double
+    var system: Double
+
+    static func now() -> CPUTime {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        func s(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+        return CPUTime(user: s(usage.ru_utime), system: s(usage.ru_stime))
+    }
+
+    static func - (a: CPUTime, b: CPUTime) -> CPUTime { CPUTime(user: a.user - b.user, system: a.system - b.system) }
+}
 
 func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
 
@@ -95,6 +115,40 @@ case "ceiling":
     let bareAfter = try bareRate()
     report("ceiling: two one-row durable writes per cycle", tasks: perAgent * agents, agents: agents,
         cycles: Double(perAgent * agents) / seconds(elapsed), bare: (bareBefore, bareAfter))
+case "cost":
+    let cycles = numbers.first ?? 1_000
+    let agents = max(1, numbers.dropFirst().first ?? 8)
+    let tasks = 2_000
+    guard cycles <= tasks else { throw WorkloadError("at most \(tasks) cycles") }
+    let (hub, directory) = try makeHub("cost")
+    try await workflow(hub, tasks: tasks)
+    for n in 0..<agents { _ = try await perform(hub, nil, "register-agent", ["agent_id": .string("agent\(n)")]) }
+    let before = CPUTime.now()
+    let elapsed = try await clock.measure {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for n in 0..<agents {
+                group.addTask {
+                    for _ in stride(from: n, to: cycles, by: agents) {
+                        let claimed = try await perform(hub, nil, "claim-task", ["agent_id": .string("agent\(n)")])
+                        guard let task = claimed["tasks"]?.arrayValue?.first, let lease = task["lease_id"] else {
+                            throw WorkloadError("agent\(n) found no task")
+                        }
+                        _ = try await perform(hub, nil, "complete-task", ["lease_id": lease])
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+    }
+    let used = CPUTime.now() - before
+    try await hub.store.close()
+    directory.remove()
+    func perCycle(_ s: Double) -> String { String(format: "%.1f", s / Double(cycles) * 1e6) }
+    print(
+        "{\"benchmark\": \"claim→complete CPU cost\", \"cycles\": \(cycles), \"agents\": \(agents), "
+            + "\"cycles_per_second\": \(String(format: "%.1f", Double(cycles) / seconds(elapsed))), "
+            + "\"cpu_us_per_cycle\": \(perCycle(used.user + used.system)), \"user_us_per_cycle\": \(perCycle(used.user)), "
+            + "\"system_us_per_cycle\": \(perCycle(used.system))}")
 case "scaling":
     let claims = numbers.first ?? 300
     // Claims across workflows (the policy's order over every ready task) and for one
