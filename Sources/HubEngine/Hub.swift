@@ -128,6 +128,11 @@ public final class Hub: Sendable {
         try Self.validateWorkflowID(id, table: table)
     }
 
+    /// Whether `id` is an operation's or a command's name, which no workflow or agent id may be (§2).
+    static func isCommandName(_ id: String, table: OperationTable) -> Bool {
+        table[id] != nil || ["serve", "mcp", "agent", "version", "help"].contains(id)
+    }
+
     static func validateWorkflowID(_ id: String, table: OperationTable) throws(HubError) {
         if let problem = Identifier.problem(with: id) {
             throw HubError(
@@ -135,7 +140,7 @@ public final class Hub: Sendable {
                 details: "Workflow ids match ^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$.",
                 suggestions: ["Use an id such as workflow_123"])
         }
-        if table[id] != nil || ["serve", "mcp", "agent", "version", "help"].contains(id) {
+        if isCommandName(id, table: table) {
             throw HubError(
                 .invalidWorkflowID, "Invalid workflow id \"\(id)\": it is the name of an operation or command",
                 details: "Workflow ids may not be operation names, so commands cannot be misread.",

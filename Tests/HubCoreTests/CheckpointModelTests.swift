@@ -99,6 +99,25 @@ import Testing
             workflow: w, phases: [Phase(workflowID: "w", phaseID: 1, name: "p", status: phase)], tasks: [a, b])
     }
 
+    @Test func aSnapshotFromOutsideIsHeldToTheRulesOfTheOperations() {
+        #expect(snapshot([:]).problem() == nil)
+        var forged = snapshot([:])
+        forged.tasks[1].taskID = "../b"
+        #expect(forged.problem()?.hasPrefix("tasks[1].task_id") == true)
+        forged = snapshot([:])
+        forged.workflow.startedAt = .min
+        #expect(forged.problem()?.hasPrefix("workflow.started_at") == true)
+        forged = snapshot([:])
+        forged.tasks[0].dependsOn = ["b"]
+        #expect(forged.problem()?.contains("dependency cycle") == true)
+        forged = snapshot([:])
+        forged.workflow.totalPhases = 2
+        #expect(forged.problem()?.hasPrefix("workflow.total_phases") == true)
+        forged = snapshot([:])
+        forged.tasks[0].attempts = -1
+        #expect(forged.problem() == "tasks[0].attempts is negative")
+    }
+
     @Test func rollbackRequeuesWorkCompletedSinceWithAttemptsKept() {
         var now = snapshot(["a": .completed, "b": .completed], version: 9)
         now.tasks[0].attempts = 2

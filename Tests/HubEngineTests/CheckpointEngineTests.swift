@@ -67,6 +67,14 @@ import Testing
         #expect(events.result["count"] == 1)
     }
 
+    @Test(arguments: ["latest", "chkpt_mine"])
+    func namesThatReferToOtherCheckpointsAreRefused(_ name: String) async throws {
+        await t.run("w1", "create", #"{"phases": ["a"]}"#)
+        let refused = await t.run("w1", "checkpoint", "{\"name\": \"\(name)\"}")
+        #expect(refused.errorCode == "INVALID_PARAMETERS")
+        #expect(await t.run("w1", "list-checkpoints").result["checkpoints"]?.arrayValue?.isEmpty == true)
+    }
+
     @Test func rollbackRestoresDamagedFilesByteForByteAndRequeuesTheWork() async throws {
         let binary = (0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 31) }
         try write("src/a.bin", binary)

@@ -187,6 +187,20 @@ import Testing
         #expect(await pending("r").types.count == 2)
     }
 
+    @Test func aReplayCannotStartPastTheNextEvent() async throws {
+        await t.run(nil, "subscribe-event", #"{"patterns": ["*.tick"], "callback": "far", "start_from": "all"}"#)
+        let newest = await publish("w1", "tick").result["sequence"]?.intValue ?? 0
+        let refused = await t.run(
+            nil, "replay-events", "{\"subscription\": \"far\", \"from_sequence\": \(Int64.max)}")
+        #expect(refused.errorCode == "INVALID_PARAMETERS")
+        // The cursor did not move: the next event still arrives.
+        await publish("w1", "tick")
+        #expect(await pending("far").types.count == 2)
+        // From the next sequence is allowed: it waits for what comes.
+        let next = await t.run(nil, "replay-events", "{\"subscription\": \"far\", \"from_sequence\": \(newest + 2)}")
+        #expect(next.errorCode == nil)
+    }
+
     @Test func replayByTimeRange() async throws {
         await t.run(nil, "subscribe-event", #"{"patterns": ["*.tick"], "callback": "rt", "start_from": "all"}"#)
         let t0 = Timestamp.format(milliseconds: t.clock.nowMilliseconds())

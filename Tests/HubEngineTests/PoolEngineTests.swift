@@ -12,6 +12,13 @@ import Testing
             .arrayValue ?? []
     }
 
+    @Test(arguments: ["create", "claim-task", "serve", "help"])
+    func anAgentIdCannotBeAnOperationsName(_ id: String) async throws {
+        let refused = await t.run(nil, "register-agent", "{\"agent_id\": \"\(id)\"}")
+        #expect(refused.errorCode == "INVALID_PARAMETERS")
+        #expect(await t.run(nil, "monitor-pool").result["agent_pool"]?["total_agents"] == 0)
+    }
+
     @Test func assignAgentsBindsMatchingAgentsAndOnlyTheyClaim() async throws {
         await t.run(
             "w1", "create",

@@ -59,6 +59,31 @@ import Testing
         #expect(polled.errorCode == "RESOURCE_TIMEOUT")
     }
 
+    @Test func aWaitOfZeroGetsOneLookAndKeepsNothingWhenRefused() async throws {
+        let now = #"{"resources": {"gpu": 1}, "constraints": {"max_wait_time": "0s"}}"#
+        #expect(await allocate(now).result["state"] == "granted")
+        let refused = await allocate(now)
+        #expect(refused.errorCode == "RESOURCE_TIMEOUT")
+        // Nothing of the refused request is kept: no request, no event.
+        let events = await t.run(nil, "get-events", #"{"event_types": ["resource_requested"]}"#)
+        #expect(events.result["count"] == 1)
+    }
+
+    @Test func aFinishedOrArchivedWorkflowGetsNoAllocation() async throws {
+        await t.run("w1", "create", #"{"phases": ["a"]}"#)
+        await t.run("w1", "cancel")
+        let version = await t.run("w1", "get-status").result["workflow_state"]?["state_version"]
+        #expect(await allocate(#"{"resources": {"db2": 1}}"#, workflow: "w1").errorCode == "INVALID_TRANSITION")
+        await t.run("w1", "cleanup")
+        let archived = await t.run("w1", "get-status").result["workflow_state"]?["state_version"]
+        #expect(archived != version)
+        #expect(await allocate(#"{"resources": {"db2": 1}}"#, workflow: "w1").errorCode == "INVALID_TRANSITION")
+        #expect(await t.run("w1", "get-status").result["workflow_state"]?["state_version"] == archived)
+        // The resource stays free for everyone else.
+        #expect(await allocate(#"{"resources": {"db2": 1}}"#).result["state"] == "granted")
+        #expect(await allocate(#"{"resources": {"db2": 1}}"#, workflow: "nope").errorCode == "WORKFLOW_NOT_FOUND")
+    }
+
     @Test func aRequestLargerThanCapacityIsRefused() async throws {
         let refused = await allocate(#"{"resources": {"database": 3}}"#)
         #expect(refused.errorCode == "INVALID_PARAMETERS")

@@ -42,6 +42,40 @@ import Testing
         #expect(await t.run("w1", "get-status").result["workflow_state"]?["state_version"] == before)
     }
 
+    /// A bundle's checksums can be recomputed by whoever writes it, so what it holds is
+    /// checked too: each of these edits, with its checksum made right, is refused.
+    @Test(arguments: [
+        "a task id that leaves the state directory", "a start before 1970", "a timeout past any clock",
+        "a dependency cycle", "a task in no phase", "a current phase past the last",
+    ])
+    func aForgedBundleWithValidChecksumsIsRefused(_ forgery: String) async throws {
+        await t.run(
+            "w1", "create",
+            #"{"phases": [{"name": "a", "tasks": [{"task_id": "t1"}, {"task_id": "t2", "depends_on": ["t1"]}]}]}"#)
+        await t.run("w1", "start")
+        let saved = await t.run("w1", "save-state", #"{"backup_location": "w1.json", "compress": false}"#)
+        let path = try #require(saved.result["bundle"]?["path"]?.stringValue)
+        var document = try JSONParser.parse(try String(contentsOfFile: path, encoding: .utf8))
+        var state = try #require(document["sections"]?["workflow"])
+        var tasks = state["tasks"]?.arrayValue ?? []
+        switch forgery {
+        case "a task id that leaves the state directory": tasks[0]["task_id"] = "../../../outside/pwn"
+        case "a start before 1970": state["workflow"]?["started_at"] = .int(Int64.min)
+        case "a timeout past any clock": state["workflow"]?["timeout_ms"] = .int(Int64.max)
+        case "a dependency cycle": tasks[0]["depends_on"] = .strings(["t2"])
+        case "a task in no phase": tasks[1]["phase_id"] = 9
+        default: state["workflow"]?["current_phase"] = 99
+        }
+        state["tasks"] = .array(tasks)
+        document["sections"]?["workflow"] = state
+        document["checksums"]?["workflow"] = .string(Checksum.sha256(canonical: state))
+        try document.serialized().write(toFile: path, atomically: true, encoding: .utf8)
+        let before = await t.run("w1", "get-status").result["workflow_state"]?["state_version"]
+        let refused = await t.run("w1", "load-state", #"{"bundle": "w1.json"}"#)
+        #expect(refused.errorCode == "CHECKPOINT_CORRUPT")
+        #expect(await t.run("w1", "get-status").result["workflow_state"]?["state_version"] == before)
+    }
+
     @Test func aTruncatedBundleIsCorrupt() async throws {
         await t.run("w1", "create", #"{"phases": ["a"]}"#)
         let saved = await t.run("w1", "save-state", #"{"backup_location": "w1.gz", "compress": true}"#)

@@ -188,5 +188,6 @@ public struct WorkflowSnapshot: Sendable, Equatable {
             tasks.append(task)
         }
         self.init(workflow: workflow, phases: phases, tasks: tasks)
+        if let problem = problem() { throw corrupt(problem) }
     }
 }

@@ -18,29 +18,35 @@ extension DispatchScope {
     }
 
     /// Ends queued requests past their wait and grants what fits, in priority then arrival order.
+    /// A request whose wait ends at this very moment (`max_wait_time` 0s) gets this one look first.
     mutating func processResourceQueue() throws {
         let live = try tx.liveAllocations()
         var queued: [ResourceAllocation] = []
-        for var request in live where request.state == .queued {
-            if request.deadline <= now {
-                request.state = .expired
-                request.endedAt = now
-                try tx.update(request)
-                try emitResourceEvent("resource_request_expired", request, severity: .warning)
-            } else {
-                queued.append(request)
-            }
+        for request in live where request.state == .queued {
+            if request.deadline < now { try expire(request) } else { queued.append(request) }
         }
         guard !queued.isEmpty else { return }
         var ledger = try resourceLedger()
         let granted = Set(ledger.grant(queued.map(\.request)))
-        for var request in queued where granted.contains(request.requestID) {
+        for var request in queued {
+            guard granted.contains(request.requestID) else {
+                if request.deadline <= now { try expire(request) }
+                continue
+            }
             request.state = .granted
             request.allocationID = ids.make("alloc")
             request.grantedAt = now
             try tx.update(request)
             try emitResourceEvent("resource_allocated", request)
         }
+    }
+
+    private mutating func expire(_ queued: ResourceAllocation) throws {
+        var request = queued
+        request.state = .expired
+        request.endedAt = now
+        try tx.update(request)
+        try emitResourceEvent("resource_request_expired", request, severity: .warning)
     }
 
     /// Ends granted and queued requests of an agent (it failed or left).

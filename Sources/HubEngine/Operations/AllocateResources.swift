@@ -75,7 +75,21 @@ enum AllocateResources {
                 throw HubError.parameter("resources", "is required: units per resource name, e.g. {\"database\": 1}")
             }
             if let agentID = p.agentId { _ = try scope.agent(agentID) }
-            let workspace = try workflowID.flatMap { try scope.tx.workflow($0)?.workspace } ?? workingDirectory
+            var workspace = workingDirectory
+            if let workflowID {
+                // A workflow's allocations end with it (§8): a finished or archived one gets none.
+                guard let workflow = try scope.tx.workflow(workflowID) else {
+                    throw HubError.workflowNotFound(workflowID)
+                }
+                if workflow.archived || workflow.status.isFinished {
+                    throw HubError.invalidTransition(
+                        operation: "allocate-resources for", workflowID: workflowID, current: workflow.status,
+                        archived: workflow.archived,
+                        allowed: WorkflowLifecycle(status: workflow.status, archived: workflow.archived)
+                            .allowedOperations)
+                }
+                workspace = workflow.workspace
+            }
             resources = normalized(resources, workspace: workspace)
             let mode: ResourceMode = p.constraints?.conflictTolerance == "high" ? .shared : .exclusive
             for (name, units) in resources
@@ -93,7 +107,15 @@ enum AllocateResources {
             let stored = try scope.tx.insert(request)
             try scope.emitResourceEvent("resource_requested", stored)
             try scope.processResourceQueue()
-            return try scope.tx.allocation(stored.requestID) ?? stored
+            let outcome = try scope.tx.allocation(stored.requestID) ?? stored
+            // Only a wait of 0s ends at once; then nothing was granted, and nothing is kept of the request.
+            if outcome.state == .expired {
+                throw HubError(
+                    .resourceTimeout, "The resources are not free now and max_wait_time is \(wait)",
+                    details: "Nothing is held and no request is kept.",
+                    suggestions: ["Ask again with a longer max_wait_time to wait in the queue"])
+            }
+            return outcome
         }
         var steps: [String] = []
         switch allocation.state {

@@ -37,10 +37,17 @@ enum RegisterAgent {
         handler: run)
 
     static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {
+        let reserved = Hub.isCommandName(p.agentId, table: context.hub.table)
         let agent = try await context.hub.dispatch { scope -> Agent in
             var agent = try scope.tx.agent(p.agentId) ?? Agent(agentID: p.agentId, registeredAt: scope.now)
             let returning = agent.status == .unresponsive || agent.status == .offline
             let isNew = try scope.tx.agent(p.agentId) == nil
+            // §2: ids are not operation names. Agents registered before the rule keep working.
+            if isNew && reserved {
+                throw HubError.parameter(
+                    "agent_id", "must not be the name of an operation or command",
+                    suggestions: ["Use an id such as \(p.agentId)_agent"])
+            }
             if let roles = p.specializations { agent.specializations = roles }
             if let max = p.maxConcurrentTasks { agent.maxConcurrentTasks = max }
             if let preferred = p.preferredTaskTypes { agent.preferredTaskTypes = preferred }

@@ -46,6 +46,12 @@ enum ReplayEvents {
             let newest = try tx.lastEventSequence()
             let first: Int64
             if let n = p.fromSequence {
+                // Past the next sequence the cursor would skip events not yet published (ack-events' rule).
+                guard n <= newest + 1 else {
+                    throw HubError.parameter(
+                        "from_sequence", "is \(n), past the newest event (\(newest))",
+                        suggestions: ["Replay from at most \(newest + 1)"])
+                }
                 first = n
             } else {
                 first = try fromTime.flatMap { try tx.firstSequence(atOrAfter: $0) } ?? newest + 1

@@ -59,6 +59,13 @@ enum TakeCheckpoint {
     static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {
         let id = try context.requiredWorkflowID
         let hub = context.hub
+        // `restore`, `load-state` and the export name checkpoints by id, by `latest` or by name:
+        // a checkpoint called `latest` or `chkpt_…` could never be named by its own name.
+        if let name = p.name, name == "latest" || name.hasPrefix("chkpt_") {
+            throw HubError.parameter(
+                "name", "must not be 'latest' (it names the newest checkpoint) nor start with 'chkpt_' (ids do)",
+                suggestions: ["Choose another name, e.g. before_\(name)"])
+        }
         // Read what the capture needs: the workflow, its declared files, the previous capture's stamps.
         let (workflow, declared, previous, facts) = try await context.store.read {
             tx -> (Workflow, [String], [String: FileStamp], StateInvariants.Facts?) in
