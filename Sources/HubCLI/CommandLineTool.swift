@@ -7,6 +7,8 @@ import HubStoreSQLite
 /// The `coordination-hub` command: reads the command line, runs one operation
 /// on the local store, prints one JSON document, and answers the exit status (§2).
 public struct CommandLineTool: Sendable {
+    /// Largest parameter document read from an argument, a file or standard input: 64 MiB.
+    public static let maximumParameterBytes = 64 << 20
     public var environment: [String: String]
     public var workingDirectory: String
     public var standardOutput: any OutputSink
@@ -20,7 +22,9 @@ public struct CommandLineTool: Sendable {
         workingDirectory: String = FileManager.default.currentDirectoryPath,
         standardOutput: any OutputSink = FileHandleSink.standardOutput,
         standardError: any OutputSink = FileHandleSink.standardError,
-        standardInput: @escaping @Sendable () -> [UInt8] = { FileHandle.standardInput.readToEndRetryingInterrupts() },
+        standardInput: @escaping @Sendable () -> [UInt8] = {
+            FileHandle.standardInput.readToEndRetryingInterrupts(limit: CommandLineTool.maximumParameterBytes)
+        },
         outputIsTerminal: Bool = Platform.standardOutputIsTerminal, clock: any WallClock = SystemClock()
     ) {
         self.environment = environment

@@ -5,14 +5,20 @@ import Yams
 /// Reads the parameters argument: inline JSON, `@file` (JSON, or YAML for
 /// `.yaml`/`.yml`), or `-` for standard input (§2).
 enum ParameterSource {
-    /// Largest parameter document read. 64 MiB.
-    static let maximumSize = 64 << 20
+    /// Largest parameter document read.
+    static let maximumSize = CommandLineTool.maximumParameterBytes
 
     static func read(_ argument: String?, standardInput: () -> [UInt8]) throws(HubError) -> JSONValue {
         guard let argument else { return .emptyObject }
         let document: JSONValue
         if argument == "-" {
-            document = try parse(standardInput(), what: "standard input")
+            let bytes = standardInput()
+            guard bytes.count <= maximumSize else {
+                throw HubError(
+                    .invalidArguments, "Standard input is larger than \(maximumSize) bytes",
+                    details: "Parameters are one JSON object; nothing was read past the limit.")
+            }
+            document = try parse(bytes, what: "standard input")
         } else if argument.hasPrefix("@") {
             document = try readDocument(path: String(argument.dropFirst()), what: "parameter file")
         } else {
@@ -57,7 +63,8 @@ enum ParameterSource {
             guard let text = String(data: data, encoding: .utf8), let node = try Yams.compose(yaml: text) else {
                 return .emptyObject
             }
-            return try convert(node, depth: 0)
+            var budget = maximumValues
+            return try convert(node, depth: 0, budget: &budget)
         } catch let error as HubError {
             throw error
         } catch {
@@ -66,8 +73,19 @@ enum ParameterSource {
         }
     }
 
-    private static func convert(_ node: Node, depth: Int) throws(HubError) -> JSONValue {
+    /// Most values a YAML document may expand to. Aliases repeat what they name, so a
+    /// kilobyte of anchors can stand for billions of values.
+    static let maximumValues = 1_000_000
+
+    private static func convert(_ node: Node, depth: Int, budget: inout Int) throws(HubError) -> JSONValue {
         guard depth < JSONParser.maximumDepth else { throw HubError(.invalidArguments, "YAML nested too deeply") }
+        budget -= 1
+        guard budget >= 0 else {
+            throw HubError(
+                .invalidArguments, "The YAML expands to more than \(maximumValues) values",
+                details: "Aliases (*name) repeat what their anchor names; nothing was read past the limit.",
+                suggestions: ["Write the values out, or pass the parameters as JSON"])
+        }
         switch node {
         case .scalar(let scalar):
             if scalar.style == .plain {
@@ -79,13 +97,13 @@ enum ParameterSource {
             return .string(scalar.string)
         case .sequence(let sequence):
             var items: [JSONValue] = []
-            for child in sequence { items.append(try convert(child, depth: depth + 1)) }
+            for child in sequence { items.append(try convert(child, depth: depth + 1, budget: &budget)) }
             return .array(items)
         case .mapping(let mapping):
             var object: JSONValue = .emptyObject
             for (key, value) in mapping {
                 guard let name = key.string else { throw HubError(.invalidArguments, "YAML keys must be strings") }
-                object[name] = try convert(value, depth: depth + 1)
+                object[name] = try convert(value, depth: depth + 1, budget: &budget)
             }
             return object
         case .alias:

@@ -62,6 +62,23 @@ import Testing
         #expect(!hub.exists(hub.stateDirectory))
     }
 
+    @Test func aYAMLAliasBombIsRefusedBeforeItExpands() throws {
+        let hub = try CLISandbox("yaml-bomb")
+        defer { hub.remove() }
+        // Nine levels of nine aliases: 387 million strings from a few hundred bytes.
+        var lines = ["a: &a [x, x, x, x, x, x, x, x, x]"]
+        let names = ["a", "b", "c", "d", "e", "f", "g", "h", "i"]
+        for (previous, name) in zip(names, names.dropFirst()) {
+            lines.append(
+                "\(name): &\(name) [" + Array(repeating: "*\(previous)", count: 9).joined(separator: ", ") + "]")
+        }
+        lines.append("phases: [*i]")
+        try hub.write(lines.joined(separator: "\n"), to: hub.directory.file("bomb.yaml"))
+        let error = try hub.fail(["wf", "create", "@bomb.yaml"], code: "INVALID_ARGUMENTS", exit: 2)
+        #expect(error["message"]?.stringValue?.contains("more than 1000000 values") == true)
+        #expect(!hub.exists(hub.stateDirectory))
+    }
+
     @Test func parametersFromStandardInputAndFromAJSONFile() throws {
         let hub = try CLISandbox("stdin")
         defer { hub.remove() }

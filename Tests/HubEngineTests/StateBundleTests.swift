@@ -76,6 +76,23 @@ import Testing
         #expect(await t.run("w1", "get-status").result["workflow_state"]?["state_version"] == before)
     }
 
+    @Test(arguments: [
+        ("hub.sqlite", "PATH_NOT_ALLOWED"), ("hub.sqlite-wal/", "PATH_NOT_ALLOWED"),
+        ("workflows/active/w1.json", "PATH_NOT_ALLOWED"), ("config.json", "PATH_NOT_ALLOWED"),
+        ("notes.txt/w1.json", "INVALID_PARAMETERS"),
+    ])
+    func aBackupCannotReplaceTheHubsOwnFiles(_ location: String, _ code: String) async throws {
+        await t.run("w1", "create", #"{"phases": ["a"]}"#)
+        let store = t.directory.file("state/hub.sqlite")
+        let before = try #require(FileManager.default.contents(atPath: store))
+        #expect(FileManager.default.createFile(atPath: t.directory.file("state/notes.txt"), contents: Data("x".utf8)))
+        let refused = await t.run("w1", "save-state", "{\"backup_location\": \"\(location)\"}")
+        #expect(refused.errorCode == code)
+        #expect(FileManager.default.contents(atPath: store) == before)
+        #expect(!FileManager.default.fileExists(atPath: t.directory.file("state/config.json")))
+        #expect(await t.run("w1", "get-status").succeeded)
+    }
+
     @Test func aTruncatedBundleIsCorrupt() async throws {
         await t.run("w1", "create", #"{"phases": ["a"]}"#)
         let saved = await t.run("w1", "save-state", #"{"backup_location": "w1.gz", "compress": true}"#)

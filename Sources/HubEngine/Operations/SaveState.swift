@@ -37,9 +37,11 @@ enum SaveState {
         // Check the location before writing anything, so a refused request leaves no files behind.
         var target: String?
         if let location = p.backupLocation {
-            target = try Paths.confine(
+            let confined = try Paths.confine(
                 location, field: "backup_location", stateDirectory: hub.stateDirectory,
                 allowedRoots: hub.configuration.allowedBackupRoots)
+            try Paths.refuseHubFiles(confined, field: "backup_location", stateDirectory: hub.stateDirectory)
+            target = confined
         }
         let snapshot = try await hub.snapshot(id)
         let exporter = StateExporter(hub: hub)

@@ -58,4 +58,39 @@ public enum Paths {
         }
         return real
     }
+
+    /// What the hub keeps in its state directory: the store and its journal files, the
+    /// configuration, and the folders it writes (§6). A user-named file must be none of them.
+    static let ownedFolders: Set<String> = ["agent_pools", "checkpoints", "events", "reports", "tmp", "workflows"]
+
+    /// Refuses a resolved file location that would replace one of the hub's own files
+    /// (`PATH_NOT_ALLOWED`: a backup written over `hub.sqlite` destroyed the store), or
+    /// whose parent cannot be a directory because a file stands in its place
+    /// (`INVALID_PARAMETERS`, where writing would fail halfway).
+    static func refuseHubFiles(_ path: String, field: String, stateDirectory: String) throws(HubError) {
+        let state = resolved(absolute(stateDirectory, relativeTo: "/"))
+        if isInside(path, state), path != state {
+            let relative = path.dropFirst(state.count).split(separator: "/")
+            let first = relative.first.map(String.init) ?? ""
+            if ownedFolders.contains(first) || first.hasPrefix("hub.sqlite") || first == "config.json" {
+                throw HubError(
+                    .pathNotAllowed, "\(field) \(path) would replace a file the hub keeps itself",
+                    details:
+                        "The store (hub.sqlite and its -wal and -shm), config.json and the folders \(ownedFolders.sorted().joined(separator: ", ")) belong to the hub.",
+                    context: ["field": .string(field), "resolved": .string(path)],
+                    suggestions: ["Use a folder of its own, e.g. backups/"])
+            }
+        }
+        var ancestor = (path as NSString).deletingLastPathComponent
+        var isDirectory: ObjCBool = false
+        while ancestor.count > 1 {
+            if FileManager.default.fileExists(atPath: ancestor, isDirectory: &isDirectory) {
+                guard isDirectory.boolValue else {
+                    throw HubError.parameter(field, "passes through \(ancestor), which is a file, not a folder")
+                }
+                break
+            }
+            ancestor = (ancestor as NSString).deletingLastPathComponent
+        }
+    }
 }

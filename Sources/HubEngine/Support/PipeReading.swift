@@ -27,13 +27,15 @@ extension FileHandle {
         }
     }
 
-    /// Everything up to end of file.
-    public func readToEndRetryingInterrupts() -> [UInt8] {
+    /// Everything up to end of file, or the first chunk that takes it past `limit` bytes
+    /// (so a caller can refuse an endless input without holding all of it).
+    public func readToEndRetryingInterrupts(limit: Int = .max) -> [UInt8] {
         var all: [UInt8] = []
-        while true {
+        while all.count <= limit {
             let chunk = readAvailableRetryingInterrupts()
             if chunk.isEmpty { return all }
             all += chunk
         }
+        return all
     }
 }
