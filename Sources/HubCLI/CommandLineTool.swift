@@ -45,8 +45,8 @@ public struct CommandLineTool: Sendable {
         do {
             invocation = try Invocation(arguments: arguments)
         } catch {
-            return emitError(
-                error, operation: arguments.first ?? "", workflowID: nil, pretty: outputIsTerminal, exit: 2)
+            // The options could not be read, so neither could the operation.
+            return emitError(error, operation: "", workflowID: nil, pretty: outputIsTerminal, exit: 2)
         }
         let pretty = invocation.pretty || outputIsTerminal
         let table = OperationTable.standard
@@ -89,10 +89,16 @@ public struct CommandLineTool: Sendable {
         do {
             request = try parseRequest(invocation, table: table)
         } catch {
-            let op =
-                invocation.request != nil
-                ? "request" : (words.count >= 2 && table[words[1]] != nil ? words[1] : words.first ?? "")
-            return emitError(error, operation: op, workflowID: nil, pretty: pretty, exit: 2)
+            // Named as typed: `<workflow-id> <operation>` unless the first word is an operation.
+            var operation = words.first ?? ""
+            var workflowID: String?
+            if invocation.request != nil {
+                operation = "request"
+            } else if words.count >= 2 && table[words[0]] == nil {
+                operation = String(words[1].prefix(128))
+                workflowID = Identifier.isValid(words[0]) ? words[0] : nil
+            }
+            return emitError(error, operation: operation, workflowID: workflowID, pretty: pretty, exit: 2)
         }
         let stateDirectory = Paths.absolute(
             invocation.stateDirectory ?? environment["COORDINATION_HUB_STATE_DIR"] ?? ".claude/coordination",

@@ -30,13 +30,14 @@ public struct Authorization: Sendable {
     /// The caller of a request with these headers, or `UNAUTHORIZED`.
     public func caller(_ headers: HTTPFields) async throws(HubError) -> Caller {
         guard let adminToken else { return .admin }
-        guard let value = headers[.authorization], value.hasPrefix("Bearer ") else {
+        // The scheme is case-insensitive (RFC 9110 §11.1): `bearer` and `BEARER` are Bearer too.
+        guard let value = headers[.authorization], value.count > 7, value.prefix(7).lowercased() == "bearer " else {
             throw HubError(
                 .unauthorized, "This server needs a bearer token",
                 details: "Send 'Authorization: Bearer <token>' (the command line: --token or COORDINATION_HUB_TOKEN).",
                 suggestions: ["Ask the hub's administrator for a token (issue-token)"])
         }
-        let token = String(value.dropFirst("Bearer ".count))
+        let token = String(value.dropFirst(7).drop { $0 == " " })
         if Self.equal(token, adminToken) { return .admin }
         let hash = Checksum.sha256(Array(token.utf8))
         let agent: String?

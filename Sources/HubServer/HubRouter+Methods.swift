@@ -30,9 +30,18 @@ struct MethodNotAllowedMiddleware<Context: RequestContext>: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch let error as HTTPError where error.status == .notFound {
-            guard let allowed = HubRouter.allowedMethods(request.uri.path), !allowed.contains(request.method) else {
-                throw error
+            guard let allowed = HubRouter.allowedMethods(request.uri.path) else {
+                // No route at this path: a JSON error like every other answer of the API, not an empty 404.
+                var response = HubRouter.failure(
+                    HubError(
+                        .operationNotFound, "Nothing is served at \(request.uri.path.prefix(256))",
+                        details: "The API lives under /v1; /healthz, /metrics and /openapi.json beside it.",
+                        suggestions: ["See GET /openapi.json for every path"]),
+                    operation: "request", workflowID: nil, hub: hub)
+                response.status = .notFound
+                return response
             }
+            guard !allowed.contains(request.method) else { throw error }
             let names = allowed.map(\.rawValue).joined(separator: ", ")
             var response = HubRouter.failure(
                 HubError(

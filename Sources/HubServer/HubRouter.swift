@@ -4,6 +4,7 @@ import HubEngine
 import Hummingbird
 import NIOCore
 import Prometheus
+import ServiceLifecycle
 
 /// The HTTP API of §13, generated from the operation table: every operation at
 /// `POST /v1/workflows/{id}/{operation}` and `POST /v1/{hub-operation}`, the seed's
@@ -133,22 +134,64 @@ public enum HubRouter {
     }
 
     /// The request body as JSON (`{}` when empty), refusing more than `limit` bytes.
+    /// How long a request's body may take to arrive once its headers have.
+    static let bodyTimeout: Duration = .seconds(30)
+
     static func body(_ request: inout Request, limit: Int) async throws -> JSONValue {
-        let buffer: ByteBuffer
-        do {
-            buffer = try await request.collectBody(upTo: limit)
-        } catch {
-            throw HubError(
-                .payloadTooLarge, "The request body is larger than \(limit) bytes",
-                details: "The server's max_body_size is \(limit) bytes.",
-                suggestions: ["Send a smaller body, or raise max_body_size in the configuration"])
-        }
+        let buffer = try await collect(request.body, limit: limit)
         let bytes = Array(buffer.readableBytesView)
         if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) { return .emptyObject }
         do {
             return try JSONParser.parse(bytes: bytes)
         } catch {
             throw HubError.parameter("body", "is not valid JSON: \(error.description)")
+        }
+    }
+
+    /// The whole body, or an error that says why not: too large, malformed (a broken chunk),
+    /// not there within ``bodyTimeout``, or cut short by a graceful shutdown. A body that never
+    /// comes would otherwise hold its request, and the server's shutdown, for ever.
+    static func collect(_ body: RequestBody, limit: Int) async throws(HubError) -> ByteBuffer {
+        enum Arrival: Sendable {
+            case body(ByteBuffer), shuttingDown, timedOut, failed(any Error)
+        }
+        let arrival = await withTaskGroup(of: Arrival.self) { group in
+            group.addTask {
+                do {
+                    return .body(try await cancelWhenGracefulShutdown { try await body.collect(upTo: limit) })
+                } catch {
+                    return Task.isShuttingDownGracefully ? .shuttingDown : .failed(error)
+                }
+            }
+            group.addTask {
+                try? await Task.sleep(for: bodyTimeout)
+                return .timedOut
+            }
+            defer { group.cancelAll() }
+            return await group.next() ?? .timedOut
+        }
+        switch arrival {
+        case .body(let buffer): return buffer
+        case .shuttingDown:
+            throw HubError(
+                .storeUnavailable, "The server is shutting down; the request was not run",
+                details: "Its body had not arrived when the shutdown began.", suggestions: ["Send it again"])
+        case .timedOut:
+            throw HubError(
+                .invalidParameters, "The request body did not arrive within \(bodyTimeout)",
+                details: "The headers came but the body stopped; nothing was run.",
+                suggestions: ["Send the whole body with its request"])
+        case .failed(let error)
+        where error is NIOTooManyBytesError || (error as? HTTPError)?.status == .contentTooLarge:
+            throw HubError(
+                .payloadTooLarge, "The request body is larger than \(limit) bytes",
+                details: "The server's max_body_size is \(limit) bytes.",
+                suggestions: ["Send a smaller body, or raise max_body_size in the configuration"])
+        case .failed(let error):
+            throw HubError(
+                .invalidParameters, "The request body could not be read: \(error)",
+                details: "Its framing is broken (a chunk size that does not match, for one); nothing was run.",
+                suggestions: ["Send the body with a Content-Length, or well-formed chunks"])
         }
     }
 
@@ -181,6 +224,9 @@ public enum HubRouter {
         buffer.reserveCapacity(bytes.count + 1)
         buffer.writeBytes(bytes)
         buffer.writeInteger(UInt8(0x0A))
-        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: buffer))
+        var headers: HTTPFields = [.contentType: "application/json"]
+        // RFC 9110 §11.6.1: a 401 names the scheme that would be accepted.
+        if status == .unauthorized { headers[.wwwAuthenticate] = "Bearer" }
+        return Response(status: status, headers: headers, body: .init(byteBuffer: buffer))
     }
 }

@@ -1,12 +1,19 @@
 import HubCore
 import HubEngine
 import Hummingbird
+import HummingbirdCore
 import Logging
 import Metrics
 import NIOCore
 import Prometheus
 import ServiceLifecycle
 import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// `coordination-hub serve`: the HTTP API and the hub's long-lived work, as
 /// `Service`s of one `ServiceGroup` — the HTTP server, event delivery, retention,
@@ -30,6 +37,23 @@ public struct HubServer: Sendable {
         self.adminToken = adminToken.flatMap { $0.isEmpty ? nil : $0 }
     }
 
+    /// How many connections the server holds open at once: the process's open-file limit
+    /// (raised to its hard maximum first) less room for the store, the checkpointer and
+    /// outgoing webhooks. Past it the server stops accepting and new connections wait in the
+    /// listen backlog; without it, running out of descriptors crashed the process
+    /// (libdispatch traps when it cannot open a file of its own).
+    static func connectionLimit() -> Int {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 1_000 }
+        if limit.rlim_cur < limit.rlim_max {
+            var raised = limit
+            raised.rlim_cur = limit.rlim_max
+            if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &raised) == 0 { limit = raised }
+        }
+        let files = Int(min(limit.rlim_cur, 1_048_576))
+        return max(16, files - 256)
+    }
+
     /// Hosts that need no authentication to serve on (§13).
     public static func isLoopback(_ host: String) -> Bool {
         host == "localhost" || host == "::1" || host.hasPrefix("127.")
@@ -46,7 +70,9 @@ public struct HubServer: Sendable {
             router: HubRouter.make(
                 hub: hub, maxBodySize: maxBodySize, streamsStop: streamsStop, registry: registry,
                 adminToken: adminToken),
-            configuration: .init(address: .hostname(host, port: port), serverName: "coordination-hub"),
+            configuration: .init(
+                address: .hostname(host, port: port), serverName: "coordination-hub",
+                availableConnectionsDelegate: MaximumAvailableConnections(Self.connectionLimit())),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) },
             logger: hub.logger)
     }

@@ -41,6 +41,10 @@ import Testing
         defer { hub.remove() }
         let outcome = try hub.run("wf", "creat", "{}")
         #expect(outcome.json["recovery_suggestions"]?.strings.contains("Did you mean 'create'?") == true)
+        // The envelope names the words as they were typed: the operation and the workflow.
+        #expect(outcome.json["operation"] == "creat")
+        #expect(outcome.json["workflow_id"] == "wf")
+        #expect(try hub.run("--bogus", "wf", "get-status").json["operation"] == "")
     }
 
     static let invalidParameters: [(arguments: [String], field: String)] = [

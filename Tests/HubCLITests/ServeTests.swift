@@ -77,6 +77,13 @@ import Testing
 
     /// A raw HTTP/1.1 GET on a socket, left open: what an SSE client does.
     static func openStream(url: String, path: String) throws -> FileHandle {
+        let handle = try openSocket(url: url)
+        handle.write(Data("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n".utf8))
+        return handle
+    }
+
+    /// A TCP connection to the server at `url`, nothing sent yet.
+    static func openSocket(url: String) throws -> FileHandle {
         let port = UInt16(url.split(separator: ":").last.flatMap { Int($0) } ?? 0)
         #if canImport(Glibc)
             let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -93,9 +100,7 @@ import Testing
             }
         }
         try #require(fd >= 0 && connected == 0, "could not connect to \(url)")
-        let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
-        handle.write(Data("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n".utf8))
-        return handle
+        return FileHandle(fileDescriptor: fd, closeOnDealloc: true)
     }
 
     /// Starts `serve --port <port>` (0: any free port) in the sandbox and answers the

@@ -64,3 +64,30 @@ extension EventFollowTests {
         #expect(events.compactMap { $0["sequence"]?.intValue } == (1...4).map { start + Int64($0) })
     }
 }
+
+extension EventFollowTests {
+    /// More events than a follower may read ahead: it waits for its consumer and carries
+    /// on, losing and repeating none.
+    @Test func aFollowerPastItsReadAheadWaitsForItsConsumerAndLosesNothing() async throws {
+        let t = try TestHub()
+        defer { t.remove() }
+        let count = FollowedEvents.readAhead * 2 + 10
+        let start = await t.run(nil, "get-events", "{}").result["last_sequence"]?.intValue ?? 0
+        let events = (0..<count).map { n -> JSONValue in ["event_type": "note", "data": ["n": .int(Int64(n))]] }
+        #expect(
+            await t.hub.perform(
+                OperationRequest(workflowID: nil, operation: "publish-event", parameters: ["events": .array(events)])
+            ).error == nil)
+        let stream = t.hub.follow(
+            OperationRequest(
+                workflowID: nil, operation: "get-events",
+                parameters: ["after_sequence": .int(start), "event_types": ["note"], "limit": 1000]),
+            interval: .seconds(600), shouldStop: { false })
+        var received: [Int64] = []
+        for try await event in stream {
+            received.append(event["data"]?["n"]?.intValue ?? -1)
+            if received.count == count { break }
+        }
+        #expect(received == (0..<Int64(count)).map { $0 })
+    }
+}

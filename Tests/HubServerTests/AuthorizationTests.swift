@@ -39,6 +39,15 @@ import Testing
             #expect(anonymous == .unauthorized)
             #expect(refusal["error"]?["code"] == "UNAUTHORIZED")
             #expect(try await post(client, "/v1/list-workflows", token: "wrong-token").0 == .unauthorized)
+            // A 401 names the scheme it wants; the scheme's name is case-insensitive.
+            let challenge = try await client.execute(uri: "/v1/list-workflows", method: .post) {
+                $0.headers[.wwwAuthenticate]
+            }
+            #expect(challenge == "Bearer")
+            let lowercase = try await client.execute(
+                uri: "/v1/list-workflows", method: .post, headers: [.authorization: "bearer \(Self.admin)"]
+            ) { $0.status }
+            #expect(lowercase == .ok)
 
             // The admin sets up a workflow with two tasks and a token for agent a1.
             let admin = Self.admin

@@ -168,7 +168,8 @@ import Testing
         }
     }
 
-    /// Found by schemathesis: other methods on a known path are 405 with Allow; unknown paths stay 404.
+    /// Found by schemathesis: other methods on a known path are 405 with Allow; unknown paths
+    /// are 404 with a JSON error (they had an empty body).
     @Test func otherMethodsOnAKnownPathAre405WithAllow() async throws {
         try await app().test(.router) { client in
             for (uri, method, allow) in [
@@ -182,8 +183,11 @@ import Testing
                     #expect(Self.json(r)["error"]?["code"] == "OPERATION_NOT_FOUND", "\(method) \(uri)")
                 }
             }
-            try await client.execute(uri: "/no/such/path", method: .get) { r in
-                #expect(r.status == .notFound)
+            for uri in ["/no/such/path", "/", "/v1/workflows/w1/start/extra"] {
+                try await client.execute(uri: uri, method: .get) { r in
+                    #expect(r.status == .notFound, "\(uri)")
+                    #expect(Self.json(r)["error"]?["code"] == "OPERATION_NOT_FOUND", "\(uri)")
+                }
             }
         }
     }

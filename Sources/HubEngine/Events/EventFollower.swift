@@ -1,4 +1,5 @@
 import HubCore
+import Synchronization
 
 extension Hub {
     /// `get-events` with `follow: true` for a process that prints events as they
@@ -11,13 +12,17 @@ extension Hub {
     /// The first read is the operation itself, so a bad request fails at once with
     /// its usual error response. With a subscription and `ack: true` each read
     /// acknowledges what it returns, so a restarted follower carries on where it stopped.
+    ///
+    /// The follower reads at most ``FollowedEvents/readAhead`` events ahead of whoever
+    /// iterates it: a stream whose client does not read holds that many, not the log.
     public func follow(
         _ request: OperationRequest, interval: Duration = .milliseconds(200),
         shouldStop: @escaping @Sendable () -> Bool
-    ) -> AsyncThrowingStream<JSONValue, any Error> {
+    ) -> FollowedEvents {
         // What the stream selects, to take new events from the feed; nil: always read the log.
         let selection = Self.feedSelection(for: request)
-        return AsyncThrowingStream { continuation in
+        let credits = Credits(FollowedEvents.readAhead)
+        let stream = AsyncThrowingStream<JSONValue, any Error> { continuation in
             let task = Task {
                 if selection != nil { eventFeed.addFollower() }
                 defer { if selection != nil { eventFeed.removeFollower() } }
@@ -38,7 +43,10 @@ extension Hub {
                     let seen = await eventSignal.current()
                     var found = false
                     if !readLog, let selection, last >= 0, let fresh = eventFeed.events(after: last) {
-                        for event in fresh where selection.admits(event) { continuation.yield(event.json) }
+                        for event in fresh where selection.admits(event) {
+                            guard await credits.take() else { break }
+                            continuation.yield(event.json)
+                        }
                         last = fresh.last?.sequence ?? last
                         found = !fresh.isEmpty
                     } else {
@@ -53,6 +61,7 @@ extension Hub {
                             ($0["sequence"]?.intValue ?? 0) > last
                         }
                         for event in events {
+                            guard await credits.take() else { break }
                             continuation.yield(event)
                             last = max(last, event["sequence"]?.intValue ?? last)
                         }
@@ -73,6 +82,7 @@ extension Hub {
             }
             continuation.onTermination = { _ in task.cancel() }
         }
+        return FollowedEvents(stream: stream, credits: credits)
     }
 
     /// The filter of a followed `get-events` that new events from the feed can be matched
@@ -103,4 +113,83 @@ struct FeedSelection: Sendable {
 public struct FollowFailure: Error {
     public let response: OperationResponse
     public let error: HubError
+}
+
+/// The events of ``Hub/follow(_:interval:shouldStop:)``, read ahead of their consumer by at
+/// most ``readAhead``: each event taken from the sequence lets the follower read one more.
+public struct FollowedEvents: AsyncSequence, Sendable {
+    public typealias Element = JSONValue
+
+    /// How many events a follower holds that its consumer has not taken. A client that stops
+    /// reading an SSE stream kept the whole log and everything published after it.
+    public static let readAhead = 256
+
+    let stream: AsyncThrowingStream<JSONValue, any Error>
+    let credits: Credits
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        var base: AsyncThrowingStream<JSONValue, any Error>.AsyncIterator
+        let credits: Credits
+
+        public mutating func next() async throws -> JSONValue? {
+            let event = try await base.next()
+            if event != nil { credits.give() }
+            return event
+        }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(base: stream.makeAsyncIterator(), credits: credits)
+    }
+}
+
+/// A count a producer takes from before each event and its consumer gives back after, so
+/// the producer waits while `limit` events are in between.
+final class Credits: Sendable {
+    private struct State {
+        var available: Int
+        var waiter: CheckedContinuation<Bool, Never>?
+        var cancelled = false
+    }
+    private let state: Mutex<State>
+
+    init(_ limit: Int) { state = Mutex(State(available: limit)) }
+
+    /// Takes one credit, waiting for the consumer if there is none; `false` once the waiting task is cancelled.
+    func take() async -> Bool {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+                let ready: Bool? = state.withLock { s in
+                    if s.cancelled { return false }
+                    if s.available > 0 {
+                        s.available -= 1
+                        return true
+                    }
+                    s.waiter = continuation
+                    return nil
+                }
+                if let ready { continuation.resume(returning: ready) }
+            }
+        } onCancel: {
+            let waiter = state.withLock { s in
+                s.cancelled = true
+                defer { s.waiter = nil }
+                return s.waiter
+            }
+            waiter?.resume(returning: false)
+        }
+    }
+
+    /// Gives one credit back, waking a waiting producer with it.
+    func give() {
+        let waiter = state.withLock { s -> CheckedContinuation<Bool, Never>? in
+            guard let waiter = s.waiter else {
+                s.available += 1
+                return nil
+            }
+            s.waiter = nil
+            return waiter
+        }
+        waiter?.resume(returning: true)
+    }
 }
