@@ -75,6 +75,16 @@ import Testing
         #expect(await t.run("w1", "list-checkpoints").result["checkpoints"]?.arrayValue?.isEmpty == true)
     }
 
+    @Test func aWorkflowRestoredToBeforeItsStartBeginsItsFirstPhaseWhenResumed() async throws {
+        await t.run("w1", "create", #"{"phases": [{"name": "a", "tasks": [{"task_id": "t"}]}]}"#)
+        await t.run("w1", "checkpoint")
+        #expect(await t.run("w1", "restore", #"{"latest": true}"#).succeeded)
+        #expect(await t.run("w1", "resume").succeeded)
+        let state = await t.run("w1", "get-status").result["workflow_state"]
+        #expect(state?["current_phase"] == 1)
+        #expect(state?["phases"]?.arrayValue?.first?["tasks"]?.arrayValue?.first?["status"] == "ready")
+    }
+
     @Test func rollbackRestoresDamagedFilesByteForByteAndRequeuesTheWork() async throws {
         let binary = (0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 31) }
         try write("src/a.bin", binary)

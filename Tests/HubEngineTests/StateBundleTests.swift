@@ -93,6 +93,22 @@ import Testing
         #expect(await t.run("w1", "get-status").succeeded)
     }
 
+    /// A payload as deep as a request may carry sits a few levels deeper in a bundle with
+    /// checkpoints; the hub must read back what it wrote.
+    @Test func aBundleWithTheDeepestPayloadLoadsBack() async throws {
+        var payload: JSONValue = 1
+        for _ in 0..<120 { payload = .array([payload]) }
+        let task: JSONValue = ["task_id": "deep", "payload": payload]
+        let create: JSONValue = ["phases": [["name": "a", "tasks": [task]]]]
+        #expect(await t.run("w1", "create", create.serialized()).succeeded)
+        await t.run("w1", "checkpoint")
+        let saved = await t.run(
+            "w1", "save-state", #"{"backup_location": "deep.json", "include_checkpoints": true, "compress": false}"#)
+        #expect(saved.succeeded)
+        let loaded = await t.run("w1", "load-state", #"{"bundle": "deep.json"}"#)
+        #expect(loaded.errorCode == nil, "\(loaded.json)")
+    }
+
     @Test func aTruncatedBundleIsCorrupt() async throws {
         await t.run("w1", "create", #"{"phases": ["a"]}"#)
         let saved = await t.run("w1", "save-state", #"{"backup_location": "w1.gz", "compress": true}"#)

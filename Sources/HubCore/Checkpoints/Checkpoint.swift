@@ -99,7 +99,7 @@ public struct Checkpoint: Sendable, Equatable {
     public func parsedDocument() throws(HubError) -> CheckpointDocument {
         let value: JSONValue
         do {
-            value = try JSONParser.parse(bytes: document)
+            value = try JSONParser.parse(bytes: document, extraDepth: 16)
         } catch {
             throw HubError(.checkpointCorrupt, "Checkpoint \(checkpointID) is corrupt: \(error.description)")
         }

@@ -53,9 +53,16 @@ public struct JSONParser {
 
     /// Parses a complete document from UTF-8 bytes.
     public static func parse(bytes: [UInt8]) throws(SyntaxError) -> JSONValue {
+        try parse(bytes: bytes, extraDepth: 0)
+    }
+
+    /// Parses a complete document from UTF-8 bytes; `extraDepth` allows that many levels past
+    /// ``maximumDepth``, for documents the hub writes around values that were already held to
+    /// it (a bundle nests a task's payload a few levels deeper than its request did).
+    public static func parse(bytes: [UInt8], extraDepth: Int) throws(SyntaxError) -> JSONValue {
         var parser = JSONParser(bytes)
         parser.skipWhitespace()
-        let value = try parser.parseValue(depth: 0)
+        let value = try parser.parseValue(depth: -max(0, min(extraDepth, 64)))
         parser.skipWhitespace()
         guard parser.index == parser.bytes.count else { throw parser.error("unexpected text after the document") }
         return value

@@ -27,6 +27,9 @@ enum ResumeWorkflow {
         let id = try context.requiredWorkflowID
         let (reset, _, _) = try await context.hub.mutate(context) { m -> [String] in
             let wasFailed = m.workflow.status == .failed
+            // A workflow restored from a checkpoint taken before its start is paused at phase 0:
+            // resuming it begins its first phase, as start would have.
+            let neverStarted = m.workflow.currentPhase == 0
             _ = try m.lifecycle(.resume)
             if let budget = p.budget { m.workflow.budget = Budget(json: budget) }
             if let budget = m.workflow.budget {
@@ -52,7 +55,7 @@ enum ResumeWorkflow {
             try m.emit(
                 "resumed", data: ["phase": .count(target), "from_status": .string(wasFailed ? "failed" : "paused")])
             var reset: [String] = []
-            if target != current || wasFailed {
+            if target != current || wasFailed || neverStarted {
                 // Failed work of the target phase gets another go; phases after it wait their turn again.
                 for i in progression.tasks.indices
                 where progression.tasks[i].phaseID == target

@@ -70,7 +70,8 @@ enum StateBundle {
         }
         let document: JSONValue
         do {
-            document = try JSONParser.parse(bytes: bytes)
+            // Payloads were held to the parser's depth in their requests; the bundle wraps them in a few more levels.
+            document = try JSONParser.parse(bytes: bytes, extraDepth: 16)
         } catch {
             throw corrupt("not valid JSON (\(error.description))")
         }

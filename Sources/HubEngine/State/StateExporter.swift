@@ -69,7 +69,7 @@ struct StateExporter {
     /// A checkpoint for people and other tools: its `list-checkpoints` entry and its snapshot.
     static func checkpointJSON(_ c: Checkpoint) -> JSONValue {
         var json = c.summary(valid: c.isValid)
-        json["snapshot"] = c.isValid ? ((try? JSONParser.parse(bytes: c.document)) ?? .null) : .null
+        json["snapshot"] = c.isValid ? ((try? JSONParser.parse(bytes: c.document, extraDepth: 16)) ?? .null) : .null
         return json
     }
 
