@@ -73,5 +73,12 @@ struct Invocation {
             }
             i += 1
         }
+        // An empty directory would put the store in whatever the current directory is.
+        if stateDirectory?.isEmpty == true {
+            throw HubError(
+                .invalidArguments, "--state-dir is empty",
+                details: "Name the directory that holds (or will hold) the hub's state.",
+                suggestions: ["Leave the option out for .claude/coordination under the current directory"])
+        }
     }
 }

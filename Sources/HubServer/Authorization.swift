@@ -56,6 +56,17 @@ public struct Authorization: Sendable {
 
     /// Refuses what `caller` may not do with `FORBIDDEN`.
     public func authorize(_ caller: Caller, _ request: OperationRequest) async throws(HubError) {
+        // An open server lets anyone who reaches it in; the tokens it minted would keep
+        // working once the server is restarted with an admin token.
+        if adminToken == nil && request.operation == "issue-token" {
+            throw HubError(
+                .forbidden, "issue-token needs a server started with an admin token",
+                details: "This server is open (no admin token): tokens it issued would let anyone in later.",
+                suggestions: [
+                    "Start the server with --admin-token (or COORDINATION_HUB_ADMIN_TOKEN)",
+                    "Or issue the token with the command line on the hub's own state: coordination-hub issue-token '{\"agent_id\": \"…\"}'",
+                ])
+        }
         guard case .agent(let agent) = caller else { return }
         let operation = request.operation
         if Self.readOperations.contains(operation) { return }

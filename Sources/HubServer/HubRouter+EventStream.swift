@@ -17,6 +17,12 @@ extension HubRouter {
             if let refusal = await requireAdmin(request.headers, auth: auth, operation: "events/stream", hub: hub) {
                 return refusal
             }
+            let names: Set<String> = [
+                "patterns", "event_types", "severity", "min_severity", "after_sequence", "workflow_id",
+            ]
+            if let refusal = unknownQuery(request, allowed: names) {
+                return failure(refusal, operation: "get-events", workflowID: nil, hub: hub)
+            }
             let query = request.uri.queryParameters
             var parameters: JSONValue = .emptyObject
             for key in ["patterns", "event_types", "severity"] {

@@ -30,6 +30,9 @@ public enum HubRouter {
         let openAPI = OpenAPIDocument.make(hub.table, version: Hub.version)
         router.get("openapi.json") { _, _ in json(openAPI, status: .ok) }
         router.post("v1/operations") { request, context in
+            if let refusal = unknownQuery(request, allowed: []) {
+                return failure(refusal, operation: "request", workflowID: nil, hub: hub)
+            }
             var request = request
             let headers = request.headers
             let envelope: JSONValue
@@ -72,6 +75,9 @@ public enum HubRouter {
             return await run(request, workflowID: nil, operation: operation, hub: hub, auth: auth, limit: maxBodySize)
         }
         router.get("v1/workflows") { request, _ in
+            if let refusal = unknownQuery(request, allowed: ["status", "limit", "offset", "include_archived"]) {
+                return failure(refusal, operation: "list-workflows", workflowID: nil, hub: hub)
+            }
             var parameters: JSONValue = .emptyObject
             let query = request.uri.queryParameters
             if let status = query["status"] { parameters["status"] = .string(String(status)) }
@@ -91,7 +97,10 @@ public enum HubRouter {
                 auth: auth, headers: request.headers)
         }
         router.get("v1/workflows/:id") { request, context in
-            await perform(
+            if let refusal = unknownQuery(request, allowed: []) {
+                return failure(refusal, operation: "get-status", workflowID: context.parameters.get("id"), hub: hub)
+            }
+            return await perform(
                 OperationRequest(workflowID: context.parameters.get("id") ?? "", operation: "get-status"), hub: hub,
                 auth: auth, headers: request.headers)
         }
@@ -102,6 +111,9 @@ public enum HubRouter {
         _ request: Request, workflowID: String?, operation: String, hub: Hub, auth: Authorization, limit: Int
     ) async -> Response {
         var request = request
+        if let refusal = unknownQuery(request, allowed: []) {
+            return failure(refusal, operation: operation, workflowID: workflowID, hub: hub)
+        }
         let parameters: JSONValue
         do {
             parameters = try await body(&request, limit: limit)
@@ -118,6 +130,19 @@ public enum HubRouter {
         return await perform(
             OperationRequest(workflowID: workflowID, operation: operation, parameters: parameters), hub: hub,
             auth: auth, headers: request.headers)
+    }
+
+    /// `INVALID_PARAMETERS` naming a query parameter the route does not take (§3: unknown
+    /// parameters are refused, not ignored), or `nil`. Operations take theirs in the body.
+    static func unknownQuery(_ request: Request, allowed: Set<String>) -> HubError? {
+        guard let unknown = request.uri.queryParameters.first(where: { !allowed.contains(String($0.key)) }) else {
+            return nil
+        }
+        let name = String(unknown.key.prefix(64))
+        return allowed.isEmpty
+            ? HubError.parameter(name, "is not a query parameter here: an operation's parameters go in its JSON body")
+            : HubError.parameter(
+                name, "is not a query parameter here; this path takes \(allowed.sorted().joined(separator: ", "))")
     }
 
     /// Answers the refusal when the caller is not the admin (or no admin token is set), else `nil`.

@@ -25,6 +25,7 @@ import Testing
         ["wf"],  // no operation
         [],  // nothing at all
         ["wf", "get-status", "--state-dir"],  // option without its value
+        ["--state-dir=", "wf", "get-status"],  // an empty state directory
     ]
 
     @Test(arguments: unreadableCommandLines)
@@ -57,6 +58,13 @@ import Testing
         (["wf", "get-status", #"{"recent_events": -1}"#], "recent_events"),
         (["wf", "add-tasks", #"{"tasks": [{"task_id": "a", "phase": "nine"}]}"#], "tasks[0].phase"),
         (["wf", "add-tasks", #"{"tasks": [{"task_id": "../a"}]}"#], "tasks[0].task_id"),
+        (["wf", "add-tasks", #"{"tasks": [{"task_id": "e", "evidence": {"files": ["../x"]}}]}"#], "evidence.files"),
+        (
+            [
+                "fresh", "create",
+                #"{"phases": [{"name": "p", "tasks": [{"task_id": "e", "evidence": {"files": ["/etc/passwd"]}}]}]}"#,
+            ], "evidence.files"
+        ),
     ]
 
     @Test(arguments: invalidParameters)

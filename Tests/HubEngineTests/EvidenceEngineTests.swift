@@ -53,8 +53,16 @@ import Testing
         #expect(await status() == "running")
     }
 
-    @Test func evidenceOutsideTheWorkspaceIsRejected() async throws {
-        let lease = await start(#"{"files": ["../../etc/passwd"]}"#)
-        #expect(await t.run(nil, "complete-task", "{\"lease_id\": \"\(lease)\"}").errorCode == "EVIDENCE_REJECTED")
+    /// Completion reads evidence files inside the workspace only, so a task asking for one
+    /// outside it could never complete: it is refused when it is declared.
+    @Test func evidenceOutsideTheWorkspaceIsRefusedWhenDeclared() async throws {
+        for path in ["../../etc/passwd", "/etc/passwd", "a/../../b"] {
+            let created = await t.run(
+                "w1", "create",
+                "{\"phases\": [{\"name\": \"p\", \"tasks\": [{\"task_id\": \"a\", \"evidence\": {\"files\": [\"\(path)\"]}}]}]}"
+            )
+            #expect(created.errorCode == "INVALID_PARAMETERS", "\(path)")
+        }
+        #expect(await t.run("w1", "get-status").errorCode == "WORKFLOW_NOT_FOUND")
     }
 }

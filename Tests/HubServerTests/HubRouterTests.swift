@@ -214,4 +214,34 @@ import Testing
             }
         }
     }
+
+    /// §3: unknown parameters are refused, not ignored — in a query too; an operation's
+    /// parameters go in its body, so a POST takes none in its query.
+    @Test func unknownQueryParametersAreRefused() async throws {
+        try await app().test(.router) { client in
+            for (uri, method) in [
+                ("/v1/events/stream?bogus=1", HTTPRequest.Method.get), ("/v1/workflows?recent_events=2", .get),
+                ("/v1/workflows/w1?recent_events=2", .get), ("/v1/list-workflows?limit=abc", .post),
+                ("/v1/workflows/w1/get-status?x=1", .post),
+            ] {
+                try await client.execute(uri: uri, method: method, body: ByteBuffer(string: "{}")) { r in
+                    #expect(r.status == .badRequest, "\(uri)")
+                    #expect(Self.json(r)["error"]?["code"] == "INVALID_PARAMETERS", "\(uri)")
+                }
+            }
+            try await client.execute(uri: "/v1/workflows?limit=5", method: .get) { r in #expect(r.status == .ok) }
+        }
+    }
+
+    /// An open server (no admin token) issues no tokens: they would outlive its openness.
+    @Test func anOpenServerIssuesNoTokens() async throws {
+        try await app().test(.router) { client in
+            try await client.execute(
+                uri: "/v1/issue-token", method: .post, body: ByteBuffer(string: #"{"agent_id": "a1"}"#)
+            ) { r in
+                #expect(r.status == .forbidden)
+                #expect(Self.json(r)["error"]?["code"] == "FORBIDDEN")
+            }
+        }
+    }
 }

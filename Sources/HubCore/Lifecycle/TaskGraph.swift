@@ -54,6 +54,22 @@ public enum TaskGraph {
         }
     }
 
+    /// Refuses evidence files that could never be checked: completion reads them inside the
+    /// workspace only, so a path that leaves it (absolute, `..`) made the task uncompletable.
+    public static func validateEvidence(_ tasks: [WorkTask]) throws(HubError) {
+        for task in tasks {
+            for path in EvidenceRequirement(json: task.evidence)?.files ?? [] where !WorkspacePath.isSafeRelative(path)
+            {
+                throw HubError(
+                    .invalidParameters,
+                    "evidence.files of task \(task.taskID): \"\(path.prefix(256))\" is not a path inside the workspace",
+                    details: "Evidence files are relative to the workspace, without '..' or a leading '/'.",
+                    context: ["field": "evidence.files", "task_id": .string(task.taskID)],
+                    suggestions: ["Name the file relative to the workspace, e.g. docs/report.md"])
+            }
+        }
+    }
+
     /// One cycle as a path that starts and ends with the same task, or `nil` for a DAG.
     public static func findCycle(_ tasks: [WorkTask]) -> [String]? {
         var edges: [String: [String]] = [:]

@@ -52,6 +52,7 @@ enum AddTasks {
                 tasks.append(spec.task(workflowID: id, phase: phase, now: m.now))
             }
             try TaskGraph.validate(existing: progression.tasks, adding: tasks)
+            try TaskGraph.validateEvidence(tasks)
             // New dependents lengthen the critical paths of the tasks they depend on.
             let lengths = CriticalPath.lengths(progression.tasks + tasks)
             for i in tasks.indices { tasks[i].criticalPathMilliseconds = lengths[tasks[i].taskID] ?? 0 }

@@ -165,6 +165,7 @@ enum CreateWorkflow {
             spec.tasks.map { $0.task(workflowID: id, phase: n + 1, now: now) }
         }
         try TaskGraph.validate(existing: [], adding: tasks)
+        try TaskGraph.validateEvidence(tasks)
         let lengths = CriticalPath.lengths(tasks)
         for i in tasks.indices { tasks[i].criticalPathMilliseconds = lengths[tasks[i].taskID] ?? 0 }
         return (workflow, phases, tasks)
