@@ -157,7 +157,15 @@ final class Credits: Sendable {
 
     /// Takes one credit, waiting for the consumer if there is none; `false` once the waiting task is cancelled.
     func take() async -> Bool {
-        await withTaskCancellationHandler {
+        // Most takes find a credit: no suspension, no cancellation handler.
+        let now: Bool? = state.withLock { s in
+            if s.cancelled { return false }
+            guard s.available > 0 else { return nil }
+            s.available -= 1
+            return true
+        }
+        if let now { return now }
+        return await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
                 let ready: Bool? = state.withLock { s in
                     if s.cancelled { return false }
