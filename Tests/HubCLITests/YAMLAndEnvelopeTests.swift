@@ -151,6 +151,11 @@ import Testing
             ["--set", "workflow_timout=1h", "bad_set", "create", #"{"phases": ["a"]}"#], code: "INVALID_PARAMETERS",
             exit: 1)
         #expect(typo["message"]?.stringValue?.contains("did you mean 'workflow_timeout'") == true)
+        // Leases last 3 heartbeat intervals: a century-long one put their expiry past year 9999.
+        let century = try hub.fail(
+            ["--set", "heartbeat_interval=36500d", "register-agent", #"{"agent_id": "a"}"#],
+            code: "INVALID_PARAMETERS", exit: 1)
+        #expect(century["message"]?.stringValue?.contains("at most 365d") == true)
         #expect(try hub.fingerprint() == before)
     }
 

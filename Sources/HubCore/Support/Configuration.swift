@@ -49,6 +49,8 @@ public struct Configuration: Sendable, Equatable {
         if maxAgentPoolSize < 1 { problems.append("max_agent_pool_size must be at least 1") }
         if workflowTimeout.milliseconds < 1 { problems.append("workflow_timeout must be longer than 0s") }
         if heartbeatInterval.milliseconds < 10 { problems.append("heartbeat_interval must be at least 10ms") }
+        // Leases last 3 intervals from now; a century-long interval put their expiry past year 9999.
+        if heartbeatInterval > .days(365) { problems.append("heartbeat_interval must be at most 365d") }
         if checkpointInterval.milliseconds < 1000 { problems.append("checkpoint_interval must be at least 1s") }
         if checkpointRetention < 1 { problems.append("checkpoint_retention must be at least 1") }
         if maxBodySize < 1024 { problems.append("max_body_size must be at least 1024 bytes") }
