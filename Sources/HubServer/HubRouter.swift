@@ -158,10 +158,10 @@ public enum HubRouter {
         }
     }
 
-    /// The request body as JSON (`{}` when empty), refusing more than `limit` bytes.
     /// How long a request's body may take to arrive once its headers have.
     static let bodyTimeout: Duration = .seconds(30)
 
+    /// The request body as JSON (`{}` when empty), refusing more than `limit` bytes.
     static func body(_ request: inout Request, limit: Int) async throws -> JSONValue {
         let buffer = try await collect(request.body, limit: limit)
         let bytes = Array(buffer.readableBytesView)

@@ -75,6 +75,14 @@ import Testing
         #expect(await t.run("w1", "list-checkpoints").result["checkpoints"]?.arrayValue?.isEmpty == true)
     }
 
+    @Test func latestFalseAloneNamesNoCheckpoint() async throws {
+        await t.run("w1", "create", #"{"phases": ["a"]}"#)
+        await t.run("w1", "checkpoint")
+        let version = await t.run("w1", "get-status").result["workflow_state"]?["state_version"]
+        #expect(await t.run("w1", "restore", #"{"latest": false}"#).errorCode == "INVALID_PARAMETERS")
+        #expect(await t.run("w1", "get-status").result["workflow_state"]?["state_version"] == version)
+    }
+
     @Test func aWorkflowRestoredToBeforeItsStartBeginsItsFirstPhaseWhenResumed() async throws {
         await t.run("w1", "create", #"{"phases": [{"name": "a", "tasks": [{"task_id": "t"}]}]}"#)
         await t.run("w1", "checkpoint")

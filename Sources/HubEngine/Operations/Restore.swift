@@ -70,6 +70,9 @@ enum Restore {
         guard given.count <= 1 else {
             throw HubError.parameter("checkpoint_id", "name one checkpoint: checkpoint_id, name or latest, not several")
         }
+        if p.latest == false && given.isEmpty {
+            throw HubError.parameter("latest", "is false, so name the checkpoint: checkpoint_id or name")
+        }
         let reference = given.first ?? "latest"
         let resolver = CheckpointResolver(
             workflowID: id, autoRecovery: p.autoRecovery ?? hub.configuration.autoRecovery)
