@@ -53,6 +53,8 @@ import Testing
         (["fresh", "create", #"{"phases": "a"}"#], "phases"),
         (["fresh", "create", #"{"phases": ["a"], "timeout": "soon"}"#], "timeout"),
         (["fresh", "create", #"{"name": "no phases"}"#], "phases"),
+        (["fresh", "create", #"{"phases": ["a"], "workspace": "/nonexistent/dir"}"#], "workspace"),
+        (["fresh", "create", #"{"phases": ["a"], "workspace": "/etc/passwd"}"#], "workspace"),
         (["wf", "start", #"{"failure_tolerance": "extreme"}"#], "failure_tolerance"),
         (["wf", "start", #"{"checkpoint_interval": 15}"#], "checkpoint_interval"),
         (["wf", "get-status", #"{"recent_events": -1}"#], "recent_events"),

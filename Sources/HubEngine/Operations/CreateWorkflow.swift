@@ -153,6 +153,15 @@ enum CreateWorkflow {
             maxAgents: p.configuration?.maxAgents ?? requirements.maxAgents)
         guard config.timeout.milliseconds > 0 else { throw HubError.parameter("timeout", "must be longer than 0s") }
         let workspace = Paths.absolute(p.workspace ?? hub.workingDirectory, relativeTo: hub.workingDirectory)
+        // Checkpoints, restores, evidence and the agents' commands all work in it: say so now, not at the first of them.
+        var isDirectory: ObjCBool = false
+        if p.workspace != nil,
+            !FileManager.default.fileExists(atPath: workspace, isDirectory: &isDirectory) || !isDirectory.boolValue
+        {
+            throw HubError.parameter(
+                "workspace", "is \(workspace), which is not a directory",
+                suggestions: ["Create the directory first, or leave workspace out for the hub's working directory"])
+        }
         var workflow = Workflow(
             id: id, name: p.name ?? id, description: p.description ?? "",
             priority: p.priority ?? p.configuration?.priority ?? .medium, agentRequirements: requirements,
