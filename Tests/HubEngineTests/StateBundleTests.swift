@@ -109,6 +109,24 @@ import Testing
         #expect(loaded.errorCode == nil, "\(loaded.json)")
     }
 
+    /// Whatever the hub writes at the top of its state directory is protected from backups:
+    /// a folder added to the exports without joining `Paths.ownedFolders` fails here.
+    @Test func everythingTheHubWritesInItsStateDirectoryIsProtected() async throws {
+        await t.run("w1", "create", #"{"phases": [{"name": "a", "tasks": [{"task_id": "t"}]}]}"#)
+        await t.run("w1", "start")
+        await t.run("w1", "checkpoint")
+        await t.run("w1", "save-state", #"{"include_checkpoints": true, "backup_location": "mine/"}"#)
+        await t.run("w1", "complete", #"{"force": true, "generate_report": true, "archive_state": true}"#)
+        let state = t.directory.file("state")
+        let entries = try FileManager.default.contentsOfDirectory(atPath: state).filter { $0 != "mine" }
+        #expect(Set(["hub.sqlite", "workflows", "checkpoints", "reports"]).isSubset(of: entries), "\(entries)")
+        await t.run("w2", "create", #"{"phases": ["a"]}"#)
+        for entry in entries {
+            let refused = await t.run("w2", "save-state", "{\"backup_location\": \"\(entry)/x.json\"}")
+            #expect(refused.errorCode == "PATH_NOT_ALLOWED", "\(entry)")
+        }
+    }
+
     @Test func aTruncatedBundleIsCorrupt() async throws {
         await t.run("w1", "create", #"{"phases": ["a"]}"#)
         let saved = await t.run("w1", "save-state", #"{"backup_location": "w1.gz", "compress": true}"#)
