@@ -11,7 +11,7 @@ extension HubRouter {
     /// with `Last-Event-ID`. Each event is `id: <sequence>`, `event: <type>`, `data: <json>`.
     /// The stream ends when `stop` says so (the server's graceful shutdown).
     static func addEventStream(
-        to router: Router<BasicRequestContext>, hub: Hub, stop: @escaping @Sendable () -> Bool, auth: Authorization
+        to router: Router<HubRequestContext>, hub: Hub, stop: @escaping @Sendable () -> Bool, auth: Authorization
     ) {
         router.get("v1/events/stream") { request, _ -> Response in
             if let refusal = await requireAdmin(request.headers, auth: auth, operation: "events/stream", hub: hub) {

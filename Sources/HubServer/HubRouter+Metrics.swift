@@ -9,7 +9,7 @@ extension HubRouter {
     /// latencies and the delivery figures, recorded through swift-metrics — plus the
     /// store's figures, read when scraped from `get-metrics` into gauges.
     static func addMetrics(
-        to router: Router<BasicRequestContext>, hub: Hub, registry: PrometheusCollectorRegistry, auth: Authorization
+        to router: Router<HubRequestContext>, hub: Hub, registry: PrometheusCollectorRegistry, auth: Authorization
     ) {
         router.get("metrics") { request, _ -> Response in
             // Any valid token may read the figures once tokens are on (§17).

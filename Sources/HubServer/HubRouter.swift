@@ -16,8 +16,8 @@ public enum HubRouter {
     public static func make(
         hub: Hub, maxBodySize: Int, streamsStop: @escaping @Sendable () -> Bool = { false },
         registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), adminToken: String? = nil
-    ) -> Router<BasicRequestContext> {
-        let router = Router()
+    ) -> Router<HubRequestContext> {
+        let router = Router(context: HubRequestContext.self)
         let auth = Authorization(adminToken: adminToken, hub: hub)
         // Request counts and durations through swift-metrics (Prometheus when the server bootstraps it).
         router.add(middleware: MetricsMiddleware())
@@ -57,22 +57,27 @@ public enum HubRouter {
             let parameters = envelope["parameters"] ?? .emptyObject
             guard parameters.objectValue != nil else {
                 return failure(
-                    HubError.parameter("parameters", "must be a JSON object"), operation: operation, workflowID: nil,
-                    hub: hub)
+                    HubError(
+                        .invalidArguments, "\"parameters\" must be a JSON object, got \(parameters.typeName)",
+                        suggestions: ["Wrap the parameters in { }"]), operation: operation, workflowID: nil, hub: hub)
             }
             return await perform(
                 OperationRequest(
                     workflowID: envelope["workflow_id"]?.stringValue, operation: operation, parameters: parameters),
-                hub: hub, auth: auth, headers: headers)
+                hub: hub, auth: auth, headers: headers, context: context)
         }
         router.post("v1/workflows/:id/:operation") { request, context in
             let id = context.parameters.get("id") ?? ""
             let operation = context.parameters.get("operation") ?? ""
-            return await run(request, workflowID: id, operation: operation, hub: hub, auth: auth, limit: maxBodySize)
+            return await run(
+                request, workflowID: id, operation: operation, hub: hub, auth: auth, limit: maxBodySize,
+                context: context)
         }
         router.post("v1/:operation") { request, context in
             let operation = context.parameters.get("operation") ?? ""
-            return await run(request, workflowID: nil, operation: operation, hub: hub, auth: auth, limit: maxBodySize)
+            return await run(
+                request, workflowID: nil, operation: operation, hub: hub, auth: auth, limit: maxBodySize,
+                context: context)
         }
         router.get("v1/workflows") { request, _ in
             if let refusal = unknownQuery(request, allowed: ["status", "limit", "offset", "include_archived"]) {
@@ -108,7 +113,8 @@ public enum HubRouter {
     }
 
     static func run(
-        _ request: Request, workflowID: String?, operation: String, hub: Hub, auth: Authorization, limit: Int
+        _ request: Request, workflowID: String?, operation: String, hub: Hub, auth: Authorization, limit: Int,
+        context: HubRequestContext
     ) async -> Response {
         var request = request
         if let refusal = unknownQuery(request, allowed: []) {
@@ -124,12 +130,15 @@ public enum HubRouter {
         }
         guard parameters.objectValue != nil else {
             return failure(
-                HubError.parameter("parameters", "must be a JSON object, e.g. {}"), operation: operation,
-                workflowID: workflowID, hub: hub)
+                HubError(
+                    .invalidArguments, "Parameters must be a JSON object, got \(parameters.typeName)",
+                    details: "Send the parameters as one object, e.g. {} when there are none.",
+                    suggestions: ["Wrap the parameters in { }"]), operation: operation, workflowID: workflowID, hub: hub
+            )
         }
         return await perform(
             OperationRequest(workflowID: workflowID, operation: operation, parameters: parameters), hub: hub,
-            auth: auth, headers: request.headers)
+            auth: auth, headers: request.headers, context: context)
     }
 
     /// `INVALID_PARAMETERS` naming a query parameter the route does not take (§3: unknown
@@ -169,7 +178,12 @@ public enum HubRouter {
         do {
             return try JSONParser.parse(bytes: bytes)
         } catch {
-            throw HubError.parameter("body", "is not valid JSON: \(error.description)")
+            // The command line's code for the same mistake (§3): the request could not be read
+            // as parameters at all, before any operation saw it.
+            throw HubError(
+                .invalidArguments, "The request body is not valid JSON: \(error.description)",
+                details: "Send one JSON object as the body, e.g. {\"name\": \"x\"}.",
+                suggestions: ["Check the JSON with a validator", "Send Content-Type: application/json"])
         }
     }
 
@@ -220,16 +234,36 @@ public enum HubRouter {
         }
     }
 
-    static func perform(_ request: OperationRequest, hub: Hub, auth: Authorization, headers: HTTPFields) async
-        -> Response
-    {
+    static func perform(
+        _ request: OperationRequest, hub: Hub, auth: Authorization, headers: HTTPFields,
+        context: HubRequestContext? = nil
+    ) async -> Response {
         do throws(HubError) {
             try await auth.authorize(try await auth.caller(headers), request)
         } catch {
             return failure(error, operation: request.operation, workflowID: request.workflowID, hub: hub)
         }
-        let response = await hub.perform(request)
+        let response: OperationResponse
+        if isLongPoll(request), let departure = await context?.departure() {
+            // A claim that waits for work is cancelled when its client goes, before it takes
+            // a task nobody can receive (the claim's loop stops at cancellation).
+            let cancelled: Bool
+            (response, cancelled) = await departure.cancellingOnDeparture { await hub.perform(request) }
+            if cancelled {
+                hub.logger.info(
+                    "a waiting \(request.operation) ended early: its client went away",
+                    metadata: ["agent_id": "\(request.parameters["agent_id"]?.stringValue ?? "?")"])
+            }
+        } else {
+            response = await hub.perform(request)
+        }
         return json(response.compactBytes, status: response.error?.code.httpStatus ?? .ok)
+    }
+
+    /// Whether `request` may wait for something to happen before it answers: a `claim-task`
+    /// with `wait`.
+    static func isLongPoll(_ request: OperationRequest) -> Bool {
+        request.operation == "claim-task" && request.parameters["wait"] != nil
     }
 
     static func failure(_ error: HubError, operation: String, workflowID: String?, hub: Hub) -> Response {

@@ -70,6 +70,7 @@ public struct HubServer: Sendable {
             router: HubRouter.make(
                 hub: hub, maxBodySize: maxBodySize, streamsStop: streamsStop, registry: registry,
                 adminToken: adminToken),
+            server: .http1(configuration: .init(additionalChannelHandlers: [ConnectionWatcher()])),
             configuration: .init(
                 address: .hostname(host, port: port), serverName: "coordination-hub",
                 availableConnectionsDelegate: MaximumAvailableConnections(Self.connectionLimit())),

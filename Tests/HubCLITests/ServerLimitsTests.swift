@@ -65,3 +65,66 @@ import Testing
         #expect(text.isEmpty || text.contains("\"STORE_UNAVAILABLE\""), "\(text)")
     }
 }
+
+extension ServerLimitsTests {
+    /// curl sends `Expect: 100-continue` before a large body and waits a second for the
+    /// answer; other clients wait for it before sending at all.
+    @Test func expectContinueIsAnsweredBeforeTheBody() async throws {
+        let s = try DispatchSandbox("serve-continue")
+        defer { s.remove() }
+        let (server, url, _) = try await ServeTests.startServer(s)
+        defer { server.terminate() }
+        let body = #"{"phases": ["a"]}"#
+        let handle = try Self.send(
+            "POST /v1/workflows/w1/create HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                + "Content-Length: \(body.utf8.count)\r\n\r\n", to: url)
+        // Without the answer this read waits until the server gives up on the body (400).
+        var interim = ""
+        while !interim.contains("\r\n\r\n") {
+            let chunk = handle.readAvailableRetryingInterrupts()
+            if chunk.isEmpty { break }
+            interim += String(decoding: chunk, as: UTF8.self)
+        }
+        #expect(interim.hasPrefix("HTTP/1.1 100 Continue\r\n"), "\(interim)")
+        handle.write(Data(body.utf8))
+        let rest = interim.components(separatedBy: "\r\n\r\n").dropFirst().joined(separator: "\r\n\r\n")
+        let text = rest + Self.answer(handle)
+        #expect(text.hasPrefix("HTTP/1.1 200"), "\(text)")
+        #expect(text.contains("\"success\""), "\(text)")
+    }
+}
+
+/// A `claim-task` that waits for work holds its connection open; a client that gives up
+/// and goes must not be handed a task it can no longer receive.
+@Suite(.timeLimit(.minutes(2))) struct LongPollDepartureTests {
+    @Test func aWaitingClaimWhoseClientWentAwayTakesNothing() async throws {
+        let s = try DispatchSandbox("serve-longpoll")
+        defer { s.remove() }
+        var (server, url, errors) = try await ServeTests.startServer(s)
+        defer { server.terminate() }
+        let workflow = #"{"phases": [{"name": "build", "tasks": [{"task_id": "t1", "role": "code"}]}]}"#
+        #expect(try await ServeTests.request("POST", "\(url)/v1/workflows/w1/create", workflow).0 == 200)
+        for agent in ["gone", "here"] {
+            let body = #"{"agent_id": "\#(agent)", "specializations": ["code"]}"#
+            #expect(try await ServeTests.request("POST", "\(url)/v1/register-agent", body).0 == 200)
+        }
+        // The workflow is not started: nothing can be claimed, so the claim waits.
+        let body = #"{"agent_id": "gone", "wait": "60s"}"#
+        let handle = try ServerLimitsTests.send(
+            "POST /v1/claim-task HTTP/1.1\r\nHost: x\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)", to: url)
+        try handle.close()
+        // The server says when it has ended the wait; without the fix the claim waits on (and
+        // this loop with it, until the suite's time limit) and takes t1 when work appears.
+        var ended = false
+        while !ended, let line = await errors.next() {
+            ended = line.contains("ended early: its client went away") && line.contains("gone")
+        }
+        #expect(ended)
+        #expect(try await ServeTests.request("POST", "\(url)/v1/workflows/w1/start", "{}").0 == 200)
+        let (status, claimed) = try await ServeTests.request(
+            "POST", "\(url)/v1/claim-task", #"{"agent_id": "here", "wait": "60s"}"#)
+        #expect(status == 200)
+        // t1, the only task, is still there to take: the departed claim did not take it.
+        #expect(claimed["result"]?["tasks"]?.arrayValue?.first?["task_id"] == "t1", "\(claimed)")
+    }
+}

@@ -75,10 +75,12 @@ import Testing
         try await app(maxBodySize: 2048).test(.router) { client in
             try await client.execute(uri: "/v1/workflows/w1/create", method: .post, body: Self.body("{bad")) { r in
                 #expect(r.status == .badRequest)
-                #expect(Self.json(r)["error"]?["code"] == "INVALID_PARAMETERS")
+                // The command line's code for parameters that are not JSON (§3).
+                #expect(Self.json(r)["error"]?["code"] == "INVALID_ARGUMENTS")
             }
             try await client.execute(uri: "/v1/workflows/w1/create", method: .post, body: Self.body("[1]")) { r in
                 #expect(r.status == .badRequest)
+                #expect(Self.json(r)["error"]?["code"] == "INVALID_ARGUMENTS")
             }
             let big = "{\"description\": \"" + String(repeating: "x", count: 4096) + "\"}"
             try await client.execute(uri: "/v1/workflows/w1/create", method: .post, body: Self.body(big)) { r in

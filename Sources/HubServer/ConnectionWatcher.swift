@@ -1,0 +1,109 @@
+import HTTPTypes
+import Hummingbird
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTPTypes
+
+/// One per connection, in the channel's pipeline after the HTTP codec. It does two things
+/// Hummingbird leaves undone:
+///
+/// - It notices the client going away (end of input, or the connection closing) while a
+///   handler still runs. Hummingbird does not cancel a handler then, so a long-polling
+///   `claim-task` would go on waiting and take a task for a client that can no longer
+///   receive it; the claim's lease would lapse only after three heartbeat intervals, its
+///   attempt counted. ``HubRouter`` cancels such a wait through ``ClientDeparture``.
+/// - It answers `Expect: 100-continue` (RFC 9110 §10.1.1) with `100 Continue` as the head
+///   arrives, instead of leaving the client to wait out its own timeout (curl's is a
+///   second) before it sends the body.
+final class ConnectionWatcher: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
+
+    let departure = ClientDeparture()
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if case .head(let head) = unwrapInboundIn(data), head.headerFields[.expect]?.lowercased() == "100-continue" {
+            context.writeAndFlush(wrapOutboundOut(.head(HTTPResponse(status: .continue))), promise: nil)
+        }
+        context.fireChannelRead(data)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case .some(.inputClosed) = event as? ChannelEvent { departure.happened() }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        departure.happened()
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        departure.happened()
+        context.fireErrorCaught(error)
+    }
+}
+
+/// Whether a connection's client has gone, and what to do when it goes. Actions are
+/// registered for the length of one request and removed after it, so a connection that
+/// carries many requests does not collect them.
+final class ClientDeparture: Sendable {
+    private struct State {
+        var gone = false
+        var next = 0
+        var actions: [Int: @Sendable () -> Void] = [:]
+    }
+    private let state = NIOLockedValueBox(State())
+
+    func happened() {
+        let actions = state.withLockedValue { state -> [@Sendable () -> Void] in
+            guard !state.gone else { return [] }
+            state.gone = true
+            defer { state.actions = [:] }
+            return Array(state.actions.values)
+        }
+        for action in actions { action() }
+    }
+
+    /// Runs `operation`, cancelling it if the client goes before it ends; also answers
+    /// whether it was cancelled so.
+    func cancellingOnDeparture<T: Sendable>(_ operation: @escaping @Sendable () async -> T) async -> (T, Bool) {
+        let task = Task { await operation() }
+        let key = state.withLockedValue { state -> Int? in
+            guard !state.gone else { return nil }
+            state.next += 1
+            state.actions[state.next] = { task.cancel() }
+            return state.next
+        }
+        if key == nil { task.cancel() }
+        let result = await withTaskCancellationHandler {
+            await task.value
+        } onCancel: {
+            task.cancel()
+        }
+        guard let key else { return (result, true) }
+        let fired = state.withLockedValue { $0.actions.removeValue(forKey: key) } == nil
+        return (result, fired)
+    }
+}
+
+/// The router's request context: Hummingbird's basic one, plus the connection's channel,
+/// whose ``ConnectionWatcher`` tells a long poll when its client has gone.
+public struct HubRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    let channel: (any Channel)?
+
+    public init(source: ApplicationRequestContextSource) {
+        self.coreContext = .init(source: source)
+        self.channel = source.channel
+    }
+
+    /// The connection's ``ClientDeparture``; `nil` when it has no watcher (the router's test
+    /// client, which runs handlers without a connection).
+    func departure() async -> ClientDeparture? {
+        guard let channel else { return nil }
+        return try? await channel.pipeline.handler(type: ConnectionWatcher.self).map(\.departure).get()
+    }
+}
