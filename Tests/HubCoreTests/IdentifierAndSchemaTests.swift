@@ -54,6 +54,8 @@ import Testing
         .init("tags", .array(.string(), maxItems: 2)),
         .init("phase", .anyOf([.integer(min: 1), .string()])),
         .init("nested", .object([.init("flag", .boolean())])),
+        .init("role", .name(maxLength: 8)),
+        .init("labels", .map(.string())),
     ])
 
     func problem(_ json: String) throws -> HubError? {
@@ -81,6 +83,8 @@ import Testing
             (#"{"name":"x","tags":["a","b","c"]}"#, "tags"), (#"{"name":"x","tags":[1]}"#, "tags[0]"),
             (#"{"name":"x","phase":0}"#, "phase"), (#"{"name":"x","nested":{"flag":"yes"}}"#, "nested.flag"),
             (#"{"name":"x","nested":{"other":1}}"#, "nested.other"), (#"{"name":"x","timout":"5m"}"#, "timout"),
+            // A name (a role, a resource) is never empty, nor is a free key.
+            (#"{"name":"x","role":""}"#, "role"), (#"{"name":"x","labels":{"":"v"}}"#, "labels"),
         ] as [(String, String)])
     func namesTheOffendingField(_ json: String, _ field: String) throws {
         let error = try #require(try problem(json))
@@ -100,5 +104,11 @@ import Testing
         #expect(json["additionalProperties"] == false)
         #expect(json["required"] == ["name"])
         #expect(json["properties"]?["mode"]?["enum"] == ["a", "b"])
+        #expect(json["properties"]?["role"]?["minLength"] == 1)
+        #expect(json["properties"]?["labels"]?["propertyNames"]?["minLength"] == 1)
+    }
+
+    @Test func aNameWithCharactersAndFreeKeysAreAccepted() throws {
+        #expect(try problem(#"{"name":"x","role":"code","labels":{"team":""}}"#) == nil)
     }
 }

@@ -13,6 +13,7 @@ extension Schema {
                 case .id: out["pattern"] = "^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$"
                 }
             }
+            if let minLength { out["minLength"] = .count(minLength) }
             if let maxLength { out["maxLength"] = .count(maxLength) }
         case .integer:
             out["type"] = "integer"
@@ -32,6 +33,7 @@ extension Schema {
             let required = props.filter(\.required).map(\.name)
             if !required.isEmpty { out["required"] = .strings(required) }
             out["additionalProperties"] = additional?.json ?? false
+            if additional != nil { out["propertyNames"] = ["minLength": 1] }
         case .anyOf(let options):
             out["anyOf"] = .array(options.map(\.json))
         case .any:

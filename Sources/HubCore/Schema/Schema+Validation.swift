@@ -31,6 +31,10 @@ extension Schema {
                 throw HubError.parameter(
                     here, "must be one of \(enumValues.joined(separator: ", ")), got \"\(s.prefix(64))\"")
             }
+            if let minLength, s.count < minLength {
+                throw HubError.parameter(
+                    here, minLength == 1 ? "must not be empty" : "is shorter than \(minLength) characters")
+            }
             if let maxLength, s.count > maxLength {
                 throw HubError.parameter(here, "is longer than \(maxLength) characters")
             }
@@ -74,6 +78,7 @@ extension Schema {
                 if let prop = props.first(where: { $0.name == key }) {
                     try prop.schema.validate(member, path: prefix + key)
                 } else if let additional {
+                    guard !key.isEmpty else { throw HubError.parameter(here, "has an empty key; name every entry") }
                     try additional.validate(member, path: prefix + key)
                 } else {
                     let known = props.map(\.name)

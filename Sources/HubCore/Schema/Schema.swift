@@ -36,6 +36,7 @@ public struct Schema: Sendable {
     public var format: Format?
     public var minimum: Int64?
     public var maximum: Int64?
+    public var minLength: Int?
     public var maxLength: Int?
     public var maxItems: Int?
     /// The default, for documentation.
@@ -57,6 +58,13 @@ public struct Schema: Sendable {
 extension Schema {
     public static func string(_ summary: String? = nil, maxLength: Int? = nil) -> Schema {
         var s = Schema(.string, summary)
+        s.maxLength = maxLength
+        return s
+    }
+    /// A string that names something (a role, a resource, an error's type): at least one character.
+    public static func name(_ summary: String? = nil, maxLength: Int) -> Schema {
+        var s = Schema(.string, summary)
+        s.minLength = 1
         s.maxLength = maxLength
         return s
     }
@@ -101,6 +109,7 @@ extension Schema {
     public static func object(_ properties: [Property], _ summary: String? = nil) -> Schema {
         Schema(.object(properties, additional: nil), summary)
     }
+    /// An object of free keys, each holding a `values`; keys are never empty.
     public static func map(_ values: Schema, _ summary: String? = nil) -> Schema {
         Schema(.object([], additional: values), summary)
     }

@@ -49,7 +49,7 @@ enum AcceptHandoff {
             [
                 .init(
                     "agent_pool_size", .integer("Bind this many registered agents to the pool.", min: 1, max: 10_000)),
-                .init("specializations", .array(.string(maxLength: 128), "Roles to cover first.", maxItems: 100)),
+                .init("specializations", .array(.name(maxLength: 128), "Roles to cover first.", maxItems: 100)),
             ], "Which agents the workflow's pool takes.")
     }
 

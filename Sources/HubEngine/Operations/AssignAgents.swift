@@ -15,7 +15,7 @@ enum AssignAgents {
             .init(
                 "specializations",
                 .array(
-                    .string(maxLength: 128), "Roles wanted. Defaults to the workflow's specialized_roles.",
+                    .name(maxLength: 128), "Roles wanted. Defaults to the workflow's specialized_roles.",
                     maxItems: 100)),
             .init(
                 "performance_threshold",

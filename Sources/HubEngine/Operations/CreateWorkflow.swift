@@ -23,9 +23,9 @@ enum CreateWorkflow {
                 "phases",
                 .array(
                     .anyOf([
-                        .string("A phase without tasks yet.", maxLength: 256),
+                        .name("A phase without tasks yet.", maxLength: 256),
                         .object([
-                            .init("name", .string(maxLength: 256), required: true),
+                            .init("name", .name(maxLength: 256), required: true),
                             .init("tasks", .array(TaskSpec.schema(withPhase: false), maxItems: 100_000)),
                         ]),
                     ]), "Ordered phases: names, or {\"name\", \"tasks\"} objects.", maxItems: 1000),
@@ -37,7 +37,7 @@ enum CreateWorkflow {
                     .init("max_agents", .integer(min: 1, max: 10_000)),
                     .init("min", .integer("Same as min_agents.", min: 0, max: 10_000)),
                     .init("max", .integer("Same as max_agents.", min: 1, max: 10_000)),
-                    .init("specialized_roles", .array(.string(maxLength: 128), maxItems: 100)),
+                    .init("specialized_roles", .array(.name(maxLength: 128), maxItems: 100)),
                 ])),
             .init("dependencies", dependencySchema),
             .init("timeout", .duration("Running time (paused time excluded) after which it fails. Defaults to 4h.")),
@@ -52,9 +52,9 @@ enum CreateWorkflow {
         ])
 
         static let dependencyEntry = Schema.anyOf([
-            .string(maxLength: 256),
+            .name(maxLength: 256),
             .object([
-                .init("name", .string(maxLength: 256), required: true),
+                .init("name", .name(maxLength: 256), required: true),
                 .init("check_command", .string(maxLength: 10_000)),
             ]),
         ])

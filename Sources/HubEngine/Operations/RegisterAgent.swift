@@ -15,10 +15,10 @@ enum RegisterAgent {
             .init(
                 "specializations",
                 .array(
-                    .string(maxLength: 128),
+                    .name(maxLength: 128),
                     "Roles it can take: code, test, docs, … Tasks without a role fit any agent.", maxItems: 100)),
             .init("max_concurrent_tasks", .integer("Tasks it may hold at once. Defaults to 1.", min: 1, max: 1000)),
-            .init("preferred_task_types", .array(.string(maxLength: 128), maxItems: 100)),
+            .init("preferred_task_types", .array(.name(maxLength: 128), maxItems: 100)),
             .init("labels", .map(.string(maxLength: 1000), "Free key/value labels.")),
             .init("budget", Budget.schema.described("What the agent may spend; once spent it gets no more tasks.")),
         ])

@@ -12,15 +12,15 @@ enum ReportError {
         var agentId: String?
         var autoRecovery: Bool?
         static let schema = Schema.object([
-            .init("error_category", .string("Free text, echoed (e.g. execution, infrastructure).", maxLength: 256)),
+            .init("error_category", .name("Free text, echoed (e.g. execution, infrastructure).", maxLength: 256)),
             .init(
                 "error_type",
-                .string(
+                .name(
                     "Decides severity and recoverability: task_failure, timeout, agent_unresponsive, agent_crash, dependency_unavailable, resource_exhausted, state_corruption, validation_failure, configuration_error; anything else is error / not recoverable.",
                     maxLength: 128), required: true),
-            .init("error_message", .string("What happened.", maxLength: 10_000), required: true),
+            .init("error_message", .name("What happened.", maxLength: 10_000), required: true),
             .init("context", .anyJSON("Free JSON; task_id and agent_id inside it are used like the parameters.")),
-            .init("task_id", .string("The task the error is about.", maxLength: 256)),
+            .init("task_id", .name("The task the error is about.", maxLength: 256)),
             .init("agent_id", .id("The agent the error is about.")),
             .init(
                 "auto_recovery",

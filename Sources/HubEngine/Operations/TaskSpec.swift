@@ -25,14 +25,14 @@ struct TaskSpec: Decodable, Sendable {
             .init("description", .string("What the task does.", maxLength: 10_000)),
             .init(
                 "role",
-                .string("Specialization it needs: code, test, docs, config, … Absent means any agent.", maxLength: 128)),
+                .name("Specialization it needs: code, test, docs, config, … Absent means any agent.", maxLength: 128)),
             .init(
                 "depends_on",
                 .array(.id(), "Task ids (any earlier or the same phase) that must complete first.", maxItems: 1000)),
             .init(
                 "files",
                 .array(
-                    .string(maxLength: 4096), "Paths it will touch: no two running tasks may share one.",
+                    .name(maxLength: 4096), "Paths it will touch: no two running tasks may share one.",
                     maxItems: 10_000)),
             .init("resources", ResourceList.schema),
             .init("priority", .oneOf(["high", "medium", "low"], "Defaults to medium.")),
@@ -87,6 +87,6 @@ struct ResourceList: Decodable, Sendable {
     }
 
     static let schema = Schema.anyOf(
-        [.array(.string(maxLength: 256), maxItems: 1000), .map(.integer(min: 1, max: 1_000_000))],
+        [.array(.name(maxLength: 256), maxItems: 1000), .map(.integer(min: 1, max: 1_000_000))],
         "Named resources it needs: [\"database\"] or {\"database\": 1}.")
 }
