@@ -1,8 +1,11 @@
 import HTTPTypes
+import HubCore
 import Hummingbird
 import NIOConcurrencyHelpers
 import NIOCore
+import NIOHTTP1
 import NIOHTTPTypes
+import NIOHTTPTypesHTTP1
 
 /// One per connection, in the channel's pipeline after the HTTP codec. It does two things
 /// Hummingbird leaves undone:
@@ -15,6 +18,10 @@ import NIOHTTPTypes
 /// - It answers `Expect: 100-continue` (RFC 9110 §10.1.1) with `100 Continue` as the head
 ///   arrives, instead of leaving the client to wait out its own timeout (curl's is a
 ///   second) before it sends the body.
+/// - It answers a request that cannot be read as HTTP (a malformed request line, headers
+///   past the size limit, a Content-Length beside chunked framing) with the API's JSON
+///   error envelope, as NIO's `HTTPServerProtocolErrorHandler` would with an empty 400,
+///   and closes the connection: what follows on it cannot be framed.
 final class ConnectionWatcher: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -22,12 +29,29 @@ final class ConnectionWatcher: ChannelDuplexHandler, RemovableChannelHandler {
     typealias OutboundOut = HTTPResponsePart
 
     let departure = ClientDeparture()
+    /// The body of the answer to an unreadable request: the error envelope of `error`.
+    private let envelope: @Sendable (HubError) -> [UInt8]
+    /// Whether a request has arrived whose response has not ended: an error then is the
+    /// handler's to answer (it is reading the body), not this handler's.
+    private var requestInFlight = false
+
+    init(envelope: @escaping @Sendable (HubError) -> [UInt8]) {
+        self.envelope = envelope
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if case .head(let head) = unwrapInboundIn(data), head.headerFields[.expect]?.lowercased() == "100-continue" {
-            context.writeAndFlush(wrapOutboundOut(.head(HTTPResponse(status: .continue))), promise: nil)
+        if case .head(let head) = unwrapInboundIn(data) {
+            requestInFlight = true
+            if head.headerFields[.expect]?.lowercased() == "100-continue" {
+                context.writeAndFlush(wrapOutboundOut(.head(HTTPResponse(status: .continue))), promise: nil)
+            }
         }
         context.fireChannelRead(data)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if case .end = unwrapOutboundIn(data) { requestInFlight = false }
+        context.write(data, promise: promise)
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -41,8 +65,37 @@ final class ConnectionWatcher: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if !requestInFlight, error is HTTPParserError || error is HTTP1TypeConversionError {
+            refuse(context: context, error: error)
+            return
+        }
         departure.happened()
         context.fireErrorCaught(error)
+    }
+
+    private func refuse(context: ChannelHandlerContext, error: any Error) {
+        let tooLarge = (error as? HTTPParserError) == .headerOverflow
+        let body = envelope(
+            HubError(
+                .invalidArguments,
+                tooLarge
+                    ? "The request's headers are larger than the server reads" : "The request is not valid HTTP/1.1",
+                details: tooLarge
+                    ? "Headers are limited to 80 KiB in all; nothing was run."
+                    : "It could not be parsed (\(error)); nothing was run and the connection is closed.",
+                suggestions: ["Send a well-formed HTTP/1.1 request; see GET /openapi.json"]))
+        var buffer = context.channel.allocator.buffer(capacity: body.count + 1)
+        buffer.writeBytes(body)
+        buffer.writeInteger(UInt8(0x0A))
+        let head = HTTPResponse(
+            status: tooLarge ? .requestHeaderFieldsTooLarge : .badRequest,
+            headerFields: [
+                .contentType: "application/json", .contentLength: String(buffer.readableBytes), .connection: "close",
+            ])
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        context.write(wrapOutboundOut(.body(buffer)), promise: nil)
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
     }
 }
 

@@ -267,10 +267,15 @@ public enum HubRouter {
     }
 
     static func failure(_ error: HubError, operation: String, workflowID: String?, hub: Hub) -> Response {
-        let response = OperationResponse.failure(
+        json(envelope(error, operation: operation, workflowID: workflowID, hub: hub), status: error.code.httpStatus)
+    }
+
+    /// The error envelope of §3 for `error`.
+    static func envelope(_ error: HubError, operation: String, workflowID: String?, hub: Hub) -> JSONValue {
+        OperationResponse.failure(
             request: OperationRequest(workflowID: workflowID, operation: operation), error: error,
-            timestamp: hub.clock.nowMilliseconds())
-        return json(response.json, status: error.code.httpStatus)
+            timestamp: hub.clock.nowMilliseconds()
+        ).json
     }
 
     static func json(_ value: JSONValue, status: HTTPResponse.Status) -> Response {

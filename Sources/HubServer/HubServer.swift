@@ -70,7 +70,13 @@ public struct HubServer: Sendable {
             router: HubRouter.make(
                 hub: hub, maxBodySize: maxBodySize, streamsStop: streamsStop, registry: registry,
                 adminToken: adminToken),
-            server: .http1(configuration: .init(additionalChannelHandlers: [ConnectionWatcher()])),
+            server: .http1(
+                configuration: .init(additionalChannelHandlers: [
+                    ConnectionWatcher { [hub] error in
+                        HubRouter.envelope(error, operation: "request", workflowID: nil, hub: hub).serializedBytes(
+                            .compact)
+                    }
+                ])),
             configuration: .init(
                 address: .hostname(host, port: port), serverName: "coordination-hub",
                 availableConnectionsDelegate: MaximumAvailableConnections(Self.connectionLimit())),

@@ -94,6 +94,35 @@ extension ServerLimitsTests {
     }
 }
 
+extension ServerLimitsTests {
+    /// What NIO cannot parse never reaches a route; it was answered with an empty 400.
+    @Test(
+        arguments: [
+            ("NONSENSE\r\n\r\n", "400"),
+            (
+                "POST /v1/list-workflows HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n{}",
+                "400"
+            ),
+            (
+                "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + String(repeating: "a", count: 90 * 1024) + "\r\n\r\n",
+                "431"
+            ),
+        ])
+    func unreadableHTTPGetsTheJSONErrorEnvelope(_ request: String, _ status: String) async throws {
+        let s = try DispatchSandbox("serve-unparsable")
+        defer { s.remove() }
+        let (server, url, _) = try await ServeTests.startServer(s)
+        defer { server.terminate() }
+        let handle = try Self.send(request, to: url)
+        let text = Self.answer(handle)
+        #expect(text.hasPrefix("HTTP/1.1 \(status)"), "\(text.prefix(300))")
+        #expect(text.lowercased().contains("content-type: application/json"), "\(text.prefix(300))")
+        #expect(text.contains("\"INVALID_ARGUMENTS\""), "\(text.prefix(300))")
+        // The server is unharmed.
+        #expect(try await ServeTests.request("POST", "\(url)/v1/list-workflows", "{}").0 == 200)
+    }
+}
+
 /// A `claim-task` that waits for work holds its connection open; a client that gives up
 /// and goes must not be handed a task it can no longer receive.
 @Suite(.timeLimit(.minutes(2))) struct LongPollDepartureTests {
