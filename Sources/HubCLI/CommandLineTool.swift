@@ -39,6 +39,21 @@ public struct CommandLineTool: Sendable {
     /// The version this build reports.
     public static let version = Hub.version
 
+    /// Runs the command of this process's own arguments and returns the exit status.
+    public func runProcess() async -> Int32 {
+        switch Platform.processArguments() {
+        case .success(let arguments):
+            return await run(arguments)
+        case .failure(let failure):
+            return emitError(
+                HubError(
+                    .invalidArguments, "Argument \(failure.position) is not valid UTF-8",
+                    details: "Parameters, ids and paths are text; bytes in another encoding would be altered.",
+                    suggestions: ["Convert it to UTF-8, e.g. with iconv -t UTF-8"]),
+                operation: "", workflowID: nil, pretty: outputIsTerminal, exit: 2)
+        }
+    }
+
     /// Runs the command and returns the exit status.
     public func run(_ arguments: [String]) async -> Int32 {
         let invocation: Invocation

@@ -1,5 +1,5 @@
 import Foundation
 import HubCLI
 
-let status = await CommandLineTool().run(Array(CommandLine.arguments.dropFirst()))
+let status = await CommandLineTool().runProcess()
 exit(status)

@@ -62,6 +62,30 @@ import Testing
         #expect(!hub.exists(hub.stateDirectory))
     }
 
+    /// Swift's `CommandLine.arguments` turns bytes that are not UTF-8 into U+FFFD, so a
+    /// description in Latin-1 was stored altered without a word.
+    @Test func anArgumentThatIsNotUTF8IsRefusedNotRepaired() throws {
+        let hub = try CLISandbox("argv-latin1")
+        defer { hub.remove() }
+        let process = Process()
+        let output = Pipe()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        // printf writes the byte 0xE9 (é in Latin-1); Foundation's Process takes only text.
+        process.arguments = [
+            "-c", #"exec "$0" wf create "$(printf '{"description": "caf\351"}')""#, hub.runner.executable,
+        ]
+        process.currentDirectoryURL = URL(fileURLWithPath: hub.directory.path)
+        process.standardOutput = output
+        try process.run()
+        let stdout = output.fileHandleForReading.readToEndRetryingInterrupts(limit: 1 << 20)
+        process.waitUntilExit()
+        let response = try JSONParser.parse(bytes: stdout)
+        #expect(process.terminationStatus == 2)
+        #expect(response["error"]?["code"] == "INVALID_ARGUMENTS", "\(response)")
+        #expect(response["error"]?["message"]?.stringValue?.contains("Argument 3") == true, "\(response)")
+        #expect(!hub.exists(hub.stateDirectory))
+    }
+
     @Test func aYAMLAliasBombIsRefusedBeforeItExpands() throws {
         let hub = try CLISandbox("yaml-bomb")
         defer { hub.remove() }

@@ -182,3 +182,22 @@ import Testing
         #expect(await t.run(nil, "pause", #"{"workflow_id": "w1"}"#).errorCode == "INVALID_TRANSITION")
     }
 }
+
+@Suite struct AgentRequirementsTests {
+    /// `min`/`max` are the seed's names for `min_agents`/`max_agents`; given both ways with
+    /// different values, one was silently dropped.
+    @Test func theSeedsShortNamesAndTheLongOnesMustAgree() async throws {
+        let t = try TestHub()
+        defer { t.remove() }
+        let conflict = await t.run(
+            "w1", "create", #"{"phases": ["a"], "agent_requirements": {"min": 2, "min_agents": 3}}"#)
+        #expect(conflict.errorCode == "INVALID_PARAMETERS")
+        #expect(conflict.json["error"]?["context"]?["field"] == "agent_requirements.min")
+        #expect(await t.run("w1", "get-status").errorCode == "WORKFLOW_NOT_FOUND")
+        let agreeing = await t.run(
+            "w1", "create", #"{"phases": ["a"], "agent_requirements": {"max": 4, "max_agents": 4}}"#)
+        #expect(agreeing.errorCode == nil)
+        let status = await t.run("w1", "get-status")
+        #expect(status.result["workflow_state"]?["agent_requirements"]?["max_agents"] == 4)
+    }
+}

@@ -142,6 +142,13 @@ enum CreateWorkflow {
                     "phases[\(n)]", "repeats the phase name \"\(phase.name)\"; phase names must be unique")
             }
         }
+        // min/max are the seed's names for min_agents/max_agents: both given, they must agree.
+        for (short, long) in [("min", "min_agents"), ("max", "max_agents")] {
+            if let a = p.agentRequirements?[short], let b = p.agentRequirements?[long], a != b {
+                throw HubError.parameter(
+                    "agent_requirements.\(short)", "is \(a) but \(long) is \(b); give one of the two")
+            }
+        }
         let requirements = AgentRequirements(json: p.agentRequirements ?? .emptyObject)
         if let lo = requirements.minAgents, let hi = requirements.maxAgents, lo > hi {
             throw HubError.parameter("agent_requirements", "has min_agents \(lo) above max_agents \(hi)")
