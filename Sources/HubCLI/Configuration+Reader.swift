@@ -1,5 +1,6 @@
 import Foundation
 import HubCore
+import HubEngine
 import Yams
 
 extension Configuration {
@@ -10,7 +11,7 @@ extension Configuration {
         -> Configuration
     {
         var config = Configuration()
-        for name in ["config.json", "config.yaml", "config.yml"] {
+        for name in Paths.configurationFiles {
             let path = (stateDirectory as NSString).appendingPathComponent(name)
             guard FileManager.default.fileExists(atPath: path) else { continue }
             let document = try ParameterSource.readDocument(path: path, what: "configuration file")

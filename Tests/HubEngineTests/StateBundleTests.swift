@@ -125,6 +125,13 @@ import Testing
             let refused = await t.run("w2", "save-state", "{\"backup_location\": \"\(entry)/x.json\"}")
             #expect(refused.errorCode == "PATH_NOT_ALLOWED", "\(entry)")
         }
+        // The configuration, in whichever of its names: a bundle written over config.yml made
+        // every later command fail reading it.
+        for name in ["config.json", "config.yaml", "config.yml"] {
+            let refused = await t.run("w2", "save-state", "{\"backup_location\": \"\(name)\"}")
+            #expect(refused.errorCode == "PATH_NOT_ALLOWED", "\(name)")
+            #expect(!FileManager.default.fileExists(atPath: "\(state)/\(name)"))
+        }
     }
 
     @Test func aTruncatedBundleIsCorrupt() async throws {

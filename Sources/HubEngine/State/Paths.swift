@@ -67,16 +67,20 @@ public enum Paths {
     /// (`PATH_NOT_ALLOWED`: a backup written over `hub.sqlite` destroyed the store), or
     /// whose parent cannot be a directory because a file stands in its place
     /// (`INVALID_PARAMETERS`, where writing would fail halfway).
+    /// The names the configuration is read from in the state directory (HubCLI reads the
+    /// first that exists): a bundle written over one would stop every later command.
+    public static let configurationFiles = ["config.json", "config.yaml", "config.yml"]
+
     static func refuseHubFiles(_ path: String, field: String, stateDirectory: String) throws(HubError) {
         let state = resolved(absolute(stateDirectory, relativeTo: "/"))
         if isInside(path, state), path != state {
             let relative = path.dropFirst(state.count).split(separator: "/")
             let first = relative.first.map(String.init) ?? ""
-            if ownedFolders.contains(first) || first.hasPrefix("hub.sqlite") || first == "config.json" {
+            if ownedFolders.contains(first) || first.hasPrefix("hub.sqlite") || configurationFiles.contains(first) {
                 throw HubError(
                     .pathNotAllowed, "\(field) \(path) would replace a file the hub keeps itself",
                     details:
-                        "The store (hub.sqlite and its -wal and -shm), config.json and the folders \(ownedFolders.sorted().joined(separator: ", ")) belong to the hub.",
+                        "The store (hub.sqlite and its -wal and -shm), the configuration (config.json, config.yaml, config.yml) and the folders \(ownedFolders.sorted().joined(separator: ", ")) belong to the hub.",
                     context: ["field": .string(field), "resolved": .string(path)],
                     suggestions: ["Use a folder of its own, e.g. backups/"])
             }
