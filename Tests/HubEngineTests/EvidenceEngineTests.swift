@@ -44,6 +44,42 @@ import Testing
         #expect(await status() == "completed")
     }
 
+    /// Evidence files were read with FileManager, which follows links: a link in the
+    /// workspace answered the digest and size of any file the hub could read.
+    @Test func evidenceIsNeverReadThroughALink() async throws {
+        let outside = try TemporaryDirectory("evidence-outside")
+        defer { outside.remove() }
+        try "secret\n".write(toFile: outside.file("secret.txt"), atomically: true, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(
+            atPath: t.directory.file("link.txt"), withDestinationPath: outside.file("secret.txt"))
+        try FileManager.default.createSymbolicLink(atPath: t.directory.file("sub"), withDestinationPath: outside.path)
+        let lease = await start(#"{"files": ["link.txt"]}"#)
+        let viaFile = await t.run(nil, "complete-task", "{\"lease_id\": \"\(lease)\"}")
+        #expect(viaFile.errorCode == "EVIDENCE_REJECTED")
+        #expect(viaFile.error?.message.contains("symbolic link") == true, "\(viaFile.json)")
+        #expect(
+            !String(decoding: viaFile.json.serializedBytes(.compact), as: UTF8.self).contains(
+                Checksum.sha256(Array("secret\n".utf8))))
+        #expect(await status() == "running")
+        await t.run("w1", "add-tasks", #"{"tasks": [{"task_id": "b", "evidence": {"files": ["sub/secret.txt"]}}]}"#)
+        await t.run(nil, "register-agent", #"{"agent_id": "ag2"}"#)
+        let second = await t.run(nil, "claim-task", #"{"agent_id": "ag2"}"#).result["tasks"]?.arrayValue?.first
+        let viaFolder = await t.run(
+            nil, "complete-task", "{\"lease_id\": \"\(second?["lease_id"]?.stringValue ?? "")\"}")
+        #expect(viaFolder.errorCode == "EVIDENCE_REJECTED", "\(viaFolder.json)")
+    }
+
+    /// Files are hashed a chunk at a time: one of several chunks gets the whole file's digest.
+    @Test func aLargeEvidenceFileGetsItsWholeDigest() async throws {
+        let bytes = (0..<200_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        try Data(bytes).write(to: URL(fileURLWithPath: t.directory.file("big.bin")))
+        let lease = await start(#"{"files": ["big.bin"]}"#)
+        let done = await t.run(nil, "complete-task", "{\"lease_id\": \"\(lease)\"}")
+        let file = done.result["evidence"]?["files"]?.arrayValue?.first
+        #expect(file?["sha256"]?.stringValue == Checksum.sha256(bytes))
+        #expect(file?["size"] == 200_000)
+    }
+
     @Test func aRequiredCommitMustBeSuppliedAndExist() async throws {
         let lease = await start(#"{"commit": true}"#)
         #expect(await t.run(nil, "complete-task", "{\"lease_id\": \"\(lease)\"}").errorCode == "EVIDENCE_MISSING")

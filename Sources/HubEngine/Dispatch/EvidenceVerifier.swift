@@ -60,14 +60,20 @@ struct EvidenceVerifier {
             guard full == root || full.hasPrefix(root + "/") else {
                 throw rejected("evidence file \(path) lies outside the workspace", field: "evidence.files")
             }
-            guard let data = FileManager.default.contents(atPath: full) else {
+            let sha: String
+            let size: Int64
+            switch WorkspaceFileDigest.digest(of: full, root: root) {
+            case .missing:
                 throw missing("the file \(path)", field: "evidence.files")
+            case .refused(let why):
+                throw rejected("evidence file \(path) \(why)", field: "evidence.files")
+            case .file(let digest, let bytes):
+                (sha, size) = (digest, bytes)
             }
-            let sha = Checksum.sha256([UInt8](data))
             if let claimed = supplied?[path]?.stringValue, claimed.lowercased() != sha {
                 throw rejected("the SHA-256 of \(path) is \(sha), not \(claimed.prefix(64))", field: "evidence.files")
             }
-            out.append(["path": .string(path), "sha256": .string(sha), "size": .count(data.count)])
+            out.append(["path": .string(path), "sha256": .string(sha), "size": .int(size)])
         }
         return out
     }
