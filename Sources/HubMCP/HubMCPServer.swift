@@ -57,11 +57,15 @@ public struct HubMCPServer: Sendable {
         return server
     }
 
-    /// Serves over `transport` until the client closes it (end of input on stdio).
-    public func run(transport: any Transport) async throws {
+    /// Serves over `transport` until its input ends (the client closed it, or
+    /// ``StdioLineTransport/endInput()`` on a signal), then answers every request already
+    /// read before it stops: the SDK answers each in a task of its own, which its loop
+    /// does not wait for.
+    public func run(transport: StdioLineTransport) async throws {
         let server = await makeServer()
         try await server.start(transport: transport)
         await server.waitUntilCompleted()
+        await transport.drained()
         await server.stop()
     }
 }

@@ -15,9 +15,19 @@ do {
 }
 let server = HubMCPServer(performer: session.performer, clock: tool.clock, afterCall: session.afterCall)
 tool.standardError.write("coordination-hub: MCP server on stdio (\(session.description))\n")
+let transport = StdioLineTransport()
+// SIGINT and SIGTERM end the input as the client closing it would: calls already read
+// are answered, then the process exits.
+for sig in [SIGINT, SIGTERM] {
+    signal(sig, SIG_IGN)
+    let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+    source.setEventHandler { Task { await transport.endInput() } }
+    source.resume()
+    _ = Unmanaged.passRetained(source as AnyObject)
+}
 var status: Int32 = 0
 do {
-    try await server.run(transport: StdioTransport())
+    try await server.run(transport: transport)
 } catch {
     tool.standardError.write("coordination-hub: the MCP server stopped: \(error)\n")
     status = 1

@@ -77,6 +77,31 @@ import Testing
         #expect(status.json["result"]?["workflow_state"]?["status"] == "created")
     }
 
+    /// A client that writes its requests and closes its end gets every answer: the SDK
+    /// answered each request in a task the server's exit did not wait for, so the
+    /// workflows were created and the answers lost.
+    @Test func requestsWrittenBeforeTheInputEndsAreAllAnswered() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let runner = ExecutableRunner(workingDirectory: directory.path)
+        let session = try Session(runner, ["mcp"])
+        session.send(
+            #"{"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "test", "version": "1"}}}"#
+        )
+        session.send(#"{"jsonrpc": "2.0", "method": "notifications/initialized"}"#)
+        for n in 1...8 {
+            session.send(
+                #"{"jsonrpc": "2.0", "id": \#(n), "method": "tools/call", "params": {"name": "create", "arguments": {"workflow_id": "w\#(n)", "phases": ["a"]}}}"#
+            )
+        }
+        #expect(session.finish() == 0)
+        var answered: Set<Int64> = []
+        while case let line = session.receive(), !line.isNull {
+            if let id = line["id"]?.intValue, line["result"]?["isError"] == false { answered.insert(id) }
+        }
+        #expect(answered == Set(1...8), "answered: \(answered.sorted())")
+    }
+
     #if os(Linux)
         /// The main executable does not load FoundationNetworking (and libcurl): only the
         /// companion links the MCP SDK that needs it (docs/ARCHITECTURE.md).

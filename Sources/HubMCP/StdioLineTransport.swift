@@ -1,0 +1,195 @@
+import Foundation
+import HubCore
+import Logging
+import MCP
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// MCP over standard input and output, one JSON-RPC message per line, in place of the
+/// SDK's `StdioTransport`, for three things a client relies on:
+///
+/// - **Every request is answered before the server exits.** The SDK handles each request
+///   in a task of its own and ends its loop at the end of input, so a client that wrote
+///   its requests and closed its end got no answers although the calls had run. This
+///   transport counts the requests it has passed on and the responses sent, and
+///   ``drained()`` waits until each request has its answer.
+/// - **Reading costs the same per byte however long a line is.** The SDK's reader looked
+///   for the newline from the start of everything pending after each 4 KiB read: a
+///   2 MiB request took 17 s.
+/// - **A line has a limit** (``maximumLine``): a longer one is dropped, answered with
+///   JSON-RPC's Invalid Request, and the session goes on.
+public actor StdioLineTransport: Transport {
+    /// Longest message read: the command line's limit for a parameter document.
+    public static let maximumLine = 64 << 20
+
+    public nonisolated let logger = Logger(label: "coordination-hub.mcp.stdio")
+    private let input: Int32
+    private let output: Int32
+    private let messages: AsyncThrowingStream<Data, any Error>
+    private let continuation: AsyncThrowingStream<Data, any Error>.Continuation
+    /// Requests passed on and not yet answered, by their id as canonical JSON.
+    private var unanswered: [String: Int] = [:]
+    private var drainWaiters: [CheckedContinuation<Void, Never>] = []
+    private var started = false
+    /// Set once input has ended: lines read after a signal ended it are not passed on.
+    private var inputEnded = false
+
+    public init(input: Int32 = 0, output: Int32 = 1) {
+        self.input = input
+        self.output = output
+        (messages, continuation) = AsyncThrowingStream.makeStream()
+    }
+
+    public func connect() async throws {
+        guard !started else { return }
+        started = true
+        let input = input
+        let thread = Thread { [weak self] in
+            Self.readLines(from: input) { event in
+                guard let self else { return }
+                // Hop to the actor without blocking the reading thread for long: the
+                // order of lines is kept because each hop is awaited before the next read.
+                let done = DispatchSemaphore(value: 0)
+                Task {
+                    await self.received(event)
+                    done.signal()
+                }
+                done.wait()
+            }
+        }
+        thread.name = "mcp-stdin"
+        thread.start()
+    }
+
+    public func disconnect() async {
+        endInput()
+    }
+
+    /// Ends input as if the client had closed it: the server stops reading, and
+    /// ``drained()`` still waits for the requests already passed on.
+    public func endInput() {
+        inputEnded = true
+        continuation.finish()
+    }
+
+    public func send(_ data: Data) async throws {
+        var bytes = [UInt8](data)
+        bytes.append(0x0A)
+        try Self.writeAll(bytes, to: output)
+        if let key = Self.responseKey(bytes) { answered(key) }
+    }
+
+    public nonisolated func receive() -> AsyncThrowingStream<Data, any Error> { messages }
+
+    /// Returns once every request passed on so far has been answered.
+    public func drained() async {
+        guard !unanswered.isEmpty else { return }
+        await withCheckedContinuation { drainWaiters.append($0) }
+    }
+
+    enum Event: Sendable {
+        case line([UInt8])
+        case tooLong
+        case end
+    }
+
+    private func received(_ event: Event) {
+        switch event {
+        case .line(let bytes):
+            guard !inputEnded else { return }
+            if let key = Self.requestKey(bytes) { unanswered[key, default: 0] += 1 }
+            continuation.yield(Data(bytes))
+        case .tooLong:
+            let refusal =
+                #"{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"Invalid Request: a message longer than \#(Self.maximumLine) bytes was dropped"}}"#
+            try? Self.writeAll(Array((refusal + "\n").utf8), to: output)
+        case .end:
+            endInput()
+        }
+    }
+
+    private func answered(_ key: String) {
+        guard let count = unanswered[key] else { return }
+        unanswered[key] = count > 1 ? count - 1 : nil
+        if unanswered.isEmpty {
+            for waiter in drainWaiters { waiter.resume() }
+            drainWaiters.removeAll()
+        }
+    }
+
+    /// The id of a request the SDK will answer (an object with `method` and an id that is
+    /// a string or an integer, as its `ID` reads them), as canonical JSON; `nil` otherwise.
+    static func requestKey(_ bytes: [UInt8]) -> String? {
+        guard bytes.first(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0D }) == UInt8(ascii: "{"),
+            let message = try? JSONParser.parse(bytes: bytes), message["jsonrpc"] == "2.0",
+            message["method"]?.stringValue != nil, let id = message["id"]
+        else { return nil }
+        switch id {
+        case .string, .int: return String(decoding: id.serializedBytes(.canonical), as: UTF8.self)
+        default: return nil
+        }
+    }
+
+    /// The id of a response (an object with an id and no `method`), as canonical JSON.
+    static func responseKey(_ bytes: [UInt8]) -> String? {
+        guard bytes.first == UInt8(ascii: "{"), let message = try? JSONParser.parse(bytes: bytes),
+            message["method"] == nil, let id = message["id"], !id.isNull
+        else { return nil }
+        return String(decoding: id.serializedBytes(.canonical), as: UTF8.self)
+    }
+
+    /// Reads `fd` to its end, handing over each complete line (without its newline), and
+    /// `.tooLong` for each line past ``maximumLine``, whose bytes are skipped.
+    static func readLines(from fd: Int32, maximum: Int = maximumLine, _ handle: (Event) -> Void) {
+        let chunk = 1 << 16
+        var buffer = [UInt8](repeating: 0, count: chunk)
+        var line: [UInt8] = []
+        var skipping = false
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, chunk) }
+            if count < 0 && (errno == EINTR || errno == EAGAIN) { continue }
+            if count <= 0 { break }
+            var start = 0
+            while start < count {
+                // Only the bytes just read are searched for the newline.
+                let newline = buffer[start..<count].firstIndex(of: 0x0A)
+                let end = newline ?? count
+                if !skipping {
+                    if line.count + (end - start) > maximum {
+                        skipping = true
+                        line.removeAll()
+                        handle(.tooLong)
+                    } else {
+                        line.append(contentsOf: buffer[start..<end])
+                    }
+                }
+                guard let newline else { break }
+                if !skipping, !line.isEmpty { handle(.line(line)) }
+                line.removeAll(keepingCapacity: line.count < chunk)
+                skipping = false
+                start = newline + 1
+            }
+        }
+        if !skipping, !line.isEmpty { handle(.line(line)) }
+        handle(.end)
+    }
+
+    static func writeAll(_ bytes: [UInt8], to fd: Int32) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes.withUnsafeBytes { raw -> Int in
+                guard let base = raw.baseAddress else { return 0 }
+                return write(fd, base + offset, raw.count - offset)
+            }
+            if written < 0 {
+                if errno == EINTR || errno == EAGAIN { continue }
+                throw MCPError.transportError(POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO))
+            }
+            offset += written
+        }
+    }
+}
