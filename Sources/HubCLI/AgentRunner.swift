@@ -38,6 +38,9 @@ struct AgentRunner {
 
     /// Bytes of a task's output kept as its result's tail.
     static let outputTail = 4096
+    /// Longest `NAME=value` one environment variable may be on Linux (MAX_ARG_STRLEN, 32
+    /// pages), less room for the name.
+    static let largestVariable = 128 * 1024 - 64
 
     func run() async -> Int32 {
         let registered = await call(
@@ -70,7 +73,7 @@ struct AgentRunner {
                     let answer = await call("claim-task", parameters)
                     claimed = answer?["tasks"]?.arrayValue ?? []
                     // A failed claim (a hub restarting) is not a long poll: pause before the next.
-                    if answer == nil { try? await Task.sleep(for: .milliseconds(options.idleDelay.milliseconds)) }
+                    if answer == nil { await stop.sleep(for: .milliseconds(options.idleDelay.milliseconds)) }
                 }
                 for task in claimed {
                     held.insert(task["lease_id"]?.stringValue ?? "")
@@ -83,7 +86,7 @@ struct AgentRunner {
                 }
                 if claimed.isEmpty && (options.claimWait == nil || busy >= options.maxTasks) {
                     // Nothing to take now (or no free slot): look again after a pause.
-                    try? await Task.sleep(for: .milliseconds(options.idleDelay.milliseconds))
+                    await stop.sleep(for: .milliseconds(options.idleDelay.milliseconds))
                 }
             }
             if running.value > 0 {
@@ -133,10 +136,24 @@ struct AgentRunner {
             }
             arguments = ["/bin/sh", "-c", command]
         }
+        let payload = (task["payload"] ?? .null).serialized()
+        guard payload.utf8.count < Self.largestVariable else {
+            // The system would refuse to start the command (E2BIG): say so, and do not retry.
+            log("agent \(options.agentID): task \(taskID)'s payload is too large for its environment; failing it")
+            await report(
+                "fail-task",
+                [
+                    "lease_id": .string(lease), "retryable": false,
+                    "error": .string(
+                        "TASK_PAYLOAD would be \(payload.utf8.count) bytes; the system allows one environment variable at most \(Self.largestVariable) bytes (E2BIG). Keep the payload smaller, e.g. a path to a file with the data."
+                    ),
+                ])
+            return
+        }
         var environment = ProcessInfo.processInfo.environment
         environment["TASK_ID"] = taskID
         environment["TASK_DESCRIPTION"] = task["description"]?.stringValue ?? ""
-        environment["TASK_PAYLOAD"] = (task["payload"] ?? .null).serialized()
+        environment["TASK_PAYLOAD"] = payload
         environment["WORKFLOW_ID"] = workflowID
         environment["PHASE"] = String(task["phase"]?.intValue ?? 0)
         environment["LEASE_ID"] = lease

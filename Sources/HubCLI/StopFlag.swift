@@ -10,10 +10,50 @@ import Synchronization
 /// Set when SIGINT or SIGTERM arrives, so long-running commands stop gracefully.
 final class StopFlag: Sendable {
     private let flag = Atomic<Bool>(false)
+    /// Sleepers to wake when the flag is set, by a number of their own.
+    private let sleepers = Mutex<(next: Int, waiting: [Int: CheckedContinuation<Void, Never>])>((0, [:]))
 
     var isSet: Bool { flag.load(ordering: .acquiring) }
 
-    func set() { flag.store(true, ordering: .releasing) }
+    func set() {
+        flag.store(true, ordering: .releasing)
+        let woken = sleepers.withLock { state in
+            defer { state.waiting = [:] }
+            return Array(state.waiting.values)
+        }
+        for sleeper in woken { sleeper.resume() }
+    }
+
+    /// Sleeps for `duration`, or until the flag is set (a signal must not wait out a long
+    /// `--idle-delay`), or until the task is cancelled.
+    func sleep(for duration: Duration) async {
+        guard !isSet else { return }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { try? await Task.sleep(for: duration) }
+            group.addTask { await self.untilSet() }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    private func untilSet() async {
+        let id = sleepers.withLock { state in
+            state.next += 1
+            return state.next
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let now = sleepers.withLock { state -> Bool in
+                    guard !isSet, !Task.isCancelled else { return true }
+                    state.waiting[id] = continuation
+                    return false
+                }
+                if now { continuation.resume() }
+            }
+        } onCancel: {
+            sleepers.withLock { $0.waiting.removeValue(forKey: id) }?.resume()
+        }
+    }
 
     /// Routes SIGINT and SIGTERM to this flag (instead of ending the process), calling `onSignal` once each.
     func installSignalHandlers(onSignal: @escaping @Sendable (Int32) -> Void) {

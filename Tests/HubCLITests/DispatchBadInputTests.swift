@@ -182,4 +182,37 @@ import Testing
         }
         #expect(try hub.pool()["gamma"] == nil, "a refused runner registers nothing")
     }
+
+    /// The runner passes the payload in TASK_PAYLOAD; past the system's limit for one
+    /// variable the command could not start ("NSCocoaErrorDomain error 256") and was
+    /// retried to no purpose. It now fails once, saying why; and a task whose workspace
+    /// has gone fails rather than running in the runner's directory.
+    @Test func aPayloadTooLargeForTheEnvironmentOrAMissingWorkspaceFailsTheTaskSayingWhy() throws {
+        let hub = try DispatchSandbox("dispatch-runner-env")
+        defer { hub.remove() }
+        let payload = String(repeating: "p", count: 200_000)
+        try FileManager.default.createDirectory(atPath: hub.file("gone"), withIntermediateDirectories: true)
+        // From a file: as an argument it is itself too long for the system to pass.
+        try
+            #"{"phases": [{"name": "p", "tasks": [{"task_id": "big", "command": "true", "payload": {"s": "\#(payload)"}}]}]}"#
+            .write(toFile: hub.file("big.json"), atomically: true, encoding: .utf8)
+        try hub.succeed("w", "create", "@big.json")
+        try hub.succeed(
+            "v", "create",
+            #"{"workspace": "\#(hub.file("gone"))", "phases": [{"name": "p", "tasks": [{"task_id": "t", "command": "touch MADE_BY_TASK", "max_retries": 0}]}]}"#
+        )
+        try FileManager.default.removeItem(atPath: hub.file("gone"))
+        for id in ["w", "v"] {
+            try hub.succeed(id, "start")
+            let run = try hub.run(["agent", "--id", "runner-\(id)", "--workflow", id, "--idle-delay", "10ms"])
+            #expect(run.status == 0, "\(run.stderr)")
+        }
+        let big = try hub.tasks("w")["big"]
+        #expect(big?["status"] == "failed", "\(String(describing: big))")
+        #expect(big?["attempts"] == 1, "retrying cannot help: \(String(describing: big))")
+        #expect(big?["error"]?.stringValue?.contains("E2BIG") == true, "\(String(describing: big))")
+        let gone = try hub.tasks("v")["t"]
+        #expect(gone?["status"] == "failed", "\(String(describing: gone))")
+        #expect(!FileManager.default.fileExists(atPath: hub.file("MADE_BY_TASK")))
+    }
 }

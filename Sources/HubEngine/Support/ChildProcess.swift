@@ -1,5 +1,11 @@
 import Foundation
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// Runs a command as a child process and keeps the tail of its output: the agent
 /// runner's tasks, evidence checks and dependency checks (the one place processes are spawned).
 public enum ChildProcess {
@@ -8,7 +14,15 @@ public enum ChildProcess {
         public var tail: String
     }
 
-    /// Runs `arguments` (an absolute path or a name looked up by `/usr/bin/env`) and waits for it.
+    /// Most output read once the command has exited, from children it left running that
+    /// still hold its output open.
+    static let afterExit = 1 << 20
+
+    /// Runs `arguments` (an absolute path or a name looked up by `/usr/bin/env`) in
+    /// `directory` and waits for it to exit. Only the last `tailBytes` of its output are
+    /// kept, however much it writes; the command is done when it exits, even when a child
+    /// it started in the background still holds its output open (`sleep 60 &`). A
+    /// `directory` that is not there fails the command rather than running it elsewhere.
     public static func run(_ arguments: [String], environment: [String: String], directory: String?, tailBytes: Int)
         async
         -> Outcome
@@ -23,32 +37,115 @@ public enum ChildProcess {
             process.arguments = arguments
         }
         process.environment = environment
-        if let directory, FileManager.default.fileExists(atPath: directory) {
+        if let directory {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue
+            else {
+                return Outcome(status: 127, tail: "cannot start \(first): the directory \(directory) does not exist")
+            }
             process.currentDirectoryURL = URL(fileURLWithPath: directory)
         }
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
         process.standardInput = FileHandle.nullDevice
+        // Written once the command has exited: the reader then takes what is there and stops.
+        let exited = Pipe()
         do {
             try process.run()
         } catch {
             return Outcome(status: 127, tail: "cannot start \(first): \(error.localizedDescription)")
         }
-        let output: Data = await withCheckedContinuation { continuation in
+        let output = pipe.fileHandleForReading.fileDescriptor
+        let wake = exited.fileHandleForReading.fileDescriptor
+        async let tail = withCheckedContinuation { (continuation: CheckedContinuation<[UInt8], Never>) in
             DispatchQueue.global().async {
-                continuation.resume(returning: Data(pipe.fileHandleForReading.readToEndRetryingInterrupts()))
+                continuation.resume(returning: readTail(output, until: wake, keeping: tailBytes))
             }
         }
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+        let pid = process.processIdentifier
+        let status = await withCheckedContinuation { (continuation: CheckedContinuation<Int32, Never>) in
             DispatchQueue.global().async {
-                process.waitUntilExit()
-                continuation.resume()
+                // Foundation reports an exit only once the output is closed, which a child left
+                // in the background can put off for ever; waitid sees the exit itself (and,
+                // with WNOWAIT, leaves the process for Foundation to reap).
+                let status =
+                    exitStatus(of: pid)
+                    ?? {
+                        process.waitUntilExit()
+                        return process.terminationReason == .uncaughtSignal
+                            ? 128 + process.terminationStatus : process.terminationStatus
+                    }()
+                exited.fileHandleForWriting.write(Data([1]))
+                continuation.resume(returning: status)
             }
         }
-        let tail = String(decoding: output.suffix(tailBytes), as: UTF8.self)
-        let status =
-            process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
-        return Outcome(status: status, tail: tail)
+        return Outcome(status: status, tail: String(decoding: await tail, as: UTF8.self))
     }
+
+    /// Waits for `pid` to exit and answers its status (128 + the signal when a signal
+    /// ended it), without reaping it; `nil` when it cannot be waited for here (already
+    /// reaped).
+    static func exitStatus(of pid: Int32) -> Int32? {
+        var info = siginfo_t()
+        while waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT) != 0 {
+            if errno != EINTR { return nil }
+        }
+        let code = info.si_code
+        let value = info._sifields._sigchld.si_status
+        return code == Int32(CLD_EXITED) ? value : 128 + value
+    }
+
+    /// Reads `fd` until its end, or until `wake` is readable (the command exited) and what
+    /// is already there has been read (at most ``afterExit`` more bytes); answers the last
+    /// `keeping` bytes.
+    static func readTail(_ fd: Int32, until wake: Int32, keeping: Int) -> [UInt8] {
+        var tail = TailBuffer(capacity: keeping)
+        let chunk = 1 << 16
+        var buffer = [UInt8](repeating: 0, count: chunk)
+        var afterExit: Int?
+        while true {
+            var fds = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0)]
+            if afterExit == nil { fds.append(pollfd(fd: wake, events: Int16(POLLIN), revents: 0)) }
+            // Once the command has exited, only what is already there: no waiting.
+            let ready = poll(&fds, nfds_t(fds.count), afterExit == nil ? -1 : 0)
+            if ready < 0 {
+                if errno == EINTR { continue }
+                break
+            }
+            if afterExit != nil && ready == 0 { break }
+            if fds.count > 1 && fds[1].revents != 0 { afterExit = 0 }
+            guard fds[0].revents != 0 else { continue }
+            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, chunk) }
+            if count < 0 && errno == EINTR { continue }
+            if count <= 0 { break }
+            buffer.withUnsafeBufferPointer { tail.append(UnsafeBufferPointer(rebasing: $0[0..<count])) }
+            if let read = afterExit {
+                afterExit = read + count
+                if read + count >= Self.afterExit { break }
+            }
+        }
+        return tail.bytes
+    }
+}
+
+/// The last `capacity` bytes of everything appended, in order, in at most twice that
+/// much memory.
+struct TailBuffer {
+    let capacity: Int
+    private var storage: [UInt8] = []
+
+    init(capacity: Int) { self.capacity = max(0, capacity) }
+
+    mutating func append(_ bytes: UnsafeBufferPointer<UInt8>) {
+        guard capacity > 0 else { return }
+        if bytes.count >= capacity {
+            storage = Array(bytes[(bytes.count - capacity)...])
+            return
+        }
+        storage.append(contentsOf: bytes)
+        if storage.count > 2 * capacity { storage.removeFirst(storage.count - capacity) }
+    }
+
+    var bytes: [UInt8] { Array(storage.suffix(capacity)) }
 }

@@ -1,0 +1,53 @@
+import Foundation
+import Testing
+
+@testable import HubEngine
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+@Suite(.timeLimit(.minutes(1))) struct ChildProcessTests {
+    static let environment = ProcessInfo.processInfo.environment
+
+    @Test func onlyTheTailOfALargeOutputIsKept() async {
+        let outcome = await ChildProcess.run(
+            ["/bin/sh", "-c", "head -c 3000000 /dev/zero | tr '\\0' x; printf END"], environment: Self.environment,
+            directory: nil, tailBytes: 100)
+        #expect(outcome.status == 0)
+        #expect(outcome.tail.count == 100)
+        #expect(outcome.tail.hasSuffix("xxEND"))
+    }
+
+    /// A command is done when it exits: a child it left in the background with the output
+    /// still open kept the runner waiting for as long as that child lived.
+    @Test func aBackgroundChildDoesNotHoldTheCommandOpen() async {
+        let outcome = await ChildProcess.run(
+            ["/bin/sh", "-c", "sleep 1000 & echo started $!"], environment: Self.environment, directory: nil,
+            tailBytes: 100)
+        #expect(outcome.status == 0)
+        #expect(outcome.tail.hasPrefix("started "), "\(outcome.tail)")
+        if let pid = Int32(outcome.tail.dropFirst("started ".count).prefix { $0.isNumber }) { kill(pid, SIGKILL) }
+    }
+
+    /// A workspace that has gone ran the command in whatever directory the runner was in.
+    @Test func aMissingDirectoryFailsTheCommandInsteadOfRunningItElsewhere() async throws {
+        let outcome = await ChildProcess.run(
+            ["/bin/sh", "-c", "touch MADE_HERE"], environment: Self.environment, directory: "/nonexistent/workspace",
+            tailBytes: 200)
+        #expect(outcome.status == 127)
+        #expect(outcome.tail.contains("/nonexistent/workspace"))
+        #expect(!FileManager.default.fileExists(atPath: FileManager.default.currentDirectoryPath + "/MADE_HERE"))
+    }
+
+    @Test func theTailBufferKeepsTheLastBytesInOrder() {
+        var buffer = TailBuffer(capacity: 5)
+        for piece in ["ab", "cdef", "g", "hijklmnop", "qr"] {
+            Array(piece.utf8).withUnsafeBufferPointer { buffer.append($0) }
+        }
+        #expect(String(decoding: buffer.bytes, as: UTF8.self) == "nopqr")
+        var empty = TailBuffer(capacity: 0)
+        Array("abc".utf8).withUnsafeBufferPointer { empty.append($0) }
+        #expect(empty.bytes.isEmpty)
+    }
+}
