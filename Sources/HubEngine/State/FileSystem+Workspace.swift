@@ -26,7 +26,7 @@ extension FileSystem {
         return facts(st)
     }
 
-    private static func facts(_ st: stat) -> FileFacts {
+    static func facts(_ st: stat) -> FileFacts {
         let type = st.st_mode & S_IFMT
         let kind: FileFacts.Kind =
             type == S_IFREG ? .file : type == S_IFDIR ? .directory : type == S_IFLNK ? .symlink : .other
@@ -62,25 +62,16 @@ extension FileSystem {
         return out
     }
 
-    /// The entries of a directory (without `.` and `..`), or `nil` when it cannot be read.
-    static func entries(_ directory: String) -> [String]? {
-        guard let dir = opendir(directory) else { return nil }
-        defer { closedir(dir) }
-        var names: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafePointer(to: entry.pointee.d_name) { pointer in
-                pointer.withMemoryRebound(to: CChar.self, capacity: Int(NAME_MAX) + 1) { String(cString: $0) }
-            }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        return names
-    }
-
     /// Reads a regular file without following a symlink at its last component.
     static func readFile(_ path: String, maximum: Int64) -> [UInt8]? {
         let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
+        return readAll(fd, maximum: maximum)
+    }
+
+    /// Reads an open file to its end; `nil` on an error or past `maximum` bytes.
+    static func readAll(_ fd: Int32, maximum: Int64) -> [UInt8]? {
         var out: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 64 * 1024)
         while true {
@@ -102,13 +93,10 @@ extension FileSystem {
         return out
     }
 
-    /// Writes `bytes` whole to a new file at `temporary` with `mode`, fsynced; removes it on failure.
-    static func writeTemporary(_ temporary: String, _ bytes: [UInt8], mode: Int) -> Int32? {
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode_t(0o600))
-        guard fd >= 0 else { return errno }
-        var failure: Int32?
+    /// Writes `bytes` whole to an open file, sets `mode` and fsyncs it; `errno` on failure.
+    static func writeAll(_ fd: Int32, _ bytes: [UInt8], mode: Int) -> Errno? {
         var offset = 0
-        while offset < bytes.count, failure == nil {
+        while offset < bytes.count {
             let n = bytes.withUnsafeBytes { buffer in
                 #if canImport(Glibc)
                     Glibc.write(fd, buffer.baseAddress.map { $0 + offset }, bytes.count - offset)
@@ -117,56 +105,13 @@ extension FileSystem {
                 #endif
             }
             if n < 0 {
-                if errno != EINTR { failure = errno }
+                if errno != EINTR { return Errno(errno) }
             } else {
                 offset += n
             }
         }
-        if failure == nil, fchmod(fd, mode_t(mode & 0o7777)) != 0 { failure = errno }
-        if failure == nil, fsync(fd) != 0 { failure = errno }
-        close(fd)
-        if failure != nil { unlink(temporary) }
-        return failure
-    }
-
-    /// Renames a written temporary file over `destination` and fsyncs the directory.
-    static func install(_ temporary: String, over destination: String) -> Int32? {
-        if let code = rename(temporary, over: destination) {
-            unlink(temporary)
-            return code
-        }
-        return syncDirectory(parent(of: destination))
-    }
-
-    /// Removes a file or symlink (never what a symlink points to) and fsyncs its directory.
-    static func remove(_ path: String) -> Int32? {
-        guard unlink(path) == 0 else { return errno }
-        return syncDirectory(parent(of: path))
-    }
-
-    /// Removes a directory if it is empty (and fsyncs its parent); `errno` otherwise.
-    static func removeEmptyDirectory(_ path: String) -> Int32? {
-        guard rmdir(path) == 0 else { return errno }
-        return syncDirectory(parent(of: path))
-    }
-
-    /// Creates a directory (parents must exist). Returns `errno` on failure; an existing directory is fine.
-    static func makeDirectory(_ path: String) -> Int32? {
-        if mkdir(path, mode_t(0o755)) == 0 { return syncDirectory(parent(of: path)) }
-        return errno == EEXIST ? nil : errno
-    }
-
-    /// fsyncs a directory so renames and unlinks in it are durable.
-    static func syncDirectory(_ path: String) -> Int32? {
-        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { return errno }
-        defer { close(fd) }
-        return fsync(fd) == 0 ? nil : errno
-    }
-
-    static func parent(of path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return "." }
-        return slash == path.startIndex ? "/" : String(path[..<slash])
+        if fchmod(fd, mode_t(mode & 0o7777)) != 0 { return Errno(errno) }
+        return fsync(fd) == 0 ? nil : Errno(errno)
     }
 
     /// A short description of an `errno` value.
