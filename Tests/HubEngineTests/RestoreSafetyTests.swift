@@ -4,6 +4,12 @@ import HubEngine
 import HubTesting
 import Testing
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// A restore with files brings every captured file back exactly or refuses and changes
 /// nothing: it never deletes or writes through what stands in the way.
 @Suite struct RestoreSafetyTests {
@@ -105,5 +111,28 @@ import Testing
 
         #expect(restored.succeeded, "\(restored.json)")
         #expect(read(relative) == "checkpointed")
+    }
+
+    @Test func aNameThatIsNotUTF8IsListedAsSkippedAndNeverRemoved() async throws {
+        try write("src/ok.txt", "ok")
+        let raw = Array((workspace + "/src/bad").utf8) + [0xFF, 0xFE] + Array("name.txt".utf8) + [0]
+        let fd = raw.withUnsafeBufferPointer { bytes in
+            bytes.withMemoryRebound(to: CChar.self) { name in
+                name.baseAddress.map { open($0, O_CREAT | O_WRONLY | O_CLOEXEC, 0o644) } ?? -1
+            }
+        }
+        try #require(fd >= 0)
+        close(fd)
+        await t.run("w1", "create", #"{"phases": ["a"]}"#)
+
+        let taken = await t.run("w1", "checkpoint", #"{"include_files": ["src/**"]}"#)
+
+        #expect(taken.result["files"]?["captured"] == 1)
+        let skipped = taken.result["files"]?["skipped"]?.arrayValue ?? []
+        #expect(skipped.map { $0["path"] } == [.string("src/bad\\xFF\\xFEname.txt")])
+        #expect(skipped.first?["reason"]?.stringValue?.contains("not valid UTF-8") == true)
+        let id = try #require(taken.result["checkpoint_id"]?.stringValue)
+        #expect(await t.run("w1", "restore", "{\"checkpoint_id\": \"\(id)\"}").succeeded)
+        #expect(try fm.contentsOfDirectory(atPath: workspace + "/src").count == 2)
     }
 }

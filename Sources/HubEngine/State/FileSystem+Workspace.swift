@@ -44,20 +44,42 @@ extension FileSystem {
 
     /// The entries of a directory (without `.` and `..`) with their `lstat` facts, or `nil`
     /// when it cannot be read. Each entry is looked up relative to the open directory
-    /// (`fstatat`), not by walking its whole path again.
-    static func entriesWithFacts(_ directory: String) -> [(name: String, facts: FileFacts)]? {
+    /// (`fstatat`, by its raw bytes), not by walking its whole path again. A name that is not
+    /// valid UTF-8 comes back with its bytes above 0x7F written `\xHH` and `utf8: false`:
+    /// such a name cannot be stored as a path, and the escaped form names no real file.
+    static func entriesWithFacts(_ directory: String) -> [(name: String, facts: FileFacts, utf8: Bool)]? {
         guard let dir = opendir(directory) else { return nil }
         defer { closedir(dir) }
         let fd = dirfd(dir)
-        var out: [(name: String, facts: FileFacts)] = []
+        var out: [(name: String, facts: FileFacts, utf8: Bool)] = []
         while let entry = readdir(dir) {
-            let name = withUnsafePointer(to: entry.pointee.d_name) { pointer in
-                pointer.withMemoryRebound(to: CChar.self, capacity: Int(NAME_MAX) + 1) { String(cString: $0) }
+            let found = withUnsafePointer(to: entry.pointee.d_name) { pointer in
+                pointer.withMemoryRebound(to: CChar.self, capacity: Int(NAME_MAX) + 1) {
+                    raw -> (String, FileFacts, Bool)? in
+                    var st = stat()
+                    guard fstatat(fd, raw, &st, AT_SYMLINK_NOFOLLOW) == 0 else { return nil }
+                    if let name = String(validatingCString: raw) { return (name, facts(st), true) }
+                    return (escaped(raw), facts(st), false)
+                }
             }
-            guard name != "." && name != ".." else { continue }
-            var st = stat()
-            guard fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else { continue }
-            out.append((name, facts(st)))
+            guard let found, found.0 != "." && found.0 != ".." else { continue }
+            out.append(found)
+        }
+        return out
+    }
+
+    /// A name that is not UTF-8, shown with its bytes above 0x7F as `\xHH`.
+    private static func escaped(_ raw: UnsafePointer<CChar>) -> String {
+        var out = ""
+        var p = raw
+        while p.pointee != 0 {
+            let byte = UInt8(bitPattern: p.pointee)
+            if byte < 0x80 {
+                out.unicodeScalars.append(Unicode.Scalar(byte))
+            } else {
+                out += "\\x" + String(byte, radix: 16, uppercase: true)
+            }
+            p += 1
         }
         return out
     }
