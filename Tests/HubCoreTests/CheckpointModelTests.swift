@@ -36,6 +36,24 @@ import Testing
         #expect(try glob("src/**").mayMatchBelow("src/a/b"))
     }
 
+    /// Backtracking over each `**` takes exponential time in their number: hours for these.
+    @Test(.timeLimit(.minutes(1))) func manyDoubleStarsMatchADeepPathInPolynomialTime() throws {
+        let deep = Array(repeating: "d", count: 60).joined(separator: "/")
+        let consecutive = try glob(Array(repeating: "**", count: 30).joined(separator: "/") + "/zz")
+        #expect(!consecutive.matches(deep))
+        #expect(consecutive.matches(deep + "/zz"))
+        let interleaved = try glob(Array(repeating: "**/*", count: 15).joined(separator: "/") + "/zz")
+        #expect(!interleaved.matches(deep))
+        #expect(interleaved.matches(deep + "/zz"))
+        #expect(!interleaved.matches(Array(repeating: "d", count: 14).joined(separator: "/") + "/zz"))
+    }
+
+    @Test func consecutiveDoubleStarsMatchAsOne() throws {
+        #expect(try glob("a/**/**/b").matches("a/b"))
+        #expect(try glob("a/**/**/b").matches("a/x/y/b"))
+        #expect(!(try glob("a/**/**/b").matches("a/x/y/c")))
+    }
+
     @Test func safeRelativePathsStayInside() {
         #expect(WorkspacePath.isSafeRelative("a/b.txt"))
         #expect(!WorkspacePath.isSafeRelative("../a"))

@@ -42,6 +42,31 @@ import Testing
         #expect(await t.run("w1", "get-status").result["workflow_state"]?["state_version"] == before)
     }
 
+    @Test func aTamperedBundleNamesTheWorkflowsNewestValidCheckpoint() async throws {
+        await t.run("w1", "create", #"{"phases": ["a"]}"#)
+        let good = try #require(
+            await t.run("w1", "checkpoint", #"{"name": "good"}"#).result["checkpoint_id"]?.stringValue)
+        let bad = try #require(
+            await t.run("w1", "checkpoint", #"{"name": "bad"}"#).result["checkpoint_id"]?.stringValue)
+        try await t.hub.store.write { tx in
+            guard var c = try tx.checkpoint(id: bad) else { return }
+            c.document[c.document.count / 2] ^= 0x01
+            try tx.removeCheckpoints([bad])
+            try tx.insert(c, files: [:])
+        }
+        let saved = await t.run("w1", "save-state", #"{"backup_location": "w1.json", "compress": false}"#)
+        let path = try #require(saved.result["bundle"]?["path"]?.stringValue)
+        var text = try String(contentsOfFile: path, encoding: .utf8)
+        text = text.replacingOccurrences(of: "\"name\":\"a\"", with: "\"name\":\"z\"")
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+
+        let refused = await t.run("w1", "load-state", #"{"bundle": "w1.json"}"#)
+
+        #expect(refused.errorCode == "CHECKPOINT_CORRUPT")
+        #expect(refused.error?.context?["newest_valid_checkpoint"] == .string(good))
+        #expect(refused.error?.message.contains(good) == true)
+    }
+
     /// A bundle's checksums can be recomputed by whoever writes it, so what it holds is
     /// checked too: each of these edits, with its checksum made right, is refused.
     @Test(arguments: [

@@ -26,13 +26,16 @@ public struct GlobPattern: Sendable, Equatable {
         let parts = trimmed.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
         guard !parts.isEmpty, !parts.contains("..") else { return nil }
         self.text = text
-        self.segments = parts.filter { $0 != "." }
+        // `**/**` matches what `**` does: consecutive ones collapse.
+        var kept: [String] = []
+        for part in parts where part != "." && !(part == "**" && kept.last == "**") { kept.append(part) }
+        self.segments = kept
     }
 
-    /// Whether the relative path `path` matches.
+    /// Whether the relative path `path` matches. Time is at most the pattern's segments times
+    /// the path's (each pair compared once), whatever the number of `**`.
     public func matches(_ path: String) -> Bool {
-        let parts = path.split(separator: "/").map(String.init)
-        return Self.match(segments[...], parts[...])
+        Self.match(segments, path.split(separator: "/").map(String.init))
     }
 
     /// Whether some path below the directory `prefix` could match (to prune a walk).
@@ -49,19 +52,29 @@ public struct GlobPattern: Sendable, Equatable {
         return i < segments.count
     }
 
-    private static func match(_ pattern: ArraySlice<String>, _ path: ArraySlice<String>) -> Bool {
-        guard let first = pattern.first else { return path.isEmpty }
-        if first == "**" {
-            let rest = pattern.dropFirst()
-            var candidate = path
-            while true {
-                if match(rest, candidate) { return true }
-                guard !candidate.isEmpty else { return false }
-                candidate = candidate.dropFirst()
+    /// Dynamic programming over segments: `reached[j]` says the pattern's segments so far can
+    /// match the path's first `j`. Backtracking over each `**` instead costs exponential time
+    /// in their number.
+    private static func match(_ pattern: [String], _ path: [String]) -> Bool {
+        var reached = [Bool](repeating: false, count: path.count + 1)
+        reached[0] = true
+        for segment in pattern {
+            var next = [Bool](repeating: false, count: path.count + 1)
+            if segment == "**" {
+                // Zero or more whole segments: every length from the first reached one on.
+                var any = false
+                for j in 0...path.count {
+                    any = any || reached[j]
+                    next[j] = any
+                }
+            } else {
+                let p = Array(segment.utf8)
+                for j in 0..<path.count where reached[j] { next[j + 1] = matchSegment(p, Array(path[j].utf8)) }
             }
+            guard next.contains(true) else { return false }
+            reached = next
         }
-        guard let segment = path.first, matchSegment(Array(first.utf8), Array(segment.utf8)) else { return false }
-        return match(pattern.dropFirst(), path.dropFirst())
+        return reached[path.count]
     }
 
     /// `*`, `?` and `[set]` within one segment; a leading `.` must be matched literally.

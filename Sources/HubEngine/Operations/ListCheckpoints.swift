@@ -12,7 +12,8 @@ enum ListCheckpoints {
 
     static let descriptor = OperationDescriptor(
         "list-checkpoints", scope: .workflow, mutating: false, parameters: Parameters.self,
-        summary: "List a workflow's checkpoints, newest first, with whether each passes its checksum.",
+        summary:
+            "List a workflow's checkpoints, newest first, with whether each (and its files' contents) passes its checksum.",
         discussion:
             "Each entry: checkpoint_id, name, trigger, created_at, state_version, event_sequence, valid, file_count.",
         example: "coordination-hub workflow_123 list-checkpoints '{\"limit\": 10}'",
@@ -21,12 +22,14 @@ enum ListCheckpoints {
     static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {
         let id = try context.requiredWorkflowID
         let limit = p.limit ?? 100
-        let (workflow, checkpoints) = try await context.store.read { tx in
+        let (workflow, verdicts) = try await context.store.read { tx in
             guard let workflow = try tx.workflow(id) else { throw HubError.workflowNotFound(id) }
-            return (workflow, try tx.checkpoints(of: id, limit: limit))
+            // Valid means whole: the snapshot and every file content it names (each distinct content hashed once).
+            var validity = CheckpointValidity()
+            return (workflow, try tx.checkpoints(of: id, limit: limit).map { try validity.check($0, in: tx) })
         }
-        let entries = checkpoints.map { $0.summary(valid: $0.isValid) }
-        let newestValid = checkpoints.first(where: \.isValid)?.checkpointID
+        let entries = verdicts.map { $0.checkpoint.summary(valid: $0.isValid) }
+        let newestValid = verdicts.first(where: \.isValid)?.checkpoint.checkpointID
         var steps: [String] = []
         if let newestValid {
             steps.append(

@@ -47,7 +47,11 @@ enum LoadState {
         let path = try Paths.confine(
             bundle, field: "bundle", stateDirectory: hub.stateDirectory,
             allowedRoots: hub.configuration.allowedBackupRoots)
-        let (document, loaded) = try StateBundle.read(path: path, verify: p.verifyIntegrity ?? true)
+        let read = Result { () throws(HubError) in try StateBundle.read(path: path, verify: p.verifyIntegrity ?? true) }
+        if case .failure(let error) = read, error.code == .checkpointCorrupt {
+            throw try await namingNewestValidCheckpoint(error, context: context, workflowID: id)
+        }
+        let (document, loaded) = try read.get()
         guard loaded.workflow.id == id else {
             throw HubError.parameter(
                 "bundle", "holds workflow \(loaded.workflow.id), not \(id); load it under its own id")
@@ -110,6 +114,29 @@ enum LoadState {
                 "agents_restored": .count(0),
                 "new_state_version": .int(version),
             ])
+    }
+
+    /// A corrupt bundle's refusal, naming the workflow's newest valid checkpoint in the store
+    /// (§17) as the way back, or `null` when it has none.
+    static func namingNewestValidCheckpoint(_ error: HubError, context: OperationContext, workflowID: String)
+        async throws -> HubError
+    {
+        let newest = try await context.store.read { tx -> Checkpoint? in
+            var validity = CheckpointValidity()
+            for id in try tx.checkpointIDs(of: workflowID) {
+                if let c = try tx.checkpoint(id: id), try validity.check(c, in: tx, parse: true).isValid { return c }
+            }
+            return nil
+        }
+        var error = error
+        error.context?["newest_valid_checkpoint"] = .optional(newest?.checkpointID)
+        if let newest {
+            error.message += "; the newest valid checkpoint of \(workflowID) is \(newest.checkpointID) (\(newest.name))"
+            error.recoverySuggestions.insert(
+                "Restore that one: coordination-hub \(workflowID) restore '{\"checkpoint_id\": \"\(newest.checkpointID)\"}'",
+                at: 0)
+        }
+        return error
     }
 
     /// `load-state` with `checkpoint_id`: the checkpoint's state (verified) replaces the workflow's.

@@ -74,12 +74,13 @@ enum Restore {
             throw HubError.parameter("latest", "is false, so name the checkpoint: checkpoint_id or name")
         }
         let reference = given.first ?? "latest"
+        // A restore that puts files back needs their contents whole: without them the checkpoint counts as corrupt.
+        let withFiles = strategy != .partialRestore
         let resolver = CheckpointResolver(
-            workflowID: id, autoRecovery: p.autoRecovery ?? hub.configuration.autoRecovery)
+            workflowID: id, autoRecovery: p.autoRecovery ?? hub.configuration.autoRecovery, withContents: withFiles)
         let expected = context.expectedVersion
 
         // 1. Read and verify: the workflow, the checkpoint, the contents of its files.
-        let withFiles = strategy != .partialRestore
         let (current, choice, contents) = try await context.store.read {
             tx -> (Workflow, CheckpointResolver.Choice, [String: [UInt8]]) in
             guard let workflow = try tx.workflow(id) else { throw HubError.workflowNotFound(id) }
@@ -92,7 +93,9 @@ enum Restore {
             var contents: [String: [UInt8]] = [:]
             if withFiles {
                 for entry in choice.document.files where contents[entry.sha256] == nil {
-                    guard let bytes = try tx.contents(sha256: entry.sha256), Checksum.sha256(bytes) == entry.sha256
+                    // Contents the resolver hashed in this same read transaction are not hashed again.
+                    guard let bytes = try tx.contents(sha256: entry.sha256),
+                        choice.wholeContents.contains(entry.sha256) || Checksum.sha256(bytes) == entry.sha256
                     else {
                         throw HubError(
                             .checkpointCorrupt,

@@ -32,7 +32,9 @@ enum VerifyState {
             let violations = StateInvariants.check(try StateFacts.read(tx, workflow: workflow))
             guard p.checkpoints ?? true else { return (violations, .null) }
             let all = try tx.checkpoints(of: id, limit: 10_000)
-            let corrupt = all.filter { (try? $0.verifiedDocument()) == nil }.map(\.checkpointID)
+            // Corrupt: a snapshot that fails its checksum or cannot be read, or file contents that fail theirs.
+            var validity = CheckpointValidity()
+            let corrupt = try all.filter { !(try validity.check($0, in: tx, parse: true).isValid) }.map(\.checkpointID)
             return (
                 violations,
                 [

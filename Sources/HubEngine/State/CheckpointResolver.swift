@@ -12,10 +12,15 @@ struct CheckpointResolver {
         var skippedCorrupt: [String]
         /// The valid checkpoints older than the one chosen, newest first.
         var olderValid: [Checkpoint]
+        /// Contents read and found whole while choosing (with `withContents`), by SHA-256.
+        var wholeContents: Set<String> = []
     }
 
     let workflowID: String
     let autoRecovery: Bool
+    /// Whether a checkpoint whose file contents are missing or damaged counts as corrupt: it
+    /// does for a restore that puts files back; the state alone does not need them.
+    var withContents = false
 
     /// How many older valid checkpoints a choice offers as fallback options. Each is read and
     /// hashed, which for a large workflow costs about as much as a quarter of the restore: one.
@@ -35,57 +40,63 @@ struct CheckpointResolver {
 
     private func lookUp(_ reference: String, in tx: any StoreReader) throws -> Choice {
         let ids = try tx.checkpointIDs(of: workflowID)
-        // Validity is the checksum; only the chosen snapshot is parsed (a snapshot that hashes
-        // right but cannot be read counts as corrupt too).
-        var loaded: [String: (Checkpoint, Bool)] = [:]
-        func load(_ id: String) throws -> (Checkpoint, Bool)? {
+        // Validity is the checksum (and, with contents, theirs); only the chosen snapshot is
+        // parsed (a snapshot that hashes right but cannot be read counts as corrupt too).
+        var validity = CheckpointValidity(withContents: withContents)
+        var loaded: [String: CheckpointValidity.Verdict] = [:]
+        func load(_ id: String) throws -> CheckpointValidity.Verdict? {
             if let hit = loaded[id] { return hit }
             guard let c = try tx.checkpoint(id: id) else { return nil }
-            let entry = (c, c.isValid)
-            loaded[id] = entry
-            return entry
+            let verdict = try validity.check(c, in: tx)
+            loaded[id] = verdict
+            return verdict
         }
-        func document(_ c: Checkpoint) -> CheckpointDocument? {
-            guard let doc = try? c.parsedDocument() else {
-                loaded[c.checkpointID] = (c, false)
+        func document(_ verdict: CheckpointValidity.Verdict) -> CheckpointDocument? {
+            if let parsed = verdict.document { return parsed }
+            do {
+                return try verdict.checkpoint.parsedDocument()
+            } catch {
+                loaded[verdict.checkpoint.checkpointID]?.problem = "its snapshot cannot be read (\(error.message))"
                 return nil
             }
-            return doc
         }
         func newestValid() throws -> Checkpoint? {
-            for id in ids { if let (c, valid) = try load(id), valid { return c } }
+            for id in ids { if let verdict = try load(id), verdict.isValid { return verdict.checkpoint } }
             return nil
         }
         func olderValid(than id: String) throws -> [Checkpoint] {
             guard let index = ids.firstIndex(of: id) else { return [] }
             var out: [Checkpoint] = []
             for older in ids.dropFirst(index + 1) where out.count < Self.fallbackCount {
-                if let (c, valid) = try load(older), valid { out.append(c) }
+                if let verdict = try load(older), verdict.isValid { out.append(verdict.checkpoint) }
             }
             return out
         }
+        func chosen(_ c: Checkpoint, _ doc: CheckpointDocument, skipped: [String]) throws -> Choice {
+            Choice(
+                checkpoint: c, document: doc, fallbackUsed: !skipped.isEmpty, skippedCorrupt: skipped,
+                olderValid: try olderValid(than: c.checkpointID), wholeContents: validity.wholeContents)
+        }
         if reference.hasPrefix("chkpt_") {
-            guard ids.contains(reference), let (c, valid) = try load(reference) else {
+            guard ids.contains(reference), let verdict = try load(reference) else {
                 throw notFound(reference, empty: ids.isEmpty)
             }
-            guard valid, let doc = document(c) else {
-                throw corrupt(c, newestValid: try newestValid(), explicit: true)
+            guard verdict.isValid, let doc = document(verdict) else {
+                throw corrupt(loaded[reference] ?? verdict, newestValid: try newestValid(), explicit: true)
             }
-            return Choice(
-                checkpoint: c, document: doc, fallbackUsed: false, skippedCorrupt: [],
-                olderValid: try olderValid(than: c.checkpointID))
+            return try chosen(verdict.checkpoint, doc, skipped: [])
         }
         var skipped: [String] = []
-        var firstCorrupt: Checkpoint?
+        var firstCorrupt: CheckpointValidity.Verdict?
         for id in ids {
-            guard let (c, valid) = try load(id), reference == "latest" || c.name == reference else { continue }
-            if valid, let doc = document(c) {
-                return Choice(
-                    checkpoint: c, document: doc, fallbackUsed: !skipped.isEmpty, skippedCorrupt: skipped,
-                    olderValid: try olderValid(than: c.checkpointID))
+            guard let verdict = try load(id), reference == "latest" || verdict.checkpoint.name == reference else {
+                continue
             }
-            skipped.append(c.checkpointID)
-            if firstCorrupt == nil { firstCorrupt = c }
+            if verdict.isValid, let doc = document(verdict) {
+                return try chosen(verdict.checkpoint, doc, skipped: skipped)
+            }
+            skipped.append(id)
+            if firstCorrupt == nil { firstCorrupt = loaded[id] ?? verdict }
             if !autoRecovery { break }
         }
         guard let firstCorrupt else { throw notFound(reference, empty: ids.isEmpty) }
@@ -104,7 +115,8 @@ struct CheckpointResolver {
                 : ["List them: coordination-hub \(workflowID) list-checkpoints"])
     }
 
-    private func corrupt(_ c: Checkpoint, newestValid: Checkpoint?, explicit: Bool) -> HubError {
+    private func corrupt(_ verdict: CheckpointValidity.Verdict, newestValid: Checkpoint?, explicit: Bool) -> HubError {
+        let c = verdict.checkpoint
         let alternative = newestValid.map { "; the newest valid checkpoint is \($0.checkpointID) (\($0.name))" }
         var suggestions: [String] = []
         if let newestValid {
@@ -116,7 +128,7 @@ struct CheckpointResolver {
         suggestions.append("Load a bundle written by save-state with load-state")
         return HubError(
             .checkpointCorrupt,
-            "Checkpoint \(c.checkpointID) (\(c.name)) of workflow \(workflowID) is corrupt: its snapshot fails its SHA-256 checksum\(alternative ?? "; the workflow has no valid checkpoint")",
+            "Checkpoint \(c.checkpointID) (\(c.name)) of workflow \(workflowID) is corrupt: \(verdict.problem ?? "it cannot be read")\(alternative ?? "; the workflow has no valid checkpoint")",
             details: explicit
                 ? "A checkpoint named by id is never silently replaced; nothing was changed."
                 : "Nothing was changed.",

@@ -26,7 +26,7 @@ extension FileSystem {
         return facts(st)
     }
 
-    private static func facts(_ st: stat) -> FileFacts {
+    static func facts(_ st: stat) -> FileFacts {
         let type = st.st_mode & S_IFMT
         let kind: FileFacts.Kind =
             type == S_IFREG ? .file : type == S_IFDIR ? .directory : type == S_IFLNK ? .symlink : .other
@@ -44,36 +44,44 @@ extension FileSystem {
 
     /// The entries of a directory (without `.` and `..`) with their `lstat` facts, or `nil`
     /// when it cannot be read. Each entry is looked up relative to the open directory
-    /// (`fstatat`), not by walking its whole path again.
-    static func entriesWithFacts(_ directory: String) -> [(name: String, facts: FileFacts)]? {
+    /// (`fstatat`, by its raw bytes), not by walking its whole path again. A name that is not
+    /// valid UTF-8 comes back with its bytes above 0x7F written `\xHH` and `utf8: false`:
+    /// such a name cannot be stored as a path, and the escaped form names no real file.
+    static func entriesWithFacts(_ directory: String) -> [(name: String, facts: FileFacts, utf8: Bool)]? {
         guard let dir = opendir(directory) else { return nil }
         defer { closedir(dir) }
         let fd = dirfd(dir)
-        var out: [(name: String, facts: FileFacts)] = []
+        var out: [(name: String, facts: FileFacts, utf8: Bool)] = []
         while let entry = readdir(dir) {
-            let name = withUnsafePointer(to: entry.pointee.d_name) { pointer in
-                pointer.withMemoryRebound(to: CChar.self, capacity: Int(NAME_MAX) + 1) { String(cString: $0) }
+            let found = withUnsafePointer(to: entry.pointee.d_name) { pointer in
+                pointer.withMemoryRebound(to: CChar.self, capacity: Int(NAME_MAX) + 1) {
+                    raw -> (String, FileFacts, Bool)? in
+                    var st = stat()
+                    guard fstatat(fd, raw, &st, AT_SYMLINK_NOFOLLOW) == 0 else { return nil }
+                    if let name = String(validatingCString: raw) { return (name, facts(st), true) }
+                    return (escaped(raw), facts(st), false)
+                }
             }
-            guard name != "." && name != ".." else { continue }
-            var st = stat()
-            guard fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else { continue }
-            out.append((name, facts(st)))
+            guard let found, found.0 != "." && found.0 != ".." else { continue }
+            out.append(found)
         }
         return out
     }
 
-    /// The entries of a directory (without `.` and `..`), or `nil` when it cannot be read.
-    static func entries(_ directory: String) -> [String]? {
-        guard let dir = opendir(directory) else { return nil }
-        defer { closedir(dir) }
-        var names: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafePointer(to: entry.pointee.d_name) { pointer in
-                pointer.withMemoryRebound(to: CChar.self, capacity: Int(NAME_MAX) + 1) { String(cString: $0) }
+    /// A name that is not UTF-8, shown with its bytes above 0x7F as `\xHH`.
+    private static func escaped(_ raw: UnsafePointer<CChar>) -> String {
+        var out = ""
+        var p = raw
+        while p.pointee != 0 {
+            let byte = UInt8(bitPattern: p.pointee)
+            if byte < 0x80 {
+                out.unicodeScalars.append(Unicode.Scalar(byte))
+            } else {
+                out += "\\x" + String(byte, radix: 16, uppercase: true)
             }
-            if name != "." && name != ".." { names.append(name) }
+            p += 1
         }
-        return names
+        return out
     }
 
     /// Reads a regular file without following a symlink at its last component.
@@ -81,6 +89,11 @@ extension FileSystem {
         let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
+        return readAll(fd, maximum: maximum)
+    }
+
+    /// Reads an open file to its end; `nil` on an error or past `maximum` bytes.
+    static func readAll(_ fd: Int32, maximum: Int64) -> [UInt8]? {
         var out: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 64 * 1024)
         while true {
@@ -102,13 +115,10 @@ extension FileSystem {
         return out
     }
 
-    /// Writes `bytes` whole to a new file at `temporary` with `mode`, fsynced; removes it on failure.
-    static func writeTemporary(_ temporary: String, _ bytes: [UInt8], mode: Int) -> Int32? {
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode_t(0o600))
-        guard fd >= 0 else { return errno }
-        var failure: Int32?
+    /// Writes `bytes` whole to an open file, sets `mode` and fsyncs it; `errno` on failure.
+    static func writeAll(_ fd: Int32, _ bytes: [UInt8], mode: Int) -> Errno? {
         var offset = 0
-        while offset < bytes.count, failure == nil {
+        while offset < bytes.count {
             let n = bytes.withUnsafeBytes { buffer in
                 #if canImport(Glibc)
                     Glibc.write(fd, buffer.baseAddress.map { $0 + offset }, bytes.count - offset)
@@ -117,56 +127,13 @@ extension FileSystem {
                 #endif
             }
             if n < 0 {
-                if errno != EINTR { failure = errno }
+                if errno != EINTR { return Errno(errno) }
             } else {
                 offset += n
             }
         }
-        if failure == nil, fchmod(fd, mode_t(mode & 0o7777)) != 0 { failure = errno }
-        if failure == nil, fsync(fd) != 0 { failure = errno }
-        close(fd)
-        if failure != nil { unlink(temporary) }
-        return failure
-    }
-
-    /// Renames a written temporary file over `destination` and fsyncs the directory.
-    static func install(_ temporary: String, over destination: String) -> Int32? {
-        if let code = rename(temporary, over: destination) {
-            unlink(temporary)
-            return code
-        }
-        return syncDirectory(parent(of: destination))
-    }
-
-    /// Removes a file or symlink (never what a symlink points to) and fsyncs its directory.
-    static func remove(_ path: String) -> Int32? {
-        guard unlink(path) == 0 else { return errno }
-        return syncDirectory(parent(of: path))
-    }
-
-    /// Removes a directory if it is empty (and fsyncs its parent); `errno` otherwise.
-    static func removeEmptyDirectory(_ path: String) -> Int32? {
-        guard rmdir(path) == 0 else { return errno }
-        return syncDirectory(parent(of: path))
-    }
-
-    /// Creates a directory (parents must exist). Returns `errno` on failure; an existing directory is fine.
-    static func makeDirectory(_ path: String) -> Int32? {
-        if mkdir(path, mode_t(0o755)) == 0 { return syncDirectory(parent(of: path)) }
-        return errno == EEXIST ? nil : errno
-    }
-
-    /// fsyncs a directory so renames and unlinks in it are durable.
-    static func syncDirectory(_ path: String) -> Int32? {
-        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { return errno }
-        defer { close(fd) }
-        return fsync(fd) == 0 ? nil : errno
-    }
-
-    static func parent(of path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return "." }
-        return slash == path.startIndex ? "/" : String(path[..<slash])
+        if fchmod(fd, mode_t(mode & 0o7777)) != 0 { return Errno(errno) }
+        return fsync(fd) == 0 ? nil : Errno(errno)
     }
 
     /// A short description of an `errno` value.

@@ -116,18 +116,32 @@ struct WorkspaceFiles {
                 guard !excluded.contains(absolute), let entries = FileSystem.entriesWithFacts(absolute) else {
                     continue
                 }
-                for (name, facts) in entries {
+                for (name, facts, utf8) in entries {
                     let path = directory.isEmpty ? name : directory + "/" + name
                     if facts.kind == .directory {
-                        if wild.contains(where: { $0.mayMatchBelow(path) }) { stack.append(path) }
+                        guard wild.contains(where: { $0.mayMatchBelow(path) }) else { continue }
+                        if utf8 {
+                            stack.append(path)
+                        } else {
+                            skipped.append(Skip(path: path, reason: Self.notUTF8 + "; its files are not captured"))
+                        }
                     } else if wild.contains(where: { $0.matches(path) }) {
-                        try consider(path, facts)
+                        // `path` shows such a name escaped; it names no real file, so it is never read.
+                        if utf8 {
+                            try consider(path, facts)
+                        } else {
+                            skipped.append(Skip(path: path, reason: Self.notUTF8))
+                        }
                     }
                 }
             }
         }
         return (found.values.sorted { $0.path < $1.path }, skipped.sorted { $0.path < $1.path })
     }
+
+    /// Why a name that is not UTF-8 is skipped: manifests, patterns and every door speak JSON,
+    /// whose strings cannot carry such a name.
+    static let notUTF8 = "its name is not valid UTF-8 (shown with \\xHH escapes); rename it to capture it"
 
     /// `lstat` of a relative path whose every parent is a real directory inside the workspace.
     enum Inspection {

@@ -3,7 +3,14 @@ import HubCore
 
 /// Puts a checkpoint's files back (§11): only inside the workspace, each written to a
 /// temporary file beside it, fsynced and renamed into place (so a file is wholly old or
-/// wholly new at any instant), modes kept, never through a symlinked directory.
+/// wholly new at any instant), modes kept.
+///
+/// Every call is relative to a directory opened one component at a time without following
+/// symlinks, so nothing is ever written or removed through a symlink, and the length of a
+/// whole path never matters. A restore brings back every captured file exactly or refuses:
+/// when a directory, a symlink, a file or the state directory stands where a captured file
+/// or one of its directories belongs, the plan fails with `PATH_NOT_ALLOWED` naming each,
+/// before anything is changed.
 struct WorkspaceRestore {
     let files: WorkspaceFiles
     /// Names of the temporary files a restore writes beside their targets.
@@ -13,49 +20,36 @@ struct WorkspaceRestore {
         var writes: [(entry: CheckpointFile, created: Bool)] = []
         var removals: [String] = []
         var unchanged: [String] = []
-        var skipped: [WorkspaceFiles.Skip] = []
 
         var json: JSONValue {
             [
                 "changed": .strings(writes.filter { !$0.created }.map(\.entry.path)),
                 "created": .strings(writes.filter(\.created).map(\.entry.path)),
                 "removed": .strings(removals), "unchanged": .count(unchanged.count),
-                "skipped": .array(skipped.map(\.json)),
             ]
         }
     }
 
-    /// Compares the workspace with the manifest: what to write, what to remove (files the
-    /// checkpoint's scope matches that it did not capture), what already matches.
+    /// Compares the workspace with the manifest: what to write, what to remove (regular files
+    /// the checkpoint's scope matches that it did not capture), what already matches. Refuses
+    /// with `PATH_NOT_ALLOWED` when something is in the way of a captured file.
     func plan(_ manifest: [CheckpointFile], scope: [String]) throws(HubError) -> Plan {
+        let root = try openRoot()
         var plan = Plan()
+        var obstacles: [Obstacle] = []
         for entry in manifest {
-            switch files.inspect(entry.path) {
-            case .found(let facts):
-                switch facts.kind {
-                case .file:
-                    let same =
-                        facts.size == entry.size && facts.mode == entry.mode
-                        && FileSystem.readFile(files.root + "/" + entry.path, maximum: WorkspaceFiles.maximumBytes)
-                            .map(Checksum.sha256) == entry.sha256
-                    if same { plan.unchanged.append(entry.path) } else { plan.writes.append((entry, false)) }
-                case .symlink:
-                    // rename replaces the link itself, never what it points to.
-                    plan.writes.append((entry, false))
-                case .directory, .other:
-                    plan.skipped.append(.init(path: entry.path, reason: "a directory or special file is in its place"))
-                }
-            case .skipped(let skip):
-                if skip.reason == "does not exist" {
-                    plan.writes.append((entry, true))
-                } else {
-                    plan.skipped.append(skip)
-                }
+            switch probe(entry, root: root) {
+            case .missing: plan.writes.append((entry, true))
+            case .same: plan.unchanged.append(entry.path)
+            case .different: plan.writes.append((entry, false))
+            case .blocked(let obstacle): obstacles.append(obstacle)
             }
         }
+        guard obstacles.isEmpty else { throw blocked(obstacles) }
         let captured = Set(manifest.map(\.path))
         let patterns = scope.compactMap(GlobPattern.init)
         if !patterns.isEmpty {
+            // The scan lists regular files only, never entering a symlinked directory.
             let (present, _) = try files.scan(patterns)
             plan.removals = present.map(\.path).filter { !captured.contains($0) }
         }
@@ -66,37 +60,33 @@ struct WorkspaceRestore {
     /// before its state transaction and installs them after it commits, or discards them
     /// when it fails, so a refused restore changes no file.
     struct Staged {
-        var renames: [(temporary: String, target: String)] = []
+        /// Directory (relative to the workspace, "" for itself), temporary name, target name.
+        var renames: [(directory: String, temporary: String, name: String)] = []
         var removals: [String] = []
-        /// Directories the staging created (deepest last), removed again on discard when empty.
+        /// Directories the staging created (relative, parents first), removed again on discard.
         var createdDirectories: [String] = []
     }
 
-    /// Writes every file of the plan to a temporary file beside its target (fsynced).
-    /// Fails with `STORE_UNAVAILABLE` naming the file that could not be written, having removed
-    /// what it wrote.
+    /// Writes every file of the plan to a temporary file beside its target (fsynced). Fails
+    /// naming the file that could not be written, having removed what it wrote.
     func stage(_ plan: Plan, contents: [String: [UInt8]]) throws(HubError) -> Staged {
-        // Temporary files of a restore that was killed before its renames are ours to remove.
-        for directory in Set(plan.writes.map { FileSystem.parent(of: files.root + "/" + $0.entry.path) }) {
-            for name in FileSystem.entries(directory) ?? []
-            where name.hasPrefix(Self.temporaryPrefix) && name.hasSuffix(".tmp") {
-                _ = FileSystem.remove(directory + "/" + name)
-            }
-        }
         var staged = Staged()
+        var swept: Set<String> = []
         do throws(HubError) {
             for (entry, _) in plan.writes {
                 guard let bytes = contents[entry.sha256] else {
                     throw HubError(
                         .checkpointCorrupt, "The stored contents of \(entry.path) (\(entry.sha256)) are missing")
                 }
-                try makeParents(of: entry.path, created: &staged.createdDirectories)
-                let target = files.root + "/" + entry.path
-                let temporary = FileSystem.parent(of: target) + "/\(Self.temporaryPrefix)\(UUID().uuidString).tmp"
-                if let code = FileSystem.writeTemporary(temporary, bytes, mode: entry.mode) {
+                let (directory, name) = Self.split(entry.path)
+                let handle = try open(directory, create: true, created: &staged.createdDirectories)
+                if swept.insert(directory).inserted { sweepTemporaries(in: handle) }
+                // Short and unique; relative to the open directory, so a long path cannot overflow PATH_MAX.
+                let temporary = Self.temporaryPrefix + String(UUID().uuidString.prefix(8)) + ".tmp"
+                if let code = FileSystem.writeNewFile(temporary, in: handle, bytes, mode: entry.mode) {
                     throw failure("write \(entry.path)", code)
                 }
-                staged.renames.append((temporary, target))
+                staged.renames.append((directory, temporary, name))
             }
         } catch {
             discard(staged)
@@ -106,51 +96,112 @@ struct WorkspaceRestore {
         return staged
     }
 
-    /// Puts the staged files in place (each rename atomic) and removes the plan's removals.
+    /// Puts the staged files in place (each rename atomic) and removes the plan's removals
+    /// (regular files only, never through a symlink).
     func install(_ staged: Staged) throws(HubError) {
-        for (temporary, target) in staged.renames {
-            if let code = FileSystem.install(temporary, over: target) {
-                throw failure("write \(target.dropFirst(files.root.count + 1))", code)
+        for (directory, temporary, name) in staged.renames {
+            let handle = try open(directory)
+            if let code = FileSystem.rename(temporary, over: name, in: handle) {
+                _ = FileSystem.remove(temporary, in: handle)
+                throw failure("write \(Self.join(directory, name))", code)
             }
         }
         for path in staged.removals {
-            guard case .found(let facts) = files.inspect(path), facts.kind == .file else { continue }
-            if let code = FileSystem.remove(files.root + "/" + path) { throw failure("remove \(path)", code) }
+            let (directory, name) = Self.split(path)
+            guard let handle = try? open(directory),
+                FileSystem.facts(of: name, in: handle)?.kind == .file
+            else { continue }
+            if let code = FileSystem.remove(name, in: handle) { throw failure("remove \(path)", code) }
         }
     }
 
     /// Removes what staging wrote: the temporary files and the directories it created.
     func discard(_ staged: Staged) {
-        for (temporary, _) in staged.renames { _ = FileSystem.remove(temporary) }
-        for directory in staged.createdDirectories.reversed() { _ = FileSystem.removeEmptyDirectory(directory) }
-    }
-
-    /// Creates missing parent directories, refusing any that is a symlink or not a directory.
-    private func makeParents(of path: String, created: inout [String]) throws(HubError) {
-        let parts = path.split(separator: "/").dropLast()
-        var current = files.root
-        for part in parts {
-            current += "/" + part
-            switch FileSystem.facts(current)?.kind {
-            case .directory?: continue
-            case nil:
-                if let code = FileSystem.makeDirectory(current) { throw failure("create \(current)", code) }
-                created.append(current)
-            case .symlink?:
-                throw HubError(
-                    .pathNotAllowed, "\(current) is a symbolic link; restore never writes through one",
-                    details: "Remove the link or restore without files (partial_restore); nothing more was written.")
-            default:
-                throw HubError(
-                    .pathNotAllowed, "\(current) is not a directory, so \(path) cannot be restored beneath it",
-                    details: "Move it aside and restore again.")
+        for (directory, temporary, _) in staged.renames {
+            if let handle = try? open(directory) { _ = FileSystem.remove(temporary, in: handle) }
+        }
+        for path in staged.createdDirectories.reversed() {
+            let (directory, name) = Self.split(path)
+            if let handle = try? open(directory) {
+                _ = FileSystem.remove(name, in: handle, directory: true)
             }
         }
     }
 
-    private func failure(_ what: String, _ code: Int32) -> HubError {
-        HubError(
-            .storeUnavailable, "Cannot \(what) in the workspace \(files.root): \(FileSystem.describe(code))",
+    /// Temporary files of a restore that was killed before its renames are ours to remove.
+    private func sweepTemporaries(in directory: DirectoryHandle) {
+        for name in FileSystem.names(in: directory) ?? []
+        where name.hasPrefix(Self.temporaryPrefix) && name.hasSuffix(".tmp") {
+            _ = FileSystem.remove(name, in: directory)
+        }
+    }
+
+    /// Opens a directory under the workspace one component at a time, never following a symlink.
+    /// With `create`, missing directories are made and appended to `created`.
+    private func open(_ directory: String, create: Bool, created: inout [String]) throws(HubError) -> DirectoryHandle {
+        var handle = try openRoot()
+        var walked = ""
+        for part in directory.split(separator: "/").map(String.init) {
+            walked = Self.join(walked, part)
+            var opened = FileSystem.openDirectory(part, in: handle)
+            if create, case .failure(let code) = opened, code.code == ENOENT {
+                if let code = FileSystem.makeDirectory(part, in: handle) { throw failure("create \(walked)", code) }
+                created.append(walked)
+                opened = FileSystem.openDirectory(part, in: handle)
+            }
+            switch opened {
+            case .success(let next): handle = next
+            case .failure(let code): throw failure("open \(walked)", code)
+            }
+        }
+        return handle
+    }
+
+    /// Opens an existing directory under the workspace, never following a symlink.
+    private func open(_ directory: String) throws(HubError) -> DirectoryHandle {
+        var none: [String] = []
+        return try open(directory, create: false, created: &none)
+    }
+
+    private func openRoot() throws(HubError) -> DirectoryHandle {
+        switch FileSystem.openDirectory(files.root) {
+        case .success(let handle): return handle
+        case .failure(let code):
+            throw HubError(
+                .invalidParameters, "The workflow's workspace \(files.root) cannot be opened: \(code.description)",
+                details: "A restore puts files back under the workspace; it must be a directory. Nothing was changed.",
+                context: ["workspace": .string(files.root)])
+        }
+    }
+
+    static func split(_ path: String) -> (directory: String, name: String) {
+        guard let slash = path.lastIndex(of: "/") else { return ("", path) }
+        return (String(path[..<slash]), String(path[path.index(after: slash)...]))
+    }
+
+    static func join(_ directory: String, _ name: String) -> String {
+        directory.isEmpty ? name : directory + "/" + name
+    }
+
+    func failure(_ what: String, _ code: Errno) -> HubError {
+        if code == .nameTooLong {
+            return HubError(
+                .pathNotAllowed,
+                "Cannot \(what) in the workspace \(files.root): a name is too long for the file system",
+                details:
+                    "Names are limited to 255 bytes on most file systems. Restore into a workspace that allows it.",
+                context: ["workspace": .string(files.root)])
+        }
+        if code.isInTheWay {
+            return HubError(
+                .pathNotAllowed,
+                "Cannot \(what) in the workspace \(files.root): something in the way changed during the restore (\(code.description))",
+                details: "A restore never writes through a symbolic link or over a directory.",
+                context: ["workspace": .string(files.root)],
+                suggestions: ["Move it aside and run the same restore again: it is idempotent"])
+        }
+        return HubError(
+            .storeUnavailable, "Cannot \(what) in the workspace \(files.root): \(code.description)",
             details: "Check the workspace's permissions and free space; files already restored are whole.",
             suggestions: ["Fix the cause and run the same restore again: it is idempotent"])
     }

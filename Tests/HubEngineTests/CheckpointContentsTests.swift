@@ -1,0 +1,72 @@
+import Foundation
+import HubCore
+import HubEngine
+import HubStore
+import HubTesting
+import Testing
+
+/// A checkpoint is valid only when the stored contents of its files still hash to their
+/// SHA-256: listing, verify-state and restore's choice all count damaged contents as corruption.
+@Suite struct CheckpointContentsTests {
+    let t: TestHub
+    init() throws { t = try TestHub() }
+
+    var file: String { t.directory.file("f.txt") }
+
+    /// Two checkpoints of f.txt ("one", then "two"); the newer one's stored contents are then
+    /// replaced by other bytes under the same SHA-256, as a damaged disk would leave them.
+    func twoCheckpointsTheNewerDamaged() async throws -> (old: String, new: String) {
+        try Data("one".utf8).write(to: URL(fileURLWithPath: file))
+        await t.run("w1", "create", #"{"phases": ["a"]}"#)
+        let old = try #require(
+            await t.run("w1", "checkpoint", #"{"name": "old", "include_files": ["f.txt"]}"#)
+                .result["checkpoint_id"]?.stringValue)
+        try Data("two".utf8).write(to: URL(fileURLWithPath: file))
+        let new = try #require(
+            await t.run("w1", "checkpoint", #"{"name": "new", "include_files": ["f.txt"]}"#)
+                .result["checkpoint_id"]?.stringValue)
+        let two = Checksum.sha256(Array("two".utf8))
+        try await t.hub.store.write { tx in
+            guard let c = try tx.checkpoint(id: new) else { return }
+            let stamps = try tx.fileStamps(checkpointID: new)
+            try tx.removeCheckpoints([new])
+            _ = try tx.removeUnreferencedContents()
+            try tx.storeContents(sha256: two, bytes: Array("tw0".utf8))
+            try tx.insert(c, files: stamps)
+        }
+        try Data("three".utf8).write(to: URL(fileURLWithPath: file))
+        return (old, new)
+    }
+
+    @Test func damagedContentsMakeACheckpointInvalidInTheListAndInVerifyState() async throws {
+        let (old, new) = try await twoCheckpointsTheNewerDamaged()
+        let listed = await t.run("w1", "list-checkpoints").result
+        #expect(listed["checkpoints"]?.arrayValue?.map { $0["valid"] } == [false, true])
+        #expect(listed["newest_valid_checkpoint"] == .string(old))
+        let verified = await t.run("w1", "verify-state", #"{"checkpoints": true}"#).result["checkpoints"]
+        #expect(verified?["corrupt"] == .strings([new]))
+        #expect(verified?["newest_valid_checkpoint"] == .string(old))
+    }
+
+    @Test func restoringTheLatestFallsBackPastDamagedContents() async throws {
+        let (old, new) = try await twoCheckpointsTheNewerDamaged()
+        let restored = await t.run("w1", "restore", #"{"latest": true}"#)
+        #expect(restored.succeeded, "\(restored.json)")
+        #expect(restored.result["fallback_used"] == true)
+        #expect(restored.result["used_checkpoint"] == .string(old))
+        #expect(restored.result["skipped_corrupt"] == .strings([new]))
+        #expect(FileManager.default.contents(atPath: file) == Data("one".utf8))
+    }
+
+    @Test func aDamagedCheckpointNamedByIdIsRefusedNamingTheGoodOne() async throws {
+        let (old, new) = try await twoCheckpointsTheNewerDamaged()
+        let refused = await t.run("w1", "restore", "{\"checkpoint_id\": \"\(new)\"}")
+        #expect(refused.errorCode == "CHECKPOINT_CORRUPT")
+        #expect(refused.error?.context?["newest_valid_checkpoint"] == .string(old))
+        #expect(refused.error?.message.contains("f.txt") == true)
+        #expect(FileManager.default.contents(atPath: file) == Data("three".utf8))
+        // The state alone needs no file contents.
+        let state = await t.run("w1", "restore", "{\"checkpoint_id\": \"\(new)\", \"strategy\": \"partial_restore\"}")
+        #expect(state.succeeded, "\(state.json)")
+    }
+}
