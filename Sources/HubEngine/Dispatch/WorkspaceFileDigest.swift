@@ -27,23 +27,25 @@ enum WorkspaceFileDigest {
         guard path.hasPrefix(root + "/") else { return .refused("is the workspace itself, not a file in it") }
         let components = path.dropFirst(root.count + 1).split(separator: "/").map(String.init)
         guard let name = components.last else { return .refused("names no file") }
-        var directory = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard directory >= 0 else { return .missing }
-        defer { close(directory) }
-        for (n, component) in components.dropLast().enumerated() {
-            let next = openat(directory, component, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-            guard next >= 0 else {
-                let where_ = components[0...n].joined(separator: "/")
-                switch errno {
-                case ENOENT: return .missing
-                case ELOOP, ENOTDIR: return .refused("passes through \(where_), which is a link or not a folder")
-                default: return .refused("cannot be opened: \(String(cString: strerror(errno)))")
-                }
-            }
-            close(directory)
-            directory = next
+        var directory: DirectoryHandle
+        switch FileSystem.openDirectory(root) {
+        case .success(let handle): directory = handle
+        case .failure: return .missing
         }
-        let fd = openat(directory, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+        for (n, component) in components.dropLast().enumerated() {
+            switch FileSystem.openDirectory(component, in: directory) {
+            case .success(let next):
+                directory = next
+            case .failure(let error) where error.code == ENOENT:
+                return .missing
+            case .failure(let error) where error.code == ELOOP || error.code == ENOTDIR:
+                let where_ = components[0...n].joined(separator: "/")
+                return .refused("passes through \(where_), which is a link or not a folder")
+            case .failure(let error):
+                return .refused("cannot be opened: \(error.description)")
+            }
+        }
+        let fd = openat(directory.fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else {
             switch errno {
             case ENOENT: return .missing

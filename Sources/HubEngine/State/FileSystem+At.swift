@@ -77,7 +77,7 @@ extension FileSystem {
     /// The names in an open directory (without `.` and `..`), or `nil` when it cannot be read.
     static func names(in directory: DirectoryHandle) -> [String]? {
         // fdopendir takes the descriptor over; give it its own.
-        let copy = dup(directory.fd)
+        let copy = fcntl(directory.fd, F_DUPFD_CLOEXEC, 0)
         guard copy >= 0, let dir = fdopendir(copy) else { return nil }
         defer { closedir(dir) }
         var names: [String] = []
