@@ -36,6 +36,18 @@ public struct TestHub: Sendable {
     }
 
     public func remove() { directory.remove() }
+
+    /// Flips one bit of a stored checkpoint's document (at `byte`, or its middle), keeping
+    /// its files: what damage on disk does, for the tests of corruption and fallback.
+    public func damageCheckpoint(_ id: String, byte: Int? = nil, bit: UInt8 = 0x01) async throws {
+        try await hub.store.write { tx in
+            guard var c = try tx.checkpoint(id: id) else { return }
+            let files = try tx.fileStamps(checkpointID: id)
+            c.document[byte ?? c.document.count / 2] ^= bit
+            try tx.removeCheckpoints([id])
+            try tx.insert(c, files: files)
+        }
+    }
 }
 
 extension OperationResponse {

@@ -193,13 +193,7 @@ import Testing
             await t.run("w1", "checkpoint", #"{"name": "old"}"#).result["checkpoint_id"]?.stringValue)
         let new = try #require(
             await t.run("w1", "checkpoint", #"{"name": "new"}"#).result["checkpoint_id"]?.stringValue)
-        try await t.hub.store.write { tx in
-            guard var c = try tx.checkpoint(id: new) else { return }
-            let files = try tx.fileStamps(checkpointID: new)
-            c.document[c.document.count / 2] ^= 0x01
-            try tx.removeCheckpoints([new])
-            try tx.insert(c, files: files)
-        }
+        try await t.damageCheckpoint(new)
         let listed = await checkpoints()
         #expect(listed.map { $0["valid"] } == [false, true])
 

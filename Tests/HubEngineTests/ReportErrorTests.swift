@@ -115,12 +115,7 @@ import Testing
             await t.run("w1", "checkpoint", #"{"name": "good"}"#).result["checkpoint_id"]?.stringValue)
         let bad = try #require(
             await t.run("w1", "checkpoint", #"{"name": "bad"}"#).result["checkpoint_id"]?.stringValue)
-        try await t.hub.store.write { tx in
-            guard var c = try tx.checkpoint(id: bad) else { return }
-            c.document[10] ^= 0x01
-            try tx.removeCheckpoints([bad])
-            try tx.insert(c, files: [:])
-        }
+        try await t.damageCheckpoint(bad, byte: 10)
         let reported = await t.run(
             "w1", "report-error", #"{"error_type": "state_corruption", "error_message": "counters drifted"}"#)
         #expect(reported.result["error_report"]?["classification"]?["severity"] == "critical")

@@ -48,12 +48,7 @@ import Testing
             await t.run("w1", "checkpoint", #"{"name": "good"}"#).result["checkpoint_id"]?.stringValue)
         let bad = try #require(
             await t.run("w1", "checkpoint", #"{"name": "bad"}"#).result["checkpoint_id"]?.stringValue)
-        try await t.hub.store.write { tx in
-            guard var c = try tx.checkpoint(id: bad) else { return }
-            c.document[c.document.count / 2] ^= 0x01
-            try tx.removeCheckpoints([bad])
-            try tx.insert(c, files: [:])
-        }
+        try await t.damageCheckpoint(bad)
         let saved = await t.run("w1", "save-state", #"{"backup_location": "w1.json", "compress": false}"#)
         let path = try #require(saved.result["bundle"]?["path"]?.stringValue)
         var text = try String(contentsOfFile: path, encoding: .utf8)

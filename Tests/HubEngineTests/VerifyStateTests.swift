@@ -71,12 +71,7 @@ import Testing
     @Test func verifyStateNamesCorruptCheckpoints() async throws {
         await t.run("w1", "create", #"{"phases": ["a"]}"#)
         let id = try #require(await t.run("w1", "checkpoint").result["checkpoint_id"]?.stringValue)
-        try await t.hub.store.write { tx in
-            guard var c = try tx.checkpoint(id: id) else { return }
-            c.document[0] ^= 0x20
-            try tx.removeCheckpoints([id])
-            try tx.insert(c, files: [:])
-        }
+        try await t.damageCheckpoint(id, byte: 0, bit: 0x20)
         let checked = await t.run("w1", "verify-state")
         #expect(checked.result["checkpoints"]?["corrupt"] == .strings([id]))
         #expect(checked.result["checkpoints"]?["newest_valid_checkpoint"] == .null)
