@@ -101,11 +101,19 @@ public actor StdioLineTransport: Transport {
         switch event {
         case .line(let bytes):
             guard !inputEnded else { return }
-            if let key = Self.requestKey(bytes) { unanswered[key, default: 0] += 1 }
+            switch Self.classify(bytes) {
+            case .request(let key):
+                unanswered[key, default: 0] += 1
+            case .other:
+                break
+            case .refused(let line):
+                try? Self.writeAll(Array((line + "\n").utf8), to: output)
+                return
+            }
             continuation.yield(Data(bytes))
         case .tooLong:
-            let refusal =
-                #"{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"Invalid Request: a message longer than \#(Self.maximumLine) bytes was dropped"}}"#
+            let refusal = Self.errorLine(
+                id: .null, code: -32600, "Invalid Request: a message longer than \(Self.maximumLine) bytes was dropped")
             try? Self.writeAll(Array((refusal + "\n").utf8), to: output)
         case .end:
             endInput()
@@ -121,17 +129,62 @@ public actor StdioLineTransport: Transport {
         }
     }
 
-    /// The id of a request the SDK will answer (an object with `method` and an id that is
-    /// a string or an integer, as its `ID` reads them), as canonical JSON; `nil` otherwise.
-    static func requestKey(_ bytes: [UInt8]) -> String? {
-        guard bytes.first(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0D }) == UInt8(ascii: "{"),
-            let message = try? JSONParser.parse(bytes: bytes), message["jsonrpc"] == "2.0",
-            message["method"]?.stringValue != nil, let id = message["id"]
-        else { return nil }
-        switch id {
-        case .string, .int: return String(decoding: id.serializedBytes(.canonical), as: UTF8.self)
-        default: return nil
+    /// What a line read is, for the SDK.
+    enum Incoming: Equatable {
+        /// A request the SDK will answer, by its id as canonical JSON.
+        case request(String)
+        /// A notification, a client's response or a batch: passed on, not counted.
+        case other
+        /// Not a message the SDK reads correctly: answered here with this JSON-RPC error.
+        case refused(String)
+    }
+
+    /// Reads a line as JSON-RPC 2.0 before the SDK does. The SDK answers text that is not
+    /// JSON with a made-up id instead of `null`, a wrong `jsonrpc` as a parse error, and
+    /// ignores a request whose id is neither a string nor an integer (the client waits for
+    /// ever): those are answered here as JSON-RPC says (§5: Parse error or Invalid Request,
+    /// `id` null when it cannot be known).
+    static func classify(_ bytes: [UInt8]) -> Incoming {
+        let message: JSONValue
+        do {
+            message = try JSONParser.parse(bytes: bytes)
+        } catch {
+            return .refused(errorLine(id: .null, code: -32700, "Parse error: \(error.description)"))
         }
+        switch message {
+        case .array: return .other
+        case .object: break
+        default: return .refused(errorLine(id: .null, code: -32600, "Invalid Request: a message is a JSON object"))
+        }
+        let id = message["id"]
+        let usableID: JSONValue? = {
+            switch id {
+            case .string?, .int?: return id
+            default: return nil
+            }
+        }()
+        guard message["jsonrpc"] == "2.0" else {
+            return .refused(errorLine(id: usableID ?? .null, code: -32600, "Invalid Request: jsonrpc must be \"2.0\""))
+        }
+        guard message["method"] != nil else { return .other }
+        guard message["method"]?.stringValue != nil else {
+            return .refused(errorLine(id: usableID ?? .null, code: -32600, "Invalid Request: method must be a string"))
+        }
+        guard let id else { return .other }
+        guard let usableID else {
+            return .refused(
+                errorLine(
+                    id: .null, code: -32600,
+                    "Invalid Request: id must be a string or an integer, got \(id.isNull ? "null" : id.typeName)"))
+        }
+        return .request(String(decoding: usableID.serializedBytes(.canonical), as: UTF8.self))
+    }
+
+    static func errorLine(id: JSONValue, code: Int64, _ message: String) -> String {
+        let response: JSONValue = [
+            "jsonrpc": "2.0", "id": id, "error": ["code": .int(code), "message": .string(message)],
+        ]
+        return String(decoding: response.serializedBytes(.compact), as: UTF8.self)
     }
 
     /// The id of a response (an object with an id and no `method`), as canonical JSON.

@@ -36,12 +36,33 @@ import Testing
     }
 
     @Test func requestsAreCountedOnlyWhenTheSDKWillAnswerThem() {
-        func key(_ s: String) -> String? { StdioLineTransport.requestKey(Array(s.utf8)) }
-        #expect(key(#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#) == "1")
-        #expect(key(#"{"jsonrpc":"2.0","id":"a","method":"ping"}"#) == "\"a\"")
-        #expect(key(#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#) == nil)
-        #expect(key(#"{"jsonrpc":"2.0","id":1.5,"method":"ping"}"#) == nil)
-        #expect(key(#"[{"jsonrpc":"2.0","id":1,"method":"ping"}]"#) == nil)
+        func read(_ s: String) -> StdioLineTransport.Incoming { StdioLineTransport.classify(Array(s.utf8)) }
+        #expect(read(#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#) == .request("1"))
+        #expect(read(#"{"jsonrpc":"2.0","id":"a","method":"ping"}"#) == .request("\"a\""))
+        #expect(read(#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#) == .other)
+        #expect(read(#"[{"jsonrpc":"2.0","id":1,"method":"ping"}]"#) == .other)
+        #expect(read(#"{"jsonrpc":"2.0","id":1,"result":{}}"#) == .other)
         #expect(StdioLineTransport.responseKey(Array(#"{"id":1,"jsonrpc":"2.0","result":{}}"#.utf8)) == "1")
+    }
+
+    /// What the SDK answered wrongly, or never, is answered here as JSON-RPC says.
+    @Test(
+        arguments: [
+            ("not json", -32700, JSONValue.null), (#"{"jsonrpc":"1.0","id":3,"method":"ping"}"#, -32600, 3),
+            (#"{"jsonrpc":"2.0","id":1.5,"method":"ping"}"#, -32600, .null),
+            (#"{"jsonrpc":"2.0","id":{"a":1},"method":"ping"}"#, -32600, .null),
+            (#"{"jsonrpc":"2.0","id":true,"method":"ping"}"#, -32600, .null),
+            (#"{"jsonrpc":"2.0","id":null,"method":"ping"}"#, -32600, .null),
+            (#"{"jsonrpc":"2.0","id":"x","method":5}"#, -32600, "x"), ("42", -32600, .null),
+        ] as [(String, Int64, JSONValue)])
+    func malformedMessagesGetTheirJSONRPCError(_ line: String, _ code: Int64, _ id: JSONValue) throws {
+        guard case .refused(let answer) = StdioLineTransport.classify(Array(line.utf8)) else {
+            Issue.record("\(line) was passed on")
+            return
+        }
+        let response = try JSONParser.parse(answer)
+        #expect(response["error"]?["code"] == .int(code))
+        #expect(response["id"] == id)
+        #expect(response["jsonrpc"] == "2.0")
     }
 }
