@@ -84,8 +84,11 @@ struct AgentRunner {
                         running.add(-1)
                     }
                 }
-                if claimed.isEmpty && (options.claimWait == nil || busy >= options.maxTasks) {
-                    // Nothing to take now (or no free slot): look again after a pause.
+                if claimed.isEmpty && busy >= options.maxTasks {
+                    // No free slot: claim again as soon as a task ends, not after a pause.
+                    _ = await group.next()
+                } else if claimed.isEmpty && options.claimWait == nil {
+                    // Nothing to take now: look again after a pause.
                     await stop.sleep(for: .milliseconds(options.idleDelay.milliseconds))
                 }
             }

@@ -215,4 +215,20 @@ import Testing
         #expect(gone?["status"] == "failed", "\(String(describing: gone))")
         #expect(!FileManager.default.fileExists(atPath: hub.file("MADE_BY_TASK")))
     }
+
+    /// With every slot taken the runner slept a whole --idle-delay, even when its tasks ended
+    /// at once: twenty `true` tasks took 15 s with four slots and a 3 s delay. It claims again
+    /// as soon as a slot frees (with an hour's delay this finishes, or fails at the time limit).
+    @Test(.timeLimit(.minutes(2))) func aRunnerWithEverySlotTakenClaimsAgainWhenATaskEnds() throws {
+        let hub = try DispatchSandbox("dispatch-runner-slots")
+        defer { hub.remove() }
+        let tasks = (1...5).map { #"{"task_id": "t\#($0)", "command": "true"}"# }.joined(separator: ", ")
+        try hub.succeed("w", "create", #"{"phases": [{"name": "p", "tasks": [\#(tasks)]}]}"#)
+        try hub.succeed("w", "start")
+        let run = try hub.run([
+            "agent", "--id", "one-slot", "--max-tasks", "1", "--workflow", "w", "--idle-delay", "1h",
+        ])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(try hub.tasks("w").values.allSatisfy { $0["status"] == "completed" })
+    }
 }

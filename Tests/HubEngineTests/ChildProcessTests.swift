@@ -1,4 +1,5 @@
 import Foundation
+import HubTesting
 import Testing
 
 @testable import HubEngine
@@ -28,6 +29,29 @@ import Testing
         #expect(outcome.status == 0)
         #expect(outcome.tail.hasPrefix("started "), "\(outcome.tail)")
         if let pid = Int32(outcome.tail.dropFirst("started ".count).prefix { $0.isNumber }) { kill(pid, SIGKILL) }
+    }
+
+    /// The output's read end is closed once the command is done: a writer the command left
+    /// behind gets a broken pipe and ends, where it used to block for as long as the runner
+    /// lived (and the runner kept one descriptor per task).
+    @Test func aWriterLeftBehindSeesTheOutputClosed() async throws {
+        let directory = try TemporaryDirectory("child-fifo")
+        defer { directory.remove() }
+        let fifo = directory.file("gone")
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let outcome = await ChildProcess.run(
+            ["/bin/sh", "-c", "(yes 2>/dev/null; echo gone > '\(fifo)') & echo started"], environment: Self.environment,
+            directory: nil, tailBytes: 100)
+        #expect(outcome.status == 0)
+        // Blocks until the background writer has ended (without the fix: until the time limit).
+        let said = await withCheckedContinuation { continuation in
+            Thread {
+                let reader = FileHandle(forReadingAtPath: fifo)
+                let bytes = reader?.readToEndRetryingInterrupts(limit: 100) ?? []
+                continuation.resume(returning: String(decoding: bytes, as: UTF8.self))
+            }.start()
+        }
+        #expect(said == "gone\n")
     }
 
     /// A workspace that has gone ran the command in whatever directory the runner was in.

@@ -80,7 +80,13 @@ public enum ChildProcess {
                 continuation.resume(returning: status)
             }
         }
-        return Outcome(status: status, tail: String(decoding: await tail, as: UTF8.self))
+        let text = String(decoding: await tail, as: UTF8.self)
+        // Closed here, not left to Foundation, which keeps them (a runner held one per task it
+        // ran, and a writer its command left behind blocked on a pipe nobody read).
+        for handle in [pipe.fileHandleForReading, exited.fileHandleForReading, exited.fileHandleForWriting] {
+            try? handle.close()
+        }
+        return Outcome(status: status, tail: text)
     }
 
     /// Waits for `pid` to exit and answers its status (128 + the signal when a signal
