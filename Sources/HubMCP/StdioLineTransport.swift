@@ -106,6 +106,8 @@ public actor StdioLineTransport: Transport {
                 unanswered[key, default: 0] += 1
             case .other:
                 break
+            case .blank:
+                return
             case .refused(let line):
                 try? Self.writeAll(Array((line + "\n").utf8), to: output)
                 return
@@ -135,6 +137,8 @@ public actor StdioLineTransport: Transport {
         case request(String)
         /// A notification, a client's response or a batch: passed on, not counted.
         case other
+        /// Only spaces: skipped, as an empty line is.
+        case blank
         /// Not a message the SDK reads correctly: answered here with this JSON-RPC error.
         case refused(String)
     }
@@ -145,6 +149,8 @@ public actor StdioLineTransport: Transport {
     /// ever): those are answered here as JSON-RPC says (§5: Parse error or Invalid Request,
     /// `id` null when it cannot be known).
     static func classify(_ bytes: [UInt8]) -> Incoming {
+        // A line of spaces (or the \r of an empty CRLF line) is no message, as an empty line is not.
+        guard bytes.contains(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0D }) else { return .blank }
         let message: JSONValue
         do {
             message = try JSONParser.parse(bytes: bytes)
@@ -152,7 +158,19 @@ public actor StdioLineTransport: Transport {
             return .refused(errorLine(id: .null, code: -32700, "Parse error: \(error.description)"))
         }
         switch message {
-        case .array: return .other
+        case .array(let items):
+            // A batch is the SDK's, but an empty one, or one of no objects at all, it answers
+            // with a made-up id (JSON-RPC §6: one error for the empty batch, one per entry).
+            if items.isEmpty {
+                return .refused(errorLine(id: .null, code: -32600, "Invalid Request: an empty batch"))
+            }
+            if !items.contains(where: { $0.objectValue != nil }) {
+                let errors = items.map { _ in
+                    errorLine(id: .null, code: -32600, "Invalid Request: a batch entry is a JSON object")
+                }
+                return .refused("[" + errors.joined(separator: ",") + "]")
+            }
+            return .other
         case .object: break
         default: return .refused(errorLine(id: .null, code: -32600, "Invalid Request: a message is a JSON object"))
         }
@@ -169,6 +187,14 @@ public actor StdioLineTransport: Transport {
         guard message["method"] != nil else { return .other }
         guard message["method"]?.stringValue != nil else {
             return .refused(errorLine(id: usableID ?? .null, code: -32600, "Invalid Request: method must be a string"))
+        }
+        // The SDK reads a message with a result or an error as a response, whatever else it
+        // holds, and answers nothing: a request must not carry either.
+        guard message["result"] == nil, message["error"] == nil else {
+            return .refused(
+                errorLine(
+                    id: usableID ?? .null, code: -32600,
+                    "Invalid Request: a request has a method and no result or error"))
         }
         guard let id else { return .other }
         guard let usableID else {

@@ -42,6 +42,14 @@ import Testing
         #expect(read(#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#) == .other)
         #expect(read(#"[{"jsonrpc":"2.0","id":1,"method":"ping"}]"#) == .other)
         #expect(read(#"{"jsonrpc":"2.0","id":1,"result":{}}"#) == .other)
+        #expect(read("  \r") == .blank)
+        guard case .refused(let answers) = read("[1, 2]"), case .array(let errors)? = try? JSONParser.parse(answers)
+        else {
+            Issue.record("a batch of no objects was passed on")
+            return
+        }
+        #expect(errors.count == 2)
+        #expect(errors.allSatisfy { $0["id"] == .null && $0["error"]?["code"] == -32600 })
         #expect(StdioLineTransport.responseKey(Array(#"{"id":1,"jsonrpc":"2.0","result":{}}"#.utf8)) == "1")
     }
 
@@ -54,6 +62,11 @@ import Testing
             (#"{"jsonrpc":"2.0","id":true,"method":"ping"}"#, -32600, .null),
             (#"{"jsonrpc":"2.0","id":null,"method":"ping"}"#, -32600, .null),
             (#"{"jsonrpc":"2.0","id":"x","method":5}"#, -32600, "x"), ("42", -32600, .null),
+            // The SDK took this for a response and answered nothing; counted as a request, it
+            // kept the server from ever exiting.
+            (#"{"jsonrpc":"2.0","id":14,"method":"ping","result":{}}"#, -32600, 14),
+            (#"{"jsonrpc":"2.0","id":15,"method":"ping","error":{"code":1,"message":"x"}}"#, -32600, 15),
+            ("[]", -32600, .null),
         ] as [(String, Int64, JSONValue)])
     func malformedMessagesGetTheirJSONRPCError(_ line: String, _ code: Int64, _ id: JSONValue) throws {
         guard case .refused(let answer) = StdioLineTransport.classify(Array(line.utf8)) else {
