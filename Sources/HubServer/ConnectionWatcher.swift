@@ -21,7 +21,10 @@ import NIOHTTPTypesHTTP1
 /// - It answers a request that cannot be read as HTTP (a malformed request line, headers
 ///   past the size limit, a Content-Length beside chunked framing) with the API's JSON
 ///   error envelope, as NIO's `HTTPServerProtocolErrorHandler` would with an empty 400,
-///   and closes the connection: what follows on it cannot be framed.
+///   and closes the connection: what follows on it cannot be framed. Pipelined behind a
+///   request still being answered, it is answered after that one.
+/// - It refuses at once (413) a request that announces a body over `max_body_size` and
+///   asks, with `Expect: 100-continue`, whether to send it.
 final class ConnectionWatcher: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -31,27 +34,63 @@ final class ConnectionWatcher: ChannelDuplexHandler, RemovableChannelHandler {
     let departure = ClientDeparture()
     /// The body of the answer to an unreadable request: the error envelope of `error`.
     private let envelope: @Sendable (HubError) -> [UInt8]
-    /// Whether a request has arrived whose response has not ended: an error then is the
-    /// handler's to answer (it is reading the body), not this handler's.
+    /// The server's `max_body_size`: a request that announces more and asks to be told
+    /// whether to send it is refused at once.
+    private let maxBodySize: Int
+    /// Whether a request has arrived whose response has not ended.
     private var requestInFlight = false
+    /// Whether that request's body has all arrived: a parse error then is about the next
+    /// request, answered once the current response has ended; before, it is the handler's
+    /// (it is reading the body).
+    private var requestComplete = false
+    /// A parse error waiting for the response in flight to end.
+    private var deferred: (any Error)?
+    /// Set once this handler has answered and is closing: nothing more is read.
+    private var closing = false
 
-    init(envelope: @escaping @Sendable (HubError) -> [UInt8]) {
+    init(maxBodySize: Int = .max, envelope: @escaping @Sendable (HubError) -> [UInt8]) {
+        self.maxBodySize = maxBodySize
         self.envelope = envelope
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if case .head(let head) = unwrapInboundIn(data) {
+        guard !closing else { return }
+        switch unwrapInboundIn(data) {
+        case .head(let head):
             requestInFlight = true
+            requestComplete = false
             if head.headerFields[.expect]?.lowercased() == "100-continue" {
+                if let length = head.headerFields[.contentLength].flatMap({ Int($0) }), length > maxBodySize {
+                    // RFC 9110 §10.1.1: the final answer instead of 100 when the headers decide it.
+                    answer(
+                        context: context, status: .contentTooLarge,
+                        HubError(
+                            .payloadTooLarge, "The request body is larger than \(maxBodySize) bytes",
+                            details: "It announced \(length) bytes; the server's max_body_size is \(maxBodySize).",
+                            suggestions: ["Send a smaller body, or raise max_body_size in the configuration"]))
+                    return
+                }
                 context.writeAndFlush(wrapOutboundOut(.head(HTTPResponse(status: .continue))), promise: nil)
             }
+        case .end:
+            requestComplete = true
+        case .body:
+            break
         }
         context.fireChannelRead(data)
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if case .end = unwrapOutboundIn(data) { requestInFlight = false }
+        guard case .end = unwrapOutboundIn(data) else {
+            context.write(data, promise: promise)
+            return
+        }
+        requestInFlight = false
         context.write(data, promise: promise)
+        if let error = deferred {
+            deferred = nil
+            refuse(context: context, error: error)
+        }
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -65,9 +104,17 @@ final class ConnectionWatcher: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if !requestInFlight, error is HTTPParserError || error is HTTP1TypeConversionError {
-            refuse(context: context, error: error)
-            return
+        if error is HTTPParserError || error is HTTP1TypeConversionError {
+            if !requestInFlight {
+                refuse(context: context, error: error)
+                return
+            }
+            if requestComplete {
+                // Pipelined after a request still being answered: answer it after that one.
+                closing = true
+                deferred = error
+                return
+            }
         }
         departure.happened()
         context.fireErrorCaught(error)
@@ -75,7 +122,8 @@ final class ConnectionWatcher: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func refuse(context: ChannelHandlerContext, error: any Error) {
         let tooLarge = (error as? HTTPParserError) == .headerOverflow
-        let body = envelope(
+        answer(
+            context: context, status: tooLarge ? .requestHeaderFieldsTooLarge : .badRequest,
             HubError(
                 .invalidArguments,
                 tooLarge
@@ -84,11 +132,17 @@ final class ConnectionWatcher: ChannelDuplexHandler, RemovableChannelHandler {
                     ? "Headers are limited to 80 KiB in all; nothing was run."
                     : "It could not be parsed (\(error)); nothing was run and the connection is closed.",
                 suggestions: ["Send a well-formed HTTP/1.1 request; see GET /openapi.json"]))
+    }
+
+    /// Writes `error`'s envelope with `status` and closes the connection.
+    private func answer(context: ChannelHandlerContext, status: HTTPResponse.Status, _ error: HubError) {
+        closing = true
+        let body = envelope(error)
         var buffer = context.channel.allocator.buffer(capacity: body.count + 1)
         buffer.writeBytes(body)
         buffer.writeInteger(UInt8(0x0A))
         let head = HTTPResponse(
-            status: tooLarge ? .requestHeaderFieldsTooLarge : .badRequest,
+            status: status,
             headerFields: [
                 .contentType: "application/json", .contentLength: String(buffer.readableBytes), .connection: "close",
             ])

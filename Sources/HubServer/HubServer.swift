@@ -72,7 +72,7 @@ public struct HubServer: Sendable {
                 adminToken: adminToken),
             server: .http1(
                 configuration: .init(additionalChannelHandlers: [
-                    ConnectionWatcher { [hub] error in
+                    ConnectionWatcher(maxBodySize: maxBodySize) { [hub] error in
                         HubRouter.envelope(error, operation: "request", workflowID: nil, hub: hub).serializedBytes(
                             .compact)
                     }
