@@ -13,6 +13,8 @@ public struct HubMCPServer: Sendable {
     public let afterCall: @Sendable () async -> Void
     /// Stamps the errors the door itself reports (unknown tool, missing workflow_id).
     public let clock: any WallClock
+    /// Told when the client's input ends: calls that wait for work are cancelled then.
+    public let departure = ClientDeparture()
 
     public init(
         performer: any OperationPerformer, table: OperationTable = .standard, clock: any WallClock = SystemClock(),
@@ -39,6 +41,7 @@ public struct HubMCPServer: Sendable {
         let performer = self.performer
         let afterCall = self.afterCall
         let clock = self.clock
+        let departure = self.departure
         await server.withMethodHandler(ListTools.self) { _ in .init(tools: tools) }
         await server.withMethodHandler(CallTool.self) { call in
             switch catalog.request(for: call) {
@@ -49,7 +52,14 @@ public struct HubMCPServer: Sendable {
                     error: error, timestamp: clock.nowMilliseconds())
                 return MCPToolCatalog.result(response)
             case .success(let request):
-                let response = await performer.perform(request)
+                let response: OperationResponse
+                if request.waitsForWork {
+                    // A claim that waits for work ends when the client's input does, before it
+                    // takes a task nobody will read the answer of.
+                    (response, _) = await departure.cancellingOnDeparture { await performer.perform(request) }
+                } else {
+                    response = await performer.perform(request)
+                }
                 await afterCall()
                 return MCPToolCatalog.result(response)
             }
@@ -65,6 +75,7 @@ public struct HubMCPServer: Sendable {
         let server = await makeServer()
         try await server.start(transport: transport)
         await server.waitUntilCompleted()
+        departure.happened()
         await transport.drained()
         await server.stop()
     }

@@ -1,7 +1,7 @@
 import HTTPTypes
 import HubCore
+import HubEngine
 import Hummingbird
-import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOHTTPTypes
@@ -150,49 +150,6 @@ final class ConnectionWatcher: ChannelDuplexHandler, RemovableChannelHandler {
         context.write(wrapOutboundOut(.body(buffer)), promise: nil)
         let channel = context.channel
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
-    }
-}
-
-/// Whether a connection's client has gone, and what to do when it goes. Actions are
-/// registered for the length of one request and removed after it, so a connection that
-/// carries many requests does not collect them.
-final class ClientDeparture: Sendable {
-    private struct State {
-        var gone = false
-        var next = 0
-        var actions: [Int: @Sendable () -> Void] = [:]
-    }
-    private let state = NIOLockedValueBox(State())
-
-    func happened() {
-        let actions = state.withLockedValue { state -> [@Sendable () -> Void] in
-            guard !state.gone else { return [] }
-            state.gone = true
-            defer { state.actions = [:] }
-            return Array(state.actions.values)
-        }
-        for action in actions { action() }
-    }
-
-    /// Runs `operation`, cancelling it if the client goes before it ends; also answers
-    /// whether it was cancelled so.
-    func cancellingOnDeparture<T: Sendable>(_ operation: @escaping @Sendable () async -> T) async -> (T, Bool) {
-        let task = Task { await operation() }
-        let key = state.withLockedValue { state -> Int? in
-            guard !state.gone else { return nil }
-            state.next += 1
-            state.actions[state.next] = { task.cancel() }
-            return state.next
-        }
-        if key == nil { task.cancel() }
-        let result = await withTaskCancellationHandler {
-            await task.value
-        } onCancel: {
-            task.cancel()
-        }
-        guard let key else { return (result, true) }
-        let fired = state.withLockedValue { $0.actions.removeValue(forKey: key) } == nil
-        return (result, fired)
     }
 }
 

@@ -244,7 +244,7 @@ public enum HubRouter {
             return failure(error, operation: request.operation, workflowID: request.workflowID, hub: hub)
         }
         let response: OperationResponse
-        if isLongPoll(request), let departure = await context?.departure() {
+        if request.waitsForWork, let departure = await context?.departure() {
             // A claim that waits for work is cancelled when its client goes, before it takes
             // a task nobody can receive (the claim's loop stops at cancellation).
             let cancelled: Bool
@@ -258,12 +258,6 @@ public enum HubRouter {
             response = await hub.perform(request)
         }
         return json(response.compactBytes, status: response.error?.code.httpStatus ?? .ok)
-    }
-
-    /// Whether `request` may wait for something to happen before it answers: a `claim-task`
-    /// with `wait`.
-    static func isLongPoll(_ request: OperationRequest) -> Bool {
-        request.operation == "claim-task" && request.parameters["wait"] != nil
     }
 
     static func failure(_ error: HubError, operation: String, workflowID: String?, hub: Hub) -> Response {

@@ -102,6 +102,31 @@ import Testing
         #expect(answered == Set(1...8), "answered: \(answered.sorted())")
     }
 
+    /// A claim that waits for work is cancelled when the client's input ends, and answered
+    /// (empty): the server had waited the whole `wait` for the answer of a client that
+    /// was gone, and would have taken the next task for it.
+    @Test func aWaitingClaimEndsWhenTheInputDoes() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let runner = ExecutableRunner(workingDirectory: directory.path)
+        #expect(try runner.run(["register-agent", #"{"agent_id": "waiter"}"#]).status == 0)
+        let session = try Session(runner, ["mcp"])
+        session.send(
+            #"{"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "test", "version": "1"}}}"#
+        )
+        session.send(#"{"jsonrpc": "2.0", "method": "notifications/initialized"}"#)
+        session.send(
+            #"{"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "claim_task", "arguments": {"agent_id": "waiter", "wait": "60s"}}}"#
+        )
+        // Without the fix the process runs on for the claim's 60 s: past the suite's limit.
+        #expect(session.finish() == 0)
+        var claim: JSONValue = .null
+        while case let line = session.receive(), !line.isNull {
+            if line["id"] == 1 { claim = line }
+        }
+        #expect(claim["result"]?["structuredContent"]?["result"]?["count"] == 0, "\(claim)")
+    }
+
     #if os(Linux)
         /// The main executable does not load FoundationNetworking (and libcurl): only the
         /// companion links the MCP SDK that needs it (docs/ARCHITECTURE.md).

@@ -19,9 +19,15 @@ import Testing
     }
 
     /// What the server answered on `handle`, up to the end of a small response.
-    static func answer(_ handle: FileHandle) -> String {
+    static func answer(_ handle: FileHandle) -> String { read(handle, until: { $0.contains("}") }) }
+
+    /// Everything the server writes on `handle` until it closes the connection.
+    static func untilClosed(_ handle: FileHandle) -> String { read(handle, until: { _ in false }) }
+
+    /// What arrives on `handle` until `done` says so of it, or the connection closes.
+    static func read(_ handle: FileHandle, until done: (String) -> Bool) -> String {
         var text = ""
-        while !text.contains("}") {
+        while !done(text) {
             let chunk = handle.readAvailableRetryingInterrupts()
             if chunk.isEmpty { break }
             text += String(decoding: chunk, as: UTF8.self)
@@ -79,12 +85,7 @@ extension ServerLimitsTests {
             "POST /v1/workflows/w1/create HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
                 + "Content-Length: \(body.utf8.count)\r\n\r\n", to: url)
         // Without the answer this read waits until the server gives up on the body (400).
-        var interim = ""
-        while !interim.contains("\r\n\r\n") {
-            let chunk = handle.readAvailableRetryingInterrupts()
-            if chunk.isEmpty { break }
-            interim += String(decoding: chunk, as: UTF8.self)
-        }
+        let interim = Self.read(handle, until: { $0.contains("\r\n\r\n") })
         #expect(interim.hasPrefix("HTTP/1.1 100 Continue\r\n"), "\(interim)")
         handle.write(Data(body.utf8))
         let rest = interim.components(separatedBy: "\r\n\r\n").dropFirst().joined(separator: "\r\n\r\n")
@@ -124,16 +125,6 @@ extension ServerLimitsTests {
 }
 
 extension ServerLimitsTests {
-    /// Everything the server writes on `handle` until it closes the connection.
-    static func untilClosed(_ handle: FileHandle) -> String {
-        var text = ""
-        while true {
-            let chunk = handle.readAvailableRetryingInterrupts()
-            if chunk.isEmpty { return text }
-            text += String(decoding: chunk, as: UTF8.self)
-        }
-    }
-
     /// Unparseable bytes pipelined behind a good request: the good one is answered, then
     /// the envelope (Hummingbird's bare 400 had come instead).
     @Test func unreadableHTTPBehindAGoodRequestGetsTheEnvelopeAfterItsAnswer() async throws {
