@@ -19,6 +19,14 @@ import Testing
             process = try runner.start(arguments, standardInput: input, standardOutput: output)
         }
 
+        /// The handshake, without waiting for its answer (the first line on standard output).
+        func initialize() {
+            send(
+                #"{"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "test", "version": "1"}}}"#
+            )
+            send(#"{"jsonrpc": "2.0", "method": "notifications/initialized"}"#)
+        }
+
         func send(_ message: String) {
             input.fileHandleForWriting.write(Data((message + "\n").utf8))
         }
@@ -85,10 +93,7 @@ import Testing
         defer { directory.remove() }
         let runner = ExecutableRunner(workingDirectory: directory.path)
         let session = try Session(runner, ["mcp"])
-        session.send(
-            #"{"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "test", "version": "1"}}}"#
-        )
-        session.send(#"{"jsonrpc": "2.0", "method": "notifications/initialized"}"#)
+        session.initialize()
         for n in 1...8 {
             session.send(
                 #"{"jsonrpc": "2.0", "id": \#(n), "method": "tools/call", "params": {"name": "create", "arguments": {"workflow_id": "w\#(n)", "phases": ["a"]}}}"#
@@ -111,10 +116,7 @@ import Testing
         let runner = ExecutableRunner(workingDirectory: directory.path)
         #expect(try runner.run(["register-agent", #"{"agent_id": "waiter"}"#]).status == 0)
         let session = try Session(runner, ["mcp"])
-        session.send(
-            #"{"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "test", "version": "1"}}}"#
-        )
-        session.send(#"{"jsonrpc": "2.0", "method": "notifications/initialized"}"#)
+        session.initialize()
         session.send(
             #"{"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "claim_task", "arguments": {"agent_id": "waiter", "wait": "60s"}}}"#
         )

@@ -18,6 +18,15 @@ import Testing
         return handle
     }
 
+    /// Runs `body` against a fresh `serve` in a sandbox of its own, stopped afterwards.
+    static func withServer(_ label: String, _ body: (String) async throws -> Void) async throws {
+        let s = try DispatchSandbox(label)
+        defer { s.remove() }
+        let (server, url, _) = try await ServeTests.startServer(s)
+        defer { server.terminate() }
+        try await body(url)
+    }
+
     /// What the server answered on `handle`, up to the end of a small response.
     static func answer(_ handle: FileHandle) -> String { read(handle, until: { $0.contains("}") }) }
 
@@ -36,16 +45,14 @@ import Testing
     }
 
     @Test func aBrokenChunkedBodyIsABadRequestNotATooLargeOne() async throws {
-        let s = try DispatchSandbox("serve-chunk")
-        defer { s.remove() }
-        let (server, url, _) = try await ServeTests.startServer(s)
-        defer { server.terminate() }
-        let handle = try Self.send(
-            "POST /v1/list-workflows HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\n{}\r\n0\r\n\r\n",
-            to: url)
-        let text = Self.answer(handle)
-        #expect(text.hasPrefix("HTTP/1.1 400"), "\(text)")
-        #expect(text.contains("\"INVALID_PARAMETERS\""))
+        try await Self.withServer("serve-chunk") { url in
+            let handle = try Self.send(
+                "POST /v1/list-workflows HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\n{}\r\n0\r\n\r\n",
+                to: url)
+            let text = Self.answer(handle)
+            #expect(text.hasPrefix("HTTP/1.1 400"), "\(text)")
+            #expect(text.contains("\"INVALID_PARAMETERS\""))
+        }
     }
 
     /// Graceful shutdown finishes what is in flight, but a request whose body never comes
@@ -76,22 +83,20 @@ extension ServerLimitsTests {
     /// curl sends `Expect: 100-continue` before a large body and waits a second for the
     /// answer; other clients wait for it before sending at all.
     @Test func expectContinueIsAnsweredBeforeTheBody() async throws {
-        let s = try DispatchSandbox("serve-continue")
-        defer { s.remove() }
-        let (server, url, _) = try await ServeTests.startServer(s)
-        defer { server.terminate() }
-        let body = #"{"phases": ["a"]}"#
-        let handle = try Self.send(
-            "POST /v1/workflows/w1/create HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
-                + "Content-Length: \(body.utf8.count)\r\n\r\n", to: url)
-        // Without the answer this read waits until the server gives up on the body (400).
-        let interim = Self.read(handle, until: { $0.contains("\r\n\r\n") })
-        #expect(interim.hasPrefix("HTTP/1.1 100 Continue\r\n"), "\(interim)")
-        handle.write(Data(body.utf8))
-        let rest = interim.components(separatedBy: "\r\n\r\n").dropFirst().joined(separator: "\r\n\r\n")
-        let text = rest + Self.answer(handle)
-        #expect(text.hasPrefix("HTTP/1.1 200"), "\(text)")
-        #expect(text.contains("\"success\""), "\(text)")
+        try await Self.withServer("serve-continue") { url in
+            let body = #"{"phases": ["a"]}"#
+            let handle = try Self.send(
+                "POST /v1/workflows/w1/create HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                    + "Content-Length: \(body.utf8.count)\r\n\r\n", to: url)
+            // Without the answer this read waits until the server gives up on the body (400).
+            let interim = Self.read(handle, until: { $0.contains("\r\n\r\n") })
+            #expect(interim.hasPrefix("HTTP/1.1 100 Continue\r\n"), "\(interim)")
+            handle.write(Data(body.utf8))
+            let rest = interim.components(separatedBy: "\r\n\r\n").dropFirst().joined(separator: "\r\n\r\n")
+            let text = rest + Self.answer(handle)
+            #expect(text.hasPrefix("HTTP/1.1 200"), "\(text)")
+            #expect(text.contains("\"success\""), "\(text)")
+        }
     }
 }
 
@@ -110,17 +115,15 @@ extension ServerLimitsTests {
             ),
         ])
     func unreadableHTTPGetsTheJSONErrorEnvelope(_ request: String, _ status: String) async throws {
-        let s = try DispatchSandbox("serve-unparsable")
-        defer { s.remove() }
-        let (server, url, _) = try await ServeTests.startServer(s)
-        defer { server.terminate() }
-        let handle = try Self.send(request, to: url)
-        let text = Self.answer(handle)
-        #expect(text.hasPrefix("HTTP/1.1 \(status)"), "\(text.prefix(300))")
-        #expect(text.lowercased().contains("content-type: application/json"), "\(text.prefix(300))")
-        #expect(text.contains("\"INVALID_ARGUMENTS\""), "\(text.prefix(300))")
-        // The server is unharmed.
-        #expect(try await ServeTests.request("POST", "\(url)/v1/list-workflows", "{}").0 == 200)
+        try await Self.withServer("serve-unparsable") { url in
+            let handle = try Self.send(request, to: url)
+            let text = Self.answer(handle)
+            #expect(text.hasPrefix("HTTP/1.1 \(status)"), "\(text.prefix(300))")
+            #expect(text.lowercased().contains("content-type: application/json"), "\(text.prefix(300))")
+            #expect(text.contains("\"INVALID_ARGUMENTS\""), "\(text.prefix(300))")
+            // The server is unharmed.
+            #expect(try await ServeTests.request("POST", "\(url)/v1/list-workflows", "{}").0 == 200)
+        }
     }
 }
 
@@ -128,31 +131,27 @@ extension ServerLimitsTests {
     /// Unparseable bytes pipelined behind a good request: the good one is answered, then
     /// the envelope (Hummingbird's bare 400 had come instead).
     @Test func unreadableHTTPBehindAGoodRequestGetsTheEnvelopeAfterItsAnswer() async throws {
-        let s = try DispatchSandbox("serve-pipelined")
-        defer { s.remove() }
-        let (server, url, _) = try await ServeTests.startServer(s)
-        defer { server.terminate() }
-        let handle = try Self.send(
-            "POST /v1/list-workflows HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}NONSENSE\r\n\r\n", to: url)
-        let text = Self.untilClosed(handle)
-        let statusLines = text.split(whereSeparator: \.isNewline).filter { $0.hasPrefix("HTTP/1.1 ") }
-        #expect(statusLines.map { $0.prefix(12) } == ["HTTP/1.1 200", "HTTP/1.1 400"], "\(text)")
-        #expect(text.hasSuffix("}\n") && text.contains("\"INVALID_ARGUMENTS\""), "\(text)")
+        try await Self.withServer("serve-pipelined") { url in
+            let handle = try Self.send(
+                "POST /v1/list-workflows HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}NONSENSE\r\n\r\n", to: url)
+            let text = Self.untilClosed(handle)
+            let statusLines = text.split(whereSeparator: \.isNewline).filter { $0.hasPrefix("HTTP/1.1 ") }
+            #expect(statusLines.map { $0.prefix(12) } == ["HTTP/1.1 200", "HTTP/1.1 400"], "\(text)")
+            #expect(text.hasSuffix("}\n") && text.contains("\"INVALID_ARGUMENTS\""), "\(text)")
+        }
     }
 
     /// A body announced over max_body_size with Expect: 100-continue is refused before it is sent.
     @Test func aTooLargeBodyThatAsksFirstIsRefusedAtOnce() async throws {
-        let s = try DispatchSandbox("serve-continue-large")
-        defer { s.remove() }
-        let (server, url, _) = try await ServeTests.startServer(s)
-        defer { server.terminate() }
-        let handle = try Self.send(
-            "POST /v1/workflows/w1/create HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
-                + "Content-Length: \(1 << 30)\r\n\r\n", to: url)
-        // Nothing of the body is sent: without the fix the server says 100 and waits for it.
-        let text = Self.untilClosed(handle)
-        #expect(text.hasPrefix("HTTP/1.1 413"), "\(text)")
-        #expect(text.contains("\"PAYLOAD_TOO_LARGE\""), "\(text)")
+        try await Self.withServer("serve-continue-large") { url in
+            let handle = try Self.send(
+                "POST /v1/workflows/w1/create HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                    + "Content-Length: \(1 << 30)\r\n\r\n", to: url)
+            // Nothing of the body is sent: without the fix the server says 100 and waits for it.
+            let text = Self.untilClosed(handle)
+            #expect(text.hasPrefix("HTTP/1.1 413"), "\(text)")
+            #expect(text.contains("\"PAYLOAD_TOO_LARGE\""), "\(text)")
+        }
     }
 }
 
