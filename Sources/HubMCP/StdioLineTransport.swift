@@ -80,7 +80,8 @@ public actor StdioLineTransport: Transport {
         var bytes = [UInt8](data)
         bytes.append(0x0A)
         try Self.writeAll(bytes, to: output)
-        if let key = Self.responseKey(bytes) { answered(key) }
+        // Only an answer someone waits for needs reading back.
+        if !unanswered.isEmpty, let key = Self.responseKey(bytes) { answered(key) }
     }
 
     public nonisolated func receive() -> AsyncThrowingStream<Data, any Error> { messages }

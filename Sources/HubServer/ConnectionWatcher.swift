@@ -157,7 +157,7 @@ final class ConnectionWatcher: ChannelDuplexHandler, RemovableChannelHandler {
 /// whose ``ConnectionWatcher`` tells a long poll when its client has gone.
 public struct HubRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
-    let channel: (any Channel)?
+    let channel: any Channel
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
@@ -165,9 +165,8 @@ public struct HubRequestContext: RequestContext {
     }
 
     /// The connection's ``ClientDeparture``; `nil` when it has no watcher (the router's test
-    /// client, which runs handlers without a connection).
+    /// client, whose channel has no HTTP pipeline).
     func departure() async -> ClientDeparture? {
-        guard let channel else { return nil }
-        return try? await channel.pipeline.handler(type: ConnectionWatcher.self).map(\.departure).get()
+        try? await channel.pipeline.handler(type: ConnectionWatcher.self).map(\.departure).get()
     }
 }
