@@ -37,6 +37,8 @@ public actor StdioLineTransport: Transport {
     private var started = false
     /// Set once input has ended: lines read after a signal ended it are not passed on.
     private var inputEnded = false
+    /// Set once an `initialize` request has been read: requests before it are refused.
+    private var initializeRead = false
 
     public init(input: Int32 = 0, output: Int32 = 1) {
         self.input = input
@@ -103,7 +105,21 @@ public actor StdioLineTransport: Transport {
         case .line(let bytes):
             guard !inputEnded else { return }
             switch Self.classify(bytes) {
-            case .request(let key):
+            case .request(let key, let method):
+                // MCP's lifecycle: initialize comes first, only a ping may precede it. The SDK
+                // (not in its strict mode, which judges by a handshake that may still be
+                // running when the next line is read) answered tools before it.
+                if !initializeRead {
+                    if method == "initialize" {
+                        initializeRead = true
+                    } else if method != "ping" {
+                        let refusal = Self.errorLine(
+                            id: Self.id(fromKey: key), code: -32600,
+                            "Invalid Request: send initialize before \(method)")
+                        try? Self.writeAll(Array((refusal + "\n").utf8), to: output)
+                        return
+                    }
+                }
                 unanswered[key, default: 0] += 1
             case .other:
                 break
@@ -134,8 +150,8 @@ public actor StdioLineTransport: Transport {
 
     /// What a line read is, for the SDK.
     enum Incoming: Equatable {
-        /// A request the SDK will answer, by its id as canonical JSON.
-        case request(String)
+        /// A request the SDK will answer, by its id as canonical JSON, and its method.
+        case request(String, method: String)
         /// A notification, a client's response or a batch: passed on, not counted.
         case other
         /// Only spaces: skipped, as an empty line is.
@@ -186,7 +202,7 @@ public actor StdioLineTransport: Transport {
             return .refused(errorLine(id: usableID ?? .null, code: -32600, "Invalid Request: jsonrpc must be \"2.0\""))
         }
         guard message["method"] != nil else { return .other }
-        guard message["method"]?.stringValue != nil else {
+        guard let method = message["method"]?.stringValue else {
             return .refused(errorLine(id: usableID ?? .null, code: -32600, "Invalid Request: method must be a string"))
         }
         // The SDK reads a message with a result or an error as a response, whatever else it
@@ -204,8 +220,30 @@ public actor StdioLineTransport: Transport {
                     id: .null, code: -32600,
                     "Invalid Request: id must be a string or an integer, got \(id.isNull ? "null" : id.typeName)"))
         }
-        return .request(String(decoding: usableID.serializedBytes(.canonical), as: UTF8.self))
+        if let problem = invalidParameters(method: method, message["params"]) {
+            return .refused(errorLine(id: usableID, code: -32602, "Invalid params: \(problem)"))
+        }
+        return .request(String(decoding: usableID.serializedBytes(.canonical), as: UTF8.self), method: method)
     }
+
+    /// What is wrong with a request's `params` where the SDK would fail to decode them and
+    /// answer Internal error (-32603) with a decoder's message; nil when they are usable.
+    static func invalidParameters(method: String, _ params: JSONValue?) -> String? {
+        if let params, !params.isNull, params.objectValue == nil {
+            return "params must be an object, got \(params.typeName)"
+        }
+        guard method == "tools/call" else { return nil }
+        let usage = #"tools/call takes {"name": "<tool>", "arguments": {…}}"#
+        guard let name = params?["name"] else { return "name is missing: \(usage)" }
+        guard name.stringValue != nil else { return "name must be a string, got \(name.typeName): \(usage)" }
+        if let arguments = params?["arguments"], !arguments.isNull, arguments.objectValue == nil {
+            return "arguments must be an object, got \(arguments.typeName): \(usage)"
+        }
+        return nil
+    }
+
+    /// The id a request key (canonical JSON) stands for.
+    static func id(fromKey key: String) -> JSONValue { (try? JSONParser.parse(key)) ?? .null }
 
     static func errorLine(id: JSONValue, code: Int64, _ message: String) -> String {
         let response: JSONValue = [

@@ -85,6 +85,31 @@ import Testing
         #expect(status.json["result"]?["workflow_state"]?["status"] == "created")
     }
 
+    /// MCP's lifecycle: only a ping may come before initialize. The SDK listed and called
+    /// tools for a client that had not initialized.
+    @Test func requestsBeforeInitializeAreRefused() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let runner = ExecutableRunner(workingDirectory: directory.path)
+        let session = try Session(runner, ["mcp"])
+        session.send(#"{"jsonrpc": "2.0", "id": 1, "method": "tools/list"}"#)
+        let early = session.receive()
+        #expect(early["id"] == 1 && early["error"]?["code"] == -32600, "\(early)")
+        session.send(
+            #"{"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "create", "arguments": {"workflow_id": "early", "phases": ["a"]}}}"#
+        )
+        #expect(session.receive()["error"]?["code"] == -32600)
+        session.send(#"{"jsonrpc": "2.0", "id": 3, "method": "ping"}"#)
+        #expect(session.receive()["result"] != nil)
+        session.initialize()
+        #expect(session.receive()["id"] == 0)
+        session.send(#"{"jsonrpc": "2.0", "id": 4, "method": "tools/list"}"#)
+        #expect(session.receive()["result"]?["tools"]?.arrayValue?.isEmpty == false)
+        #expect(session.finish() == 0)
+        // The refused call changed nothing.
+        #expect(try runner.run(["early", "get-status"]).json["error"]?["code"] == "WORKFLOW_NOT_FOUND")
+    }
+
     /// A client that writes its requests and closes its end gets every answer: the SDK
     /// answered each request in a task the server's exit did not wait for, so the
     /// workflows were created and the answers lost.

@@ -37,8 +37,8 @@ import Testing
 
     @Test func requestsAreCountedOnlyWhenTheSDKWillAnswerThem() {
         func read(_ s: String) -> StdioLineTransport.Incoming { StdioLineTransport.classify(Array(s.utf8)) }
-        #expect(read(#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#) == .request("1"))
-        #expect(read(#"{"jsonrpc":"2.0","id":"a","method":"ping"}"#) == .request("\"a\""))
+        #expect(read(#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#) == .request("1", method: "ping"))
+        #expect(read(#"{"jsonrpc":"2.0","id":"a","method":"ping"}"#) == .request("\"a\"", method: "ping"))
         #expect(read(#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#) == .other)
         #expect(read(#"[{"jsonrpc":"2.0","id":1,"method":"ping"}]"#) == .other)
         #expect(read(#"{"jsonrpc":"2.0","id":1,"result":{}}"#) == .other)
@@ -51,6 +51,18 @@ import Testing
         #expect(errors.count == 2)
         #expect(errors.allSatisfy { $0["id"] == .null && $0["error"]?["code"] == -32600 })
         #expect(StdioLineTransport.responseKey(Array(#"{"id":1,"jsonrpc":"2.0","result":{}}"#.utf8)) == "1")
+    }
+
+    @Test func usableParametersArePassedOn() {
+        func read(_ s: String) -> StdioLineTransport.Incoming { StdioLineTransport.classify(Array(s.utf8)) }
+        #expect(
+            read(#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"pause"}}"#)
+                == .request("1", method: "tools/call"))
+        #expect(
+            read(#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"x","arguments":null}}"#)
+                == .request("2", method: "tools/call"))
+        #expect(
+            read(#"{"jsonrpc":"2.0","id":3,"method":"tools/list","params":{}}"#) == .request("3", method: "tools/list"))
     }
 
     /// What the SDK answered wrongly, or never, is answered here as JSON-RPC says.
@@ -67,6 +79,12 @@ import Testing
             (#"{"jsonrpc":"2.0","id":14,"method":"ping","result":{}}"#, -32600, 14),
             (#"{"jsonrpc":"2.0","id":15,"method":"ping","error":{"code":1,"message":"x"}}"#, -32600, 15),
             ("[]", -32600, .null),
+            // Parameters the SDK could not decode were its Internal error (-32603).
+            (#"{"jsonrpc":"2.0","id":20,"method":"tools/call"}"#, -32602, 20),
+            (#"{"jsonrpc":"2.0","id":21,"method":"tools/call","params":{"name":5}}"#, -32602, 21),
+            (#"{"jsonrpc":"2.0","id":22,"method":"tools/call","params":{"name":"pause","arguments":[1]}}"#, -32602, 22),
+            (#"{"jsonrpc":"2.0","id":23,"method":"tools/call","params":[]}"#, -32602, 23),
+            (#"{"jsonrpc":"2.0","id":24,"method":"tools/list","params":"x"}"#, -32602, 24),
         ] as [(String, Int64, JSONValue)])
     func malformedMessagesGetTheirJSONRPCError(_ line: String, _ code: Int64, _ id: JSONValue) throws {
         guard case .refused(let answer) = StdioLineTransport.classify(Array(line.utf8)) else {
