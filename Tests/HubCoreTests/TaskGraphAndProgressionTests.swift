@@ -71,6 +71,26 @@ import Testing
         #expect(p.workflow.status == .completed)
     }
 
+    /// Stopping at a phase's end leaves the next phase pending until the next call (the
+    /// caller checkpoints in between, §17); without it one call does both.
+    @Test func advancingStopsBetweenAPhaseThatCompletedAndTheNext() {
+        let phases = [
+            Phase(workflowID: "w", phaseID: 1, name: "p1", status: .running),
+            Phase(workflowID: "w", phaseID: 2, name: "p2"),
+        ]
+        var w = workflow()
+        w.currentPhase = 1
+        let tasks = [task("a", status: .completed), task("b", phase: 2)]
+        var p = WorkflowProgression(workflow: w, phases: phases, tasks: tasks)
+        #expect(p.advance(now: 5, stopAtPhaseEnd: true) == [.phaseCompleted(phase: 1)])
+        #expect(p.phases.map(\.status) == [.completed, .pending])
+        #expect(p.workflow.currentPhase == 1)
+        #expect(p.advance(now: 6, stopAtPhaseEnd: true) == [.phaseStarted(phase: 2), .taskReady(taskID: "b")])
+        #expect(p.workflow.currentPhase == 2)
+        var whole = WorkflowProgression(workflow: w, phases: phases, tasks: tasks)
+        #expect(whole.advance(now: 5) == [.phaseCompleted(phase: 1), .phaseStarted(phase: 2), .taskReady(taskID: "b")])
+    }
+
     @Test(
         arguments: [
             (FailureTolerance.low, 1, false), (.medium, 1, true), (.medium, 2, false), (.high, 10, true),

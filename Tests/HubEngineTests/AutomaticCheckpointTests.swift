@@ -22,7 +22,10 @@ import Testing
         await t.run(nil, "claim-task", "{\"agent_id\": \"\(agent)\"}").result["tasks"]?.arrayValue?.first
     }
 
-    @Test func completingAPhaseTakesItsCheckpointBeforeTheNextPhaseRuns() async throws {
+    /// §17: the phase's checkpoint is taken after it completes and before the next one starts.
+    /// The completion that closes a phase commits that state as a version of its own, the
+    /// checkpoint's, and the next phase starts in the version after it.
+    @Test func completingAPhaseTakesItsCheckpointBeforeTheNextPhaseStarts() async throws {
         await t.run(
             "w1", "create",
             #"{"phases": [{"name": "one", "tasks": [{"task_id": "a"}]}, {"name": "two", "tasks": [{"task_id": "b"}]}]}"#
@@ -34,13 +37,23 @@ import Testing
         let list = await checkpoints()
         #expect(list.map { $0["name"] } == ["phase_1_complete"])
         #expect(list.first?["trigger"] == "phase_completed")
-        let version = await t.run("w1", "get-status").result["workflow_state"]?["state_version"]
-        #expect(list.first?["state_version"] == version)
-        // Its snapshot has phase one completed and no task of phase two started.
+        let version = try #require(await t.run("w1", "get-status").result["workflow_state"]?["state_version"]?.intValue)
+        #expect(list.first?["state_version"] == .int(version - 1))
+        let started = await t.run("w1", "get-events", #"{"event_types": ["phase_started"]}"#).result["events"]
+        let secondStart = try #require(started?.arrayValue?.last?["sequence"]?.intValue)
+        #expect(try #require(list.first?["event_sequence"]?.intValue) < secondStart)
+        // Its snapshot has phase one completed and phase two not started.
         let restored = await t.run("w1", "restore", #"{"name": "phase_1_complete", "strategy": "partial_restore"}"#)
         #expect(restored.succeeded)
-        let phases = await t.run("w1", "get-status").result["workflow_state"]?["phases"]?.arrayValue ?? []
-        #expect(phases.map { $0["status"] } == ["completed", "running"])
+        let state = await t.run("w1", "get-status").result["workflow_state"]
+        #expect(state?["phases"]?.arrayValue?.map { $0["status"] } == ["completed", "pending"])
+        #expect(state?["phases"]?.arrayValue?.last?["tasks"]?.arrayValue?.first?["status"] == "pending")
+        // Resuming starts the next phase.
+        #expect(await t.run("w1", "resume").succeeded)
+        let resumed = await t.run("w1", "get-status").result["workflow_state"]
+        #expect(resumed?["current_phase"] == 2)
+        #expect(resumed?["phases"]?.arrayValue?.last?["tasks"]?.arrayValue?.first?["status"] == "ready")
+        #expect(await claim("ag")?["task_id"] == "b")
     }
 
     @Test func aRunningWorkflowIsCheckpointedEveryIntervalWhenTouched() async throws {

@@ -100,6 +100,46 @@ import Testing
         #expect(await status("w1")["current_phase"] == 1)
     }
 
+    /// A phase closed with force over a running task ends that task's lease: its agent was
+    /// left busy (its heartbeat renewing a lease on a skipped task) and never claimed again.
+    @Test func closingAPhaseWithForceEndsTheLeasesOfItsRunningTasks() async throws {
+        await t.run(
+            "w1", "create",
+            #"{"phases": [{"name": "one", "tasks": [{"task_id": "a"}, {"task_id": "a2"}]}, {"name": "two", "tasks": [{"task_id": "z"}]}]}"#
+        )
+        await t.run("w1", "start")
+        await t.run(nil, "register-agent", #"{"agent_id": "x"}"#)
+        let claimed = await t.run(nil, "claim-task", #"{"agent_id": "x"}"#).result["tasks"]?.arrayValue?.first
+        let lease = try #require(claimed?["lease_id"]?.stringValue)
+        #expect(await t.run("w1", "complete-phase", #"{"force": true}"#).succeeded)
+        let state = await status("w1")
+        #expect(state["current_phase"] == 2)
+        let pool = await t.run(nil, "monitor-pool").result["agent_pool"]
+        #expect(pool?["performance_metrics"]?["x"]?["current_load"] == 0, "\(pool ?? .null)")
+        #expect(pool?["active_assignments"] == 0)
+        let next = await t.run(nil, "claim-task", #"{"agent_id": "x"}"#).result["tasks"]?.arrayValue?.first
+        #expect(next?["task_id"] == "z")
+        let late = await t.run(nil, "complete-task", "{\"lease_id\": \"\(lease)\"}")
+        #expect(late.errorCode == "LEASE_EXPIRED")
+        let revoked = await t.run("w1", "get-events", #"{"event_types": ["task_lease_revoked"]}"#).result
+        #expect(revoked["events"]?.arrayValue?.first?["data"]?["task_id"] == claimed?["task_id"])
+        #expect(await t.run("w1", "verify-state").result["valid"] == true)
+    }
+
+    /// `tasks_cancelled` names every task the cancel ended, the running ones too.
+    @Test func cancelNamesTheRunningTasksItCancelled() async throws {
+        await t.run(
+            "w1", "create",
+            #"{"phases": [{"name": "one", "tasks": [{"task_id": "t"}, {"task_id": "u", "depends_on": ["t"]}]}]}"#)
+        await t.run("w1", "start")
+        await t.run(nil, "register-agent", #"{"agent_id": "x"}"#)
+        #expect(await t.run(nil, "claim-task", #"{"agent_id": "x"}"#).result["count"] == 1)
+        let cancelled = await t.run("w1", "cancel")
+        #expect(cancelled.result["tasks_cancelled"] == ["t", "u"])
+        let tasks = await status("w1")["phases"]?.arrayValue?.first?["tasks"]?.arrayValue ?? []
+        #expect(tasks.map { $0["status"] } == ["cancelled", "cancelled"])
+    }
+
     @Test func completeWithOpenWorkNeedsForceAndThenSkipsIt() async throws {
         await t.run(
             "w1", "create",

@@ -32,7 +32,13 @@ public struct WorkflowProgression: Sendable {
     private func phaseIndex(_ id: Int) -> Int? { phases.firstIndex { $0.phaseID == id } }
 
     /// Starts phase `phase`: earlier phases that have not finished and their open tasks are skipped.
-    public mutating func startPhase(_ phase: Int, now: Int64) -> [ProgressEffect] {
+    /// Then advances (``advance(now:stopAtPhaseEnd:)``).
+    public mutating func startPhase(_ phase: Int, now: Int64, stopAtPhaseEnd: Bool = false) -> [ProgressEffect] {
+        startOnly(phase, now: now) + advance(now: now, stopAtPhaseEnd: stopAtPhaseEnd)
+    }
+
+    /// ``startPhase(_:now:)`` without advancing.
+    private mutating func startOnly(_ phase: Int, now: Int64) -> [ProgressEffect] {
         var effects: [ProgressEffect] = []
         for i in phases.indices where phases[i].phaseID < phase && phases[i].status != .completed {
             phases[i].status = .skipped
@@ -51,13 +57,14 @@ public struct WorkflowProgression: Sendable {
         changedPhases.insert(phase)
         workflow.currentPhase = phase
         effects.append(.phaseStarted(phase: phase))
-        effects += advance(now: now)
         return effects
     }
 
     /// Closes the current phase by hand. With `force`, its unsettled tasks become `skipped`.
-    /// Returns `nil` (changing nothing) when tasks remain and `force` is false.
-    public mutating func completeCurrentPhase(force: Bool, now: Int64) -> (
+    /// Returns the open tasks (changing nothing) when tasks remain and `force` is false.
+    /// Then advances, or with `stopAtPhaseEnd` leaves the next phase to the caller's
+    /// ``advance(now:stopAtPhaseEnd:)``.
+    public mutating func completeCurrentPhase(force: Bool, now: Int64, stopAtPhaseEnd: Bool = false) -> (
         effects: [ProgressEffect], remaining: [String]
     ) {
         let current = workflow.currentPhase
@@ -70,15 +77,26 @@ public struct WorkflowProgression: Sendable {
             effects.append(.taskSkipped(taskID: tasks[t].taskID, reason: "phase closed by complete-phase"))
         }
         effects += finishPhase(current, now: now)
+        if !stopAtPhaseEnd { effects += advance(now: now) }
         return (effects, [])
     }
 
-    /// Applies the automatic rules until nothing changes.
-    public mutating func advance(now: Int64) -> [ProgressEffect] {
+    /// Applies the automatic rules until nothing changes. With `stopAtPhaseEnd` it stops once
+    /// a phase has completed and another waits to start, so that the caller can take the
+    /// completed phase's checkpoint before the next one starts (§17), then call it again.
+    public mutating func advance(now: Int64, stopAtPhaseEnd: Bool = false) -> [ProgressEffect] {
         var effects: [ProgressEffect] = []
         while workflow.status == .running || workflow.status == .paused {
             let current = workflow.currentPhase
-            guard let p = phaseIndex(current), phases[p].status == .running else { break }
+            guard let p = phaseIndex(current) else { break }
+            if phases[p].status == .completed || phases[p].status == .skipped {
+                // A closed current phase hands over to the next waiting one (the step after a
+                // phase's checkpoint, or a workflow restored to that checkpoint).
+                guard let next = phases.first(where: { $0.phaseID > current && $0.status == .pending }) else { break }
+                effects += startOnly(next.phaseID, now: now)
+                continue
+            }
+            guard phases[p].status == .running else { break }
             effects += settleBlockedTasks(phase: current)
             effects += markReady(phase: current)
             let phaseTasks = tasks.filter { $0.phaseID == current }
@@ -99,8 +117,15 @@ public struct WorkflowProgression: Sendable {
             }
             guard phaseTasks.allSatisfy({ $0.status.isSettled }) else { break }
             effects += finishPhase(current, now: now)
+            if stopAtPhaseEnd { break }
         }
         return effects
+    }
+
+    /// Forgets which phases and tasks changed, once the caller has stored them.
+    public mutating func markStored() {
+        changedPhases = []
+        changedTasks = []
     }
 
     private mutating func finishPhase(_ current: Int, now: Int64) -> [ProgressEffect] {
@@ -110,9 +135,8 @@ public struct WorkflowProgression: Sendable {
         phases[p].completedAt = now
         changedPhases.insert(current)
         effects.append(.phaseCompleted(phase: current))
-        if let next = phases.first(where: { $0.phaseID > current && $0.status == .pending }) {
-            effects += startPhase(next.phaseID, now: now)
-        } else {
+        // The next phase, if any, is started by the loop of advance(now:stopAtPhaseEnd:).
+        if !phases.contains(where: { $0.phaseID > current && $0.status == .pending }) {
             workflow.status = .completed
             effects.append(.workflowCompleted)
         }

@@ -44,15 +44,19 @@ extension Mutation {
         guard counts.open == 0 || counts.failed > allowed else { return }
         // The phase is decided: let the whole-workflow rules close it and start the next one.
         var progression = try progression()
-        let effects = progression.advance(now: now)
-        try apply(progression, effects: effects)
+        try progress(&progression, progression.advance(now: now, stopAtPhaseEnd: true))
         if workflow.status == .failed { try revokeLeases(reason: "workflow failed") }
     }
 
     /// Ends every active lease of the workflow (it failed, was cancelled or was completed
-    /// with force); their tasks are not re-queued, and their agents' load drops.
-    mutating func revokeLeases(reason: String) throws {
-        for var lease in try tx.activeLeases(workflowID: workflow.id) {
+    /// with force), or those on `tasks` (a phase closed with force); their agents' load drops,
+    /// no attempt is counted, and their tasks go back to `ready` (`cancelled` in a cancelled
+    /// workflow) for the caller to settle. Answers the tasks whose leases ended.
+    @discardableResult
+    mutating func revokeLeases(reason: String, tasks only: Set<String>? = nil) throws -> [String] {
+        var revoked: [String] = []
+        for var lease in try tx.activeLeases(workflowID: workflow.id) where only?.contains(lease.taskID) ?? true {
+            revoked.append(lease.taskID)
             lease.state = .revoked
             lease.endedAt = now
             try tx.update(lease)
@@ -71,5 +75,6 @@ extension Mutation {
                 "task_lease_revoked",
                 data: ["task_id": .string(lease.taskID), "agent_id": .string(lease.agentID), "reason": .string(reason)])
         }
+        return revoked
     }
 }

@@ -149,8 +149,7 @@ enum AcceptHandoff {
                 var progression = try m.progression()
                 progression.workflow = m.workflow
                 try m.emit("started", data: ["phase": 1], phase: 1)
-                let effects = progression.startPhase(1, now: now)
-                try m.apply(progression, effects: effects)
+                try m.progress(&progression, progression.startPhase(1, now: now, stopAtPhaseEnd: true))
             }
             try m.commit()
             return (m.workflow, stored, bound)

@@ -65,8 +65,7 @@ enum AddTasks {
             try m.tx.insert(tasks)
             try m.emit("tasks_added", data: ["task_ids": .strings(tasks.map(\.taskID)), "count": .count(tasks.count)])
             progression.tasks += tasks
-            let effects = progression.advance(now: m.now)
-            try m.apply(progression, effects: effects)
+            try m.progress(&progression, progression.advance(now: m.now, stopAtPhaseEnd: true))
             return tasks.map(\.taskID)
         }
         return try await .after(context.hub, id, result: ["added": .strings(added), "count": .count(added.count)])

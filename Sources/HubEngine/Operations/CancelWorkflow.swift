@@ -20,20 +20,20 @@ enum CancelWorkflow {
             _ = try m.lifecycle(.cancel)
             m.workflow.enter(.cancelled, now: m.now)
             try m.emit("cancelled", severity: .warning, data: ["reason": .optional(p.reason)])
+            // Every open task is cancelled: running ones by the end of their leases, the rest here.
+            let open = try m.tx.tasks(of: id).filter { !$0.status.isSettled }.map(\.taskID)
             try m.revokeLeases(reason: "workflow cancelled")
             _ = try m.releaseAllocations(reason: "workflow cancelled")
-            var cancelled: [String] = []
             for var task in try m.tx.tasks(of: id) where !task.status.isSettled {
                 task.status = .cancelled
                 try m.tx.update(task)
-                cancelled.append(task.taskID)
             }
             for var phase in try m.tx.phases(of: id) where phase.status == .running || phase.status == .pending {
                 phase.status = .skipped
                 phase.completedAt = m.now
                 try m.tx.update(phase)
             }
-            return cancelled
+            return open
         }
         return try await .after(context.hub, id, result: ["tasks_cancelled": .strings(cancelled)])
     }

@@ -39,7 +39,17 @@ enum CompletePhase {
                 throw HubError.parameter(
                     "phase", "names phase \(requested), but only the current phase (\(current)) can be closed")
             }
-            let (effects, remaining) = progression.completeCurrentPhase(force: p.force ?? false, now: m.now)
+            var (effects, remaining) = progression.completeCurrentPhase(
+                force: p.force ?? false, now: m.now, stopAtPhaseEnd: true)
+            let running = Set(progression.tasks.filter { $0.phaseID == current && $0.status == .skipped }.map(\.taskID))
+                .intersection(try m.tx.activeLeases(workflowID: id).map(\.taskID))
+            if !running.isEmpty {
+                // Tasks running in the phase lose their leases first (their agents' load drops, as
+                // `complete` with force does), then the phase is closed over them.
+                try m.revokeLeases(reason: "phase \(current) closed by complete-phase", tasks: running)
+                progression = try m.progression()
+                (effects, remaining) = progression.completeCurrentPhase(force: true, now: m.now, stopAtPhaseEnd: true)
+            }
             if !remaining.isEmpty {
                 throw HubError(
                     .workflowIncomplete,
@@ -48,7 +58,7 @@ enum CompletePhase {
                     context: ["phase": .count(current), "remaining_tasks": .strings(remaining)],
                     suggestions: ["Close it anyway: coordination-hub \(id) complete-phase '{\"force\": true}'"])
             }
-            try m.apply(progression, effects: effects)
+            try m.progress(&progression, effects)
             return current
         }
         return try await .after(context.hub, id, result: ["completed_phase": .count(closed)])

@@ -79,11 +79,9 @@ enum ResumeWorkflow {
                     try m.tx.update(progression.tasks[i])
                 }
                 for phase in progression.phases where phase.phaseID > target { try m.tx.update(phase) }
-                let effects = progression.startPhase(target, now: m.now)
-                try m.apply(progression, effects: effects)
+                try m.progress(&progression, progression.startPhase(target, now: m.now, stopAtPhaseEnd: true))
             } else {
-                let effects = progression.advance(now: m.now)
-                try m.apply(progression, effects: effects)
+                try m.progress(&progression, progression.advance(now: m.now, stopAtPhaseEnd: true))
             }
             return reset
         }

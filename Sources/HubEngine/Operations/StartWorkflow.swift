@@ -43,8 +43,7 @@ enum StartWorkflow {
             m.workflow.enter(.running, now: m.now)
             progression.workflow = m.workflow
             try m.emit("started", data: ["phase": .count(first)], phase: first)
-            let effects = progression.startPhase(first, now: m.now)
-            try m.apply(progression, effects: effects)
+            try m.progress(&progression, progression.startPhase(first, now: m.now, stopAtPhaseEnd: true))
             var bound: [String] = []
             if let size = p.agentPoolSize {
                 bound = PoolBinding.choose(

@@ -80,6 +80,24 @@ struct Mutation {
         }
     }
 
+    /// Stores and announces `effects` of `progression`, then carries the workflow on. Each time
+    /// a phase has completed and another waits to start, the change so far is committed as a
+    /// version of its own and the phase's checkpoint taken of it, before the next phase starts
+    /// (§17): restoring that checkpoint brings back the phase completed and the next one not
+    /// yet begun (resuming starts it).
+    mutating func progress(_ progression: inout WorkflowProgression, _ effects: [ProgressEffect]) throws {
+        var effects = effects
+        while true {
+            try apply(progression, effects: effects)
+            progression.markStored()
+            let phaseEnded = effects.contains { if case .phaseCompleted = $0 { true } else { false } }
+            guard phaseEnded, workflow.status == .running || workflow.status == .paused else { return }
+            try commit()
+            effects = progression.advance(now: now, stopAtPhaseEnd: true)
+            guard !effects.isEmpty else { return }
+        }
+    }
+
     /// Bumps the version, stores the workflow and publishes `workflow_state_updated`; then
     /// takes the checkpoints the change asked for, of the state it committed.
     mutating func commit() throws {
