@@ -1,3 +1,4 @@
+import Foundation
 import HubCore
 import HubEngine
 import HubTesting
@@ -33,6 +34,63 @@ import Testing
         #expect(bound.result["uncovered_roles"] == ["docs"])
         #expect(await claim("outsider").isEmpty)
         #expect(await claim("coder").count == 1)
+    }
+
+    /// `start`'s `agent_pool_size` and `accept-handoff`'s preferences bind as `assign-agents`
+    /// does: an agent with none of the roles is never bound (it took the workflow's tasks and,
+    /// as a pool member, kept the agents with the role from them).
+    @Test func everyBindingLeavesOutAgentsWithoutTheRoles() async throws {
+        for (id, roles) in [("c1", "code"), ("d1", "docs"), ("o1", "ops")] {
+            await t.run(nil, "register-agent", "{\"agent_id\": \"\(id)\", \"specializations\": [\"\(roles)\"]}")
+        }
+        await t.run(
+            "w1", "create", #"{"phases": ["p"], "agent_requirements": {"specialized_roles": ["code", "docs", "test"]}}"#
+        )
+        let started = await t.run("w1", "start", #"{"agent_pool_size": 3}"#)
+        #expect(started.result["agent_pool"]?["bound"] == ["c1", "d1"])
+        #expect(started.result["agent_pool"]?["uncovered_roles"] == ["test"])
+        #expect(started.result["agent_pool"]?["shortfall"] == 1)
+        let handoff = await t.run(
+            nil, "accept-handoff",
+            #"{"orchestrate_to_hub": {"workflow_definition": {"workflow_id": "wh", "phases": [{"name": "a", "tasks": [{"task_id": "d", "role": "docs"}]}]}, "agent_preferences": {"agent_pool_size": 2, "specializations": ["docs"]}}}"#
+        )
+        #expect(handoff.succeeded, "\(handoff.json)")
+        let assigned = await t.run("wh", "get-events", #"{"event_types": ["agents_assigned"]}"#).result["events"]
+        #expect(assigned?.arrayValue?.first?["data"]?["agents"] == ["d1"])
+    }
+
+    /// `get-status` shows the workflow's agents (the seed's `agent_assignments`) and, asked,
+    /// their records: both were always empty.
+    @Test func getStatusShowsTheAgentsOfTheWorkflow() async throws {
+        await t.run(nil, "register-agent", #"{"agent_id": "coder", "specializations": ["code"]}"#)
+        await t.run(nil, "register-agent", #"{"agent_id": "idle", "specializations": ["code"]}"#)
+        await t.run(
+            "w1", "create",
+            #"{"phases": [{"name": "p", "tasks": [{"task_id": "a", "role": "code"}, {"task_id": "b", "role": "code"}]}]}"#
+        )
+        await t.run("w1", "start")
+        await t.run("w1", "assign-agents", #"{"agent_count": 2, "specializations": ["code"]}"#)
+        let first = try #require(await claim("coder").first?["lease_id"]?.stringValue)
+        await t.run(nil, "complete-task", "{\"lease_id\": \"\(first)\"}")
+        #expect(await claim("coder").first?["task_id"] == "b")
+        let state = await t.run("w1", "get-status", #"{"agent_details": true}"#).result["workflow_state"]
+        let coder = state?["agent_assignments"]?["coder"]
+        #expect(coder?["current_task"] == "b")
+        #expect(coder?["role"] == "code")
+        #expect(coder?["tasks_completed"] == 1)
+        #expect(coder?["in_pool"] == true)
+        #expect(state?["agent_assignments"]?["idle"]?["current_task"] == .null)
+        #expect(state?["agent_details"]?["coder"]?["current_load"] == 1)
+        #expect(state?["agent_details"]?["coder"]?["tasks_completed"] == 1)
+        // save-state's pool files hold the same records.
+        await t.run("w1", "save-state")
+        let pools = try JSONParser.parse(
+            String(contentsOfFile: t.directory.file("state/agent_pools/pool_assignments.json"), encoding: .utf8))
+        #expect(pools["pools"]?["w1"] == ["coder", "idle"])
+        #expect(pools["assignments"]?["coder"]?.arrayValue?.first?["task_id"] == "b")
+        let performance = try JSONParser.parse(
+            String(contentsOfFile: t.directory.file("state/agent_pools/agent_performance.json"), encoding: .utf8))
+        #expect(performance["agents"]?["coder"]?["tasks_completed"] == 1)
     }
 
     @Test func redistributeRevokesAndReservesForTheChosenAgent() async throws {

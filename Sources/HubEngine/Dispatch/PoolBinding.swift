@@ -1,20 +1,33 @@
 import HubCore
 
-/// Which registered agents a workflow's pool binds (`start`'s `agent_pool_size`, §17).
+/// Which registered agents a workflow's pool binds: `assign-agents`, and `start`'s
+/// `agent_pool_size` and `accept-handoff`'s agent preferences, which bind "as `assign-agents`
+/// would" (§7, §12, §17).
 enum PoolBinding {
-    /// Up to `count` live agents, those covering the wanted roles first, then the best
-    /// track records (agents without one after those with one), then by id.
-    static func choose(count: Int, roles: [String], from agents: [Agent]) -> [String] {
-        let live = agents.filter { $0.status == .available || $0.status == .busy }
-        let ranked = live.sorted { a, b in
-            let aCovers = roles.isEmpty || a.specializations.contains(where: roles.contains)
-            let bCovers = roles.isEmpty || b.specializations.contains(where: roles.contains)
-            if aCovers != bCovers { return aCovers }
-            let aScore = a.record.successRate ?? -1
-            let bScore = b.record.successRate ?? -1
-            if aScore != bScore { return aScore > bScore }
-            return a.agentID < b.agentID
+    /// Up to `count` live agents having one of `roles` (any agent when there are none) and a
+    /// success rate of at least `threshold`, best track record first, agents without one after
+    /// those with one, then by id. Agents lacking every wanted role are never bound: a pool
+    /// member takes the workflow's tasks and keeps everyone else from them.
+    static func choose(count: Int, roles: [String], threshold: Double = 0, from agents: [Agent]) -> [Agent] {
+        let candidates = agents.filter { a in
+            (a.status == .available || a.status == .busy)
+                && (roles.isEmpty || a.specializations.contains(where: roles.contains))
+                && (a.record.successRate.map { $0 >= threshold } ?? true)
         }
-        return Array(ranked.prefix(max(0, count)).map(\.agentID))
+        let ranked = candidates.sorted { a, b in
+            switch (a.record.successRate, b.record.successRate) {
+            case (let x?, let y?) where x != y: return x > y
+            case (.some, nil): return true
+            case (nil, .some): return false
+            default: return a.agentID < b.agentID
+            }
+        }
+        return Array(ranked.prefix(max(0, count)))
+    }
+
+    /// The wanted roles no chosen agent has.
+    static func uncovered(_ roles: [String], by chosen: [Agent]) -> [String] {
+        let covered = Set(chosen.flatMap(\.specializations))
+        return roles.filter { !covered.contains($0) }
     }
 }

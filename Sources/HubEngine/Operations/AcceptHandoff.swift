@@ -131,11 +131,17 @@ enum AcceptHandoff {
             var m = Mutation(tx: tx, workflow: workflow, now: now, ids: ids, checkpointRetention: keep)
             var bound: [String] = []
             if let size = preferences?.agentPoolSize {
-                bound = PoolBinding.choose(
-                    count: size, roles: preferences?.specializations ?? workflow.agentRequirements.specializedRoles,
-                    from: try tx.agents())
+                let roles = preferences?.specializations ?? workflow.agentRequirements.specializedRoles
+                let chosen = PoolBinding.choose(count: size, roles: roles, from: try tx.agents())
+                bound = chosen.map(\.agentID)
                 try tx.setPool(workflowID: id, agents: bound)
-                try m.emit("agents_assigned", data: ["agents": .strings(bound), "requested": .count(size)])
+                try m.emit(
+                    "agents_assigned",
+                    data: [
+                        "agents": .strings(bound),
+                        "uncovered_roles": .strings(PoolBinding.uncovered(roles, by: chosen)),
+                        "requested": .count(size),
+                    ])
             }
             try m.emit(
                 "handoff_accepted",

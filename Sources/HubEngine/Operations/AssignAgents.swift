@@ -52,22 +52,8 @@ enum AssignAgents {
             let roles = p.specializations ?? m.workflow.agentRequirements.specializedRoles
             let threshold = p.performanceThreshold ?? 0
             let count = min(poolLimit, p.agentCount ?? m.workflow.configuration.maxAgents ?? poolLimit)
-            let candidates = try m.tx.agents().filter { a in
-                (a.status == .available || a.status == .busy)
-                    && (roles.isEmpty || a.specializations.contains(where: roles.contains))
-                    && (a.record.successRate.map { $0 >= threshold } ?? true)
-            }
-            let ranked = candidates.sorted { a, b in
-                switch (a.record.successRate, b.record.successRate) {
-                case (let x?, let y?) where x != y: return x > y
-                case (.some, nil): return true
-                case (nil, .some): return false
-                default: return a.agentID < b.agentID
-                }
-            }
-            let chosen = Array(ranked.prefix(count))
-            let covered = Set(chosen.flatMap(\.specializations))
-            let uncovered = roles.filter { !covered.contains($0) }
+            let chosen = PoolBinding.choose(count: count, roles: roles, threshold: threshold, from: try m.tx.agents())
+            let uncovered = PoolBinding.uncovered(roles, by: chosen)
             try m.tx.setPool(workflowID: id, agents: chosen.map(\.agentID))
             try m.emit(
                 "agents_assigned",

@@ -28,14 +28,15 @@ enum GetStatus {
     static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {
         let id = try context.requiredWorkflowID
         let limit = p.recentEvents ?? 0
-        let (snapshot, recent) = try await context.store.read { tx in
+        let (snapshot, agents, recent) = try await context.store.read { tx in
             guard let workflow = try tx.workflow(id) else { throw HubError.workflowNotFound(id) }
             let snapshot = WorkflowSnapshot(
                 workflow: workflow, phases: try tx.phases(of: id), tasks: try tx.tasks(of: id))
+            let agents = try WorkflowAgents.read(id, tasks: snapshot.tasks, in: tx)
             let recent = limit > 0 ? try tx.events(EventQuery(workflowID: id, limit: limit, descending: true)) : []
-            return (snapshot, recent)
+            return (snapshot, agents, recent)
         }
-        let view = WorkflowStateView(snapshot: snapshot, now: context.now)
+        let view = WorkflowStateView(snapshot: snapshot, now: context.now, agents: agents)
         var result: JSONValue = [
             "workflow_state": view.json(
                 includeMetrics: p.includeMetrics ?? false, agentDetails: p.agentDetails ?? false)

@@ -46,7 +46,7 @@ enum SaveState {
         let snapshot = try await hub.snapshot(id)
         let exporter = StateExporter(hub: hub)
         var files = try await exporter.exportWorkflow(snapshot)
-        files += try exporter.exportPools(id)
+        files += try await exporter.exportPools(id)
         let checkpoints = try await context.store.read { tx in try tx.checkpoints(of: id, limit: 10_000) }
         files += try exporter.exportCheckpoints(checkpoints, workflowID: id)
         var result: JSONValue = ["files": .strings(files)]

@@ -34,7 +34,7 @@ enum StartWorkflow {
 
     static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {
         let id = try context.requiredWorkflowID
-        let (started, _, _) = try await context.hub.mutate(context) { m -> (Int, [String]) in
+        let (started, _, _) = try await context.hub.mutate(context) { m -> (Int, [String], [String]) in
             _ = try m.lifecycle(.start)
             if let interval = p.checkpointInterval { m.workflow.configuration.checkpointInterval = interval }
             if let tolerance = p.failureTolerance { m.workflow.configuration.failureTolerance = tolerance }
@@ -45,18 +45,25 @@ enum StartWorkflow {
             try m.emit("started", data: ["phase": .count(first)], phase: first)
             try m.progress(&progression, progression.startPhase(first, now: m.now, stopAtPhaseEnd: true))
             var bound: [String] = []
+            var uncovered: [String] = []
             if let size = p.agentPoolSize {
-                bound = PoolBinding.choose(
-                    count: size, roles: m.workflow.agentRequirements.specializedRoles, from: try m.tx.agents())
+                let roles = m.workflow.agentRequirements.specializedRoles
+                let chosen = PoolBinding.choose(count: size, roles: roles, from: try m.tx.agents())
+                bound = chosen.map(\.agentID)
+                uncovered = PoolBinding.uncovered(roles, by: chosen)
                 try m.tx.setPool(workflowID: m.workflow.id, agents: bound)
-                try m.emit("agents_assigned", data: ["agents": .strings(bound), "requested": .count(size)])
+                try m.emit(
+                    "agents_assigned",
+                    data: [
+                        "agents": .strings(bound), "uncovered_roles": .strings(uncovered), "requested": .count(size),
+                    ])
             }
-            return (first, bound)
+            return (first, bound, uncovered)
         }
         var result: JSONValue = ["started_phase": .count(started.0)]
         if let size = p.agentPoolSize {
             result["agent_pool"] = [
-                "requested": .count(size), "bound": .strings(started.1),
+                "requested": .count(size), "bound": .strings(started.1), "uncovered_roles": .strings(started.2),
                 "shortfall": .count(max(0, size - started.1.count)),
             ]
         }

@@ -25,7 +25,8 @@ struct StateExporter {
         let id = snapshot.workflow.id
         let folder = Self.folder(for: snapshot.workflow.status)
         let statePath = "\(root)/workflows/\(folder)/\(id).json"
-        let view = WorkflowStateView(snapshot: snapshot, now: hub.clock.nowMilliseconds())
+        let agents = try await hub.store.read { tx in try WorkflowAgents.read(id, tasks: snapshot.tasks, in: tx) }
+        let view = WorkflowStateView(snapshot: snapshot, now: hub.clock.nowMilliseconds(), agents: agents)
         try FileWriter.write(
             ["workflow_state": view.json(includeMetrics: true, agentDetails: false)], to: statePath,
             temporaryDirectory: temporaryDirectory(id))
@@ -37,15 +38,45 @@ struct StateExporter {
         return [statePath, eventsPath]
     }
 
-    /// The pool files. Agents join with the agent pool; until then the pool is empty.
-    func exportPools(_ workflowID: String) throws(HubError) -> [String] {
-        let assignments = "\(root)/agent_pools/pool_assignments.json"
-        let performance = "\(root)/agent_pools/agent_performance.json"
+    /// The pool files, hub-wide as the seed lays them out: `pool_assignments.json` holds every
+    /// workflow's pool and each agent's active leases, `agent_performance.json` every agent's
+    /// record as `monitor-pool` shows it.
+    func exportPools(_ workflowID: String) async throws -> [String] {
+        let (pools, agents, leases) = try await hub.store.read { tx in
+            var ids: [String] = []
+            while case let page = try tx.workflows(
+                WorkflowQuery(includeArchived: true, limit: 1_000, offset: ids.count)
+            ).workflows, !page.isEmpty {
+                ids += page.map(\.id)
+            }
+            let agents = try tx.agents()
+            var leases: [String: [Lease]] = [:]
+            for agent in agents { leases[agent.agentID] = try tx.activeLeases(agentID: agent.agentID) }
+            return (try tx.pools(of: ids), agents, leases)
+        }
+        var poolsJSON: JSONValue = .emptyObject
+        for (id, members) in pools { poolsJSON[id] = .strings(members.sorted()) }
+        var assignments: JSONValue = .emptyObject
+        var performance: JSONValue = .emptyObject
+        for agent in agents {
+            assignments[agent.agentID] = .array(
+                (leases[agent.agentID] ?? []).map { lease in
+                    [
+                        "workflow_id": .string(lease.workflowID), "task_id": .string(lease.taskID),
+                        "lease_id": .string(lease.leaseID),
+                        "lease_expires_at": .string(Timestamp.format(milliseconds: lease.expiresAt)),
+                    ]
+                })
+            performance[agent.agentID] = AgentView.json(agent)
+        }
+        let assignmentsPath = "\(root)/agent_pools/pool_assignments.json"
+        let performancePath = "\(root)/agent_pools/agent_performance.json"
         try FileWriter.write(
-            ["pools": .emptyObject], to: assignments, temporaryDirectory: temporaryDirectory(workflowID))
+            ["pools": poolsJSON, "assignments": assignments], to: assignmentsPath,
+            temporaryDirectory: temporaryDirectory(workflowID))
         try FileWriter.write(
-            ["agents": .emptyObject], to: performance, temporaryDirectory: temporaryDirectory(workflowID))
-        return [assignments, performance]
+            ["agents": performance], to: performancePath, temporaryDirectory: temporaryDirectory(workflowID))
+        return [assignmentsPath, performancePath]
     }
 
     /// Writes `checkpoints/<id>/<name>.json` (the newest checkpoint of each name) and

@@ -4,6 +4,8 @@ import HubCore
 struct WorkflowStateView {
     let snapshot: WorkflowSnapshot
     let now: Int64
+    /// The workflow's pool and the agents that ran its tasks (empty where the caller did not read them).
+    var agents = WorkflowAgents()
 
     /// `workflow_state` as `get-status` returns it.
     func json(includeMetrics: Bool, agentDetails: Bool) -> JSONValue {
@@ -34,8 +36,7 @@ struct WorkflowStateView {
             "progress_percentage": .double(
                 WorkflowProgression.progressPercentage(phases: snapshot.phases, tasks: snapshot.tasks)),
             "phases": .array(phases),
-            // Agents and their assignments arrive with the agent pool; until a workflow has any, this is empty.
-            "agent_assignments": .emptyObject,
+            "agent_assignments": agents.assignments(snapshot.tasks),
             "agent_requirements": w.agentRequirements.json,
             "dependencies": w.dependencies.json,
             "configuration": [
@@ -52,7 +53,7 @@ struct WorkflowStateView {
         ]
         if let reason = w.failureReason { state["failure_reason"] = .string(reason) }
         if includeMetrics { state["metrics"] = metrics }
-        if agentDetails { state["agent_details"] = .emptyObject }
+        if agentDetails { state["agent_details"] = agents.details }
         return state
     }
 
