@@ -47,6 +47,29 @@ import Testing
         #expect(workflowSpend == 1.5)
     }
 
+    /// Usage past the per-report limit is refused and changes nothing: two reports of
+    /// Int64.max tokens overflowed the agent's total and trapped, which took the server down,
+    /// and again at every later report since the first one was stored.
+    @Test func usageTooLargeIsRefusedAndTotalsNeverOverflow() async throws {
+        await t.run(nil, "register-agent", #"{"agent_id": "ag"}"#)
+        for usage in [#"{"tokens": 9223372036854775807}"#, #"{"cost": 1e308}"#, #"{"tokens": -1}"#] {
+            let refused = await t.run(nil, "heartbeat", "{\"agent_id\": \"ag\", \"usage\": \(usage)}")
+            #expect(refused.errorCode == "INVALID_PARAMETERS", "\(usage)")
+        }
+        let limit = Spend.maximumTokensPerReport
+        for _ in 0..<2 {
+            #expect(
+                await t.run(nil, "heartbeat", "{\"agent_id\": \"ag\", \"usage\": {\"tokens\": \(limit)}}").succeeded)
+        }
+        let pool = await t.run(nil, "monitor-pool").result["agent_pool"]
+        #expect(pool?["performance_metrics"]?["ag"]?["spend"]?["tokens"] == .int(2 * limit))
+        // The totals saturate instead of wrapping or becoming infinite.
+        var spend = Spend(tokens: .max - 1, cost: .greatestFiniteMagnitude)
+        spend.add(Spend(tokens: 5, cost: .greatestFiniteMagnitude))
+        #expect(spend.tokens == .max)
+        #expect(spend.cost == .greatestFiniteMagnitude)
+    }
+
     @Test func theWallTimeBudgetCountsRunningTimeOnly() async throws {
         await t.run("w1", "create", #"{"phases": ["p"], "budget": {"wall_time": "1h"}}"#)
         await t.run("w1", "start")

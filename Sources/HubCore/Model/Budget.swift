@@ -51,9 +51,13 @@ public struct Spend: Sendable, Equatable {
         self.cost = cost
     }
 
+    /// Adds `other`, saturating: a total never wraps (which trapped) nor becomes infinite
+    /// (stored as nothing); it stays at the largest value instead, which exhausts any budget.
     public mutating func add(_ other: Spend) {
-        tokens += other.tokens
-        cost += other.cost
+        let (sum, overflow) = tokens.addingReportingOverflow(other.tokens)
+        tokens = overflow ? (other.tokens < 0 ? .min : .max) : sum
+        let total = cost + other.cost
+        cost = total.isFinite ? total : (total < 0 ? -.greatestFiniteMagnitude : .greatestFiniteMagnitude)
     }
 
     /// The share of this spend one of `parts` carries (usage split across several workflows).
@@ -68,10 +72,15 @@ public struct Spend: Sendable, Equatable {
         self.init(tokens: json?["tokens"]?.intValue ?? 0, cost: json?["cost"]?.doubleValue ?? 0)
     }
 
+    /// The most one report may carry: far beyond any real use, and small enough that totals
+    /// stay exact (whole numbers below 2^53 are exact in JSON clients' doubles too).
+    public static let maximumTokensPerReport: Int64 = 1_000_000_000_000
+    public static let maximumCostPerReport: Int64 = 1_000_000_000_000
+
     /// The schema of reported usage.
     public static let usageSchema = Schema.object(
         [
-            .init("tokens", .integer("Tokens used since the last report.", min: 0)),
-            .init("cost", .number("Cost incurred since the last report.", min: 0)),
+            .init("tokens", .integer("Tokens used since the last report.", min: 0, max: maximumTokensPerReport)),
+            .init("cost", .number("Cost incurred since the last report.", min: 0, max: maximumCostPerReport)),
         ], "Usage since the last report; added to the spend of the agent and its workflows.")
 }
