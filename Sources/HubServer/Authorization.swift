@@ -90,6 +90,14 @@ public struct Authorization: Sendable {
             if worked != true {
                 throw forbidden(agent, "holds no task in workflow \(workflowID.prefix(64))")
             }
+            // Its events speak for its own agent only (an event naming another agent is on
+            // that agent's subject, agent.<id>.<type>, where subscribers take it for theirs).
+            let items = parameters["events"]?.arrayValue ?? [parameters]
+            for item in items {
+                if let named = item["agent_id"]?.stringValue, named != agent {
+                    throw forbidden(agent, "may only publish as itself, not as \(named.prefix(64))")
+                }
+            }
         default:
             if let named = parameters["agent_id"]?.stringValue, named != agent {
                 throw forbidden(agent, "may only act as itself, not as \(named.prefix(64))")

@@ -148,13 +148,14 @@ extension SQLiteTransaction {
         ).map(Self.event(from:))
     }
 
-    func event(dedupID: String, since: Int64) throws -> HubEvent? {
+    func event(dedupID: String, subject: String, since: Int64) throws -> HubEvent? {
         try Row.fetchOne(
             db.cachedStatement(
                 sql: """
-                    SELECT \(Self.eventColumns) FROM events WHERE dedup_id = ? AND timestamp >= ? ORDER BY timestamp DESC, sequence DESC LIMIT 1
+                    SELECT \(Self.eventColumns) FROM events WHERE dedup_id = ? AND timestamp >= ? AND subject = ?
+                    ORDER BY timestamp DESC, sequence DESC LIMIT 1
                     """),
-            arguments: [dedupID, since]
+            arguments: [dedupID, since, subject]
         ).map(Self.event(from:))
     }
 

@@ -173,12 +173,17 @@ extension StoreConformance {
             _ = try tx.append(draft("build", dedup: "job-1"), eventID: "evt_dd_1", timestamp: 1_000)
             return try tx.append(draft("build", dedup: "job-1"), eventID: "evt_dd_2", timestamp: 5_000)
         }
-        let inside = try await store.read { tx in try tx.event(dedupID: "job-1", since: 4_000) }
+        let subject = "workflow.conf_ev.build"
+        let inside = try await store.read { tx in try tx.event(dedupID: "job-1", subject: subject, since: 4_000) }
         try expect(inside == first, "the newest event with the dedup id inside the window was not found")
-        let outside = try await store.read { tx in try tx.event(dedupID: "job-1", since: 6_000) }
+        let outside = try await store.read { tx in try tx.event(dedupID: "job-1", subject: subject, since: 6_000) }
         try expect(outside == nil, "an event outside the window was found")
-        let other = try await store.read { tx in try tx.event(dedupID: "job-2", since: 0) }
+        let other = try await store.read { tx in try tx.event(dedupID: "job-2", subject: subject, since: 0) }
         try expect(other == nil, "an unknown dedup id was found")
+        let elsewhere = try await store.read { tx in
+            try tx.event(dedupID: "job-1", subject: "workflow.other.build", since: 0)
+        }
+        try expect(elsewhere == nil, "a dedup id was found on another subject")
     }
 
     static func failedAppend(_ store: any Store) async throws {
@@ -249,7 +254,8 @@ extension StoreConformance {
                 "\(stored.eventID) reads back as \(stored), not as appended: \(sent.draft)")
         }
         try expect(read[5].data == ["n": 5], "the stored data of one event is \(read[5].data)")
-        let dedup = try await store.read { tx in try tx.event(dedupID: "batch-7", since: 0) }
+        let dedup = try await store.read { tx in try tx.event(dedupID: "batch-7", subject: "subject.7.batch", since: 0)
+        }
         try expect(dedup?.eventID == "evt_batch_7", "the batch's dedup id is not found")
     }
 

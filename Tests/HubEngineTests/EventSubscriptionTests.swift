@@ -77,6 +77,12 @@ import Testing
         let again = await publish("w1", "a", #", "dedup_id": "x""#)
         #expect(again.result["duplicate"] == true)
         #expect(again.result["event_id"] == events[0]["event_id"])
+        // Another workflow's event with the same id is another event: it was dropped as a
+        // duplicate, and its publisher got the first workflow's event back, data and all.
+        await t.run("w2", "create", #"{"phases": ["p"]}"#)
+        let elsewhere = await publish("w2", "a", #", "dedup_id": "x""#)
+        #expect(elsewhere.result["duplicate"] == false)
+        #expect(elsewhere.result["event"]?["workflow_id"] == "w2")
         t.clock.advance(by: .minutes(2))
         let later = await publish("w1", "a", #", "dedup_id": "x""#)
         #expect(later.result["duplicate"] == false)
@@ -89,6 +95,8 @@ import Testing
         (#"{"data": {}}"#, "INVALID_PARAMETERS"),
         (#"{"events": []}"#, "INVALID_PARAMETERS"),
         (#"{"events": [{"event_type": "ok"}], "event_type": "ok"}"#, "INVALID_PARAMETERS"),
+        // The hub's own source: such an event could not be told from the hub's.
+        (#"{"event_type": "failed", "source": "coordination-hub"}"#, "INVALID_PARAMETERS"),
     ])
     func badPublishesChangeNothing(_ params: String, _ code: String) async throws {
         let before = await t.run(nil, "get-events", #"{"order": "desc", "limit": 1}"#).result["last_sequence"]

@@ -84,6 +84,15 @@ import Testing
             let note = #"{"event_type": "progress"}"#
             #expect(try await post(client, "/v1/workflows/w1/publish-event", note, token: agentToken).0 == .ok)
             #expect(try await post(client, "/v1/workflows/w2/publish-event", note, token: agentToken).0 == .forbidden)
+            // Nor as another agent, whose subject (agent.a2.failed) its subscribers trust.
+            for spoof in [
+                #"{"event_type": "failed", "agent_id": "a2"}"#, #"{"events": [{"event_type": "x", "agent_id": "a2"}]}"#,
+            ] {
+                #expect(
+                    try await post(client, "/v1/workflows/w1/publish-event", spoof, token: agentToken).0 == .forbidden)
+            }
+            let own = #"{"event_type": "progress", "agent_id": "a1"}"#
+            #expect(try await post(client, "/v1/workflows/w1/publish-event", own, token: agentToken).0 == .ok)
             #expect(try await post(client, "/v1/workflows/w1/get-status", token: agentToken).0 == .ok)
             #expect(
                 try await client.execute(uri: "/v1/events/stream", method: .get, headers: Self.bearer(agentToken)) {

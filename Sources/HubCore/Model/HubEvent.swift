@@ -171,9 +171,12 @@ public struct EventDraft: Sendable, Equatable {
     public var metadata: EventMetadata
     public var dedupID: String?
 
+    /// The source of the hub's own events; clients may not publish under it.
+    public static let hubSource = "coordination-hub"
+
     public init(
         eventType: String, workflowID: String?, phase: Int, severity: Severity = .info,
-        source: String = "coordination-hub", data: JSONValue = .emptyObject, subject: String,
+        source: String = EventDraft.hubSource, data: JSONValue = .emptyObject, subject: String,
         metadata: EventMetadata = .init(), dedupID: String? = nil
     ) {
         self.eventType = eventType

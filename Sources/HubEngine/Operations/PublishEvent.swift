@@ -183,17 +183,15 @@ enum PublishEvent {
                 run.removeAll(keepingCapacity: true)
             }
             for (input, id, data, preparedDraft) in prepared {
+                let eventDraft = preparedDraft ?? draft(for: input, workflow: workflow)
                 if let dedup = input.dedupId {
                     try store()
-                    if let original = try tx.event(dedupID: dedup, since: now - window) {
+                    if let original = try tx.event(dedupID: dedup, subject: eventDraft.subject, since: now - window) {
                         out.append((original, true, nil))
                         continue
                     }
                 }
-                run.append(
-                    EventToAppend(
-                        draft: preparedDraft ?? draft(for: input, workflow: workflow), eventID: id,
-                        serializedData: data))
+                run.append(EventToAppend(draft: eventDraft, eventID: id, serializedData: data))
                 if input.changesBatching {
                     // How delivery batches this type from now on (§10).
                     var rule = batching.rule(for: input.eventType)
@@ -249,6 +247,11 @@ enum PublishEvent {
         }
         if let agent = input.agentId, !Identifier.isValid(agent) {
             throw HubError.parameter(field + "agent_id", "is not a valid id")
+        }
+        // The hub's own events carry this source; a client's event that did could not be told from them.
+        if input.source == EventDraft.hubSource {
+            throw HubError.parameter(
+                field + "source", "is the hub's own source; name the publisher instead, or leave it out (client)")
         }
     }
 
