@@ -28,6 +28,27 @@ import Testing
         #expect(await t.run("w1", "get-events", #"{"event_types": ["state_restored"]}"#).result["count"] == 1)
     }
 
+    /// A task running when the bundle was saved comes back to the queue, and the lease
+    /// running now ends: it came back `running` with no lease, never to be claimed again.
+    @Test func aBundleSavedMidTaskLoadsWithTheTaskQueuedAndTheLeaseEnded() async throws {
+        await t.run("w1", "create", #"{"phases": [{"name": "p", "tasks": [{"task_id": "t1"}]}]}"#)
+        await t.run("w1", "start")
+        await t.run(nil, "register-agent", #"{"agent_id": "ag"}"#)
+        let claim = await t.run(nil, "claim-task", #"{"agent_id": "ag"}"#).result["tasks"]?.arrayValue?.first
+        let lease = try #require(claim?["lease_id"]?.stringValue)
+        #expect(await t.run("w1", "save-state", #"{"backup_location": "b/mid.bundle"}"#).succeeded)
+        #expect(await t.run("w1", "load-state", #"{"bundle": "b/mid.bundle"}"#).succeeded)
+        let task = await t.run("w1", "get-status").result["workflow_state"]?["phases"]?.arrayValue?.first?["tasks"]?
+            .arrayValue?.first
+        #expect(task?["status"] == "ready")
+        #expect(task?["assigned_agent"] == .null)
+        #expect(await t.run(nil, "complete-task", "{\"lease_id\": \"\(lease)\"}").errorCode == "LEASE_EXPIRED")
+        #expect(await t.run("w1", "verify-state").result["valid"] == true)
+        #expect(await t.run("w1", "resume").succeeded)
+        let again = await t.run(nil, "claim-task", #"{"agent_id": "ag"}"#).result["tasks"]?.arrayValue?.first
+        #expect(again?["task_id"] == "t1")
+    }
+
     @Test func aTamperedBundleIsCorruptAndChangesNothing() async throws {
         await t.run("w1", "create", #"{"phases": ["a"]}"#)
         let saved = await t.run("w1", "save-state", #"{"backup_location": "w1.json", "compress": false}"#)

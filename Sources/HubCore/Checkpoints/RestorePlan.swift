@@ -92,6 +92,17 @@ public struct RestorePlan: Sendable {
                 }
             }
         }
+        Self.requeue(queued, in: &tasks, phaseStatus: phaseStatus)
+        workflow.totalPhases = phaseList.count
+        plan.snapshot = WorkflowSnapshot(workflow: workflow, phases: phaseList, tasks: tasks)
+        return plan
+    }
+
+    /// Puts `queued` back in the queue: `ready` when their dependencies are done and their
+    /// phase runs, else `pending`, with no agent, deadline or reservation. Tasks that were
+    /// running when a state was saved have no lease once it is brought back.
+    public static func requeue(_ queued: Set<String>, in tasks: inout [WorkTask], phaseStatus: [Int: PhaseStatus]) {
+        guard !queued.isEmpty else { return }
         let done = Set(tasks.filter { $0.status == .completed || $0.status == .skipped }.map(\.taskID))
         for i in tasks.indices where queued.contains(tasks[i].taskID) {
             let ready = tasks[i].dependsOn.allSatisfy(done.contains) && phaseStatus[tasks[i].phaseID] == .running
@@ -102,8 +113,5 @@ public struct RestorePlan: Sendable {
             tasks[i].completedAt = nil
             tasks[i].reservedFor = nil
         }
-        workflow.totalPhases = phaseList.count
-        plan.snapshot = WorkflowSnapshot(workflow: workflow, phases: phaseList, tasks: tasks)
-        return plan
     }
 }

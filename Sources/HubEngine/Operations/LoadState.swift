@@ -87,8 +87,13 @@ enum LoadState {
             } else {
                 try tx.insert(workflow)
             }
+            // Tasks running when the bundle was saved hold no lease here: they go back to the queue.
+            var tasks = loaded.tasks
+            RestorePlan.requeue(
+                Set(tasks.filter { $0.status == .running || $0.status == .assigned }.map(\.taskID)), in: &tasks,
+                phaseStatus: Dictionary(loaded.phases.map { ($0.phaseID, $0.status) }, uniquingKeysWith: { a, _ in a }))
             try tx.insert(loaded.phases)
-            try tx.insert(loaded.tasks)
+            try tx.insert(tasks)
             var mutation = Mutation(tx: tx, workflow: workflow, now: now, ids: ids)
             try mutation.emit(
                 "state_restored",
@@ -97,6 +102,8 @@ enum LoadState {
                     "bundle_state_version": .int(loaded.workflow.stateVersion),
                     "verified": .bool(p.verifyIntegrity ?? true),
                 ])
+            // Leases on the tasks replaced end; their agents' load drops.
+            try mutation.revokeLeases(reason: "workflow loaded from a bundle")
             try mutation.commit()
             return mutation.workflow
         }
