@@ -129,6 +129,23 @@ import Testing
         #expect(await pending("ci").types == ["tests_passed"])
     }
 
+    /// Subscribing again under the same callback updates the subscription and keeps its
+    /// cursor (§17); it was refused, so a consumer could not re-subscribe when it restarts.
+    @Test func subscribingAgainUnderACallbackUpdatesItAndKeepsItsCursor() async throws {
+        let first = await t.run(nil, "subscribe-event", #"{"patterns": ["*.a"], "callback": "cb"}"#)
+        await publish("w1", "a")
+        await publish("w1", "a")
+        _ = await pending("cb", ack: true, limit: 1)
+        let again = await t.run(
+            nil, "subscribe-event", #"{"patterns": ["*.a", "*.b"], "callback": "cb", "start_from": "all"}"#)
+        #expect(again.succeeded, "\(again.json)")
+        #expect(again.result["updated"] == true)
+        #expect(again.result["subscription_id"] == first.result["subscription_id"])
+        await publish("w1", "b")
+        // The cursor stayed after the first event: the second and the new pattern's event follow.
+        #expect(await pending("cb").types == ["a", "b"])
+    }
+
     @Test func startFromChoosesTheFirstEvent() async throws {
         await publish("w1", "early")
         await t.run(nil, "subscribe-event", #"{"patterns": ["*.early", "*.late"], "callback": "new"}"#)
@@ -234,9 +251,12 @@ import Testing
     }
 
     @Test func callbackNamesAreUniqueAndUnsubscribeRemoves() async throws {
-        #expect(await t.run(nil, "subscribe-event", ##"{"patterns": ["#"], "callback": "one"}"##).errorCode == nil)
+        let one = await t.run(nil, "subscribe-event", ##"{"patterns": ["#"], "callback": "one"}"##)
+        #expect(one.errorCode == nil)
+        // A callback that is another subscription's id would name two subscriptions.
+        let id = try #require(one.result["subscription_id"]?.stringValue)
         #expect(
-            await t.run(nil, "subscribe-event", ##"{"patterns": ["#"], "callback": "one"}"##).errorCode
+            await t.run(nil, "subscribe-event", "{\"patterns\": [\"#\"], \"callback\": \"\(id)\"}").errorCode
                 == "INVALID_PARAMETERS")
         #expect(await t.run(nil, "unsubscribe-event", #"{"subscription": "one"}"#).result["removed"] == true)
         #expect(

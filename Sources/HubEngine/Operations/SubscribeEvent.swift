@@ -77,7 +77,11 @@ enum SubscribeEvent {
                     .init("event_type", oneOrMany(.string(maxLength: 64), "Only these event types.")),
                 ])),
             .init("delivery", .oneOf(DeliveryMethod.allCases.map(\.rawValue), "realtime (default), batch or webhook.")),
-            .init("callback", .id("The subscriber's unique name; defaults to the subscription id.")),
+            .init(
+                "callback",
+                .id(
+                    "The subscriber's unique name; defaults to the subscription id. Subscribing again under it updates that subscription and keeps its cursor (start_from is then ignored)."
+                )),
             .init(
                 "webhook_url",
                 .string("Where webhook delivery POSTs; its host must be in webhook_allowlist.", maxLength: 2048)),
@@ -124,8 +128,24 @@ enum SubscribeEvent {
     static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {
         let subscription = try make(p, context: context)
         let startFrom = p.startFrom ?? .new
-        let created = try await context.store.write { [subscription] tx -> Subscription in
+        let callback = p.callback
+        let (created, updated) = try await context.store.write { [subscription] tx -> (Subscription, Bool) in
             var s = subscription
+            // Subscribing again under a callback name updates that subscription and keeps its
+            // cursor, its place in a replay and its counters (§17): a consumer re-subscribes on
+            // every start without losing or repeating events.
+            if let callback, var existing = try tx.subscription(callback), existing.callback == callback {
+                existing.patterns = s.patterns
+                existing.filter = s.filter
+                existing.delivery = s.delivery
+                existing.webhookURL = s.webhookURL
+                existing.secret = s.secret
+                existing.retryPolicy = s.retryPolicy
+                existing.smartFiltering = s.smartFiltering
+                existing.optimizationGoal = s.optimizationGoal
+                try tx.update(existing)
+                return (existing, true)
+            }
             switch startFrom {
             case .new: s.cursor = try tx.lastEventSequence()
             case .all: s.cursor = 0
@@ -137,10 +157,10 @@ enum SubscribeEvent {
                 s.cursor = try tx.firstSequence(atOrAfter: time).map { $0 - 1 } ?? tx.lastEventSequence()
             }
             try tx.insert(s)
-            return s
+            return (s, false)
         }
         return OperationOutcome(
-            result: ["subscription_id": .string(created.id), "subscription": created.json],
+            result: ["subscription_id": .string(created.id), "updated": .bool(updated), "subscription": created.json],
             nextSteps: [
                 "Read its events: coordination-hub get-events '{\"subscription\": \"\(created.callback)\", \"ack\": true}'"
             ])
