@@ -18,6 +18,7 @@ public enum MigrationHistory {
         (11, "tasks_claimable_in_workflow"),
         (12, "tasks_holding"),
         (13, "task_indexes_without_status"),
+        (14, "task_queued_by"),
     ]
 
     /// The identifier a store records for a step, e.g. `0001_workflows_phases_tasks_events`.

@@ -361,5 +361,9 @@ enum SQLiteMigrations {
         DROP INDEX tasks_run_deadline;
         CREATE INDEX tasks_run_deadline ON tasks(run_deadline_at) WHERE run_deadline_at IS NOT NULL AND status = 'running';
         """,
+        // The event that put a task back in the queue, the cause of its next assignment (§16).
+        14: """
+        ALTER TABLE tasks ADD COLUMN queued_by TEXT;
+        """,
     ]
 }

@@ -99,6 +99,7 @@ public enum StoreConformance {
         task.criticalPathMilliseconds = base + 41
         task.reservedFor = "agent_\(base + 43)"
         task.runDeadline = (base + 47) * 1_000
+        task.queuedBy = "evt_\(base + 53)"
     }
 
     static func updatesReplaceEveryField(_ store: any Store) async throws {
@@ -118,12 +119,14 @@ public enum StoreConformance {
                 workflow.createdAt = 900
                 task.status = .ready
                 task.reservedFor = "agent_1"
+                task.queuedBy = "evt_retried"
                 task.role = "build"
                 task.createdAt = 800
             case 2:
                 workflow.status = .paused
                 task.status = .running
                 task.reservedFor = nil
+                task.queuedBy = nil
                 task.runDeadline = 9_000
                 task.phaseID = 2
             case 3:

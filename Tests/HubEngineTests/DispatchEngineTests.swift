@@ -117,6 +117,36 @@ import Testing
         #expect(pool?["performance_metrics"]?["dead"]?["status"] == "unresponsive")
     }
 
+    /// §16's chain: task failed → task retried → task assigned, each event caused by the one
+    /// before (the second assignment had no cause), also for a retry after an agent expired.
+    @Test func aRetriedTasksAssignmentIsCausedByItsRetry() async throws {
+        await setUp(#"[{"name": "p", "tasks": [{"task_id": "a"}]}]"#)
+        await t.run(nil, "register-agent", #"{"agent_id": "ag"}"#)
+        let first = lease(try #require(await claim("ag").first))
+        await t.run(nil, "fail-task", "{\"lease_id\": \"\(first)\", \"error\": \"flaky\"}")
+        _ = try #require(await claim("ag").first)
+        let events =
+            await t.run(
+                "w1", "get-events", #"{"event_types": ["task_failed", "task_retried", "task_assigned"]}"#
+            ).result["events"]?.arrayValue ?? []
+        #expect(events.map { $0["event_type"] } == ["task_assigned", "task_failed", "task_retried", "task_assigned"])
+        #expect(events[2]["metadata"]?["causation_id"] == events[1]["event_id"])
+        #expect(events[3]["metadata"]?["causation_id"] == events[2]["event_id"])
+        let chain = await t.run(
+            nil, "get-events", "{\"event_id\": \"\(events[1]["event_id"]?.stringValue ?? "")\", \"chain\": true}")
+        #expect("\(chain.json)".contains(events[3]["event_id"]?.stringValue ?? "-"), "\(chain.json)")
+        // An agent that goes silent: its task's retry causes the next assignment too.
+        await t.run(nil, "register-agent", #"{"agent_id": "other"}"#)
+        t.clock.advance(by: .seconds(31))
+        await t.run(nil, "heartbeat", #"{"agent_id": "other"}"#)
+        _ = try #require(await claim("other").first)
+        let later =
+            await t.run("w1", "get-events", #"{"event_types": ["task_retried", "task_assigned"]}"#).result["events"]?
+            .arrayValue ?? []
+        #expect(later.last?["metadata"]?["causation_id"] == later.dropLast().last?["event_id"])
+        #expect(later.dropLast().last?["event_type"] == "task_retried")
+    }
+
     @Test func heartbeatsRenewLeases() async throws {
         await setUp(#"[{"name": "p", "tasks": [{"task_id": "a"}]}]"#)
         await t.run(nil, "register-agent", #"{"agent_id": "ag"}"#)

@@ -41,6 +41,9 @@ public struct WorkTask: Sendable, Equatable {
     public var reservedFor: String?
     /// When its current run times out; `nil` unless running with a `timeout`.
     public var runDeadline: Int64?
+    /// The event that put it back in the queue (`task_retried`), until it is claimed: the
+    /// cause of its next `task_assigned` (§16's chain task failed → retried → assigned).
+    public var queuedBy: String?
 
     public init(workflowID: String, taskID: String, phaseID: Int, description: String = "", createdAt: Int64) {
         self.workflowID = workflowID
@@ -71,6 +74,7 @@ public struct WorkTask: Sendable, Equatable {
         self.criticalPathMilliseconds = 0
         self.reservedFor = nil
         self.runDeadline = nil
+        self.queuedBy = nil
     }
 
     /// Whether it will never do its work and its dependents cannot run: failed or

@@ -92,17 +92,18 @@ extension DispatchScope {
         } else {
             task.status = .ready
             task.startedAt = nil
-            try tx.update(task)
             let retried = task
-            try workflow(task.workflowID) { m in
+            task.queuedBy = try workflow(task.workflowID) { m in
                 try m.emit(
                     "task_retried",
                     data: [
                         "task_id": .string(retried.taskID), "reason": .string(reason),
                         "attempts": .count(retried.attempts),
                         "lease_id": .string(lease.leaseID),
-                    ], phase: retried.phaseID, causedBy: cause)
+                    ], phase: retried.phaseID, causedBy: cause
+                ).eventID
             }
+            try tx.update(task)
         }
     }
 }

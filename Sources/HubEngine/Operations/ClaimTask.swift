@@ -104,6 +104,9 @@ enum ClaimTask {
                         try m.checkpointNow(.beforeRiskyOperation, name: "before_\(risky.taskID)", files: files)
                     }
                 }
+                // A retried task's assignment is caused by its task_retried (§16's chain).
+                let queuedBy = task.queuedBy
+                task.queuedBy = nil
                 task.status = .running
                 task.assignedAgent = agent.agentID
                 task.attempts += 1
@@ -123,7 +126,7 @@ enum ClaimTask {
                             "task_id": .string(task.taskID), "agent_id": .string(agent.agentID),
                             "lease_id": .string(lease.leaseID),
                             "attempt": .count(task.attempts),
-                        ], phase: task.phaseID)
+                        ], phase: task.phaseID, causedBy: queuedBy)
                     return m.workflow.workspace
                 }
                 claimed.append(ClaimedTask(task: task, lease: lease, workspace: workspace))

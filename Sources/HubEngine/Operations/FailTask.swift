@@ -52,7 +52,7 @@ enum FailTask {
             }
             try scope.tx.update(task)
             let failed = task
-            try scope.workflow(task.workflowID) { m in
+            let retriedBy = try scope.workflow(task.workflowID) { m -> String? in
                 let event = try m.emit(
                     "task_failed", severity: .error,
                     data: [
@@ -62,15 +62,20 @@ enum FailTask {
                     ], phase: failed.phaseID)
                 try m.charge(p.usage?.spend ?? Spend())
                 if willRetry {
-                    try m.emit(
+                    return try m.emit(
                         "task_retried",
                         data: [
                             "task_id": .string(failed.taskID), "attempts": .count(failed.attempts), "reason": "failed",
                         ],
-                        phase: failed.phaseID, causedBy: event.eventID)
-                } else {
-                    try m.settle(failed)
+                        phase: failed.phaseID, causedBy: event.eventID
+                    ).eventID
                 }
+                try m.settle(failed)
+                return nil
+            }
+            if let retriedBy {
+                task.queuedBy = retriedBy
+                try scope.tx.update(task)
             }
             return (failed, willRetry)
         }

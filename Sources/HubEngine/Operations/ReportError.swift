@@ -248,17 +248,20 @@ enum ReportError {
             task.completedAt = nil
             task.assignedAgent = nil
             task.maxRetries = max(task.maxRetries, task.attempts)
-            try m.tx.update(task)
             // The tasks skipped because it failed wait for it again.
             let revived = SkippedDependents.revived(after: taskID, in: tasks)
             for dependent in revived { try m.tx.update(dependent) }
-            try m.emit(
-                "task_retried",
-                data: [
-                    "task_id": .string(taskID), "reason": "report-error recovery", "attempts": .count(task.attempts),
-                    "revived_tasks": .strings(revived.map(\.taskID)),
-                ],
-                phase: task.phaseID)
+            task.queuedBy =
+                try m.emit(
+                    "task_retried",
+                    data: [
+                        "task_id": .string(taskID), "reason": "report-error recovery",
+                        "attempts": .count(task.attempts),
+                        "revived_tasks": .strings(revived.map(\.taskID)),
+                    ],
+                    phase: task.phaseID
+                ).eventID
+            try m.tx.update(task)
             return [
                 "attempted": true, "action": .string(action.rawValue), "succeeded": true, "task_id": .string(taskID),
                 "task_status": .string(task.status.rawValue), "revived_tasks": .strings(revived.map(\.taskID)),

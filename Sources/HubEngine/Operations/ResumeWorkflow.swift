@@ -72,10 +72,12 @@ enum ResumeWorkflow {
                     progression.phases[i].status = .pending
                     progression.phases[i].completedAt = nil
                 }
-                for taskID in reset {
-                    try m.emit("task_retried", data: ["task_id": .string(taskID), "reason": "workflow resumed"])
-                }
                 for i in progression.tasks.indices where reset.contains(progression.tasks[i].taskID) {
+                    progression.tasks[i].queuedBy =
+                        try m.emit(
+                            "task_retried",
+                            data: ["task_id": .string(progression.tasks[i].taskID), "reason": "workflow resumed"]
+                        ).eventID
                     try m.tx.update(progression.tasks[i])
                 }
                 for phase in progression.phases where phase.phaseID > target { try m.tx.update(phase) }
