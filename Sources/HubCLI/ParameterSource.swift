@@ -22,7 +22,7 @@ enum ParameterSource {
         } else if argument.hasPrefix("@") {
             document = try readDocument(path: String(argument.dropFirst()), what: "parameter file")
         } else {
-            document = try parse(Array(argument.utf8), what: "parameters")
+            document = try parse(Array(argument.utf8), what: "parameter document")
         }
         guard case .object = document else {
             throw HubError(

@@ -81,7 +81,9 @@ extension CommandLineTool {
         let server = HubServer(hub: hub, host: options.host, port: options.port, adminToken: options.adminToken)
         do {
             try await server.run { port in
-                errors.write("coordination-hub: serving http://\(host):\(port) (state directory \(stateDirectory))\n")
+                errors.write(
+                    "coordination-hub: serving \(Self.url(host: host, port: port)) (state directory \(stateDirectory))\n"
+                )
             }
             errors.write("coordination-hub: stopped\n")
             return 0
@@ -92,5 +94,13 @@ extension CommandLineTool {
                 HubError(.internal, "The server stopped: \(error)", suggestions: ["Is the port already in use?"]),
                 operation: "serve", workflowID: nil, pretty: pretty, exit: 1)
         }
+    }
+}
+
+extension CommandLineTool {
+    /// The URL `serve` prints for clients (`--hub`): an IPv6 address in brackets (RFC 3986 §3.2.2).
+    static func url(host: String, port: Int) -> String {
+        let bracketed = host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host
+        return "http://\(bracketed):\(port)"
     }
 }

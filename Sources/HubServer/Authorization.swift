@@ -71,6 +71,9 @@ public struct Authorization: Sendable {
         let operation = request.operation
         if Self.readOperations.contains(operation) { return }
         guard Self.agentOperations.contains(operation) else {
+            // An operation that does not exist is OPERATION_NOT_FOUND (404) for everyone: the
+            // engine answers it, running nothing.
+            if hub.table[operation] == nil { return }
             throw forbidden(agent, "may not call \(operation.prefix(64))")
         }
         let parameters = request.parameters

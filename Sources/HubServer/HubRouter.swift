@@ -67,14 +67,14 @@ public enum HubRouter {
                 hub: hub, auth: auth, headers: headers, context: context)
         }
         router.post("v1/workflows/:id/:operation") { request, context in
-            let id = context.parameters.get("id") ?? ""
-            let operation = context.parameters.get("operation") ?? ""
+            let id = Self.pathParameter(context, "id") ?? ""
+            let operation = Self.pathParameter(context, "operation") ?? ""
             return await run(
                 request, workflowID: id, operation: operation, hub: hub, auth: auth, limit: maxBodySize,
                 context: context)
         }
         router.post("v1/:operation") { request, context in
-            let operation = context.parameters.get("operation") ?? ""
+            let operation = Self.pathParameter(context, "operation") ?? ""
             return await run(
                 request, workflowID: nil, operation: operation, hub: hub, auth: auth, limit: maxBodySize,
                 context: context)
@@ -103,10 +103,12 @@ public enum HubRouter {
         }
         router.get("v1/workflows/:id") { request, context in
             if let refusal = unknownQuery(request, allowed: []) {
-                return failure(refusal, operation: "get-status", workflowID: context.parameters.get("id"), hub: hub)
+                return failure(
+                    refusal, operation: "get-status", workflowID: Self.pathParameter(context, "id"), hub: hub)
             }
             return await perform(
-                OperationRequest(workflowID: context.parameters.get("id") ?? "", operation: "get-status"), hub: hub,
+                OperationRequest(workflowID: Self.pathParameter(context, "id") ?? "", operation: "get-status"),
+                hub: hub,
                 auth: auth, headers: request.headers)
         }
         return router
@@ -258,6 +260,13 @@ public enum HubRouter {
             response = await hub.perform(request)
         }
         return json(response.compactBytes, status: response.error?.code.httpStatus ?? .ok)
+    }
+
+    /// A path segment as the client meant it: `wf%41` is `wfA` (RFC 3986 §2.1). One that does
+    /// not decode stays as sent, for the id check to refuse.
+    static func pathParameter(_ context: HubRequestContext, _ name: String) -> String? {
+        guard let raw = context.parameters.get(name) else { return nil }
+        return raw.contains("%") ? (raw.removingPercentEncoding ?? raw) : raw
     }
 
     static func failure(_ error: HubError, operation: String, workflowID: String?, hub: Hub) -> Response {

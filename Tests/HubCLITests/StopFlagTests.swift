@@ -15,3 +15,14 @@ import Testing
         await flag.sleep(for: .seconds(3600))
     }
 }
+
+/// The URL `serve` prints is one `--hub` accepts: `http://::1:8080` was not.
+@Suite struct ServeURLTests {
+    @Test(arguments: [
+        ("127.0.0.1", "http://127.0.0.1:8080"), ("::1", "http://[::1]:8080"), ("[::1]", "http://[::1]:8080"),
+        ("localhost", "http://localhost:8080"),
+    ])
+    func theServedURLBracketsAnIPv6Address(_ host: String, _ url: String) {
+        #expect(CommandLineTool.url(host: host, port: 8080) == url)
+    }
+}

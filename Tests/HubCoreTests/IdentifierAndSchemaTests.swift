@@ -85,6 +85,9 @@ import Testing
             (#"{"name":"x","nested":{"other":1}}"#, "nested.other"), (#"{"name":"x","timout":"5m"}"#, "timout"),
             // A name (a role, a resource) is never empty, nor is a free key.
             (#"{"name":"x","role":""}"#, "role"), (#"{"name":"x","labels":{"":"v"}}"#, "labels"),
+            // No text holds a NUL: the store's text binding ended "lease_x\u0000junk" at lease_x.
+            (#"{"name":"a\u0000"}"#, "name"), (#"{"name":"x","tags":["t\u0000"]}"#, "tags[0]"),
+            (#"{"name":"x","labels":{"k\u0000":"v"}}"#, "labels.k\\u0000"),
         ] as [(String, String)])
     func namesTheOffendingField(_ json: String, _ field: String) throws {
         let error = try #require(try problem(json))

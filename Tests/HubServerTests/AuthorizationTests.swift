@@ -91,6 +91,12 @@ import Testing
                 #expect(
                     try await post(client, "/v1/workflows/w1/publish-event", spoof, token: agentToken).0 == .forbidden)
             }
+            // An operation that does not exist is not found, for an agent token too (was 403).
+            let (unknown, missing) = try await post(client, "/v1/no-such-operation", token: agentToken)
+            #expect(unknown == .notFound)
+            #expect(missing["error"]?["code"] == "OPERATION_NOT_FOUND")
+            // A percent-encoded workflow id is the id it encodes.
+            #expect(try await post(client, "/v1/workflows/w%31/get-status", token: agentToken).0 == .ok)
             let own = #"{"event_type": "progress", "agent_id": "a1"}"#
             #expect(try await post(client, "/v1/workflows/w1/publish-event", own, token: agentToken).0 == .ok)
             #expect(try await post(client, "/v1/workflows/w1/get-status", token: agentToken).0 == .ok)

@@ -27,6 +27,11 @@ extension Schema {
         case (.anyOf, _):
             try validate(value, path: path)
         case (.string, .string(let s)):
+            // SQLite's text binding (GRDB's) ends a string at its first NUL: "lease_x\u0000junk" named
+            // lease_x. No text parameter can hold one; free JSON (data, payload) is stored as JSON text.
+            if s.utf8.contains(0) {
+                throw HubError.parameter(here, "contains a NUL character (\\u0000), which no text parameter can hold")
+            }
             if let enumValues, !enumValues.contains(s) {
                 throw HubError.parameter(
                     here, "must be one of \(enumValues.joined(separator: ", ")), got \"\(s.prefix(64))\"")
@@ -75,6 +80,11 @@ extension Schema {
                 throw HubError.parameter(prefix + prop.name, "is required")
             }
             for (key, member) in members {
+                if key.utf8.contains(0) {
+                    throw HubError.parameter(
+                        prefix + key.replacingOccurrences(of: "\u{0}", with: "\\u0000"),
+                        "is a name with a NUL character (\\u0000), which no name can hold")
+                }
                 if let prop = props.first(where: { $0.name == key }) {
                     try prop.schema.validate(member, path: prefix + key)
                 } else if let additional {
