@@ -358,7 +358,9 @@ public struct CommandLineTool: Sendable {
         }
     }
 
-    func openHub(stateDirectory: String, overrides: [(String, String)], pooled: Bool = false) throws -> Hub {
+    func openHub(
+        stateDirectory: String, overrides: [(String, String)], pooled: Bool = false, serving: Bool = false
+    ) throws -> Hub {
         let configuration = try Configuration.load(
             stateDirectory: stateDirectory, environment: environment, overrides: overrides)
         let storePath =
@@ -371,7 +373,7 @@ public struct CommandLineTool: Sendable {
         let store = try SQLiteStore(path: storePath, pooled: pooled)
         return Hub(
             store: store, stateDirectory: stateDirectory, configuration: configuration, clock: clock,
-            workingDirectory: workingDirectory)
+            workingDirectory: workingDirectory, serving: serving)
     }
 
     func emitError(_ error: HubError, operation: String, workflowID: String?, pretty: Bool, exit: Int32)

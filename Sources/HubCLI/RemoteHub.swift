@@ -40,6 +40,21 @@ final class RemoteHub: OperationPerformer {
     /// Closes the client's connections.
     func shutdown() async { try? await client.shutdown() }
 
+    /// How long to wait for the answer, in milliseconds: the client's timeout, and for a request
+    /// the server holds on purpose (a claim's `wait`, a resource request's `max_wait_time`,
+    /// default 10m) that long more.
+    func timeLimit(for request: OperationRequest) -> Int64 {
+        let base = Int64(timeout.components.seconds) * 1000
+        let held: String?
+        switch request.operation {
+        case "claim-task": held = request.parameters["wait"]?.stringValue
+        case "allocate-resources" where request.parameters["request_id"] == nil:
+            held = request.parameters["constraints"]?["max_wait_time"]?.stringValue ?? "10m"
+        default: held = nil
+        }
+        return base + (held.flatMap(HubDuration.init(parsing:))?.milliseconds ?? 0)
+    }
+
     /// The largest answer read from the server.
     static let maximumResponse = 64 << 20
 
@@ -57,8 +72,7 @@ final class RemoteHub: OperationPerformer {
         if let token { http.headers.add(name: "Authorization", value: "Bearer \(token)") }
         http.body = .bytes(ByteBuffer(bytes: request.parameters.serializedBytes()))
         do {
-            let response = try await client.execute(
-                http, timeout: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000))
+            let response = try await client.execute(http, timeout: .milliseconds(timeLimit(for: request)))
             let body = try await response.body.collect(upTo: Self.maximumResponse)
             let json = try JSONParser.parse(bytes: Array(body.readableBytesView))
             guard json["status"] != nil else { throw HubError.internal("not a coordination-hub response") }

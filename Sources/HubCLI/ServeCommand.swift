@@ -70,7 +70,8 @@ extension CommandLineTool {
             relativeTo: workingDirectory)
         let hub: Hub
         do {
-            hub = try openHub(stateDirectory: stateDirectory, overrides: invocation.overrides, pooled: true)
+            hub = try openHub(
+                stateDirectory: stateDirectory, overrides: invocation.overrides, pooled: true, serving: true)
         } catch let error as HubError {
             return emitError(error, operation: "serve", workflowID: nil, pretty: pretty, exit: 1)
         } catch {

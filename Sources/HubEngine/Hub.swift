@@ -26,12 +26,16 @@ public final class Hub: Sendable {
     public let eventSignal = WorkSignal()
     /// The events this process committed last, for event streams that have caught up.
     public let eventFeed = EventFeed()
+    /// Whether this hub serves clients (`serve`): a queued resource request then waits in
+    /// `allocate-resources` up to its `max_wait_time` (§8), where a one-shot command returns
+    /// the queued request at once.
+    public let serving: Bool
 
     public init(
         store: any Store, stateDirectory: String, configuration: Configuration = .init(),
         clock: any WallClock = SystemClock(), ids: (any IDGenerator)? = nil,
         workingDirectory: String = FileManager.default.currentDirectoryPath,
-        logger: Logger = Logger(label: "coordination-hub")
+        logger: Logger = Logger(label: "coordination-hub"), serving: Bool = false
     ) {
         self.store = store
         self.clock = clock
@@ -41,6 +45,7 @@ public final class Hub: Sendable {
         self.workingDirectory = workingDirectory
         self.logger = logger
         self.table = .standard
+        self.serving = serving
         store.observeCommits(eventFeed)
     }
 

@@ -10,13 +10,14 @@ public struct TestHub: Sendable {
     public let clock: ManualClock
     public let directory: TemporaryDirectory
 
-    public init(configuration: Configuration = .init()) throws {
+    /// `serving`: the hub behaves as `serve`'s does (queued resource requests wait).
+    public init(configuration: Configuration = .init(), serving: Bool = false) throws {
         directory = try TemporaryDirectory("engine")
         clock = ManualClock()
         let store = try SQLiteStore(path: directory.file("state/hub.sqlite"))
         hub = Hub(
             store: store, stateDirectory: directory.file("state"), configuration: configuration, clock: clock,
-            workingDirectory: directory.path)
+            workingDirectory: directory.path, serving: serving)
     }
 
     /// Performs an operation given as JSON text (`{}` when omitted).

@@ -219,6 +219,37 @@ import Testing
         #expect(await ProcessWait.exit(of: server, within: .seconds(60)))
     }
 
+    /// Through a server, a resource request waits until it is granted (§8) instead of coming
+    /// back queued; the client's own time limit grows with the wait it asked for.
+    @Test func aResourceRequestThroughTheServerWaitsUntilGranted() async throws {
+        let s = try DispatchSandbox("serve-resources")
+        defer { s.remove() }
+        let (server, url, _) = try await Self.startServer(s)
+        let held = try s.run(["--hub", url, "allocate-resources", #"{"resources": {"gpu": 1}}"#])
+        let allocation = try #require(held.json["result"]?["allocation_id"]?.stringValue)
+        let requests = Pipe()
+        let follower = try s.runner.start(
+            ["--hub", url, "get-events", #"{"follow": true, "event_types": ["resource_requested"]}"#],
+            standardOutput: requests)
+        var lines = LineStream(requests.fileHandleForReading)
+        _ = await lines.next()
+        let answer = Pipe()
+        let waiter = try s.runner.start(
+            ["--hub", url, "allocate-resources", #"{"resources": {"gpu": 1}, "constraints": {"max_wait_time": "1h"}}"#],
+            standardOutput: answer)
+        // The second request is queued: the waiter is waiting in the server.
+        _ = await lines.next()
+        _ = try s.run(["--hub", url, "release-resources", "{\"allocation_id\": \"\(allocation)\"}"])
+        #expect(await ProcessWait.exit(of: waiter, within: .seconds(30)))
+        let granted = try JSONParser.parse(bytes: Array(answer.fileHandleForReading.readDataToEndOfFile()))
+        #expect(granted["result"]?["state"] == "granted", "\(granted)")
+        #expect(waiter.terminationStatus == 0)
+        kill(follower.processIdentifier, SIGINT)
+        #expect(await ProcessWait.exit(of: follower, within: .seconds(30)))
+        kill(server.processIdentifier, SIGTERM)
+        #expect(await ProcessWait.exit(of: server, within: .seconds(60)))
+    }
+
     @Test func clientsSendTheirTokenToAServerThatNeedsOne() async throws {
         let token = "admin-token-0123456789"
         let s = try DispatchSandbox("serve-auth", environment: ["COORDINATION_HUB_ADMIN_TOKEN": token])

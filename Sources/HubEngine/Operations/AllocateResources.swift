@@ -44,8 +44,10 @@ enum AllocateResources {
             Capacities come from the configuration's resources (undeclared resources have capacity 1); running tasks hold \
             their resources and files (file:<path>) implicitly. Requests are granted whole in priority then arrival order; \
             a request that cannot be granted holds back later requests for the same resources, so nothing is held \
-            partially and two requests never deadlock. A queued request is granted by the next dispatcher operation that \
-            finds room; ask about it again with request_id. After max_wait_time it expires: RESOURCE_TIMEOUT. With a \
+            partially and two requests never deadlock. A server (serve) answers once the request is granted, or after \
+            max_wait_time with RESOURCE_TIMEOUT. The command line answers at once with the queued request_id: it is \
+            granted by the next dispatcher operation that finds room; ask about it again with request_id; after \
+            max_wait_time it expires (RESOURCE_TIMEOUT). With a \
             workflow id the allocation belongs to the workflow and ends with it.
             """,
         example: """
@@ -56,7 +58,7 @@ enum AllocateResources {
     static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {
         let workflowID = context.workflowID
         let workingDirectory = context.hub.workingDirectory
-        let allocation = try await context.hub.dispatch { scope -> ResourceAllocation in
+        var allocation = try await context.hub.dispatch { scope -> ResourceAllocation in
             if let id = p.requestId {
                 try scope.processResourceQueue()
                 guard let existing = try scope.tx.allocation(id) else {
@@ -117,6 +119,9 @@ enum AllocateResources {
             }
             return outcome
         }
+        if context.hub.serving && p.requestId == nil && allocation.state == .queued {
+            allocation = try await waitForGrant(allocation, hub: context.hub)
+        }
         var steps: [String] = []
         switch allocation.state {
         case .granted:
@@ -130,6 +135,55 @@ enum AllocateResources {
         default: break
         }
         return OperationOutcome(result: ResourceView.json(allocation), nextSteps: steps)
+    }
+
+    /// How often a waiting request looks again on its own: releases by other processes send
+    /// no signal to this one.
+    static let recheckInterval: Duration = .seconds(1)
+
+    /// A server's queued request waits (§8): woken by the operations that free resources, it
+    /// returns once granted, or fails with `RESOURCE_TIMEOUT` when its `max_wait_time` has
+    /// passed, the request expired. A request whose caller went away (the task cancelled) is
+    /// withdrawn, so nothing is granted to nobody.
+    static func waitForGrant(_ queued: ResourceAllocation, hub: Hub) async throws -> ResourceAllocation {
+        var allocation = queued
+        while allocation.state == .queued {
+            let seen = await hub.workSignal.current()
+            let remaining = allocation.deadline - hub.clock.nowMilliseconds()
+            let closed = await hub.workSignal.isClosed
+            if remaining >= 0 && !Task.isCancelled && !closed {
+                await hub.workSignal.wait(after: seen, timeout: min(.milliseconds(remaining + 1), recheckInterval))
+            }
+            let stopping = await hub.workSignal.isClosed
+            let cancelled = Task.isCancelled || stopping
+            let before = allocation
+            allocation = try await hub.dispatch { scope -> ResourceAllocation in
+                try scope.processResourceQueue()
+                guard var current = try scope.tx.allocation(before.requestID) else { return before }
+                if current.state == .queued && cancelled {
+                    current.state = .withdrawn
+                    current.endedAt = scope.now
+                    try scope.tx.update(current)
+                    try scope.emitResourceEvent("resource_released", current)
+                }
+                return current
+            }
+        }
+        switch allocation.state {
+        case .expired:
+            throw HubError(
+                .resourceTimeout, "Resource request \(allocation.requestID) waited its max_wait_time and expired",
+                details: "Nothing is held for it.",
+                context: ["request_id": .string(allocation.requestID)],
+                suggestions: ["Send allocate-resources again", "Release allocations you no longer need"])
+        case .withdrawn:
+            throw HubError(
+                .resourceTimeout, "Resource request \(allocation.requestID) was withdrawn while it waited",
+                details: "The server is stopping or the client went away; nothing is held for it.",
+                context: ["request_id": .string(allocation.requestID)])
+        default:
+            return allocation
+        }
     }
 
     /// File resources are named by their normalized absolute path, so `file:./a` and `file:a` are one resource.

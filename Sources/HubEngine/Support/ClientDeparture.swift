@@ -49,6 +49,10 @@ public final class ClientDeparture: Sendable {
 
 extension OperationRequest {
     /// Whether the request may wait for something to happen before it answers: a
-    /// `claim-task` with `wait`. Its door cancels it when its client goes.
-    public var waitsForWork: Bool { operation == "claim-task" && parameters["wait"] != nil }
+    /// `claim-task` with `wait`, or a new `allocate-resources` (which a server holds until
+    /// granted). Its door cancels it when its client goes.
+    public var waitsForWork: Bool {
+        (operation == "claim-task" && parameters["wait"] != nil)
+            || (operation == "allocate-resources" && parameters["request_id"] == nil)
+    }
 }
