@@ -58,7 +58,9 @@ extension HubRouter {
             if let error = check.error { return json(check.json, status: error.code.httpStatus) }
             let follow = OperationRequest(workflowID: workflowID, operation: "get-events", parameters: parameters)
             let body = ResponseBody { writer in
+                var deduplicator = StreamDeduplicator(hub: hub)
                 for try await event in hub.follow(follow, shouldStop: stop) {
+                    guard await deduplicator.admits(event) else { continue }
                     let sequence = event["sequence"]?.intValue ?? 0
                     let type = event["event_type"]?.stringValue ?? "event"
                     try await writer.write(

@@ -235,7 +235,10 @@ import Testing
         _ = await lines.next()
         let answer = Pipe()
         let waiter = try s.runner.start(
-            ["--hub", url, "allocate-resources", #"{"resources": {"gpu": 1}, "constraints": {"max_wait_time": "1h"}}"#],
+            [
+                "--hub", url, "allocate-resources",
+                #"{"resources": {"gpu": 1}, "constraints": {"max_wait_time": "1h"}}"#,
+            ],
             standardOutput: answer)
         // The second request is queued: the waiter is waiting in the server.
         _ = await lines.next()

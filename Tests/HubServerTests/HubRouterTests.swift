@@ -156,6 +156,26 @@ import Testing
         }
     }
 
+    /// Delivery deduplication applies to streams too (§17): with it on, a repeat inside the
+    /// window is not sent again (the stream sent both); the log keeps both.
+    @Test func theEventStreamDropsRepeatsWhenDeduplicationIsOn() async throws {
+        await t.run("w1", "create", #"{"phases": ["a"]}"#)
+        #expect(
+            await t.run(nil, "configure-batching", #"{"event_types": ["same"], "deduplication_enabled": true}"#)
+                .succeeded)
+        for type in ["same", "same", "other", "other"] {
+            await t.run("w1", "publish-event", "{\"event_type\": \"\(type)\", \"data\": {\"k\": 1}}")
+        }
+        let app = Application(router: HubRouter.make(hub: t.hub, maxBodySize: 1 << 20, streamsStop: { true }))
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/v1/events/stream?event_types=same,other", method: .get) { r in
+                let types = String(buffer: r.body).split(separator: "\n").filter { $0.hasPrefix("event: ") }
+                #expect(types == ["event: same", "event: other", "event: other"])
+            }
+        }
+        #expect(await t.run("w1", "get-events", #"{"event_types": ["same"]}"#).result["count"] == 2)
+    }
+
     @Test func metricsAreInThePrometheusTextFormat() async throws {
         await t.run("w1", "create", #"{"phases": ["a"]}"#)
         try await app().test(.router) { client in

@@ -76,15 +76,28 @@ public struct DeliveryDedup: Sendable {
 
     /// The key two events share when one repeats the other.
     public static func key(_ event: HubEvent) -> String {
-        if let dedup = event.dedupID { return "id:" + dedup }
-        return
-            "content:\(event.eventType)|\(event.workflowID ?? "")|\(event.phase)|\(event.data.serialized(.canonical))"
+        key(
+            eventType: event.eventType, workflowID: event.workflowID, phase: event.phase, data: event.data,
+            dedupID: event.dedupID)
+    }
+
+    /// The same key from an event's fields.
+    public static func key(eventType: String, workflowID: String?, phase: Int, data: JSONValue, dedupID: String?)
+        -> String
+    {
+        if let dedupID { return "id:" + dedupID }
+        return "content:\(eventType)|\(workflowID ?? "")|\(phase)|\(data.serialized(.canonical))"
     }
 
     /// Whether `event` repeats one seen inside the window at `now`; records it when not.
     public mutating func isRepeat(_ event: HubEvent, now: Int64) -> Bool {
+        isRepeat(key: Self.key(event), now: now)
+    }
+
+    /// Whether an event with this ``key(_:)`` repeats one seen inside the window at `now`;
+    /// records it when not.
+    public mutating func isRepeat(key: String, now: Int64) -> Bool {
         if seen.count > 10_000 { seen = seen.filter { now - $0.value < window } }
-        let key = Self.key(event)
         if let at = seen[key], now - at < window { return true }
         seen[key] = now
         return false
