@@ -42,7 +42,11 @@ import Testing
         }
     }
 
-    @Test(arguments: ["", "a..b", ".a", "a.", "a#", "#a.b", "a*.b", "x.y*", String(repeating: "a", count: 10_000)])
+    @Test(arguments: [
+        "", "a..b", ".a", "a.", "a#", "#a.b", "a*.b", "x.y*", String(repeating: "a", count: 10_000),
+        // NATS's '>' would be a literal no subject has: refused, with '#' named instead.
+        "workflow.w1.>",
+    ])
     func malformedPatternsAreRefused(_ text: String) {
         #expect(throws: HubError.self) { try SubjectPattern(text) }
     }

@@ -269,6 +269,8 @@ import Testing
         ##"{"patterns": ["#"], "webhook_url": "http://169.254.169.254/latest"}"##,
         ##"{"patterns": ["#"], "start_from": "yesterday"}"##, ##"{"patterns": ["#"], "callback": "../x"}"##,
         ##"{"patterns": ["#"], "retry_policy": {"max_retries": -1}}"##,
+        // An event type no event has would match nothing.
+        ##"{"patterns": ["#"], "filters": {"event_type": "Task-Failed"}}"##,
     ])
     func badSubscriptionsAreRefusedAndStoreNothing(_ params: String) async throws {
         let r = await t.run(nil, "subscribe-event", params)

@@ -50,6 +50,8 @@ import Testing
         for bad in [
             #"{"patterns": ["a..b"]}"#, #"{"patterns": ["x#"]}"#, #"{"limit": 10001}"#, #"{"since": "yesterday"}"#,
             #"{"since": "2026-01-15T13:00:00Z", "until": "2026-01-15T12:00:00Z"}"#, #"{"severity": "loud"}"#,
+            // Filters that could never match anything: an event type no event has, NATS's '>'.
+            #"{"event_types": ["Bad"]}"#, #"{"patterns": ["workflow.w1.>"]}"#,
         ] {
             #expect(await t.run(nil, "get-events", bad).errorCode == "INVALID_PARAMETERS", "\(bad)")
         }

@@ -40,6 +40,11 @@ public struct SubjectPattern: Sendable, Hashable, CustomStringConvertible {
             case "": throw HubError.parameter(field, "pattern \"\(text.prefix(64))\" has an empty segment")
             case "*": segments.append(.star)
             case "#": segments.append(.hash)
+            case ">":
+                // NATS's and AMQP's habits: no subject has such a segment, so it would never match.
+                throw HubError.parameter(
+                    field,
+                    "pattern \"\(text.prefix(64))\": '>' is not a wildcard here; '#' matches zero or more segments")
             default:
                 guard !part.contains("*"), !part.contains("#") else {
                     throw HubError.parameter(

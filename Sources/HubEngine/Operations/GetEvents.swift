@@ -139,6 +139,7 @@ enum GetEvents {
         }
         selection.severities = severities
         selection.eventTypes = p.eventTypes ?? []
+        try PublishEvent.checkEventTypes(selection.eventTypes, field: "event_types")
         selection.since = p.since.flatMap(Timestamp.parseMilliseconds)
         selection.until = p.until.flatMap(Timestamp.parseMilliseconds)
         if let since = selection.since, let until = selection.until, since > until {

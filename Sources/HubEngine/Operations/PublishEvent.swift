@@ -255,6 +255,15 @@ enum PublishEvent {
         }
     }
 
+    /// Refuses a filter's event type that no event can have (`Bad-Type` never matches).
+    static func checkEventTypes(_ types: [String], field: String) throws(HubError) {
+        for (n, type) in types.enumerated() where !isEventType(type) {
+            throw HubError.parameter(
+                "\(field)[\(n)]",
+                "\"\(type.prefix(64))\" is not an event type (lower_snake_case), so it matches nothing")
+        }
+    }
+
     static func isEventType(_ text: String) -> Bool {
         guard let first = text.utf8.first, (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(first),
             text.utf8.count <= 64
