@@ -165,6 +165,26 @@ import Testing
         #expect(state["phases"]?.arrayValue?.first?["tasks"]?.arrayValue?.first?["status"] == "ready")
     }
 
+    /// Resuming a failed workflow retries its failed tasks and brings back the tasks skipped
+    /// because they failed (in later phases too): those stayed skipped and never ran.
+    @Test func resumeBringsBackTheTasksSkippedBecauseATaskFailed() async throws {
+        await t.run(
+            "w1", "create",
+            #"{"phases": [{"name": "a", "tasks": [{"task_id": "t1", "max_retries": 0}, {"task_id": "t2", "depends_on": ["t1"]}]}, {"name": "b", "tasks": [{"task_id": "t3", "depends_on": ["t2"]}]}]}"#
+        )
+        await t.run("w1", "start")
+        await t.run(nil, "register-agent", #"{"agent_id": "ag"}"#)
+        let lease = await t.run(nil, "claim-task", #"{"agent_id": "ag"}"#).result["tasks"]?.arrayValue?.first?[
+            "lease_id"]
+        await t.run(nil, "fail-task", "{\"lease_id\": \"\(lease?.stringValue ?? "")\"}")
+        #expect(await status("w1")["status"] == "failed")
+        let resumed = await t.run("w1", "resume")
+        #expect(resumed.result["tasks_reset"] == ["t1"])
+        #expect(resumed.result["tasks_revived"] == ["t2", "t3"])
+        let tasks = (await status("w1")["phases"]?.arrayValue ?? []).flatMap { $0["tasks"]?.arrayValue ?? [] }
+        #expect(tasks.map { $0["status"] } == ["ready", "pending", "pending"])
+    }
+
     @Test func startFromALaterPhaseSkipsTheEarlierOnes() async throws {
         await t.run("w1", "create", #"{"phases": [{"name": "a", "tasks": [{"task_id": "t1"}]}, "b"]}"#)
         await t.run("w1", "start", #"{"resume_from_phase": 2}"#)

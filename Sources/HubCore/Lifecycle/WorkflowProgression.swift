@@ -211,7 +211,12 @@ public struct WorkflowProgression: Sendable {
 /// back to `pending` so they run once their dependencies complete. Pure.
 public enum SkippedDependents {
     public static func revived(after taskID: String, in tasks: [WorkTask]) -> [WorkTask] {
-        var blockers: Set<String> = [taskID]
+        revived(after: [taskID], in: tasks)
+    }
+
+    /// Those brought back by a retry of every task in `taskIDs`.
+    public static func revived(after taskIDs: Set<String>, in tasks: [WorkTask]) -> [WorkTask] {
+        var blockers = taskIDs
         var revived: [WorkTask] = []
         var remaining = tasks.filter { $0.status == .skipped && $0.lastError?["blocked_by"]?.stringValue != nil }
         var changed = true

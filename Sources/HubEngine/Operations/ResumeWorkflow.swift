@@ -25,7 +25,7 @@ enum ResumeWorkflow {
 
     static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {
         let id = try context.requiredWorkflowID
-        let (reset, _, _) = try await context.hub.mutate(context) { m -> [String] in
+        let (changed, _, _) = try await context.hub.mutate(context) { m -> (reset: [String], revived: [String]) in
             let wasFailed = m.workflow.status == .failed
             // A workflow restored from a checkpoint taken before its start is paused at phase 0:
             // resuming it begins its first phase, as start would have.
@@ -55,6 +55,7 @@ enum ResumeWorkflow {
             try m.emit(
                 "resumed", data: ["phase": .count(target), "from_status": .string(wasFailed ? "failed" : "paused")])
             var reset: [String] = []
+            var revivedIDs: [String] = []
             if target != current || wasFailed || neverStarted {
                 // Failed work of the target phase gets another go; phases after it wait their turn again.
                 for i in progression.tasks.indices
@@ -72,6 +73,15 @@ enum ResumeWorkflow {
                     progression.phases[i].status = .pending
                     progression.phases[i].completedAt = nil
                 }
+                // The tasks skipped because those failed wait for them again (in any later phase too).
+                let revived = SkippedDependents.revived(after: Set(reset), in: progression.tasks)
+                revivedIDs = revived.map(\.taskID)
+                let revivedByID = Dictionary(revived.map { ($0.taskID, $0) }, uniquingKeysWith: { a, _ in a })
+                for i in progression.tasks.indices {
+                    guard let task = revivedByID[progression.tasks[i].taskID] else { continue }
+                    progression.tasks[i] = task
+                    try m.tx.update(task)
+                }
                 for i in progression.tasks.indices where reset.contains(progression.tasks[i].taskID) {
                     progression.tasks[i].queuedBy =
                         try m.emit(
@@ -85,8 +95,10 @@ enum ResumeWorkflow {
             } else {
                 try m.progress(&progression, progression.advance(now: m.now, stopAtPhaseEnd: true))
             }
-            return reset
+            return (reset, revivedIDs)
         }
-        return try await .after(context.hub, id, result: ["tasks_reset": .strings(reset)])
+        return try await .after(
+            context.hub, id,
+            result: ["tasks_reset": .strings(changed.reset), "tasks_revived": .strings(changed.revived)])
     }
 }
