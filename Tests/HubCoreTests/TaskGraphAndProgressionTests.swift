@@ -71,23 +71,28 @@ import Testing
         #expect(p.workflow.status == .completed)
     }
 
-    /// Stopping at a phase's end leaves the next phase pending until the next call (the
-    /// caller checkpoints in between, §17); without it one call does both.
-    @Test func advancingStopsBetweenAPhaseThatCompletedAndTheNext() {
+    /// A workflow running its first of two phases, with these tasks.
+    func inFirstOfTwoPhases(_ tasks: [WorkTask]) -> WorkflowProgression {
         let phases = [
             Phase(workflowID: "w", phaseID: 1, name: "p1", status: .running),
             Phase(workflowID: "w", phaseID: 2, name: "p2"),
         ]
         var w = workflow()
         w.currentPhase = 1
+        return WorkflowProgression(workflow: w, phases: phases, tasks: tasks)
+    }
+
+    /// Stopping at a phase's end leaves the next phase pending until the next call (the
+    /// caller checkpoints in between, §17); without it one call does both.
+    @Test func advancingStopsBetweenAPhaseThatCompletedAndTheNext() {
         let tasks = [task("a", status: .completed), task("b", phase: 2)]
-        var p = WorkflowProgression(workflow: w, phases: phases, tasks: tasks)
+        var p = inFirstOfTwoPhases(tasks)
         #expect(p.advance(now: 5, stopAtPhaseEnd: true) == [.phaseCompleted(phase: 1)])
         #expect(p.phases.map(\.status) == [.completed, .pending])
         #expect(p.workflow.currentPhase == 1)
         #expect(p.advance(now: 6, stopAtPhaseEnd: true) == [.phaseStarted(phase: 2), .taskReady(taskID: "b")])
         #expect(p.workflow.currentPhase == 2)
-        var whole = WorkflowProgression(workflow: w, phases: phases, tasks: tasks)
+        var whole = inFirstOfTwoPhases(tasks)
         #expect(whole.advance(now: 5) == [.phaseCompleted(phase: 1), .phaseStarted(phase: 2), .taskReady(taskID: "b")])
     }
 
@@ -115,13 +120,7 @@ import Testing
     }
 
     @Test func closingAPhaseWithOpenTasksNeedsForce() {
-        let phases = [
-            Phase(workflowID: "w", phaseID: 1, name: "p1", status: .running),
-            Phase(workflowID: "w", phaseID: 2, name: "p2"),
-        ]
-        var w = workflow()
-        w.currentPhase = 1
-        var p = WorkflowProgression(workflow: w, phases: phases, tasks: [task("a", status: .ready)])
+        var p = inFirstOfTwoPhases([task("a", status: .ready)])
         let refused = p.completeCurrentPhase(force: false, now: 1)
         #expect(refused.remaining == ["a"])
         #expect(p.tasks[0].status == .ready)
