@@ -92,7 +92,14 @@ public struct WorkflowProgression: Sendable {
             if phases[p].status == .completed || phases[p].status == .skipped {
                 // A closed current phase hands over to the next waiting one (the step after a
                 // phase's checkpoint, or a workflow restored to that checkpoint).
-                guard let next = phases.first(where: { $0.phaseID > current && $0.status == .pending }) else { break }
+                guard let next = phases.first(where: { $0.phaseID > current && $0.status == .pending }) else {
+                    // Every phase closed (the last phase's checkpoint restored): the workflow is done.
+                    if phases.allSatisfy({ $0.status == .completed || $0.status == .skipped }) {
+                        workflow.status = .completed
+                        effects.append(.workflowCompleted)
+                    }
+                    break
+                }
                 effects += startOnly(next.phaseID, now: now)
                 continue
             }
@@ -120,6 +127,15 @@ public struct WorkflowProgression: Sendable {
             if stopAtPhaseEnd { break }
         }
         return effects
+    }
+
+    /// The phase that starts next when the current one is closed and the workflow stands
+    /// between them (a phase's checkpoint restored: §17 takes it before the next starts);
+    /// `nil` otherwise.
+    public var nextPhaseAwaiting: Int? {
+        guard let p = phaseIndex(workflow.currentPhase), phases[p].status == .completed || phases[p].status == .skipped
+        else { return nil }
+        return phases.first(where: { $0.phaseID > workflow.currentPhase && $0.status == .pending })?.phaseID
     }
 
     /// Forgets which phases and tasks changed, once the caller has stored them.

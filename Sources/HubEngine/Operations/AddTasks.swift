@@ -37,7 +37,8 @@ enum AddTasks {
                         .allowedOperations)
             }
             var progression = try m.progression()
-            let defaultPhase = max(1, m.workflow.currentPhase)
+            // Between a closed phase and the next (a phase's checkpoint restored), tasks join the next.
+            let defaultPhase = progression.nextPhaseAwaiting ?? max(1, m.workflow.currentPhase)
             var tasks: [WorkTask] = []
             for (n, spec) in p.tasks.enumerated() {
                 let phase = try spec.phase?.resolve(in: progression.phases, field: "tasks[\(n)].phase") ?? defaultPhase

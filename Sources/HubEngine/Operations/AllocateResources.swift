@@ -155,19 +155,11 @@ enum AllocateResources {
                 await hub.workSignal.wait(after: seen, timeout: min(.milliseconds(remaining + 1), recheckInterval))
             }
             let stopping = await hub.workSignal.isClosed
-            let cancelled = Task.isCancelled || stopping
-            let before = allocation
-            allocation = try await hub.dispatch { scope -> ResourceAllocation in
-                try scope.processResourceQueue()
-                guard var current = try scope.tx.allocation(before.requestID) else { return before }
-                if current.state == .queued && cancelled {
-                    current.state = .withdrawn
-                    current.endedAt = scope.now
-                    try scope.tx.update(current)
-                    try scope.emitResourceEvent("resource_released", current)
-                }
-                return current
-            }
+            allocation = try await recheck(allocation, cancelled: Task.isCancelled || stopping, hub: hub)
+        }
+        // Granted as its caller left: released again before the answer goes nowhere.
+        if allocation.state == .granted && Task.isCancelled {
+            allocation = try await recheck(allocation, cancelled: true, hub: hub)
         }
         switch allocation.state {
         case .expired:
@@ -176,13 +168,33 @@ enum AllocateResources {
                 details: "Nothing is held for it.",
                 context: ["request_id": .string(allocation.requestID)],
                 suggestions: ["Send allocate-resources again", "Release allocations you no longer need"])
-        case .withdrawn:
+        case .withdrawn, .released:
             throw HubError(
                 .resourceTimeout, "Resource request \(allocation.requestID) was withdrawn while it waited",
-                details: "The server is stopping or the client went away; nothing is held for it.",
+                details: "Its workflow ended, its client went away or the server is stopping; nothing is held for it.",
                 context: ["request_id": .string(allocation.requestID)])
         default:
             return allocation
+        }
+    }
+
+    /// The request as the queue leaves it now. When nobody will read the answer (`cancelled`),
+    /// a request still queued is withdrawn, and one granted meanwhile (a release just before)
+    /// is released again, or it would be held for ever.
+    static func recheck(_ allocation: ResourceAllocation, cancelled: Bool, hub: Hub) async throws
+        -> ResourceAllocation
+    {
+        try await hub.dispatch { scope -> ResourceAllocation in
+            try scope.processResourceQueue()
+            guard var current = try scope.tx.allocation(allocation.requestID) else { return allocation }
+            if cancelled && (current.state == .queued || current.state == .granted) {
+                current.state = current.state == .granted ? .released : .withdrawn
+                current.endedAt = scope.now
+                try scope.tx.update(current)
+                try scope.emitResourceEvent("resource_released", current)
+                try scope.processResourceQueue()
+            }
+            return current
         }
     }
 

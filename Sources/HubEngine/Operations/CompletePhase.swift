@@ -34,6 +34,11 @@ enum CompletePhase {
                     allowed: machine.allowedOperations)
             }
             var progression = try m.progression()
+            // Between a closed phase and the next (a phase's checkpoint restored): the phase to
+            // close is the next one, which starts first.
+            if progression.nextPhaseAwaiting != nil {
+                try m.progress(&progression, progression.advance(now: m.now, stopAtPhaseEnd: true))
+            }
             let current = m.workflow.currentPhase
             if let requested = try p.phase?.resolve(in: progression.phases, field: "phase"), requested != current {
                 throw HubError.parameter(
