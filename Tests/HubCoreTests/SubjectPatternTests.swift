@@ -45,7 +45,7 @@ import Testing
     @Test(arguments: [
         "", "a..b", ".a", "a.", "a#", "#a.b", "a*.b", "x.y*", String(repeating: "a", count: 10_000),
         // NATS's '>' would be a literal no subject has: refused, with '#' named instead.
-        "workflow.w1.>",
+        "workflow.w1.>", "workflow.a>b",
     ])
     func malformedPatternsAreRefused(_ text: String) {
         #expect(throws: HubError.self) { try SubjectPattern(text) }

@@ -83,6 +83,11 @@ import Testing
         let elsewhere = await publish("w2", "a", #", "dedup_id": "x""#)
         #expect(elsewhere.result["duplicate"] == false)
         #expect(elsewhere.result["event"]?["workflow_id"] == "w2")
+        // An agent's events are on its own subject, whatever the workflow: the id is still the workflow's.
+        let agentEvent = #", "agent_id": "g1", "dedup_id": "y""#
+        #expect(await publish("w1", "a", agentEvent).result["duplicate"] == false)
+        #expect(await publish("w2", "a", agentEvent).result["duplicate"] == false)
+        #expect(await publish("w2", "a", agentEvent).result["duplicate"] == true)
         t.clock.advance(by: .minutes(2))
         let later = await publish("w1", "a", #", "dedup_id": "x""#)
         #expect(later.result["duplicate"] == false)
@@ -95,6 +100,8 @@ import Testing
         (#"{"data": {}}"#, "INVALID_PARAMETERS"),
         (#"{"events": []}"#, "INVALID_PARAMETERS"),
         (#"{"events": [{"event_type": "ok"}], "event_type": "ok"}"#, "INVALID_PARAMETERS"),
+        // A single event's field beside a list was silently ignored.
+        (#"{"events": [{"event_type": "ok"}], "agent_id": "ag2"}"#, "INVALID_PARAMETERS"),
         // The hub's own source: such an event could not be told from the hub's.
         (#"{"event_type": "failed", "source": "coordination-hub"}"#, "INVALID_PARAMETERS"),
     ])

@@ -1,3 +1,4 @@
+import Foundation
 import HubCore
 import HubEngine
 import HubTesting
@@ -28,16 +29,31 @@ import Testing
     }
 
     @Test func aFailedHandoffLeavesNothingBehind() async throws {
-        await t.run(nil, "subscribe-event", ##"{"patterns": ["#"], "callback": "orchestrator"}"##)
+        // The workflow exists already: the subscription is not stored either.
+        await t.run("wf_h", "create", #"{"phases": ["a"]}"#)
         let refused = await t.run(nil, "accept-handoff", handoff)
-        #expect(refused.errorCode == "INVALID_PARAMETERS")
-        #expect(await t.run("wf_h", "get-status").errorCode == "WORKFLOW_NOT_FOUND")
+        #expect(refused.errorCode == "WORKFLOW_EXISTS")
+        #expect(
+            await t.run(nil, "get-events", #"{"subscription": "orchestrator"}"#).errorCode == "SUBSCRIPTION_NOT_FOUND")
         let bad = await t.run(
             nil, "accept-handoff",
             #"{"orchestrate_to_hub": {"workflow_definition": {"workflow_id": "wf_x", "phases": ["a"]}, "monitoring_config": {"subscriptions": [{"patterns": ["a..b"]}]}}}"#
         )
         #expect(bad.errorCode == "INVALID_PARAMETERS")
         #expect(await t.run("wf_x", "get-status").errorCode == "WORKFLOW_NOT_FOUND")
+    }
+
+    /// An orchestrator that hands over several workflows keeps one subscription: a handoff
+    /// naming an existing callback updates it and keeps its cursor, as subscribe-event does
+    /// (it was refused, so the second handoff failed).
+    @Test func aHandoffUnderAnExistingCallbackUpdatesThatSubscription() async throws {
+        let first = await t.run(nil, "subscribe-event", ##"{"patterns": ["*.nothing"], "callback": "orchestrator"}"##)
+        let accepted = await t.run(nil, "accept-handoff", handoff)
+        #expect(accepted.succeeded, "\(accepted.json)")
+        #expect(
+            accepted.result["subscriptions"]?.arrayValue?.first?["subscription_id"] == first.result["subscription_id"])
+        let seen = await t.run(nil, "get-events", #"{"subscription": "orchestrator"}"#)
+        #expect(seen.result["events"]?.arrayValue?.map { $0["event_type"] } == ["started"])
     }
 
     @Test func aFinishedHandoffReturnsHubToOrchestrate() async throws {

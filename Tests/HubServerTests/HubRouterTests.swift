@@ -163,17 +163,22 @@ import Testing
         #expect(
             await t.run(nil, "configure-batching", #"{"event_types": ["same"], "deduplication_enabled": true}"#)
                 .succeeded)
+        await t.run("w2", "create", #"{"phases": ["a"]}"#)
         for type in ["same", "same", "other", "other"] {
             await t.run("w1", "publish-event", "{\"event_type\": \"\(type)\", \"data\": {\"k\": 1}}")
+        }
+        // One dedup id in two workflows names two events: both are sent.
+        for workflow in ["w1", "w2"] {
+            await t.run(workflow, "publish-event", #"{"event_type": "same", "dedup_id": "d", "data": {"k": 2}}"#)
         }
         let app = Application(router: HubRouter.make(hub: t.hub, maxBodySize: 1 << 20, streamsStop: { true }))
         try await app.test(.router) { client in
             try await client.execute(uri: "/v1/events/stream?event_types=same,other", method: .get) { r in
                 let types = String(buffer: r.body).split(separator: "\n").filter { $0.hasPrefix("event: ") }
-                #expect(types == ["event: same", "event: other", "event: other"])
+                #expect(types == ["event: same", "event: other", "event: other", "event: same", "event: same"])
             }
         }
-        #expect(await t.run("w1", "get-events", #"{"event_types": ["same"]}"#).result["count"] == 2)
+        #expect(await t.run("w1", "get-events", #"{"event_types": ["same"]}"#).result["count"] == 3)
     }
 
     @Test func metricsAreInThePrometheusTextFormat() async throws {

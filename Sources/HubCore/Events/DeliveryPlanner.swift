@@ -77,15 +77,16 @@ public struct DeliveryDedup: Sendable {
     /// The key two events share when one repeats the other.
     public static func key(_ event: HubEvent) -> String {
         key(
-            eventType: event.eventType, workflowID: event.workflowID, phase: event.phase, data: event.data,
-            dedupID: event.dedupID)
+            eventType: event.eventType, workflowID: event.workflowID, subject: event.subject, phase: event.phase,
+            data: event.data, dedupID: event.dedupID)
     }
 
-    /// The same key from an event's fields.
-    public static func key(eventType: String, workflowID: String?, phase: Int, data: JSONValue, dedupID: String?)
-        -> String
-    {
-        if let dedupID { return "id:" + dedupID }
+    /// The same key from an event's fields. A dedup id names one publisher's event, on its
+    /// subject in its workflow (as publishing matches it); the same id elsewhere is another.
+    public static func key(
+        eventType: String, workflowID: String?, subject: String, phase: Int, data: JSONValue, dedupID: String?
+    ) -> String {
+        if let dedupID { return "id:\(workflowID ?? "")|\(subject)|\(dedupID)" }
         return "content:\(eventType)|\(workflowID ?? "")|\(phase)|\(data.serialized(.canonical))"
     }
 

@@ -40,8 +40,8 @@ public struct SubjectPattern: Sendable, Hashable, CustomStringConvertible {
             case "": throw HubError.parameter(field, "pattern \"\(text.prefix(64))\" has an empty segment")
             case "*": segments.append(.star)
             case "#": segments.append(.hash)
-            case ">":
-                // NATS's and AMQP's habits: no subject has such a segment, so it would never match.
+            case _ where part.contains(">"):
+                // NATS's habit: no subject holds a '>', so the pattern would never match.
                 throw HubError.parameter(
                     field,
                     "pattern \"\(text.prefix(64))\": '>' is not a wildcard here; '#' matches zero or more segments")

@@ -32,7 +32,9 @@ public struct StreamDeduplicator: Sendable {
         }
         guard rules.rule(for: type).deduplication else { return true }
         let key = DeliveryDedup.key(
-            eventType: type, workflowID: event["workflow_id"]?.stringValue, phase: Int(event["phase"]?.intValue ?? 0),
+            eventType: type, workflowID: event["workflow_id"]?.stringValue,
+            subject: event["subject"]?.stringValue ?? "",
+            phase: Int(event["phase"]?.intValue ?? 0),
             data: event["data"] ?? .emptyObject, dedupID: event["dedup_id"]?.stringValue)
         guard memory.isRepeat(key: key, now: hub.clock.nowMilliseconds()) else { return true }
         Counter(label: "hub_events_deduplicated_total").increment()

@@ -120,6 +120,10 @@ enum AcceptHandoff {
             var stored: [Subscription] = []
             for (subscription, startFrom) in subscriptions {
                 var s = subscription
+                if let updated = try SubscribeEvent.updateExisting(s, in: tx) {
+                    stored.append(updated)
+                    continue
+                }
                 switch startFrom {
                 case .all: s.cursor = 0
                 case .sequence(let n): s.cursor = max(0, n - 1)

@@ -115,9 +115,17 @@ enum PublishEvent {
         /// The single event or the list, whichever was given.
         func inputs() throws(HubError) -> [EventInput] {
             if let events {
-                if eventType != nil || data != nil || dedupId != nil {
+                // A single event's field beside a list would be silently ignored: each listed event carries its own.
+                let single: [(String, Bool)] = [
+                    ("event_type", eventType != nil), ("data", data != nil), ("dedup_id", dedupId != nil),
+                    ("severity", severity != nil), ("phase", phase != nil), ("source", source != nil),
+                    ("agent_id", agentId != nil), ("metadata", metadata != nil),
+                    ("enable_batching", enableBatching != nil), ("batch_optimization", batchOptimization != nil),
+                ]
+                if let (name, _) = single.first(where: { $0.1 }) {
                     throw HubError.parameter(
-                        "events", "cannot be combined with a single event's event_type, data or dedup_id")
+                        "events",
+                        "cannot be combined with a single event's \(name); give it inside each event of the list")
                 }
                 guard !events.isEmpty else { throw HubError.parameter("events", "is empty") }
                 return events
@@ -186,7 +194,10 @@ enum PublishEvent {
                 let eventDraft = preparedDraft ?? draft(for: input, workflow: workflow)
                 if let dedup = input.dedupId {
                     try store()
-                    if let original = try tx.event(dedupID: dedup, subject: eventDraft.subject, since: now - window) {
+                    if let original = try tx.event(
+                        dedupID: dedup, workflowID: eventDraft.workflowID, subject: eventDraft.subject,
+                        since: now - window)
+                    {
                         out.append((original, true, nil))
                         continue
                     }

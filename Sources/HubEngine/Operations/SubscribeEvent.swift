@@ -131,21 +131,7 @@ enum SubscribeEvent {
         let callback = p.callback
         let (created, updated) = try await context.store.write { [subscription] tx -> (Subscription, Bool) in
             var s = subscription
-            // Subscribing again under a callback name updates that subscription and keeps its
-            // cursor, its place in a replay and its counters (§17): a consumer re-subscribes on
-            // every start without losing or repeating events.
-            if let callback, var existing = try tx.subscription(callback), existing.callback == callback {
-                existing.patterns = s.patterns
-                existing.filter = s.filter
-                existing.delivery = s.delivery
-                existing.webhookURL = s.webhookURL
-                existing.secret = s.secret
-                existing.retryPolicy = s.retryPolicy
-                existing.smartFiltering = s.smartFiltering
-                existing.optimizationGoal = s.optimizationGoal
-                try tx.update(existing)
-                return (existing, true)
-            }
+            if callback != nil, let updated = try updateExisting(s, in: tx) { return (updated, true) }
             switch startFrom {
             case .new: s.cursor = try tx.lastEventSequence()
             case .all: s.cursor = 0
@@ -164,6 +150,25 @@ enum SubscribeEvent {
             nextSteps: [
                 "Read its events: coordination-hub get-events '{\"subscription\": \"\(created.callback)\", \"ack\": true}'"
             ])
+    }
+
+    /// Subscribing again under a callback name updates that subscription and keeps its
+    /// cursor, its place in a replay and its counters (§17): a consumer re-subscribes on every
+    /// start without losing or repeating events. Answers the updated subscription, or `nil`
+    /// when no subscription has `s`'s callback (a new one is stored then).
+    static func updateExisting(_ s: Subscription, in tx: any StoreWriter) throws -> Subscription? {
+        guard s.callback != s.id, var existing = try tx.subscription(s.callback), existing.callback == s.callback
+        else { return nil }
+        existing.patterns = s.patterns
+        existing.filter = s.filter
+        existing.delivery = s.delivery
+        existing.webhookURL = s.webhookURL
+        existing.secret = s.secret
+        existing.retryPolicy = s.retryPolicy
+        existing.smartFiltering = s.smartFiltering
+        existing.optimizationGoal = s.optimizationGoal
+        try tx.update(existing)
+        return existing
     }
 
     static func make(_ p: Parameters, context: OperationContext) throws(HubError) -> Subscription {
