@@ -40,6 +40,24 @@ import Testing
         #expect(settings.rule(for: "other").batchSize(queueDepth: 500) == 25)
     }
 
+    /// With a workflow id, configure-batching is that workflow's override of the hub-wide
+    /// setting (§17); it changed the hub-wide one.
+    @Test func batchingWithAWorkflowIDIsThatWorkflowsOverride() async throws {
+        await t.run("w1", "create", #"{"phases": ["a"]}"#)
+        await t.run(nil, "configure-batching", #"{"batch_size": 25}"#)
+        let own = await t.run("w1", "configure-batching", #"{"event_types": ["note"], "deduplication_enabled": true}"#)
+        #expect(own.succeeded, "\(own.json)")
+        #expect(own.result["batching"]?["event_types"]?["note"]?["deduplication_enabled"] == true)
+        #expect(own.result["batching"]?["default"]?["batch_size"] == 25)
+        let settings = try await t.hub.store.read { tx in
+            BatchingSettings(json: try tx.setting(EventSettingKey.batching) ?? .emptyObject)
+        }
+        #expect(settings.rule(for: "note", workflowID: "w1").deduplication)
+        #expect(!settings.rule(for: "note", workflowID: "w2").deduplication)
+        #expect(!settings.rule(for: "note").deduplication)
+        #expect(settings.rule(for: "other", workflowID: "w1").batchSize(queueDepth: 500) == 25)
+    }
+
     @Test(arguments: [
         #"{"batch_size": 0}"#, #"{"batch_size": "huge"}"#, #"{"batch_timeout": "soon"}"#,
         #"{"event_types": ["Bad Type"]}"#, #"{"batch_size": 5, "extra": true}"#,

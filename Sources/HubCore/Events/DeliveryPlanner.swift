@@ -22,12 +22,12 @@ public enum DeliveryPlanner {
         _ pending: [HubEvent], batching: BatchingSettings, mode: AsyncProcessing.Mode, queueDepth: Int, now: Int64
     ) -> Plan {
         guard let first = pending.first else { return .idle }
-        let rule = batching.rule(for: first.eventType)
+        let rule = batching.rule(for: first)
         if !rule.enabled || mode == .latency { return .deliver([first]) }
         let size = rule.batchSize(queueDepth: max(queueDepth, pending.count))
         var batch: [HubEvent] = []
         for event in pending {
-            guard batch.count < size, batching.rule(for: event.eventType) == rule else { break }
+            guard batch.count < size, batching.rule(for: event) == rule else { break }
             batch.append(event)
         }
         // A batch cut short by a type that batches differently cannot grow: it goes now.

@@ -59,22 +59,48 @@ public struct BatchingRule: Sendable, Equatable {
     }
 }
 
-/// Batching for all event types, with per-type overrides.
+/// Batching for all event types, with per-type overrides, and per-workflow overrides of
+/// the whole (§17: `configure-batching` with a workflow id).
 public struct BatchingSettings: Sendable, Equatable {
     public var defaults: BatchingRule
     public var byType: [String: BatchingRule]
+    /// A workflow's own settings, used for its events instead of the hub-wide ones.
+    public var byWorkflow: [String: BatchingSettings]
 
-    public init(defaults: BatchingRule = .standard, byType: [String: BatchingRule] = [:]) {
+    public init(
+        defaults: BatchingRule = .standard, byType: [String: BatchingRule] = [:],
+        byWorkflow: [String: BatchingSettings] = [:]
+    ) {
         self.defaults = defaults
         self.byType = byType
+        self.byWorkflow = byWorkflow
     }
 
+    /// The hub-wide rule for a type.
     public func rule(for eventType: String) -> BatchingRule { byType[eventType] ?? defaults }
+
+    /// The rule for a type of a workflow's events: its override's, else the hub-wide one.
+    public func rule(for eventType: String, workflowID: String?) -> BatchingRule {
+        guard let workflowID, let own = byWorkflow[workflowID] else { return rule(for: eventType) }
+        return own.rule(for: eventType)
+    }
+
+    /// The rule for an event.
+    public func rule(for event: HubEvent) -> BatchingRule { rule(for: event.eventType, workflowID: event.workflowID) }
+
+    /// The settings a workflow's override starts from: the hub-wide ones.
+    public var hubWide: BatchingSettings { BatchingSettings(defaults: defaults, byType: byType) }
 
     public var json: JSONValue {
         var types: JSONValue = .emptyObject
         for name in byType.keys.sorted() { types[name] = byType[name]?.json ?? .null }
-        return ["default": defaults.json, "event_types": types]
+        var out: JSONValue = ["default": defaults.json, "event_types": types]
+        if !byWorkflow.isEmpty {
+            var workflows: JSONValue = .emptyObject
+            for id in byWorkflow.keys.sorted() { workflows[id] = byWorkflow[id]?.json ?? .null }
+            out["workflows"] = workflows
+        }
+        return out
     }
 
     public init(json: JSONValue) {
@@ -83,7 +109,13 @@ public struct BatchingSettings: Sendable, Equatable {
         for (name, rule) in json["event_types"]?.objectValue ?? [:] {
             byType[name] = BatchingRule(json: rule, base: defaults)
         }
-        self.init(defaults: defaults, byType: byType)
+        var byWorkflow: [String: BatchingSettings] = [:]
+        for (id, settings) in json["workflows"]?.objectValue ?? [:] {
+            var own = BatchingSettings(json: settings)
+            own.byWorkflow = [:]
+            byWorkflow[id] = own
+        }
+        self.init(defaults: defaults, byType: byType, byWorkflow: byWorkflow)
     }
 }
 

@@ -256,7 +256,7 @@ public actor EventDelivery: Service {
     private func prepare(
         _ s: Subscription, _ batch: [HubEvent], scan: SubscriptionScan, batching: BatchingSettings, now: Int64
     ) -> Ready {
-        let rule = batching.rule(for: batch[0].eventType)
+        let rule = batching.rule(for: batch[0])
         let all = batch.count == scan.events.count && !scan.full
         let ackThrough = all ? scan.safeThrough : batch[batch.count - 1].sequence
         var send = batch

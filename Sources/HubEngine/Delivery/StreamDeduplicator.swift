@@ -30,7 +30,7 @@ public struct StreamDeduplicator: Sendable {
             } catch {}
             rulesReadAt = .now
         }
-        guard rules.rule(for: type).deduplication else { return true }
+        guard rules.rule(for: type, workflowID: event["workflow_id"]?.stringValue).deduplication else { return true }
         let key = DeliveryDedup.key(
             eventType: type, workflowID: event["workflow_id"]?.stringValue,
             subject: event["subject"]?.stringValue ?? "",

@@ -50,7 +50,11 @@ enum ConfigureBatching {
     static let descriptor = OperationDescriptor(
         "configure-batching", scope: .hub, mutating: false, parameters: Parameters.self,
         summary: "Configure how delivery batches events: size (or adaptive), timeout, gzip, deduplication.",
-        discussion: "Batching shapes delivery only: publishing is durable on return whatever the batching.",
+        discussion: """
+            Batching shapes delivery only: publishing is durable on return whatever the batching. With a workflow id \
+            the settings are that workflow's own, used for its events instead of the hub-wide ones (they start as a \
+            copy of the hub-wide settings); the result is then the workflow's settings.
+            """,
         example: """
             coordination-hub configure-batching '{"event_types": ["task_completed", "task_ready"], "batch_size": "adaptive", "batch_timeout": "2s", "compression_enabled": true, "deduplication_enabled": true}'
             """,
@@ -69,6 +73,7 @@ enum ConfigureBatching {
         for (n, type) in (p.eventTypes ?? []).enumerated() where !PublishEvent.isEventType(type) {
             throw HubError.parameter("event_types[\(n)]", "is not a lower_snake_case event type")
         }
+        let workflowID = context.workflowID
         let settings = try await context.store.write { tx -> BatchingSettings in
             var settings = BatchingSettings(json: try tx.setting(EventSettingKey.batching) ?? .emptyObject)
             func change(_ rule: inout BatchingRule) {
@@ -83,17 +88,20 @@ enum ConfigureBatching {
                 if let d = p.deduplicationEnabled { rule.deduplication = d }
                 if let e = p.enabled { rule.enabled = e }
             }
+            // With a workflow id, the workflow's own settings (from the hub-wide ones the first time) change (§17).
+            var target = workflowID.map { settings.byWorkflow[$0] ?? settings.hubWide } ?? settings
             if let types = p.eventTypes, !types.isEmpty {
                 for type in types {
-                    var rule = settings.rule(for: type)
+                    var rule = target.rule(for: type)
                     change(&rule)
-                    settings.byType[type] = rule
+                    target.byType[type] = rule
                 }
             } else {
-                change(&settings.defaults)
+                change(&target.defaults)
             }
+            if let workflowID { settings.byWorkflow[workflowID] = target } else { settings = target }
             try tx.setSetting(EventSettingKey.batching, settings.json)
-            return settings
+            return workflowID == nil ? settings : target
         }
         return OperationOutcome(result: ["batching": settings.json])
     }
