@@ -78,11 +78,20 @@ public struct RetentionRule: Sendable, Equatable {
     /// Additionally, every event at or below this sequence goes (`acknowledged_only`: the
     /// lowest cursor of all subscriptions, so no subscription loses an unacknowledged event).
     public var acknowledgedThrough: Int64?
+    /// Only this workflow's events (a workflow's own retention), when set.
+    public var workflowID: String?
+    /// Not these workflows' events (they follow their own retention).
+    public var exceptWorkflows: [String]
 
-    public init(before: Int64, infoBefore: Int64? = nil, keptTypes: [String] = [], acknowledgedThrough: Int64? = nil) {
+    public init(
+        before: Int64, infoBefore: Int64? = nil, keptTypes: [String] = [], acknowledgedThrough: Int64? = nil,
+        workflowID: String? = nil, exceptWorkflows: [String] = []
+    ) {
         self.before = before
         self.infoBefore = infoBefore
         self.keptTypes = keptTypes
         self.acknowledgedThrough = acknowledgedThrough
+        self.workflowID = workflowID
+        self.exceptWorkflows = exceptWorkflows
     }
 }

@@ -194,11 +194,20 @@ extension SQLiteTransaction {
             clauses.append("sequence <= ?")
             _ = arguments.append(contentsOf: [through])
         }
+        var scope = ""
+        if let workflowID = rule.workflowID {
+            scope = " AND workflow_id = ?"
+            _ = arguments.append(contentsOf: [workflowID])
+        } else if !rule.exceptWorkflows.isEmpty {
+            scope =
+                " AND (workflow_id IS NULL OR workflow_id NOT IN (\(rule.exceptWorkflows.map { _ in "?" }.joined(separator: ","))))"
+            _ = arguments.append(contentsOf: StatementArguments(rule.exceptWorkflows))
+        }
         // The newest event always stays, so AUTOINCREMENT's high-water mark and
         // `lastEventSequence` keep counting from it after everything older went.
         try db.execute(
             sql: """
-                DELETE FROM events WHERE (\(clauses.joined(separator: " OR ")))
+                DELETE FROM events WHERE (\(clauses.joined(separator: " OR ")))\(scope)
                   AND sequence < (SELECT MAX(sequence) FROM events)
                 """, arguments: arguments)
         return db.changesCount

@@ -302,7 +302,7 @@ extension StoreConformance {
     }
 
     static func retention(_ store: any Store) async throws {
-        let appended = try await store.write { tx in
+        _ = try await store.write { tx in
             [
                 try tx.append(draft("task_ready", workflow: "conf_ret"), eventID: "evt_r1", timestamp: 10),
                 try tx.append(draft("completed", workflow: "conf_ret"), eventID: "evt_r2", timestamp: 20),
@@ -320,14 +320,34 @@ extension StoreConformance {
         try expect(removed >= 1, "retention removed \(removed) events, expected at least evt_r1")
         try expect(
             left.map(\.eventID) == ["evt_r2", "evt_r3", "evt_r4"], "retention left \(left.map(\.eventID))")
+        // A rule scoped to one workflow, or to all but some, touches only those events.
+        let scoped = try await store.write { tx in
+            _ = try tx.append(draft("task_ready", workflow: "conf_ret_own"), eventID: "evt_r6", timestamp: 40)
+            // Newer than the rules' limit, so evt_r6 is not the newest event, which always stays.
+            let tail = try tx.append(
+                draft("task_ready", workflow: "conf_ret_tail"), eventID: "evt_r7", timestamp: 2_000)
+            let spared = try tx.deleteEvents(
+                RetentionRule(before: 1_000, exceptWorkflows: ["conf_ret", "conf_ret_own"]))
+            let other = try tx.deleteEvents(RetentionRule(before: 1_000, workflowID: "conf_ret_other"))
+            return (spared, other, tail.sequence)
+        }
+        let kept = try await store.read { tx in
+            try tx.events(EventQuery(workflowID: "conf_ret")).count
+                + tx.events(EventQuery(workflowID: "conf_ret_own")).count
+        }
+        try expect(kept == 4 && scoped.1 == 0, "a scoped rule removed events outside its scope (\(kept) left)")
+        let own = try await store.write { tx in
+            try tx.deleteEvents(RetentionRule(before: 1_000, workflowID: "conf_ret_own"))
+        }
+        try expect(own == 1, "a rule for one workflow removed \(own) of its events, expected 1")
         // Everything old goes, but the newest event stays so sequences keep rising.
         _ = try await store.write { tx in try tx.deleteEvents(RetentionRule(before: Int64.max)) }
         let last = try await store.read { tx in try tx.lastEventSequence() }
-        try expect(last == appended[3].sequence, "the newest event did not survive retention")
+        try expect(last == scoped.2, "the newest event did not survive retention")
         let next = try await store.write { tx in
             try tx.append(draft("task_ready", workflow: "conf_ret"), eventID: "evt_r5", timestamp: 600)
         }
-        try expect(next.sequence > appended[3].sequence, "a sequence was reused after retention")
+        try expect(next.sequence > scoped.2, "a sequence was reused after retention")
     }
 
     static func settingsRoundTrip(_ store: any Store) async throws {

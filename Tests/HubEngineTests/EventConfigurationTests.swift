@@ -43,7 +43,6 @@ import Testing
     /// With a workflow id, configure-batching is that workflow's override of the hub-wide
     /// setting (§17); it changed the hub-wide one.
     @Test func batchingWithAWorkflowIDIsThatWorkflowsOverride() async throws {
-        await t.run("w1", "create", #"{"phases": ["a"]}"#)
         await t.run(nil, "configure-batching", #"{"batch_size": 25}"#)
         let own = await t.run("w1", "configure-batching", #"{"event_types": ["note"], "deduplication_enabled": true}"#)
         #expect(own.succeeded, "\(own.json)")
@@ -87,6 +86,27 @@ import Testing
         let left = await types()
         #expect(!left.contains("old") && !left.contains("created"))
         #expect(left.contains("recent"))
+    }
+
+    /// With a workflow id, configure-persistence sets that workflow's own retention (§17):
+    /// its events stay their 30 days while the hub-wide 7 days remove other workflows' events.
+    @Test func aWorkflowsOwnRetentionKeepsItsEvents() async throws {
+        await t.run("w2", "create", #"{"phases": ["build"]}"#)
+        let own = await t.run("w1", "configure-persistence", #"{"retention_period": "30d"}"#)
+        #expect(own.result["persistence"]?["workflows"]?["w1"]?["retention_period"] == "30d")
+        #expect(own.result["persistence"]?["retention_period"] != "30d")
+        await publish("kept_old")
+        await t.run("w2", "publish-event", #"{"event_type": "gone_old"}"#)
+        t.clock.advance(by: .days(8))
+        await publish("recent")
+        await t.run(nil, "configure-persistence", #"{"retention_period": "7d", "enforce_now": true}"#)
+        let left = await types()
+        #expect(left.contains("kept_old"))
+        #expect(!left.contains("gone_old"))
+        #expect(left.contains("recent"))
+        // Compression is hub-wide.
+        let refused = await t.run("w1", "configure-persistence", #"{"compression_enabled": true}"#)
+        #expect(refused.errorCode == "INVALID_PARAMETERS")
     }
 
     @Test func selectiveCriticalDropsInfoProgressAfterADay() async throws {

@@ -188,6 +188,34 @@ public struct PersistencePolicy: Sendable, Equatable {
     public var compressedEvents: Int = 0
     public var compressedBytesBefore: Int64 = 0
     public var compressedBytesAfter: Int64 = 0
+    /// Workflows' own retention, used for their events instead of the hub-wide one (§17:
+    /// `configure-persistence` with a workflow id). Compression stays hub-wide.
+    public var byWorkflow: [String: WorkflowRetention] = [:]
+
+    /// What a workflow's override sets.
+    public struct WorkflowRetention: Sendable, Equatable {
+        public var policy: Policy
+        public var retention: HubDuration
+        public var replay: Replay
+
+        public init(policy: Policy, retention: HubDuration, replay: Replay) {
+            self.policy = policy
+            self.retention = retention
+            self.replay = replay
+        }
+
+        public var json: JSONValue {
+            [
+                "persistence_policy": .string(policy.rawValue), "retention_period": .string(retention.description),
+                "replay_capabilities": .string(replay.rawValue),
+            ]
+        }
+    }
+
+    /// The retention a workflow's events follow: its override, else the hub-wide one.
+    public func retention(of workflowID: String?) -> WorkflowRetention {
+        workflowID.flatMap { byWorkflow[$0] } ?? WorkflowRetention(policy: policy, retention: retention, replay: replay)
+    }
 
     public static let standard = PersistencePolicy(
         policy: .all, retention: .days(7), compression: false, replay: .full, lastEnforcedAt: nil)
@@ -219,7 +247,7 @@ public struct PersistencePolicy: Sendable, Equatable {
     }
 
     public var json: JSONValue {
-        [
+        var out: JSONValue = [
             "persistence_policy": .string(policy.rawValue), "retention_period": .string(retention.description),
             "compression_enabled": .bool(compression), "replay_capabilities": .string(replay.rawValue),
             "last_enforced_at": lastEnforcedAt.map { .string(Timestamp.format(milliseconds: $0)) } ?? .null,
@@ -227,6 +255,12 @@ public struct PersistencePolicy: Sendable, Equatable {
             "compressed_events": .count(compressedEvents), "compressed_bytes_before": .int(compressedBytesBefore),
             "compressed_bytes_after": .int(compressedBytesAfter),
         ]
+        if !byWorkflow.isEmpty {
+            var workflows: JSONValue = .emptyObject
+            for id in byWorkflow.keys.sorted() { workflows[id] = byWorkflow[id]?.json ?? .null }
+            out["workflows"] = workflows
+        }
+        return out
     }
 
     /// Reads the form ``json`` writes; a missing retention period is `defaultRetention`
@@ -244,6 +278,12 @@ public struct PersistencePolicy: Sendable, Equatable {
         compressedEvents = Int(clamping: json["compressed_events"]?.intValue ?? 0)
         compressedBytesBefore = json["compressed_bytes_before"]?.intValue ?? 0
         compressedBytesAfter = json["compressed_bytes_after"]?.intValue ?? 0
+        for (id, own) in json["workflows"]?.objectValue ?? [:] {
+            byWorkflow[id] = WorkflowRetention(
+                policy: own["persistence_policy"]?.stringValue.flatMap(Policy.init(rawValue:)) ?? policy,
+                retention: own["retention_period"]?.stringValue.flatMap(HubDuration.init(parsing:)) ?? retention,
+                replay: own["replay_capabilities"]?.stringValue.flatMap(Replay.init(rawValue:)) ?? replay)
+        }
     }
 }
 

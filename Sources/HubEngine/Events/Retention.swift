@@ -25,18 +25,28 @@ extension Hub {
             var policy = PersistencePolicy(
                 json: try tx.setting(EventSettingKey.persistence) ?? .emptyObject, defaultRetention: retention)
             guard force || policy.isDue(now: now) else { return nil }
-            var rule = RetentionRule(before: now - policy.retention.milliseconds)
-            if policy.policy == .selectiveCritical {
-                rule.infoBefore = now - PersistencePolicy.progressRetention.milliseconds
-                rule.keptTypes = PersistencePolicy.lifecycleTypes
+            // An event every subscription has acknowledged is no one's any more; with no
+            // subscriptions, none is waited for.
+            let acknowledged = try tx.subscriptions().map(\.cursor).min() ?? tx.lastEventSequence()
+            func rule(_ own: PersistencePolicy.WorkflowRetention) -> RetentionRule {
+                var rule = RetentionRule(before: now - own.retention.milliseconds)
+                if own.policy == .selectiveCritical {
+                    rule.infoBefore = now - PersistencePolicy.progressRetention.milliseconds
+                    rule.keptTypes = PersistencePolicy.lifecycleTypes
+                }
+                if own.replay == .acknowledgedOnly { rule.acknowledgedThrough = acknowledged }
+                return rule
             }
-            if policy.replay == .acknowledgedOnly {
-                // An event every subscription has acknowledged is no one's any more; with no
-                // subscriptions, none is waited for.
-                let cursors = try tx.subscriptions().map(\.cursor)
-                rule.acknowledgedThrough = try cursors.min() ?? tx.lastEventSequence()
+            // The hub-wide rule for every event but those of workflows with their own, then theirs.
+            var hubWide = rule(policy.retention(of: nil))
+            hubWide.exceptWorkflows = policy.byWorkflow.keys.sorted()
+            var removed = try tx.deleteEvents(hubWide)
+            for (id, own) in policy.byWorkflow {
+                var scoped = rule(own)
+                scoped.workflowID = id
+                removed += try tx.deleteEvents(scoped)
             }
-            policy.lastRemoved = try tx.deleteEvents(rule)
+            policy.lastRemoved = removed
             if policy.compression {
                 let pass = try tx.compressEventData(
                     afterSequence: policy.compressedThrough,

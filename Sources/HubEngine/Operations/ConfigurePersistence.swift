@@ -36,7 +36,9 @@ enum ConfigurePersistence {
         summary: "Configure event retention: period, selective policy, compression of older data, replay guarantees.",
         discussion: """
             Retention runs at most hourly: in the server's background job, and in the command line when it notices a \
-            run is due. The newest event is always kept, so sequences keep rising.
+            run is due. The newest event is always kept, so sequences keep rising. With a workflow id the policy, \
+            period and replay guarantee are that workflow's own, used for its events instead of the hub-wide ones \
+            (compression stays hub-wide); the result shows them under persistence.workflows.
             """,
         example: """
             coordination-hub configure-persistence '{"persistence_policy": "selective_critical", "retention_period": "30d", "compression_enabled": true, "replay_capabilities": "full"}'
@@ -51,13 +53,28 @@ enum ConfigurePersistence {
             return d
         }
         let configured = context.hub.configuration.eventRetention
+        let workflowID = context.workflowID
+        if workflowID != nil && p.compressionEnabled != nil {
+            throw HubError.parameter(
+                "compression_enabled",
+                "is hub-wide: set it without a workflow id (a workflow's own settings are its retention)")
+        }
         var policy = try await context.store.write { tx -> PersistencePolicy in
             var policy = PersistencePolicy(
                 json: try tx.setting(EventSettingKey.persistence) ?? .emptyObject, defaultRetention: configured)
-            if let value = p.persistencePolicy { policy.policy = value }
-            if let retention { policy.retention = retention }
-            if let c = p.compressionEnabled { policy.compression = c }
-            if let r = p.replayCapabilities { policy.replay = r }
+            if let workflowID {
+                // The workflow's own retention, from the hub-wide one the first time (§17).
+                var own = policy.retention(of: workflowID)
+                if let value = p.persistencePolicy { own.policy = value }
+                if let retention { own.retention = retention }
+                if let r = p.replayCapabilities { own.replay = r }
+                policy.byWorkflow[workflowID] = own
+            } else {
+                if let value = p.persistencePolicy { policy.policy = value }
+                if let retention { policy.retention = retention }
+                if let c = p.compressionEnabled { policy.compression = c }
+                if let r = p.replayCapabilities { policy.replay = r }
+            }
             try tx.setSetting(EventSettingKey.persistence, policy.json)
             return policy
         }
