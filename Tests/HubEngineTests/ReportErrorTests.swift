@@ -43,8 +43,12 @@ import Testing
         #expect(reported.result["recovery_action"]?["action"] == "retry_task")
         #expect(reported.result["recovery_action"]?["succeeded"] == true)
         #expect(await status("build") == "ready")
-        let events = await t.run("w1", "get-events", #"{"event_types": ["error_encountered"]}"#)
-        #expect(events.result["events"]?.arrayValue?.first?["severity"] == "error")
+        let events = await t.run("w1", "get-events", #"{"event_types": ["error_encountered", "task_retried"]}"#)
+        let list = events.result["events"]?.arrayValue ?? []
+        #expect(list.first?["severity"] == "error")
+        // The recovery's retry is caused by the report (§16's chains); it had no cause.
+        #expect(list.map { $0["event_type"] } == ["error_encountered", "task_retried"])
+        #expect(list.last?["metadata"]?["causation_id"] == list.first?["event_id"])
     }
 
     /// A retry brings back the tasks that were skipped because the task had failed for good.

@@ -104,7 +104,9 @@ enum ReportError {
 
         var recovery: JSONValue = ["attempted": false]
         if classification.recoverable, auto, let action = classification.recovery {
-            recovery = await recover(action, context: context, taskID: taskID, agentID: agentID)
+            // The recovery's events are caused by the report's error_encountered (§16).
+            let cause = change.events.first { $0.eventType == "error_encountered" }?.eventID
+            recovery = await recover(action, context: context, taskID: taskID, agentID: agentID, cause: cause)
         } else if classification.recoverable {
             recovery = ["attempted": false, "reason": "auto_recovery is off"]
         } else {
@@ -153,7 +155,8 @@ enum ReportError {
 
     /// Performs the recovery and says what happened; a recovery that cannot run is reported, not thrown.
     static func recover(
-        _ action: ErrorClassification.Recovery, context: OperationContext, taskID: String?, agentID: String?
+        _ action: ErrorClassification.Recovery, context: OperationContext, taskID: String?, agentID: String?,
+        cause: String? = nil
     ) async -> JSONValue {
         var context = context
         context.expectedVersion = nil
@@ -163,7 +166,7 @@ enum ReportError {
                 guard let taskID else {
                     return ["attempted": false, "action": .string(action.rawValue), "reason": "no task_id to retry"]
                 }
-                return try await retry(taskID, context: context, action: action)
+                return try await retry(taskID, context: context, action: action, cause: cause)
             case .redistribute:
                 guard let agentID else {
                     return ["attempted": false, "action": "redistribute", "reason": "no agent_id to redistribute"]
@@ -203,9 +206,9 @@ enum ReportError {
     }
 
     /// Puts a failed task back in the queue (attempts kept), unless its retries are spent or it is still running.
-    static func retry(_ taskID: String, context: OperationContext, action: ErrorClassification.Recovery) async throws
-        -> JSONValue
-    {
+    static func retry(
+        _ taskID: String, context: OperationContext, action: ErrorClassification.Recovery, cause: String? = nil
+    ) async throws -> JSONValue {
         let id = try context.requiredWorkflowID
         // A running task the reporter says failed: its lease ends and it goes back to the queue.
         let requeued = try await context.hub.dispatch { scope -> JSONValue? in
@@ -217,7 +220,7 @@ enum ReportError {
                 try scope.tx.update(task)
             }
             try scope.requeue(
-                lease: lease, ending: .revoked, countAttempt: true, reason: "report-error recovery", cause: nil)
+                lease: lease, ending: .revoked, countAttempt: true, reason: "report-error recovery", cause: cause)
             return [
                 "attempted": true, "action": .string(action.rawValue), "succeeded": true, "task_id": .string(taskID),
                 "task_status": "ready", "lease_revoked": .string(lease.leaseID),
@@ -259,7 +262,7 @@ enum ReportError {
                         "attempts": .count(task.attempts),
                         "revived_tasks": .strings(revived.map(\.taskID)),
                     ],
-                    phase: task.phaseID
+                    phase: task.phaseID, causedBy: cause
                 ).eventID
             try m.tx.update(task)
             return [
