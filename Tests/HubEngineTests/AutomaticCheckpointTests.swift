@@ -81,6 +81,25 @@ import Testing
         #expect(await t.run("w1", "get-status").result["workflow_state"]?["status"] == "completed")
     }
 
+    /// A partial restore of later phases leaves the current phase pending: resuming starts it
+    /// (its tasks stayed pending, and nothing could ever be claimed).
+    @Test func resumingAfterAPartialRestoreStartsThePendingCurrentPhase() async throws {
+        await t.run(
+            "w1", "create",
+            #"{"phases": [{"name": "p1", "tasks": [{"task_id": "t1"}]}, {"name": "p2", "tasks": [{"task_id": "t2"}]}]}"#)
+        await t.run("w1", "start")
+        await t.run(nil, "register-agent", #"{"agent_id": "ag"}"#)
+        for _ in 0..<2 {
+            let lease = try #require(await claim("ag")?["lease_id"]?.stringValue)
+            await t.run(nil, "complete-task", "{\"lease_id\": \"\(lease)\"}")
+        }
+        let restored = await t.run(
+            "w1", "restore", #"{"name": "phase_1_complete", "strategy": "partial_restore", "phases": [2]}"#)
+        #expect(restored.succeeded, "\(restored.json)")
+        #expect(await t.run("w1", "resume").succeeded)
+        #expect(await claim("ag")?["task_id"] == "t2")
+    }
+
     @Test func aRunningWorkflowIsCheckpointedEveryIntervalWhenTouched() async throws {
         await t.run("w1", "create", #"{"phases": ["a"], "configuration": {"checkpoint_interval": "15m"}}"#)
         await t.run("w1", "start")

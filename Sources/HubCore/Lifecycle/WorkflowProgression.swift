@@ -103,6 +103,11 @@ public struct WorkflowProgression: Sendable {
                 effects += startOnly(next.phaseID, now: now)
                 continue
             }
+            if phases[p].status == .pending {
+                // The current phase not begun (a partial restore put it back): it starts.
+                effects += startOnly(current, now: now)
+                continue
+            }
             guard phases[p].status == .running else { break }
             effects += settleBlockedTasks(phase: current)
             effects += markReady(phase: current)
