@@ -255,6 +255,15 @@ public enum HubRouter {
                 hub.logger.info(
                     "a waiting \(request.operation) ended early: its client went away",
                     metadata: ["agent_id": "\(request.parameters["agent_id"]?.stringValue ?? "?")"])
+                // Granted in the instant its client left: nobody will hold it, so it is released.
+                if request.operation == "allocate-resources",
+                    let id = response.json["result"]?["allocation_id"]?.stringValue
+                {
+                    _ = await hub.perform(
+                        OperationRequest(
+                            workflowID: nil, operation: "release-resources", parameters: ["allocation_id": .string(id)])
+                    )
+                }
             }
         } else {
             response = await hub.perform(request)
