@@ -86,7 +86,8 @@ import Testing
     @Test func resumingAfterAPartialRestoreStartsThePendingCurrentPhase() async throws {
         await t.run(
             "w1", "create",
-            #"{"phases": [{"name": "p1", "tasks": [{"task_id": "t1"}]}, {"name": "p2", "tasks": [{"task_id": "t2"}]}]}"#)
+            #"{"phases": [{"name": "p1", "tasks": [{"task_id": "t1"}]}, {"name": "p2", "tasks": [{"task_id": "t2"}]}]}"#
+        )
         await t.run("w1", "start")
         await t.run(nil, "register-agent", #"{"agent_id": "ag"}"#)
         for _ in 0..<2 {

@@ -55,6 +55,20 @@ import Testing
         #expect(!settings.rule(for: "note", workflowID: "w2").deduplication)
         #expect(!settings.rule(for: "note").deduplication)
         #expect(settings.rule(for: "other", workflowID: "w1").batchSize(queueDepth: 500) == 25)
+        // What the workflow did not set follows the hub-wide settings, also when they change later.
+        let later = await t.run(nil, "configure-batching", #"{"batch_size": 40}"#)
+        #expect(later.succeeded)
+        let shown = await t.run("w1", "configure-batching", #"{"compression_enabled": true}"#).result["batching"]
+        #expect(shown?["default"]?["batch_size"] == 40)
+        #expect(shown?["event_types"]?["note"]?["deduplication_enabled"] == true)
+        #expect(shown?["own"]?["default"] == ["compression_enabled": true])
+        // A publish that changes batching changes the workflow's own settings when it has them.
+        await t.run("w1", "publish-event", #"{"event_type": "note", "enable_batching": false}"#)
+        let after = try await t.hub.store.read { tx in
+            BatchingSettings(json: try tx.setting(EventSettingKey.batching) ?? .emptyObject)
+        }
+        #expect(!after.rule(for: "note", workflowID: "w1").enabled)
+        #expect(after.rule(for: "note").enabled)
     }
 
     @Test(arguments: [
@@ -107,6 +121,18 @@ import Testing
         // Compression is hub-wide.
         let refused = await t.run("w1", "configure-persistence", #"{"compression_enabled": true}"#)
         #expect(refused.errorCode == "INVALID_PARAMETERS")
+        // What the workflow did not set follows the hub-wide policy, also when it changes later.
+        await t.run("w1", "configure-persistence", #"{"persistence_policy": "selective_critical"}"#)
+        let shown = await t.run(nil, "configure-persistence", #"{"replay_capabilities": "acknowledged_only"}"#)
+        let inForce = shown.result["persistence"]?["workflows"]?["w1"]
+        #expect(inForce?["persistence_policy"] == "selective_critical")
+        #expect(inForce?["retention_period"] == "30d")
+        #expect(inForce?["replay_capabilities"] == "acknowledged_only")
+        // An archived workflow's settings are not changed.
+        await t.run("w2", "cancel")
+        await t.run("w2", "cleanup")
+        let archived = await t.run("w2", "configure-persistence", #"{"retention_period": "2d"}"#)
+        #expect(archived.errorCode == "INVALID_TRANSITION")
     }
 
     @Test func selectiveCriticalDropsInfoProgressAfterADay() async throws {

@@ -64,12 +64,14 @@ public struct BatchingRule: Sendable, Equatable {
 public struct BatchingSettings: Sendable, Equatable {
     public var defaults: BatchingRule
     public var byType: [String: BatchingRule]
-    /// A workflow's own settings, used for its events instead of the hub-wide ones.
-    public var byWorkflow: [String: BatchingSettings]
+    /// A workflow's own settings as given: only the fields its calls set, `{"default": {…},
+    /// "event_types": {type: {…}}}`; every other field follows the hub-wide settings, also
+    /// when those change later.
+    public var byWorkflow: [String: JSONValue]
 
     public init(
         defaults: BatchingRule = .standard, byType: [String: BatchingRule] = [:],
-        byWorkflow: [String: BatchingSettings] = [:]
+        byWorkflow: [String: JSONValue] = [:]
     ) {
         self.defaults = defaults
         self.byType = byType
@@ -79,17 +81,47 @@ public struct BatchingSettings: Sendable, Equatable {
     /// The hub-wide rule for a type.
     public func rule(for eventType: String) -> BatchingRule { byType[eventType] ?? defaults }
 
-    /// The rule for a type of a workflow's events: its override's, else the hub-wide one.
+    /// The rule for a type of a workflow's events: the hub-wide rule with the workflow's own
+    /// default fields over it, and its own fields for the type over those.
     public func rule(for eventType: String, workflowID: String?) -> BatchingRule {
-        guard let workflowID, let own = byWorkflow[workflowID] else { return rule(for: eventType) }
-        return own.rule(for: eventType)
+        let hubWide = rule(for: eventType)
+        guard let workflowID, let own = byWorkflow[workflowID] else { return hubWide }
+        let base = BatchingRule(json: own["default"] ?? .emptyObject, base: hubWide)
+        return BatchingRule(json: own["event_types"]?[eventType] ?? .emptyObject, base: base)
     }
 
     /// The rule for an event.
     public func rule(for event: HubEvent) -> BatchingRule { rule(for: event.eventType, workflowID: event.workflowID) }
 
-    /// The settings a workflow's override starts from: the hub-wide ones.
-    public var hubWide: BatchingSettings { BatchingSettings(defaults: defaults, byType: byType) }
+    /// The settings in force for a workflow's events.
+    public func effective(for workflowID: String) -> BatchingSettings {
+        let own = byWorkflow[workflowID] ?? .emptyObject
+        var types: [String: BatchingRule] = [:]
+        let ownTypes = (own["event_types"]?.objectValue).map { Array($0.keys) } ?? []
+        for type in Set(byType.keys).union(ownTypes) {
+            types[type] = rule(for: type, workflowID: workflowID)
+        }
+        return BatchingSettings(
+            defaults: BatchingRule(json: own["default"] ?? .emptyObject, base: defaults), byType: types)
+    }
+
+    /// Sets `fields` (a partial rule) in a workflow's own settings, for `eventTypes` or its default.
+    public mutating func override(_ workflowID: String, eventTypes: [String], with fields: JSONValue) {
+        var own = byWorkflow[workflowID] ?? .emptyObject
+        func merged(_ old: JSONValue?) -> JSONValue {
+            var out = old ?? .emptyObject
+            for (key, value) in fields.objectValue ?? [:] { out[key] = value }
+            return out
+        }
+        if eventTypes.isEmpty {
+            own["default"] = merged(own["default"])
+        } else {
+            var types = own["event_types"] ?? .emptyObject
+            for type in eventTypes { types[type] = merged(types[type]) }
+            own["event_types"] = types
+        }
+        byWorkflow[workflowID] = own
+    }
 
     public var json: JSONValue {
         var types: JSONValue = .emptyObject
@@ -97,7 +129,7 @@ public struct BatchingSettings: Sendable, Equatable {
         var out: JSONValue = ["default": defaults.json, "event_types": types]
         if !byWorkflow.isEmpty {
             var workflows: JSONValue = .emptyObject
-            for id in byWorkflow.keys.sorted() { workflows[id] = byWorkflow[id]?.json ?? .null }
+            for id in byWorkflow.keys.sorted() { workflows[id] = byWorkflow[id] ?? .emptyObject }
             out["workflows"] = workflows
         }
         return out
@@ -109,12 +141,8 @@ public struct BatchingSettings: Sendable, Equatable {
         for (name, rule) in json["event_types"]?.objectValue ?? [:] {
             byType[name] = BatchingRule(json: rule, base: defaults)
         }
-        var byWorkflow: [String: BatchingSettings] = [:]
-        for (id, settings) in json["workflows"]?.objectValue ?? [:] {
-            var own = BatchingSettings(json: settings)
-            own.byWorkflow = [:]
-            byWorkflow[id] = own
-        }
+        var byWorkflow: [String: JSONValue] = [:]
+        for (id, own) in json["workflows"]?.objectValue ?? [:] where own.objectValue != nil { byWorkflow[id] = own }
         self.init(defaults: defaults, byType: byType, byWorkflow: byWorkflow)
     }
 }
@@ -188,11 +216,13 @@ public struct PersistencePolicy: Sendable, Equatable {
     public var compressedEvents: Int = 0
     public var compressedBytesBefore: Int64 = 0
     public var compressedBytesAfter: Int64 = 0
-    /// Workflows' own retention, used for their events instead of the hub-wide one (§17:
-    /// `configure-persistence` with a workflow id). Compression stays hub-wide.
-    public var byWorkflow: [String: WorkflowRetention] = [:]
+    /// Workflows' own retention as given (§17: `configure-persistence` with a workflow id):
+    /// only the fields their calls set (`persistence_policy`, `retention_period`,
+    /// `replay_capabilities`); the others follow the hub-wide policy, also when it changes.
+    /// Compression stays hub-wide.
+    public var byWorkflow: [String: JSONValue] = [:]
 
-    /// What a workflow's override sets.
+    /// The retention a workflow's events follow.
     public struct WorkflowRetention: Sendable, Equatable {
         public var policy: Policy
         public var retention: HubDuration
@@ -212,9 +242,13 @@ public struct PersistencePolicy: Sendable, Equatable {
         }
     }
 
-    /// The retention a workflow's events follow: its override, else the hub-wide one.
+    /// The retention a workflow's events follow: its own fields over the hub-wide ones.
     public func retention(of workflowID: String?) -> WorkflowRetention {
-        workflowID.flatMap { byWorkflow[$0] } ?? WorkflowRetention(policy: policy, retention: retention, replay: replay)
+        let own = workflowID.flatMap { byWorkflow[$0] } ?? .emptyObject
+        return WorkflowRetention(
+            policy: own["persistence_policy"]?.stringValue.flatMap(Policy.init(rawValue:)) ?? policy,
+            retention: own["retention_period"]?.stringValue.flatMap(HubDuration.init(parsing:)) ?? retention,
+            replay: own["replay_capabilities"]?.stringValue.flatMap(Replay.init(rawValue:)) ?? replay)
     }
 
     public static let standard = PersistencePolicy(
@@ -257,7 +291,19 @@ public struct PersistencePolicy: Sendable, Equatable {
         ]
         if !byWorkflow.isEmpty {
             var workflows: JSONValue = .emptyObject
-            for id in byWorkflow.keys.sorted() { workflows[id] = byWorkflow[id]?.json ?? .null }
+            for id in byWorkflow.keys.sorted() { workflows[id] = retention(of: id).json }
+            out["workflows"] = workflows
+        }
+        return out
+    }
+
+    /// The stored form: ``json`` with each workflow's own fields only (``json`` shows the
+    /// retention in force for each).
+    public var storedJSON: JSONValue {
+        var out = json
+        if !byWorkflow.isEmpty {
+            var workflows: JSONValue = .emptyObject
+            for id in byWorkflow.keys.sorted() { workflows[id] = byWorkflow[id] ?? .emptyObject }
             out["workflows"] = workflows
         }
         return out
@@ -278,12 +324,7 @@ public struct PersistencePolicy: Sendable, Equatable {
         compressedEvents = Int(clamping: json["compressed_events"]?.intValue ?? 0)
         compressedBytesBefore = json["compressed_bytes_before"]?.intValue ?? 0
         compressedBytesAfter = json["compressed_bytes_after"]?.intValue ?? 0
-        for (id, own) in json["workflows"]?.objectValue ?? [:] {
-            byWorkflow[id] = WorkflowRetention(
-                policy: own["persistence_policy"]?.stringValue.flatMap(Policy.init(rawValue:)) ?? policy,
-                retention: own["retention_period"]?.stringValue.flatMap(HubDuration.init(parsing:)) ?? retention,
-                replay: own["replay_capabilities"]?.stringValue.flatMap(Replay.init(rawValue:)) ?? replay)
-        }
+        for (id, own) in json["workflows"]?.objectValue ?? [:] where own.objectValue != nil { byWorkflow[id] = own }
     }
 }
 

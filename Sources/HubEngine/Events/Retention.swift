@@ -41,8 +41,8 @@ extension Hub {
             var hubWide = rule(policy.retention(of: nil))
             hubWide.exceptWorkflows = policy.byWorkflow.keys.sorted()
             var removed = try tx.deleteEvents(hubWide)
-            for (id, own) in policy.byWorkflow {
-                var scoped = rule(own)
+            for id in policy.byWorkflow.keys.sorted() {
+                var scoped = rule(policy.retention(of: id))
                 scoped.workflowID = id
                 removed += try tx.deleteEvents(scoped)
             }
@@ -57,7 +57,7 @@ extension Hub {
                 policy.compressedBytesAfter += pass.bytesAfter
             }
             policy.lastEnforcedAt = now
-            try tx.setSetting(EventSettingKey.persistence, policy.json)
+            try tx.setSetting(EventSettingKey.persistence, policy.storedJSON)
             return policy
         }
     }

@@ -52,8 +52,9 @@ enum ConfigureBatching {
         summary: "Configure how delivery batches events: size (or adaptive), timeout, gzip, deduplication.",
         discussion: """
             Batching shapes delivery only: publishing is durable on return whatever the batching. With a workflow id \
-            the settings are that workflow's own, used for its events instead of the hub-wide ones (they start as a \
-            copy of the hub-wide settings); the result is then the workflow's settings.
+            the settings are that workflow's own, used for its events: the fields given override the hub-wide \
+            settings, which every other field follows, also when they change later. The result is then the settings in \
+            force for the workflow, and under own what it set.
             """,
         example: """
             coordination-hub configure-batching '{"event_types": ["task_completed", "task_ready"], "batch_size": "adaptive", "batch_timeout": "2s", "compression_enabled": true, "deduplication_enabled": true}'
@@ -74,7 +75,7 @@ enum ConfigureBatching {
             throw HubError.parameter("event_types[\(n)]", "is not a lower_snake_case event type")
         }
         let workflowID = context.workflowID
-        let settings = try await context.store.write { tx -> BatchingSettings in
+        let settings = try await context.store.write { tx -> JSONValue in
             var settings = BatchingSettings(json: try tx.setting(EventSettingKey.batching) ?? .emptyObject)
             func change(_ rule: inout BatchingRule) {
                 if let size = p.batchSize {
@@ -88,21 +89,42 @@ enum ConfigureBatching {
                 if let d = p.deduplicationEnabled { rule.deduplication = d }
                 if let e = p.enabled { rule.enabled = e }
             }
-            // With a workflow id, the workflow's own settings (from the hub-wide ones the first time) change (§17).
-            var target = workflowID.map { settings.byWorkflow[$0] ?? settings.hubWide } ?? settings
+            if let workflowID {
+                // The workflow's own settings hold just the fields given; the rest follows the hub's (§17).
+                if let workflow = try tx.workflow(workflowID), workflow.archived {
+                    throw HubError.invalidTransition(
+                        operation: "configure-batching for", workflowID: workflowID, current: workflow.status,
+                        archived: true, allowed: [])
+                }
+                var given = BatchingRule.standard
+                change(&given)
+                let rule = given.json
+                var fields: JSONValue = .emptyObject
+                if p.enabled != nil { fields["enabled"] = rule["enabled"] ?? .null }
+                if p.batchSize != nil { fields["batch_size"] = rule["batch_size"] ?? .null }
+                if timeout != nil { fields["batch_timeout"] = rule["batch_timeout"] ?? .null }
+                if p.compressionEnabled != nil { fields["compression_enabled"] = rule["compression_enabled"] ?? .null }
+                if p.deduplicationEnabled != nil {
+                    fields["deduplication_enabled"] = rule["deduplication_enabled"] ?? .null
+                }
+                settings.override(workflowID, eventTypes: p.eventTypes ?? [], with: fields)
+                try tx.setSetting(EventSettingKey.batching, settings.json)
+                var shown = settings.effective(for: workflowID).json
+                shown["own"] = settings.byWorkflow[workflowID] ?? .emptyObject
+                return shown
+            }
             if let types = p.eventTypes, !types.isEmpty {
                 for type in types {
-                    var rule = target.rule(for: type)
+                    var rule = settings.rule(for: type)
                     change(&rule)
-                    target.byType[type] = rule
+                    settings.byType[type] = rule
                 }
             } else {
-                change(&target.defaults)
+                change(&settings.defaults)
             }
-            if let workflowID { settings.byWorkflow[workflowID] = target } else { settings = target }
             try tx.setSetting(EventSettingKey.batching, settings.json)
-            return workflowID == nil ? settings : target
+            return settings.json
         }
-        return OperationOutcome(result: ["batching": settings.json])
+        return OperationOutcome(result: ["batching": settings])
     }
 }

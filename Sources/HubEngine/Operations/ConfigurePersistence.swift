@@ -37,8 +37,9 @@ enum ConfigurePersistence {
         discussion: """
             Retention runs at most hourly: in the server's background job, and in the command line when it notices a \
             run is due. The newest event is always kept, so sequences keep rising. With a workflow id the policy, \
-            period and replay guarantee are that workflow's own, used for its events instead of the hub-wide ones \
-            (compression stays hub-wide); the result shows them under persistence.workflows.
+            period and replay guarantee given are that workflow's own, used for its events; what it does not set \
+            follows the hub-wide policy (compression stays hub-wide). The result shows each workflow's retention in \
+            force under persistence.workflows.
             """,
         example: """
             coordination-hub configure-persistence '{"persistence_policy": "selective_critical", "retention_period": "30d", "compression_enabled": true, "replay_capabilities": "full"}'
@@ -63,11 +64,16 @@ enum ConfigurePersistence {
             var policy = PersistencePolicy(
                 json: try tx.setting(EventSettingKey.persistence) ?? .emptyObject, defaultRetention: configured)
             if let workflowID {
-                // The workflow's own retention, from the hub-wide one the first time (§17).
-                var own = policy.retention(of: workflowID)
-                if let value = p.persistencePolicy { own.policy = value }
-                if let retention { own.retention = retention }
-                if let r = p.replayCapabilities { own.replay = r }
+                // The workflow's own retention holds just the fields given; the rest follows the hub's (§17).
+                if let workflow = try tx.workflow(workflowID), workflow.archived {
+                    throw HubError.invalidTransition(
+                        operation: "configure-persistence for", workflowID: workflowID, current: workflow.status,
+                        archived: true, allowed: [])
+                }
+                var own = policy.byWorkflow[workflowID] ?? .emptyObject
+                if let value = p.persistencePolicy { own["persistence_policy"] = .string(value.rawValue) }
+                if let retention { own["retention_period"] = .string(retention.description) }
+                if let r = p.replayCapabilities { own["replay_capabilities"] = .string(r.rawValue) }
                 policy.byWorkflow[workflowID] = own
             } else {
                 if let value = p.persistencePolicy { policy.policy = value }
@@ -75,7 +81,7 @@ enum ConfigurePersistence {
                 if let c = p.compressionEnabled { policy.compression = c }
                 if let r = p.replayCapabilities { policy.replay = r }
             }
-            try tx.setSetting(EventSettingKey.persistence, policy.json)
+            try tx.setSetting(EventSettingKey.persistence, policy.storedJSON)
             return policy
         }
         if p.enforceNow == true, let after = try await context.hub.enforceRetention(force: true) { policy = after }

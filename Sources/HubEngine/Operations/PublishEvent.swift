@@ -204,14 +204,22 @@ enum PublishEvent {
                 }
                 run.append(EventToAppend(draft: eventDraft, eventID: id, serializedData: data))
                 if input.changesBatching {
-                    // How delivery batches this type from now on (§10).
-                    var rule = batching.rule(for: input.eventType)
+                    // How delivery batches this type from now on (§10): for the workflow's events when
+                    // it has settings of its own, else hub-wide.
+                    var rule = batching.rule(for: input.eventType, workflowID: eventDraft.workflowID)
                     if let enabled = input.enableBatching { rule.enabled = enabled }
                     if let mode = input.batchOptimization {
                         rule.size =
                             mode == "adaptive" ? .adaptive : .fixed(BatchingRule.standard.batchSize(queueDepth: 0))
                     }
-                    batching.byType[input.eventType] = rule
+                    if let own = eventDraft.workflowID, batching.byWorkflow[own] != nil {
+                        var fields: JSONValue = .emptyObject
+                        if input.enableBatching != nil { fields["enabled"] = rule.json["enabled"] ?? .null }
+                        if input.batchOptimization != nil { fields["batch_size"] = rule.json["batch_size"] ?? .null }
+                        batching.override(own, eventTypes: [input.eventType], with: fields)
+                    } else {
+                        batching.byType[input.eventType] = rule
+                    }
                 }
             }
             try store()
