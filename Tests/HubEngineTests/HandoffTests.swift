@@ -54,6 +54,13 @@ import Testing
             accepted.result["subscriptions"]?.arrayValue?.first?["subscription_id"] == first.result["subscription_id"])
         let seen = await t.run(nil, "get-events", #"{"subscription": "orchestrator"}"#)
         #expect(seen.result["events"]?.arrayValue?.map { $0["event_type"] } == ["started"])
+        // A second handoff under the same callback widens it: both workflows' events reach it.
+        let second = handoff.replacingOccurrences(of: "wf_h", with: "wf_i")
+        #expect(await t.run(nil, "accept-handoff", second).succeeded)
+        await t.run("wf_h", "publish-event", #"{"event_type": "failed"}"#)
+        await t.run("wf_i", "publish-event", #"{"event_type": "failed"}"#)
+        let both = await t.run(nil, "get-events", #"{"subscription": "orchestrator", "event_types": ["failed"]}"#)
+        #expect(both.result["events"]?.arrayValue?.compactMap { $0["workflow_id"]?.stringValue } == ["wf_h", "wf_i"])
     }
 
     @Test func aFinishedHandoffReturnsHubToOrchestrate() async throws {

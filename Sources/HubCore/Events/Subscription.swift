@@ -27,6 +27,17 @@ public struct EventFilter: Sendable, Equatable {
 
     public var isEmpty: Bool { severities.isEmpty && workflowIDs.isEmpty && eventTypes.isEmpty }
 
+    /// What passes either filter: each list joined, and a list that is empty (anything) in
+    /// either stays empty.
+    public func widened(by other: EventFilter) -> EventFilter {
+        func union<T: Equatable>(_ a: [T], _ b: [T]) -> [T] {
+            a.isEmpty || b.isEmpty ? [] : a + b.filter { !a.contains($0) }
+        }
+        return EventFilter(
+            severities: union(severities, other.severities), workflowIDs: union(workflowIDs, other.workflowIDs),
+            eventTypes: union(eventTypes, other.eventTypes))
+    }
+
     public func admits(_ event: HubEvent) -> Bool {
         (severities.isEmpty || severities.contains(event.severity))
             && (workflowIDs.isEmpty || event.workflowID.map(workflowIDs.contains) == true)

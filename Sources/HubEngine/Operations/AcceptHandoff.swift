@@ -71,9 +71,11 @@ enum AcceptHandoff {
         summary: "Take a workflow over from an orchestrator: create, subscribe and start it in one step.",
         discussion: """
             orchestrate_to_hub carries workflow_definition (create's parameters plus workflow_id), initial_state, \
-            agent_preferences (agent_pool_size, specializations) and monitoring_config (subscriptions). Everything \
-            happens in one transaction: any error (a taken id, a bad pattern, a taken callback) leaves nothing \
-            behind. complete and get-status of the finished workflow return hub_to_orchestrate.
+            agent_preferences (agent_pool_size, specializations) and monitoring_config (subscriptions). A \
+            subscription under a callback that exists already widens it (its patterns and this workflow added, its \
+            cursor kept), so one orchestrator follows every workflow it hands over with one subscription. Everything \
+            happens in one transaction: any error (a taken id, a bad pattern) leaves nothing behind. complete and \
+            get-status of the finished workflow return hub_to_orchestrate.
             """,
         example: """
             coordination-hub accept-handoff '{"orchestrate_to_hub": {"workflow_definition": {"workflow_id": "workflow_123", "phases": ["setup", "build"]}, "initial_state": "phase_0_ready", "agent_preferences": {"agent_pool_size": 2}, "monitoring_config": {"subscriptions": [{"patterns": ["workflow.*.phase_completed", "*.failed"], "callback": "orchestrator"}]}}}'
@@ -120,7 +122,7 @@ enum AcceptHandoff {
             var stored: [Subscription] = []
             for (subscription, startFrom) in subscriptions {
                 var s = subscription
-                if let updated = try SubscribeEvent.updateExisting(s, in: tx) {
+                if let updated = try SubscribeEvent.updateExisting(s, in: tx, widening: true) {
                     stored.append(updated)
                     continue
                 }

@@ -155,12 +155,17 @@ enum SubscribeEvent {
     /// Subscribing again under a callback name updates that subscription and keeps its
     /// cursor, its place in a replay and its counters (§17): a consumer re-subscribes on every
     /// start without losing or repeating events. Answers the updated subscription, or `nil`
-    /// when no subscription has `s`'s callback (a new one is stored then).
-    static func updateExisting(_ s: Subscription, in tx: any StoreWriter) throws -> Subscription? {
+    /// when no subscription has `s`'s callback (a new one is stored then). `widening` (a
+    /// handoff: one orchestrator's subscription for each workflow it hands over) keeps what
+    /// the subscription matched and adds what `s` matches, instead of replacing it.
+    static func updateExisting(_ s: Subscription, in tx: any StoreWriter, widening: Bool = false) throws
+        -> Subscription?
+    {
         guard s.callback != s.id, var existing = try tx.subscription(s.callback), existing.callback == s.callback
         else { return nil }
-        existing.patterns = s.patterns
-        existing.filter = s.filter
+        existing.patterns =
+            widening ? existing.patterns + s.patterns.filter { !existing.patterns.contains($0) } : s.patterns
+        existing.filter = widening ? existing.filter.widened(by: s.filter) : s.filter
         existing.delivery = s.delivery
         existing.webhookURL = s.webhookURL
         existing.secret = s.secret
