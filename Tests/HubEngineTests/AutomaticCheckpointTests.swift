@@ -22,16 +22,21 @@ import Testing
         await t.run(nil, "claim-task", "{\"agent_id\": \"\(agent)\"}").result["tasks"]?.arrayValue?.first
     }
 
-    /// §17: the phase's checkpoint is taken after it completes and before the next one starts.
-    /// The completion that closes a phase commits that state as a version of its own, the
-    /// checkpoint's, and the next phase starts in the version after it.
-    @Test func completingAPhaseTakesItsCheckpointBeforeTheNextPhaseStarts() async throws {
+    /// Workflow w1 running phase one (task a) of two (task b), and agent ag registered.
+    func startTwoPhases() async {
         await t.run(
             "w1", "create",
             #"{"phases": [{"name": "one", "tasks": [{"task_id": "a"}]}, {"name": "two", "tasks": [{"task_id": "b"}]}]}"#
         )
         await t.run("w1", "start")
         await t.run(nil, "register-agent", #"{"agent_id": "ag"}"#)
+    }
+
+    /// §17: the phase's checkpoint is taken after it completes and before the next one starts.
+    /// The completion that closes a phase commits that state as a version of its own, the
+    /// checkpoint's, and the next phase starts in the version after it.
+    @Test func completingAPhaseTakesItsCheckpointBeforeTheNextPhaseStarts() async throws {
+        await startTwoPhases()
         let lease = try #require(await claim("ag")?["lease_id"]?.stringValue)
         await t.run(nil, "complete-task", "{\"lease_id\": \"\(lease)\"}")
         let list = await checkpoints()
@@ -84,12 +89,7 @@ import Testing
     /// A partial restore of later phases leaves the current phase pending: resuming starts it
     /// (its tasks stayed pending, and nothing could ever be claimed).
     @Test func resumingAfterAPartialRestoreStartsThePendingCurrentPhase() async throws {
-        await t.run(
-            "w1", "create",
-            #"{"phases": [{"name": "p1", "tasks": [{"task_id": "t1"}]}, {"name": "p2", "tasks": [{"task_id": "t2"}]}]}"#
-        )
-        await t.run("w1", "start")
-        await t.run(nil, "register-agent", #"{"agent_id": "ag"}"#)
+        await startTwoPhases()
         for _ in 0..<2 {
             let lease = try #require(await claim("ag")?["lease_id"]?.stringValue)
             await t.run(nil, "complete-task", "{\"lease_id\": \"\(lease)\"}")
@@ -98,7 +98,7 @@ import Testing
             "w1", "restore", #"{"name": "phase_1_complete", "strategy": "partial_restore", "phases": [2]}"#)
         #expect(restored.succeeded, "\(restored.json)")
         #expect(await t.run("w1", "resume").succeeded)
-        #expect(await claim("ag")?["task_id"] == "t2")
+        #expect(await claim("ag")?["task_id"] == "b")
     }
 
     @Test func aRunningWorkflowIsCheckpointedEveryIntervalWhenTouched() async throws {

@@ -41,6 +41,19 @@ extension DispatchScope {
         }
     }
 
+    /// Ends a granted allocation (released) or a queued request (withdrawn), publishes
+    /// `resource_released` and grants what that frees; anything else is returned as it is.
+    mutating func end(_ allocation: ResourceAllocation) throws -> ResourceAllocation {
+        guard allocation.state == .granted || allocation.state == .queued else { return allocation }
+        var ended = allocation
+        ended.state = allocation.state == .granted ? .released : .withdrawn
+        ended.endedAt = now
+        try tx.update(ended)
+        try emitResourceEvent("resource_released", ended)
+        try processResourceQueue()
+        return ended
+    }
+
     private mutating func expire(_ queued: ResourceAllocation) throws {
         var request = queued
         request.state = .expired

@@ -187,13 +187,7 @@ enum AllocateResources {
         try await hub.dispatch { scope -> ResourceAllocation in
             try scope.processResourceQueue()
             guard var current = try scope.tx.allocation(allocation.requestID) else { return allocation }
-            if cancelled && (current.state == .queued || current.state == .granted) {
-                current.state = current.state == .granted ? .released : .withdrawn
-                current.endedAt = scope.now
-                try scope.tx.update(current)
-                try scope.emitResourceEvent("resource_released", current)
-                try scope.processResourceQueue()
-            }
+            if cancelled { current = try scope.end(current) }
             return current
         }
     }
@@ -235,17 +229,11 @@ enum ReleaseResources {
             throw HubError.parameter("allocation_id", "or request_id is required")
         }
         let allocation = try await context.hub.dispatch { scope -> ResourceAllocation in
-            guard var allocation = try scope.tx.allocation(id) else {
+            guard let allocation = try scope.tx.allocation(id) else {
                 throw HubError.parameter(
                     p.allocationId != nil ? "allocation_id" : "request_id", "names no allocation or request")
             }
-            guard allocation.state == .granted || allocation.state == .queued else { return allocation }
-            allocation.state = allocation.state == .granted ? .released : .withdrawn
-            allocation.endedAt = scope.now
-            try scope.tx.update(allocation)
-            try scope.emitResourceEvent("resource_released", allocation)
-            try scope.processResourceQueue()
-            return allocation
+            return try scope.end(allocation)
         }
         return OperationOutcome(result: ResourceView.json(allocation))
     }
