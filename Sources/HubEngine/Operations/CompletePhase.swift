@@ -44,17 +44,19 @@ enum CompletePhase {
                 throw HubError.parameter(
                     "phase", "names phase \(requested), but only the current phase (\(current)) can be closed")
             }
-            var (effects, remaining) = progression.completeCurrentPhase(
-                force: p.force ?? false, now: m.now, stopAtPhaseEnd: true)
-            let running = Set(progression.tasks.filter { $0.phaseID == current && $0.status == .skipped }.map(\.taskID))
-                .intersection(try m.tx.activeLeases(workflowID: id).map(\.taskID))
-            if !running.isEmpty {
+            let force = p.force ?? false
+            if force {
                 // Tasks running in the phase lose their leases first (their agents' load drops, as
                 // `complete` with force does), then the phase is closed over them.
-                try m.revokeLeases(reason: "phase \(current) closed by complete-phase", tasks: running)
-                progression = try m.progression()
-                (effects, remaining) = progression.completeCurrentPhase(force: true, now: m.now, stopAtPhaseEnd: true)
+                let leased = Set(try m.tx.activeLeases(workflowID: id).map(\.taskID))
+                let running = Set(
+                    progression.tasks.filter { $0.phaseID == current && leased.contains($0.taskID) }.map(\.taskID))
+                if !running.isEmpty {
+                    try m.revokeLeases(reason: "phase \(current) closed by complete-phase", tasks: running)
+                    progression = try m.progression()
+                }
             }
+            let (effects, remaining) = progression.completeCurrentPhase(force: force, now: m.now, stopAtPhaseEnd: true)
             if !remaining.isEmpty {
                 throw HubError(
                     .workflowIncomplete,
