@@ -91,11 +91,7 @@ enum ConfigureBatching {
             }
             if let workflowID {
                 // The workflow's own settings hold just the fields given; the rest follows the hub's (§17).
-                if let workflow = try tx.workflow(workflowID), workflow.archived {
-                    throw HubError.invalidTransition(
-                        operation: "configure-batching for", workflowID: workflowID, current: workflow.status,
-                        archived: true, allowed: [])
-                }
+                try EventSettingKey.refuseArchived(workflowID, operation: "configure-batching", in: tx)
                 var given = BatchingRule.standard
                 change(&given)
                 let rule = given.json
@@ -126,5 +122,15 @@ enum ConfigureBatching {
             return settings.json
         }
         return OperationOutcome(result: ["batching": settings])
+    }
+}
+
+extension EventSettingKey {
+    /// A workflow's own event settings are a change to it: an archived workflow refuses them.
+    static func refuseArchived(_ workflowID: String, operation: String, in tx: any StoreReader) throws {
+        guard let workflow = try tx.workflow(workflowID), workflow.archived else { return }
+        throw HubError.invalidTransition(
+            operation: "\(operation) for", workflowID: workflowID, current: workflow.status, archived: true, allowed: []
+        )
     }
 }

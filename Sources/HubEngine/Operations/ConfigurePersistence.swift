@@ -65,11 +65,7 @@ enum ConfigurePersistence {
                 json: try tx.setting(EventSettingKey.persistence) ?? .emptyObject, defaultRetention: configured)
             if let workflowID {
                 // The workflow's own retention holds just the fields given; the rest follows the hub's (§17).
-                if let workflow = try tx.workflow(workflowID), workflow.archived {
-                    throw HubError.invalidTransition(
-                        operation: "configure-persistence for", workflowID: workflowID, current: workflow.status,
-                        archived: true, allowed: [])
-                }
+                try EventSettingKey.refuseArchived(workflowID, operation: "configure-persistence", in: tx)
                 var own = policy.byWorkflow[workflowID] ?? .emptyObject
                 if let value = p.persistencePolicy { own["persistence_policy"] = .string(value.rawValue) }
                 if let retention { own["retention_period"] = .string(retention.description) }
