@@ -111,6 +111,18 @@ import Testing
         #expect(reported.result["recovery_action"]?["succeeded"] == true)
         let moved = reported.result["recovery_action"]?["new_assignments"]?.arrayValue ?? []
         #expect(moved.first?["target_agent"] == "spare")
+        // The redistribution is caused by the report (it had no cause).
+        try await expectCausedByTheReport("tasks_redistributed")
+    }
+
+    /// The first event of type `type` is caused by the workflow's error_encountered.
+    func expectCausedByTheReport(_ type: String) async throws {
+        let events =
+            await t.run("w1", "get-events", "{\"event_types\": [\"error_encountered\", \"\(type)\"]}").result["events"]?
+            .arrayValue ?? []
+        let report = try #require(events.first { $0["event_type"] == "error_encountered" })
+        let effect = try #require(events.first { $0["event_type"] == .string(type) })
+        #expect(effect["metadata"]?["causation_id"] == report["event_id"], "\(effect)")
     }
 
     @Test func stateCorruptionRestoresTheNewestValidCheckpoint() async throws {
@@ -128,5 +140,6 @@ import Testing
         #expect(recovery?["used_checkpoint"] == .string(good))
         #expect(recovery?["fallback_used"] == true)
         #expect(recovery?["skipped_corrupt"] == .strings([bad]))
+        try await expectCausedByTheReport("state_restored")
     }
 }

@@ -11,11 +11,17 @@ struct DispatchScope {
     private(set) var mutations: [String: Mutation] = [:]
     private(set) var agentEvents: [HubEvent] = []
 
-    init(tx: any StoreWriter, now: Int64, ids: any IDGenerator, configuration: Configuration) {
+    /// The event that caused this whole change, if one did (``Mutation/causeOfChanges``).
+    var rootCause: String?
+
+    init(
+        tx: any StoreWriter, now: Int64, ids: any IDGenerator, configuration: Configuration, rootCause: String? = nil
+    ) {
         self.tx = tx
         self.now = now
         self.ids = ids
         self.configuration = configuration
+        self.rootCause = rootCause
     }
 
     /// How long a lease lasts from its claim or last heartbeat: 3 heartbeat intervals (§17).
@@ -31,7 +37,7 @@ struct DispatchScope {
             guard let workflow = try tx.workflow(id) else { throw HubError.workflowNotFound(id) }
             mutation = Mutation(
                 tx: tx, workflow: workflow, now: now, ids: ids,
-                checkpointRetention: configuration.checkpointRetention)
+                checkpointRetention: configuration.checkpointRetention, rootCause: rootCause)
         }
         let value = try body(&mutation)
         mutations[id] = mutation
@@ -91,8 +97,9 @@ extension Hub {
         let now = clock.nowMilliseconds()
         let ids = self.ids
         let configuration = self.configuration
+        let rootCause = Mutation.causeOfChanges
         return try await store.write { tx in
-            var scope = DispatchScope(tx: tx, now: now, ids: ids, configuration: configuration)
+            var scope = DispatchScope(tx: tx, now: now, ids: ids, configuration: configuration, rootCause: rootCause)
             try scope.sweep()
             let value = try body(&scope)
             try scope.finish()

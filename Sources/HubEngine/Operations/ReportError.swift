@@ -160,13 +160,22 @@ enum ReportError {
     ) async -> JSONValue {
         var context = context
         context.expectedVersion = nil
+        // Every change the recovery makes is caused by the report's error_encountered (§16).
+        return await Mutation.$causeOfChanges.withValue(cause) {
+            await recover(action, context: context, taskID: taskID, agentID: agentID)
+        }
+    }
+
+    private static func recover(
+        _ action: ErrorClassification.Recovery, context: OperationContext, taskID: String?, agentID: String?
+    ) async -> JSONValue {
         do {
             switch action {
             case .retryTask, .waitAndRetry:
                 guard let taskID else {
                     return ["attempted": false, "action": .string(action.rawValue), "reason": "no task_id to retry"]
                 }
-                return try await retry(taskID, context: context, action: action, cause: cause)
+                return try await retry(taskID, context: context, action: action)
             case .redistribute:
                 guard let agentID else {
                     return ["attempted": false, "action": "redistribute", "reason": "no agent_id to redistribute"]
@@ -206,9 +215,10 @@ enum ReportError {
     }
 
     /// Puts a failed task back in the queue (attempts kept), unless its retries are spent or it is still running.
-    static func retry(
-        _ taskID: String, context: OperationContext, action: ErrorClassification.Recovery, cause: String? = nil
-    ) async throws -> JSONValue {
+    static func retry(_ taskID: String, context: OperationContext, action: ErrorClassification.Recovery) async throws
+        -> JSONValue
+    {
+        let cause = Mutation.causeOfChanges
         let id = try context.requiredWorkflowID
         // A running task the reporter says failed: its lease ends and it goes back to the queue.
         let requeued = try await context.hub.dispatch { scope -> JSONValue? in

@@ -228,6 +228,7 @@ enum Restore {
         let checkpoint = choice.checkpoint
         let document = choice.document
         let fallbackUsed = choice.fallbackUsed
+        let rootCause = Mutation.causeOfChanges
         let change = try await context.store.write { tx -> (RestorePlan, Workflow) in
             guard let workflow = try tx.workflow(id) else { throw HubError.workflowNotFound(id) }
             try checkVersion(workflow, expected)
@@ -240,7 +241,8 @@ enum Restore {
             let live = WorkflowSnapshot(workflow: workflow, phases: try tx.phases(of: id), tasks: try tx.tasks(of: id))
             let plan = RestorePlan.make(
                 current: live, checkpoint: document.state, strategy: strategy, phases: phases, now: now)
-            var m = Mutation(tx: tx, workflow: workflow, now: now, ids: ids, checkpointRetention: keep)
+            var m = Mutation(
+                tx: tx, workflow: workflow, now: now, ids: ids, checkpointRetention: keep, rootCause: rootCause)
             // Leases of the tasks being replaced end; their agents' load drops.
             let touched = Set(plan.restoredPhases)
             let phaseOf = Dictionary(live.tasks.map { ($0.taskID, $0.phaseID) }, uniquingKeysWith: { a, _ in a })

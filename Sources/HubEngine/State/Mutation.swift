@@ -14,16 +14,24 @@ struct Mutation {
     var pendingCheckpoints: [(trigger: CheckpointTrigger, name: String)] = []
     /// How many checkpoints per workflow retention keeps.
     let checkpointRetention: Int
+    /// What caused the whole change when another event did (a recovery of `report-error`):
+    /// the cause of its first event.
+    let rootCause: String?
+
+    /// The event that causes the operations run in this task (``rootCause``), read where a
+    /// change begins, before its transaction (which runs on the store's own queue).
+    @TaskLocal static var causeOfChanges: String?
 
     init(
         tx: any StoreWriter, workflow: Workflow, now: Int64, ids: any IDGenerator,
-        checkpointRetention: Int = Configuration().checkpointRetention
+        checkpointRetention: Int = Configuration().checkpointRetention, rootCause: String? = nil
     ) {
         self.tx = tx
         self.workflow = workflow
         self.now = now
         self.ids = ids
         self.checkpointRetention = checkpointRetention
+        self.rootCause = rootCause
     }
 
     /// Appends an event of the hub about this workflow. By default it is caused by
@@ -34,7 +42,7 @@ struct Mutation {
         causedBy cause: String? = nil
     ) throws -> HubEvent {
         var draft = EventDraft.workflow(
-            type, workflow, severity: severity, data: data, causedBy: cause ?? events.first?.eventID)
+            type, workflow, severity: severity, data: data, causedBy: cause ?? events.first?.eventID ?? rootCause)
         if let phase { draft.phase = phase }
         let event = try tx.append(draft, eventID: ids.make("evt"), timestamp: now)
         events.append(event)
@@ -160,6 +168,7 @@ extension Hub {
         let expected = context.expectedVersion
         let operation = context.operation
         let keep = configuration.checkpointRetention
+        let rootCause = Mutation.causeOfChanges
         let change: (value: T, workflow: Workflow, events: [HubEvent]) = try await store.write { tx in
             guard let workflow = try tx.workflow(workflowID) else { throw HubError.workflowNotFound(workflowID) }
             if let expected, expected != workflow.stateVersion {
@@ -176,7 +185,8 @@ extension Hub {
                 throw HubError.invalidTransition(
                     operation: operation, workflowID: workflowID, current: workflow.status, archived: true, allowed: [])
             }
-            var mutation = Mutation(tx: tx, workflow: workflow, now: now, ids: ids, checkpointRetention: keep)
+            var mutation = Mutation(
+                tx: tx, workflow: workflow, now: now, ids: ids, checkpointRetention: keep, rootCause: rootCause)
             let value = try body(&mutation)
             if !mutation.events.isEmpty { try mutation.commit() }
             return (value, mutation.workflow, mutation.events)
