@@ -25,8 +25,8 @@ public protocol EventLogReader {
     func deadLetters(subscriptionID: String, afterSequence: Int64, limit: Int) throws -> [DeadLetter]
     /// A stored setting of the event system (`batching`, `async_processing`, `persistence`, …).
     func setting(_ key: String) throws -> JSONValue?
-    /// How many events are stored and the bytes of their `data`.
-    func eventVolume() throws -> (count: Int, dataBytes: Int64)
+    /// How many events are stored and the bytes of their `data`: all, or one workflow's.
+    func eventVolume(of workflowID: String?) throws -> (count: Int, dataBytes: Int64)
     /// The bytes the store's database occupies.
     func storageBytes() throws -> Int64
 }

@@ -170,13 +170,13 @@ extension SQLiteTransaction {
             arguments: [time]) ?? 0
     }
 
-    func eventVolume() throws -> (count: Int, dataBytes: Int64) {
+    func eventVolume(of workflowID: String?) throws -> (count: Int, dataBytes: Int64) {
         let row = try Row.fetchOne(
             db,
             sql: """
                 SELECT COUNT(*) AS n, COALESCE(SUM(LENGTH(data)), 0) + COALESCE(SUM(LENGTH(data_gz)), 0) AS bytes
-                FROM events
-                """)
+                FROM events\(workflowID == nil ? "" : " WHERE workflow_id = ?")
+                """, arguments: workflowID.map { [$0] } ?? [])
         return (row?["n"] ?? 0, row?["bytes"] ?? 0)
     }
 

@@ -71,6 +71,30 @@ import Testing
         #expect(after.rule(for: "note").enabled)
     }
 
+    /// With a workflow id, get-metrics gives that workflow's figures (§17): they were the hub's.
+    @Test func metricsWithAWorkflowIDAreThatWorkflows() async throws {
+        await t.run("w2", "create", #"{"phases": [{"name": "p", "tasks": [{"task_id": "a"}, {"task_id": "b"}]}]}"#)
+        await t.run("w2", "start")
+        await t.run(nil, "register-agent", #"{"agent_id": "ag"}"#)
+        let lease = await t.run(nil, "claim-task", #"{"agent_id": "ag"}"#).result["tasks"]?.arrayValue?.first?[
+            "lease_id"]
+        await t.run(nil, "complete-task", "{\"lease_id\": \"\(lease?.stringValue ?? "")\"}")
+        await t.run("w2", "configure-persistence", #"{"retention_period": "30d"}"#)
+        let figures = await t.run("w2", "get-metrics").result["event_system_performance"]
+        #expect(figures?["scope"]?["workflow_id"] == "w2")
+        #expect(figures?["workflow_efficiency"]?["workflow_id"] == "w2")
+        #expect(figures?["workflow_efficiency"]?["tasks_total"] == 2)
+        #expect(figures?["workflow_efficiency"]?["tasks_completed"] == 1)
+        #expect(figures?["agent_performance"]?["tasks_completed"] == 1)
+        #expect(figures?["agent_performance"]?["agents"] == 1)
+        #expect(figures?["persistence_performance"]?["retention_period"] == "30d")
+        let stored = await t.run("w2", "get-events", #"{"limit": 10000}"#).result["count"]
+        #expect(figures?["persistence_performance"]?["events_stored"] == stored)
+        let hub = await t.run(nil, "get-metrics").result["event_system_performance"]
+        #expect(hub?["scope"] == nil)
+        #expect(hub?["workflow_efficiency"]?["workflows"] == 2)
+    }
+
     @Test(arguments: [
         #"{"batch_size": 0}"#, #"{"batch_size": "huge"}"#, #"{"batch_timeout": "soon"}"#,
         #"{"event_types": ["Bad Type"]}"#, #"{"batch_size": 5, "extra": true}"#,

@@ -10,15 +10,55 @@ enum GetMetrics {
         discussion: """
             Delivery figures (batches, latency percentiles, dedup, compression, retries, dead letters) are recorded \
             by the delivery service in the store, so any process reports them. event_queue_depth counts, over all \
-            subscriptions, the events after each cursor. memory and cpu are this process's own.
+            subscriptions, the events after each cursor. memory and cpu are this process's own. With a workflow id, \
+            workflow_efficiency, agent_performance, the events stored and the batching and retention in force are that \
+            workflow's (its tasks, and the agents of its pool and tasks); scope.hub_wide names the sections that stay \
+            the hub's (delivery is recorded for the hub as a whole).
             """,
         example: "coordination-hub get-metrics",
         handler: run)
 
     static func run(_ context: OperationContext, _: NoParameters) async throws -> OperationOutcome {
         let retention = context.hub.configuration.eventRetention
-        let figures = try await context.store.read { tx in try Figures.read(tx, retention: retention) }
-        return OperationOutcome(result: ["event_system_performance": figures.json])
+        let workflowID = context.workflowID
+        let now = context.now
+        let figures = try await context.store.read { tx in
+            try Figures.read(tx, retention: retention, workflowID: workflowID)
+        }
+        var result = figures.json
+        if let workflow = figures.workflow {
+            // §17: a workflow id narrows the figures to that workflow's.
+            let view = WorkflowStateView(snapshot: workflow.snapshot, now: now, agents: workflow.agents)
+            let tasks = workflow.snapshot.tasks
+            let completed = tasks.filter { $0.status == .completed }.count
+            let failed = tasks.filter { $0.status == .failed }.count
+            let times = tasks.compactMap(\.executionMilliseconds)
+            var efficiency = view.metrics
+            efficiency["workflow_id"] = .string(workflow.snapshot.workflow.id)
+            efficiency["status"] = .string(workflow.snapshot.workflow.status.rawValue)
+            result["workflow_efficiency"] = efficiency
+            result["agent_performance"] = [
+                "agents": .count(workflow.agents.pool.union(tasks.compactMap(\.assignedAgent)).count),
+                "tasks_completed": .count(completed), "tasks_failed": .count(failed),
+                "success_rate": figures.ratio(completed, completed + failed),
+                "average_task_completion": times.isEmpty
+                    ? .null : .string(HubDuration(milliseconds: times.reduce(0, +) / Int64(times.count)).description),
+            ]
+            let id = workflow.snapshot.workflow.id
+            let own = figures.persistence.retention(of: id)
+            result["persistence_performance"]?["retention_period"] = .string(own.retention.description)
+            result["persistence_performance"]?["persistence_policy"] = .string(own.policy.rawValue)
+            result["batching_performance"]?["default_batch_size"] =
+                figures.batching.effective(for: id).defaults.json["batch_size"] ?? .null
+            result["scope"] = [
+                "workflow_id": .string(id),
+                "hub_wide": [
+                    "batching_performance (delivery)", "async_processing_performance", "filtering_optimization",
+                    "persistence_performance (compression, retention runs)", "system_health",
+                ],
+            ]
+        }
+        return OperationOutcome(result: ["event_system_performance": result])
     }
 
     struct Figures: Sendable {
@@ -33,9 +73,17 @@ enum GetMetrics {
         var storageBytes: Int64
         var workflowsByStatus: [(WorkflowStatus, Int)]
         var agents: [Agent]
+        /// The workflow the figures are narrowed to, with its agents.
+        var workflow: (snapshot: WorkflowSnapshot, agents: WorkflowAgents)?
 
-        static func read(_ tx: any StoreReader, retention: HubDuration) throws -> Figures {
-            let volume = try tx.eventVolume()
+        static func read(_ tx: any StoreReader, retention: HubDuration, workflowID: String? = nil) throws -> Figures {
+            let volume = try tx.eventVolume(of: workflowID)
+            var workflow: (snapshot: WorkflowSnapshot, agents: WorkflowAgents)?
+            if let workflowID, let found = try tx.workflow(workflowID) {
+                let snapshot = WorkflowSnapshot(
+                    workflow: found, phases: try tx.phases(of: workflowID), tasks: try tx.tasks(of: workflowID))
+                workflow = (snapshot, try WorkflowAgents.read(workflowID, tasks: snapshot.tasks, in: tx))
+            }
             return Figures(
                 delivery: DeliveryStatistics(json: try tx.setting(DeliveryStatistics.settingKey) ?? .emptyObject),
                 batching: BatchingSettings(json: try tx.setting(EventSettingKey.batching) ?? .emptyObject),
@@ -48,7 +96,7 @@ enum GetMetrics {
                 workflowsByStatus: try WorkflowStatus.allCases.map { status in
                     (status, try tx.workflows(WorkflowQuery(statuses: [status], includeArchived: true, limit: 1)).total)
                 },
-                agents: try tx.agents())
+                agents: try tx.agents(), workflow: workflow)
         }
 
         func ratio(_ a: Int, _ b: Int) -> JSONValue { b == 0 ? .null : .double(rounded(Double(a) / Double(b))) }
