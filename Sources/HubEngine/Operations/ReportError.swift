@@ -218,7 +218,6 @@ enum ReportError {
     static func retry(_ taskID: String, context: OperationContext, action: ErrorClassification.Recovery) async throws
         -> JSONValue
     {
-        let cause = Mutation.causeOfChanges
         let id = try context.requiredWorkflowID
         // A running task the reporter says failed: its lease ends and it goes back to the queue.
         let requeued = try await context.hub.dispatch { scope -> JSONValue? in
@@ -230,7 +229,8 @@ enum ReportError {
                 try scope.tx.update(task)
             }
             try scope.requeue(
-                lease: lease, ending: .revoked, countAttempt: true, reason: "report-error recovery", cause: cause)
+                lease: lease, ending: .revoked, countAttempt: true, reason: "report-error recovery",
+                cause: Mutation.causeOfChanges)
             return [
                 "attempted": true, "action": .string(action.rawValue), "succeeded": true, "task_id": .string(taskID),
                 "task_status": "ready", "lease_revoked": .string(lease.leaseID),
@@ -272,7 +272,7 @@ enum ReportError {
                         "attempts": .count(task.attempts),
                         "revived_tasks": .strings(revived.map(\.taskID)),
                     ],
-                    phase: task.phaseID, causedBy: cause
+                    phase: task.phaseID
                 ).eventID
             try m.tx.update(task)
             return [
