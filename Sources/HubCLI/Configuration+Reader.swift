@@ -1,7 +1,6 @@
 import Foundation
 import HubCore
 import HubEngine
-import Yams
 
 extension Configuration {
     /// Reads `<state-dir>/config.json` (or `config.yaml`), then the environment
@@ -14,7 +13,17 @@ extension Configuration {
         for name in Paths.configurationFiles {
             let path = (stateDirectory as NSString).appendingPathComponent(name)
             guard FileManager.default.fileExists(atPath: path) else { continue }
-            let document = try ParameterSource.readDocument(path: path, what: "configuration file")
+            let document: JSONValue
+            do {
+                // A YAML file with every setting commented out sets nothing.
+                document = try ParameterSource.readDocument(
+                    path: path, what: "configuration file", emptyYAML: .emptyObject)
+            } catch {
+                // Not the command's arguments: the file is the problem, and the command is not run.
+                throw HubError(
+                    .invalidParameters, error.message,
+                    details: "Fix or remove the configuration file \(path); nothing was run.")
+            }
             guard var members = document.objectValue else {
                 throw HubError(.invalidParameters, "configuration file \(path) must hold an object")
             }

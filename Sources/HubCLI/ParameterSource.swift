@@ -32,7 +32,9 @@ enum ParameterSource {
         return document
     }
 
-    static func readDocument(path: String, what: String) throws(HubError) -> JSONValue {
+    /// The document in the file at `path`: JSON, or YAML for `.yaml`/`.yml`. A YAML file that
+    /// holds no document (empty, or comments only) is `emptyYAML` when given, else refused.
+    static func readDocument(path: String, what: String, emptyYAML: JSONValue? = nil) throws(HubError) -> JSONValue {
         guard !path.isEmpty, let data = FileManager.default.contents(atPath: path) else {
             throw HubError(
                 .invalidArguments, "Cannot read \(what) \(path.isEmpty ? "(empty path)" : path)",
@@ -43,7 +45,9 @@ enum ParameterSource {
             throw HubError(.invalidArguments, "\(what) \(path) is larger than \(maximumSize) bytes")
         }
         let lower = path.lowercased()
-        if lower.hasSuffix(".yaml") || lower.hasSuffix(".yml") { return try yaml(data, what: "\(what) \(path)") }
+        if lower.hasSuffix(".yaml") || lower.hasSuffix(".yml") {
+            return try yaml([UInt8](data), what: "\(what) \(path)", empty: emptyYAML)
+        }
         return try parse([UInt8](data), what: "\(what) \(path)")
     }
 
@@ -58,56 +62,18 @@ enum ParameterSource {
         }
     }
 
-    static func yaml(_ data: Data, what: String) throws(HubError) -> JSONValue {
+    static func yaml(_ bytes: [UInt8], what: String, empty: JSONValue?) throws(HubError) -> JSONValue {
+        let document: JSONValue?
         do {
-            guard let text = String(data: data, encoding: .utf8), let node = try Yams.compose(yaml: text) else {
-                return .emptyObject
-            }
-            var budget = maximumValues
-            return try convert(node, depth: 0, budget: &budget)
-        } catch let error as HubError {
-            throw error
+            document = try YAMLReader.read(bytes)
         } catch {
+            throw HubError(.invalidArguments, "The \(what) \(error.message)", details: error.details)
+        }
+        guard let document = document ?? empty else {
             throw HubError(
-                .invalidArguments, "The \(what) is not valid YAML: \(error)", details: "Fix the YAML syntax.")
+                .invalidArguments, "The \(what) holds no YAML document",
+                details: "It is empty or holds only comments.", suggestions: ["Write {} for no parameters"])
         }
-    }
-
-    /// Most values a YAML document may expand to. Aliases repeat what they name, so a
-    /// kilobyte of anchors can stand for billions of values.
-    static let maximumValues = 1_000_000
-
-    private static func convert(_ node: Node, depth: Int, budget: inout Int) throws(HubError) -> JSONValue {
-        guard depth < JSONParser.maximumDepth else { throw HubError(.invalidArguments, "YAML nested too deeply") }
-        budget -= 1
-        guard budget >= 0 else {
-            throw HubError(
-                .invalidArguments, "The YAML expands to more than \(maximumValues) values",
-                details: "Aliases (*name) repeat what their anchor names; nothing was read past the limit.",
-                suggestions: ["Write the values out, or pass the parameters as JSON"])
-        }
-        switch node {
-        case .scalar(let scalar):
-            if scalar.style == .plain {
-                if let b = Bool.construct(from: scalar) { return .bool(b) }
-                if let i = Int.construct(from: scalar) { return .int(Int64(i)) }
-                if let d = Double.construct(from: scalar), d.isFinite { return .double(d) }
-                if NSNull.construct(from: scalar) != nil { return .null }
-            }
-            return .string(scalar.string)
-        case .sequence(let sequence):
-            var items: [JSONValue] = []
-            for child in sequence { items.append(try convert(child, depth: depth + 1, budget: &budget)) }
-            return .array(items)
-        case .mapping(let mapping):
-            var object: JSONValue = .emptyObject
-            for (key, value) in mapping {
-                guard let name = key.string else { throw HubError(.invalidArguments, "YAML keys must be strings") }
-                object[name] = try convert(value, depth: depth + 1, budget: &budget)
-            }
-            return object
-        case .alias:
-            throw HubError(.invalidArguments, "YAML aliases are not supported in parameters")
-        }
+        return document
     }
 }

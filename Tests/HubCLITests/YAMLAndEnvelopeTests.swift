@@ -103,6 +103,40 @@ import Testing
         #expect(!hub.exists(hub.stateDirectory))
     }
 
+    /// A YAML file that Yams' composer could not be given: an anchor chain 60,000 deep
+    /// (SIGSEGV), text in UTF-16 (read as no parameters at all), an empty file (the same).
+    @Test func hostileOrEmptyYAMLIsRefusedAndNothingRuns() throws {
+        let hub = try CLISandbox("yaml-hostile")
+        defer { hub.remove() }
+        var chain = ["a0: &a0 [x]"]
+        for n in 1..<60_000 { chain.append("a\(n): &a\(n) [*a\(n - 1)]") }
+        try hub.write(chain.joined(separator: "\n"), to: hub.directory.file("chain.yaml"))
+        let deep = try hub.fail(["wf", "create", "@chain.yaml"], code: "INVALID_ARGUMENTS", exit: 2)
+        #expect(deep["message"]?.stringValue?.contains("nested more than 128 levels") == true, "\(deep)")
+        var utf16: [UInt8] = [0xFF, 0xFE]
+        for unit in "phases: [a]\nbogus: 1\n".utf16 { utf16 += [UInt8(unit & 0xFF), UInt8(unit >> 8)] }
+        try Data(utf16).write(to: URL(fileURLWithPath: hub.directory.file("utf16.yaml")))
+        let encoding = try hub.fail(["wf", "create", "@utf16.yaml"], code: "INVALID_ARGUMENTS", exit: 2)
+        #expect(encoding["message"]?.stringValue?.contains("not UTF-8") == true, "\(encoding)")
+        try hub.write("# nothing yet\n", to: hub.directory.file("empty.yaml"))
+        try hub.fail(["wf", "create", "@empty.yaml"], code: "INVALID_ARGUMENTS", exit: 2)
+        #expect(!hub.exists(hub.stateDirectory))
+    }
+
+    /// The configuration file is not the command's arguments: a broken one is
+    /// INVALID_PARAMETERS (exit 1, §2); one with every setting commented out sets nothing.
+    @Test func aBrokenConfigurationFileStopsTheCommandAndAnEmptyOneSetsNothing() throws {
+        let hub = try CLISandbox("config-broken")
+        defer { hub.remove() }
+        try hub.succeed("wf", "create", #"{"phases": ["a"]}"#)
+        try hub.write("not json\n", to: hub.state("config.json"))
+        let broken = try hub.fail(["list-workflows"], code: "INVALID_PARAMETERS", exit: 1)
+        #expect(broken["message"]?.stringValue?.contains("config.json is not valid JSON") == true, "\(broken)")
+        try FileManager.default.removeItem(atPath: hub.state("config.json"))
+        try hub.write("# workflow_timeout: 45m\n", to: hub.state("config.yaml"))
+        #expect(try Self.defaultTimeout(hub, id: "commented") == "4h")
+    }
+
     @Test func parametersFromStandardInputAndFromAJSONFile() throws {
         let hub = try CLISandbox("stdin")
         defer { hub.remove() }
