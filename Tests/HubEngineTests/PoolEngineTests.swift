@@ -59,6 +59,27 @@ import Testing
         #expect(assigned?.arrayValue?.first?["data"]?["agents"] == ["d1"])
     }
 
+    /// `max_agent_pool_size` (§14) bounds every binding: `start` and `accept-handoff` bound
+    /// all the agents asked for while `assign-agents` stopped at the limit.
+    @Test func everyBindingStopsAtTheHubsPoolLimit() async throws {
+        var configuration = Configuration()
+        configuration.maxAgentPoolSize = 2
+        let t = try TestHub(configuration: configuration)
+        for n in 1...5 { await t.run(nil, "register-agent", "{\"agent_id\": \"a\(n)\"}") }
+        await t.run("w1", "create", #"{"phases": ["p"]}"#)
+        let started = await t.run("w1", "start", #"{"agent_pool_size": 5}"#)
+        #expect(started.result["agent_pool"]?["bound"] == ["a1", "a2"], "\(started.json)")
+        #expect(started.result["agent_pool"]?["shortfall"] == 3)
+        #expect(started.result["agent_pool"]?["max_agent_pool_size"] == 2)
+        let handoff = await t.run(
+            nil, "accept-handoff",
+            #"{"orchestrate_to_hub": {"workflow_definition": {"workflow_id": "wh", "phases": ["a"]}, "agent_preferences": {"agent_pool_size": 5}}}"#
+        )
+        #expect(handoff.result["agent_pool"]?["bound"]?.arrayValue?.count == 2, "\(handoff.json)")
+        let assigned = await t.run("w1", "assign-agents", #"{"agent_count": 5}"#)
+        #expect(assigned.result["bound_agents"]?.arrayValue?.count == 2)
+    }
+
     /// `get-status` shows the workflow's agents (the seed's `agent_assignments`) and, asked,
     /// their records: both were always empty.
     @Test func getStatusShowsTheAgentsOfTheWorkflow() async throws {

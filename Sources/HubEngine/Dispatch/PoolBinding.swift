@@ -8,7 +8,8 @@ enum PoolBinding {
     /// success rate of at least `threshold`, best track record first, agents without one after
     /// those with one, then by id. Agents lacking every wanted role are never bound: a pool
     /// member takes the workflow's tasks and keeps everyone else from them.
-    static func choose(count: Int, roles: [String], threshold: Double = 0, from agents: [Agent]) -> [Agent] {
+    /// At most `limit` agents (the hub's `max_agent_pool_size`, §14), however many are asked for.
+    static func choose(count: Int, limit: Int, roles: [String], threshold: Double = 0, from agents: [Agent]) -> [Agent] {
         let candidates = agents.filter { a in
             (a.status == .available || a.status == .busy)
                 && (roles.isEmpty || a.specializations.contains(where: roles.contains))
@@ -22,7 +23,7 @@ enum PoolBinding {
             default: return a.agentID < b.agentID
             }
         }
-        return Array(ranked.prefix(max(0, count)))
+        return Array(ranked.prefix(max(0, min(count, limit))))
     }
 
     /// The wanted roles no chosen agent has.

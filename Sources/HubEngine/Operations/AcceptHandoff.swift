@@ -116,6 +116,7 @@ enum AcceptHandoff {
         let preferences = p.orchestrateToHub.agentPreferences
         let ids = hub.ids
         let keep = hub.configuration.checkpointRetention
+        let poolLimit = hub.configuration.maxAgentPoolSize
         let handed = try await context.store.write { [subscriptions] tx -> (Workflow, [Subscription], [String]) in
             let before = try tx.lastEventSequence()
             try CreateWorkflow.insert(workflow, phases: phases, tasks: tasks, tx: tx, now: now, ids: ids)
@@ -138,7 +139,7 @@ enum AcceptHandoff {
             var bound: [String] = []
             if let size = preferences?.agentPoolSize {
                 let roles = preferences?.specializations ?? workflow.agentRequirements.specializedRoles
-                let chosen = PoolBinding.choose(count: size, roles: roles, from: try tx.agents())
+                let chosen = PoolBinding.choose(count: size, limit: poolLimit, roles: roles, from: try tx.agents())
                 bound = chosen.map(\.agentID)
                 try tx.setPool(workflowID: id, agents: bound)
                 try m.emit(
@@ -175,7 +176,7 @@ enum AcceptHandoff {
         if let size = preferences?.agentPoolSize {
             result["agent_pool"] = [
                 "requested": .count(size), "bound": .strings(handed.2),
-                "shortfall": .count(max(0, size - handed.2.count)),
+                "shortfall": .count(max(0, size - handed.2.count)), "max_agent_pool_size": .count(poolLimit),
             ]
         }
         var outcome = try await OperationOutcome.after(hub, id, result: result)

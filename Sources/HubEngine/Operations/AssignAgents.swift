@@ -52,7 +52,8 @@ enum AssignAgents {
             let roles = p.specializations ?? m.workflow.agentRequirements.specializedRoles
             let threshold = p.performanceThreshold ?? 0
             let count = min(poolLimit, p.agentCount ?? m.workflow.configuration.maxAgents ?? poolLimit)
-            let chosen = PoolBinding.choose(count: count, roles: roles, threshold: threshold, from: try m.tx.agents())
+            let chosen = PoolBinding.choose(
+                count: count, limit: poolLimit, roles: roles, threshold: threshold, from: try m.tx.agents())
             let uncovered = PoolBinding.uncovered(roles, by: chosen)
             try m.tx.setPool(workflowID: id, agents: chosen.map(\.agentID))
             try m.emit(

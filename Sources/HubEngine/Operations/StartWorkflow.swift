@@ -34,6 +34,7 @@ enum StartWorkflow {
 
     static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {
         let id = try context.requiredWorkflowID
+        let poolLimit = context.hub.configuration.maxAgentPoolSize
         let (started, _, _) = try await context.hub.mutate(context) { m -> (Int, [String], [String]) in
             _ = try m.lifecycle(.start)
             if let interval = p.checkpointInterval { m.workflow.configuration.checkpointInterval = interval }
@@ -48,7 +49,7 @@ enum StartWorkflow {
             var uncovered: [String] = []
             if let size = p.agentPoolSize {
                 let roles = m.workflow.agentRequirements.specializedRoles
-                let chosen = PoolBinding.choose(count: size, roles: roles, from: try m.tx.agents())
+                let chosen = PoolBinding.choose(count: size, limit: poolLimit, roles: roles, from: try m.tx.agents())
                 bound = chosen.map(\.agentID)
                 uncovered = PoolBinding.uncovered(roles, by: chosen)
                 try m.tx.setPool(workflowID: m.workflow.id, agents: bound)
@@ -64,7 +65,7 @@ enum StartWorkflow {
         if let size = p.agentPoolSize {
             result["agent_pool"] = [
                 "requested": .count(size), "bound": .strings(started.1), "uncovered_roles": .strings(started.2),
-                "shortfall": .count(max(0, size - started.1.count)),
+                "shortfall": .count(max(0, size - started.1.count)), "max_agent_pool_size": .count(poolLimit),
             ]
         }
         return try await .after(context.hub, id, result: result)
