@@ -67,7 +67,17 @@ public struct CommandLineTool: Sendable {
         let table = OperationTable.standard
         let words = invocation.words
         if invocation.help || words.first == "help" {
-            let topic = invocation.help ? words.first : words.dropFirst().first
+            // `--help` anywhere asks about the operation named (`w1 create --help`); `help create
+            // '{…}'` is not a create of a workflow named help, so a second word is refused.
+            let topics = invocation.help ? Array(words.filter { table[$0] != nil }.suffix(1)) : Array(words.dropFirst())
+            guard topics.count <= 1 else {
+                return emitError(
+                    HubError(
+                        .invalidArguments, "help takes one operation name, got \(topics.count) words",
+                        suggestions: ["Run 'coordination-hub help <operation>'"]),
+                    operation: "help", workflowID: nil, pretty: pretty, exit: 2)
+            }
+            let topic = topics.first
             if let topic, topic != "help" {
                 guard let op = table[topic] else {
                     return emitError(
@@ -97,6 +107,11 @@ public struct CommandLineTool: Sendable {
             return 0
         }
         if words.first == "version" {
+            guard words.count == 1 else {
+                return emitError(
+                    HubError(.invalidArguments, "version takes no arguments", details: "'version' is not a workflow id."),
+                    operation: "version", workflowID: nil, pretty: pretty, exit: 2)
+            }
             standardOutput.write("coordination-hub \(Self.version)\n")
             return 0
         }

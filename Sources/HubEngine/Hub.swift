@@ -135,7 +135,7 @@ public final class Hub: Sendable {
 
     /// Whether `id` is an operation's or a command's name, which no workflow or agent id may be (§2).
     static func isCommandName(_ id: String, table: OperationTable) -> Bool {
-        table[id] != nil || ["serve", "mcp", "agent", "version", "help"].contains(id)
+        table[id] != nil || ["serve", "mcp", "agent", "openapi", "version", "help"].contains(id)
     }
 
     static func validateWorkflowID(_ id: String, table: OperationTable) throws(HubError) {

@@ -255,6 +255,11 @@ import Testing
         #expect(one.stdout.contains("phases (required)"))
         #expect(try hub.run("create", "--help").stdout == one.stdout)
         try hub.fail(["help", "nosuch"], code: "INVALID_ARGUMENTS", exit: 2)
+        #expect(try hub.run("w1", "create", "--help").stdout == one.stdout)
+        // Not a create of a workflow named help or version, and not help or the version either.
+        try hub.fail(["help", "create", #"{"phases": ["a"]}"#], code: "INVALID_ARGUMENTS", exit: 2)
+        try hub.fail(["version", "create", #"{"phases": ["a"]}"#], code: "INVALID_ARGUMENTS", exit: 2)
+        try hub.fail(["openapi", "create", #"{"phases": ["a"]}"#], code: "INVALID_WORKFLOW_ID", exit: 1)
 
         let version = try hub.run("version")
         #expect(version.status == 0)

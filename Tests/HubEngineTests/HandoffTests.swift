@@ -41,6 +41,14 @@ import Testing
         )
         #expect(bad.errorCode == "INVALID_PARAMETERS")
         #expect(await t.run("wf_x", "get-status").errorCode == "WORKFLOW_NOT_FOUND")
+        // A bad id is INVALID_WORKFLOW_ID whether it breaks the id rule or names an operation (§2).
+        for id in ["h.11", "create"] {
+            let named = await t.run(
+                nil, "accept-handoff",
+                "{\"orchestrate_to_hub\": {\"workflow_definition\": {\"workflow_id\": \"\(id)\", \"phases\": [\"a\"]}}}")
+            #expect(named.errorCode == "INVALID_WORKFLOW_ID", "\(id): \(named.json)")
+        }
+        #expect(await t.run(nil, "list-workflows", #"{"include_archived": true}"#).result["total"] == 1)
     }
 
     /// An orchestrator that hands over several workflows keeps one subscription: a handoff

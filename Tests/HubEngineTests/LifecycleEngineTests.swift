@@ -217,6 +217,12 @@ import Testing
         let refused = await t.run("w1", "add-tasks", #"{"tasks": [{"task_id": "x"}]}"#)
         #expect(refused.errorCode == "INVALID_TRANSITION")
         #expect(refused.error?.context?["allowed_operations"] == [])
+        // Publishing about it is a write too, alone or in a batch; nothing is stored.
+        let events = await t.run("w1", "get-events").result["events"]?.arrayValue?.count
+        #expect(await t.run("w1", "publish-event", #"{"event_type": "late_report"}"#).errorCode == "INVALID_TRANSITION")
+        let batch = await t.run("w1", "publish-event", #"{"events": [{"event_type": "late_report"}]}"#)
+        #expect(batch.errorCode == "INVALID_TRANSITION")
+        #expect(await t.run("w1", "get-events").result["events"]?.arrayValue?.count == events)
         let listed = await t.run(nil, "list-workflows").result["total"]
         #expect(listed == 0)
         #expect(await t.run(nil, "list-workflows", #"{"include_archived": true}"#).result["total"] == 1)

@@ -21,7 +21,10 @@ enum AcceptHandoff {
             var definition = CreateWorkflow.Parameters.schema
             if case .object(var properties, let additional) = definition.kind {
                 properties.insert(
-                    .init("workflow_id", .id("The workflow's id (or give it in the call form)."), required: false),
+                    // A string here, checked as every workflow id is (INVALID_WORKFLOW_ID, §2).
+                    .init(
+                        "workflow_id", .string("The workflow's id (or give it in the call form).", maxLength: 256),
+                        required: false),
                     at: 0)
                 definition.kind = .object(properties, additional: additional)
             }

@@ -3,7 +3,8 @@ import HubStore
 
 /// `publish-event`: store and route a client's event, or a batch of them (§10).
 ///
-/// Client events are reports: they never change workflow state. Publishing is
+/// Client events are reports: they never change workflow state, and an archived
+/// workflow takes none (§17). Publishing is
 /// durable on return; batching settings shape delivery only.
 enum PublishEvent {
     struct EventInput: Decodable, Sendable {
@@ -178,6 +179,12 @@ enum PublishEvent {
         // Each event with whether it was a duplicate and, when it was stored now, its data as stored.
         let published = try await context.store.write { tx -> [(HubEvent, Bool, String?)] in
             let workflow = try workflowID.flatMap { try tx.workflow($0) }
+            // An archived workflow answers reads only (§17): nothing more is recorded about it.
+            if let workflow, workflow.archived {
+                throw HubError.invalidTransition(
+                    operation: "publish-event", workflowID: workflow.id, current: workflow.status, archived: true,
+                    allowed: [])
+            }
             var out: [(HubEvent, Bool, String?)] = []
             // How delivery batches each type, read only when an event changes it.
             let readsBatching = prepared.contains { $0.input.changesBatching }
