@@ -69,6 +69,8 @@ public protocol CheckpointWriter: CheckpointReader {
     func removeCheckpoints(_ ids: [String]) throws
     /// Stores contents under their SHA-256; contents already stored are left alone.
     func storeContents(sha256: String, bytes: [UInt8]) throws
+    /// Stores contents under their SHA-256 in place of what is stored (contents found corrupt).
+    func replaceContents(sha256: String, bytes: [UInt8]) throws
     /// Removes contents no checkpoint references; answers how many went and their bytes.
     func removeUnreferencedContents() throws -> (count: Int, bytes: Int64)
 }

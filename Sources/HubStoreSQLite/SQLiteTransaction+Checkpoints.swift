@@ -128,6 +128,12 @@ extension SQLiteTransaction {
         ).execute(arguments: [sha256, bytes.count, Data(bytes)])
     }
 
+    func replaceContents(sha256: String, bytes: [UInt8]) throws {
+        try db.execute(
+            sql: "INSERT OR REPLACE INTO checkpoint_contents (sha256, size, bytes) VALUES (?, ?, ?)",
+            arguments: [sha256, bytes.count, Data(bytes)])
+    }
+
     func removeUnreferencedContents() throws -> (count: Int, bytes: Int64) {
         // Checkpoints may also have gone with their workflow (ON DELETE CASCADE).
         try removeUnreferencedFileSets()

@@ -16,6 +16,22 @@ import Testing
         #expect(try glob("f[0-9]").matches("f7"))
     }
 
+    /// A declared path is matched as written: `[id]` is two brackets, not a set of two letters.
+    @Test func aLiteralPatternMatchesItsPathAndNothingElse() throws {
+        for path in ["app/[id]/page.tsx", "a*b?.txt", #"back\slash"#, "plain/file.txt"] {
+            let literal = try #require(GlobPattern.literal(path))
+            #expect(literal.isLiteral, "\(path)")
+            #expect(literal.literalPath == path)
+            #expect(literal.matches(path), "\(path)")
+        }
+        let route = try #require(GlobPattern.literal("app/[id]/page.tsx"))
+        #expect(!route.matches("app/i/page.tsx"))
+        #expect(!route.matches("app/d/page.tsx"))
+        #expect(!(try #require(GlobPattern.literal("a*b?.txt")).matches("axxbc.txt")))
+        #expect(try glob(#"app/\[id\]/*.tsx"#).matches("app/[id]/page.tsx"), "escapes work in any glob")
+        #expect(!(try glob(#"app/\[id\]/*.tsx"#).isLiteral))
+    }
+
     @Test func hiddenFilesNeedALiteralDot() throws {
         #expect(!(try glob("*").matches(".env")))
         #expect(try glob(".*").matches(".env"))

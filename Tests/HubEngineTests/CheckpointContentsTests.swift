@@ -69,4 +69,17 @@ import Testing
         let state = await t.run("w1", "restore", "{\"checkpoint_id\": \"\(new)\", \"strategy\": \"partial_restore\"}")
         #expect(state.succeeded, "\(state.json)")
     }
+
+    /// A capture that reads bytes the store already holds under their SHA-256 compares them:
+    /// a damaged stored copy is replaced, so the new checkpoint is valid (it was corrupt from
+    /// the moment it was taken, while `checkpoint` said it was valid).
+    @Test func aCaptureRepairsDamagedContentsItReadsAgain() async throws {
+        _ = try await twoCheckpointsTheNewerDamaged()
+        try Data("two".utf8).write(to: URL(fileURLWithPath: file))
+        let fresh = await t.run("w1", "checkpoint", #"{"name": "fresh", "include_files": ["f.txt"]}"#)
+        let id = try #require(fresh.result["checkpoint_id"]?.stringValue, "\(fresh.json)")
+        let listed = await t.run("w1", "list-checkpoints").result["checkpoints"]?.arrayValue ?? []
+        #expect(listed.first { $0["checkpoint_id"]?.stringValue == id }?["valid"] == true, "\(listed)")
+        #expect(await t.run("w1", "restore", "{\"checkpoint_id\": \"\(id)\"}").succeeded)
+    }
 }

@@ -411,4 +411,19 @@ import Testing
         #expect(none.result["file_count"] == 0)
         #expect(none.result["files"] == nil)
     }
+
+    /// A restored pool leaves out agents deregistered since: bound, they kept every registered
+    /// agent from the workflow's tasks, and nothing said why.
+    @Test func aRestoredPoolLeavesOutDeregisteredAgents() async throws {
+        await t.run("w1", "create", #"{"phases": [{"name": "p", "tasks": [{"task_id": "a"}]}]}"#)
+        await t.run(nil, "register-agent", #"{"agent_id": "ag1"}"#)
+        await t.run("w1", "assign-agents", #"{"agent_count": 1}"#)
+        await t.run("w1", "start")
+        let id = try #require(await t.run("w1", "checkpoint").result["checkpoint_id"]?.stringValue)
+        await t.run(nil, "deregister-agent", #"{"agent_id": "ag1"}"#)
+        #expect(await t.run("w1", "restore", "{\"checkpoint_id\": \"\(id)\"}").succeeded)
+        await t.run(nil, "register-agent", #"{"agent_id": "ag2"}"#)
+        await t.run("w1", "resume")
+        #expect(try await claimAndComplete("ag2") == "a")
+    }
 }

@@ -135,4 +135,23 @@ import Testing
         #expect(await t.run("w1", "restore", "{\"checkpoint_id\": \"\(id)\"}").succeeded)
         #expect(try fm.contentsOfDirectory(atPath: workspace + "/src").count == 2)
     }
+
+    /// A task's declared file is that path, not a glob: `app/[id]/page.tsx` (a Next.js route)
+    /// was read as a character class, so the file was not captured and a restore removed
+    /// `app/d/page.tsx`, which nobody declared.
+    @Test func declaredFilesAreLiteralPathsNotPatterns() async throws {
+        try write("app/[id]/page.tsx", "PAGE")
+        await t.run(
+            "w1", "create",
+            #"{"phases": [{"name": "p", "tasks": [{"task_id": "t1", "files": ["app/[id]/page.tsx"]}]}]}"#)
+        let taken = await t.run("w1", "checkpoint", #"{"include_files": true}"#)
+        #expect(taken.result["files"]?["captured"] == 1, "\(taken.json)")
+        let id = try #require(taken.result["checkpoint_id"]?.stringValue)
+        try write("app/d/page.tsx", "never declared")
+        try write("app/[id]/page.tsx", "BROKEN")
+        let restored = await t.run("w1", "restore", "{\"checkpoint_id\": \"\(id)\"}")
+        #expect(restored.succeeded, "\(restored.json)")
+        #expect(read("app/[id]/page.tsx") == "PAGE")
+        #expect(read("app/d/page.tsx") == "never declared")
+    }
 }

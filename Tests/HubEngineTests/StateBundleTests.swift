@@ -213,4 +213,31 @@ import Testing
         #expect(saved.succeeded)
         #expect(saved.result["bundle"]?["path"]?.stringValue?.hasPrefix(root.path) == true)
     }
+
+    /// `restore_agents` re-binds the pool the bundle recorded (§17), less agents not registered
+    /// where it is loaded; it answered `agents_restored: 0` and bound nobody.
+    @Test func restoreAgentsRebindsThePoolTheBundleRecorded() async throws {
+        await t.run(nil, "register-agent", #"{"agent_id": "ag1"}"#)
+        await t.run(nil, "register-agent", #"{"agent_id": "ag2"}"#)
+        await t.run("w1", "create", #"{"phases": [{"name": "p", "tasks": [{"task_id": "t1"}]}]}"#)
+        await t.run("w1", "assign-agents", #"{"agent_count": 2}"#)
+        #expect(await t.run("w1", "save-state", #"{"backup_location": "pool.bundle"}"#).succeeded)
+        await t.run("w1", "assign-agents", #"{"agent_count": 2, "specializations": ["nobody_has_it"]}"#)
+        await t.run(nil, "deregister-agent", #"{"agent_id": "ag2"}"#)
+        let loaded = await t.run("w1", "load-state", #"{"bundle": "pool.bundle", "restore_agents": true}"#)
+        #expect(loaded.result["agents_restored"] == 1, "\(loaded.json)")
+        let assignments = await t.run("w1", "get-status").result["workflow_state"]?["agent_assignments"]
+        #expect(assignments?.objectValue?.keys.sorted() == ["ag1"], "\(String(describing: assignments))")
+    }
+
+    /// A section taken out of a bundle with its checksum left behind is a damaged bundle.
+    @Test func aBundleMissingASectionIsCorrupt() async throws {
+        await t.run("w1", "create", #"{"phases": ["a"]}"#)
+        let saved = await t.run("w1", "save-state", #"{"backup_location": "cut.json", "compress": false}"#)
+        let path = try #require(saved.result["bundle"]?["path"]?.stringValue)
+        var document = try JSONParser.parse(bytes: [UInt8](try #require(FileManager.default.contents(atPath: path))))
+        document["sections"]?["events"] = nil
+        try Data(document.serializedBytes(.compact)).write(to: URL(fileURLWithPath: path))
+        #expect(await t.run("w1", "load-state", #"{"bundle": "cut.json"}"#).errorCode == "CHECKPOINT_CORRUPT")
+    }
 }

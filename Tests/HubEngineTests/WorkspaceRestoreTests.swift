@@ -70,4 +70,25 @@ import Testing
         #expect(read("new/deep/b.txt") == "created")
         #expect(!allNames().contains { $0.contains(WorkspaceRestore.temporaryPrefix) })
     }
+
+    /// A file the checkpoint's globs matched but could not read was there: the checkpoint says
+    /// nothing of it, so a restore leaves it where a file it did not match would be removed.
+    @Test func filesTheCaptureCouldNotReadAreNotRemoved() throws {
+        try write("src/kept.txt", "kept")
+        try write("src/secret.key", "private")
+        try write("src/new.txt", "new")
+        let plan = try restorer.plan([entry("src/kept.txt", "kept")], scope: ["src/**"], unread: ["src/secret.key"])
+        #expect(plan.removals == ["src/new.txt"])
+    }
+
+    /// A restore's temporary files (a killed restore leaves them) are never listed, and the
+    /// files its globs match now may be more than a checkpoint captures.
+    @Test func aRestoreLooksPastTheCaptureLimitAndItsOwnTemporaryFiles() throws {
+        try write("src/a.txt", "a")
+        try write("src/.hub-restore-1234abcd.tmp", "half written")
+        for n in 0...WorkspaceFiles.maximumFiles { try write("src/gen/\(n)", "") }
+        let plan = try restorer.plan([entry("src/a.txt", "a")], scope: ["src/**"])
+        #expect(plan.removals.count == WorkspaceFiles.maximumFiles + 1)
+        #expect(!plan.removals.contains("src/.hub-restore-1234abcd.tmp"))
+    }
 }

@@ -128,17 +128,21 @@ public struct CheckpointDocument: Sendable {
     /// The globs that chose the files (`nil`: no files captured). A restore removes files
     /// these match that the manifest lacks.
     public var fileScope: [String]?
+    /// Files the scope matched that were there but could not be read: the checkpoint says
+    /// nothing of their contents, so a restore leaves them as they are rather than remove them.
+    public var unreadFiles: [String]
     /// The raw document, for the parts a restore only reports.
     public var json: JSONValue
 
     /// Builds the document; `extra` carries the informative parts (queue, leases, metrics, validation).
     public static func make(
-        state: WorkflowSnapshot, pool: [String], files: [CheckpointFile], fileScope: [String]?, extra: JSONValue
+        state: WorkflowSnapshot, pool: [String], files: [CheckpointFile], fileScope: [String]?,
+        unreadFiles: [String] = [], extra: JSONValue
     ) -> JSONValue {
         var doc: JSONValue = [
             "format": "coordination-hub-checkpoint", "format_version": 1, "state": state.json,
             "pool": .strings(pool.sorted()), "files": .array(files.map(\.json)),
-            "file_scope": fileScope.map(JSONValue.strings) ?? .null,
+            "file_scope": fileScope.map(JSONValue.strings) ?? .null, "files_unread": .strings(unreadFiles),
         ]
         for (key, value) in extra.objectValue ?? [:] { doc[key] = value }
         return doc
@@ -164,6 +168,7 @@ public struct CheckpointDocument: Sendable {
         }
         self.files = files
         fileScope = json["file_scope"]?.arrayValue?.compactMap(\.stringValue)
+        unreadFiles = json["files_unread"]?.arrayValue?.compactMap(\.stringValue) ?? []
         self.json = json
     }
 }

@@ -11,8 +11,9 @@ public enum WorkspacePath {
 }
 
 /// A glob over workspace paths: `*` matches within one segment, `?` one character,
-/// `**` any number of segments (zero included), `[abc]` a character set. Patterns are
-/// relative to the workspace; absolute ones and `..` segments are refused by ``init(_:)``.
+/// `**` any number of segments (zero included), `[abc]` a character set, and `\\` makes the
+/// character after it literal (`app/\\[id\\]/page.tsx`). Patterns are relative to the
+/// workspace; absolute ones and `..` segments are refused by ``init(_:)``.
 public struct GlobPattern: Sendable, Equatable {
     public let text: String
     private let segments: [String]
@@ -30,6 +31,17 @@ public struct GlobPattern: Sendable, Equatable {
         var kept: [String] = []
         for part in parts where part != "." && !(part == "**" && kept.last == "**") { kept.append(part) }
         self.segments = kept
+    }
+
+    /// A pattern that matches `path` itself and nothing else, whatever characters it holds:
+    /// a task's declared file `app/[id]/page.tsx` is that file, not a character class.
+    public static func literal(_ path: String) -> GlobPattern? {
+        var escaped = ""
+        for c in path {
+            if "*?[\\".contains(c) { escaped.append("\\") }
+            escaped.append(c)
+        }
+        return GlobPattern(escaped)
     }
 
     /// Whether the relative path `path` matches. Time is at most the pattern's segments times
@@ -108,6 +120,7 @@ public struct GlobPattern: Sendable, Equatable {
     /// Matches one character at `pi`; returns the index after the pattern element, or `nil`.
     private static func matchOne(_ p: [UInt8], _ pi: Int, _ c: UInt8) -> Int? {
         switch p[pi] {
+        case UInt8(ascii: "\\") where pi + 1 < p.count: return p[pi + 1] == c ? pi + 2 : nil
         case UInt8(ascii: "?"): return pi + 1
         case UInt8(ascii: "["):
             var i = pi + 1
@@ -135,9 +148,35 @@ public struct GlobPattern: Sendable, Equatable {
         }
     }
 
-    /// Whether the pattern has no wildcard, so it names exactly one path.
-    public var isLiteral: Bool { !text.contains(where: { "*?[".contains($0) }) }
+    /// Whether the pattern has no wildcard (but escaped ones), so it names exactly one path.
+    public var isLiteral: Bool {
+        var escaped = false
+        for c in text.utf8 {
+            if escaped {
+                escaped = false
+            } else if c == UInt8(ascii: "\\") {
+                escaped = true
+            } else if c == UInt8(ascii: "*") || c == UInt8(ascii: "?") || c == UInt8(ascii: "[") {
+                return false
+            }
+        }
+        return true
+    }
 
     /// The literal path a wildcard-free pattern names.
-    public var literalPath: String { segments.joined(separator: "/") }
+    public var literalPath: String {
+        segments.map { segment in
+            var out = ""
+            var escaped = false
+            for c in segment {
+                if !escaped && c == "\\" {
+                    escaped = true
+                    continue
+                }
+                escaped = false
+                out.append(c)
+            }
+            return out
+        }.joined(separator: "/")
+    }
 }

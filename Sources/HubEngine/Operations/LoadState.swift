@@ -59,7 +59,9 @@ enum LoadState {
         let now = context.now
         let ids = hub.ids
         let expected = context.expectedVersion
-        let restored = try await context.store.write { tx -> Workflow in
+        // The pool the bundle recorded (bundles written before it was recorded have none).
+        let pool = (p.restoreAgents ?? false) ? (document["sections"]?["pool"]?.arrayValue ?? []).compactMap(\.stringValue) : []
+        let (restored, rebound) = try await context.store.write { tx -> (Workflow, [String]) in
             let existing = try tx.workflow(id)
             if let existing {
                 if let expected, expected != existing.stateVersion {
@@ -104,8 +106,15 @@ enum LoadState {
                 ])
             // Leases on the tasks replaced end; their agents' load drops.
             try mutation.revokeLeases(reason: "workflow loaded from a bundle")
+            // restore_agents (§17): the recorded pool, less agents not registered here.
+            var rebound: [String] = []
+            if !pool.isEmpty {
+                let present = try Set(tx.agents().map(\.agentID))
+                rebound = pool.filter(present.contains)
+                try tx.setPool(workflowID: id, agents: rebound)
+            }
             try mutation.commit()
-            return mutation.workflow
+            return (mutation.workflow, rebound)
         }
         await CommittedChange.current?.record(restored)
         let (version, status) = (restored.stateVersion, restored.status)
@@ -118,7 +127,7 @@ enum LoadState {
                 "loaded_status": .string(status.rawValue),
                 "tasks": .count(loaded.tasks.count),
                 "events_in_bundle": .count(document["sections"]?["events"]?.arrayValue?.count ?? 0),
-                "agents_restored": .count(0),
+                "agents_restored": .count(rebound.count),
                 "new_state_version": .int(version),
             ])
     }
@@ -156,7 +165,7 @@ enum LoadState {
             guard try tx.workflow(id) != nil else { throw HubError.workflowNotFound(id) }
             return try resolver.resolve(reference, in: tx)
         }
-        let (plan, restored) = try await Restore.commitState(
+        let (plan, restored, pool) = try await Restore.commitState(
             context, choice: choice, strategy: .partialRestore, phases: nil, restorePool: restoreAgents,
             source: "load-state", files: .null)
         return try await .after(
@@ -167,7 +176,7 @@ enum LoadState {
                 "checkpoint_state_version": .int(choice.checkpoint.stateVersion),
                 "loaded_status": .string(restored.status.rawValue),
                 "tasks": .count(plan.snapshot.tasks.count),
-                "agents_restored": .count(restoreAgents ? choice.document.pool.count : 0),
+                "agents_restored": .count(pool?.count ?? 0),
                 "new_state_version": .int(restored.stateVersion),
             ])
     }

@@ -49,7 +49,8 @@ enum Restore {
             one and says so (fallback_used, skipped_corrupt). The workflow is left paused (resume continues); its \
             state_version goes up; the event log keeps everything (state_restored, state_rolled_back). Files are \
             written only inside the workspace, each to a temporary file renamed into place, modes kept, never \
-            through a symlink; files the checkpoint's globs match that it did not hold are removed. A failing \
+            through a symlink; files the checkpoint's globs match that it did not hold are removed (but files it \
+            found and could not read). A failing \
             check_command under verify_dependencies is DEPENDENCY_UNAVAILABLE and changes nothing.
             """,
         example:
@@ -145,7 +146,7 @@ enum Restore {
         if withFiles, let scope = choice.document.fileScope {
             let workspace = WorkspaceFiles(workspace: current.workspace, stateDirectory: hub.stateDirectory)
             let restorer = WorkspaceRestore(files: workspace)
-            let plan = try restorer.plan(choice.document.files, scope: scope)
+            let plan = try restorer.plan(choice.document.files, scope: scope, unread: choice.document.unreadFiles)
             staged = (restorer, try restorer.stage(plan, contents: contents), plan)
             fileReport = plan.json
         }
@@ -155,7 +156,7 @@ enum Restore {
         let plan: RestorePlan
         let restored: Workflow
         do {
-            (plan, restored) = try await commitState(
+            (plan, restored, _) = try await commitState(
                 context, choice: choice, strategy: strategy, phases: phaseNumbers, restorePool: phaseNumbers == nil,
                 source: "restore", files: fileReport)
         } catch {
@@ -214,11 +215,12 @@ enum Restore {
     }
 
     /// Replaces the workflow's state by the plan for `choice` in one transaction, with
-    /// `state_restored` (and `state_rolled_back`) and a new `state_version`.
+    /// `state_restored` (and `state_rolled_back`) and a new `state_version`; answers the pool it
+    /// bound (`nil` when it left the pool as it was).
     static func commitState(
         _ context: OperationContext, choice: CheckpointResolver.Choice, strategy: RestoreStrategy, phases: [Int]?,
         restorePool: Bool, source: String, files: JSONValue
-    ) async throws -> (RestorePlan, Workflow) {
+    ) async throws -> (RestorePlan, Workflow, [String]?) {
         let id = try context.requiredWorkflowID
         let hub = context.hub
         let expected = context.expectedVersion
@@ -229,7 +231,7 @@ enum Restore {
         let document = choice.document
         let fallbackUsed = choice.fallbackUsed
         let rootCause = Mutation.causeOfChanges
-        let change = try await context.store.write { tx -> (RestorePlan, Workflow) in
+        let change = try await context.store.write { tx -> (RestorePlan, Workflow, [String]?) in
             guard let workflow = try tx.workflow(id) else { throw HubError.workflowNotFound(id) }
             try checkVersion(workflow, expected)
             if workflow.archived {
@@ -267,7 +269,14 @@ enum Restore {
                 try tx.insert(plan.snapshot.phases)
                 try tx.insert(plan.snapshot.tasks)
             }
-            if restorePool && !document.pool.isEmpty { try tx.setPool(workflowID: id, agents: document.pool) }
+            var pool: [String]?
+            if restorePool && !document.pool.isEmpty {
+                // Agents deregistered since are left out: a pool of agents that are not there
+                // would keep every registered agent from the workflow's tasks.
+                let present = try Set(tx.agents().map(\.agentID))
+                pool = document.pool.filter(present.contains)
+                try tx.setPool(workflowID: id, agents: pool ?? [])
+            }
             let restoredEvent = try m.emit(
                 "state_restored",
                 data: [
@@ -287,7 +296,7 @@ enum Restore {
                     ], causedBy: restoredEvent.eventID)
             }
             try m.commit()
-            return (plan, m.workflow)
+            return (plan, m.workflow, pool)
         }
         await CommittedChange.current?.record(change.1)
         return change

@@ -60,8 +60,9 @@ enum SaveState {
                     .replacingOccurrences(of: ".", with: "")
                 path = (path as NSString).appendingPathComponent("\(id)-\(stamp).hubbundle\(compress ? ".gz" : "")")
             }
+            let pool = try await context.store.read { tx in try tx.pools(of: [id])[id] ?? [] }
             let document = StateBundle.document(
-                snapshot: snapshot, events: try await exporter.events(id),
+                snapshot: snapshot, pool: Array(pool), events: try await exporter.events(id),
                 checkpoints: (p.includeCheckpoints ?? false) ? checkpoints.map(StateExporter.checkpointJSON) : nil,
                 createdAt: context.now)
             let bytes = try StateBundle.encode(document, compress: compress)

@@ -13,10 +13,12 @@ enum StateBundle {
     static let maximumSize = 1 << 30
 
     /// The bundle document for a workflow.
-    static func document(snapshot: WorkflowSnapshot, events: [HubEvent], checkpoints: [JSONValue]?, createdAt: Int64)
-        -> JSONValue
-    {
-        var sections: JSONValue = ["workflow": snapshot.json, "events": .array(events.map(\.json))]
+    static func document(
+        snapshot: WorkflowSnapshot, pool: [String], events: [HubEvent], checkpoints: [JSONValue]?, createdAt: Int64
+    ) -> JSONValue {
+        var sections: JSONValue = [
+            "workflow": snapshot.json, "pool": .strings(pool.sorted()), "events": .array(events.map(\.json)),
+        ]
         if let checkpoints { sections["checkpoints"] = .array(checkpoints) }
         var checksums: JSONValue = .emptyObject
         for (name, value) in sections.objectValue ?? [:] {
@@ -86,6 +88,10 @@ enum StateBundle {
                 guard let expected = checksums[name]?.stringValue, expected == Checksum.sha256(canonical: value) else {
                     throw corrupt("the checksum of section '\(name)' does not match its contents")
                 }
+            }
+            // A section taken out with its checksum left behind is a bundle cut short too.
+            for name in (checksums.objectValue ?? [:]).keys where sections[name] == nil {
+                throw corrupt("section '\(name)' is missing (its checksum is there)")
             }
         }
         do {

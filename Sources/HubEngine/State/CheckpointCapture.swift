@@ -49,7 +49,8 @@ enum CheckpointCapture {
             extra["validation"] = ["state_valid": .bool(validation.valid), "violations": .array(validation.violations)]
         }
         let document = CheckpointDocument.make(
-            state: snapshot, pool: pool, files: files?.manifest ?? [], fileScope: files?.scope, extra: extra)
+            state: snapshot, pool: pool, files: files?.manifest ?? [], fileScope: files?.scope,
+            unreadFiles: files?.unread ?? [], extra: extra)
         let bytes = document.serializedBytes(.canonical)
         var newContents = 0
         var bytesStored: Int64 = 0
@@ -58,6 +59,13 @@ enum CheckpointCapture {
         if let files, try !(fileSet.map(tx.holdsFileSet(id:)) ?? true) {
             // Stored already, or stored by this capture (two files with the same contents).
             var present = try tx.storedContents(files.manifest.map(\.sha256))
+            // Contents read now that the store holds already are compared with what it holds:
+            // a stored copy that went bad would make this checkpoint corrupt from the start.
+            for (sha, bytes) in files.newContents where present.contains(sha) {
+                guard try tx.contents(sha256: sha) != bytes else { continue }
+                try tx.replaceContents(sha256: sha, bytes: bytes)
+                bytesStored += Int64(bytes.count)
+            }
             for entry in files.manifest where !present.contains(entry.sha256) {
                 let content = try files.newContents[entry.sha256] ?? WorkspaceFiles.reread(entry, root: files.root)
                 try tx.storeContents(sha256: entry.sha256, bytes: content)

@@ -67,7 +67,7 @@ struct WorkspaceFiles {
                 }
                 relative = String(absolute.dropFirst(root.count + 1))
             }
-            guard let pattern = GlobPattern(relative) else {
+            guard let pattern = GlobPattern.literal(relative) else {
                 skipped.append(Skip(path: file, reason: "outside the workspace"))
                 continue
             }
@@ -76,8 +76,12 @@ struct WorkspaceFiles {
         return (patterns, skipped)
     }
 
-    /// The regular files under the workspace that the patterns match, sorted by path.
-    func scan(_ patterns: [GlobPattern]) throws(HubError) -> (files: [Found], skipped: [Skip]) {
+    /// The regular files under the workspace that the patterns match, sorted by path; past
+    /// `limit` files, `tooMany` is thrown. A restore's temporary files are never listed: they
+    /// are the hub's own, left by a restore that was killed.
+    func scan(_ patterns: [GlobPattern], limit: Int = maximumFiles, tooMany: (() -> HubError)? = nil)
+        throws(HubError) -> (files: [Found], skipped: [Skip])
+    {
         var found: [String: Found] = [:]
         var skipped: [Skip] = []
         guard FileSystem.facts(root)?.kind == .directory else {
@@ -89,8 +93,9 @@ struct WorkspaceFiles {
         func consider(_ path: String, _ facts: FileFacts) throws(HubError) {
             switch facts.kind {
             case .file:
+                if WorkspaceRestore.isTemporary(path) { return }
                 found[path] = Found(path: path, facts: facts)
-                if found.count > Self.maximumFiles { throw tooMany() }
+                if found.count > limit { throw tooMany?() ?? capturesTooMany() }
             case .symlink: skipped.append(Skip(path: path, reason: "a symbolic link (not followed)"))
             case .directory, .other: break
             }
@@ -170,7 +175,7 @@ struct WorkspaceFiles {
         return .skipped(Skip(path: path, reason: "does not exist"))
     }
 
-    private func tooMany() -> HubError {
+    private func capturesTooMany() -> HubError {
         HubError(
             .invalidParameters,
             "include_files matches more than \(Self.maximumFiles) files under \(root); a checkpoint captures at most \(Self.maximumFiles)",
@@ -190,6 +195,8 @@ struct CapturedFiles: Sendable {
     /// The workspace the paths are relative to.
     var root: String = ""
     var skipped: [JSONValue] = []
+    /// Files in the scope that could not be read (a restore leaves them alone).
+    var unread: [String] = []
     /// Files whose hash came from the previous capture's stamp without reading them.
     var reused = 0
     var bytesRead: Int64 = 0
@@ -225,6 +232,7 @@ extension WorkspaceFiles {
             }
             guard let bytes = FileSystem.readFile(root + "/" + file.path, maximum: Self.maximumBytes) else {
                 out.skipped.append(Skip(path: file.path, reason: "unreadable").json)
+                out.unread.append(file.path)
                 continue
             }
             out.bytesRead += Int64(bytes.count)

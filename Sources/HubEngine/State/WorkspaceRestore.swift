@@ -16,6 +16,16 @@ struct WorkspaceRestore {
     /// Names of the temporary files a restore writes beside their targets.
     static let temporaryPrefix = ".hub-restore-"
 
+    /// Whether the relative `path` names one of those temporary files.
+    static func isTemporary(_ path: String) -> Bool {
+        let name = split(path).name
+        return name.hasPrefix(temporaryPrefix) && name.hasSuffix(".tmp")
+    }
+
+    /// Most files a restore looks through for ones to remove: a checkpoint holds at most
+    /// ``WorkspaceFiles/maximumFiles``, but what its globs match now may have grown since.
+    static let maximumScanned = 200_000
+
     struct Plan {
         var writes: [(entry: CheckpointFile, created: Bool)] = []
         var removals: [String] = []
@@ -33,7 +43,7 @@ struct WorkspaceRestore {
     /// Compares the workspace with the manifest: what to write, what to remove (regular files
     /// the checkpoint's scope matches that it did not capture), what already matches. Refuses
     /// with `PATH_NOT_ALLOWED` when something is in the way of a captured file.
-    func plan(_ manifest: [CheckpointFile], scope: [String]) throws(HubError) -> Plan {
+    func plan(_ manifest: [CheckpointFile], scope: [String], unread: [String] = []) throws(HubError) -> Plan {
         let root = try openRoot()
         var plan = Plan()
         var obstacles: [Obstacle] = []
@@ -46,11 +56,19 @@ struct WorkspaceRestore {
             }
         }
         guard obstacles.isEmpty else { throw blocked(obstacles) }
-        let captured = Set(manifest.map(\.path))
+        // Files there at the checkpoint that it could not read are not the checkpoint's to remove.
+        let captured = Set(manifest.map(\.path)).union(unread)
         let patterns = scope.compactMap(GlobPattern.init)
         if !patterns.isEmpty {
-            // The scan lists regular files only, never entering a symlinked directory.
-            let (present, _) = try files.scan(patterns)
+            // The scan lists regular files only, never entering a symlinked directory, and never
+            // a restore's temporary files (a killed restore's are swept when their directory is staged).
+            let (present, _) = try files.scan(patterns, limit: Self.maximumScanned) {
+                HubError(
+                    .invalidParameters,
+                    "The checkpoint's file globs (\(scope.joined(separator: ", ").prefix(256))) now match more than \(Self.maximumScanned) files under \(files.root)",
+                    details: "A restore removes the files they match that the checkpoint did not hold; nothing was changed.",
+                    suggestions: ["Restore the state alone with strategy partial_restore"])
+            }
             plan.removals = present.map(\.path).filter { !captured.contains($0) }
         }
         return plan
