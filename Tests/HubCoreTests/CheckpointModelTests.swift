@@ -152,6 +152,30 @@ import Testing
         #expect(forged.problem() == "tasks[0].attempts is negative")
     }
 
+    /// Phases run one after another: a plan that reopens phase 1 while phase 2 has begun names
+    /// phase 2 (the restore refuses it); one that restores phase 2 too names nothing.
+    @Test func reopeningAPhaseUnderAStartedLaterOneIsNamed() {
+        func twoPhases(_ first: PhaseStatus, _ second: PhaseStatus) -> WorkflowSnapshot {
+            var s = snapshot([:])
+            s.workflow.totalPhases = 2
+            s.phases = [
+                Phase(workflowID: "w", phaseID: 1, name: "p1", status: first),
+                Phase(workflowID: "w", phaseID: 2, name: "p2", status: second),
+            ]
+            s.tasks[1].phaseID = 2
+            return s
+        }
+        let now = twoPhases(.completed, .running)
+        let saved = twoPhases(.running, .pending)
+        let alone = RestorePlan.make(current: now, checkpoint: saved, strategy: .partialRestore, phases: [1], now: 5)
+        #expect(alone.startedAfterReopened == [2])
+        let both = RestorePlan.make(current: now, checkpoint: saved, strategy: .partialRestore, phases: [1, 2], now: 5)
+        #expect(both.startedAfterReopened.isEmpty)
+        #expect(both.snapshot.phases.map(\.status) == [.running, .pending])
+        let later = RestorePlan.make(current: now, checkpoint: saved, strategy: .partialRestore, phases: [2], now: 5)
+        #expect(later.startedAfterReopened.isEmpty, "phase 1 stays completed; phase 2 is pending again")
+    }
+
     @Test func rollbackRequeuesWorkCompletedSinceWithAttemptsKept() {
         var now = snapshot(["a": .completed, "b": .completed], version: 9)
         now.tasks[0].attempts = 2

@@ -178,12 +178,13 @@ import Testing
         #expect(try await claimAndComplete("ag") == "a")
         try write("notes.txt", Array("v2".utf8))
         let restored = await t.run(
-            "w1", "restore", "{\"checkpoint_id\": \"\(id)\", \"strategy\": \"partial_restore\", \"phases\": [\"one\"]}")
+            "w1", "restore",
+            "{\"checkpoint_id\": \"\(id)\", \"strategy\": \"partial_restore\", \"phases\": [\"one\", \"two\"]}")
         #expect(restored.succeeded, "\(restored.json)")
         #expect(read("notes.txt") == Array("v2".utf8))
         #expect(restored.result["files"] == .null)
         #expect(await task("a")?["status"] == "ready")
-        #expect(restored.result["restored_phases"] == [1])
+        #expect(restored.result["restored_phases"] == [1, 2])
     }
 
     @Test func aFlippedByteIsDetectedAndTheFallbackUsedOnlyWhenTheHubChooses() async throws {
@@ -425,5 +426,32 @@ import Testing
         await t.run(nil, "register-agent", #"{"agent_id": "ag2"}"#)
         await t.run("w1", "resume")
         #expect(try await claimAndComplete("ag2") == "a")
+    }
+
+    /// Restoring an earlier phase alone while a later one has started would hand out the later
+    /// one's tasks before the work they depend on (`b` was claimed with `a` undone): refused,
+    /// naming the phases to add; with them, the later phase is pending again.
+    @Test func aPhaseIsNotReopenedUnderALaterOneThatHasStarted() async throws {
+        await t.run(
+            "w1", "create",
+            #"{"phases": [{"name": "p1", "tasks": [{"task_id": "a"}]}, {"name": "p2", "tasks": [{"task_id": "b", "depends_on": ["a"]}]}]}"#
+        )
+        await t.run(nil, "register-agent", #"{"agent_id": "ag", "max_concurrent_tasks": 3}"#)
+        await t.run("w1", "start")
+        let id = try #require(await t.run("w1", "checkpoint", #"{"name": "c0"}"#).result["checkpoint_id"]?.stringValue)
+        #expect(try await claimAndComplete("ag") == "a")
+        let before = await t.run("w1", "get-status").result["workflow_state"]?["state_version"]
+        let refused = await t.run(
+            "w1", "restore", "{\"checkpoint_id\": \"\(id)\", \"strategy\": \"partial_restore\", \"phases\": [1]}")
+        #expect(refused.errorCode == "INVALID_PARAMETERS")
+        #expect(refused.json["recovery_suggestions"]?.arrayValue?.first?.stringValue?.contains("[1, 2]") == true)
+        #expect(await t.run("w1", "get-status").result["workflow_state"]?["state_version"] == before)
+        let both = await t.run(
+            "w1", "restore", "{\"checkpoint_id\": \"\(id)\", \"strategy\": \"partial_restore\", \"phases\": [1, 2]}")
+        #expect(both.succeeded, "\(both.json)")
+        #expect(await t.run("w1", "verify-state").result["valid"] == true)
+        await t.run("w1", "resume")
+        let claimed = await t.run(nil, "claim-task", #"{"agent_id": "ag", "max_tasks": 2}"#).result["tasks"]?.arrayValue
+        #expect(claimed?.map { $0["task_id"] } == ["a"])
     }
 }

@@ -21,6 +21,10 @@ public struct RestorePlan: Sendable {
     public var requeuedTasks: [String] = []
     /// Phases whose state was restored.
     public var restoredPhases: [Int] = []
+    /// Phases left out of a restore of some phases that have started although an earlier
+    /// phase is open again: their tasks would run before the work they depend on. Such a
+    /// plan must not be committed (the restore names them to add).
+    public var startedAfterReopened: [Int] = []
 
     /// Plans a restore. `phases` (partial_restore only) limits it to those phases; `nil` restores them all.
     public static func make(
@@ -51,7 +55,12 @@ public struct RestorePlan: Sendable {
             tasks.sort { (order[$0.taskID] ?? Int.max) < (order[$1.taskID] ?? Int.max) }
             plan.restoredPhases = phases.sorted()
             let open = phaseList.filter { $0.status == .running || $0.status == .pending }.map(\.phaseID)
-            if let first = open.min() { workflow.currentPhase = min(workflow.currentPhase, first) }
+            if let first = open.min() {
+                workflow.currentPhase = min(workflow.currentPhase, first)
+                // Phases run one after another: none after the first open one may have begun.
+                plan.startedAfterReopened = phaseList.filter { $0.phaseID > first && $0.status != .pending }
+                    .map(\.phaseID).filter { !chosen.contains($0) }
+            }
         } else {
             workflow = checkpoint.workflow
             phaseList = checkpoint.phases

@@ -243,6 +243,16 @@ enum Restore {
             let live = WorkflowSnapshot(workflow: workflow, phases: try tx.phases(of: id), tasks: try tx.tasks(of: id))
             let plan = RestorePlan.make(
                 current: live, checkpoint: document.state, strategy: strategy, phases: phases, now: now)
+            if !plan.startedAfterReopened.isEmpty, let phases {
+                let wanted = Set(phases).union(plan.startedAfterReopened).sorted()
+                throw HubError.parameter(
+                    "phases",
+                    "reopens phase \(phases.min() ?? 0) while phase(s) \(plan.startedAfterReopened.map(String.init).joined(separator: ", ")) after it have started: their tasks would run before the work they depend on; nothing was changed",
+                    suggestions: [
+                        "Restore those phases too: {\"strategy\": \"partial_restore\", \"phases\": [\(wanted.map(String.init).joined(separator: ", "))]}",
+                        "Or restore everything: {\"strategy\": \"full_restore\"}",
+                    ])
+            }
             var m = Mutation(
                 tx: tx, workflow: workflow, now: now, ids: ids, checkpointRetention: keep, rootCause: rootCause)
             // Leases of the tasks being replaced end; their agents' load drops.
