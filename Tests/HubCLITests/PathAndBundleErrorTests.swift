@@ -62,6 +62,24 @@ import Testing
         #expect(Self.contents(outside.path) == ["copy.hubbundle.gz"], "nothing new appears behind the link")
     }
 
+    /// A link whose target does not exist is not followed either: it was taken for a plain
+    /// name inside the state directory, and the write failed as STORE_UNAVAILABLE (503).
+    @Test func aDanglingSymlinkIsPathNotAllowed() throws {
+        let hub = try Self.sandbox("path-dangling")
+        defer { hub.remove() }
+        let outside = try TemporaryDirectory("outside-dangling")
+        defer { outside.remove() }
+        try FileManager.default.createSymbolicLink(atPath: hub.state("evil"), withDestinationPath: outside.file("pwned"))
+        try FileManager.default.createSymbolicLink(atPath: hub.state("gone"), withDestinationPath: outside.file("dir"))
+        try hub.expectUnchanged {
+            for location in ["evil", "gone/bundle.gz"] {
+                try hub.fail(
+                    ["wf", "save-state", #"{"backup_location": "\#(location)"}"#], code: "PATH_NOT_ALLOWED", exit: 1)
+            }
+        }
+        #expect(Self.contents(outside.path).isEmpty, "nothing appears where the links point")
+    }
+
     @Test func anAllowedBackupRootAcceptsALocationOutsideTheStateDirectory() throws {
         let hub = try Self.sandbox("path-allowed")
         defer { hub.remove() }

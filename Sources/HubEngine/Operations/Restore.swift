@@ -166,7 +166,13 @@ enum Restore {
 
         // 5. The files into place: each rename is atomic, so every file is wholly old or wholly new.
         if let (restorer, files, filePlan) = staged {
-            try restorer.install(files)
+            do {
+                try restorer.install(files)
+            } catch {
+                // The state is committed: say so, rather than pass for a restore that changed nothing.
+                await CommittedChange.current?.record(restored)
+                throw Self.filesUnfinished(error, restored: restored, checkpointID: checkpoint.checkpointID)
+            }
             step(
                 "restore_files",
                 [
@@ -310,6 +316,24 @@ enum Restore {
         }
         await CommittedChange.current?.record(change.1)
         return change
+    }
+
+    /// An install that failed after the state committed (something put in the way of a file
+    /// between the plan and the rename): the error says the state is restored and the files
+    /// are not all back, and how to finish.
+    static func filesUnfinished(_ cause: HubError, restored: Workflow, checkpointID: String) -> HubError {
+        var error = cause
+        error.message =
+            "The state of \(restored.id) was restored (state_version \(restored.stateVersion)), but its files were not all put back: "
+            + cause.message
+        error.details =
+            "Files already put back are whole; the others are as they were. Run the same restore again once the cause is fixed: it finishes the files."
+        var context = cause.context ?? .emptyObject
+        context["state_restored"] = true
+        context["state_version"] = .int(restored.stateVersion)
+        context["checkpoint_id"] = .string(checkpointID)
+        error.context = context
+        return error
     }
 
     static func checkVersion(_ workflow: Workflow, _ expected: Int64?) throws(HubError) {

@@ -56,6 +56,20 @@ public enum Paths {
                     "Add the directory to allowed_backup_roots in \(stateDirectory)/config.json",
                 ])
         }
+        // `resolved` follows every link that leads somewhere; one still on the path points
+        // nowhere, and writing through it would create its target, wherever that is.
+        var prefix = ""
+        for part in real.split(separator: "/") {
+            prefix += "/" + part
+            if (try? FileManager.default.destinationOfSymbolicLink(atPath: prefix)) != nil {
+                throw HubError(
+                    .pathNotAllowed,
+                    "\(field) \"\(raw.prefix(256))\" goes through \(prefix), a symbolic link whose target does not exist",
+                    details: "Nothing is written through a link that points nowhere.",
+                    context: ["field": .string(field), "resolved": .string(real)],
+                    suggestions: ["Remove the link, or name another location"])
+            }
+        }
         return real
     }
 
