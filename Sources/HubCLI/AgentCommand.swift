@@ -70,6 +70,10 @@ struct AgentOptionsParser {
         if let problem = Identifier.problem(with: id) {
             throw HubError(.invalidArguments, "--id \(id.prefix(64)) \(problem)", details: Self.usage)
         }
+        // A malformed id would only ever be refused by the hub, claim after claim.
+        if let workflowID, let problem = Identifier.problem(with: workflowID) {
+            throw HubError(.invalidArguments, "--workflow \(workflowID.prefix(64)) \(problem)", details: Self.usage)
+        }
         options = AgentRunner.Options(
             agentID: id, roles: roles, maxTasks: maxTasks, workflowID: workflowID, command: command,
             idleDelay: idleDelay)

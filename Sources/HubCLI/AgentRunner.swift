@@ -43,20 +43,30 @@ struct AgentRunner {
     static let largestVariable = 128 * 1024 - 64
 
     func run() async -> Int32 {
+        if let id = options.workflowID, await workflowMissing(id) {
+            log("agent \(options.agentID): workflow \(id) was not found; nothing to work on")
+            return 1
+        }
         let registered = await call(
             "register-agent",
             [
                 "agent_id": .string(options.agentID), "specializations": .strings(options.roles),
                 "max_concurrent_tasks": .count(options.maxTasks),
             ])
-        guard registered != nil else { return 1 }
+        guard let registered else { return 1 }
         log(
             "agent \(options.agentID): registered with roles \(options.roles.joined(separator: ",")), up to \(options.maxTasks) task(s)"
         )
-        let heartbeat = Task { await heartbeatLoop() }
+        // The hub's interval is the one it judges silence by; a local configuration can differ from a server's.
+        let interval =
+            registered["heartbeat_interval"]?.stringValue.flatMap(HubDuration.init(parsing:)) ?? heartbeatInterval
+        let heartbeat = Task { await heartbeatLoop(every: interval) }
         defer { heartbeat.cancel() }
         let running = RunningCount()
         await withTaskGroup(of: Void.self) { group in
+            // Ends the wait for a free slot below when a stop comes; released when the loop ends.
+            let loopEnded = StopFlag()
+            group.addTask { await Self.first(stop, loopEnded) }
             while !stop.isSet {
                 if let id = options.workflowID, running.value == 0, await workflowFinished(id) {
                     log("agent \(options.agentID): workflow \(id) is finished; exiting")
@@ -70,10 +80,15 @@ struct AgentRunner {
                     ]
                     if let id = options.workflowID { parameters["workflow_id"] = .string(id) }
                     if let wait = options.claimWait { parameters["wait"] = .string(wait.description) }
-                    let answer = await call("claim-task", parameters)
+                    let answer = await claim(parameters)
                     claimed = answer?["tasks"]?.arrayValue ?? []
                     // A failed claim (a hub restarting) is not a long poll: pause before the next.
                     if answer == nil { await stop.sleep(for: .milliseconds(options.idleDelay.milliseconds)) }
+                }
+                if stop.isSet {
+                    // Claimed as the stop came: not started, so given back at once.
+                    for task in claimed { await giveBack(task) }
+                    break
                 }
                 for task in claimed {
                     held.insert(task["lease_id"]?.stringValue ?? "")
@@ -92,23 +107,105 @@ struct AgentRunner {
                     await stop.sleep(for: .milliseconds(options.idleDelay.milliseconds))
                 }
             }
+            loopEnded.set()
             if running.value > 0 {
                 log("agent \(options.agentID): stopping; waiting for \(running.value) running task(s)")
             }
+            // A second signal while waiting: stop the commands; their tasks are reported for retry.
+            let hurry = Task {
+                await stop.urgent?.wait()
+                guard !Task.isCancelled else { return }
+                let stopped = held.stopAll(because: .runnerStopped)
+                if stopped > 0 { log("agent \(options.agentID): stopping \(stopped) running command(s)") }
+            }
             await group.waitForAll()
+            hurry.cancel()
         }
         log("agent \(options.agentID): stopped")
         return 0
     }
 
-    private func heartbeatLoop() async {
-        let interval = heartbeatInterval.milliseconds
-        while !Task.isCancelled {
-            try? await Task.sleep(for: .milliseconds(max(10, interval / 2)))
-            if Task.isCancelled { return }
-            _ = await call(
-                "heartbeat", ["agent_id": .string(options.agentID), "held_leases": .strings(held.all)], quiet: true)
+    /// Returns once either flag is set.
+    static func first(_ one: StopFlag, _ other: StopFlag) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await one.wait() }
+            group.addTask { await other.wait() }
+            await group.next()
+            group.cancelAll()
         }
+    }
+
+    private func heartbeatLoop(every interval: HubDuration) async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(max(10, interval.milliseconds / 2)))
+            if Task.isCancelled { return }
+            let snapshot = held.all
+            let answer = await call(
+                "heartbeat", ["agent_id": .string(options.agentID), "held_leases": .strings(snapshot)], quiet: true)
+            guard let answer else { continue }
+            for lease in Self.lost(held: snapshot, renewed: answer) {
+                // A task that ended since the snapshot has nothing left to stop.
+                held.stop(lease, because: .leaseLost)
+            }
+        }
+    }
+
+    /// The leases of `held` (sent with a heartbeat) that its answer did not renew: the hub
+    /// has taken them back (the task timed out, or the lease was revoked or expired), or
+    /// the task has just been reported.
+    static func lost(held: [String], renewed answer: JSONValue) -> [String] {
+        let renewed = Set((answer["leases"]?.arrayValue ?? []).compactMap { $0["lease_id"]?.stringValue })
+        return held.filter { !renewed.contains($0) }
+    }
+
+    /// Claims work; a stop while the claim waits cancels it (the server withdraws a
+    /// waiting claim whose client has gone) and answers `nil`, unlogged.
+    private func claim(_ parameters: JSONValue) async -> JSONValue? {
+        let request = OperationRequest(workflowID: nil, operation: "claim-task", parameters: parameters)
+        let response = await withTaskGroup(of: OperationResponse?.self) { group in
+            group.addTask { await hub.perform(request) }
+            group.addTask {
+                await stop.wait()
+                return nil
+            }
+            // Whichever ends first, the claim's own answer is kept: tasks it took as the stop
+            // came are given back, not left to lapse.
+            var answer: OperationResponse?
+            while let next = await group.next() {
+                group.cancelAll()
+                if let next { answer = next }
+            }
+            return answer
+        }
+        guard let response else { return nil }
+        if let error = response.error {
+            // A claim cut short by the stop is not an error worth reporting.
+            if !stop.isSet {
+                log("agent \(options.agentID): claim-task: \(error.code.name): \(error.message)")
+            }
+            return nil
+        }
+        return response.json["result"]
+    }
+
+    /// A task claimed after the stop: reported as failed, retryable, without running it.
+    private func giveBack(_ task: JSONValue) async {
+        let taskID = task["task_id"]?.stringValue ?? ""
+        let workflowID = task["workflow_id"]?.stringValue ?? ""
+        log("agent \(options.agentID): \(workflowID)/\(taskID) was claimed as the runner stopped; giving it back")
+        await report(
+            "fail-task",
+            [
+                "lease_id": .string(task["lease_id"]?.stringValue ?? ""), "retryable": true,
+                "error": "the agent runner stopped before starting the task",
+            ])
+    }
+
+    /// Whether the named workflow is unknown to the hub. A hub that cannot be reached
+    /// says nothing about that.
+    private func workflowMissing(_ id: String) async -> Bool {
+        let response = await hub.perform(OperationRequest(workflowID: id, operation: "get-status"))
+        return response.error?.code == .workflowNotFound
     }
 
     /// Whether the workflow is over (or gone). A hub that cannot be reached says nothing
@@ -161,31 +258,59 @@ struct AgentRunner {
         environment["PHASE"] = String(task["phase"]?.intValue ?? 0)
         environment["LEASE_ID"] = lease
         log("agent \(options.agentID): running \(workflowID)/\(taskID) (attempt \(task["attempt"]?.intValue ?? 1))")
-        let outcome = await ChildProcess.run(
-            arguments, environment: environment, directory: task["workspace"]?.stringValue, tailBytes: Self.outputTail)
-        let details: JSONValue = ["exit_code": .int(Int64(outcome.status)), "output_tail": .string(outcome.tail)]
-        if outcome.status == 0 {
-            await report("complete-task", ["lease_id": .string(lease), "result": details])
-            log("agent \(options.agentID): completed \(workflowID)/\(taskID)")
-        } else {
-            await report("fail-task", ["lease_id": .string(lease), "error": details])
-            log("agent \(options.agentID): \(workflowID)/\(taskID) failed with exit status \(outcome.status)")
+        let directory = task["workspace"]?.stringValue
+        let (ran, ending) = await held.run(lease) { [arguments, environment] in
+            await ChildProcess.run(
+                arguments, environment: environment, directory: directory, tailBytes: Self.outputTail)
+        }
+        switch (ran, ending) {
+        case (_, .leaseLost?):
+            // The hub has given the task to its retry (or failed it): its outcome is no longer this runner's.
+            log("agent \(options.agentID): \(workflowID)/\(taskID): lease lost; stopped its command")
+        case (let outcome, .runnerStopped?):
+            let accepted = await report(
+                "fail-task",
+                [
+                    "lease_id": .string(lease), "retryable": true,
+                    "error": [
+                        "message": "the agent runner was stopped (a second SIGINT or SIGTERM) while the task ran",
+                        "exit_code": outcome.map { .int(Int64($0.status)) } ?? .null,
+                        "output_tail": .string(outcome?.tail ?? ""),
+                    ],
+                ])
+            if accepted {
+                log("agent \(options.agentID): \(workflowID)/\(taskID) stopped with the runner; reported for retry")
+            }
+        case (let outcome?, nil) where outcome.status == 0:
+            let details: JSONValue = ["exit_code": .int(Int64(outcome.status)), "output_tail": .string(outcome.tail)]
+            if await report("complete-task", ["lease_id": .string(lease), "result": details]) {
+                log("agent \(options.agentID): completed \(workflowID)/\(taskID)")
+            }
+        case (let outcome?, nil):
+            let details: JSONValue = ["exit_code": .int(Int64(outcome.status)), "output_tail": .string(outcome.tail)]
+            if await report("fail-task", ["lease_id": .string(lease), "error": details]) {
+                log("agent \(options.agentID): \(workflowID)/\(taskID) failed with exit status \(outcome.status)")
+            }
+        case (nil, nil):
+            break
         }
     }
 
     /// Reports an outcome until the hub gives a definite answer: while it cannot be
     /// reached (a server restarting), the lease is still this agent's, so retrying keeps
     /// the outcome from being lost; any answer from the hub itself (success,
-    /// `LEASE_EXPIRED`, …) ends it. Gives up when the agent is stopped.
-    private func report(_ operation: String, _ parameters: JSONValue) async {
+    /// `LEASE_EXPIRED`, …) ends it. Gives up when the agent is stopped. Answers whether
+    /// the hub accepted the outcome; a refusal is logged here.
+    @discardableResult
+    private func report(_ operation: String, _ parameters: JSONValue) async -> Bool {
         var delay = Duration.milliseconds(100)
         while true {
             let response = await hub.perform(
                 OperationRequest(workflowID: nil, operation: operation, parameters: parameters))
-            guard let error = response.error else { return }
+            guard let error = response.error else { return true }
             guard error.code == .storeUnavailable, !stop.isSet else {
-                log("agent \(options.agentID): \(operation): \(error.code.name): \(error.message)")
-                return
+                log("agent \(options.agentID): \(operation) refused: \(error.code.name): \(error.message)")
+                return false
             }
             log("agent \(options.agentID): \(operation): the hub is unavailable; retrying")
             try? await Task.sleep(for: delay)
@@ -208,12 +333,4 @@ struct AgentRunner {
         }
         return response.json["result"]
     }
-}
-
-/// The leases an agent runner holds, shared by its claim loop, its tasks and its heartbeat.
-final class HeldLeases: Sendable {
-    private let leases = Mutex<Set<String>>([])
-    func insert(_ id: String) { _ = leases.withLock { $0.insert(id) } }
-    func remove(_ id: String) { _ = leases.withLock { $0.remove(id) } }
-    var all: [String] { leases.withLock { $0.sorted() } }
 }

@@ -109,7 +109,8 @@ public struct CommandLineTool: Sendable {
         if words.first == "version" {
             guard words.count == 1 else {
                 return emitError(
-                    HubError(.invalidArguments, "version takes no arguments", details: "'version' is not a workflow id."),
+                    HubError(
+                        .invalidArguments, "version takes no arguments", details: "'version' is not a workflow id."),
                     operation: "version", workflowID: nil, pretty: pretty, exit: 2)
             }
             standardOutput.write("coordination-hub \(Self.version)\n")

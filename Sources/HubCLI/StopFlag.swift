@@ -13,16 +13,29 @@ final class StopFlag: Sendable {
     /// Sleepers to wake when the flag is set, by a number of their own.
     private let sleepers = Mutex<(next: Int, waiting: [Int: CheckedContinuation<Void, Never>])>((0, [:]))
 
+    /// Set by a second SIGINT or SIGTERM while stopping: stop now, ending what is still
+    /// running instead of waiting for it. (Itself a flag that has no further one.)
+    let urgent: StopFlag?
+
+    init() { urgent = StopFlag(last: ()) }
+    private init(last: Void) { urgent = nil }
+
     var isSet: Bool { flag.load(ordering: .acquiring) }
 
-    func set() {
-        flag.store(true, ordering: .releasing)
+    /// Sets the flag; answers `false` when it was set already.
+    @discardableResult
+    func set() -> Bool {
+        guard !flag.exchange(true, ordering: .acquiringAndReleasing) else { return false }
         let woken = sleepers.withLock { state in
             defer { state.waiting = [:] }
             return Array(state.waiting.values)
         }
         for sleeper in woken { sleeper.resume() }
+        return true
     }
+
+    /// Returns once the flag is set (at once if it is), or when the task is cancelled.
+    func wait() async { await untilSet() }
 
     /// Sleeps for `duration`, or until the flag is set (a signal must not wait out a long
     /// `--idle-delay`), or until the task is cancelled.
@@ -55,13 +68,17 @@ final class StopFlag: Sendable {
         }
     }
 
-    /// Routes SIGINT and SIGTERM to this flag (instead of ending the process), calling `onSignal` once each.
+    /// Routes SIGINT and SIGTERM to this flag (instead of ending the process), calling
+    /// `onSignal` once each; a signal that finds the flag set sets ``urgent``.
     func installSignalHandlers(onSignal: @escaping @Sendable (Int32) -> Void) {
         for sig in [SIGINT, SIGTERM] {
-            signal(sig, SIG_IGN)
+            // A handler, not SIG_IGN: an ignored signal stays ignored in the commands the agent
+            // runner starts, and they could then not be stopped with SIGTERM.
+            signal(sig, { _ in })
             let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
             source.setEventHandler { [weak self] in
-                self?.set()
+                guard let self else { return }
+                if !self.set() { self.urgent?.set() }
                 onSignal(sig)
             }
             source.resume()

@@ -118,7 +118,9 @@ enum YAMLReader {
             case YAML_SEQUENCE_START_EVENT:
                 try open(.sequence([]), anchor: event.data.sequence_start.anchor.map { String(cString: $0) })
             case YAML_MAPPING_START_EVENT:
-                try open(.mapping(.emptyObject, key: nil), anchor: event.data.mapping_start.anchor.map { String(cString: $0) })
+                try open(
+                    .mapping(.emptyObject, key: nil),
+                    anchor: event.data.mapping_start.anchor.map { String(cString: $0) })
             case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
                 guard let done = stack.popLast() else { break }
                 let value: JSONValue
@@ -127,7 +129,8 @@ enum YAMLReader {
                 case .mapping(let object, _): value = object
                 }
                 // Its size was charged as its members arrived; only its parent learns of it now.
-                try place(Built(value: value, height: done.height, count: done.count), anchor: done.anchor, charged: true)
+                try place(
+                    Built(value: value, height: done.height, count: done.count), anchor: done.anchor, charged: true)
             default:
                 break  // stream and document starts and ends carry nothing
             }

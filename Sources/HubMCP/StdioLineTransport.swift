@@ -152,7 +152,7 @@ public actor StdioLineTransport: Transport {
     enum Incoming: Equatable {
         /// A request the SDK will answer, by its id as canonical JSON, and its method.
         case request(String, method: String)
-        /// A notification, a client's response or a batch: passed on, not counted.
+        /// A notification or a client's response: passed on, not counted.
         case other
         /// Only spaces: skipped, as an empty line is.
         case blank
@@ -175,19 +175,10 @@ public actor StdioLineTransport: Transport {
             return .refused(errorLine(id: .null, code: -32700, "Parse error: \(error.description)"))
         }
         switch message {
-        case .array(let items):
-            // A batch is the SDK's, but an empty one, or one of no objects at all, it answers
-            // with a made-up id (JSON-RPC §6: one error for the empty batch, one per entry).
-            if items.isEmpty {
-                return .refused(errorLine(id: .null, code: -32600, "Invalid Request: an empty batch"))
-            }
-            if !items.contains(where: { $0.objectValue != nil }) {
-                let errors = items.map { _ in
-                    errorLine(id: .null, code: -32600, "Invalid Request: a batch entry is a JSON object")
-                }
-                return .refused("[" + errors.joined(separator: ",") + "]")
-            }
-            return .other
+        case .array:
+            // MCP 2025-06-18 removed batching, and the SDK ran a batch's entries past every check
+            // above and below (requests before initialize, null ids, bad params): one refusal.
+            return .refused(errorLine(id: .null, code: -32600, batchRefusal))
         case .object: break
         default: return .refused(errorLine(id: .null, code: -32600, "Invalid Request: a message is a JSON object"))
         }
@@ -241,6 +232,8 @@ public actor StdioLineTransport: Transport {
         }
         return nil
     }
+
+    static let batchRefusal = "Invalid Request: batches are not supported; send one message per line"
 
     /// The id a request key (canonical JSON) stands for.
     static func id(fromKey key: String) -> JSONValue { (try? JSONParser.parse(key)) ?? .null }

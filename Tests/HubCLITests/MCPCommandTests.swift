@@ -110,6 +110,32 @@ import Testing
         #expect(try runner.run(["early", "get-status"]).json["error"]?["code"] == "WORKFLOW_NOT_FOUND")
     }
 
+    /// A batch (MCP 2025-06-18 has none) is refused with one Invalid Request, before and
+    /// after initialize: the SDK ran a batch's tools/call before initialize, and answered a
+    /// batch holding a non-object with one parse error, never answering its request.
+    @Test func aBatchIsRefusedAndChangesNothing() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let runner = ExecutableRunner(workingDirectory: directory.path)
+        let session = try Session(runner, ["mcp"])
+        let create =
+            #"{"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "create", "arguments": {"workflow_id": "batched", "phases": ["a"]}}}"#
+        session.send("[\(create)]")
+        let early = session.receive()
+        #expect(early["id"] == .null && early["error"]?["code"] == -32600, "\(early)")
+        #expect(early["error"]?["message"]?.stringValue?.contains("batches are not supported") == true)
+        session.initialize()
+        #expect(session.receive()["id"] == 0)
+        session.send(#"[{"jsonrpc": "2.0", "id": 2, "method": "ping"}, 7]"#)
+        let mixed = session.receive()
+        #expect(mixed["id"] == .null && mixed["error"]?["code"] == -32600, "\(mixed)")
+        // The session goes on: the next line is answered as usual.
+        session.send(#"{"jsonrpc": "2.0", "id": 3, "method": "ping"}"#)
+        #expect(session.receive()["id"] == 3)
+        #expect(session.finish() == 0)
+        #expect(try runner.run(["batched", "get-status"]).json["error"]?["code"] == "WORKFLOW_NOT_FOUND")
+    }
+
     /// A client that writes its requests and closes its end gets every answer: the SDK
     /// answered each request in a task the server's exit did not wait for, so the
     /// workflows were created and the answers lost.

@@ -42,7 +42,9 @@ import Testing
         #expect(value?["tagged"] == "7")
         #expect(value?["copy"] == value?["base"])
         #expect(value?["copy"]?["x"]?.arrayValue?[1]["y"] == .null)
-        #expect(value?.objectValue?.keys.elementsEqual(["name", "n", "f", "t", "z", "quoted", "tagged", "base", "copy"]) == true)
+        #expect(
+            value?.objectValue?.keys.elementsEqual(["name", "n", "f", "t", "z", "quoted", "tagged", "base", "copy"])
+                == true)
     }
 
     @Test func aFileWithNoDocumentIsNil() throws {
@@ -70,7 +72,8 @@ import Testing
         var lines = ["a: &a [x, x, x, x, x, x, x, x, x]"]
         let names = ["a", "b", "c", "d", "e", "f", "g", "h", "i"]
         for (previous, name) in zip(names, names.dropFirst()) {
-            lines.append("\(name): &\(name) [" + Array(repeating: "*\(previous)", count: 9).joined(separator: ", ") + "]")
+            lines.append(
+                "\(name): &\(name) [" + Array(repeating: "*\(previous)", count: 9).joined(separator: ", ") + "]")
         }
         #expect(problem(lines.joined(separator: "\n"))?.contains("more than 1000000 values") == true)
         // A complex key that is an alias to a large value is refused without being walked.

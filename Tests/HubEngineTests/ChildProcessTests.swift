@@ -64,6 +64,62 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: FileManager.default.currentDirectoryPath + "/MADE_HERE"))
     }
 
+    /// A cancelled command is stopped with what it started: the agent runner's command ran
+    /// on after its task timed out, beside the retry of the same task.
+    @Test func cancellingStopsTheCommandAndItsProcessGroup() async throws {
+        let directory = try TemporaryDirectory("child-cancel")
+        defer { directory.remove() }
+        let fifo = directory.file("alive")
+        #expect(mkfifo(fifo, 0o600) == 0)
+        // The background sleep holds the FIFO open for writing for as long as it lives.
+        let run = Task {
+            await ChildProcess.run(
+                ["/bin/sh", "-c", "sleep 600 > '\(fifo)' & wait"], environment: Self.environment, directory: nil,
+                tailBytes: 100)
+        }
+        let (events, writer) = AsyncStream.makeStream(of: String.self)
+        Thread {
+            let reader = FileHandle(forReadingAtPath: fifo)
+            writer.yield("opened")
+            _ = reader?.readToEndRetryingInterrupts(limit: 100)
+            writer.yield("closed")
+            writer.finish()
+        }.start()
+        var seen = events.makeAsyncIterator()
+        #expect(await seen.next() == "opened")
+        run.cancel()
+        let outcome = await run.value
+        // SIGTERM, or SIGKILL after the grace where the test process ignores SIGTERM (inherited).
+        #expect([128 + SIGTERM, 128 + SIGKILL].contains(outcome.status), "\(outcome.status)")
+        // Without the group's SIGTERM, the sleep holds the FIFO until the time limit.
+        #expect(await seen.next() == "closed")
+    }
+
+    /// A command that ignores SIGTERM gets SIGKILL once the grace is over.
+    @Test func aCommandIgnoringTheStopIsKilledAfterTheGrace() async throws {
+        let directory = try TemporaryDirectory("child-kill")
+        defer { directory.remove() }
+        let fifo = directory.file("ready")
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let run = Task {
+            await ChildProcess.run(
+                ["/bin/sh", "-c", "trap '' TERM; echo ready > '\(fifo)'; while :; do sleep 1; done"],
+                environment: Self.environment, directory: nil, tailBytes: 100, grace: .milliseconds(100))
+        }
+        // Returns once the command has set its trap and written the line.
+        let said = await withCheckedContinuation { continuation in
+            Thread {
+                let reader = FileHandle(forReadingAtPath: fifo)
+                let bytes = reader?.readToEndRetryingInterrupts(limit: 100) ?? []
+                continuation.resume(returning: String(decoding: bytes, as: UTF8.self))
+            }.start()
+        }
+        #expect(said == "ready\n")
+        run.cancel()
+        let outcome = await run.value
+        #expect(outcome.status == 128 + SIGKILL, "\(outcome.tail)")
+    }
+
     @Test func theTailBufferKeepsTheLastBytesInOrder() {
         var buffer = TailBuffer(capacity: 5)
         for piece in ["ab", "cdef", "g", "hijklmnop", "qr"] {

@@ -45,7 +45,8 @@ import Testing
         for id in ["h.11", "create"] {
             let named = await t.run(
                 nil, "accept-handoff",
-                "{\"orchestrate_to_hub\": {\"workflow_definition\": {\"workflow_id\": \"\(id)\", \"phases\": [\"a\"]}}}")
+                "{\"orchestrate_to_hub\": {\"workflow_definition\": {\"workflow_id\": \"\(id)\", \"phases\": [\"a\"]}}}"
+            )
             #expect(named.errorCode == "INVALID_WORKFLOW_ID", "\(id): \(named.json)")
         }
         #expect(await t.run(nil, "list-workflows", #"{"include_archived": true}"#).result["total"] == 1)

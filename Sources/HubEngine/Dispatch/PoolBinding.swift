@@ -9,7 +9,8 @@ enum PoolBinding {
     /// those with one, then by id. Agents lacking every wanted role are never bound: a pool
     /// member takes the workflow's tasks and keeps everyone else from them.
     /// At most `limit` agents (the hub's `max_agent_pool_size`, §14), however many are asked for.
-    static func choose(count: Int, limit: Int, roles: [String], threshold: Double = 0, from agents: [Agent]) -> [Agent] {
+    static func choose(count: Int, limit: Int, roles: [String], threshold: Double = 0, from agents: [Agent]) -> [Agent]
+    {
         let candidates = agents.filter { a in
             (a.status == .available || a.status == .busy)
                 && (roles.isEmpty || a.specializations.contains(where: roles.contains))

@@ -29,7 +29,8 @@ enum RegisterAgent {
         summary: "Register an agent (or update one): its roles and how many tasks it may hold.",
         discussion: """
             Re-registering keeps the agent's track record and leases and brings an unresponsive or offline agent back. \
-            An agent silent for 3 heartbeat intervals becomes unresponsive: its leases are revoked and its tasks go back to the queue.
+            An agent silent for 3 heartbeat intervals becomes unresponsive: its leases are revoked and its tasks go back to the queue. \
+            The result's heartbeat_interval is the hub's (a duration such as "30s"): heartbeat more often than that.
             """,
         example: """
             coordination-hub register-agent '{"agent_id": "agent_001", "specializations": ["code", "test"], "max_concurrent_tasks": 2}'
@@ -66,7 +67,11 @@ enum RegisterAgent {
             return agent
         }
         return OperationOutcome(
-            result: ["agent": AgentView.json(agent)],
+            // The interval the hub judges silence by: a runner heartbeats by it, whatever its own configuration says.
+            result: [
+                "agent": AgentView.json(agent),
+                "heartbeat_interval": .string(context.hub.configuration.heartbeatInterval.description),
+            ],
             nextSteps: [
                 "Claim work: coordination-hub claim-task '{\"agent_id\": \"\(agent.agentID)\"}'",
                 "Heartbeat at least every \(context.hub.configuration.heartbeatInterval): coordination-hub heartbeat '{\"agent_id\": \"\(agent.agentID)\"}'",

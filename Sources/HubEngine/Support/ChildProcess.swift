@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -18,16 +19,25 @@ public enum ChildProcess {
     /// still hold its output open.
     static let afterExit = 1 << 20
 
+    /// How long a cancelled command has to end after SIGTERM before it gets SIGKILL.
+    public static let terminationGrace = Duration.seconds(5)
+
     /// Runs `arguments` (an absolute path or a name looked up by `/usr/bin/env`) in
     /// `directory` and waits for it to exit. Only the last `tailBytes` of its output are
     /// kept, however much it writes; the command is done when it exits, even when a child
     /// it started in the background still holds its output open (`sleep 60 &`). A
     /// `directory` that is not there fails the command rather than running it elsewhere.
-    public static func run(_ arguments: [String], environment: [String: String], directory: String?, tailBytes: Int)
-        async
-        -> Outcome
-    {
+    ///
+    /// Cancelling the calling task stops the command: SIGTERM to its process group (so
+    /// what it started goes too), SIGKILL after `grace` if it is still there; the outcome
+    /// is then the signal's (143 or 137). A task cancelled before the command starts does
+    /// not start it.
+    public static func run(
+        _ arguments: [String], environment: [String: String], directory: String?, tailBytes: Int,
+        grace: Duration = terminationGrace
+    ) async -> Outcome {
         guard let first = arguments.first else { return Outcome(status: 127, tail: "no command") }
+        guard !Task.isCancelled else { return Outcome(status: 130, tail: "cancelled before \(first) started") }
         let process = Process()
         if first.hasPrefix("/") {
             process.executableURL = URL(fileURLWithPath: first)
@@ -64,21 +74,27 @@ public enum ChildProcess {
             }
         }
         let pid = process.processIdentifier
-        let status = await withCheckedContinuation { (continuation: CheckedContinuation<Int32, Never>) in
-            DispatchQueue.global().async {
-                // Foundation reports an exit only once the output is closed, which a child left
-                // in the background can put off for ever; waitid sees the exit itself (and,
-                // with WNOWAIT, leaves the process for Foundation to reap).
-                let status =
-                    exitStatus(of: pid)
-                    ?? {
-                        process.waitUntilExit()
-                        return process.terminationReason == .uncaughtSignal
-                            ? 128 + process.terminationStatus : process.terminationStatus
-                    }()
-                exited.fileHandleForWriting.write(Data([1]))
-                continuation.resume(returning: status)
+        let over = ExitMark()
+        let status = await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Int32, Never>) in
+                DispatchQueue.global().async {
+                    // Foundation reports an exit only once the output is closed, which a child left
+                    // in the background can put off for ever; waitid sees the exit itself (and,
+                    // with WNOWAIT, leaves the process for Foundation to reap).
+                    let status =
+                        exitStatus(of: pid)
+                        ?? {
+                            process.waitUntilExit()
+                            return process.terminationReason == .uncaughtSignal
+                                ? 128 + process.terminationStatus : process.terminationStatus
+                        }()
+                    over.set()
+                    exited.fileHandleForWriting.write(Data([1]))
+                    continuation.resume(returning: status)
+                }
             }
+        } onCancel: {
+            terminate(pid, unless: over, grace: grace)
         }
         let text = String(decoding: await tail, as: UTF8.self)
         // Closed here, not left to Foundation, which keeps them (a runner held one per task it
@@ -87,6 +103,21 @@ public enum ChildProcess {
             try? handle.close()
         }
         return Outcome(status: status, tail: text)
+    }
+
+    /// Sends SIGTERM to the command's process group (Foundation starts each command in a
+    /// group of its own; the command alone when it is not), then SIGKILL after `grace`
+    /// unless it has exited by then. Nothing is sent once `over` is set: the pid may be
+    /// another process's by then.
+    static func terminate(_ pid: Int32, unless over: ExitMark, grace: Duration) {
+        guard pid > 0, !over.isSet else { return }
+        let target = getpgid(pid) == pid ? -pid : pid
+        kill(target, SIGTERM)
+        let (seconds, attoseconds) = grace.components
+        let delay = Double(seconds) + Double(attoseconds) / 1e18
+        DispatchQueue.global().asyncAfter(deadline: .now() + delay) {
+            if !over.isSet { kill(target, SIGKILL) }
+        }
     }
 
     /// Waits for `pid` to exit and answers its status (128 + the signal when a signal
@@ -133,6 +164,13 @@ public enum ChildProcess {
         }
         return tail.bytes
     }
+}
+
+/// Set once a command has exited, so a late stop signals nothing.
+final class ExitMark: Sendable {
+    private let flag = Atomic<Bool>(false)
+    var isSet: Bool { flag.load(ordering: .acquiring) }
+    func set() { flag.store(true, ordering: .releasing) }
 }
 
 /// The last `capacity` bytes of everything appended, in order, in at most twice that

@@ -1,0 +1,259 @@
+import Foundation
+import HubCore
+import HubTesting
+import Testing
+
+@testable import HubCLI
+@testable import HubEngine
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+extension LineStream {
+    /// Reads lines until one contains `text`; answers it, or `nil` when the output ended first.
+    mutating func until(_ text: String) async -> String? {
+        while let line = await next() {
+            if line.contains(text) { return line }
+        }
+        return nil
+    }
+}
+
+/// The agent runner as a user runs it, driven by its log lines (standard error) and the
+/// store: what it does with a lease it lost, a second stop signal, the server's heartbeat
+/// interval, a stop during a long poll, a workflow it cannot work on and a refused outcome.
+@Suite(.timeLimit(.minutes(2))) struct AgentRunnerTests {
+    static let oneTask =
+        #"{"phases": [{"name": "p", "tasks": [{"task_id": "t", "role": "code"#
+
+    /// Starts an agent whose log lines the test reads.
+    static func agent(_ s: DispatchSandbox, _ arguments: [String]) throws -> (Process, LineStream) {
+        let errors = Pipe()
+        let process = try s.runner.start(arguments, standardError: errors)
+        return (process, LineStream(errors.fileHandleForReading))
+    }
+
+    /// Whether `pid` is still a live process (a zombie is not).
+    static func alive(_ pid: Int32) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else {
+            return kill(pid, 0) == 0
+        }
+        let state = stat.split(separator: ")").last?.split(separator: " ").first
+        return state != "Z"
+    }
+
+    /// A task past its timeout was re-queued and run again beside its first run, and the
+    /// runner then ignored every signal: each run's command is stopped once the hub no
+    /// longer renews its lease, and nothing is reported for it.
+    @Test func aTaskPastItsTimeoutHasItsCommandStopped() async throws {
+        let s = try DispatchSandbox("agent-timeout", environment: ["COORDINATION_HUB_HEARTBEAT_INTERVAL": "1s"])
+        defer { s.remove() }
+        try s.succeed("w", "create", Self.oneTask + #"", "timeout": "1s", "max_retries": 1}]}]}"#)
+        try s.succeed("w", "start")
+        let (runner, log) = try Self.agent(
+            s,
+            [
+                "agent", "--id", "slow", "--roles", "code", "--max-tasks", "2", "--idle-delay", "50ms", "--",
+                "/bin/sh", "-c", #"echo $$ > "$LEASE_ID.pid"; exec sleep 600"#,
+            ])
+        var lines = log
+        // Both attempts time out; each one's command is stopped.
+        #expect(await lines.until("lease lost; stopped its command") != nil)
+        #expect(await lines.until("lease lost; stopped its command") != nil)
+        let pids = try FileManager.default.contentsOfDirectory(atPath: s.file("")).filter { $0.hasSuffix(".pid") }
+            .compactMap { s.read($0).flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) } }
+        #expect(pids.count == 2)
+        let stopped = await DispatchSandbox.poll(attempts: 200) { !pids.contains(where: Self.alive) }
+        #expect(stopped, "a timed-out task's command is still running")
+        let task = try s.tasks("w")["t"]
+        #expect(task?["status"]?.stringValue == "failed")
+        #expect(try s.events(["event_types": ["task_completed"], "workflow_id": "w"]).isEmpty)
+        kill(runner.processIdentifier, SIGTERM)
+        #expect(await ProcessWait.exit(of: runner, within: .seconds(30)), "the runner did not stop")
+        for pid in pids where Self.alive(pid) { kill(pid, SIGKILL) }
+    }
+
+    /// A second SIGINT or SIGTERM while the runner waits for its tasks stops their commands
+    /// and reports each for another attempt; the first still lets them finish.
+    @Test func aSecondSignalStopsTheCommandsAndReportsThemForRetry() async throws {
+        let s = try DispatchSandbox("agent-second-signal")
+        defer { s.remove() }
+        try s.succeed("w", "create", Self.oneTask + #""}]}]}"#)
+        try s.succeed("w", "start")
+        let (runner, log) = try Self.agent(
+            s,
+            [
+                "agent", "--id", "a", "--roles", "code", "--idle-delay", "50ms", "--", "/bin/sh", "-c",
+                #"echo $$ > t.pid; exec sleep 600"#,
+            ])
+        var lines = log
+        #expect(await lines.until("running w/t") != nil)
+        kill(runner.processIdentifier, SIGTERM)
+        #expect(await lines.until("waiting for 1 running task(s)") != nil)
+        kill(runner.processIdentifier, SIGINT)
+        #expect(await lines.until("stopped with the runner; reported for retry") != nil)
+        #expect(await ProcessWait.exit(of: runner, within: .seconds(30)), "the runner did not stop")
+        #expect(runner.terminationStatus == 0)
+        let task = try s.tasks("w")["t"]
+        #expect(task?["status"]?.stringValue != "running", "\(task ?? .null)")
+        #expect(task?["attempts"]?.intValue == 1)
+        let failed = try s.events(["event_types": ["task_failed"], "workflow_id": "w"])
+        #expect(failed.count == 1)
+        #expect(failed.first?["data"]?["will_retry"] == true, "\(failed)")
+        if let pid = s.read("t.pid").flatMap({ Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) {
+            #expect(await DispatchSandbox.poll(attempts: 200) { !Self.alive(pid) })
+        }
+    }
+
+    /// Starts `serve` with `settings` (`--set` values) and answers the process and its URL.
+    static func server(_ s: DispatchSandbox, _ settings: [String] = []) async throws -> (Process, String) {
+        let errors = Pipe()
+        let process = try s.runner.start(
+            settings.flatMap { ["--set", $0] } + ["serve", "--port", "0"], standardError: errors)
+        var lines = LineStream(errors.fileHandleForReading)
+        guard let line = await lines.until("serving "), let range = line.range(of: "serving ") else {
+            throw ServeTests.ServeFailure(description: "the server did not start")
+        }
+        return (process, String(line[range.upperBound...].prefix { $0 != " " }))
+    }
+
+    /// Through `--hub`, the runner heartbeats by the server's interval: by its own (30s) a
+    /// server set to 1s declared it dead in the middle of its task.
+    @Test func throughAServerTheRunnerHeartbeatsByTheServersInterval() async throws {
+        let s = try DispatchSandbox("agent-server-heartbeat")
+        defer { s.remove() }
+        let (server, url) = try await Self.server(s, ["heartbeat_interval=1s"])
+        defer {
+            kill(server.processIdentifier, SIGTERM)
+            server.waitUntilExit()
+        }
+        let registered = try s.succeed("--hub", url, "register-agent", #"{"agent_id": "probe"}"#)
+        #expect(registered["heartbeat_interval"] == "1s")
+        try s.succeed("--hub", url, "w", "create", Self.oneTask + #""}]}]}"#)
+        try s.succeed("--hub", url, "w", "start")
+        let fifo = s.file("go")
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let (runner, log) = try Self.agent(
+            s,
+            [
+                "agent", "--hub", url, "--id", "a", "--roles", "code", "--workflow", "w", "--", "/bin/sh", "-c",
+                "read line < '\(fifo)'",
+            ])
+        var lines = log
+        #expect(await lines.until("running w/t") != nil)
+        // Holds the task until the hub has seen heartbeats over more than 3 of its intervals
+        // (by the runner's own 30s, it declared the agent dead first).
+        var seen: Set<String> = []
+        let kept = try await DispatchSandbox.poll(attempts: 400) {
+            let agent = try s.succeed("--hub", url, "monitor-pool")["agent_pool"]?["performance_metrics"]?["a"]
+            if agent?["status"]?.stringValue == "unresponsive" { return true }
+            if let beat = agent?["last_heartbeat"]?.stringValue { seen.insert(beat) }
+            return seen.count >= 8
+        }
+        #expect(kept)
+        let writer = FileHandle(forWritingAtPath: fifo)
+        writer?.write(Data("go\n".utf8))
+        try? writer?.close()
+        #expect(await ProcessWait.exit(of: runner, within: .seconds(30)))
+        let phases = try s.succeed("--hub", url, "w", "get-status")["workflow_state"]?["phases"]?.arrayValue
+        let task = phases?.first?["tasks"]?.arrayValue?.first
+        #expect(task?["status"] == "completed", "\(task ?? .null)")
+        #expect(task?["attempts"] == 1)
+    }
+
+    /// A runner stopped while its claim waits on the server takes no task that appears
+    /// after the stop: it used to claim and run it.
+    @Test func aStopDuringALongPollTakesNoMoreWork() async throws {
+        let s = try DispatchSandbox("agent-stop-poll")
+        defer { s.remove() }
+        let (server, url) = try await Self.server(s)
+        defer {
+            kill(server.processIdentifier, SIGTERM)
+            server.waitUntilExit()
+        }
+        let (runner, log) = try Self.agent(
+            s, ["agent", "--hub", url, "--id", "a", "--roles", "code", "--", "/bin/sh", "-c", "touch ran"])
+        var lines = log
+        #expect(await lines.until("registered") != nil)
+        kill(runner.processIdentifier, SIGTERM)
+        #expect(await lines.until("no new claims") != nil)
+        try s.succeed("--hub", url, "w", "create", Self.oneTask + #""}]}]}"#)
+        try s.succeed("--hub", url, "w", "start")
+        #expect(await ProcessWait.exit(of: runner, within: .seconds(30)))
+        #expect(runner.terminationStatus == 0)
+        #expect(s.read("ran") == nil, "the runner ran a task claimed after its stop")
+        var rest: [String] = []
+        while let line = await lines.next() { rest.append(line) }
+        #expect(!rest.contains { $0.contains("claim-task") && $0.contains("STORE_UNAVAILABLE") }, "\(rest)")
+    }
+
+    /// `--workflow` with a malformed id is refused like `--id` (it used to claim for ever,
+    /// logging INVALID_WORKFLOW_ID); an unknown one is an error at start, not "finished".
+    @Test func aWorkflowTheRunnerCannotWorkOnIsAnError() async throws {
+        let s = try DispatchSandbox("agent-workflow-id")
+        defer { s.remove() }
+        let (bad, _) = try Self.agent(s, ["agent", "--id", "a", "--workflow", "bad.id", "--", "true"])
+        #expect(await ProcessWait.exit(of: bad, within: .seconds(30)))
+        #expect(bad.terminationStatus == 2)
+        let refused = try s.fail(["agent", "--id", "a", "--workflow", "bad.id"], code: "INVALID_ARGUMENTS", exit: 2)
+        #expect(refused["message"]?.stringValue?.contains("--workflow") == true)
+        let (unknown, log) = try Self.agent(s, ["agent", "--id", "a", "--workflow", "nosuch", "--", "true"])
+        var lines = log
+        #expect(await lines.until("workflow nosuch was not found") != nil)
+        #expect(await ProcessWait.exit(of: unknown, within: .seconds(30)))
+        #expect(unknown.terminationStatus == 1)
+    }
+
+    /// An outcome the hub refuses is logged as refused: the runner said "completed" for a
+    /// completion refused with LEASE_EXPIRED.
+    @Test func aRefusedCompletionIsNotLoggedAsCompleted() async throws {
+        let s = try DispatchSandbox("agent-refused")
+        defer { s.remove() }
+        try s.succeed("w", "create", Self.oneTask + #""}]}]}"#)
+        try s.succeed("w", "start")
+        // The command reports its own lease as failed, so the runner's completion comes too late.
+        let (runner, log) = try Self.agent(
+            s,
+            [
+                "agent", "--id", "a", "--roles", "code", "--workflow", "w", "--", "/bin/sh", "-c",
+                #"cd "$0" && "$1" fail-task "{\"lease_id\": \"$LEASE_ID\", \"error\": \"x\", \"retryable\": false}""#,
+                s.file(""), s.runner.executable,
+            ])
+        var lines = log
+        let refused = await lines.until("complete-task refused")
+        #expect(refused?.contains("LEASE_EXPIRED") == true, "\(refused ?? "no refusal logged")")
+        var rest: [String] = []
+        while let line = await lines.next() { rest.append(line) }
+        #expect(!rest.contains { $0.contains("completed w/t") }, "\(rest)")
+        #expect(await ProcessWait.exit(of: runner, within: .seconds(30)))
+    }
+}
+
+/// Which held leases a heartbeat's answer no longer renews.
+@Suite struct LostLeaseTests {
+    @Test func aLeaseTheAnswerDoesNotRenewIsLost() throws {
+        let answer = try JSONParser.parse(#"{"leases": [{"lease_id": "lease_a"}, {"lease_id": "lease_c"}]}"#)
+        #expect(AgentRunner.lost(held: ["lease_a", "lease_b"], renewed: answer) == ["lease_b"])
+        #expect(AgentRunner.lost(held: [], renewed: answer).isEmpty)
+    }
+
+    /// A task whose command has exited between the heartbeat's snapshot and its answer has
+    /// nothing to stop: its outcome is being reported.
+    @Test func aCommandThatHasExitedIsNotStopped() async {
+        let held = HeldLeases()
+        held.insert("lease_a")
+        let (outcome, ending) = await held.run("lease_a") { ChildProcess.Outcome(status: 0, tail: "") }
+        #expect(outcome?.status == 0 && ending == nil)
+        #expect(!held.stop("lease_a", because: .leaseLost))
+        held.remove("lease_a")
+        #expect(!held.stop("lease_a", because: .leaseLost))
+        // A lease lost before its command starts keeps it from starting.
+        held.insert("lease_b")
+        #expect(held.stop("lease_b", because: .leaseLost))
+        let (never, why) = await held.run("lease_b") { ChildProcess.Outcome(status: 0, tail: "ran") }
+        #expect(never == nil && why == .leaseLost)
+    }
+}
