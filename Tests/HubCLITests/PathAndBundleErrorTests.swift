@@ -69,7 +69,8 @@ import Testing
         defer { hub.remove() }
         let outside = try TemporaryDirectory("outside-dangling")
         defer { outside.remove() }
-        try FileManager.default.createSymbolicLink(atPath: hub.state("evil"), withDestinationPath: outside.file("pwned"))
+        try FileManager.default.createSymbolicLink(
+            atPath: hub.state("evil"), withDestinationPath: outside.file("pwned"))
         try FileManager.default.createSymbolicLink(atPath: hub.state("gone"), withDestinationPath: outside.file("dir"))
         try hub.expectUnchanged {
             for location in ["evil", "gone/bundle.gz"] {

@@ -60,7 +60,9 @@ enum LoadState {
         let ids = hub.ids
         let expected = context.expectedVersion
         // The pool the bundle recorded (bundles written before it was recorded have none).
-        let pool = (p.restoreAgents ?? false) ? (document["sections"]?["pool"]?.arrayValue ?? []).compactMap(\.stringValue) : []
+        let pool =
+            (p.restoreAgents ?? false)
+            ? (document["sections"]?["pool"]?.arrayValue ?? []).compactMap(\.stringValue) : []
         let (restored, rebound) = try await context.store.write { tx -> (Workflow, [String]) in
             let existing = try tx.workflow(id)
             if let existing {

@@ -66,7 +66,8 @@ struct WorkspaceRestore {
                 HubError(
                     .invalidParameters,
                     "The checkpoint's file globs (\(scope.joined(separator: ", ").prefix(256))) now match more than \(Self.maximumScanned) files under \(files.root)",
-                    details: "A restore removes the files they match that the checkpoint did not hold; nothing was changed.",
+                    details:
+                        "A restore removes the files they match that the checkpoint did not hold; nothing was changed.",
                     suggestions: ["Restore the state alone with strategy partial_restore"])
             }
             plan.removals = present.map(\.path).filter { !captured.contains($0) }
