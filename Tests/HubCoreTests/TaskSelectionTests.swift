@@ -112,9 +112,12 @@ import Testing
             degraded.record.add(.init(succeeded: false, milliseconds: 1, estimateMilliseconds: nil, taskType: "code"))
         }
         #expect(degraded.record.isDegraded)
-        let healthyAround = SelectionContext(rolesWithHealthyCapacity: ["code"], anyHealthyCapacity: true)
+        let healthyAround = SelectionContext(healthyAgents: [agent("h")])
         #expect(pick([candidate("t")], degraded, healthyAround).isEmpty)
         #expect(pick([candidate("t")], degraded, SelectionContext()) == ["t"])
+        // A healthy agent outside the workflow's pool cannot take its tasks, so it does not count.
+        let outsideThePool = SelectionContext(pools: ["w": [degraded.agentID]], healthyAgents: [agent("h")])
+        #expect(pick([candidate("t")], degraded, outsideThePool) == ["t"])
     }
 
     @Test func unresponsiveOrOfflineAgentsGetNothing() {

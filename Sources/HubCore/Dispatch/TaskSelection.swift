@@ -44,21 +44,26 @@ public struct SelectionContext: Sendable {
     public var defaultCapacity: [String: Int]
     /// Workflows whose pool is set: only these agents may claim their tasks.
     public var pools: [String: Set<String>]
-    /// Roles for which some healthy (not degraded) agent has free capacity.
-    public var rolesWithHealthyCapacity: Set<String>
-    /// Whether some healthy agent has free capacity at all (for tasks without a role).
-    public var anyHealthyCapacity: Bool
+    /// The other agents that are healthy (not degraded), live, within budget and have free
+    /// capacity: a degraded agent gets a task only when none of them could take it.
+    public var healthyAgents: [Agent]
 
     public init(
         heldFiles: Set<String> = [], freeResources: [String: Int] = [:], defaultCapacity: [String: Int] = [:],
-        pools: [String: Set<String>] = [:], rolesWithHealthyCapacity: Set<String> = [], anyHealthyCapacity: Bool = false
+        pools: [String: Set<String>] = [:], healthyAgents: [Agent] = []
     ) {
         self.heldFiles = heldFiles
         self.freeResources = freeResources
         self.defaultCapacity = defaultCapacity
         self.pools = pools
-        self.rolesWithHealthyCapacity = rolesWithHealthyCapacity
-        self.anyHealthyCapacity = anyHealthyCapacity
+        self.healthyAgents = healthyAgents
+    }
+
+    /// Whether a healthy agent could take `c`: it has the role and, when the workflow has a
+    /// pool, is in it (one outside the pool cannot take the task, so it does not count).
+    func healthyAgentCouldTake(_ c: TaskCandidate) -> Bool {
+        let pool = pools[c.workflowID]
+        return healthyAgents.contains { h in h.canTake(role: c.role) && (pool?.contains(h.agentID) ?? true) }
     }
 }
 
@@ -83,11 +88,7 @@ public enum TaskSelection {
             if let reserved = c.reservedFor, reserved != agent.agentID { return false }
             guard agent.canTake(role: c.role) else { return false }
             if let pool = context.pools[c.workflowID], !pool.contains(agent.agentID) { return false }
-            if degraded && c.reservedFor != agent.agentID {
-                let healthyCanTakeIt =
-                    c.role.map { context.rolesWithHealthyCapacity.contains($0) } ?? context.anyHealthyCapacity
-                if healthyCanTakeIt { return false }
-            }
+            if degraded && c.reservedFor != agent.agentID && context.healthyAgentCouldTake(c) { return false }
             return true
         }
         let ordered = eligible.sorted { a, b in precedes(a, b, agent: agent) }

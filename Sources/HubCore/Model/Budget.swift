@@ -60,10 +60,15 @@ public struct Spend: Sendable, Equatable {
         cost = total.isFinite ? total : (total < 0 ? -.greatestFiniteMagnitude : .greatestFiniteMagnitude)
     }
 
-    /// The share of this spend one of `parts` carries (usage split across several workflows).
-    public func share(of parts: Int) -> Spend {
+    /// The share of this spend part `index` of `parts` carries (usage split across several
+    /// workflows): tokens split evenly with the remainder going one each to the first parts,
+    /// so the shares add up to the whole (integer division dropped the rest, and usage spread
+    /// over workflows could pass their budgets unnoticed).
+    public func share(_ index: Int, of parts: Int) -> Spend {
         guard parts > 1 else { return self }
-        return Spend(tokens: tokens / Int64(parts), cost: cost / Double(parts))
+        let n = Int64(parts)
+        let extra: Int64 = Int64(index) < tokens % n ? 1 : 0
+        return Spend(tokens: tokens / n + extra, cost: cost / Double(parts))
     }
 
     public var json: JSONValue { ["tokens": .int(tokens), "cost": .double(cost)] }

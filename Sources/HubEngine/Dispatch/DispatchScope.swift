@@ -70,6 +70,12 @@ struct DispatchScope {
         return agent
     }
 
+    /// Marks the end of the sweep: the operation's own events are not caused by what the
+    /// sweep found due (an agent's expiry did not cause an unrelated redistribution).
+    mutating func beginOperation() {
+        for id in mutations.keys { mutations[id]?.beginChain() }
+    }
+
     /// Commits every workflow mutation that emitted events.
     mutating func finish() throws {
         for id in mutations.keys.sorted() {
@@ -101,6 +107,7 @@ extension Hub {
         return try await store.write { tx in
             var scope = DispatchScope(tx: tx, now: now, ids: ids, configuration: configuration, rootCause: rootCause)
             try scope.sweep()
+            scope.beginOperation()
             let value = try body(&scope)
             try scope.finish()
             return value

@@ -74,9 +74,10 @@ enum ClaimTask {
         let workflowID = context.workflowID
         let resourceCapacity = context.hub.configuration.resources
         let stateDirectory = context.hub.stateDirectory
-        let (agent, claimed) = try await context.hub.dispatch { scope -> (Agent, [ClaimedTask]) in
+        let (agent, claimed, overdue) = try await context.hub.dispatch {
+            scope -> (Agent, [ClaimedTask], Set<String>) in
             var agent = try scope.agent(p.agentId)
-            guard agent.status == .available || agent.status == .busy else { return (agent, []) }
+            guard agent.status == .available || agent.status == .busy else { return (agent, [], []) }
             let exhausted = agent.exhaustedBudget
             if !exhausted.isEmpty {
                 throw HubError(
@@ -87,9 +88,11 @@ enum ClaimTask {
                     suggestions: ["Register the agent again with a larger budget", "Let another agent take the work"])
             }
             let wanted = min(p.maxTasks ?? 1, agent.freeCapacity)
-            guard wanted > 0 else { return (agent, []) }
+            guard wanted > 0 else { return (agent, [], []) }
+            var overdue: Set<String> = []
             let chosen = try choose(
-                for: agent, wanted: wanted, workflowID: workflowID, scope: scope, capacity: resourceCapacity)
+                for: agent, wanted: wanted, workflowID: workflowID, scope: scope, capacity: resourceCapacity,
+                overdue: &overdue)
             var claimed: [ClaimedTask] = []
             for candidate in chosen {
                 guard var task = try scope.tx.task(workflowID: candidate.workflowID, taskID: candidate.taskID) else {
@@ -120,6 +123,8 @@ enum ClaimTask {
                     claimedAt: scope.now, expiresAt: scope.now + scope.leaseDuration)
                 try scope.tx.insert(lease)
                 let workspace = try scope.workflow(task.workflowID) { m in
+                    // Each task handed out starts its own chain: one assignment does not cause the next.
+                    m.beginChain()
                     try m.emit(
                         "task_assigned",
                         data: [
@@ -134,8 +139,11 @@ enum ClaimTask {
             agent.currentLoad += claimed.count
             agent.status = agent.currentLoad >= agent.maxConcurrentTasks ? .busy : .available
             try scope.tx.save(agent)
-            return (agent, claimed)
+            return (agent, claimed, overdue)
         }
+        // Workflows found past their timeout or wall-time budget fail or pause now, as a call
+        // naming them would have made them (a claim across workflows names none).
+        for id in overdue.sorted() { _ = try await context.hub.enforceDeadline(id) }
         var steps: [String] = []
         if claimed.isEmpty {
             if agent.status == .unresponsive || agent.status == .offline {
@@ -161,8 +169,12 @@ enum ClaimTask {
     }
 
     /// Runs the selection policy over pages of indexed candidates until it has enough or the pages run out.
+    /// Candidates of workflows that are no longer running in this transaction (the sweep failed
+    /// them) or have run past their timeout or wall-time budget are passed over; the latter are
+    /// added to `overdue`.
     static func choose(
-        for agent: Agent, wanted: Int, workflowID: String?, scope: DispatchScope, capacity: [String: Int]
+        for agent: Agent, wanted: Int, workflowID: String?, scope: DispatchScope, capacity: [String: Int],
+        overdue: inout Set<String>
     ) throws -> [TaskCandidate] {
         // Running tasks and granted allocations hold resources; files are resources named file:<path>.
         let ledger = try scope.resourceLedger()
@@ -173,21 +185,15 @@ enum ClaimTask {
                 String($0.dropFirst(5))
             })
         // Only a degraded agent's claim depends on the rest of the pool (§7), so only it reads the pool.
-        var healthyRoles: Set<String> = []
-        var anyHealthy = false
+        var healthy: [Agent] = []
         if agent.record.isDegraded {
-            for other in try scope.tx.agents()
-            where other.agentID != agent.agentID && (other.status == .available || other.status == .busy)
-                && other.freeCapacity > 0
-                && !other.record.isDegraded
-            {
-                anyHealthy = true
-                healthyRoles.formUnion(other.specializations)
+            healthy = try scope.tx.agents().filter { other in
+                other.agentID != agent.agentID && (other.status == .available || other.status == .busy)
+                    && other.freeCapacity > 0 && !other.record.isDegraded && other.exhaustedBudget.isEmpty
             }
         }
         var context = SelectionContext(
-            heldFiles: heldFiles, freeResources: free, defaultCapacity: capacity,
-            rolesWithHealthyCapacity: healthyRoles, anyHealthyCapacity: anyHealthy)
+            heldFiles: heldFiles, freeResources: free, defaultCapacity: capacity, healthyAgents: healthy)
         let roles: [String?] = agent.specializations.map { Optional($0) } + [nil]
         var candidates: [TaskCandidate] = []
         var open = Set(roles.indices)
@@ -198,7 +204,7 @@ enum ClaimTask {
             for index in open.sorted() {
                 let rows = try scope.tx.readyCandidates(
                     role: roles[index], workflowID: workflowID, offset: read[index], limit: limit)
-                candidates += rows
+                candidates += try available(rows, scope: scope, overdue: &overdue)
                 read[index] += rows.count
                 if rows.count < limit { open.remove(index) }
             }
@@ -208,6 +214,30 @@ enum ClaimTask {
             if chosen.count >= wanted || open.isEmpty { return chosen }
         }
         return TaskSelection.choose(from: candidates, for: agent, context: context, limit: wanted)
+    }
+}
+
+extension ClaimTask {
+    /// The rows whose workflow may hand out work now. The index lists tasks of workflows the
+    /// store holds as running; the workflow as this transaction sees it decides (§5, §7, §16).
+    static func available(_ rows: [TaskCandidate], scope: DispatchScope, overdue: inout Set<String>) throws
+        -> [TaskCandidate]
+    {
+        var open: [String: Bool] = [:]
+        return try rows.filter { row in
+            if let known = open[row.workflowID] { return known }
+            let workflow = try scope.mutations[row.workflowID]?.workflow ?? scope.tx.workflow(row.workflowID)
+            var usable = workflow?.status == .running
+            if usable, let w = workflow {
+                let spent = w.budget?.exhausted(by: w.spend, time: w.activeTime(now: scope.now)) ?? []
+                if w.hasTimedOut(now: scope.now) || !spent.isEmpty {
+                    overdue.insert(w.id)
+                    usable = false
+                }
+            }
+            open[row.workflowID] = usable
+            return usable
+        }
     }
 }
 

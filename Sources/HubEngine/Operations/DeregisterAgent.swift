@@ -23,6 +23,8 @@ enum DeregisterAgent {
                     lease: lease, ending: .revoked, countAttempt: false, reason: "agent deregistered",
                     cause: event.eventID)
             }
+            // §8: allocations of an agent that leaves are released (they outlived it).
+            try scope.releaseAllocations(agentID: p.agentId, reason: "agent \(p.agentId) deregistered")
             try scope.tx.removeAgent(p.agentId)
             return leases.map(\.taskID)
         }

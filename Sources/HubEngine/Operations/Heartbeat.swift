@@ -56,7 +56,9 @@ enum Heartbeat {
                 renewed.append(lease)
             }
             let workflows = Set(renewed.map(\.workflowID)).sorted()
-            for id in workflows { try scope.workflow(id) { m in try m.charge(usage.share(of: workflows.count)) } }
+            for (n, id) in workflows.enumerated() {
+                try scope.workflow(id) { m in try m.charge(usage.share(n, of: workflows.count)) }
+            }
             return (agent, renewed)
         }
         return OperationOutcome(

@@ -51,11 +51,15 @@ enum RedistributeTasks {
                     "tasks_redistributed", severity: .warning,
                     data: ["failed_agent": .string(p.failedAgent), "strategy": .string(strategy.rawValue)])
             }
+            var revoked: Set<String> = []
             for lease in try scope.tx.activeLeases(agentID: p.failedAgent) where lease.workflowID == id {
                 try scope.requeue(
                     lease: lease, ending: .revoked, countAttempt: false, reason: "redistributed", cause: cause.eventID)
+                revoked.insert(lease.taskID)
             }
-            let moved = try movableTasks(id, agent: p.failedAgent, scope: scope)
+            // §8: an agent set offline as failing holds no allocation; it would never be released.
+            try scope.releaseAllocations(agentID: p.failedAgent, reason: "agent \(p.failedAgent) redistributed")
+            let moved = try movableTasks(id, agent: p.failedAgent, revoked: revoked, scope: scope)
             let candidates = try scope.tx.agents().filter {
                 $0.agentID != p.failedAgent && ($0.status == .available || $0.status == .busy)
             }
@@ -96,13 +100,12 @@ enum RedistributeTasks {
             ])
     }
 
-    /// The agent's work in the workflow: tasks whose lease was just revoked (now ready
-    /// again and last assigned to it in the event log) and tasks reserved for it.
-    static func movableTasks(_ workflowID: String, agent: String, scope: DispatchScope) throws -> [WorkTask] {
-        let revoked = Set(
-            (scope.mutations[workflowID]?.events ?? []).compactMap { e -> String? in
-                e.eventType == "task_retried" ? e.data["task_id"]?.stringValue : nil
-            })
+    /// The agent's work in the workflow: the tasks whose leases this redistribution revoked
+    /// (ready again) and tasks reserved for it. Not the tasks the sweep put back in the queue
+    /// in the same transaction: those were other agents'.
+    static func movableTasks(_ workflowID: String, agent: String, revoked: Set<String>, scope: DispatchScope) throws
+        -> [WorkTask]
+    {
         var out: [WorkTask] = []
         for task in try scope.tx.tasks(of: workflowID) where task.status == .ready {
             if task.reservedFor == agent || revoked.contains(task.taskID) { out.append(task) }

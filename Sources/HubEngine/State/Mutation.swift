@@ -17,6 +17,10 @@ struct Mutation {
     /// What caused the whole change when another event did (a recovery of `report-error`):
     /// the cause of its first event.
     let rootCause: String?
+    /// Events from this one on are caused, unless they name a cause, by the first of them
+    /// (``beginChain()``): what the dispatcher's sweep emitted first causes nothing the
+    /// operation does after it, and each task a claim hands out starts a chain of its own.
+    private(set) var chainStartsAt = 0
 
     /// The event that causes the operations run in this task (``rootCause``), read where a
     /// change begins, before its transaction (which runs on the store's own queue).
@@ -34,15 +38,20 @@ struct Mutation {
         self.rootCause = rootCause
     }
 
+    /// Starts a new chain of causes: the next event emitted is not caused by the ones before.
+    mutating func beginChain() { chainStartsAt = events.count }
+
     /// Appends an event of the hub about this workflow. By default it is caused by
-    /// the change's first event, so one operation's events form a chain.
+    /// the first event of its chain (the change's first, unless ``beginChain()`` started
+    /// another), so one operation's events form a chain.
     @discardableResult
     mutating func emit(
         _ type: String, severity: Severity = .info, data: JSONValue = .emptyObject, phase: Int? = nil,
         causedBy cause: String? = nil
     ) throws -> HubEvent {
+        let chainStart = events.count > chainStartsAt ? events[chainStartsAt].eventID : nil
         var draft = EventDraft.workflow(
-            type, workflow, severity: severity, data: data, causedBy: cause ?? events.first?.eventID ?? rootCause)
+            type, workflow, severity: severity, data: data, causedBy: cause ?? chainStart ?? rootCause)
         if let phase { draft.phase = phase }
         let event = try tx.append(draft, eventID: ids.make("evt"), timestamp: now)
         events.append(event)
@@ -232,6 +241,9 @@ extension Hub {
             try mutation.emit(
                 "failed", severity: .error, data: ["reason": .string(workflow.failureReason ?? "timed out")],
                 causedBy: cause.eventID)
+            // As `fail` does: its running tasks' leases and its allocations end with it (§8).
+            try mutation.revokeLeases(reason: "workflow timed out")
+            _ = try mutation.releaseAllocations(reason: "workflow timed out")
             try mutation.commit()
         }
         return true

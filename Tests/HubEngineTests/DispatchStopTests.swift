@@ -1,0 +1,146 @@
+import HubCore
+import HubEngine
+import HubTesting
+import Testing
+
+/// Work ends with what stops it: a workflow failed by the claim's own sweep, one past its
+/// timeout or wall-time budget, an agent that leaves or is redistributed. Found by a probe of
+/// §7, §8 and §16 against the store.
+@Suite struct DispatchStopTests {
+    let t: TestHub
+    init() throws {
+        var config = Configuration()
+        config.heartbeatInterval = .seconds(10)
+        t = try TestHub(configuration: config)
+    }
+
+    func claim(_ agent: String, max: Int = 1, workflow: String? = nil) async -> [JSONValue] {
+        await t.run(workflow, "claim-task", "{\"agent_id\": \"\(agent)\", \"max_tasks\": \(max)}").result["tasks"]?
+            .arrayValue ?? []
+    }
+
+    func state(_ workflow: String) async -> JSONValue? {
+        await t.run(workflow, "get-status").result["workflow_state"]
+    }
+
+    func events(_ workflow: String, _ type: String) async -> [JSONValue] {
+        await t.run(workflow, "get-events", "{\"event_types\": [\"\(type)\"]}").result["events"]?.arrayValue ?? []
+    }
+
+    /// The claim's sweep times out t1 (no retries left), which fails the workflow; the same
+    /// claim handed out t2 of the failed workflow, with a live lease.
+    @Test func aClaimTakesNothingFromAWorkflowItsOwnSweepFailed() async throws {
+        await t.run(
+            "w1", "create",
+            #"{"phases": [{"name": "p", "tasks": [{"task_id": "t1", "timeout": "1s", "max_retries": 0, "priority": "high"}, {"task_id": "t2"}]}]}"#
+        )
+        await t.run("w1", "start")
+        await t.run(nil, "register-agent", #"{"agent_id": "ag1"}"#)
+        await t.run(nil, "register-agent", #"{"agent_id": "ag2"}"#)
+        #expect(await claim("ag1").first?["task_id"] == "t1")
+        t.clock.advance(by: .seconds(2))
+        #expect(await claim("ag2").isEmpty)
+        #expect(await state("w1")?["status"] == "failed")
+        #expect(await events("w1", "task_assigned").count == 1)
+    }
+
+    /// A claim that names no workflow took tasks of workflows past their timeout or wall-time
+    /// budget: only a call naming them enforced it, by then too late.
+    @Test func aClaimAcrossWorkflowsPassesOverOnesPastTheirDeadline() async throws {
+        await t.run("w1", "create", #"{"timeout": "2s", "phases": [{"name": "p", "tasks": [{"task_id": "a"}]}]}"#)
+        await t.run(
+            "w2", "create", #"{"budget": {"wall_time": "2s"}, "phases": [{"name": "p", "tasks": [{"task_id": "b"}]}]}"#)
+        await t.run("w3", "create", #"{"phases": [{"name": "p", "tasks": [{"task_id": "c"}]}]}"#)
+        for id in ["w1", "w2", "w3"] { await t.run(id, "start") }
+        await t.run(nil, "register-agent", #"{"agent_id": "ag", "max_concurrent_tasks": 5}"#)
+        t.clock.advance(by: .seconds(3))
+        #expect(await claim("ag", max: 5).map { $0["workflow_id"] } == ["w3"])
+        let workflows = await t.run(nil, "list-workflows").result["workflows"]?.arrayValue ?? []
+        let status = Dictionary(
+            workflows.map { ($0["id"]?.stringValue ?? "", $0["status"]?.stringValue ?? "") },
+            uniquingKeysWith: { a, _ in a })
+        #expect(status["w1"] == "failed")
+        #expect(status["w2"] == "paused")
+    }
+
+    /// A workflow failed by its timeout kept its running task's lease, its agent busy and its
+    /// allocation granted, so other work that needed them waited for ever.
+    @Test func aWorkflowFailedByItsTimeoutLetsGoOfLeasesAndAllocations() async throws {
+        await t.run(
+            "w1", "create",
+            #"{"timeout": "2s", "phases": [{"name": "p", "tasks": [{"task_id": "a", "files": ["shared.txt"]}, {"task_id": "b"}]}]}"#
+        )
+        await t.run(
+            "w2", "create", #"{"phases": [{"name": "p", "tasks": [{"task_id": "a2", "files": ["shared.txt"]}]}]}"#)
+        await t.run("w1", "start")
+        await t.run("w2", "start")
+        await t.run(nil, "register-agent", #"{"agent_id": "ag1"}"#)
+        await t.run(nil, "register-agent", #"{"agent_id": "ag2"}"#)
+        let lease = try #require(await claim("ag1", workflow: "w1").first?["lease_id"]?.stringValue)
+        #expect(await t.run("w1", "allocate-resources", #"{"resources": {"lock": 1}}"#).result["state"] == "granted")
+        t.clock.advance(by: .seconds(3))
+        #expect(await state("w1")?["status"] == "failed")
+        #expect(await t.run(nil, "complete-task", "{\"lease_id\": \"\(lease)\"}").errorCode == "LEASE_EXPIRED")
+        #expect(await t.run(nil, "allocate-resources", #"{"resources": {"lock": 1}}"#).result["state"] == "granted")
+        #expect(await claim("ag2", workflow: "w2").first?["task_id"] == "a2")
+    }
+
+    /// An agent's allocation outlived its deregistration, holding the resource for ever.
+    @Test func anAgentThatLeavesOrIsRedistributedLetsGoOfItsAllocations() async throws {
+        await t.run(nil, "register-agent", #"{"agent_id": "ag1"}"#)
+        await t.run(nil, "allocate-resources", #"{"resources": {"db": 1}, "agent_id": "ag1"}"#)
+        await t.run(nil, "deregister-agent", #"{"agent_id": "ag1"}"#)
+        #expect(await t.run(nil, "allocate-resources", #"{"resources": {"db": 1}}"#).result["state"] == "granted")
+
+        await t.run("w1", "create", #"{"phases": [{"name": "p", "tasks": [{"task_id": "t1"}]}]}"#)
+        await t.run("w1", "start")
+        await t.run(nil, "register-agent", #"{"agent_id": "ag2"}"#)
+        await t.run(nil, "allocate-resources", #"{"resources": {"disk": 1}, "agent_id": "ag2"}"#)
+        await t.run("w1", "redistribute-tasks", #"{"failed_agent": "ag2"}"#)
+        #expect(await t.run(nil, "allocate-resources", #"{"resources": {"disk": 1}}"#).result["state"] == "granted")
+    }
+
+    /// Redistributing one agent's work moved another's too: the sweep of the same transaction
+    /// had put that agent's task back in the queue, and every task_retried counted as revoked.
+    /// The redistribution's own events were caused by the sweep's.
+    @Test func redistributionMovesOnlyTheAgentsOwnTasks() async throws {
+        await t.run("w1", "create", #"{"phases": [{"name": "p", "tasks": [{"task_id": "t1"}, {"task_id": "t2"}]}]}"#)
+        await t.run("w1", "start")
+        for id in ["ag1", "ag2", "ag3"] { await t.run(nil, "register-agent", "{\"agent_id\": \"\(id)\"}") }
+        #expect(await claim("ag1").first?["task_id"] == "t1")
+        #expect(await claim("ag2").first?["task_id"] == "t2")
+        t.clock.advance(by: .seconds(21))
+        await t.run(nil, "heartbeat", #"{"agent_id": "ag1"}"#)
+        await t.run(nil, "heartbeat", #"{"agent_id": "ag3"}"#)
+        t.clock.advance(by: .seconds(10))
+        let moved = await t.run("w1", "redistribute-tasks", #"{"failed_agent": "ag1", "strategy": "round_robin"}"#)
+        #expect(moved.result["new_assignments"]?.arrayValue?.map { $0["task_id"] } == ["t1"], "\(moved.json)")
+        let redistributed = try #require(await events("w1", "tasks_redistributed").first)
+        #expect(redistributed["metadata"]?["causation_id"] == .null)
+    }
+
+    /// One claim's assignments are independent: the second was recorded as caused by the first.
+    @Test func eachTaskAClaimHandsOutStartsItsOwnChain() async throws {
+        await t.run("w1", "create", #"{"phases": [{"name": "p", "tasks": [{"task_id": "a"}, {"task_id": "b"}]}]}"#)
+        await t.run("w1", "start")
+        await t.run(nil, "register-agent", #"{"agent_id": "ag", "max_concurrent_tasks": 2}"#)
+        #expect(await claim("ag", max: 2).count == 2)
+        #expect(await events("w1", "task_assigned").map { $0["metadata"]?["causation_id"] } == [.null, .null])
+    }
+
+    /// Usage a heartbeat splits across workflows keeps every token: 5 over two workflows was
+    /// charged 2 + 2, and a budget of 2 each was passed without budget_exhausted.
+    @Test func usageSplitAcrossWorkflowsAddsUpToTheWhole() async throws {
+        for id in ["w1", "w2"] {
+            await t.run(
+                id, "create", #"{"budget": {"tokens": 2}, "phases": [{"name": "p", "tasks": [{"task_id": "x"}]}]}"#)
+            await t.run(id, "start")
+        }
+        await t.run(nil, "register-agent", #"{"agent_id": "ag", "max_concurrent_tasks": 2}"#)
+        #expect(await claim("ag", max: 2).count == 2)
+        await t.run(nil, "heartbeat", #"{"agent_id": "ag", "usage": {"tokens": 5}}"#)
+        let spent = [await state("w1"), await state("w2")].map { $0?["spend"]?["tokens"]?.intValue ?? 0 }
+        #expect(spent.reduce(0, +) == 5, "\(spent)")
+        #expect(await events("w1", "budget_exhausted").count + (await events("w2", "budget_exhausted").count) == 2)
+    }
+}
