@@ -143,4 +143,20 @@ import Testing
         #expect(spent.reduce(0, +) == 5, "\(spent)")
         #expect(await events("w1", "budget_exhausted").count + (await events("w2", "budget_exhausted").count) == 2)
     }
+
+    /// A task reserved for an agent that then left the workflow's pool could be claimed by
+    /// nobody: the agent is not a member, the members are not the one it is reserved for.
+    @Test func aReservationForAnAgentOutsideThePoolIsReleased() async throws {
+        await t.run("w1", "create", #"{"phases": [{"name": "p", "tasks": [{"task_id": "t1"}]}]}"#)
+        await t.run("w1", "start")
+        await t.run(nil, "register-agent", #"{"agent_id": "ag1"}"#)
+        await t.run(nil, "register-agent", #"{"agent_id": "ag2"}"#)
+        await t.run(nil, "register-agent", #"{"agent_id": "ag3", "specializations": ["x"]}"#)
+        #expect(await claim("ag1").first?["task_id"] == "t1")
+        await t.run("w1", "redistribute-tasks", #"{"failed_agent": "ag1"}"#)
+        await t.run("w1", "assign-agents", #"{"specializations": ["x"]}"#)
+        #expect(await claim("ag3").first?["task_id"] == "t1")
+        let released = await events("w1", "task_redistributed").last
+        #expect(released?["data"]?["reason"] == "reserved_agent_not_in_pool")
+    }
 }

@@ -3,19 +3,24 @@ import HubStore
 
 extension DispatchScope {
     /// Reservations follow live agents (§7): a reservation for an agent that is gone,
-    /// unresponsive or offline is released, and while one agent holds 2 or more
+    /// unresponsive or offline, or no longer in the workflow's pool (only members claim its
+    /// tasks, so nobody could), is released, and while one agent holds 2 or more
     /// reserved-but-not-started tasks more than another that could take them, they move.
     mutating func rebalanceReservations() throws {
         let reserved = try tx.reservedTasks()
         guard !reserved.isEmpty else { return }
         let agents = try tx.agents()
         let live = Set(agents.filter { $0.status == .available || $0.status == .busy }.map(\.agentID))
+        let pools = try tx.pools(of: reserved.map(\.workflowID))
         var kept: [WorkTask] = []
         for var task in reserved {
-            guard let holder = task.reservedFor, !live.contains(holder) else {
+            guard let holder = task.reservedFor,
+                !live.contains(holder) || !(pools[task.workflowID]?.contains(holder) ?? true)
+            else {
                 kept.append(task)
                 continue
             }
+            let reason = live.contains(holder) ? "reserved_agent_not_in_pool" : "reserved_agent_unavailable"
             task.reservedFor = nil
             try tx.update(task)
             let released = task
@@ -24,12 +29,11 @@ extension DispatchScope {
                     "task_redistributed",
                     data: [
                         "task_id": .string(released.taskID), "from_agent": .string(holder), "target_agent": .null,
-                        "reason": "reserved_agent_unavailable",
+                        "reason": .string(reason),
                     ], phase: released.phaseID)
             }
         }
-        let moves = Redistribution.balance(
-            reserved: kept, agents: agents, pools: try tx.pools(of: kept.map(\.workflowID)))
+        let moves = Redistribution.balance(reserved: kept, agents: agents, pools: pools)
         var byWorkflow: [String: [Reassignment]] = [:]
         for move in moves { byWorkflow[move.workflowID, default: []].append(move) }
         for (workflowID, list) in byWorkflow.sorted(by: { $0.key < $1.key }) {
