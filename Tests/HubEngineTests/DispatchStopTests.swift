@@ -159,4 +159,38 @@ import Testing
         let released = await events("w1", "task_redistributed").last
         #expect(released?["data"]?["reason"] == "reserved_agent_not_in_pool")
     }
+
+    /// A queued request holds back later ones for the same resources (§8), a task's claim
+    /// too: a later low-priority task took `x` from under a queued high-priority request.
+    @Test func aTaskDoesNotTakeWhatAQueuedRequestWaitsFor() async throws {
+        await t.run(
+            "w1", "create", #"{"phases": [{"name": "p", "tasks": [{"task_id": "A", "resources": {"db": 1}}]}]}"#)
+        await t.run("w1", "start")
+        await t.run(nil, "register-agent", #"{"agent_id": "ag1"}"#)
+        await t.run(nil, "register-agent", #"{"agent_id": "ag2"}"#)
+        let holding = try #require(await claim("ag1").first?["lease_id"]?.stringValue)
+        let queued = await t.run(nil, "allocate-resources", #"{"resources": {"db": 1, "x": 1}, "priority": "high"}"#)
+        #expect(queued.result["state"] == "queued")
+        await t.run("w1", "add-tasks", #"{"tasks": [{"task_id": "C", "resources": {"x": 1}, "priority": "low"}]}"#)
+        #expect(await claim("ag2").isEmpty)
+        #expect(await t.run(nil, "complete-task", "{\"lease_id\": \"\(holding)\"}").succeeded)
+        let request = try #require(queued.result["request_id"]?.stringValue)
+        let granted = await t.run(nil, "allocate-resources", "{\"request_id\": \"\(request)\"}")
+        #expect(granted.result["state"] == "granted", "\(granted.json)")
+    }
+
+    /// Polling an expired request answered RESOURCE_TIMEOUT from inside the transaction that
+    /// found it expired, so the expiry was rolled back: the request stayed queued and
+    /// resource_request_expired was never published.
+    @Test func pollingARequestThatExpiredRecordsTheExpiry() async throws {
+        await t.run(nil, "allocate-resources", #"{"resources": {"db": 1}}"#)
+        let queued = await t.run(
+            nil, "allocate-resources", #"{"resources": {"db": 1}, "constraints": {"max_wait_time": "1s"}}"#)
+        let request = try #require(queued.result["request_id"]?.stringValue)
+        t.clock.advance(by: .seconds(2))
+        #expect(
+            await t.run(nil, "allocate-resources", "{\"request_id\": \"\(request)\"}").errorCode == "RESOURCE_TIMEOUT")
+        let expired = await t.run(nil, "get-events", #"{"event_types": ["resource_request_expired"]}"#).result["events"]
+        #expect(expired?.arrayValue?.count == 1)
+    }
 }

@@ -64,13 +64,8 @@ enum AllocateResources {
                 guard let existing = try scope.tx.allocation(id) else {
                     throw HubError.parameter("request_id", "names no resource request")
                 }
-                if existing.state == .expired {
-                    throw HubError(
-                        .resourceTimeout, "Resource request \(id) waited its max_wait_time and expired",
-                        details: "Nothing is held for it; ask again or ask for less.",
-                        context: ["request_id": .string(id)],
-                        suggestions: ["Send allocate-resources again", "Release allocations you no longer need"])
-                }
+                // An expiry found now is committed (and announced) before the caller is told:
+                // refused from in here, it was rolled back with the refusal.
                 return existing
             }
             guard var resources = p.resources, !resources.isEmpty else {
@@ -118,6 +113,13 @@ enum AllocateResources {
                     suggestions: ["Ask again with a longer max_wait_time to wait in the queue"])
             }
             return outcome
+        }
+        if let id = p.requestId, allocation.state == .expired {
+            throw HubError(
+                .resourceTimeout, "Resource request \(id) waited its max_wait_time and expired",
+                details: "Nothing is held for it; ask again or ask for less.",
+                context: ["request_id": .string(id)],
+                suggestions: ["Send allocate-resources again", "Release allocations you no longer need"])
         }
         if context.hub.serving && p.requestId == nil && allocation.state == .queued {
             allocation = try await waitForGrant(allocation, hub: context.hub)

@@ -179,11 +179,18 @@ enum ClaimTask {
         // Running tasks and granted allocations hold resources; files are resources named file:<path>.
         let ledger = try scope.resourceLedger()
         let held = Set(ledger.exclusive.keys).union(ledger.shared.keys)
-        let free = ledger.freeExclusive(held.filter { !$0.hasPrefix("file:") })
-        let heldFiles = Set(
+        var free = ledger.freeExclusive(held.filter { !$0.hasPrefix("file:") })
+        var heldFiles = Set(
             held.filter { $0.hasPrefix("file:") && ledger.freeExclusive([$0])[$0] ?? 0 <= 0 }.map {
                 String($0.dropFirst(5))
             })
+        // A request still queued (the sweep granted what fits) holds back later ones for the
+        // same resources (§8), and a claim is later: a task must not take them from under it.
+        for request in try scope.tx.liveAllocations() where request.state == .queued {
+            for name in request.resources.keys {
+                if name.hasPrefix("file:") { heldFiles.insert(String(name.dropFirst(5))) } else { free[name] = 0 }
+            }
+        }
         // Only a degraded agent's claim depends on the rest of the pool (§7), so only it reads the pool.
         var healthy: [Agent] = []
         if agent.record.isDegraded {
