@@ -47,6 +47,12 @@ struct AgentRunner {
             log("agent \(options.agentID): workflow \(id) was not found; nothing to work on")
             return 1
         }
+        if let other = await anotherRunner() {
+            log(
+                "agent \(options.agentID): another runner holds this id (\(other)); stop it, wait until its leases lapse, or use another --id"
+            )
+            return 1
+        }
         let registered = await call(
             "register-agent",
             [
@@ -206,6 +212,22 @@ struct AgentRunner {
     private func workflowMissing(_ id: String) async -> Bool {
         let response = await hub.perform(OperationRequest(workflowID: id, operation: "get-status"))
         return response.error?.code == .workflowNotFound
+    }
+
+    /// Why it looks as if another runner works under this id now: the agent holds tasks and
+    /// heartbeated within one and a half intervals. Two runners under one id release each
+    /// other's leases at every heartbeat (each names only its own), so a task would run again
+    /// and again and never be recorded. `nil` when not, or when the hub cannot tell.
+    private func anotherRunner() async -> String? {
+        let response = await hub.perform(OperationRequest(workflowID: nil, operation: "monitor-pool"))
+        guard let agent = response.json["result"]?["agent_pool"]?["performance_metrics"]?[options.agentID],
+            let status = agent["status"]?.stringValue, status == "available" || status == "busy",
+            let load = agent["current_load"]?.intValue, load > 0,
+            let last = agent["last_heartbeat"]?.stringValue.flatMap(Timestamp.parseMilliseconds)
+        else { return nil }
+        let silent = Int64(Date().timeIntervalSince1970 * 1000) - last
+        guard silent < heartbeatInterval.milliseconds * 3 / 2 else { return nil }
+        return "\(load) task(s), last heartbeat \(HubDuration(milliseconds: silent)) ago"
     }
 
     /// Whether the workflow is over (or gone). A hub that cannot be reached says nothing

@@ -207,6 +207,29 @@ extension LineStream {
         #expect(unknown.terminationStatus == 1)
     }
 
+    /// A second runner under an id whose runner holds tasks and heartbeats refuses to start:
+    /// the two released each other's leases at every heartbeat, and a task ran again and
+    /// again without its outcome ever being recorded.
+    @Test func aSecondRunnerUnderALiveIDRefusesToStart() async throws {
+        let s = try DispatchSandbox("agent-twice")
+        defer { s.remove() }
+        try s.succeed("w", "create", Self.oneTask + #""}]}]}"#)
+        try s.succeed("w", "start")
+        let (first, log) = try Self.agent(
+            s, ["agent", "--id", "dup", "--roles", "code", "--workflow", "w", "--", "sleep", "600"])
+        var lines = log
+        #expect(await lines.until("running w/t") != nil)
+        let (second, secondLog) = try Self.agent(s, ["agent", "--id", "dup", "--roles", "code", "--", "true"])
+        var refusal = secondLog
+        #expect(await refusal.until("another runner holds this id") != nil)
+        #expect(await ProcessWait.exit(of: second, within: .seconds(30)))
+        #expect(second.terminationStatus == 1)
+        kill(first.processIdentifier, SIGTERM)
+        #expect(await lines.until("waiting for 1 running task(s)") != nil)
+        kill(first.processIdentifier, SIGINT)
+        #expect(await ProcessWait.exit(of: first, within: .seconds(30)), "the first runner did not stop")
+    }
+
     /// An outcome the hub refuses is logged as refused: the runner said "completed" for a
     /// completion refused with LEASE_EXPIRED.
     @Test func aRefusedCompletionIsNotLoggedAsCompleted() async throws {
