@@ -32,7 +32,9 @@ enum GetMetrics {
             let tasks = workflow.snapshot.tasks
             let completed = tasks.filter { $0.status == .completed }.count
             let failed = tasks.filter { $0.status == .failed }.count
-            let times = tasks.compactMap(\.executionMilliseconds)
+            // A failed or retried task keeps its last attempt's time: only completed tasks' count.
+            let times = tasks.filter { $0.status == .completed }.compactMap(\.executionMilliseconds)
+            let attempts = figures.workflowAttempts ?? (0, 0)
             var efficiency = view.metrics
             efficiency["workflow_id"] = .string(workflow.snapshot.workflow.id)
             efficiency["status"] = .string(workflow.snapshot.workflow.status.rawValue)
@@ -40,7 +42,7 @@ enum GetMetrics {
             result["agent_performance"] = [
                 "agents": .count(workflow.agents.pool.union(tasks.compactMap(\.assignedAgent)).count),
                 "tasks_completed": .count(completed), "tasks_failed": .count(failed),
-                "success_rate": figures.ratio(completed, completed + failed),
+                "success_rate": Figures.percent(attempts.completed, failed: attempts.failed),
                 "average_task_completion": times.isEmpty
                     ? .null : .string(HubDuration(milliseconds: times.reduce(0, +) / Int64(times.count)).description),
             ]
@@ -75,14 +77,18 @@ enum GetMetrics {
         var agents: [Agent]
         /// The workflow the figures are narrowed to, with its agents.
         var workflow: (snapshot: WorkflowSnapshot, agents: WorkflowAgents)?
+        /// That workflow's attempts that ended in a completion or a failure.
+        var workflowAttempts: (completed: Int, failed: Int)?
 
         static func read(_ tx: any StoreReader, retention: HubDuration, workflowID: String? = nil) throws -> Figures {
             let volume = try tx.eventVolume(of: workflowID)
             var workflow: (snapshot: WorkflowSnapshot, agents: WorkflowAgents)?
+            var attempts: (completed: Int, failed: Int)?
             if let workflowID, let found = try tx.workflow(workflowID) {
                 let snapshot = WorkflowSnapshot(
                     workflow: found, phases: try tx.phases(of: workflowID), tasks: try tx.tasks(of: workflowID))
                 workflow = (snapshot, try WorkflowAgents.read(workflowID, tasks: snapshot.tasks, in: tx))
+                attempts = try tx.attemptOutcomes(workflowID: workflowID)
             }
             return Figures(
                 delivery: DeliveryStatistics(json: try tx.setting(DeliveryStatistics.settingKey) ?? .emptyObject),
@@ -96,7 +102,25 @@ enum GetMetrics {
                 workflowsByStatus: try WorkflowStatus.allCases.map { status in
                     (status, try tx.workflows(WorkflowQuery(statuses: [status], includeArchived: true, limit: 1)).total)
                 },
-                agents: try tx.agents(), workflow: workflow)
+                agents: try tx.agents(), workflow: workflow, workflowAttempts: attempts)
+        }
+
+        /// success_rate as monitor-pool gives it (§4): percent of attempts that completed, one decimal.
+        static func percent(_ completed: Int, failed: Int) -> JSONValue {
+            TrackRecord.successRate(completed: completed, failed: failed).map { .double($0) } ?? .null
+        }
+
+        /// The mean time of the completed tasks the agents' records count; `nil` when none
+        /// completed, or a record kept from before completed tasks' time was counted.
+        var averageCompletedMilliseconds: Int64? {
+            let completed = agents.reduce(0) { $0 + $1.record.tasksCompleted }
+            guard completed > 0 else { return nil }
+            var total: Int64 = 0
+            for agent in agents {
+                guard let ms = agent.record.completedMilliseconds else { return nil }
+                total += ms
+            }
+            return total / Int64(completed)
         }
 
         func ratio(_ a: Int, _ b: Int) -> JSONValue { b == 0 ? .null : .double(rounded(Double(a) / Double(b))) }
@@ -111,7 +135,6 @@ enum GetMetrics {
             for (status, n) in workflowsByStatus { byStatus[status.rawValue] = .count(n) }
             let completed = agents.reduce(0) { $0 + $1.record.tasksCompleted }
             let failed = agents.reduce(0) { $0 + $1.record.tasksFailed }
-            let busyMs = agents.reduce(Int64(0)) { $0 + $1.record.totalMilliseconds }
             func latency(_ p: Double) -> JSONValue { d.latency.percentile(p).map { .double(rounded($0)) } ?? .null }
             return [
                 "batching_performance": [
@@ -171,9 +194,9 @@ enum GetMetrics {
                 "agent_performance": [
                     "agents": .count(agents.count), "tasks_completed": .count(completed),
                     "tasks_failed": .count(failed),
-                    "success_rate": ratio(completed, completed + failed),
-                    "average_task_completion": completed == 0
-                        ? .null : .string(HubDuration(milliseconds: busyMs / Int64(completed)).description),
+                    "success_rate": Self.percent(completed, failed: failed),
+                    "average_task_completion": .optional(
+                        averageCompletedMilliseconds.map { HubDuration(milliseconds: $0).description }),
                 ],
                 "system_health": [
                     "memory_usage_bytes": .optional(ProcessFigures.residentBytes()),
