@@ -9,8 +9,12 @@ enum GetMetrics {
             "Measured figures of the event system, workflows, agents and this process; null where nothing was measured.",
         discussion: """
             Delivery figures (batches, latency percentiles, dedup, compression, retries, dead letters) are recorded \
-            by the delivery service in the store, so any process reports them. event_queue_depth counts, over all \
-            subscriptions, the events after each cursor. memory and cpu are this process's own. With a workflow id, \
+            by the delivery service in the store, so any process reports them. A subscription's pending counts the \
+            events after its cursor that its patterns and filters select (what get-events would hand it); one with \
+            more than 100000 events after its cursor is not counted and shows null, as does event_queue_depth, their \
+            sum. agent_performance.success_rate is the percent of task attempts that completed (completions over \
+            completions plus fail-task failures, one decimal, as in monitor-pool); average_task_completion is the \
+            mean execution time of completed tasks. memory and cpu are this process's own. With a workflow id, \
             workflow_efficiency, agent_performance, the events stored and the batching and retention in force are that \
             workflow's (its tasks, and the agents of its pool and tasks); scope.hub_wide names the sections that stay \
             the hub's (delivery is recorded for the hub as a whole).
@@ -69,7 +73,8 @@ enum GetMetrics {
         var processing: AsyncProcessing
         var persistence: PersistencePolicy
         var subscriptions: [Subscription]
-        var lastSequence: Int64
+        /// Each subscription's pending events (`nil`: too many to count), in the order of `subscriptions`.
+        var pending: [Int?]
         var eventCount: Int
         var eventBytes: Int64
         var storageBytes: Int64
@@ -90,13 +95,14 @@ enum GetMetrics {
                 workflow = (snapshot, try WorkflowAgents.read(workflowID, tasks: snapshot.tasks, in: tx))
                 attempts = try tx.attemptOutcomes(workflowID: workflowID)
             }
+            let subscriptions = try tx.subscriptions()
             return Figures(
                 delivery: DeliveryStatistics(json: try tx.setting(DeliveryStatistics.settingKey) ?? .emptyObject),
                 batching: BatchingSettings(json: try tx.setting(EventSettingKey.batching) ?? .emptyObject),
                 processing: AsyncProcessing(json: try tx.setting(EventSettingKey.asyncProcessing) ?? .emptyObject),
                 persistence: PersistencePolicy(
                     json: try tx.setting(EventSettingKey.persistence) ?? .emptyObject, defaultRetention: retention),
-                subscriptions: try tx.subscriptions(), lastSequence: try tx.lastEventSequence(),
+                subscriptions: subscriptions, pending: try SubscriptionScan.pendingCounts(tx, subscriptions),
                 eventCount: volume.count, eventBytes: volume.dataBytes,
                 storageBytes: try tx.storageBytes(),
                 workflowsByStatus: try WorkflowStatus.allCases.map { status in
@@ -128,7 +134,8 @@ enum GetMetrics {
 
         var json: JSONValue {
             let d = delivery
-            let queueDepth = subscriptions.reduce(Int64(0)) { $0 + max(0, lastSequence - $1.cursor) }
+            // Unknown when any subscription's is: a total without it would be a guess.
+            let queueDepth: Int? = pending.contains(nil) ? nil : pending.reduce(0) { $0 + ($1 ?? 0) }
             let matched = subscriptions.reduce(0) { $0 + $1.counters.matchedByPattern.values.reduce(0, +) }
             let filtered = subscriptions.reduce(0) { $0 + $1.counters.filtered }
             var byStatus: JSONValue = .emptyObject
@@ -155,13 +162,13 @@ enum GetMetrics {
                         ],
                     "throughput_events_per_second": d.throughput.map { .double(rounded($0)) } ?? .null,
                     "retries": .count(d.retries), "dead_letters": .count(d.deadLettered),
-                    "event_queue_depth": .int(queueDepth),
+                    "event_queue_depth": .optional(queueDepth),
                 ],
                 "filtering_optimization": [
                     "subscriptions": .count(subscriptions.count),
                     "noise_reduction_rate": ratio(filtered, matched),
                     "per_subscription": .array(
-                        subscriptions.map { s in
+                        zip(subscriptions, pending).map { s, pending in
                             let c = s.counters
                             return [
                                 "subscription_id": .string(s.id), "callback": .string(s.callback),
@@ -171,7 +178,7 @@ enum GetMetrics {
                                 "delivered": .count(c.delivered), "acked": .count(c.acked),
                                 "retried": .count(c.retried),
                                 "dead_lettered": .count(c.deadLettered),
-                                "pending": .int(max(0, lastSequence - s.cursor)),
+                                "pending": .optional(pending),
                             ]
                         }),
                 ],
@@ -201,7 +208,7 @@ enum GetMetrics {
                 "system_health": [
                     "memory_usage_bytes": .optional(ProcessFigures.residentBytes()),
                     "cpu_time_seconds": ProcessFigures.cpuSeconds().map { .double(rounded($0)) } ?? .null,
-                    "storage_consumption_bytes": .int(storageBytes), "event_queue_depth": .int(queueDepth),
+                    "storage_consumption_bytes": .int(storageBytes), "event_queue_depth": .optional(queueDepth),
                 ],
             ]
         }
