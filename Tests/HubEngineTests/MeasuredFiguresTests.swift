@@ -1,9 +1,10 @@
 import Foundation
 import HubCore
-import HubEngine
 import HubStore
 import HubTesting
 import Testing
+
+@testable import HubEngine
 
 /// Figures that get-metrics, get-status and monitor-pool report, checked against what was done.
 @Suite struct MeasuredFiguresTests {
@@ -97,5 +98,72 @@ import Testing
         #expect(state?["agent_details"]?["ag"]?["spend"]?["cost"] == .double(0.06))
         let pool = await t.run(nil, "monitor-pool").result["agent_pool"]
         #expect(pool?["performance_metrics"]?["ag"]?["spend"]?["cost"] == .double(0.06))
+    }
+
+    /// A subscription to a rare pattern has pending only the events it matches, as get-events
+    /// hands them out, however many other events follow its cursor.
+    @Test func pendingCountsOnlyTheEventsASubscriptionMatches() async {
+        await t.run("w1", "create", #"{"phases": ["p"]}"#)
+        await t.run(nil, "subscribe-event", #"{"patterns": ["*.rare"], "callback": "r", "start_from": "all"}"#)
+        for n in 0..<30 {
+            await t.run("w1", "publish-event", n % 10 == 0 ? #"{"event_type": "rare"}"# : #"{"event_type": "note"}"#)
+        }
+        let figures = await metrics()
+        let pulled = await t.run(nil, "get-events", #"{"subscription": "r"}"#).result["count"]
+        #expect(pulled == 3)
+        #expect(figures?["filtering_optimization"]?["per_subscription"]?.arrayValue?.first?["pending"] == 3)
+        #expect(figures?["async_processing_performance"]?["event_queue_depth"] == 3)
+        #expect(figures?["system_health"]?["event_queue_depth"] == 3)
+    }
+
+    /// Past the examine limit a subscription's pending is not guessed: it and the total are
+    /// null, while a subscription near the end of the log is still counted.
+    @Test func pendingPastTheExamineLimitIsNull() async throws {
+        await t.run("w1", "create", #"{"phases": ["p"]}"#)
+        await t.run(nil, "subscribe-event", #"{"patterns": ["*.note"], "callback": "far", "start_from": "all"}"#)
+        for _ in 0..<10 { await t.run("w1", "publish-event", #"{"event_type": "note"}"#) }
+        await t.run(nil, "subscribe-event", #"{"patterns": ["*.note"], "callback": "near", "start_from": "new"}"#)
+        for _ in 0..<2 { await t.run("w1", "publish-event", #"{"event_type": "note"}"#) }
+        let counts = try await t.hub.store.read { tx -> [String: Int?] in
+            let subscriptions = try tx.subscriptions()
+            let counts = try SubscriptionScan.pendingCounts(tx, subscriptions, examineLimit: 5)
+            return Dictionary(uniqueKeysWithValues: zip(subscriptions.map(\.callback), counts))
+        }
+        #expect(counts["far"] == .some(nil))
+        #expect(counts["near"] == 2)
+    }
+
+    /// Events a pull hands out count as delivered whether or not it acknowledges them, once
+    /// each however often they are read before the acknowledgement.
+    @Test func pulledEventsCountAsDeliveredOnce() async {
+        await t.run("w1", "create", #"{"phases": ["p"]}"#)
+        await t.run(nil, "subscribe-event", #"{"patterns": ["*.note"], "callback": "p", "start_from": "all"}"#)
+        for _ in 0..<3 { await t.run("w1", "publish-event", #"{"event_type": "note"}"#) }
+        let first = await t.run(nil, "get-events", #"{"subscription": "p"}"#)
+        await t.run(nil, "get-events", #"{"subscription": "p"}"#)
+        let last = first.result["last_sequence"]?.intValue ?? 0
+        await t.run(nil, "ack-events", "{\"subscription\": \"p\", \"up_to_sequence\": \(last)}")
+        await t.run("w1", "publish-event", #"{"event_type": "note"}"#)
+        await t.run(nil, "get-events", #"{"subscription": "p", "ack": true}"#)
+        let row = await metrics()?["filtering_optimization"]?["per_subscription"]?.arrayValue?.first
+        #expect(row?["delivered"] == 4)
+        #expect(row?["acked"] == 4)
+    }
+
+    /// A pull narrowed by its own filters counts what it hands out up to the first event of the
+    /// subscription it leaves out; a later pull counts the rest, none twice.
+    @Test func narrowedPullsCountEachEventOnce() async {
+        await t.run("w1", "create", #"{"phases": ["p"]}"#)
+        await t.run(nil, "subscribe-event", ##"{"patterns": ["#"], "callback": "n", "start_from": "new"}"##)
+        for type in ["a", "b", "a"] { await t.run("w1", "publish-event", "{\"event_type\": \"\(type)\"}") }
+        await t.run(nil, "get-events", #"{"subscription": "n", "event_types": ["a"]}"#)
+        func delivered() async -> JSONValue? {
+            await metrics()?["filtering_optimization"]?["per_subscription"]?.arrayValue?.first?["delivered"]
+        }
+        #expect(await delivered() == 1)
+        await t.run(nil, "get-events", #"{"subscription": "n"}"#)
+        #expect(await delivered() == 3)
+        await t.run(nil, "get-events", #"{"subscription": "n", "ack": true}"#)
+        #expect(await delivered() == 3)
     }
 }
