@@ -31,17 +31,22 @@ extension HubRouter {
     /// The gauges taken from `get-metrics`; a field with no measurement is left out, never zeroed.
     static func record(_ figures: JSONValue, into registry: PrometheusCollectorRegistry) {
         func gauge(_ name: String, _ help: String, _ value: JSONValue?, labels: [(String, String)] = []) {
-            guard let number = value?.doubleValue ?? value?.intValue.map(Double.init) else { return }
-            registry.makeGauge(
-                descriptor: MetricNameDescriptor(metricName: name, unitName: "", helpText: help), labels: labels
-            )
-            .set(number)
+            let gauge = registry.makeGauge(
+                descriptor: MetricNameDescriptor(metricName: name, unitName: "", helpText: help), labels: labels)
+            guard let number = value?.doubleValue ?? value?.intValue.map(Double.init) else {
+                // Unmeasured now: an earlier scrape's value would be a stale figure.
+                registry.unregisterGauge(gauge)
+                return
+            }
+            gauge.set(number)
         }
         let persistence = figures["persistence_performance"]
         gauge("hub_events_stored", "Events in the log.", persistence?["events_stored"])
         gauge("hub_event_data_bytes", "Bytes of the stored events' data.", persistence?["event_data_bytes"])
         let processing = figures["async_processing_performance"]
-        gauge("hub_event_queue_depth", "Events after the subscriptions' cursors.", processing?["event_queue_depth"])
+        gauge(
+            "hub_event_queue_depth", "Events the subscriptions match after their cursors, in all.",
+            processing?["event_queue_depth"])
         gauge("hub_delivery_retries", "Delivery attempts retried, in all.", processing?["retries"])
         gauge("hub_dead_letters", "Events dead-lettered, in all.", processing?["dead_letters"])
         let batching = figures["batching_performance"]

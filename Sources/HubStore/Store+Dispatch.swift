@@ -29,6 +29,9 @@ public protocol DispatchReader {
     func activeLeases(agentID: String) throws -> [Lease]
     /// The workflow's active leases.
     func activeLeases(workflowID: String) throws -> [Lease]
+    /// How many of the workflow's leases ended in a recorded completion and how many in a
+    /// recorded failure: its attempts as agents' track records count them.
+    func attemptOutcomes(workflowID: String) throws -> (completed: Int, failed: Int)
     /// One task, or `nil`.
     func task(workflowID: String, taskID: String) throws -> WorkTask?
     /// The tasks of one phase, in creation order.

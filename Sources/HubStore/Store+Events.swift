@@ -27,7 +27,7 @@ public protocol EventLogReader {
     func setting(_ key: String) throws -> JSONValue?
     /// How many events are stored and the bytes of their `data`: all, or one workflow's.
     func eventVolume(of workflowID: String?) throws -> (count: Int, dataBytes: Int64)
-    /// The bytes the store's database occupies.
+    /// The bytes the store's database occupies on disk, its write-ahead log included.
     func storageBytes() throws -> Int64
 }
 

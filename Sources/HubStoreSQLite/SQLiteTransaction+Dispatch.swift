@@ -165,6 +165,19 @@ extension SQLiteTransaction {
         ).map(Self.lease(from:))
     }
 
+    func attemptOutcomes(workflowID: String) throws -> (completed: Int, failed: Int) {
+        let rows = try Row.fetchAll(
+            db.cachedStatement(
+                sql: """
+                    SELECT state, count(*) AS n FROM leases
+                    WHERE workflow_id = ? AND state IN ('completed', 'failed') GROUP BY state
+                    """),
+            arguments: [workflowID])
+        var counts: [String: Int] = [:]
+        for row in rows { counts[row["state"]] = row["n"] }
+        return (counts["completed"] ?? 0, counts["failed"] ?? 0)
+    }
+
     func expiredLeases(now: Int64) throws -> [Lease] {
         try Row.fetchAll(
             db.cachedStatement(

@@ -214,9 +214,22 @@ extension SQLiteTransaction {
     }
 
     func storageBytes() throws -> Int64 {
+        // A serving store's WAL holds every page written since the last checkpoint and is not
+        // truncated by one, so it can outgrow the database; the -shm index is on disk too.
+        let path = try String.fetchOne(db, sql: "SELECT file FROM pragma_database_list WHERE name = 'main'") ?? ""
+        let sidecars = path.isEmpty ? 0 : ["-wal", "-shm"].reduce(Int64(0)) { $0 + Self.fileBytes(path + $1) }
+        let file = path.isEmpty ? 0 : Self.fileBytes(path)
+        if file > 0 { return file + sidecars }
+        // No file (an in-memory database): the pages it holds.
         let pages = try Int64.fetchOne(db, sql: "PRAGMA page_count") ?? 0
         let size = try Int64.fetchOne(db, sql: "PRAGMA page_size") ?? 0
-        return pages * size
+        return pages * size + sidecars
+    }
+
+    /// A file's size on disk, or 0 when there is none (an in-memory database, a WAL not yet made).
+    static func fileBytes(_ path: String) -> Int64 {
+        let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber
+        return size?.int64Value ?? 0
     }
 
     func compressEventData(afterSequence: Int64, before: Int64, limit: Int) throws -> CompressionPass {

@@ -46,7 +46,8 @@ public struct ErrorClassification: Sendable, Equatable {
 }
 
 /// What an error holds up, computed from the task graph: the tasks it touches directly,
-/// every unfinished task that depends on them (transitively), and the phases those are in.
+/// every unfinished task that depends on them (transitively), and the unfinished phases
+/// from the first of theirs on (later phases wait for it).
 public struct ErrorImpact: Sendable, Equatable {
     public var affectedTasks: [String]
     public var blockedTasks: [String]
@@ -70,7 +71,11 @@ public struct ErrorImpact: Sendable, Equatable {
         let involved = Set((affected + blocked).compactMap { byID[$0]?.phaseID })
         affectedTasks = affected
         blockedTasks = blocked.sorted()
-        delayedPhases = involved.subtracting(finished).sorted()
+        // Phases run in order: every unfinished phase after the first one held up waits for it too.
+        let firstDelayed = involved.subtracting(finished).min()
+        delayedPhases = phases.map(\.phaseID).filter { id in
+            firstDelayed.map { id >= $0 } == true && !finished.contains(id)
+        }.sorted()
     }
 
     public var json: JSONValue {

@@ -89,6 +89,9 @@ public struct TrackRecord: Sendable, Equatable {
     public var tasksCompleted = 0
     public var tasksFailed = 0
     public var totalMilliseconds: Int64 = 0
+    /// Milliseconds of the completed tasks alone; `nil` for a record kept before it was counted
+    /// (it then cannot be known).
+    public var completedMilliseconds: Int64? = 0
     /// The last ``window`` outcomes, oldest first.
     public var recent: [Outcome] = []
     /// Completed and failed counts per task type (the task's role).
@@ -114,6 +117,7 @@ public struct TrackRecord: Sendable, Equatable {
     public mutating func add(_ outcome: Outcome) {
         if outcome.succeeded { tasksCompleted += 1 } else { tasksFailed += 1 }
         totalMilliseconds += outcome.milliseconds
+        if outcome.succeeded { completedMilliseconds = completedMilliseconds.map { $0 + outcome.milliseconds } }
         recent.append(outcome)
         if recent.count > Self.window { recent.removeFirst(recent.count - Self.window) }
         if let type = outcome.taskType {
@@ -124,10 +128,13 @@ public struct TrackRecord: Sendable, Equatable {
     }
 
     /// Percent of finished tasks that completed, one decimal; `nil` before the first.
-    public var successRate: Double? {
-        let finished = tasksCompleted + tasksFailed
+    public var successRate: Double? { Self.successRate(completed: tasksCompleted, failed: tasksFailed) }
+
+    /// Percent of `completed + failed` attempts that completed, one decimal (§4); `nil` for none.
+    public static func successRate(completed: Int, failed: Int) -> Double? {
+        let finished = completed + failed
         guard finished > 0 else { return nil }
-        return (Double(tasksCompleted) / Double(finished) * 1000).rounded() / 10
+        return (Double(completed) / Double(finished) * 1000).rounded() / 10
     }
 
     /// Mean time of finished tasks; `nil` before the first.

@@ -8,6 +8,7 @@ extension TrackRecord {
         }
         return [
             "completed": .count(tasksCompleted), "failed": .count(tasksFailed), "total_ms": .int(totalMilliseconds),
+            "completed_ms": .optional(completedMilliseconds),
             "recent": .array(
                 recent.map { o in
                     [
@@ -26,6 +27,8 @@ extension TrackRecord {
         tasksCompleted = Int(json["completed"]?.intValue ?? 0)
         tasksFailed = Int(json["failed"]?.intValue ?? 0)
         totalMilliseconds = json["total_ms"]?.intValue ?? 0
+        // Kept before completed tasks' time was counted: known only when nothing had completed.
+        completedMilliseconds = json["completed_ms"]?.intValue ?? (tasksCompleted == 0 ? 0 : nil)
         recent = (json["recent"]?.arrayValue ?? []).map { o in
             Outcome(
                 succeeded: o["succeeded"]?.boolValue ?? false, milliseconds: o["ms"]?.intValue ?? 0,

@@ -49,7 +49,7 @@ extension SubscriptionCounters {
         return [
             "examined": .count(examined), "matched_by_pattern": matched, "filtered": .count(filtered),
             "delivered": .count(delivered), "retried": .count(retried), "dead_lettered": .count(deadLettered),
-            "acked": .count(acked),
+            "acked": .count(acked), "delivered_through": .int(deliveredThrough),
         ]
     }
 
@@ -62,7 +62,8 @@ extension SubscriptionCounters {
         }
         self.init(
             matchedByPattern: matched, filtered: n("filtered"), delivered: n("delivered"), retried: n("retried"),
-            deadLettered: n("dead_lettered"), acked: n("acked"), examined: n("examined"))
+            deadLettered: n("dead_lettered"), acked: n("acked"), examined: n("examined"),
+            deliveredThrough: json["delivered_through"]?.intValue ?? 0)
     }
 }
 

@@ -51,8 +51,13 @@ public struct SubscriptionCounters: Sendable, Equatable {
     public var matchedByPattern: [String: Int]
     /// Events a pattern matched that the filters then refused.
     public var filtered: Int
-    /// Events handed to the subscriber (a pull returned them, a stream or webhook took them).
+    /// Events handed to the subscriber (a pull returned them, acknowledged or not; a stream or
+    /// webhook took them), each once until a replay hands it out again.
     public var delivered: Int
+    /// The sequence through which every event the subscription selects has been counted in
+    /// `delivered` by a pull, so reading the same events again before acknowledging them does
+    /// not count them twice.
+    public var deliveredThrough: Int64
     /// Delivery attempts after a failure.
     public var retried: Int
     /// Events moved to the dead-letter list.
@@ -64,7 +69,7 @@ public struct SubscriptionCounters: Sendable, Equatable {
 
     public init(
         matchedByPattern: [String: Int] = [:], filtered: Int = 0, delivered: Int = 0, retried: Int = 0,
-        deadLettered: Int = 0, acked: Int = 0, examined: Int = 0
+        deadLettered: Int = 0, acked: Int = 0, examined: Int = 0, deliveredThrough: Int64 = 0
     ) {
         self.matchedByPattern = matchedByPattern
         self.filtered = filtered
@@ -73,6 +78,7 @@ public struct SubscriptionCounters: Sendable, Equatable {
         self.deadLettered = deadLettered
         self.acked = acked
         self.examined = examined
+        self.deliveredThrough = deliveredThrough
     }
 }
 
@@ -158,12 +164,27 @@ public struct Subscription: Sendable, Equatable {
     public mutating func replay(from first: Int64, through last: Int64?) {
         let position = max(cursor, resumeAt ?? 0)
         cursor = max(0, first - 1)
+        // Replayed events are handed out again, so they count as delivered again.
+        counters.deliveredThrough = min(counters.deliveredThrough, cursor)
         if let last, last < position {
             replayEnd = last
             resumeAt = position
         } else {
             replayEnd = nil
             resumeAt = nil
+        }
+    }
+
+    /// Counts as delivered the `handed` events of a pull that were not counted before. `wanted`
+    /// is every event the subscription selects that the pull looked at, in sequence order
+    /// (`handed` itself unless the pull was narrowed by extra filters): counting stops at the
+    /// first wanted event the pull left out, which a later pull will count when it hands it out.
+    public mutating func countDelivered(_ handed: [HubEvent], wanted: [HubEvent]) {
+        let handedSequences = Set(handed.map(\.sequence))
+        for event in wanted where event.sequence > counters.deliveredThrough {
+            guard handedSequences.contains(event.sequence) else { return }
+            counters.delivered += 1
+            counters.deliveredThrough = event.sequence
         }
     }
 

@@ -71,7 +71,14 @@ public struct Spend: Sendable, Equatable {
         return Spend(tokens: tokens / n + extra, cost: cost / Double(parts))
     }
 
-    public var json: JSONValue { ["tokens": .int(tokens), "cost": .double(cost)] }
+    public var json: JSONValue { ["tokens": .int(tokens), "cost": .double(Self.shown(cost))] }
+
+    /// A cost as responses show it: to nine decimals, far below any currency's smallest unit,
+    /// so sums of reports print as entered (0.06, not 0.060000000000000005).
+    public static func shown(_ cost: Double) -> Double {
+        let scaled = (cost * 1e9).rounded() / 1e9
+        return scaled.isFinite ? scaled : cost
+    }
 
     public init(json: JSONValue?) {
         self.init(tokens: json?["tokens"]?.intValue ?? 0, cost: json?["cost"]?.doubleValue ?? 0)

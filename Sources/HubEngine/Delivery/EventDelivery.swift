@@ -399,6 +399,8 @@ public actor EventDelivery: Service {
         try await hub.store.write { tx in
             guard var s = try tx.subscription(id) else { return }
             s.counters.delivered += item.events.count
+            // A pull of the same events before the stream's consumer acknowledges them counts none again.
+            s.counters.deliveredThrough = max(s.counters.deliveredThrough, item.ackThrough)
             try tx.update(s)
             var stats = DeliveryStatistics(json: try tx.setting(DeliveryStatistics.settingKey) ?? .emptyObject)
             for events in batches { stats.recordBatch(eventTimestamps: events.map(\.timestamp), now: now) }

@@ -28,7 +28,7 @@ extension Mutation {
 enum BudgetView {
     static func spend(_ w: Workflow, now: Int64) -> JSONValue {
         [
-            "tokens": .int(w.spend.tokens), "cost": .double(w.spend.cost),
+            "tokens": .int(w.spend.tokens), "cost": .double(Spend.shown(w.spend.cost)),
             "wall_time": .string(w.activeTime(now: now).description),
         ]
     }
@@ -39,7 +39,7 @@ enum BudgetView {
             spend["exhausted"] = .strings(budget.exhausted(by: w.spend, time: w.activeTime(now: now)))
             var remaining: JSONValue = .emptyObject
             if let t = budget.tokens { remaining["tokens"] = .int(max(0, t - w.spend.tokens)) }
-            if let c = budget.cost { remaining["cost"] = .double(max(0, c - w.spend.cost)) }
+            if let c = budget.cost { remaining["cost"] = .double(Spend.shown(max(0, c - w.spend.cost))) }
             if let wt = budget.wallTime {
                 remaining["wall_time"] = .string(
                     HubDuration(milliseconds: wt.milliseconds - w.activeTime(now: now).milliseconds).description)

@@ -53,8 +53,7 @@ struct SubscriptionScan {
     ) throws -> [SubscriptionScan] {
         var results = subscriptions.map { SubscriptionScan(start: $0.cursor, safeThrough: $0.cursor) }
         guard let first = subscriptions.map(\.cursor).min() else { return results }
-        var router = SubjectTrie<Int>()
-        for (n, s) in subscriptions.enumerated() { for p in s.compiledPatterns { router.insert(p, n) } }
+        let router = router(for: subscriptions)
         var done = subscriptions.map { _ in false }
         var open = subscriptions.count
         var looked: [Int64] = []
@@ -99,6 +98,74 @@ struct SubscriptionScan {
         }
         for n in results.indices { results[n].looked = looked }
         return results
+    }
+}
+
+extension SubscriptionScan {
+    /// Events looked at per subscription at most while counting its pending events.
+    static let countLimit = 100_000
+
+    /// All subscriptions' patterns in one trie, each leading to its subscription's index.
+    static func router(for subscriptions: [Subscription]) -> SubjectTrie<Int> {
+        var router = SubjectTrie<Int>()
+        for (n, s) in subscriptions.enumerated() { for p in s.compiledPatterns { router.insert(p, n) } }
+        return router
+    }
+
+    /// How many events each subscription has pending: after its cursor (a replay's window and
+    /// what follows its resume point), matched by its patterns and admitted by its filters, as
+    /// ``scanAll(_:_:limit:also:)`` selects them. One pass in sequence order, from the nearest
+    /// cursor, jumping over stretches no open subscription reads; a subscription with more than
+    /// `examineLimit` events after its cursor gets `nil` (not counted) instead of a guess.
+    static func pendingCounts(
+        _ tx: any StoreReader, _ subscriptions: [Subscription], examineLimit: Int = countLimit
+    ) throws -> [Int?] {
+        var counts: [Int?] = subscriptions.map { _ in 0 }
+        var closed = subscriptions.map { _ in false }
+        let router = router(for: subscriptions)
+        // By cursor: the pass enters them in this order, and the first entered has looked at
+        // the most, so they reach the limit in this order too.
+        let order = subscriptions.indices.sorted { subscriptions[$0].cursor < subscriptions[$1].cursor }
+        var base = subscriptions.map { _ in 0 }
+        var looked = 0
+        var entered = 0
+        var front = 0
+        var position: Int64 = 0
+        pages: while front < order.count {
+            if entered == front { position = max(position, subscriptions[order[front]].cursor) }
+            let page = try tx.events(EventQuery(afterSequence: position, limit: pageSize))
+            for event in page {
+                while entered < order.count && subscriptions[order[entered]].cursor < event.sequence {
+                    base[order[entered]] = looked
+                    entered += 1
+                }
+                looked += 1
+                while front < entered && looked - base[order[front]] > examineLimit {
+                    counts[order[front]] = nil
+                    closed[order[front]] = true
+                    front += 1
+                }
+                for n in router.match(event.subject) where !closed[n] {
+                    let s = subscriptions[n]
+                    guard s.awaits(event.sequence), s.filter.admits(event), let c = counts[n] else { continue }
+                    counts[n] = c + 1
+                }
+                position = event.sequence
+                if front == order.count { break pages }
+            }
+            if page.count < pageSize { break }
+        }
+        return counts
+    }
+}
+
+extension Subscription {
+    /// Whether an event at `sequence` is still to be handed out: after the cursor, and not
+    /// between a replay's end and the point it resumes at (already acknowledged).
+    fileprivate func awaits(_ sequence: Int64) -> Bool {
+        guard sequence > cursor else { return false }
+        guard let end = replayEnd, let resume = resumeAt else { return true }
+        return sequence <= end || sequence > resume
     }
 }
 

@@ -28,7 +28,7 @@ extension GetEvents {
                 var s = try tx.requireSubscription(name)
                 let scan = try SubscriptionScan.scan(tx, s, limit: limit)
                 s.acknowledge(scan)
-                s.counters.delivered += scan.events.count
+                s.countDelivered(scan.events, wanted: scan.events)
                 try tx.update(s)
                 return (s, scan)
             }
@@ -41,7 +41,23 @@ extension GetEvents {
             }
             return (s, scan)
         }
+        try await countDelivered(scan, of: subscription, context: context)
         return outcome(subscription, scan, acknowledged: false)
+    }
+
+    /// Counts a pull's events as delivered to the subscription, those not counted before;
+    /// nothing is written when every one was.
+    static func countDelivered(_ scan: SubscriptionScan, of read: Subscription, context: OperationContext)
+        async throws
+    {
+        guard let last = scan.events.last, last.sequence > read.counters.deliveredThrough else { return }
+        let wanted = scan.matched.filter { read.filter.admits($0) }
+        try await context.store.write { tx in
+            guard var s = try tx.subscription(read.id) else { return }
+            let before = s.counters
+            s.countDelivered(scan.events, wanted: wanted)
+            if s.counters != before { try tx.update(s) }
+        }
     }
 
     static func outcome(_ s: Subscription, _ scan: SubscriptionScan, acknowledged: Bool) -> OperationOutcome {

@@ -9,8 +9,12 @@ enum GetMetrics {
             "Measured figures of the event system, workflows, agents and this process; null where nothing was measured.",
         discussion: """
             Delivery figures (batches, latency percentiles, dedup, compression, retries, dead letters) are recorded \
-            by the delivery service in the store, so any process reports them. event_queue_depth counts, over all \
-            subscriptions, the events after each cursor. memory and cpu are this process's own. With a workflow id, \
+            by the delivery service in the store, so any process reports them. A subscription's pending counts the \
+            events after its cursor that its patterns and filters select (what get-events would hand it); one with \
+            more than 100000 events after its cursor is not counted and shows null, as does event_queue_depth, their \
+            sum. agent_performance.success_rate is the percent of task attempts that completed (completions over \
+            completions plus fail-task failures, one decimal, as in monitor-pool); average_task_completion is the \
+            mean execution time of completed tasks. memory and cpu are this process's own. With a workflow id, \
             workflow_efficiency, agent_performance, the events stored and the batching and retention in force are that \
             workflow's (its tasks, and the agents of its pool and tasks); scope.hub_wide names the sections that stay \
             the hub's (delivery is recorded for the hub as a whole).
@@ -32,7 +36,9 @@ enum GetMetrics {
             let tasks = workflow.snapshot.tasks
             let completed = tasks.filter { $0.status == .completed }.count
             let failed = tasks.filter { $0.status == .failed }.count
-            let times = tasks.compactMap(\.executionMilliseconds)
+            // A failed or retried task keeps its last attempt's time: only completed tasks' count.
+            let times = tasks.filter { $0.status == .completed }.compactMap(\.executionMilliseconds)
+            let attempts = figures.workflowAttempts ?? (0, 0)
             var efficiency = view.metrics
             efficiency["workflow_id"] = .string(workflow.snapshot.workflow.id)
             efficiency["status"] = .string(workflow.snapshot.workflow.status.rawValue)
@@ -40,7 +46,7 @@ enum GetMetrics {
             result["agent_performance"] = [
                 "agents": .count(workflow.agents.pool.union(tasks.compactMap(\.assignedAgent)).count),
                 "tasks_completed": .count(completed), "tasks_failed": .count(failed),
-                "success_rate": figures.ratio(completed, completed + failed),
+                "success_rate": Figures.percent(attempts.completed, failed: attempts.failed),
                 "average_task_completion": times.isEmpty
                     ? .null : .string(HubDuration(milliseconds: times.reduce(0, +) / Int64(times.count)).description),
             ]
@@ -67,7 +73,8 @@ enum GetMetrics {
         var processing: AsyncProcessing
         var persistence: PersistencePolicy
         var subscriptions: [Subscription]
-        var lastSequence: Int64
+        /// Each subscription's pending events (`nil`: too many to count), in the order of `subscriptions`.
+        var pending: [Int?]
         var eventCount: Int
         var eventBytes: Int64
         var storageBytes: Int64
@@ -75,28 +82,51 @@ enum GetMetrics {
         var agents: [Agent]
         /// The workflow the figures are narrowed to, with its agents.
         var workflow: (snapshot: WorkflowSnapshot, agents: WorkflowAgents)?
+        /// That workflow's attempts that ended in a completion or a failure.
+        var workflowAttempts: (completed: Int, failed: Int)?
 
         static func read(_ tx: any StoreReader, retention: HubDuration, workflowID: String? = nil) throws -> Figures {
             let volume = try tx.eventVolume(of: workflowID)
             var workflow: (snapshot: WorkflowSnapshot, agents: WorkflowAgents)?
+            var attempts: (completed: Int, failed: Int)?
             if let workflowID, let found = try tx.workflow(workflowID) {
                 let snapshot = WorkflowSnapshot(
                     workflow: found, phases: try tx.phases(of: workflowID), tasks: try tx.tasks(of: workflowID))
                 workflow = (snapshot, try WorkflowAgents.read(workflowID, tasks: snapshot.tasks, in: tx))
+                attempts = try tx.attemptOutcomes(workflowID: workflowID)
             }
+            let subscriptions = try tx.subscriptions()
             return Figures(
                 delivery: DeliveryStatistics(json: try tx.setting(DeliveryStatistics.settingKey) ?? .emptyObject),
                 batching: BatchingSettings(json: try tx.setting(EventSettingKey.batching) ?? .emptyObject),
                 processing: AsyncProcessing(json: try tx.setting(EventSettingKey.asyncProcessing) ?? .emptyObject),
                 persistence: PersistencePolicy(
                     json: try tx.setting(EventSettingKey.persistence) ?? .emptyObject, defaultRetention: retention),
-                subscriptions: try tx.subscriptions(), lastSequence: try tx.lastEventSequence(),
+                subscriptions: subscriptions, pending: try SubscriptionScan.pendingCounts(tx, subscriptions),
                 eventCount: volume.count, eventBytes: volume.dataBytes,
                 storageBytes: try tx.storageBytes(),
                 workflowsByStatus: try WorkflowStatus.allCases.map { status in
                     (status, try tx.workflows(WorkflowQuery(statuses: [status], includeArchived: true, limit: 1)).total)
                 },
-                agents: try tx.agents(), workflow: workflow)
+                agents: try tx.agents(), workflow: workflow, workflowAttempts: attempts)
+        }
+
+        /// success_rate as monitor-pool gives it (§4): percent of attempts that completed, one decimal.
+        static func percent(_ completed: Int, failed: Int) -> JSONValue {
+            TrackRecord.successRate(completed: completed, failed: failed).map { .double($0) } ?? .null
+        }
+
+        /// The mean time of the completed tasks the agents' records count; `nil` when none
+        /// completed, or a record kept from before completed tasks' time was counted.
+        var averageCompletedMilliseconds: Int64? {
+            let completed = agents.reduce(0) { $0 + $1.record.tasksCompleted }
+            guard completed > 0 else { return nil }
+            var total: Int64 = 0
+            for agent in agents {
+                guard let ms = agent.record.completedMilliseconds else { return nil }
+                total += ms
+            }
+            return total / Int64(completed)
         }
 
         func ratio(_ a: Int, _ b: Int) -> JSONValue { b == 0 ? .null : .double(rounded(Double(a) / Double(b))) }
@@ -104,14 +134,14 @@ enum GetMetrics {
 
         var json: JSONValue {
             let d = delivery
-            let queueDepth = subscriptions.reduce(Int64(0)) { $0 + max(0, lastSequence - $1.cursor) }
+            // Unknown when any subscription's is: a total without it would be a guess.
+            let queueDepth: Int? = pending.contains(nil) ? nil : pending.reduce(0) { $0 + ($1 ?? 0) }
             let matched = subscriptions.reduce(0) { $0 + $1.counters.matchedByPattern.values.reduce(0, +) }
             let filtered = subscriptions.reduce(0) { $0 + $1.counters.filtered }
             var byStatus: JSONValue = .emptyObject
             for (status, n) in workflowsByStatus { byStatus[status.rawValue] = .count(n) }
             let completed = agents.reduce(0) { $0 + $1.record.tasksCompleted }
             let failed = agents.reduce(0) { $0 + $1.record.tasksFailed }
-            let busyMs = agents.reduce(Int64(0)) { $0 + $1.record.totalMilliseconds }
             func latency(_ p: Double) -> JSONValue { d.latency.percentile(p).map { .double(rounded($0)) } ?? .null }
             return [
                 "batching_performance": [
@@ -132,13 +162,13 @@ enum GetMetrics {
                         ],
                     "throughput_events_per_second": d.throughput.map { .double(rounded($0)) } ?? .null,
                     "retries": .count(d.retries), "dead_letters": .count(d.deadLettered),
-                    "event_queue_depth": .int(queueDepth),
+                    "event_queue_depth": .optional(queueDepth),
                 ],
                 "filtering_optimization": [
                     "subscriptions": .count(subscriptions.count),
                     "noise_reduction_rate": ratio(filtered, matched),
                     "per_subscription": .array(
-                        subscriptions.map { s in
+                        zip(subscriptions, pending).map { s, pending in
                             let c = s.counters
                             return [
                                 "subscription_id": .string(s.id), "callback": .string(s.callback),
@@ -148,7 +178,7 @@ enum GetMetrics {
                                 "delivered": .count(c.delivered), "acked": .count(c.acked),
                                 "retried": .count(c.retried),
                                 "dead_lettered": .count(c.deadLettered),
-                                "pending": .int(max(0, lastSequence - s.cursor)),
+                                "pending": .optional(pending),
                             ]
                         }),
                 ],
@@ -171,14 +201,14 @@ enum GetMetrics {
                 "agent_performance": [
                     "agents": .count(agents.count), "tasks_completed": .count(completed),
                     "tasks_failed": .count(failed),
-                    "success_rate": ratio(completed, completed + failed),
-                    "average_task_completion": completed == 0
-                        ? .null : .string(HubDuration(milliseconds: busyMs / Int64(completed)).description),
+                    "success_rate": Self.percent(completed, failed: failed),
+                    "average_task_completion": .optional(
+                        averageCompletedMilliseconds.map { HubDuration(milliseconds: $0).description }),
                 ],
                 "system_health": [
                     "memory_usage_bytes": .optional(ProcessFigures.residentBytes()),
                     "cpu_time_seconds": ProcessFigures.cpuSeconds().map { .double(rounded($0)) } ?? .null,
-                    "storage_consumption_bytes": .int(storageBytes), "event_queue_depth": .int(queueDepth),
+                    "storage_consumption_bytes": .int(storageBytes), "event_queue_depth": .optional(queueDepth),
                 ],
             ]
         }

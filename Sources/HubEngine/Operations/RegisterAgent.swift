@@ -100,7 +100,7 @@ enum AgentView {
             "performance_score": .optional(a.record.performanceScore),
             "budget": a.budget?.json ?? .null,
             "spend": [
-                "tokens": .int(a.spend.tokens), "cost": .double(a.spend.cost),
+                "tokens": .int(a.spend.tokens), "cost": .double(Spend.shown(a.spend.cost)),
                 "wall_time": .string(HubDuration(milliseconds: a.record.totalMilliseconds).description),
                 "exhausted": .strings(a.exhaustedBudget),
             ],
