@@ -23,11 +23,11 @@ extension RemoteHub {
                 suggestions: ["Leave out \(other.prefix(64)), or run get-events without follow to use it"])
         }
         var query: [String] = []
+        // Unreserved characters and `*` stay; everything else is percent-encoded — `#` above
+        // all, which would end the query and make the rest of it (and of the pattern) a fragment.
+        let kept = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.*")
         func add(_ name: String, _ value: String) {
-            let escaped =
-                value.addingPercentEncoding(
-                    withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-_.*#")))
-                ?? value
+            let escaped = value.addingPercentEncoding(withAllowedCharacters: kept) ?? value
             query.append("\(name)=\(escaped)")
         }
         for key in ["patterns", "event_types", "severity"] {
