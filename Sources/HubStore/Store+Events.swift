@@ -76,7 +76,8 @@ public struct RetentionRule: Sendable, Equatable {
     public var infoBefore: Int64?
     public var keptTypes: [String]
     /// Additionally, every event at or below this sequence goes (`acknowledged_only`: the
-    /// lowest cursor of all subscriptions, so no subscription loses an unacknowledged event).
+    /// lowest cursor of all subscriptions, so no subscription loses an unacknowledged event),
+    /// except dead-lettered ones: a cursor passed them without their subscriber getting them.
     public var acknowledgedThrough: Int64?
     /// Only this workflow's events (a workflow's own retention), when set.
     public var workflowID: String?

@@ -191,7 +191,9 @@ extension SQLiteTransaction {
             _ = arguments.append(contentsOf: StatementArguments(rule.keptTypes))
         }
         if let through = rule.acknowledgedThrough {
-            clauses.append("sequence <= ?")
+            // A dead-lettered event was passed over, not acknowledged: its subscriber never got it,
+            // and its dead letter shows it (§10), so only the retention period removes it.
+            clauses.append("(sequence <= ? AND sequence NOT IN (SELECT sequence FROM dead_letters))")
             _ = arguments.append(contentsOf: [through])
         }
         var scope = ""

@@ -13,6 +13,7 @@ extension StoreConformance {
         ("causation links find an event's effects", causationLinks),
         ("time bounds map to sequences", timeToSequence),
         ("retention removes what its rule selects and sequences keep rising", retention),
+        ("acknowledged-only retention keeps dead-lettered events", retentionKeepsDeadLetters),
         ("settings round-trip", settingsRoundTrip),
         ("agent tokens are found by their hash", agentTokens),
         ("the sweep's one look agrees with its five reads", sweepLook),
@@ -299,6 +300,30 @@ extension StoreConformance {
         try expect(last == events[1].sequence, "last sequence at or before 250: \(last)")
         let none = try await store.read { tx in try tx.firstSequence(atOrAfter: Int64.max) }
         try expect(none == nil, "a time after every event found a sequence")
+    }
+
+    /// Dead-lettering moves a cursor past an event its subscriber never got; the lowest
+    /// cursor then counted it as acknowledged, and the dead letter lost its event.
+    static func retentionKeepsDeadLetters(_ store: any Store) async throws {
+        let (lettered, plain) = try await store.write { tx in
+            try tx.insert(Subscription(id: "sub_conf_rdl", callback: "conf-rdl", patterns: ["#"], createdAt: 1))
+            let lettered = try tx.append(draft("task_ready", workflow: "conf_rdl"), eventID: "evt_rdl1", timestamp: 1)
+            let plain = try tx.append(draft("task_ready", workflow: "conf_rdl"), eventID: "evt_rdl2", timestamp: 1)
+            _ = try tx.append(draft("task_ready", workflow: "conf_rdl"), eventID: "evt_rdl3", timestamp: 1)
+            try tx.insert(
+                DeadLetter(
+                    subscriptionID: "sub_conf_rdl", sequence: lettered.sequence, eventID: lettered.eventID,
+                    attempts: 1, lastError: "500", at: 2))
+            return (lettered, plain)
+        }
+        _ = try await store.write { tx in
+            try tx.deleteEvents(
+                RetentionRule(before: 0, acknowledgedThrough: plain.sequence, workflowID: "conf_rdl"))
+        }
+        let left = try await store.read { tx in try tx.events(EventQuery(workflowID: "conf_rdl")).map(\.eventID) }
+        try expect(left.contains(lettered.eventID), "a dead-lettered event went with acknowledged ones: \(left)")
+        try expect(!left.contains(plain.eventID), "an acknowledged event stayed: \(left)")
+        _ = try await store.write { tx in try tx.removeSubscription("sub_conf_rdl") }
     }
 
     static func retention(_ store: any Store) async throws {
