@@ -116,7 +116,9 @@ enum ConfigureBatching {
                     settings.byType[type] = rule
                 }
             } else {
+                // All types (§10): the defaults, and the given fields of every type's own rule too.
                 change(&settings.defaults)
+                for type in settings.byType.keys { change(&settings.byType[type, default: settings.defaults]) }
             }
             try tx.setSetting(EventSettingKey.batching, settings.json)
             return settings.json
