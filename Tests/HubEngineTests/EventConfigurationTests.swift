@@ -40,7 +40,8 @@ import Testing
         #expect(settings.rule(for: "other").batchSize(queueDepth: 500) == 25)
         // Without event_types the change is for all types (§10), those with a rule of their own
         // too; the fields not given stay as each type has them.
-        let everyone = await t.run(nil, "configure-batching", #"{"deduplication_enabled": true, "batch_timeout": "3s"}"#)
+        let everyone = await t.run(
+            nil, "configure-batching", #"{"deduplication_enabled": true, "batch_timeout": "3s"}"#)
         let own = everyone.result["batching"]?["event_types"]?["task_ready"]
         #expect(own?["deduplication_enabled"] == true, "\(everyone.json)")
         #expect(own?["batch_timeout"] == "3s")

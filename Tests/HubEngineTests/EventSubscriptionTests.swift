@@ -323,4 +323,21 @@ import Testing
         #expect(sub.counters.acked == 1)
         #expect(sub.counters.delivered == 1)
     }
+
+    /// A start past the newest event put the cursor there, so the events published until the
+    /// log caught up were skipped without a word (ack-events and replay-events refuse it).
+    @Test func aStartPastTheNewestEventIsRefused() async throws {
+        await t.run("w1", "create", #"{"phases": ["a"]}"#)
+        let newest =
+            await t.run(nil, "get-events", #"{"order": "desc", "limit": 1}"#).result["events"]?.arrayValue?
+            .first?["sequence"]?.intValue ?? 0
+        let refused = await t.run(
+            nil, "subscribe-event",
+            "{\"patterns\": [\"#\"], \"callback\": \"far\", \"start_from\": {\"sequence\": \(newest + 50)}}")
+        #expect(refused.errorCode == "INVALID_PARAMETERS", "\(refused.json)")
+        let next = await t.run(
+            nil, "subscribe-event",
+            "{\"patterns\": [\"#\"], \"callback\": \"next\", \"start_from\": {\"sequence\": \(newest + 1)}}")
+        #expect(next.succeeded, "\(next.json)")
+    }
 }

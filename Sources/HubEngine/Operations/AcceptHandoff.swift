@@ -132,7 +132,13 @@ enum AcceptHandoff {
                 }
                 switch startFrom {
                 case .all: s.cursor = 0
-                case .sequence(let n): s.cursor = max(0, n - 1)
+                case .sequence(let n):
+                    guard n <= before + 1 else {
+                        throw HubError.parameter(
+                            "orchestrate_to_hub.monitoring_config.subscriptions.start_from.sequence",
+                            "is \(n), past the newest event (\(before))")
+                    }
+                    s.cursor = max(0, n - 1)
                 case .new, .time: s.cursor = before
                 }
                 try tx.insert(s)

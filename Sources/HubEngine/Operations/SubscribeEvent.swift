@@ -135,7 +135,15 @@ enum SubscribeEvent {
             switch startFrom {
             case .new: s.cursor = try tx.lastEventSequence()
             case .all: s.cursor = 0
-            case .sequence(let n): s.cursor = max(0, n - 1)
+            case .sequence(let n):
+                // Past the next sequence the cursor would skip events not yet published (ack-events' rule).
+                let newest = try tx.lastEventSequence()
+                guard n <= newest + 1 else {
+                    throw HubError.parameter(
+                        "start_from.sequence", "is \(n), past the newest event (\(newest))",
+                        suggestions: ["Start from at most \(newest + 1), or use \"new\""])
+                }
+                s.cursor = max(0, n - 1)
             case .time(let text):
                 guard let time = Timestamp.parseMilliseconds(text) else {
                     throw HubError.parameter("start_from.time", "is not an RFC 3339 time")
