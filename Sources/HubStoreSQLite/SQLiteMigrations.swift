@@ -365,5 +365,9 @@ enum SQLiteMigrations {
         14: """
         ALTER TABLE tasks ADD COLUMN queued_by TEXT;
         """,
+        // A replay narrowed to one workflow (§17), as JSON: {"workflow_id", "through_sequence"}.
+        15: """
+        ALTER TABLE subscriptions ADD COLUMN replay_narrowing TEXT;
+        """,
     ]
 }

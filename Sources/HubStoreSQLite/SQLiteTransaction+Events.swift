@@ -301,8 +301,8 @@ extension SQLiteTransaction {
             sql: """
                 INSERT INTO subscriptions (id, callback, patterns, filter, delivery, webhook_url, secret, retry_policy,
                   cursor, replay_end, resume_at, smart_filtering, optimization_goal, created_at, counters,
-                  adaptive_filtering)
-                VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+                  adaptive_filtering, replay_narrowing)
+                VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
                 """
         ).execute(arguments: Self.arguments(s))
     }
@@ -312,7 +312,8 @@ extension SQLiteTransaction {
             sql: """
                 UPDATE subscriptions SET id = ?, callback = ?, patterns = ?, filter = ?, delivery = ?, webhook_url = ?,
                   secret = ?, retry_policy = ?, cursor = ?, replay_end = ?, resume_at = ?, smart_filtering = ?,
-                  optimization_goal = ?, created_at = ?, counters = ?, adaptive_filtering = ? WHERE id = ?
+                  optimization_goal = ?, created_at = ?, counters = ?, adaptive_filtering = ?, replay_narrowing = ?
+                  WHERE id = ?
                 """
         ).execute(arguments: Self.arguments(s) + [s.id])
     }
@@ -327,7 +328,7 @@ extension SQLiteTransaction {
             s.id, s.callback, JSONValue.strings(s.patterns).serialized(), s.filter.json.serialized(),
             s.delivery.rawValue, s.webhookURL, s.secret, s.retryPolicy.json.serialized(), s.cursor, s.replayEnd,
             s.resumeAt, s.smartFiltering, s.optimizationGoal.rawValue, s.createdAt, s.counters.json.serialized(),
-            s.adaptiveFiltering,
+            s.adaptiveFiltering, s.replayNarrowing?.json.serialized(),
         ]
     }
 
@@ -340,6 +341,7 @@ extension SQLiteTransaction {
             secret: row["secret"],
             retryPolicy: RetryPolicy(json: JSONValue.stored(row["retry_policy"]) ?? .emptyObject),
             cursor: row["cursor"], replayEnd: row["replay_end"], resumeAt: row["resume_at"],
+            replayNarrowing: ReplayNarrowing(json: JSONValue.stored(row["replay_narrowing"])),
             smartFiltering: row["smart_filtering"], adaptiveFiltering: row["adaptive_filtering"],
             optimizationGoal: OptimizationGoal(rawValue: row["optimization_goal"]) ?? .efficiency,
             createdAt: row["created_at"],

@@ -340,4 +340,30 @@ import Testing
             "{\"patterns\": [\"#\"], \"callback\": \"next\", \"start_from\": {\"sequence\": \(newest + 1)}}")
         #expect(next.succeeded, "\(next.json)")
     }
+
+    /// A workflow id narrows replay-events (§17): the replay handed out every workflow's events
+    /// in the range. Events after the subscription's old position come as they would have.
+    @Test func aReplayWithAWorkflowIDRedeliversThatWorkflowsEventsOnly() async throws {
+        await t.run(nil, "subscribe-event", ##"{"patterns": ["#"], "callback": "all", "start_from": "all"}"##)
+        await t.run("wf1", "create", #"{"phases": ["a"]}"#)
+        await t.run("wf2", "create", #"{"phases": ["a"]}"#)
+        let first =
+            await t.run(nil, "get-events", #"{"subscription": "all", "ack": true}"#).result["events"]?
+            .arrayValue ?? []
+        let workflows = Set(first.compactMap { $0["workflow_id"]?.stringValue })
+        #expect(workflows.isSuperset(of: ["wf1", "wf2"]))
+        let replay = await t.run("wf1", "replay-events", #"{"subscription": "all", "from_sequence": 1}"#)
+        #expect(replay.succeeded, "\(replay.json)")
+        await t.run("wf2", "publish-event", #"{"event_type": "after_replay"}"#)
+        let again =
+            await t.run(nil, "get-events", #"{"subscription": "all", "ack": true}"#).result["events"]?
+            .arrayValue ?? []
+        let replayed = again.filter { $0["event_type"] != "after_replay" }
+        #expect(!replayed.isEmpty)
+        let subjects = again.compactMap { $0["subject"]?.stringValue }
+        #expect(replayed.allSatisfy { $0["workflow_id"] == "wf1" }, "\(subjects)")
+        #expect(again.last?["event_type"] == "after_replay", "a new event of another workflow still comes")
+        let idle = await t.run(nil, "get-events", #"{"subscription": "all"}"#).result["events"]?.arrayValue
+        #expect(idle?.isEmpty == true)
+    }
 }

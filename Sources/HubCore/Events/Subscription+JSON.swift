@@ -85,6 +85,12 @@ extension Subscription {
         if let replayEnd {
             out["replay"] = ["through_sequence": .int(replayEnd), "then_resume_after": .optional(resumeAt)]
         }
+        if let replayNarrowing {
+            var replay = out["replay"] ?? .emptyObject
+            replay["workflow_id"] = .string(replayNarrowing.workflowID)
+            replay["narrowed_through_sequence"] = .int(replayNarrowing.through)
+            out["replay"] = replay
+        }
         return out
     }
 }

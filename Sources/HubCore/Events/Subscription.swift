@@ -105,6 +105,9 @@ public struct Subscription: Sendable, Equatable {
     public var cursor: Int64
     public var replayEnd: Int64?
     public var resumeAt: Int64?
+    /// A replay narrowed to one workflow (§17): up to ``ReplayNarrowing/through``, events of
+    /// other workflows are not handed out again.
+    public var replayNarrowing: ReplayNarrowing?
     public var smartFiltering: Bool
     /// Re-apply the safe advice (drop patterns that never match) as traffic comes in.
     public var adaptiveFiltering: Bool
@@ -116,6 +119,7 @@ public struct Subscription: Sendable, Equatable {
         id: String, callback: String, patterns: [String], filter: EventFilter = .init(),
         delivery: DeliveryMethod = .realtime, webhookURL: String? = nil, secret: String? = nil,
         retryPolicy: RetryPolicy = .standard, cursor: Int64 = 0, replayEnd: Int64? = nil, resumeAt: Int64? = nil,
+        replayNarrowing: ReplayNarrowing? = nil,
         smartFiltering: Bool = false, adaptiveFiltering: Bool = false, optimizationGoal: OptimizationGoal = .efficiency,
         createdAt: Int64,
         counters: SubscriptionCounters = .init()
@@ -131,6 +135,7 @@ public struct Subscription: Sendable, Equatable {
         self.cursor = cursor
         self.replayEnd = replayEnd
         self.resumeAt = resumeAt
+        self.replayNarrowing = replayNarrowing
         self.smartFiltering = smartFiltering
         self.adaptiveFiltering = adaptiveFiltering
         self.optimizationGoal = optimizationGoal
@@ -146,12 +151,19 @@ public struct Subscription: Sendable, Equatable {
         compiled.contains { $0.matches(event.subject) } && filter.admits(event)
     }
 
+    /// Whether a narrowed replay hands out `event` (every event when the replay is not narrowed).
+    public func replayAdmits(_ event: HubEvent) -> Bool {
+        guard let narrowing = replayNarrowing, event.sequence <= narrowing.through else { return true }
+        return event.workflowID == narrowing.workflowID
+    }
+
     /// The highest sequence this subscription should read up to now, or `nil` for no bound.
     public var upperBound: Int64? { replayEnd }
 
     /// Moves the cursor forward to `sequence` (never back), ending a replay that reached its end.
     public mutating func acknowledge(through sequence: Int64) {
         cursor = max(cursor, sequence)
+        if let narrowing = replayNarrowing, cursor >= narrowing.through { replayNarrowing = nil }
         if let end = replayEnd, cursor >= end {
             cursor = max(cursor, resumeAt ?? cursor)
             replayEnd = nil
@@ -161,9 +173,13 @@ public struct Subscription: Sendable, Equatable {
 
     /// Rewinds to redeliver events from `first` (inclusive) through `last` (inclusive; to
     /// the present when `nil`). With an end, the subscription afterwards returns to where it was.
-    public mutating func replay(from first: Int64, through last: Int64?) {
+    public mutating func replay(from first: Int64, through last: Int64?, workflowID: String? = nil) {
         let position = max(cursor, resumeAt ?? 0)
         cursor = max(0, first - 1)
+        // Narrowed, the replay leaves out other workflows' events it would hand out again; what
+        // follows the old position is new to the subscription and comes as it would have.
+        let again = min(last ?? position, position)
+        replayNarrowing = workflowID.flatMap { again > cursor ? ReplayNarrowing(workflowID: $0, through: again) : nil }
         // Replayed events are handed out again, so they count as delivered again.
         counters.deliveredThrough = min(counters.deliveredThrough, cursor)
         if let last, last < position {
@@ -222,5 +238,26 @@ public struct DeadLetter: Sendable, Equatable {
         self.attempts = attempts
         self.lastError = lastError
         self.at = at
+    }
+}
+
+/// One workflow's events alone, up to `through`, in a replay (§17: a workflow id narrows
+/// `replay-events`).
+public struct ReplayNarrowing: Sendable, Equatable {
+    public var workflowID: String
+    public var through: Int64
+
+    public init(workflowID: String, through: Int64) {
+        self.workflowID = workflowID
+        self.through = through
+    }
+
+    public var json: JSONValue { ["workflow_id": .string(workflowID), "through_sequence": .int(through)] }
+
+    public init?(json: JSONValue?) {
+        guard let id = json?["workflow_id"]?.stringValue, let through = json?["through_sequence"]?.intValue else {
+            return nil
+        }
+        self.init(workflowID: id, through: through)
     }
 }

@@ -69,6 +69,7 @@ struct SubscriptionScan {
                 for n in router.match(event.subject) where !done[n] {
                     let s = subscriptions[n]
                     guard event.sequence > s.cursor, s.replayEnd.map({ event.sequence <= $0 }) ?? true else { continue }
+                    guard s.replayAdmits(event) else { continue }
                     results[n].matched.append(event)
                     guard s.filter.admits(event), also?(event) ?? true else { continue }
                     results[n].events.append(event)
@@ -147,7 +148,8 @@ extension SubscriptionScan {
                 }
                 for n in router.match(event.subject) where !closed[n] {
                     let s = subscriptions[n]
-                    guard s.awaits(event.sequence), s.filter.admits(event), let c = counts[n] else { continue }
+                    guard s.awaits(event.sequence), s.replayAdmits(event), s.filter.admits(event), let c = counts[n]
+                    else { continue }
                     counts[n] = c + 1
                 }
                 position = event.sequence

@@ -25,7 +25,8 @@ enum ReplayEvents {
         discussion: """
             Give from_sequence or from_time, and optionally to_sequence or to_time. With an end, the subscription \
             returns to where it was once the range has been acknowledged; without one it carries on from the start \
-            of the range. The subscription's patterns and filters apply.
+            of the range. The subscription's patterns and filters apply; with a workflow id, only that workflow's \
+            events are delivered again.
             """,
         example: """
             coordination-hub replay-events '{"subscription": "ci-watcher", "from_time": "2026-11-30T09:00:00Z", "to_time": "2026-11-30T10:00:00Z"}'
@@ -39,6 +40,7 @@ enum ReplayEvents {
         if p.toSequence != nil && p.toTime != nil {
             throw HubError.parameter("to_sequence", "and to_time cannot both be given")
         }
+        let workflowID = context.workflowID
         let fromTime = try p.fromTime.map { text throws(HubError) in try time(text, "from_time") }
         let toTime = try p.toTime.map { text throws(HubError) in try time(text, "to_time") }
         let (subscription, first, last) = try await context.store.write { tx -> (Subscription, Int64, Int64?) in
@@ -62,7 +64,7 @@ enum ReplayEvents {
                 throw HubError.parameter(
                     p.toTime == nil ? "to_sequence" : "to_time", "ends the range before it starts (sequence \(first))")
             }
-            s.replay(from: first, through: last.map { min($0, newest) })
+            s.replay(from: first, through: last.map { min($0, newest) }, workflowID: workflowID)
             try tx.update(s)
             return (s, first, last)
         }
