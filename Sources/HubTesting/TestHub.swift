@@ -28,6 +28,12 @@ public struct TestHub: Sendable {
         return await hub.perform(OperationRequest(workflowID: workflowID, operation: operation, parameters: params))
     }
 
+    /// The tasks `claim-task` hands `agent` (none on an error), optionally from one workflow.
+    public func claim(_ agent: String, max: Int = 1, workflow: String? = nil) async -> [JSONValue] {
+        await run(workflow, "claim-task", "{\"agent_id\": \"\(agent)\", \"max_tasks\": \(max)}").result["tasks"]?
+            .arrayValue ?? []
+    }
+
     /// Another hub on the same state, with its own connection to the store: what a second
     /// process sees and does.
     public func otherProcess() throws -> Hub {

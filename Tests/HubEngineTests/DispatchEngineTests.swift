@@ -11,11 +11,6 @@ import Testing
         t = try TestHub(configuration: config)
     }
 
-    func claim(_ agent: String, max: Int = 1, workflow: String? = nil) async -> [JSONValue] {
-        await t.run(workflow, "claim-task", "{\"agent_id\": \"\(agent)\", \"max_tasks\": \(max)}").result["tasks"]?
-            .arrayValue ?? []
-    }
-
     func lease(_ task: JSONValue) -> String { task["lease_id"]?.stringValue ?? "" }
 
     func taskStatus(_ workflow: String, _ id: String) async -> String? {
@@ -39,7 +34,7 @@ import Testing
             #"[{"name": "p", "tasks": [{"task_id": "a", "role": "code"}, {"task_id": "b", "role": "code", "depends_on": ["a"]}]}]"#
         )
         await t.run(nil, "register-agent", #"{"agent_id": "ag", "specializations": ["code"]}"#)
-        let tasks = await claim("ag", max: 5)
+        let tasks = await t.claim("ag", max: 5)
         #expect(tasks.map { $0["task_id"] } == ["a"])
         #expect(lease(tasks[0]).hasPrefix("lease_"))
         #expect(await taskStatus("w1", "a") == "running")
@@ -51,7 +46,7 @@ import Testing
     @Test func anOutcomeIsRecordedExactlyOnce() async throws {
         await setUp(#"[{"name": "p", "tasks": [{"task_id": "a"}]}]"#)
         await t.run(nil, "register-agent", #"{"agent_id": "ag"}"#)
-        let l = lease(try #require(await claim("ag").first))
+        let l = lease(try #require(await t.claim("ag").first))
         #expect(await t.run(nil, "fail-task", "{\"lease_id\": \"\(l)\", \"retryable\": true}").succeeded)
         let second = await t.run(nil, "fail-task", "{\"lease_id\": \"\(l)\"}")
         #expect(second.errorCode == "LEASE_EXPIRED")
@@ -63,7 +58,7 @@ import Testing
     @Test func aForeignLeaseIsRefused() async throws {
         await setUp(#"[{"name": "p", "tasks": [{"task_id": "a"}, {"task_id": "b"}]}]"#)
         await t.run(nil, "register-agent", #"{"agent_id": "ag", "max_concurrent_tasks": 2}"#)
-        let tasks = await claim("ag", max: 2)
+        let tasks = await t.claim("ag", max: 2)
         let refused = await t.run(nil, "complete-task", "{\"lease_id\": \"\(lease(tasks[0]))\", \"task_id\": \"b\"}")
         #expect(refused.errorCode == "LEASE_EXPIRED")
         #expect(await taskStatus("w1", "a") == "running")
@@ -75,7 +70,7 @@ import Testing
             #"[{"name": "p", "tasks": [{"task_id": "a", "max_retries": 1}, {"task_id": "b", "depends_on": ["a"]}]}]"#)
         await t.run(nil, "register-agent", #"{"agent_id": "ag"}"#)
         for attempt in 1...2 {
-            let l = lease(try #require(await claim("ag").first, "attempt \(attempt)"))
+            let l = lease(try #require(await t.claim("ag").first, "attempt \(attempt)"))
             let failed = await t.run(nil, "fail-task", "{\"lease_id\": \"\(l)\", \"error\": \"boom\"}")
             #expect(failed.result["will_retry"] == .bool(attempt == 1))
         }
@@ -89,7 +84,7 @@ import Testing
         await setUp(
             #"[{"name": "p", "tasks": [{"task_id": "a", "max_retries": 0}, {"task_id": "b"}]}]"#, tolerance: "high")
         await t.run(nil, "register-agent", #"{"agent_id": "ag", "max_concurrent_tasks": 2}"#)
-        let tasks = await claim("ag", max: 2)
+        let tasks = await t.claim("ag", max: 2)
         for task in tasks {
             let op = task["task_id"] == "a" ? "fail-task" : "complete-task"
             #expect(await t.run(nil, op, "{\"lease_id\": \"\(lease(task))\"}").succeeded)
@@ -101,12 +96,12 @@ import Testing
     @Test func aSilentAgentBecomesUnresponsiveAndItsTaskGoesBackToTheQueue() async throws {
         await setUp(#"[{"name": "p", "tasks": [{"task_id": "a"}]}]"#)
         await t.run(nil, "register-agent", #"{"agent_id": "dead"}"#)
-        let l = lease(try #require(await claim("dead").first))
+        let l = lease(try #require(await t.claim("dead").first))
         t.clock.advance(by: .seconds(20))
         await t.run(nil, "register-agent", #"{"agent_id": "alive"}"#)
-        #expect(await claim("alive").isEmpty)
+        #expect(await t.claim("alive").isEmpty)
         t.clock.advance(by: .seconds(10))
-        let second = try #require(await claim("alive").first)
+        let second = try #require(await t.claim("alive").first)
         #expect(second["task_id"] == "a")
         #expect(second["attempt"] == 2)
         #expect(await t.run(nil, "complete-task", "{\"lease_id\": \"\(l)\"}").errorCode == "LEASE_EXPIRED")
@@ -122,9 +117,9 @@ import Testing
     @Test func aRetriedTasksAssignmentIsCausedByItsRetry() async throws {
         await setUp(#"[{"name": "p", "tasks": [{"task_id": "a"}]}]"#)
         await t.run(nil, "register-agent", #"{"agent_id": "ag"}"#)
-        let first = lease(try #require(await claim("ag").first))
+        let first = lease(try #require(await t.claim("ag").first))
         await t.run(nil, "fail-task", "{\"lease_id\": \"\(first)\", \"error\": \"flaky\"}")
-        _ = try #require(await claim("ag").first)
+        _ = try #require(await t.claim("ag").first)
         let events =
             await t.run(
                 "w1", "get-events", #"{"event_types": ["task_failed", "task_retried", "task_assigned"]}"#
@@ -139,7 +134,7 @@ import Testing
         await t.run(nil, "register-agent", #"{"agent_id": "other"}"#)
         t.clock.advance(by: .seconds(31))
         await t.run(nil, "heartbeat", #"{"agent_id": "other"}"#)
-        _ = try #require(await claim("other").first)
+        _ = try #require(await t.claim("other").first)
         let later =
             await t.run("w1", "get-events", #"{"event_types": ["task_retried", "task_assigned"]}"#).result["events"]?
             .arrayValue ?? []
@@ -150,7 +145,7 @@ import Testing
     @Test func heartbeatsRenewLeases() async throws {
         await setUp(#"[{"name": "p", "tasks": [{"task_id": "a"}]}]"#)
         await t.run(nil, "register-agent", #"{"agent_id": "ag"}"#)
-        let l = lease(try #require(await claim("ag").first))
+        let l = lease(try #require(await t.claim("ag").first))
         for _ in 0..<5 {
             t.clock.advance(by: .seconds(20))
             let beat = await t.run(nil, "heartbeat", #"{"agent_id": "ag"}"#)
@@ -162,13 +157,13 @@ import Testing
     @Test func deregisteringRequeuesWithoutCountingTheAttempt() async throws {
         await setUp(#"[{"name": "p", "tasks": [{"task_id": "a"}]}]"#)
         await t.run(nil, "register-agent", #"{"agent_id": "ag"}"#)
-        _ = await claim("ag")
+        _ = await t.claim("ag")
         let gone = await t.run(nil, "deregister-agent", #"{"agent_id": "ag"}"#)
         #expect(gone.result["tasks_requeued"] == ["a"])
         #expect(await taskStatus("w1", "a") == "ready")
         #expect(await t.run(nil, "monitor-pool").result["agent_pool"]?["total_agents"] == 0)
         await t.run(nil, "register-agent", #"{"agent_id": "next"}"#)
-        #expect(await claim("next").first?["attempt"] == 1)
+        #expect(await t.claim("next").first?["attempt"] == 1)
     }
 
     @Test func filesHeldByARunningTaskKeepOthersWaiting() async throws {
@@ -177,19 +172,19 @@ import Testing
         )
         await t.run(nil, "register-agent", #"{"agent_id": "ag1"}"#)
         await t.run(nil, "register-agent", #"{"agent_id": "ag2"}"#)
-        let first = try #require(await claim("ag1").first)
-        #expect(await claim("ag2").isEmpty)
+        let first = try #require(await t.claim("ag1").first)
+        #expect(await t.claim("ag2").isEmpty)
         await t.run(nil, "complete-task", "{\"lease_id\": \"\(lease(first))\"}")
-        #expect(await claim("ag2").first?["task_id"] == "b")
+        #expect(await t.claim("ag2").first?["task_id"] == "b")
     }
 
     @Test func aPausedWorkflowHandsOutNothing() async throws {
         await setUp(#"[{"name": "p", "tasks": [{"task_id": "a"}]}]"#)
         await t.run("w1", "pause")
         await t.run(nil, "register-agent", #"{"agent_id": "ag"}"#)
-        #expect(await claim("ag").isEmpty)
+        #expect(await t.claim("ag").isEmpty)
         await t.run("w1", "resume")
-        #expect(await claim("ag").count == 1)
+        #expect(await t.claim("ag").count == 1)
     }
 
     @Test func completingTheLastTaskCompletesTheWorkflowByItself() async throws {
@@ -198,7 +193,7 @@ import Testing
         )
         await t.run(nil, "register-agent", #"{"agent_id": "ag"}"#)
         for expected in ["a", "b"] {
-            let task = try #require(await claim("ag").first)
+            let task = try #require(await t.claim("ag").first)
             #expect(task["task_id"]?.stringValue == expected)
             await t.run(nil, "complete-task", "{\"lease_id\": \"\(lease(task))\"}")
         }
@@ -214,7 +209,7 @@ import Testing
         await t.run("w2", "create", #"{"phases": [{"name": "p", "tasks": [{"task_id": "z"}]}]}"#)
         await t.run("w2", "start")
         await t.run(nil, "register-agent", #"{"agent_id": "ag", "max_concurrent_tasks": 5}"#)
-        let narrowed = await claim("ag", max: 5, workflow: "w2")
+        let narrowed = await t.claim("ag", max: 5, workflow: "w2")
         #expect(narrowed.map { $0["task_id"] } == ["z"])
         await t.run("w2", "cancel")
         #expect(

@@ -14,11 +14,6 @@ import Testing
         t = try TestHub(configuration: config)
     }
 
-    func claim(_ agent: String, max: Int = 1, workflow: String? = nil) async -> [JSONValue] {
-        await t.run(workflow, "claim-task", "{\"agent_id\": \"\(agent)\", \"max_tasks\": \(max)}").result["tasks"]?
-            .arrayValue ?? []
-    }
-
     func state(_ workflow: String) async -> JSONValue? {
         await t.run(workflow, "get-status").result["workflow_state"]
     }
@@ -37,9 +32,9 @@ import Testing
         await t.run("w1", "start")
         await t.run(nil, "register-agent", #"{"agent_id": "ag1"}"#)
         await t.run(nil, "register-agent", #"{"agent_id": "ag2"}"#)
-        #expect(await claim("ag1").first?["task_id"] == "t1")
+        #expect(await t.claim("ag1").first?["task_id"] == "t1")
         t.clock.advance(by: .seconds(2))
-        #expect(await claim("ag2").isEmpty)
+        #expect(await t.claim("ag2").isEmpty)
         #expect(await state("w1")?["status"] == "failed")
         #expect(await events("w1", "task_assigned").count == 1)
     }
@@ -54,7 +49,7 @@ import Testing
         for id in ["w1", "w2", "w3"] { await t.run(id, "start") }
         await t.run(nil, "register-agent", #"{"agent_id": "ag", "max_concurrent_tasks": 5}"#)
         t.clock.advance(by: .seconds(3))
-        #expect(await claim("ag", max: 5).map { $0["workflow_id"] } == ["w3"])
+        #expect(await t.claim("ag", max: 5).map { $0["workflow_id"] } == ["w3"])
         let workflows = await t.run(nil, "list-workflows").result["workflows"]?.arrayValue ?? []
         let status = Dictionary(
             workflows.map { ($0["id"]?.stringValue ?? "", $0["status"]?.stringValue ?? "") },
@@ -76,13 +71,13 @@ import Testing
         await t.run("w2", "start")
         await t.run(nil, "register-agent", #"{"agent_id": "ag1"}"#)
         await t.run(nil, "register-agent", #"{"agent_id": "ag2"}"#)
-        let lease = try #require(await claim("ag1", workflow: "w1").first?["lease_id"]?.stringValue)
+        let lease = try #require(await t.claim("ag1", workflow: "w1").first?["lease_id"]?.stringValue)
         #expect(await t.run("w1", "allocate-resources", #"{"resources": {"lock": 1}}"#).result["state"] == "granted")
         t.clock.advance(by: .seconds(3))
         #expect(await state("w1")?["status"] == "failed")
         #expect(await t.run(nil, "complete-task", "{\"lease_id\": \"\(lease)\"}").errorCode == "LEASE_EXPIRED")
         #expect(await t.run(nil, "allocate-resources", #"{"resources": {"lock": 1}}"#).result["state"] == "granted")
-        #expect(await claim("ag2", workflow: "w2").first?["task_id"] == "a2")
+        #expect(await t.claim("ag2", workflow: "w2").first?["task_id"] == "a2")
     }
 
     /// An agent's allocation outlived its deregistration, holding the resource for ever.
@@ -107,8 +102,8 @@ import Testing
         await t.run("w1", "create", #"{"phases": [{"name": "p", "tasks": [{"task_id": "t1"}, {"task_id": "t2"}]}]}"#)
         await t.run("w1", "start")
         for id in ["ag1", "ag2", "ag3"] { await t.run(nil, "register-agent", "{\"agent_id\": \"\(id)\"}") }
-        #expect(await claim("ag1").first?["task_id"] == "t1")
-        #expect(await claim("ag2").first?["task_id"] == "t2")
+        #expect(await t.claim("ag1").first?["task_id"] == "t1")
+        #expect(await t.claim("ag2").first?["task_id"] == "t2")
         t.clock.advance(by: .seconds(21))
         await t.run(nil, "heartbeat", #"{"agent_id": "ag1"}"#)
         await t.run(nil, "heartbeat", #"{"agent_id": "ag3"}"#)
@@ -124,7 +119,7 @@ import Testing
         await t.run("w1", "create", #"{"phases": [{"name": "p", "tasks": [{"task_id": "a"}, {"task_id": "b"}]}]}"#)
         await t.run("w1", "start")
         await t.run(nil, "register-agent", #"{"agent_id": "ag", "max_concurrent_tasks": 2}"#)
-        #expect(await claim("ag", max: 2).count == 2)
+        #expect(await t.claim("ag", max: 2).count == 2)
         #expect(await events("w1", "task_assigned").map { $0["metadata"]?["causation_id"] } == [.null, .null])
     }
 
@@ -137,7 +132,7 @@ import Testing
             await t.run(id, "start")
         }
         await t.run(nil, "register-agent", #"{"agent_id": "ag", "max_concurrent_tasks": 2}"#)
-        #expect(await claim("ag", max: 2).count == 2)
+        #expect(await t.claim("ag", max: 2).count == 2)
         await t.run(nil, "heartbeat", #"{"agent_id": "ag", "usage": {"tokens": 5}}"#)
         let spent = [await state("w1"), await state("w2")].map { $0?["spend"]?["tokens"]?.intValue ?? 0 }
         #expect(spent.reduce(0, +) == 5, "\(spent)")
@@ -152,10 +147,10 @@ import Testing
         await t.run(nil, "register-agent", #"{"agent_id": "ag1"}"#)
         await t.run(nil, "register-agent", #"{"agent_id": "ag2"}"#)
         await t.run(nil, "register-agent", #"{"agent_id": "ag3", "specializations": ["x"]}"#)
-        #expect(await claim("ag1").first?["task_id"] == "t1")
+        #expect(await t.claim("ag1").first?["task_id"] == "t1")
         await t.run("w1", "redistribute-tasks", #"{"failed_agent": "ag1"}"#)
         await t.run("w1", "assign-agents", #"{"specializations": ["x"]}"#)
-        #expect(await claim("ag3").first?["task_id"] == "t1")
+        #expect(await t.claim("ag3").first?["task_id"] == "t1")
         let released = await events("w1", "task_redistributed").last
         #expect(released?["data"]?["reason"] == "reserved_agent_not_in_pool")
     }
@@ -168,11 +163,11 @@ import Testing
         await t.run("w1", "start")
         await t.run(nil, "register-agent", #"{"agent_id": "ag1"}"#)
         await t.run(nil, "register-agent", #"{"agent_id": "ag2"}"#)
-        let holding = try #require(await claim("ag1").first?["lease_id"]?.stringValue)
+        let holding = try #require(await t.claim("ag1").first?["lease_id"]?.stringValue)
         let queued = await t.run(nil, "allocate-resources", #"{"resources": {"db": 1, "x": 1}, "priority": "high"}"#)
         #expect(queued.result["state"] == "queued")
         await t.run("w1", "add-tasks", #"{"tasks": [{"task_id": "C", "resources": {"x": 1}, "priority": "low"}]}"#)
-        #expect(await claim("ag2").isEmpty)
+        #expect(await t.claim("ag2").isEmpty)
         #expect(await t.run(nil, "complete-task", "{\"lease_id\": \"\(holding)\"}").succeeded)
         let request = try #require(queued.result["request_id"]?.stringValue)
         let granted = await t.run(nil, "allocate-resources", "{\"request_id\": \"\(request)\"}")
