@@ -189,6 +189,58 @@ import Testing
         }
     }
 
+    @Test func aFailedDeliveryIsRetriedWithDeduplicationOn() async throws {
+        let receiver = try await WebhookReceiver.start(statuses: [500], then: 200)
+        try await with(receiver) { delivery in
+            await subscribe(
+                receiver, #", "retry_policy": {"max_retries": 3, "initial_delay": "1s", "backoff_strategy": "fixed"}"#)
+            await t.run(nil, "configure-batching", #"{"batch_size": 1, "deduplication_enabled": true}"#)
+            await publish(1)
+            #expect(try await delivery.deliverDue().failedAttempts == 1)
+            t.clock.advance(by: .seconds(1))
+            let retry = try await delivery.deliverDue()
+            #expect(retry.eventsDelivered == 1)
+            #expect(retry.deduplicated == 0)
+            #expect(await receiver.received().map(Self.numbers) == [[1], [1]])
+            #expect(await pending() == 0)
+            let letters = await t.run(nil, "get-events", #"{"subscription": "hook", "dead_letters": true}"#)
+            #expect(letters.result["count"] == 0)
+        }
+    }
+
+    @Test func aReplayInsideTheDedupWindowIsDeliveredAgain() async throws {
+        let receiver = try await WebhookReceiver.start()
+        try await with(receiver) { delivery in
+            await subscribe(receiver)
+            await t.run(nil, "configure-batching", #"{"batch_size": 2, "deduplication_enabled": true}"#)
+            await publish(1)
+            await publish(2)
+            #expect(try await delivery.deliverDue().eventsDelivered == 2)
+            let replay = await t.run(nil, "replay-events", #"{"subscription": "hook", "from_sequence": 1}"#)
+            #expect(replay.errorCode == nil, "\(replay.json)")
+            let again = try await delivery.deliverDue()
+            #expect(again.eventsDelivered == 2)
+            #expect(again.deduplicated == 0)
+            #expect(await receiver.received().map(Self.numbers) == [[1, 2], [1, 2]])
+        }
+    }
+
+    @Test func aRepeatOfAnEventDeliveredInAnEarlierBatchIsDropped() async throws {
+        let receiver = try await WebhookReceiver.start()
+        try await with(receiver) { delivery in
+            await subscribe(receiver)
+            await t.run(nil, "configure-batching", #"{"batch_size": 1, "deduplication_enabled": true}"#)
+            await publish(1)
+            #expect(try await delivery.deliverDue().eventsDelivered == 1)
+            await publish(1)
+            let round = try await delivery.deliverDue()
+            #expect(round.eventsDelivered == 0)
+            #expect(round.deduplicated == 1)
+            #expect(await receiver.received().map(Self.numbers) == [[1]])
+            #expect(await pending() == 0)
+        }
+    }
+
     @Test func aBacklogGoesMostSevereFirstUnderStrict() async throws {
         let receiver = try await WebhookReceiver.start()
         try await with(receiver) { delivery in

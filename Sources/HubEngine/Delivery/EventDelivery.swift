@@ -262,16 +262,34 @@ public actor EventDelivery: Service {
         var send = batch
         var repeats: [HubEvent] = []
         if rule.deduplication && s.optimizationGoal != .completeness {
-            var memory = dedup[s.id] ?? DeliveryDedup(window: hub.configuration.dedupWindow)
+            // A copy, to catch repeats inside the batch: the memory itself takes the events only
+            // once they are delivered, so a failed batch's retry is not judged a repeat of itself.
+            var memory = dedupMemory(s.id)
             send = []
             for event in batch {
-                if memory.isRepeat(event, now: now) { repeats.append(event) } else { send.append(event) }
+                if memory.repeats(event, now: now) {
+                    repeats.append(event)
+                } else {
+                    send.append(event)
+                    memory.record(event, now: now)
+                }
             }
-            dedup[s.id] = memory
         }
         return Ready(
             subscription: s, events: send, repeats: repeats, ackThrough: ackThrough,
             scan: scan, rule: rule)
+    }
+
+    private func dedupMemory(_ subscriptionID: String) -> DeliveryDedup {
+        dedup[subscriptionID] ?? DeliveryDedup(window: hub.configuration.dedupWindow)
+    }
+
+    /// Remembers a batch's events as sent, for the deduplication of the ones after them.
+    private func recordSent(_ item: Ready, now: Int64) {
+        guard item.rule.deduplication && item.subscription.optimizationGoal != .completeness else { return }
+        var memory = dedupMemory(item.subscription.id)
+        for event in item.events { memory.record(event, now: now) }
+        dedup[item.subscription.id] = memory
     }
 
     /// The webhook body: the subscription, the delivery id and the events in sequence order.
@@ -316,6 +334,7 @@ public actor EventDelivery: Service {
             try tx.setSetting(DeliveryStatistics.settingKey, stats.json)
         }
         backoff[id] = nil
+        recordSent(item, now: now)
         if !item.events.isEmpty {
             round.batchesDelivered += 1
             round.eventsDelivered += item.events.count
@@ -396,6 +415,7 @@ public actor EventDelivery: Service {
             for continuation in consumers.values { continuation.yield(batch) }
         }
         streamPosition[id] = item.ackThrough
+        recordSent(item, now: now)
         try await hub.store.write { tx in
             guard var s = try tx.subscription(id) else { return }
             s.counters.delivered += item.events.count
