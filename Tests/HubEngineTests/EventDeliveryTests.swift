@@ -171,6 +171,38 @@ import Testing
         }
     }
 
+    @Test func anEventPublishedDuringABackoffWaitsForItsOwnBatchAndAttempts() async throws {
+        let receiver = try await WebhookReceiver.start(statuses: [], then: 500)
+        try await with(receiver) { delivery in
+            await subscribe(
+                receiver, #", "retry_policy": {"max_retries": 2, "initial_delay": "1s", "backoff_strategy": "fixed"}"#)
+            await t.run(nil, "configure-batching", #"{"batch_size": 10, "batch_timeout": "1s"}"#)
+            await publish(1)
+            t.clock.advance(by: .seconds(1))
+            #expect(try await delivery.deliverDue().failedAttempts == 1)
+            await publish(2)  // while the first batch backs off
+            var deadLettered = 0
+            for _ in 0..<5 {
+                t.clock.advance(by: .seconds(1))
+                deadLettered += try await delivery.deliverDue().deadLettered
+            }
+            #expect(deadLettered == 2)
+            let requests = await receiver.received()
+            #expect(requests.map(Self.numbers) == [[1], [1], [1], [2], [2], [2]])
+            // A delivery id names one body: three attempts each, under two ids.
+            var bodies: [String: Set<[UInt8]>] = [:]
+            for request in requests { bodies[request.header("X-Hub-Delivery") ?? "", default: []].insert(request.body) }
+            #expect(bodies.count == 2)
+            #expect(bodies.values.allSatisfy { $0.count == 1 })
+            let letters = await t.run(nil, "get-events", #"{"subscription": "hook", "dead_letters": true}"#)
+            let attempts = letters.result["dead_letters"]?.arrayValue?.map { letter in
+                [letter["event"]?["data"]?["n"]?.intValue, letter["attempts"]?.intValue]
+            }
+            #expect(attempts == [[1, 3], [2, 3]])
+            #expect(await pending() == 0)
+        }
+    }
+
     @Test func repeatsInsideTheWindowAreDroppedAndCounted() async throws {
         let receiver = try await WebhookReceiver.start()
         try await with(receiver) { delivery in
