@@ -203,6 +203,27 @@ import Testing
         }
     }
 
+    @Test func aReplayDuringABackoffIsPlannedAfreshFromTheNewCursor() async throws {
+        let receiver = try await WebhookReceiver.start(statuses: [500], then: 200)
+        try await with(receiver) { delivery in
+            await subscribe(
+                receiver, #", "retry_policy": {"max_retries": 3, "initial_delay": "1s", "backoff_strategy": "fixed"}"#)
+            await t.run(nil, "enable-async-processing", #"{"optimization_mode": "latency"}"#)
+            await publish(1)
+            #expect(try await delivery.deliverDue().failedAttempts == 1)
+            await publish(2)
+            await t.run(nil, "replay-events", #"{"subscription": "hook", "from_sequence": 1}"#)
+            t.clock.advance(by: .seconds(1))
+            try await delivery.deliverDue()
+            try await delivery.deliverDue()
+            let requests = await receiver.received()
+            #expect(requests.map(Self.numbers) == [[1], [1], [2]])
+            // The kept batch was dropped: the resend after the replay is a delivery of its own.
+            #expect(Set(requests.compactMap { $0.header("X-Hub-Delivery") }).count == 3)
+            #expect(await pending() == 0)
+        }
+    }
+
     @Test func repeatsInsideTheWindowAreDroppedAndCounted() async throws {
         let receiver = try await WebhookReceiver.start()
         try await with(receiver) { delivery in
