@@ -171,6 +171,59 @@ import Testing
         }
     }
 
+    @Test func anEventPublishedDuringABackoffWaitsForItsOwnBatchAndAttempts() async throws {
+        let receiver = try await WebhookReceiver.start(statuses: [], then: 500)
+        try await with(receiver) { delivery in
+            await subscribe(
+                receiver, #", "retry_policy": {"max_retries": 2, "initial_delay": "1s", "backoff_strategy": "fixed"}"#)
+            await t.run(nil, "configure-batching", #"{"batch_size": 10, "batch_timeout": "1s"}"#)
+            await publish(1)
+            t.clock.advance(by: .seconds(1))
+            #expect(try await delivery.deliverDue().failedAttempts == 1)
+            await publish(2)  // while the first batch backs off
+            var deadLettered = 0
+            for _ in 0..<5 {
+                t.clock.advance(by: .seconds(1))
+                deadLettered += try await delivery.deliverDue().deadLettered
+            }
+            #expect(deadLettered == 2)
+            let requests = await receiver.received()
+            #expect(requests.map(Self.numbers) == [[1], [1], [1], [2], [2], [2]])
+            // A delivery id names one body: three attempts each, under two ids.
+            var bodies: [String: Set<[UInt8]>] = [:]
+            for request in requests { bodies[request.header("X-Hub-Delivery") ?? "", default: []].insert(request.body) }
+            #expect(bodies.count == 2)
+            #expect(bodies.values.allSatisfy { $0.count == 1 })
+            let letters = await t.run(nil, "get-events", #"{"subscription": "hook", "dead_letters": true}"#)
+            let attempts = letters.result["dead_letters"]?.arrayValue?.map { letter in
+                [letter["event"]?["data"]?["n"]?.intValue, letter["attempts"]?.intValue]
+            }
+            #expect(attempts == [[1, 3], [2, 3]])
+            #expect(await pending() == 0)
+        }
+    }
+
+    @Test func aReplayDuringABackoffIsPlannedAfreshFromTheNewCursor() async throws {
+        let receiver = try await WebhookReceiver.start(statuses: [500], then: 200)
+        try await with(receiver) { delivery in
+            await subscribe(
+                receiver, #", "retry_policy": {"max_retries": 3, "initial_delay": "1s", "backoff_strategy": "fixed"}"#)
+            await t.run(nil, "enable-async-processing", #"{"optimization_mode": "latency"}"#)
+            await publish(1)
+            #expect(try await delivery.deliverDue().failedAttempts == 1)
+            await publish(2)
+            await t.run(nil, "replay-events", #"{"subscription": "hook", "from_sequence": 1}"#)
+            t.clock.advance(by: .seconds(1))
+            try await delivery.deliverDue()
+            try await delivery.deliverDue()
+            let requests = await receiver.received()
+            #expect(requests.map(Self.numbers) == [[1], [1], [2]])
+            // The kept batch was dropped: the resend after the replay is a delivery of its own.
+            #expect(Set(requests.compactMap { $0.header("X-Hub-Delivery") }).count == 3)
+            #expect(await pending() == 0)
+        }
+    }
+
     @Test func repeatsInsideTheWindowAreDroppedAndCounted() async throws {
         let receiver = try await WebhookReceiver.start()
         try await with(receiver) { delivery in
@@ -186,6 +239,58 @@ import Testing
             #expect(await receiver.received().map(Self.numbers) == [[1, 2]])
             let metrics = await t.run(nil, "get-metrics").result["event_system_performance"]
             #expect(metrics?["batching_performance"]?["deduplication_rate"] == 0.333)
+        }
+    }
+
+    @Test func aFailedDeliveryIsRetriedWithDeduplicationOn() async throws {
+        let receiver = try await WebhookReceiver.start(statuses: [500], then: 200)
+        try await with(receiver) { delivery in
+            await subscribe(
+                receiver, #", "retry_policy": {"max_retries": 3, "initial_delay": "1s", "backoff_strategy": "fixed"}"#)
+            await t.run(nil, "configure-batching", #"{"batch_size": 1, "deduplication_enabled": true}"#)
+            await publish(1)
+            #expect(try await delivery.deliverDue().failedAttempts == 1)
+            t.clock.advance(by: .seconds(1))
+            let retry = try await delivery.deliverDue()
+            #expect(retry.eventsDelivered == 1)
+            #expect(retry.deduplicated == 0)
+            #expect(await receiver.received().map(Self.numbers) == [[1], [1]])
+            #expect(await pending() == 0)
+            let letters = await t.run(nil, "get-events", #"{"subscription": "hook", "dead_letters": true}"#)
+            #expect(letters.result["count"] == 0)
+        }
+    }
+
+    @Test func aReplayInsideTheDedupWindowIsDeliveredAgain() async throws {
+        let receiver = try await WebhookReceiver.start()
+        try await with(receiver) { delivery in
+            await subscribe(receiver)
+            await t.run(nil, "configure-batching", #"{"batch_size": 2, "deduplication_enabled": true}"#)
+            await publish(1)
+            await publish(2)
+            #expect(try await delivery.deliverDue().eventsDelivered == 2)
+            let replay = await t.run(nil, "replay-events", #"{"subscription": "hook", "from_sequence": 1}"#)
+            #expect(replay.errorCode == nil, "\(replay.json)")
+            let again = try await delivery.deliverDue()
+            #expect(again.eventsDelivered == 2)
+            #expect(again.deduplicated == 0)
+            #expect(await receiver.received().map(Self.numbers) == [[1, 2], [1, 2]])
+        }
+    }
+
+    @Test func aRepeatOfAnEventDeliveredInAnEarlierBatchIsDropped() async throws {
+        let receiver = try await WebhookReceiver.start()
+        try await with(receiver) { delivery in
+            await subscribe(receiver)
+            await t.run(nil, "configure-batching", #"{"batch_size": 1, "deduplication_enabled": true}"#)
+            await publish(1)
+            #expect(try await delivery.deliverDue().eventsDelivered == 1)
+            await publish(1)
+            let round = try await delivery.deliverDue()
+            #expect(round.eventsDelivered == 0)
+            #expect(round.deduplicated == 1)
+            #expect(await receiver.received().map(Self.numbers) == [[1]])
+            #expect(await pending() == 0)
         }
     }
 

@@ -69,7 +69,13 @@ public enum DeliveryPlanner {
 /// dedup window (§10 `deduplication_enabled`): the same `dedup_id`, or the same type,
 /// workflow, phase and data.
 public struct DeliveryDedup: Sendable {
-    private var seen: [String: Int64] = [:]
+    /// When a key was last sent, and which event carried it (`nil` for a stream's keys).
+    private struct Sent: Sendable {
+        var at: Int64
+        var eventID: String?
+    }
+
+    private var sent: [String: Sent] = [:]
     public let window: Int64
 
     public init(window: HubDuration) { self.window = window.milliseconds }
@@ -90,17 +96,30 @@ public struct DeliveryDedup: Sendable {
         return "content:\(eventType)|\(workflowID ?? "")|\(phase)|\(data.serialized(.canonical))"
     }
 
-    /// Whether `event` repeats one seen inside the window at `now`; records it when not.
-    public mutating func isRepeat(_ event: HubEvent, now: Int64) -> Bool {
-        isRepeat(key: Self.key(event), now: now)
+    /// Whether `event` repeats another event recorded inside the window at `now`. The same
+    /// event again (a retry of a failed delivery, a replay) is not a repeat of itself, so it
+    /// goes out again. Records nothing: a webhook records only what its receiver took.
+    public func repeats(_ event: HubEvent, now: Int64) -> Bool {
+        guard let last = sent[Self.key(event)], now - last.at < window else { return false }
+        return last.eventID != event.eventID
+    }
+
+    /// Remembers that `event` was sent at `now`: another event with its key repeats it
+    /// until the window has passed.
+    public mutating func record(_ event: HubEvent, now: Int64) {
+        remember(Self.key(event), Sent(at: now, eventID: event.eventID), now: now)
     }
 
     /// Whether an event with this ``key(_:)`` repeats one seen inside the window at `now`;
-    /// records it when not.
+    /// records it when not. For a stream, whose events count as sent once handed over.
     public mutating func isRepeat(key: String, now: Int64) -> Bool {
-        if seen.count > 10_000 { seen = seen.filter { now - $0.value < window } }
-        if let at = seen[key], now - at < window { return true }
-        seen[key] = now
+        if let last = sent[key], now - last.at < window { return true }
+        remember(key, Sent(at: now, eventID: nil), now: now)
         return false
+    }
+
+    private mutating func remember(_ key: String, _ entry: Sent, now: Int64) {
+        if sent.count > 10_000 { sent = sent.filter { now - $0.value.at < window } }
+        sent[key] = entry
     }
 }

@@ -12,8 +12,8 @@ import ServiceLifecycle
 /// sends the ready batches, at most `processing_pool_size` at once and in the
 /// order of the priority scheme. A webhook batch is acknowledged (the cursor moves,
 /// counters and statistics with it, in one transaction) only after a 2xx answer;
-/// a failure waits out the retry policy's backoff and, after `max_retries`, moves
-/// the batch to the dead-letter list. So a delivery stopped mid-batch is sent again
+/// a failure waits out the retry policy's backoff, then the same batch goes again under
+/// the same delivery id, and after `max_retries` it moves to the dead-letter list. So a delivery stopped mid-batch is sent again
 /// by the next run: at least once, in sequence order, nothing skipped.
 ///
 /// Time comes from the hub's clock, so tests drive ``deliverDue(flush:)`` round by
@@ -25,8 +25,12 @@ public actor EventDelivery: Service {
     let requestTimeout: Duration
     let logger: Logger
 
-    /// A subscription's failing delivery: how often it failed and when it may go again.
+    /// A subscription's failing delivery: the batch that failed, how often, and when it may
+    /// go again. A retry resends exactly this batch under the same delivery id, so each event
+    /// in it gets the policy's every attempt and an id names one body; events published
+    /// meanwhile wait for the next batch.
     struct Backoff {
+        var batch: Ready
         var attempts: Int
         var retryAt: Int64
         var deliveryID: String
@@ -171,6 +175,10 @@ public actor EventDelivery: Service {
         var ready: [Ready] = []
         for s in subscriptions {
             guard let scan = scans[s.id] else { continue }
+            if let retry = retrying(s) {
+                ready.append(retry)
+                continue
+            }
             if scan.events.isEmpty {
                 // Nothing wanted, but events were passed over: remember how far.
                 if s.delivery != .webhook, scan.safeThrough > (streamPosition[s.id] ?? s.cursor) {
@@ -209,16 +217,13 @@ public actor EventDelivery: Service {
         while index < ordered.count {
             let chunk = Array(ordered[index..<min(index + width, ordered.count)])
             index += chunk.count
+            var deliveryIDs: [Int: String] = [:]
+            for (n, item) in chunk.enumerated() where item.subscription.delivery == .webhook && !item.events.isEmpty {
+                deliveryIDs[n] = backoff[item.subscription.id]?.deliveryID ?? hub.ids.make("dlv")
+            }
             let outcomes = await withTaskGroup(of: (Int, WebhookAttempt, Compression).self) { group in
                 for (n, item) in chunk.enumerated() {
-                    guard item.subscription.delivery == .webhook, !item.events.isEmpty else { continue }
-                    let deliveryID = backoff[item.subscription.id]?.deliveryID ?? hub.ids.make("dlv")
-                    backoff[
-                        item.subscription.id,
-                        default: Backoff(
-                            attempts: 0, retryAt: now, deliveryID: deliveryID)
-                    ]
-                    .deliveryID = deliveryID
+                    guard let deliveryID = deliveryIDs[n] else { continue }
                     let body = Self.body(item, deliveryID: deliveryID)
                     let sender = self.sender
                     let timeout = requestTimeout
@@ -239,17 +244,32 @@ public actor EventDelivery: Service {
                     try await deliverToStreams(item, now: now, round: &round)
                 } else if item.events.isEmpty {
                     try await acknowledge(item, compression: nil, now: now, round: &round)
-                } else if let (attempt, sizes) = outcomes[n] {
+                } else if let (attempt, sizes) = outcomes[n], let deliveryID = deliveryIDs[n] {
                     if attempt.isDelivered {
                         try await acknowledge(
                             item, compression: item.rule.compression ? sizes : nil, now: now, round: &round)
                     } else {
-                        try await failed(item, attempt: attempt, now: now, round: &round)
+                        try await failed(item, deliveryID: deliveryID, attempt: attempt, now: now, round: &round)
                     }
                 }
             }
         }
         return round
+    }
+
+    /// The failed batch that is due again for `s`, with the subscription as it is now. `nil`,
+    /// and the failure forgotten, when someone moved the cursor meanwhile (an ack, a replay):
+    /// the next batch is then planned afresh from there.
+    private func retrying(_ s: Subscription) -> Ready? {
+        guard let waiting = backoff[s.id] else { return nil }
+        let before = waiting.batch.subscription
+        guard s.delivery == .webhook, s.cursor == before.cursor, s.replayEnd == before.replayEnd else {
+            backoff[s.id] = nil
+            return nil
+        }
+        var batch = waiting.batch
+        batch.subscription = s
+        return batch
     }
 
     /// Drops repeats when the batch's rule deduplicates, and works out the acknowledgement.
@@ -262,16 +282,34 @@ public actor EventDelivery: Service {
         var send = batch
         var repeats: [HubEvent] = []
         if rule.deduplication && s.optimizationGoal != .completeness {
-            var memory = dedup[s.id] ?? DeliveryDedup(window: hub.configuration.dedupWindow)
+            // A copy, to catch repeats inside the batch: the memory itself takes the events only
+            // once they are delivered, so a failed batch's retry is not judged a repeat of itself.
+            var memory = dedupMemory(s.id)
             send = []
             for event in batch {
-                if memory.isRepeat(event, now: now) { repeats.append(event) } else { send.append(event) }
+                if memory.repeats(event, now: now) {
+                    repeats.append(event)
+                } else {
+                    send.append(event)
+                    memory.record(event, now: now)
+                }
             }
-            dedup[s.id] = memory
         }
         return Ready(
             subscription: s, events: send, repeats: repeats, ackThrough: ackThrough,
             scan: scan, rule: rule)
+    }
+
+    private func dedupMemory(_ subscriptionID: String) -> DeliveryDedup {
+        dedup[subscriptionID] ?? DeliveryDedup(window: hub.configuration.dedupWindow)
+    }
+
+    /// Remembers a batch's events as sent, for the deduplication of the ones after them.
+    private func recordSent(_ item: Ready, now: Int64) {
+        guard item.rule.deduplication && item.subscription.optimizationGoal != .completeness else { return }
+        var memory = dedupMemory(item.subscription.id)
+        for event in item.events { memory.record(event, now: now) }
+        dedup[item.subscription.id] = memory
     }
 
     /// The webhook body: the subscription, the delivery id and the events in sequence order.
@@ -316,6 +354,7 @@ public actor EventDelivery: Service {
             try tx.setSetting(DeliveryStatistics.settingKey, stats.json)
         }
         backoff[id] = nil
+        recordSent(item, now: now)
         if !item.events.isEmpty {
             round.batchesDelivered += 1
             round.eventsDelivered += item.events.count
@@ -329,13 +368,14 @@ public actor EventDelivery: Service {
     }
 
     /// A failed attempt: wait out the backoff, or dead-letter the batch after the last retry.
-    private func failed(_ item: Ready, attempt: WebhookAttempt, now: Int64, round: inout Round) async throws {
+    private func failed(
+        _ item: Ready, deliveryID: String, attempt: WebhookAttempt, now: Int64, round: inout Round
+    ) async throws {
         let id = item.subscription.id
         let policy = item.subscription.retryPolicy
-        var state =
-            backoff[id]
-            ?? Backoff(attempts: 0, retryAt: now, deliveryID: hub.ids.make("dlv"))
-        state.attempts += 1
+        // The attempts are this batch's: a failure under another id started them afresh.
+        let earlier = backoff[id].flatMap { $0.deliveryID == deliveryID ? $0.attempts : nil } ?? 0
+        let attempts = earlier + 1
         round.failedAttempts += 1
         let error: String
         switch attempt {
@@ -344,11 +384,11 @@ public actor EventDelivery: Service {
         }
         logger.warning(
             "webhook delivery failed",
-            metadata: ["subscription": "\(id)", "attempt": "\(state.attempts)", "error": "\(error)"])
-        if policy.allowsAnotherAttempt(after: state.attempts) {
-            state.retryAt = now + policy.delay(beforeRetry: state.attempts).milliseconds
-            backoff[id] = state
-            round.nextDue = min(round.nextDue ?? state.retryAt, state.retryAt)
+            metadata: ["subscription": "\(id)", "attempt": "\(attempts)", "error": "\(error)"])
+        if policy.allowsAnotherAttempt(after: attempts) {
+            let retryAt = now + policy.delay(beforeRetry: attempts).milliseconds
+            backoff[id] = Backoff(batch: item, attempts: attempts, retryAt: retryAt, deliveryID: deliveryID)
+            round.nextDue = min(round.nextDue ?? retryAt, retryAt)
             try await hub.store.write { tx in
                 guard var s = try tx.subscription(id) else { return }
                 s.counters.retried += 1
@@ -360,7 +400,6 @@ public actor EventDelivery: Service {
             Counter(label: "hub_delivery_retries_total").increment()
             return
         }
-        let attempts = state.attempts
         let snapshot = item.subscription
         try await hub.store.write { tx in
             guard var s = try tx.subscription(id) else { return }
@@ -396,6 +435,7 @@ public actor EventDelivery: Service {
             for continuation in consumers.values { continuation.yield(batch) }
         }
         streamPosition[id] = item.ackThrough
+        recordSent(item, now: now)
         try await hub.store.write { tx in
             guard var s = try tx.subscription(id) else { return }
             s.counters.delivered += item.events.count
