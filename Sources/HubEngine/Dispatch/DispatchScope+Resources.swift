@@ -4,17 +4,26 @@ import HubStore
 extension DispatchScope {
     /// What is held now: running tasks hold their resources and files (as `file:<path>`)
     /// exclusively, granted allocations hold theirs in their mode.
-    func resourceLedger() throws -> ResourceLedger {
+    func resourceLedger() throws -> ResourceLedger { try resourceState().ledger }
+
+    /// The ledger, and the requests still queued (a claim keeps clear of what they wait for),
+    /// from one read of the live allocations.
+    func resourceState() throws -> (ledger: ResourceLedger, queued: [ResourceAllocation]) {
         var ledger = ResourceLedger(capacity: configuration.resources)
         let holds = try tx.runningHolds()
         ledger.hold(holds.resources, mode: .exclusive)
         var files: [String: Int] = [:]
         for key in holds.files { files["file:" + key] = 1 }
         ledger.hold(files, mode: .exclusive)
-        for allocation in try tx.liveAllocations() where allocation.state == .granted {
-            ledger.hold(allocation.resources, mode: allocation.mode)
+        var queued: [ResourceAllocation] = []
+        for allocation in try tx.liveAllocations() {
+            if allocation.state == .granted {
+                ledger.hold(allocation.resources, mode: allocation.mode)
+            } else {
+                queued.append(allocation)
+            }
         }
-        return ledger
+        return (ledger, queued)
     }
 
     /// Ends queued requests past their wait and grants what fits, in priority then arrival order.

@@ -177,7 +177,7 @@ enum ClaimTask {
         overdue: inout Set<String>
     ) throws -> [TaskCandidate] {
         // Running tasks and granted allocations hold resources; files are resources named file:<path>.
-        let ledger = try scope.resourceLedger()
+        let (ledger, queued) = try scope.resourceState()
         let held = Set(ledger.exclusive.keys).union(ledger.shared.keys)
         var free = ledger.freeExclusive(held.filter { !$0.hasPrefix("file:") })
         var heldFiles = Set(
@@ -186,7 +186,7 @@ enum ClaimTask {
             })
         // A request still queued (the sweep granted what fits) holds back later ones for the
         // same resources (§8), and a claim is later: a task must not take them from under it.
-        for request in try scope.tx.liveAllocations() where request.state == .queued {
+        for request in queued {
             for name in request.resources.keys {
                 if name.hasPrefix("file:") { heldFiles.insert(String(name.dropFirst(5))) } else { free[name] = 0 }
             }
@@ -204,6 +204,8 @@ enum ClaimTask {
         let roles: [String?] = agent.specializations.map { Optional($0) } + [nil]
         var candidates: [TaskCandidate] = []
         var open = Set(roles.indices)
+        // Whether each candidate's workflow may hand out work, looked up once per claim.
+        var usable: [String: Bool] = [:]
         var read = Array(repeating: 0, count: roles.count)
         // The first page is small (most claims take the first eligible tasks); later ones grow.
         var limit = min(pageSize, max(8, wanted * 4))
@@ -211,7 +213,7 @@ enum ClaimTask {
             for index in open.sorted() {
                 let rows = try scope.tx.readyCandidates(
                     role: roles[index], workflowID: workflowID, offset: read[index], limit: limit)
-                candidates += try available(rows, scope: scope, overdue: &overdue)
+                candidates += try available(rows, scope: scope, usable: &usable, overdue: &overdue)
                 read[index] += rows.count
                 if rows.count < limit { open.remove(index) }
             }
@@ -227,11 +229,10 @@ enum ClaimTask {
 extension ClaimTask {
     /// The rows whose workflow may hand out work now. The index lists tasks of workflows the
     /// store holds as running; the workflow as this transaction sees it decides (§5, §7, §16).
-    static func available(_ rows: [TaskCandidate], scope: DispatchScope, overdue: inout Set<String>) throws
-        -> [TaskCandidate]
-    {
-        var open: [String: Bool] = [:]
-        return try rows.filter { row in
+    static func available(
+        _ rows: [TaskCandidate], scope: DispatchScope, usable open: inout [String: Bool], overdue: inout Set<String>
+    ) throws -> [TaskCandidate] {
+        try rows.filter { row in
             if let known = open[row.workflowID] { return known }
             let workflow = try scope.mutations[row.workflowID]?.workflow ?? scope.tx.workflow(row.workflowID)
             var usable = workflow?.status == .running
