@@ -3,8 +3,36 @@ import HubStore
 
 extension StoreConformance {
     static let counterCases: [(name: String, run: @Sendable (any Store) async throws -> Void)] = [
-        ("phase counters follow every insert, update and removal of a task", phaseCountersFollowTheTasks)
+        ("phase counters follow every insert, update and removal of a task", phaseCountersFollowTheTasks),
+        ("attempt outcomes count one workflow's completed and failed leases", attemptOutcomesCountLeases),
     ]
+
+    /// `get-metrics` with a workflow id takes its success rate from these counts: only leases
+    /// that ended completed or failed count, and only the workflow's own.
+    static func attemptOutcomesCountLeases(_ store: any Store) async throws {
+        try await insert(sample("conf_attempts"), into: store)
+        try await insert(sample("conf_attempts_other"), into: store)
+        let ends: [(String, String, LeaseState?)] = [
+            ("conf_attempts", "a", .completed), ("conf_attempts", "a", .failed), ("conf_attempts", "b", .failed),
+            ("conf_attempts", "b", .expired), ("conf_attempts", "b", .revoked), ("conf_attempts", "a", nil),
+            ("conf_attempts_other", "a", .completed),
+        ]
+        try await store.write { tx in
+            for (n, (workflow, task, state)) in ends.enumerated() {
+                var lease = Lease(
+                    leaseID: "lease_conf_att_\(n)", workflowID: workflow, taskID: task, agentID: "ag",
+                    claimedAt: Int64(n), expiresAt: 1_000_000)
+                try tx.insert(lease)
+                if let state {
+                    lease.state = state
+                    lease.endedAt = Int64(n) + 1
+                    try tx.update(lease)
+                }
+            }
+        }
+        let counts = try await store.read { tx in try tx.attemptOutcomes(workflowID: "conf_attempts") }
+        try expect(counts.completed == 1 && counts.failed == 2, "attempt outcomes were \(counts), expected 1 and 2")
+    }
 
     /// A phase's counters (how many tasks, how many still open, how many failed or
     /// cancelled) are kept by the store as tasks come, change and go, not counted on each
