@@ -29,6 +29,9 @@ enum YAMLReader {
 
     /// The document's value, or `nil` when the text holds no document (empty, or comments only).
     static func read(_ bytes: [UInt8]) throws(Problem) -> JSONValue? {
+        // A UTF-8 byte order mark (Windows editors write one) is not part of the text: with the
+        // encoding set, libyaml would read it as a character and misplace the first line's column.
+        let bytes = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? Array(bytes.dropFirst(3)) : bytes
         guard String(validating: bytes, as: UTF8.self) != nil else {
             throw Problem(message: "is not UTF-8 text", details: "Save the file as UTF-8.")
         }

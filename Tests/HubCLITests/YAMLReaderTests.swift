@@ -47,6 +47,14 @@ import Testing
                 == true)
     }
 
+    /// Windows editors save UTF-8 with a byte order mark; with it, the first key's column was
+    /// counted from the mark and the second key no longer lined up with it.
+    @Test func aByteOrderMarkIsNotPartOfTheText() throws {
+        let value = try YAMLReader.read([0xEF, 0xBB, 0xBF] + Array("name: x\nphases: [a, b]\n".utf8))
+        #expect(value?["name"] == "x")
+        #expect(value?["phases"] == ["a", "b"])
+    }
+
     @Test func aFileWithNoDocumentIsNil() throws {
         #expect(try read("") == nil)
         #expect(try read("# only a comment\n") == nil)

@@ -360,6 +360,9 @@ import Testing
             .arrayValue ?? []
         let replayed = again.filter { $0["event_type"] != "after_replay" }
         #expect(!replayed.isEmpty)
+        #expect(
+            replay.result["events_in_range"]?.intValue == Int64(replayed.count),
+            "§17: the number of events in the range")
         let subjects = again.compactMap { $0["subject"]?.stringValue }
         #expect(replayed.allSatisfy { $0["workflow_id"] == "wf1" }, "\(subjects)")
         #expect(again.last?["event_type"] == "after_replay", "a new event of another workflow still comes")

@@ -67,6 +67,11 @@ import Testing
         await t.run(nil, "complete-task", "{\"lease_id\": \"\(await claim("ag"))\"}")
         #expect(await metrics()?["agent_performance"]?["success_rate"] == .double(33.3))
         #expect(await metrics("w1")?["agent_performance"]?["success_rate"] == .double(33.3))
+        // The counts beside it are attempts too, in both scopes, so they add up to the rate.
+        for scope in [nil, "w1"] {
+            let figures = await metrics(scope)?["agent_performance"]
+            #expect(figures?["tasks_completed"] == 1 && figures?["tasks_failed"] == 2, "\(String(describing: figures))")
+        }
     }
 
     /// The store's size includes its write-ahead log, which outgrows the database when the

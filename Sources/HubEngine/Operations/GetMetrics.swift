@@ -34,8 +34,6 @@ enum GetMetrics {
             // §17: a workflow id narrows the figures to that workflow's.
             let view = WorkflowStateView(snapshot: workflow.snapshot, now: now, agents: workflow.agents)
             let tasks = workflow.snapshot.tasks
-            let completed = tasks.filter { $0.status == .completed }.count
-            let failed = tasks.filter { $0.status == .failed }.count
             // A failed or retried task keeps its last attempt's time: only completed tasks' count.
             let times = tasks.filter { $0.status == .completed }.compactMap(\.executionMilliseconds)
             let attempts = figures.workflowAttempts ?? (0, 0)
@@ -45,7 +43,8 @@ enum GetMetrics {
             result["workflow_efficiency"] = efficiency
             result["agent_performance"] = [
                 "agents": .count(workflow.agents.pool.union(tasks.compactMap(\.assignedAgent)).count),
-                "tasks_completed": .count(completed), "tasks_failed": .count(failed),
+                // Attempts, as hub-wide (the agents' records count each run) and as success_rate.
+                "tasks_completed": .count(attempts.completed), "tasks_failed": .count(attempts.failed),
                 "success_rate": Figures.percent(attempts.completed, failed: attempts.failed),
                 "average_task_completion": times.isEmpty
                     ? .null : .string(HubDuration(milliseconds: times.reduce(0, +) / Int64(times.count)).description),

@@ -43,7 +43,8 @@ enum ReplayEvents {
         let workflowID = context.workflowID
         let fromTime = try p.fromTime.map { text throws(HubError) in try time(text, "from_time") }
         let toTime = try p.toTime.map { text throws(HubError) in try time(text, "to_time") }
-        let (subscription, first, last) = try await context.store.write { tx -> (Subscription, Int64, Int64?) in
+        let (subscription, first, last, count) = try await context.store.write {
+            tx -> (Subscription, Int64, Int64?, Int?) in
             var s = try tx.requireSubscription(p.subscription)
             let newest = try tx.lastEventSequence()
             let first: Int64
@@ -66,12 +67,16 @@ enum ReplayEvents {
             }
             s.replay(from: first, through: last.map { min($0, newest) }, workflowID: workflowID)
             try tx.update(s)
-            return (s, first, last)
+            // §17: the number of events in the range, as the subscription selects them.
+            let count = try SubscriptionScan.pendingCounts(tx, [s]).first ?? nil
+            return (s, first, last, count)
         }
         return OperationOutcome(
             result: [
                 "subscription_id": .string(subscription.id), "from_sequence": .int(first),
                 "to_sequence": .optional(last), "cursor": .int(subscription.cursor),
+                // null past SubscriptionScan's counting limit, rather than a guess.
+                "events_in_range": count.map { .count($0) } ?? .null,
                 "subscription": subscription.json,
             ],
             nextSteps: [
