@@ -188,4 +188,38 @@ import Testing
         let expired = await t.run(nil, "get-events", #"{"event_types": ["resource_request_expired"]}"#).result["events"]
         #expect(expired?.arrayValue?.count == 1)
     }
+
+    /// Redistributing an agent's work in one workflow leaves its allocation for another
+    /// workflow, where it still holds its lease: released, the exclusive resource was granted
+    /// to a second agent while the first still used it.
+    @Test func redistributionReleasesOnlyThatWorkflowsAllocations() async throws {
+        for id in ["wa", "wb"] {
+            await t.run(id, "create", "{\"phases\": [{\"name\": \"p\", \"tasks\": [{\"task_id\": \"t_\(id)\"}]}]}")
+            await t.run(id, "start")
+        }
+        await t.run(nil, "register-agent", #"{"agent_id": "a1", "max_concurrent_tasks": 2}"#)
+        await t.run(nil, "register-agent", #"{"agent_id": "a2"}"#)
+        #expect(await t.claim("a1", max: 2).count == 2)
+        #expect(
+            await t.run("wb", "allocate-resources", #"{"resources": {"db": 1}, "agent_id": "a1"}"#).result["state"]
+                == "granted")
+        await t.run("wa", "redistribute-tasks", #"{"failed_agent": "a1"}"#)
+        #expect(
+            await t.run(nil, "allocate-resources", #"{"resources": {"db": 1}, "agent_id": "a2"}"#).result["state"]
+                == "queued")
+    }
+
+    /// A change the sweep alone made (an agent's expiry) is committed with its version caused
+    /// by the sweep's first event, as before operations began chains of their own: it was null.
+    @Test func aVersionTheSweepMadeIsCausedByTheSweep() async throws {
+        await t.run("w1", "create", #"{"phases": [{"name": "p", "tasks": [{"task_id": "t1"}]}]}"#)
+        await t.run("w1", "start")
+        await t.run(nil, "register-agent", #"{"agent_id": "a1"}"#)
+        await t.run(nil, "register-agent", #"{"agent_id": "a2"}"#)
+        #expect(await t.claim("a1").count == 1)
+        t.clock.advance(by: .seconds(31))
+        await t.run(nil, "register-agent", #"{"agent_id": "a2"}"#)
+        let updated = await events("w1", "workflow_state_updated").last
+        #expect(updated?["metadata"]?["causation_id"] != .null, "\(String(describing: updated))")
+    }
 }

@@ -72,8 +72,10 @@ extension DispatchScope {
     }
 
     /// Ends granted and queued requests of an agent (it failed or left).
-    mutating func releaseAllocations(agentID: String, reason: String) throws {
-        for var allocation in try tx.liveAllocations() where allocation.agentID == agentID {
+    mutating func releaseAllocations(
+        agentID: String, reason: String, where included: (ResourceAllocation) -> Bool = { _ in true }
+    ) throws {
+        for var allocation in try tx.liveAllocations() where allocation.agentID == agentID && included(allocation) {
             allocation.state = allocation.state == .granted ? .released : .withdrawn
             allocation.endedAt = now
             try tx.update(allocation)

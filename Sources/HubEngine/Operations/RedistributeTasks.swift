@@ -57,8 +57,11 @@ enum RedistributeTasks {
                     lease: lease, ending: .revoked, countAttempt: false, reason: "redistributed", cause: cause.eventID)
                 revoked.insert(lease.taskID)
             }
-            // §8: an agent set offline as failing holds no allocation; it would never be released.
-            try scope.releaseAllocations(agentID: p.failedAgent, reason: "agent \(p.failedAgent) redistributed")
+            // §8: an agent set offline as failing holds no allocation of this workflow (or of none);
+            // its work elsewhere keeps its leases, and the allocations with them.
+            try scope.releaseAllocations(
+                agentID: p.failedAgent, reason: "agent \(p.failedAgent) redistributed",
+                where: { $0.workflowID == nil || $0.workflowID == id })
             let moved = try movableTasks(id, agent: p.failedAgent, revoked: revoked, scope: scope)
             let candidates = try scope.tx.agents().filter {
                 $0.agentID != p.failedAgent && ($0.status == .available || $0.status == .busy)

@@ -121,6 +121,9 @@ struct Mutation {
         workflow.stateVersion += 1
         workflow.updatedAt = now
         try tx.update(workflow)
+        // The version and the checkpoints asked for are the whole change's, whoever began it
+        // (a sweep's expiry, an operation): caused by its first event.
+        chainStartsAt = 0
         try emit(
             "workflow_state_updated",
             data: [
