@@ -97,7 +97,10 @@ struct AgentRunner {
                     break
                 }
                 for task in claimed {
-                    held.insert(task["lease_id"]?.stringValue ?? "")
+                    // The claim's sweep may have timed the task out and handed its retry back to this
+                    // runner before a heartbeat told it: the earlier run's lease is gone, so it stops.
+                    held.stopOtherRuns(of: Self.taskKey(task), keeping: task["lease_id"]?.stringValue ?? "")
+                    held.insert(task["lease_id"]?.stringValue ?? "", task: Self.taskKey(task))
                     running.add(1)
                     group.addTask {
                         await execute(task)
@@ -131,6 +134,11 @@ struct AgentRunner {
         return 0
     }
 
+    /// A task's identity across its attempts (leases differ).
+    static func taskKey(_ task: JSONValue) -> String {
+        (task["workflow_id"]?.stringValue ?? "") + "/" + (task["task_id"]?.stringValue ?? "")
+    }
+
     /// Returns once either flag is set.
     static func first(_ one: StopFlag, _ other: StopFlag) async {
         await withTaskGroup(of: Void.self) { group in
@@ -146,9 +154,18 @@ struct AgentRunner {
             try? await Task.sleep(for: .milliseconds(max(10, interval.milliseconds / 2)))
             if Task.isCancelled { return }
             let snapshot = held.all
-            let answer = await call(
-                "heartbeat", ["agent_id": .string(options.agentID), "held_leases": .strings(snapshot)], quiet: true)
-            guard let answer else { continue }
+            let response = await hub.perform(
+                OperationRequest(
+                    workflowID: nil, operation: "heartbeat",
+                    parameters: ["agent_id": .string(options.agentID), "held_leases": .strings(snapshot)]))
+            if response.error?.code == .agentNotFound {
+                // Deregistered: its leases were revoked and its tasks are others' now.
+                log("agent \(options.agentID): the hub no longer knows this agent (deregistered); stopping")
+                held.stopAll(because: .leaseLost)
+                stop.set()
+                return
+            }
+            guard response.error == nil, let answer = response.json["result"] else { continue }
             for lease in Self.lost(held: snapshot, renewed: answer) {
                 // A task that ended since the snapshot has nothing left to stop.
                 held.stop(lease, because: .leaseLost)
@@ -194,16 +211,23 @@ struct AgentRunner {
         return response.json["result"]
     }
 
-    /// A task claimed after the stop: reported as failed, retryable, without running it.
+    /// A task claimed after the stop: given back without running it.
     private func giveBack(_ task: JSONValue) async {
         let taskID = task["task_id"]?.stringValue ?? ""
         let workflowID = task["workflow_id"]?.stringValue ?? ""
         log("agent \(options.agentID): \(workflowID)/\(taskID) was claimed as the runner stopped; giving it back")
+        _ = await release(task["lease_id"]?.stringValue ?? "")
+    }
+
+    /// Gives a lease back to the hub with a heartbeat's `released_leases`: its task goes back
+    /// to the queue with no attempt counted (a stop is neither the task's failure nor the
+    /// agent's; `fail-task` counted both, and a task without retries left failed for good).
+    private func release(_ lease: String) async -> Bool {
         await report(
-            "fail-task",
+            "heartbeat",
             [
-                "lease_id": .string(task["lease_id"]?.stringValue ?? ""), "retryable": true,
-                "error": "the agent runner stopped before starting the task",
+                "agent_id": .string(options.agentID), "held_leases": .strings(held.all.filter { $0 != lease }),
+                "released_leases": [.string(lease)],
             ])
     }
 
@@ -226,7 +250,11 @@ struct AgentRunner {
             let last = agent["last_heartbeat"]?.stringValue.flatMap(Timestamp.parseMilliseconds)
         else { return nil }
         let silent = Int64(Date().timeIntervalSince1970 * 1000) - last
-        guard silent < heartbeatInterval.milliseconds * 3 / 2 else { return nil }
+        // The hub's interval, which its agents heartbeat by; this runner's configuration may differ.
+        let interval =
+            response.json["result"]?["agent_pool"]?["heartbeat_interval"]?.stringValue.flatMap(
+                HubDuration.init(parsing:)) ?? heartbeatInterval
+        guard silent < interval.milliseconds * 3 / 2 else { return nil }
         return "\(load) task(s), last heartbeat \(HubDuration(milliseconds: silent)) ago"
     }
 
@@ -289,19 +317,11 @@ struct AgentRunner {
         case (_, .leaseLost?):
             // The hub has given the task to its retry (or failed it): its outcome is no longer this runner's.
             log("agent \(options.agentID): \(workflowID)/\(taskID): lease lost; stopped its command")
-        case (let outcome, .runnerStopped?):
-            let accepted = await report(
-                "fail-task",
-                [
-                    "lease_id": .string(lease), "retryable": true,
-                    "error": [
-                        "message": "the agent runner was stopped (a second SIGINT or SIGTERM) while the task ran",
-                        "exit_code": outcome.map { .int(Int64($0.status)) } ?? .null,
-                        "output_tail": .string(outcome?.tail ?? ""),
-                    ],
-                ])
-            if accepted {
-                log("agent \(options.agentID): \(workflowID)/\(taskID) stopped with the runner; reported for retry")
+        case (_, .runnerStopped?):
+            if await release(lease) {
+                log(
+                    "agent \(options.agentID): \(workflowID)/\(taskID) stopped with the runner; given back for another attempt"
+                )
             }
         case (let outcome?, nil) where outcome.status == 0:
             let details: JSONValue = ["exit_code": .int(Int64(outcome.status)), "output_tail": .string(outcome.tail)]

@@ -15,6 +15,8 @@ final class HeldLeases: Sendable {
     }
 
     private struct Entry {
+        /// `workflow/task`, to find an earlier run of the same task.
+        var task = ""
         var command: Task<ChildProcess.Outcome, Never>?
         var exited = false
         var ending: Ending?
@@ -22,7 +24,22 @@ final class HeldLeases: Sendable {
 
     private let leases = Mutex<[String: Entry]>([:])
 
-    func insert(_ id: String) { leases.withLock { $0[id] = $0[id] ?? Entry() } }
+    func insert(_ id: String, task: String = "") {
+        leases.withLock { leases in
+            var entry = leases[id] ?? Entry()
+            entry.task = task
+            leases[id] = entry
+        }
+    }
+
+    /// Stops the runs of `task` under other leases than `keeping`: the hub handed the task out
+    /// again, so their leases are gone.
+    func stopOtherRuns(of task: String, keeping lease: String) {
+        let others = leases.withLock { leases in
+            leases.filter { $0.key != lease && !$0.value.task.isEmpty && $0.value.task == task }.map(\.key)
+        }
+        for id in others { stop(id, because: .leaseLost) }
+    }
     func remove(_ id: String) { _ = leases.withLock { $0.removeValue(forKey: id) } }
     var all: [String] { leases.withLock { $0.keys.sorted() } }
 

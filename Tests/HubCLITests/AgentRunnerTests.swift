@@ -76,12 +76,61 @@ extension LineStream {
         for pid in pids where Self.alive(pid) { kill(pid, SIGKILL) }
     }
 
-    /// A second SIGINT or SIGTERM while the runner waits for its tasks stops their commands
-    /// and reports each for another attempt; the first still lets them finish.
-    @Test func aSecondSignalStopsTheCommandsAndReportsThemForRetry() async throws {
-        let s = try DispatchSandbox("agent-second-signal")
+    /// With the default heartbeat interval, the next claim's sweep times the task out and hands
+    /// its retry to the same runner long before a heartbeat would tell it the first run's lease
+    /// is gone: both ran at once. A task handed out again stops its earlier run.
+    @Test func aTaskHandedOutAgainStopsItsEarlierRun() async throws {
+        // No heartbeat comes during the test: only the claim can tell the runner.
+        let s = try DispatchSandbox("agent-rerun", environment: ["COORDINATION_HUB_HEARTBEAT_INTERVAL": "1h"])
+        defer { s.remove() }
+        try s.succeed("w", "create", Self.oneTask + #"", "timeout": "1s", "max_retries": 1}]}]}"#)
+        try s.succeed("w", "start")
+        let (runner, log) = try Self.agent(
+            s,
+            [
+                "agent", "--id", "slow", "--roles", "code", "--max-tasks", "2", "--idle-delay", "50ms", "--",
+                "/bin/sh", "-c", #"echo $$ > "$LEASE_ID.pid"; exec sleep 600"#,
+            ])
+        var lines = log
+        #expect(await lines.until("running w/t (attempt 1)") != nil)
+        #expect(await lines.until("lease lost; stopped its command") != nil)
+        let pids = try FileManager.default.contentsOfDirectory(atPath: s.file("")).filter { $0.hasSuffix(".pid") }
+            .compactMap { s.read($0).flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) } }
+        #expect(await DispatchSandbox.poll(attempts: 200) { pids.filter(Self.alive).count <= 1 }, "both runs alive")
+        kill(runner.processIdentifier, SIGTERM)
+        #expect(await lines.until("waiting for") != nil)
+        kill(runner.processIdentifier, SIGINT)
+        #expect(await ProcessWait.exit(of: runner, within: .seconds(30)), "the runner did not stop")
+        for pid in pids where Self.alive(pid) { kill(pid, SIGKILL) }
+    }
+
+    /// A deregistered agent's runner ran its command on while another agent redid the task, and
+    /// then asked for work as an unknown agent for ever: it stops the command and exits.
+    @Test func aDeregisteredAgentsRunnerStopsItsCommandsAndExits() async throws {
+        let s = try DispatchSandbox("agent-deregistered", environment: ["COORDINATION_HUB_HEARTBEAT_INTERVAL": "1s"])
         defer { s.remove() }
         try s.succeed("w", "create", Self.oneTask + #""}]}]}"#)
+        try s.succeed("w", "start")
+        let (runner, log) = try Self.agent(
+            s, ["agent", "--id", "gone", "--roles", "code", "--", "/bin/sh", "-c", #"echo $$ > t.pid; exec sleep 600"#])
+        var lines = log
+        #expect(await lines.until("running w/t") != nil)
+        try s.succeed("deregister-agent", #"{"agent_id": "gone"}"#)
+        #expect(await lines.until("no longer knows this agent") != nil)
+        #expect(await ProcessWait.exit(of: runner, within: .seconds(30)), "the runner did not stop")
+        if let pid = s.read("t.pid").flatMap({ Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) {
+            #expect(await DispatchSandbox.poll(attempts: 200) { !Self.alive(pid) })
+        }
+    }
+
+    /// A second SIGINT or SIGTERM while the runner waits for its tasks stops their commands
+    /// and gives each task back, no attempt counted; the first still lets them finish. It
+    /// was reported with fail-task, which counted the attempt and a failure against the agent,
+    /// and failed a task without retries left for good.
+    @Test func aSecondSignalStopsTheCommandsAndGivesTheirTasksBack() async throws {
+        let s = try DispatchSandbox("agent-second-signal")
+        defer { s.remove() }
+        try s.succeed("w", "create", Self.oneTask + #"", "max_retries": 0}]}]}"#)
         try s.succeed("w", "start")
         let (runner, log) = try Self.agent(
             s,
@@ -94,15 +143,13 @@ extension LineStream {
         kill(runner.processIdentifier, SIGTERM)
         #expect(await lines.until("waiting for 1 running task(s)") != nil)
         kill(runner.processIdentifier, SIGINT)
-        #expect(await lines.until("stopped with the runner; reported for retry") != nil)
+        #expect(await lines.until("stopped with the runner; given back for another attempt") != nil)
         #expect(await ProcessWait.exit(of: runner, within: .seconds(30)), "the runner did not stop")
         #expect(runner.terminationStatus == 0)
         let task = try s.tasks("w")["t"]
-        #expect(task?["status"]?.stringValue != "running", "\(task ?? .null)")
-        #expect(task?["attempts"]?.intValue == 1)
-        let failed = try s.events(["event_types": ["task_failed"], "workflow_id": "w"])
-        #expect(failed.count == 1)
-        #expect(failed.first?["data"]?["will_retry"] == true, "\(failed)")
+        #expect(task?["status"]?.stringValue == "ready", "\(task ?? .null)")
+        #expect(task?["attempts"]?.intValue == 0)
+        #expect(try s.events(["event_types": ["task_failed"], "workflow_id": "w"]).isEmpty)
         if let pid = s.read("t.pid").flatMap({ Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) {
             #expect(await DispatchSandbox.poll(attempts: 200) { !Self.alive(pid) })
         }

@@ -222,4 +222,22 @@ import Testing
         let updated = await events("w1", "workflow_state_updated").last
         #expect(updated?["metadata"]?["causation_id"] != .null, "\(String(describing: updated))")
     }
+
+    /// A lease given back with a heartbeat's released_leases puts its task back in the queue
+    /// at once, with no attempt counted and nothing against the agent's record.
+    @Test func aLeaseGivenBackCountsNoAttempt() async throws {
+        await t.run("w1", "create", #"{"phases": [{"name": "p", "tasks": [{"task_id": "t1", "max_retries": 0}]}]}"#)
+        await t.run("w1", "start")
+        await t.run(nil, "register-agent", #"{"agent_id": "a1"}"#)
+        let lease = try #require(await t.claim("a1").first?["lease_id"]?.stringValue)
+        let given = await t.run(
+            nil, "heartbeat", "{\"agent_id\": \"a1\", \"held_leases\": [], \"released_leases\": [\"\(lease)\"]}")
+        #expect(given.succeeded, "\(given.json)")
+        #expect(await t.run(nil, "complete-task", "{\"lease_id\": \"\(lease)\"}").errorCode == "LEASE_EXPIRED")
+        let again = try #require(await t.claim("a1").first)
+        #expect(again["task_id"] == "t1")
+        #expect(again["attempt"] == 1)
+        let record = await t.run(nil, "monitor-pool").result["agent_pool"]?["performance_metrics"]?["a1"]
+        #expect(record?["tasks_failed"] == 0)
+    }
 }

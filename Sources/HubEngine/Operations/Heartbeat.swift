@@ -6,6 +6,7 @@ enum Heartbeat {
         var agentId: String
         var usage: UsageReport?
         var heldLeases: [String]?
+        var releasedLeases: [String]?
         static let schema = Schema.object([
             .init("agent_id", .id("The agent."), required: true),
             .init(
@@ -13,6 +14,12 @@ enum Heartbeat {
                 .array(
                     .string(maxLength: 128),
                     "The leases the agent knows it holds. Given, only these are renewed; its other leases older than one heartbeat interval (claims whose answer never reached it) go back to the queue without counting an attempt.",
+                    maxItems: 1000)),
+            .init(
+                "released_leases",
+                .array(
+                    .string(maxLength: 128),
+                    "Leases the agent gives back without an outcome (it was stopped, or took the task as it stopped): their tasks go back to the queue at once, no attempt counted.",
                     maxItems: 1000)),
             .init(
                 "usage",
@@ -42,8 +49,16 @@ enum Heartbeat {
             if returning { try scope.emitAgent("recovered", agent.agentID) }
             var renewed: [Lease] = []
             let held = p.heldLeases.map(Set.init)
+            let released = Set(p.releasedLeases ?? [])
             let known = scope.now - scope.configuration.heartbeatInterval.milliseconds
             for var lease in try scope.tx.activeLeases(agentID: p.agentId) {
+                if released.contains(lease.leaseID) {
+                    // Given back: not a failure of the task nor of the agent, so no attempt is counted.
+                    try scope.requeue(
+                        lease: lease, ending: .revoked, countAttempt: false,
+                        reason: "agent \(p.agentId) gave it back", cause: nil)
+                    continue
+                }
                 if let held, !held.contains(lease.leaseID), lease.claimedAt <= known {
                     // Claimed, but the answer never reached the agent (a lost response): release it.
                     try scope.requeue(

@@ -33,6 +33,8 @@ enum MonitorPool {
                     "active_assignments": .count(agents.reduce(0) { $0 + $1.currentLoad }),
                     "degraded_agents": .strings(degraded),
                     "performance_metrics": metrics,
+                    // What silence is judged by: an agent heartbeats more often than this.
+                    "heartbeat_interval": .string(context.hub.configuration.heartbeatInterval.description),
                 ]
             ],
             nextSteps: steps)
