@@ -36,6 +36,25 @@ extension LineStream {
         return (process, LineStream(errors.fileHandleForReading))
     }
 
+    /// A task that times out after 1s with one retry, and a runner of two slots whose command
+    /// writes its pid to `<lease>.pid` and sleeps.
+    static func timingOutTaskAndRunner(_ s: DispatchSandbox) throws -> (Process, LineStream) {
+        try s.succeed("w", "create", oneTask + #"", "timeout": "1s", "max_retries": 1}]}]}"#)
+        try s.succeed("w", "start")
+        return try agent(
+            s,
+            [
+                "agent", "--id", "slow", "--roles", "code", "--max-tasks", "2", "--idle-delay", "50ms", "--",
+                "/bin/sh", "-c", #"echo $$ > "$LEASE_ID.pid"; exec sleep 600"#,
+            ])
+    }
+
+    /// The pids the runs of `timingOutTaskAndRunner` wrote.
+    static func commandPIDs(_ s: DispatchSandbox) throws -> [Int32] {
+        try FileManager.default.contentsOfDirectory(atPath: s.file("")).filter { $0.hasSuffix(".pid") }
+            .compactMap { s.read($0).flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) } }
+    }
+
     /// Whether `pid` is still a live process (a zombie is not).
     static func alive(_ pid: Int32) -> Bool {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else {
@@ -51,20 +70,12 @@ extension LineStream {
     @Test func aTaskPastItsTimeoutHasItsCommandStopped() async throws {
         let s = try DispatchSandbox("agent-timeout", environment: ["COORDINATION_HUB_HEARTBEAT_INTERVAL": "1s"])
         defer { s.remove() }
-        try s.succeed("w", "create", Self.oneTask + #"", "timeout": "1s", "max_retries": 1}]}]}"#)
-        try s.succeed("w", "start")
-        let (runner, log) = try Self.agent(
-            s,
-            [
-                "agent", "--id", "slow", "--roles", "code", "--max-tasks", "2", "--idle-delay", "50ms", "--",
-                "/bin/sh", "-c", #"echo $$ > "$LEASE_ID.pid"; exec sleep 600"#,
-            ])
+        let (runner, log) = try Self.timingOutTaskAndRunner(s)
         var lines = log
         // Both attempts time out; each one's command is stopped.
         #expect(await lines.until("lease lost; stopped its command") != nil)
         #expect(await lines.until("lease lost; stopped its command") != nil)
-        let pids = try FileManager.default.contentsOfDirectory(atPath: s.file("")).filter { $0.hasSuffix(".pid") }
-            .compactMap { s.read($0).flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) } }
+        let pids = try Self.commandPIDs(s)
         #expect(pids.count == 2)
         let stopped = await DispatchSandbox.poll(attempts: 200) { !pids.contains(where: Self.alive) }
         #expect(stopped, "a timed-out task's command is still running")
@@ -83,19 +94,11 @@ extension LineStream {
         // No heartbeat comes during the test: only the claim can tell the runner.
         let s = try DispatchSandbox("agent-rerun", environment: ["COORDINATION_HUB_HEARTBEAT_INTERVAL": "1h"])
         defer { s.remove() }
-        try s.succeed("w", "create", Self.oneTask + #"", "timeout": "1s", "max_retries": 1}]}]}"#)
-        try s.succeed("w", "start")
-        let (runner, log) = try Self.agent(
-            s,
-            [
-                "agent", "--id", "slow", "--roles", "code", "--max-tasks", "2", "--idle-delay", "50ms", "--",
-                "/bin/sh", "-c", #"echo $$ > "$LEASE_ID.pid"; exec sleep 600"#,
-            ])
+        let (runner, log) = try Self.timingOutTaskAndRunner(s)
         var lines = log
         #expect(await lines.until("running w/t (attempt 1)") != nil)
         #expect(await lines.until("lease lost; stopped its command") != nil)
-        let pids = try FileManager.default.contentsOfDirectory(atPath: s.file("")).filter { $0.hasSuffix(".pid") }
-            .compactMap { s.read($0).flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) } }
+        let pids = try Self.commandPIDs(s)
         #expect(await DispatchSandbox.poll(attempts: 200) { pids.filter(Self.alive).count <= 1 }, "both runs alive")
         kill(runner.processIdentifier, SIGTERM)
         #expect(await lines.until("waiting for") != nil)
