@@ -240,4 +240,21 @@ import Testing
         let record = await t.run(nil, "monitor-pool").result["agent_pool"]?["performance_metrics"]?["a1"]
         #expect(record?["tasks_failed"] == 0)
     }
+
+    /// A workflow failed by its timeout could be "resumed", only to fail again at the next call
+    /// (its running time was past the limit): the only way on was cancel. Resuming it asks for
+    /// a longer timeout, and runs with one.
+    @Test func aWorkflowThatTimedOutResumesWithALongerTimeout() async throws {
+        await t.run("w1", "create", #"{"timeout": "2s", "phases": [{"name": "p", "tasks": [{"task_id": "a"}]}]}"#)
+        await t.run("w1", "start")
+        t.clock.advance(by: .seconds(3))
+        #expect(await state("w1")?["status"] == "failed")
+        let refused = await t.run("w1", "resume")
+        #expect(refused.errorCode == "INVALID_PARAMETERS", "\(refused.json)")
+        #expect(await state("w1")?["status"] == "failed")
+        #expect(await t.run("w1", "resume", #"{"timeout": "1m"}"#).succeeded)
+        await t.run(nil, "register-agent", #"{"agent_id": "ag"}"#)
+        #expect(await t.claim("ag").first?["task_id"] == "a")
+        #expect(await state("w1")?["status"] == "running")
+    }
 }

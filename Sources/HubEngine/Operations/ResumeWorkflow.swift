@@ -5,8 +5,14 @@ enum ResumeWorkflow {
     struct Parameters: OperationParameters {
         var resumeFromPhase: PhaseReference?
         var budget: JSONValue?
+        var timeout: HubDuration?
         static let schema = Schema.object([
             .init("budget", Budget.schema.described("A new budget (e.g. a larger one after budget_exhausted).")),
+            .init(
+                "timeout",
+                .duration(
+                    "A new running-time limit (paused time excluded), e.g. a longer one for a workflow that failed by its timeout."
+                )),
             .init(
                 "resume_from_phase",
                 PhaseReference.schema.described("Continue from this phase; its failed tasks go back to ready.")),
@@ -31,6 +37,17 @@ enum ResumeWorkflow {
             // resuming it begins its first phase, as start would have.
             let neverStarted = m.workflow.currentPhase == 0
             _ = try m.lifecycle(.resume)
+            if let timeout = p.timeout { m.workflow.configuration.timeout = timeout }
+            // Resumed past its timeout, it would fail again at once: refused, saying how to go on.
+            let ran = m.workflow.activeTime(now: m.now)
+            if ran.milliseconds >= m.workflow.configuration.timeout.milliseconds {
+                throw HubError.parameter(
+                    "timeout",
+                    "is \(m.workflow.configuration.timeout), and workflow \(id) has run \(ran) already: resumed, it would time out at once",
+                    suggestions: [
+                        "Resume with a longer timeout: coordination-hub \(id) resume '{\"timeout\": \"\(HubDuration(milliseconds: ran.milliseconds + m.workflow.configuration.timeout.milliseconds))\"}'"
+                    ])
+            }
             if let budget = p.budget { m.workflow.budget = Budget(json: budget) }
             if let budget = m.workflow.budget {
                 let exceeded = budget.exhausted(by: m.workflow.spend, time: m.workflow.activeTime(now: m.now))
