@@ -1,6 +1,5 @@
 import Foundation
 import HubCore
-import Yams
 
 /// Reads the parameters argument: inline JSON, `@file` (JSON, or YAML for
 /// `.yaml`/`.yml`), or `-` for standard input (§2).
