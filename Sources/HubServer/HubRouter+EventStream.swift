@@ -59,12 +59,16 @@ extension HubRouter {
             let follow = OperationRequest(workflowID: workflowID, operation: "get-events", parameters: parameters)
             let body = ResponseBody { writer in
                 var deduplicator = StreamDeduplicator(hub: hub)
-                for try await event in hub.follow(follow, shouldStop: stop) {
-                    guard await deduplicator.admits(event) else { continue }
-                    let sequence = event["sequence"]?.intValue ?? 0
-                    let type = event["event_type"]?.stringValue ?? "event"
-                    try await writer.write(
-                        ByteBuffer(string: "id: \(sequence)\nevent: \(type)\ndata: \(event.serialized(.compact))\n\n"))
+                // What one read of the log or one commit brought is written (and flushed) at once.
+                for try await batch in hub.follow(follow, shouldStop: stop).batches() {
+                    var frames = ""
+                    for event in batch {
+                        guard await deduplicator.admits(event) else { continue }
+                        let sequence = event["sequence"]?.intValue ?? 0
+                        let type = event["event_type"]?.stringValue ?? "event"
+                        frames += "id: \(sequence)\nevent: \(type)\ndata: \(event.serialized(.compact))\n\n"
+                    }
+                    if !frames.isEmpty { try await writer.write(ByteBuffer(string: frames)) }
                 }
                 try await writer.finish(nil)
             }

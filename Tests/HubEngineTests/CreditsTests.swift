@@ -23,3 +23,19 @@ import Testing
         #expect(await credits.take() == false)
     }
 }
+
+extension CreditsTests {
+    /// `tryTake` never waits, and a chunk's credits come back together, waking a waiting producer.
+    @Test func creditsComeBackTogetherAndTryTakeDoesNotWait() async {
+        let credits = Credits(2)
+        #expect(credits.tryTake())
+        #expect(credits.tryTake())
+        #expect(!credits.tryTake())
+        async let waiting = credits.take()
+        credits.give(2)
+        #expect(await waiting)
+        // One of the two went to the waiting take, the other is left.
+        #expect(credits.tryTake())
+        #expect(!credits.tryTake())
+    }
+}

@@ -91,3 +91,43 @@ extension EventFollowTests {
         #expect(received == (0..<Int64(count)).map { $0 })
     }
 }
+
+extension EventFollowTests {
+    /// In batches: a publish of ten events reaches a caught-up follower as one chunk (one
+    /// SSE write), and a read larger than the read-ahead comes in chunks no larger than it,
+    /// every event once and in order.
+    @Test func batchesCarryAPublishAtOnceAndNeverMoreThanTheReadAhead() async throws {
+        let t = try TestHub()
+        defer { t.remove() }
+        let start = await t.run(nil, "get-events", "{}").result["last_sequence"]?.intValue ?? 0
+        let count = FollowedEvents.readAhead + 40
+        let backlog = (0..<count).map { n -> JSONValue in ["event_type": "note", "data": ["n": .int(Int64(n))]] }
+        #expect(
+            await t.hub.perform(
+                OperationRequest(workflowID: nil, operation: "publish-event", parameters: ["events": .array(backlog)])
+            ).error == nil)
+        let stream = t.hub.follow(
+            OperationRequest(
+                workflowID: nil, operation: "get-events",
+                parameters: ["after_sequence": .int(start), "event_types": ["note"], "limit": 1000]),
+            interval: .seconds(600), shouldStop: { false })
+        var iterator = stream.batches().makeAsyncIterator()
+        var received: [Int64] = []
+        var sizes: [Int] = []
+        while received.count < count, let batch = try await iterator.next() {
+            sizes.append(batch.count)
+            received += batch.map { $0["data"]?["n"]?.intValue ?? -1 }
+        }
+        #expect(received == (0..<Int64(count)).map { $0 })
+        #expect(sizes.allSatisfy { $0 > 0 && $0 <= FollowedEvents.readAhead })
+        #expect(sizes.count >= 2)
+        // Caught up: the next publish of ten comes as one chunk.
+        let ten = (0..<10).map { n -> JSONValue in ["event_type": "note", "data": ["n": .int(Int64(count + n))]] }
+        #expect(
+            await t.hub.perform(
+                OperationRequest(workflowID: nil, operation: "publish-event", parameters: ["events": .array(ten)])
+            ).error == nil)
+        let next = try await iterator.next()
+        #expect(next?.map { $0["data"]?["n"]?.intValue ?? -1 } == (0..<10).map { Int64(count + $0) })
+    }
+}

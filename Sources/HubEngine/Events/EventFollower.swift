@@ -22,7 +22,7 @@ extension Hub {
         // What the stream selects, to take new events from the feed; nil: always read the log.
         let selection = Self.feedSelection(for: request)
         let credits = Credits(FollowedEvents.readAhead)
-        let stream = AsyncThrowingStream<JSONValue, any Error> { continuation in
+        let stream = AsyncThrowingStream<[JSONValue], any Error> { continuation in
             let task = Task {
                 if selection != nil { eventFeed.addFollower() }
                 defer { if selection != nil { eventFeed.removeFollower() } }
@@ -43,10 +43,11 @@ extension Hub {
                     let seen = await eventSignal.current()
                     var found = false
                     if !readLog, let selection, last >= 0, let fresh = eventFeed.events(after: last) {
+                        var chunk = Chunk(continuation: continuation, credits: credits)
                         for event in fresh where selection.admits(event) {
-                            guard await credits.take() else { break }
-                            continuation.yield(event.json)
+                            guard await chunk.append(event.json) else { break }
                         }
+                        chunk.send()
                         last = fresh.last?.sequence ?? last
                         found = !fresh.isEmpty
                     } else {
@@ -60,11 +61,12 @@ extension Hub {
                         let events = (response.json["result"]?["events"]?.arrayValue ?? []).filter {
                             ($0["sequence"]?.intValue ?? 0) > last
                         }
+                        var chunk = Chunk(continuation: continuation, credits: credits)
                         for event in events {
-                            guard await credits.take() else { break }
-                            continuation.yield(event)
+                            guard await chunk.append(event) else { break }
                             last = max(last, event["sequence"]?.intValue ?? last)
                         }
+                        chunk.send()
                         found = !events.isEmpty
                     }
                     readLog = false
@@ -117,6 +119,10 @@ public struct FollowFailure: Error {
 
 /// The events of ``Hub/follow(_:interval:shouldStop:)``, read ahead of their consumer by at
 /// most ``readAhead``: each event taken from the sequence lets the follower read one more.
+///
+/// Events come in the chunks the follower read them in (one commit's events, one page of the
+/// log): iterate the sequence for single events, or ``batches()`` to take a chunk at once —
+/// an event stream writes a chunk in one write, not one write and flush per event.
 public struct FollowedEvents: AsyncSequence, Sendable {
     public typealias Element = JSONValue
 
@@ -124,22 +130,80 @@ public struct FollowedEvents: AsyncSequence, Sendable {
     /// reading an SSE stream kept the whole log and everything published after it.
     public static let readAhead = 256
 
-    let stream: AsyncThrowingStream<JSONValue, any Error>
+    let stream: AsyncThrowingStream<[JSONValue], any Error>
     let credits: Credits
 
     public struct AsyncIterator: AsyncIteratorProtocol {
-        var base: AsyncThrowingStream<JSONValue, any Error>.AsyncIterator
+        var base: AsyncThrowingStream<[JSONValue], any Error>.AsyncIterator
         let credits: Credits
+        var pending: [JSONValue] = []
+        var next = 0
 
         public mutating func next() async throws -> JSONValue? {
-            let event = try await base.next()
-            if event != nil { credits.give() }
-            return event
+            while next == pending.count {
+                guard let chunk = try await base.next() else { return nil }
+                pending = chunk
+                next = 0
+            }
+            defer { next += 1 }
+            credits.give()
+            return pending[next]
         }
     }
 
     public func makeAsyncIterator() -> AsyncIterator {
         AsyncIterator(base: stream.makeAsyncIterator(), credits: credits)
+    }
+
+    /// The same events, a chunk at a time (never empty). Iterate either this or the events, not both.
+    public func batches() -> Batches { Batches(stream: stream, credits: credits) }
+
+    /// ``FollowedEvents`` in the chunks they were read in.
+    public struct Batches: AsyncSequence, Sendable {
+        public typealias Element = [JSONValue]
+        let stream: AsyncThrowingStream<[JSONValue], any Error>
+        let credits: Credits
+
+        public struct AsyncIterator: AsyncIteratorProtocol {
+            var base: AsyncThrowingStream<[JSONValue], any Error>.AsyncIterator
+            let credits: Credits
+
+            public mutating func next() async throws -> [JSONValue]? {
+                guard let chunk = try await base.next() else { return nil }
+                credits.give(chunk.count)
+                return chunk
+            }
+        }
+
+        public func makeAsyncIterator() -> AsyncIterator {
+            AsyncIterator(base: stream.makeAsyncIterator(), credits: credits)
+        }
+    }
+}
+
+/// The events of one read on their way to a follower's consumer: gathered while credits are
+/// there to take, sent as one chunk when the credits run out (before waiting for more) and
+/// when the read ends.
+private struct Chunk {
+    let continuation: AsyncThrowingStream<[JSONValue], any Error>.Continuation
+    let credits: Credits
+    var events: [JSONValue] = []
+
+    /// Adds `event`, first sending what is gathered and waiting when no credit is left;
+    /// `false` once the follower is cancelled.
+    mutating func append(_ event: JSONValue) async -> Bool {
+        if !credits.tryTake() {
+            send()
+            guard await credits.take() else { return false }
+        }
+        events.append(event)
+        return true
+    }
+
+    mutating func send() {
+        guard !events.isEmpty else { return }
+        continuation.yield(events)
+        events = []
     }
 }
 
@@ -154,6 +218,15 @@ final class Credits: Sendable {
     private let state: Mutex<State>
 
     init(_ limit: Int) { state = Mutex(State(available: limit)) }
+
+    /// Takes one credit if one is there, without waiting.
+    func tryTake() -> Bool {
+        state.withLock { s in
+            guard !s.cancelled, s.available > 0 else { return false }
+            s.available -= 1
+            return true
+        }
+    }
 
     /// Takes one credit, waiting for the consumer if there is none; `false` once the waiting task is cancelled.
     func take() async -> Bool {
@@ -188,14 +261,16 @@ final class Credits: Sendable {
         }
     }
 
-    /// Gives one credit back, waking a waiting producer with it.
-    func give() {
+    /// Gives `count` credits back, waking a waiting producer with one of them.
+    func give(_ count: Int = 1) {
+        guard count > 0 else { return }
         let waiter = state.withLock { s -> CheckedContinuation<Bool, Never>? in
             guard let waiter = s.waiter else {
-                s.available += 1
+                s.available += count
                 return nil
             }
             s.waiter = nil
+            s.available += count - 1
             return waiter
         }
         waiter?.resume(returning: true)
