@@ -79,6 +79,9 @@ public struct RetentionRule: Sendable, Equatable {
     /// lowest cursor of all subscriptions, so no subscription loses an unacknowledged event),
     /// except dead-lettered ones: a cursor passed them without their subscriber getting them.
     public var acknowledgedThrough: Int64?
+    /// Additionally, these events go (`acknowledged_only`: events past the lowest cursor that
+    /// every subscription matching them has acknowledged), except dead-lettered ones.
+    public var acknowledgedSequences: [Int64]
     /// Only this workflow's events (a workflow's own retention), when set.
     public var workflowID: String?
     /// Not these workflows' events (they follow their own retention).
@@ -86,8 +89,9 @@ public struct RetentionRule: Sendable, Equatable {
 
     public init(
         before: Int64, infoBefore: Int64? = nil, keptTypes: [String] = [], acknowledgedThrough: Int64? = nil,
-        workflowID: String? = nil, exceptWorkflows: [String] = []
+        acknowledgedSequences: [Int64] = [], workflowID: String? = nil, exceptWorkflows: [String] = []
     ) {
+        self.acknowledgedSequences = acknowledgedSequences
         self.before = before
         self.infoBefore = infoBefore
         self.keptTypes = keptTypes

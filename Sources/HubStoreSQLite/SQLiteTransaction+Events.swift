@@ -196,6 +196,15 @@ extension SQLiteTransaction {
             clauses.append("(sequence <= ? AND sequence NOT IN (SELECT sequence FROM dead_letters))")
             _ = arguments.append(contentsOf: [through])
         }
+        if !rule.acknowledgedSequences.isEmpty {
+            // One bound JSON array, however many: a statement's variables are limited.
+            clauses.append(
+                "(sequence IN (SELECT value FROM json_each(?)) AND sequence NOT IN (SELECT sequence FROM dead_letters))"
+            )
+            _ = arguments.append(contentsOf: [
+                JSONValue.array(rule.acknowledgedSequences.map { .int($0) }).serialized(.compact)
+            ])
+        }
         var scope = ""
         if let workflowID = rule.workflowID {
             scope = " AND workflow_id = ?"

@@ -11,6 +11,7 @@ extension StoreConformance {
         ("cursors hold events until acknowledged; acks only move forward", cursorsAndAcks),
         ("a bounded replay redelivers its range and returns", boundedReplay),
         ("acknowledged_only retention keeps unacknowledged events", retentionKeepsPending),
+        ("acknowledged_only retention waits only for the subscriptions matching an event", retentionByInterest),
     ]
 
     /// A hub on `store` with a manual clock; state files go to a temporary directory.
@@ -92,5 +93,27 @@ extension StoreConformance {
             hub, nil, "configure-persistence", #"{"replay_capabilities": "acknowledged_only", "enforce_now": true}"#)
         let pending = try await perform(hub, nil, "get-events", #"{"subscription": "conf-keep"}"#)
         try expect(numbers(pending) == [1, 2], "retention removed unacknowledged events: \(numbers(pending))")
+    }
+
+    static func retentionByInterest(_ store: any Store) async throws {
+        let (hub, clock) = hub(on: store)
+        for (name, type) in [("conf-int-a", "conf_int_a"), ("conf-int-b", "conf_int_b")] {
+            _ = try await perform(
+                hub, nil, "subscribe-event", "{\"patterns\": [\"*.\(type)\"], \"callback\": \"\(name)\"}")
+        }
+        for type in ["conf_int_a", "conf_int_b", "conf_int_a", "conf_int_tail"] {
+            _ = try await perform(hub, nil, "publish-event", "{\"event_type\": \"\(type)\"}")
+        }
+        // A takes and acknowledges both of its events; B has acknowledged nothing.
+        let taken = try await perform(hub, nil, "get-events", #"{"subscription": "conf-int-a", "ack": true}"#)
+        try expect(taken["events"]?.arrayValue?.count == 2, "subscription a got \(taken)")
+        clock.advance(by: .hours(2))
+        _ = try await perform(
+            hub, nil, "configure-persistence", #"{"replay_capabilities": "acknowledged_only", "enforce_now": true}"#)
+        let a = try await perform(hub, nil, "get-events", #"{"event_types": ["conf_int_a"]}"#)
+        try expect(a["events"]?.arrayValue?.isEmpty == true, "events only a wanted, acknowledged, stayed: \(a)")
+        let b = try await perform(hub, nil, "get-events", #"{"subscription": "conf-int-b"}"#)
+        try expect(b["events"]?.arrayValue?.count == 1, "b's unacknowledged event went: \(b)")
+        _ = try await perform(hub, nil, "configure-persistence", #"{"replay_capabilities": "full"}"#)
     }
 }

@@ -27,14 +27,26 @@ extension Hub {
             guard force || policy.isDue(now: now) else { return nil }
             // An event every subscription has acknowledged is no one's any more; with no
             // subscriptions, none is waited for.
-            let acknowledged = try tx.subscriptions().map(\.cursor).min() ?? tx.lastEventSequence()
+            let subscriptions = try tx.subscriptions()
+            let acknowledged = try subscriptions.map(\.cursor).min() ?? tx.lastEventSequence()
+            // Past the lowest cursor, events every subscription matching them has acknowledged
+            // (§10: interest-based); read only when some policy asks for it.
+            let wantsAcknowledged =
+                ([policy.retention(of: nil)] + policy.byWorkflow.keys.map { policy.retention(of: $0) })
+                .contains { $0.replay == .acknowledgedOnly }
+            let acknowledgedBeyond =
+                wantsAcknowledged && !subscriptions.isEmpty
+                ? try SubscriptionScan.acknowledgedByAll(tx, subscriptions, after: acknowledged) : []
             func rule(_ own: PersistencePolicy.WorkflowRetention) -> RetentionRule {
                 var rule = RetentionRule(before: now - own.retention.milliseconds)
                 if own.policy == .selectiveCritical {
                     rule.infoBefore = now - PersistencePolicy.progressRetention.milliseconds
                     rule.keptTypes = PersistencePolicy.lifecycleTypes
                 }
-                if own.replay == .acknowledgedOnly { rule.acknowledgedThrough = acknowledged }
+                if own.replay == .acknowledgedOnly {
+                    rule.acknowledgedThrough = acknowledged
+                    rule.acknowledgedSequences = acknowledgedBeyond
+                }
                 return rule
             }
             // The hub-wide rule for every event but those of workflows with their own, then theirs.

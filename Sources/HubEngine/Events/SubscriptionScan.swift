@@ -161,6 +161,38 @@ extension SubscriptionScan {
     }
 }
 
+extension SubscriptionScan {
+    /// Events looked at per retention run past the lowest cursor.
+    static let retentionLimit = 20_000
+
+    /// The events after `after` (the lowest cursor) that no subscription still has to hand
+    /// out: every subscription whose patterns and filters select one has acknowledged it
+    /// (§10 `acknowledged_only`). Looks at `limit` events at most; the next run goes on.
+    static func acknowledgedByAll(
+        _ tx: any StoreReader, _ subscriptions: [Subscription], after: Int64, limit: Int = retentionLimit
+    ) throws -> [Int64] {
+        let router = router(for: subscriptions)
+        var done: [Int64] = []
+        var looked = 0
+        var query = EventQuery(afterSequence: after, limit: pageSize)
+        while looked < limit {
+            let page = try tx.events(query)
+            for event in page {
+                looked += 1
+                let wanted = router.match(event.subject).contains { n in
+                    let s = subscriptions[n]
+                    return s.awaits(event.sequence) && s.replayAdmits(event) && s.filter.admits(event)
+                }
+                if !wanted { done.append(event.sequence) }
+                if looked == limit { break }
+            }
+            guard page.count == query.limit, let last = page.last else { break }
+            query.afterSequence = last.sequence
+        }
+        return done
+    }
+}
+
 extension Subscription {
     /// Whether an event at `sequence` is still to be handed out: after the cursor, and not
     /// between a replay's end and the point it resumes at (already acknowledged).

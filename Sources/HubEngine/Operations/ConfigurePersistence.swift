@@ -25,7 +25,7 @@ enum ConfigurePersistence {
                 "replay_capabilities",
                 .oneOf(
                     PersistencePolicy.Replay.allCases.map(\.rawValue),
-                    "full (default): every event is kept for the retention period; acknowledged_only: an event goes once every subscription has acknowledged it."
+                    "full (default): every event is kept for the retention period; acknowledged_only: an event goes once every subscription matching it has acknowledged it."
                 )),
             .init("enforce_now", .boolean("Apply the policy at once instead of at the next hourly run.")),
         ])
