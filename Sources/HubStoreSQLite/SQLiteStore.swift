@@ -44,7 +44,11 @@ public final class SQLiteStore: Store {
         config.foreignKeysEnabled = true
         config.prepareDatabase { db in
             if !pooled {
-                let mode = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
+                // Processes opening a new file at once contend for the switch to WAL; SQLite
+                // can answer SQLITE_BUSY there without waiting through the busy handler.
+                let mode = try SQLiteStore.retryingWhileBusy {
+                    try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
+                }
                 guard mode == "wal" else {
                     throw DatabaseError(message: "could not turn on WAL mode (journal_mode is \(mode ?? "unknown"))")
                 }
@@ -68,7 +72,8 @@ public final class SQLiteStore: Store {
             // GRDB's WAL setup runs after `prepareDatabase` and sets `synchronous = NORMAL`
             // (no fsync at commit), so FULL is set again on the connection that writes.
             try writer.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
-            try Self.migrate(writer)
+            let opened = writer
+            try Self.retryingWhileBusy { try Self.migrate(opened) }
             if pooled {
                 let checkpointer = try WALCheckpointer(path: path, threshold: checkpointThreshold)
                 writer.writeWithoutTransaction { db in checkpointer.install(on: db) }
@@ -145,6 +150,24 @@ public final class SQLiteStore: Store {
                 attempt += 1
                 if try writer.read({ try migrator.hasCompletedMigrations($0) }) { return }
                 if attempt >= 3 { throw error }
+            }
+        }
+    }
+
+    /// Runs `body` again while it fails with SQLITE_BUSY ("database is locked"), for up to
+    /// `timeout` seconds, waiting a little longer each time (1 ms doubling to 50 ms). For the
+    /// steps of opening a store that SQLite does not retry through the busy handler itself:
+    /// the switch to WAL, and a migration whose read snapshot another process's commit made
+    /// stale (`SQLITE_BUSY_SNAPSHOT`). Other errors are thrown at once.
+    static func retryingWhileBusy<T>(timeout: TimeInterval = busyTimeout, _ body: () throws -> T) throws -> T {
+        let deadline = Date().addingTimeInterval(timeout)
+        var delay: UInt32 = 1_000
+        while true {
+            do {
+                return try body()
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY && Date() < deadline {
+                usleep(delay)
+                delay = min(delay * 2, 50_000)
             }
         }
     }
