@@ -267,3 +267,52 @@ import Testing
         #expect(status.result["workflow_state"]?["agent_requirements"]?["max_agents"] == 4)
     }
 }
+
+/// Settings that could never work, or that say one thing twice two ways, are refused
+/// with the field to fix; nothing is created or changed.
+@Suite struct WorkflowSettingsTests {
+    @Test func theTopLevelTimeoutAndPriorityMustAgreeWithTheConfigurations() async throws {
+        let t = try TestHub()
+        defer { t.remove() }
+        let timeout = await t.run(
+            "w1", "create", #"{"phases": ["a"], "timeout": "2h", "configuration": {"timeout": "1h"}}"#)
+        #expect(timeout.errorCode == "INVALID_PARAMETERS")
+        #expect(timeout.json["error"]?["context"]?["field"] == "configuration.timeout")
+        let priority = await t.run(
+            "w1", "create", #"{"phases": ["a"], "priority": "low", "configuration": {"priority": "high"}}"#)
+        #expect(priority.json["error"]?["context"]?["field"] == "configuration.priority")
+        #expect(await t.run("w1", "get-status").errorCode == "WORKFLOW_NOT_FOUND")
+        // The same duration written another way agrees.
+        let agreeing = await t.run(
+            "w1", "create", #"{"phases": ["a"], "timeout": "2h", "configuration": {"timeout": "120m"}}"#)
+        #expect(agreeing.errorCode == nil)
+    }
+
+    @Test func aCheckpointIntervalUnderASecondIsRefusedAtCreateAndStart() async throws {
+        let t = try TestHub()
+        defer { t.remove() }
+        let create = await t.run(
+            "w1", "create", #"{"phases": ["a"], "configuration": {"checkpoint_interval": "0s"}}"#)
+        #expect(create.errorCode == "INVALID_PARAMETERS")
+        #expect(create.json["error"]?["context"]?["field"] == "configuration.checkpoint_interval")
+        #expect(await t.run("w1", "create", #"{"phases": ["a"]}"#).errorCode == nil)
+        let start = await t.run("w1", "start", #"{"checkpoint_interval": "0s"}"#)
+        #expect(start.errorCode == "INVALID_PARAMETERS")
+        #expect(start.json["error"]?["context"]?["field"] == "checkpoint_interval")
+        #expect(await t.run("w1", "get-status").result["workflow_state"]?["status"] == "created")
+    }
+
+    @Test func aTaskTimeoutOfZeroIsRefusedInCreateAndAddTasks() async throws {
+        let t = try TestHub()
+        defer { t.remove() }
+        let create = await t.run(
+            "w1", "create", #"{"phases": [{"name": "a", "tasks": [{"task_id": "t1", "timeout": "0s"}]}]}"#)
+        #expect(create.errorCode == "INVALID_PARAMETERS")
+        #expect(create.json["error"]?["context"]?["task_id"] == "t1")
+        #expect(await t.run("w1", "create", #"{"phases": ["a"]}"#).errorCode == nil)
+        let add = await t.run("w1", "add-tasks", #"{"tasks": [{"task_id": "t2", "phase": 1, "timeout": "0s"}]}"#)
+        #expect(add.errorCode == "INVALID_PARAMETERS")
+        #expect(await t.run("w1", "get-status").result["workflow_state"]?["phases"]?.arrayValue?.first?["tasks"] == [])
+        #expect(await t.run("w1", "get-status").result["workflow_state"]?["state_version"] == 1)
+    }
+}

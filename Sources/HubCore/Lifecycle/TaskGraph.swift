@@ -70,6 +70,20 @@ public enum TaskGraph {
         }
     }
 
+    /// Refuses a task `timeout` of zero: such a task timed out as soon as it was claimed and
+    /// retried until it failed, as a workflow timeout of 0s is refused too.
+    public static func validateTimeouts(_ tasks: [WorkTask]) throws(HubError) {
+        for task in tasks {
+            if let timeout = task.timeout, timeout.milliseconds <= 0 {
+                throw HubError(
+                    .invalidParameters, "timeout of task \(task.taskID) must be longer than 0s",
+                    details: "A task's timeout is the longest it may run once claimed.",
+                    context: ["field": "timeout", "task_id": .string(task.taskID)],
+                    suggestions: ["Give a duration such as 10m, or leave timeout out for none"])
+            }
+        }
+    }
+
     /// One cycle as a path that starts and ends with the same task, or `nil` for a DAG.
     public static func findCycle(_ tasks: [WorkTask]) -> [String]? {
         var edges: [String: [String]] = [:]

@@ -153,6 +153,17 @@ enum CreateWorkflow {
         if let lo = requirements.minAgents, let hi = requirements.maxAgents, lo > hi {
             throw HubError.parameter("agent_requirements", "has min_agents \(lo) above max_agents \(hi)")
         }
+        // The top-level timeout and priority are the configuration's, by another name: both given, they must agree.
+        if let a = p.timeout, let b = p.configuration?.timeout, a != b {
+            throw HubError.parameter("configuration.timeout", "is \(b) but timeout is \(a); give one of the two")
+        }
+        if let a = p.priority, let b = p.configuration?.priority, a != b {
+            throw HubError.parameter(
+                "configuration.priority", "is \(b.rawValue) but priority is \(a.rawValue); give one of the two")
+        }
+        if let interval = p.configuration?.checkpointInterval, interval.milliseconds < 1000 {
+            throw HubError.parameter("configuration.checkpoint_interval", "must be at least 1s")
+        }
         let config = WorkflowConfiguration(
             timeout: p.timeout ?? p.configuration?.timeout ?? hub.configuration.workflowTimeout,
             checkpointInterval: p.configuration?.checkpointInterval ?? hub.configuration.checkpointInterval,
@@ -182,6 +193,7 @@ enum CreateWorkflow {
         }
         try TaskGraph.validate(existing: [], adding: tasks)
         try TaskGraph.validateEvidence(tasks)
+        try TaskGraph.validateTimeouts(tasks)
         let lengths = CriticalPath.lengths(tasks)
         for i in tasks.indices { tasks[i].criticalPathMilliseconds = lengths[tasks[i].taskID] ?? 0 }
         return (workflow, phases, tasks)

@@ -35,6 +35,9 @@ enum StartWorkflow {
     static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {
         let id = try context.requiredWorkflowID
         let poolLimit = context.hub.configuration.maxAgentPoolSize
+        if let interval = p.checkpointInterval, interval.milliseconds < 1000 {
+            throw HubError.parameter("checkpoint_interval", "must be at least 1s")
+        }
         let (started, _, _) = try await context.hub.mutate(context) { m -> (Int, [String], [String]) in
             _ = try m.lifecycle(.start)
             if let interval = p.checkpointInterval { m.workflow.configuration.checkpointInterval = interval }
