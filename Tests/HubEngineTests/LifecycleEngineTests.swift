@@ -1,3 +1,4 @@
+import Foundation
 import HubCore
 import HubEngine
 import HubTesting
@@ -314,5 +315,38 @@ import Testing
         #expect(add.errorCode == "INVALID_PARAMETERS")
         #expect(await t.run("w1", "get-status").result["workflow_state"]?["phases"]?.arrayValue?.first?["tasks"] == [])
         #expect(await t.run("w1", "get-status").result["workflow_state"]?["state_version"] == 1)
+    }
+}
+
+/// `complete` and `cleanup` write their archive and report after the commit: a state
+/// directory that cannot take them is found before it, so the refusal changes nothing and
+/// the operation can be run again once the directory is fixed.
+@Suite struct FinalizationTests {
+    @Test func anArchiveThatCannotBeWrittenRefusesCompleteAndCleanupWithNothingChanged() async throws {
+        let t = try TestHub()
+        defer { t.remove() }
+        await t.run("w1", "create", #"{"phases": ["a"]}"#)
+        await t.run("w1", "start")
+        // A file where the archive's folder belongs.
+        let blocked = t.hub.stateDirectory + "/workflows/completed"
+        try FileManager.default.createDirectory(
+            atPath: t.hub.stateDirectory + "/workflows", withIntermediateDirectories: true)
+        #expect(FileManager.default.createFile(atPath: blocked, contents: Data("x".utf8)))
+        let before = await t.run(nil, "get-events", "{}").result["last_sequence"]
+        let complete = await t.run("w1", "complete", #"{"force": true, "archive_state": true}"#)
+        #expect(complete.errorCode == "STORE_UNAVAILABLE")
+        #expect(await t.run("w1", "get-status").result["workflow_state"]?["status"] == "running")
+        #expect(await t.run(nil, "get-events", "{}").result["last_sequence"] == before)
+        // Fixed, the same request goes through and writes the archive.
+        try FileManager.default.removeItem(atPath: blocked)
+        let again = await t.run("w1", "complete", #"{"force": true, "archive_state": true}"#)
+        #expect(again.errorCode == nil)
+        #expect(again.result["artifacts"]?["archived_files"]?.arrayValue?.count == 2)
+        #expect(again.result["artifacts"]?["errors"] == nil)
+        // cleanup's report folder blocked the same way.
+        #expect(FileManager.default.createFile(atPath: t.hub.stateDirectory + "/reports", contents: Data("x".utf8)))
+        let cleanup = await t.run("w1", "cleanup", #"{"generate_report": true}"#)
+        #expect(cleanup.errorCode == "STORE_UNAVAILABLE")
+        #expect(await t.run("w1", "get-status").result["workflow_state"]?["archived"] == false)
     }
 }

@@ -34,13 +34,14 @@ enum CleanupWorkflow {
     static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {
         let id = try context.requiredWorkflowID
         let hub = context.hub
+        try Finalization(hub: hub).prepare(id, archive: p.archiveState ?? false, report: p.generateReport ?? false)
         _ = try await hub.mutate(context) { m in
             _ = try m.lifecycle(.cleanup)
             m.workflow.archived = true
             try m.emit("archived", data: ["status": .string(m.workflow.status.rawValue)])
         }
         let snapshot = try await hub.snapshot(id)
-        let artifacts = try await Finalization(hub: hub).run(
+        let artifacts = await Finalization(hub: hub).run(
             snapshot, archive: p.archiveState ?? false, report: p.generateReport ?? false)
         var removed: [String] = []
         if p.removeTempFiles ?? false {

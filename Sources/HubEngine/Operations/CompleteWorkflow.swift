@@ -50,6 +50,7 @@ enum CompleteWorkflow {
     static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {
         let id = try context.requiredWorkflowID
         let hub = context.hub
+        try Finalization(hub: hub).prepare(id, archive: p.archiveState ?? false, report: p.generateReport ?? false)
         let (outcome, _, _) = try await hub.mutate(context) { m -> (skipped: [String], released: Int) in
             let action = try m.lifecycle(.complete)
             var skipped: [String] = []
@@ -111,7 +112,7 @@ enum CompleteWorkflow {
         }
         let skipped = outcome.skipped
         let snapshot = try await hub.snapshot(id)
-        let artifacts = try await Finalization(hub: hub).run(
+        let artifacts = await Finalization(hub: hub).run(
             snapshot, archive: p.archiveState ?? false, report: p.generateReport ?? false)
         var result: JSONValue = [
             "skipped_tasks": .strings(skipped),
@@ -120,55 +121,5 @@ enum CompleteWorkflow {
         ]
         result["hub_to_orchestrate"] = HandoffView(hub: hub).json(snapshot, artifacts: artifacts.paths)
         return try await .after(hub, id, result: result)
-    }
-}
-
-/// The archive and report steps shared by `complete` and `cleanup`.
-struct Finalization {
-    let hub: Hub
-
-    struct Artifacts {
-        var archived: [String] = []
-        var report: (markdown: String, json: String)?
-        var paths: [String] { archived + (report.map { [$0.markdown, $0.json] } ?? []) }
-        var json: JSONValue {
-            [
-                "archived_files": .strings(archived),
-                "report": report.map { ["markdown": .string($0.markdown), "json": .string($0.json)] } ?? .null,
-            ]
-        }
-    }
-
-    func run(_ snapshot: WorkflowSnapshot, archive: Bool, report: Bool) async throws -> Artifacts {
-        var artifacts = Artifacts()
-        let exporter = StateExporter(hub: hub)
-        if archive { artifacts.archived = try await exporter.exportWorkflow(snapshot) }
-        if report {
-            artifacts.report = try ReportWriter(hub: hub).write(
-                snapshot, events: try await exporter.events(snapshot.workflow.id))
-        }
-        return artifacts
-    }
-}
-
-/// `hub_to_orchestrate` of §12 for a finished workflow.
-struct HandoffView {
-    let hub: Hub
-
-    func json(_ snapshot: WorkflowSnapshot, artifacts: [String]) -> JSONValue {
-        let view = WorkflowStateView(snapshot: snapshot, now: hub.clock.nowMilliseconds())
-        return [
-            "completion_status": .string(
-                CompletionStatus.of(snapshot.tasks, status: snapshot.workflow.status).rawValue),
-            "final_state": [
-                "status": .string(snapshot.workflow.status.rawValue),
-                "current_phase": .count(snapshot.workflow.currentPhase),
-                "progress_percentage": .double(
-                    WorkflowProgression.progressPercentage(phases: snapshot.phases, tasks: snapshot.tasks)),
-                "state_version": .int(snapshot.workflow.stateVersion),
-            ],
-            "execution_metrics": view.metrics,
-            "artifact_locations": .strings(artifacts),
-        ]
     }
 }
