@@ -78,7 +78,9 @@ public struct CommandLineTool: Sendable {
                     operation: "help", workflowID: nil, pretty: pretty, exit: 2)
             }
             let topic = topics.first
-            if let topic, topic != "help" {
+            if let topic, let text = CommandHelp.text(topic) {
+                standardOutput.write(text)
+            } else if let topic, topic != "help" {
                 guard let op = table[topic] else {
                     return emitError(
                         HubError(

@@ -242,8 +242,16 @@ import Testing
         let overview = try hub.run("help")
         #expect(overview.status == 0)
         #expect(overview.stdout.contains("Usage"))
+        let lines = overview.stdout.split(separator: "\n")
         for name in OperationTable.standard.names {
-            #expect(overview.stdout.contains(name), "help does not mention \(name)")
+            // Listed whole, as a line of its own to copy from (long names were cut to 18 characters).
+            #expect(lines.contains { $0.hasPrefix("  \(name) ") }, "help does not list \(name)")
+        }
+        // The commands that are not operations have their help too.
+        for command in ["agent", "serve", "mcp", "openapi", "version"] {
+            let text = try hub.run("help", command)
+            #expect(text.status == 0)
+            #expect(text.stdout.hasPrefix("coordination-hub \(command)"), "help \(command): \(text.stdout.prefix(200))")
         }
         #expect(try hub.run("--help").stdout == overview.stdout)
 

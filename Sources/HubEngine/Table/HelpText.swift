@@ -20,7 +20,7 @@ public enum HelpText {
             "  coordination-hub mcp [--hub URL] [--token T]",
             "      MCP server on stdio: every operation as a tool (get_status, claim_task, …) for AI agents",
             "  coordination-hub openapi             (prints the HTTP API's OpenAPI 3.1 document)",
-            "  coordination-hub help [<operation>] | version",
+            "  coordination-hub help [<operation> | agent | serve | mcp] | version",
             "",
             "Options:",
             "  --state-dir DIR   state directory (env COORDINATION_HUB_STATE_DIR; default .claude/coordination)",
@@ -32,18 +32,21 @@ public enum HelpText {
             "Output: one JSON document on stdout. Exit status 0 success, 1 operation error, 2 unreadable command line.",
             "",
         ]
+        // Wide enough for the longest name: a name cut short could not be copied into a command.
+        let width = max(18, table.operations.map(\.name.count).max() ?? 0)
         for scope in [OperationScope.workflow, .hub] {
             lines.append(
                 scope == .workflow
                     ? "Workflow operations (workflow id required):" : "Hub operations (workflow id optional):")
             for op in table.operations where op.scope == scope {
-                lines.append("  \(op.name.padding(toLength: 18, withPad: " ", startingAt: 0)) \(op.summary)")
+                lines.append("  \(op.name.padding(toLength: width, withPad: " ", startingAt: 0)) \(op.summary)")
                 let params = op.schema.properties.map(\.name)
                 if !params.isEmpty {
-                    lines.append("  \(String(repeating: " ", count: 18)) parameters: \(params.joined(separator: ", "))")
+                    lines.append(
+                        "  \(String(repeating: " ", count: width)) parameters: \(params.joined(separator: ", "))")
                 }
                 lines.append(
-                    "  \(String(repeating: " ", count: 18)) e.g. \(op.example.trimmingCharacters(in: .whitespacesAndNewlines))"
+                    "  \(String(repeating: " ", count: width)) e.g. \(op.example.trimmingCharacters(in: .whitespacesAndNewlines))"
                 )
             }
             lines.append("")

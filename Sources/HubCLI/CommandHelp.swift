@@ -1,0 +1,61 @@
+/// `help <command>` for the commands that are not operations: what `help` prints for
+/// `agent`, `serve`, `mcp`, `openapi` and `version` (the overview lists them too).
+enum CommandHelp {
+    static func text(_ command: String) -> String? {
+        switch command {
+        case "agent":
+            return """
+                \(AgentOptionsParser.usage)
+
+                Runs an agent: registers it, heartbeats at the hub's heartbeat_interval, claims up to
+                --max-tasks tasks (1 to 100) of its --roles (of --workflow only, when given), runs each
+                task's command (or the command after --) with /bin/sh -c and TASK_ID, TASK_DESCRIPTION,
+                TASK_PAYLOAD, WORKFLOW_ID and PHASE in its environment, and completes or fails the task
+                by the exit status with the output's tail as the result. Progress goes to stderr.
+                --idle-delay (default 500ms) is the pause between claims that found nothing on the
+                local store; with --hub URL claims long-poll the server instead.
+                SIGINT or SIGTERM: stop claiming, let running commands finish and give back what has
+                not started; a second signal stops the commands and gives their tasks back.
+
+                """
+        case "serve":
+            return """
+                \(ServeOptions.usage)
+
+                Serves the HTTP API (POST /v1/workflows/{id}/{operation}, POST /v1/{operation},
+                GET /v1/workflows, GET /v1/workflows/{id}, GET /v1/events/stream, GET /metrics,
+                GET /healthz, GET /openapi.json) and runs the background work: lease expiry,
+                timeouts, interval checkpoints, retention and webhook delivery. --port 0 picks a free
+                port; the address is printed on stderr. Without an admin token (--admin-token or
+                COORDINATION_HUB_ADMIN_TOKEN, at least 16 characters) only a loopback address may be
+                bound. SIGTERM or SIGINT shuts down gracefully.
+
+                """
+        case "mcp":
+            return """
+                coordination-hub mcp [--state-dir DIR] [--hub URL] [--token T] [--set KEY=VALUE]
+
+                An MCP server on stdio: every operation is a tool (get_status, claim_task, …) whose
+                input schema is the operation's parameters. Works on the local store, or with --hub
+                against a running server.
+
+                """
+        case "openapi":
+            return """
+                coordination-hub openapi
+
+                Prints the HTTP API's OpenAPI 3.1 document (the one `serve` serves at /openapi.json).
+
+                """
+        case "version":
+            return """
+                coordination-hub version
+
+                Prints the name and version.
+
+                """
+        default:
+            return nil
+        }
+    }
+}
