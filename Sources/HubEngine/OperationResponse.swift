@@ -55,7 +55,7 @@ public struct OperationResponse: Sendable {
         let json: JSONValue = [
             "status": "success",
             "operation": .string(request.operation),
-            "workflow_id": .optional(request.workflowID),
+            "workflow_id": .optional(request.workflowID ?? outcome.workflowID),
             "timestamp": .string(Timestamp.format(milliseconds: timestamp)),
             "result": outcome.serializedResult == nil ? outcome.result : .null,
             "metrics": metrics,

@@ -21,6 +21,8 @@ import Testing
         let accepted = await t.run(nil, "accept-handoff", handoff)
         #expect(accepted.succeeded, "\(accepted.json)")
         #expect(accepted.result["status"] == "running")
+        // The envelope names the workflow the definition gave (the request named none).
+        #expect(accepted.json["workflow_id"] == "wf_h")
         #expect(accepted.result["agent_pool"]?["bound"] == ["ag"])
         #expect(accepted.result["subscriptions"]?.arrayValue?.first?["callback"] == "orchestrator")
         let seen = await t.run(nil, "get-events", #"{"subscription": "orchestrator"}"#)

@@ -189,6 +189,7 @@ enum AcceptHandoff {
             ]
         }
         var outcome = try await OperationOutcome.after(hub, id, result: result)
+        outcome.workflowID = id
         if let first = handed.1.first {
             outcome.nextSteps.append(
                 "Follow it: coordination-hub get-events '{\"subscription\": \"\(first.callback)\", \"ack\": true}'")

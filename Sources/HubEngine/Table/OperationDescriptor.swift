@@ -97,6 +97,9 @@ public struct OperationOutcome: Sendable {
     public var nextSteps: [String]
     /// The workflow's `state_version` after the operation, for `metrics`.
     public var stateVersion: Int64?
+    /// The workflow the operation acted on when the request did not name it (accept-handoff
+    /// takes it from the definition), for the envelope's `workflow_id`.
+    public var workflowID: String?
 
     public init(result: JSONValue, nextSteps: [String] = [], stateVersion: Int64? = nil) {
         self.tree = result
