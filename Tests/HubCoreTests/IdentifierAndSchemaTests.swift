@@ -96,6 +96,11 @@ import Testing
         #expect(error.message.contains("'\(field)'"))
     }
 
+    @Test func anIntegerOutOfRangeIsQuotedAsGivenNotInExponentForm() throws {
+        let error = try #require(try problem(#"{"name":"x","count":100000000000000000}"#))
+        #expect(error.message.hasSuffix("got 100000000000000000"), "\(error.message)")
+    }
+
     @Test func suggestsTheNearestKnownParameter() throws {
         let error = try #require(try problem(#"{"name":"x","timout":"5m"}"#))
         #expect(error.message.contains("did you mean 'timeout'"))

@@ -64,7 +64,7 @@ extension Schema {
             guard let i = value.intValue, value.typeName != "number" || value.doubleValue == Double(i) else {
                 throw HubError.parameter(here, "must be an integer, got \(value.typeName)")
             }
-            try checkRange(Double(i), here)
+            try checkRange(Double(i), here, shown: String(i))
         case (.number, .int), (.number, .double):
             try checkRange(value.doubleValue ?? 0, here)
         case (.boolean, .bool):
@@ -103,12 +103,13 @@ extension Schema {
         }
     }
 
-    private func checkRange(_ v: Double, _ here: String) throws(HubError) {
+    /// `shown`: the value as given, when it is an integer (a Double prints 10^17 as 1e+17).
+    private func checkRange(_ v: Double, _ here: String, shown: String? = nil) throws(HubError) {
         if let minimum, v < Double(minimum) {
-            throw HubError.parameter(here, "must be at least \(minimum), got \(Self.show(v))")
+            throw HubError.parameter(here, "must be at least \(minimum), got \(shown ?? Self.show(v))")
         }
         if let maximum, v > Double(maximum) {
-            throw HubError.parameter(here, "must be at most \(maximum), got \(Self.show(v))")
+            throw HubError.parameter(here, "must be at most \(maximum), got \(shown ?? Self.show(v))")
         }
     }
 
