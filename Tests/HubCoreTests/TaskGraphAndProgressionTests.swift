@@ -113,6 +113,20 @@ import Testing
         #expect(p.workflow.status == (completes ? .completed : .failed))
     }
 
+    /// A skip says what became of the dependency that blocked it: a dependent of a skipped task was
+    /// told its dependency "failed".
+    @Test func aSkippedTaskNamesWhatBecameOfItsBlocker() {
+        let tasks = [
+            task("a", status: .failed), task("b", dependsOn: ["a"]), task("c", dependsOn: ["b"]),
+            task("x", status: .cancelled), task("y", dependsOn: ["x"]),
+        ]
+        var p = inFirstOfTwoPhases(tasks)
+        let effects = p.advance(now: 5)
+        #expect(effects.contains(.taskSkipped(taskID: "b", reason: "dependency a failed")))
+        #expect(effects.contains(.taskSkipped(taskID: "c", reason: "dependency b was skipped")))
+        #expect(effects.contains(.taskSkipped(taskID: "y", reason: "dependency x was cancelled")))
+    }
+
     @Test func mediumToleranceAllowsTenPercentRoundedUp() {
         #expect(FailureTolerance.medium.allowedFailures(taskCount: 1) == 1)
         #expect(FailureTolerance.medium.allowedFailures(taskCount: 11) == 2)

@@ -181,7 +181,13 @@ public struct WorkflowProgression: Sendable {
                 tasks[t].lastError = ["blocked_by": .string(blocker)]
                 changedTasks.insert(tasks[t].taskID)
                 dead.insert(tasks[t].taskID)
-                effects.append(.taskSkipped(taskID: tasks[t].taskID, reason: "dependency \(blocker) failed"))
+                let what: String
+                switch tasks.first(where: { $0.taskID == blocker })?.status {
+                case .cancelled?: what = "was cancelled"
+                case .skipped?: what = "was skipped"
+                default: what = "failed"
+                }
+                effects.append(.taskSkipped(taskID: tasks[t].taskID, reason: "dependency \(blocker) \(what)"))
                 changed = true
             }
         }
