@@ -110,6 +110,26 @@ import Testing
         #expect(failedEvents.contains { $0["subject"] == "agent.dead.failed" && $0["workflow_id"] == .null })
         let pool = await t.run(nil, "monitor-pool").result["agent_pool"]
         #expect(pool?["performance_metrics"]?["dead"]?["status"] == "unresponsive")
+        // The lapsed run is a failed attempt on the silent agent's record.
+        #expect(pool?["performance_metrics"]?["dead"]?["tasks_failed"] == 1)
+        #expect(pool?["performance_metrics"]?["dead"]?["recent_performance"] == [0])
+    }
+
+    /// A run past its task's timeout is a failure of the agent that ran it: an agent whose
+    /// runs always hang was never marked degraded, its record showing no failure at all.
+    @Test func aTimedOutRunCountsAgainstItsAgentsRecord() async throws {
+        await setUp(#"[{"name": "p", "tasks": [{"task_id": "a", "timeout": "5s", "role": "code"}]}]"#)
+        await t.run(nil, "register-agent", #"{"agent_id": "slow", "specializations": ["code"]}"#)
+        _ = try #require(await t.claim("slow").first)
+        t.clock.advance(by: .seconds(6))
+        await t.run(nil, "heartbeat", #"{"agent_id": "slow"}"#)
+        // The next claim's sweep times the run out; the retry goes to the same agent.
+        let again = try #require(await t.claim("slow").first)
+        #expect(again["attempt"] == 2)
+        let slow = await t.run(nil, "monitor-pool").result["agent_pool"]?["performance_metrics"]?["slow"]
+        #expect(slow?["tasks_failed"] == 1)
+        #expect(slow?["recent_performance"] == [0])
+        #expect(slow?["current_load"] == 1)
     }
 
     /// §16's chain: task failed → task retried → task assigned, each event caused by the one

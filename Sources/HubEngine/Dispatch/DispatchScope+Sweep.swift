@@ -66,10 +66,19 @@ extension DispatchScope {
         lease.state = ending
         lease.endedAt = now
         try tx.update(lease)
-        try adjustLoad(of: lease.agentID, by: -1)
-        guard var task = try tx.task(workflowID: lease.workflowID, taskID: lease.taskID), task.status == .running else {
-            return
+        let current = try tx.task(workflowID: lease.workflowID, taskID: lease.taskID)
+        if countAttempt, let running = current, running.status == .running {
+            // A run that timed out or whose holder went silent is a failed attempt of that agent:
+            // its track record (and so degradation) counts it, as a fail-task would.
+            try credit(
+                TrackRecord.Outcome(
+                    succeeded: false, milliseconds: max(0, now - (running.startedAt ?? now)),
+                    estimateMilliseconds: running.estimate?.milliseconds, taskType: running.role),
+                to: lease.agentID)
+        } else {
+            try adjustLoad(of: lease.agentID, by: -1)
         }
+        guard var task = current, task.status == .running else { return }
         if !countAttempt { task.attempts = max(0, task.attempts - 1) }
         task.assignedAgent = nil
         task.runDeadline = nil

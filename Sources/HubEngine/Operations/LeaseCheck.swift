@@ -67,7 +67,14 @@ extension DispatchScope {
         let outcome = TrackRecord.Outcome(
             succeeded: succeeded, milliseconds: max(0, now - (task.startedAt ?? now)),
             estimateMilliseconds: task.estimate?.milliseconds, taskType: task.role)
-        guard var agent = try tx.agent(lease.agentID) else { return outcome }
+        try credit(outcome, to: lease.agentID, usage: usage)
+        return outcome
+    }
+
+    /// Adds a finished attempt to the agent's track record, takes it off its load and
+    /// charges `usage`; publishes `performance_degraded` when the agent has just become degraded.
+    mutating func credit(_ outcome: TrackRecord.Outcome, to agentID: String, usage: Spend = Spend()) throws {
+        guard var agent = try tx.agent(agentID) else { return }
         let wasDegraded = agent.record.isDegraded
         agent.record.add(outcome)
         agent.spend.add(usage)
@@ -86,6 +93,5 @@ extension DispatchScope {
                     "recent_performance": .array(agent.record.recentPerformance.map { .count($0) }),
                 ])
         }
-        return outcome
     }
 }
