@@ -13,7 +13,7 @@ extension HubRouter {
     static func addEventStream(
         to router: Router<HubRequestContext>, hub: Hub, stop: @escaping @Sendable () -> Bool, auth: Authorization
     ) {
-        router.get("v1/events/stream") { request, _ -> Response in
+        router.get("v1/events/stream") { request, context -> Response in
             if let refusal = await requireAdmin(request.headers, auth: auth, operation: "events/stream", hub: hub) {
                 return refusal
             }
@@ -57,18 +57,15 @@ extension HubRouter {
             let check = await hub.perform(first)
             if let error = check.error { return json(check.json, status: error.code.httpStatus) }
             let follow = OperationRequest(workflowID: workflowID, operation: "get-events", parameters: parameters)
+            // The client closing its connection ends the stream at the follower's next look
+            // (Hummingbird does not cancel a response body then); a client gone without a word
+            // is found by the keep-alive comment's write failing.
+            let departure = await context.departure()
             let body = ResponseBody { writer in
-                var deduplicator = StreamDeduplicator(hub: hub)
-                // What one read of the log or one commit brought is written (and flushed) at once.
-                for try await batch in hub.follow(follow, shouldStop: stop).batches() {
-                    var frames = ""
-                    for event in batch {
-                        guard await deduplicator.admits(event) else { continue }
-                        let sequence = event["sequence"]?.intValue ?? 0
-                        let type = event["event_type"]?.stringValue ?? "event"
-                        frames += "id: \(sequence)\nevent: \(type)\ndata: \(event.serialized(.compact))\n\n"
-                    }
-                    if !frames.isEmpty { try await writer.write(ByteBuffer(string: frames)) }
+                let ended: @Sendable () -> Bool = { stop() || departure?.hasHappened == true }
+                try await Self.writeEvents(of: follow, hub: hub, stop: ended, to: &writer)
+                if departure?.hasHappened == true {
+                    hub.logger.info("an event stream ended: its client went away")
                 }
                 try await writer.finish(nil)
             }
@@ -76,6 +73,34 @@ extension HubRouter {
                 status: .ok,
                 headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
                 body: body)
+        }
+    }
+}
+
+extension HubRouter {
+    /// How long a stream with nothing to send waits before it writes a comment.
+    static let streamKeepAlive: Duration = .seconds(15)
+
+    /// Writes the followed events as SSE frames, what one read or commit brought in one write;
+    /// a quiet stream writes a `: keep-alive` comment every ``streamKeepAlive``.
+    static func writeEvents(
+        of follow: OperationRequest, hub: Hub, stop: @escaping @Sendable () -> Bool,
+        to writer: inout any ResponseBodyWriter
+    ) async throws {
+        var deduplicator = StreamDeduplicator(hub: hub)
+        for try await batch in hub.follow(follow, keepAlive: streamKeepAlive, shouldStop: stop).batches() {
+            guard !batch.isEmpty else {
+                try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
+                continue
+            }
+            var frames = ""
+            for event in batch {
+                guard await deduplicator.admits(event) else { continue }
+                let sequence = event["sequence"]?.intValue ?? 0
+                let type = event["event_type"]?.stringValue ?? "event"
+                frames += "id: \(sequence)\nevent: \(type)\ndata: \(event.serialized(.compact))\n\n"
+            }
+            if !frames.isEmpty { try await writer.write(ByteBuffer(string: frames)) }
         }
     }
 }

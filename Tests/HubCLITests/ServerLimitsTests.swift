@@ -189,3 +189,24 @@ extension ServerLimitsTests {
         #expect(claimed["result"]?["tasks"]?.arrayValue?.first?["task_id"] == "t1", "\(claimed)")
     }
 }
+
+/// An event stream whose client closes its connection ends: it went on reading the log for
+/// nobody, its socket left in CLOSE-WAIT and counted as an active request.
+@Suite(.timeLimit(.minutes(2))) struct StreamDepartureTests {
+    @Test func anEventStreamWhoseClientWentAwayEnds() async throws {
+        let s = try DispatchSandbox("serve-stream-gone")
+        defer { s.remove() }
+        var (server, url, errors) = try await ServeTests.startServer(s)
+        defer { server.terminate() }
+        // A filter nothing matches: the stream has nothing to write, so only its client's
+        // going can end it.
+        let handle = try ServerLimitsTests.send(
+            "GET /v1/events/stream?event_types=never_published HTTP/1.1\r\nHost: x\r\n\r\n", to: url)
+        try handle.close()
+        var ended = false
+        while !ended, let line = await errors.next() {
+            ended = line.contains("an event stream ended: its client went away")
+        }
+        #expect(ended)
+    }
+}

@@ -131,3 +131,24 @@ extension EventFollowTests {
         #expect(next?.map { $0["data"]?["n"]?.intValue ?? -1 } == (0..<10).map { Int64(count + $0) })
     }
 }
+
+extension EventFollowTests {
+    /// A follower with nothing to send yields an empty chunk once its keep-alive has passed
+    /// (an event stream writes a comment then); the event-by-event sequence never sees one.
+    @Test func aQuietFollowerYieldsAnEmptyChunkAsItsKeepAlive() async throws {
+        let t = try TestHub()
+        defer { t.remove() }
+        #expect(await t.run(nil, "publish-event", #"{"event_type": "other"}"#).succeeded)
+        let stream = t.hub.follow(
+            OperationRequest(workflowID: nil, operation: "get-events", parameters: ["event_types": ["note"]]),
+            interval: .milliseconds(5), keepAlive: .milliseconds(10), shouldStop: { false })
+        var iterator = stream.batches().makeAsyncIterator()
+        let first = try await iterator.next()
+        #expect(first == [])
+        // Still live after it: a matching event comes next.
+        #expect(await t.run(nil, "publish-event", #"{"event_type": "note", "data": {"n": 7}}"#).succeeded)
+        var next = try await iterator.next()
+        while next == [] { next = try await iterator.next() }
+        #expect(next?.map { $0["data"]?["n"] } == [7])
+    }
+}

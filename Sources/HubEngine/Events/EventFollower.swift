@@ -15,8 +15,12 @@ extension Hub {
     ///
     /// The follower reads at most ``FollowedEvents/readAhead`` events ahead of whoever
     /// iterates it: a stream whose client does not read holds that many, not the log.
+    ///
+    /// With `keepAlive`, a stream that has had nothing to send for that long yields an empty
+    /// chunk from ``FollowedEvents/batches()`` (the events themselves skip it): an event
+    /// stream writes a comment then, so a client that went away silently is noticed.
     public func follow(
-        _ request: OperationRequest, interval: Duration = .milliseconds(200),
+        _ request: OperationRequest, interval: Duration = .milliseconds(200), keepAlive: Duration? = nil,
         shouldStop: @escaping @Sendable () -> Bool
     ) -> FollowedEvents {
         // What the stream selects, to take new events from the feed; nil: always read the log.
@@ -34,6 +38,8 @@ extension Hub {
                 // log too (other processes' events); otherwise a caught-up stream takes new
                 // events from the feed when it holds them all.
                 var readLog = true
+                let limit = request.parameters["limit"]?.intValue ?? 100
+                var quietSince = ContinuousClock.now
                 while !Task.isCancelled {
                     if shouldStop() {
                         if draining { break }
@@ -53,6 +59,10 @@ extension Hub {
                     } else {
                         var next = request
                         if !bySubscription && last >= 0 { next.parameters["after_sequence"] = .int(last) }
+                        // The log's end before the read: a read that did not fill its limit looked at
+                        // everything up to it, so the next starts there, not again from the last
+                        // event it kept (a filter that matches rarely rescanned the log every read).
+                        let head = bySubscription ? nil : try? await store.read { tx in try tx.lastEventSequence() }
                         let response = await perform(next)
                         if let error = response.error {
                             continuation.finish(throwing: FollowFailure(response: response, error: error))
@@ -62,14 +72,26 @@ extension Hub {
                             ($0["sequence"]?.intValue ?? 0) > last
                         }
                         var chunk = Chunk(continuation: continuation, credits: credits)
+                        var complete = true
                         for event in events {
-                            guard await chunk.append(event) else { break }
+                            guard await chunk.append(event) else {
+                                complete = false
+                                break
+                            }
                             last = max(last, event["sequence"]?.intValue ?? last)
                         }
                         chunk.send()
+                        let returned = response.json["result"]?["count"]?.intValue ?? Int64(limit)
+                        if complete, let head, returned < Int64(limit) { last = max(last, head) }
                         found = !events.isEmpty
                     }
                     readLog = false
+                    if found {
+                        quietSince = .now
+                    } else if let keepAlive, ContinuousClock.now - quietSince >= keepAlive {
+                        continuation.yield([])
+                        quietSince = .now
+                    }
                     if !found && !draining {
                         if await eventSignal.isClosed {
                             try? await Task.sleep(for: interval)
@@ -155,7 +177,8 @@ public struct FollowedEvents: AsyncSequence, Sendable {
         AsyncIterator(base: stream.makeAsyncIterator(), credits: credits)
     }
 
-    /// The same events, a chunk at a time (never empty). Iterate either this or the events, not both.
+    /// The same events, a chunk at a time; empty only as a keep-alive (see `keepAlive`). Iterate
+    /// either this or the events, not both.
     public func batches() -> Batches { Batches(stream: stream, credits: credits) }
 
     /// ``FollowedEvents`` in the chunks they were read in.

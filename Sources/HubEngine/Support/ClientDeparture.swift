@@ -15,6 +15,9 @@ public final class ClientDeparture: Sendable {
 
     public init() {}
 
+    /// Whether the client has gone.
+    public var hasHappened: Bool { state.withLock { $0.gone } }
+
     public func happened() {
         let actions = state.withLock { state -> [@Sendable () -> Void] in
             guard !state.gone else { return [] }
