@@ -185,6 +185,67 @@ import Testing
         #expect(tasks.map { $0["status"] } == ["ready", "pending", "pending"])
     }
 
+    func tasks(_ id: String) async -> [JSONValue] {
+        (await status(id)["phases"]?.arrayValue ?? []).flatMap { $0["tasks"]?.arrayValue ?? [] }
+    }
+
+    func finish(_ agent: String, _ outcome: String = "complete-task") async -> JSONValue? {
+        let claimed = await t.claim(agent).first
+        await t.run(nil, outcome, "{\"lease_id\": \"\(claimed?["lease_id"]?.stringValue ?? "")\"}")
+        return claimed?["task_id"]
+    }
+
+    /// Resuming from an earlier phase runs the later phases again, their failed tasks too: the
+    /// failed task of phase 2 stayed failed, and the resume, reported a success, failed the
+    /// workflow again at once.
+    @Test func resumeFromAnEarlierPhaseRunsTheFailedTasksOfTheLaterPhasesAgain() async throws {
+        await t.run(
+            "w1", "create",
+            #"{"phases": [{"name": "p1", "tasks": [{"task_id": "a"}]}, {"name": "p2", "tasks": [{"task_id": "b", "max_retries": 0}]}, {"name": "p3", "tasks": [{"task_id": "z"}]}]}"#
+        )
+        await t.run("w1", "start")
+        await t.run(nil, "register-agent", #"{"agent_id": "g"}"#)
+        #expect(await finish("g") == "a")
+        #expect(await finish("g", "fail-task") == "b")
+        #expect(await status("w1")["status"] == "failed")
+        let resumed = await t.run("w1", "resume", #"{"resume_from_phase": 1}"#)
+        #expect(resumed.succeeded)
+        #expect(resumed.result["status"] == "running")
+        #expect(resumed.result["tasks_reset"] == ["b"])
+        let state = await status("w1")
+        #expect(state["status"] == "running")
+        #expect(state["current_phase"] == 2)
+        #expect(await tasks("w1").map { $0["status"] } == ["completed", "ready", "pending"])
+        #expect(await finish("g") == "b")
+        #expect(await finish("g") == "z")
+        #expect(await status("w1")["status"] == "completed")
+    }
+
+    /// Tasks a phase closed with force skipped run again when the workflow resumes from that
+    /// phase; a later phase whose tasks all completed stays completed.
+    @Test func resumeFromAnEarlierPhaseRunsItsSkippedTasksAndKeepsCompletedPhases() async throws {
+        await t.run(
+            "w1", "create",
+            #"{"phases": [{"name": "p1", "tasks": [{"task_id": "a"}]}, {"name": "p2", "tasks": [{"task_id": "b"}]}, {"name": "p3", "tasks": [{"task_id": "z", "max_retries": 0}]}]}"#
+        )
+        await t.run("w1", "start")
+        await t.run(nil, "register-agent", #"{"agent_id": "g"}"#)
+        #expect(await t.run("w1", "complete-phase", #"{"force": true}"#).succeeded)
+        #expect(await finish("g") == "b")
+        #expect(await finish("g", "fail-task") == "z")
+        #expect(await status("w1")["status"] == "failed")
+        let resumed = await t.run("w1", "resume", #"{"resume_from_phase": "p1"}"#)
+        #expect(resumed.result["status"] == "running")
+        #expect(resumed.result["tasks_reset"] == ["z"])
+        #expect(resumed.result["tasks_revived"] == ["a"])
+        #expect(await tasks("w1").map { $0["status"] } == ["ready", "completed", "pending"])
+        #expect(await finish("g") == "a")
+        let state = await status("w1")
+        #expect(state["phases"]?.arrayValue?.map { $0["status"] } == ["completed", "completed", "running"])
+        #expect(await finish("g") == "z")
+        #expect(await status("w1")["status"] == "completed")
+    }
+
     @Test func startFromALaterPhaseSkipsTheEarlierOnes() async throws {
         await t.run("w1", "create", #"{"phases": [{"name": "a", "tasks": [{"task_id": "t1"}]}, "b"]}"#)
         await t.run("w1", "start", #"{"resume_from_phase": 2}"#)
