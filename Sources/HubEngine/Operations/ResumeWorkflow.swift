@@ -35,6 +35,7 @@ enum ResumeWorkflow {
 
     static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {
         let id = try context.requiredWorkflowID
+        try Budget.validate(p.budget, field: "budget")
         let (changed, _, _) = try await context.hub.mutate(context) { m -> (reset: [String], revived: [String]) in
             let wasFailed = m.workflow.status == .failed
             // A workflow restored from a checkpoint taken before its start is paused at phase 0:
