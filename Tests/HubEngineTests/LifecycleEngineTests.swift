@@ -246,6 +246,54 @@ import Testing
         #expect(await status("w1")["status"] == "completed")
     }
 
+    func chain(_ id: String, _ types: [String]) async -> [JSONValue] {
+        let filter = types.map { "\"\($0)\"" }.joined(separator: ", ")
+        return await t.run(id, "get-events", "{\"event_types\": [\(filter)]}").result["events"]?.arrayValue ?? []
+    }
+
+    /// `complete` with force over a running task: `completed` is the root and the lease it
+    /// revokes its effect, as with `cancel` (the revocation was the root and caused `completed`).
+    @Test func completingWithForceRevokesRunningLeasesAsItsEffect() async throws {
+        await t.run("w1", "create", #"{"phases": [{"name": "one", "tasks": [{"task_id": "a"}, {"task_id": "b"}]}]}"#)
+        await t.run("w1", "start")
+        await t.run(nil, "register-agent", #"{"agent_id": "x"}"#)
+        #expect(await t.claim("x").first?["task_id"] == "a")
+        let forced = await t.run("w1", "complete", #"{"force": true}"#)
+        #expect(forced.result["skipped_tasks"] == ["a", "b"])
+        let events = await chain("w1", ["completed", "task_lease_revoked"])
+        #expect(events.map { $0["event_type"] } == ["completed", "task_lease_revoked"])
+        #expect(events.first?["metadata"]?["causation_id"] == .null)
+        #expect(events.last?["metadata"]?["causation_id"] == events.first?["event_id"])
+        #expect(events.first?["data"]?["skipped_tasks"] == ["a", "b"])
+        #expect(await tasks("w1").map { $0["status"] } == ["skipped", "skipped"])
+    }
+
+    /// `complete-phase` with force over a running task: `phase_completed` is the root, and the
+    /// revoked lease and the skipped tasks its effects.
+    @Test func closingAPhaseWithForceRevokesRunningLeasesAsItsEffect() async throws {
+        await t.run(
+            "w1", "create",
+            #"{"phases": [{"name": "one", "tasks": [{"task_id": "a"}, {"task_id": "a2"}]}, {"name": "two", "tasks": [{"task_id": "z"}]}]}"#
+        )
+        await t.run("w1", "start")
+        await t.run(nil, "register-agent", #"{"agent_id": "x"}"#)
+        #expect(await t.claim("x").first?["task_id"] == "a")
+        #expect(await t.run("w1", "complete-phase", #"{"force": true}"#).succeeded)
+        let events = await chain("w1", ["phase_completed", "task_lease_revoked", "task_skipped"])
+        #expect(
+            events.map { $0["event_type"] } == [
+                "phase_completed", "task_lease_revoked", "task_skipped", "task_skipped",
+            ])
+        let root = events.first
+        #expect(root?["metadata"]?["causation_id"] == .null)
+        for effect in events.dropFirst() {
+            #expect(effect["metadata"]?["causation_id"] == root?["event_id"], "\(effect)")
+        }
+        let phase = await status("w1")["phases"]?.arrayValue?.first
+        #expect(phase?["tasks"]?.arrayValue?.map { $0["status"] } == ["skipped", "skipped"])
+        #expect(phase?["tasks"]?.arrayValue?.first?["assigned_agent"] == .null)
+    }
+
     @Test func startFromALaterPhaseSkipsTheEarlierOnes() async throws {
         await t.run("w1", "create", #"{"phases": [{"name": "a", "tasks": [{"task_id": "t1"}]}, "b"]}"#)
         await t.run("w1", "start", #"{"resume_from_phase": 2}"#)

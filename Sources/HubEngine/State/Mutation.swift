@@ -103,15 +103,24 @@ struct Mutation {
     /// (§17): restoring that checkpoint brings back the phase completed and the next one not
     /// yet begun (resuming starts it).
     mutating func progress(_ progression: inout WorkflowProgression, _ effects: [ProgressEffect]) throws {
+        try apply(progression, effects: effects)
+        progression.markStored()
+        try carryOn(&progression, after: effects)
+    }
+
+    /// What ``progress(_:_:)`` does once `effects` are stored and announced (a caller that
+    /// announces them in steps of its own, as `complete-phase` does, goes on from here): when
+    /// they completed a phase, commits and starts the next, and so on.
+    mutating func carryOn(_ progression: inout WorkflowProgression, after effects: [ProgressEffect]) throws {
         var effects = effects
         while true {
-            try apply(progression, effects: effects)
-            progression.markStored()
             let phaseEnded = effects.contains { if case .phaseCompleted = $0 { true } else { false } }
             guard phaseEnded, workflow.status == .running || workflow.status == .paused else { return }
             try commit()
             effects = progression.advance(now: now, stopAtPhaseEnd: true)
             guard !effects.isEmpty else { return }
+            try apply(progression, effects: effects)
+            progression.markStored()
         }
     }
 
