@@ -216,21 +216,28 @@ extension Hub {
         return change
     }
 
-    /// Fails a running workflow that has outlived its timeout. Run before every
-    /// operation that names the workflow, so timeouts hold with no server running.
-    /// Returns whether the workflow exists, so callers need not read it again.
+    /// Fails a running workflow that has outlived its timeout, and times out its tasks
+    /// past their own. Run before every operation that names the workflow, so timeouts
+    /// hold with no server running. Returns whether the workflow exists, so callers need
+    /// not read it again.
     @discardableResult
     func enforceDeadline(_ workflowID: String) async throws -> Bool {
         guard Identifier.isValid(workflowID) else { return false }
         let now = clock.nowMilliseconds()
-        let (exists, due, checkpointDue) = try await store.read { tx -> (Bool, Bool, Bool) in
-            guard let w = try tx.workflow(workflowID) else { return (false, false, false) }
+        let (exists, due, checkpointDue, tasksOverdue) = try await store.read { tx -> (Bool, Bool, Bool, Bool) in
+            guard let w = try tx.workflow(workflowID) else { return (false, false, false, false) }
             let overBudget =
                 w.status == .running
                 && !(w.budget?.exhausted(by: w.spend, time: w.activeTime(now: now)).isEmpty ?? true)
             let checkpointDue = try Self.intervalCheckpointDue(w, tx: tx, now: now)
-            return (true, w.hasTimedOut(now: now) || overBudget, checkpointDue)
+            // Through the index of running tasks' deadlines: nothing to read when none is past.
+            let tasksOverdue = try tx.overdueTasks(now: now).contains { $0.workflowID == workflowID }
+            return (true, w.hasTimedOut(now: now) || overBudget, checkpointDue, tasksOverdue)
         }
+        // A task past its own timeout is timed out (and retried or failed) by the dispatcher's
+        // sweep, the one every claim runs first: left to the next claim, it stayed running
+        // through every status read, pause and resume of its workflow.
+        if tasksOverdue { try await dispatch { _ in } }
         if checkpointDue && !due { try await takeIntervalCheckpoint(workflowID, now: now) }
         guard due else { return exists }
         let ids = self.ids
