@@ -78,4 +78,63 @@ import Testing
         t.clock.advance(by: .minutes(1))
         #expect(await t.run("w1", "get-status").result["workflow_state"]?["status"] == "paused")
     }
+
+    func events(_ types: String) async -> [JSONValue] {
+        await t.run("w1", "get-events", "{\"event_types\": [\(types)]}").result["events"]?.arrayValue ?? []
+    }
+
+    /// Running out of budget pauses the workflow as `pause` does, publishing `paused` caused by
+    /// `budget_exhausted`: a subscriber to `workflow.*.paused` missed every pause for budget.
+    @Test func aSpentBudgetPublishesPausedCausedByBudgetExhausted() async throws {
+        await t.run(
+            "w1", "create", #"{"phases": [{"name": "p", "tasks": [{"task_id": "a"}]}], "budget": {"tokens": 100}}"#)
+        await t.run("w1", "start")
+        await t.run(nil, "register-agent", #"{"agent_id": "ag"}"#)
+        let first = try #require(await claim("ag"))
+        await t.run(
+            nil, "complete-task",
+            "{\"lease_id\": \"\(first["lease_id"]?.stringValue ?? "")\", \"usage\": {\"tokens\": 150}}")
+        let chain = await events(#""budget_exhausted", "paused""#)
+        #expect(chain.map { $0["event_type"] } == ["budget_exhausted", "paused"])
+        #expect(chain.last?["metadata"]?["causation_id"] == chain.first?["event_id"])
+        let subscribed = await t.run("w1", "get-events", #"{"patterns": ["workflow.*.paused"]}"#).result["count"]
+        #expect(subscribed == 1)
+    }
+
+    /// The wall-time budget pauses through the same path, with the same `paused`.
+    @Test func aSpentWallTimeBudgetPublishesPausedToo() async throws {
+        await t.run("w1", "create", #"{"phases": ["p"], "budget": {"wall_time": "1h"}}"#)
+        await t.run("w1", "start")
+        t.clock.advance(by: .hours(1))
+        #expect(await t.run("w1", "get-status").result["workflow_state"]?["status"] == "paused")
+        let chain = await events(#""budget_exhausted", "paused""#)
+        #expect(chain.map { $0["event_type"] } == ["budget_exhausted", "paused"])
+        #expect(chain.last?["metadata"]?["causation_id"] == chain.first?["event_id"])
+    }
+
+    /// A budget of nothing is spent before any work: it was accepted and the workflow paused at
+    /// its first claim. Refused, naming the field, and nothing is created or changed.
+    @Test func aBudgetOfNothingIsRefusedNamingItsField() async throws {
+        let cases = [
+            (#"{"tokens": 0}"#, "budget.tokens"), (#"{"cost": 0}"#, "budget.cost"),
+            (#"{"wall_time": "0s"}"#, "budget.wall_time"), (#"{"wall_time": "0.1ms"}"#, "budget.wall_time"),
+            (#"{"tokens": 10, "wall_time": "0m"}"#, "budget.wall_time"),
+        ]
+        for (budget, field) in cases {
+            let refused = await t.run("w1", "create", "{\"phases\": [\"p\"], \"budget\": \(budget)}")
+            #expect(refused.errorCode == "INVALID_PARAMETERS", "\(budget)")
+            #expect(refused.error?.context?["field"] == .string(field), "\(budget)")
+        }
+        #expect(await t.run("w1", "get-status").errorCode == "WORKFLOW_NOT_FOUND")
+        await t.run("w1", "create", #"{"phases": ["p"], "budget": {"tokens": 10}}"#)
+        await t.run("w1", "start")
+        await t.run("w1", "pause")
+        let resumed = await t.run("w1", "resume", #"{"budget": {"tokens": 0}}"#)
+        #expect(resumed.errorCode == "INVALID_PARAMETERS")
+        let state = await t.run("w1", "get-status").result["workflow_state"]
+        #expect(state?["status"] == "paused")
+        #expect(state?["budget"]?["tokens"] == 10)
+        let agent = await t.run(nil, "register-agent", #"{"agent_id": "ag", "budget": {"cost": 0}}"#)
+        #expect(agent.error?.context?["field"] == "budget.cost")
+    }
 }

@@ -39,6 +39,44 @@ import Testing
         #expect(await events("w1", "task_assigned").count == 1)
     }
 
+    /// A task past its own timeout times out when its workflow is next touched, as the workflow's
+    /// own timeout does: it stayed running through get-status and pause, with no
+    /// task_timed_out, until some agent claimed.
+    @Test func aTaskPastItsTimeoutTimesOutWhenItsWorkflowIsRead() async throws {
+        await t.run(
+            "w1", "create",
+            #"{"phases": [{"name": "p", "tasks": [{"task_id": "t1", "timeout": "1s", "max_retries": 1}]}]}"#)
+        await t.run("w1", "start")
+        await t.run(nil, "register-agent", #"{"agent_id": "ag"}"#)
+        #expect(await t.claim("ag").first?["task_id"] == "t1")
+        let version = await state("w1")?["state_version"]
+        #expect(await state("w1")?["state_version"] == version)
+        t.clock.advance(by: .seconds(2))
+        let task = await state("w1")?["phases"]?.arrayValue?.first?["tasks"]?.arrayValue?.first
+        #expect(task?["status"] == "ready")
+        let timedOut = await events("w1", "task_timed_out")
+        #expect(timedOut.count == 1)
+        let retried = await events("w1", "task_retried")
+        #expect(retried.first?["metadata"]?["causation_id"] == timedOut.first?["event_id"])
+        #expect(await t.claim("ag").first?["task_id"] == "t1")
+    }
+
+    /// Out of retries, the timed-out task fails, and its workflow with it, before the pause
+    /// that named the workflow is applied.
+    @Test func aTaskPastItsTimeoutWithoutRetriesFailsItsWorkflowBeforeAPause() async throws {
+        await t.run(
+            "w1", "create",
+            #"{"phases": [{"name": "p", "tasks": [{"task_id": "t1", "timeout": "1s", "max_retries": 0}]}]}"#)
+        await t.run("w1", "start")
+        await t.run(nil, "register-agent", #"{"agent_id": "ag"}"#)
+        #expect(await t.claim("ag").first?["task_id"] == "t1")
+        t.clock.advance(by: .seconds(2))
+        #expect(await t.run("w1", "pause").errorCode == "INVALID_TRANSITION")
+        #expect(await state("w1")?["status"] == "failed")
+        #expect(await events("w1", "task_timed_out").count == 1)
+        #expect(await events("w1", "task_failed").count == 1)
+    }
+
     /// A claim that names no workflow took tasks of workflows past their timeout or wall-time
     /// budget: only a call naming them enforced it, by then too late.
     @Test func aClaimAcrossWorkflowsPassesOverOnesPastTheirDeadline() async throws {

@@ -186,6 +186,115 @@ import Testing
         #expect(tasks.map { $0["status"] } == ["ready", "pending", "pending"])
     }
 
+    func tasks(_ id: String) async -> [JSONValue] {
+        (await status(id)["phases"]?.arrayValue ?? []).flatMap { $0["tasks"]?.arrayValue ?? [] }
+    }
+
+    func finish(_ agent: String, _ outcome: String = "complete-task") async -> JSONValue? {
+        let claimed = await t.claim(agent).first
+        await t.run(nil, outcome, "{\"lease_id\": \"\(claimed?["lease_id"]?.stringValue ?? "")\"}")
+        return claimed?["task_id"]
+    }
+
+    /// Resuming from an earlier phase runs the later phases again, their failed tasks too: the
+    /// failed task of phase 2 stayed failed, and the resume, reported a success, failed the
+    /// workflow again at once.
+    @Test func resumeFromAnEarlierPhaseRunsTheFailedTasksOfTheLaterPhasesAgain() async throws {
+        await t.run(
+            "w1", "create",
+            #"{"phases": [{"name": "p1", "tasks": [{"task_id": "a"}]}, {"name": "p2", "tasks": [{"task_id": "b", "max_retries": 0}]}, {"name": "p3", "tasks": [{"task_id": "z"}]}]}"#
+        )
+        await t.run("w1", "start")
+        await t.run(nil, "register-agent", #"{"agent_id": "g"}"#)
+        #expect(await finish("g") == "a")
+        #expect(await finish("g", "fail-task") == "b")
+        #expect(await status("w1")["status"] == "failed")
+        let resumed = await t.run("w1", "resume", #"{"resume_from_phase": 1}"#)
+        #expect(resumed.succeeded)
+        #expect(resumed.result["status"] == "running")
+        #expect(resumed.result["tasks_reset"] == ["b"])
+        let state = await status("w1")
+        #expect(state["status"] == "running")
+        #expect(state["current_phase"] == 2)
+        #expect(await tasks("w1").map { $0["status"] } == ["completed", "ready", "pending"])
+        #expect(await finish("g") == "b")
+        #expect(await finish("g") == "z")
+        #expect(await status("w1")["status"] == "completed")
+    }
+
+    /// Tasks a phase closed with force skipped run again when the workflow resumes from that
+    /// phase; a later phase whose tasks all completed stays completed.
+    @Test func resumeFromAnEarlierPhaseRunsItsSkippedTasksAndKeepsCompletedPhases() async throws {
+        await t.run(
+            "w1", "create",
+            #"{"phases": [{"name": "p1", "tasks": [{"task_id": "a"}]}, {"name": "p2", "tasks": [{"task_id": "b"}]}, {"name": "p3", "tasks": [{"task_id": "z", "max_retries": 0}]}]}"#
+        )
+        await t.run("w1", "start")
+        await t.run(nil, "register-agent", #"{"agent_id": "g"}"#)
+        #expect(await t.run("w1", "complete-phase", #"{"force": true}"#).succeeded)
+        #expect(await finish("g") == "b")
+        #expect(await finish("g", "fail-task") == "z")
+        #expect(await status("w1")["status"] == "failed")
+        let resumed = await t.run("w1", "resume", #"{"resume_from_phase": "p1"}"#)
+        #expect(resumed.result["status"] == "running")
+        #expect(resumed.result["tasks_reset"] == ["z"])
+        #expect(resumed.result["tasks_revived"] == ["a"])
+        #expect(await tasks("w1").map { $0["status"] } == ["ready", "completed", "pending"])
+        #expect(await finish("g") == "a")
+        let state = await status("w1")
+        #expect(state["phases"]?.arrayValue?.map { $0["status"] } == ["completed", "completed", "running"])
+        #expect(await finish("g") == "z")
+        #expect(await status("w1")["status"] == "completed")
+    }
+
+    func chain(_ id: String, _ types: [String]) async -> [JSONValue] {
+        let filter = types.map { "\"\($0)\"" }.joined(separator: ", ")
+        return await t.run(id, "get-events", "{\"event_types\": [\(filter)]}").result["events"]?.arrayValue ?? []
+    }
+
+    /// `complete` with force over a running task: `completed` is the root and the lease it
+    /// revokes its effect, as with `cancel` (the revocation was the root and caused `completed`).
+    @Test func completingWithForceRevokesRunningLeasesAsItsEffect() async throws {
+        await t.run("w1", "create", #"{"phases": [{"name": "one", "tasks": [{"task_id": "a"}, {"task_id": "b"}]}]}"#)
+        await t.run("w1", "start")
+        await t.run(nil, "register-agent", #"{"agent_id": "x"}"#)
+        #expect(await t.claim("x").first?["task_id"] == "a")
+        let forced = await t.run("w1", "complete", #"{"force": true}"#)
+        #expect(forced.result["skipped_tasks"] == ["a", "b"])
+        let events = await chain("w1", ["completed", "task_lease_revoked"])
+        #expect(events.map { $0["event_type"] } == ["completed", "task_lease_revoked"])
+        #expect(events.first?["metadata"]?["causation_id"] == .null)
+        #expect(events.last?["metadata"]?["causation_id"] == events.first?["event_id"])
+        #expect(events.first?["data"]?["skipped_tasks"] == ["a", "b"])
+        #expect(await tasks("w1").map { $0["status"] } == ["skipped", "skipped"])
+    }
+
+    /// `complete-phase` with force over a running task: `phase_completed` is the root, and the
+    /// revoked lease and the skipped tasks its effects.
+    @Test func closingAPhaseWithForceRevokesRunningLeasesAsItsEffect() async throws {
+        await t.run(
+            "w1", "create",
+            #"{"phases": [{"name": "one", "tasks": [{"task_id": "a"}, {"task_id": "a2"}]}, {"name": "two", "tasks": [{"task_id": "z"}]}]}"#
+        )
+        await t.run("w1", "start")
+        await t.run(nil, "register-agent", #"{"agent_id": "x"}"#)
+        #expect(await t.claim("x").first?["task_id"] == "a")
+        #expect(await t.run("w1", "complete-phase", #"{"force": true}"#).succeeded)
+        let events = await chain("w1", ["phase_completed", "task_lease_revoked", "task_skipped"])
+        #expect(
+            events.map { $0["event_type"] } == [
+                "phase_completed", "task_lease_revoked", "task_skipped", "task_skipped",
+            ])
+        let root = events.first
+        #expect(root?["metadata"]?["causation_id"] == .null)
+        for effect in events.dropFirst() {
+            #expect(effect["metadata"]?["causation_id"] == root?["event_id"], "\(effect)")
+        }
+        let phase = await status("w1")["phases"]?.arrayValue?.first
+        #expect(phase?["tasks"]?.arrayValue?.map { $0["status"] } == ["skipped", "skipped"])
+        #expect(phase?["tasks"]?.arrayValue?.first?["assigned_agent"] == .null)
+    }
+
     @Test func startFromALaterPhaseSkipsTheEarlierOnes() async throws {
         await t.run("w1", "create", #"{"phases": [{"name": "a", "tasks": [{"task_id": "t1"}]}, "b"]}"#)
         await t.run("w1", "start", #"{"resume_from_phase": 2}"#)

@@ -32,12 +32,35 @@ public struct Budget: Sendable, Equatable {
         if tokens == nil && cost == nil && wallTime == nil { return nil }
     }
 
+    /// Refuses a budget spent before any work is done: a dimension of zero (`tokens: 0`,
+    /// `cost: 0`, `wall_time: "0s"`) paused the workflow, or stopped the agent, at its first
+    /// claim. `field` names the parameter in the error (`budget`). Negative numbers and
+    /// malformed durations are the schema's to refuse; this throws `INVALID_PARAMETERS`.
+    public static func validate(_ json: JSONValue?, field: String) throws(HubError) {
+        guard let json, case .object = json else { return }
+        let why = "a budget of nothing is spent before any work is done"
+        let leaveOut = "Leave it out for no limit in that dimension"
+        if let tokens = json["tokens"]?.intValue, tokens <= 0 {
+            throw HubError.parameter(
+                "\(field).tokens", "must be at least 1, got \(tokens): \(why)", suggestions: [leaveOut])
+        }
+        if let cost = json["cost"]?.doubleValue, !(cost > 0) {
+            throw HubError.parameter(
+                "\(field).cost", "must be more than 0, got \(cost): \(why)", suggestions: [leaveOut])
+        }
+        if let text = json["wall_time"]?.stringValue, let wall = HubDuration(parsing: text), wall.milliseconds <= 0 {
+            throw HubError.parameter(
+                "\(field).wall_time", "must be longer than 0s, got \"\(text.prefix(64))\": \(why)",
+                suggestions: [leaveOut])
+        }
+    }
+
     /// The schema of a budget.
     public static let schema = Schema.object(
         [
-            .init("tokens", .integer("Most tokens to spend.", min: 0)),
-            .init("cost", .number("Most cost to spend, in the caller's currency unit.", min: 0)),
-            .init("wall_time", .duration("Most running time.")),
+            .init("tokens", .integer("Most tokens to spend; at least 1.", min: 1)),
+            .init("cost", .number("Most cost to spend, in the caller's currency unit; more than 0.", min: 0)),
+            .init("wall_time", .duration("Most running time; longer than 0s.")),
         ], "A spending limit; absent dimensions are unlimited.")
 }
 

@@ -10,17 +10,22 @@ extension Mutation {
         try pauseIfBudgetExhausted()
     }
 
-    /// Pauses a running workflow whose budget is exhausted, publishing `budget_exhausted`.
+    /// Pauses a running workflow whose budget is exhausted, publishing `budget_exhausted` and,
+    /// caused by it, the `paused` that `pause` publishes (§10): a subscriber to
+    /// `workflow.*.paused` learns of every pause, whatever caused it.
     mutating func pauseIfBudgetExhausted() throws {
         guard workflow.status == .running, let budget = workflow.budget else { return }
         let exceeded = budget.exhausted(by: workflow.spend, time: workflow.activeTime(now: now))
         guard !exceeded.isEmpty else { return }
         workflow.enter(.paused, now: now)
-        try emit(
+        let exhausted = try emit(
             "budget_exhausted", severity: .warning,
             data: [
                 "exceeded": .strings(exceeded), "budget": budget.json, "spend": BudgetView.spend(workflow, now: now),
             ])
+        try emit(
+            "paused", data: ["reason": .string("budget exhausted (\(exceeded.joined(separator: ", ")))")],
+            causedBy: exhausted.eventID)
     }
 }
 

@@ -45,15 +45,16 @@ enum CompletePhase {
                     "phase", "names phase \(requested), but only the current phase (\(current)) can be closed")
             }
             let force = p.force ?? false
+            var running: Set<String> = []
             if force {
-                // Tasks running in the phase lose their leases first (their agents' load drops, as
-                // `complete` with force does), then the phase is closed over them.
+                // Tasks running in the phase are skipped with it and lose their leases (their agents'
+                // load drops, as `complete` with force does).
                 let leased = Set(try m.tx.activeLeases(workflowID: id).map(\.taskID))
-                let running = Set(
+                running = Set(
                     progression.tasks.filter { $0.phaseID == current && leased.contains($0.taskID) }.map(\.taskID))
-                if !running.isEmpty {
-                    try m.revokeLeases(reason: "phase \(current) closed by complete-phase", tasks: running)
-                    progression = try m.progression()
+                for i in progression.tasks.indices where running.contains(progression.tasks[i].taskID) {
+                    progression.tasks[i].assignedAgent = nil
+                    progression.tasks[i].runDeadline = nil
                 }
             }
             let (effects, remaining) = progression.completeCurrentPhase(force: force, now: m.now, stopAtPhaseEnd: true)
@@ -65,7 +66,17 @@ enum CompletePhase {
                     context: ["phase": .count(current), "remaining_tasks": .strings(remaining)],
                     suggestions: ["Close it anyway: coordination-hub \(id) complete-phase '{\"force\": true}'"])
             }
-            try m.progress(&progression, effects)
+            // `phase_completed` is announced first and causes what follows, as `cancelled` does:
+            // the leases revoked and the tasks skipped are its effects (revoked first, the
+            // revocation was the root of the chain and the phase's completion its effect).
+            let closed = effects.filter { if case .phaseCompleted = $0 { true } else { false } }
+            try m.apply(progression, effects: closed)
+            progression.markStored()
+            if !running.isEmpty {
+                try m.revokeLeases(reason: "phase \(current) closed by complete-phase", tasks: running)
+            }
+            try m.apply(progression, effects: effects.filter { if case .phaseCompleted = $0 { false } else { true } })
+            try m.carryOn(&progression, after: effects)
             return current
         }
         return try await .after(context.hub, id, result: ["completed_phase": .count(closed)])

@@ -77,11 +77,24 @@ enum CompleteWorkflow {
                         ])
                 }
                 m.workflow.enter(.completed, now: m.now)
+                // `completed` comes first and causes what follows, as `cancelled` and `failed` do: the
+                // leases it revokes are its effects (revoked first, they were the root of the chain).
+                skipped = openTasks.map(\.taskID)
+                let final = tasks.map { task in
+                    var task = task
+                    if !task.status.isSettled { task.status = .skipped }
+                    return task
+                }
+                try m.emit(
+                    "completed",
+                    data: [
+                        "completion_status": .string(CompletionStatus.of(final, status: .completed).rawValue),
+                        "forced": .bool(p.force ?? false), "skipped_tasks": .strings(skipped),
+                    ])
                 try m.revokeLeases(reason: "workflow completed")
                 for var t in try m.tx.tasks(of: id) where !t.status.isSettled {
                     t.status = .skipped
                     try m.tx.update(t)
-                    skipped.append(t.taskID)
                 }
                 for var phase in phases where phase.status == .pending || phase.status == .running {
                     phase.status =
@@ -90,13 +103,6 @@ enum CompleteWorkflow {
                     phase.completedAt = m.now
                     try m.tx.update(phase)
                 }
-                let all = try m.tx.tasks(of: id)
-                try m.emit(
-                    "completed",
-                    data: [
-                        "completion_status": .string(CompletionStatus.of(all, status: .completed).rawValue),
-                        "forced": .bool(p.force ?? false), "skipped_tasks": .strings(skipped),
-                    ])
             }
             if let stakeholders = p.notifyStakeholders, let names = stakeholders.names {
                 let all = try m.tx.tasks(of: id)

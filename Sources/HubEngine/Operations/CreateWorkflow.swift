@@ -170,6 +170,7 @@ enum CreateWorkflow {
             failureTolerance: p.configuration?.failureTolerance ?? .low,
             maxAgents: p.configuration?.maxAgents ?? requirements.maxAgents)
         guard config.timeout.milliseconds > 0 else { throw HubError.parameter("timeout", "must be longer than 0s") }
+        try Budget.validate(p.budget, field: "budget")
         let workspace = Paths.absolute(p.workspace ?? hub.workingDirectory, relativeTo: hub.workingDirectory)
         // Checkpoints, restores, evidence and the agents' commands all work in it: say so now, not at the first of them.
         var isDirectory: ObjCBool = false

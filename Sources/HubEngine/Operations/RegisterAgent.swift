@@ -38,6 +38,7 @@ enum RegisterAgent {
         handler: run)
 
     static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {
+        try Budget.validate(p.budget, field: "budget")
         let reserved = Hub.isCommandName(p.agentId, table: context.hub.table)
         let agent = try await context.hub.dispatch { scope -> Agent in
             var agent = try scope.tx.agent(p.agentId) ?? Agent(agentID: p.agentId, registeredAt: scope.now)

@@ -15,7 +15,9 @@ enum ResumeWorkflow {
                 )),
             .init(
                 "resume_from_phase",
-                PhaseReference.schema.described("Continue from this phase; its failed tasks go back to ready.")),
+                PhaseReference.schema.described(
+                    "Continue from this phase: it and the phases after it run again, their failed and skipped tasks back to ready (completed ones stay completed)."
+                )),
         ])
     }
 
@@ -24,13 +26,16 @@ enum ResumeWorkflow {
         summary: "Resume a paused or failed workflow.",
         discussion: """
             From failed, the failed phase runs again and its failed tasks go back to ready (their attempts are kept). \
-            resume_from_phase (number or name) continues from that phase instead: a later phase skips the ones between.
+            resume_from_phase (number or name) continues from that phase instead: a later phase skips the ones between; \
+            an earlier one runs again from there, with the failed and skipped tasks of every phase from it on back to ready \
+            (completed tasks stay completed).
             """,
         example: "coordination-hub workflow_123 resume '{\"resume_from_phase\": 2}'",
         handler: run)
 
     static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {
         let id = try context.requiredWorkflowID
+        try Budget.validate(p.budget, field: "budget")
         let (changed, _, _) = try await context.hub.mutate(context) { m -> (reset: [String], revived: [String]) in
             let wasFailed = m.workflow.status == .failed
             // A workflow restored from a checkpoint taken before its start is paused at phase 0:
@@ -74,31 +79,47 @@ enum ResumeWorkflow {
             var reset: [String] = []
             var revivedIDs: [String] = []
             if target != current || wasFailed || neverStarted {
-                // Failed work of the target phase gets another go; phases after it wait their turn again.
-                for i in progression.tasks.indices
-                where progression.tasks[i].phaseID == target
-                    && (progression.tasks[i].status == .failed || progression.tasks[i].status == .cancelled)
-                {
+                // The target phase and every phase after it run again (§5): their failed tasks get
+                // another go (attempts kept), their tasks skipped without a failed dependency (a phase
+                // skipped or closed by force) wait their turn again; completed tasks stay completed.
+                // Resetting only the target phase left a later phase's failed task failed, and the
+                // workflow failed again within the same resume.
+                var rerun: Set<String> = []
+                for i in progression.tasks.indices where progression.tasks[i].phaseID >= target {
+                    switch progression.tasks[i].status {
+                    case .failed, .cancelled:
+                        reset.append(progression.tasks[i].taskID)
+                    case .skipped where progression.tasks[i].lastError?["blocked_by"] == nil:
+                        rerun.insert(progression.tasks[i].taskID)
+                    default:
+                        continue
+                    }
                     progression.tasks[i].status = .pending
                     progression.tasks[i].assignedAgent = nil
-                    reset.append(progression.tasks[i].taskID)
                 }
+                let redone = Set(reset).union(rerun)
                 for i in progression.phases.indices
                 where progression.phases[i].phaseID > target
-                    && progression.phases[i].status != .completed
+                    && (progression.phases[i].status != .completed
+                        || progression.tasks.contains {
+                            $0.phaseID == progression.phases[i].phaseID && redone.contains($0.taskID)
+                        })
                 {
                     progression.phases[i].status = .pending
                     progression.phases[i].completedAt = nil
                 }
                 // The tasks skipped because those failed wait for them again (in any later phase too).
                 let revived = SkippedDependents.revived(after: Set(reset), in: progression.tasks)
-                revivedIDs = revived.map(\.taskID)
                 let revivedByID = Dictionary(revived.map { ($0.taskID, $0) }, uniquingKeysWith: { a, _ in a })
                 for i in progression.tasks.indices {
                     guard let task = revivedByID[progression.tasks[i].taskID] else { continue }
                     progression.tasks[i] = task
                     try m.tx.update(task)
                 }
+                for i in progression.tasks.indices where rerun.contains(progression.tasks[i].taskID) {
+                    try m.tx.update(progression.tasks[i])
+                }
+                revivedIDs = progression.tasks.map(\.taskID).filter { revivedByID[$0] != nil || rerun.contains($0) }
                 for i in progression.tasks.indices where reset.contains(progression.tasks[i].taskID) {
                     progression.tasks[i].queuedBy =
                         try m.emit(
@@ -111,6 +132,12 @@ enum ResumeWorkflow {
                 try m.progress(&progression, progression.startPhase(target, now: m.now, stopAtPhaseEnd: true))
             } else {
                 try m.progress(&progression, progression.advance(now: m.now, stopAtPhaseEnd: true))
+            }
+            // Everything the resume runs again was reset above, so no phase can fail at once; should
+            // one still, the resume is refused (and changes nothing) rather than reported done.
+            if m.workflow.status == .failed {
+                throw HubError.internal(
+                    "resume left workflow \(id) failed: \(m.workflow.failureReason ?? "no reason recorded")")
             }
             return (reset, revivedIDs)
         }

@@ -103,15 +103,24 @@ struct Mutation {
     /// (§17): restoring that checkpoint brings back the phase completed and the next one not
     /// yet begun (resuming starts it).
     mutating func progress(_ progression: inout WorkflowProgression, _ effects: [ProgressEffect]) throws {
+        try apply(progression, effects: effects)
+        progression.markStored()
+        try carryOn(&progression, after: effects)
+    }
+
+    /// What ``progress(_:_:)`` does once `effects` are stored and announced (a caller that
+    /// announces them in steps of its own, as `complete-phase` does, goes on from here): when
+    /// they completed a phase, commits and starts the next, and so on.
+    mutating func carryOn(_ progression: inout WorkflowProgression, after effects: [ProgressEffect]) throws {
         var effects = effects
         while true {
-            try apply(progression, effects: effects)
-            progression.markStored()
             let phaseEnded = effects.contains { if case .phaseCompleted = $0 { true } else { false } }
             guard phaseEnded, workflow.status == .running || workflow.status == .paused else { return }
             try commit()
             effects = progression.advance(now: now, stopAtPhaseEnd: true)
             guard !effects.isEmpty else { return }
+            try apply(progression, effects: effects)
+            progression.markStored()
         }
     }
 
@@ -207,21 +216,28 @@ extension Hub {
         return change
     }
 
-    /// Fails a running workflow that has outlived its timeout. Run before every
-    /// operation that names the workflow, so timeouts hold with no server running.
-    /// Returns whether the workflow exists, so callers need not read it again.
+    /// Fails a running workflow that has outlived its timeout, and times out its tasks
+    /// past their own. Run before every operation that names the workflow, so timeouts
+    /// hold with no server running. Returns whether the workflow exists, so callers need
+    /// not read it again.
     @discardableResult
     func enforceDeadline(_ workflowID: String) async throws -> Bool {
         guard Identifier.isValid(workflowID) else { return false }
         let now = clock.nowMilliseconds()
-        let (exists, due, checkpointDue) = try await store.read { tx -> (Bool, Bool, Bool) in
-            guard let w = try tx.workflow(workflowID) else { return (false, false, false) }
+        let (exists, due, checkpointDue, tasksOverdue) = try await store.read { tx -> (Bool, Bool, Bool, Bool) in
+            guard let w = try tx.workflow(workflowID) else { return (false, false, false, false) }
             let overBudget =
                 w.status == .running
                 && !(w.budget?.exhausted(by: w.spend, time: w.activeTime(now: now)).isEmpty ?? true)
             let checkpointDue = try Self.intervalCheckpointDue(w, tx: tx, now: now)
-            return (true, w.hasTimedOut(now: now) || overBudget, checkpointDue)
+            // Through the index of running tasks' deadlines: nothing to read when none is past.
+            let tasksOverdue = try tx.overdueTasks(now: now).contains { $0.workflowID == workflowID }
+            return (true, w.hasTimedOut(now: now) || overBudget, checkpointDue, tasksOverdue)
         }
+        // A task past its own timeout is timed out (and retried or failed) by the dispatcher's
+        // sweep, the one every claim runs first: left to the next claim, it stayed running
+        // through every status read, pause and resume of its workflow.
+        if tasksOverdue { try await dispatch { _ in } }
         if checkpointDue && !due { try await takeIntervalCheckpoint(workflowID, now: now) }
         guard due else { return exists }
         let ids = self.ids
