@@ -22,6 +22,7 @@ public enum HubRouter {
         // Request counts and durations through swift-metrics (Prometheus when the server bootstraps it).
         router.add(middleware: MetricsMiddleware())
         router.add(middleware: MethodNotAllowedMiddleware(hub: hub))
+        if adminToken == nil { router.add(middleware: LoopbackGuardMiddleware(hub: hub)) }
         addEventStream(to: router, hub: hub, stop: streamsStop, auth: auth)
         addMetrics(to: router, hub: hub, registry: registry, auth: auth)
         router.get("healthz") { _, _ in

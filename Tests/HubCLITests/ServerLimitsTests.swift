@@ -47,7 +47,7 @@ import Testing
     @Test func aBrokenChunkedBodyIsABadRequestNotATooLargeOne() async throws {
         try await Self.withServer("serve-chunk") { url in
             let handle = try Self.send(
-                "POST /v1/list-workflows HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\n{}\r\n0\r\n\r\n",
+                "POST /v1/list-workflows HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\n{}\r\n0\r\n\r\n",
                 to: url)
             let text = Self.answer(handle)
             #expect(text.hasPrefix("HTTP/1.1 400"), "\(text)")
@@ -62,7 +62,7 @@ import Testing
         defer { s.remove() }
         let (server, url, _) = try await ServeTests.startServer(s)
         let handle = try Self.send(
-            "POST /v1/list-workflows HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n{}", to: url)
+            "POST /v1/list-workflows HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10\r\n\r\n{}", to: url)
         // The request has reached the server when an operation sent after it on another connection is answered.
         #expect(try await ServeTests.request("POST", "\(url)/v1/list-workflows", "{}").0 == 200)
         server.terminate()
@@ -86,7 +86,7 @@ extension ServerLimitsTests {
         try await Self.withServer("serve-continue") { url in
             let body = #"{"phases": ["a"]}"#
             let handle = try Self.send(
-                "POST /v1/workflows/w1/create HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                "POST /v1/workflows/w1/create HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: 100-continue\r\n"
                     + "Content-Length: \(body.utf8.count)\r\n\r\n", to: url)
             // Without the answer this read waits until the server gives up on the body (400).
             let interim = Self.read(handle, until: { $0.contains("\r\n\r\n") })
@@ -106,11 +106,12 @@ extension ServerLimitsTests {
         arguments: [
             ("NONSENSE\r\n\r\n", "400"),
             (
-                "POST /v1/list-workflows HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n{}",
+                "POST /v1/list-workflows HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n{}",
                 "400"
             ),
             (
-                "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + String(repeating: "a", count: 90 * 1024) + "\r\n\r\n",
+                "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + String(repeating: "a", count: 90 * 1024)
+                    + "\r\n\r\n",
                 "431"
             ),
         ])
@@ -133,7 +134,8 @@ extension ServerLimitsTests {
     @Test func unreadableHTTPBehindAGoodRequestGetsTheEnvelopeAfterItsAnswer() async throws {
         try await Self.withServer("serve-pipelined") { url in
             let handle = try Self.send(
-                "POST /v1/list-workflows HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}NONSENSE\r\n\r\n", to: url)
+                "POST /v1/list-workflows HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\n\r\n{}NONSENSE\r\n\r\n",
+                to: url)
             let text = Self.untilClosed(handle)
             let statusLines = text.split(whereSeparator: \.isNewline).filter { $0.hasPrefix("HTTP/1.1 ") }
             #expect(statusLines.map { $0.prefix(12) } == ["HTTP/1.1 200", "HTTP/1.1 400"], "\(text)")
@@ -145,7 +147,7 @@ extension ServerLimitsTests {
     @Test func aTooLargeBodyThatAsksFirstIsRefusedAtOnce() async throws {
         try await Self.withServer("serve-continue-large") { url in
             let handle = try Self.send(
-                "POST /v1/workflows/w1/create HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                "POST /v1/workflows/w1/create HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: 100-continue\r\n"
                     + "Content-Length: \(1 << 30)\r\n\r\n", to: url)
             // Nothing of the body is sent: without the fix the server says 100 and waits for it.
             let text = Self.untilClosed(handle)
@@ -172,7 +174,8 @@ extension ServerLimitsTests {
         // The workflow is not started: nothing can be claimed, so the claim waits.
         let body = #"{"agent_id": "gone", "wait": "60s"}"#
         let handle = try ServerLimitsTests.send(
-            "POST /v1/claim-task HTTP/1.1\r\nHost: x\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)", to: url)
+            "POST /v1/claim-task HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)",
+            to: url)
         try handle.close()
         // The server says when it has ended the wait; without the fix the claim waits on (and
         // this loop with it, until the suite's time limit) and takes t1 when work appears.
@@ -201,7 +204,7 @@ extension ServerLimitsTests {
         // A filter nothing matches: the stream has nothing to write, so only its client's
         // going can end it.
         let handle = try ServerLimitsTests.send(
-            "GET /v1/events/stream?event_types=never_published HTTP/1.1\r\nHost: x\r\n\r\n", to: url)
+            "GET /v1/events/stream?event_types=never_published HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", to: url)
         try handle.close()
         var ended = false
         while !ended, let line = await errors.next() {

@@ -123,4 +123,47 @@ import Testing
             #expect(status == .ok)
         }
     }
+
+    /// Open to this machine's programs, not to the web pages its browser shows: a page's
+    /// cross-site POST (it carries its Origin) and a rebound name (its Host) are refused, and
+    /// nothing is created.
+    @Test func anOpenServerRefusesWebPagesAndForeignHostNames() async throws {
+        let app = Application(router: HubRouter.make(hub: t.hub, maxBodySize: 1 << 20))
+        try await app.test(.router) { client in
+            let create = ByteBuffer(string: #"{"phases": ["a"]}"#)
+            for headers: HTTPFields in [
+                [.origin: "https://evil.example"], [.origin: "null"], [.origin: "http://127.0.0.1.evil.example"],
+            ] {
+                let status = try await client.execute(
+                    uri: "/v1/workflows/csrf/create", method: .post, headers: headers, body: create
+                ) { r in (r.status, Self.json(r)["error"]?["code"]) }
+                #expect(status.0 == .forbidden)
+                #expect(status.1 == "FORBIDDEN")
+            }
+            let rebound = try await client.execute(
+                uri: "/v1/workflows", method: .get, headers: [HTTPField.Name("Host")!: "attacker.example"]
+            ) { $0.status }
+            #expect(rebound == .forbidden)
+            #expect(await t.run("csrf", "get-status").errorCode == "WORKFLOW_NOT_FOUND")
+            // The machine's own pages and programs are answered.
+            for headers: HTTPFields in [
+                [.origin: "http://localhost:8080"], [.origin: "http://127.0.0.1:9"], [.origin: "http://[::1]:80"], [:],
+            ] {
+                let status = try await client.execute(
+                    uri: "/v1/list-workflows", method: .post, headers: headers, body: ByteBuffer(string: "{}")
+                ) { $0.status }
+                #expect(status == .ok, "\(headers)")
+            }
+        }
+        // With an admin token the token decides, whatever the page.
+        let guarded = Application(router: HubRouter.make(hub: t.hub, maxBodySize: 1 << 20, adminToken: Self.admin))
+        try await guarded.test(.router) { client in
+            var headers = Self.bearer(Self.admin)
+            headers[.origin] = "https://dashboard.example"
+            let status = try await client.execute(
+                uri: "/v1/list-workflows", method: .post, headers: headers, body: ByteBuffer(string: "{}")
+            ) { $0.status }
+            #expect(status == .ok)
+        }
+    }
 }
