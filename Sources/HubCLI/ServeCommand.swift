@@ -14,6 +14,7 @@ struct ServeOptions {
 
     init(_ arguments: [String], environment: [String: String] = [:]) throws(HubError) {
         adminToken = environment["COORDINATION_HUB_ADMIN_TOKEN"]
+        var tokenSource = "COORDINATION_HUB_ADMIN_TOKEN"
         var i = 0
         func value(_ name: String) throws(HubError) -> String {
             i += 1
@@ -33,15 +34,24 @@ struct ServeOptions {
                 }
                 port = n
             case "--state-dir": stateDirectory = try value(arg)
-            case "--admin-token": adminToken = try value(arg)
+            case "--admin-token":
+                adminToken = try value(arg)
+                tokenSource = "--admin-token"
             default:
                 throw HubError(.invalidArguments, "Unknown serve option \(arg.prefix(64))", details: Self.usage)
             }
             i += 1
         }
-        if adminToken?.isEmpty == true { adminToken = nil }
+        // Given but empty or blank (an unset shell variable, `--admin-token "$TOKEN"`) is a mistake,
+        // not a wish for an open server: that needs no token at all.
+        if let token = adminToken, token.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+            throw HubError(
+                .invalidArguments, "\(tokenSource) is empty",
+                details: "An admin token must be at least 16 characters; to serve without one, leave it out.",
+                suggestions: ["Give a token of at least 16 characters, or unset \(tokenSource)"])
+        }
         if let token = adminToken, token.count < 16 {
-            throw HubError(.invalidArguments, "--admin-token must be at least 16 characters")
+            throw HubError(.invalidArguments, "\(tokenSource) must be at least 16 characters")
         }
         // Without authentication only loopback binds are allowed (§13).
         guard adminToken != nil || HubServer.isLoopback(host) else {

@@ -52,6 +52,12 @@ public struct HubMCPServer: Sendable {
                     error: error, timestamp: clock.nowMilliseconds())
                 return MCPToolCatalog.result(response)
             case .success(let request):
+                if let refusal = request.unfollowable(
+                    instead: "call get_events again with after_sequence set to the last sequence you saw")
+                {
+                    return MCPToolCatalog.result(
+                        OperationResponse.failure(request: request, error: refusal, timestamp: clock.nowMilliseconds()))
+                }
                 let response: OperationResponse
                 if request.waitsForWork {
                     // A claim that waits for work ends when the client's input does, before it

@@ -1,18 +1,24 @@
+import Foundation
 import HTTPTypes
 import HubCore
 import HubEngine
 import Hummingbird
 
 extension HubRouter {
-    /// The methods the API serves on `path`, or `nil` when no route has that path.
-    static func allowedMethods(_ path: String) -> [HTTPRequest.Method]? {
+    /// The methods the API serves on `path`, or `nil` when no route has that path; `isOperation`
+    /// says whether a name is an operation's (a path naming none is not found, whatever the method).
+    static func allowedMethods(_ path: String, isOperation: (String) -> Bool) -> [HTTPRequest.Method]? {
         let segments = path.split(separator: "/", omittingEmptySubsequences: true)
+        func operation(_ segment: Substring) -> Bool {
+            isOperation(segment.removingPercentEncoding ?? String(segment))
+        }
         switch segments.count {
         case 1 where ["healthz", "metrics", "openapi.json"].contains(segments[0]): return [.get]
-        case 2 where segments[0] == "v1": return segments[1] == "workflows" ? [.get] : [.post]
+        case 2 where segments[0] == "v1" && segments[1] == "workflows": return [.get]
+        case 2 where segments[0] == "v1" && (segments[1] == "operations" || operation(segments[1])): return [.post]
         case 3 where segments[0] == "v1" && segments[1] == "workflows": return [.get]
         case 3 where segments[0] == "v1" && segments[1] == "events" && segments[2] == "stream": return [.get]
-        case 4 where segments[0] == "v1" && segments[1] == "workflows": return [.post]
+        case 4 where segments[0] == "v1" && segments[1] == "workflows" && operation(segments[3]): return [.post]
         default: return nil
         }
     }
@@ -30,7 +36,8 @@ struct MethodNotAllowedMiddleware<Context: RequestContext>: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch let error as HTTPError where error.status == .notFound {
-            guard let allowed = HubRouter.allowedMethods(request.uri.path) else {
+            guard let allowed = HubRouter.allowedMethods(request.uri.path, isOperation: { hub.table[$0] != nil })
+            else {
                 // No route at this path: a JSON error like every other answer of the API, not an empty 404.
                 var response = HubRouter.failure(
                     HubError(

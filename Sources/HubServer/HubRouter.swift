@@ -243,6 +243,12 @@ public enum HubRouter {
     ) async -> Response {
         do throws(HubError) {
             try await auth.authorize(try await auth.caller(headers), request)
+            if let refusal = request.unfollowable(
+                instead:
+                    "follow the log with GET /v1/events/stream (Server-Sent Events), or read on with after_sequence")
+            {
+                throw refusal
+            }
         } catch {
             return failure(error, operation: request.operation, workflowID: request.workflowID, hub: hub)
         }

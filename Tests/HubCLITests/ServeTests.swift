@@ -279,5 +279,10 @@ import Testing
         #expect(error["message"]?.stringValue?.contains("without an admin token") == true)
         try s.fail(["serve", "--port", "99999"], code: "INVALID_ARGUMENTS", exit: 2)
         try s.fail(["serve", "--host", "0.0.0.0", "--admin-token", "short"], code: "INVALID_ARGUMENTS", exit: 2)
+        // An empty or blank token (an unset variable) is refused, not taken as "open".
+        for blank in ["", String(repeating: " ", count: 16)] {
+            let refused = try s.fail(["serve", "--admin-token", blank], code: "INVALID_ARGUMENTS", exit: 2)
+            #expect(refused["message"]?.stringValue?.contains("--admin-token is empty") == true)
+        }
     }
 }

@@ -123,6 +123,10 @@ import Testing
             after["result"]?["workflow_state"]?["state_version"]
                 == status["result"]?["workflow_state"]?["state_version"])
         #expect(after["result"]?["workflow_state"]?["state_version"] != nil)
+        // A tool call answers once: follow is refused, not answered with a snapshot.
+        let (followed, followFailed) = try await call("get_events", ["follow": true])
+        #expect(followFailed)
+        #expect(followed["error"]?["context"]?["field"] == "follow")
 
         await client.disconnect()
         await server.stop()

@@ -103,6 +103,19 @@ import Testing
             try await client.execute(uri: "/v1/workflows", method: .get) { r in
                 #expect(Self.json(r)["result"]?["total"] == 0)
             }
+            // A POST answers once: follow is refused there (it answered with a snapshot), and
+            // the refusal names the stream to use.
+            try await client.execute(
+                uri: "/v1/get-events", method: .post, body: Self.body(#"{"follow": true, "after_sequence": 0}"#)
+            ) { r in
+                #expect(r.status == .badRequest)
+                #expect(Self.json(r)["error"]?["context"]?["field"] == "follow")
+                #expect(Self.json(r)["error"]?["message"]?.stringValue?.contains("/v1/events/stream") == true)
+            }
+            // A GET of an operation that does not exist is not found, not "use POST".
+            try await client.execute(uri: "/v1/no-such-operation", method: .get) { r in
+                #expect(r.status == .notFound)
+            }
         }
     }
 
