@@ -80,7 +80,7 @@ public enum OpenAPIDocument {
         ]
         paths["/healthz"] = [
             "get": [
-                "operationId": "healthz", "summary": "Liveness.",
+                "operationId": "healthz", "summary": "Liveness.", "security": [[:]],
                 "responses": [
                     "200": [
                         "description": "The server is up.",
@@ -99,7 +99,7 @@ public enum OpenAPIDocument {
         ]
         paths["/openapi.json"] = [
             "get": [
-                "operationId": "openapi", "summary": "This document.",
+                "operationId": "openapi", "summary": "This document.", "security": [[:]],
                 "responses": [
                     "200": [
                         "description": "OpenAPI 3.1.", "content": ["application/json": ["schema": ["type": "object"]]],
@@ -115,20 +115,38 @@ public enum OpenAPIDocument {
             ],
             "servers": [["url": "http://127.0.0.1:8080"]],
             "paths": paths,
+            // A server with an admin token wants a bearer token on every request but the open
+            // endpoints; an open loopback server wants none (the empty alternative).
+            "security": [["bearer": []], [:]],
             "components": [
-                "schemas": ["Success": successSchema, "Error": errorSchema]
+                "schemas": ["Success": successSchema, "Error": errorSchema],
+                "securitySchemes": [
+                    "bearer": [
+                        "type": "http", "scheme": "bearer",
+                        "description":
+                            "The admin token (serve --admin-token) or an agent token from issue-token; a server without an admin token is open on loopback.",
+                    ]
+                ],
             ],
         ]
     }
 
     static func operation(_ op: OperationDescriptor, workflowPath: Bool) -> JSONValue {
+        var schema = op.schema.json
+        if !workflowPath {
+            // The body may name the workflow instead of the path (the call form's id, §2).
+            schema["properties"]?["workflow_id"] = [
+                "type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$",
+                "description": "The workflow it is about, as the call form's workflow id.",
+            ]
+        }
         var out: JSONValue = [
             "operationId": .string(op.name.replacingOccurrences(of: "-", with: "_") + (workflowPath ? "" : "_hub")),
             "summary": .string(op.summary),
             "requestBody": [
                 // A body is needed exactly when the operation has required parameters.
                 "required": .bool(op.schema.properties.contains(where: \.required)),
-                "content": ["application/json": ["schema": op.schema.json]],
+                "content": ["application/json": ["schema": schema]],
             ],
             "responses": responses,
         ]
