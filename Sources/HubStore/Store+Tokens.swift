@@ -10,4 +10,6 @@ public protocol TokenReader {
 public protocol TokenWriter: TokenReader {
     /// Stores a token's SHA-256 for an agent.
     func insertToken(hash: String, agentID: String, createdAt: Int64) throws
+    /// Removes every token of an agent; returns how many there were.
+    func removeTokens(agentID: String) throws -> Int
 }

@@ -18,4 +18,9 @@ extension SQLiteTransaction {
         try db.cachedStatement(sql: "INSERT INTO agent_tokens (token_hash, agent_id, created_at) VALUES (?, ?, ?)")
             .execute(arguments: [hash, agentID, createdAt])
     }
+
+    func removeTokens(agentID: String) throws -> Int {
+        try db.cachedStatement(sql: "DELETE FROM agent_tokens WHERE agent_id = ?").execute(arguments: [agentID])
+        return db.changesCount
+    }
 }

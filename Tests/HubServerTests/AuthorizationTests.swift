@@ -116,6 +116,30 @@ import Testing
         #expect(stored == nil)
     }
 
+    /// Deregistering an agent revokes its tokens: a compromised agent's token kept working,
+    /// and could register the agent again.
+    @Test func deregisteringAnAgentRevokesItsTokens() async throws {
+        let app = Application(router: HubRouter.make(hub: t.hub, maxBodySize: 1 << 20, adminToken: Self.admin))
+        try await app.test(.router) { client in
+            #expect(try await post(client, "/v1/register-agent", #"{"agent_id": "a9"}"#, token: Self.admin).0 == .ok)
+            var tokens: [String] = []
+            for _ in 0..<2 {
+                let (_, issued) = try await post(client, "/v1/issue-token", #"{"agent_id": "a9"}"#, token: Self.admin)
+                tokens.append(try #require(issued["result"]?["token"]?.stringValue))
+            }
+            #expect(try await post(client, "/v1/heartbeat", #"{"agent_id": "a9"}"#, token: tokens[0]).0 == .ok)
+            let (status, gone) = try await post(
+                client, "/v1/deregister-agent", #"{"agent_id": "a9"}"#, token: Self.admin)
+            #expect(status == .ok)
+            #expect(gone["result"]?["tokens_revoked"] == 2)
+            for token in tokens {
+                #expect(
+                    try await post(client, "/v1/register-agent", #"{"agent_id": "a9"}"#, token: token).0
+                        == .unauthorized)
+            }
+        }
+    }
+
     @Test func withoutAnAdminTokenTheServerIsOpen() async throws {
         let app = Application(router: HubRouter.make(hub: t.hub, maxBodySize: 1 << 20))
         try await app.test(.router) { client in

@@ -9,12 +9,13 @@ enum DeregisterAgent {
 
     static let descriptor = OperationDescriptor(
         "deregister-agent", scope: .hub, mutating: false, parameters: Parameters.self,
-        summary: "Remove an agent: its leases are revoked without counting an attempt and it leaves monitor-pool.",
+        summary:
+            "Remove an agent: its leases are revoked without counting an attempt, its tokens are revoked, and it leaves monitor-pool.",
         example: "coordination-hub deregister-agent '{\"agent_id\": \"agent_001\"}'",
         handler: run)
 
     static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {
-        let requeued = try await context.hub.dispatch { scope -> [String] in
+        let (requeued, tokens) = try await context.hub.dispatch { scope -> ([String], Int) in
             _ = try scope.agent(p.agentId)
             let leases = try scope.tx.activeLeases(agentID: p.agentId)
             let event = try scope.emitAgent("deregistered", p.agentId, data: ["leases_revoked": .count(leases.count)])
@@ -26,8 +27,13 @@ enum DeregisterAgent {
             // §8: allocations of an agent that leaves are released (they outlived it).
             try scope.releaseAllocations(agentID: p.agentId, reason: "agent \(p.agentId) deregistered")
             try scope.tx.removeAgent(p.agentId)
-            return leases.map(\.taskID)
+            // Its tokens go with it: they would let whoever holds one register it again.
+            let tokens = try scope.tx.removeTokens(agentID: p.agentId)
+            return (leases.map(\.taskID), tokens)
         }
-        return OperationOutcome(result: ["agent_id": .string(p.agentId), "tasks_requeued": .strings(requeued)])
+        return OperationOutcome(
+            result: [
+                "agent_id": .string(p.agentId), "tasks_requeued": .strings(requeued), "tokens_revoked": .count(tokens),
+            ])
     }
 }
