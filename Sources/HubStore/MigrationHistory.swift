@@ -20,6 +20,7 @@ public enum MigrationHistory {
         (13, "task_indexes_without_status"),
         (14, "task_queued_by"),
         (15, "subscription_replay_narrowing"),
+        (16, "lease_lingering_holds"),
     ]
 
     /// The identifier a store records for a step, e.g. `0001_workflows_phases_tasks_events`.

@@ -45,6 +45,11 @@ public protocol DispatchReader {
     func readyCandidates(role: String?, workflowID: String?, offset: Int, limit: Int) throws -> [TaskCandidate]
     /// Files (as ``WorkTask/fileKey(_:workspace:)``) and resource units held by running tasks.
     func runningHolds() throws -> (files: Set<String>, resources: [String: Int])
+    /// Ended leases whose agent may still be running the task (``Lease/holdsUntil`` after `now`),
+    /// of one agent or of all.
+    func lingeringLeases(agentID: String?, now: Int64) throws -> [Lease]
+    /// Files and resource units of the tasks of ``lingeringLeases(agentID:now:)``.
+    func lingeringHolds(now: Int64) throws -> (files: Set<String>, resources: [String: Int])
     /// The pools of those workflows that have one.
     func pools(of workflowIDs: [String]) throws -> [String: Set<String>]
     /// Available or busy agents whose last heartbeat is at or before `time`.
@@ -74,8 +79,10 @@ public protocol DispatchWriter: DispatchReader {
     func removeAgent(_ id: String) throws
     /// Inserts a lease; a second active lease on the same task is refused.
     func insert(_ lease: Lease) throws
-    /// Replaces a stored lease.
+    /// Replaces a stored lease (all but ``Lease/holdsUntil``).
     func update(_ lease: Lease) throws
+    /// Sets or clears an ended lease's ``Lease/holdsUntil``.
+    func setHold(leaseID: String, until: Int64?) throws
     /// Inserts a resource request; the store assigns its arrival sequence.
     func insert(_ allocation: ResourceAllocation) throws -> ResourceAllocation
     /// Replaces a stored resource request.

@@ -369,5 +369,11 @@ enum SQLiteMigrations {
         15: """
         ALTER TABLE subscriptions ADD COLUMN replay_narrowing TEXT;
         """,
+        // Ended leases whose agent may still run the task hold its files and resources until
+        // then (or until its heartbeat lets go); only those are indexed.
+        16: """
+        ALTER TABLE leases ADD COLUMN holds_until INTEGER;
+        CREATE INDEX leases_lingering ON leases(holds_until) WHERE holds_until IS NOT NULL;
+        """,
     ]
 }

@@ -191,11 +191,13 @@ extension SQLiteTransaction {
     func insert(_ l: Lease) throws {
         try db.cachedStatement(
             sql: """
-                INSERT INTO leases (lease_id, workflow_id, task_id, agent_id, claimed_at, expires_at, state, ended_at)
-                VALUES (?,?,?,?,?,?,?,?)
+                INSERT INTO leases
+                  (lease_id, workflow_id, task_id, agent_id, claimed_at, expires_at, state, ended_at, holds_until)
+                VALUES (?,?,?,?,?,?,?,?,?)
                 """
         ).execute(arguments: [
             l.leaseID, l.workflowID, l.taskID, l.agentID, l.claimedAt, l.expiresAt, l.state.rawValue, l.endedAt,
+            l.holdsUntil,
         ])
         cache?.keep(l)
     }
@@ -212,9 +214,57 @@ extension SQLiteTransaction {
         }
     }
 
+    func setHold(leaseID: String, until: Int64?) throws {
+        try db.cachedStatement(sql: "UPDATE leases SET holds_until = ? WHERE lease_id = ?")
+            .execute(arguments: [until, leaseID])
+        if var stored = cache?.lease(leaseID) {
+            stored.holdsUntil = until
+            cache?.keep(stored)
+        }
+    }
+
+    func lingeringLeases(agentID: String?, now: Int64) throws -> [Lease] {
+        try Row.fetchAll(
+            db.cachedStatement(
+                sql: """
+                    SELECT \(Self.leaseColumns) FROM leases INDEXED BY leases_lingering
+                    WHERE holds_until > ? AND (? IS NULL OR agent_id = ?) ORDER BY holds_until
+                    """),
+            arguments: [now, agentID, agentID]
+        ).map(Self.lease(from:))
+    }
+
+    func lingeringHolds(now: Int64) throws -> (files: Set<String>, resources: [String: Int]) {
+        var files: Set<String> = []
+        var resources: [String: Int] = [:]
+        let rows = try Row.fetchAll(
+            db.cachedStatement(
+                sql: """
+                    SELECT t.files, t.resources, w.workspace FROM leases l INDEXED BY leases_lingering
+                    JOIN tasks t ON t.workflow_id = l.workflow_id AND t.task_id = l.task_id
+                    JOIN workflows w ON w.id = t.workflow_id
+                    WHERE l.holds_until > ? AND (t.files <> '[]' OR t.resources <> '{}')
+                    """),
+            arguments: [now])
+        for row in rows {
+            var c = ColumnReader(row)
+            let storedFiles: String? = c.optional()
+            let storedResources: String? = c.optional()
+            let workspace: String = c.next()
+            for f in JSONValue.stored(storedFiles)?.arrayValue?.compactMap(\.stringValue) ?? [] {
+                files.insert(WorkTask.fileKey(f, workspace: workspace))
+            }
+            for (k, v) in JSONValue.stored(storedResources)?.objectValue ?? [:] {
+                resources[k, default: 0] += Int(v.intValue ?? 1)
+            }
+        }
+        return (files, resources)
+    }
+
     /// The columns ``lease(from:)`` reads, in its order.
     static let leaseColumns = ColumnReader.list([
         "lease_id", "workflow_id", "task_id", "agent_id", "claimed_at", "expires_at", "state", "ended_at",
+        "holds_until",
     ])
 
     /// A lease from a row of ``leaseColumns``.
@@ -225,6 +275,7 @@ extension SQLiteTransaction {
             expiresAt: c.next())
         l.state = LeaseState(rawValue: c.next()) ?? .expired
         l.endedAt = c.optional()
+        l.holdsUntil = c.optional()
         return l
     }
 

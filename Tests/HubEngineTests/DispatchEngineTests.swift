@@ -115,6 +115,44 @@ import Testing
         #expect(pool?["performance_metrics"]?["dead"]?["recent_performance"] == [0])
     }
 
+    /// A run the hub ended while its agent may still be running it (here: past its timeout)
+    /// keeps holding its files until the agent's heartbeat lets go: its retry ran at once
+    /// beside the old run, two runs on one declared file (§7).
+    @Test func aTimedOutRunHoldsItsFilesUntilItsAgentLetsGo() async throws {
+        await setUp(#"[{"name": "p", "tasks": [{"task_id": "a", "timeout": "5s", "files": ["shared.txt"]}]}]"#)
+        await t.run(nil, "register-agent", #"{"agent_id": "old"}"#)
+        await t.run(nil, "register-agent", #"{"agent_id": "new"}"#)
+        let first = lease(try #require(await t.claim("old").first))
+        t.clock.advance(by: .seconds(6))
+        await t.run(nil, "heartbeat", #"{"agent_id": "new"}"#)
+        // Timed out and back in the queue, but the old run may still be writing shared.txt.
+        #expect(await t.claim("new").isEmpty)
+        #expect(await taskStatus("w1", "a") == "ready")
+        // Still running it, the old agent says so: the files stay held.
+        await t.run(nil, "heartbeat", "{\"agent_id\": \"old\", \"held_leases\": [\"\(first)\"]}")
+        #expect(await t.claim("new").isEmpty)
+        // It has stopped the run: the retry goes out.
+        await t.run(nil, "heartbeat", #"{"agent_id": "old", "held_leases": []}"#)
+        let retry = try #require(await t.claim("new").first)
+        #expect(retry["task_id"] == "a")
+    }
+
+    /// A redistributed run's files are held until its lease would have ended when its agent
+    /// never comes back to let go.
+    @Test func aRedistributedRunHoldsItsFilesUntilItsLeaseWouldHaveEnded() async throws {
+        await setUp(#"[{"name": "p", "tasks": [{"task_id": "a", "files": ["shared.txt"]}]}]"#)
+        await t.run(nil, "register-agent", #"{"agent_id": "old"}"#)
+        await t.run(nil, "register-agent", #"{"agent_id": "new"}"#)
+        _ = try #require(await t.claim("old").first)
+        #expect(await t.run("w1", "redistribute-tasks", #"{"failed_agent": "old"}"#).succeeded)
+        #expect(await t.claim("new").isEmpty)
+        // Leases last three heartbeat intervals (90 s here) from the claim.
+        t.clock.advance(by: .seconds(91))
+        await t.run(nil, "heartbeat", #"{"agent_id": "new"}"#)
+        let retry = try #require(await t.claim("new").first)
+        #expect(retry["task_id"] == "a")
+    }
+
     /// A run past its task's timeout is a failure of the agent that ran it: an agent whose
     /// runs always hang was never marked degraded, its record showing no failure at all.
     @Test func aTimedOutRunCountsAgainstItsAgentsRecord() async throws {

@@ -115,6 +115,9 @@ import Testing
         #expect(await state("w1")?["status"] == "failed")
         #expect(await t.run(nil, "complete-task", "{\"lease_id\": \"\(lease)\"}").errorCode == "LEASE_EXPIRED")
         #expect(await t.run(nil, "allocate-resources", #"{"resources": {"lock": 1}}"#).result["state"] == "granted")
+        // shared.txt stays held until ag1 shows it has let go of the ended run.
+        #expect(await t.claim("ag2", workflow: "w2").isEmpty)
+        await t.run(nil, "heartbeat", #"{"agent_id": "ag1", "held_leases": []}"#)
         #expect(await t.claim("ag2", workflow: "w2").first?["task_id"] == "a2")
     }
 

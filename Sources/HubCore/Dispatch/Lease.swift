@@ -23,6 +23,10 @@ public struct Lease: Sendable, Equatable {
     public var expiresAt: Int64
     public var state: LeaseState
     public var endedAt: Int64?
+    /// Set when the hub ended the lease while its agent may still be running the task (a
+    /// timeout, a revocation): until then, or until the agent's heartbeat shows it has let go,
+    /// the task's files and resources stay held, so its retry cannot run beside the old run.
+    public var holdsUntil: Int64?
 
     public init(
         leaseID: String, workflowID: String, taskID: String, agentID: String, claimedAt: Int64, expiresAt: Int64
@@ -35,6 +39,7 @@ public struct Lease: Sendable, Equatable {
         self.expiresAt = expiresAt
         self.state = .active
         self.endedAt = nil
+        self.holdsUntil = nil
     }
 
     /// Whether the lease still allows an outcome at `now`.

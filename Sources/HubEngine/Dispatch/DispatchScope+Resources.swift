@@ -10,11 +10,13 @@ extension DispatchScope {
     /// from one read of the live allocations.
     func resourceState() throws -> (ledger: ResourceLedger, queued: [ResourceAllocation]) {
         var ledger = ResourceLedger(capacity: configuration.resources)
-        let holds = try tx.runningHolds()
-        ledger.hold(holds.resources, mode: .exclusive)
-        var files: [String: Int] = [:]
-        for key in holds.files { files["file:" + key] = 1 }
-        ledger.hold(files, mode: .exclusive)
+        // Running tasks, and tasks whose ended lease's agent may still be running them.
+        for holds in [try tx.runningHolds(), try tx.lingeringHolds(now: now)] {
+            ledger.hold(holds.resources, mode: .exclusive)
+            var files: [String: Int] = [:]
+            for key in holds.files { files["file:" + key] = 1 }
+            ledger.hold(files, mode: .exclusive)
+        }
         var queued: [ResourceAllocation] = []
         for allocation in try tx.liveAllocations() {
             if allocation.state == .granted {

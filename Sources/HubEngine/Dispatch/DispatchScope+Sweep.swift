@@ -61,11 +61,17 @@ extension DispatchScope {
     /// Ends a lease the agent did not finish and puts its task back in the queue —
     /// or, when its attempts are spent, fails it for good. `countAttempt: false`
     /// (deregistration, redistribution) gives the attempt back.
-    mutating func requeue(lease: Lease, ending: LeaseState, countAttempt: Bool, reason: String, cause: String?) throws {
+    mutating func requeue(
+        lease: Lease, ending: LeaseState, countAttempt: Bool, reason: String, cause: String?,
+        holderMayRun: Bool = true
+    ) throws {
         var lease = lease
         lease.state = ending
         lease.endedAt = now
         try tx.update(lease)
+        // Its agent learns at its next heartbeat: until then (or the lease's end) the task's
+        // files and resources stay held, so its retry does not run beside the old run.
+        if holderMayRun && lease.expiresAt > now { try tx.setHold(leaseID: lease.leaseID, until: lease.expiresAt) }
         let current = try tx.task(workflowID: lease.workflowID, taskID: lease.taskID)
         if countAttempt, let running = current, running.status == .running {
             // A run that timed out or whose holder went silent is a failed attempt of that agent:

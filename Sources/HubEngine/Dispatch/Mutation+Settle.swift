@@ -60,6 +60,8 @@ extension Mutation {
             lease.state = .revoked
             lease.endedAt = now
             try tx.update(lease)
+            // Its agent learns at its next heartbeat: until then the task's files stay held.
+            if lease.expiresAt > now { try tx.setHold(leaseID: lease.leaseID, until: lease.expiresAt) }
             if var agent = try tx.agent(lease.agentID) {
                 agent.currentLoad = max(0, agent.currentLoad - 1)
                 if agent.status == .busy, agent.currentLoad < agent.maxConcurrentTasks { agent.status = .available }

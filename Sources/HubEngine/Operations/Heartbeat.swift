@@ -13,7 +13,7 @@ enum Heartbeat {
                 "held_leases",
                 .array(
                     .string(maxLength: 128),
-                    "The leases the agent knows it holds. Given, only these are renewed; its other leases older than one heartbeat interval (claims whose answer never reached it) go back to the queue without counting an attempt.",
+                    "The leases the agent knows it holds. Given, only these are renewed; its other leases older than one heartbeat interval (claims whose answer never reached it) go back to the queue without counting an attempt. A lease the hub ended (a timeout, a revocation) keeps its task's files and resources held while the agent still names it, or until it would have expired, so the retry never runs beside the old run.",
                     maxItems: 1000)),
             .init(
                 "released_leases",
@@ -49,6 +49,12 @@ enum Heartbeat {
             if returning { try scope.emitAgent("recovered", agent.agentID) }
             var renewed: [Lease] = []
             let held = p.heldLeases.map(Set.init)
+            // Ended leases it may still have been running: a heartbeat that no longer names one
+            // (or names none at all) lets go of its task's files and resources.
+            for lease in try scope.tx.lingeringLeases(agentID: p.agentId, now: scope.now)
+            where !(held?.contains(lease.leaseID) ?? false) {
+                try scope.tx.setHold(leaseID: lease.leaseID, until: nil)
+            }
             let released = Set(p.releasedLeases ?? [])
             let known = scope.now - scope.configuration.heartbeatInterval.milliseconds
             for var lease in try scope.tx.activeLeases(agentID: p.agentId) {
@@ -56,14 +62,15 @@ enum Heartbeat {
                     // Given back: not a failure of the task nor of the agent, so no attempt is counted.
                     try scope.requeue(
                         lease: lease, ending: .revoked, countAttempt: false,
-                        reason: "agent \(p.agentId) gave it back", cause: nil)
+                        reason: "agent \(p.agentId) gave it back", cause: nil, holderMayRun: false)
                     continue
                 }
                 if let held, !held.contains(lease.leaseID), lease.claimedAt <= known {
                     // Claimed, but the answer never reached the agent (a lost response): release it.
                     try scope.requeue(
                         lease: lease, ending: .revoked, countAttempt: false,
-                        reason: "agent \(p.agentId) does not hold it (its claim's answer was lost)", cause: nil)
+                        reason: "agent \(p.agentId) does not hold it (its claim's answer was lost)", cause: nil,
+                        holderMayRun: false)
                     continue
                 }
                 lease.expiresAt = scope.now + scope.leaseDuration
