@@ -13,7 +13,8 @@ extension HubRouter {
             isOperation(segment.removingPercentEncoding ?? String(segment))
         }
         switch segments.count {
-        case 1 where ["healthz", "metrics", "openapi.json"].contains(segments[0]): return [.get]
+        case 1 where ["healthz", "openapi.json"].contains(segments[0]): return [.get, .head]
+        case 1 where segments[0] == "metrics": return [.get]
         case 2 where segments[0] == "v1" && segments[1] == "workflows": return [.get]
         case 2 where segments[0] == "v1" && (segments[1] == "operations" || operation(segments[1])): return [.post]
         case 3 where segments[0] == "v1" && segments[1] == "workflows": return [.get]

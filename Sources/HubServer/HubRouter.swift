@@ -30,6 +30,15 @@ public enum HubRouter {
         }
         let openAPI = OpenAPIDocument.make(hub.table, version: Hub.version)
         router.get("openapi.json") { _, _ in json(openAPI, status: .ok) }
+        // HEAD of the open endpoints, for health checks that ask with it (RFC 9110 §9.3.2):
+        // the GET's status and headers, no body.
+        for (path, body) in [("healthz", ["status": "ok"] as JSONValue), ("openapi.json", openAPI)] {
+            router.head(RouterPath(stringLiteral: path)) { _, _ in
+                var response = json(body, status: .ok)
+                response.body = ResponseBody()
+                return response
+            }
+        }
         router.post("v1/operations") { request, context in
             if let refusal = unknownQuery(request, allowed: []) {
                 return failure(refusal, operation: "request", workflowID: nil, hub: hub)

@@ -107,6 +107,14 @@ public enum OpenAPIDocument {
                 ],
             ]
         ]
+        // HEAD of the open endpoints: the GET's status and headers, no body.
+        for path in ["/healthz", "/openapi.json"] {
+            paths[path]?["head"] = [
+                "operationId": .string("head_" + path.dropFirst().replacingOccurrences(of: ".", with: "_")),
+                "summary": "The GET's status and headers, without a body.", "security": [[:]],
+                "responses": ["200": ["description": "As the GET."]],
+            ]
+        }
         return [
             "openapi": "3.1.0",
             "info": [

@@ -112,6 +112,8 @@ import Testing
                 #expect(Self.json(r)["error"]?["context"]?["field"] == "follow")
                 #expect(Self.json(r)["error"]?["message"]?.stringValue?.contains("/v1/events/stream") == true)
             }
+            // Health checks that ask with HEAD get the GET's status.
+            try await client.execute(uri: "/healthz", method: .head) { r in #expect(r.status == .ok) }
             // A GET of an operation that does not exist is not found, not "use POST".
             try await client.execute(uri: "/v1/no-such-operation", method: .get) { r in
                 #expect(r.status == .notFound)
@@ -213,7 +215,7 @@ import Testing
     @Test func otherMethodsOnAKnownPathAre405WithAllow() async throws {
         try await app().test(.router) { client in
             for (uri, method, allow) in [
-                ("/v1/claim-task", HTTPRequest.Method.get, "POST"), ("/healthz", .delete, "GET"),
+                ("/v1/claim-task", HTTPRequest.Method.get, "POST"), ("/healthz", .delete, "GET, HEAD"),
                 ("/v1/workflows/w1/pause", .put, "POST"), ("/v1/workflows", .post, "GET"),
                 ("/v1/events/stream", .post, "GET"), ("/metrics", .patch, "GET"),
             ] {
