@@ -97,6 +97,10 @@ import Testing
         )
         await t.run("w1", "start")
         await t.run(nil, "register-agent", #"{"agent_id": "ag", "max_concurrent_tasks": 2}"#)
+        // Relative to nothing without a workflow: refused (it resolved against the hub's working directory).
+        let nowhere = await allocate(#"{"resources": {"file:./src/a.swift": 1}}"#)
+        #expect(nowhere.errorCode == "INVALID_PARAMETERS")
+        #expect(nowhere.json["error"]?["context"]?["field"] == "resources.file:./src/a.swift")
         let file = await allocate(#"{"resources": {"file:./src/a.swift": 1}}"#, workflow: "w1")
         let gpu = await allocate(#"{"resources": {"gpu": 1}}"#)
         #expect(await t.run(nil, "claim-task", #"{"agent_id": "ag", "max_tasks": 2}"#).result["count"] == 0)

@@ -86,6 +86,14 @@ enum AllocateResources {
                             .allowedOperations)
                 }
                 workspace = workflow.workspace
+            } else if let relative = resources.keys.sorted().first(where: {
+                $0.hasPrefix("file:") && !$0.dropFirst(5).hasPrefix("/")
+            }) {
+                // Relative to what? A server's working directory is nobody's workspace.
+                throw HubError.parameter(
+                    "resources.\(relative)",
+                    "is a relative path and the request names no workflow: give the workflow (its workspace is what the path is relative to) or an absolute path"
+                )
             }
             resources = normalized(resources, workspace: workspace)
             let mode: ResourceMode = p.constraints?.conflictTolerance == "high" ? .shared : .exclusive
