@@ -43,23 +43,23 @@ struct AgentRunner {
     static let largestVariable = 128 * 1024 - 64
 
     func run() async -> Int32 {
-        if let id = options.workflowID, await workflowMissing(id) {
+        // The pauses of the first calls while the hub cannot be reached, all counted together.
+        var waited = Duration.zero
+        if let id = options.workflowID, await workflowMissing(id, waited: &waited) {
             log("agent \(options.agentID): workflow \(id) was not found; nothing to work on")
             return 1
         }
-        if let other = await anotherRunner() {
+        if let other = await anotherRunner(waited: &waited) {
             log(
                 "agent \(options.agentID): another runner holds this id (\(other)); stop it, wait until its leases lapse, or use another --id"
             )
             return 1
         }
-        let registered = await call(
-            "register-agent",
-            [
-                "agent_id": .string(options.agentID), "specializations": .strings(options.roles),
-                "max_concurrent_tasks": .count(options.maxTasks),
-            ])
-        guard let registered else { return 1 }
+        guard let registered = await register(waited: &waited) else {
+            // Stopped while waiting for the hub: nothing was taken, so nothing is wrong.
+            if stop.isSet { log("agent \(options.agentID): stopped") }
+            return stop.isSet ? 0 : 1
+        }
         log(
             "agent \(options.agentID): registered with roles \(options.roles.joined(separator: ",")), up to \(options.maxTasks) task(s)"
         )
@@ -67,7 +67,6 @@ struct AgentRunner {
         let interval =
             registered["heartbeat_interval"]?.stringValue.flatMap(HubDuration.init(parsing:)) ?? heartbeatInterval
         let heartbeat = Task { await heartbeatLoop(every: interval) }
-        defer { heartbeat.cancel() }
         let running = RunningCount()
         await withTaskGroup(of: Void.self) { group in
             // Ends the wait for a free slot below when a stop comes; released when the loop ends.
@@ -86,7 +85,14 @@ struct AgentRunner {
                     ]
                     if let id = options.workflowID { parameters["workflow_id"] = .string(id) }
                     if let wait = options.claimWait { parameters["wait"] = .string(wait.description) }
-                    let answer = await claim(parameters)
+                    let (answer, refusal) = await claim(parameters)
+                    if refusal?.code == .budgetExhausted {
+                        // Every further claim would be refused alike: said once, and the runner ends.
+                        log(
+                            "agent \(options.agentID): its budget is spent (\(refusal?.message ?? "")); no new claims; exiting once running tasks finish"
+                        )
+                        break
+                    }
                     claimed = answer?["tasks"]?.arrayValue ?? []
                     // A failed claim (a hub restarting) is not a long poll: pause before the next.
                     if answer == nil { await stop.sleep(for: .milliseconds(options.idleDelay.milliseconds)) }
@@ -130,8 +136,27 @@ struct AgentRunner {
             await group.waitForAll()
             hurry.cancel()
         }
+        // Ended before the last call, so that no heartbeat of its own follows it and brings the agent back.
+        heartbeat.cancel()
+        let deregistered = await heartbeat.value
+        if !deregistered { await goOffline() }
         log("agent \(options.agentID): stopped")
         return 0
+    }
+
+    /// The runner's last call, once its leases are given back: the agent is set offline, so
+    /// that its silence from now on is not taken for a failure (`agent.<id>.failed`,
+    /// unresponsive) and no task is offered to it until a runner registers it again.
+    private func goOffline() async {
+        let response = await hub.perform(
+            OperationRequest(
+                workflowID: nil, operation: "heartbeat",
+                parameters: [
+                    "agent_id": .string(options.agentID), "held_leases": .strings(held.all), "offline": true,
+                ]))
+        if let error = response.error {
+            log("agent \(options.agentID): heartbeat (offline): \(error.code.name): \(error.message)")
+        }
     }
 
     /// A task's identity across its attempts (leases differ).
@@ -149,10 +174,11 @@ struct AgentRunner {
         }
     }
 
-    private func heartbeatLoop(every interval: HubDuration) async {
+    /// Heartbeats until cancelled; answers whether it stopped because the agent was deregistered.
+    private func heartbeatLoop(every interval: HubDuration) async -> Bool {
         while !Task.isCancelled {
             try? await Task.sleep(for: .milliseconds(max(10, interval.milliseconds / 2)))
-            if Task.isCancelled { return }
+            if Task.isCancelled { return false }
             let snapshot = held.all
             let response = await hub.perform(
                 OperationRequest(
@@ -163,7 +189,7 @@ struct AgentRunner {
                 log("agent \(options.agentID): the hub no longer knows this agent (deregistered); stopping")
                 held.stopAll(because: .leaseLost)
                 stop.set()
-                return
+                return true
             }
             guard response.error == nil, let answer = response.json["result"] else { continue }
             for lease in Self.lost(held: snapshot, renewed: answer) {
@@ -171,6 +197,7 @@ struct AgentRunner {
                 held.stop(lease, because: .leaseLost)
             }
         }
+        return false
     }
 
     /// The leases of `held` (sent with a heartbeat) that its answer did not renew: the hub
@@ -181,9 +208,10 @@ struct AgentRunner {
         return held.filter { !renewed.contains($0) }
     }
 
-    /// Claims work; a stop while the claim waits cancels it (the server withdraws a
-    /// waiting claim whose client has gone) and answers `nil`, unlogged.
-    private func claim(_ parameters: JSONValue) async -> JSONValue? {
+    /// Claims work: answers the claim's result, or the hub's refusal (logged, but for a spent
+    /// budget, which the caller reports). A stop while the claim waits cancels it (the server
+    /// withdraws a waiting claim whose client has gone) and answers neither, unlogged.
+    private func claim(_ parameters: JSONValue) async -> (JSONValue?, HubError?) {
         let request = OperationRequest(workflowID: nil, operation: "claim-task", parameters: parameters)
         let response = await withTaskGroup(of: OperationResponse?.self) { group in
             group.addTask { await hub.perform(request) }
@@ -200,15 +228,15 @@ struct AgentRunner {
             }
             return answer
         }
-        guard let response else { return nil }
+        guard let response else { return (nil, nil) }
         if let error = response.error {
             // A claim cut short by the stop is not an error worth reporting.
-            if !stop.isSet {
+            if !stop.isSet && error.code != .budgetExhausted {
                 log("agent \(options.agentID): claim-task: \(error.code.name): \(error.message)")
             }
-            return nil
+            return (nil, error)
         }
-        return response.json["result"]
+        return (response.json["result"], nil)
     }
 
     /// A task claimed after the stop: given back without running it.
@@ -229,33 +257,6 @@ struct AgentRunner {
                 "agent_id": .string(options.agentID), "held_leases": .strings(held.all.filter { $0 != lease }),
                 "released_leases": [.string(lease)],
             ])
-    }
-
-    /// Whether the named workflow is unknown to the hub. A hub that cannot be reached
-    /// says nothing about that.
-    private func workflowMissing(_ id: String) async -> Bool {
-        let response = await hub.perform(OperationRequest(workflowID: id, operation: "get-status"))
-        return response.error?.code == .workflowNotFound
-    }
-
-    /// Why it looks as if another runner works under this id now: the agent holds tasks and
-    /// heartbeated within one and a half intervals. Two runners under one id release each
-    /// other's leases at every heartbeat (each names only its own), so a task would run again
-    /// and again and never be recorded. `nil` when not, or when the hub cannot tell.
-    private func anotherRunner() async -> String? {
-        let response = await hub.perform(OperationRequest(workflowID: nil, operation: "monitor-pool"))
-        guard let agent = response.json["result"]?["agent_pool"]?["performance_metrics"]?[options.agentID],
-            let status = agent["status"]?.stringValue, status == "available" || status == "busy",
-            let load = agent["current_load"]?.intValue, load > 0,
-            let last = agent["last_heartbeat"]?.stringValue.flatMap(Timestamp.parseMilliseconds)
-        else { return nil }
-        let silent = Int64(Date().timeIntervalSince1970 * 1000) - last
-        // The hub's interval, which its agents heartbeat by; this runner's configuration may differ.
-        let interval =
-            response.json["result"]?["agent_pool"]?["heartbeat_interval"]?.stringValue.flatMap(
-                HubDuration.init(parsing:)) ?? heartbeatInterval
-        guard silent < interval.milliseconds * 3 / 2 else { return nil }
-        return "\(load) task(s), last heartbeat \(HubDuration(milliseconds: silent)) ago"
     }
 
     /// Whether the workflow is over (or gone). A hub that cannot be reached says nothing
@@ -311,7 +312,7 @@ struct AgentRunner {
         let directory = task["workspace"]?.stringValue
         let (ran, ending) = await held.run(lease) { [arguments, environment] in
             await ChildProcess.run(
-                arguments, environment: environment, directory: directory, tailBytes: Self.outputTail)
+                arguments, environment: environment, directory: directory, tailBytes: Self.outputTail, lifeline: true)
         }
         switch (ran, ending) {
         case (_, .leaseLost?):
@@ -325,8 +326,22 @@ struct AgentRunner {
             }
         case (let outcome?, nil) where outcome.status == 0:
             let details: JSONValue = ["exit_code": .int(Int64(outcome.status)), "output_tail": .string(outcome.tail)]
-            if await report("complete-task", ["lease_id": .string(lease), "result": details]) {
+            let refusal = await send("complete-task", ["lease_id": .string(lease), "result": details])
+            guard let refusal else {
                 log("agent \(options.agentID): completed \(workflowID)/\(taskID)")
+                return
+            }
+            guard refusal.code == .evidenceMissing || refusal.code == .evidenceRejected else { return }
+            // The task stays running (§16) and the lease this runner's; forgotten, the next heartbeat
+            // released it with no attempt counted, and the task was claimed and run again for ever.
+            // Failed, it counts an attempt, and max_retries ends it.
+            var error = details
+            error["code"] = .string(refusal.code.name)
+            error["message"] = .string(refusal.message)
+            if await report("fail-task", ["lease_id": .string(lease), "error": error, "retryable": true]) {
+                log(
+                    "agent \(options.agentID): \(workflowID)/\(taskID) failed: its command succeeded but its evidence was refused (\(refusal.code.name))"
+                )
             }
         case (let outcome?, nil):
             let details: JSONValue = ["exit_code": .int(Int64(outcome.status)), "output_tail": .string(outcome.tail)]
@@ -345,14 +360,19 @@ struct AgentRunner {
     /// the hub accepted the outcome; a refusal is logged here.
     @discardableResult
     private func report(_ operation: String, _ parameters: JSONValue) async -> Bool {
+        await send(operation, parameters) == nil
+    }
+
+    /// ``report(_:_:)``, answering the hub's refusal (`nil` when it accepted the outcome).
+    private func send(_ operation: String, _ parameters: JSONValue) async -> HubError? {
         var delay = Duration.milliseconds(100)
         while true {
             let response = await hub.perform(
                 OperationRequest(workflowID: nil, operation: operation, parameters: parameters))
-            guard let error = response.error else { return true }
+            guard let error = response.error else { return nil }
             guard error.code == .storeUnavailable, !stop.isSet else {
                 log("agent \(options.agentID): \(operation) refused: \(error.code.name): \(error.message)")
-                return false
+                return error
             }
             log("agent \(options.agentID): \(operation): the hub is unavailable; retrying")
             try? await Task.sleep(for: delay)

@@ -15,7 +15,15 @@ enum CommandHelp {
                 --idle-delay (default 500ms) is the pause between claims that found nothing on the
                 local store; with --hub URL claims long-poll the server instead.
                 SIGINT or SIGTERM: stop claiming, let running commands finish and give back what has
-                not started; a second signal stops the commands and gives their tasks back.
+                not started; a second signal stops the commands and gives their tasks back. A runner
+                that stops sets its agent offline (heartbeat "offline": true), so its silence is not
+                reported as a failure. A command that exits 0 but whose evidence the hub refuses is
+                failed (retryable), so max_retries ends a task whose evidence never comes.
+                Exit status: 0 when stopped by a signal, when its --workflow is finished, and when
+                the agent's budget is spent (logged once; running tasks finish first: restarting
+                would only be refused again); 1 when it cannot start: an unknown --workflow, another
+                runner live under the same --id, or a hub that cannot be reached for 30s (retried
+                with a growing pause up to 5s, each retry logged); 2 for bad options.
 
                 """
         case "serve":

@@ -95,6 +95,32 @@ import Testing
         #expect(await seen.next() == "closed")
     }
 
+    /// A cancelled command gets SIGTERM it can act on: it started with the signal mask of the
+    /// thread that spawned it, SIGTERM blocked, so its trap never ran and only SIGKILL ended it.
+    @Test func aCancelledCommandCanTrapTheStop() async throws {
+        let directory = try TemporaryDirectory("child-trap")
+        defer { directory.remove() }
+        let fifo = directory.file("ready")
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let run = Task {
+            await ChildProcess.run(
+                ["/bin/sh", "-c", "trap 'echo trapped; exit 3' TERM; echo ready > '\(fifo)'; sleep 600 & wait"],
+                environment: Self.environment, directory: nil, tailBytes: 100, grace: .seconds(60))
+        }
+        let said = await withCheckedContinuation { continuation in
+            Thread {
+                let reader = FileHandle(forReadingAtPath: fifo)
+                let bytes = reader?.readToEndRetryingInterrupts(limit: 100) ?? []
+                continuation.resume(returning: String(decoding: bytes, as: UTF8.self))
+            }.start()
+        }
+        #expect(said == "ready\n")
+        run.cancel()
+        let outcome = await run.value
+        #expect(outcome.status == 3, "\(outcome.status) \(outcome.tail)")
+        #expect(outcome.tail.contains("trapped"))
+    }
+
     /// A command that ignores SIGTERM gets SIGKILL once the grace is over.
     @Test func aCommandIgnoringTheStopIsKilledAfterTheGrace() async throws {
         let directory = try TemporaryDirectory("child-kill")

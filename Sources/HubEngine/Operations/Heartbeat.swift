@@ -7,6 +7,7 @@ enum Heartbeat {
         var usage: UsageReport?
         var heldLeases: [String]?
         var releasedLeases: [String]?
+        var offline: Bool?
         static let schema = Schema.object([
             .init("agent_id", .id("The agent."), required: true),
             .init(
@@ -22,6 +23,11 @@ enum Heartbeat {
                     "Leases the agent gives back without an outcome (it was stopped, or took the task as it stopped): their tasks go back to the queue at once, no attempt counted.",
                     maxItems: 1000)),
             .init(
+                "offline",
+                .boolean(
+                    "The agent is stopping: it is set offline and gets no task until it heartbeats again or registers (no agent.<id>.failed follows its silence). Defaults to false."
+                )),
+            .init(
                 "usage",
                 Spend.usageSchema.described(
                     "Usage since the last report: added to the agent's spend and split evenly across the workflows it holds leases in."
@@ -33,18 +39,21 @@ enum Heartbeat {
         "heartbeat", scope: .hub, mutating: false, parameters: Parameters.self,
         summary: "Keep an agent alive and renew its leases; returns each lease's new lease_expires_at.",
         discussion:
-            "Leases last 3 heartbeat intervals (heartbeat_interval, default 30s) from the claim or the last heartbeat.",
+            "Leases last 3 heartbeat intervals (heartbeat_interval, default 30s) from the claim or the last heartbeat. An agent that stops sends offline: true last (after giving back its leases), so that its silence is not taken for a failure.",
         example: "coordination-hub heartbeat '{\"agent_id\": \"agent_001\"}'",
         handler: run)
 
     static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {
         let (agent, leases) = try await context.hub.dispatch { scope -> (Agent, [Lease]) in
             var agent = try scope.agent(p.agentId)
-            let returning = agent.status == .unresponsive || agent.status == .offline
+            let stopping = p.offline ?? false
+            let returning = !stopping && (agent.status == .unresponsive || agent.status == .offline)
             agent.lastHeartbeat = scope.now
             let usage = p.usage?.spend ?? Spend()
             agent.spend.add(usage)
             if returning { agent.status = agent.currentLoad >= agent.maxConcurrentTasks ? .busy : .available }
+            // A stopping agent is not judged by its silence: the sweep looks at available and busy agents only.
+            if stopping { agent.status = .offline }
             try scope.tx.save(agent)
             if returning { try scope.emitAgent("recovered", agent.agentID) }
             var renewed: [Lease] = []

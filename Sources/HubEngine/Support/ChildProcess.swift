@@ -32,20 +32,18 @@ public enum ChildProcess {
     /// what it started goes too), SIGKILL after `grace` if it is still there; the outcome
     /// is then the signal's (143 or 137). A task cancelled before the command starts does
     /// not start it.
+    ///
+    /// With `lifeline` (Linux), the command goes when this process goes, SIGKILL included:
+    /// see ``Lifeline``. An absolute path that is not an executable file is then refused
+    /// here (127), as Foundation refuses it without one.
     public static func run(
         _ arguments: [String], environment: [String: String], directory: String?, tailBytes: Int,
-        grace: Duration = terminationGrace
+        grace: Duration = terminationGrace, lifeline: Bool = false
     ) async -> Outcome {
         guard let first = arguments.first else { return Outcome(status: 127, tail: "no command") }
         guard !Task.isCancelled else { return Outcome(status: 130, tail: "cancelled before \(first) started") }
         let process = Process()
-        if first.hasPrefix("/") {
-            process.executableURL = URL(fileURLWithPath: first)
-            process.arguments = Array(arguments.dropFirst())
-        } else {
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = arguments
-        }
+        var command = first.hasPrefix("/") ? arguments : ["/usr/bin/env"] + arguments
         process.environment = environment
         if let directory {
             var isDirectory: ObjCBool = false
@@ -55,17 +53,37 @@ public enum ChildProcess {
             }
             process.currentDirectoryURL = URL(fileURLWithPath: directory)
         }
+        var line: Lifeline?
+        if lifeline, let made = Lifeline.make() {
+            guard FileManager.default.isExecutableFile(atPath: command[0]) else {
+                made.closeChildEnd()
+                made.finish()
+                return Outcome(status: 127, tail: "cannot start \(first): not an executable file")
+            }
+            line = made
+            command = Lifeline.wrapper + command
+            process.standardInput = FileHandle(fileDescriptor: made.childEnd, closeOnDealloc: false)
+        } else {
+            process.standardInput = FileHandle.nullDevice
+        }
+        // Closed whatever happens below: the socket's own end once the command is over, which
+        // tells the watcher to go quietly.
+        defer { line?.finish() }
+        process.executableURL = URL(fileURLWithPath: command[0])
+        process.arguments = Array(command.dropFirst())
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
-        process.standardInput = FileHandle.nullDevice
         // Written once the command has exited: the reader then takes what is there and stops.
         let exited = Pipe()
         do {
-            try process.run()
+            try withNoSignalsBlocked { try process.run() }
         } catch {
+            line?.closeChildEnd()
             return Outcome(status: 127, tail: "cannot start \(first): \(error.localizedDescription)")
         }
+        // The child has its copy; this process keeps only its own end.
+        line?.closeChildEnd()
         let output = pipe.fileHandleForReading.fileDescriptor
         let wake = exited.fileHandleForReading.fileDescriptor
         async let tail = withCheckedContinuation { (continuation: CheckedContinuation<[UInt8], Never>) in
@@ -103,6 +121,19 @@ public enum ChildProcess {
             try? handle.close()
         }
         return Outcome(status: status, tail: text)
+    }
+
+    /// Runs `body` (which spawns) with no signal blocked on this thread. The child starts
+    /// with the spawning thread's signal mask, and the threads async code runs on block most
+    /// signals, SIGTERM among them: a command stopped with SIGTERM went on until SIGKILL, a
+    /// `trap … TERM` never ran, and what the command started inherited the mask too.
+    static func withNoSignalsBlocked<T>(_ body: () throws -> T) rethrows -> T {
+        var none = sigset_t()
+        var previous = sigset_t()
+        sigemptyset(&none)
+        pthread_sigmask(SIG_SETMASK, &none, &previous)
+        defer { pthread_sigmask(SIG_SETMASK, &previous, nil) }
+        return try body()
     }
 
     /// Sends SIGTERM to the command's process group (Foundation starts each command in a
@@ -163,6 +194,70 @@ public enum ChildProcess {
             }
         }
         return tail.bytes
+    }
+}
+
+/// What makes a command die with the process that started it, even by SIGKILL, which
+/// leaves no chance to stop it (Linux). The command is started through `/bin/sh`, which
+/// leaves a watcher in the command's process group and then executes the command: the
+/// watcher reads the child's end of a socket pair whose other end only this process holds
+/// (it is close-on-exec). When the command is over, this process writes a line and the
+/// watcher leaves quietly; when this process dies first, the kernel closes its end, the
+/// watcher reads the end of the stream and sends SIGTERM to the group, then SIGKILL after
+/// ``ChildProcess/terminationGrace``. A socket and not a pipe: writing to a watcher that
+/// has gone must not raise SIGPIPE here (`MSG_NOSIGNAL`), and SIGPIPE cannot be ignored
+/// process-wide without the commands inheriting that.
+struct Lifeline: Sendable {
+    /// This process's end.
+    let ownEnd: Int32
+    /// The child's end, its standard input (the command itself gets `/dev/null`).
+    let childEnd: Int32
+
+    /// `sh -c SCRIPT sh command…`: the watcher ignores the SIGTERM it sends, so it can follow with SIGKILL.
+    static let wrapper = [
+        "/bin/sh", "-c",
+        """
+        exec 3<&0 </dev/null
+        ( trap '' TERM; read -r _ <&3 || { kill -TERM 0; sleep \(ChildProcess.terminationGrace.components.seconds); kill -KILL 0; } ) >/dev/null 2>&1 &
+        exec "$@" 3<&-
+        """,
+        "sh",
+    ]
+
+    /// A new socket pair, both ends close-on-exec (the child's end is duplicated onto its
+    /// standard input, which is not); `nil` where there is none (not Linux), and the command
+    /// then runs without a lifeline.
+    static func make() -> Lifeline? {
+        #if os(Linux)
+            var ends: [Int32] = [-1, -1]
+            guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &ends) == 0 else {
+                return nil
+            }
+            return Lifeline(ownEnd: ends[0], childEnd: ends[1])
+        #else
+            return nil
+        #endif
+    }
+
+    /// Closes the child's end here, once the child has its copy (or will not start); called once.
+    func closeChildEnd() { Self.close(childEnd) }
+
+    /// Tells the watcher the command is over (it may have gone: no SIGPIPE) and closes this
+    /// process's end; called once, when the command is over or did not start.
+    func finish() {
+        #if os(Linux)
+            var line: UInt8 = 10
+            _ = send(ownEnd, &line, 1, Int32(MSG_NOSIGNAL))
+        #endif
+        Self.close(ownEnd)
+    }
+
+    private static func close(_ fd: Int32) {
+        #if canImport(Glibc)
+            _ = Glibc.close(fd)
+        #elseif canImport(Darwin)
+            _ = Darwin.close(fd)
+        #endif
     }
 }
 

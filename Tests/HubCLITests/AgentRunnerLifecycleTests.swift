@@ -1,0 +1,221 @@
+import Foundation
+import HubCore
+import HubTesting
+import Testing
+
+@testable import HubCLI
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// The agent runner's start and end, and what it does with a refused evidence check, as a
+/// user runs it: driven by its log lines (standard error) and the store.
+@Suite(.timeLimit(.minutes(2))) struct AgentRunnerLifecycleTests {
+    /// The next line holding one of `texts`, or `nil` when the output ended first.
+    static func firstOf(_ texts: [String], in lines: inout LineStream) async -> String? {
+        while let line = await lines.next() {
+            if texts.contains(where: line.contains) { return line }
+        }
+        return nil
+    }
+
+    /// A command that exits 0 but whose evidence the hub refuses was logged and forgotten: the
+    /// task stayed running, the next heartbeat released it with no attempt counted, and the
+    /// same runner claimed and ran it again for ever. It is failed, so max_retries ends it.
+    @Test(arguments: [#"{"files": ["missing.txt"]}"#, #"{"check_command": "exit 1"}"#])
+    func aTaskWhoseEvidenceIsRefusedIsFailedUntilItsRetriesRunOut(_ evidence: String) async throws {
+        let s = try DispatchSandbox("agent-evidence", environment: ["COORDINATION_HUB_HEARTBEAT_INTERVAL": "1s"])
+        defer { s.remove() }
+        try s.succeed(
+            "w8", "create",
+            #"{"phases": [{"name": "p", "tasks": [{"task_id": "evnf", "role": "code", "command": "true", "evidence": "#
+                + evidence + #", "max_retries": 1}]}]}"#)
+        try s.succeed("w8", "start")
+        let (runner, log) = try AgentRunnerTests.agent(
+            s, ["agent", "--id", "ev1", "--roles", "code", "--workflow", "w8", "--idle-delay", "50ms"])
+        defer { if runner.isRunning { kill(runner.processIdentifier, SIGKILL) } }
+        var lines = log
+        #expect(await lines.until("running w8/evnf (attempt 1)") != nil)
+        // Unfixed, attempt 1 came again; fixed, attempt 2 comes, and then the workflow is over.
+        let next = await Self.firstOf(["running w8/evnf", "is finished"], in: &lines)
+        try #require(next?.contains("(attempt 2)") == true, "\(next ?? "the runner ended")")
+        #expect(await lines.until("workflow w8 is finished; exiting") != nil)
+        #expect(await ProcessWait.exit(of: runner, within: .seconds(30)), "the runner did not stop")
+        let task = try s.tasks("w8")["evnf"]
+        #expect(task?["status"] == "failed", "\(task ?? .null)")
+        #expect(task?["attempts"] == 2)
+        let failures = try s.events(["event_types": ["task_failed"], "workflow_id": "w8"])
+        #expect(failures.count == 2, "\(failures)")
+    }
+
+    /// A second runner under the id of an idle runner started (only a runner holding tasks was
+    /// refused), and each one's heartbeat then released the other's claims.
+    @Test func aSecondRunnerUnderTheIDOfAnIdleRunnerRefusesToStart() async throws {
+        let s = try DispatchSandbox("agent-twice-idle", environment: ["COORDINATION_HUB_HEARTBEAT_INTERVAL": "1s"])
+        defer { s.remove() }
+        let (first, firstLog) = try AgentRunnerTests.agent(
+            s, ["agent", "--id", "dup", "--roles", "code", "--idle-delay", "50ms", "--", "true"])
+        var firstLines = firstLog
+        #expect(await firstLines.until("registered") != nil)
+        let (second, secondLog) = try AgentRunnerTests.agent(
+            s, ["agent", "--id", "dup", "--roles", "code", "--idle-delay", "50ms", "--", "true"])
+        defer {
+            for runner in [first, second] where runner.isRunning { kill(runner.processIdentifier, SIGKILL) }
+        }
+        var lines = secondLog
+        let said = await Self.firstOf(["another runner holds this id", "registered"], in: &lines)
+        try #require(said?.contains("another runner holds this id") == true, "\(said ?? "no line")")
+        try #require(await ProcessWait.exit(of: second, within: .seconds(30)))
+        #expect(second.terminationStatus == 1)
+        kill(first.processIdentifier, SIGTERM)
+        #expect(await ProcessWait.exit(of: first, within: .seconds(30)), "the first runner did not stop")
+    }
+
+    /// A runner that stopped cleanly (a signal, or its workflow finished) was shown
+    /// unresponsive and reported `agent.<id>.failed` 3 intervals later: it sets its agent
+    /// offline as it stops, and a runner started again under the id is not refused.
+    @Test func aRunnerThatStopsSetsItsAgentOffline() async throws {
+        let s = try DispatchSandbox("agent-offline", environment: ["COORDINATION_HUB_HEARTBEAT_INTERVAL": "1s"])
+        defer { s.remove() }
+        let (runner, log) = try AgentRunnerTests.agent(
+            s, ["agent", "--id", "calm", "--roles", "code", "--idle-delay", "50ms", "--", "true"])
+        var lines = log
+        #expect(await lines.until("registered") != nil)
+        kill(runner.processIdentifier, SIGTERM)
+        #expect(await lines.until("stopped") != nil)
+        try #require(await ProcessWait.exit(of: runner, within: .seconds(30)))
+        #expect(runner.terminationStatus == 0)
+        #expect(try s.pool()["calm"]?["status"] == "offline")
+        // Its workflow finished: the same, and the runner started again was not taken for another.
+        try s.succeed("w", "create", AgentRunnerTests.oneTask + #""}]}]}"#)
+        try s.succeed("w", "start")
+        let (again, againLog) = try AgentRunnerTests.agent(
+            s, ["agent", "--id", "calm", "--roles", "code", "--workflow", "w", "--idle-delay", "50ms", "--", "true"])
+        var againLines = againLog
+        #expect(await againLines.until("is finished; exiting") != nil)
+        try #require(await ProcessWait.exit(of: again, within: .seconds(30)))
+        #expect(again.terminationStatus == 0)
+        #expect(try s.pool()["calm"]?["status"] == "offline")
+        #expect(try s.events(["patterns": ["agent.calm.failed"]]).isEmpty)
+    }
+
+    /// An agent whose budget ran out logged `claim-task: BUDGET_EXHAUSTED` at every idle delay
+    /// for ever: it says so once, lets its running task finish and exits 0.
+    @Test func aRunnerWhoseBudgetIsSpentFinishesAndExits() async throws {
+        let s = try DispatchSandbox("agent-budget", environment: ["COORDINATION_HUB_HEARTBEAT_INTERVAL": "1s"])
+        defer { s.remove() }
+        try s.succeed(
+            "w", "create",
+            #"{"phases": [{"name": "p", "tasks": [{"task_id": "a", "role": "code"}, {"task_id": "b", "role": "code"}]}]}"#
+        )
+        try s.succeed("w", "start")
+        try s.succeed("register-agent", #"{"agent_id": "thrifty", "budget": {"tokens": 10}}"#)
+        // Each task's command reports 20 tokens, spending the budget at the first task.
+        let (runner, log) = try AgentRunnerTests.agent(
+            s,
+            [
+                "agent", "--id", "thrifty", "--roles", "code", "--idle-delay", "50ms", "--", "/bin/sh", "-c",
+                #"cd "$0" && "$1" heartbeat '{"agent_id": "thrifty", "usage": {"tokens": 20}}'"#,
+                s.file(""), s.runner.executable,
+            ])
+        defer { if runner.isRunning { kill(runner.processIdentifier, SIGKILL) } }
+        var lines = log
+        let said = await Self.firstOf(["its budget is spent", "BUDGET_EXHAUSTED"], in: &lines)
+        try #require(said?.contains("its budget is spent") == true, "\(said ?? "no line")")
+        var rest: [String] = []
+        while let line = await lines.next() { rest.append(line) }
+        try #require(await ProcessWait.exit(of: runner, within: .seconds(30)))
+        #expect(runner.terminationStatus == 0)
+        #expect(!rest.contains { $0.contains("BUDGET_EXHAUSTED") || $0.contains("budget is spent") }, "\(rest)")
+        let tasks = try s.tasks("w")
+        #expect(tasks.values.filter { $0["status"] == "completed" }.count == 1, "\(tasks)")
+        #expect(tasks.values.filter { $0["status"] == "ready" }.count == 1, "\(tasks)")
+    }
+
+    /// Through `--hub`, a runner started while the server was down exited 1 at once: it
+    /// retries until the server answers, then registers and works.
+    @Test func aRunnerStartedBeforeItsServerWaitsForIt() async throws {
+        let s = try DispatchSandbox("agent-server-later")
+        defer { s.remove() }
+        // A port that was free a moment ago: the first server's, stopped.
+        let (probe, url) = try await AgentRunnerTests.server(s)
+        kill(probe.processIdentifier, SIGTERM)
+        probe.waitUntilExit()
+        guard let port = url.split(separator: ":").last.map(String.init) else {
+            Issue.record("no port in \(url)")
+            return
+        }
+        let (runner, log) = try AgentRunnerTests.agent(
+            s, ["agent", "--hub", url, "--id", "early", "--roles", "code", "--", "true"])
+        defer { if runner.isRunning { kill(runner.processIdentifier, SIGKILL) } }
+        var lines = log
+        let retry = await lines.until("the hub is unavailable")
+        try #require(retry?.contains("retrying in") == true, "\(retry ?? "the runner ended")")
+        let errors = Pipe()
+        let server = try s.runner.start(["serve", "--port", port], standardError: errors)
+        defer {
+            kill(server.processIdentifier, SIGTERM)
+            server.waitUntilExit()
+        }
+        #expect(await lines.until("registered") != nil)
+        kill(runner.processIdentifier, SIGTERM)
+        try #require(await ProcessWait.exit(of: runner, within: .seconds(30)))
+        #expect(runner.terminationStatus == 0)
+    }
+
+    /// A runner killed with SIGKILL left its command running (in a process group of its own),
+    /// beside the retry another runner started: the command now gets SIGTERM.
+    @Test func aCommandDiesWithItsRunner() async throws {
+        let s = try DispatchSandbox("agent-sigkill")
+        defer { s.remove() }
+        try s.succeed("w", "create", AgentRunnerTests.oneTask + #""}]}]}"#)
+        try s.succeed("w", "start")
+        let marks = s.file("marks")
+        #expect(mkfifo(marks, 0o600) == 0)
+        // Read and write: opening does not wait for the command, and the stream never ends by itself.
+        let fd = open(marks, O_RDWR)
+        #expect(fd >= 0)
+        var said = LineStream(FileHandle(fileDescriptor: fd, closeOnDealloc: true))
+        let (runner, _) = try AgentRunnerTests.agent(
+            s,
+            [
+                "agent", "--id", "mortal", "--roles", "code", "--", "/bin/sh", "-c",
+                #"trap 'echo terminated > "$0"; exit 143' TERM; echo $$ > "$0.pid"; echo ready > "$0"; sleep 600 & wait"#,
+                marks,
+            ])
+        #expect(await said.until("ready") != nil)
+        defer {
+            // Should the command have outlived the check, its group goes now.
+            if let pid = s.read("marks.pid").flatMap({ Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) {
+                kill(-pid, SIGKILL)
+            }
+        }
+        kill(runner.processIdentifier, SIGKILL)
+        #expect(await said.until("terminated") != nil)
+        runner.waitUntilExit()
+    }
+}
+
+/// The pauses of a runner waiting for a hub that cannot be reached at its start.
+@Suite struct StartupRetryTests {
+    @Test func thePauseDoublesUpToItsCapAndStopsAfterThirtySeconds() {
+        #expect(StartupRetry.delay(afterFailures: 1, waited: .zero) == .milliseconds(250))
+        #expect(StartupRetry.delay(afterFailures: 2, waited: .milliseconds(250)) == .milliseconds(500))
+        #expect(StartupRetry.delay(afterFailures: 6, waited: .seconds(8)) == .seconds(5))
+        #expect(StartupRetry.delay(afterFailures: 1000, waited: .seconds(10)) == .seconds(5))
+        // The last pause ends at 30s in all, and then there is none.
+        #expect(StartupRetry.delay(afterFailures: 9, waited: .seconds(28)) == .seconds(2))
+        #expect(StartupRetry.delay(afterFailures: 10, waited: .seconds(30)) == nil)
+        var waited = Duration.zero
+        var failures = 0
+        while let pause = StartupRetry.delay(afterFailures: failures + 1, waited: waited) {
+            failures += 1
+            waited += pause
+        }
+        #expect(waited == .seconds(30))
+        #expect(failures < 20)
+    }
+}

@@ -1,0 +1,55 @@
+import HubCore
+import HubEngine
+import HubTesting
+import Testing
+
+/// `heartbeat` with `offline: true`, which a runner sends as it stops: the agent is offline,
+/// its silence is not taken for a failure, and a heartbeat or registration brings it back.
+@Suite struct AgentOfflineTests {
+    let t: TestHub
+    init() throws {
+        var config = Configuration()
+        config.heartbeatInterval = .seconds(10)
+        t = try TestHub(configuration: config)
+    }
+
+    func failures(_ agent: String) async -> [JSONValue] {
+        let events = await t.run(nil, "get-events", #"{"event_types": ["failed"]}"#).result["events"]?.arrayValue ?? []
+        return events.filter { $0["subject"]?.stringValue == "agent.\(agent).failed" }
+    }
+
+    func status(_ agent: String) async -> String? {
+        await t.run(nil, "monitor-pool").result["agent_pool"]?["performance_metrics"]?[agent]?["status"]?.stringValue
+    }
+
+    /// A runner that stopped cleanly was reported `agent.<id>.failed` (severity error) and
+    /// shown unresponsive 3 intervals later.
+    @Test func anAgentThatWentOfflineIsNotReportedFailedWhenSilent() async throws {
+        await t.run(nil, "register-agent", #"{"agent_id": "quiet"}"#)
+        let answer = await t.run(nil, "heartbeat", #"{"agent_id": "quiet", "held_leases": [], "offline": true}"#)
+        #expect(answer.error == nil, "\(answer.json)")
+        #expect(answer.result["status"] == "offline")
+        #expect(await status("quiet") == "offline")
+        t.clock.advance(by: .seconds(40))
+        // Any dispatcher operation runs the sweep first.
+        await t.run(nil, "register-agent", #"{"agent_id": "other"}"#)
+        #expect(await t.claim("quiet").isEmpty)
+        #expect(await status("quiet") == "offline")
+        #expect(await failures("quiet").isEmpty)
+        // Back by a heartbeat, and judged by its silence again.
+        let back = await t.run(nil, "heartbeat", #"{"agent_id": "quiet"}"#)
+        #expect(back.result["status"] == "available")
+        t.clock.advance(by: .seconds(40))
+        await t.run(nil, "monitor-pool")
+        #expect(await status("quiet") == "unresponsive")
+        #expect(await failures("quiet").count == 1)
+    }
+
+    /// Registering brings an agent set offline back too.
+    @Test func anOfflineAgentRegisteringAgainIsAvailable() async throws {
+        await t.run(nil, "register-agent", #"{"agent_id": "again"}"#)
+        await t.run(nil, "heartbeat", #"{"agent_id": "again", "offline": true}"#)
+        await t.run(nil, "register-agent", #"{"agent_id": "again"}"#)
+        #expect(await status("again") == "available")
+    }
+}
