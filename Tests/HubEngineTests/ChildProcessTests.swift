@@ -121,6 +121,37 @@ import Testing
         #expect(outcome.tail.contains("trapped"))
     }
 
+    /// The shell may end at SIGTERM while what it started ignores it (dash forks a command
+    /// rather than executing it): a stopped run is over only once its whole group is, after
+    /// SIGKILL if need be. The run used to end with the shell, its command still running
+    /// beside the retry.
+    @Test func aStoppedRunEndsOnlyOnceItsWholeGroupIsGone() async throws {
+        let directory = try TemporaryDirectory("child-group")
+        defer { directory.remove() }
+        let fifo = directory.file("ready")
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let script = "(trap '' TERM; echo $(exec sh -c 'echo $PPID') > '\(fifo)'; while :; do sleep 1; done) & wait"
+        let run = Task {
+            await ChildProcess.run(
+                ["/bin/sh", "-c", script], environment: Self.environment, directory: nil, tailBytes: 100,
+                grace: .milliseconds(200))
+        }
+        let said = await withCheckedContinuation { continuation in
+            Thread {
+                let reader = FileHandle(forReadingAtPath: fifo)
+                let bytes = reader?.readToEndRetryingInterrupts(limit: 100) ?? []
+                continuation.resume(returning: String(decoding: bytes, as: UTF8.self))
+            }.start()
+        }
+        let child = try #require(Int32(said.trimmingCharacters(in: .whitespacesAndNewlines)))
+        run.cancel()
+        _ = await run.value
+        // The subshell that ignored SIGTERM is gone (or a zombie nobody waits for) when the run ends.
+        let stat = (try? String(contentsOfFile: "/proc/\(child)/stat", encoding: .utf8)) ?? ""
+        let state = stat.lastIndex(of: ")").map { stat[stat.index($0, offsetBy: 2)] }
+        #expect(stat.isEmpty || state == "Z", "\(stat)")
+    }
+
     /// A command that ignores SIGTERM gets SIGKILL once the grace is over.
     @Test func aCommandIgnoringTheStopIsKilledAfterTheGrace() async throws {
         let directory = try TemporaryDirectory("child-kill")

@@ -128,8 +128,16 @@ import Testing
         // Timed out and back in the queue, but the old run may still be writing shared.txt.
         #expect(await t.claim("new").isEmpty)
         #expect(await taskStatus("w1", "a") == "ready")
-        // Still running it, the old agent says so: the files stay held.
+        // Still running it, the old agent says so: the files stay held, past the lease's own end
+        // for as long as it keeps saying so (its command can take a while to stop).
         await t.run(nil, "heartbeat", "{\"agent_id\": \"old\", \"held_leases\": [\"\(first)\"]}")
+        #expect(await t.claim("new").isEmpty)
+        // Leases last 30 s here (three heartbeat intervals of 10 s): at 51 s both the lease and
+        // the first renewal of its hold are over, the second renewal is not.
+        t.clock.advance(by: .seconds(25))
+        await t.run(nil, "heartbeat", "{\"agent_id\": \"old\", \"held_leases\": [\"\(first)\"]}")
+        t.clock.advance(by: .seconds(20))
+        await t.run(nil, "heartbeat", "{\"agent_id\": \"new\"}")
         #expect(await t.claim("new").isEmpty)
         // It has stopped the run: the retry goes out.
         await t.run(nil, "heartbeat", #"{"agent_id": "old", "held_leases": []}"#)
@@ -146,7 +154,7 @@ import Testing
         _ = try #require(await t.claim("old").first)
         #expect(await t.run("w1", "redistribute-tasks", #"{"failed_agent": "old"}"#).succeeded)
         #expect(await t.claim("new").isEmpty)
-        // Leases last three heartbeat intervals (90 s here) from the claim.
+        // Leases last three heartbeat intervals (30 s here) from the claim.
         t.clock.advance(by: .seconds(91))
         await t.run(nil, "heartbeat", #"{"agent_id": "new"}"#)
         let retry = try #require(await t.claim("new").first)

@@ -59,10 +59,12 @@ enum Heartbeat {
             var renewed: [Lease] = []
             let held = p.heldLeases.map(Set.init)
             // Ended leases it may still have been running: a heartbeat that no longer names one
-            // (or names none at all) lets go of its task's files and resources.
-            for lease in try scope.tx.lingeringLeases(agentID: p.agentId, now: scope.now)
-            where !(held?.contains(lease.leaseID) ?? false) {
-                try scope.tx.setHold(leaseID: lease.leaseID, until: nil)
+            // (or names none at all) lets go of its task's files and resources; one that still
+            // names it (its command is still being stopped) keeps them held as long as a lease.
+            for lease in try scope.tx.lingeringLeases(agentID: p.agentId, now: scope.now) {
+                let stillRunning = held?.contains(lease.leaseID) ?? false
+                try scope.tx.setHold(
+                    leaseID: lease.leaseID, until: stillRunning ? scope.now + scope.leaseDuration : nil)
             }
             let released = Set(p.releasedLeases ?? [])
             let known = scope.now - scope.configuration.heartbeatInterval.milliseconds

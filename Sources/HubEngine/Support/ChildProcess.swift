@@ -93,6 +93,7 @@ public enum ChildProcess {
         }
         let pid = process.processIdentifier
         let over = ExitMark()
+        let stopped = GroupStop()
         let status = await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Int32, Never>) in
                 DispatchQueue.global().async {
@@ -112,8 +113,11 @@ public enum ChildProcess {
                 }
             }
         } onCancel: {
-            terminate(pid, unless: over, grace: grace)
+            terminate(pid, unless: over, grace: grace, stopped: stopped)
         }
+        // Stopped: the shell may be gone while what it started still runs (dash forks the
+        // command); over only once the whole group is, so a retry never runs beside it.
+        if stopped.wasAsked { await stopped.waitUntilGone() }
         let text = String(decoding: await tail, as: UTF8.self)
         // Closed here, not left to Foundation, which keeps them (a runner held one per task it
         // ran, and a writer its command left behind blocked on a pipe nobody read).
@@ -140,14 +144,37 @@ public enum ChildProcess {
     /// group of its own; the command alone when it is not), then SIGKILL after `grace`
     /// unless it has exited by then. Nothing is sent once `over` is set: the pid may be
     /// another process's by then.
-    static func terminate(_ pid: Int32, unless over: ExitMark, grace: Duration) {
-        guard pid > 0, !over.isSet else { return }
-        let target = getpgid(pid) == pid ? -pid : pid
+    ///
+    /// A group is followed until none of its members but the lifeline's watcher lives (the
+    /// shell that ran the command may exit at SIGTERM while the command it forked goes on):
+    /// SIGKILL goes to the group after `grace` if any does, and `stopped` is told when the
+    /// group is gone.
+    static func terminate(_ pid: Int32, unless over: ExitMark, grace: Duration, stopped: GroupStop) {
+        stopped.asked()
+        guard pid > 0, !over.isSet else {
+            stopped.gone()
+            return
+        }
+        let isGroup = getpgid(pid) == pid
+        let target = isGroup ? -pid : pid
         kill(target, SIGTERM)
         let (seconds, attoseconds) = grace.components
-        let delay = Double(seconds) + Double(attoseconds) / 1e18
-        DispatchQueue.global().asyncAfter(deadline: .now() + delay) {
-            if !over.isSet { kill(target, SIGKILL) }
+        let killAt = DispatchTime.now() + Double(seconds) + Double(attoseconds) / 1e18
+        // After SIGKILL, a member the kernel has not let go of yet is waited for a little more.
+        let giveUpAt = killAt + 2
+        DispatchQueue.global().async {
+            var killed = false
+            while true {
+                let alive = isGroup ? ProcessGroup.hasLiveMembers(pid) : !over.isSet
+                let now = DispatchTime.now()
+                if !alive || now >= giveUpAt { break }
+                if now >= killAt && !killed {
+                    kill(target, SIGKILL)
+                    killed = true
+                }
+                usleep(20_000)
+            }
+            stopped.gone()
         }
     }
 
@@ -287,4 +314,65 @@ struct TailBuffer {
     }
 
     var bytes: [UInt8] { Array(storage.suffix(capacity)) }
+}
+
+/// A stop asked of a command, and when its process group is gone.
+final class GroupStop: Sendable {
+    private struct State {
+        var asked = false
+        var gone = false
+        var waiter: CheckedContinuation<Void, Never>?
+    }
+    private let state = Mutex(State())
+
+    func asked() { state.withLock { $0.asked = true } }
+    var wasAsked: Bool { state.withLock { $0.asked } }
+
+    func gone() {
+        state.withLock { s -> CheckedContinuation<Void, Never>? in
+            s.gone = true
+            defer { s.waiter = nil }
+            return s.waiter
+        }?.resume()
+    }
+
+    func waitUntilGone() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let now = state.withLock { s -> Bool in
+                if s.gone { return true }
+                s.waiter = continuation
+                return false
+            }
+            if now { continuation.resume() }
+        }
+    }
+}
+
+/// The members of a process group, read from `/proc` (Linux).
+enum ProcessGroup {
+    /// Whether a process of group `pgid` still runs: not a zombie (the shell that led the
+    /// group is reaped only later), not the lifeline's watcher (it waits for this process).
+    static func hasLiveMembers(_ pgid: Int32) -> Bool {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else {
+            return kill(-pgid, 0) == 0
+        }
+        for entry in entries {
+            guard let pid = Int32(entry),
+                let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                let close = stat.lastIndex(of: ")")
+            else { continue }
+            // pid (comm) state ppid pgrp …: the name may hold spaces and parentheses.
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            guard fields.count > 2, Int32(fields[2]) == pgid, fields[0] != "Z" else { continue }
+            if isWatcher(pid) { continue }
+            return true
+        }
+        return false
+    }
+
+    /// Whether `pid` is a lifeline watcher: the wrapper's shell, forked, still reading its socket.
+    static func isWatcher(_ pid: Int32) -> Bool {
+        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
+        return String(decoding: data, as: UTF8.self).contains("read -r _ <&3")
+    }
 }
