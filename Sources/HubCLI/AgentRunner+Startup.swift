@@ -80,6 +80,11 @@ extension AgentRunner {
     /// the hub cannot tell.
     private func liveAgent(waited: inout Duration) async -> (load: Int64, last: Int64, interval: HubDuration)? {
         let response = await atStart("monitor-pool", waited: &waited)
+        if response.error?.code == .forbidden {
+            // An agent token may not read the pool: say that the check was not made, not that it passed.
+            log("agent \(options.agentID): cannot check for another runner under this id (the token may not read monitor-pool)")
+            return nil
+        }
         let pool = response.json["result"]?["agent_pool"]
         guard let agent = pool?["performance_metrics"]?[options.agentID],
             let status = agent["status"]?.stringValue, status == "available" || status == "busy",
