@@ -82,7 +82,9 @@ extension AgentRunner {
         let response = await atStart("monitor-pool", waited: &waited)
         if response.error?.code == .forbidden {
             // An agent token may not read the pool: say that the check was not made, not that it passed.
-            log("agent \(options.agentID): cannot check for another runner under this id (the token may not read monitor-pool)")
+            log(
+                "agent \(options.agentID): cannot check for another runner under this id (the token may not read monitor-pool)"
+            )
             return nil
         }
         let pool = response.json["result"]?["agent_pool"]

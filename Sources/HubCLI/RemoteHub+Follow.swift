@@ -7,7 +7,7 @@ import NIOCore
 extension RemoteHub {
     /// The filters of `get-events` that the server's event stream takes (§13).
     static let streamFilters: Set<String> = [
-        "patterns", "event_types", "severity", "min_severity", "after_sequence", "follow", "limit",
+        "patterns", "event_types", "severity", "min_severity", "after_sequence", "follow", "limit", "workflow_id",
     ]
 
     /// The stream's URL for a `get-events` with `follow: true`, or the error that names the
@@ -39,7 +39,13 @@ extension RemoteHub {
         }
         if let min = parameters["min_severity"]?.stringValue { add("min_severity", min) }
         if let after = parameters["after_sequence"]?.intValue { add("after_sequence", String(after)) }
-        if let id = request.workflowID { add("workflow_id", id) }
+        // The workflow as the call form names it, or among the parameters (as get-events takes it).
+        let named = parameters["workflow_id"]?.stringValue
+        if let id = request.workflowID, let named, id != named {
+            throw HubError.parameter(
+                "workflow_id", "is \(named.prefix(64)) but the call names \(id.prefix(64)); give one")
+        }
+        if let id = request.workflowID ?? named { add("workflow_id", id) }
         return base + "/v1/events/stream" + (query.isEmpty ? "" : "?" + query.joined(separator: "&"))
     }
 

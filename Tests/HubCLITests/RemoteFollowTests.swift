@@ -20,4 +20,17 @@ import Testing
         #expect(url.contains("event_types=task_failed"))
         #expect(url.contains("workflow_id=wf1"))
     }
+
+    /// `workflow_id` among the parameters, as get-events takes it, narrows the stream too (it
+    /// was refused); naming two different workflows is refused.
+    @Test func aWorkflowIDAmongTheParametersNarrowsTheStream() async throws {
+        let remote = try RemoteHub(url: "http://127.0.0.1:9")
+        let named = OperationRequest(
+            workflowID: nil, operation: "get-events", parameters: ["follow": true, "workflow_id": "wB"])
+        #expect(try remote.streamURL(for: named).hasSuffix("/v1/events/stream?workflow_id=wB"))
+        let both = OperationRequest(
+            workflowID: "wA", operation: "get-events", parameters: ["follow": true, "workflow_id": "wB"])
+        #expect(throws: HubError.self) { try remote.streamURL(for: both) }
+        await remote.shutdown()
+    }
 }
