@@ -74,3 +74,42 @@ import Testing
         #expect(feed.events(after: 28) == nil)
     }
 }
+
+/// A stream waits on the feed for the next commit: woken by the commit itself, or by its
+/// timeout, or its cancellation; a commit made before the wait began does not leave it waiting.
+@Suite(.timeLimit(.minutes(1))) struct EventFeedWaitTests {
+    let make = EventFeedTests()
+
+    @Test func aCommitWakesAWaitingStream() async {
+        let feed = make.feed()
+        let seen = feed.generation
+        async let woken: Void = feed.waitForCommit(after: seen, timeout: .seconds(600))
+        feed.committed(make.events(1...2))
+        await woken
+        #expect(feed.generation == seen + 1)
+    }
+
+    @Test func aCommitBeforeTheWaitReturnsAtOnce() async {
+        let feed = make.feed()
+        let seen = feed.generation
+        feed.committed(make.events(1...1))
+        // The timeout is far past the suite's limit: only the earlier commit can end this.
+        await feed.waitForCommit(after: seen, timeout: .seconds(600))
+        #expect(feed.generation == seen + 1)
+    }
+
+    @Test func withoutACommitTheWaitEndsAtItsTimeout() async {
+        let feed = make.feed()
+        let seen = feed.generation
+        await feed.waitForCommit(after: seen, timeout: .milliseconds(1))
+        #expect(feed.generation == seen)
+    }
+
+    @Test func aCancelledWaitEnds() async {
+        let feed = make.feed()
+        let waiting = Task { await feed.waitForCommit(after: feed.generation, timeout: .seconds(600)) }
+        waiting.cancel()
+        await waiting.value
+        #expect(feed.generation == 0)
+    }
+}

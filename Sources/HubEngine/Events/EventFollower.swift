@@ -47,6 +47,7 @@ extension Hub {
                     }
                     // Taken before the read, so a change committed during it still wakes the wait below.
                     let seen = await eventSignal.current()
+                    let seenCommit = eventFeed.generation
                     var found = false
                     if !readLog, let selection, last >= 0, let fresh = eventFeed.events(after: last) {
                         var chunk = Chunk(continuation: continuation, credits: credits)
@@ -96,6 +97,11 @@ extension Hub {
                         if await eventSignal.isClosed {
                             try? await Task.sleep(for: interval)
                             readLog = true
+                        } else if selection != nil {
+                            // Woken by the commit itself, on the writer, rather than by the hub's
+                            // signal once the committing operation has answered.
+                            await eventFeed.waitForCommit(after: seenCommit, timeout: interval)
+                            readLog = eventFeed.generation == seenCommit
                         } else {
                             await eventSignal.wait(after: seen, timeout: interval)
                             readLog = await eventSignal.current() == seen
