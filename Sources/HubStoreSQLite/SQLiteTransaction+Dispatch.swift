@@ -235,30 +235,16 @@ extension SQLiteTransaction {
     }
 
     func lingeringHolds(now: Int64) throws -> (files: Set<String>, resources: [String: Int]) {
-        var files: Set<String> = []
-        var resources: [String: Int] = [:]
-        let rows = try Row.fetchAll(
-            db.cachedStatement(
-                sql: """
-                    SELECT t.files, t.resources, w.workspace FROM leases l INDEXED BY leases_lingering
-                    JOIN tasks t ON t.workflow_id = l.workflow_id AND t.task_id = l.task_id
-                    JOIN workflows w ON w.id = t.workflow_id
-                    WHERE l.holds_until > ? AND (t.files <> '[]' OR t.resources <> '{}')
-                    """),
-            arguments: [now])
-        for row in rows {
-            var c = ColumnReader(row)
-            let storedFiles: String? = c.optional()
-            let storedResources: String? = c.optional()
-            let workspace: String = c.next()
-            for f in JSONValue.stored(storedFiles)?.arrayValue?.compactMap(\.stringValue) ?? [] {
-                files.insert(WorkTask.fileKey(f, workspace: workspace))
-            }
-            for (k, v) in JSONValue.stored(storedResources)?.objectValue ?? [:] {
-                resources[k, default: 0] += Int(v.intValue ?? 1)
-            }
-        }
-        return (files, resources)
+        Self.holds(
+            try Row.fetchAll(
+                db.cachedStatement(
+                    sql: """
+                        SELECT t.files, t.resources, w.workspace FROM leases l INDEXED BY leases_lingering
+                        JOIN tasks t ON t.workflow_id = l.workflow_id AND t.task_id = l.task_id
+                        JOIN workflows w ON w.id = t.workflow_id
+                        WHERE l.holds_until > ? AND (t.files <> '[]' OR t.resources <> '{}')
+                        """),
+                arguments: [now]))
     }
 
     /// The columns ``lease(from:)`` reads, in its order.
@@ -382,9 +368,13 @@ extension SQLiteTransaction {
         """
 
     func runningHolds() throws -> (files: Set<String>, resources: [String: Int]) {
+        Self.holds(try Row.fetchAll(db.cachedStatement(sql: Self.runningHoldsQuery)))
+    }
+
+    /// Files (as file keys) and resource units of rows of `files, resources, workspace`.
+    static func holds(_ rows: [Row]) -> (files: Set<String>, resources: [String: Int]) {
         var files: Set<String> = []
         var resources: [String: Int] = [:]
-        let rows = try Row.fetchAll(db.cachedStatement(sql: Self.runningHoldsQuery))
         for row in rows {
             var c = ColumnReader(row)
             let storedFiles: String? = c.optional()

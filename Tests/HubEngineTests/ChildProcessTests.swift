@@ -11,6 +11,18 @@ import Testing
 @Suite(.timeLimit(.minutes(1))) struct ChildProcessTests {
     static let environment = ProcessInfo.processInfo.environment
 
+    /// What the command writes to the FIFO at `fifo`, read to its end on a thread of its own
+    /// (opening a FIFO blocks until the writer opens it too).
+    static func read(fifo: String) async -> String {
+        await withCheckedContinuation { continuation in
+            Thread {
+                let reader = FileHandle(forReadingAtPath: fifo)
+                let bytes = reader?.readToEndRetryingInterrupts(limit: 100) ?? []
+                continuation.resume(returning: String(decoding: bytes, as: UTF8.self))
+            }.start()
+        }
+    }
+
     @Test func onlyTheTailOfALargeOutputIsKept() async {
         let outcome = await ChildProcess.run(
             ["/bin/sh", "-c", "head -c 3000000 /dev/zero | tr '\\0' x; printf END"], environment: Self.environment,
@@ -44,13 +56,7 @@ import Testing
             directory: nil, tailBytes: 100)
         #expect(outcome.status == 0)
         // Blocks until the background writer has ended (without the fix: until the time limit).
-        let said = await withCheckedContinuation { continuation in
-            Thread {
-                let reader = FileHandle(forReadingAtPath: fifo)
-                let bytes = reader?.readToEndRetryingInterrupts(limit: 100) ?? []
-                continuation.resume(returning: String(decoding: bytes, as: UTF8.self))
-            }.start()
-        }
+        let said = await Self.read(fifo: fifo)
         #expect(said == "gone\n")
     }
 
@@ -107,13 +113,7 @@ import Testing
                 ["/bin/sh", "-c", "trap 'echo trapped; exit 3' TERM; echo ready > '\(fifo)'; sleep 600 & wait"],
                 environment: Self.environment, directory: nil, tailBytes: 100, grace: .seconds(60))
         }
-        let said = await withCheckedContinuation { continuation in
-            Thread {
-                let reader = FileHandle(forReadingAtPath: fifo)
-                let bytes = reader?.readToEndRetryingInterrupts(limit: 100) ?? []
-                continuation.resume(returning: String(decoding: bytes, as: UTF8.self))
-            }.start()
-        }
+        let said = await Self.read(fifo: fifo)
         #expect(said == "ready\n")
         run.cancel()
         let outcome = await run.value
@@ -136,13 +136,7 @@ import Testing
                 ["/bin/sh", "-c", script], environment: Self.environment, directory: nil, tailBytes: 100,
                 grace: .milliseconds(200))
         }
-        let said = await withCheckedContinuation { continuation in
-            Thread {
-                let reader = FileHandle(forReadingAtPath: fifo)
-                let bytes = reader?.readToEndRetryingInterrupts(limit: 100) ?? []
-                continuation.resume(returning: String(decoding: bytes, as: UTF8.self))
-            }.start()
-        }
+        let said = await Self.read(fifo: fifo)
         let child = try #require(Int32(said.trimmingCharacters(in: .whitespacesAndNewlines)))
         run.cancel()
         _ = await run.value
@@ -164,13 +158,7 @@ import Testing
                 environment: Self.environment, directory: nil, tailBytes: 100, grace: .milliseconds(100))
         }
         // Returns once the command has set its trap and written the line.
-        let said = await withCheckedContinuation { continuation in
-            Thread {
-                let reader = FileHandle(forReadingAtPath: fifo)
-                let bytes = reader?.readToEndRetryingInterrupts(limit: 100) ?? []
-                continuation.resume(returning: String(decoding: bytes, as: UTF8.self))
-            }.start()
-        }
+        let said = await Self.read(fifo: fifo)
         #expect(said == "ready\n")
         run.cancel()
         let outcome = await run.value
