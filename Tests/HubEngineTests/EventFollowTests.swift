@@ -72,17 +72,7 @@ extension EventFollowTests {
         let t = try TestHub()
         defer { t.remove() }
         let count = FollowedEvents.readAhead * 2 + 10
-        let start = await t.run(nil, "get-events", "{}").result["last_sequence"]?.intValue ?? 0
-        let events = (0..<count).map { n -> JSONValue in ["event_type": "note", "data": ["n": .int(Int64(n))]] }
-        #expect(
-            await t.hub.perform(
-                OperationRequest(workflowID: nil, operation: "publish-event", parameters: ["events": .array(events)])
-            ).error == nil)
-        let stream = t.hub.follow(
-            OperationRequest(
-                workflowID: nil, operation: "get-events",
-                parameters: ["after_sequence": .int(start), "event_types": ["note"], "limit": 1000]),
-            interval: .seconds(600), shouldStop: { false })
+        let stream = await Self.backlog(count, on: t)
         var received: [Int64] = []
         for try await event in stream {
             received.append(event["data"]?["n"]?.intValue ?? -1)
@@ -93,24 +83,30 @@ extension EventFollowTests {
 }
 
 extension EventFollowTests {
+    /// Publishes `count` note events numbered from 0 in one request, and follows the notes
+    /// from before them (a read far longer than the suite's time limit: only events wake it).
+    static func backlog(_ count: Int, on t: TestHub) async -> FollowedEvents {
+        let start = await t.run(nil, "get-events", "{}").result["last_sequence"]?.intValue ?? 0
+        let events = (0..<count).map { n -> JSONValue in ["event_type": "note", "data": ["n": .int(Int64(n))]] }
+        #expect(
+            await t.hub.perform(
+                OperationRequest(workflowID: nil, operation: "publish-event", parameters: ["events": .array(events)])
+            ).error == nil)
+        return t.hub.follow(
+            OperationRequest(
+                workflowID: nil, operation: "get-events",
+                parameters: ["after_sequence": .int(start), "event_types": ["note"], "limit": 1000]),
+            interval: .seconds(600), shouldStop: { false })
+    }
+
     /// In batches: a publish of ten events reaches a caught-up follower as one chunk (one
     /// SSE write), and a read larger than the read-ahead comes in chunks no larger than it,
     /// every event once and in order.
     @Test func batchesCarryAPublishAtOnceAndNeverMoreThanTheReadAhead() async throws {
         let t = try TestHub()
         defer { t.remove() }
-        let start = await t.run(nil, "get-events", "{}").result["last_sequence"]?.intValue ?? 0
         let count = FollowedEvents.readAhead + 40
-        let backlog = (0..<count).map { n -> JSONValue in ["event_type": "note", "data": ["n": .int(Int64(n))]] }
-        #expect(
-            await t.hub.perform(
-                OperationRequest(workflowID: nil, operation: "publish-event", parameters: ["events": .array(backlog)])
-            ).error == nil)
-        let stream = t.hub.follow(
-            OperationRequest(
-                workflowID: nil, operation: "get-events",
-                parameters: ["after_sequence": .int(start), "event_types": ["note"], "limit": 1000]),
-            interval: .seconds(600), shouldStop: { false })
+        let stream = await Self.backlog(count, on: t)
         var iterator = stream.batches().makeAsyncIterator()
         var received: [Int64] = []
         var sizes: [Int] = []
