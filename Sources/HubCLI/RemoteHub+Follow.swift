@@ -49,12 +49,22 @@ extension RemoteHub {
         return base + "/v1/events/stream" + (query.isEmpty ? "" : "?" + query.joined(separator: "&"))
     }
 
+    /// What a follow reads with `get-events` again and again, as the stream does not take it:
+    /// a subscription's events (acknowledged in the store), and a time window.
+    static let polledFilters: Set<String> = ["subscription", "ack", "since", "until"]
+
     /// Follows the server's event stream, handing each event's JSON line to `emit`, until
     /// `stop` is called. An error answer (a bad filter, a refused token) is returned as
     /// the operation's response; `nil` once the stream ended.
     func follow(
         _ request: OperationRequest, emit: @escaping @Sendable (String) -> Void
     ) async throws -> OperationResponse? {
+        let keys = Array(request.parameters.objectValue?.keys ?? [])
+        if keys.contains(where: Self.polledFilters.contains),
+            keys.allSatisfy({ Self.streamFilters.contains($0) || Self.polledFilters.contains($0) })
+        {
+            return try await poll(request, emit: emit)
+        }
         var http = HTTPClientRequest(url: try streamURL(for: request))
         http.method = .GET
         http.headers.add(name: "Accept", value: "text/event-stream")
@@ -78,5 +88,34 @@ extension RemoteHub {
             }
         }
         return nil
+    }
+
+    /// A follow through `get-events` calls, as a local follow reads what other processes
+    /// wrote: again after each read that brought events, and every `interval` otherwise.
+    /// With a subscription each read is the subscription's (acknowledged with `ack`);
+    /// otherwise each read starts after the last event printed.
+    func poll(
+        _ request: OperationRequest, interval: Duration = .milliseconds(200),
+        emit: @escaping @Sendable (String) -> Void
+    ) async throws -> OperationResponse? {
+        var next = request
+        next.parameters["follow"] = nil
+        let bySubscription = request.parameters["subscription"] != nil
+        var last: Int64 = request.parameters["after_sequence"]?.intValue ?? -1
+        while true {
+            try Task.checkCancellation()
+            if !bySubscription && last >= 0 { next.parameters["after_sequence"] = .int(last) }
+            let response = await perform(next)
+            try Task.checkCancellation()
+            if response.error != nil { return response }
+            let events = (response.json["result"]?["events"]?.arrayValue ?? []).filter {
+                ($0["sequence"]?.intValue ?? 0) > last
+            }
+            for event in events {
+                emit(event.serialized(.compact))
+                last = max(last, event["sequence"]?.intValue ?? last)
+            }
+            if events.isEmpty { try await Task.sleep(for: interval) }
+        }
     }
 }

@@ -210,8 +210,26 @@ import Testing
         kill(follower.processIdentifier, SIGINT)
         #expect(await ProcessWait.exit(of: follower, within: .seconds(30)))
         #expect(follower.terminationStatus == 0)
-        // What the stream cannot filter by is refused with the reason, as a bad filter is.
-        let unsupported = try s.run(["--hub", url, "get-events", #"{"follow": true, "subscription": "x"}"#])
+        // A subscription's events, which the stream does not carry, are read with get-events
+        // again and again, acknowledged as they are printed (it was refused).
+        _ = try s.run(["--hub", url, "subscribe-event", #"{"patterns": ["*.note"], "callback": "cb"}"#])
+        let subscribed = Pipe()
+        let consumer = try s.runner.start(
+            ["--hub", url, "get-events", #"{"follow": true, "subscription": "cb", "ack": true}"#],
+            standardOutput: subscribed)
+        var consumed = LineStream(subscribed.fileHandleForReading)
+        _ = try s.run(["--hub", url, "w1", "publish-event", #"{"event_type": "note", "data": {"n": 2}}"#])
+        let third = try JSONParser.parse(try #require(await consumed.next()))
+        #expect(third["data"]?["n"] == 2)
+        kill(consumer.processIdentifier, SIGINT)
+        #expect(await ProcessWait.exit(of: consumer, within: .seconds(30)))
+        #expect(consumer.terminationStatus == 0)
+        let pending = try s.run(["--hub", url, "get-events", #"{"subscription": "cb"}"#])
+        #expect(pending.json["result"]?["events"]?.arrayValue?.isEmpty == true)
+        let missing = try s.run(["--hub", url, "get-events", #"{"follow": true, "subscription": "x"}"#])
+        #expect(missing.errorCode == "SUBSCRIPTION_NOT_FOUND")
+        // What neither can follow is refused with the reason, as a bad filter is.
+        let unsupported = try s.run(["--hub", url, "get-events", #"{"follow": true, "order": "desc"}"#])
         #expect(unsupported.errorCode == "INVALID_ARGUMENTS")
         let bad = try s.run(["--hub", url, "get-events", #"{"follow": true, "min_severity": "loud"}"#])
         #expect(bad.errorCode == "INVALID_PARAMETERS")
