@@ -190,6 +190,13 @@ import Testing
 
     /// `get-events` with `follow` through `--hub` reads the server's event stream and prints
     /// the same JSON lines as following the local store, until interrupted.
+    /// SIGINT to a following process: it stops and exits 0.
+    static func interruptAndExpectCleanExit(_ process: Process) async {
+        kill(process.processIdentifier, SIGINT)
+        #expect(await ProcessWait.exit(of: process, within: .seconds(30)))
+        #expect(process.terminationStatus == 0)
+    }
+
     @Test func followThroughTheServerPrintsEventsAsTheyArrive() async throws {
         let s = try DispatchSandbox("serve-follow")
         defer { s.remove() }
@@ -207,9 +214,7 @@ import Testing
         _ = try s.run(["--hub", url, "w1", "publish-event", #"{"event_type": "note", "data": {"n": 1}}"#])
         let second = try JSONParser.parse(try #require(await lines.next()))
         #expect(second["data"]?["n"] == 1)
-        kill(follower.processIdentifier, SIGINT)
-        #expect(await ProcessWait.exit(of: follower, within: .seconds(30)))
-        #expect(follower.terminationStatus == 0)
+        await Self.interruptAndExpectCleanExit(follower)
         // A subscription's events, which the stream does not carry, are read with get-events
         // again and again, acknowledged as they are printed (it was refused).
         _ = try s.run(["--hub", url, "subscribe-event", #"{"patterns": ["*.note"], "callback": "cb"}"#])
@@ -221,9 +226,7 @@ import Testing
         _ = try s.run(["--hub", url, "w1", "publish-event", #"{"event_type": "note", "data": {"n": 2}}"#])
         let third = try JSONParser.parse(try #require(await consumed.next()))
         #expect(third["data"]?["n"] == 2)
-        kill(consumer.processIdentifier, SIGINT)
-        #expect(await ProcessWait.exit(of: consumer, within: .seconds(30)))
-        #expect(consumer.terminationStatus == 0)
+        await Self.interruptAndExpectCleanExit(consumer)
         let pending = try s.run(["--hub", url, "get-events", #"{"subscription": "cb"}"#])
         #expect(pending.json["result"]?["events"]?.arrayValue?.isEmpty == true)
         let missing = try s.run(["--hub", url, "get-events", #"{"follow": true, "subscription": "x"}"#])
