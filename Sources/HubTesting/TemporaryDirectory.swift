@@ -15,3 +15,13 @@ public struct TemporaryDirectory: Sendable {
 
     public func remove() { try? FileManager.default.removeItem(atPath: path) }
 }
+
+/// Removes a temporary directory when it is released: held by a suite that keeps its
+/// directory in a property, it removes it when the suite's instance goes after its test.
+public final class DirectoryCleanup: Sendable {
+    let directory: TemporaryDirectory
+
+    public init(_ directory: TemporaryDirectory) { self.directory = directory }
+
+    deinit { directory.remove() }
+}

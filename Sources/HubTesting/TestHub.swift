@@ -9,10 +9,14 @@ public struct TestHub: Sendable {
     public let hub: Hub
     public let clock: ManualClock
     public let directory: TemporaryDirectory
+    /// Removes the directory when the last copy of this hub goes (a suite's instance after
+    /// its test), so suites that keep a hub in a property leave nothing behind.
+    private let cleanup: DirectoryCleanup
 
     /// `serving`: the hub behaves as `serve`'s does (queued resource requests wait).
     public init(configuration: Configuration = .init(), serving: Bool = false) throws {
         directory = try TemporaryDirectory("engine")
+        cleanup = DirectoryCleanup(directory)
         clock = ManualClock()
         let store = try SQLiteStore(path: directory.file("state/hub.sqlite"))
         hub = Hub(

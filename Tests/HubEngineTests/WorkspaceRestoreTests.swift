@@ -10,9 +10,11 @@ import Testing
 @Suite struct WorkspaceRestoreTests {
     let directory: TemporaryDirectory
     let restorer: WorkspaceRestore
+    let cleanup: DirectoryCleanup
 
     init() throws {
         directory = try TemporaryDirectory()
+        cleanup = DirectoryCleanup(directory)
         restorer = WorkspaceRestore(
             files: WorkspaceFiles(workspace: directory.path, stateDirectory: directory.path + "/.state"))
     }
