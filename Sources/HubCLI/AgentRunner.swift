@@ -35,6 +35,10 @@ struct AgentRunner {
 
     /// The leases this agent knows it holds, sent with each heartbeat.
     let held = HeldLeases()
+    /// This process's `runner_id`, sent with its registration and every heartbeat: the hub
+    /// refuses it while another runner holds the agent id, and refuses the other's once this
+    /// one holds it, so two runners never work under one id.
+    let runnerID = RandomIDGenerator().make("run")
 
     /// Bytes of a task's output kept as its result's tail.
     static let outputTail = 4096
@@ -49,19 +53,13 @@ struct AgentRunner {
             log("agent \(options.agentID): workflow \(id) was not found; nothing to work on")
             return 1
         }
-        if let other = await anotherRunner(waited: &waited) {
-            log(
-                "agent \(options.agentID): another runner holds this id (\(other)); stop it, wait until its leases lapse, or use another --id"
-            )
-            return 1
-        }
         guard let registered = await register(waited: &waited) else {
             // Stopped while waiting for the hub: nothing was taken, so nothing is wrong.
             if stop.isSet { log("agent \(options.agentID): stopped") }
             return stop.isSet ? 0 : 1
         }
         log(
-            "agent \(options.agentID): registered with roles \(options.roles.joined(separator: ",")), up to \(options.maxTasks) task(s)"
+            "agent \(options.agentID): registered with roles \(options.roles.joined(separator: ",")), up to \(options.maxTasks) task(s) (runner \(runnerID))"
         )
         // The hub's interval is the one it judges silence by; a local configuration can differ from a server's.
         let interval =
@@ -138,10 +136,10 @@ struct AgentRunner {
         }
         // Ended before the last call, so that no heartbeat of its own follows it and brings the agent back.
         heartbeat.cancel()
-        let deregistered = await heartbeat.value
-        if !deregistered { await goOffline() }
+        let ending = await heartbeat.value
+        if ending == .cancelled { await goOffline() }
         log("agent \(options.agentID): stopped")
-        return 0
+        return ending == .displaced ? 1 : 0
     }
 
     /// The runner's last call, once its leases are given back: the agent is set offline, so
@@ -152,7 +150,8 @@ struct AgentRunner {
             OperationRequest(
                 workflowID: nil, operation: "heartbeat",
                 parameters: [
-                    "agent_id": .string(options.agentID), "held_leases": .strings(held.all), "offline": true,
+                    "agent_id": .string(options.agentID), "runner_id": .string(runnerID),
+                    "held_leases": .strings(held.all), "offline": true,
                 ]))
         if let error = response.error {
             log("agent \(options.agentID): heartbeat (offline): \(error.code.name): \(error.message)")
@@ -174,22 +173,45 @@ struct AgentRunner {
         }
     }
 
-    /// Heartbeats until cancelled; answers whether it stopped because the agent was deregistered.
-    private func heartbeatLoop(every interval: HubDuration) async -> Bool {
+    /// Why the heartbeats ended.
+    enum HeartbeatEnding {
+        /// The runner is stopping: it sets its agent offline last.
+        case cancelled
+        /// The agent was deregistered: there is nothing left to set offline.
+        case deregistered
+        /// Another runner holds the id now: the agent is its, and the runner exits 1.
+        case displaced
+    }
+
+    /// Heartbeats until cancelled, the agent is deregistered or another runner holds its id.
+    private func heartbeatLoop(every interval: HubDuration) async -> HeartbeatEnding {
         while !Task.isCancelled {
             try? await Task.sleep(for: .milliseconds(max(10, interval.milliseconds / 2)))
-            if Task.isCancelled { return false }
+            if Task.isCancelled { return .cancelled }
             let snapshot = held.all
             let response = await hub.perform(
                 OperationRequest(
                     workflowID: nil, operation: "heartbeat",
-                    parameters: ["agent_id": .string(options.agentID), "held_leases": .strings(snapshot)]))
+                    parameters: [
+                        "agent_id": .string(options.agentID), "runner_id": .string(runnerID),
+                        "held_leases": .strings(snapshot),
+                    ]))
             if response.error?.code == .agentNotFound {
                 // Deregistered: its leases were revoked and its tasks are others' now.
                 log("agent \(options.agentID): the hub no longer knows this agent (deregistered); stopping")
                 held.stopAll(because: .leaseLost)
                 stop.set()
-                return true
+                return .deregistered
+            }
+            if let error = response.error, error.code == .versionConflict {
+                // Another runner registered the id (this one was silent, or set offline): its
+                // heartbeats would release this runner's leases, so this one's runs are not its own.
+                log(
+                    "agent \(options.agentID): another runner holds this id (\(Self.holder(error))); it took the id over, so this runner stops"
+                )
+                held.stopAll(because: .leaseLost)
+                stop.set()
+                return .displaced
             }
             guard response.error == nil, let answer = response.json["result"] else { continue }
             for lease in Self.lost(held: snapshot, renewed: answer) {
@@ -197,7 +219,7 @@ struct AgentRunner {
                 held.stop(lease, because: .leaseLost)
             }
         }
-        return false
+        return .cancelled
     }
 
     /// The leases of `held` (sent with a heartbeat) that its answer did not renew: the hub
@@ -254,8 +276,8 @@ struct AgentRunner {
         await report(
             "heartbeat",
             [
-                "agent_id": .string(options.agentID), "held_leases": .strings(held.all.filter { $0 != lease }),
-                "released_leases": [.string(lease)],
+                "agent_id": .string(options.agentID), "runner_id": .string(runnerID),
+                "held_leases": .strings(held.all.filter { $0 != lease }), "released_leases": [.string(lease)],
             ])
     }
 

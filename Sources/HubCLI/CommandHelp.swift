@@ -19,11 +19,17 @@ enum CommandHelp {
                 that stops sets its agent offline (heartbeat "offline": true), so its silence is not
                 reported as a failure. A command that exits 0 but whose evidence the hub refuses is
                 failed (retryable), so max_retries ends a task whose evidence never comes.
+                One runner at a time works under an --id: each runner sends a runner_id of its own
+                with its registration and heartbeats, and the hub refuses another runner's while the
+                agent is live (heard from within 3 heartbeat intervals, not offline). A runner killed
+                without stopping holds the id until it has been silent that long; the refusal says
+                how long is left.
                 Exit status: 0 when stopped by a signal, when its --workflow is finished, and when
                 the agent's budget is spent (logged once; running tasks finish first: restarting
                 would only be refused again); 1 when it cannot start: an unknown --workflow, another
-                runner live under the same --id, or a hub that cannot be reached for 30s (retried
-                with a growing pause up to 5s, each retry logged); 2 for bad options.
+                runner holding the same --id, or a hub that cannot be reached for 30s (retried
+                with a growing pause up to 5s, each retry logged); 1 too when a heartbeat finds
+                that another runner has taken the id over (its commands are stopped); 2 for bad options.
 
                 """
         case "serve":

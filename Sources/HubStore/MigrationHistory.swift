@@ -21,6 +21,7 @@ public enum MigrationHistory {
         (14, "task_queued_by"),
         (15, "subscription_replay_narrowing"),
         (16, "lease_lingering_holds"),
+        (17, "agent_runner_id"),
     ]
 
     /// The identifier a store records for a step, e.g. `0001_workflows_phases_tasks_events`.

@@ -375,5 +375,10 @@ enum SQLiteMigrations {
         ALTER TABLE leases ADD COLUMN holds_until INTEGER;
         CREATE INDEX leases_lingering ON leases(holds_until) WHERE holds_until IS NOT NULL;
         """,
+        // The runner process that holds the agent id (`register-agent`'s `runner_id`): another
+        // runner is refused while the agent is live (§7).
+        17: """
+        ALTER TABLE agents ADD COLUMN runner_id TEXT;
+        """,
     ]
 }

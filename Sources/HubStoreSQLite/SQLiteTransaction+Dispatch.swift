@@ -73,12 +73,12 @@ extension SQLiteTransaction {
             try db.cachedStatement(
                 sql: """
                     UPDATE agents SET specializations = ?, max_concurrent_tasks = ?, preferred_task_types = ?,
-                      registered_at = ?, current_load = ?, record = ?, budget = ?, spend = ?
+                      registered_at = ?, current_load = ?, record = ?, budget = ?, spend = ?, runner_id = ?
                     WHERE agent_id = ? AND status = ? AND last_heartbeat = ?
                     """
             ).execute(arguments: [
                 specializations, a.maxConcurrentTasks, preferred, a.registeredAt, a.currentLoad, record, budget, spend,
-                a.agentID, a.status.rawValue, a.lastHeartbeat,
+                a.runnerID, a.agentID, a.status.rawValue, a.lastHeartbeat,
             ])
             if db.changesCount > 0 {
                 cache?.keep(a)
@@ -88,16 +88,17 @@ extension SQLiteTransaction {
         try db.cachedStatement(
             sql: """
                 INSERT INTO agents (agent_id, specializations, max_concurrent_tasks, preferred_task_types, status,
-                  registered_at, last_heartbeat, current_load, record, budget, spend) VALUES (?,?,?,?,?,?,?,?,?,?,?)
+                  registered_at, last_heartbeat, current_load, record, budget, spend, runner_id)
+                  VALUES (?,?,?,?,?,?,?,?,?,?,?,?)
                 ON CONFLICT(agent_id) DO UPDATE SET specializations = excluded.specializations,
                   max_concurrent_tasks = excluded.max_concurrent_tasks, preferred_task_types = excluded.preferred_task_types,
                   status = excluded.status, registered_at = excluded.registered_at, last_heartbeat = excluded.last_heartbeat,
                   current_load = excluded.current_load, record = excluded.record, budget = excluded.budget,
-                  spend = excluded.spend
+                  spend = excluded.spend, runner_id = excluded.runner_id
                 """
         ).execute(arguments: [
             a.agentID, specializations, a.maxConcurrentTasks, preferred, a.status.rawValue, a.registeredAt,
-            a.lastHeartbeat, a.currentLoad, record, budget, spend,
+            a.lastHeartbeat, a.currentLoad, record, budget, spend, a.runnerID,
         ])
         cache?.keep(a)
     }
@@ -111,7 +112,7 @@ extension SQLiteTransaction {
     /// The columns ``agent(from:)`` reads, in its order.
     static let agentColumns = ColumnReader.list([
         "agent_id", "specializations", "max_concurrent_tasks", "preferred_task_types", "registered_at", "status",
-        "last_heartbeat", "current_load", "record", "budget", "spend",
+        "last_heartbeat", "current_load", "record", "budget", "spend", "runner_id",
     ])
 
     /// An agent from a row of ``agentColumns``.
@@ -129,6 +130,7 @@ extension SQLiteTransaction {
         a.record = TrackRecord(storedJSON: JSONValue.stored(c.optional()) ?? .null)
         a.budget = Budget(json: JSONValue.stored(c.optional()))
         a.spend = Spend(json: JSONValue.stored(c.optional()))
+        a.runnerID = c.optional()
         return a
     }
 

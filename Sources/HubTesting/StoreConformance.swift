@@ -21,7 +21,7 @@ public enum StoreConformance {
             ("concurrent writes each commit", concurrentWrites),
             ("removing contents keeps the workflow", removeContents),
             ("an update replaces every field, indexed or not", updatesReplaceEveryField),
-        ] + eventCases + consumerCases + checkpointCases + counterCases
+        ] + eventCases + consumerCases + checkpointCases + counterCases + agentCases
 
     static func expect(_ condition: Bool, _ message: @autoclosure () -> String) throws {
         if !condition { throw ConformanceFailure(description: message()) }

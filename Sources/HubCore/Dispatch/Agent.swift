@@ -21,6 +21,9 @@ public struct Agent: Sendable, Equatable {
     public var budget: Budget?
     /// What it has spent, from reported usage.
     public var spend: Spend
+    /// The runner process that holds the agent id (`run_…`, from `register-agent` or
+    /// `heartbeat`'s `runner_id`); `nil` when none does. See ``registration(by:now:heartbeatInterval:)``.
+    public var runnerID: String?
 
     public init(
         agentID: String, specializations: [String] = [], maxConcurrentTasks: Int = 1, preferredTaskTypes: [String] = [],
@@ -37,6 +40,7 @@ public struct Agent: Sendable, Equatable {
         self.record = TrackRecord()
         self.budget = nil
         self.spend = Spend()
+        self.runnerID = nil
     }
 
     /// The budget dimensions the agent has exhausted (its wall time is its time on tasks).

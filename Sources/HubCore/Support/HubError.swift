@@ -73,7 +73,8 @@ public struct HubError: Error, Sendable, CustomStringConvertible {
         public static let agentNotFound = Code(base: .agentNotFound)
         /// The lease is stale, foreign or already used.
         public static let leaseExpired = Code(base: .leaseExpired)
-        /// `if_version` differs from the workflow's current `state_version`.
+        /// `if_version` differs from the workflow's current `state_version`, or another runner
+        /// holds the agent id (`register-agent` or `heartbeat` with `runner_id`).
         public static let versionConflict = Code(base: .versionConflict)
         /// No checkpoint has that id or name.
         public static let checkpointNotFound = Code(base: .checkpointNotFound)

@@ -8,6 +8,7 @@ enum Heartbeat {
         var heldLeases: [String]?
         var releasedLeases: [String]?
         var offline: Bool?
+        var runnerId: String?
         static let schema = Schema.object([
             .init("agent_id", .id("The agent."), required: true),
             .init(
@@ -26,6 +27,11 @@ enum Heartbeat {
                 "offline",
                 .boolean(
                     "The agent is stopping: it is set offline and gets no task until it heartbeats again or registers (no agent.<id>.failed follows its silence). Defaults to false."
+                )),
+            .init(
+                "runner_id",
+                RegisterAgent.runnerIDSchema.described(
+                    "The runner process sending the heartbeat, as it registered. Another runner than the one holding the agent is refused with VERSION_CONFLICT and changes nothing: the sender has lost the id and should stop. With offline: true the holder lets go of the id. Given for an agent no runner holds, the sender takes it."
                 )),
             .init(
                 "usage",
@@ -47,6 +53,14 @@ enum Heartbeat {
         let (agent, leases) = try await context.hub.dispatch { scope -> (Agent, [Lease]) in
             var agent = try scope.agent(p.agentId)
             let stopping = p.offline ?? false
+            switch agent.heartbeat(from: p.runnerId, offline: stopping) {
+            case .heldByAnother(let holder):
+                throw agent.heldByAnotherRunner(
+                    holder: holder, now: scope.now, heartbeatInterval: scope.configuration.heartbeatInterval,
+                    registering: false)
+            case .proceed(let holder):
+                agent.runnerID = holder
+            }
             let returning = !stopping && (agent.status == .unresponsive || agent.status == .offline)
             agent.lastHeartbeat = scope.now
             let usage = p.usage?.spend ?? Spend()

@@ -9,6 +9,7 @@ enum RegisterAgent {
         var preferredTaskTypes: [String]?
         var labels: [String: String]?
         var budget: JSONValue?
+        var runnerId: String?
 
         static let schema = Schema.object([
             .init("agent_id", .id("The agent's id; matches the id rule."), required: true),
@@ -21,6 +22,7 @@ enum RegisterAgent {
             .init("preferred_task_types", .array(.name(maxLength: 128), maxItems: 100)),
             .init("labels", .map(.string(maxLength: 1000), "Free key/value labels.")),
             .init("budget", Budget.schema.described("What the agent may spend; once spent it gets no more tasks.")),
+            .init("runner_id", runnerIDSchema),
         ])
     }
 
@@ -30,7 +32,11 @@ enum RegisterAgent {
         discussion: """
             Re-registering keeps the agent's track record and leases and brings an unresponsive or offline agent back. \
             An agent silent for 3 heartbeat intervals becomes unresponsive: its leases are revoked and its tasks go back to the queue. \
-            The result's heartbeat_interval is the hub's (a duration such as "30s"): heartbeat more often than that.
+            The result's heartbeat_interval is the hub's (a duration such as "30s"): heartbeat more often than that. \
+            With runner_id, one runner process at a time holds the agent id: another runner_id is refused with VERSION_CONFLICT \
+            (error.context: agent_id, the holder's runner_id, last_heartbeat, retry_after) while the agent is live, that is \
+            available or busy and heard from within 3 heartbeat intervals, and changes nothing. \
+            A registration without runner_id is never refused; it leaves a live holder's hold and clears one whose agent is not live.
             """,
         example: """
             coordination-hub register-agent '{"agent_id": "agent_001", "specializations": ["code", "test"], "max_concurrent_tasks": 2}'
@@ -44,6 +50,14 @@ enum RegisterAgent {
             var agent = try scope.tx.agent(p.agentId) ?? Agent(agentID: p.agentId, registeredAt: scope.now)
             let returning = agent.status == .unresponsive || agent.status == .offline
             let isNew = try scope.tx.agent(p.agentId) == nil
+            let interval = scope.configuration.heartbeatInterval
+            switch agent.registration(by: p.runnerId, now: scope.now, heartbeatInterval: interval) {
+            case .heldByAnother(let holder):
+                throw agent.heldByAnotherRunner(
+                    holder: holder, now: scope.now, heartbeatInterval: interval, registering: true)
+            case .proceed(let holder):
+                agent.runnerID = holder
+            }
             // §2: ids are not operation names. Agents registered before the rule keep working.
             if isNew && reserved {
                 throw HubError.parameter(
@@ -80,6 +94,13 @@ enum RegisterAgent {
     }
 }
 
+extension RegisterAgent {
+    /// `runner_id` of `register-agent` and `heartbeat`.
+    static let runnerIDSchema = Schema.id(
+        "The runner process working under the agent id, made fresh by each process (the bundled runner sends run_…); matches the id rule. Given, a runner other than the one holding a live agent is refused with VERSION_CONFLICT."
+    )
+}
+
 /// How the API shows an agent (the seed's Agent Performance Tracking entry).
 enum AgentView {
     static func json(_ a: Agent) -> JSONValue {
@@ -100,6 +121,7 @@ enum AgentView {
             "recent_performance": .array(a.record.recentPerformance.map { .count($0) }),
             "performance_score": .optional(a.record.performanceScore),
             "budget": a.budget?.json ?? .null,
+            "runner_id": .optional(a.runnerID),
             "spend": [
                 "tokens": .int(a.spend.tokens), "cost": .double(Spend.shown(a.spend.cost)),
                 "wall_time": .string(HubDuration(milliseconds: a.record.totalMilliseconds).description),
