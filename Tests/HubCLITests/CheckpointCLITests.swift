@@ -75,6 +75,37 @@ import Testing
         #expect(help.stdout.contains("include_files"))
     }
 
+    /// A bundle saved with its checkpoints, loaded by a hub on another state directory,
+    /// brings them back with their files: that hub can restore the workspace from them.
+    @Test func aBundleCarriesCheckpointsAndTheirFilesToAnotherStateDirectory() throws {
+        let hub = try DispatchSandbox("checkpoint-bundle-from")
+        defer { hub.remove() }
+        let other = try DispatchSandbox("checkpoint-bundle-to")
+        defer { other.remove() }
+        let good = Array("let answer = 42\n".utf8)
+        try write(hub, "src/app.swift", good)
+        try hub.succeed("w", "create", #"{"phases": [{"name": "p", "tasks": [{"task_id": "t"}]}]}"#)
+        let id = try #require(
+            try hub.succeed("w", "checkpoint", #"{"name": "good", "include_files": ["src/*"]}"#)["checkpoint_id"]?
+                .stringValue)
+        let saved = try hub.succeed(
+            "w", "save-state", #"{"include_checkpoints": true, "backup_location": "backups/w.hubbundle.gz"}"#)
+        let bundle = try #require(saved["bundle"]?["path"]?.stringValue)
+        try FileManager.default.createDirectory(
+            atPath: other.file(".claude/coordination"), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: bundle, toPath: other.file(".claude/coordination/w.hubbundle.gz"))
+        try write(hub, "src/app.swift", Array("broken\n".utf8))
+
+        let loaded = try other.succeed("w", "load-state", #"{"bundle": "w.hubbundle.gz"}"#)
+
+        #expect(loaded["checkpoints"]?["loaded"] == .strings([id]), "\(loaded)")
+        let listed = try other.succeed("w", "list-checkpoints")["checkpoints"]?.arrayValue ?? []
+        #expect(listed.map { $0["checkpoint_id"] } == [.string(id)])
+        #expect(listed.first?["valid"] == true)
+        try other.succeed("w", "restore", #"{"name": "good"}"#)
+        #expect(bytes(hub, "src/app.swift") == good)
+    }
+
     /// A restore killed with SIGKILL while it writes files: each file is wholly old or
     /// wholly new, the workflow's state is consistent, and the same restore then completes.
     @Test func aRestoreKilledMidwayLeavesEveryFileWholeAndTheStateConsistent() async throws {
