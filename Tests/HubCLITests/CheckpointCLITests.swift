@@ -106,8 +106,9 @@ import Testing
         #expect(bytes(hub, "src/app.swift") == good)
     }
 
-    /// A restore killed with SIGKILL while it writes files: each file is wholly old or
-    /// wholly new, the workflow's state is consistent, and the same restore then completes.
+    /// A restore killed with SIGKILL while it puts files in place (after its state commit):
+    /// each file is wholly old or wholly new, and the next command, whatever it is, first
+    /// finishes the files from the restore's journal, so nobody has to run it again.
     @Test func aRestoreKilledMidwayLeavesEveryFileWholeAndTheStateConsistent() async throws {
         let hub = try DispatchSandbox("checkpoint-kill")
         defer { hub.remove() }
@@ -146,11 +147,21 @@ import Testing
         let state = try hub.succeed("w", "verify-state")
         #expect(state["valid"] == true, "\(state)")
         #expect(state["checkpoints"]?["corrupt"] == [])
+        for n in 0..<count { #expect(bytes(hub, name(n)) == content(n, 0), "\(name(n)) was not finished") }
+        func leftovers() -> [String] {
+            ((try? FileManager.default.contentsOfDirectory(atPath: hub.file("data"))) ?? []).filter {
+                $0.hasPrefix(".hub-restore-")
+            }
+        }
+        #expect(leftovers().isEmpty, "temporary files left: \(leftovers())")
+        let journals =
+            (try? FileManager.default.contentsOfDirectory(atPath: hub.file(".claude/coordination/journal"))) ?? []
+        #expect(journals.isEmpty, "\(journals)")
+        let finished = try hub.succeed("w", "get-events", #"{"event_types": ["files_restored"]}"#)
+        #expect(finished["count"] == 1, "\(finished)")
+        // Running it again anyway changes nothing and is fine.
         try hub.succeed("w", "restore", "{\"checkpoint_id\": \"\(id)\"}")
         for n in 0..<count { #expect(bytes(hub, name(n)) == content(n, 0)) }
-        let leftovers = try FileManager.default.contentsOfDirectory(atPath: hub.file("data")).filter {
-            $0.hasPrefix(".hub-restore-")
-        }
-        #expect(leftovers.isEmpty, "temporary files left: \(leftovers)")
+        #expect(leftovers().isEmpty, "temporary files left: \(leftovers())")
     }
 }

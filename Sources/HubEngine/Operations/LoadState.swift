@@ -179,7 +179,7 @@ enum LoadState {
             guard try tx.workflow(id) != nil else { throw HubError.workflowNotFound(id) }
             return try resolver.resolve(reference, in: tx)
         }
-        let (plan, restored, pool) = try await Restore.commitState(
+        let (plan, restored, pool, _) = try await Restore.commitState(
             context, choice: choice, strategy: .partialRestore, phases: nil, restorePool: restoreAgents,
             source: "load-state", files: .null)
         return try await .after(
