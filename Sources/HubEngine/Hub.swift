@@ -56,6 +56,8 @@ public final class Hub: Sendable {
         do {
             request = try Self.liftWorkflowID(request)
             let descriptor = try resolve(request)
+            // A restore killed before its files were all in place is finished before anything else.
+            await InterruptedRestores(hub: self).finish()
             let context = OperationContext(
                 hub: self, workflowID: request.workflowID, expectedVersion: nil, operation: descriptor.name)
             if let workflowID = request.workflowID, descriptor.touchesExistingWorkflow {

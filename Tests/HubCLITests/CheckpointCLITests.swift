@@ -75,8 +75,40 @@ import Testing
         #expect(help.stdout.contains("include_files"))
     }
 
-    /// A restore killed with SIGKILL while it writes files: each file is wholly old or
-    /// wholly new, the workflow's state is consistent, and the same restore then completes.
+    /// A bundle saved with its checkpoints, loaded by a hub on another state directory,
+    /// brings them back with their files: that hub can restore the workspace from them.
+    @Test func aBundleCarriesCheckpointsAndTheirFilesToAnotherStateDirectory() throws {
+        let hub = try DispatchSandbox("checkpoint-bundle-from")
+        defer { hub.remove() }
+        let other = try DispatchSandbox("checkpoint-bundle-to")
+        defer { other.remove() }
+        let good = Array("let answer = 42\n".utf8)
+        try write(hub, "src/app.swift", good)
+        try hub.succeed("w", "create", #"{"phases": [{"name": "p", "tasks": [{"task_id": "t"}]}]}"#)
+        let id = try #require(
+            try hub.succeed("w", "checkpoint", #"{"name": "good", "include_files": ["src/*"]}"#)["checkpoint_id"]?
+                .stringValue)
+        let saved = try hub.succeed(
+            "w", "save-state", #"{"include_checkpoints": true, "backup_location": "backups/w.hubbundle.gz"}"#)
+        let bundle = try #require(saved["bundle"]?["path"]?.stringValue)
+        try FileManager.default.createDirectory(
+            atPath: other.file(".claude/coordination"), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: bundle, toPath: other.file(".claude/coordination/w.hubbundle.gz"))
+        try write(hub, "src/app.swift", Array("broken\n".utf8))
+
+        let loaded = try other.succeed("w", "load-state", #"{"bundle": "w.hubbundle.gz"}"#)
+
+        #expect(loaded["checkpoints"]?["loaded"] == .strings([id]), "\(loaded)")
+        let listed = try other.succeed("w", "list-checkpoints")["checkpoints"]?.arrayValue ?? []
+        #expect(listed.map { $0["checkpoint_id"] } == [.string(id)])
+        #expect(listed.first?["valid"] == true)
+        try other.succeed("w", "restore", #"{"name": "good"}"#)
+        #expect(bytes(hub, "src/app.swift") == good)
+    }
+
+    /// A restore killed with SIGKILL while it puts files in place (after its state commit):
+    /// each file is wholly old or wholly new, and the next command, whatever it is, first
+    /// finishes the files from the restore's journal, so nobody has to run it again.
     @Test func aRestoreKilledMidwayLeavesEveryFileWholeAndTheStateConsistent() async throws {
         let hub = try DispatchSandbox("checkpoint-kill")
         defer { hub.remove() }
@@ -115,11 +147,21 @@ import Testing
         let state = try hub.succeed("w", "verify-state")
         #expect(state["valid"] == true, "\(state)")
         #expect(state["checkpoints"]?["corrupt"] == [])
+        for n in 0..<count { #expect(bytes(hub, name(n)) == content(n, 0), "\(name(n)) was not finished") }
+        func leftovers() -> [String] {
+            ((try? FileManager.default.contentsOfDirectory(atPath: hub.file("data"))) ?? []).filter {
+                $0.hasPrefix(".hub-restore-")
+            }
+        }
+        #expect(leftovers().isEmpty, "temporary files left: \(leftovers())")
+        let journals =
+            (try? FileManager.default.contentsOfDirectory(atPath: hub.file(".claude/coordination/journal"))) ?? []
+        #expect(journals.isEmpty, "\(journals)")
+        let finished = try hub.succeed("w", "get-events", #"{"event_types": ["files_restored"]}"#)
+        #expect(finished["count"] == 1, "\(finished)")
+        // Running it again anyway changes nothing and is fine.
         try hub.succeed("w", "restore", "{\"checkpoint_id\": \"\(id)\"}")
         for n in 0..<count { #expect(bytes(hub, name(n)) == content(n, 0)) }
-        let leftovers = try FileManager.default.contentsOfDirectory(atPath: hub.file("data")).filter {
-            $0.hasPrefix(".hub-restore-")
-        }
-        #expect(leftovers.isEmpty, "temporary files left: \(leftovers)")
+        #expect(leftovers().isEmpty, "temporary files left: \(leftovers())")
     }
 }

@@ -24,7 +24,10 @@ enum LoadState {
         discussion: """
             The bundle's workflow replaces the stored one (or is created); a running workflow comes back paused. \
             The event log is append-only: a state_restored event records the load. A corrupt or truncated bundle \
-            is refused with CHECKPOINT_CORRUPT and nothing changes. With checkpoint_id, the checkpoint's state \
+            is refused with CHECKPOINT_CORRUPT and nothing changes. Checkpoints the bundle carries (save-state with \
+            include_checkpoints) are stored with their files' contents, each checked against its checksum; one \
+            already stored is kept when identical, and one that differs under the same id refuses the whole load \
+            (INVALID_PARAMETERS). With checkpoint_id, the checkpoint's state \
             replaces the workflow's (files are left alone: restore puts them back); a corrupt checkpoint is refused \
             with CHECKPOINT_CORRUPT naming the newest valid one.
             """,
@@ -47,15 +50,20 @@ enum LoadState {
         let path = try Paths.confine(
             bundle, field: "bundle", stateDirectory: hub.stateDirectory,
             allowedRoots: hub.configuration.allowedBackupRoots)
-        let read = Result { () throws(HubError) in try StateBundle.read(path: path, verify: p.verifyIntegrity ?? true) }
+        let verify = p.verifyIntegrity ?? true
+        let read = Result { () throws(HubError) in
+            let (document, loaded) = try StateBundle.read(path: path, verify: verify)
+            guard loaded.workflow.id == id else {
+                throw HubError.parameter(
+                    "bundle", "holds workflow \(loaded.workflow.id), not \(id); load it under its own id")
+            }
+            let checkpoints = try StateBundle.checkpoints(in: document, workflowID: id, verify: verify, path: path)
+            return (document, loaded, checkpoints)
+        }
         if case .failure(let error) = read, error.code == .checkpointCorrupt {
             throw try await namingNewestValidCheckpoint(error, context: context, workflowID: id)
         }
-        let (document, loaded) = try read.get()
-        guard loaded.workflow.id == id else {
-            throw HubError.parameter(
-                "bundle", "holds workflow \(loaded.workflow.id), not \(id); load it under its own id")
-        }
+        let (document, loaded, bundled) = try read.get()
         let now = context.now
         let ids = hub.ids
         let expected = context.expectedVersion
@@ -63,7 +71,8 @@ enum LoadState {
         let pool =
             (p.restoreAgents ?? false)
             ? (document["sections"]?["pool"]?.arrayValue ?? []).compactMap(\.stringValue) : []
-        let (restored, rebound) = try await context.store.write { tx -> (Workflow, [String]) in
+        let (restored, rebound, imported) = try await context.store.write {
+            tx -> (Workflow, [String], StateBundle.CheckpointImport) in
             let existing = try tx.workflow(id)
             if let existing {
                 if let expected, expected != existing.stateVersion {
@@ -98,13 +107,15 @@ enum LoadState {
                 phaseStatus: Dictionary(loaded.phases.map { ($0.phaseID, $0.status) }, uniquingKeysWith: { a, _ in a }))
             try tx.insert(loaded.phases)
             try tx.insert(tasks)
+            // In the same transaction: a checkpoint refused refuses the whole load.
+            let imported = try StateBundle.store(bundled, in: tx, path: path)
             var mutation = Mutation(tx: tx, workflow: workflow, now: now, ids: ids)
             try mutation.emit(
                 "state_restored",
                 data: [
                     "source": "bundle", "path": .string(path),
                     "bundle_state_version": .int(loaded.workflow.stateVersion),
-                    "verified": .bool(p.verifyIntegrity ?? true),
+                    "verified": .bool(verify), "checkpoints_loaded": .strings(imported.loaded),
                 ])
             // Leases on the tasks replaced end; their agents' load drops.
             try mutation.revokeLeases(reason: "workflow loaded from a bundle")
@@ -116,7 +127,7 @@ enum LoadState {
                 try tx.setPool(workflowID: id, agents: rebound)
             }
             try mutation.commit()
-            return (mutation.workflow, rebound)
+            return (mutation.workflow, rebound, imported)
         }
         await CommittedChange.current?.record(restored)
         let (version, status) = (restored.stateVersion, restored.status)
@@ -124,12 +135,13 @@ enum LoadState {
             hub, id,
             result: [
                 "source": ["bundle": .string(path), "created_at": document["created_at"] ?? .null],
-                "verified": .bool(p.verifyIntegrity ?? true),
+                "verified": .bool(verify),
                 "bundle_state_version": .int(loaded.workflow.stateVersion),
                 "loaded_status": .string(status.rawValue),
                 "tasks": .count(loaded.tasks.count),
                 "events_in_bundle": .count(document["sections"]?["events"]?.arrayValue?.count ?? 0),
                 "agents_restored": .count(rebound.count),
+                "checkpoints": imported.json(skipped: bundled.skipped),
                 "new_state_version": .int(version),
             ])
     }
@@ -167,7 +179,7 @@ enum LoadState {
             guard try tx.workflow(id) != nil else { throw HubError.workflowNotFound(id) }
             return try resolver.resolve(reference, in: tx)
         }
-        let (plan, restored, pool) = try await Restore.commitState(
+        let (plan, restored, pool, _) = try await Restore.commitState(
             context, choice: choice, strategy: .partialRestore, phases: nil, restorePool: restoreAgents,
             source: "load-state", files: .null)
         return try await .after(

@@ -50,7 +50,9 @@ enum Restore {
             state_version goes up; the event log keeps everything (state_restored, state_rolled_back). Files are \
             written only inside the workspace, each to a temporary file renamed into place, modes kept, never \
             through a symlink; files the checkpoint's globs match that it did not hold are removed (but files it \
-            found and could not read). A failing \
+            found and could not read). Once the files are in place, files_restored is published. A restore \
+            killed after its state committed is finished by the next operation of any process on the state \
+            directory (its journal in <state-dir>/journal), with files_restored marked interrupted. A failing \
             check_command under verify_dependencies is DEPENDENCY_UNAVAILABLE and changes nothing.
             """,
         example:
@@ -82,8 +84,8 @@ enum Restore {
         let expected = context.expectedVersion
 
         // 1. Read and verify: the workflow, the checkpoint, the contents of its files.
-        let (current, choice, contents) = try await context.store.read {
-            tx -> (Workflow, CheckpointResolver.Choice, [String: [UInt8]]) in
+        let (current, choice, contents, lastSequence) = try await context.store.read {
+            tx -> (Workflow, CheckpointResolver.Choice, [String: [UInt8]], Int64) in
             guard let workflow = try tx.workflow(id) else { throw HubError.workflowNotFound(id) }
             if workflow.archived {
                 throw HubError.invalidTransition(
@@ -111,7 +113,7 @@ enum Restore {
                     contents[entry.sha256] = bytes
                 }
             }
-            return (workflow, choice, contents)
+            return (workflow, choice, contents, try tx.lastEventSequence())
         }
         let saved = choice.document.state
         var phaseNumbers: [Int]?
@@ -140,45 +142,77 @@ enum Restore {
             step("validate_dependencies", ["checked": .strings(checked)])
         }
 
-        // 3. Files, each written whole beside its target (temporary file, fsync) but not yet in place.
+        // 3. Files, each written whole beside its target (temporary file, fsync) but not yet in place,
+        // and the journal that finishes them if this process dies after the state commits.
+        let checkpoint = choice.checkpoint
         var fileReport: JSONValue = .null
-        var staged: (WorkspaceRestore, WorkspaceRestore.Staged, WorkspaceRestore.Plan)?
+        var staged: (restorer: WorkspaceRestore, files: WorkspaceRestore.Staged, journal: RestoreJournal)?
+        var held: RestoreJournal.Held?
         if withFiles, let scope = choice.document.fileScope {
+            // An older restore of this workflow that could not be finished is replaced by this one.
+            InterruptedRestores(hub: hub).supersede(workflowID: id)
             let workspace = WorkspaceFiles(workspace: current.workspace, stateDirectory: hub.stateDirectory)
             let restorer = WorkspaceRestore(files: workspace)
             let plan = try restorer.plan(choice.document.files, scope: scope, unread: choice.document.unreadFiles)
-            staged = (restorer, try restorer.stage(plan, contents: contents), plan)
+            let files = try restorer.stage(plan, contents: contents)
+            let journal = RestoreJournal(
+                workflowID: id, checkpointID: checkpoint.checkpointID, restoreID: hub.ids.make("rst"),
+                afterSequence: lastSequence, workspace: current.workspace, staged: files,
+                counts: [
+                    "written": .count(plan.writes.count), "removed": .count(plan.removals.count),
+                    "unchanged": .count(plan.unchanged.count),
+                ])
+            do {
+                held = try journal.begin(stateDirectory: hub.stateDirectory)
+            } catch {
+                restorer.discard(files)
+                throw error
+            }
+            staged = (restorer, files, journal)
             fileReport = plan.json
         }
+        if Self.interruption == .beforeStateCommit { throw Self.interrupted }
 
         // 4. The state, in one transaction with its events; a refusal here leaves the files as they were.
-        let checkpoint = choice.checkpoint
         let plan: RestorePlan
         let restored: Workflow
+        let restoredEvent: String
         do {
-            (plan, restored, _) = try await commitState(
+            (plan, restored, _, restoredEvent) = try await commitState(
                 context, choice: choice, strategy: strategy, phases: phaseNumbers, restorePool: phaseNumbers == nil,
-                source: "restore", files: fileReport)
+                source: "restore", files: fileReport, restoreID: staged?.journal.restoreID)
         } catch {
-            if let (restorer, files, _) = staged { restorer.discard(files) }
+            if let staged {
+                staged.restorer.discard(staged.files)
+                _ = held?.remove()
+            }
             throw error
         }
+        if Self.interruption == .afterStateCommit { throw Self.interrupted }
 
         // 5. The files into place: each rename is atomic, so every file is wholly old or wholly new.
-        if let (restorer, files, filePlan) = staged {
+        if let staged {
             do {
-                try restorer.install(files)
+                try staged.restorer.install(staged.files)
             } catch {
+                // What this restore could not put in place it leaves to a rerun, which plans afresh.
+                staged.restorer.discard(staged.files)
+                _ = held?.remove()
                 // The state is committed: say so, rather than pass for a restore that changed nothing.
                 await CommittedChange.current?.record(restored)
                 throw Self.filesUnfinished(error, restored: restored, checkpointID: checkpoint.checkpointID)
             }
-            step(
-                "restore_files",
-                [
-                    "written": .count(filePlan.writes.count), "removed": .count(filePlan.removals.count),
-                    "unchanged": .count(filePlan.unchanged.count),
-                ])
+            // 6. Recorded, then the journal goes. Should the event not commit, the journal stays
+            // and the next operation publishes it.
+            do {
+                try await staged.journal.publishFilesRestored(hub: hub, interrupted: false, cause: restoredEvent)
+                if Self.interruption != .afterFilesRestored { _ = held?.remove() }
+            } catch {
+                hub.logger.warning(
+                    "files_restored not published; the next operation publishes it",
+                    metadata: ["workflow": "\(id)", "error": "\(error)"])
+            }
+            step("restore_files", staged.journal.counts)
         }
         await CommittedChange.current?.record(restored)
         step(
@@ -225,8 +259,8 @@ enum Restore {
     /// bound (`nil` when it left the pool as it was).
     static func commitState(
         _ context: OperationContext, choice: CheckpointResolver.Choice, strategy: RestoreStrategy, phases: [Int]?,
-        restorePool: Bool, source: String, files: JSONValue
-    ) async throws -> (RestorePlan, Workflow, [String]?) {
+        restorePool: Bool, source: String, files: JSONValue, restoreID: String? = nil
+    ) async throws -> (RestorePlan, Workflow, [String]?, String) {
         let id = try context.requiredWorkflowID
         let hub = context.hub
         let expected = context.expectedVersion
@@ -237,7 +271,7 @@ enum Restore {
         let document = choice.document
         let fallbackUsed = choice.fallbackUsed
         let rootCause = Mutation.causeOfChanges
-        let change = try await context.store.write { tx -> (RestorePlan, Workflow, [String]?) in
+        let change = try await context.store.write { tx -> (RestorePlan, Workflow, [String]?, String) in
             guard let workflow = try tx.workflow(id) else { throw HubError.workflowNotFound(id) }
             try checkVersion(workflow, expected)
             if workflow.archived {
@@ -293,15 +327,16 @@ enum Restore {
                 pool = document.pool.filter(present.contains)
                 try tx.setPool(workflowID: id, agents: pool ?? [])
             }
-            let restoredEvent = try m.emit(
-                "state_restored",
-                data: [
-                    "source": .string(source), "checkpoint_id": .string(checkpoint.checkpointID),
-                    "name": .string(checkpoint.name), "strategy": .string(strategy.rawValue),
-                    "phases": .array(plan.restoredPhases.map { .count($0) }),
-                    "checkpoint_state_version": .int(checkpoint.stateVersion),
-                    "fallback_used": .bool(fallbackUsed), "files": files,
-                ])
+            var data: JSONValue = [
+                "source": .string(source), "checkpoint_id": .string(checkpoint.checkpointID),
+                "name": .string(checkpoint.name), "strategy": .string(strategy.rawValue),
+                "phases": .array(plan.restoredPhases.map { .count($0) }),
+                "checkpoint_state_version": .int(checkpoint.stateVersion),
+                "fallback_used": .bool(fallbackUsed), "files": files,
+            ]
+            // What ties the journal of the restore's files to this commit (RestoreJournal).
+            if let restoreID { data["restore_id"] = .string(restoreID) }
+            let restoredEvent = try m.emit("state_restored", data: data)
             if strategy == .rollback {
                 try m.emit(
                     "state_rolled_back",
@@ -312,11 +347,21 @@ enum Restore {
                     ], causedBy: restoredEvent.eventID)
             }
             try m.commit()
-            return (plan, m.workflow, pool)
+            return (plan, m.workflow, pool, restoredEvent.eventID)
         }
         await CommittedChange.current?.record(change.1)
         return change
     }
+
+    /// Where a test makes a restore stop as if its process had been killed there: the journal's
+    /// lock goes with the operation, and it and the staged files stay as a dead process leaves them
+    /// (after `files_restored`, the restore answers as usual and only the journal stays).
+    enum Interruption { case beforeStateCommit, afterStateCommit, afterFilesRestored }
+
+    /// Tests only (`nil` otherwise): see ``Interruption``.
+    @TaskLocal static var interruption: Interruption?
+
+    static let interrupted = HubError(.internal, "restore interrupted (a test's simulated crash)")
 
     /// An install that failed after the state committed (something put in the way of a file
     /// between the plan and the rename): the error says the state is restored and the files

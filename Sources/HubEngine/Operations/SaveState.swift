@@ -8,7 +8,10 @@ enum SaveState {
         var compress: Bool?
         var backupLocation: String?
         static let schema = Schema.object([
-            .init("include_checkpoints", .boolean("Put the workflow's checkpoints in the bundle too.")),
+            .init(
+                "include_checkpoints",
+                .boolean(
+                    "Put the workflow's checkpoints in the bundle too, with the contents of the files they captured.")),
             .init("compress", .boolean("gzip the bundle. Defaults to the state_compression setting (true).")),
             .init(
                 "backup_location",
@@ -25,7 +28,9 @@ enum SaveState {
             Writes workflows/{active,completed,failed}/<id>.json, events/<id>_events.jsonl, agent_pools/*.json, \
             and checkpoints/<id>/<name>.json (the newest of each name) with latest.json. \
             With backup_location, also one bundle carrying its own checksums; PATH_NOT_ALLOWED when the location \
-            resolves (symlinks included) outside the state directory and allowed_backup_roots.
+            resolves (symlinks included) outside the state directory and allowed_backup_roots. include_checkpoints \
+            puts the checkpoints in the bundle with their files' contents, so load-state brings them back; a bundle \
+            past 1 GiB (what load-state reads) is refused with INVALID_PARAMETERS.
             """,
         example:
             "coordination-hub workflow_123 save-state '{\"include_checkpoints\": true, \"compress\": true, \"backup_location\": \"backups/\"}'",
@@ -60,11 +65,17 @@ enum SaveState {
                     .replacingOccurrences(of: ".", with: "")
                 path = (path as NSString).appendingPathComponent("\(id)-\(stamp).hubbundle\(compress ? ".gz" : "")")
             }
-            let pool = try await context.store.read { tx in try tx.pools(of: [id])[id] ?? [] }
+            let withCheckpoints = p.includeCheckpoints ?? false
+            let (pool, contents) = try await context.store.read { tx in
+                (
+                    try tx.pools(of: [id])[id] ?? [],
+                    withCheckpoints ? try StateBundle.contentsSection(checkpoints, in: tx) : nil
+                )
+            }
             let document = StateBundle.document(
                 snapshot: snapshot, pool: Array(pool), events: try await exporter.events(id),
-                checkpoints: (p.includeCheckpoints ?? false) ? checkpoints.map(StateExporter.checkpointJSON) : nil,
-                createdAt: context.now)
+                checkpoints: withCheckpoints ? checkpoints.map(StateExporter.checkpointJSON) : nil,
+                checkpointContents: contents, createdAt: context.now)
             let bytes = try StateBundle.encode(document, compress: compress)
             try FileWriter.write(bytes, to: path, temporaryDirectory: exporter.temporaryDirectory(id))
             result["bundle"] = [

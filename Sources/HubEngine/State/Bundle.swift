@@ -4,8 +4,9 @@ import HubCore
 import NIOCore
 
 /// The portable bundle `save-state` writes and `load-state` reads (§6): one JSON
-/// document carrying the workflow's complete state, its events and checkpoints,
-/// each section with its own SHA-256; gzip-compressed when asked.
+/// document carrying the workflow's complete state, its events and checkpoints (with
+/// the contents of their files), each section with its own SHA-256; gzip-compressed
+/// when asked.
 enum StateBundle {
     static let format = "coordination-hub-bundle"
     static let formatVersion: Int64 = 1
@@ -14,12 +15,14 @@ enum StateBundle {
 
     /// The bundle document for a workflow.
     static func document(
-        snapshot: WorkflowSnapshot, pool: [String], events: [HubEvent], checkpoints: [JSONValue]?, createdAt: Int64
+        snapshot: WorkflowSnapshot, pool: [String], events: [HubEvent], checkpoints: [JSONValue]?,
+        checkpointContents: JSONValue? = nil, createdAt: Int64
     ) -> JSONValue {
         var sections: JSONValue = [
             "workflow": snapshot.json, "pool": .strings(pool.sorted()), "events": .array(events.map(\.json)),
         ]
         if let checkpoints { sections["checkpoints"] = .array(checkpoints) }
+        if let checkpointContents { sections["checkpoint_contents"] = checkpointContents }
         var checksums: JSONValue = .emptyObject
         for (name, value) in sections.objectValue ?? [:] {
             checksums[name] = .string(Checksum.sha256(canonical: value))
@@ -32,8 +35,17 @@ enum StateBundle {
         ]
     }
 
+    /// The bundle's bytes; `INVALID_PARAMETERS` past ``maximumSize``, which `load-state` would refuse.
     static func encode(_ document: JSONValue, compress: Bool) throws(HubError) -> [UInt8] {
         let bytes = document.serializedBytes(.compact)
+        guard bytes.count <= maximumSize else {
+            throw HubError(
+                .invalidParameters,
+                "The bundle would be \(bytes.count) bytes, more than the \(maximumSize) load-state reads; nothing was written",
+                details: "Checkpoints with files carry those files' contents.",
+                context: ["field": "include_checkpoints", "size": .count(bytes.count)],
+                suggestions: ["Save without include_checkpoints, or remove checkpoints you no longer need"])
+        }
         guard compress else { return bytes }
         var buffer = ByteBuffer(bytes: bytes)
         do {

@@ -75,7 +75,9 @@ public enum Paths {
 
     /// What the hub keeps in its state directory: the store and its journal files, the
     /// configuration, and the folders it writes (§6). A user-named file must be none of them.
-    static let ownedFolders: Set<String> = ["agent_pools", "checkpoints", "events", "reports", "tmp", "workflows"]
+    static let ownedFolders: Set<String> = [
+        "agent_pools", "checkpoints", "events", "journal", "reports", "tmp", "workflows",
+    ]
 
     /// Refuses a resolved file location that would replace one of the hub's own files
     /// (`PATH_NOT_ALLOWED`: a backup written over `hub.sqlite` destroyed the store), or

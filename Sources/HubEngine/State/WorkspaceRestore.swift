@@ -116,11 +116,13 @@ struct WorkspaceRestore {
     }
 
     /// Puts the staged files in place (each rename atomic) and removes the plan's removals
-    /// (regular files only, never through a symlink).
-    func install(_ staged: Staged) throws(HubError) {
+    /// (regular files only, never through a symlink). `resuming` finishes an install that was
+    /// interrupted: a temporary file (or its directory) no longer there was renamed already.
+    func install(_ staged: Staged, resuming: Bool = false) throws(HubError) {
         for (directory, temporary, name) in staged.renames {
-            let handle = try open(directory)
+            guard let handle = resuming ? try openIfPresent(directory) : try open(directory) else { continue }
             if let code = FileSystem.rename(temporary, over: name, in: handle) {
+                if resuming && code.code == ENOENT { continue }
                 _ = FileSystem.remove(temporary, in: handle)
                 throw failure("write \(Self.join(directory, name))", code)
             }
@@ -170,6 +172,22 @@ struct WorkspaceRestore {
             }
             switch opened {
             case .success(let next): handle = next
+            case .failure(let code): throw failure("open \(walked)", code)
+            }
+        }
+        return handle
+    }
+
+    /// Opens an existing directory under the workspace like ``open(_:)``; `nil` when one of
+    /// its components is missing.
+    private func openIfPresent(_ directory: String) throws(HubError) -> DirectoryHandle? {
+        var handle = try openRoot()
+        var walked = ""
+        for part in directory.split(separator: "/").map(String.init) {
+            walked = Self.join(walked, part)
+            switch FileSystem.openDirectory(part, in: handle) {
+            case .success(let next): handle = next
+            case .failure(let code) where code.code == ENOENT: return nil
             case .failure(let code): throw failure("open \(walked)", code)
             }
         }

@@ -1,0 +1,64 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// A file held open with an exclusive `flock`: the lock lasts as long as the descriptor, so
+/// it ends when the value goes or the process dies, however it dies (SIGKILL included).
+final class LockedFile {
+    let fd: Int32
+
+    init(fd: Int32) { self.fd = fd }
+
+    deinit { close(fd) }
+
+    /// The whole file, read from its start; `nil` on an error or past `maximum` bytes.
+    func contents(maximum: Int64) -> [UInt8]? {
+        guard lseek(fd, 0, SEEK_SET) == 0 else { return nil }
+        return FileSystem.readAll(fd, maximum: maximum)
+    }
+}
+
+/// What trying to lock an existing file found.
+enum LockAttempt {
+    case locked(LockedFile)
+    /// Another open file holds the lock (a process that is alive).
+    case busy
+    /// The file is not there (any more), or was unlinked while we waited for it.
+    case gone
+    case failed(Errno)
+}
+
+extension FileSystem {
+    /// Creates `name` in `directory` (never through a symlink, never over an existing file),
+    /// locks it, writes `bytes` and fsyncs it. The caller renames it into place.
+    static func createLocked(_ name: String, in directory: DirectoryHandle, _ bytes: [UInt8]) -> Result<
+        LockedFile, Errno
+    > {
+        let fd = openat(directory.fd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode_t(0o600))
+        guard fd >= 0 else { return .failure(Errno(errno)) }
+        let file = LockedFile(fd: fd)
+        // No one else can have it open yet: the lock is taken at once or the system refuses locks.
+        if flock(fd, LOCK_EX | LOCK_NB) != 0 || writeAll(fd, bytes, mode: 0o600) != nil {
+            let code = Errno(errno)
+            unlinkat(directory.fd, name, 0)
+            return .failure(code)
+        }
+        return .success(file)
+    }
+
+    /// Opens `name` in `directory` and takes its lock without waiting.
+    static func lockExisting(_ name: String, in directory: DirectoryHandle) -> LockAttempt {
+        let fd = openat(directory.fd, name, O_RDWR | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else { return errno == ENOENT ? .gone : .failed(Errno(errno)) }
+        let file = LockedFile(fd: fd)
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            return errno == EWOULDBLOCK ? .busy : .failed(Errno(errno))
+        }
+        // Its holder may have finished and unlinked it between our open and our lock.
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { return .failed(Errno(errno)) }
+        return st.st_nlink == 0 ? .gone : .locked(file)
+    }
+}

@@ -1,0 +1,205 @@
+import Foundation
+import HubCore
+import HubTesting
+import Testing
+
+@testable import HubEngine
+
+/// A restore with files that stops (its process killed) between its state commit and its last
+/// file is finished by the next operation, of this process or another, without the user
+/// running it again; one that stops before its commit leaves nothing behind (§11).
+@Suite struct InterruptedRestoreTests {
+    let t: TestHub
+    init() throws { t = try TestHub() }
+
+    var workspace: String { t.directory.path }
+    let fm = FileManager.default
+
+    func write(_ path: String, _ text: String) throws {
+        let full = workspace + "/" + path
+        try fm.createDirectory(atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try Data(text.utf8).write(to: URL(fileURLWithPath: full))
+    }
+
+    func read(_ path: String) -> String? {
+        fm.contents(atPath: workspace + "/" + path).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    var journals: [String] {
+        (try? fm.contentsOfDirectory(atPath: t.directory.file("state/journal"))) ?? []
+    }
+
+    /// Temporary files of restores anywhere in the workspace.
+    var leftovers: [String] {
+        (fm.enumerator(atPath: workspace)?.allObjects as? [String] ?? []).filter {
+            ($0 as NSString).lastPathComponent.hasPrefix(".hub-restore-")
+        }
+    }
+
+    func events(_ hub: Hub, _ type: String) async -> [JSONValue] {
+        let response = await hub.perform(
+            OperationRequest(workflowID: "w1", operation: "get-events", parameters: ["event_types": [.string(type)]]))
+        return response.result["events"]?.arrayValue ?? []
+    }
+
+    /// w1 with a checkpoint of `src/` (a.txt, d/c.txt), then the files changed since:
+    /// a.txt edited, d/c.txt deleted, extra.txt added. Answers the checkpoint id.
+    func checkpointThenChange() async throws -> String {
+        try write("src/a.txt", "alpha")
+        try write("src/d/c.txt", "gamma")
+        await t.run("w1", "create", #"{"phases": [{"name": "p", "tasks": [{"task_id": "t1"}]}]}"#)
+        await t.run("w1", "start")
+        let id = try #require(
+            await t.run("w1", "checkpoint", #"{"include_files": ["src/**"]}"#).result["checkpoint_id"]?.stringValue)
+        try write("src/a.txt", "edited")
+        try fm.removeItem(atPath: workspace + "/src/d")
+        try write("src/extra.txt", "added since")
+        return id
+    }
+
+    func restore(_ id: String, stoppingAt point: Restore.Interruption?) async -> OperationResponse {
+        await Restore.$interruption.withValue(point) {
+            await t.run("w1", "restore", "{\"checkpoint_id\": \"\(id)\"}")
+        }
+    }
+
+    @Test func aRestoreStoppedAfterItsStateCommitIsFinishedByAnotherProcesssNextOperation() async throws {
+        let id = try await checkpointThenChange()
+        let stopped = await restore(id, stoppingAt: .afterStateCommit)
+        #expect(stopped.errorCode == "INTERNAL", "\(stopped.json)")
+        // As a killed process leaves it: the files not yet in place, the journal there.
+        #expect(read("src/a.txt") == "edited")
+        #expect(journals.count == 1)
+        let other = try t.otherProcess()
+
+        let status = await other.perform(OperationRequest(workflowID: "w1", operation: "get-status"))
+
+        #expect(status.result["workflow_state"]?["status"] == "paused", "the state was restored")
+        #expect(read("src/a.txt") == "alpha")
+        #expect(read("src/d/c.txt") == "gamma")
+        #expect(read("src/extra.txt") == nil)
+        #expect(journals.isEmpty, "\(journals)")
+        #expect(leftovers.isEmpty, "\(leftovers)")
+        let finished = await events(other, "files_restored")
+        #expect(finished.count == 1)
+        #expect(finished.first?["data"]?["interrupted"] == true)
+        #expect(finished.first?["data"]?["checkpoint_id"] == .string(id))
+        let cause = await events(other, "state_restored").first?["event_id"]
+        #expect(cause != nil)
+        #expect(finished.first?["metadata"]?["causation_id"] == cause)
+    }
+
+    @Test func theFilesAreFinishedBeforeTheNextOperationReadsAnything() async throws {
+        let id = try await checkpointThenChange()
+        _ = await restore(id, stoppingAt: .afterStateCommit)
+        // Still as the dead process left it, seen from outside the hub.
+        #expect(journals.count == 1)
+        #expect(!leftovers.isEmpty)
+        let other = try t.otherProcess()
+
+        let listed = await other.perform(OperationRequest(workflowID: nil, operation: "list-workflows"))
+
+        #expect(listed.succeeded)
+        #expect(read("src/a.txt") == "alpha")
+        #expect(read("src/d/c.txt") == "gamma")
+        #expect(read("src/extra.txt") == nil)
+        #expect(journals.isEmpty)
+        #expect(leftovers.isEmpty, "\(leftovers)")
+    }
+
+    @Test func aRestoreStoppedBeforeItsStateCommitLeavesNothingBehind() async throws {
+        let id = try await checkpointThenChange()
+        let version = await t.run("w1", "get-status").result["workflow_state"]?["state_version"]
+        _ = await restore(id, stoppingAt: .beforeStateCommit)
+        #expect(journals.count == 1)
+
+        let status = await t.run("w1", "get-status")
+
+        #expect(status.result["workflow_state"]?["state_version"] == version)
+        #expect(read("src/a.txt") == "edited")
+        #expect(read("src/d/c.txt") == nil)
+        #expect(read("src/extra.txt") == "added since")
+        #expect(!fm.fileExists(atPath: workspace + "/src/d"), "the directory staging created is gone too")
+        #expect(journals.isEmpty)
+        #expect(leftovers.isEmpty, "\(leftovers)")
+        #expect(await events(t.hub, "state_restored").isEmpty)
+    }
+
+    /// A journal whose lock is held belongs to a restore still running: nobody else touches it.
+    @Test func aJournalHeldByALiveRestoreIsLeftToIt() async throws {
+        let id = try await checkpointThenChange()
+        _ = await restore(id, stoppingAt: .afterStateCommit)
+        let name = try #require(journals.first)
+        do {
+            guard case .success(let folder) = FileSystem.openDirectory(t.directory.file("state/journal")),
+                case .locked(let lock) = FileSystem.lockExisting(name, in: folder)
+            else {
+                Issue.record("cannot lock the journal")
+                return
+            }
+
+            #expect(await t.run("w1", "get-status").succeeded)
+            #expect(read("src/a.txt") == "edited")
+            #expect(journals == [name])
+            withExtendedLifetime(lock) {}
+        }
+
+        // The lock went with its holder, as it goes with a process that dies.
+        #expect(await t.run("w1", "get-status").succeeded)
+        #expect(read("src/a.txt") == "alpha")
+        #expect(journals.isEmpty)
+    }
+
+    /// Stopped once `files_restored` is out but before the journal went: the next operation
+    /// removes the journal and publishes nothing twice.
+    @Test func aJournalLeftAfterTheFilesWereRecordedOnlyGoes() async throws {
+        let id = try await checkpointThenChange()
+        let restored = await restore(id, stoppingAt: .afterFilesRestored)
+        #expect(restored.succeeded, "\(restored.json)")
+        #expect(journals.count == 1)
+
+        #expect(await t.run("w1", "get-status").succeeded)
+
+        #expect(journals.isEmpty)
+        let finished = await events(t.hub, "files_restored")
+        #expect(finished.count == 1)
+        #expect(finished.first?["data"]?["interrupted"] == false)
+    }
+
+    /// What cannot be finished yet (a file now stands where a directory of the restore was) does
+    /// not fail other operations; it is finished once the way is clear.
+    @Test func aJournalThatCannotBeFinishedYetWaitsAndDoesNotFailOperations() async throws {
+        let id = try await checkpointThenChange()
+        _ = await restore(id, stoppingAt: .afterStateCommit)
+        try fm.moveItem(atPath: workspace + "/src/d", toPath: workspace + "/src/d.aside")
+        try write("src/d", "in the way")
+
+        #expect(await t.run("w1", "get-status").succeeded)
+        #expect(journals.count == 1)
+        #expect(read("src/extra.txt") == "added since")
+
+        try fm.removeItem(atPath: workspace + "/src/d")
+        try fm.moveItem(atPath: workspace + "/src/d.aside", toPath: workspace + "/src/d")
+        #expect(await t.run("w1", "get-status").succeeded)
+        #expect(read("src/d/c.txt") == "gamma")
+        #expect(journals.isEmpty)
+        #expect(await events(t.hub, "files_restored").count == 1)
+    }
+
+    /// A restore run normally publishes files_restored once its files are in place, and leaves
+    /// no journal.
+    @Test func aRestoreThatCompletesRecordsItsFilesAndLeavesNoJournal() async throws {
+        let id = try await checkpointThenChange()
+        let restored = await restore(id, stoppingAt: nil)
+        #expect(restored.succeeded, "\(restored.json)")
+        #expect(read("src/a.txt") == "alpha")
+        #expect(journals.isEmpty)
+        let finished = await events(t.hub, "files_restored")
+        #expect(finished.count == 1)
+        #expect(finished.first?["data"]?["interrupted"] == false)
+        #expect(finished.first?["data"]?["written"] == 2)
+        #expect(finished.first?["data"]?["removed"] == 1)
+        let state = await events(t.hub, "state_restored").first
+        #expect(state?["data"]?["restore_id"] == finished.first?["data"]?["restore_id"])
+    }
+}
