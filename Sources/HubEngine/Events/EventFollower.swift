@@ -13,8 +13,8 @@ extension Hub {
     /// its usual error response. With a subscription and `ack: true` each read
     /// acknowledges what it returns, so a restarted follower carries on where it stopped.
     ///
-    /// The follower reads at most ``FollowedEvents/readAhead`` events ahead of whoever
-    /// iterates it: a stream whose client does not read holds that many, not the log.
+    /// The events are read by whoever iterates them, as they take them: a stream whose client
+    /// does not read holds one read (at most `limit` events), not the log.
     ///
     /// With `keepAlive`, a stream that has had nothing to send for that long yields an empty
     /// chunk from ``FollowedEvents/batches()`` (the events themselves skip it): an event
@@ -23,96 +23,9 @@ extension Hub {
         _ request: OperationRequest, interval: Duration = .milliseconds(200), keepAlive: Duration? = nil,
         shouldStop: @escaping @Sendable () -> Bool
     ) -> FollowedEvents {
-        // What the stream selects, to take new events from the feed; nil: always read the log.
-        let selection = Self.feedSelection(for: request)
-        let credits = Credits(FollowedEvents.readAhead)
-        let stream = AsyncThrowingStream<[JSONValue], any Error> { continuation in
-            let task = Task {
-                if selection != nil { eventFeed.addFollower() }
-                defer { if selection != nil { eventFeed.removeFollower() } }
-                var last: Int64 = request.parameters["after_sequence"]?.intValue ?? -1
-                let bySubscription = request.parameters["subscription"] != nil
-                // Once a stop is asked for, one more read sends what is already there.
-                var draining = false
-                // The first read is the operation; a wait that ends without a signal reads the
-                // log too (other processes' events); otherwise a caught-up stream takes new
-                // events from the feed when it holds them all.
-                var readLog = true
-                let limit = request.parameters["limit"]?.intValue ?? 100
-                var quietSince = ContinuousClock.now
-                while !Task.isCancelled {
-                    if shouldStop() {
-                        if draining { break }
-                        draining = true
-                    }
-                    // Taken before the read, so a change committed during it still wakes the wait below.
-                    let seen = await eventSignal.current()
-                    let seenCommit = eventFeed.generation
-                    var found = false
-                    if !readLog, let selection, last >= 0, let fresh = eventFeed.events(after: last) {
-                        var chunk = Chunk(continuation: continuation, credits: credits)
-                        for event in fresh where selection.admits(event) {
-                            guard await chunk.append(event.json) else { break }
-                        }
-                        chunk.send()
-                        last = fresh.last?.sequence ?? last
-                        found = !fresh.isEmpty
-                    } else {
-                        var next = request
-                        if !bySubscription && last >= 0 { next.parameters["after_sequence"] = .int(last) }
-                        // The log's end before the read: a read that did not fill its limit looked at
-                        // everything up to it, so the next starts there, not again from the last
-                        // event it kept (a filter that matches rarely rescanned the log every read).
-                        let head = bySubscription ? nil : try? await store.read { tx in try tx.lastEventSequence() }
-                        let response = await perform(next)
-                        if let error = response.error {
-                            continuation.finish(throwing: FollowFailure(response: response, error: error))
-                            return
-                        }
-                        let events = (response.json["result"]?["events"]?.arrayValue ?? []).filter {
-                            ($0["sequence"]?.intValue ?? 0) > last
-                        }
-                        var chunk = Chunk(continuation: continuation, credits: credits)
-                        var complete = true
-                        for event in events {
-                            guard await chunk.append(event) else {
-                                complete = false
-                                break
-                            }
-                            last = max(last, event["sequence"]?.intValue ?? last)
-                        }
-                        chunk.send()
-                        let returned = response.json["result"]?["count"]?.intValue ?? Int64(limit)
-                        if complete, let head, returned < Int64(limit) { last = max(last, head) }
-                        found = !events.isEmpty
-                    }
-                    readLog = false
-                    if found {
-                        quietSince = .now
-                    } else if let keepAlive, ContinuousClock.now - quietSince >= keepAlive {
-                        continuation.yield([])
-                        quietSince = .now
-                    }
-                    if !found && !draining {
-                        if await eventSignal.isClosed {
-                            try? await Task.sleep(for: interval)
-                            readLog = true
-                        } else if selection != nil {
-                            // Woken by the commit itself, on the writer, rather than by the hub's
-                            // signal once the committing operation has answered.
-                            await eventFeed.waitForCommit(after: seenCommit, timeout: interval)
-                            readLog = eventFeed.generation == seenCommit
-                        } else {
-                            await eventSignal.wait(after: seen, timeout: interval)
-                            readLog = await eventSignal.current() == seen
-                        }
-                    }
-                }
-                continuation.finish()
-            }
-            continuation.onTermination = { _ in task.cancel() }
-        }
-        return FollowedEvents(stream: stream, credits: credits)
+        FollowedEvents(
+            hub: self, request: request, interval: interval, keepAlive: keepAlive, shouldStop: shouldStop,
+            selection: Self.feedSelection(for: request))
     }
 
     /// The filter of a followed `get-events` that new events from the feed can be matched
@@ -145,163 +58,182 @@ public struct FollowFailure: Error {
     public let error: HubError
 }
 
-/// The events of ``Hub/follow(_:interval:shouldStop:)``, read ahead of their consumer by at
-/// most ``readAhead``: each event taken from the sequence lets the follower read one more.
+/// The events of ``Hub/follow(_:interval:keepAlive:shouldStop:)``, read by whoever iterates
+/// them, in that task: nothing reads ahead of its consumer (a stream whose client stops
+/// reading holds at most one read, not the log), and a commit wakes the consumer itself, with
+/// no task in between to hand the events over.
 ///
-/// Events come in the chunks the follower read them in (one commit's events, one page of the
-/// log): iterate the sequence for single events, or ``batches()`` to take a chunk at once —
-/// an event stream writes a chunk in one write, not one write and flush per event.
+/// Events come in the chunks they were read in (one commit's events, one page of the log),
+/// at most ``readAhead`` at a time: iterate the sequence for single events, or ``batches()``
+/// to take a chunk at once — an event stream writes a chunk in one write, not one write and
+/// flush per event.
 public struct FollowedEvents: AsyncSequence, Sendable {
     public typealias Element = JSONValue
 
-    /// How many events a follower holds that its consumer has not taken. A client that stops
-    /// reading an SSE stream kept the whole log and everything published after it.
+    /// The most events one chunk carries (a larger read is handed over in several).
     public static let readAhead = 256
 
-    let stream: AsyncThrowingStream<[JSONValue], any Error>
-    let credits: Credits
+    let hub: Hub
+    let request: OperationRequest
+    let interval: Duration
+    let keepAlive: Duration?
+    let shouldStop: @Sendable () -> Bool
+    /// What the stream selects, to take new events from the feed; nil: always read the log.
+    let selection: FeedSelection?
 
     public struct AsyncIterator: AsyncIteratorProtocol {
-        var base: AsyncThrowingStream<[JSONValue], any Error>.AsyncIterator
-        let credits: Credits
+        var follower: Follower
         var pending: [JSONValue] = []
         var next = 0
 
         public mutating func next() async throws -> JSONValue? {
             while next == pending.count {
-                guard let chunk = try await base.next() else { return nil }
+                guard let chunk = try await follower.nextChunk() else { return nil }
                 pending = chunk
                 next = 0
             }
             defer { next += 1 }
-            credits.give()
             return pending[next]
         }
     }
 
-    public func makeAsyncIterator() -> AsyncIterator {
-        AsyncIterator(base: stream.makeAsyncIterator(), credits: credits)
-    }
+    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(follower: Follower(self)) }
 
     /// The same events, a chunk at a time; empty only as a keep-alive (see `keepAlive`). Iterate
     /// either this or the events, not both.
-    public func batches() -> Batches { Batches(stream: stream, credits: credits) }
+    public func batches() -> Batches { Batches(events: self) }
 
     /// ``FollowedEvents`` in the chunks they were read in.
     public struct Batches: AsyncSequence, Sendable {
         public typealias Element = [JSONValue]
-        let stream: AsyncThrowingStream<[JSONValue], any Error>
-        let credits: Credits
+        let events: FollowedEvents
 
         public struct AsyncIterator: AsyncIteratorProtocol {
-            var base: AsyncThrowingStream<[JSONValue], any Error>.AsyncIterator
-            let credits: Credits
+            var follower: Follower
 
-            public mutating func next() async throws -> [JSONValue]? {
-                guard let chunk = try await base.next() else { return nil }
-                credits.give(chunk.count)
-                return chunk
+            public mutating func next() async throws -> [JSONValue]? { try await follower.nextChunk(keepAlive: true) }
+        }
+
+        public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(follower: Follower(events)) }
+    }
+}
+
+/// One iteration of a followed `get-events`: reads the log (the first read is the operation
+/// itself), or, caught up, takes new events from the feed; waits for the next commit of this
+/// process (or the hub's signal) when there is nothing new, and reads the log at least every
+/// `interval` for other processes' events.
+struct Follower {
+    let events: FollowedEvents
+    private var hub: Hub { events.hub }
+    /// This follower's use of the feed, ended when the iteration is let go.
+    private let membership: FeedMembership?
+    private var last: Int64
+    private let bySubscription: Bool
+    private let limit: Int64
+    /// Once a stop is asked for, one more read sends what is already there.
+    private var draining = false
+    /// The first read is the operation; a wait that ends without a commit reads the log too
+    /// (other processes' events); otherwise a caught-up follower takes new events from the feed
+    /// when it holds them all.
+    private var readLog = true
+    private var quietSince = ContinuousClock.now
+    private var finished = false
+    /// Read and not yet handed over (a read larger than a chunk).
+    private var unsent: ArraySlice<JSONValue> = []
+
+    init(_ events: FollowedEvents) {
+        self.events = events
+        membership = events.selection.map { _ in FeedMembership(events.hub.eventFeed) }
+        last = events.request.parameters["after_sequence"]?.intValue ?? -1
+        bySubscription = events.request.parameters["subscription"] != nil
+        limit = events.request.parameters["limit"]?.intValue ?? 100
+    }
+
+    /// The next events, at most ``FollowedEvents/readAhead``; with `keepAlive`, an empty chunk
+    /// when nothing came for the follow's keep-alive; `nil` once the follow has ended (a stop
+    /// and the read after it, or cancellation).
+    mutating func nextChunk(keepAlive: Bool = false) async throws -> [JSONValue]? {
+        while true {
+            if !unsent.isEmpty {
+                let chunk = unsent.prefix(FollowedEvents.readAhead)
+                unsent = unsent.dropFirst(chunk.count)
+                return Array(chunk)
             }
-        }
-
-        public func makeAsyncIterator() -> AsyncIterator {
-            AsyncIterator(base: stream.makeAsyncIterator(), credits: credits)
-        }
-    }
-}
-
-/// The events of one read on their way to a follower's consumer: gathered while credits are
-/// there to take, sent as one chunk when the credits run out (before waiting for more) and
-/// when the read ends.
-private struct Chunk {
-    let continuation: AsyncThrowingStream<[JSONValue], any Error>.Continuation
-    let credits: Credits
-    var events: [JSONValue] = []
-
-    /// Adds `event`, first sending what is gathered and waiting when no credit is left;
-    /// `false` once the follower is cancelled.
-    mutating func append(_ event: JSONValue) async -> Bool {
-        if !credits.tryTake() {
-            send()
-            guard await credits.take() else { return false }
-        }
-        events.append(event)
-        return true
-    }
-
-    mutating func send() {
-        guard !events.isEmpty else { return }
-        continuation.yield(events)
-        events = []
-    }
-}
-
-/// A count a producer takes from before each event and its consumer gives back after, so
-/// the producer waits while `limit` events are in between.
-final class Credits: Sendable {
-    private struct State {
-        var available: Int
-        var waiter: CheckedContinuation<Bool, Never>?
-        var cancelled = false
-    }
-    private let state: Mutex<State>
-
-    init(_ limit: Int) { state = Mutex(State(available: limit)) }
-
-    /// Takes one credit if one is there, without waiting.
-    func tryTake() -> Bool {
-        state.withLock { s in
-            guard !s.cancelled, s.available > 0 else { return false }
-            s.available -= 1
-            return true
-        }
-    }
-
-    /// Takes one credit, waiting for the consumer if there is none; `false` once the waiting task is cancelled.
-    func take() async -> Bool {
-        // Most takes find a credit: no suspension, no cancellation handler.
-        let now: Bool? = state.withLock { s in
-            if s.cancelled { return false }
-            guard s.available > 0 else { return nil }
-            s.available -= 1
-            return true
-        }
-        if let now { return now }
-        return await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
-                let ready: Bool? = state.withLock { s in
-                    if s.cancelled { return false }
-                    if s.available > 0 {
-                        s.available -= 1
-                        return true
-                    }
-                    s.waiter = continuation
+            if finished || Task.isCancelled { return nil }
+            if events.shouldStop() {
+                if draining {
+                    finished = true
                     return nil
                 }
-                if let ready { continuation.resume(returning: ready) }
+                draining = true
             }
-        } onCancel: {
-            let waiter = state.withLock { s in
-                s.cancelled = true
-                defer { s.waiter = nil }
-                return s.waiter
+            // Taken before the read, so a change committed during it still wakes the wait below.
+            let seen = events.selection == nil ? await hub.eventSignal.current() : 0
+            let seenCommit = hub.eventFeed.generation
+            let found = try await read()
+            readLog = false
+            if found {
+                quietSince = .now
+                if !unsent.isEmpty { continue }
+            } else if let every = events.keepAlive, ContinuousClock.now - quietSince >= every {
+                quietSince = .now
+                if keepAlive { return [] }
             }
-            waiter?.resume(returning: false)
+            if !found && !draining {
+                if await hub.eventSignal.isClosed {
+                    try? await Task.sleep(for: events.interval)
+                    readLog = true
+                } else if events.selection != nil {
+                    // Woken by the commit itself, on the writer, rather than by the hub's
+                    // signal once the committing operation has answered.
+                    await hub.eventFeed.waitForCommit(after: seenCommit, timeout: events.interval)
+                    readLog = hub.eventFeed.generation == seenCommit
+                } else {
+                    await hub.eventSignal.wait(after: seen, timeout: events.interval)
+                    readLog = await hub.eventSignal.current() == seen
+                }
+            }
         }
     }
 
-    /// Gives `count` credits back, waking a waiting producer with one of them.
-    func give(_ count: Int = 1) {
-        guard count > 0 else { return }
-        let waiter = state.withLock { s -> CheckedContinuation<Bool, Never>? in
-            guard let waiter = s.waiter else {
-                s.available += count
-                return nil
-            }
-            s.waiter = nil
-            s.available += count - 1
-            return waiter
+    /// One read, from the feed when it can serve it, else the log; what it found that the
+    /// follower sends goes to `unsent`. Whether the read found any new event (sent or not).
+    private mutating func read() async throws -> Bool {
+        if !readLog, let selection = events.selection, last >= 0, let fresh = hub.eventFeed.events(after: last) {
+            unsent = ArraySlice(fresh.lazy.filter { selection.admits($0) }.map(\.json))
+            last = fresh.last?.sequence ?? last
+            return !fresh.isEmpty
         }
-        waiter?.resume(returning: true)
+        var next = events.request
+        if !bySubscription && last >= 0 { next.parameters["after_sequence"] = .int(last) }
+        // The log's end before the read: a read that did not fill its limit looked at
+        // everything up to it, so the next starts there, not again from the last
+        // event it kept (a filter that matches rarely rescanned the log every read).
+        let head = bySubscription ? nil : try? await hub.store.read { tx in try tx.lastEventSequence() }
+        let response = await hub.perform(next)
+        if let error = response.error {
+            finished = true
+            throw FollowFailure(response: response, error: error)
+        }
+        let read = (response.json["result"]?["events"]?.arrayValue ?? []).filter {
+            ($0["sequence"]?.intValue ?? 0) > last
+        }
+        for event in read { last = max(last, event["sequence"]?.intValue ?? last) }
+        unsent = ArraySlice(read)
+        let returned = response.json["result"]?["count"]?.intValue ?? limit
+        if let head, returned < limit { last = max(last, head) }
+        return !read.isEmpty
     }
+}
+
+/// A follower's use of the hub's event feed: the feed collects commits while someone follows.
+final class FeedMembership: Sendable {
+    let feed: EventFeed
+
+    init(_ feed: EventFeed) {
+        self.feed = feed
+        feed.addFollower()
+    }
+
+    deinit { feed.removeFollower() }
 }
