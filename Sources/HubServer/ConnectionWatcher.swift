@@ -32,8 +32,9 @@ final class ConnectionWatcher: ChannelDuplexHandler, RemovableChannelHandler {
     typealias OutboundOut = HTTPResponsePart
 
     let departure = ClientDeparture()
-    /// The body of the answer to an unreadable request: the error envelope of `error`.
-    private let envelope: @Sendable (HubError) -> [UInt8]
+    /// The body of an answer given here: the error envelope of `error` in the name of the
+    /// request's path (its operation and workflow; `nil` when no request could be read).
+    private let envelope: @Sendable (HubError, _ path: String?) -> [UInt8]
     /// The server's `max_body_size`: a request that announces more and asks to be told
     /// whether to send it is refused at once.
     private let maxBodySize: Int
@@ -48,7 +49,7 @@ final class ConnectionWatcher: ChannelDuplexHandler, RemovableChannelHandler {
     /// Set once this handler has answered and is closing: nothing more is read.
     private var closing = false
 
-    init(maxBodySize: Int = .max, envelope: @escaping @Sendable (HubError) -> [UInt8]) {
+    init(maxBodySize: Int = .max, envelope: @escaping @Sendable (HubError, _ path: String?) -> [UInt8]) {
         self.maxBodySize = maxBodySize
         self.envelope = envelope
     }
@@ -63,7 +64,7 @@ final class ConnectionWatcher: ChannelDuplexHandler, RemovableChannelHandler {
                 if let length = head.headerFields[.contentLength].flatMap({ Int($0) }), length > maxBodySize {
                     // RFC 9110 §10.1.1: the final answer instead of 100 when the headers decide it.
                     answer(
-                        context: context, status: .contentTooLarge,
+                        context: context, status: .contentTooLarge, path: head.path,
                         HubError(
                             .payloadTooLarge, "The request body is larger than \(maxBodySize) bytes",
                             details: "It announced \(length) bytes; the server's max_body_size is \(maxBodySize).",
@@ -134,10 +135,13 @@ final class ConnectionWatcher: ChannelDuplexHandler, RemovableChannelHandler {
                 suggestions: ["Send a well-formed HTTP/1.1 request; see GET /openapi.json"]))
     }
 
-    /// Writes `error`'s envelope with `status` and closes the connection.
-    private func answer(context: ChannelHandlerContext, status: HTTPResponse.Status, _ error: HubError) {
+    /// Writes `error`'s envelope, in the name of the request at `path`, with `status` and closes
+    /// the connection.
+    private func answer(
+        context: ChannelHandlerContext, status: HTTPResponse.Status, path: String? = nil, _ error: HubError
+    ) {
         closing = true
-        let body = envelope(error)
+        let body = envelope(error, path)
         var buffer = context.channel.allocator.buffer(capacity: body.count + 1)
         buffer.writeBytes(body)
         buffer.writeInteger(UInt8(0x0A))

@@ -143,6 +143,29 @@ extension ServerLimitsTests {
         }
     }
 
+    /// The refusal of a body announced too large names the operation the path asked for, as
+    /// the refusal of one sent too large does (§3): it said "request" with no workflow.
+    @Test(
+        arguments: [
+            ("/v1/workflows/w1/create", "create", JSONValue.string("w1")),
+            ("/v1/list-workflows", "list-workflows", JSONValue.null),
+            ("/v1/operations", "request", JSONValue.null),
+        ])
+    func aTooLargeBodyIsRefusedInTheNameOfItsOperation(_ path: String, _ operation: String, _ workflowID: JSONValue)
+        async throws
+    {
+        try await Self.withServer("serve-large-name") { url in
+            let handle = try Self.send(
+                "POST \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: 100-continue\r\n"
+                    + "Content-Length: \(1 << 30)\r\n\r\n", to: url)
+            let text = Self.untilClosed(handle)
+            let body = try JSONParser.parse(String(text[try #require(text.range(of: "\r\n\r\n")).upperBound...]))
+            #expect(body["error"]?["code"] == "PAYLOAD_TOO_LARGE", "\(text)")
+            #expect(body["operation"] == .string(operation), "\(text)")
+            #expect(body["workflow_id"] == workflowID, "\(text)")
+        }
+    }
+
     /// A body announced over max_body_size with Expect: 100-continue is refused before it is sent.
     @Test func aTooLargeBodyThatAsksFirstIsRefusedAtOnce() async throws {
         try await Self.withServer("serve-continue-large") { url in
