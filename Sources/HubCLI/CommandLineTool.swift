@@ -179,7 +179,8 @@ public struct CommandLineTool: Sendable {
             guard invocation.words.isEmpty else {
                 throw HubError(.invalidArguments, "--request takes no other arguments")
             }
-            let envelope = try ParameterSource.read(source, standardInput: standardInput)
+            let envelope = try ParameterSource.document(source, standardInput: standardInput)
+            guard case .object = envelope else { throw HubError.envelopeNotAnObject(got: envelope) }
             for key in envelope.objectValue?.keys ?? [] where !["workflow_id", "operation", "parameters"].contains(key)
             {
                 throw HubError(

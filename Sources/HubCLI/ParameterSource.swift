@@ -9,6 +9,18 @@ enum ParameterSource {
 
     static func read(_ argument: String?, standardInput: () -> [UInt8]) throws(HubError) -> JSONValue {
         guard let argument else { return .emptyObject }
+        let document = try self.document(argument, standardInput: standardInput)
+        guard case .object = document else {
+            throw HubError(
+                .invalidArguments, "Parameters must be a JSON object, got \(document.typeName)",
+                details: "Pass an object such as '{\"name\": \"x\"}'.", suggestions: ["Wrap the parameters in { }"])
+        }
+        return document
+    }
+
+    /// The JSON document `argument` names (inline, `@file` or `-`), whatever its type: the
+    /// caller says what it must be (parameters, a request envelope).
+    static func document(_ argument: String, standardInput: () -> [UInt8]) throws(HubError) -> JSONValue {
         let document: JSONValue
         if argument == "-" {
             let bytes = standardInput()
@@ -22,11 +34,6 @@ enum ParameterSource {
             document = try readDocument(path: String(argument.dropFirst()), what: "parameter file")
         } else {
             document = try parse(Array(argument.utf8), what: "parameter document")
-        }
-        guard case .object = document else {
-            throw HubError(
-                .invalidArguments, "Parameters must be a JSON object, got \(document.typeName)",
-                details: "Pass an object such as '{\"name\": \"x\"}'.", suggestions: ["Wrap the parameters in { }"])
         }
         return document
     }

@@ -22,6 +22,11 @@ import MCP
 ///   2 MiB request took 17 s.
 /// - **A line has a limit** (``maximumLine``): a longer one is dropped, answered with
 ///   JSON-RPC's Invalid Request, and the session goes on.
+/// - **Batches follow the negotiated version.** MCP 2025-03-26 has JSON-RPC batches;
+///   2025-06-18 removed them, and 2024-11-05 never had them. With 2025-03-26 each entry
+///   of a batch is checked as a line is and passed on as a message of its own, and the
+///   answers are written as one array once all are in (``PendingBatches``); with any
+///   other version, or before initialize, a batch is refused with one Invalid Request.
 public actor StdioLineTransport: Transport {
     /// Longest message read: the command line's limit for a parameter document.
     public static let maximumLine = 64 << 20
@@ -39,6 +44,14 @@ public actor StdioLineTransport: Transport {
     private var inputEnded = false
     /// Set once an `initialize` request has been read: requests before it are refused.
     private var initializeRead = false
+    /// The protocol version of the session: from the `initialize` request, by the SDK's rule
+    /// (the client's when the SDK supports it, else the SDK's latest), then as the SDK's
+    /// answer to it says. `nil` before initialize.
+    private var protocolVersion: String?
+    /// The id of the `initialize` request until its answer, which names the version, is sent.
+    private var initializeKey: String?
+    /// Batches read whose answers are not all in.
+    private var batches = PendingBatches()
 
     public init(input: Int32 = 0, output: Int32 = 1) {
         self.input = input
@@ -80,10 +93,27 @@ public actor StdioLineTransport: Transport {
 
     public func send(_ data: Data) async throws {
         var bytes = [UInt8](data)
+        // Only an answer someone waits for needs reading back.
+        let key = unanswered.isEmpty ? nil : Self.responseKey(bytes)
+        if let key {
+            if key == initializeKey {
+                initializeKey = nil
+                if let version = Self.protocolVersion(answeredIn: bytes) { protocolVersion = version }
+            }
+            switch batches.take(String(decoding: bytes, as: UTF8.self), for: key) {
+            case .held:
+                return
+            case .complete(let line, let keys):
+                try Self.writeAll(Array((line + "\n").utf8), to: output)
+                for key in keys { answered(key) }
+                return
+            case .notBatched:
+                break
+            }
+        }
         bytes.append(0x0A)
         try Self.writeAll(bytes, to: output)
-        // Only an answer someone waits for needs reading back.
-        if !unanswered.isEmpty, let key = Self.responseKey(bytes) { answered(key) }
+        if let key { answered(key) }
     }
 
     public nonisolated func receive() -> AsyncThrowingStream<Data, any Error> { messages }
@@ -112,13 +142,20 @@ public actor StdioLineTransport: Transport {
                 if !initializeRead {
                     if method == "initialize" {
                         initializeRead = true
+                        initializeKey = key
+                        protocolVersion = Self.negotiatedVersion(requestedIn: bytes)
                     } else if method != "ping" {
-                        let refusal = Self.errorLine(
-                            id: Self.id(fromKey: key), code: -32600,
-                            "Invalid Request: send initialize before \(method)")
-                        try? Self.writeAll(Array((refusal + "\n").utf8), to: output)
+                        writeLine(
+                            Self.errorLine(
+                                id: Self.id(fromKey: key), code: -32600,
+                                "Invalid Request: send initialize before \(method)"))
                         return
                     }
+                }
+                // Its answer would be taken for the batch's.
+                if batches.awaits(key) {
+                    writeLine(Self.errorLine(id: Self.id(fromKey: key), code: -32600, Self.idInUse(key)))
+                    return
                 }
                 unanswered[key, default: 0] += 1
             case .other:
@@ -126,17 +163,76 @@ public actor StdioLineTransport: Transport {
             case .blank:
                 return
             case .refused(let line):
-                try? Self.writeAll(Array((line + "\n").utf8), to: output)
+                writeLine(line)
+                return
+            case .batch(let entries):
+                receivedBatch(entries)
                 return
             }
             continuation.yield(Data(bytes))
         case .tooLong:
-            let refusal = Self.errorLine(
-                id: .null, code: -32600, "Invalid Request: a message longer than \(Self.maximumLine) bytes was dropped")
-            try? Self.writeAll(Array((refusal + "\n").utf8), to: output)
+            writeLine(
+                Self.errorLine(
+                    id: .null, code: -32600,
+                    "Invalid Request: a message longer than \(Self.maximumLine) bytes was dropped"))
         case .end:
             endInput()
         }
+    }
+
+    /// Writes one line of the transport's own (an answer the SDK does not give).
+    private func writeLine(_ line: String) {
+        try? Self.writeAll(Array((line + "\n").utf8), to: output)
+    }
+
+    /// A batch read: refused whole unless the session's version has batches; else each
+    /// entry is checked as a line is, passed on as a message of its own, and the answers
+    /// are written together once all are in (refusals of entries among them).
+    private func receivedBatch(_ entries: [JSONValue]) {
+        guard Self.acceptsBatches(protocolVersion) else {
+            writeLine(Self.errorLine(id: .null, code: -32600, Self.batchRefusal(protocolVersion)))
+            return
+        }
+        guard !entries.isEmpty else {
+            writeLine(Self.errorLine(id: .null, code: -32600, "Invalid Request: an empty batch"))
+            return
+        }
+        var answers: [String] = []
+        var keys: [String] = []
+        var seen: Set<String> = []
+        var messages: [Data] = []
+        for entry in entries {
+            switch Self.classify(message: entry) {
+            case .request(let key, let method):
+                if method == "initialize" {
+                    answers.append(
+                        Self.errorLine(
+                            id: Self.id(fromKey: key), code: -32600,
+                            "Invalid Request: initialize cannot be part of a batch"))
+                } else if unanswered[key] != nil || batches.awaits(key) || seen.contains(key) {
+                    answers.append(Self.errorLine(id: Self.id(fromKey: key), code: -32600, Self.idInUse(key)))
+                } else {
+                    seen.insert(key)
+                    keys.append(key)
+                    messages.append(Data(entry.serializedBytes(.compact)))
+                }
+            case .other:
+                messages.append(Data(entry.serializedBytes(.compact)))
+            case .refused(let line):
+                answers.append(line)
+            case .blank, .batch:
+                answers.append(
+                    Self.errorLine(id: .null, code: -32600, "Invalid Request: a batch's entries are JSON-RPC messages"))
+            }
+        }
+        if keys.isEmpty {
+            // JSON-RPC: a batch of notifications only is answered with nothing at all.
+            if !answers.isEmpty { writeLine(PendingBatches.array(answers)) }
+        } else {
+            batches.add(keys: keys, answers: answers)
+            for key in keys { unanswered[key, default: 0] += 1 }
+        }
+        for message in messages { continuation.yield(message) }
     }
 
     private func answered(_ key: String) {
@@ -158,6 +254,8 @@ public actor StdioLineTransport: Transport {
         case blank
         /// Not a message the SDK reads correctly: answered here with this JSON-RPC error.
         case refused(String)
+        /// A JSON-RPC batch (an array), with its entries: answered by the session's version.
+        case batch([JSONValue])
     }
 
     /// Reads a line as JSON-RPC 2.0 before the SDK does. The SDK answers text that is not
@@ -174,11 +272,16 @@ public actor StdioLineTransport: Transport {
         } catch {
             return .refused(errorLine(id: .null, code: -32700, "Parse error: \(error.description)"))
         }
+        return classify(message: message)
+    }
+
+    /// ``classify(_:)`` of a parsed message (or of a batch's entry).
+    static func classify(message: JSONValue) -> Incoming {
         switch message {
-        case .array:
-            // MCP 2025-06-18 removed batching, and the SDK ran a batch's entries past every check
-            // above and below (requests before initialize, null ids, bad params): one refusal.
-            return .refused(errorLine(id: .null, code: -32600, batchRefusal))
+        case .array(let entries):
+            // Never passed on as it is: the SDK ran a batch's entries past every check below
+            // (requests before initialize, null ids, bad params).
+            return .batch(entries)
         case .object: break
         default: return .refused(errorLine(id: .null, code: -32600, "Invalid Request: a message is a JSON object"))
         }
@@ -233,7 +336,39 @@ public actor StdioLineTransport: Transport {
         return nil
     }
 
-    static let batchRefusal = "Invalid Request: batches are not supported; send one message per line"
+    /// The protocol versions that have JSON-RPC batches: 2025-03-26 added them, 2025-06-18
+    /// removed them.
+    static let versionsWithBatches: Set<String> = ["2025-03-26"]
+
+    /// Whether a session of `version` (`nil` before initialize) takes batches.
+    static func acceptsBatches(_ version: String?) -> Bool { version.map(versionsWithBatches.contains) ?? false }
+
+    /// Why a batch is refused in a session of `version`.
+    static func batchRefusal(_ version: String?) -> String {
+        guard let version else {
+            return "Invalid Request: batches are not supported before initialize; send one message per line"
+        }
+        return
+            "Invalid Request: batches are not supported in MCP \(version), the version negotiated (2025-03-26 has them); send one message per line"
+    }
+
+    /// Why a request is refused whose id a request not yet answered has.
+    static func idInUse(_ key: String) -> String {
+        "Invalid Request: id \(key.prefix(64)) is in use by a request not yet answered"
+    }
+
+    /// The version the SDK answers an `initialize` request (`line`) with: the client's when the
+    /// SDK supports it, else its latest (the SDK's `Version.negotiate`).
+    static func negotiatedVersion(requestedIn line: [UInt8]) -> String {
+        let requested = (try? JSONParser.parse(bytes: line))?["params"]?["protocolVersion"]?.stringValue
+        guard let requested, Version.supported.contains(requested) else { return Version.latest }
+        return requested
+    }
+
+    /// The version an answer to `initialize` names, if it is one.
+    static func protocolVersion(answeredIn bytes: [UInt8]) -> String? {
+        (try? JSONParser.parse(bytes: bytes))?["result"]?["protocolVersion"]?.stringValue
+    }
 
     /// The id a request key (canonical JSON) stands for.
     static func id(fromKey key: String) -> JSONValue { (try? JSONParser.parse(key)) ?? .null }

@@ -25,6 +25,12 @@ import NIOHTTPTypesHTTP1
 ///   request still being answered, it is answered after that one.
 /// - It refuses at once (413) a request that announces a body over `max_body_size` and
 ///   asks, with `Expect: 100-continue`, whether to send it.
+///
+/// What it answers it closes gracefully: its side first (the client reads the answer,
+/// then end of file), reading and dropping what the client still sends until the client
+/// closes too, or ``lingering`` has passed. A socket closed with bytes it has not read
+/// resets the connection, and a reset can destroy the answer before the client reads it:
+/// a header of a megabyte was answered with a reset.
 final class ConnectionWatcher: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -32,8 +38,9 @@ final class ConnectionWatcher: ChannelDuplexHandler, RemovableChannelHandler {
     typealias OutboundOut = HTTPResponsePart
 
     let departure = ClientDeparture()
-    /// The body of the answer to an unreadable request: the error envelope of `error`.
-    private let envelope: @Sendable (HubError) -> [UInt8]
+    /// The body of an answer given here: the error envelope of `error` in the name of the
+    /// request's path (its operation and workflow; `nil` when no request could be read).
+    private let envelope: @Sendable (HubError, _ path: String?) -> [UInt8]
     /// The server's `max_body_size`: a request that announces more and asks to be told
     /// whether to send it is refused at once.
     private let maxBodySize: Int
@@ -45,10 +52,15 @@ final class ConnectionWatcher: ChannelDuplexHandler, RemovableChannelHandler {
     private var requestComplete = false
     /// A parse error waiting for the response in flight to end.
     private var deferred: (any Error)?
-    /// Set once this handler has answered and is closing: nothing more is read.
+    /// Set once this handler has answered and is closing: what arrives is dropped.
     private var closing = false
+    /// Ends the connection once it has lingered long enough after an answer given here.
+    private var closeTimer: Scheduled<Void>?
+    /// How long a connection answered here goes on reading (and dropping) what its client
+    /// sends before it is closed. Defaults to 5 seconds.
+    static let lingering: TimeAmount = .seconds(5)
 
-    init(maxBodySize: Int = .max, envelope: @escaping @Sendable (HubError) -> [UInt8]) {
+    init(maxBodySize: Int = .max, envelope: @escaping @Sendable (HubError, _ path: String?) -> [UInt8]) {
         self.maxBodySize = maxBodySize
         self.envelope = envelope
     }
@@ -63,7 +75,7 @@ final class ConnectionWatcher: ChannelDuplexHandler, RemovableChannelHandler {
                 if let length = head.headerFields[.contentLength].flatMap({ Int($0) }), length > maxBodySize {
                     // RFC 9110 §10.1.1: the final answer instead of 100 when the headers decide it.
                     answer(
-                        context: context, status: .contentTooLarge,
+                        context: context, status: .contentTooLarge, path: head.path,
                         HubError(
                             .payloadTooLarge, "The request body is larger than \(maxBodySize) bytes",
                             details: "It announced \(length) bytes; the server's max_body_size is \(maxBodySize).",
@@ -93,17 +105,32 @@ final class ConnectionWatcher: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
+    func channelReadComplete(context: ChannelHandlerContext) {
+        // Lingering: go on reading what the client sends, so that nothing is left unread.
+        if closing { context.read() }
+        context.fireChannelReadComplete()
+    }
+
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if case .some(.inputClosed) = event as? ChannelEvent { departure.happened() }
+        if case .some(.inputClosed) = event as? ChannelEvent {
+            departure.happened()
+            // The client has closed its side after an answer given here: nothing is left to read.
+            if closing { context.close(promise: nil) }
+        }
         context.fireUserInboundEventTriggered(event)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         departure.happened()
+        closeTimer?.cancel()
+        closeTimer = nil
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // Answered and closing: what still arrives cannot be read (the decoder has failed and
+        // reports each read), and must not end the connection before the client has read.
+        if closing { return }
         if error is HTTPParserError || error is HTTP1TypeConversionError {
             if !requestInFlight {
                 refuse(context: context, error: error)
@@ -121,23 +148,31 @@ final class ConnectionWatcher: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func refuse(context: ChannelHandlerContext, error: any Error) {
-        let tooLarge = (error as? HTTPParserError) == .headerOverflow
+        guard (error as? HTTPParserError) != .headerOverflow else {
+            // 431 (RFC 6585 §5), the specific status of a too large request, with its code.
+            answer(
+                context: context, status: .requestHeaderFieldsTooLarge,
+                HubError(
+                    .payloadTooLarge, "The request's headers are larger than the server reads",
+                    details: "Headers are limited to 80 KiB in all; nothing was run and the connection is closed.",
+                    suggestions: ["Send smaller headers: parameters go in the JSON body, up to max_body_size"]))
+            return
+        }
         answer(
-            context: context, status: tooLarge ? .requestHeaderFieldsTooLarge : .badRequest,
+            context: context, status: .badRequest,
             HubError(
-                .invalidArguments,
-                tooLarge
-                    ? "The request's headers are larger than the server reads" : "The request is not valid HTTP/1.1",
-                details: tooLarge
-                    ? "Headers are limited to 80 KiB in all; nothing was run."
-                    : "It could not be parsed (\(error)); nothing was run and the connection is closed.",
+                .invalidArguments, "The request is not valid HTTP/1.1",
+                details: "It could not be parsed (\(error)); nothing was run and the connection is closed.",
                 suggestions: ["Send a well-formed HTTP/1.1 request; see GET /openapi.json"]))
     }
 
-    /// Writes `error`'s envelope with `status` and closes the connection.
-    private func answer(context: ChannelHandlerContext, status: HTTPResponse.Status, _ error: HubError) {
+    /// Writes `error`'s envelope, in the name of the request at `path`, with `status` and closes
+    /// the connection.
+    private func answer(
+        context: ChannelHandlerContext, status: HTTPResponse.Status, path: String? = nil, _ error: HubError
+    ) {
         closing = true
-        let body = envelope(error)
+        let body = envelope(error, path)
         var buffer = context.channel.allocator.buffer(capacity: body.count + 1)
         buffer.writeBytes(body)
         buffer.writeInteger(UInt8(0x0A))
@@ -149,7 +184,15 @@ final class ConnectionWatcher: ChannelDuplexHandler, RemovableChannelHandler {
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         context.write(wrapOutboundOut(.body(buffer)), promise: nil)
         let channel = context.channel
-        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
+            // Our side only: the client reads the answer and end of file, and what it still
+            // sends is read and dropped (see the type's documentation).
+            let halfClosed = channel.eventLoop.makePromise(of: Void.self)
+            halfClosed.futureResult.whenFailure { _ in channel.close(promise: nil) }
+            channel.close(mode: .output, promise: halfClosed)
+        }
+        closeTimer = context.eventLoop.scheduleTask(in: Self.lingering) { channel.close(promise: nil) }
+        context.read()
     }
 }
 

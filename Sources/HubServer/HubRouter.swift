@@ -51,6 +51,9 @@ public enum HubRouter {
             } catch let error as HubError {
                 return failure(error, operation: "request", workflowID: nil, hub: hub)
             }
+            guard case .object = envelope else {
+                return failure(.envelopeNotAnObject(got: envelope), operation: "request", workflowID: nil, hub: hub)
+            }
             for key in envelope.objectValue?.keys ?? [] where !["workflow_id", "operation", "parameters"].contains(key)
             {
                 return failure(

@@ -72,9 +72,12 @@ public struct HubServer: Sendable {
                 adminToken: adminToken),
             server: .http1(
                 configuration: .init(additionalChannelHandlers: [
-                    ConnectionWatcher(maxBodySize: maxBodySize) { [hub] error in
-                        HubRouter.envelope(error, operation: "request", workflowID: nil, hub: hub).serializedBytes(
-                            .compact)
+                    ConnectionWatcher(maxBodySize: maxBodySize) { [hub] error, path in
+                        // Named as the route would name it: the operation and workflow of its path.
+                        let names = path.map(HubRouter.names(ofPath:)) ?? (operation: "request", workflowID: nil)
+                        return HubRouter.envelope(
+                            error, operation: names.operation, workflowID: names.workflowID, hub: hub
+                        ).serializedBytes(.compact)
                     }
                 ])),
             configuration: .init(

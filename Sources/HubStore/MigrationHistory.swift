@@ -22,6 +22,7 @@ public enum MigrationHistory {
         (15, "subscription_replay_narrowing"),
         (16, "lease_lingering_holds"),
         (17, "agent_runner_id"),
+        (18, "workflow_finalized_at"),
     ]
 
     /// The identifier a store records for a step, e.g. `0001_workflows_phases_tasks_events`.

@@ -380,5 +380,9 @@ enum SQLiteMigrations {
         17: """
         ALTER TABLE agents ADD COLUMN runner_id TEXT;
         """,
+        // When `complete` finalized a completed workflow: its next steps no longer ask for it.
+        18: """
+        ALTER TABLE workflows ADD COLUMN finalized_at INTEGER;
+        """,
     ]
 }

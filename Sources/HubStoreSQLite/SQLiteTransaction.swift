@@ -79,8 +79,8 @@ struct SQLiteTransaction: StoreWriter {
                 INSERT INTO workflows (id, name, description, status, archived, priority, agent_requirements, dependencies,
                   timeout_ms, checkpoint_interval_ms, failure_tolerance, max_agents, workspace, created_at, updated_at,
                   started_at, finished_at, current_phase, total_phases, state_version, active_ms, running_since,
-                  deadline_at, failure_reason, correlation_id, budget, spend)
-                VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+                  deadline_at, failure_reason, correlation_id, budget, spend, finalized_at)
+                VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
                 """
         ).execute(arguments: Self.arguments(w))
         cache?.keep(w)
@@ -120,7 +120,7 @@ struct SQLiteTransaction: StoreWriter {
         name = ?, description = ?, priority = ?, agent_requirements = ?, dependencies = ?, timeout_ms = ?,
           checkpoint_interval_ms = ?, failure_tolerance = ?, max_agents = ?, workspace = ?, updated_at = ?,
           started_at = ?, finished_at = ?, current_phase = ?, total_phases = ?, state_version = ?, active_ms = ?,
-          running_since = ?, failure_reason = ?, correlation_id = ?, budget = ?, spend = ?
+          running_since = ?, failure_reason = ?, correlation_id = ?, budget = ?, spend = ?, finalized_at = ?
         """
     private static let updateUnlessIndexedColumnsChanged = """
         UPDATE workflows SET \(unindexedAssignments)
@@ -139,7 +139,7 @@ struct SQLiteTransaction: StoreWriter {
             w.configuration.checkpointInterval.milliseconds, w.configuration.failureTolerance.rawValue,
             w.configuration.maxAgents, w.workspace, w.updatedAt, w.startedAt, w.finishedAt, w.currentPhase,
             w.totalPhases, w.stateVersion, w.activeMilliseconds, w.runningSince, w.failureReason, w.correlationID,
-            w.budget?.json.serialized(), w.spend.json.serialized(),
+            w.budget?.json.serialized(), w.spend.json.serialized(), w.finalizedAt,
         ]
     }
 
@@ -151,7 +151,7 @@ struct SQLiteTransaction: StoreWriter {
             w.configuration.failureTolerance.rawValue, w.configuration.maxAgents, w.workspace, w.createdAt, w.updatedAt,
             w.startedAt, w.finishedAt, w.currentPhase, w.totalPhases, w.stateVersion, w.activeMilliseconds,
             w.runningSince, w.deadline, w.failureReason, w.correlationID, w.budget?.json.serialized(),
-            w.spend.json.serialized(),
+            w.spend.json.serialized(), w.finalizedAt,
         ]
         return StatementArguments(values)
     }
@@ -161,7 +161,7 @@ struct SQLiteTransaction: StoreWriter {
         "id", "name", "description", "priority", "agent_requirements", "dependencies", "timeout_ms",
         "checkpoint_interval_ms", "failure_tolerance", "max_agents", "workspace", "created_at", "total_phases",
         "correlation_id", "status", "archived", "updated_at", "started_at", "finished_at", "current_phase",
-        "state_version", "active_ms", "running_since", "failure_reason", "budget", "spend",
+        "state_version", "active_ms", "running_since", "failure_reason", "budget", "spend", "finalized_at",
     ])
 
     /// A workflow from a row of ``workflowColumns``.
@@ -191,6 +191,7 @@ struct SQLiteTransaction: StoreWriter {
         w.failureReason = c.optional()
         w.budget = Budget(json: JSONValue.stored(c.optional()))
         w.spend = Spend(json: JSONValue.stored(c.optional()))
+        w.finalizedAt = c.optional()
         return w
     }
 

@@ -20,9 +20,10 @@ import Testing
         }
 
         /// The handshake, without waiting for its answer (the first line on standard output).
-        func initialize() {
+        func initialize(version: String = "2025-06-18") {
             send(
-                #"{"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "test", "version": "1"}}}"#
+                #"{"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {"protocolVersion": ""#
+                    + version + #"", "capabilities": {}, "clientInfo": {"name": "test", "version": "1"}}}"#
             )
             send(#"{"jsonrpc": "2.0", "method": "notifications/initialized"}"#)
         }
@@ -129,11 +130,50 @@ import Testing
         session.send(#"[{"jsonrpc": "2.0", "id": 2, "method": "ping"}, 7]"#)
         let mixed = session.receive()
         #expect(mixed["id"] == .null && mixed["error"]?["code"] == -32600, "\(mixed)")
+        #expect(mixed["error"]?["message"]?.stringValue?.contains("2025-06-18") == true, "\(mixed)")
         // The session goes on: the next line is answered as usual.
         session.send(#"{"jsonrpc": "2.0", "id": 3, "method": "ping"}"#)
         #expect(session.receive()["id"] == 3)
         #expect(session.finish() == 0)
         #expect(try runner.run(["batched", "get-status"]).json["error"]?["code"] == "WORKFLOW_NOT_FOUND")
+    }
+
+    /// MCP 2025-03-26 has JSON-RPC batches (2025-06-18 removed them): a client that negotiated
+    /// it gets one array answering the batch's requests, each entry checked as a message on its
+    /// own line is. Batches were refused whatever the version.
+    @Test func aBatchIsAnsweredWhenTheNegotiatedVersionHasBatches() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let runner = ExecutableRunner(workingDirectory: directory.path)
+        let session = try Session(runner, ["mcp"])
+        session.initialize(version: "2025-03-26")
+        #expect(session.receive()["result"]?["protocolVersion"] == "2025-03-26")
+        let create =
+            #"{"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "create", "arguments": {"workflow_id": "batched", "phases": ["a"]}}}"#
+        session.send(
+            #"[{"jsonrpc": "2.0", "id": 1, "method": "ping"}, "# + create
+                + #", {"jsonrpc": "2.0", "method": "notifications/progress", "params": {"progressToken": 1, "progress": 1}}, 7, {"jsonrpc": "2.0", "id": 3, "method": "initialize", "params": {}}]"#
+        )
+        let answer = session.receive()
+        let entries = try #require(answer.arrayValue, "\(answer)")
+        // One answer per request and per invalid entry; none for the notification.
+        #expect(entries.count == 4, "\(answer)")
+        let byID = Dictionary(
+            entries.map { (($0["id"] ?? .null).serialized(.compact), $0) }, uniquingKeysWith: { a, _ in a })
+        #expect(byID["1"]?["result"] != nil, "\(answer)")
+        #expect(byID["2"]?["result"]?["isError"] == false, "\(answer)")
+        #expect(byID["null"]?["error"]?["code"] == -32600, "\(answer)")
+        #expect(byID["3"]?["error"]?["code"] == -32600, "\(answer)")
+        // An empty batch is one Invalid Request; a batch of notifications is answered with nothing.
+        session.send("[]")
+        let empty = session.receive()
+        #expect(empty["id"] == .null && empty["error"]?["code"] == -32600, "\(empty)")
+        session.send(#"[{"jsonrpc": "2.0", "method": "notifications/initialized"}]"#)
+        // Lines go on as before.
+        session.send(#"{"jsonrpc": "2.0", "id": 4, "method": "ping"}"#)
+        #expect(session.receive()["id"] == 4)
+        #expect(session.finish() == 0)
+        #expect(try runner.run(["batched", "get-status"]).json["result"]?["workflow_state"]?["status"] == "created")
     }
 
     /// A client that writes its requests and closes its end gets every answer: the SDK

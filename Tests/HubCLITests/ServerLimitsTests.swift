@@ -104,24 +104,24 @@ extension ServerLimitsTests {
     /// What NIO cannot parse never reaches a route; it was answered with an empty 400.
     @Test(
         arguments: [
-            ("NONSENSE\r\n\r\n", "400"),
+            ("NONSENSE\r\n\r\n", "400", "INVALID_ARGUMENTS"),
             (
                 "POST /v1/list-workflows HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n{}",
-                "400"
+                "400", "INVALID_ARGUMENTS"
             ),
             (
                 "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + String(repeating: "a", count: 90 * 1024)
                     + "\r\n\r\n",
-                "431"
+                "431", "PAYLOAD_TOO_LARGE"
             ),
         ])
-    func unreadableHTTPGetsTheJSONErrorEnvelope(_ request: String, _ status: String) async throws {
+    func unreadableHTTPGetsTheJSONErrorEnvelope(_ request: String, _ status: String, _ code: String) async throws {
         try await Self.withServer("serve-unparsable") { url in
             let handle = try Self.send(request, to: url)
             let text = Self.answer(handle)
             #expect(text.hasPrefix("HTTP/1.1 \(status)"), "\(text.prefix(300))")
             #expect(text.lowercased().contains("content-type: application/json"), "\(text.prefix(300))")
-            #expect(text.contains("\"INVALID_ARGUMENTS\""), "\(text.prefix(300))")
+            #expect(text.contains("\"\(code)\""), "\(text.prefix(300))")
             // The server is unharmed.
             #expect(try await ServeTests.request("POST", "\(url)/v1/list-workflows", "{}").0 == 200)
         }
@@ -140,6 +140,51 @@ extension ServerLimitsTests {
             let statusLines = text.split(whereSeparator: \.isNewline).filter { $0.hasPrefix("HTTP/1.1 ") }
             #expect(statusLines.map { $0.prefix(12) } == ["HTTP/1.1 200", "HTTP/1.1 400"], "\(text)")
             #expect(text.hasSuffix("}\n") && text.contains("\"INVALID_ARGUMENTS\""), "\(text)")
+        }
+    }
+
+    /// The refusal of a body announced too large names the operation the path asked for, as
+    /// the refusal of one sent too large does (§3): it said "request" with no workflow.
+    @Test(
+        arguments: [
+            ("/v1/workflows/w1/create", "create", JSONValue.string("w1")),
+            ("/v1/list-workflows", "list-workflows", JSONValue.null),
+            ("/v1/operations", "request", JSONValue.null),
+        ])
+    func aTooLargeBodyIsRefusedInTheNameOfItsOperation(_ path: String, _ operation: String, _ workflowID: JSONValue)
+        async throws
+    {
+        try await Self.withServer("serve-large-name") { url in
+            let handle = try Self.send(
+                "POST \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: 100-continue\r\n"
+                    + "Content-Length: \(1 << 30)\r\n\r\n", to: url)
+            let text = Self.untilClosed(handle)
+            let body = try JSONParser.parse(String(text[try #require(text.range(of: "\r\n\r\n")).upperBound...]))
+            #expect(body["error"]?["code"] == "PAYLOAD_TOO_LARGE", "\(text)")
+            #expect(body["operation"] == .string(operation), "\(text)")
+            #expect(body["workflow_id"] == workflowID, "\(text)")
+        }
+    }
+
+    /// A header too large for the server is answered (431, the JSON envelope) and the
+    /// connection ends with the answer read: the server closed it with the rest of the
+    /// header unread, which resets the connection (RST), often before the client has read
+    /// the answer or finished sending.
+    @Test(arguments: [100_000, 1 << 20])
+    func aTooLargeHeaderIsAnsweredNotReset(_ size: Int) async throws {
+        try await Self.withServer("serve-large-header") { url in
+            let handle = try ServeTests.openSocket(url: url)
+            let request = Array(
+                ("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + String(repeating: "a", count: size)
+                    + "\r\n\r\n").utf8)
+            let sendError = RawSocket.sendAll(request, on: handle.fileDescriptor)
+            let (text, readError) = RawSocket.readToEnd(handle.fileDescriptor)
+            #expect(sendError == nil, "sending failed: errno \(sendError ?? 0)")
+            #expect(readError == nil, "reading failed: errno \(readError ?? 0), after \(text.prefix(300))")
+            #expect(text.hasPrefix("HTTP/1.1 431"), "\(text.prefix(300))")
+            #expect(text.contains("\"PAYLOAD_TOO_LARGE\"") && text.hasSuffix("}\n"), "\(text.prefix(600))")
+            // The server is unharmed.
+            #expect(try await ServeTests.request("POST", "\(url)/v1/list-workflows", "{}").0 == 200)
         }
     }
 
@@ -211,5 +256,41 @@ extension ServerLimitsTests {
             ended = line.contains("an event stream ended: its client went away")
         }
         #expect(ended)
+    }
+}
+
+/// A socket written and read by hand, reporting what a client sees: the errno of a failed
+/// send (EPIPE, ECONNRESET), and of a read that ended in a reset instead of end of file.
+enum RawSocket {
+    /// Sends all of `bytes` (no SIGPIPE); the errno that stopped it, or `nil`.
+    static func sendAll(_ bytes: [UInt8], on fd: Int32) -> Int32? {
+        var offset = 0
+        while offset < bytes.count {
+            let sent = bytes.withUnsafeBytes { raw in
+                send(fd, raw.baseAddress.map { $0 + offset }, bytes.count - offset, Int32(MSG_NOSIGNAL))
+            }
+            if sent < 0 {
+                if errno == EINTR { continue }
+                return errno
+            }
+            offset += sent
+        }
+        return nil
+    }
+
+    /// Everything read until end of file, and the errno that ended it instead, if any.
+    static func readToEnd(_ fd: Int32) -> (String, Int32?) {
+        var all: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n > 0 {
+                all += buffer.prefix(n)
+            } else if n == 0 {
+                return (String(decoding: all, as: UTF8.self), nil)
+            } else if errno != EINTR {
+                return (String(decoding: all, as: UTF8.self), errno)
+            }
+        }
     }
 }

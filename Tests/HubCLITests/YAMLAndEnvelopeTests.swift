@@ -179,6 +179,21 @@ import Testing
         }
     }
 
+    /// An envelope that is not an object was refused as "Parameters must be a JSON object":
+    /// the envelope is not the parameters. The message says what it is and what it holds.
+    @Test(arguments: ["[1]", #""x""#, "7", "null"])
+    func anEnvelopeThatIsNotAnObjectIsNamedAsTheEnvelope(_ envelope: String) throws {
+        let hub = try CLISandbox("envelope-shape")
+        defer { hub.remove() }
+        let error = try hub.fail(["--request", "-"], code: "INVALID_ARGUMENTS", exit: 2, stdin: envelope)
+        let message = error["message"]?.stringValue ?? ""
+        #expect(message.contains("request envelope must be a JSON object"), "\(message)")
+        for field in ["workflow_id", "operation", "parameters"] {
+            #expect(message.contains(field), "\(message)")
+        }
+        #expect(!message.hasPrefix("Parameters"), "\(message)")
+    }
+
     /// The `configuration.timeout` a workflow created with no timeout gets.
     static func defaultTimeout(_ hub: CLISandbox, _ extra: [String] = [], id: String) throws -> String? {
         let outcome = try hub.runner.run(extra + [id, "create", #"{"phases": ["a"]}"#])

@@ -431,6 +431,45 @@ import Testing
 /// directory that cannot take them is found before it, so the refusal changes nothing and
 /// the operation can be run again once the directory is fixed.
 @Suite struct FinalizationTests {
+    static func steps(_ response: OperationResponse) -> [String] {
+        response.json["next_steps"]?.arrayValue?.compactMap(\.stringValue) ?? []
+    }
+
+    /// §3: next steps come from the state. Once `complete` has finalized a workflow they asked
+    /// for the finalization again, after it and in every later status read.
+    @Test func aFinalizedWorkflowIsNotAskedToBeFinalizedAgain() async throws {
+        let t = try TestHub()
+        defer { t.remove() }
+        await t.run("w1", "create", #"{"phases": ["a"]}"#)
+        await t.run("w1", "start")
+        // Completed by itself: the finalization is still to do.
+        let closed = await t.run("w1", "complete-phase")
+        #expect(closed.result["status"] == "completed")
+        #expect(Self.steps(closed).contains { $0.hasPrefix("Finalize it") }, "\(Self.steps(closed))")
+        let finalized = await t.run("w1", "complete", #"{"generate_report": true}"#)
+        #expect(finalized.errorCode == nil)
+        #expect(!Self.steps(finalized).contains { $0.contains("complete") }, "\(Self.steps(finalized))")
+        #expect(Self.steps(finalized).contains { $0.contains("cleanup") })
+        let status = await t.run("w1", "get-status")
+        #expect(!Self.steps(status).contains { $0.contains("complete") }, "\(Self.steps(status))")
+        #expect(status.result["workflow_state"]?["finalized_at"]?.stringValue != nil)
+        let events = await t.run("w1", "get-events", #"{"event_types": ["finalized"]}"#).result["events"]
+        #expect(events?.arrayValue?.count == 1)
+        // Again: idempotent, nothing changes.
+        let version = status.result["workflow_state"]?["state_version"]
+        let again = await t.run("w1", "complete")
+        #expect(again.result["state_version"] == version)
+        #expect(!Self.steps(again).contains { $0.contains("complete") })
+        // Completed by `complete` itself: finalized in the same change.
+        await t.run("w2", "create", #"{"phases": ["a"]}"#)
+        await t.run("w2", "start")
+        let forced = await t.run("w2", "complete", #"{"force": true}"#)
+        #expect(forced.result["status"] == "completed")
+        #expect(!Self.steps(forced).contains { $0.contains("complete") }, "\(Self.steps(forced))")
+        let archived = await t.run("w2", "cleanup")
+        #expect(Self.steps(archived).allSatisfy { !$0.contains("complete") && !$0.contains("cleanup") })
+    }
+
     @Test func anArchiveThatCannotBeWrittenRefusesCompleteAndCleanupWithNothingChanged() async throws {
         let t = try TestHub()
         defer { t.remove() }

@@ -1,5 +1,6 @@
 import Foundation
 import HubCore
+import MCP
 import Testing
 
 @testable import HubMCP
@@ -45,23 +46,56 @@ import Testing
         #expect(StdioLineTransport.responseKey(Array(#"{"id":1,"jsonrpc":"2.0","result":{}}"#.utf8)) == "1")
     }
 
-    /// MCP 2025-06-18 has no batches; passed on, the SDK ran each entry past every check
-    /// made here (before initialize, null ids, bad params) and answered a batch with a
-    /// non-object entry with one parse error, never answering its valid request.
+    /// A batch is never passed on as it is (the SDK ran each entry past every check made
+    /// here: before initialize, null ids, bad params); its entries are read one by one, and
+    /// the session's version decides whether it is answered at all.
     @Test(arguments: [
-        #"[{"jsonrpc":"2.0","id":1,"method":"ping"}]"#, "[1, 2]", "[]",
-        #"[{"jsonrpc":"2.0","id":null,"method":"tools/list"}, 3]"#,
+        (#"[{"jsonrpc":"2.0","id":1,"method":"ping"}]"#, 1), ("[1, 2]", 2), ("[]", 0),
+        (#"[{"jsonrpc":"2.0","id":null,"method":"tools/list"}, 3]"#, 2),
     ])
-    func aBatchIsRefusedWithOneInvalidRequest(_ line: String) throws {
-        guard case .refused(let answer) = StdioLineTransport.classify(Array(line.utf8)) else {
-            Issue.record("the batch \(line) was passed on")
+    func aBatchIsReadAsItsEntries(_ line: String, _ count: Int) throws {
+        guard case .batch(let entries) = StdioLineTransport.classify(Array(line.utf8)) else {
+            Issue.record("the batch \(line) was not read as a batch")
             return
         }
-        let error = try JSONParser.parse(answer)
-        #expect(error["jsonrpc"] == "2.0")
-        #expect(error["id"] == .null)
-        #expect(error["error"]?["code"] == -32600)
-        #expect(error["error"]?["message"]?.stringValue?.contains("batches are not supported") == true)
+        #expect(entries.count == count)
+    }
+
+    /// MCP 2025-03-26 added batches and 2025-06-18 removed them; 2024-11-05 had none.
+    @Test func onlyASessionOf2025_03_26TakesBatches() throws {
+        #expect(StdioLineTransport.acceptsBatches("2025-03-26"))
+        for version in [nil, "2024-11-05", "2025-06-18", "2025-11-25"] as [String?] {
+            #expect(!StdioLineTransport.acceptsBatches(version), "\(version ?? "before initialize")")
+            let refusal = StdioLineTransport.batchRefusal(version)
+            #expect(refusal.hasPrefix("Invalid Request: batches are not supported"))
+            #expect(refusal.contains(version ?? "before initialize"), "\(refusal)")
+        }
+    }
+
+    /// The SDK's rule: the client's version when the SDK has it, else the SDK's latest.
+    @Test func theVersionIsNegotiatedAsTheSDKDoes() {
+        func version(_ requested: String) -> String {
+            StdioLineTransport.negotiatedVersion(
+                requestedIn: Array(
+                    #"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"\#(requested)"}}"#.utf8
+                ))
+        }
+        #expect(version("2025-03-26") == "2025-03-26")
+        #expect(version("2025-06-18") == "2025-06-18")
+        #expect(version("1999-01-01") == Version.latest)
+    }
+
+    /// A batch's answers go out together, once the last of its requests is answered.
+    @Test func aBatchIsAnsweredOnceAllItsRequestsAre() {
+        var batches = PendingBatches()
+        batches.add(keys: ["1", "2"], answers: [#"{"error":"refused entry"}"#])
+        #expect(batches.awaits("1") && batches.awaits("2") && !batches.awaits("3"))
+        #expect(batches.take(#"{"id":3}"#, for: "3") == .notBatched)
+        #expect(batches.take(#"{"id":2}"#, for: "2") == .held)
+        #expect(
+            batches.take(#"{"id":1}"#, for: "1")
+                == .complete(line: #"[{"error":"refused entry"},{"id":2},{"id":1}]"#, keys: ["1", "2"]))
+        #expect(batches.isEmpty)
     }
 
     @Test func usableParametersArePassedOn() {
@@ -89,7 +123,6 @@ import Testing
             // kept the server from ever exiting.
             (#"{"jsonrpc":"2.0","id":14,"method":"ping","result":{}}"#, -32600, 14),
             (#"{"jsonrpc":"2.0","id":15,"method":"ping","error":{"code":1,"message":"x"}}"#, -32600, 15),
-            ("[]", -32600, .null),
             // Parameters the SDK could not decode were its Internal error (-32603).
             (#"{"jsonrpc":"2.0","id":20,"method":"tools/call"}"#, -32602, 20),
             (#"{"jsonrpc":"2.0","id":21,"method":"tools/call","params":{"name":5}}"#, -32602, 21),

@@ -100,6 +100,13 @@ import Testing
             ) { r in
                 #expect(r.status == .badRequest)
             }
+            // An envelope that is not an object is named as the envelope, with what it holds.
+            try await client.execute(uri: "/v1/operations", method: .post, body: Self.body("[1]")) { r in
+                #expect(r.status == .badRequest)
+                let message = Self.json(r)["error"]?["message"]?.stringValue ?? ""
+                #expect(message.contains("request envelope must be a JSON object"), "\(message)")
+                #expect(message.contains("workflow_id") && message.contains("parameters"), "\(message)")
+            }
             try await client.execute(uri: "/v1/workflows", method: .get) { r in
                 #expect(Self.json(r)["result"]?["total"] == 0)
             }

@@ -80,6 +80,7 @@ public struct RestorePlan: Sendable {
         workflow.runningSince = nil
         workflow.status = .paused
         workflow.finishedAt = nil
+        workflow.finalizedAt = nil
         workflow.failureReason = nil
         workflow.updatedAt = now
 

@@ -201,7 +201,9 @@ public struct EventDraft: Sendable, Equatable {
             metadata: EventMetadata(correlationID: workflow.correlationID, causationID: cause))
     }
 
-    /// An event of the hub's own about an agent, on `agent.<id>.<type>` (no workflow, phase 0).
+    /// An event of the hub's own about an agent, on `agent.<id>.<type>` (no workflow, phase 0),
+    /// with the agent's correlation id (``agentCorrelationID(_:)``) as a workflow's events
+    /// carry the workflow's.
     public static func agent(
         _ type: String, _ agentID: String, severity: Severity = .info, data: JSONValue = .emptyObject,
         causedBy cause: String? = nil
@@ -209,6 +211,10 @@ public struct EventDraft: Sendable, Equatable {
         EventDraft(
             eventType: type, workflowID: nil, phase: 0, severity: severity, data: data,
             subject: "agent.\(agentID).\(type)",
-            metadata: EventMetadata(causationID: cause))
+            metadata: EventMetadata(correlationID: agentCorrelationID(agentID), causationID: cause))
     }
+
+    /// The `correlation_id` every event about the agent carries: `corr_agent_<agent id>`,
+    /// the same through the agent's registrations, failures and recoveries.
+    public static func agentCorrelationID(_ agentID: String) -> String { "corr_agent_\(agentID)" }
 }

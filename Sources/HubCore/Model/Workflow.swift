@@ -19,6 +19,9 @@ public struct Workflow: Sendable, Equatable {
     public var updatedAt: Int64
     public var startedAt: Int64?
     public var finishedAt: Int64?
+    /// When `complete` finalized the completed workflow (§5, §17); `nil` while it has not,
+    /// and again once the workflow leaves `completed` (a restore).
+    public var finalizedAt: Int64?
     /// 1-based; 0 before the workflow starts.
     public var currentPhase: Int
     public var totalPhases: Int
@@ -57,6 +60,7 @@ public struct Workflow: Sendable, Equatable {
         self.updatedAt = createdAt
         self.startedAt = nil
         self.finishedAt = nil
+        self.finalizedAt = nil
         self.currentPhase = 0
         self.totalPhases = totalPhases
         self.stateVersion = 1
@@ -155,6 +159,7 @@ extension Workflow {
             if startedAt == nil { startedAt = now }
         }
         if next.isFinished { finishedAt = now } else { finishedAt = nil }
+        if next != .completed { finalizedAt = nil }
         if next != .failed { failureReason = nil }
         status = next
     }

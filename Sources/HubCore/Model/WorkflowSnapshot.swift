@@ -26,7 +26,8 @@ public struct WorkflowSnapshot: Sendable, Equatable {
             "failure_tolerance": .string(w.configuration.failureTolerance.rawValue),
             "max_agents": .optional(w.configuration.maxAgents), "workspace": .string(w.workspace),
             "created_at": .int(w.createdAt), "updated_at": .int(w.updatedAt), "started_at": .optional(w.startedAt),
-            "finished_at": .optional(w.finishedAt), "current_phase": .count(w.currentPhase),
+            "finished_at": .optional(w.finishedAt), "finalized_at": .optional(w.finalizedAt),
+            "current_phase": .count(w.currentPhase),
             "total_phases": .count(w.totalPhases), "state_version": .int(w.stateVersion),
             "active_ms": .int(w.activeMilliseconds), "running_since": .optional(w.runningSince),
             "failure_reason": .optional(w.failureReason), "correlation_id": .string(w.correlationID),
@@ -131,6 +132,8 @@ public struct WorkflowSnapshot: Sendable, Equatable {
         workflow.updatedAt = try int(w["updated_at"], "workflow.updated_at")
         workflow.startedAt = optInt(w["started_at"])
         workflow.finishedAt = optInt(w["finished_at"])
+        // Absent from snapshots taken before finalization was recorded (migration 18).
+        workflow.finalizedAt = optInt(w["finalized_at"])
         workflow.currentPhase = Int(try int(w["current_phase"], "workflow.current_phase"))
         workflow.stateVersion = try int(w["state_version"], "workflow.state_version")
         workflow.activeMilliseconds = try int(w["active_ms"], "workflow.active_ms")

@@ -76,11 +76,14 @@ extension DispatchScope {
         if countAttempt, let running = current, running.status == .running {
             // A run that timed out or whose holder went silent is a failed attempt of that agent:
             // its track record (and so degradation) counts it, as a fail-task would.
-            try credit(
-                TrackRecord.Outcome(
-                    succeeded: false, milliseconds: max(0, now - (running.startedAt ?? now)),
-                    estimateMilliseconds: running.estimate?.milliseconds, taskType: running.role),
-                to: lease.agentID)
+            // Caused by what ended the run (the agent's failure, the task's timeout), if anything did.
+            try announce(
+                credit(
+                    TrackRecord.Outcome(
+                        succeeded: false, milliseconds: max(0, now - (running.startedAt ?? now)),
+                        estimateMilliseconds: running.estimate?.milliseconds, taskType: running.role),
+                    to: lease.agentID),
+                causedBy: cause)
         } else {
             try adjustLoad(of: lease.agentID, by: -1)
         }

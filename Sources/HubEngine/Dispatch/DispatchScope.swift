@@ -44,15 +44,16 @@ struct DispatchScope {
         return value
     }
 
-    /// Appends an event about an agent.
+    /// Appends an event about an agent; unless it names a cause, it is caused by what caused
+    /// the operation (``Mutation/causeOfChanges``), as a workflow's events are.
     @discardableResult
     mutating func emitAgent(
         _ type: String, _ agentID: String, severity: Severity = .info, data: JSONValue = .emptyObject,
         causedBy cause: String? = nil
     ) throws -> HubEvent {
         let event = try tx.append(
-            .agent(type, agentID, severity: severity, data: data, causedBy: cause), eventID: ids.make("evt"),
-            timestamp: now)
+            .agent(type, agentID, severity: severity, data: data, causedBy: cause ?? rootCause),
+            eventID: ids.make("evt"), timestamp: now)
         agentEvents.append(event)
         return event
     }

@@ -77,7 +77,7 @@ enum CompleteTask {
             case .checked(let value): verified = value
             }
             var task = found
-            let outcome = try scope.recordOutcome(
+            let (outcome, degradation) = try scope.recordOutcome(
                 lease: lease, task: task, succeeded: true, usage: p.usage?.spend ?? Spend())
             task.status = .completed
             task.result = p.result
@@ -86,8 +86,8 @@ enum CompleteTask {
             task.runDeadline = nil
             try scope.tx.update(task)
             let done = task
-            let status = try scope.workflow(task.workflowID) { m -> WorkflowStatus in
-                try m.emit(
+            let (status, completed) = try scope.workflow(task.workflowID) { m -> (WorkflowStatus, String) in
+                let event = try m.emit(
                     "task_completed",
                     data: [
                         "task_id": .string(done.taskID), "agent_id": .string(lease.agentID),
@@ -96,8 +96,9 @@ enum CompleteTask {
                     ], phase: done.phaseID)
                 try m.charge(p.usage?.spend ?? Spend())
                 try m.settle(done)
-                return m.workflow.status
+                return (m.workflow.status, event.eventID)
             }
+            try scope.announce(degradation, causedBy: completed)
             return (done, status, verified)
         }
         guard let (task, status, verified) = recorded else { return nil }

@@ -40,7 +40,7 @@ enum CompleteWorkflow {
         summary: "Complete a workflow, or finalize one that completed by itself.",
         discussion: """
             WORKFLOW_INCOMPLETE while tasks or task-less phases remain, unless force. On a completed workflow it only \
-            finalizes (idempotent). Returns hub_to_orchestrate with the completion status, final state, metrics and artifacts.
+            finalizes (idempotent; the first finalization sets finalized_at and publishes finalized). Returns hub_to_orchestrate with the completion status, final state, metrics and artifacts.
             """,
         example: """
             coordination-hub workflow_123 complete '{"cleanup_resources": true, "archive_state": true, "generate_report": true, "notify_stakeholders": ["team", "pm"]}'
@@ -114,6 +114,17 @@ enum CompleteWorkflow {
                     ])
             }
             let released = (p.cleanupResources ?? true) ? try m.releaseAllocations(reason: "workflow completed") : 0
+            // The first finalization is a change of its own (`finalized_at`, and the event every change
+            // carries); a later `complete` writes the artifacts again and changes nothing.
+            if m.workflow.finalizedAt == nil {
+                m.workflow.finalizedAt = m.now
+                let all = try m.tx.tasks(of: id)
+                try m.emit(
+                    "finalized",
+                    data: [
+                        "completion_status": .string(CompletionStatus.of(all, status: m.workflow.status).rawValue)
+                    ])
+            }
             return (skipped, released)
         }
         let skipped = outcome.skipped

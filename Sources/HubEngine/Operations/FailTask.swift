@@ -36,7 +36,7 @@ enum FailTask {
         let (task, willRetry) = try await context.hub.dispatch { scope -> (WorkTask, Bool) in
             let (lease, found) = try scope.usableLease(p.leaseId, taskID: p.taskId, workflowID: workflowID)
             var task = found
-            let outcome = try scope.recordOutcome(
+            let (outcome, degradation) = try scope.recordOutcome(
                 lease: lease, task: task, succeeded: false, usage: p.usage?.spend ?? Spend())
             let willRetry = (p.retryable ?? true) && task.attempts <= task.maxRetries
             task.lastError = p.error ?? .null
@@ -52,7 +52,7 @@ enum FailTask {
             }
             try scope.tx.update(task)
             let failed = task
-            let retriedBy = try scope.workflow(task.workflowID) { m -> String? in
+            let (retriedBy, failure) = try scope.workflow(task.workflowID) { m -> (String?, String) in
                 let event = try m.emit(
                     "task_failed", severity: .error,
                     data: [
@@ -62,17 +62,18 @@ enum FailTask {
                     ], phase: failed.phaseID)
                 try m.charge(p.usage?.spend ?? Spend())
                 if willRetry {
-                    return try m.emit(
+                    let retried = try m.emit(
                         "task_retried",
                         data: [
                             "task_id": .string(failed.taskID), "attempts": .count(failed.attempts), "reason": "failed",
                         ],
-                        phase: failed.phaseID, causedBy: event.eventID
-                    ).eventID
+                        phase: failed.phaseID, causedBy: event.eventID)
+                    return (retried.eventID, event.eventID)
                 }
                 try m.settle(failed)
-                return nil
+                return (nil, event.eventID)
             }
+            try scope.announce(degradation, causedBy: failure)
             if let retriedBy {
                 task.queuedBy = retriedBy
                 try scope.tx.update(task)

@@ -55,10 +55,18 @@ extension LeaseChecking {
 }
 
 extension DispatchScope {
-    /// Ends the lease with an outcome and updates the agent's load and track record;
-    /// publishes `performance_degraded` when the agent has just become degraded.
+    /// An agent whose track record has just become degraded: what `performance_degraded`
+    /// says of it, published by ``announce(_:causedBy:)`` once the event of the outcome
+    /// that tipped the record (its cause) exists.
+    struct Degradation {
+        let agentID: String
+        let data: JSONValue
+    }
+
+    /// Ends the lease with an outcome and updates the agent's load and track record; answers
+    /// the degradation to announce (after the outcome's event) when the agent has just become degraded.
     mutating func recordOutcome(lease: Lease, task: WorkTask, succeeded: Bool, usage: Spend) throws
-        -> TrackRecord.Outcome
+        -> (outcome: TrackRecord.Outcome, degradation: Degradation?)
     {
         var lease = lease
         lease.state = succeeded ? .completed : .failed
@@ -67,14 +75,15 @@ extension DispatchScope {
         let outcome = TrackRecord.Outcome(
             succeeded: succeeded, milliseconds: max(0, now - (task.startedAt ?? now)),
             estimateMilliseconds: task.estimate?.milliseconds, taskType: task.role)
-        try credit(outcome, to: lease.agentID, usage: usage)
-        return outcome
+        return (outcome, try credit(outcome, to: lease.agentID, usage: usage))
     }
 
     /// Adds a finished attempt to the agent's track record, takes it off its load and
-    /// charges `usage`; publishes `performance_degraded` when the agent has just become degraded.
-    mutating func credit(_ outcome: TrackRecord.Outcome, to agentID: String, usage: Spend = Spend()) throws {
-        guard var agent = try tx.agent(agentID) else { return }
+    /// charges `usage`; answers the degradation to announce when the agent has just become degraded.
+    mutating func credit(_ outcome: TrackRecord.Outcome, to agentID: String, usage: Spend = Spend()) throws
+        -> Degradation?
+    {
+        guard var agent = try tx.agent(agentID) else { return nil }
         let wasDegraded = agent.record.isDegraded
         agent.record.add(outcome)
         agent.spend.add(usage)
@@ -83,15 +92,22 @@ extension DispatchScope {
             agent.status = agent.currentLoad >= agent.maxConcurrentTasks ? .busy : .available
         }
         try tx.save(agent)
-        if agent.record.isDegraded && !wasDegraded {
-            try emitAgent(
-                "performance_degraded", agent.agentID, severity: .warning,
-                data: [
-                    "success_rate_recent": .double(
-                        Double(agent.record.recent.filter(\.succeeded).count)
-                            / Double(max(1, agent.record.recent.count)) * 100),
-                    "recent_performance": .array(agent.record.recentPerformance.map { .count($0) }),
-                ])
-        }
+        guard agent.record.isDegraded && !wasDegraded else { return nil }
+        return Degradation(
+            agentID: agent.agentID,
+            data: [
+                "success_rate_recent": .double(
+                    Double(agent.record.recent.filter(\.succeeded).count)
+                        / Double(max(1, agent.record.recent.count)) * 100),
+                "recent_performance": .array(agent.record.recentPerformance.map { .count($0) }),
+            ])
+    }
+
+    /// Publishes `performance_degraded` for `degradation`, if any, caused by the event of the
+    /// outcome that tipped the agent's record (§16).
+    mutating func announce(_ degradation: Degradation?, causedBy cause: String?) throws {
+        guard let degradation else { return }
+        try emitAgent(
+            "performance_degraded", degradation.agentID, severity: .warning, data: degradation.data, causedBy: cause)
     }
 }

@@ -48,6 +48,9 @@ enum NextSteps {
                 "Resume from the failed phase: coordination-hub \(id) resume '{\"resume_from_phase\": \(max(phase, 1))}'",
                 "Or give up: 'cancel', then 'cleanup' to archive it",
             ]
+        case .completed where w.finalizedAt != nil:
+            // `complete` has run its finalization: what is left is archiving.
+            return ["Archive it: coordination-hub \(id) cleanup"]
         case .completed:
             return [
                 "Finalize it: coordination-hub \(id) complete '{\"generate_report\": true, \"archive_state\": true}'",

@@ -31,6 +31,7 @@ struct WorkflowStateView {
             "updated_at": .string(Timestamp.format(milliseconds: w.updatedAt)),
             "started_at": .optional(w.startedAt.map(Timestamp.format(milliseconds:))),
             "finished_at": .optional(w.finishedAt.map(Timestamp.format(milliseconds:))),
+            "finalized_at": .optional(w.finalizedAt.map(Timestamp.format(milliseconds:))),
             "current_phase": .count(w.currentPhase),
             "total_phases": .count(w.totalPhases),
             "progress_percentage": .double(
