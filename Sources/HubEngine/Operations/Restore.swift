@@ -228,9 +228,7 @@ enum Restore {
                 "checkpoint": .string(checkpoint.name), "strategy": .string(strategy.rawValue),
                 "phases": .array(plan.restoredPhases.map { .count($0) }),
             ])
-        if !plan.requeuedTasks.isEmpty || !plan.undoneTasks.isEmpty {
-            step("requeue_tasks", ["tasks": .strings(plan.requeuedTasks + plan.undoneTasks)])
-        }
+        if !plan.requeuedTasks.isEmpty { step("requeue_tasks", ["tasks": .strings(plan.requeuedTasks)]) }
         var fallback: [JSONValue] = choice.olderValid.prefix(5).map {
             [
                 "action": "restore", "checkpoint_id": .string($0.checkpointID), "name": .string($0.name),
@@ -265,7 +263,7 @@ enum Restore {
         }
         return OperationOutcome(
             result: result,
-            nextSteps: fallbackNote + ["Continue with 'coordination-hub \(id) resume'"] + NextSteps.after(state),
+            nextSteps: fallbackNote + NextSteps.after(state),
             stateVersion: restored.stateVersion)
     }
 
