@@ -39,6 +39,8 @@ enum CompleteTask {
             """,
         example:
             "coordination-hub complete-task '{\"lease_id\": \"lease_01j…\", \"result\": {\"summary\": \"added the endpoint\"}}'",
+        withoutVersion:
+            "complete-task acts through the task's lease, which is its guard: a stale or foreign lease, or a second outcome, is LEASE_EXPIRED",
         handler: run)
 
     static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {

@@ -156,6 +156,8 @@ enum PublishEvent {
         example: """
             coordination-hub workflow_123 publish-event '{"event_type": "tests_passed", "data": {"suite": "unit"}, "severity": "info", "metadata": {"tags": ["ci"]}, "dedup_id": "ci-run-42"}'
             """,
+        withoutVersion:
+            "a client's event is a report that never changes workflow state (its state_version stays), so there is no change for it to guard",
         handler: run)
 
     static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {
