@@ -22,7 +22,14 @@ enum CompleteTask {
                         .init(
                             "files", .map(.string(maxLength: 64), "Optional {path: sha256} to check against the files.")
                         ),
-                        .init("commit", .string("The git commit id the work is in.", maxLength: 64)),
+                        .init(
+                            "commit",
+                            .string(
+                                "The git commit id the work is in, {\"commit\": \"<sha>\"}; it must exist in the workspace repository. (The task's requirement says {\"commit\": true}.)",
+                                maxLength: 64
+                            ).hinting(
+                                "complete-task supplies the commit id itself, {\"commit\": \"<sha>\"}; true belongs in the task's evidence requirement"
+                            )),
                     ], "What the task's evidence requirement asks for.")),
         ])
     }
