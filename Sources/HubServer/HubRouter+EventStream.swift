@@ -23,6 +23,13 @@ extension HubRouter {
             if let refusal = unknownQuery(request, allowed: names) {
                 return failure(refusal, operation: "get-events", workflowID: nil, hub: hub)
             }
+            var request = request
+            if let refusal = await refuseBody(
+                &request, limit: 1 << 16, path: "/v1/events/stream",
+                instead: "Put the filters in the query: \(names.sorted().joined(separator: ", "))")
+            {
+                return failure(refusal, operation: "get-events", workflowID: nil, hub: hub)
+            }
             let query = request.uri.queryParameters
             var parameters: JSONValue = .emptyObject
             for key in ["patterns", "event_types", "severity"] {

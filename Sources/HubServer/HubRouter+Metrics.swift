@@ -12,6 +12,9 @@ extension HubRouter {
         to router: Router<HubRequestContext>, hub: Hub, registry: PrometheusCollectorRegistry, auth: Authorization
     ) {
         router.get("metrics") { request, _ -> Response in
+            if let refusal = unknownQuery(request, allowed: [], instead: takesNone) {
+                return failure(refusal, operation: "metrics", workflowID: nil, hub: hub)
+            }
             // Any valid token may read the figures once tokens are on (§17).
             do throws(HubError) {
                 _ = try await auth.caller(request.headers)

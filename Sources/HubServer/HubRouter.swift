@@ -25,16 +25,24 @@ public enum HubRouter {
         if adminToken == nil { router.add(middleware: LoopbackGuardMiddleware(hub: hub)) }
         addEventStream(to: router, hub: hub, stop: streamsStop, auth: auth)
         addMetrics(to: router, hub: hub, registry: registry, auth: auth)
-        router.get("healthz") { _, _ in
-            json(["status": "ok"], status: .ok)
-        }
         let openAPI = OpenAPIDocument.make(hub.table, version: Hub.version)
-        router.get("openapi.json") { _, _ in json(openAPI, status: .ok) }
-        // HEAD of the open endpoints, for health checks that ask with it (RFC 9110 §9.3.2):
-        // the GET's status and headers, no body.
-        for (path, body) in [("healthz", ["status": "ok"] as JSONValue), ("openapi.json", openAPI)] {
-            router.head(RouterPath(stringLiteral: path)) { _, _ in
-                var response = json(body, status: .ok)
+        // The open endpoints take no parameters; a query is refused as on every other path.
+        for (path, operation, body) in [
+            ("healthz", "healthz", ["status": "ok"] as JSONValue), ("openapi.json", "openapi", openAPI),
+        ] {
+            router.get(RouterPath(stringLiteral: path)) { request, _ in
+                if let refusal = unknownQuery(request, allowed: [], instead: Self.takesNone) {
+                    return failure(refusal, operation: operation, workflowID: nil, hub: hub)
+                }
+                return json(body, status: .ok)
+            }
+            // HEAD, for health checks that ask with it (RFC 9110 §9.3.2): the GET's status and
+            // headers, no body.
+            router.head(RouterPath(stringLiteral: path)) { request, _ in
+                var response =
+                    unknownQuery(request, allowed: [], instead: Self.takesNone).map {
+                        failure($0, operation: operation, workflowID: nil, hub: hub)
+                    } ?? json(body, status: .ok)
                 response.body = ResponseBody()
                 return response
             }
@@ -96,6 +104,14 @@ public enum HubRouter {
             if let refusal = unknownQuery(request, allowed: ["status", "limit", "offset", "include_archived"]) {
                 return failure(refusal, operation: "list-workflows", workflowID: nil, hub: hub)
             }
+            var request = request
+            if let refusal = await refuseBody(
+                &request, limit: maxBodySize, path: "/v1/workflows",
+                instead:
+                    "Put status, limit, offset and include_archived in the query, or POST the parameters to /v1/list-workflows"
+            ) {
+                return failure(refusal, operation: "list-workflows", workflowID: nil, hub: hub)
+            }
             var parameters: JSONValue = .emptyObject
             let query = request.uri.queryParameters
             if let status = query["status"] { parameters["status"] = .string(String(status)) }
@@ -115,9 +131,18 @@ public enum HubRouter {
                 auth: auth, headers: request.headers)
         }
         router.get("v1/workflows/:id") { request, context in
-            if let refusal = unknownQuery(request, allowed: []) {
-                return failure(
-                    refusal, operation: "get-status", workflowID: Self.pathParameter(context, "id"), hub: hub)
+            let id = Self.pathParameter(context, "id") ?? ""
+            // get-status's parameters (include_metrics, …) go with POST; this GET takes none at all.
+            let instead =
+                "POST get-status's parameters as JSON to /v1/workflows/\(id.prefix(128))/get-status, e.g. {\"include_metrics\": true}"
+            if let refusal = unknownQuery(request, allowed: [], instead: "this path takes none; " + instead) {
+                return failure(refusal, operation: "get-status", workflowID: id, hub: hub)
+            }
+            var request = request
+            if let refusal = await refuseBody(
+                &request, limit: maxBodySize, path: "/v1/workflows/\(id.prefix(128))", instead: instead)
+            {
+                return failure(refusal, operation: "get-status", workflowID: id, hub: hub)
             }
             return await perform(
                 OperationRequest(workflowID: Self.pathParameter(context, "id") ?? "", operation: "get-status"),
@@ -157,16 +182,40 @@ public enum HubRouter {
     }
 
     /// `INVALID_PARAMETERS` naming a query parameter the route does not take (§3: unknown
-    /// parameters are refused, not ignored), or `nil`. Operations take theirs in the body.
-    static func unknownQuery(_ request: Request, allowed: Set<String>) -> HubError? {
+    /// parameters are refused, not ignored), or `nil`. Operations take theirs in the body;
+    /// `instead` says where they go on a path that takes none.
+    static func unknownQuery(
+        _ request: Request, allowed: Set<String>, instead: String = "an operation's parameters go in its JSON body"
+    ) -> HubError? {
         guard let unknown = request.uri.queryParameters.first(where: { !allowed.contains(String($0.key)) }) else {
             return nil
         }
         let name = String(unknown.key.prefix(64))
         return allowed.isEmpty
-            ? HubError.parameter(name, "is not a query parameter here: an operation's parameters go in its JSON body")
+            ? HubError.parameter(name, "is not a query parameter here: \(instead)")
             : HubError.parameter(
                 name, "is not a query parameter here; this path takes \(allowed.sorted().joined(separator: ", "))")
+    }
+
+    /// What a path that takes no parameters says of one.
+    static let takesNone = "this path takes no parameters"
+
+    /// `INVALID_PARAMETERS` when a GET carries a body, or `nil` (none, whitespace, or `{}`):
+    /// a GET's parameters are in its query, and a body would otherwise be silently ignored
+    /// (§3). `instead` says where the parameters go.
+    static func refuseBody(_ request: inout Request, limit: Int, path: String, instead: String) async -> HubError? {
+        let bytes: [UInt8]
+        do {
+            bytes = Array(try await collect(request.body, limit: limit).readableBytesView)
+        } catch {
+            return error
+        }
+        if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) { return nil }
+        if let value = try? JSONParser.parse(bytes: bytes), value.objectValue?.isEmpty == true { return nil }
+        return HubError(
+            .invalidParameters, "GET \(path) takes no request body; it would be ignored, so it is refused",
+            details: "A GET reads its few parameters from the query; nothing was run.",
+            context: ["field": "body"], suggestions: [instead])
     }
 
     /// Answers the refusal when the caller is not the admin (or no admin token is set), else `nil`.

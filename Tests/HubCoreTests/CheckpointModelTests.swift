@@ -189,11 +189,24 @@ import Testing
         #expect(plan.snapshot.workflow.stateVersion == 9)
     }
 
+    @Test func everyTaskPutBackInTheQueueIsRequeuedOnceAndUndoneOnesAreAmongThem() {
+        let plan = RestorePlan.make(
+            current: snapshot(["a": .completed, "b": .running]), checkpoint: snapshot(["a": .running, "b": .pending]),
+            strategy: .rollback, phases: nil, now: 5)
+        #expect(plan.requeuedTasks == ["a", "b"])
+        #expect(plan.undoneTasks == ["a"])
+        let waiting = RestorePlan.make(
+            current: snapshot(["a": .ready]), checkpoint: snapshot(["a": .ready]), strategy: .rollback, phases: nil,
+            now: 5)
+        #expect(waiting.requeuedTasks.isEmpty, "already in the queue")
+    }
+
     @Test func aFullRestoreTakesTheCheckpointsTasksAndRequeuesRunningOnes() {
         let plan = RestorePlan.make(
             current: snapshot(["a": .completed, "b": .completed]), checkpoint: snapshot(["a": .running]),
             strategy: .fullRestore, phases: nil, now: 5)
-        #expect(plan.requeuedTasks == ["a"])
+        // a was running at the checkpoint; b, completed now, is pending again as it was then.
+        #expect(plan.requeuedTasks == ["a", "b"])
         #expect(plan.undoneTasks == [])
         #expect(plan.snapshot.tasks.map(\.status) == [.ready, .pending])
     }

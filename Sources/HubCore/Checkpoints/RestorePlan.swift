@@ -17,7 +17,10 @@ public struct RestorePlan: Sendable {
     public var undoneTasks: [String] = []
     /// Tasks that exist now but not at the checkpoint, which the restore removes.
     public var removedTasks: [String] = []
-    /// Tasks running at the checkpoint, whose leases are gone: back to the queue.
+    /// Every task the restore puts back in the queue: waiting (`ready` or `pending`) after it and
+    /// not before — running or assigned ones whose leases end, ones completed, failed or skipped
+    /// since the checkpoint, ones it brings back — in task order, each once. ``undoneTasks`` are
+    /// among them.
     public var requeuedTasks: [String] = []
     /// Phases whose state was restored.
     public var restoredPhases: [Int] = []
@@ -90,10 +93,8 @@ public struct RestorePlan: Sendable {
         var queued: Set<String> = []
         for i in tasks.indices where restoredPhases.contains(tasks[i].phaseID) {
             let id = tasks[i].taskID
-            if tasks[i].status == .running || tasks[i].status == .assigned {
-                plan.requeuedTasks.append(id)
-                queued.insert(id)
-            }
+            // Running at the checkpoint: its lease is not coming back.
+            if tasks[i].status == .running || tasks[i].status == .assigned { queued.insert(id) }
             if strategy == .rollback, let now = currentTasks[id] {
                 tasks[i].attempts = max(tasks[i].attempts, now.attempts)
                 if now.status == .completed && tasks[i].status != .completed {
@@ -103,6 +104,12 @@ public struct RestorePlan: Sendable {
             }
         }
         Self.requeue(queued, in: &tasks, phaseStatus: phaseStatus)
+        // What the restore did to the queue, read from the states before and after it.
+        func waiting(_ status: TaskStatus) -> Bool { status == .ready || status == .pending }
+        plan.requeuedTasks = tasks.filter { task in
+            restoredPhases.contains(task.phaseID) && waiting(task.status)
+                && !(currentTasks[task.taskID].map { waiting($0.status) } ?? false)
+        }.map(\.taskID)
         workflow.totalPhases = phaseList.count
         plan.snapshot = WorkflowSnapshot(workflow: workflow, phases: phaseList, tasks: tasks)
         return plan

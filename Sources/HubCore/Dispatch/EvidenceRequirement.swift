@@ -29,9 +29,15 @@ public struct EvidenceRequirement: Sendable, Equatable {
             .init(
                 "files",
                 .array(.string(maxLength: 4096), "Workspace paths that must exist at completion.", maxItems: 1000)),
-            .init("commit", .boolean("A git commit id that exists in the workspace repository must be supplied.")),
+            .init(
+                "commit",
+                .boolean(
+                    "{\"commit\": true} here: complete-task must then supply a git commit id that exists in the workspace repository, as its evidence {\"commit\": \"<sha>\"}; the task never holds the id."
+                ).hinting(
+                    "a task requires a commit with {\"commit\": true}; the commit id itself comes with complete-task's evidence, {\"commit\": \"<sha>\"}"
+                )),
             .init(
                 "check_command",
                 .string("Run by the hub in the workspace with /bin/sh -c; exit 0 required.", maxLength: 100_000)),
-        ], "Evidence complete-task must carry (verified completion).")
+        ], "What complete-task must show (verified completion); complete-task's own evidence carries the values.")
 }

@@ -99,7 +99,8 @@ extension Schema {
                 }
             }
         default:
-            throw HubError.parameter(here, "must be \(typeDescription), got \(value.typeName)")
+            throw HubError.parameter(
+                here, "must be \(typeDescription), got \(value.typeName)\(hint.map { ": \($0)" } ?? "")")
         }
     }
 

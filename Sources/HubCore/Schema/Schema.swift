@@ -41,6 +41,8 @@ public struct Schema: Sendable {
     public var maxItems: Int?
     /// The default, for documentation.
     public var defaultValue: JSONValue?
+    /// What to write instead, added to the refusal of a value of another type (a likely mix-up).
+    public var hint: String?
 
     /// Formats the validator checks.
     public enum Format: String, Sendable {
@@ -117,6 +119,13 @@ extension Schema {
         Schema(.anyOf(options), summary)
     }
     public static func anyJSON(_ summary: String? = nil) -> Schema { Schema(.any, summary) }
+
+    /// The same schema with a hint for a value of the wrong type.
+    public func hinting(_ text: String) -> Schema {
+        var s = self
+        s.hint = text
+        return s
+    }
 
     /// The same schema with a default value noted.
     public func defaulting(_ value: JSONValue) -> Schema {

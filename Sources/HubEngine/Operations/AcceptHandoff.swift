@@ -84,6 +84,8 @@ enum AcceptHandoff {
             coordination-hub accept-handoff '{"orchestrate_to_hub": {"workflow_definition": {"workflow_id": "workflow_123", "phases": ["setup", "build"]}, "initial_state": "phase_0_ready", "agent_preferences": {"agent_pool_size": 2}, "monitoring_config": {"subscriptions": [{"patterns": ["workflow.*.phase_completed", "*.failed"], "callback": "orchestrator"}]}}}'
             """,
         touchesExistingWorkflow: false,
+        withoutVersion:
+            "accept-handoff makes the workflow, which has no state_version to compare yet; an id already taken is refused with WORKFLOW_EXISTS",
         handler: run)
 
     static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {

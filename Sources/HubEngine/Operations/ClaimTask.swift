@@ -36,6 +36,8 @@ enum ClaimTask {
             workflow id, only that workflow's tasks are considered. An empty list means nothing is eligible now.
             """,
         example: "coordination-hub claim-task '{\"agent_id\": \"agent_001\", \"max_tasks\": 2}'",
+        withoutVersion:
+            "claim-task hands out tasks across workflows and the hub chooses which; each goes to one agent under a lease, and the lease guards what follows",
         handler: run)
 
     /// Candidates read per role and page at most while looking for eligible tasks (the first

@@ -22,7 +22,14 @@ enum CompleteTask {
                         .init(
                             "files", .map(.string(maxLength: 64), "Optional {path: sha256} to check against the files.")
                         ),
-                        .init("commit", .string("The git commit id the work is in.", maxLength: 64)),
+                        .init(
+                            "commit",
+                            .string(
+                                "The git commit id the work is in, {\"commit\": \"<sha>\"}; it must exist in the workspace repository. (The task's requirement says {\"commit\": true}.)",
+                                maxLength: 64
+                            ).hinting(
+                                "complete-task supplies the commit id itself, {\"commit\": \"<sha>\"}; true belongs in the task's evidence requirement"
+                            )),
                     ], "What the task's evidence requirement asks for.")),
         ])
     }
@@ -39,6 +46,8 @@ enum CompleteTask {
             """,
         example:
             "coordination-hub complete-task '{\"lease_id\": \"lease_01j…\", \"result\": {\"summary\": \"added the endpoint\"}}'",
+        withoutVersion:
+            "complete-task acts through the task's lease, which is its guard: a stale or foreign lease, or a second outcome, is LEASE_EXPIRED",
         handler: run)
 
     static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {

@@ -127,6 +127,8 @@ enum CreateWorkflow {
             coordination-hub workflow_123 create '{"name": "Feature Implementation", "phases": ["setup", "implementation", "testing", "deployment"], "agent_requirements": {"min": 3, "max": 8}, "timeout": "2h"}'
             """,
         touchesExistingWorkflow: false,
+        withoutVersion:
+            "create makes the workflow, which has no state_version to compare yet; an id already taken is refused with WORKFLOW_EXISTS",
         handler: run)
 
     /// Validates the parameters and builds the workflow, its phases and tasks (nothing is stored).

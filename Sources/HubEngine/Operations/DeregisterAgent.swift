@@ -12,6 +12,8 @@ enum DeregisterAgent {
         summary:
             "Remove an agent: its leases are revoked without counting an attempt, its tokens are revoked, and it leaves monitor-pool.",
         example: "coordination-hub deregister-agent '{\"agent_id\": \"agent_001\"}'",
+        withoutVersion:
+            "deregister-agent acts on one agent and its leases, not on a workflow's state",
         handler: run)
 
     static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {

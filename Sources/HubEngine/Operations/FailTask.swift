@@ -29,6 +29,8 @@ enum FailTask {
             """,
         example:
             "coordination-hub fail-task '{\"lease_id\": \"lease_01j…\", \"error\": \"tests failed\", \"retryable\": true}'",
+        withoutVersion:
+            "fail-task acts through the task's lease, which is its guard: a stale or foreign lease, or a second outcome, is LEASE_EXPIRED",
         handler: run)
 
     static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {

@@ -47,6 +47,8 @@ enum Heartbeat {
         discussion:
             "Leases last 3 heartbeat intervals (heartbeat_interval, default 30s) from the claim or the last heartbeat. An agent that stops sends offline: true last (after giving back its leases), so that its silence is not taken for a failure.",
         example: "coordination-hub heartbeat '{\"agent_id\": \"agent_001\"}'",
+        withoutVersion:
+            "heartbeat renews the agent's own leases, which are the guard of its tasks",
         handler: run)
 
     static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {

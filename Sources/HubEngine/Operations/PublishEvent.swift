@@ -148,14 +148,23 @@ enum PublishEvent {
         "publish-event", scope: .hub, mutating: false, parameters: Parameters.self,
         summary: "Publish an event (or a list in 'events'): stored durably and routed to matching subscriptions.",
         discussion: """
-            With a workflow id the subject is workflow.<id>.<event_type>; with agent_id, agent.<id>.<event_type>; \
-            otherwise hub.<source>.<event_type>. Client events are reports and never change workflow state. \
+            With a workflow id the subject is workflow.<id>.<event_type> and the event takes the workflow's \
+            current phase and correlation id; with agent_id, agent.<id>.<event_type>. Without a workflow id (SPEC \
+            §2 lists publish-event among the workflow operations; the hub also takes events about no workflow, \
+            as POST /v1/publish-event does) the event is about no workflow: workflow_id null, phase 0, subject \
+            hub.<source>.<event_type> when source is a usable segment (a-z, 0-9, _ or -, at most 64), else \
+            hub.client.<event_type>; patterns such as hub.# or *.<event_type> match it. Only the admin token (or any \
+            caller of an open loopback server) may publish without a workflow id: an agent token must name a \
+            workflow it has worked in. Client events are reports \
+            and never change workflow state (its state_version stays, so if_version is not taken). \
             A dedup_id seen within the dedup window (configuration dedup_window, default 2m) stores nothing and \
             returns the original event with duplicate: true.
             """,
         example: """
             coordination-hub workflow_123 publish-event '{"event_type": "tests_passed", "data": {"suite": "unit"}, "severity": "info", "metadata": {"tags": ["ci"]}, "dedup_id": "ci-run-42"}'
             """,
+        withoutVersion:
+            "a client's event is a report that never changes workflow state (its state_version stays), so there is no change for it to guard",
         handler: run)
 
     static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {

@@ -32,10 +32,12 @@ enum RedistributeTasks {
     static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {
         let id = try context.requiredWorkflowID
         let strategy = p.strategy ?? .performanceBased
+        let expected = context.expectedVersion
         let plan = try await context.hub.dispatch { scope -> [Reassignment] in
             var agent = try scope.agent(p.failedAgent)
             var plan: [Reassignment] = []
             try scope.workflow(id) { m in
+                try m.workflow.check(ifVersion: expected)
                 guard WorkflowLifecycle(status: m.workflow.status, archived: m.workflow.archived).acceptsWork else {
                     throw HubError.invalidTransition(
                         operation: "redistribute-tasks", workflowID: id, current: m.workflow.status,

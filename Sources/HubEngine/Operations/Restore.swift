@@ -16,7 +16,11 @@ enum Restore {
             .init(
                 "checkpoint_id",
                 .string("A chkpt_… id, 'latest', or a checkpoint name. Defaults to 'latest'.", maxLength: 256)),
-            .init("name", .id("The newest checkpoint with this name.")),
+            .init(
+                "name",
+                .id(
+                    "The newest checkpoint with this name; when it is corrupt (and auto_recovery is on), the newest valid checkpoint before it, of any name."
+                )),
             .init("latest", .boolean("The newest checkpoint (the same as checkpoint_id 'latest').")),
             .init(
                 "strategy",
@@ -34,7 +38,7 @@ enum Restore {
             .init(
                 "auto_recovery",
                 .boolean(
-                    "When the hub chooses (latest, a name), skip corrupt checkpoints for the newest valid one. Defaults to the auto_recovery setting (true)."
+                    "When the hub chooses (latest, a name), skip corrupt checkpoints for the newest valid one taken no later than the one asked for. Defaults to the auto_recovery setting (true)."
                 )),
         ])
     }
@@ -45,9 +49,12 @@ enum Restore {
             "Restore a workflow (and its captured files) from a checkpoint; rollback re-queues the work done since.",
         discussion: """
             Every load verifies the checkpoint's SHA-256. A checkpoint named by id that is corrupt is refused with \
-            CHECKPOINT_CORRUPT naming the newest valid one; for latest or a name, auto_recovery uses the newest valid \
-            one and says so (fallback_used, skipped_corrupt). The workflow is left paused (resume continues); its \
-            state_version goes up; the event log keeps everything (state_restored, state_rolled_back). Files are \
+            CHECKPOINT_CORRUPT naming the newest valid one: an id is never silently replaced. For latest or a name \
+            the hub chooses: with auto_recovery it skips corrupt checkpoints, from the newest (latest) or the newest \
+            of that name back, for the newest valid one of any name, and says so (fallback_used, used_checkpoint, \
+            skipped_corrupt and a next step); it never picks one newer than asked. The workflow is left paused \
+            (resume continues); its state_version goes up; the event log keeps everything (state_restored, \
+            state_rolled_back). Files are \
             written only inside the workspace, each to a temporary file renamed into place, modes kept, never \
             through a symlink; files the checkpoint's globs match that it did not hold are removed (but files it \
             found and could not read). Once the files are in place, files_restored is published. A restore \
@@ -221,9 +228,7 @@ enum Restore {
                 "checkpoint": .string(checkpoint.name), "strategy": .string(strategy.rawValue),
                 "phases": .array(plan.restoredPhases.map { .count($0) }),
             ])
-        if !plan.requeuedTasks.isEmpty || !plan.undoneTasks.isEmpty {
-            step("requeue_tasks", ["tasks": .strings(plan.requeuedTasks + plan.undoneTasks)])
-        }
+        if !plan.requeuedTasks.isEmpty { step("requeue_tasks", ["tasks": .strings(plan.requeuedTasks)]) }
         var fallback: [JSONValue] = choice.olderValid.prefix(5).map {
             [
                 "action": "restore", "checkpoint_id": .string($0.checkpointID), "name": .string($0.name),
@@ -249,8 +254,16 @@ enum Restore {
         result["status"] = .string(restored.status.rawValue)
         result["state_version"] = .int(restored.stateVersion)
         let state = WorkflowSnapshot(workflow: restored, phases: plan.snapshot.phases, tasks: plan.snapshot.tasks)
+        var fallbackNote: [String] = []
+        if choice.fallbackUsed {
+            // The hub chose another checkpoint than the one asked for: the answer says so first.
+            fallbackNote.append(
+                "Skipped corrupt checkpoint(s) \(choice.skippedCorrupt.joined(separator: ", ")) for '\(reference)': restored \(checkpoint.checkpointID) (\(checkpoint.name)), the newest valid checkpoint before them; check its state with 'coordination-hub \(id) get-status'"
+            )
+        }
         return OperationOutcome(
-            result: result, nextSteps: ["Continue with 'coordination-hub \(id) resume'"] + NextSteps.after(state),
+            result: result,
+            nextSteps: fallbackNote + NextSteps.after(state),
             stateVersion: restored.stateVersion)
     }
 

@@ -34,6 +34,8 @@ enum SaveState {
             """,
         example:
             "coordination-hub workflow_123 save-state '{\"include_checkpoints\": true, \"compress\": true, \"backup_location\": \"backups/\"}'",
+        withoutVersion:
+            "save-state exports the workflow and changes nothing, so there is no change for it to guard",
         handler: run)
 
     static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {

@@ -27,8 +27,11 @@ enum VerifyState {
 
     static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {
         let id = try context.requiredWorkflowID
+        let expected = context.expectedVersion
         let (found, checkpointReport) = try await context.store.read { tx -> ([StateInvariants.Violation], JSONValue) in
             guard let workflow = try tx.workflow(id) else { throw HubError.workflowNotFound(id) }
+            // A stale if_version is refused whether or not there is anything to repair.
+            try workflow.check(ifVersion: expected)
             let violations = StateInvariants.check(try StateFacts.read(tx, workflow: workflow))
             guard p.checkpoints ?? true else { return (violations, .null) }
             let all = try tx.checkpoints(of: id, limit: 10_000)

@@ -3,7 +3,8 @@ import HubStore
 
 /// Finds the checkpoint a request names (§11, §17): an id is taken as named and refused
 /// when corrupt; `latest` and names let the hub choose, skipping corrupt ones for the
-/// newest valid one when `auto_recovery` is on.
+/// newest valid one when `auto_recovery` is on — for a name, the newest valid checkpoint
+/// (of any name) no newer than the newest checkpoint of that name.
 struct CheckpointResolver {
     struct Choice {
         var checkpoint: Checkpoint
@@ -44,9 +45,17 @@ struct CheckpointResolver {
         // parsed (a snapshot that hashes right but cannot be read counts as corrupt too).
         var validity = CheckpointValidity(withContents: withContents)
         var loaded: [String: CheckpointValidity.Verdict] = [:]
+        var rows: [String: Checkpoint] = [:]
+        /// The stored checkpoint, not yet verified: enough to know its name.
+        func row(_ id: String) throws -> Checkpoint? {
+            if let hit = rows[id] { return hit }
+            let c = try tx.checkpoint(id: id)
+            rows[id] = c
+            return c
+        }
         func load(_ id: String) throws -> CheckpointValidity.Verdict? {
             if let hit = loaded[id] { return hit }
-            guard let c = try tx.checkpoint(id: id) else { return nil }
+            guard let c = try row(id) else { return nil }
             let verdict = try validity.check(c, in: tx)
             loaded[id] = verdict
             return verdict
@@ -86,12 +95,18 @@ struct CheckpointResolver {
             }
             return try chosen(verdict.checkpoint, doc, skipped: [])
         }
+        // The hub chooses (§11): from the named point back — the newest checkpoint for `latest`, the
+        // newest of that name for a name — corrupt ones are skipped for the newest valid one, of any
+        // name. Never a newer one: a restore to a name goes back at least as far as asked.
         var skipped: [String] = []
         var firstCorrupt: CheckpointValidity.Verdict?
+        var reached = reference == "latest"
         for id in ids {
-            guard let verdict = try load(id), reference == "latest" || verdict.checkpoint.name == reference else {
-                continue
+            if !reached {
+                guard try row(id)?.name == reference else { continue }
+                reached = true
             }
+            guard let verdict = try load(id) else { continue }
             if verdict.isValid, let doc = document(verdict) {
                 return try chosen(verdict.checkpoint, doc, skipped: skipped)
             }
@@ -100,7 +115,7 @@ struct CheckpointResolver {
             if !autoRecovery { break }
         }
         guard let firstCorrupt else { throw notFound(reference, empty: ids.isEmpty) }
-        // Nothing usable among the candidates: name the newest valid checkpoint of any name.
+        // Nothing usable from the named point back: name the newest valid checkpoint of any name.
         throw corrupt(firstCorrupt, newestValid: try newestValid(), explicit: false)
     }
 

@@ -192,16 +192,7 @@ extension Hub {
         let rootCause = Mutation.causeOfChanges
         let change: (value: T, workflow: Workflow, events: [HubEvent]) = try await store.write { tx in
             guard let workflow = try tx.workflow(workflowID) else { throw HubError.workflowNotFound(workflowID) }
-            if let expected, expected != workflow.stateVersion {
-                throw HubError(
-                    .versionConflict,
-                    "Workflow \(workflowID) is at state_version \(workflow.stateVersion), not \(expected)",
-                    details: "Someone changed the workflow since you read it; nothing was changed.",
-                    context: ["current_version": .int(workflow.stateVersion), "expected_version": .int(expected)],
-                    suggestions: [
-                        "Read the workflow again with 'get-status' and retry with if_version \(workflow.stateVersion)"
-                    ])
-            }
+            try workflow.check(ifVersion: expected)
             if workflow.archived && !allowArchived {
                 throw HubError.invalidTransition(
                     operation: operation, workflowID: workflowID, current: workflow.status, archived: true, allowed: [])
@@ -315,5 +306,18 @@ extension HubError {
                 "List available workflows with 'list-workflows'",
                 "Create new workflow with 'coordination-hub \(id) create'",
             ])
+    }
+}
+
+extension Workflow {
+    /// Refuses with `VERSION_CONFLICT` when the caller's `if_version` (`expected`) is given and
+    /// is not this workflow's `state_version` (§9); `nil` passes.
+    func check(ifVersion expected: Int64?) throws(HubError) {
+        guard let expected, expected != stateVersion else { return }
+        throw HubError(
+            .versionConflict, "Workflow \(id) is at state_version \(stateVersion), not \(expected)",
+            details: "Someone changed the workflow since you read it; nothing was changed.",
+            context: ["current_version": .int(stateVersion), "expected_version": .int(expected)],
+            suggestions: ["Read the workflow again with 'get-status' and retry with if_version \(stateVersion)"])
     }
 }

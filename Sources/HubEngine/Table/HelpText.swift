@@ -58,7 +58,8 @@ public enum HelpText {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    /// One operation in full: summary, discussion, every parameter, an example.
+    /// One operation in full: summary, discussion, every parameter (and the fields of the
+    /// objects they hold, such as a task's), an example.
     public static func operation(_ op: OperationDescriptor) -> String {
         var lines = [
             "coordination-hub \(op.scope == .workflow ? "<workflow-id>" : "[<workflow-id>]") \(op.name) ['<json>']", "",
@@ -68,18 +69,61 @@ public enum HelpText {
         lines += ["", "Parameters:"]
         let props = op.schema.properties
         if props.isEmpty { lines.append("  (none)") }
-        for p in props {
-            var line = "  \(p.name)\(p.required ? " (required)" : ""): \(p.schema.typeDescription)"
-            if let summary = p.schema.summary { line += " — \(summary)" }
-            lines.append(line)
-            for nested in p.schema.properties {
-                var sub =
-                    "      \(nested.name)\(nested.required ? " (required)" : ""): \(nested.schema.typeDescription)"
-                if let summary = nested.schema.summary { sub += " — \(summary)" }
-                lines.append(sub)
-            }
-        }
+        for p in props { describe(p, indent: 2, depth: 0, into: &lines) }
         lines += ["", "Example:", "  " + op.example.trimmingCharacters(in: .whitespacesAndNewlines), ""]
         return lines.joined(separator: "\n")
+    }
+
+    /// How deep fields are listed: deep enough for create's phases → tasks → evidence → files.
+    static let maxDepth = 4
+
+    /// One parameter's line, then the fields of the objects it holds (directly, as the items
+    /// of an array, or as one alternative), each level indented four more.
+    static func describe(_ p: Schema.Property, indent: Int, depth: Int, into lines: inout [String]) {
+        var line = "\(String(repeating: " ", count: indent))\(p.name)\(p.required ? " (required)" : ""): "
+        line += typeDescription(p.schema)
+        if let summary = p.schema.summary { line += " — \(summary)" }
+        lines.append(line)
+        guard depth < maxDepth else { return }
+        for field in fields(of: p.schema) { describe(field, indent: indent + 4, depth: depth + 1, into: &lines) }
+    }
+
+    /// The fields of the objects a value of `schema` holds: its own, its items', or its alternatives'.
+    static func fields(of schema: Schema) -> [Schema.Property] {
+        switch schema.kind {
+        case .object(let properties, _): return properties
+        case .array(let items): return fields(of: items)
+        case .anyOf(let options): return options.flatMap { fields(of: $0) }
+        default: return []
+        }
+    }
+
+    /// The type as help says it: a list says what it holds.
+    static func typeDescription(_ schema: Schema) -> String {
+        switch schema.kind {
+        case .array(let items): return "a list of \(plural(items))"
+        case .anyOf(let options): return options.map(typeDescription).joined(separator: " or ")
+        default: return schema.typeDescription
+        }
+    }
+
+    static func plural(_ schema: Schema) -> String {
+        switch schema.kind {
+        case .string:
+            if let values = schema.enumValues { return "strings (\(values.joined(separator: "|")))" }
+            switch schema.format {
+            case .duration?: return "duration strings"
+            case .dateTime?: return "RFC 3339 timestamps"
+            case .id?: return "ids"
+            case nil: return "strings"
+            }
+        case .integer: return "integers"
+        case .number: return "numbers"
+        case .boolean: return "booleans"
+        case .array(let items): return "lists of \(plural(items))"
+        case .object: return "objects"
+        case .anyOf(let options): return options.map(plural).joined(separator: " or ")
+        case .any: return "JSON values"
+        }
     }
 }

@@ -23,8 +23,11 @@ public struct OperationDescriptor: Sendable {
     public let discussion: String
     /// A complete example invocation, as a user would type it.
     public let example: String
-    /// Whether it changes a workflow's state (and so accepts `if_version`).
+    /// Whether it accepts `if_version` (§9): the workflow operations that change the workflow,
+    /// and `checkpoint`, which records its state.
     public let mutating: Bool
+    /// Why it takes no `if_version`, said to a caller who sends one; `nil` when it takes it.
+    public let versionRefusal: String?
     /// Whether it only reads: no change, no event (apart from the timeouts and agent
     /// expiries that calls enforce against the clock). Every other operation may append events.
     public var readOnly: Bool { Self.readers.contains(name) }
@@ -44,6 +47,7 @@ public struct OperationDescriptor: Sendable {
     public init<P: OperationParameters>(
         _ name: String, scope: OperationScope, mutating: Bool, parameters: P.Type, summary: String,
         discussion: String = "", example: String, touchesExistingWorkflow: Bool = true,
+        withoutVersion: String? = nil,
         handler: @escaping @Sendable (OperationContext, P) async throws -> OperationOutcome
     ) {
         self.name = name
@@ -53,6 +57,14 @@ public struct OperationDescriptor: Sendable {
         self.example = example
         self.mutating = mutating
         self.touchesExistingWorkflow = touchesExistingWorkflow
+        let versionRefusal =
+            mutating
+            ? nil
+            : withoutVersion
+                ?? (Self.readers.contains(name)
+                    ? "\(name) only reads, so there is no change for it to guard"
+                    : "\(name) is a hub operation; if_version guards the workflow operations that change a workflow (start, pause, add-tasks, restore, …; see 'help')")
+        self.versionRefusal = versionRefusal
         var schema = P.schema
         if mutating, case .object(var properties, let additional) = schema.kind {
             properties.append(
@@ -66,6 +78,12 @@ public struct OperationDescriptor: Sendable {
         self.schema = schema
         let finalSchema = schema
         self.handler = { context, raw in
+            if let versionRefusal, raw["if_version"] != nil {
+                // Said plainly rather than as an unknown parameter: README and §9 speak of if_version.
+                throw HubError.parameter(
+                    "if_version", "is not taken by \(name): \(versionRefusal)",
+                    suggestions: ["Send the request without if_version"])
+            }
             try finalSchema.validate(raw)
             var withoutVersion = raw
             var context = context

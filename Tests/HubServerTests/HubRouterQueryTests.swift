@@ -1,0 +1,86 @@
+import HTTPTypes
+import HubCore
+import HubEngine
+import HubServer
+import HubTesting
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import Testing
+
+/// §3 on every path: a query parameter a path does not take is refused, not ignored, and so
+/// is a body sent with a GET, whose parameters are in its query.
+@Suite struct HubRouterQueryTests {
+    let t: TestHub
+    init() throws { t = try TestHub() }
+
+    func app() -> some ApplicationProtocol {
+        Application(router: HubRouter.make(hub: t.hub, maxBodySize: 1 << 20))
+    }
+
+    static func json(_ response: TestResponse) -> JSONValue {
+        (try? JSONParser.parse(bytes: Array(response.body.readableBytesView))) ?? .null
+    }
+
+    static func text(_ response: TestResponse) -> String {
+        String(decoding: response.body.readableBytesView, as: UTF8.self)
+    }
+
+    @Test(arguments: ["/healthz", "/metrics", "/openapi.json"])
+    func theOpenEndpointsRefuseAQuery(_ path: String) async throws {
+        try await app().test(.router) { client in
+            try await client.execute(uri: path + "?x=1", method: .get) { r in
+                #expect(r.status == .badRequest)
+                #expect(Self.json(r)["error"]?["code"] == "INVALID_PARAMETERS")
+                #expect(Self.json(r)["error"]?["context"]?["field"] == "x")
+            }
+            try await client.execute(uri: path, method: .get) { r in #expect(r.status == .ok) }
+        }
+    }
+
+    @Test(arguments: ["/healthz", "/openapi.json"])
+    func aHeadWithAQueryIsRefusedToo(_ path: String) async throws {
+        try await app().test(.router) { client in
+            try await client.execute(uri: path + "?x=1", method: .head) { r in #expect(r.status == .badRequest) }
+            try await client.execute(uri: path, method: .head) { r in #expect(r.status == .ok) }
+        }
+    }
+
+    @Test func aGetOfAWorkflowWithABodyIsRefusedAndPointsToThePost() async throws {
+        await t.run("w1", "create", #"{"phases": ["a"]}"#)
+        try await app().test(.router) { client in
+            try await client.execute(
+                uri: "/v1/workflows/w1", method: .get, body: ByteBuffer(string: #"{"include_metrics": true}"#)
+            ) { r in
+                #expect(r.status == .badRequest)
+                let error = Self.json(r)["error"]
+                #expect(error?["code"] == "INVALID_PARAMETERS")
+                #expect(error?["context"]?["field"] == "body")
+                #expect(Self.text(r).contains("/v1/workflows/w1/get-status"))
+            }
+            try await client.execute(uri: "/v1/workflows/w1?include_metrics=true", method: .get) { r in
+                #expect(r.status == .badRequest)
+                #expect(Self.json(r)["error"]?["message"]?.stringValue?.contains("/v1/workflows/w1/get-status") == true)
+            }
+            // No body, or an empty object, is what a GET without parameters sends.
+            try await client.execute(uri: "/v1/workflows/w1", method: .get) { r in #expect(r.status == .ok) }
+            try await client.execute(uri: "/v1/workflows/w1", method: .get, body: ByteBuffer(string: "{}")) { r in
+                #expect(r.status == .ok)
+            }
+            try await client.execute(
+                uri: "/v1/workflows/w1/get-status", method: .post,
+                body: ByteBuffer(string: #"{"include_metrics": true}"#)
+            ) { r in #expect(r.status == .ok) }
+        }
+    }
+
+    @Test func aGetOfTheWorkflowListWithABodyIsRefused() async throws {
+        try await app().test(.router) { client in
+            try await client.execute(uri: "/v1/workflows", method: .get, body: ByteBuffer(string: #"{"limit": 1}"#)) {
+                r in
+                #expect(r.status == .badRequest)
+                #expect(Self.json(r)["error"]?["code"] == "INVALID_PARAMETERS")
+            }
+        }
+    }
+}
