@@ -59,6 +59,8 @@ public enum OpenAPIDocument {
                 "operationId": "events_stream",
                 "summary":
                     "The event log as Server-Sent Events (id: sequence, event: type, data: the event), resumable with Last-Event-ID.",
+                "description":
+                    "Without after_sequence or Last-Event-ID the stream starts after the newest event at the time of the request: new events only. after_sequence=0 sends the whole log first.",
                 "parameters": .array(
                     [
                         query("patterns", ["type": "string"]), query("event_types", ["type": "string"]),

@@ -145,7 +145,7 @@ import Testing
         // Streams that are told to stop send what is there, then end: the test can read the whole body.
         let app = Application(router: HubRouter.make(hub: t.hub, maxBodySize: 1 << 20, streamsStop: { true }))
         try await app.test(.router) { client in
-            try await client.execute(uri: "/v1/events/stream?patterns=*.note", method: .get) { r in
+            try await client.execute(uri: "/v1/events/stream?patterns=*.note&after_sequence=0", method: .get) { r in
                 #expect(r.status == .ok)
                 #expect(r.headers[.contentType] == "text/event-stream")
                 let text = String(buffer: r.body)
@@ -171,6 +171,24 @@ import Testing
         }
     }
 
+    /// A stream without after_sequence or Last-Event-ID sent the whole log first: it carries
+    /// the events after the newest one at the time of the request, and no older one.
+    @Test func aStreamWithoutAStartCarriesNoEarlierEvent() async throws {
+        await t.run("w1", "create", #"{"phases": ["a"]}"#)
+        await t.run("w1", "publish-event", #"{"event_type": "note"}"#)
+        // Told to stop, a stream sends what is there for it and ends: here, nothing.
+        let app = Application(router: HubRouter.make(hub: t.hub, maxBodySize: 1 << 20, streamsStop: { true }))
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/v1/events/stream", method: .get) { r in
+                #expect(r.status == .ok)
+                #expect(!String(buffer: r.body).contains("id: "), "\(String(buffer: r.body))")
+            }
+            try await client.execute(uri: "/v1/events/stream?after_sequence=0", method: .get) { r in
+                #expect(String(buffer: r.body).contains("event: note"))
+            }
+        }
+    }
+
     /// Delivery deduplication applies to streams too (§17): with it on, a repeat inside the
     /// window is not sent again (the stream sent both); the log keeps both.
     @Test func theEventStreamDropsRepeatsWhenDeduplicationIsOn() async throws {
@@ -188,7 +206,8 @@ import Testing
         }
         let app = Application(router: HubRouter.make(hub: t.hub, maxBodySize: 1 << 20, streamsStop: { true }))
         try await app.test(.router) { client in
-            try await client.execute(uri: "/v1/events/stream?event_types=same,other", method: .get) { r in
+            try await client.execute(uri: "/v1/events/stream?event_types=same,other&after_sequence=0", method: .get) {
+                r in
                 let types = String(buffer: r.body).split(separator: "\n").filter { $0.hasPrefix("event: ") }
                 #expect(types == ["event: same", "event: other", "event: other", "event: same", "event: same"])
             }
