@@ -22,6 +22,25 @@ import Testing
         #expect(Self.document["openapi"] == "3.1.0")
     }
 
+    /// The workflow id was "the workflow it is about" for every hub operation, also those it
+    /// narrows nothing for: the body's workflow_id and the path's say what it does there.
+    @Test func theWorkflowIDSaysWhatItDoesForEachOperation() throws {
+        let paths = try #require(Self.document["paths"])
+        func body(_ op: String) -> String? {
+            paths["/v1/\(op)"]?["post"]?["requestBody"]?["content"]?["application/json"]?["schema"]?["properties"]?[
+                "workflow_id"]?["description"]?.stringValue
+        }
+        func path(_ op: String) -> String? {
+            paths["/v1/workflows/{workflow_id}/\(op)"]?["post"]?["parameters"]?.arrayValue?.first?["description"]?
+                .stringValue
+        }
+        #expect(body("monitor-pool")?.contains("narrows nothing") == true)
+        #expect(body("list-workflows")?.contains("narrows nothing") == true)
+        #expect(body("claim-task") == "Only this workflow's tasks are handed out.")
+        #expect(path("claim-task") == body("claim-task"))
+        #expect(path("pause") == "The workflow to act on.")
+    }
+
     @Test func theCommittedDocumentIsTheGeneratedOne() throws {
         // Tests/HubServerTests/<this file> → the package root.
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()

@@ -39,6 +39,8 @@ enum CompleteTask {
             """,
         example:
             "coordination-hub complete-task '{\"lease_id\": \"lease_01j…\", \"result\": {\"summary\": \"added the endpoint\"}}'",
+        workflowID:
+            "Checked against the lease: a lease of another workflow's task is LEASE_EXPIRED (lease_id alone is enough).",
         handler: run)
 
     static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {

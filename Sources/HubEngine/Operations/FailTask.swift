@@ -29,6 +29,8 @@ enum FailTask {
             """,
         example:
             "coordination-hub fail-task '{\"lease_id\": \"lease_01j…\", \"error\": \"tests failed\", \"retryable\": true}'",
+        workflowID:
+            "Checked against the lease: a lease of another workflow's task is LEASE_EXPIRED (lease_id alone is enough).",
         handler: run)
 
     static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {

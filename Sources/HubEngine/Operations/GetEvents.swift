@@ -79,6 +79,8 @@ enum GetEvents {
         example: """
             coordination-hub workflow_123 get-events '{"patterns": ["*.task_completed", "*.failed"], "min_severity": "info", "after_sequence": 0, "limit": 50}'
             """,
+        workflowID:
+            "Only this workflow's events (with subscription: only its pending events, a view that cannot be acknowledged; with event_id: only an event of this workflow).",
         handler: run)
 
     /// Rows read per page while filtering by pattern.

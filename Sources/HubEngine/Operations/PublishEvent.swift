@@ -156,6 +156,8 @@ enum PublishEvent {
         example: """
             coordination-hub workflow_123 publish-event '{"event_type": "tests_passed", "data": {"suite": "unit"}, "severity": "info", "metadata": {"tags": ["ci"]}, "dedup_id": "ci-run-42"}'
             """,
+        workflowID:
+            "The workflow the event is about: its subject is workflow.<id>.<event_type> and its phase defaults to the workflow's current phase. Without one the event is about no workflow (agent.<agent_id>.… or hub.<source>.…).",
         handler: run)
 
     static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {

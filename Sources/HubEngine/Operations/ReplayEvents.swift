@@ -35,6 +35,7 @@ enum ReplayEvents {
         example: """
             coordination-hub replay-events '{"subscription": "ci-watcher", "from_time": "2026-11-30T09:00:00Z", "to_time": "2026-11-30T10:00:00Z"}'
             """,
+        workflowID: "Only this workflow's events in the range are delivered again.",
         handler: run)
 
     static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {

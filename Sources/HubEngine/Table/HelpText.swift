@@ -79,6 +79,9 @@ public enum HelpText {
                 lines.append(sub)
             }
         }
+        if op.scope == .hub {
+            lines += ["", "Workflow id (optional: before the operation, or workflow_id): " + op.workflowIDEffect]
+        }
         lines += ["", "Example:", "  " + op.example.trimmingCharacters(in: .whitespacesAndNewlines), ""]
         return lines.joined(separator: "\n")
     }
