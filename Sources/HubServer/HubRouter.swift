@@ -19,8 +19,8 @@ public enum HubRouter {
     ) -> Router<HubRequestContext> {
         let router = Router(context: HubRequestContext.self)
         let auth = Authorization(adminToken: adminToken, hub: hub)
-        // Request counts and durations through swift-metrics (Prometheus when the server bootstraps it).
-        router.add(middleware: MetricsMiddleware())
+        // Request counts, durations and errors, into the registry GET /metrics emits.
+        router.add(middleware: RequestMetricsMiddleware(factory: PrometheusMetricsFactory(registry: registry)))
         router.add(middleware: MethodNotAllowedMiddleware(hub: hub))
         if adminToken == nil { router.add(middleware: LoopbackGuardMiddleware(hub: hub)) }
         addEventStream(to: router, hub: hub, stop: streamsStop, auth: auth)

@@ -47,6 +47,10 @@ import Testing
         let text = String(decoding: metrics, as: UTF8.self)
         #expect(text.contains("http_server_request_duration_count{"))
         #expect(text.contains("hub_workflows{status=\"created\"} 1.0"))
+        // An error series only for what failed (a 200 had one, at 0): here the 409.
+        let errors = text.split(separator: "\n").filter { $0.hasPrefix("hb_request_errors_total{") }
+        #expect(errors.count == 1 && errors.first?.contains("error_type=\"409\"") == true, "\(errors)")
+        #expect(text.contains("# TYPE hub_delivered_events_total counter"))
 
         // Webhook delivery runs inside the server.
         let (subscribed, _) = try await Self.request(

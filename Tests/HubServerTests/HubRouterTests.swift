@@ -229,6 +229,38 @@ import Testing
         }
     }
 
+    /// /metrics had `hb_request_errors{…,error_type="200"} 0` series, one per route and status
+    /// served, and the cumulative figures typed as gauges: errors are counted for error statuses
+    /// only, and the figures that only grow are counters named `…_total`.
+    @Test func metricsCountErrorsOnlyForErrorsAndCumulativeFiguresAsCounters() async throws {
+        await t.run("w1", "create", #"{"phases": ["a"]}"#)
+        try await app().test(.router) { client in
+            try await client.execute(uri: "/healthz", method: .get) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/v1/workflows/w1/get-status", method: .post) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/v1/workflows/nobody/get-status", method: .post) {
+                #expect($0.status == .notFound)
+            }
+            try await client.execute(uri: "/metrics", method: .get) { r in
+                let lines = String(buffer: r.body).split(separator: "\n").map(String.init)
+                let errors = lines.filter { $0.hasPrefix("hb_request_errors_total{") }
+                #expect(errors.count == 1, "\(errors)")
+                #expect(errors.first?.contains("error_type=\"404\"") == true, "\(errors)")
+                #expect(errors.first?.hasSuffix(" 1") == true, "\(errors)")
+                #expect(!lines.contains { $0.contains("error_type=\"2") }, "\(lines)")
+                #expect(lines.contains { $0.hasPrefix("hb_requests_total{") && $0.contains("status_code=\"200\"") })
+                #expect(lines.contains("# TYPE hb_requests_total counter"))
+                for name in [
+                    "hub_delivered_events", "hub_delivered_batches", "hub_dead_letters", "hub_delivery_retries",
+                    "hub_tasks_completed", "hub_tasks_failed",
+                ] {
+                    #expect(lines.contains("# TYPE \(name)_total counter"), "\(name)")
+                    #expect(lines.contains("\(name)_total 0"), "\(name)")
+                    #expect(!lines.contains { $0.hasPrefix("# TYPE \(name) ") }, "\(name)")
+                }
+            }
+        }
+    }
+
     /// Found by schemathesis: other methods on a known path are 405 with Allow; unknown paths
     /// are 404 with a JSON error (they had an empty body).
     @Test func otherMethodsOnAKnownPathAre405WithAllow() async throws {
