@@ -29,12 +29,19 @@ public enum HubRouter {
             json(["status": "ok"], status: .ok)
         }
         let openAPI = OpenAPIDocument.make(hub.table, version: Hub.version)
-        router.get("openapi.json") { _, _ in json(openAPI, status: .ok) }
+        // Served with this server's own address in `servers` (the generated one names 127.0.0.1:8080).
+        let served: @Sendable (HubRequestContext) -> JSONValue = {
+            OpenAPIDocument.served(openAPI, at: $0.channel.localAddress)
+        }
+        router.get("openapi.json") { _, context in json(served(context), status: .ok) }
         // HEAD of the open endpoints, for health checks that ask with it (RFC 9110 §9.3.2):
         // the GET's status and headers, no body.
-        for (path, body) in [("healthz", ["status": "ok"] as JSONValue), ("openapi.json", openAPI)] {
-            router.head(RouterPath(stringLiteral: path)) { _, _ in
-                var response = json(body, status: .ok)
+        let heads: [(String, @Sendable (HubRequestContext) -> JSONValue)] = [
+            ("healthz", { _ in ["status": "ok"] }), ("openapi.json", served),
+        ]
+        for (path, body) in heads {
+            router.head(RouterPath(stringLiteral: path)) { _, context in
+                var response = json(body(context), status: .ok)
                 response.body = ResponseBody()
                 return response
             }

@@ -52,6 +52,10 @@ import Testing
         #expect(errors.count == 1 && errors.first?.contains("error_type=\"409\"") == true, "\(errors)")
         #expect(text.contains("# TYPE hub_delivered_events_total counter"))
 
+        // The served OpenAPI document names this server, not 127.0.0.1:8080.
+        let (_, document) = try await Self.request("GET", url + "/openapi.json")
+        #expect(document["servers"] == [["url": .string(url)]])
+
         // Webhook delivery runs inside the server.
         let (subscribed, _) = try await Self.request(
             "POST", url + "/v1/subscribe-event",

@@ -5,6 +5,7 @@ import HubServer
 import HubTesting
 import Hummingbird
 import HummingbirdTesting
+import NIOCore
 import Testing
 
 /// The OpenAPI document is generated from the operation table, served, and committed (§13).
@@ -50,6 +51,18 @@ import Testing
         #expect(
             parsed == Self.document,
             "docs/openapi.json is out of date: run 'coordination-hub openapi > docs/openapi.json' and commit it")
+    }
+
+    /// The served document named http://127.0.0.1:8080 whatever the server listened on: it
+    /// names the address the request reached (the generated, committed one is unchanged).
+    @Test func theServedDocumentNamesTheAddressItWasFetchedFrom() throws {
+        func server(_ address: SocketAddress?) -> JSONValue? {
+            OpenAPIDocument.served(Self.document, at: address)["servers"]
+        }
+        #expect(server(try SocketAddress(ipAddress: "127.0.0.1", port: 43210)) == [["url": "http://127.0.0.1:43210"]])
+        #expect(server(try SocketAddress(ipAddress: "::1", port: 9)) == [["url": "http://[::1]:9"]])
+        #expect(server(nil) == Self.document["servers"])
+        #expect(Self.document["servers"] == [["url": "http://127.0.0.1:8080"]])
     }
 
     @Test func theServerServesIt() async throws {
