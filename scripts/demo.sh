@@ -31,8 +31,10 @@ trap stop_server EXIT
 # From here on every command is a request to the server, with the same output as on the local store.
 export COORDINATION_HUB_URL="$url"
 echo "\$ export COORDINATION_HUB_URL=$url"
-echo "\$ curl -sN '$url/v1/events/stream?patterns=*.task_completed,*.completed,*.state_rolled_back' > events.txt &"
-curl -sN "$url/v1/events/stream?patterns=*.task_completed,*.completed,*.state_rolled_back" > events.txt &
+# after_sequence=0: from the start of the log, so nothing is missed however late curl connects
+# (a stream without it carries the events after the newest one when it is opened).
+echo "\$ curl -sN '$url/v1/events/stream?patterns=*.task_completed,*.completed,*.state_rolled_back&after_sequence=0' > events.txt &"
+curl -sN "$url/v1/events/stream?patterns=*.task_completed,*.completed,*.state_rolled_back&after_sequence=0" > events.txt &
 watcher=$!
 
 step() {

@@ -338,7 +338,10 @@ public struct CommandLineTool: Sendable {
     /// SIGINT or SIGTERM; the same lines as following the local store.
     private func followRemote(_ request: OperationRequest, remote: RemoteHub, pretty: Bool) async -> Int32 {
         let output = standardOutput
-        let reader = Task { try await remote.follow(request) { output.write($0 + "\n") } }
+        let errors = standardError
+        let reader = Task {
+            try await remote.follow(request, started: { errors.write($0) }) { output.write($0 + "\n") }
+        }
         let stop = StopFlag()
         stop.installSignalHandlers { _ in reader.cancel() }
         do {
@@ -359,11 +362,21 @@ public struct CommandLineTool: Sendable {
     }
 
     /// `follow: true`: one JSON line per event as events arrive, until SIGINT or SIGTERM.
+    /// Without a starting point of its own it prints the events after the newest one at the
+    /// start, which is fixed before the line on standard error says the follow is on.
     private func follow(_ request: OperationRequest, hub: Hub, pretty: Bool) async -> Int32 {
         let stop = StopFlag()
         stop.installSignalHandlers { _ in }
+        let followed: OperationRequest
+        do throws(HubError) {
+            followed = try await hub.fixingFollowStart(request)
+        } catch {
+            return emitError(
+                error, operation: request.operation, workflowID: request.workflowID, pretty: pretty, exit: 1)
+        }
+        standardError.write(FollowNotice.local(followed))
         do {
-            for try await event in hub.follow(request, shouldStop: { stop.isSet }) {
+            for try await event in hub.follow(followed, shouldStop: { stop.isSet }) {
                 standardOutput.write(event.serialized(.compact) + "\n")
             }
             return 0

@@ -55,15 +55,18 @@ extension RemoteHub {
 
     /// Follows the server's event stream, handing each event's JSON line to `emit`, until
     /// `stop` is called. An error answer (a bad filter, a refused token) is returned as
-    /// the operation's response; `nil` once the stream ended.
+    /// the operation's response; `nil` once the stream ended. `started` is called once the
+    /// follow's starting point is fixed (the stream's headers came, which the server sends
+    /// after fixing it): an event published after that is printed.
     func follow(
-        _ request: OperationRequest, emit: @escaping @Sendable (String) -> Void
+        _ request: OperationRequest, started: @escaping @Sendable (String) -> Void = { _ in },
+        emit: @escaping @Sendable (String) -> Void
     ) async throws -> OperationResponse? {
         let keys = Array(request.parameters.objectValue?.keys ?? [])
         if keys.contains(where: Self.polledFilters.contains),
             keys.allSatisfy({ Self.streamFilters.contains($0) || Self.polledFilters.contains($0) })
         {
-            return try await poll(request, emit: emit)
+            return try await poll(request, started: started, emit: emit)
         }
         var http = HTTPClientRequest(url: try streamURL(for: request))
         http.method = .GET
@@ -76,6 +79,7 @@ extension RemoteHub {
             let json = try JSONParser.parse(bytes: Array(body.readableBytesView))
             return OperationResponse(json: json)
         }
+        started(FollowNotice.remote(base, polling: false))
         var pending: [UInt8] = []
         for try await chunk in response.body {
             pending += chunk.readableBytesView
@@ -93,15 +97,25 @@ extension RemoteHub {
     /// A follow through `get-events` calls, as a local follow reads what other processes
     /// wrote: again after each read that brought events, and every `interval` otherwise.
     /// With a subscription each read is the subscription's (acknowledged with `ack`);
-    /// otherwise each read starts after the last event printed.
+    /// otherwise each read starts after the last event printed, the first after
+    /// `after_sequence`, `since`, or else the newest event when the follow began (as a
+    /// local follow does).
     func poll(
         _ request: OperationRequest, interval: Duration = .milliseconds(200),
-        emit: @escaping @Sendable (String) -> Void
+        started: @escaping @Sendable (String) -> Void = { _ in }, emit: @escaping @Sendable (String) -> Void
     ) async throws -> OperationResponse? {
         var next = request
         next.parameters["follow"] = nil
         let bySubscription = request.parameters["subscription"] != nil
         var last: Int64 = request.parameters["after_sequence"]?.intValue ?? -1
+        if !request.namesFollowStart {
+            // The log's end, whatever the filters: every event after it is new.
+            let newest = await perform(
+                OperationRequest(workflowID: nil, operation: "get-events", parameters: ["order": "desc", "limit": 1]))
+            if newest.error != nil { return newest }
+            last = newest.json["result"]?["last_sequence"]?.intValue ?? 0
+        }
+        started(FollowNotice.remote(base, polling: true))
         while true {
             try Task.checkCancellation()
             if !bySubscription && last >= 0 { next.parameters["after_sequence"] = .int(last) }

@@ -36,9 +36,7 @@ public struct MCPToolCatalog: Sendable {
             "workflow_id": [
                 "type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$",
                 "description": .string(
-                    op.scope == .workflow
-                        ? "The workflow to act on."
-                        : "Optional: limit the operation to this workflow."),
+                    op.scope == .workflow ? op.workflowIDEffect : "Optional. " + op.workflowIDEffect),
             ]
         ]
         for (name, schema) in parameters["properties"]?.objectValue ?? [:] { properties[name] = schema }

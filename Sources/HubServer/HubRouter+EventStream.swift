@@ -9,6 +9,8 @@ extension HubRouter {
     /// `get-events` (`patterns`, `event_types`, `severity`, `min_severity`,
     /// `workflow_id`, `after_sequence`; lists comma-separated or repeated), resumable
     /// with `Last-Event-ID`. Each event is `id: <sequence>`, `event: <type>`, `data: <json>`.
+    /// Without `after_sequence` or `Last-Event-ID` it starts after the newest event at the
+    /// time of the request (`after_sequence=0` sends the whole log first).
     /// The stream ends when `stop` says so (the server's graceful shutdown).
     static func addEventStream(
         to router: Router<HubRequestContext>, hub: Hub, stop: @escaping @Sendable () -> Bool, auth: Authorization
@@ -63,7 +65,16 @@ extension HubRouter {
             // Bad filters get their error and status before any stream starts.
             let check = await hub.perform(first)
             if let error = check.error { return json(check.json, status: error.code.httpStatus) }
-            let follow = OperationRequest(workflowID: workflowID, operation: "get-events", parameters: parameters)
+            // Without after_sequence or Last-Event-ID the stream carries new events: those after
+            // the newest one now, fixed before the headers go, so a client that publishes once
+            // it has them gets its event.
+            let follow: OperationRequest
+            do throws(HubError) {
+                follow = try await hub.fixingFollowStart(
+                    OperationRequest(workflowID: workflowID, operation: "get-events", parameters: parameters))
+            } catch {
+                return failure(error, operation: "get-events", workflowID: workflowID, hub: hub)
+            }
             // The client closing its connection ends the stream at the follower's next look
             // (Hummingbird does not cancel a response body then); a client gone without a word
             // is found by the keep-alive comment's write failing.

@@ -19,30 +19,35 @@ public enum HubRouter {
     ) -> Router<HubRequestContext> {
         let router = Router(context: HubRequestContext.self)
         let auth = Authorization(adminToken: adminToken, hub: hub)
-        // Request counts and durations through swift-metrics (Prometheus when the server bootstraps it).
-        router.add(middleware: MetricsMiddleware())
+        // Request counts, durations and errors, into the registry GET /metrics emits.
+        router.add(middleware: RequestMetricsMiddleware(factory: PrometheusMetricsFactory(registry: registry)))
         router.add(middleware: MethodNotAllowedMiddleware(hub: hub))
         if adminToken == nil { router.add(middleware: LoopbackGuardMiddleware(hub: hub)) }
         addEventStream(to: router, hub: hub, stop: streamsStop, auth: auth)
         addMetrics(to: router, hub: hub, registry: registry, auth: auth)
         let openAPI = OpenAPIDocument.make(hub.table, version: Hub.version)
+        // Served with this server's own address in `servers` (the generated one names 127.0.0.1:8080).
+        let served: @Sendable (HubRequestContext) -> JSONValue = {
+            OpenAPIDocument.served(openAPI, at: $0.channel.localAddress)
+        }
         // The open endpoints take no parameters; a query is refused as on every other path.
-        for (path, operation, body) in [
-            ("healthz", "healthz", ["status": "ok"] as JSONValue), ("openapi.json", "openapi", openAPI),
-        ] {
-            router.get(RouterPath(stringLiteral: path)) { request, _ in
+        let open: [(String, String, @Sendable (HubRequestContext) -> JSONValue)] = [
+            ("healthz", "healthz", { _ in ["status": "ok"] }), ("openapi.json", "openapi", served),
+        ]
+        for (path, operation, body) in open {
+            router.get(RouterPath(stringLiteral: path)) { request, context in
                 if let refusal = unknownQuery(request, allowed: [], instead: Self.takesNone) {
                     return failure(refusal, operation: operation, workflowID: nil, hub: hub)
                 }
-                return json(body, status: .ok)
+                return json(body(context), status: .ok)
             }
             // HEAD, for health checks that ask with it (RFC 9110 §9.3.2): the GET's status and
             // headers, no body.
-            router.head(RouterPath(stringLiteral: path)) { request, _ in
+            router.head(RouterPath(stringLiteral: path)) { request, context in
                 var response =
                     unknownQuery(request, allowed: [], instead: Self.takesNone).map {
                         failure($0, operation: operation, workflowID: nil, hub: hub)
-                    } ?? json(body, status: .ok)
+                    } ?? json(body(context), status: .ok)
                 response.body = ResponseBody()
                 return response
             }

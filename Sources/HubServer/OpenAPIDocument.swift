@@ -51,7 +51,7 @@ public enum OpenAPIDocument {
         paths["/v1/workflows/{workflow_id}"] = [
             "get": [
                 "operationId": "get_status_get", "summary": "get-status of one workflow.",
-                "parameters": [workflowParameter], "responses": responses,
+                "parameters": [workflowParameter("The workflow to read.")], "responses": responses,
             ]
         ]
         paths["/v1/events/stream"] = [
@@ -59,6 +59,8 @@ public enum OpenAPIDocument {
                 "operationId": "events_stream",
                 "summary":
                     "The event log as Server-Sent Events (id: sequence, event: type, data: the event), resumable with Last-Event-ID.",
+                "description":
+                    "Without after_sequence or Last-Event-ID the stream starts after the newest event at the time of the request: new events only. after_sequence=0 sends the whole log first.",
                 "parameters": .array(
                     [
                         query("patterns", ["type": "string"]), query("event_types", ["type": "string"]),
@@ -145,7 +147,7 @@ public enum OpenAPIDocument {
             // The body may name the workflow instead of the path (the call form's id, §2).
             schema["properties"]?["workflow_id"] = [
                 "type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$",
-                "description": "The workflow it is about, as the call form's workflow id.",
+                "description": .string(op.workflowIDEffect),
             ]
         }
         var out: JSONValue = [
@@ -159,7 +161,7 @@ public enum OpenAPIDocument {
             "responses": responses,
         ]
         if !op.discussion.isEmpty { out["description"] = .string(op.discussion) }
-        if workflowPath { out["parameters"] = [workflowParameter] }
+        if workflowPath { out["parameters"] = [workflowParameter(op.workflowIDEffect)] }
         return out
     }
 
@@ -179,10 +181,13 @@ public enum OpenAPIDocument {
         "pattern": "^(info|warning|error|critical)(,(info|warning|error|critical))*$",
     ]
 
-    static let workflowParameter: JSONValue = [
-        "name": "workflow_id", "in": "path", "required": true,
-        "schema": ["type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$"],
-    ]
+    /// The path's workflow id, described as what it does for the operation.
+    static func workflowParameter(_ description: String) -> JSONValue {
+        [
+            "name": "workflow_id", "in": "path", "required": true, "description": .string(description),
+            "schema": ["type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$"],
+        ]
+    }
 
     static func query(_ name: String, _ schema: JSONValue) -> JSONValue {
         ["name": .string(name), "in": "query", "required": false, "schema": schema]

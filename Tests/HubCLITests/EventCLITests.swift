@@ -35,7 +35,7 @@ import Testing
         try s.succeed("w1", "publish-event", #"{"event_type": "note", "data": {"n": 0}}"#)
         let output = Pipe()
         let process = try s.runner.start(
-            ["get-events", #"{"follow": true, "patterns": ["*.note"]}"#], standardOutput: output)
+            ["get-events", #"{"follow": true, "patterns": ["*.note"], "after_sequence": 0}"#], standardOutput: output)
         var lines = LineStream(output.fileHandleForReading)
 
         let first = try JSONParser.parse(try #require(await lines.next()))
@@ -51,6 +51,31 @@ import Testing
         #expect(third["data"]?["n"] == 2)
         #expect((second["sequence"]?.intValue ?? 0) < (third["sequence"]?.intValue ?? 0))
 
+        kill(process.processIdentifier, SIGINT)
+        #expect(await ProcessWait.exit(of: process, within: .seconds(30)))
+        #expect(process.terminationStatus == 0)
+    }
+
+    /// A follow without a starting point printed the whole log first. It prints the events
+    /// after the newest one when it started, which it has fixed by the time it says on
+    /// standard error that it is following: an event published after that line is printed.
+    @Test(.timeLimit(.minutes(2))) func followWithoutAStartPrintsOnlyNewEvents() async throws {
+        let s = try DispatchSandbox("events-follow-new")
+        defer { s.remove() }
+        try s.succeed("w1", "create", #"{"phases": ["build"]}"#)
+        try s.succeed("w1", "publish-event", #"{"event_type": "note", "data": {"n": 0}}"#)
+        let output = Pipe()
+        let errors = Pipe()
+        let process = try s.runner.start(
+            ["get-events", #"{"follow": true, "patterns": ["*.note"]}"#], standardOutput: output,
+            standardError: errors)
+        var notices = LineStream(errors.fileHandleForReading)
+        var lines = LineStream(output.fileHandleForReading)
+        let notice = try #require(await notices.next())
+        #expect(notice.hasPrefix("get-events: following the events after sequence"), "\(notice)")
+        try s.succeed("w1", "publish-event", #"{"event_type": "note", "data": {"n": 1}}"#)
+        let first = try JSONParser.parse(try #require(await lines.next()))
+        #expect(first["data"]?["n"] == 1)
         kill(process.processIdentifier, SIGINT)
         #expect(await ProcessWait.exit(of: process, within: .seconds(30)))
         #expect(process.terminationStatus == 0)

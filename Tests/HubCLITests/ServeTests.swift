@@ -47,6 +47,14 @@ import Testing
         let text = String(decoding: metrics, as: UTF8.self)
         #expect(text.contains("http_server_request_duration_count{"))
         #expect(text.contains("hub_workflows{status=\"created\"} 1.0"))
+        // An error series only for what failed (a 200 had one, at 0): here the 409.
+        let errors = text.split(separator: "\n").filter { $0.hasPrefix("hb_request_errors_total{") }
+        #expect(errors.count == 1 && errors.first?.contains("error_type=\"409\"") == true, "\(errors)")
+        #expect(text.contains("# TYPE hub_delivered_events_total counter"))
+
+        // The served OpenAPI document names this server, not 127.0.0.1:8080.
+        let (_, document) = try await Self.request("GET", url + "/openapi.json")
+        #expect(document["servers"] == [["url": .string(url)]])
 
         // Webhook delivery runs inside the server.
         let (subscribed, _) = try await Self.request(
@@ -61,7 +69,7 @@ import Testing
         #expect(events.first?["event_type"] == "deployed")
 
         // An open event stream must not hold up the graceful stop.
-        let stream = try Self.openStream(url: url, path: "/v1/events/stream?patterns=*.deployed")
+        let stream = try Self.openStream(url: url, path: "/v1/events/stream?patterns=*.deployed&after_sequence=0")
         var streamLines = LineStream(stream)
         #expect(await streamLines.next()?.hasPrefix("HTTP/1.1 200") == true)
         while let line = await streamLines.next(), !line.hasPrefix("data: ") {}
@@ -205,7 +213,8 @@ import Testing
         _ = try s.run(["--hub", url, "w1", "publish-event", #"{"event_type": "note", "data": {"n": 0}}"#])
         let output = Pipe()
         let follower = try s.runner.start(
-            ["--hub", url, "w1", "get-events", #"{"follow": true, "event_types": ["note"]}"#], standardOutput: output)
+            ["--hub", url, "w1", "get-events", #"{"follow": true, "event_types": ["note"], "after_sequence": 0}"#],
+            standardOutput: output)
         var lines = LineStream(output.fileHandleForReading)
         let first = try JSONParser.parse(try #require(await lines.next()))
         #expect(first["event_type"] == "note")
@@ -240,6 +249,41 @@ import Testing
         #expect(await ProcessWait.exit(of: server, within: .seconds(60)))
     }
 
+    /// A stream or a follow through the server without a starting point sent the whole log
+    /// first. They carry the events after the newest one at the time of the request, fixed
+    /// before the stream's headers (and the follower's line on standard error): a client that
+    /// publishes once it has them gets its event, and no older one.
+    @Test(.timeLimit(.minutes(2))) func aStreamWithoutAStartCarriesWhatIsPublishedOnceItAnswered() async throws {
+        let s = try DispatchSandbox("serve-stream-new")
+        defer { s.remove() }
+        let (server, url, _) = try await Self.startServer(s)
+        _ = try s.run(["--hub", url, "w1", "create", #"{"phases": ["build"]}"#])
+        _ = try s.run(["--hub", url, "w1", "publish-event", #"{"event_type": "note", "data": {"n": 0}}"#])
+        var stream = LineStream(try Self.openStream(url: url, path: "/v1/events/stream?event_types=note"))
+        #expect(await stream.next()?.hasPrefix("HTTP/1.1 200") == true)
+        let errors = Pipe()
+        let output = Pipe()
+        let follower = try s.runner.start(
+            ["--hub", url, "get-events", #"{"follow": true, "event_types": ["note"]}"#], standardOutput: output,
+            standardError: errors)
+        var notices = LineStream(errors.fileHandleForReading)
+        let notice = try #require(await notices.next())
+        #expect(notice.hasPrefix("get-events: following the event stream of"), "\(notice)")
+        _ = try s.run(["--hub", url, "w1", "publish-event", #"{"event_type": "note", "data": {"n": 1}}"#])
+        var data: String?
+        while data == nil, let line = await stream.next() {
+            if line.hasPrefix("data: ") { data = line }
+        }
+        let streamed = try JSONParser.parse(String(try #require(data).dropFirst(6)))
+        #expect(streamed["data"]?["n"] == 1)
+        var lines = LineStream(output.fileHandleForReading)
+        let followed = try JSONParser.parse(try #require(await lines.next()))
+        #expect(followed["data"]?["n"] == 1)
+        await Self.interruptAndExpectCleanExit(follower)
+        kill(server.processIdentifier, SIGTERM)
+        #expect(await ProcessWait.exit(of: server, within: .seconds(60)))
+    }
+
     /// Through a server, a resource request waits until it is granted (§8) instead of coming
     /// back queued; the client's own time limit grows with the wait it asked for.
     @Test func aResourceRequestThroughTheServerWaitsUntilGranted() async throws {
@@ -250,7 +294,10 @@ import Testing
         let allocation = try #require(held.json["result"]?["allocation_id"]?.stringValue)
         let requests = Pipe()
         let follower = try s.runner.start(
-            ["--hub", url, "get-events", #"{"follow": true, "event_types": ["resource_requested"]}"#],
+            [
+                "--hub", url, "get-events",
+                #"{"follow": true, "event_types": ["resource_requested"], "after_sequence": 0}"#,
+            ],
             standardOutput: requests)
         var lines = LineStream(requests.fileHandleForReading)
         _ = await lines.next()

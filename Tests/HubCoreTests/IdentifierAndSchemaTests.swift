@@ -119,4 +119,23 @@ import Testing
     @Test func aNameWithCharactersAndFreeKeysAreAccepted() throws {
         #expect(try problem(#"{"name":"x","role":"code","labels":{"team":""}}"#) == nil)
     }
+
+    /// `help subscribe-event` read "start_from: one of new|all or an object or an object", and
+    /// its refusal said the same: alternatives that read alike are named once, a single
+    /// allowed string as itself.
+    @Test func aTypeNamesEachAlternativeOnce() {
+        let startFrom = Schema.anyOf([
+            .oneOf(["new", "all"]), .object([.init("sequence", .integer(min: 1))]),
+            .object([.init("time", .dateTime())]),
+        ])
+        #expect(startFrom.typeDescription == "one of new|all or an object")
+        #expect(Schema.anyOf([.integer(min: 1), .oneOf(["adaptive"])]).typeDescription == "an integer or \"adaptive\"")
+        #expect(throws: HubError.self) { try startFrom.validate(7) }
+        do {
+            try startFrom.validate(true)
+            Issue.record("a boolean start_from was accepted")
+        } catch {
+            #expect(error.message.contains("must be one of new|all or an object, got"), "\(error.message)")
+        }
+    }
 }

@@ -31,6 +31,18 @@ import Testing
         #expect(s.replayEnd == nil && s.resumeAt == nil)
     }
 
+    /// A range with nothing in it (a time window without events: its end is the sequence
+    /// before its start) changes nothing, not even a replay under way.
+    @Test func anEmptyReplayChangesNothing() {
+        var s = Subscription(id: "sub_1", callback: "c", patterns: ["#"], cursor: 50, createdAt: 0)
+        s.replay(from: 10, through: 20)
+        let before = s
+        s.replay(from: 31, through: 30)
+        #expect(s == before)
+        s.replay(from: 61, through: 60)
+        #expect(s == before)
+    }
+
     @Test func anOpenReplayCarriesOnFromItsStart() {
         var s = Subscription(id: "sub_1", callback: "c", patterns: ["#"], cursor: 50, createdAt: 0)
         s.replay(from: 40, through: nil)

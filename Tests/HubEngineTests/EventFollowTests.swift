@@ -148,3 +148,33 @@ extension EventFollowTests {
         #expect(next?.map { $0["data"]?["n"] } == [7])
     }
 }
+
+extension EventFollowTests {
+    /// A follow that names no starting point began at sequence 1: the whole log, then new
+    /// events. It starts after the newest event at the time it is set up; after_sequence 0
+    /// still asks for the history.
+    @Test func aFollowWithoutAStartBeginsAfterTheNewestEvent() async throws {
+        let t = try TestHub()
+        defer { t.remove() }
+        #expect(await t.run(nil, "publish-event", #"{"event_type": "note", "data": {"n": 0}}"#).succeeded)
+        let newest = await t.run(nil, "get-events", "{}").result["last_sequence"]?.intValue
+        let request = OperationRequest(
+            workflowID: nil, operation: "get-events", parameters: ["follow": true, "event_types": ["note"]])
+        let fixed = try await t.hub.fixingFollowStart(request)
+        #expect(fixed.parameters["after_sequence"]?.intValue == newest)
+        let stream = t.hub.follow(fixed, interval: .seconds(600), shouldStop: { false })
+        async let received: JSONValue? = {
+            for try await event in stream { return event }
+            return nil
+        }()
+        #expect(await t.run(nil, "publish-event", #"{"event_type": "note", "data": {"n": 1}}"#).succeeded)
+        #expect(try await received?["data"]?["n"] == 1)
+        // A starting point of its own is kept: after_sequence 0 is the whole history.
+        var history = request
+        history.parameters["after_sequence"] = 0
+        #expect(try await t.hub.fixingFollowStart(history).parameters["after_sequence"] == 0)
+        var subscribed = request
+        subscribed.parameters["subscription"] = "s"
+        #expect(try await t.hub.fixingFollowStart(subscribed).parameters["after_sequence"] == nil)
+    }
+}

@@ -22,6 +22,20 @@ import Testing
         for property in op.schema.properties { #expect(help.contains(property.name)) }
     }
 
+    /// `help subscribe-event` read "start_from: one of new|all or an object or an object": the
+    /// alternatives of a parameter's type, at any depth, are each named once.
+    @Test(arguments: OperationTable.standard.operations.map(\.name))
+    func helpNamesEachAlternativeOfATypeOnce(_ name: String) throws {
+        let op = try #require(table[name])
+        func check(_ schema: Schema, _ path: String) {
+            let alternatives = schema.typeDescription.components(separatedBy: " or ")
+            #expect(Set(alternatives).count == alternatives.count, "\(name) \(path): \(schema.typeDescription)")
+            for nested in schema.properties { check(nested.schema, path + "." + nested.name) }
+        }
+        for property in op.schema.properties { check(property.schema, property.name) }
+        #expect(!HelpText.operation(op).contains("an object or an object"))
+    }
+
     @Test func theExamplesParameterDocumentsAreValid() throws {
         for op in table.operations {
             guard let start = op.example.firstIndex(of: "'"), let end = op.example.lastIndex(of: "'"), start < end

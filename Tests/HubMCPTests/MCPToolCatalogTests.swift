@@ -34,6 +34,39 @@ import Testing
         }
     }
 
+    /// Every hub tool said workflow_id would "limit the operation to this workflow", also those
+    /// it narrows nothing for (§17): each says what it does for that operation.
+    @Test func workflowIDIsDescribedAsWhatItDoesForEachOperation() throws {
+        var descriptions: [String: String] = [:]
+        for tool in catalog.tools {
+            let schema = JSONValue(mcp: tool.inputSchema)
+            descriptions[tool.name] = schema["properties"]?["workflow_id"]?["description"]?.stringValue
+        }
+        let narrowing = [
+            "claim_task": "tasks", "get_events": "events", "subscribe_event": "events", "replay_events": "events",
+            "get_metrics": "workflow_efficiency", "allocate_resources": "allocation",
+            "configure_batching": "own", "configure_persistence": "own",
+        ]
+        for (tool, word) in narrowing {
+            let text = try #require(descriptions[tool], "\(tool)")
+            #expect(text.contains(word) && !text.contains("narrows nothing"), "\(tool): \(text)")
+        }
+        for tool in [
+            "list_workflows", "monitor_pool", "register_agent", "deregister_agent", "heartbeat", "issue_token",
+            "enable_async_processing", "optimize_subscriptions",
+        ] {
+            let text = try #require(descriptions[tool], "\(tool)")
+            #expect(text.contains("narrows nothing"), "\(tool): \(text)")
+            #expect(text.contains("coordination-hub <id> \(tool.replacingOccurrences(of: "_", with: "-"))"))
+        }
+        #expect(!descriptions.values.contains { $0.contains("limit the operation to this workflow") })
+        #expect(descriptions["pause"] == "The workflow to act on.")
+        // help and the OpenAPI document say the same.
+        let help = HelpText.operation(try #require(OperationTable.standard["monitor-pool"]))
+        #expect(help.contains("Workflow id (optional"), "\(help)")
+        #expect(help.contains("narrows nothing"), "\(help)")
+    }
+
     @Test func argumentsBecomeTheRequest() throws {
         let request = try catalog.request(
             for: .init(name: "claim_task", arguments: ["workflow_id": "wf_1", "agent_id": "a1", "max_tasks": 2])

@@ -152,7 +152,7 @@ import Testing
         // Streams that are told to stop send what is there, then end: the test can read the whole body.
         let app = Application(router: HubRouter.make(hub: t.hub, maxBodySize: 1 << 20, streamsStop: { true }))
         try await app.test(.router) { client in
-            try await client.execute(uri: "/v1/events/stream?patterns=*.note", method: .get) { r in
+            try await client.execute(uri: "/v1/events/stream?patterns=*.note&after_sequence=0", method: .get) { r in
                 #expect(r.status == .ok)
                 #expect(r.headers[.contentType] == "text/event-stream")
                 let text = String(buffer: r.body)
@@ -178,6 +178,24 @@ import Testing
         }
     }
 
+    /// A stream without after_sequence or Last-Event-ID sent the whole log first: it carries
+    /// the events after the newest one at the time of the request, and no older one.
+    @Test func aStreamWithoutAStartCarriesNoEarlierEvent() async throws {
+        await t.run("w1", "create", #"{"phases": ["a"]}"#)
+        await t.run("w1", "publish-event", #"{"event_type": "note"}"#)
+        // Told to stop, a stream sends what is there for it and ends: here, nothing.
+        let app = Application(router: HubRouter.make(hub: t.hub, maxBodySize: 1 << 20, streamsStop: { true }))
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/v1/events/stream", method: .get) { r in
+                #expect(r.status == .ok)
+                #expect(!String(buffer: r.body).contains("id: "), "\(String(buffer: r.body))")
+            }
+            try await client.execute(uri: "/v1/events/stream?after_sequence=0", method: .get) { r in
+                #expect(String(buffer: r.body).contains("event: note"))
+            }
+        }
+    }
+
     /// Delivery deduplication applies to streams too (§17): with it on, a repeat inside the
     /// window is not sent again (the stream sent both); the log keeps both.
     @Test func theEventStreamDropsRepeatsWhenDeduplicationIsOn() async throws {
@@ -195,7 +213,8 @@ import Testing
         }
         let app = Application(router: HubRouter.make(hub: t.hub, maxBodySize: 1 << 20, streamsStop: { true }))
         try await app.test(.router) { client in
-            try await client.execute(uri: "/v1/events/stream?event_types=same,other", method: .get) { r in
+            try await client.execute(uri: "/v1/events/stream?event_types=same,other&after_sequence=0", method: .get) {
+                r in
                 let types = String(buffer: r.body).split(separator: "\n").filter { $0.hasPrefix("event: ") }
                 #expect(types == ["event: same", "event: other", "event: other", "event: same", "event: same"])
             }
@@ -213,6 +232,38 @@ import Testing
                 #expect(lines.contains("hub_workflows{status=\"created\"} 1.0"))
                 #expect(lines.contains { $0.hasPrefix("hub_events_stored ") })
                 #expect(lines.contains("# TYPE hub_events_stored gauge"))
+            }
+        }
+    }
+
+    /// /metrics had `hb_request_errors{…,error_type="200"} 0` series, one per route and status
+    /// served, and the cumulative figures typed as gauges: errors are counted for error statuses
+    /// only, and the figures that only grow are counters named `…_total`.
+    @Test func metricsCountErrorsOnlyForErrorsAndCumulativeFiguresAsCounters() async throws {
+        await t.run("w1", "create", #"{"phases": ["a"]}"#)
+        try await app().test(.router) { client in
+            try await client.execute(uri: "/healthz", method: .get) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/v1/workflows/w1/get-status", method: .post) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/v1/workflows/nobody/get-status", method: .post) {
+                #expect($0.status == .notFound)
+            }
+            try await client.execute(uri: "/metrics", method: .get) { r in
+                let lines = String(buffer: r.body).split(separator: "\n").map(String.init)
+                let errors = lines.filter { $0.hasPrefix("hb_request_errors_total{") }
+                #expect(errors.count == 1, "\(errors)")
+                #expect(errors.first?.contains("error_type=\"404\"") == true, "\(errors)")
+                #expect(errors.first?.hasSuffix(" 1") == true, "\(errors)")
+                #expect(!lines.contains { $0.contains("error_type=\"2") }, "\(lines)")
+                #expect(lines.contains { $0.hasPrefix("hb_requests_total{") && $0.contains("status_code=\"200\"") })
+                #expect(lines.contains("# TYPE hb_requests_total counter"))
+                for name in [
+                    "hub_delivered_events", "hub_delivered_batches", "hub_dead_letters", "hub_delivery_retries",
+                    "hub_tasks_completed", "hub_tasks_failed",
+                ] {
+                    #expect(lines.contains("# TYPE \(name)_total counter"), "\(name)")
+                    #expect(lines.contains("\(name)_total 0"), "\(name)")
+                    #expect(!lines.contains { $0.hasPrefix("# TYPE \(name) ") }, "\(name)")
+                }
             }
         }
     }

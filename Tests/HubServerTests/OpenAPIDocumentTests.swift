@@ -5,6 +5,7 @@ import HubServer
 import HubTesting
 import Hummingbird
 import HummingbirdTesting
+import NIOCore
 import Testing
 
 /// The OpenAPI document is generated from the operation table, served, and committed (§13).
@@ -22,6 +23,25 @@ import Testing
         #expect(Self.document["openapi"] == "3.1.0")
     }
 
+    /// The workflow id was "the workflow it is about" for every hub operation, also those it
+    /// narrows nothing for: the body's workflow_id and the path's say what it does there.
+    @Test func theWorkflowIDSaysWhatItDoesForEachOperation() throws {
+        let paths = try #require(Self.document["paths"])
+        func body(_ op: String) -> String? {
+            paths["/v1/\(op)"]?["post"]?["requestBody"]?["content"]?["application/json"]?["schema"]?["properties"]?[
+                "workflow_id"]?["description"]?.stringValue
+        }
+        func path(_ op: String) -> String? {
+            paths["/v1/workflows/{workflow_id}/\(op)"]?["post"]?["parameters"]?.arrayValue?.first?["description"]?
+                .stringValue
+        }
+        #expect(body("monitor-pool")?.contains("narrows nothing") == true)
+        #expect(body("list-workflows")?.contains("narrows nothing") == true)
+        #expect(body("claim-task") == "Only this workflow's tasks are handed out.")
+        #expect(path("claim-task") == body("claim-task"))
+        #expect(path("pause") == "The workflow to act on.")
+    }
+
     @Test func theCommittedDocumentIsTheGeneratedOne() throws {
         // Tests/HubServerTests/<this file> → the package root.
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -31,6 +51,18 @@ import Testing
         #expect(
             parsed == Self.document,
             "docs/openapi.json is out of date: run 'coordination-hub openapi > docs/openapi.json' and commit it")
+    }
+
+    /// The served document named http://127.0.0.1:8080 whatever the server listened on: it
+    /// names the address the request reached (the generated, committed one is unchanged).
+    @Test func theServedDocumentNamesTheAddressItWasFetchedFrom() throws {
+        func server(_ address: SocketAddress?) -> JSONValue? {
+            OpenAPIDocument.served(Self.document, at: address)["servers"]
+        }
+        #expect(server(try SocketAddress(ipAddress: "127.0.0.1", port: 43210)) == [["url": "http://127.0.0.1:43210"]])
+        #expect(server(try SocketAddress(ipAddress: "::1", port: 9)) == [["url": "http://[::1]:9"]])
+        #expect(server(nil) == Self.document["servers"])
+        #expect(Self.document["servers"] == [["url": "http://127.0.0.1:8080"]])
     }
 
     @Test func theServerServesIt() async throws {

@@ -173,7 +173,13 @@ public struct Subscription: Sendable, Equatable {
 
     /// Rewinds to redeliver events from `first` (inclusive) through `last` (inclusive; to
     /// the present when `nil`). With an end, the subscription afterwards returns to where it was.
+    ///
+    /// An empty range (`last` below `first`: a time window that holds no event) changes
+    /// nothing: there is nothing to deliver again, and rewinding to just before `first` would
+    /// hand out again every event after the window. The cursor stays where it was (a replay
+    /// still under way carries on), so pending events are neither skipped nor repeated.
     public mutating func replay(from first: Int64, through last: Int64?, workflowID: String? = nil) {
+        if let last, last < first { return }
         let position = max(cursor, resumeAt ?? 0)
         cursor = max(0, first - 1)
         // Narrowed, the replay leaves out other workflows' events it would hand out again; what

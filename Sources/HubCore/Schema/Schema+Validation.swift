@@ -12,8 +12,7 @@ extension Schema {
             if let sameType = options.first(where: { $0.accepts(typeOf: value) }) {
                 try sameType.validate(value, path: path)
             }
-            throw HubError.parameter(
-                here, "must be \(options.map(\.typeDescription).joined(separator: " or ")), got \(value.typeName)")
+            throw HubError.parameter(here, "must be \(typeDescription), got \(value.typeName)")
         default:
             try validateTyped(value, path: path)
         }
@@ -130,6 +129,8 @@ extension Schema {
     public var typeDescription: String {
         switch kind {
         case .string:
+            // A single value is named as itself: "an integer or \"adaptive\"", not "or one of adaptive".
+            if let enumValues, enumValues.count == 1 { return "\"\(enumValues[0])\"" }
             if let enumValues { return "one of \(enumValues.joined(separator: "|"))" }
             switch format {
             case .duration?: return "a duration string"
@@ -141,7 +142,11 @@ extension Schema {
         case .boolean: return "a boolean"
         case .array: return "an array"
         case .object: return "an object"
-        case .anyOf(let options): return options.map(\.typeDescription).joined(separator: " or ")
+        case .anyOf(let options):
+            // Alternatives that read the same (two object shapes are both "an object") are named once.
+            var names: [String] = []
+            for name in options.map(\.typeDescription) where !names.contains(name) { names.append(name) }
+            return names.joined(separator: " or ")
         case .any: return "any JSON value"
         }
     }

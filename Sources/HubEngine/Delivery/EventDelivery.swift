@@ -360,7 +360,8 @@ public actor EventDelivery: Service {
             round.eventsDelivered += item.events.count
         }
         round.deduplicated += item.repeats.count
-        Counter(label: "hub_events_delivered_total").increment(by: item.events.count)
+        // Delivered events, retries and dead letters are counted in the store (DeliveryStatistics),
+        // which /metrics reports as counters for every process: not again here.
         Counter(label: "hub_events_deduplicated_total").increment(by: item.repeats.count)
         for event in item.events {
             Timer(label: "hub_delivery_latency").recordMilliseconds(max(0, now - event.timestamp))
@@ -397,7 +398,6 @@ public actor EventDelivery: Service {
                 stats.retries += 1
                 try tx.setSetting(DeliveryStatistics.settingKey, stats.json)
             }
-            Counter(label: "hub_delivery_retries_total").increment()
             return
         }
         let snapshot = item.subscription
@@ -421,7 +421,6 @@ public actor EventDelivery: Service {
         }
         backoff[id] = nil
         round.deadLettered += item.events.count
-        Counter(label: "hub_dead_letters_total").increment(by: item.events.count)
     }
 
     /// Hands a batch to the attached streams; their consumers acknowledge on their own.
@@ -453,7 +452,6 @@ public actor EventDelivery: Service {
         round.batchesDelivered += batches.filter { !$0.isEmpty }.count
         round.eventsDelivered += item.events.count
         round.deduplicated += item.repeats.count
-        Counter(label: "hub_events_delivered_total").increment(by: item.events.count)
     }
 
     /// The retry state of a subscription's failing delivery, for tests and status.

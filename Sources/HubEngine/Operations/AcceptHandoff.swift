@@ -83,6 +83,8 @@ enum AcceptHandoff {
         example: """
             coordination-hub accept-handoff '{"orchestrate_to_hub": {"workflow_definition": {"workflow_id": "workflow_123", "phases": ["setup", "build"]}, "initial_state": "phase_0_ready", "agent_preferences": {"agent_pool_size": 2}, "monitoring_config": {"subscriptions": [{"patterns": ["workflow.*.phase_completed", "*.failed"], "callback": "orchestrator"}]}}}'
             """,
+        workflowID:
+            "The workflow to create, instead of orchestrate_to_hub.workflow_definition.workflow_id (the two must agree when both are given); it need not exist yet.",
         touchesExistingWorkflow: false,
         withoutVersion:
             "accept-handoff makes the workflow, which has no state_version to compare yet; an id already taken is refused with WORKFLOW_EXISTS",

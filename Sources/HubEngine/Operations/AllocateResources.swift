@@ -53,6 +53,8 @@ enum AllocateResources {
         example: """
             coordination-hub workflow_123 allocate-resources '{"resources": {"database": 1, "file:src/a.swift": 1}, "priority": "high", "constraints": {"max_wait_time": "10m", "conflict_tolerance": "low"}}'
             """,
+        workflowID:
+            "The allocation belongs to this workflow: file: resources are resolved in its workspace, and it is released when the workflow ends (a finished or archived workflow gets none).",
         handler: run)
 
     static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {

@@ -36,6 +36,7 @@ enum ClaimTask {
             workflow id, only that workflow's tasks are considered. An empty list means nothing is eligible now.
             """,
         example: "coordination-hub claim-task '{\"agent_id\": \"agent_001\", \"max_tasks\": 2}'",
+        workflowID: "Only this workflow's tasks are handed out.",
         withoutVersion:
             "claim-task hands out tasks across workflows and the hub chooses which; each goes to one agent under a lease, and the lease guards what follows",
         handler: run)

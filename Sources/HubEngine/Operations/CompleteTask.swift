@@ -46,6 +46,8 @@ enum CompleteTask {
             """,
         example:
             "coordination-hub complete-task '{\"lease_id\": \"lease_01j…\", \"result\": {\"summary\": \"added the endpoint\"}}'",
+        workflowID:
+            "Checked against the lease: a lease of another workflow's task is LEASE_EXPIRED (lease_id alone is enough).",
         withoutVersion:
             "complete-task acts through the task's lease, which is its guard: a stale or foreign lease, or a second outcome, is LEASE_EXPIRED",
         handler: run)

@@ -59,6 +59,8 @@ enum ConfigureBatching {
         example: """
             coordination-hub configure-batching '{"event_types": ["task_completed", "task_ready"], "batch_size": "adaptive", "batch_timeout": "2s", "compression_enabled": true, "deduplication_enabled": true}'
             """,
+        workflowID:
+            "The settings given become this workflow's own, used for its events; what they do not set follows the hub-wide settings.",
         handler: run)
 
     static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {

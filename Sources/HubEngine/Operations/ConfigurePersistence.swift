@@ -44,6 +44,8 @@ enum ConfigurePersistence {
         example: """
             coordination-hub configure-persistence '{"persistence_policy": "selective_critical", "retention_period": "30d", "compression_enabled": true, "replay_capabilities": "full"}'
             """,
+        workflowID:
+            "The policy, period and replay guarantee given become this workflow's own, used for its events; what they do not set follows the hub-wide policy (compression_enabled is hub-wide and refused with a workflow id).",
         handler: run)
 
     static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {

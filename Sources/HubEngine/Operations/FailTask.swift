@@ -29,6 +29,8 @@ enum FailTask {
             """,
         example:
             "coordination-hub fail-task '{\"lease_id\": \"lease_01j…\", \"error\": \"tests failed\", \"retryable\": true}'",
+        workflowID:
+            "Checked against the lease: a lease of another workflow's task is LEASE_EXPIRED (lease_id alone is enough).",
         withoutVersion:
             "fail-task acts through the task's lease, which is its guard: a stale or foreign lease, or a second outcome, is LEASE_EXPIRED",
         handler: run)

@@ -52,7 +52,7 @@ enum GetEvents {
             .init(
                 "follow",
                 .boolean(
-                    "On the command line: keep printing new events as JSON lines until interrupted."
+                    "On the command line: keep printing new events as JSON lines until interrupted. Without after_sequence, since or subscription it starts after the newest event when it begins (new events only); after_sequence 0 prints the whole log first."
                 )),
         ])
     }
@@ -69,10 +69,18 @@ enum GetEvents {
     static let descriptor = OperationDescriptor(
         "get-events", scope: .hub, mutating: false, parameters: Parameters.self,
         summary: "Read events from the log in sequence order, filtered by subject pattern, type, severity and time.",
-        discussion: "With a workflow id, only that workflow's events. Ranges are inclusive of their bounds.",
+        discussion: """
+            With a workflow id, only that workflow's events. Ranges are inclusive of their bounds. With follow \
+            (command line; GET /v1/events/stream on the server) the events are printed as they come; a follow that \
+            names no starting point (after_sequence, since, subscription; Last-Event-ID on the stream) begins after \
+            the newest event at its start, fixed before it reports that it is on (the stream: before its headers), \
+            so an event published after that is never missed. after_sequence 0 gives the whole history first.
+            """,
         example: """
             coordination-hub workflow_123 get-events '{"patterns": ["*.task_completed", "*.failed"], "min_severity": "info", "after_sequence": 0, "limit": 50}'
             """,
+        workflowID:
+            "Only this workflow's events (with subscription: only its pending events, a view that cannot be acknowledged; with event_id: only an event of this workflow).",
         handler: run)
 
     /// Rows read per page while filtering by pattern.

@@ -20,6 +20,8 @@ enum GetMetrics {
             the hub's (delivery is recorded for the hub as a whole).
             """,
         example: "coordination-hub get-metrics",
+        workflowID:
+            "workflow_efficiency, agent_performance, the events stored and the batching and retention in force are this workflow's; delivery figures stay hub-wide (result.scope.hub_wide).",
         handler: run)
 
     static func run(_ context: OperationContext, _: NoParameters) async throws -> OperationOutcome {

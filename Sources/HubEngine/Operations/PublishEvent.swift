@@ -163,6 +163,8 @@ enum PublishEvent {
         example: """
             coordination-hub workflow_123 publish-event '{"event_type": "tests_passed", "data": {"suite": "unit"}, "severity": "info", "metadata": {"tags": ["ci"]}, "dedup_id": "ci-run-42"}'
             """,
+        workflowID:
+            "The workflow the event is about: its subject is workflow.<id>.<event_type> and its phase defaults to the workflow's current phase. Without one the event is about no workflow (agent.<agent_id>.… or hub.<source>.…).",
         withoutVersion:
             "a client's event is a report that never changes workflow state (its state_version stays), so there is no change for it to guard",
         handler: run)

@@ -23,14 +23,19 @@ enum ReplayEvents {
         "replay-events", scope: .hub, mutating: false, parameters: Parameters.self,
         summary: "Rewind a subscription: its matching events in a sequence or time range are delivered again.",
         discussion: """
-            Give from_sequence or from_time, and optionally to_sequence or to_time. With an end, the subscription \
-            returns to where it was once the range has been acknowledged; without one it carries on from the start \
-            of the range. The subscription's patterns and filters apply; with a workflow id, only that workflow's \
-            events are delivered again.
+            Give from_sequence or from_time, and optionally to_sequence or to_time (bounds are inclusive). With \
+            an end, the subscription returns to where it was once the range has been acknowledged; without one it \
+            carries on from the start of the range. The subscription's patterns and filters apply; with a workflow \
+            id, only that workflow's events are delivered again. The result gives the cursor and events_in_range. \
+            A time window that holds no event (to_time at or after from_time) succeeds with events_in_range 0 and \
+            leaves the subscription as it was: nothing in the window can be delivered again, and rewinding to its \
+            start would hand out again the events after it. An end before the start (to_time before from_time, or \
+            a to_sequence before the first sequence of the range) is INVALID_PARAMETERS.
             """,
         example: """
             coordination-hub replay-events '{"subscription": "ci-watcher", "from_time": "2026-11-30T09:00:00Z", "to_time": "2026-11-30T10:00:00Z"}'
             """,
+        workflowID: "Only this workflow's events in the range are delivered again.",
         handler: run)
 
     static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {
@@ -43,6 +48,12 @@ enum ReplayEvents {
         let workflowID = context.workflowID
         let fromTime = try p.fromTime.map { text throws(HubError) in try time(text, "from_time") }
         let toTime = try p.toTime.map { text throws(HubError) in try time(text, "to_time") }
+        if let fromTime, let toTime, toTime < fromTime {
+            throw HubError.parameter(
+                "to_time",
+                "is \(p.toTime ?? ""), before from_time \(p.fromTime ?? ""): the window ends before it starts",
+                suggestions: ["Give a to_time at or after from_time, or leave it out to replay to the present"])
+        }
         let (subscription, first, last, count) = try await context.store.write {
             tx -> (Subscription, Int64, Int64?, Int?) in
             var s = try tx.requireSubscription(p.subscription)
@@ -61,15 +72,24 @@ enum ReplayEvents {
             }
             var last: Int64? = p.toSequence
             if let toTime { last = try tx.lastSequence(atOrBefore: toTime) }
-            if let last, last < first {
+            // A time window (to_time not before from_time, checked above) may hold no event: its
+            // last sequence is then the one before its first. A bound given as a sequence that
+            // ends before the start is a reversed range.
+            if let last, last < first, fromTime == nil || toTime == nil {
                 throw HubError.parameter(
                     p.toTime == nil ? "to_sequence" : "to_time", "ends the range before it starts (sequence \(first))")
             }
-            s.replay(from: first, through: last.map { min($0, newest) }, workflowID: workflowID)
-            try tx.update(s)
-            // §17: the number of events in the range, as the subscription selects them.
-            let count = try SubscriptionScan.pendingCounts(tx, [s]).first ?? nil
-            return (s, first, last, count)
+            guard let last, last < first else {
+                // A range reaching past the newest event is open: what comes next belongs to it.
+                let through = last.map { min($0, newest) }.flatMap { $0 < first ? nil : $0 }
+                s.replay(from: first, through: through, workflowID: workflowID)
+                try tx.update(s)
+                // §17: the number of events in the range, as the subscription selects them.
+                let count = try SubscriptionScan.pendingCounts(tx, [s]).first ?? nil
+                return (s, first, last, count)
+            }
+            // An empty window: nothing to deliver again, so the subscription stays as it was.
+            return (s, first, last, 0)
         }
         return OperationOutcome(
             result: [
@@ -79,9 +99,11 @@ enum ReplayEvents {
                 "events_in_range": count.map { .count($0) } ?? .null,
                 "subscription": subscription.json,
             ],
-            nextSteps: [
-                "Read the replayed events: coordination-hub get-events '{\"subscription\": \"\(subscription.callback)\", \"ack\": true}'"
-            ])
+            nextSteps: last.map { $0 < first } == true
+                ? ["The window holds no events: nothing is delivered again and the cursor did not move"]
+                : [
+                    "Read the replayed events: coordination-hub get-events '{\"subscription\": \"\(subscription.callback)\", \"ack\": true}'"
+                ])
     }
 
     static func time(_ text: String, _ field: String) throws(HubError) -> Int64 {

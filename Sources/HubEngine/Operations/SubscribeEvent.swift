@@ -123,6 +123,8 @@ enum SubscribeEvent {
         example: """
             coordination-hub subscribe-event '{"patterns": ["workflow.*.phase_completed", "*.failed"], "filters": {"severity": ["error", "critical"]}, "callback": "ci-watcher", "start_from": "all"}'
             """,
+        workflowID:
+            "Only this workflow's events reach the subscription: the same as filters.workflow_id naming it (a filter naming other workflows is refused).",
         handler: run)
 
     static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {

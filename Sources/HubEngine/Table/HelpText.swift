@@ -70,6 +70,9 @@ public enum HelpText {
         let props = op.schema.properties
         if props.isEmpty { lines.append("  (none)") }
         for p in props { describe(p, indent: 2, depth: 0, into: &lines) }
+        if op.scope == .hub {
+            lines += ["", "Workflow id (optional: before the operation, or workflow_id): " + op.workflowIDEffect]
+        }
         lines += ["", "Example:", "  " + op.example.trimmingCharacters(in: .whitespacesAndNewlines), ""]
         return lines.joined(separator: "\n")
     }
@@ -102,7 +105,11 @@ public enum HelpText {
     static func typeDescription(_ schema: Schema) -> String {
         switch schema.kind {
         case .array(let items): return "a list of \(plural(items))"
-        case .anyOf(let options): return options.map(typeDescription).joined(separator: " or ")
+        case .anyOf(let options):
+            // Alternatives that read the same (two object shapes are both "an object") are named once.
+            var names: [String] = []
+            for name in options.map(typeDescription) where !names.contains(name) { names.append(name) }
+            return names.joined(separator: " or ")
         default: return schema.typeDescription
         }
     }

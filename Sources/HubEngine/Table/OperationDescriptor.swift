@@ -23,6 +23,11 @@ public struct OperationDescriptor: Sendable {
     public let discussion: String
     /// A complete example invocation, as a user would type it.
     public let example: String
+    /// What the workflow id does (the call form `coordination-hub <id> <operation>`, or
+    /// `workflow_id` among the parameters), as every door describes it: for a workflow
+    /// operation, the workflow it acts on; for a hub operation, how it narrows the operation
+    /// (§17), or that it narrows nothing.
+    public let workflowIDEffect: String
     /// Whether it accepts `if_version` (§9): the workflow operations that change the workflow,
     /// and `checkpoint`, which records its state.
     public let mutating: Bool
@@ -43,10 +48,12 @@ public struct OperationDescriptor: Sendable {
     public let touchesExistingWorkflow: Bool
     let handler: @Sendable (OperationContext, JSONValue) async throws -> OperationOutcome
 
-    /// Describes an operation whose parameters decode into `P`.
+    /// Describes an operation whose parameters decode into `P`. `workflowID` says what a
+    /// workflow id does for a hub operation that it narrows (§17); left out, the operation
+    /// is described as accepting one for the call form and narrowing nothing.
     public init<P: OperationParameters>(
         _ name: String, scope: OperationScope, mutating: Bool, parameters: P.Type, summary: String,
-        discussion: String = "", example: String, touchesExistingWorkflow: Bool = true,
+        discussion: String = "", example: String, workflowID: String? = nil, touchesExistingWorkflow: Bool = true,
         withoutVersion: String? = nil,
         handler: @escaping @Sendable (OperationContext, P) async throws -> OperationOutcome
     ) {
@@ -55,6 +62,11 @@ public struct OperationDescriptor: Sendable {
         self.summary = summary
         self.discussion = discussion
         self.example = example
+        self.workflowIDEffect =
+            scope == .workflow
+            ? workflowID ?? "The workflow to act on."
+            : workflowID
+                ?? "Accepted for the call form `coordination-hub <id> \(name)` (it must name an existing workflow); narrows nothing."
         self.mutating = mutating
         self.touchesExistingWorkflow = touchesExistingWorkflow
         let versionRefusal =

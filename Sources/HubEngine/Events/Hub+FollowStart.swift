@@ -1,0 +1,38 @@
+import HubCore
+
+extension OperationRequest {
+    /// Whether a followed `get-events` says where it starts: `after_sequence`, `since`, or a
+    /// `subscription` (its cursor). `event_id` names one event, which a follow refuses anyway.
+    public var namesFollowStart: Bool {
+        ["after_sequence", "since", "subscription", "event_id"].contains {
+            parameters[$0] != nil && parameters[$0] != .null
+        }
+    }
+
+    /// This request, starting after `sequence` unless it says where it starts.
+    public func startingAfter(_ sequence: Int64) -> OperationRequest {
+        guard !namesFollowStart else { return self }
+        var fixed = self
+        fixed.parameters["after_sequence"] = .int(sequence)
+        return fixed
+    }
+}
+
+extension Hub {
+    /// A followed `get-events` that does not say where it starts (no `after_sequence`, `since`
+    /// or `subscription`) starts after the newest event at the time of this call: a follow
+    /// prints new events (§10), not the whole history first (`after_sequence: 0` asks for
+    /// that). Call it before the follow begins (before an event stream answers its headers),
+    /// so that an event published once it has returned is never missed.
+    public func fixingFollowStart(_ request: OperationRequest) async throws(HubError) -> OperationRequest {
+        guard request.operation == "get-events", !request.namesFollowStart else { return request }
+        do {
+            let newest = try await store.read { tx in try tx.lastEventSequence() }
+            return request.startingAfter(newest)
+        } catch let error as HubError {
+            throw error
+        } catch {
+            throw HubError(.storeUnavailable, "The end of the event log could not be read: \(error)")
+        }
+    }
+}
