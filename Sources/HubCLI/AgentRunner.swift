@@ -282,9 +282,10 @@ struct AgentRunner {
     }
 
     /// Whether the workflow is over (or gone). A hub that cannot be reached says nothing
-    /// about that: the agent carries on and asks again.
+    /// about that: the agent carries on and asks again; nor does a stop, which ends the call.
     private func workflowFinished(_ id: String) async -> Bool {
-        let response = await hub.perform(OperationRequest(workflowID: id, operation: "get-status"))
+        let request = OperationRequest(workflowID: id, operation: "get-status")
+        guard let response = await unlessStopped({ [hub] in await hub.perform(request) }) else { return false }
         if let error = response.error { return error.code == .workflowNotFound }
         let status = response.json["result"]?["workflow_state"]?["status"]?.stringValue ?? ""
         return ["completed", "failed", "cancelled"].contains(status)
@@ -397,7 +398,7 @@ struct AgentRunner {
                 return error
             }
             log("agent \(options.agentID): \(operation): the hub is unavailable; retrying")
-            try? await Task.sleep(for: delay)
+            await stop.sleep(for: delay)
             delay = min(delay * 2, .seconds(5))
         }
     }

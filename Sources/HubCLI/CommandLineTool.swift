@@ -274,6 +274,15 @@ public struct CommandLineTool: Sendable {
             parsed.stateDirectory ?? invocation.stateDirectory ?? environment["COORDINATION_HUB_STATE_DIR"]
                 ?? ".claude/coordination",
             relativeTo: workingDirectory)
+        // From the start: a signal while the store opens is a stop like any other, not the end of the process.
+        let stop = StopFlag()
+        let errors = standardError
+        stop.installSignalHandlers { signal, again in
+            errors.write(
+                again
+                    ? "agent: signal \(signal) again: stopping running commands; their tasks are given back\n"
+                    : "agent: signal \(signal): no new claims; finishing running tasks\n")
+        }
         let hub: any OperationPerformer
         let heartbeat: HubDuration
         var localHub: Hub?
@@ -295,11 +304,6 @@ public struct CommandLineTool: Sendable {
             return emitError(error, operation: "agent", workflowID: nil, pretty: pretty, exit: 1)
         } catch {
             return emitError(.internal("\(error)"), operation: "agent", workflowID: nil, pretty: pretty, exit: 1)
-        }
-        let stop = StopFlag()
-        let errors = standardError
-        stop.installSignalHandlers { signal in
-            errors.write("agent: signal \(signal): no new claims; finishing running tasks\n")
         }
         var options = parsed.options
         // Through a server, an idle agent long-polls: the server wakes its claim when work appears.
@@ -339,7 +343,7 @@ public struct CommandLineTool: Sendable {
         let output = standardOutput
         let reader = Task { try await remote.follow(request) { output.write($0 + "\n") } }
         let stop = StopFlag()
-        stop.installSignalHandlers { _ in reader.cancel() }
+        stop.installSignalHandlers { _, _ in reader.cancel() }
         do {
             guard let refused = try await reader.value else { return 0 }
             print(refused.json, pretty: pretty)
@@ -360,7 +364,7 @@ public struct CommandLineTool: Sendable {
     /// `follow: true`: one JSON line per event as events arrive, until SIGINT or SIGTERM.
     private func follow(_ request: OperationRequest, hub: Hub, pretty: Bool) async -> Int32 {
         let stop = StopFlag()
-        stop.installSignalHandlers { _ in }
+        stop.installSignalHandlers { _, _ in }
         do {
             for try await event in hub.follow(request, shouldStop: { stop.isSet }) {
                 standardOutput.write(event.serialized(.compact) + "\n")
