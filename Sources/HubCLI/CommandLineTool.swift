@@ -146,8 +146,14 @@ public struct CommandLineTool: Sendable {
         }
         let response: OperationResponse
         do {
-            let hub = try openHub(stateDirectory: stateDirectory, overrides: invocation.overrides)
-            if request.parameters["follow"]?.boolValue == true {
+            // A read where no store exists (a command run in the wrong directory) answers as an
+            // empty store does and leaves nothing behind. A follow waits for events to come, so
+            // it opens the store as the writers will.
+            let following = request.parameters["follow"]?.boolValue == true
+            let hub = try openHub(
+                stateDirectory: stateDirectory, overrides: invocation.overrides,
+                onlyReading: table[request.operation]?.readOnly == true && !following)
+            if following {
                 let status = await follow(request, hub: hub, pretty: pretty)
                 try? await hub.store.close()
                 return status
@@ -380,8 +386,12 @@ public struct CommandLineTool: Sendable {
         }
     }
 
+    /// Opens the hub on the store the configuration names, creating the store if needed;
+    /// `onlyReading` (a read-only operation) creates nothing: where no store file exists it
+    /// reads an empty store in memory instead.
     func openHub(
-        stateDirectory: String, overrides: [(String, String)], pooled: Bool = false, serving: Bool = false
+        stateDirectory: String, overrides: [(String, String)], pooled: Bool = false, serving: Bool = false,
+        onlyReading: Bool = false
     ) throws -> Hub {
         let configuration = try Configuration.load(
             stateDirectory: stateDirectory, environment: environment, overrides: overrides)
@@ -392,7 +402,9 @@ public struct CommandLineTool: Sendable {
                 .storeUnavailable,
                 "This build has no PostgreSQL store; remove 'store' from the configuration to use SQLite")
         }
-        let store = try SQLiteStore(path: storePath, pooled: pooled)
+        let store =
+            onlyReading && !FileManager.default.fileExists(atPath: storePath)
+            ? try SQLiteStore(emptyInMemory: ()) : try SQLiteStore(path: storePath, pooled: pooled)
         return Hub(
             store: store, stateDirectory: stateDirectory, configuration: configuration, clock: clock,
             workingDirectory: workingDirectory, serving: serving)
