@@ -67,7 +67,9 @@ enum CommandHelp {
             return """
                 coordination-hub version
 
-                Prints the name and version.
+                Prints the name and version as one JSON document, the response envelope every call
+                prints: {"status": "success", "operation": "version", …, "result": {"name":
+                "coordination-hub", "version": "…"}}.
 
                 """
         default:

@@ -56,6 +56,7 @@ public struct CommandLineTool: Sendable {
 
     /// Runs the command and returns the exit status.
     public func run(_ arguments: [String]) async -> Int32 {
+        let started = ContinuousClock.now
         let invocation: Invocation
         do {
             invocation = try Invocation(arguments: arguments)
@@ -115,7 +116,12 @@ public struct CommandLineTool: Sendable {
                         .invalidArguments, "version takes no arguments", details: "'version' is not a workflow id."),
                     operation: "version", workflowID: nil, pretty: pretty, exit: 2)
             }
-            standardOutput.write("coordination-hub \(Self.version)\n")
+            // One JSON document, as every call but help prints (§2): the §3 envelope.
+            let response = OperationResponse.success(
+                request: OperationRequest(workflowID: nil, operation: "version"),
+                outcome: OperationOutcome(result: ["name": "coordination-hub", "version": .string(Self.version)]),
+                timestamp: clock.nowMilliseconds(), elapsed: ContinuousClock.now - started)
+            print(response.json, pretty: pretty)
             return 0
         }
         let request: OperationRequest
