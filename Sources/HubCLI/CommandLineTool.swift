@@ -367,7 +367,7 @@ public struct CommandLineTool: Sendable {
             if stop.isSet || reader.isCancelled { return 0 }
             return emitError(
                 HubError(
-                    .storeUnavailable, "The event stream of \(remote.base) ended: \(error)",
+                    .storeUnavailable, "The event stream of \(remote.base) ended: \(RemoteHub.reason(error))",
                     suggestions: ["Check that 'coordination-hub serve' is running at \(remote.base)"]),
                 operation: request.operation, workflowID: request.workflowID, pretty: pretty, exit: 1)
         }

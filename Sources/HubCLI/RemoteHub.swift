@@ -3,6 +3,7 @@ import Foundation
 import HubCore
 import HubEngine
 import NIOCore
+import NIOPosix
 
 /// The command line as a client of a running server (`--hub URL`, §13): each
 /// operation is one `POST` to the route the server generates from the same
@@ -71,23 +72,67 @@ final class RemoteHub: OperationPerformer {
         http.headers.add(name: "User-Agent", value: "coordination-hub/\(Hub.version)")
         if let token { http.headers.add(name: "Authorization", value: "Bearer \(token)") }
         http.body = .bytes(ByteBuffer(bytes: request.parameters.serializedBytes()))
+        let status: UInt
+        let body: ByteBuffer
         do {
             let response = try await client.execute(http, timeout: .milliseconds(timeLimit(for: request)))
-            let body = try await response.body.collect(upTo: Self.maximumResponse)
-            let json = try JSONParser.parse(bytes: Array(body.readableBytesView))
-            guard json["status"] != nil else { throw HubError.internal("not a coordination-hub response") }
-            return OperationResponse(json: json)
+            status = response.status.code
+            body = try await response.body.collect(upTo: Self.maximumResponse)
         } catch {
-            return OperationResponse.failure(
-                request: request,
-                error: HubError(
-                    .storeUnavailable, "Cannot reach the hub at \(base): \(error)",
+            return failure(
+                request,
+                HubError(
+                    .storeUnavailable, "Cannot reach the hub at \(base): \(Self.reason(error))",
                     details: "Nothing was sent, or the answer was lost; check the server before retrying a change.",
                     suggestions: [
                         "Check that 'coordination-hub serve' is running at \(base)",
                         "Read the state with get-status before repeating a mutation",
-                    ]),
-                timestamp: Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)))
+                    ]))
+        }
+        guard let json = try? JSONParser.parse(bytes: Array(body.readableBytesView)), json["status"] != nil else {
+            return failure(
+                request,
+                HubError(
+                    .storeUnavailable,
+                    "The server at \(base) did not answer as a coordination hub (HTTP \(status), \(body.readableBytes) bytes)",
+                    details: "Something else answered; the request may or may not have reached a hub.",
+                    suggestions: ["Check that --hub names the address 'coordination-hub serve' printed"]))
+        }
+        return OperationResponse(json: json)
+    }
+
+    private func failure(_ request: OperationRequest, _ error: HubError) -> OperationResponse {
+        OperationResponse.failure(
+            request: request, error: error, timestamp: Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)))
+    }
+
+    /// Why the server could not be reached, in a few words ("connection refused"), where
+    /// NIO's descriptions nest ("connection reset (error set): Connection refused (errno: 111)").
+    static func reason(_ error: any Error) -> String {
+        switch error {
+        case let failure as IOError:
+            return String(cString: strerror(failure.errnoCode)).lowercased()
+        case let failure as NIOConnectionError:
+            if let lookup = failure.dnsAError ?? failure.dnsAAAAError { return reason(lookup) }
+            if let first = failure.connectionErrors.first { return reason(first.error) }
+            return "no connection to \(failure.host):\(failure.port)"
+        case let unknown as SocketAddressError.UnknownHost:
+            return "the host \(unknown.host) is not known"
+        case let failure as HTTPClientError:
+            switch failure {
+            case .connectTimeout: return "the connection timed out"
+            case .readTimeout, .deadlineExceeded: return "no answer in time"
+            case .remoteConnectionClosed: return "the server closed the connection before answering"
+            case .tlsHandshakeTimeout: return "the TLS handshake timed out"
+            default: return String(describing: failure)
+            }
+        case let failure as ChannelError:
+            if case .connectTimeout = failure { return "the connection timed out" }
+            return String(describing: failure)
+        case is NIOTooManyBytesError:
+            return "the answer is larger than \(maximumResponse >> 20) MiB"
+        default:
+            return String(describing: error)
         }
     }
 

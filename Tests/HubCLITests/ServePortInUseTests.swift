@@ -12,8 +12,8 @@ import Testing
 /// already in use"), which docs/errors.md calls a bug, and logged a `STORE_UNAVAILABLE …
 /// CancellationError()` from the background work the failed start cancelled.
 @Suite(.timeLimit(.minutes(1))) struct ServePortInUseTests {
-    /// A socket listening on a free loopback port, and that port.
-    static func occupyPort() throws -> (socket: Int32, port: Int) {
+    /// A socket on a free loopback port (listening unless told otherwise), and that port.
+    static func occupyPort(listening: Bool = true) throws -> (socket: Int32, port: Int) {
         #if canImport(Glibc)
             let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         #else
@@ -27,7 +27,8 @@ import Testing
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-                bind(fd, pointer, length) == 0 && listen(fd, 4) == 0 && getsockname(fd, pointer, &length) == 0
+                bind(fd, pointer, length) == 0 && (!listening || listen(fd, 4) == 0)
+                    && getsockname(fd, pointer, &length) == 0
             }
         }
         try #require(bound)
