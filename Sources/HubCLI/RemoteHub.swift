@@ -60,6 +60,7 @@ final class RemoteHub: OperationPerformer {
     static let maximumResponse = 64 << 20
 
     func perform(_ request: OperationRequest) async -> OperationResponse {
+        let started = ContinuousClock.now
         let path: String
         if let id = request.workflowID {
             path = "/v1/workflows/\(Self.escape(id))/\(Self.escape(request.operation))"
@@ -79,6 +80,9 @@ final class RemoteHub: OperationPerformer {
             status = response.status.code
             body = try await response.body.collect(upTo: Self.maximumResponse)
         } catch {
+            if Task.isCancelled || error is CancellationError || (error as? HTTPClientError) == .cancelled {
+                return cancelled(request, after: ContinuousClock.now - started)
+            }
             return failure(
                 request,
                 HubError(
@@ -99,6 +103,39 @@ final class RemoteHub: OperationPerformer {
                     suggestions: ["Check that --hub names the address 'coordination-hub serve' printed"]))
         }
         return OperationResponse(json: json)
+    }
+
+    /// The answer to a call its caller cancelled (an MCP client closing its input, a signal)
+    /// before the server answered: not an unreachable hub. The connection closing tells the
+    /// server, which withdraws a waiting claim or resource request then (§13), so these
+    /// answer as on the local store: a claim took nothing, a resource request was withdrawn.
+    /// Of anything else the answer is lost, and that is what is said. `elapsed`: how long the
+    /// call went on.
+    func cancelled(_ request: OperationRequest, after elapsed: Duration) -> OperationResponse {
+        switch request.operation {
+        case "claim-task" where request.waitsForWork:
+            let outcome = OperationOutcome(
+                result: [
+                    "agent_id": request.parameters["agent_id"] ?? .null, "tasks": [], "count": 0,
+                ],
+                nextSteps: ["The wait was cut short before a task was eligible; claim again to wait more"])
+            return OperationResponse.success(
+                request: request, outcome: outcome,
+                timestamp: Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)), elapsed: elapsed)
+        case "allocate-resources" where request.waitsForWork:
+            return failure(
+                request,
+                HubError(
+                    .resourceTimeout, "The resource request was withdrawn while it waited: its call was cancelled",
+                    details: "Nothing is held for it.", suggestions: ["Send allocate-resources again"]))
+        default:
+            return failure(
+                request,
+                HubError(
+                    .storeUnavailable, "The call to the hub at \(base) was cancelled before its answer came",
+                    details: "A change it asked for may or may not have been made.",
+                    suggestions: ["Read the state with get-status before repeating a mutation"]))
+        }
     }
 
     private func failure(_ request: OperationRequest, _ error: HubError) -> OperationResponse {

@@ -24,3 +24,35 @@ import Testing
         #expect(error["message"]?.stringValue == "Cannot reach the hub at \(url): connection refused", "\(error)")
     }
 }
+
+/// A `--hub` call its caller cancels is not an unreachable hub.
+@Suite(.timeLimit(.minutes(1))) struct RemoteCancellationTests {
+    /// Through `--hub`, an MCP `claim_task` waiting for work, cut short by the client closing
+    /// its input, was answered STORE_UNAVAILABLE "Cannot reach the hub at …:
+    /// CancellationError()"; on the local store it is an empty claim, and so it is now. The
+    /// server withdrew the claim as the connection closed, so nothing was taken.
+    @Test func aWaitingClaimCutShortThroughAServerIsAnEmptyClaim() async throws {
+        let s = try DispatchSandbox("remote-claim-cut")
+        defer { s.remove() }
+        let (server, url) = try await AgentRunnerTests.server(s)
+        defer {
+            kill(server.processIdentifier, SIGTERM)
+            server.waitUntilExit()
+        }
+        try s.succeed("--hub", url, "register-agent", #"{"agent_id": "waiter"}"#)
+        let session = try MCPCommandTests.Session(s.runner, ["mcp", "--hub", url])
+        session.initialize()
+        session.send(
+            #"{"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "claim_task", "arguments": {"agent_id": "waiter", "wait": "60s"}}}"#
+        )
+        #expect(session.finish() == 0)
+        var claim: JSONValue = .null
+        while case let line = session.receive(), !line.isNull {
+            if line["id"] == 1 { claim = line }
+        }
+        #expect(claim["result"]?["isError"] == false, "\(claim)")
+        #expect(claim["result"]?["structuredContent"]?["status"] == "success", "\(claim)")
+        #expect(claim["result"]?["structuredContent"]?["result"]?["count"] == 0, "\(claim)")
+        #expect(try s.pool()["waiter"]?["current_load"] == 0)
+    }
+}
