@@ -58,8 +58,12 @@ struct AgentRunner {
             if stop.isSet { log("agent \(options.agentID): stopped") }
             return stop.isSet ? 0 : 1
         }
+        // An agent without roles is offered only the tasks that name no role (§7: it has every role a task needs).
+        let roles =
+            options.roles.isEmpty
+            ? "no roles (only tasks without a role)" : "roles \(options.roles.joined(separator: ","))"
         log(
-            "agent \(options.agentID): registered with roles \(options.roles.joined(separator: ",")), up to \(options.maxTasks) task(s) (runner \(runnerID))"
+            "agent \(options.agentID): registered with \(roles), up to \(options.maxTasks) task(s) (runner \(runnerID))"
         )
         // The hub's interval is the one it judges silence by; a local configuration can differ from a server's.
         let interval =

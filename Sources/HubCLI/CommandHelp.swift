@@ -13,7 +13,8 @@ enum CommandHelp {
                 directly (its arguments kept as given, nothing expanded by a shell), in the workflow's
                 workspace with TASK_ID, TASK_DESCRIPTION, TASK_PAYLOAD, WORKFLOW_ID, PHASE and LEASE_ID
                 in its environment, and completes or fails the task by the exit status with the
-                output's tail as the result. Progress goes to stderr.
+                output's tail as the result. Progress goes to stderr. Without --roles it takes only
+                the tasks that name no role.
                 --idle-delay (default 500ms) is the pause between claims that found nothing on the
                 local store; with --hub URL claims long-poll the server instead.
                 SIGINT or SIGTERM: stop claiming, let running commands finish and give back what has

@@ -42,4 +42,25 @@ import Testing
         let task = try s.tasks("w")["t"]
         #expect(task?["result"]?["output_tail"] == "$TASK_ID *\n", "\(task ?? .null)")
     }
+
+    /// A runner without `--roles` logged "registered with roles , up to 1 task(s)". It has no
+    /// roles, and takes the tasks that need none (§7: it has every role such a task names).
+    @Test func aRunnerWithoutRolesSaysSoAndTakesTasksThatNeedNone() async throws {
+        let s = try DispatchSandbox("agent-no-roles")
+        defer { s.remove() }
+        try s.succeed(
+            "w", "create",
+            #"{"phases": [{"name": "p", "tasks": [{"task_id": "free"}, {"task_id": "coded", "role": "code"}]}]}"#)
+        try s.succeed("w", "start")
+        let (runner, log) = try AgentRunnerTests.agent(
+            s, ["agent", "--id", "plain", "--idle-delay", "50ms", "--", "true"])
+        defer { if runner.isRunning { kill(runner.processIdentifier, SIGKILL) } }
+        var lines = log
+        let registered = await lines.until("registered")
+        #expect(registered?.contains("registered with no roles (only tasks without a role), up to 1 task(s)") == true)
+        #expect(await lines.until("completed w/free") != nil)
+        kill(runner.processIdentifier, SIGTERM)
+        #expect(await ProcessWait.exit(of: runner, within: .seconds(30)), "the runner did not stop")
+        #expect(try s.tasks("w")["coded"]?["status"] == "ready")
+    }
 }
