@@ -74,11 +74,21 @@ struct AgentRunner {
             // Ends the wait for a free slot below when a stop comes; released when the loop ends.
             let loopEnded = StopFlag()
             group.addTask { await Self.first(stop, loopEnded) }
+            // Whether the last claim was a long poll that came back empty: the server ends one
+            // early when its workflow is over, so the runner looks at the workflow before the next.
+            var emptyLongPoll = false
             while !stop.isSet {
-                if let id = options.workflowID, running.value == 0, await workflowFinished(id) {
-                    log("agent \(options.agentID): workflow \(id) is finished; exiting")
-                    break
+                if let id = options.workflowID, running.value == 0 || emptyLongPoll, await workflowFinished(id) {
+                    if running.value == 0 {
+                        log("agent \(options.agentID): workflow \(id) is finished; exiting")
+                        break
+                    }
+                    // Over while commands still run (their leases ended with it): nothing can be
+                    // claimed, and a claim would answer at once; wait for a command to end instead.
+                    _ = await group.next()
+                    continue
                 }
+                emptyLongPoll = false
                 var claimed: [JSONValue] = []
                 let busy = running.value
                 if busy < options.maxTasks {
@@ -96,6 +106,7 @@ struct AgentRunner {
                         break
                     }
                     claimed = answer?["tasks"]?.arrayValue ?? []
+                    emptyLongPoll = options.claimWait != nil && answer != nil && claimed.isEmpty
                     // A failed claim (a hub restarting) is not a long poll: pause before the next.
                     if answer == nil { await stop.sleep(for: .milliseconds(options.idleDelay.milliseconds)) }
                 }
