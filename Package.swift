@@ -102,6 +102,8 @@ let package = Package(
             dependencies: [
                 "HubEngine", "HubStoreSQLite", "HubServer",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                // NIOConnectionError, to say why a --hub server could not be reached.
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: strict

@@ -108,6 +108,11 @@ agents=($!)
 agents+=($!)
 "$hub" agent --id writer --roles docs --workflow feature_login --idle-delay 100ms &
 agents+=($!)
+# Each agent registers as it starts: show the pool once all three are in it (waiting up to 10 s).
+for _ in $(seq 100); do
+    "$hub" monitor-pool | grep -q '"total_agents":3' && break
+    sleep 0.1
+done
 step monitor-pool
 wait "${agents[@]}"
 step feature_login get-status '{"include_metrics": true}'

@@ -29,17 +29,18 @@ enum StartupRetry {
 extension AgentRunner {
     /// Performs one of the runner's first calls; while the hub cannot be reached
     /// (`STORE_UNAVAILABLE`), tries again by ``StartupRetry`` (logging each retry), `waited`
-    /// counting the pauses of all of them. A stop ends the retries.
+    /// counting the pauses of all of them. A stop ends the retries, the pause and the call
+    /// itself at once, and answers `nil`.
     func atStart(
         _ operation: String, _ parameters: JSONValue = .emptyObject, workflowID: String? = nil, waited: inout Duration
     )
-        async -> OperationResponse
+        async -> OperationResponse?
     {
+        let request = OperationRequest(workflowID: workflowID, operation: operation, parameters: parameters)
         var failures = 0
         while true {
-            let response = await hub.perform(
-                OperationRequest(workflowID: workflowID, operation: operation, parameters: parameters))
-            guard response.error?.code == .storeUnavailable, !stop.isSet else { return response }
+            guard let response = await unlessStopped({ [hub] in await hub.perform(request) }) else { return nil }
+            guard response.error?.code == .storeUnavailable else { return response }
             failures += 1
             guard let delay = StartupRetry.delay(afterFailures: failures, waited: waited) else { return response }
             log(
@@ -47,7 +48,24 @@ extension AgentRunner {
             )
             await stop.sleep(for: delay)
             waited += delay
-            if stop.isSet { return response }
+            if stop.isSet { return nil }
+        }
+    }
+
+    /// `body`'s answer, or `nil` as soon as a stop is asked for (`body` is then cancelled),
+    /// so that no call the runner waits on outlasts a signal.
+    func unlessStopped<T: Sendable>(_ body: @escaping @Sendable () async -> T) async -> T? {
+        guard !stop.isSet else { return nil }
+        let stop = self.stop
+        return await withTaskGroup(of: T?.self) { group in
+            group.addTask { await body() }
+            group.addTask {
+                await stop.wait()
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
         }
     }
 
@@ -55,18 +73,20 @@ extension AgentRunner {
     /// says nothing about that.
     func workflowMissing(_ id: String, waited: inout Duration) async -> Bool {
         let response = await atStart("get-status", workflowID: id, waited: &waited)
-        return response.error?.code == .workflowNotFound
+        return response?.error?.code == .workflowNotFound
     }
 
     /// Registers the agent under this runner's `runner_id`; logs the refusal and answers `nil`
-    /// when the hub refuses (another runner holds the id: `VERSION_CONFLICT`) or cannot be reached.
+    /// when the hub refuses (another runner holds the id: `VERSION_CONFLICT`) or cannot be
+    /// reached, and unlogged when a stop came first.
     func register(waited: inout Duration) async -> JSONValue? {
-        let response = await atStart(
+        let answer = await atStart(
             "register-agent",
             [
                 "agent_id": .string(options.agentID), "runner_id": .string(runnerID),
                 "specializations": .strings(options.roles), "max_concurrent_tasks": .count(options.maxTasks),
             ], waited: &waited)
+        guard let response = answer else { return nil }
         if let error = response.error, error.code == .versionConflict {
             let wait = error.context?["retry_after"]?.stringValue.map { " (\($0) from now)" } ?? ""
             log(

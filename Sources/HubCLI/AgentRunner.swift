@@ -58,8 +58,12 @@ struct AgentRunner {
             if stop.isSet { log("agent \(options.agentID): stopped") }
             return stop.isSet ? 0 : 1
         }
+        // An agent without roles is offered only the tasks that name no role (§7: it has every role a task needs).
+        let roles =
+            options.roles.isEmpty
+            ? "no roles (only tasks without a role)" : "roles \(options.roles.joined(separator: ","))"
         log(
-            "agent \(options.agentID): registered with roles \(options.roles.joined(separator: ",")), up to \(options.maxTasks) task(s) (runner \(runnerID))"
+            "agent \(options.agentID): registered with \(roles), up to \(options.maxTasks) task(s) (runner \(runnerID))"
         )
         // The hub's interval is the one it judges silence by; a local configuration can differ from a server's.
         let interval =
@@ -70,11 +74,21 @@ struct AgentRunner {
             // Ends the wait for a free slot below when a stop comes; released when the loop ends.
             let loopEnded = StopFlag()
             group.addTask { await Self.first(stop, loopEnded) }
+            // Whether the last claim was a long poll that came back empty: the server ends one
+            // early when its workflow is over, so the runner looks at the workflow before the next.
+            var emptyLongPoll = false
             while !stop.isSet {
-                if let id = options.workflowID, running.value == 0, await workflowFinished(id) {
-                    log("agent \(options.agentID): workflow \(id) is finished; exiting")
-                    break
+                if let id = options.workflowID, running.value == 0 || emptyLongPoll, await workflowFinished(id) {
+                    if running.value == 0 {
+                        log("agent \(options.agentID): workflow \(id) is finished; exiting")
+                        break
+                    }
+                    // Over while commands still run (their leases ended with it): nothing can be
+                    // claimed, and a claim would answer at once; wait for a command to end instead.
+                    _ = await group.next()
+                    continue
                 }
+                emptyLongPoll = false
                 var claimed: [JSONValue] = []
                 let busy = running.value
                 if busy < options.maxTasks {
@@ -92,6 +106,7 @@ struct AgentRunner {
                         break
                     }
                     claimed = answer?["tasks"]?.arrayValue ?? []
+                    emptyLongPoll = options.claimWait != nil && answer != nil && claimed.isEmpty
                     // A failed claim (a hub restarting) is not a long poll: pause before the next.
                     if answer == nil { await stop.sleep(for: .milliseconds(options.idleDelay.milliseconds)) }
                 }
@@ -282,9 +297,10 @@ struct AgentRunner {
     }
 
     /// Whether the workflow is over (or gone). A hub that cannot be reached says nothing
-    /// about that: the agent carries on and asks again.
+    /// about that: the agent carries on and asks again; nor does a stop, which ends the call.
     private func workflowFinished(_ id: String) async -> Bool {
-        let response = await hub.perform(OperationRequest(workflowID: id, operation: "get-status"))
+        let request = OperationRequest(workflowID: id, operation: "get-status")
+        guard let response = await unlessStopped({ [hub] in await hub.perform(request) }) else { return false }
         if let error = response.error { return error.code == .workflowNotFound }
         let status = response.json["result"]?["workflow_state"]?["status"]?.stringValue ?? ""
         return ["completed", "failed", "cancelled"].contains(status)
@@ -397,7 +413,7 @@ struct AgentRunner {
                 return error
             }
             log("agent \(options.agentID): \(operation): the hub is unavailable; retrying")
-            try? await Task.sleep(for: delay)
+            await stop.sleep(for: delay)
             delay = min(delay * 2, .seconds(5))
         }
     }

@@ -9,9 +9,12 @@ enum CommandHelp {
 
                 Runs an agent: registers it, heartbeats at the hub's heartbeat_interval, claims up to
                 --max-tasks tasks (1 to 100) of its --roles (of --workflow only, when given), runs each
-                task's command (or the command after --) with /bin/sh -c and TASK_ID, TASK_DESCRIPTION,
-                TASK_PAYLOAD, WORKFLOW_ID and PHASE in its environment, and completes or fails the task
-                by the exit status with the output's tail as the result. Progress goes to stderr.
+                task's command field with /bin/sh -c, or instead the command given after --, executed
+                directly (its arguments kept as given, nothing expanded by a shell), in the workflow's
+                workspace with TASK_ID, TASK_DESCRIPTION, TASK_PAYLOAD, WORKFLOW_ID, PHASE and LEASE_ID
+                in its environment, and completes or fails the task by the exit status with the
+                output's tail as the result. Progress goes to stderr. Without --roles it takes only
+                the tasks that name no role.
                 --idle-delay (default 500ms) is the pause between claims that found nothing on the
                 local store; with --hub URL claims long-poll the server instead.
                 SIGINT or SIGTERM: stop claiming, let running commands finish and give back what has
@@ -65,7 +68,9 @@ enum CommandHelp {
             return """
                 coordination-hub version
 
-                Prints the name and version.
+                Prints the name and version as one JSON document, the response envelope every call
+                prints: {"status": "success", "operation": "version", …, "result": {"name":
+                "coordination-hub", "version": "…"}}.
 
                 """
         default:

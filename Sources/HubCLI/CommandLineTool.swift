@@ -56,6 +56,7 @@ public struct CommandLineTool: Sendable {
 
     /// Runs the command and returns the exit status.
     public func run(_ arguments: [String]) async -> Int32 {
+        let started = ContinuousClock.now
         let invocation: Invocation
         do {
             invocation = try Invocation(arguments: arguments)
@@ -115,7 +116,12 @@ public struct CommandLineTool: Sendable {
                         .invalidArguments, "version takes no arguments", details: "'version' is not a workflow id."),
                     operation: "version", workflowID: nil, pretty: pretty, exit: 2)
             }
-            standardOutput.write("coordination-hub \(Self.version)\n")
+            // One JSON document, as every call but help prints (§2): the §3 envelope.
+            let response = OperationResponse.success(
+                request: OperationRequest(workflowID: nil, operation: "version"),
+                outcome: OperationOutcome(result: ["name": "coordination-hub", "version": .string(Self.version)]),
+                timestamp: clock.nowMilliseconds(), elapsed: ContinuousClock.now - started)
+            print(response.json, pretty: pretty)
             return 0
         }
         let request: OperationRequest
@@ -146,8 +152,14 @@ public struct CommandLineTool: Sendable {
         }
         let response: OperationResponse
         do {
-            let hub = try openHub(stateDirectory: stateDirectory, overrides: invocation.overrides)
-            if request.parameters["follow"]?.boolValue == true {
+            // A read where no store exists (a command run in the wrong directory) answers as an
+            // empty store does and leaves nothing behind. A follow waits for events to come, so
+            // it opens the store as the writers will.
+            let following = request.parameters["follow"]?.boolValue == true
+            let hub = try openHub(
+                stateDirectory: stateDirectory, overrides: invocation.overrides,
+                onlyReading: table[request.operation]?.readOnly == true && !following)
+            if following {
                 let status = await follow(request, hub: hub, pretty: pretty)
                 try? await hub.store.close()
                 return status
@@ -275,6 +287,15 @@ public struct CommandLineTool: Sendable {
             parsed.stateDirectory ?? invocation.stateDirectory ?? environment["COORDINATION_HUB_STATE_DIR"]
                 ?? ".claude/coordination",
             relativeTo: workingDirectory)
+        // From the start: a signal while the store opens is a stop like any other, not the end of the process.
+        let stop = StopFlag()
+        let errors = standardError
+        stop.installSignalHandlers { signal, again in
+            errors.write(
+                again
+                    ? "agent: signal \(signal) again: stopping running commands; their tasks are given back\n"
+                    : "agent: signal \(signal): no new claims; finishing running tasks\n")
+        }
         let hub: any OperationPerformer
         let heartbeat: HubDuration
         var localHub: Hub?
@@ -296,11 +317,6 @@ public struct CommandLineTool: Sendable {
             return emitError(error, operation: "agent", workflowID: nil, pretty: pretty, exit: 1)
         } catch {
             return emitError(.internal("\(error)"), operation: "agent", workflowID: nil, pretty: pretty, exit: 1)
-        }
-        let stop = StopFlag()
-        let errors = standardError
-        stop.installSignalHandlers { signal in
-            errors.write("agent: signal \(signal): no new claims; finishing running tasks\n")
         }
         var options = parsed.options
         // Through a server, an idle agent long-polls: the server wakes its claim when work appears.
@@ -343,7 +359,7 @@ public struct CommandLineTool: Sendable {
             try await remote.follow(request, started: { errors.write($0) }) { output.write($0 + "\n") }
         }
         let stop = StopFlag()
-        stop.installSignalHandlers { _ in reader.cancel() }
+        stop.installSignalHandlers { _, _ in reader.cancel() }
         do {
             guard let refused = try await reader.value else { return 0 }
             print(refused.json, pretty: pretty)
@@ -355,7 +371,7 @@ public struct CommandLineTool: Sendable {
             if stop.isSet || reader.isCancelled { return 0 }
             return emitError(
                 HubError(
-                    .storeUnavailable, "The event stream of \(remote.base) ended: \(error)",
+                    .storeUnavailable, "The event stream of \(remote.base) ended: \(RemoteHub.reason(error))",
                     suggestions: ["Check that 'coordination-hub serve' is running at \(remote.base)"]),
                 operation: request.operation, workflowID: request.workflowID, pretty: pretty, exit: 1)
         }
@@ -366,7 +382,7 @@ public struct CommandLineTool: Sendable {
     /// start, which is fixed before the line on standard error says the follow is on.
     private func follow(_ request: OperationRequest, hub: Hub, pretty: Bool) async -> Int32 {
         let stop = StopFlag()
-        stop.installSignalHandlers { _ in }
+        stop.installSignalHandlers { _, _ in }
         let followed: OperationRequest
         do throws(HubError) {
             followed = try await hub.fixingFollowStart(request)
@@ -390,8 +406,12 @@ public struct CommandLineTool: Sendable {
         }
     }
 
+    /// Opens the hub on the store the configuration names, creating the store if needed;
+    /// `onlyReading` (a read-only operation) creates nothing: where no store file exists it
+    /// reads an empty store in memory instead.
     func openHub(
-        stateDirectory: String, overrides: [(String, String)], pooled: Bool = false, serving: Bool = false
+        stateDirectory: String, overrides: [(String, String)], pooled: Bool = false, serving: Bool = false,
+        onlyReading: Bool = false
     ) throws -> Hub {
         let configuration = try Configuration.load(
             stateDirectory: stateDirectory, environment: environment, overrides: overrides)
@@ -402,7 +422,9 @@ public struct CommandLineTool: Sendable {
                 .storeUnavailable,
                 "This build has no PostgreSQL store; remove 'store' from the configuration to use SQLite")
         }
-        let store = try SQLiteStore(path: storePath, pooled: pooled)
+        let store =
+            onlyReading && !FileManager.default.fileExists(atPath: storePath)
+            ? try SQLiteStore(emptyInMemory: ()) : try SQLiteStore(path: storePath, pooled: pooled)
         return Hub(
             store: store, stateDirectory: stateDirectory, configuration: configuration, clock: clock,
             workingDirectory: workingDirectory, serving: serving)

@@ -3,6 +3,7 @@ import Foundation
 import HubCore
 import HubEngine
 import NIOCore
+import NIOPosix
 
 /// The command line as a client of a running server (`--hub URL`, §13): each
 /// operation is one `POST` to the route the server generates from the same
@@ -59,6 +60,7 @@ final class RemoteHub: OperationPerformer {
     static let maximumResponse = 64 << 20
 
     func perform(_ request: OperationRequest) async -> OperationResponse {
+        let started = ContinuousClock.now
         let path: String
         if let id = request.workflowID {
             path = "/v1/workflows/\(Self.escape(id))/\(Self.escape(request.operation))"
@@ -71,23 +73,103 @@ final class RemoteHub: OperationPerformer {
         http.headers.add(name: "User-Agent", value: "coordination-hub/\(Hub.version)")
         if let token { http.headers.add(name: "Authorization", value: "Bearer \(token)") }
         http.body = .bytes(ByteBuffer(bytes: request.parameters.serializedBytes()))
+        let status: UInt
+        let body: ByteBuffer
         do {
             let response = try await client.execute(http, timeout: .milliseconds(timeLimit(for: request)))
-            let body = try await response.body.collect(upTo: Self.maximumResponse)
-            let json = try JSONParser.parse(bytes: Array(body.readableBytesView))
-            guard json["status"] != nil else { throw HubError.internal("not a coordination-hub response") }
-            return OperationResponse(json: json)
+            status = response.status.code
+            body = try await response.body.collect(upTo: Self.maximumResponse)
         } catch {
-            return OperationResponse.failure(
-                request: request,
-                error: HubError(
-                    .storeUnavailable, "Cannot reach the hub at \(base): \(error)",
+            if Task.isCancelled || error is CancellationError || (error as? HTTPClientError) == .cancelled {
+                return cancelled(request, after: ContinuousClock.now - started)
+            }
+            return failure(
+                request,
+                HubError(
+                    .storeUnavailable, "Cannot reach the hub at \(base): \(Self.reason(error))",
                     details: "Nothing was sent, or the answer was lost; check the server before retrying a change.",
                     suggestions: [
                         "Check that 'coordination-hub serve' is running at \(base)",
                         "Read the state with get-status before repeating a mutation",
-                    ]),
-                timestamp: Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)))
+                    ]))
+        }
+        guard let json = try? JSONParser.parse(bytes: Array(body.readableBytesView)), json["status"] != nil else {
+            return failure(
+                request,
+                HubError(
+                    .storeUnavailable,
+                    "The server at \(base) did not answer as a coordination hub (HTTP \(status), \(body.readableBytes) bytes)",
+                    details: "Something else answered; the request may or may not have reached a hub.",
+                    suggestions: ["Check that --hub names the address 'coordination-hub serve' printed"]))
+        }
+        return OperationResponse(json: json)
+    }
+
+    /// The answer to a call its caller cancelled (an MCP client closing its input, a signal)
+    /// before the server answered: not an unreachable hub. The connection closing tells the
+    /// server, which withdraws a waiting claim or resource request then (§13), so these
+    /// answer as on the local store: a claim took nothing, a resource request was withdrawn.
+    /// Of anything else the answer is lost, and that is what is said. `elapsed`: how long the
+    /// call went on.
+    func cancelled(_ request: OperationRequest, after elapsed: Duration) -> OperationResponse {
+        switch request.operation {
+        case "claim-task" where request.waitsForWork:
+            let outcome = OperationOutcome(
+                result: [
+                    "agent_id": request.parameters["agent_id"] ?? .null, "tasks": [], "count": 0,
+                ],
+                nextSteps: ["The wait was cut short before a task was eligible; claim again to wait more"])
+            return OperationResponse.success(
+                request: request, outcome: outcome,
+                timestamp: Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)), elapsed: elapsed)
+        case "allocate-resources" where request.waitsForWork:
+            return failure(
+                request,
+                HubError(
+                    .resourceTimeout, "The resource request was withdrawn while it waited: its call was cancelled",
+                    details: "Nothing is held for it.", suggestions: ["Send allocate-resources again"]))
+        default:
+            return failure(
+                request,
+                HubError(
+                    .storeUnavailable, "The call to the hub at \(base) was cancelled before its answer came",
+                    details: "A change it asked for may or may not have been made.",
+                    suggestions: ["Read the state with get-status before repeating a mutation"]))
+        }
+    }
+
+    private func failure(_ request: OperationRequest, _ error: HubError) -> OperationResponse {
+        OperationResponse.failure(
+            request: request, error: error, timestamp: Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)))
+    }
+
+    /// Why the server could not be reached, in a few words ("connection refused"), where
+    /// NIO's descriptions nest ("connection reset (error set): Connection refused (errno: 111)").
+    static func reason(_ error: any Error) -> String {
+        switch error {
+        case let failure as IOError:
+            return String(cString: strerror(failure.errnoCode)).lowercased()
+        case let failure as NIOConnectionError:
+            if let lookup = failure.dnsAError ?? failure.dnsAAAAError { return reason(lookup) }
+            if let first = failure.connectionErrors.first { return reason(first.error) }
+            return "no connection to \(failure.host):\(failure.port)"
+        case let unknown as SocketAddressError.UnknownHost:
+            return "the host \(unknown.host) is not known"
+        case let failure as HTTPClientError:
+            switch failure {
+            case .connectTimeout: return "the connection timed out"
+            case .readTimeout, .deadlineExceeded: return "no answer in time"
+            case .remoteConnectionClosed: return "the server closed the connection before answering"
+            case .tlsHandshakeTimeout: return "the TLS handshake timed out"
+            default: return String(describing: failure)
+            }
+        case let failure as ChannelError:
+            if case .connectTimeout = failure { return "the connection timed out" }
+            return String(describing: failure)
+        case is NIOTooManyBytesError:
+            return "the answer is larger than \(maximumResponse >> 20) MiB"
+        default:
+            return String(describing: error)
         }
     }
 

@@ -99,7 +99,10 @@ extension CommandLineTool {
             errors.write("coordination-hub: stopped\n")
             return 0
         } catch let error as HubError {
-            return emitError(error, operation: "serve", workflowID: nil, pretty: pretty, exit: 1)
+            // The address given cannot be served (a port in use): the command line's to fix, as docs/errors.md says.
+            return emitError(
+                error, operation: "serve", workflowID: nil, pretty: pretty,
+                exit: error.code == .invalidArguments ? 2 : 1)
         } catch {
             return emitError(
                 HubError(.internal, "The server stopped: \(error)", suggestions: ["Is the port already in use?"]),

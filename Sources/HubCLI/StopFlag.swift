@@ -1,11 +1,4 @@
-import Foundation
 import Synchronization
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
 
 /// Set when SIGINT or SIGTERM arrives, so long-running commands stop gracefully.
 final class StopFlag: Sendable {
@@ -69,21 +62,16 @@ final class StopFlag: Sendable {
     }
 
     /// Routes SIGINT and SIGTERM to this flag (instead of ending the process), calling
-    /// `onSignal` once each; a signal that finds the flag set sets ``urgent``.
-    func installSignalHandlers(onSignal: @escaping @Sendable (Int32) -> Void) {
-        for sig in [SIGINT, SIGTERM] {
-            // A handler, not SIG_IGN: an ignored signal stays ignored in the commands the agent
-            // runner starts, and they could then not be stopped with SIGTERM.
-            signal(sig, { _ in })
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler { [weak self] in
-                guard let self else { return }
-                if !self.set() { self.urgent?.set() }
-                onSignal(sig)
-            }
-            source.resume()
-            // The sources live as long as the process: keep them from being released.
-            _ = Unmanaged.passRetained(source as AnyObject)
+    /// `onSignal` once for each delivery, with `again` true when it found the flag set
+    /// already (it then sets ``urgent``). Each delivery counts, however close together
+    /// (``Platform/Signals``), and is handled on a thread of its own, never waiting for one
+    /// of the pool that the process's tasks share.
+    func installSignalHandlers(onSignal: @escaping @Sendable (_ signal: Int32, _ again: Bool) -> Void) {
+        Platform.Signals.listen { [weak self] sig in
+            guard let self else { return }
+            let again = !self.set()
+            if again { self.urgent?.set() }
+            onSignal(sig, again)
         }
     }
 }

@@ -82,10 +82,12 @@ public final class Hub: Sendable {
         }
     }
 
-    /// Operations after which tasks may have become claimable: waiting claims look again.
+    /// Operations after which tasks may have become claimable, or a workflow whose tasks a
+    /// claim waits for may have ended: waiting claims look again.
     static let mayReadyWork: Set<String> = [
         "start", "resume", "add-tasks", "complete-phase", "complete-task", "fail-task", "register-agent",
         "deregister-agent", "heartbeat", "redistribute-tasks", "assign-agents", "release-resources", "load-state",
+        "complete", "cancel",
     ]
 
     /// `"workflow_id"` among the parameters is the same as the workflow id of the call form (§2).

@@ -46,7 +46,10 @@ public struct OperationResponse: Sendable {
         self.serializedResult = serializedResult
     }
 
-    static func success(request: OperationRequest, outcome: OperationOutcome, timestamp: Int64, elapsed: Duration)
+    /// The success envelope of `outcome`, which took `elapsed` (`metrics.execution_time`).
+    public static func success(
+        request: OperationRequest, outcome: OperationOutcome, timestamp: Int64, elapsed: Duration
+    )
         -> OperationResponse
     {
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18

@@ -114,10 +114,41 @@ public struct HubServer: Sendable {
         } catch {
             try? await sender.shutdown()
             try? await hub.store.close()
-            throw error
+            throw Self.bindFailure(error, host: host, port: port) ?? error
         }
         try await sender.shutdown()
         try await hub.store.close()
+    }
+}
+
+extension HubServer {
+    /// What to tell the user when the server could not listen at `host`:`port` (the address
+    /// given to `serve`, so `INVALID_ARGUMENTS`); `nil` for any other error.
+    static func bindFailure(_ error: any Error, host: String, port: Int) -> HubError? {
+        guard let failure = error as? IOError else { return nil }
+        switch failure.errnoCode {
+        case EADDRINUSE:
+            return HubError(
+                .invalidArguments, "Port \(port) on \(host) is already in use",
+                details: "Another process (another coordination-hub serve, perhaps) is listening there.",
+                context: ["host": .string(host), "port": .count(port)],
+                suggestions: [
+                    "Choose another --port", "Use --port 0 for a free port; the address is printed on stderr",
+                ])
+        case EACCES:
+            return HubError(
+                .invalidArguments, "Not allowed to listen on port \(port) on \(host)",
+                details: "Ports below 1024 need privileges this process does not have.",
+                context: ["host": .string(host), "port": .count(port)],
+                suggestions: ["Choose a --port from 1024 up, or --port 0 for a free one"])
+        case EADDRNOTAVAIL:
+            return HubError(
+                .invalidArguments, "\(host) is not an address of this machine",
+                context: ["host": .string(host), "port": .count(port)],
+                suggestions: ["Serve on 127.0.0.1, or on an address this machine has"])
+        default:
+            return nil
+        }
     }
 }
 

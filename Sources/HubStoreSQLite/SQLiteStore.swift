@@ -90,6 +90,23 @@ public final class SQLiteStore: Store {
         }
     }
 
+    /// An empty store in memory with the schema up to date, whose file is nowhere: what a
+    /// read answers from when no store exists yet, without creating one on disk.
+    public init(emptyInMemory: Void) throws {
+        path = ":memory:"
+        var config = GRDB.Configuration()
+        config.foreignKeysEnabled = true
+        do {
+            let queue = try DatabaseQueue(configuration: config)
+            try Self.migrate(queue)
+            writer = queue
+        } catch {
+            throw HubError(.storeUnavailable, "Cannot open an empty store in memory: \(Self.describe(error))")
+        }
+        checkpointer = nil
+        committer = GroupCommitter(checkpointer: nil)
+    }
+
     public func read<T: Sendable>(_ body: @escaping @Sendable (any StoreReader) throws -> T) async throws -> T {
         do {
             // GRDB's `read` brackets the body with `PRAGMA query_only = 1/0` on the single

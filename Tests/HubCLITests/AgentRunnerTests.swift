@@ -159,6 +159,74 @@ extension LineStream {
     }
 
     /// Starts `serve` with `settings` (`--set` values) and answers the process and its URL.
+    /// Two SIGTERMs back to back were one: the signal handler ran on a global queue, whose
+    /// threads the command's blocking waits held (on a small machine all of them), so it ran
+    /// late and once for both; the runner then waited for the command. Now the second one
+    /// stops the command and gives its task back, as a second signal after a pause does.
+    @Test func twoSignalsBackToBackStopTheCommandAndGiveItsTaskBack() async throws {
+        let s = try DispatchSandbox("agent-two-signals")
+        defer { s.remove() }
+        try s.succeed("w", "create", Self.oneTask + #"", "max_retries": 0}]}]}"#)
+        try s.succeed("w", "start")
+        let (runner, log) = try Self.agent(
+            s,
+            [
+                "agent", "--id", "a", "--roles", "code", "--idle-delay", "50ms", "--", "/bin/sh", "-c",
+                #"echo $$ > t.pid; exec sleep 600"#,
+            ])
+        defer { if runner.isRunning { kill(runner.processIdentifier, SIGKILL) } }
+        var lines = log
+        #expect(await lines.until("running w/t") != nil)
+        let pid = try #require(
+            await Self.eventually {
+                s.read("t.pid").flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            })
+        kill(runner.processIdentifier, SIGTERM)
+        // A signal sent while the same one is still pending merges with it in the kernel:
+        // the second goes once the first has been handed to the process, not later.
+        #expect(await Self.handedOver(SIGTERM, to: runner.processIdentifier))
+        kill(runner.processIdentifier, SIGTERM)
+        #expect(await lines.until("stopped with the runner; given back for another attempt") != nil)
+        #expect(await ProcessWait.exit(of: runner, within: .seconds(30)), "the runner did not stop")
+        #expect(runner.terminationStatus == 0)
+        let task = try s.tasks("w")["t"]
+        #expect(task?["status"]?.stringValue == "ready", "\(task ?? .null)")
+        #expect(task?["attempts"]?.intValue == 0)
+        #expect(await DispatchSandbox.poll(attempts: 200) { !Self.alive(pid) })
+    }
+
+    /// `value()` once it answers something, or `nil` after a while.
+    static func eventually<T>(_ value: () -> T?) async -> T? {
+        var found: T?
+        _ = await DispatchSandbox.poll(attempts: 400) {
+            found = value()
+            return found != nil
+        }
+        return found
+    }
+
+    /// Whether the kernel has handed `signal`, sent to the process `pid`, over to it: it is
+    /// pending neither for the process nor for any of its threads (Dispatch passes a signal a
+    /// thread caught on to a thread of its own). On systems without `/proc`, assumed.
+    static func handedOver(_ signal: Int32, to pid: Int32) async -> Bool {
+        #if os(Linux)
+            func pending(_ file: String, _ field: String) -> Bool {
+                guard let status = try? String(contentsOfFile: file, encoding: .utf8),
+                    let line = status.split(separator: "\n").first(where: { $0.hasPrefix(field) }),
+                    let mask = UInt64(line.dropFirst(field.count).trimmingCharacters(in: .whitespaces), radix: 16)
+                else { return false }
+                return mask & (1 << UInt64(signal - 1)) != 0
+            }
+            return await DispatchSandbox.poll(attempts: 1000, interval: .milliseconds(2)) {
+                let threads = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+                return !pending("/proc/\(pid)/status", "ShdPnd:")
+                    && !threads.contains { pending("/proc/\(pid)/task/\($0)/status", "SigPnd:") }
+            }
+        #else
+            return true
+        #endif
+    }
+
     static func server(_ s: DispatchSandbox, _ settings: [String] = []) async throws -> (Process, String) {
         let errors = Pipe()
         let process = try s.runner.start(

@@ -286,7 +286,11 @@ import Testing
 
         let version = try hub.run("version")
         #expect(version.status == 0)
-        #expect(version.stdout == "coordination-hub \(CommandLineTool.version)\n")
+        // One JSON document, the envelope, as every call but help prints (§2).
+        #expect(version.json["status"] == "success", "\(version.stdout)")
+        #expect(version.json["operation"] == "version")
+        #expect(version.json["result"]?["name"] == "coordination-hub")
+        #expect(version.json["result"]?["version"]?.stringValue == CommandLineTool.version)
         #expect(!hub.exists(hub.stateDirectory), "help and version touch no state")
     }
 

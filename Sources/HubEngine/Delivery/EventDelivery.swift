@@ -86,6 +86,8 @@ public actor EventDelivery: Service {
                 do {
                     round = try await deliverDue()
                 } catch {
+                    // Cut short by the group stopping: not a failed round.
+                    if Task.isCancelled { break }
                     logger.error("event delivery round failed", metadata: ["error": "\(error)"])
                     round = Round()
                 }

@@ -41,6 +41,9 @@ public struct DueWorkService: Service {
                     do {
                         try await hub.runDueWork()
                     } catch {
+                        // Cut short by the group stopping (a graceful stop, or the server failing to
+                        // start): the work did not fail, it was stopped.
+                        if Task.isCancelled { return }
                         hub.logger.error("due work failed", metadata: ["error": "\(error)"])
                     }
                     try await Task.sleep(for: interval)

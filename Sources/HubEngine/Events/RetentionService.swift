@@ -33,6 +33,8 @@ public struct RetentionService: Service {
                             "event retention ran", metadata: ["removed": "\(policy.lastRemoved ?? 0)"])
                     }
                 } catch {
+                    // Cut short by the group stopping: not a failure of retention.
+                    if Task.isCancelled { return }
                     hub.logger.error("event retention failed", metadata: ["error": "\(error)"])
                 }
                 try await Task.sleep(for: checkEvery)

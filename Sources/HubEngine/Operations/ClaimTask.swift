@@ -11,7 +11,7 @@ enum ClaimTask {
             .init(
                 "wait",
                 .duration(
-                    "Wait up to this long (at most 60s) for an eligible task when none is there now; the claim is woken by the operations that make tasks ready."
+                    "Wait up to this long (at most 60s) for an eligible task when none is there now; the claim is woken by the operations that make tasks ready, and ends at once when the workflow it names completes or is cancelled."
                 )),
             .init("agent_id", .id("The claiming agent."), required: true),
             .init(
@@ -68,9 +68,24 @@ enum ClaimTask {
             guard outcome.result["count"] == 0, remaining > .zero, await !context.hub.workSignal.isClosed else {
                 return outcome
             }
+            // Narrowed to a workflow that is over, the claim can never get a task: it answers now
+            // rather than at the end of its wait (an agent runner of that workflow exits then).
+            if let id = context.workflowID, let ended = try await over(id, context) {
+                var answer = outcome
+                answer.nextSteps = ["Workflow \(id) is \(ended): it has no more tasks to hand out"]
+                return answer
+            }
             await context.hub.workSignal.wait(after: seen, timeout: min(remaining, recheckInterval))
             if Task.isCancelled { return outcome }
         }
+    }
+
+    /// How the workflow ended, when it has (`completed`, `cancelled`, or `removed`); `nil`
+    /// while it may still hand out work (a failed one can be resumed).
+    static func over(_ id: String, _ context: OperationContext) async throws -> String? {
+        let status = try await context.hub.store.read { tx in try tx.workflow(id)?.status }
+        guard let status else { return "removed" }
+        return status.isTerminal ? status.rawValue : nil
     }
 
     static func claimOnce(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {

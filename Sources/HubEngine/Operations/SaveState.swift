@@ -33,7 +33,7 @@ enum SaveState {
             past 1 GiB (what load-state reads) is refused with INVALID_PARAMETERS.
             """,
         example:
-            "coordination-hub workflow_123 save-state '{\"include_checkpoints\": true, \"compress\": true, \"backup_location\": \"backups/\"}'",
+            "coordination-hub workflow_123 save-state '{\"include_checkpoints\": true, \"compress\": true, \"backup_location\": \"backups/workflow_123.hubbundle.gz\"}'",
         withoutVersion:
             "save-state exports the workflow and changes nothing, so there is no change for it to guard",
         handler: run)

@@ -87,7 +87,7 @@ public enum ChildProcess {
         let output = pipe.fileHandleForReading.fileDescriptor
         let wake = exited.fileHandleForReading.fileDescriptor
         async let tail = withCheckedContinuation { (continuation: CheckedContinuation<[UInt8], Never>) in
-            DispatchQueue.global().async {
+            onThreadOfItsOwn {
                 continuation.resume(returning: readTail(output, until: wake, keeping: tailBytes))
             }
         }
@@ -96,7 +96,7 @@ public enum ChildProcess {
         let stopped = GroupStop()
         let status = await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Int32, Never>) in
-                DispatchQueue.global().async {
+                onThreadOfItsOwn {
                     // Foundation reports an exit only once the output is closed, which a child left
                     // in the background can put off for ever; waitid sees the exit itself (and,
                     // with WNOWAIT, leaves the process for Foundation to reap).
@@ -125,6 +125,15 @@ public enum ChildProcess {
             try? handle.close()
         }
         return Outcome(status: status, tail: text)
+    }
+
+    /// Runs `work`, which blocks (waiting for a command, reading its output), on a thread of
+    /// its own. On Linux Dispatch's global queues share their threads, as many as there are
+    /// cores, with Swift's tasks: each running command held two of them, and on a small
+    /// machine every task of the process (the agent runner's reaction to a signal among
+    /// them) then waited until Dispatch added a thread, a second or more later.
+    static func onThreadOfItsOwn(_ work: @escaping @Sendable () -> Void) {
+        Thread.detachNewThread(work)
     }
 
     /// Runs `body` (which spawns) with no signal blocked on this thread. The child starts
@@ -162,7 +171,7 @@ public enum ChildProcess {
         let killAt = DispatchTime.now() + Double(seconds) + Double(attoseconds) / 1e18
         // After SIGKILL, a member the kernel has not let go of yet is waited for a little more.
         let giveUpAt = killAt + 2
-        DispatchQueue.global().async {
+        onThreadOfItsOwn {
             var killed = false
             while true {
                 let alive = isGroup ? ProcessGroup.hasLiveMembers(pid) : !over.isSet
