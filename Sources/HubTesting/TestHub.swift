@@ -48,6 +48,19 @@ public struct TestHub: Sendable {
 
     public func remove() { directory.remove() }
 
+    /// Writes `text` to `path` in the workspace (the hub's working directory), making its folders.
+    public func writeFile(_ path: String, _ text: String) throws {
+        let full = directory.path + "/" + path
+        try FileManager.default.createDirectory(
+            atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try Data(text.utf8).write(to: URL(fileURLWithPath: full))
+    }
+
+    /// The text of `path` in the workspace, `nil` when there is no such file.
+    public func readFile(_ path: String) -> String? {
+        FileManager.default.contents(atPath: directory.path + "/" + path).map { String(decoding: $0, as: UTF8.self) }
+    }
+
     /// Flips one bit of a stored checkpoint's document (at `byte`, or its middle), keeping
     /// its files: what damage on disk does, for the tests of corruption and fallback.
     public func damageCheckpoint(_ id: String, byte: Int? = nil, bit: UInt8 = 0x01) async throws {

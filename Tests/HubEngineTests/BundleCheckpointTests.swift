@@ -19,15 +19,9 @@ import Testing
     var workspace: String { source.directory.path }
     let fm = FileManager.default
 
-    func write(_ path: String, _ text: String) throws {
-        let full = workspace + "/" + path
-        try fm.createDirectory(atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        try Data(text.utf8).write(to: URL(fileURLWithPath: full))
-    }
+    func write(_ path: String, _ text: String) throws { try source.writeFile(path, text) }
 
-    func read(_ path: String) -> String? {
-        fm.contents(atPath: workspace + "/" + path).map { String(decoding: $0, as: UTF8.self) }
-    }
+    func read(_ path: String) -> String? { source.readFile(path) }
 
     /// w1 with two tasks, a checkpoint of the files in `src/` and one of the state alone,
     /// saved with its checkpoints to `w1.json` (not compressed, so tests can edit it).

@@ -15,15 +15,9 @@ import Testing
     var workspace: String { t.directory.path }
     let fm = FileManager.default
 
-    func write(_ path: String, _ text: String) throws {
-        let full = workspace + "/" + path
-        try fm.createDirectory(atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        try Data(text.utf8).write(to: URL(fileURLWithPath: full))
-    }
+    func write(_ path: String, _ text: String) throws { try t.writeFile(path, text) }
 
-    func read(_ path: String) -> String? {
-        fm.contents(atPath: workspace + "/" + path).map { String(decoding: $0, as: UTF8.self) }
-    }
+    func read(_ path: String) -> String? { t.readFile(path) }
 
     var journals: [String] {
         (try? fm.contentsOfDirectory(atPath: t.directory.file("state/journal"))) ?? []
