@@ -133,14 +133,7 @@ extension LineStream {
     @Test func aSecondSignalStopsTheCommandsAndGivesTheirTasksBack() async throws {
         let s = try DispatchSandbox("agent-second-signal")
         defer { s.remove() }
-        try s.succeed("w", "create", Self.oneTask + #"", "max_retries": 0}]}]}"#)
-        try s.succeed("w", "start")
-        let (runner, log) = try Self.agent(
-            s,
-            [
-                "agent", "--id", "a", "--roles", "code", "--idle-delay", "50ms", "--", "/bin/sh", "-c",
-                #"echo $$ > t.pid; exec sleep 600"#,
-            ])
+        let (runner, log) = try Self.runnerOfOneSleepingTask(s)
         var lines = log
         #expect(await lines.until("running w/t") != nil)
         kill(runner.processIdentifier, SIGTERM)
@@ -158,7 +151,6 @@ extension LineStream {
         }
     }
 
-    /// Starts `serve` with `settings` (`--set` values) and answers the process and its URL.
     /// Two SIGTERMs back to back were one: the signal handler ran on a global queue, whose
     /// threads the command's blocking waits held (on a small machine all of them), so it ran
     /// late and once for both; the runner then waited for the command. Now the second one
@@ -166,14 +158,7 @@ extension LineStream {
     @Test func twoSignalsBackToBackStopTheCommandAndGiveItsTaskBack() async throws {
         let s = try DispatchSandbox("agent-two-signals")
         defer { s.remove() }
-        try s.succeed("w", "create", Self.oneTask + #"", "max_retries": 0}]}]}"#)
-        try s.succeed("w", "start")
-        let (runner, log) = try Self.agent(
-            s,
-            [
-                "agent", "--id", "a", "--roles", "code", "--idle-delay", "50ms", "--", "/bin/sh", "-c",
-                #"echo $$ > t.pid; exec sleep 600"#,
-            ])
+        let (runner, log) = try Self.runnerOfOneSleepingTask(s)
         defer { if runner.isRunning { kill(runner.processIdentifier, SIGKILL) } }
         var lines = log
         #expect(await lines.until("running w/t") != nil)
@@ -193,6 +178,19 @@ extension LineStream {
         #expect(task?["status"]?.stringValue == "ready", "\(task ?? .null)")
         #expect(task?["attempts"]?.intValue == 0)
         #expect(await DispatchSandbox.poll(attempts: 200) { !Self.alive(pid) })
+    }
+
+    /// A runner of workflow `w`'s one task `t` (no retries), whose command writes its pid to
+    /// `t.pid` and sleeps.
+    static func runnerOfOneSleepingTask(_ s: DispatchSandbox) throws -> (Process, LineStream) {
+        try s.succeed("w", "create", Self.oneTask + #"", "max_retries": 0}]}]}"#)
+        try s.succeed("w", "start")
+        return try Self.agent(
+            s,
+            [
+                "agent", "--id", "a", "--roles", "code", "--idle-delay", "50ms", "--", "/bin/sh", "-c",
+                #"echo $$ > t.pid; exec sleep 600"#,
+            ])
     }
 
     /// `value()` once it answers something, or `nil` after a while.
@@ -227,6 +225,7 @@ extension LineStream {
         #endif
     }
 
+    /// Starts `serve` with `settings` (`--set` values) and answers the process and its URL.
     static func server(_ s: DispatchSandbox, _ settings: [String] = []) async throws -> (Process, String) {
         let errors = Pipe()
         let process = try s.runner.start(

@@ -208,15 +208,8 @@ import Testing
         #expect(try runner.run(["register-agent", #"{"agent_id": "waiter"}"#]).status == 0)
         let session = try Session(runner, ["mcp"])
         session.initialize()
-        session.send(
-            #"{"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "claim_task", "arguments": {"agent_id": "waiter", "wait": "60s"}}}"#
-        )
         // Without the fix the process runs on for the claim's 60 s: past the suite's limit.
-        #expect(session.finish() == 0)
-        var claim: JSONValue = .null
-        while case let line = session.receive(), !line.isNull {
-            if line["id"] == 1 { claim = line }
-        }
+        let claim = session.waitingClaimCutShort()
         #expect(claim["result"]?["structuredContent"]?["result"]?["count"] == 0, "\(claim)")
     }
 
@@ -237,4 +230,20 @@ import Testing
             #expect(!libraries.contains("libcurl"), "\(libraries)")
         }
     #endif
+}
+
+extension MCPCommandTests.Session {
+    /// Calls `claim_task` for the agent `waiter` with a 60 s wait, then closes standard input
+    /// at once (the process must exit 0) and answers the claim's response (`null` if none).
+    func waitingClaimCutShort() -> JSONValue {
+        send(
+            #"{"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "claim_task", "arguments": {"agent_id": "waiter", "wait": "60s"}}}"#
+        )
+        #expect(finish() == 0)
+        var claim: JSONValue = .null
+        while case let line = receive(), !line.isNull {
+            if line["id"] == 1 { claim = line }
+        }
+        return claim
+    }
 }
