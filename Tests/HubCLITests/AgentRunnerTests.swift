@@ -139,12 +139,7 @@ extension LineStream {
         kill(runner.processIdentifier, SIGTERM)
         #expect(await lines.until("waiting for 1 running task(s)") != nil)
         kill(runner.processIdentifier, SIGINT)
-        #expect(await lines.until("stopped with the runner; given back for another attempt") != nil)
-        #expect(await ProcessWait.exit(of: runner, within: .seconds(30)), "the runner did not stop")
-        #expect(runner.terminationStatus == 0)
-        let task = try s.tasks("w")["t"]
-        #expect(task?["status"]?.stringValue == "ready", "\(task ?? .null)")
-        #expect(task?["attempts"]?.intValue == 0)
+        try await Self.expectGivenBack(runner, lines: &lines, in: s)
         #expect(try s.events(["event_types": ["task_failed"], "workflow_id": "w"]).isEmpty)
         if let pid = s.read("t.pid").flatMap({ Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) {
             #expect(await DispatchSandbox.poll(attempts: 200) { !Self.alive(pid) })
@@ -171,12 +166,7 @@ extension LineStream {
         // the second goes once the first has been handed to the process, not later.
         #expect(await Self.handedOver(SIGTERM, to: runner.processIdentifier))
         kill(runner.processIdentifier, SIGTERM)
-        #expect(await lines.until("stopped with the runner; given back for another attempt") != nil)
-        #expect(await ProcessWait.exit(of: runner, within: .seconds(30)), "the runner did not stop")
-        #expect(runner.terminationStatus == 0)
-        let task = try s.tasks("w")["t"]
-        #expect(task?["status"]?.stringValue == "ready", "\(task ?? .null)")
-        #expect(task?["attempts"]?.intValue == 0)
+        try await Self.expectGivenBack(runner, lines: &lines, in: s)
         #expect(await DispatchSandbox.poll(attempts: 200) { !Self.alive(pid) })
     }
 
@@ -191,6 +181,17 @@ extension LineStream {
                 "agent", "--id", "a", "--roles", "code", "--idle-delay", "50ms", "--", "/bin/sh", "-c",
                 #"echo $$ > t.pid; exec sleep 600"#,
             ])
+    }
+
+    /// The runner logs that it stopped its command and gave the task back, exits 0, and `w/t`
+    /// is ready again with no attempt counted.
+    static func expectGivenBack(_ runner: Process, lines: inout LineStream, in s: DispatchSandbox) async throws {
+        #expect(await lines.until("stopped with the runner; given back for another attempt") != nil)
+        #expect(await ProcessWait.exit(of: runner, within: .seconds(30)), "the runner did not stop")
+        #expect(runner.terminationStatus == 0)
+        let task = try s.tasks("w")["t"]
+        #expect(task?["status"]?.stringValue == "ready", "\(task ?? .null)")
+        #expect(task?["attempts"]?.intValue == 0)
     }
 
     /// `value()` once it answers something, or `nil` after a while.
