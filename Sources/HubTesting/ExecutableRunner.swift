@@ -45,51 +45,60 @@ public struct ExecutableRunner: Sendable {
 
     /// Starts the executable with `arguments` and returns at once: for long-running commands
     /// (`serve`, `follow`, `mcp`, `agent`) that a test talks to through the pipes (or files)
-    /// it passes, as `Process` takes them. Standard streams not passed are the null device.
+    /// it passes, a `Pipe` or a `FileHandle` each. A pipe's end the child uses is closed
+    /// here once it has its copy, so the test sees the end of what the child writes when
+    /// the child goes. Standard streams not passed are the null device.
     public func start(
         _ arguments: [String], standardInput: Any? = nil, standardOutput: Any? = nil, standardError: Any? = nil
-    ) throws -> Process {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: workingDirectory)
-        process.environment = environment
-        process.standardInput = standardInput ?? FileHandle.nullDevice
-        process.standardOutput = standardOutput ?? FileHandle.nullDevice
-        process.standardError = standardError ?? FileHandle.nullDevice
-        try process.run()
+    ) throws -> SpawnedProcess {
+        let ends = [
+            Self.childEnd(standardInput, reading: true), Self.childEnd(standardOutput, reading: false),
+            Self.childEnd(standardError, reading: false),
+        ]
+        let process = try SpawnedProcess.spawn(
+            executable, arguments: arguments, environment: environment, directory: workingDirectory,
+            standardInput: ends[0].stream, standardOutput: ends[1].stream, standardError: ends[2].stream)
+        for case let handle? in ends.map(\.closeAfterStart) { try? handle.close() }
         return process
+    }
+
+    /// Where a stream passed to ``start(_:standardInput:standardOutput:standardError:)``
+    /// goes, and the pipe end to close once the child has it.
+    private static func childEnd(_ stream: Any?, reading: Bool) -> (
+        stream: SpawnedProcess.Stream, closeAfterStart: FileHandle?
+    ) {
+        switch stream {
+        case let pipe as Pipe:
+            let end = reading ? pipe.fileHandleForReading : pipe.fileHandleForWriting
+            return (.descriptor(end.fileDescriptor), end)
+        case let handle as FileHandle: return (.descriptor(handle.fileDescriptor), nil)
+        default: return (.null, nil)
+        }
     }
 
     /// Runs the executable with `arguments`, feeding `stdin`, and waits for it to exit.
     public func run(_ arguments: [String], stdin: String? = nil) throws -> Outcome {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: workingDirectory)
-        process.environment = environment
         let out = Pipe()
         let err = Pipe()
         let input = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = input
-        try process.run()
+        let process = try start(arguments, standardInput: input, standardOutput: out, standardError: err)
         if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
         try input.fileHandleForWriting.close()
         // Read both pipes to the end before waiting, so a large output cannot block the child.
         let group = DispatchGroup()
         nonisolated(unsafe) var errData: [UInt8] = []
         group.enter()
-        DispatchQueue.global().async {
+        Thread.detachNewThread {
             errData = err.fileHandleForReading.readToEndRetryingInterrupts()
             group.leave()
         }
         let outData = out.fileHandleForReading.readToEndRetryingInterrupts()
         group.wait()
         process.waitUntilExit()
+        try? out.fileHandleForReading.close()
+        try? err.fileHandleForReading.close()
         return Outcome(
-            status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+            status: process.termination?.status ?? -1, stdout: String(decoding: outData, as: UTF8.self),
             stderr: String(decoding: errData, as: UTF8.self))
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import HubCore
+import HubEngine
 import HubTesting
 import Testing
 
@@ -30,7 +31,7 @@ extension LineStream {
         #"{"phases": [{"name": "p", "tasks": [{"task_id": "t", "role": "code"#
 
     /// Starts an agent whose log lines the test reads.
-    static func agent(_ s: DispatchSandbox, _ arguments: [String]) throws -> (Process, LineStream) {
+    static func agent(_ s: DispatchSandbox, _ arguments: [String]) throws -> (SpawnedProcess, LineStream) {
         let errors = Pipe()
         let process = try s.runner.start(arguments, standardError: errors)
         return (process, LineStream(errors.fileHandleForReading))
@@ -38,7 +39,7 @@ extension LineStream {
 
     /// A task that times out after 1s with one retry, and a runner of two slots whose command
     /// writes its pid to `<lease>.pid` and sleeps.
-    static func timingOutTaskAndRunner(_ s: DispatchSandbox) throws -> (Process, LineStream) {
+    static func timingOutTaskAndRunner(_ s: DispatchSandbox) throws -> (SpawnedProcess, LineStream) {
         try s.succeed("w", "create", oneTask + #"", "timeout": "1s", "max_retries": 1}]}]}"#)
         try s.succeed("w", "start")
         return try agent(
@@ -172,7 +173,7 @@ extension LineStream {
 
     /// A runner of workflow `w`'s one task `t` (no retries), whose command writes its pid to
     /// `t.pid` and sleeps.
-    static func runnerOfOneSleepingTask(_ s: DispatchSandbox) throws -> (Process, LineStream) {
+    static func runnerOfOneSleepingTask(_ s: DispatchSandbox) throws -> (SpawnedProcess, LineStream) {
         try s.succeed("w", "create", Self.oneTask + #"", "max_retries": 0}]}]}"#)
         try s.succeed("w", "start")
         return try Self.agent(
@@ -185,7 +186,7 @@ extension LineStream {
 
     /// The runner logs that it stopped its command and gave the task back, exits 0, and `w/t`
     /// is ready again with no attempt counted.
-    static func expectGivenBack(_ runner: Process, lines: inout LineStream, in s: DispatchSandbox) async throws {
+    static func expectGivenBack(_ runner: SpawnedProcess, lines: inout LineStream, in s: DispatchSandbox) async throws {
         #expect(await lines.until("stopped with the runner; given back for another attempt") != nil)
         #expect(await ProcessWait.exit(of: runner, within: .seconds(30)), "the runner did not stop")
         #expect(runner.terminationStatus == 0)
@@ -227,7 +228,7 @@ extension LineStream {
     }
 
     /// Starts `serve` with `settings` (`--set` values) and answers the process and its URL.
-    static func server(_ s: DispatchSandbox, _ settings: [String] = []) async throws -> (Process, String) {
+    static func server(_ s: DispatchSandbox, _ settings: [String] = []) async throws -> (SpawnedProcess, String) {
         let errors = Pipe()
         let process = try s.runner.start(
             settings.flatMap { ["--set", $0] } + ["serve", "--port", "0"], standardError: errors)

@@ -1,5 +1,6 @@
 import Foundation
 import HubCore
+import HubEngine
 import HubTesting
 import Testing
 
@@ -47,7 +48,7 @@ import Testing
                 == URL(fileURLWithPath: hub.directory.path).standardized.path)
         try hub.succeed("feature_login", "start")
 
-        var processes: [Process] = []
+        var processes: [SpawnedProcess] = []
         for agent in Self.agents {
             processes.append(
                 try hub.launch(

@@ -1,5 +1,6 @@
 import Foundation
 import HubCore
+import HubEngine
 import HubTesting
 import Synchronization
 import Testing
@@ -142,7 +143,7 @@ struct DispatchSandbox: Sendable {
 
     /// Starts a long-running `coordination-hub` process (an `agent`) in the working
     /// directory; its standard error goes to `<name>.log` there, for diagnosis.
-    func launch(_ arguments: [String], log name: String) throws -> Process {
+    func launch(_ arguments: [String], log name: String) throws -> SpawnedProcess {
         let logPath = file("\(name).log")
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         return try runner.start(arguments, standardError: FileHandle(forWritingAtPath: logPath))
@@ -172,20 +173,12 @@ final class Gathered<Element: Sendable>: Sendable {
 enum ProcessWait {
     /// Waits for `process` to exit. Returns `false` when it had not exited within
     /// `timeout`: it is then killed (SIGKILL), so a hung process cannot hang the test.
-    static func exit(of process: Process, within timeout: Duration) async -> Bool {
-        let pid = process.processIdentifier
+    static func exit(of process: SpawnedProcess, within timeout: Duration) async -> Bool {
         let watchdog = Task { () -> Bool in
             do { try await Task.sleep(for: timeout) } catch { return false }
-            guard process.isRunning else { return false }
-            kill(pid, SIGKILL)
-            return true
+            return process.send(SIGKILL)
         }
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            DispatchQueue.global().async {
-                process.waitUntilExit()
-                continuation.resume()
-            }
-        }
+        await process.exited()
         watchdog.cancel()
         return !(await watchdog.value)
     }

@@ -10,7 +10,7 @@ import Testing
 @Suite(.timeLimit(.minutes(1))) struct MCPCommandTests {
     /// One JSON-RPC exchange at a time: write a line, read the answer's line.
     final class Session {
-        let process: Process
+        let process: SpawnedProcess
         let input = Pipe()
         let output = Pipe()
         var buffer: [UInt8] = []
@@ -217,12 +217,12 @@ import Testing
         /// The main executable does not load FoundationNetworking (and libcurl): only the
         /// companion links the MCP SDK that needs it (docs/ARCHITECTURE.md).
         @Test func theMainExecutableDoesNotLoadTheNetworkingLibraries() throws {
-            let ldd = Process()
-            ldd.executableURL = URL(fileURLWithPath: "/usr/bin/ldd")
-            ldd.arguments = [ExecutableRunner.locateExecutable()]
             let output = Pipe()
-            ldd.standardOutput = output
-            try ldd.run()
+            let ldd = try SpawnedProcess.spawn(
+                "/usr/bin/ldd", arguments: [ExecutableRunner.locateExecutable()],
+                environment: ProcessInfo.processInfo.environment,
+                standardOutput: .descriptor(output.fileHandleForWriting.fileDescriptor))
+            try output.fileHandleForWriting.close()
             let libraries = String(decoding: output.fileHandleForReading.readToEndRetryingInterrupts(), as: UTF8.self)
             ldd.waitUntilExit()
             #expect(libraries.contains("libc.so"), "\(libraries)")

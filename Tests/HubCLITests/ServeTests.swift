@@ -1,5 +1,6 @@
 import Foundation
 import HubCore
+import HubEngine
 import HubTesting
 import Testing
 
@@ -113,7 +114,7 @@ import Testing
 
     /// Starts `serve --port <port>` (0: any free port) in the sandbox and answers the
     /// process, its base URL and the rest of its standard error.
-    static func startServer(_ s: DispatchSandbox, port: Int = 0) async throws -> (Process, String, LineStream) {
+    static func startServer(_ s: DispatchSandbox, port: Int = 0) async throws -> (SpawnedProcess, String, LineStream) {
         let errors = Pipe()
         let process = try s.runner.start(["serve", "--port", String(port)], standardError: errors)
         var lines = LineStream(errors.fileHandleForReading)
@@ -199,7 +200,7 @@ import Testing
     /// `get-events` with `follow` through `--hub` reads the server's event stream and prints
     /// the same JSON lines as following the local store, until interrupted.
     /// SIGINT to a following process: it stops and exits 0.
-    static func interruptAndExpectCleanExit(_ process: Process) async {
+    static func interruptAndExpectCleanExit(_ process: SpawnedProcess) async {
         kill(process.processIdentifier, SIGINT)
         #expect(await ProcessWait.exit(of: process, within: .seconds(30)))
         #expect(process.terminationStatus == 0)

@@ -1,5 +1,6 @@
 import Foundation
 import HubCore
+import HubEngine
 import HubTesting
 import Synchronization
 import Testing
@@ -40,7 +41,7 @@ import Testing
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
-    static func serve(_ s: DispatchSandbox, port: Int) async throws -> Process {
+    static func serve(_ s: DispatchSandbox, port: Int) async throws -> SpawnedProcess {
         try await ServeTests.startServer(s, port: port).0
     }
 

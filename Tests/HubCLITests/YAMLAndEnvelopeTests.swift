@@ -67,16 +67,14 @@ import Testing
     @Test func anArgumentThatIsNotUTF8IsRefusedNotRepaired() throws {
         let hub = try CLISandbox("argv-latin1")
         defer { hub.remove() }
-        let process = Process()
         let output = Pipe()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        // printf writes the byte 0xE9 (é in Latin-1); Foundation's Process takes only text.
-        process.arguments = [
-            "-c", #"exec "$0" wf create "$(printf '{"description": "caf\351"}')""#, hub.runner.executable,
-        ]
-        process.currentDirectoryURL = URL(fileURLWithPath: hub.directory.path)
-        process.standardOutput = output
-        try process.run()
+        // printf writes the byte 0xE9 (é in Latin-1), which a Swift string cannot hold.
+        let process = try SpawnedProcess.spawn(
+            "/bin/sh",
+            arguments: ["-c", #"exec "$0" wf create "$(printf '{"description": "caf\351"}')""#, hub.runner.executable],
+            environment: hub.runner.environment, directory: hub.directory.path,
+            standardOutput: .descriptor(output.fileHandleForWriting.fileDescriptor))
+        try output.fileHandleForWriting.close()
         let stdout = output.fileHandleForReading.readToEndRetryingInterrupts(limit: 1 << 20)
         process.waitUntilExit()
         let response = try JSONParser.parse(bytes: stdout)

@@ -81,10 +81,8 @@ extension FileSystem {
         guard copy >= 0, let dir = fdopendir(copy) else { return nil }
         defer { closedir(dir) }
         var names: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafePointer(to: entry.pointee.d_name) { pointer in
-                pointer.withMemoryRebound(to: CChar.self, capacity: Int(NAME_MAX) + 1) { String(cString: $0) }
-            }
+        forEachEntryName(in: dir) { raw in
+            let name = String(cString: raw)
             if name != "." && name != ".." { names.append(name) }
         }
         return names

@@ -52,17 +52,12 @@ extension FileSystem {
         defer { closedir(dir) }
         let fd = dirfd(dir)
         var out: [(name: String, facts: FileFacts, utf8: Bool)] = []
-        while let entry = readdir(dir) {
-            let found = withUnsafePointer(to: entry.pointee.d_name) { pointer in
-                pointer.withMemoryRebound(to: CChar.self, capacity: Int(NAME_MAX) + 1) {
-                    raw -> (String, FileFacts, Bool)? in
-                    var st = stat()
-                    guard fstatat(fd, raw, &st, AT_SYMLINK_NOFOLLOW) == 0 else { return nil }
-                    if let name = String(validatingCString: raw) { return (name, facts(st), true) }
-                    return (escaped(raw), facts(st), false)
-                }
-            }
-            guard let found, found.0 != "." && found.0 != ".." else { continue }
+        forEachEntryName(in: dir) { raw in
+            var st = stat()
+            guard fstatat(fd, raw, &st, AT_SYMLINK_NOFOLLOW) == 0 else { return }
+            let found =
+                String(validatingCString: raw).map { ($0, facts(st), true) } ?? (escaped(raw), facts(st), false)
+            guard found.0 != "." && found.0 != ".." else { return }
             out.append(found)
         }
         return out

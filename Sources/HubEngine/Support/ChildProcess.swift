@@ -42,16 +42,13 @@ public enum ChildProcess {
     ) async -> Outcome {
         guard let first = arguments.first else { return Outcome(status: 127, tail: "no command") }
         guard !Task.isCancelled else { return Outcome(status: 130, tail: "cancelled before \(first) started") }
-        let process = Process()
         var command = first.hasPrefix("/") ? arguments : ["/usr/bin/env"] + arguments
-        process.environment = environment
         if let directory {
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue
             else {
                 return Outcome(status: 127, tail: "cannot start \(first): the directory \(directory) does not exist")
             }
-            process.currentDirectoryURL = URL(fileURLWithPath: directory)
         }
         var line: Lifeline?
         if lifeline, let made = Lifeline.make() {
@@ -62,69 +59,52 @@ public enum ChildProcess {
             }
             line = made
             command = Lifeline.wrapper + command
-            process.standardInput = FileHandle(fileDescriptor: made.childEnd, closeOnDealloc: false)
-        } else {
-            process.standardInput = FileHandle.nullDevice
         }
         // Closed whatever happens below: the socket's own end once the command is over, which
         // tells the watcher to go quietly.
         defer { line?.finish() }
-        process.executableURL = URL(fileURLWithPath: command[0])
-        process.arguments = Array(command.dropFirst())
         let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
         // Written once the command has exited: the reader then takes what is there and stops.
         let exited = Pipe()
+        defer {
+            for handle in [pipe.fileHandleForReading, exited.fileHandleForReading, exited.fileHandleForWriting] {
+                try? handle.close()
+            }
+        }
+        let output = SpawnedProcess.Stream.descriptor(pipe.fileHandleForWriting.fileDescriptor)
+        let process: SpawnedProcess
         do {
-            try withNoSignalsBlocked { try process.run() }
+            process = try SpawnedProcess.spawn(
+                command[0], arguments: Array(command.dropFirst()), environment: environment, directory: directory,
+                standardInput: line.map { .descriptor($0.childEnd) } ?? .null, standardOutput: output,
+                standardError: output)
         } catch {
             line?.closeChildEnd()
-            return Outcome(status: 127, tail: "cannot start \(first): \(error.localizedDescription)")
+            try? pipe.fileHandleForWriting.close()
+            return Outcome(status: 127, tail: "cannot start \(first): \(error)")
         }
-        // The child has its copy; this process keeps only its own end.
+        // The child has its copies; this process keeps only its own ends.
         line?.closeChildEnd()
-        let output = pipe.fileHandleForReading.fileDescriptor
+        try? pipe.fileHandleForWriting.close()
+        let reading = pipe.fileHandleForReading.fileDescriptor
         let wake = exited.fileHandleForReading.fileDescriptor
         async let tail = withCheckedContinuation { (continuation: CheckedContinuation<[UInt8], Never>) in
             onThreadOfItsOwn {
-                continuation.resume(returning: readTail(output, until: wake, keeping: tailBytes))
+                continuation.resume(returning: readTail(reading, until: wake, keeping: tailBytes))
             }
         }
-        let pid = process.processIdentifier
-        let over = ExitMark()
         let stopped = GroupStop()
         let status = await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Int32, Never>) in
-                onThreadOfItsOwn {
-                    // Foundation reports an exit only once the output is closed, which a child left
-                    // in the background can put off for ever; waitid sees the exit itself (and,
-                    // with WNOWAIT, leaves the process for Foundation to reap).
-                    let status =
-                        exitStatus(of: pid)
-                        ?? {
-                            process.waitUntilExit()
-                            return process.terminationReason == .uncaughtSignal
-                                ? 128 + process.terminationStatus : process.terminationStatus
-                        }()
-                    over.set()
-                    exited.fileHandleForWriting.write(Data([1]))
-                    continuation.resume(returning: status)
-                }
-            }
+            let status = await process.exited().status
+            exited.fileHandleForWriting.write(Data([1]))
+            return status
         } onCancel: {
-            terminate(pid, unless: over, grace: grace, stopped: stopped)
+            terminate(process, grace: grace, stopped: stopped)
         }
         // Stopped: the shell may be gone while what it started still runs (dash forks the
         // command); over only once the whole group is, so a retry never runs beside it.
         if stopped.wasAsked { await stopped.waitUntilGone() }
-        let text = String(decoding: await tail, as: UTF8.self)
-        // Closed here, not left to Foundation, which keeps them (a runner held one per task it
-        // ran, and a writer its command left behind blocked on a pipe nobody read).
-        for handle in [pipe.fileHandleForReading, exited.fileHandleForReading, exited.fileHandleForWriting] {
-            try? handle.close()
-        }
-        return Outcome(status: status, tail: text)
+        return Outcome(status: status, tail: String(decoding: await tail, as: UTF8.self))
     }
 
     /// Runs `work`, which blocks (waiting for a command, reading its output), on a thread of
@@ -136,37 +116,22 @@ public enum ChildProcess {
         Thread.detachNewThread(work)
     }
 
-    /// Runs `body` (which spawns) with no signal blocked on this thread. The child starts
-    /// with the spawning thread's signal mask, and the threads async code runs on block most
-    /// signals, SIGTERM among them: a command stopped with SIGTERM went on until SIGKILL, a
-    /// `trap … TERM` never ran, and what the command started inherited the mask too.
-    static func withNoSignalsBlocked<T>(_ body: () throws -> T) rethrows -> T {
-        var none = sigset_t()
-        var previous = sigset_t()
-        sigemptyset(&none)
-        pthread_sigmask(SIG_SETMASK, &none, &previous)
-        defer { pthread_sigmask(SIG_SETMASK, &previous, nil) }
-        return try body()
-    }
-
-    /// Sends SIGTERM to the command's process group (Foundation starts each command in a
-    /// group of its own; the command alone when it is not), then SIGKILL after `grace`
-    /// unless it has exited by then. Nothing is sent once `over` is set: the pid may be
-    /// another process's by then.
+    /// Sends SIGTERM to the command's process group (``SpawnedProcess`` starts each command
+    /// in a group of its own), then SIGKILL after `grace` unless the group is gone by then.
+    /// Nothing is sent once the command has exited and left no member behind.
     ///
-    /// A group is followed until none of its members but the lifeline's watcher lives (the
+    /// The group is followed until none of its members but the lifeline's watcher lives (the
     /// shell that ran the command may exit at SIGTERM while the command it forked goes on):
     /// SIGKILL goes to the group after `grace` if any does, and `stopped` is told when the
     /// group is gone.
-    static func terminate(_ pid: Int32, unless over: ExitMark, grace: Duration, stopped: GroupStop) {
+    static func terminate(_ process: SpawnedProcess, grace: Duration, stopped: GroupStop) {
         stopped.asked()
-        guard pid > 0, !over.isSet else {
+        let pid = process.processIdentifier
+        guard process.isRunning else {
             stopped.gone()
             return
         }
-        let isGroup = getpgid(pid) == pid
-        let target = isGroup ? -pid : pid
-        kill(target, SIGTERM)
+        kill(-pid, SIGTERM)
         let (seconds, attoseconds) = grace.components
         let killAt = DispatchTime.now() + Double(seconds) + Double(attoseconds) / 1e18
         // After SIGKILL, a member the kernel has not let go of yet is waited for a little more.
@@ -174,30 +139,16 @@ public enum ChildProcess {
         onThreadOfItsOwn {
             var killed = false
             while true {
-                let alive = isGroup ? ProcessGroup.hasLiveMembers(pid) : !over.isSet
                 let now = DispatchTime.now()
-                if !alive || now >= giveUpAt { break }
+                if !ProcessGroup.hasLiveMembers(pid) || now >= giveUpAt { break }
                 if now >= killAt && !killed {
-                    kill(target, SIGKILL)
+                    kill(-pid, SIGKILL)
                     killed = true
                 }
                 usleep(20_000)
             }
             stopped.gone()
         }
-    }
-
-    /// Waits for `pid` to exit and answers its status (128 + the signal when a signal
-    /// ended it), without reaping it; `nil` when it cannot be waited for here (already
-    /// reaped).
-    static func exitStatus(of pid: Int32) -> Int32? {
-        var info = siginfo_t()
-        while waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT) != 0 {
-            if errno != EINTR { return nil }
-        }
-        let code = info.si_code
-        let value = info._sifields._sigchld.si_status
-        return code == Int32(CLD_EXITED) ? value : 128 + value
     }
 
     /// Reads `fd` until its end, or until `wake` is readable (the command exited) and what
@@ -295,13 +246,6 @@ struct Lifeline: Sendable {
             _ = Darwin.close(fd)
         #endif
     }
-}
-
-/// Set once a command has exited, so a late stop signals nothing.
-final class ExitMark: Sendable {
-    private let flag = Atomic<Bool>(false)
-    var isSet: Bool { flag.load(ordering: .acquiring) }
-    func set() { flag.store(true, ordering: .releasing) }
 }
 
 /// The last `capacity` bytes of everything appended, in order, in at most twice that
