@@ -35,7 +35,7 @@ struct AgentRunner {
 
     /// The leases this agent knows it holds, sent with each heartbeat.
     let held = HeldLeases()
-    /// This process's `runner_id`, sent with its registration and every heartbeat: the hub
+    /// This process's `runner_id`, sent with its registration, every heartbeat and claim: the hub
     /// refuses it while another runner holds the agent id, and refuses the other's once this
     /// one holds it, so two runners never work under one id.
     let runnerID = RandomIDGenerator().make("run")
@@ -70,6 +70,8 @@ struct AgentRunner {
             registered["heartbeat_interval"]?.stringValue.flatMap(HubDuration.init(parsing:)) ?? heartbeatInterval
         let heartbeat = Task { await heartbeatLoop(every: interval) }
         let running = RunningCount()
+        // Set when a claim finds another runner holding the id (its heartbeat may not have yet).
+        var displaced = false
         await withTaskGroup(of: Void.self) { group in
             // Ends the wait for a free slot below when a stop comes; released when the loop ends.
             let loopEnded = StopFlag()
@@ -93,11 +95,22 @@ struct AgentRunner {
                 let busy = running.value
                 if busy < options.maxTasks {
                     var parameters: JSONValue = [
-                        "agent_id": .string(options.agentID), "max_tasks": .count(options.maxTasks - busy),
+                        "agent_id": .string(options.agentID), "runner_id": .string(runnerID),
+                        "max_tasks": .count(options.maxTasks - busy),
                     ]
                     if let id = options.workflowID { parameters["workflow_id"] = .string(id) }
                     if let wait = options.claimWait { parameters["wait"] = .string(wait.description) }
                     let (answer, refusal) = await claim(parameters)
+                    if let refusal, refusal.code == .versionConflict {
+                        // Another runner took the id over before this one's heartbeat could tell it.
+                        log(
+                            "agent \(options.agentID): claim refused: another runner holds this id (\(Self.holder(refusal))); it took the id over, so this runner stops"
+                        )
+                        held.stopAll(because: .leaseLost)
+                        displaced = true
+                        stop.set()
+                        break
+                    }
                     if refusal?.code == .budgetExhausted {
                         // Every further claim would be refused alike: said once, and the runner ends.
                         log(
@@ -151,7 +164,7 @@ struct AgentRunner {
         }
         // Ended before the last call, so that no heartbeat of its own follows it and brings the agent back.
         heartbeat.cancel()
-        let ending = await heartbeat.value
+        let ending: HeartbeatEnding = displaced ? .displaced : await heartbeat.value
         if ending == .cancelled { await goOffline() }
         log("agent \(options.agentID): stopped")
         return ending == .displaced ? 1 : 0

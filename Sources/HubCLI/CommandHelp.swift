@@ -23,7 +23,7 @@ enum CommandHelp {
                 reported as a failure. A command that exits 0 but whose evidence the hub refuses is
                 failed (retryable), so max_retries ends a task whose evidence never comes.
                 One runner at a time works under an --id: each runner sends a runner_id of its own
-                with its registration and heartbeats, and the hub refuses another runner's while the
+                with its registration, heartbeats and claims, and the hub refuses another runner's while the
                 agent is live (heard from within 3 heartbeat intervals, not offline). A runner killed
                 without stopping holds the id until it has been silent that long; the refusal says
                 how long is left.
@@ -31,8 +31,8 @@ enum CommandHelp {
                 the agent's budget is spent (logged once; running tasks finish first: restarting
                 would only be refused again); 1 when it cannot start: an unknown --workflow, another
                 runner holding the same --id, or a hub that cannot be reached for 30s (retried
-                with a growing pause up to 5s, each retry logged); 1 too when a heartbeat finds
-                that another runner has taken the id over (its commands are stopped); 2 for bad options.
+                with a growing pause up to 5s, each retry logged); 1 too when a heartbeat or a claim
+                finds that another runner has taken the id over (its commands are stopped); 2 for bad options.
 
                 """
         case "serve":

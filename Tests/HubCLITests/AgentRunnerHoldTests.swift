@@ -129,4 +129,27 @@ import Testing
         #expect(runner.terminationStatus == 1)
         #expect(try s.pool()["moved"]?["runner_id"] == "run_other")
     }
+
+    /// Between heartbeats a displaced runner learns it from its next claim, which is refused
+    /// and takes nothing: it used to take a task that then ran beside the new holder's.
+    @Test func aRunnerWhoseIDIsTakenOverStopsAtItsNextClaim() async throws {
+        let s = try DispatchSandbox("agent-claim-displaced", environment: ["COORDINATION_HUB_HEARTBEAT_INTERVAL": "1h"])
+        defer { s.remove() }
+        let (runner, log) = try AgentRunnerTests.agent(
+            s, ["agent", "--id", "claimer", "--roles", "code", "--idle-delay", "50ms", "--", "true"])
+        defer { if runner.isRunning { kill(runner.processIdentifier, SIGKILL) } }
+        var lines = log
+        #expect(await Self.startOutcome(&lines)?.contains("registered with roles") == true)
+        try s.succeed("heartbeat", #"{"agent_id": "claimer", "offline": true}"#)
+        try s.succeed("register-agent", #"{"agent_id": "claimer", "runner_id": "run_other"}"#)
+        let said = await lines.until(Self.refusal)
+        #expect(said?.contains("claim refused") == true, "\(said ?? "no line")")
+        #expect(said?.contains("run_other") == true, "\(said ?? "no line")")
+        #expect(await ProcessWait.exit(of: runner, within: .seconds(30)), "the displaced runner did not stop")
+        #expect(runner.terminationStatus == 1)
+        // It stopped without a last heartbeat of its own: the new holder keeps the id.
+        let agent = try s.pool()["claimer"]
+        #expect(agent?["runner_id"] == "run_other", "\(agent ?? .null)")
+        #expect(agent?["status"] == "available", "\(agent ?? .null)")
+    }
 }

@@ -62,6 +62,14 @@ import Testing
         #expect(Self.agent("run_a").heartbeat(from: nil, offline: true) == .proceed(holder: "run_a"))
     }
 
+    @Test func aClaimIsRefusedForAnyRunnerButTheHolderAndTakesNoHold() {
+        #expect(Self.agent("run_a").claim(by: "run_b") == .heldByAnother(holder: "run_a"))
+        #expect(Self.agent("run_a", status: .unresponsive).claim(by: "run_b") == .heldByAnother(holder: "run_a"))
+        #expect(Self.agent("run_a").claim(by: "run_a") == .proceed(holder: "run_a"))
+        #expect(Self.agent("run_a").claim(by: nil) == .proceed(holder: "run_a"))
+        #expect(Self.agent(nil).claim(by: "run_b") == .proceed(holder: nil))
+    }
+
     @Test func theRefusalNamesTheHolderAndHowLongToWait() {
         let error = Self.agent("run_a").heldByAnotherRunner(
             holder: "run_a", now: 8_000, heartbeatInterval: Self.interval, registering: true)

@@ -102,6 +102,28 @@ import Testing
         #expect(renewed.result["leases"]?.arrayValue?.compactMap { $0["lease_id"]?.stringValue } == [lease])
     }
 
+    /// A runner whose id was taken over gets no task even before its next heartbeat tells it:
+    /// the task would run beside the new holder's (it did, once, before this was checked).
+    @Test func aClaimFromAnotherRunnerIsRefusedAndTakesNothing() async throws {
+        await t.run("w1", "create", #"{"phases": [{"name": "p", "tasks": [{"task_id": "a"}]}]}"#)
+        await t.run("w1", "start")
+        #expect(await register("claimer", runner: "run_a").succeeded)
+        t.clock.advance(by: .seconds(30))
+        #expect(await register("claimer", runner: "run_b").succeeded)
+        let before = try await stored("claimer")
+        let events = await eventCount()
+        let refused = await t.run(nil, "claim-task", #"{"agent_id": "claimer", "runner_id": "run_a"}"#)
+        #expect(refused.errorCode == "VERSION_CONFLICT", "\(refused.json)")
+        #expect(refused.error?.context?["runner_id"] == "run_b")
+        #expect(try await stored("claimer") == before)
+        #expect(await eventCount() == events)
+        #expect(try await t.hub.store.read { tx in try tx.task(workflowID: "w1", taskID: "a")?.status } == .ready)
+        // The holder, and a caller naming no runner, claim as before.
+        let held = await t.run(nil, "claim-task", #"{"agent_id": "claimer", "runner_id": "run_b"}"#)
+        #expect(held.result["tasks"]?.arrayValue?.count == 1, "\(held.json)")
+        #expect(await t.run(nil, "claim-task", #"{"agent_id": "claimer"}"#).succeeded)
+    }
+
     /// The loser of a takeover stops: its heartbeat is refused even once the new holder is
     /// silent, since that holder registered after it.
     @Test func aRunnerWhoseIDWasTakenOverIsRefusedAtItsNextHeartbeat() async throws {
@@ -157,8 +179,8 @@ import Testing
         "\"" + String(repeating: "r", count: 129) + "\"",
     ])
     func aMalformedRunnerIDIsRefusedNamingTheField(_ value: String) async throws {
-        for operation in ["register-agent", "heartbeat"] {
-            if operation == "heartbeat" { await t.run(nil, "register-agent", #"{"agent_id": "bad"}"#) }
+        for operation in ["register-agent", "heartbeat", "claim-task"] {
+            if operation != "register-agent" { await t.run(nil, "register-agent", #"{"agent_id": "bad"}"#) }
             let answer = await t.run(nil, operation, #"{"agent_id": "bad", "runner_id": "# + value + "}")
             #expect(answer.errorCode == "INVALID_PARAMETERS", "\(operation) \(value): \(answer.json)")
             #expect(answer.error?.context?["field"] == "runner_id", "\(operation) \(value): \(answer.json)")

@@ -47,10 +47,19 @@ extension Agent {
         return .proceed(holder: offline ? nil : runnerID)
     }
 
+    /// What a `claim-task` naming `runnerID` (`nil`: none) meets. Another runner than the
+    /// holder is refused, live holder or not: the holder registered after it, so the sender
+    /// has lost the id, and a task it took would run beside the holder's. A claim never takes
+    /// or drops a hold (registrations and heartbeats do).
+    public func claim(by runnerID: String?) -> RunnerHold {
+        if let runnerID, let holder = self.runnerID, holder != runnerID { return .heldByAnother(holder: holder) }
+        return .proceed(holder: self.runnerID)
+    }
+
     /// The refusal of a call by another runner than `holder`, which holds this agent:
     /// `VERSION_CONFLICT`, with the holder and how long it must stay silent before the id is
     /// free again. `registering`: the call is a registration (the sender may wait and start
-    /// again), else a heartbeat (the sender has lost the id).
+    /// again), else a heartbeat or a claim (the sender has lost the id).
     public func heldByAnotherRunner(
         holder: String, now: Int64, heartbeatInterval: HubDuration, registering: Bool
     ) -> HubError {

@@ -7,6 +7,7 @@ enum ClaimTask {
         var agentId: String
         var maxTasks: Int?
         var wait: String?
+        var runnerId: String?
         static let schema = Schema.object([
             .init(
                 "wait",
@@ -19,6 +20,11 @@ enum ClaimTask {
                 .integer(
                     "Most tasks to take at once (also bounded by the agent's free capacity). Defaults to 1.", min: 1,
                     max: 100)),
+            .init(
+                "runner_id",
+                RegisterAgent.runnerIDSchema.described(
+                    "The runner process claiming, as it registered. Another runner than the one holding the agent is refused with VERSION_CONFLICT and gets nothing: the sender has lost the id and should stop."
+                )),
         ])
     }
 
@@ -95,6 +101,11 @@ enum ClaimTask {
         let (agent, claimed, overdue) = try await context.hub.dispatch {
             scope -> (Agent, [ClaimedTask], Set<String>) in
             var agent = try scope.agent(p.agentId)
+            if case .heldByAnother(let holder) = agent.claim(by: p.runnerId) {
+                throw agent.heldByAnotherRunner(
+                    holder: holder, now: scope.now, heartbeatInterval: scope.configuration.heartbeatInterval,
+                    registering: false)
+            }
             guard agent.status == .available || agent.status == .busy else { return (agent, [], []) }
             let exhausted = agent.exhaustedBudget
             if !exhausted.isEmpty {
