@@ -26,6 +26,8 @@ public final class Hub: Sendable {
     public let eventSignal = WorkSignal()
     /// The events this process committed last, for event streams that have caught up.
     public let eventFeed = EventFeed()
+    /// This hub's passes over interrupted restores, one at a time (``InterruptedRestores``).
+    let restoreTurns = TurnGate()
     /// Whether this hub serves clients (`serve`): a queued resource request then waits in
     /// `allocate-resources` up to its `max_wait_time` (§8), where a one-shot command returns
     /// the queued request at once.

@@ -83,6 +83,25 @@ import Testing
         #expect(finished.first?["metadata"]?["causation_id"] == cause)
     }
 
+    /// A server's retention timer can come before any operation after a restart. With
+    /// acknowledged_only and no subscription it removed state_restored, the event that tells a
+    /// committed restore from one that never was: the next operation then threw the files away.
+    @Test func retentionFinishesAnInterruptedRestoreBeforeItRemovesAnything() async throws {
+        await t.run(nil, "configure-persistence", #"{"replay_capabilities": "acknowledged_only"}"#)
+        let id = try await checkpointThenChange()
+        _ = await restore(id, stoppingAt: .afterStateCommit)
+        #expect(journals.count == 1)
+        let other = try t.otherProcess()
+
+        _ = try await other.enforceRetention(force: true)
+        _ = await other.perform(OperationRequest(workflowID: "w1", operation: "get-status"))
+
+        #expect(read("src/a.txt") == "alpha")
+        #expect(read("src/d/c.txt") == "gamma")
+        #expect(read("src/extra.txt") == nil)
+        #expect(journals.isEmpty, "\(journals)")
+    }
+
     @Test func theFilesAreFinishedBeforeTheNextOperationReadsAnything() async throws {
         let id = try await checkpointThenChange()
         _ = await restore(id, stoppingAt: .afterStateCommit)

@@ -12,6 +12,13 @@ extension Hub {
     /// Returns the policy as it stands after the run, or `nil` when it was not due.
     @discardableResult
     public func enforceRetention(force: Bool = false) async throws -> PersistencePolicy? {
+        // An unfinished restore journal is told committed from uncommitted by its workflow's
+        // state_restored event: retention waits until none is left (a server's timer can come
+        // before any operation after a restart, and finishing can fail until a path is clear).
+        guard await InterruptedRestores(hub: self).finish() else {
+            logger.notice("event retention waits: a restore's files are not all in place yet")
+            return nil
+        }
         let now = clock.nowMilliseconds()
         let retention = configuration.eventRetention
         if !force {

@@ -80,6 +80,8 @@ extension FileSystem {
         let copy = fcntl(directory.fd, F_DUPFD_CLOEXEC, 0)
         guard copy >= 0, let dir = fdopendir(copy) else { return nil }
         defer { closedir(dir) }
+        // The copy shares the descriptor's position, where a listing before this one ended.
+        rewinddir(dir)
         var names: [String] = []
         forEachEntryName(in: dir) { raw in
             let name = String(cString: raw)

@@ -17,12 +17,23 @@ import HubStore
 struct InterruptedRestores {
     let hub: Hub
 
-    /// Finishes every journal no live restore holds.
-    func finish() async {
+    /// Finishes every journal no live restore holds; answers whether none is left (one a
+    /// live restore holds, or one that cannot be finished yet, is).
+    ///
+    /// This hub's own operations take turns here: of two that start together after a restart,
+    /// the second found the journal locked by the first, took it for a live restore's and went
+    /// on before the files were in place.
+    @discardableResult
+    func finish() async -> Bool {
         guard let directory = openFolder(), let names = FileSystem.names(in: directory), !names.isEmpty else {
-            return
+            return true
         }
-        for name in names.sorted() {
+        return await hub.restoreTurns.run { await finishAll(in: directory) }
+    }
+
+    private func finishAll(in directory: DirectoryHandle) async -> Bool {
+        // Listed again in turn: the pass before may have finished them all.
+        for name in (FileSystem.names(in: directory) ?? []).sorted() {
             if name.hasSuffix(".tmp") {
                 // Never renamed into place: its restore stopped before it could commit. Its staged
                 // files go with it when it was written whole (else the next restore staging into
@@ -36,6 +47,7 @@ struct InterruptedRestores {
                 await finish(name, in: directory)
             }
         }
+        return (FileSystem.names(in: directory) ?? []).isEmpty
     }
 
     /// Drops the unfinished journals of `workflowID` before a new restore of it: the new one
