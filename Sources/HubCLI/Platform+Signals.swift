@@ -80,3 +80,14 @@ extension Platform {
         }
     }
 }
+
+extension CommandLineTool {
+    /// Calls `listener` with the signal's number for each SIGINT and SIGTERM from now on,
+    /// instead of letting them end the process (``Platform/Signals``: no delivery lost, and
+    /// not ignored, so the commands the process starts can still be stopped with them).
+    /// Answers `false` when it cannot, and the signals then end the process as usual.
+    @discardableResult
+    public static func onStopSignals(_ listener: @escaping @Sendable (Int32) -> Void) -> Bool {
+        Platform.Signals.listen(listener)
+    }
+}

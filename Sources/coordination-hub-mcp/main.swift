@@ -18,13 +18,7 @@ tool.standardError.write("coordination-hub: MCP server on stdio (\(session.descr
 let transport = StdioLineTransport()
 // SIGINT and SIGTERM end the input as the client closing it would: calls already read
 // are answered, then the process exits.
-for sig in [SIGINT, SIGTERM] {
-    signal(sig, SIG_IGN)
-    let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-    source.setEventHandler { Task { await transport.endInput() } }
-    source.resume()
-    _ = Unmanaged.passRetained(source as AnyObject)
-}
+CommandLineTool.onStopSignals { _ in Task { await transport.endInput() } }
 var status: Int32 = 0
 do {
     try await server.run(transport: transport)

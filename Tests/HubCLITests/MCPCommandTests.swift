@@ -86,6 +86,26 @@ import Testing
         #expect(status.json["result"]?["workflow_state"]?["status"] == "created")
     }
 
+    /// SIGINT and SIGTERM end the input as the client closing it would: what was read is
+    /// answered and the server exits 0, its store closed.
+    @Test(arguments: [SIGTERM, SIGINT])
+    func aStopSignalEndsTheServerCleanly(_ signal: Int32) throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let runner = ExecutableRunner(workingDirectory: directory.path)
+        let session = try Session(runner, ["mcp"])
+        session.initialize()
+        #expect(session.receive()["result"]?["serverInfo"]?["name"] == "coordination-hub")
+        session.send(
+            #"{"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "create", "arguments": {"workflow_id": "before_stop", "phases": ["one"]}}}"#
+        )
+        #expect(session.receive()["result"]?["isError"] == false)
+        #expect(session.process.send(signal))
+        session.process.waitUntilExit()
+        #expect(session.process.termination == .exited(0))
+        #expect(try runner.run(["before_stop", "get-status"]).status == 0)
+    }
+
     /// MCP's lifecycle: only a ping may come before initialize. The SDK listed and called
     /// tools for a client that had not initialized.
     @Test func requestsBeforeInitializeAreRefused() throws {
