@@ -7,9 +7,11 @@ import Hummingbird
 /// runs on, and a web page in a browser on that machine is not the machine: any page could
 /// otherwise drive the hub with a no-cors `fetch` (cross-site request forgery), and a page
 /// whose name was re-pointed at 127.0.0.1 could read it too (DNS rebinding). So a request
-/// whose `Origin` is not a loopback origin, or whose `Host` is not a loopback name, is
-/// refused with `FORBIDDEN`. Browsers send `Origin` with every cross-site POST; command-line
-/// clients send none, and name the host they connected to.
+/// whose `Host` is not a loopback name, or that carries an `Origin` other than the server's
+/// own (`http://` and the `Host` it was sent to), is refused with `FORBIDDEN`: a page served
+/// from another port of this machine is another site too. Browsers send `Origin` with every
+/// cross-site POST, and the server's own pages send their own; command-line clients send
+/// none, and name the host they connected to.
 struct LoopbackGuardMiddleware<Context: RequestContext>: RouterMiddleware {
     let hub: Hub
 
@@ -17,12 +19,12 @@ struct LoopbackGuardMiddleware<Context: RequestContext>: RouterMiddleware {
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
     ) async throws -> Response {
         // HTTP/1's Host becomes the authority; a Host field left among the headers counts too.
-        for host in [request.head.authority, request.headers[.hostField]].compactMap(\.self)
-        where !Self.isLoopback(authority: host) {
+        let hosts = [request.head.authority, request.headers[.hostField]].compactMap(\.self)
+        for host in hosts where !Self.isLoopback(authority: host) {
             return refusal("its Host is \(host.prefix(128)), not this machine's loopback address")
         }
-        if let origin = request.headers[.origin], !Self.isLoopback(origin: origin) {
-            return refusal("it comes from the web page at \(origin.prefix(128))")
+        if let origin = request.headers[.origin], !Self.isOwn(origin: origin, hosts: hosts) {
+            return refusal("it comes from the web page at \(origin.prefix(128)), not from this server's own")
         }
         return try await next(request, context)
     }
@@ -56,15 +58,13 @@ struct LoopbackGuardMiddleware<Context: RequestContext>: RouterMiddleware {
         return parts.count == 4 && parts[0] == "127" && parts.allSatisfy { UInt8($0) != nil }
     }
 
-    /// `http://` or `https://` and a loopback authority, nothing after it.
-    static func isLoopback(origin: String) -> Bool {
+    /// `http://` and the authority the request was sent to (every one it names, and at
+    /// least one), nothing after it: a page this server served.
+    static func isOwn(origin: String, hosts: [String]) -> Bool {
         let lowered = origin.lowercased()
-        for scheme in ["http://", "https://"] where lowered.hasPrefix(scheme) {
-            let authority = String(lowered.dropFirst(scheme.count))
-            guard !authority.contains("/") else { return false }
-            return isLoopback(authority: authority)
-        }
-        return false
+        guard lowered.hasPrefix("http://"), !hosts.isEmpty else { return false }
+        let authority = String(lowered.dropFirst("http://".count))
+        return hosts.allSatisfy { $0.lowercased() == authority }
     }
 }
 

@@ -155,8 +155,13 @@ import Testing
         let app = Application(router: HubRouter.make(hub: t.hub, maxBodySize: 1 << 20))
         try await app.test(.router) { client in
             let create = ByteBuffer(string: #"{"phases": ["a"]}"#)
+            let own = HTTPField.Name("Host")!
             for headers: HTTPFields in [
                 [.origin: "https://evil.example"], [.origin: "null"], [.origin: "http://127.0.0.1.evil.example"],
+                // A page served from another port of this machine is another site (the test
+                // client sends every request to localhost).
+                [.origin: "http://localhost:3000"], [.origin: "http://127.0.0.1"], [.origin: "http://[::1]"],
+                [.origin: "https://localhost"], [own: "localhost:8080", .origin: "http://localhost:8080"],
             ] {
                 let status = try await client.execute(
                     uri: "/v1/workflows/csrf/create", method: .post, headers: headers, body: create
@@ -169,9 +174,10 @@ import Testing
             ) { $0.status }
             #expect(rebound == .forbidden)
             #expect(await t.run("csrf", "get-status").errorCode == "WORKFLOW_NOT_FOUND")
-            // The machine's own pages and programs are answered.
+            // The server's own pages and the machine's programs are answered.
             for headers: HTTPFields in [
-                [.origin: "http://localhost:8080"], [.origin: "http://127.0.0.1:9"], [.origin: "http://[::1]:80"], [:],
+                [.origin: "http://localhost"], [.origin: "http://LOCALHOST"], [own: "localhost"],
+                [own: "127.0.0.1:9"], [:],
             ] {
                 let status = try await client.execute(
                     uri: "/v1/list-workflows", method: .post, headers: headers, body: ByteBuffer(string: "{}")
