@@ -85,14 +85,34 @@ import Testing
         #expect(listed.last?["file_count"] == 2)
         #expect(await fresh.run("w1", "verify-state").result["checkpoints"]?["corrupt"] == [])
 
-        try write("src/a.txt", "broken")
-        try fm.removeItem(atPath: workspace + "/src/b/c.txt")
-        try write("src/new.txt", "not at the checkpoint")
+        // The workflow works where it was loaded: its restore writes there, never into the
+        // project the bundle was saved from (it did, once).
+        #expect(loaded.result["workspace"] == .string(fresh.directory.path))
+        #expect(loaded.result["bundle_workspace"] == .string(workspace))
+        try write("src/a.txt", "the source's own, later")
+        try fresh.writeFile("src/new.txt", "not at the checkpoint")
         let restored = await fresh.run("w1", "restore", "{\"checkpoint_id\": \"\(files)\", \"strategy\": \"rollback\"}")
         #expect(restored.succeeded, "\(restored.json)")
-        #expect(read("src/a.txt") == "alpha")
-        #expect(read("src/b/c.txt") == "gamma")
-        #expect(read("src/new.txt") == nil)
+        #expect(fresh.readFile("src/a.txt") == "alpha")
+        #expect(fresh.readFile("src/b/c.txt") == "gamma")
+        #expect(fresh.readFile("src/new.txt") == nil)
+        #expect(read("src/a.txt") == "the source's own, later")
+    }
+
+    @Test func aBundleLoadsIntoTheWorkspaceItIsGivenOrRefusesOneThatIsNotThere() async throws {
+        let (_, _, bundle) = try await saveWithCheckpoints()
+        try hand(bundle, to: fresh)
+        try fresh.writeFile("elsewhere/keep.txt", "x")
+
+        let missing = await fresh.run("w1", "load-state", #"{"bundle": "w1.json", "workspace": "nowhere"}"#)
+        #expect(missing.errorCode == "INVALID_PARAMETERS", "\(missing.json)")
+        #expect(missing.error?.context?["field"] == "workspace")
+        #expect(await fresh.run("w1", "get-status").errorCode == "WORKFLOW_NOT_FOUND")
+
+        let loaded = await fresh.run("w1", "load-state", #"{"bundle": "w1.json", "workspace": "elsewhere"}"#)
+        #expect(loaded.result["workspace"] == .string(fresh.directory.path + "/elsewhere"), "\(loaded.json)")
+        let state = await fresh.run("w1", "get-status").result["workflow_state"]
+        #expect(state?["workspace"] == .string(fresh.directory.path + "/elsewhere"), "\(state ?? .null)")
     }
 
     @Test func aBundleLoadedAgainKeepsTheCheckpointsItAlreadyBrought() async throws {

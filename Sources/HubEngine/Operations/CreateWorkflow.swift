@@ -173,16 +173,7 @@ enum CreateWorkflow {
             maxAgents: p.configuration?.maxAgents ?? requirements.maxAgents)
         guard config.timeout.milliseconds > 0 else { throw HubError.parameter("timeout", "must be longer than 0s") }
         try Budget.validate(p.budget, field: "budget")
-        let workspace = Paths.absolute(p.workspace ?? hub.workingDirectory, relativeTo: hub.workingDirectory)
-        // Checkpoints, restores, evidence and the agents' commands all work in it: say so now, not at the first of them.
-        var isDirectory: ObjCBool = false
-        if p.workspace != nil,
-            !FileManager.default.fileExists(atPath: workspace, isDirectory: &isDirectory) || !isDirectory.boolValue
-        {
-            throw HubError.parameter(
-                "workspace", "is \(workspace), which is not a directory",
-                suggestions: ["Create the directory first, or leave workspace out for the hub's working directory"])
-        }
+        let workspace = try Paths.workspace(p.workspace, hub: hub)
         var workflow = Workflow(
             id: id, name: p.name ?? id, description: p.description ?? "",
             priority: p.priority ?? p.configuration?.priority ?? .medium, agentRequirements: requirements,
@@ -245,5 +236,24 @@ enum CreateWorkflow {
                 "workspace": .string(workspace), "state_version": .int(workflow.stateVersion),
             ],
             nextSteps: NextSteps.after(snapshot), stateVersion: workflow.stateVersion)
+    }
+}
+
+extension Paths {
+    /// The workspace `given` names (made absolute against the hub's working directory), which
+    /// must be a directory, or the hub's working directory when none is given: checkpoints,
+    /// restores, evidence and the agents' commands all work in it, so a wrong one is said
+    /// now, not at the first of them.
+    static func workspace(_ given: String?, hub: Hub) throws(HubError) -> String {
+        let workspace = absolute(given ?? hub.workingDirectory, relativeTo: hub.workingDirectory)
+        var isDirectory: ObjCBool = false
+        if given != nil,
+            !FileManager.default.fileExists(atPath: workspace, isDirectory: &isDirectory) || !isDirectory.boolValue
+        {
+            throw HubError.parameter(
+                "workspace", "is \(workspace), which is not a directory",
+                suggestions: ["Create the directory first, or leave workspace out for the hub's working directory"])
+        }
+        return workspace
     }
 }

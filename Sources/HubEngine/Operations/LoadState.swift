@@ -8,6 +8,7 @@ enum LoadState {
         var checkpointId: String?
         var verifyIntegrity: Bool?
         var restoreAgents: Bool?
+        var workspace: String?
         static let schema = Schema.object([
             .init(
                 "bundle",
@@ -15,6 +16,11 @@ enum LoadState {
             .init("checkpoint_id", .string("A checkpoint of this workflow to load.", maxLength: 256)),
             .init("verify_integrity", .boolean("Check every checksum first. Defaults to true.")),
             .init("restore_agents", .boolean("Re-bind the agent pool recorded in the source.")),
+            .init(
+                "workspace",
+                .string(
+                    "With bundle: the directory the loaded workflow works in (its checkpoints capture and restore files there). Defaults to the current directory, as for create: a bundle is portable, so the directory it was saved from is not used.",
+                    maxLength: 4096)),
         ])
     }
 
@@ -23,6 +29,7 @@ enum LoadState {
         summary: "Load a workflow's state from a bundle or one of its checkpoints (verifying checksums).",
         discussion: """
             The bundle's workflow replaces the stored one (or is created); a running workflow comes back paused. \
+            It works in the directory load-state runs in (or workspace), not the one it was saved from. \
             The event log is append-only: a state_restored event records the load. A corrupt or truncated bundle \
             is refused with CHECKPOINT_CORRUPT and nothing changes. Checkpoints the bundle carries (save-state with \
             include_checkpoints) are stored with their files' contents, each checked against its checksum; one \
@@ -42,6 +49,10 @@ enum LoadState {
             guard p.bundle == nil else {
                 throw HubError.parameter("bundle", "cannot be given together with checkpoint_id; name one source")
             }
+            guard p.workspace == nil else {
+                throw HubError.parameter(
+                    "workspace", "applies to a bundle only; a checkpoint of this workflow keeps its workspace")
+            }
             return try await loadCheckpoint(context, checkpoint, restoreAgents: p.restoreAgents ?? false)
         }
         guard let bundle = p.bundle else {
@@ -51,6 +62,7 @@ enum LoadState {
             bundle, field: "bundle", stateDirectory: hub.stateDirectory,
             allowedRoots: hub.configuration.allowedBackupRoots)
         let verify = p.verifyIntegrity ?? true
+        let workspace = try Paths.workspace(p.workspace, hub: hub)
         let read = Result { () throws(HubError) in
             let (document, loaded) = try StateBundle.read(path: path, verify: verify)
             guard loaded.workflow.id == id else {
@@ -90,6 +102,8 @@ enum LoadState {
                 }
             }
             var workflow = loaded.workflow
+            // Here, not where the bundle was saved: restoring a checkpoint wrote into that project.
+            workflow.workspace = workspace
             // Time spent outside the hub does not count against the timeout; a running workflow comes back paused.
             if workflow.status == .running { workflow.enter(.paused, now: now) }
             workflow.runningSince = nil
@@ -116,6 +130,7 @@ enum LoadState {
                     "source": "bundle", "path": .string(path),
                     "bundle_state_version": .int(loaded.workflow.stateVersion),
                     "verified": .bool(verify), "checkpoints_loaded": .strings(imported.loaded),
+                    "workspace": .string(workspace), "bundle_workspace": .string(loaded.workflow.workspace),
                 ])
             // Leases on the tasks replaced end; their agents' load drops.
             try mutation.revokeLeases(reason: "workflow loaded from a bundle")
@@ -143,6 +158,7 @@ enum LoadState {
                 "agents_restored": .count(rebound.count),
                 "checkpoints": imported.json(skipped: bundled.skipped),
                 "new_state_version": .int(version),
+                "workspace": .string(workspace), "bundle_workspace": .string(loaded.workflow.workspace),
             ])
     }
 
