@@ -67,6 +67,15 @@ import Testing
                 #"{"phases": [{"name": "p", "tasks": [{"task_id": "e", "evidence": {"files": ["/etc/passwd"]}}]}]}"#,
             ], "evidence.files"
         ),
+        (["wf", "add-tasks", #"{"tasks": [{"task_id": "f", "files": ["../../etc/passwd"]}]}"#], "files"),
+        (["wf", "add-tasks", #"{"tasks": [{"task_id": "f", "files": ["src/../.."]}]}"#], "files"),
+        (
+            [
+                "fresh", "create",
+                #"{"phases": [{"name": "p", "tasks": [{"task_id": "f", "files": ["/etc/passwd"]}]}]}"#,
+            ],
+            "files"
+        ),
     ]
 
     @Test(arguments: invalidParameters)

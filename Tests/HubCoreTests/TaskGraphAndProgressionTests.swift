@@ -19,6 +19,22 @@ import Testing
         return w
     }
 
+    /// A task's files are held by their path in the workspace: inside it, relative or absolute.
+    @Test func taskFilesMustLieInsideTheWorkspace() {
+        func check(_ files: [String], workspace: String = "/work/project") -> Bool {
+            var t = task("t")
+            t.files = files
+            return (try? TaskGraph.validateFiles([t], workspace: workspace)) != nil
+        }
+        #expect(check(["src/a.swift", "./docs/x.md", "src/../README.md", "/work/project/src/b.swift"]))
+        #expect(!check(["../other/a.swift"]))
+        #expect(!check(["src/../../other"]))
+        #expect(!check(["/etc/passwd"]))
+        #expect(!check(["/work/project-two/a"]))
+        #expect(!check(["."]))
+        #expect(check(["etc/hosts", "/etc/hosts"], workspace: "/"))
+    }
+
     @Test func aCycleIsRefusedNamingItsTasks() {
         let tasks = [task("a", dependsOn: ["c"]), task("b", dependsOn: ["a"]), task("c", dependsOn: ["b"])]
         #expect(throws: HubError.self) { try TaskGraph.validate(existing: [], adding: tasks) }

@@ -70,6 +70,27 @@ public enum TaskGraph {
         }
     }
 
+    /// Refuses task `files` outside the workspace (absolute elsewhere, or leaving it by `..`):
+    /// they are held by their path inside it (§8), and checkpoints capture only what is in it,
+    /// so such a file was held for conflicts yet silently left out of every capture.
+    public static func validateFiles(_ tasks: [WorkTask], workspace: String) throws(HubError) {
+        let root = WorkTask.fileKey(".", workspace: workspace)
+        let inside = root == "/" ? root : root + "/"
+        for task in tasks {
+            for file in task.files {
+                let key = WorkTask.fileKey(file, workspace: workspace)
+                guard file.isEmpty || !key.hasPrefix(inside) || key == root || file.utf8.contains(0) else { continue }
+                throw HubError(
+                    .invalidParameters,
+                    "files of task \(task.taskID): \"\(file.prefix(256))\" is not a path inside the workspace \(workspace)",
+                    details:
+                        "A task's files are held by their path inside the workspace; relative paths are relative to it.",
+                    context: ["field": "files", "task_id": .string(task.taskID)],
+                    suggestions: ["Name the file relative to the workspace, e.g. src/api.swift"])
+            }
+        }
+    }
+
     /// Refuses a task `timeout` of zero: such a task timed out as soon as it was claimed and
     /// retried until it failed, as a workflow timeout of 0s is refused too.
     public static func validateTimeouts(_ tasks: [WorkTask]) throws(HubError) {

@@ -54,6 +54,7 @@ enum AddTasks {
             }
             try TaskGraph.validate(existing: progression.tasks, adding: tasks)
             try TaskGraph.validateEvidence(tasks)
+            try TaskGraph.validateFiles(tasks, workspace: m.workflow.workspace)
             try TaskGraph.validateTimeouts(tasks)
             // New dependents lengthen the critical paths of the tasks they depend on.
             let lengths = CriticalPath.lengths(progression.tasks + tasks)

@@ -32,7 +32,8 @@ struct TaskSpec: Decodable, Sendable {
             .init(
                 "files",
                 .array(
-                    .name(maxLength: 4096), "Paths it will touch: no two running tasks may share one.",
+                    .name(maxLength: 4096),
+                    "Paths it will touch, inside the workflow's workspace (relative to it, or absolute): no two running tasks may share one.",
                     maxItems: 10_000)),
             .init("resources", ResourceList.schema),
             .init("priority", .oneOf(["high", "medium", "low"], "Defaults to medium.")),
