@@ -8,11 +8,10 @@ public protocol EventLogReader {
     func event(id: String) throws -> HubEvent?
     /// Events whose `causation_id` is one of `eventIDs`, in sequence order.
     func events(causedBy eventIDs: [String]) throws -> [HubEvent]
-    /// The newest event of `workflowID` (`nil`: about no workflow) on `subject` with that
-    /// `dedup_id` stored at or after `since`, or `nil`. A dedup id names one publisher's
-    /// event: the same id in another workflow or on another subject (agent, event type) is
-    /// another event.
-    func event(dedupID: String, workflowID: String?, subject: String, since: Int64) throws -> HubEvent?
+    /// The newest event of `workflowID` (`nil`: about no workflow) with that `dedup_id` stored
+    /// at or after `since`, or `nil`. A dedup id names one thing that happened, whatever the
+    /// event's type (§10); the same id in another workflow is another event.
+    func event(dedupID: String, workflowID: String?, since: Int64) throws -> HubEvent?
     /// The first sequence whose timestamp is at or after `time`, or `nil` when none is.
     func firstSequence(atOrAfter time: Int64) throws -> Int64?
     /// The last sequence whose timestamp is at or before `time` (0 when none is).

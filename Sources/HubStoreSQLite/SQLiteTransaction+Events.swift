@@ -148,14 +148,14 @@ extension SQLiteTransaction {
         ).map(Self.event(from:))
     }
 
-    func event(dedupID: String, workflowID: String?, subject: String, since: Int64) throws -> HubEvent? {
+    func event(dedupID: String, workflowID: String?, since: Int64) throws -> HubEvent? {
         try Row.fetchOne(
             db.cachedStatement(
                 sql: """
-                    SELECT \(Self.eventColumns) FROM events WHERE dedup_id = ? AND timestamp >= ? AND subject = ? AND workflow_id IS ?
+                    SELECT \(Self.eventColumns) FROM events WHERE dedup_id = ? AND timestamp >= ? AND workflow_id IS ?
                     ORDER BY timestamp DESC, sequence DESC LIMIT 1
                     """),
-            arguments: [dedupID, since, subject, workflowID]
+            arguments: [dedupID, since, workflowID]
         ).map(Self.event(from:))
     }
 

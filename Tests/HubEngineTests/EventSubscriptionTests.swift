@@ -77,6 +77,10 @@ import Testing
         let again = await publish("w1", "a", #", "dedup_id": "x""#)
         #expect(again.result["duplicate"] == true)
         #expect(again.result["event_id"] == events[0]["event_id"])
+        // Whatever the type: the id names one thing that happened (§10).
+        let otherType = await publish("w1", "tests_done", #", "dedup_id": "x""#)
+        #expect(otherType.result["duplicate"] == true)
+        #expect(otherType.result["event_id"] == events[0]["event_id"])
         // Another workflow's event with the same id is another event: it was dropped as a
         // duplicate, and its publisher got the first workflow's event back, data and all.
         await t.run("w2", "create", #"{"phases": ["p"]}"#)

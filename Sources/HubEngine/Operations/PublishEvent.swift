@@ -56,7 +56,11 @@ enum PublishEvent {
                     .init("causation_id", .string("The event_id of the event that caused this one.", maxLength: 128)),
                     .init("tags", .array(.string(maxLength: 128), maxItems: 50)),
                 ])),
-            .init("dedup_id", .string("A repeat inside the dedup window stores nothing.", maxLength: 256)),
+            .init(
+                "dedup_id",
+                .string(
+                    "An id this workflow's events saw inside the dedup window (whatever the event type) stores nothing and answers the original event with duplicate: true.",
+                    maxLength: 256)),
             .init("enable_batching", .boolean("Whether delivery may batch this event type. Defaults to true.")),
             .init(
                 "batch_optimization",
@@ -213,8 +217,7 @@ enum PublishEvent {
                 if let dedup = input.dedupId {
                     try store()
                     if let original = try tx.event(
-                        dedupID: dedup, workflowID: eventDraft.workflowID, subject: eventDraft.subject,
-                        since: now - window)
+                        dedupID: dedup, workflowID: eventDraft.workflowID, since: now - window)
                     {
                         out.append((original, true, nil))
                         continue
