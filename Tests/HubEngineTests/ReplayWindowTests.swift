@@ -85,6 +85,29 @@ import Testing
     }
 
     /// A window that ends before it starts is still refused, naming to_time and both times.
+    /// events_in_range counts the range only: not the unacknowledged events after it, which
+    /// the subscription hands out too once the replay is over.
+    @Test func eventsInRangeCountsTheRangeOnly() async throws {
+        let subscribed = await t.run(
+            nil, "subscribe-event",
+            #"{"patterns": ["workflow.w1.e_one", "workflow.w1.e_two", "workflow.w1.e_three"], "callback": "s", "start_from": "all"}"#
+        )
+        #expect(subscribed.succeeded, "\(subscribed.json)")
+        var sequences: [Int64] = []
+        for type in ["e_one", "e_two", "e_three"] {
+            let published = await t.run("w1", "publish-event", "{\"event_type\": \"\(type)\"}")
+            sequences += [try #require(published.result["sequence"]?.intValue)]
+        }
+        await t.run(nil, "ack-events", "{\"subscription\": \"s\", \"up_to_sequence\": \(sequences[1])}")
+        let replay = await t.run(
+            nil, "replay-events",
+            "{\"subscription\": \"s\", \"from_sequence\": \(sequences[0]), \"to_sequence\": \(sequences[1])}")
+        #expect(replay.result["events_in_range"] == 2, "\(replay.json)")
+        // Open to the present, the range holds all three.
+        let open = await t.run(nil, "replay-events", "{\"subscription\": \"s\", \"from_sequence\": \(sequences[0])}")
+        #expect(open.result["events_in_range"] == 3, "\(open.json)")
+    }
+
     @Test func aWindowEndingBeforeItStartsIsRefused() async throws {
         await t.run(nil, "subscribe-event", ##"{"patterns": ["#"], "callback": "r"}"##)
         let refused = await t.run(

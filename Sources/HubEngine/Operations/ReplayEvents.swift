@@ -84,8 +84,14 @@ enum ReplayEvents {
                 let through = last.map { min($0, newest) }.flatMap { $0 < first ? nil : $0 }
                 s.replay(from: first, through: through, workflowID: workflowID)
                 try tx.update(s)
-                // §17: the number of events in the range, as the subscription selects them.
-                let count = try SubscriptionScan.pendingCounts(tx, [s]).first ?? nil
+                // §17: the number of events in the range, as the subscription selects them; not
+                // the unacknowledged ones after it, which the subscription hands out too.
+                var window = s
+                if let through {
+                    window.replayEnd = through
+                    window.resumeAt = .max
+                }
+                let count = try SubscriptionScan.pendingCounts(tx, [window]).first ?? nil
                 return (s, first, last, count)
             }
             // An empty window: nothing to deliver again, so the subscription stays as it was.
