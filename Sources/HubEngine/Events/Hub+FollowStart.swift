@@ -24,8 +24,11 @@ extension Hub {
     /// prints new events (§10), not the whole history first (`after_sequence: 0` asks for
     /// that). Call it before the follow begins (before an event stream answers its headers),
     /// so that an event published once it has returned is never missed.
+    /// What cannot be followed is refused here too, before anything says the follow is on.
     public func fixingFollowStart(_ request: OperationRequest) async throws(HubError) -> OperationRequest {
-        guard request.operation == "get-events", !request.namesFollowStart else { return request }
+        guard request.operation == "get-events" else { return request }
+        if let p = try? GetEvents.Parameters.decode(request.parameters) { try GetEvents.refuseWhatCannotBeFollowed(p) }
+        guard !request.namesFollowStart else { return request }
         do {
             let newest = try await store.read { tx in try tx.lastEventSequence() }
             return request.startingAfter(newest)

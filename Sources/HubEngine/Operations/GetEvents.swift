@@ -36,7 +36,11 @@ enum GetEvents {
                 "severity",
                 .anyOf([.oneOf(severities), .array(.oneOf(severities), maxItems: 4)], "Only this severity (or these).")),
             .init("min_severity", .oneOf(severities, "Only this severity and above.")),
-            .init("limit", .integer("Defaults to 100.", min: 1, max: 10_000)),
+            .init(
+                "limit",
+                .integer(
+                    "Defaults to 100. With follow, the most events one read hands over: a follow goes on until interrupted.",
+                    min: 1, max: 10_000)),
             .init("order", .oneOf(["asc", "desc"], "asc (default) or desc; desc with limit returns the newest.")),
             .init(
                 "subscription",
@@ -83,14 +87,20 @@ enum GetEvents {
             "Only this workflow's events (with subscription: only its pending events, a view that cannot be acknowledged; with event_id: only an event of this workflow).",
         handler: run)
 
-    /// Rows read per page while filtering by pattern.
-    static let pageSize = 1000
-
-    static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {
+    /// A follow reads new events in ascending order: a descending read, one event or the dead
+    /// letters cannot be followed.
+    static func refuseWhatCannotBeFollowed(_ p: Parameters) throws(HubError) {
         if p.follow == true && (p.order == "desc" || p.eventId != nil || p.deadLetters == true) {
             throw HubError.parameter(
                 "follow", "reads new events in ascending order: drop order desc, event_id and dead_letters")
         }
+    }
+
+    /// Rows read per page while filtering by pattern.
+    static let pageSize = 1000
+
+    static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {
+        try refuseWhatCannotBeFollowed(p)
         if let eventID = p.eventId { return try await one(eventID, chain: p.chain ?? false, context: context) }
         if p.chain != nil { throw HubError.parameter("chain", "needs event_id") }
         if let name = p.subscription { return try await forSubscription(name, p, context: context) }
