@@ -38,6 +38,20 @@ import Testing
         return (old, new)
     }
 
+    /// save-state's export is faithful (§6): it said valid for a checkpoint whose contents are damaged.
+    @Test func theExportSaysAsTheListDoesWhichCheckpointIsWhole() async throws {
+        let (_, _) = try await twoCheckpointsTheNewerDamaged()
+        let saved = await t.run("w1", "save-state")
+        #expect(saved.succeeded, "\(saved.json)")
+        func exported(_ name: String) throws -> JSONValue {
+            let path = t.directory.file("state/checkpoints/w1/\(name).json")
+            return try JSONParser.parse(bytes: [UInt8](try #require(FileManager.default.contents(atPath: path))))
+        }
+        #expect(try exported("new")["valid"] == false)
+        #expect(try exported("latest")["valid"] == false)
+        #expect(try exported("old")["valid"] == true)
+    }
+
     @Test func damagedContentsMakeACheckpointInvalidInTheListAndInVerifyState() async throws {
         let (old, new) = try await twoCheckpointsTheNewerDamaged()
         let listed = await t.run("w1", "list-checkpoints").result

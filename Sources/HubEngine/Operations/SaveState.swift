@@ -54,7 +54,11 @@ enum SaveState {
         let exporter = StateExporter(hub: hub)
         var files = try await exporter.exportWorkflow(snapshot)
         files += try await exporter.exportPools(id)
-        let checkpoints = try await context.store.read { tx in try tx.checkpoints(of: id, limit: 10_000) }
+        let checkpoints = try await context.store.read { tx in
+            // A faithful export (§6): valid as list-checkpoints says it, file contents included.
+            var validity = CheckpointValidity()
+            return try tx.checkpoints(of: id, limit: 10_000).map { try validity.check($0, in: tx) }
+        }
         files += try exporter.exportCheckpoints(checkpoints, workflowID: id)
         var result: JSONValue = ["files": .strings(files)]
         if var path = target, let location = p.backupLocation {
@@ -71,7 +75,7 @@ enum SaveState {
             let (pool, contents) = try await context.store.read { tx in
                 (
                     try tx.pools(of: [id])[id] ?? [],
-                    withCheckpoints ? try StateBundle.contentsSection(checkpoints, in: tx) : nil
+                    withCheckpoints ? try StateBundle.contentsSection(checkpoints.map(\.checkpoint), in: tx) : nil
                 )
             }
             let document = StateBundle.document(

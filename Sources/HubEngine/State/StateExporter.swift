@@ -80,14 +80,17 @@ struct StateExporter {
     }
 
     /// Writes `checkpoints/<id>/<name>.json` (the newest checkpoint of each name) and
-    /// `latest.json`, the seed's layout; returns the paths written.
-    func exportCheckpoints(_ newestFirst: [Checkpoint], workflowID: String) throws(HubError) -> [String] {
+    /// `latest.json`, the seed's layout; returns the paths written. Each says whether it is
+    /// whole as `list-checkpoints` does, file contents included (``CheckpointValidity``).
+    func exportCheckpoints(_ newestFirst: [CheckpointValidity.Verdict], workflowID: String) throws(HubError)
+        -> [String]
+    {
         guard let latest = newestFirst.first else { return [] }
         let folder = "\(root)/checkpoints/\(workflowID)"
         var written: [String] = []
         var seen: Set<String> = []
-        for checkpoint in newestFirst where seen.insert(checkpoint.name).inserted {
-            let path = "\(folder)/\(checkpoint.name).json"
+        for checkpoint in newestFirst where seen.insert(checkpoint.checkpoint.name).inserted {
+            let path = "\(folder)/\(checkpoint.checkpoint.name).json"
             try FileWriter.write(
                 Self.checkpointJSON(checkpoint), to: path, temporaryDirectory: temporaryDirectory(workflowID))
             written.append(path)
@@ -98,8 +101,9 @@ struct StateExporter {
     }
 
     /// A checkpoint for people and other tools: its `list-checkpoints` entry and its snapshot.
-    static func checkpointJSON(_ c: Checkpoint) -> JSONValue {
-        var json = c.summary(valid: c.isValid)
+    static func checkpointJSON(_ verdict: CheckpointValidity.Verdict) -> JSONValue {
+        let c = verdict.checkpoint
+        var json = c.summary(valid: verdict.isValid)
         json["snapshot"] = c.isValid ? ((try? JSONParser.parse(bytes: c.document, extraDepth: 16)) ?? .null) : .null
         return json
     }
