@@ -25,6 +25,23 @@ import Testing
         return (events.compactMap { $0["event_type"]?.stringValue }, r.result["cursor"]?.intValue)
     }
 
+    /// A phase the workflow does not have is refused, naming the field, and nothing is stored.
+    @Test func aPhasePastTheWorkflowsLastIsRefused() async throws {
+        let phases = try #require(
+            await t.run("w1", "get-status").result["workflow_state"]?["total_phases"]?.intValue)
+        let before = await t.run(nil, "get-events", #"{"limit": 1000}"#).result["events"]?.arrayValue?.count
+        let one = await publish("w1", "a", ", \"phase\": \(phases + 1)")
+        #expect(one.errorCode == "INVALID_PARAMETERS", "\(one.json)")
+        #expect(one.error?.context?["field"] == "phase")
+        let listed = await t.run(
+            "w1", "publish-event", "{\"events\": [{\"event_type\": \"a\"}, {\"event_type\": \"b\", \"phase\": 99}]}")
+        #expect(listed.error?.context?["field"] == "events[1].phase", "\(listed.json)")
+        #expect(await t.run(nil, "get-events", #"{"limit": 1000}"#).result["events"]?.arrayValue?.count == before)
+        #expect(await publish("w1", "a", ", \"phase\": \(phases)").succeeded)
+        #expect(await publish("w1", "a", #", "phase": 0"#).succeeded)
+        #expect(await publish(nil, "a", #", "phase": 99"#).succeeded)
+    }
+
     @Test func publishedEventsCarryTheirFieldsAndSubject() async throws {
         let r = await publish(
             "w1", "tests_passed",

@@ -46,7 +46,11 @@ enum PublishEvent {
             .init("event_type", .string("lower_snake_case, e.g. build_finished.", maxLength: 64)),
             .init("data", .anyJSON("The event's payload (any JSON).")),
             .init("severity", .oneOf(Severity.allCases.map(\.rawValue), "Defaults to info.")),
-            .init("phase", .integer("Defaults to the workflow's current phase (0 without a workflow).", min: 0)),
+            .init(
+                "phase",
+                .integer(
+                    "Defaults to the workflow's current phase (0 without a workflow); at most the workflow's last phase, 0 for none in particular.",
+                    min: 0)),
             .init("source", .string("Who publishes; defaults to client.", maxLength: 128)),
             .init("agent_id", .id("Publish on agent.<id>.<event_type> instead of a workflow's or the hub's subject.")),
             .init(
@@ -175,6 +179,7 @@ enum PublishEvent {
 
     static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {
         let inputs = try p.inputs()
+        let listed = p.events != nil
         for (n, input) in inputs.enumerated() { try validate(input, field: p.events == nil ? "" : "events[\(n)].") }
         let workflowID = context.workflowID
         let now = context.now
@@ -199,6 +204,15 @@ enum PublishEvent {
                 throw HubError.invalidTransition(
                     operation: "publish-event", workflowID: workflow.id, current: workflow.status, archived: true,
                     allowed: [])
+            }
+            // A phase the workflow does not have (0: none in particular); without a workflow, any.
+            if let workflow, let n = inputs.firstIndex(where: { ($0.phase ?? 0) > workflow.totalPhases }) {
+                throw HubError.parameter(
+                    listed ? "events[\(n)].phase" : "phase",
+                    "is \(inputs[n].phase ?? 0), but workflow \(workflow.id) has \(workflow.totalPhases) phase(s)",
+                    suggestions: [
+                        "Give a phase from 1 to \(workflow.totalPhases), 0 for none, or leave it out for the current one"
+                    ])
             }
             var out: [(HubEvent, Bool, String?)] = []
             // How delivery batches each type, read only when an event changes it.
