@@ -82,6 +82,8 @@ import Testing
             advice.filterSuggestions.contains {
                 $0.filters == ["severity": ["warning", "error", "critical"]] && $0.wouldCut == 9
             })
+        // The sample is recent traffic the subscription selects, not what it was delivered.
+        #expect(advice.filterSuggestions.allSatisfy { $0.reason.hasSuffix("of the 10 recent events it selects") })
         let (applied, removed) = advice.applySafe(to: s)
         #expect(applied.patterns == ["*.task_completed", "#"])
         #expect(removed == ["*.never", "*.task_completed"])

@@ -61,7 +61,7 @@ public struct SubscriptionAdvice: Sendable, Equatable {
                 suggestions.append(
                     FilterSuggestion(
                         filters: ["severity": ["warning", "error", "critical"]],
-                        reason: "info-level events are \(info) of the \(selected.count) delivered recently",
+                        reason: "info-level events are \(info) of the \(selected.count) recent events it selects",
                         wouldCut: info, ofSelected: selected.count))
             }
             var byType: [String: Int] = [:]
@@ -74,7 +74,7 @@ public struct SubscriptionAdvice: Sendable, Equatable {
                 suggestions.append(
                     FilterSuggestion(
                         filters: ["event_type": .strings(others)],
-                        reason: "\(type) is \(count) of the \(selected.count) events delivered recently",
+                        reason: "\(type) is \(count) of the \(selected.count) recent events it selects",
                         wouldCut: count, ofSelected: selected.count))
             }
         }
