@@ -81,12 +81,14 @@ import Testing
         #expect(process.terminationStatus == 0)
     }
 
-    /// Refused before the line on standard error says the follow is on (it said so, then failed).
-    @Test func followRefusesADescendingRead() throws {
+    /// Refused before the line on standard error says the follow is on (it said so, then
+    /// failed); so is a start past the newest event, which would skip every event to come.
+    @Test func followRefusesADescendingReadOrAStartPastTheLog() throws {
         let s = try DispatchSandbox("events-follow-bad")
         defer { s.remove() }
         for parameters in [
             #"{"follow": true, "order": "desc"}"#, #"{"follow": true, "order": "desc", "after_sequence": 0}"#,
+            #"{"follow": true, "after_sequence": 999999}"#,
         ] {
             let run = try s.run(["get-events", parameters])
             #expect(run.status == 1)

@@ -175,6 +175,13 @@ import Testing
             ) { r in
                 #expect(r.status == .badRequest)
             }
+            // Past the newest event (a log since rebuilt): the stream would skip everything up to it.
+            try await client.execute(
+                uri: "/v1/events/stream", method: .get, headers: [HTTPField.Name("Last-Event-ID")!: "999999"]
+            ) { r in
+                #expect(r.status == .badRequest)
+                #expect(Self.json(r)["error"]?["context"]?["field"] == "after_sequence")
+            }
         }
     }
 

@@ -24,18 +24,28 @@ extension Hub {
     /// prints new events (§10), not the whole history first (`after_sequence: 0` asks for
     /// that). Call it before the follow begins (before an event stream answers its headers),
     /// so that an event published once it has returned is never missed.
-    /// What cannot be followed is refused here too, before anything says the follow is on.
+    /// What cannot be followed is refused here too, before anything says the follow is on, and
+    /// so is an `after_sequence` past the newest event (a reconnecting stream's `Last-Event-ID`
+    /// from a log since rebuilt): the follow would skip every event until the log reached it.
     public func fixingFollowStart(_ request: OperationRequest) async throws(HubError) -> OperationRequest {
         guard request.operation == "get-events" else { return request }
         if let p = try? GetEvents.Parameters.decode(request.parameters) { try GetEvents.refuseWhatCannotBeFollowed(p) }
-        guard !request.namesFollowStart else { return request }
+        let after = request.parameters["after_sequence"]?.intValue
+        guard !request.namesFollowStart || after != nil else { return request }
+        let newest: Int64
         do {
-            let newest = try await store.read { tx in try tx.lastEventSequence() }
-            return request.startingAfter(newest)
+            newest = try await store.read { tx in try tx.lastEventSequence() }
         } catch let error as HubError {
             throw error
         } catch {
             throw HubError(.storeUnavailable, "The end of the event log could not be read: \(error)")
         }
+        if let after, after > newest {
+            throw HubError.parameter(
+                "after_sequence",
+                "is \(after), past the newest event (\(newest)): following from there would skip every event until the log reached it",
+                suggestions: ["Follow from at most \(newest)", "Leave it out to follow the events to come"])
+        }
+        return request.startingAfter(newest)
     }
 }
