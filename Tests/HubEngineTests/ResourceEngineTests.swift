@@ -15,6 +15,15 @@ import Testing
         await t.run(workflow, "allocate-resources", json)
     }
 
+    /// Missing and empty are told apart: "is required" for `{}` given read as if it were not.
+    @Test func anEmptyRequestSaysItIsEmpty() async {
+        let empty = await allocate(#"{"resources": {}}"#)
+        #expect(empty.errorCode == "INVALID_PARAMETERS")
+        #expect(empty.error?.message.contains("is empty") == true, "\(empty.json)")
+        let missing = await allocate(#"{}"#)
+        #expect(missing.error?.message.contains("is required") == true, "\(missing.json)")
+    }
+
     @Test func grantsAllOrNothingAndQueuesTheRest() async throws {
         let first = await allocate(#"{"resources": {"database": 2}}"#)
         #expect(first.result["state"] == "granted")

@@ -71,7 +71,11 @@ enum AllocateResources {
                 return existing
             }
             guard var resources = p.resources, !resources.isEmpty else {
-                throw HubError.parameter("resources", "is required: units per resource name, e.g. {\"database\": 1}")
+                throw HubError.parameter(
+                    "resources",
+                    p.resources == nil
+                        ? "is required: units per resource name, e.g. {\"database\": 1}"
+                        : "is empty: name at least one resource with its units, e.g. {\"database\": 1}")
             }
             if let agentID = p.agentId { _ = try scope.agent(agentID) }
             var workspace = workingDirectory
