@@ -25,6 +25,26 @@ extension HubRouter {
     }
 }
 
+extension HubRouter {
+    /// The route `path` belongs to, written as the router writes its routes' paths (the
+    /// metrics' `http_route`), or `nil` when it belongs to none: for a request no route
+    /// answered because of its method (405), which the router labels NotFound.
+    static func routeTemplate(_ path: String, isOperation: (String) -> Bool) -> String? {
+        guard allowedMethods(path, isOperation: isOperation) != nil else { return nil }
+        let segments = path.split(separator: "/", omittingEmptySubsequences: true)
+        switch segments.count {
+        case 1: return "/" + segments[0]
+        case 2 where segments[1] == "workflows" || segments[1] == "operations":
+            return "/" + segments.joined(separator: "/")
+        case 2 where segments[0] == "v1": return "/v1/{operation}"
+        case 3 where segments[1] == "events": return "/v1/events/stream"
+        case 3: return "/v1/workflows/{id}"
+        case 4: return "/v1/workflows/{id}/{operation}"
+        default: return nil
+        }
+    }
+}
+
 /// A known path asked with a method it does not serve gets 405 with `Allow`, as
 /// HTTP says, instead of the router's bare 404; the body is the error envelope
 /// (`OPERATION_NOT_FOUND`: that method and path name no operation).

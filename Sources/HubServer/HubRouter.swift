@@ -20,7 +20,9 @@ public enum HubRouter {
         let router = Router(context: HubRequestContext.self)
         let auth = Authorization(adminToken: adminToken, hub: hub)
         // Request counts, durations and errors, into the registry GET /metrics emits.
-        router.add(middleware: RequestMetricsMiddleware(factory: PrometheusMetricsFactory(registry: registry)))
+        router.add(
+            middleware: RequestMetricsMiddleware(
+                factory: PrometheusMetricsFactory(registry: registry), isOperation: { hub.table[$0] != nil }))
         router.add(middleware: MethodNotAllowedMiddleware(hub: hub))
         if adminToken == nil { router.add(middleware: LoopbackGuardMiddleware(hub: hub)) }
         addEventStream(to: router, hub: hub, stop: streamsStop, auth: auth)

@@ -14,8 +14,13 @@ import Synchronization
 /// Hummingbird's counted as successes) or a thrown error. Counters end in `_total`.
 struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
     let metrics: RequestMetrics
+    /// Whether a name is an operation's (for the label of a request no route answered).
+    let isOperation: @Sendable (String) -> Bool
 
-    init(factory: any MetricsFactory) { metrics = RequestMetrics(factory: factory) }
+    init(factory: any MetricsFactory, isOperation: @escaping @Sendable (String) -> Bool) {
+        metrics = RequestMetrics(factory: factory)
+        self.isOperation = isOperation
+    }
 
     func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
@@ -26,7 +31,11 @@ struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
         do {
             var response = try await next(request, context)
             let status = response.status
-            let route = context.endpointPath ?? "Unknown"
+            // A method a known path does not serve is answered by no route: label it by its path's.
+            let route =
+                status == .methodNotAllowed
+                ? HubRouter.routeTemplate(request.uri.path, isOperation: isOperation) ?? "NotFound"
+                : context.endpointPath ?? "Unknown"
             let metrics = metrics
             let body = response.body
             // Recorded once the body is written (a stream's at its end), as Hummingbird's middleware did.

@@ -275,6 +275,25 @@ import Testing
         }
     }
 
+    /// A method a real route does not serve (405) is counted under that route, not NotFound.
+    @Test func aMethodNotServedIsCountedUnderItsRoute() async throws {
+        try await app().test(.router) { client in
+            try await client.execute(uri: "/v1/list-workflows", method: .put) {
+                #expect($0.status == .methodNotAllowed)
+            }
+            try await client.execute(uri: "/v1/workflows/w1", method: .delete) {
+                #expect($0.status == .methodNotAllowed)
+            }
+            try await client.execute(uri: "/metrics", method: .get) { r in
+                let lines = String(buffer: r.body).split(separator: "\n").filter { $0.hasPrefix("hb_requests_total{") }
+                let notAllowed = lines.filter { $0.contains("status_code=\"405\"") }
+                #expect(notAllowed.contains { $0.contains("http_route=\"/v1/{operation}\"") }, "\(notAllowed)")
+                #expect(notAllowed.contains { $0.contains("http_route=\"/v1/workflows/{id}\"") }, "\(notAllowed)")
+                #expect(!notAllowed.contains { $0.contains("NotFound") }, "\(notAllowed)")
+            }
+        }
+    }
+
     /// Found by schemathesis: other methods on a known path are 405 with Allow; unknown paths
     /// are 404 with a JSON error (they had an empty body).
     @Test func otherMethodsOnAKnownPathAre405WithAllow() async throws {
