@@ -128,8 +128,9 @@ public final class Hub: Sendable {
         } else if descriptor.scope == .workflow {
             throw HubError(
                 .invalidArguments, "\(descriptor.name) needs a workflow id",
-                details: "Write it as: coordination-hub <workflow-id> \(descriptor.name) '<json>'",
-                suggestions: ["List workflows with 'coordination-hub list-workflows'"])
+                details:
+                    "Name the workflow: coordination-hub <workflow-id> \(descriptor.name) '<json>' on the command line, POST /v1/workflows/<workflow-id>/\(descriptor.name) over HTTP, workflow_id in an MCP call.",
+                suggestions: ["List workflows with list-workflows"])
         }
         return descriptor
     }
