@@ -122,9 +122,14 @@ extension LineStream {
         try s.succeed("deregister-agent", #"{"agent_id": "gone"}"#)
         #expect(await lines.until("no longer knows this agent") != nil)
         #expect(await ProcessWait.exit(of: runner, within: .seconds(30)), "the runner did not stop")
-        if let pid = s.read("t.pid").flatMap({ Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) {
-            #expect(await DispatchSandbox.poll(attempts: 200) { !Self.alive(pid) })
-        }
+        await Self.expectCommandGone(s)
+    }
+
+    /// The task's command, whose pid it wrote to `t.pid`, is gone (when it got to write it).
+    static func expectCommandGone(_ s: DispatchSandbox) async {
+        guard let pid = s.read("t.pid").flatMap({ Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) })
+        else { return }
+        #expect(await DispatchSandbox.poll(attempts: 200) { !alive(pid) })
     }
 
     /// A second SIGINT or SIGTERM while the runner waits for its tasks stops their commands
@@ -142,9 +147,7 @@ extension LineStream {
         kill(runner.processIdentifier, SIGINT)
         try await Self.expectGivenBack(runner, lines: &lines, in: s)
         #expect(try s.events(["event_types": ["task_failed"], "workflow_id": "w"]).isEmpty)
-        if let pid = s.read("t.pid").flatMap({ Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) {
-            #expect(await DispatchSandbox.poll(attempts: 200) { !Self.alive(pid) })
-        }
+        await Self.expectCommandGone(s)
     }
 
     /// Two SIGTERMs back to back were one: the signal handler ran on a global queue, whose
