@@ -24,6 +24,14 @@ public struct TestHub: Sendable {
             workingDirectory: directory.path, serving: serving)
     }
 
+    /// A hub whose agents heartbeat every `heartbeatInterval` (leases last 3 of them), for
+    /// tests that count intervals on the manual clock.
+    public static func heartbeatEvery(_ heartbeatInterval: HubDuration) throws -> TestHub {
+        var configuration = Configuration()
+        configuration.heartbeatInterval = heartbeatInterval
+        return try TestHub(configuration: configuration)
+    }
+
     /// Performs an operation given as JSON text (`{}` when omitted).
     @discardableResult
     public func run(_ workflowID: String?, _ operation: String, _ parameters: String = "{}") async -> OperationResponse

@@ -8,11 +8,7 @@ import Testing
 /// carried `{}`, and `performance_degraded` did not name the outcome that caused it.
 @Suite struct AgentEventMetadataTests {
     let t: TestHub
-    init() throws {
-        var config = Configuration()
-        config.heartbeatInterval = .seconds(10)
-        t = try TestHub(configuration: config)
-    }
+    init() throws { t = try TestHub.heartbeatEvery(.seconds(10)) }
 
     func agentEvents(_ agent: String) async -> [JSONValue] {
         await t.run(nil, "get-events", "{\"patterns\": [\"agent.\(agent).*\"]}").result["events"]?.arrayValue ?? []

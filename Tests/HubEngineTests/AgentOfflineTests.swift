@@ -7,11 +7,7 @@ import Testing
 /// its silence is not taken for a failure, and a heartbeat or registration brings it back.
 @Suite struct AgentOfflineTests {
     let t: TestHub
-    init() throws {
-        var config = Configuration()
-        config.heartbeatInterval = .seconds(10)
-        t = try TestHub(configuration: config)
-    }
+    init() throws { t = try TestHub.heartbeatEvery(.seconds(10)) }
 
     func failures(_ agent: String) async -> [JSONValue] {
         let events = await t.run(nil, "get-events", #"{"event_types": ["failed"]}"#).result["events"]?.arrayValue ?? []

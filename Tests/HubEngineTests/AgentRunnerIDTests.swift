@@ -9,11 +9,7 @@ import Testing
 /// `monitor-pool` first) let two that started together both through.
 @Suite struct AgentRunnerIDTests {
     let t: TestHub
-    init() throws {
-        var config = Configuration()
-        config.heartbeatInterval = .seconds(10)
-        t = try TestHub(configuration: config)
-    }
+    init() throws { t = try TestHub.heartbeatEvery(.seconds(10)) }
 
     func register(_ agent: String, runner: String?, max: Int = 1) async -> OperationResponse {
         var parameters: JSONValue = ["agent_id": .string(agent), "max_concurrent_tasks": .count(max)]

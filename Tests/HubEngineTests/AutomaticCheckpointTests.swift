@@ -6,11 +6,7 @@ import Testing
 
 @Suite struct AutomaticCheckpointTests {
     let t: TestHub
-    init() throws {
-        var config = Configuration()
-        config.heartbeatInterval = .seconds(10)
-        t = try TestHub(configuration: config)
-    }
+    init() throws { t = try TestHub.heartbeatEvery(.seconds(10)) }
 
     func checkpoints() async -> [JSONValue] {
         await t.run("w1", "list-checkpoints").result["checkpoints"]?.arrayValue ?? []

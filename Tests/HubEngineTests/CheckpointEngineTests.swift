@@ -7,11 +7,7 @@ import Testing
 
 @Suite struct CheckpointEngineTests {
     let t: TestHub
-    init() throws {
-        var config = Configuration()
-        config.heartbeatInterval = .seconds(10)
-        t = try TestHub(configuration: config)
-    }
+    init() throws { t = try TestHub.heartbeatEvery(.seconds(10)) }
 
     var workspace: String { t.directory.path }
 

@@ -5,11 +5,7 @@ import Testing
 
 @Suite struct DispatchEngineTests {
     let t: TestHub
-    init() throws {
-        var config = Configuration()
-        config.heartbeatInterval = .seconds(10)
-        t = try TestHub(configuration: config)
-    }
+    init() throws { t = try TestHub.heartbeatEvery(.seconds(10)) }
 
     func lease(_ task: JSONValue) -> String { task["lease_id"]?.stringValue ?? "" }
 

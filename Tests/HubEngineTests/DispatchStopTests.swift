@@ -8,11 +8,7 @@ import Testing
 /// §7, §8 and §16 against the store.
 @Suite struct DispatchStopTests {
     let t: TestHub
-    init() throws {
-        var config = Configuration()
-        config.heartbeatInterval = .seconds(10)
-        t = try TestHub(configuration: config)
-    }
+    init() throws { t = try TestHub.heartbeatEvery(.seconds(10)) }
 
     func state(_ workflow: String) async -> JSONValue? {
         await t.run(workflow, "get-status").result["workflow_state"]
