@@ -54,6 +54,18 @@ public struct CommandLineTool: Sendable {
         }
     }
 
+    /// The operation and workflow an error names for a command that could not be read: as
+    /// typed, `<workflow-id> <operation>` unless the first word is an operation.
+    static func names(ofTyped words: [String], request: Bool, table: OperationTable) -> (
+        operation: String, workflowID: String?
+    ) {
+        if request { return ("request", nil) }
+        if words.count >= 2 && table[words[0]] == nil {
+            return (String(words[1].prefix(128)), Identifier.isValid(words[0]) ? words[0] : nil)
+        }
+        return (String((words.first ?? "").prefix(128)), nil)
+    }
+
     /// Runs the command and returns the exit status.
     public func run(_ arguments: [String]) async -> Int32 {
         let started = ContinuousClock.now
@@ -61,8 +73,11 @@ public struct CommandLineTool: Sendable {
         do {
             invocation = try Invocation(arguments: arguments)
         } catch {
-            // The options could not be read, so neither could the operation.
-            return emitError(error, operation: "", workflowID: nil, pretty: outputIsTerminal, exit: 2)
+            // The options could not be read; the error still names the operation typed.
+            let typed = Invocation.words(ofUnreadable: arguments)
+            let names = Self.names(ofTyped: typed.words, request: typed.request, table: .standard)
+            return emitError(
+                error, operation: names.operation, workflowID: names.workflowID, pretty: outputIsTerminal, exit: 2)
         }
         let pretty = invocation.pretty || outputIsTerminal
         let table = OperationTable.standard
@@ -128,16 +143,8 @@ public struct CommandLineTool: Sendable {
         do {
             request = try parseRequest(invocation, table: table)
         } catch {
-            // Named as typed: `<workflow-id> <operation>` unless the first word is an operation.
-            var operation = words.first ?? ""
-            var workflowID: String?
-            if invocation.request != nil {
-                operation = "request"
-            } else if words.count >= 2 && table[words[0]] == nil {
-                operation = String(words[1].prefix(128))
-                workflowID = Identifier.isValid(words[0]) ? words[0] : nil
-            }
-            return emitError(error, operation: operation, workflowID: workflowID, pretty: pretty, exit: 2)
+            let names = Self.names(ofTyped: words, request: invocation.request != nil, table: table)
+            return emitError(error, operation: names.operation, workflowID: names.workflowID, pretty: pretty, exit: 2)
         }
         let stateDirectory = Paths.absolute(
             invocation.stateDirectory ?? environment["COORDINATION_HUB_STATE_DIR"] ?? ".claude/coordination",

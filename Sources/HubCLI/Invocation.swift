@@ -81,4 +81,28 @@ struct Invocation {
                 suggestions: ["Leave the option out for .claude/coordination under the current directory"])
         }
     }
+
+    /// The positional words of a command line whose options could not be read, so that its
+    /// error still names the operation typed (`w1 create --bogus '{}'` fails as `create`).
+    /// Lenient where ``init(arguments:)`` is strict: options are skipped with their values.
+    static func words(ofUnreadable arguments: [String]) -> (words: [String], request: Bool) {
+        let valued: Set<String> = ["--state-dir", "--hub", "--token", "--request", "--set"]
+        var words: [String] = []
+        var request = false
+        var i = 0
+        while i < arguments.count {
+            let arg = arguments[i]
+            if arg == "--" {
+                words += arguments[(i + 1)...]
+                break
+            } else if arg.hasPrefix("-") {
+                request = request || arg == "--request"
+                if valued.contains(arg) { i += 1 }
+            } else {
+                words.append(arg)
+            }
+            i += 1
+        }
+        return (words, request)
+    }
 }

@@ -22,7 +22,7 @@ extension HubRouter {
             let names: Set<String> = [
                 "patterns", "event_types", "severity", "min_severity", "after_sequence", "workflow_id",
             ]
-            if let refusal = unknownQuery(request, allowed: names) {
+            if let refusal = unknownQuery(request, allowed: names, lists: ["patterns", "event_types", "severity"]) {
                 return failure(refusal, operation: "get-events", workflowID: nil, hub: hub)
             }
             var request = request

@@ -8,17 +8,18 @@ extension HubRouter {
     /// The methods the API serves on `path`, or `nil` when no route has that path; `isOperation`
     /// says whether a name is an operation's (a path naming none is not found, whatever the method).
     static func allowedMethods(_ path: String, isOperation: (String) -> Bool) -> [HTTPRequest.Method]? {
+        // `/v1/workflows//start` names no workflow: an empty segment is no route's.
+        guard !path.dropFirst().contains("//") else { return nil }
         let segments = path.split(separator: "/", omittingEmptySubsequences: true)
         func operation(_ segment: Substring) -> Bool {
             isOperation(segment.removingPercentEncoding ?? String(segment))
         }
         switch segments.count {
-        case 1 where ["healthz", "openapi.json"].contains(segments[0]): return [.get, .head]
-        case 1 where segments[0] == "metrics": return [.get]
-        case 2 where segments[0] == "v1" && segments[1] == "workflows": return [.get]
+        case 1 where ["healthz", "openapi.json", "metrics"].contains(segments[0]): return [.get, .head]
+        case 2 where segments[0] == "v1" && segments[1] == "workflows": return [.get, .head]
         case 2 where segments[0] == "v1" && (segments[1] == "operations" || operation(segments[1])): return [.post]
-        case 3 where segments[0] == "v1" && segments[1] == "workflows": return [.get]
-        case 3 where segments[0] == "v1" && segments[1] == "events" && segments[2] == "stream": return [.get]
+        case 3 where segments[0] == "v1" && segments[1] == "workflows": return [.get, .head]
+        case 3 where segments[0] == "v1" && segments[1] == "events" && segments[2] == "stream": return [.get, .head]
         case 4 where segments[0] == "v1" && segments[1] == "workflows" && operation(segments[3]): return [.post]
         default: return nil
         }
@@ -60,10 +61,13 @@ struct MethodNotAllowedMiddleware<Context: RequestContext>: RouterMiddleware {
             guard let allowed = HubRouter.allowedMethods(request.uri.path, isOperation: { hub.table[$0] != nil })
             else {
                 // No route at this path: a JSON error like every other answer of the API, not an empty 404.
+                let emptySegment = request.uri.path.dropFirst().contains("//")
                 var response = HubRouter.failure(
                     HubError(
                         .operationNotFound, "Nothing is served at \(request.uri.path.prefix(256))",
-                        details: "The API lives under /v1; /healthz, /metrics and /openapi.json beside it.",
+                        details: emptySegment
+                            ? "The path has an empty segment (//): a workflow id or operation name is missing."
+                            : "The API lives under /v1; /healthz, /metrics and /openapi.json beside it.",
                         suggestions: ["See GET /openapi.json for every path"]),
                     operation: "request", workflowID: nil, hub: hub)
                 response.status = .notFound

@@ -17,7 +17,8 @@ public enum HubRouter {
         hub: Hub, maxBodySize: Int, streamsStop: @escaping @Sendable () -> Bool = { false },
         registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), adminToken: String? = nil
     ) -> Router<HubRequestContext> {
-        let router = Router(context: HubRequestContext.self)
+        // HEAD wherever GET is served (RFC 9110 §9.3.2): the GET's status and headers, no body.
+        let router = Router(context: HubRequestContext.self, options: .autoGenerateHeadEndpoints)
         let auth = Authorization(adminToken: adminToken, hub: hub)
         // Request counts, durations and errors, into the registry GET /metrics emits.
         router.add(
@@ -42,16 +43,6 @@ public enum HubRouter {
                     return failure(refusal, operation: operation, workflowID: nil, hub: hub)
                 }
                 return json(body(context), status: .ok)
-            }
-            // HEAD, for health checks that ask with it (RFC 9110 §9.3.2): the GET's status and
-            // headers, no body.
-            router.head(RouterPath(stringLiteral: path)) { request, context in
-                var response =
-                    unknownQuery(request, allowed: [], instead: Self.takesNone).map {
-                        failure($0, operation: operation, workflowID: nil, hub: hub)
-                    } ?? json(body(context), status: .ok)
-                response.body = ResponseBody()
-                return response
             }
         }
         router.post("v1/operations") { request, context in
@@ -191,10 +182,18 @@ public enum HubRouter {
     /// `INVALID_PARAMETERS` naming a query parameter the route does not take (§3: unknown
     /// parameters are refused, not ignored), or `nil`. Operations take theirs in the body;
     /// `instead` says where they go on a path that takes none.
+    /// A parameter given twice is refused too, unless it is one of `lists` (whose values add
+    /// up): which of the two was meant cannot be known, and taking either would ignore the other.
     static func unknownQuery(
-        _ request: Request, allowed: Set<String>, instead: String = "an operation's parameters go in its JSON body"
+        _ request: Request, allowed: Set<String>, lists: Set<String> = [],
+        instead: String = "an operation's parameters go in its JSON body"
     ) -> HubError? {
-        guard let unknown = request.uri.queryParameters.first(where: { !allowed.contains(String($0.key)) }) else {
+        let query = request.uri.queryParameters
+        guard let unknown = query.first(where: { !allowed.contains(String($0.key)) }) else {
+            var seen: Set<Substring> = []
+            for (key, _) in query where !lists.contains(String(key)) && !seen.insert(key).inserted {
+                return HubError.parameter(String(key.prefix(64)), "is given twice in the query; give it once")
+            }
             return nil
         }
         let name = String(unknown.key.prefix(64))

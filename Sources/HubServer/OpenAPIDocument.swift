@@ -109,13 +109,22 @@ public enum OpenAPIDocument {
                 ],
             ]
         ]
-        // HEAD of the open endpoints: the GET's status and headers, no body.
-        for path in ["/healthz", "/openapi.json"] {
-            paths[path]?["head"] = [
-                "operationId": .string("head_" + path.dropFirst().replacingOccurrences(of: ".", with: "_")),
-                "summary": "The GET's status and headers, without a body.", "security": [[:]],
-                "responses": ["200": ["description": "As the GET."]],
+        // HEAD wherever a GET is served: the GET's status and headers, no body.
+        for path in [
+            "/healthz", "/openapi.json", "/metrics", "/v1/workflows", "/v1/workflows/{workflow_id}",
+            "/v1/events/stream",
+        ] {
+            guard let get = paths[path]?["get"] else { continue }
+            var head: JSONValue = [
+                "operationId": .string(
+                    "head_"
+                        + path.dropFirst().replacingOccurrences(of: ".", with: "_")
+                        .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "{workflow_id}", with: "id")),
+                "summary": "The GET's status and headers, without a body.",
+                "responses": ["default": ["description": "As the GET, without a body."]],
             ]
+            for key in ["security", "parameters"] { if let value = get[key] { head[key] = value } }
+            paths[path]?["head"] = head
         }
         return [
             "openapi": "3.1.0",

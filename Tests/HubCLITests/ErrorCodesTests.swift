@@ -45,7 +45,17 @@ import Testing
         // The envelope names the words as they were typed: the operation and the workflow.
         #expect(outcome.json["operation"] == "creat")
         #expect(outcome.json["workflow_id"] == "wf")
-        #expect(try hub.run("--bogus", "wf", "get-status").json["operation"] == "")
+        // So does an option that cannot be read, wherever it stands (it named nothing before).
+        for arguments in [
+            ["--bogus", "wf", "get-status"], ["wf", "get-status", "--bogus", "{}"],
+            ["wf", "get-status", "--state-dir"],
+        ] {
+            let json = try hub.runner.run(arguments).json
+            #expect(json["operation"] == "get-status", "\(arguments)")
+            #expect(json["workflow_id"] == "wf", "\(arguments)")
+        }
+        #expect(try hub.run("--bogus", "list-workflows").json["operation"] == "list-workflows")
+        #expect(try hub.run("--request", "-", "--bogus").json["operation"] == "request")
     }
 
     static let invalidParameters: [(arguments: [String], field: String)] = [

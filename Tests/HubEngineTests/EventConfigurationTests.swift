@@ -79,6 +79,43 @@ import Testing
         #expect(after.rule(for: "note").enabled)
     }
 
+    /// A workflow's own settings can be dropped again (`reset`), for some types or all; it then
+    /// follows the hub-wide settings. Before, an override, once set, stayed for good.
+    @Test func aWorkflowsOwnSettingsCanBeReset() async throws {
+        await t.run("w1", "configure-batching", #"{"event_types": ["note", "memo"], "deduplication_enabled": true}"#)
+        await t.run("w1", "configure-batching", #"{"batch_size": 7}"#)
+        let some = await t.run("w1", "configure-batching", #"{"event_types": ["note"], "reset": true}"#)
+        let left = some.result["batching"]?["own"]
+        #expect(left?["default"] == ["batch_size": 7], "\(some.json)")
+        #expect(left?["event_types"] == ["memo": ["deduplication_enabled": true]], "\(some.json)")
+        let all = await t.run("w1", "configure-batching", #"{"reset": true}"#)
+        #expect(all.result["batching"]?["own"] == .emptyObject, "\(all.json)")
+        let batching = try await t.hub.store.read { tx in
+            BatchingSettings(json: try tx.setting(EventSettingKey.batching) ?? .emptyObject)
+        }
+        #expect(batching.byWorkflow["w1"] == nil)
+        #expect(!batching.rule(for: "memo", workflowID: "w1").deduplication)
+
+        await t.run(
+            "w1", "configure-persistence", #"{"retention_period": "30d", "replay_capabilities": "acknowledged_only"}"#)
+        let replaced = await t.run(
+            "w1", "configure-persistence", #"{"reset": true, "persistence_policy": "selective_critical"}"#)
+        #expect(replaced.result["persistence"]?["workflows"]?["w1"]?["retention_period"] == "7d", "\(replaced.json)")
+        #expect(replaced.result["persistence"]?["workflows"]?["w1"]?["persistence_policy"] == "selective_critical")
+        await t.run("w1", "configure-persistence", #"{"reset": true}"#)
+        let policy = try await t.hub.store.read { tx in
+            PersistencePolicy(
+                json: try tx.setting(EventSettingKey.persistence) ?? .emptyObject, defaultRetention: .days(7))
+        }
+        #expect(policy.byWorkflow["w1"] == nil)
+        // Without a workflow there is nothing of one's own to drop: refused, nothing changed.
+        for operation in ["configure-batching", "configure-persistence"] {
+            let refused = await t.run(nil, operation, #"{"reset": true}"#)
+            #expect(refused.errorCode == "INVALID_PARAMETERS")
+            #expect(refused.error?.context?["field"] == "reset")
+        }
+    }
+
     /// With a workflow id, get-metrics gives that workflow's figures (§17): they were the hub's.
     @Test func metricsWithAWorkflowIDAreThatWorkflows() async throws {
         await t.run("w2", "create", #"{"phases": [{"name": "p", "tasks": [{"task_id": "a"}, {"task_id": "b"}]}]}"#)

@@ -39,6 +39,27 @@ import Testing
         #expect(polled.result["state"] == "granted")
     }
 
+    /// Events of requests of no workflow carry metadata too (they had none): the agent's
+    /// correlation id, or the request's own; a release causes the grant it makes room for.
+    @Test func resourceEventsOfNoWorkflowCarryCorrelationAndCause() async throws {
+        await t.run(nil, "register-agent", #"{"agent_id": "a1", "specializations": ["code"]}"#)
+        let holder = await allocate(#"{"resources": {"gpu": 1}, "agent_id": "a1"}"#)
+        let waiter = await allocate(#"{"resources": {"gpu": 1}}"#)
+        let waiterID = try #require(waiter.result["request_id"]?.stringValue)
+        await t.run(
+            nil, "release-resources", "{\"allocation_id\": \"\(holder.result["allocation_id"]?.stringValue ?? "")\"}")
+        let events =
+            await t.run(nil, "get-events", #"{"patterns": ["hub.resources.#"]}"#).result["events"]?
+            .arrayValue ?? []
+        let byType = Dictionary(events.map { ($0["event_type"]?.stringValue ?? "", $0) }) { first, _ in first }
+        #expect(byType["resource_requested"]?["metadata"]?["correlation_id"] == "corr_agent_a1", "\(events)")
+        let released = try #require(byType["resource_released"])
+        #expect(released["metadata"]?["correlation_id"] == "corr_agent_a1")
+        let granted = try #require(events.last { $0["event_type"] == "resource_allocated" })
+        #expect(granted["metadata"]?["correlation_id"] == .string("corr_\(waiterID)"))
+        #expect(granted["metadata"]?["causation_id"] == released["event_id"])
+    }
+
     @Test func higherPriorityGoesFirst() async throws {
         let holder = await allocate(#"{"resources": {"gpu": 1}}"#)
         let low = await allocate(#"{"resources": {"gpu": 1}, "priority": "low"}"#)

@@ -38,11 +38,49 @@ import Testing
         }
     }
 
-    @Test(arguments: ["/healthz", "/openapi.json"])
+    /// HEAD is served wherever GET is (RFC 9110 §9.3.2), as the GET: its status and headers, no body.
+    @Test(arguments: ["/healthz", "/openapi.json", "/metrics", "/v1/workflows", "/v1/events/stream"])
     func aHeadWithAQueryIsRefusedToo(_ path: String) async throws {
         try await app().test(.router) { client in
             try await client.execute(uri: path + "?x=1", method: .head) { r in #expect(r.status == .badRequest) }
-            try await client.execute(uri: path, method: .head) { r in #expect(r.status == .ok) }
+            try await client.execute(uri: path, method: .head) { r in
+                #expect(r.status == .ok)
+                #expect(r.body.readableBytes == 0)
+            }
+        }
+    }
+
+    @Test func aHeadOfAWorkflowAnswersAsItsGet() async throws {
+        await t.run("w1", "create", #"{"phases": ["a"]}"#)
+        try await app().test(.router) { client in
+            try await client.execute(uri: "/v1/workflows/w1", method: .head) { r in
+                #expect(r.status == .ok)
+                #expect(r.headers[.contentType] == "application/json")
+                #expect(r.body.readableBytes == 0)
+            }
+            try await client.execute(uri: "/v1/workflows/nope", method: .head) { r in #expect(r.status == .notFound) }
+            try await client.execute(uri: "/v1/workflows/w1/start", method: .head) { r in
+                #expect(r.status == .methodNotAllowed)
+                #expect(r.headers[.allow] == "POST")
+            }
+        }
+        #expect(await t.run("w1", "get-status").result["workflow_state"]?["status"] == "created")
+    }
+
+    /// A parameter given twice was read as its first value, the second ignored; which one was
+    /// meant cannot be known, so it is refused. The stream's list filters add up instead.
+    @Test func aQueryParameterGivenTwiceIsRefused() async throws {
+        try await app().test(.router) { client in
+            for uri in ["/v1/workflows?limit=1&limit=2", "/v1/events/stream?after_sequence=1&after_sequence=2"] {
+                try await client.execute(uri: uri, method: .get) { r in
+                    #expect(r.status == .badRequest, "\(uri)")
+                    #expect(Self.json(r)["error"]?["code"] == "INVALID_PARAMETERS", "\(uri)")
+                    #expect(Self.text(r).contains("given twice"), "\(uri)")
+                }
+            }
+            try await client.execute(
+                uri: "/v1/events/stream?event_types=a&event_types=b&after_sequence=0", method: .head
+            ) { r in #expect(r.status == .ok) }
         }
     }
 

@@ -300,8 +300,8 @@ import Testing
         try await app().test(.router) { client in
             for (uri, method, allow) in [
                 ("/v1/claim-task", HTTPRequest.Method.get, "POST"), ("/healthz", .delete, "GET, HEAD"),
-                ("/v1/workflows/w1/pause", .put, "POST"), ("/v1/workflows", .post, "GET"),
-                ("/v1/events/stream", .post, "GET"), ("/metrics", .patch, "GET"),
+                ("/v1/workflows/w1/pause", .put, "POST"), ("/v1/workflows", .post, "GET, HEAD"),
+                ("/v1/events/stream", .post, "GET, HEAD"), ("/metrics", .patch, "GET, HEAD"),
             ] {
                 try await client.execute(uri: uri, method: method) { r in
                     #expect(r.status == .methodNotAllowed, "\(method) \(uri)")
@@ -314,6 +314,12 @@ import Testing
                     #expect(r.status == .notFound, "\(uri)")
                     #expect(Self.json(r)["error"]?["code"] == "OPERATION_NOT_FOUND", "\(uri)")
                 }
+            }
+            // A workflow id left out is no route's path, not a GET route's (it was a 405 saying GET).
+            try await client.execute(uri: "/v1/workflows//start", method: .post) { r in
+                #expect(r.status == .notFound)
+                #expect(r.headers[.allow] == nil)
+                #expect(Self.json(r)["error"]?["details"]?.stringValue?.contains("empty segment") == true)
             }
         }
     }

@@ -123,6 +123,18 @@ public struct BatchingSettings: Sendable, Equatable {
         byWorkflow[workflowID] = own
     }
 
+    /// Drops a workflow's own settings for `eventTypes`, or all of them when none are named.
+    public mutating func removeOverrides(_ workflowID: String, eventTypes: [String]) {
+        guard !eventTypes.isEmpty, var own = byWorkflow[workflowID] else {
+            byWorkflow[workflowID] = nil
+            return
+        }
+        var types = own["event_types"]?.objectValue ?? [:]
+        for type in eventTypes { types[type] = nil }
+        own["event_types"] = types.isEmpty ? nil : .object(types)
+        byWorkflow[workflowID] = own.objectValue?.isEmpty == true ? nil : own
+    }
+
     public var json: JSONValue {
         var types: JSONValue = .emptyObject
         for name in byType.keys.sorted() { types[name] = byType[name]?.json ?? .null }

@@ -85,7 +85,11 @@ extension DispatchScope {
         }
     }
 
-    /// Publishes a resource event on its workflow's subject, or on `hub.resources` for requests of no workflow.
+    /// Publishes a resource event on its workflow's subject, or on `hub.resources` for requests of no
+    /// workflow. Those carry the metadata a workflow's events do: the correlation id of the agent
+    /// the request belongs to (of the request itself, `corr_<request id>`, for one of no agent), and
+    /// the operation's first such event as their cause (a release causes the grants it makes room
+    /// for), or what caused the operation.
     mutating func emitResourceEvent(
         _ type: String, _ allocation: ResourceAllocation, severity: Severity = .info, extra: JSONValue = .emptyObject
     ) throws {
@@ -94,10 +98,13 @@ extension DispatchScope {
         if let workflowID = allocation.workflowID {
             try workflow(workflowID) { m in _ = try m.emit(type, severity: severity, data: data) }
         } else {
+            let correlation = allocation.agentID.map(EventDraft.agentCorrelationID) ?? "corr_\(allocation.requestID)"
             let draft = EventDraft(
                 eventType: type, workflowID: nil, phase: 0, severity: severity, data: data,
-                subject: "hub.resources.\(type)")
-            _ = try tx.append(draft, eventID: ids.make("evt"), timestamp: now)
+                subject: "hub.resources.\(type)",
+                metadata: EventMetadata(correlationID: correlation, causationID: resourceChainStart ?? rootCause))
+            let event = try tx.append(draft, eventID: ids.make("evt"), timestamp: now)
+            resourceChainStart = resourceChainStart ?? event.eventID
         }
     }
 }

@@ -13,6 +13,8 @@ struct DispatchScope {
 
     /// The event that caused this whole change, if one did (``Mutation/causeOfChanges``).
     var rootCause: String?
+    /// The first resource event of no workflow this change published: the cause of the rest.
+    var resourceChainStart: String?
 
     init(
         tx: any StoreWriter, now: Int64, ids: any IDGenerator, configuration: Configuration, rootCause: String? = nil

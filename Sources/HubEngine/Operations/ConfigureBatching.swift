@@ -27,6 +27,7 @@ enum ConfigureBatching {
         var compressionEnabled: Bool?
         var deduplicationEnabled: Bool?
         var enabled: Bool?
+        var reset: Bool?
 
         static let schema = Schema.object([
             .init(
@@ -44,6 +45,11 @@ enum ConfigureBatching {
                 .boolean(
                     "Drop repeats (same dedup_id, or same type, workflow, phase and data) inside the dedup window.")),
             .init("enabled", .boolean("Whether these types are batched at all. Defaults to true.")),
+            .init(
+                "reset",
+                .boolean(
+                    "With a workflow id: drop the workflow's own settings first (for the event_types given, else all of them), so they follow the hub-wide settings again."
+                )),
         ])
     }
 
@@ -53,8 +59,8 @@ enum ConfigureBatching {
         discussion: """
             Batching shapes delivery only: publishing is durable on return whatever the batching. With a workflow id \
             the settings are that workflow's own, used for its events: the fields given override the hub-wide \
-            settings, which every other field follows, also when they change later. The result is then the settings in \
-            force for the workflow, and under own what it set.
+            settings, which every other field follows, also when they change later; reset drops what it set before. The \
+            result is then the settings in force for the workflow, and under own what it set.
             """,
         example: """
             coordination-hub configure-batching '{"event_types": ["task_completed", "task_ready"], "batch_size": "adaptive", "batch_timeout": "2s", "compression_enabled": true, "deduplication_enabled": true}'
@@ -77,6 +83,10 @@ enum ConfigureBatching {
             throw HubError.parameter("event_types[\(n)]", "is not a lower_snake_case event type")
         }
         let workflowID = context.workflowID
+        if workflowID == nil && p.reset == true {
+            throw HubError.parameter(
+                "reset", "drops a workflow's own settings: give the workflow id (hub-wide fields are set, not reset)")
+        }
         let settings = try await context.store.write { tx -> JSONValue in
             var settings = BatchingSettings(json: try tx.setting(EventSettingKey.batching) ?? .emptyObject)
             func change(_ rule: inout BatchingRule) {
@@ -105,7 +115,10 @@ enum ConfigureBatching {
                 if p.deduplicationEnabled != nil {
                     fields["deduplication_enabled"] = rule["deduplication_enabled"] ?? .null
                 }
-                settings.override(workflowID, eventTypes: p.eventTypes ?? [], with: fields)
+                if p.reset == true { settings.removeOverrides(workflowID, eventTypes: p.eventTypes ?? []) }
+                if !(fields.objectValue?.isEmpty ?? true) {
+                    settings.override(workflowID, eventTypes: p.eventTypes ?? [], with: fields)
+                }
                 try tx.setSetting(EventSettingKey.batching, settings.json)
                 var shown = settings.effective(for: workflowID).json
                 shown["own"] = settings.byWorkflow[workflowID] ?? .emptyObject

@@ -9,6 +9,7 @@ enum ConfigurePersistence {
         var compressionEnabled: Bool?
         var replayCapabilities: PersistencePolicy.Replay?
         var enforceNow: Bool?
+        var reset: Bool?
 
         static let schema = Schema.object([
             .init(
@@ -28,6 +29,11 @@ enum ConfigurePersistence {
                     "full (default): every event is kept for the retention period; acknowledged_only: an event goes once every subscription matching it has acknowledged it."
                 )),
             .init("enforce_now", .boolean("Apply the policy at once instead of at the next hourly run.")),
+            .init(
+                "reset",
+                .boolean(
+                    "With a workflow id: drop the workflow's own settings first, so it follows the hub-wide policy again (the fields given are then its only own ones)."
+                )),
         ])
     }
 
@@ -38,8 +44,8 @@ enum ConfigurePersistence {
             Retention runs at most hourly: in the server's background job, and in the command line when it notices a \
             run is due. The newest event is always kept, so sequences keep rising. With a workflow id the policy, \
             period and replay guarantee given are that workflow's own, used for its events; what it does not set \
-            follows the hub-wide policy (compression stays hub-wide). The result shows each workflow's retention in \
-            force under persistence.workflows.
+            follows the hub-wide policy (compression stays hub-wide); reset drops what it set before. The result shows \
+            each workflow's retention in force under persistence.workflows.
             """,
         example: """
             coordination-hub configure-persistence '{"persistence_policy": "selective_critical", "retention_period": "30d", "compression_enabled": true, "replay_capabilities": "full"}'
@@ -57,6 +63,10 @@ enum ConfigurePersistence {
         }
         let configured = context.hub.configuration.eventRetention
         let workflowID = context.workflowID
+        if workflowID == nil && p.reset == true {
+            throw HubError.parameter(
+                "reset", "drops a workflow's own settings: give the workflow id (hub-wide fields are set, not reset)")
+        }
         if workflowID != nil && p.compressionEnabled != nil {
             throw HubError.parameter(
                 "compression_enabled",
@@ -68,11 +78,11 @@ enum ConfigurePersistence {
             if let workflowID {
                 // The workflow's own retention holds just the fields given; the rest follows the hub's (§17).
                 try EventSettingKey.refuseArchived(workflowID, operation: "configure-persistence", in: tx)
-                var own = policy.byWorkflow[workflowID] ?? .emptyObject
+                var own = p.reset == true ? .emptyObject : policy.byWorkflow[workflowID] ?? .emptyObject
                 if let value = p.persistencePolicy { own["persistence_policy"] = .string(value.rawValue) }
                 if let retention { own["retention_period"] = .string(retention.description) }
                 if let r = p.replayCapabilities { own["replay_capabilities"] = .string(r.rawValue) }
-                policy.byWorkflow[workflowID] = own
+                policy.byWorkflow[workflowID] = own.objectValue?.isEmpty == true ? nil : own
             } else {
                 if let value = p.persistencePolicy { policy.policy = value }
                 if let retention { policy.retention = retention }
