@@ -163,6 +163,45 @@ import Testing
         #expect(journals.isEmpty)
     }
 
+    /// The locks another process's pass over the journals holds: `journal.lock`, then the journal's.
+    func otherPass(holding name: String) async throws -> [LockedFile] {
+        let folder = try #require(try? FileSystem.openDirectory(t.directory.file("state/journal")).get())
+        let turn = try #require(
+            try? await FileSystem.lockWaiting(t.directory.file("state/journal.lock"), onWait: {}).get())
+        guard case .locked(let journal) = FileSystem.lockExisting(name, in: folder) else {
+            throw HubError(.internal, "cannot lock the journal")
+        }
+        return [turn, journal]
+    }
+
+    /// Another process's pass over the journals (it holds `journal.lock` and the journal's own
+    /// lock) is waited for: the operation went on before the files were in place, taking the
+    /// journal for a live restore's.
+    @Test func anOperationWaitsForAnotherProcesssPassOverTheJournals() async throws {
+        let id = try await checkpointThenChange()
+        _ = await restore(id, stoppingAt: .afterStateCommit)
+        var held = try await otherPass(holding: try #require(journals.first))
+        enum First { case waited, answered }
+        let (firsts, outcome) = AsyncStream<First>.makeStream()
+        let other = try t.otherProcess()
+        let operation = Task {
+            let answer = await InterruptedRestores.$waitingForTurn.withValue({ outcome.yield(.waited) }) {
+                await other.perform(OperationRequest(workflowID: "w1", operation: "get-status"))
+            }
+            outcome.yield(.answered)
+            return answer
+        }
+        var seen = firsts.makeAsyncIterator()
+        let first = await seen.next()
+        #expect(first == .waited, "the operation answered without waiting for the other pass")
+        #expect(read("src/a.txt") == "edited")
+
+        held.removeAll()  // the other process's pass ends (or the process dies) without finishing it
+        #expect(await operation.value.succeeded)
+        #expect(read("src/a.txt") == "alpha")
+        #expect(journals.isEmpty)
+    }
+
     /// Stopped once `files_restored` is out but before the journal went: the next operation
     /// removes the journal and publishes nothing twice.
     @Test func aJournalLeftAfterTheFilesWereRecordedOnlyGoes() async throws {

@@ -1,3 +1,5 @@
+import Dispatch
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
@@ -60,5 +62,25 @@ extension FileSystem {
         var st = stat()
         guard fstat(fd, &st) == 0 else { return .failed(Errno(errno)) }
         return st.st_nlink == 0 ? .gone : .locked(file)
+    }
+
+    /// Opens (creating it if need be) the lock file at `path` and takes its lock, waiting for
+    /// the process that holds it; `onWait` runs once before a wait. The wait blocks a thread
+    /// of its own, not one of the cooperative pool.
+    static func lockWaiting(_ path: String, onWait: () -> Void) async -> Result<LockedFile, Errno> {
+        let fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, mode_t(0o600))
+        guard fd >= 0 else { return .failure(Errno(errno)) }
+        let file = LockedFile(fd: fd)
+        if flock(fd, LOCK_EX | LOCK_NB) == 0 { return .success(file) }
+        guard errno == EWOULDBLOCK else { return .failure(Errno(errno)) }
+        onWait()
+        let failure = await withCheckedContinuation { (continuation: CheckedContinuation<Int32?, Never>) in
+            DispatchQueue.global().async {
+                var code: Int32?
+                repeat { code = flock(fd, LOCK_EX) == 0 ? nil : errno } while code == EINTR
+                continuation.resume(returning: code)
+            }
+        }
+        return failure.map { .failure(Errno($0)) } ?? .success(file)
     }
 }

@@ -20,16 +20,34 @@ struct InterruptedRestores {
     /// Finishes every journal no live restore holds; answers whether none is left (one a
     /// live restore holds, or one that cannot be finished yet, is).
     ///
-    /// This hub's own operations take turns here: of two that start together after a restart,
-    /// the second found the journal locked by the first, took it for a live restore's and went
-    /// on before the files were in place.
+    /// Operations take turns here, this hub's among themselves (``Hub/restoreTurns``) and every
+    /// process's on the state directory's `journal.lock`: of two that start together after a
+    /// restart, the second found the journal locked by the first, took it for a live restore's
+    /// and went on before the files were in place.
     @discardableResult
     func finish() async -> Bool {
         guard let directory = openFolder(), let names = FileSystem.names(in: directory), !names.isEmpty else {
             return true
         }
-        return await hub.restoreTurns.run { await finishAll(in: directory) }
+        return await hub.restoreTurns.run {
+            let turn = await FileSystem.lockWaiting(hub.stateDirectory + "/" + RestoreJournal.folder + ".lock") {
+                Self.waitingForTurn?()
+                hub.logger.info("waiting for another process to finish interrupted restores")
+            }
+            if case .failure(let error) = turn {
+                // Without the lock this pass still runs, as it did before there was one.
+                hub.logger.warning(
+                    "cannot take the restore journals' lock; finishing without it",
+                    metadata: ["error": "\(error)"])
+            }
+            defer { withExtendedLifetime(turn) {} }
+            return await finishAll(in: directory)
+        }
     }
+
+    /// Called when an operation starts to wait for another process's pass over the journals
+    /// (for tests, which await it instead of a time).
+    @TaskLocal static var waitingForTurn: (@Sendable () -> Void)?
 
     private func finishAll(in directory: DirectoryHandle) async -> Bool {
         // Listed again in turn: the pass before may have finished them all.
