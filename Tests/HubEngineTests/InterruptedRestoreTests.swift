@@ -120,11 +120,15 @@ import Testing
         #expect(leftovers.isEmpty, "\(leftovers)")
     }
 
-    @Test func aRestoreStoppedBeforeItsStateCommitLeavesNothingBehind() async throws {
+    /// `whileStaging`: killed with its files written and its journal not yet renamed into place.
+    /// Those files stayed in the workspace for good: nothing but the journal named them.
+    @Test(arguments: [Restore.Interruption.whileStaging, .beforeStateCommit])
+    func aRestoreStoppedBeforeItsStateCommitLeavesNothingBehind(_ point: Restore.Interruption) async throws {
         let id = try await checkpointThenChange()
         let version = await t.run("w1", "get-status").result["workflow_state"]?["state_version"]
-        _ = await restore(id, stoppingAt: .beforeStateCommit)
+        _ = await restore(id, stoppingAt: point)
         #expect(journals.count == 1)
+        #expect(!leftovers.isEmpty)
 
         let status = await t.run("w1", "get-status")
 

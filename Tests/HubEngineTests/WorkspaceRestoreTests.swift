@@ -50,7 +50,7 @@ import Testing
             uniqueKeysWithValues: [("checkpointed"), ("created")].map {
                 (Checksum.sha256(Array($0.utf8)), Array($0.utf8))
             })
-        let staged = try restorer.stage(plan, contents: contents)
+        let staged = try restorer.stage(plan, as: restorer.planned(plan), contents: contents)
         // Staged: the targets are untouched until install.
         #expect(read("src/a.txt") == "current")
         restorer.discard(staged)
@@ -67,7 +67,7 @@ import Testing
             uniqueKeysWithValues: [("checkpointed"), ("created")].map {
                 (Checksum.sha256(Array($0.utf8)), Array($0.utf8))
             })
-        try restorer.install(try restorer.stage(plan, contents: contents))
+        try restorer.install(try restorer.stage(plan, as: restorer.planned(plan), contents: contents))
         #expect(read("src/a.txt") == "checkpointed")
         #expect(read("new/deep/b.txt") == "created")
         #expect(!allNames().contains { $0.contains(WorkspaceRestore.temporaryPrefix) })

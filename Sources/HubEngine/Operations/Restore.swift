@@ -161,20 +161,33 @@ enum Restore {
             let workspace = WorkspaceFiles(workspace: current.workspace, stateDirectory: hub.stateDirectory)
             let restorer = WorkspaceRestore(files: workspace)
             let plan = try restorer.plan(choice.document.files, scope: scope, unread: choice.document.unreadFiles)
-            let files = try restorer.stage(plan, contents: contents)
-            let journal = RestoreJournal(
+            // The journal first names the temporary files, so that a restore killed while it
+            // writes them leaves nothing behind: the next operation removes what it names.
+            var journal = RestoreJournal(
                 workflowID: id, checkpointID: checkpoint.checkpointID, restoreID: hub.ids.make("rst"),
-                afterSequence: lastSequence, workspace: current.workspace, staged: files,
+                afterSequence: lastSequence, workspace: current.workspace, staged: restorer.planned(plan),
                 counts: [
                     "written": .count(plan.writes.count), "removed": .count(plan.removals.count),
                     "unchanged": .count(plan.unchanged.count),
                 ])
+            let journalHeld = try journal.prepare(stateDirectory: hub.stateDirectory)
+            let files: WorkspaceRestore.Staged
             do {
-                held = try journal.begin(stateDirectory: hub.stateDirectory)
+                files = try restorer.stage(plan, as: journal.staged, contents: contents)
             } catch {
-                restorer.discard(files)
+                _ = journalHeld.remove()  // the staging removed what it wrote
                 throw error
             }
+            if Self.interruption == .whileStaging { throw Self.interrupted }
+            journal.staged = files
+            do {
+                try journalHeld.seal(journal)
+            } catch {
+                restorer.discard(files)
+                _ = journalHeld.remove()
+                throw error
+            }
+            held = journalHeld
             staged = (restorer, files, journal)
             fileReport = plan.json
         }
@@ -369,7 +382,8 @@ enum Restore {
     /// Where a test makes a restore stop as if its process had been killed there: the journal's
     /// lock goes with the operation, and it and the staged files stay as a dead process leaves them
     /// (after `files_restored`, the restore answers as usual and only the journal stays).
-    enum Interruption { case beforeStateCommit, afterStateCommit, afterFilesRestored }
+    /// (`whileStaging`: the files are written but the journal still has its temporary name.)
+    enum Interruption { case whileStaging, beforeStateCommit, afterStateCommit, afterFilesRestored }
 
     /// Tests only (`nil` otherwise): see ``Interruption``.
     @TaskLocal static var interruption: Interruption?

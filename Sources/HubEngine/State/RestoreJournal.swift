@@ -3,8 +3,9 @@ import HubCore
 import HubStore
 
 /// The durable record of a restore's files (§11): written and fsynced in the state directory's
-/// `journal/` folder after the files are staged and before the state commits, removed once the
-/// files are in place and `files_restored` is published.
+/// `journal/` folder before the files are staged (under a temporary name), renamed into place
+/// once they are and before the state commits, removed once the files are in place and
+/// `files_restored` is published.
 ///
 /// A restore killed in between leaves it behind with the staged files; the next operation of
 /// any process on the state directory finishes it (``InterruptedRestores``), so the user never
@@ -97,16 +98,13 @@ struct RestoreJournal {
         WorkspaceRestore(files: WorkspaceFiles(workspace: workspace, stateDirectory: stateDirectory))
     }
 
-    /// Writes the journal durably (temporary file, fsync, rename, directory fsync) and keeps
-    /// it locked. Nothing is committed yet, so a failure here changes nothing.
-    func begin(stateDirectory: String) throws(HubError) -> Held {
-        func failure(_ what: String, _ code: Errno) -> HubError {
-            HubError(
-                .storeUnavailable,
-                "Cannot \(what) the restore's journal in \(stateDirectory)/\(Self.folder): \(code.description); nothing was restored",
-                details: "A restore with files records them durably before it commits the state.",
-                suggestions: ["Check the permissions of \(stateDirectory) and the free space"])
-        }
+    /// Writes the journal durably under a temporary name, before any file is staged, and keeps
+    /// it locked; its renames name the temporary files the staging will write. A restore killed
+    /// while staging leaves it so: the next operation removes what it names
+    /// (``InterruptedRestores``), as it does for a journal never renamed into place. Nothing is
+    /// committed yet, so a failure here changes nothing.
+    func prepare(stateDirectory: String) throws(HubError) -> Held {
+        func failure(_ what: String, _ code: Errno) -> HubError { Self.failure(what, code, stateDirectory) }
         try? FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true)
         let state: DirectoryHandle
         switch FileSystem.openDirectory(stateDirectory) {
@@ -120,31 +118,55 @@ struct RestoreJournal {
         case .failure(let code): throw failure("open", code)
         }
         let temporary = ".\(restoreID).tmp"
-        var bytes = json.serializedBytes(.compact)
-        bytes.append(0x0A)
-        let file: LockedFile
         switch FileSystem.createLocked(temporary, in: directory, bytes) {
-        case .success(let locked): file = locked
+        case .success(let locked):
+            return Held(file: locked, directory: directory, name: temporary, stateDirectory: stateDirectory)
         case .failure(let code): throw failure("write", code)
         }
-        // The rename keeps the inode, so the lock taken on the temporary file holds the journal.
-        if let code = FileSystem.rename(temporary, over: fileName, in: directory) {
-            _ = FileSystem.remove(temporary, in: directory)
-            throw failure("write", code)
-        }
-        return Held(file: file, directory: directory, name: fileName)
+    }
+
+    var bytes: [UInt8] {
+        var bytes = json.serializedBytes(.compact)
+        bytes.append(0x0A)
+        return bytes
+    }
+
+    static func failure(_ what: String, _ code: Errno, _ stateDirectory: String) -> HubError {
+        HubError(
+            .storeUnavailable,
+            "Cannot \(what) the restore's journal in \(stateDirectory)/\(Self.folder): \(code.description); nothing was restored",
+            details: "A restore with files records them durably before it commits the state.",
+            suggestions: ["Check the permissions of \(stateDirectory) and the free space"])
     }
 
     /// A journal written and locked by this process.
     final class Held {
         let file: LockedFile
         let directory: DirectoryHandle
-        let name: String
+        private(set) var name: String
+        let stateDirectory: String
 
-        init(file: LockedFile, directory: DirectoryHandle, name: String) {
+        init(file: LockedFile, directory: DirectoryHandle, name: String, stateDirectory: String) {
             self.file = file
             self.directory = directory
             self.name = name
+            self.stateDirectory = stateDirectory
+        }
+
+        /// Writes the journal as staged over the prepared one and renames it into place: from
+        /// here a restore killed after its state commit is finished by the next operation.
+        func seal(_ journal: RestoreJournal) throws(HubError) {
+            if ftruncate(file.fd, 0) != 0 || lseek(file.fd, 0, SEEK_SET) != 0 {
+                throw RestoreJournal.failure("write", Errno(errno), stateDirectory)
+            }
+            if let code = FileSystem.writeAll(file.fd, journal.bytes, mode: 0o600) {
+                throw RestoreJournal.failure("write", code, stateDirectory)
+            }
+            // The rename keeps the inode, so the lock taken on the temporary file holds the journal.
+            if let code = FileSystem.rename(name, over: journal.fileName, in: directory) {
+                throw RestoreJournal.failure("write", code, stateDirectory)
+            }
+            name = journal.fileName
         }
 
         /// Removes the journal (durably) while still holding its lock: its restore is done,

@@ -86,22 +86,43 @@ struct WorkspaceRestore {
         var createdDirectories: [String] = []
     }
 
-    /// Writes every file of the plan to a temporary file beside its target (fsynced). Fails
+    /// What staging `plan` will write, named before it is written so that a journal can name it
+    /// first: a temporary file beside each target, and the directories missing now.
+    func planned(_ plan: Plan) -> Staged {
+        var staged = Staged()
+        var missing: Set<String> = []
+        for (entry, _) in plan.writes {
+            let (directory, name) = Self.split(entry.path)
+            // Short and unique; relative to the open directory, so a long path cannot overflow PATH_MAX.
+            staged.renames.append(
+                (directory, Self.temporaryPrefix + String(UUID().uuidString.prefix(8)) + ".tmp", name))
+            var walked = ""
+            for part in directory.split(separator: "/").map(String.init) {
+                walked = Self.join(walked, part)
+                guard !missing.contains(walked) else { continue }
+                if (try? openIfPresent(walked)) ?? nil == nil {
+                    missing.insert(walked)
+                    staged.createdDirectories.append(walked)
+                }
+            }
+        }
+        staged.removals = plan.removals
+        return staged
+    }
+
+    /// Writes every file of the plan to its temporary file of `planned` (fsynced). Fails
     /// naming the file that could not be written, having removed what it wrote.
-    func stage(_ plan: Plan, contents: [String: [UInt8]]) throws(HubError) -> Staged {
+    func stage(_ plan: Plan, as planned: Staged, contents: [String: [UInt8]]) throws(HubError) -> Staged {
         var staged = Staged()
         var swept: Set<String> = []
         do throws(HubError) {
-            for (entry, _) in plan.writes {
+            for ((entry, _), (directory, temporary, name)) in zip(plan.writes, planned.renames) {
                 guard let bytes = contents[entry.sha256] else {
                     throw HubError(
                         .checkpointCorrupt, "The stored contents of \(entry.path) (\(entry.sha256)) are missing")
                 }
-                let (directory, name) = Self.split(entry.path)
                 let handle = try open(directory, create: true, created: &staged.createdDirectories)
-                if swept.insert(directory).inserted { sweepTemporaries(in: handle) }
-                // Short and unique; relative to the open directory, so a long path cannot overflow PATH_MAX.
-                let temporary = Self.temporaryPrefix + String(UUID().uuidString.prefix(8)) + ".tmp"
+                if swept.insert(directory).inserted { sweepTemporaries(in: handle, keeping: planned) }
                 if let code = FileSystem.writeNewFile(temporary, in: handle, bytes, mode: entry.mode) {
                     throw failure("write \(entry.path)", code)
                 }
@@ -150,9 +171,10 @@ struct WorkspaceRestore {
     }
 
     /// Temporary files of a restore that was killed before its renames are ours to remove.
-    private func sweepTemporaries(in directory: DirectoryHandle) {
+    private func sweepTemporaries(in directory: DirectoryHandle, keeping planned: Staged) {
+        let own = Set(planned.renames.map(\.temporary))
         for name in FileSystem.names(in: directory) ?? []
-        where name.hasPrefix(Self.temporaryPrefix) && name.hasSuffix(".tmp") {
+        where name.hasPrefix(Self.temporaryPrefix) && name.hasSuffix(".tmp") && !own.contains(name) {
             _ = FileSystem.remove(name, in: directory)
         }
     }
