@@ -57,6 +57,30 @@ import Testing
         #expect(await version() == before)
     }
 
+    /// Found by session 18's probe: the workspace itself replaced by a symlink had the restore
+    /// write into the link's target and remove the files it found there.
+    @Test func aWorkspaceReplacedByASymlinkRefusesTheRestoreAndTouchesNothingBehindIt() async throws {
+        let outside = try TemporaryDirectory("outside")
+        defer { outside.remove() }
+        try write("ws/one.txt", "one")
+        let ws = workspace + "/ws"
+        await t.run("w2", "create", "{\"phases\": [\"a\"], \"workspace\": \"\(ws)\"}")
+        let taken = await t.run("w2", "checkpoint", #"{"include_files": ["*.txt"]}"#)
+        let id = try #require(taken.result["checkpoint_id"]?.stringValue, "\(taken.json)")
+        try fm.moveItem(atPath: ws, toPath: workspace + "/ws.real")
+        try Data("victim".utf8).write(to: URL(fileURLWithPath: outside.file("v.txt")))
+        try fm.createSymbolicLink(atPath: ws, withDestinationPath: outside.path)
+        let before = await t.run("w2", "get-status").result["workflow_state"]?["state_version"]
+
+        let refused = await t.run("w2", "restore", "{\"checkpoint_id\": \"\(id)\"}")
+
+        #expect(refused.errorCode == "PATH_NOT_ALLOWED", "\(refused.json)")
+        #expect(refused.error?.message.contains("is a symlink") == true)
+        #expect(fm.contents(atPath: outside.file("v.txt")) == Data("victim".utf8))
+        #expect(!fm.fileExists(atPath: outside.file("one.txt")))
+        #expect(await t.run("w2", "get-status").result["workflow_state"]?["state_version"] == before)
+    }
+
     @Test func aSymlinkStandingInForAMovedDirectoryRefusesTheRestoreAndKeepsTheMovedFiles() async throws {
         try write("src/sub/b.txt", "b")
         await t.run("w1", "create", #"{"phases": ["a"]}"#)

@@ -16,10 +16,15 @@ struct WorkspaceFiles {
 
     /// The workspace, symlinks resolved.
     let root: String
+    /// The workspace as the workflow names it (absolute, symlinks kept).
+    let named: String
     /// Directories never captured nor restored (the state directory), resolved.
     let excluded: [String]
 
     init(workspace: String, stateDirectory: String) {
+        // Not standardized: Foundation's standardizing resolves symlinks, and this is the name
+        // a symlink put in the workspace's place since would be found at.
+        named = workspace.hasPrefix("/") ? workspace : Paths.absolute(workspace, relativeTo: "/")
         root = Paths.resolved(Paths.absolute(workspace, relativeTo: "/"))
         excluded = [Paths.resolved(Paths.absolute(stateDirectory, relativeTo: "/"))]
     }

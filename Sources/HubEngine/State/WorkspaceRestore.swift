@@ -222,7 +222,21 @@ struct WorkspaceRestore {
         return try open(directory, create: false, created: &none)
     }
 
+    /// The workspace itself must be a real directory too: one replaced by a symlink since would
+    /// have the restore write and remove files wherever the link points. (Symlinks among its
+    /// parents are resolved, as when the workflow was created.)
     private func openRoot() throws(HubError) -> DirectoryHandle {
+        if FileSystem.facts(files.named)?.kind == .symlink {
+            throw HubError(
+                .pathNotAllowed,
+                "The workflow's workspace \(files.named.prefix(256)) is a symlink (to \(files.root.prefix(256))); a restore writes files only into a real directory, never through a symlink",
+                details: "Nothing was changed.",
+                context: ["workspace": .string(files.named), "resolved": .string(files.root)],
+                suggestions: [
+                    "Put the directory back in place of the symlink and restore again",
+                    "Restore the state alone with strategy partial_restore",
+                ])
+        }
         switch FileSystem.openDirectory(files.root) {
         case .success(let handle): return handle
         case .failure(let code):
