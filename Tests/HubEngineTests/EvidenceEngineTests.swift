@@ -8,10 +8,11 @@ import Testing
     let t: TestHub
     init() throws { t = try TestHub() }
 
+    /// Starts w1 with one task requiring `evidence` (none for `null`) and claims it.
     func start(_ evidence: String) async -> String {
+        let requirement = evidence == "null" ? "" : ", \"evidence\": \(evidence)"
         await t.run(
-            "w1", "create",
-            "{\"phases\": [{\"name\": \"p\", \"tasks\": [{\"task_id\": \"a\", \"evidence\": \(evidence)}]}]}")
+            "w1", "create", "{\"phases\": [{\"name\": \"p\", \"tasks\": [{\"task_id\": \"a\"\(requirement)}]}]}")
         await t.run("w1", "start")
         await t.run(nil, "register-agent", #"{"agent_id": "ag"}"#)
         let tasks = await t.run(nil, "claim-task", #"{"agent_id": "ag"}"#).result["tasks"]?.arrayValue ?? []
@@ -41,6 +42,39 @@ import Testing
         #expect(
             done.result["evidence"]?["files"]?.arrayValue?.first?["sha256"]?.stringValue
                 == Checksum.sha256(Array("done\n".utf8)))
+        #expect(await status() == "completed")
+    }
+
+    /// Found by session 18's probe: evidence beyond the requirement, or for a task with none,
+    /// was dropped unchecked, so a wrong checksum, a path outside the workspace or a made-up
+    /// commit completed the task. It is checked like required evidence, and recorded.
+    static let badEvidence = [
+        (#"{"files": {"ok.flag": "1111111111111111111111111111111111111111111111111111111111111111"}}"#, "SHA-256"),
+        (#"{"files": {"/etc/passwd": "00"}}"#, "outside the workspace"),
+        (#"{"files": {"nowhere.txt": "00"}}"#, "does not exist"),
+        (#"{"commit": "nonsense"}"#, "is not a commit id"),
+    ]
+
+    @Test(arguments: badEvidence, [#"{"files": ["ok.flag"]}"#, "null"])
+    func suppliedEvidenceIsCheckedEvenWhenNotRequired(_ evidence: (String, String), _ requirement: String)
+        async throws
+    {
+        try "ok\n".write(toFile: t.directory.file("ok.flag"), atomically: true, encoding: .utf8)
+        let lease = await start(requirement)
+        let refused = await t.run(nil, "complete-task", "{\"lease_id\": \"\(lease)\", \"evidence\": \(evidence.0)}")
+        #expect(refused.errorCode == "EVIDENCE_REJECTED", "\(refused.json)")
+        #expect(refused.error?.message.contains(evidence.1) == true, "\(refused.json)")
+        #expect(await status() == "running")
+    }
+
+    @Test func suppliedEvidenceOfATaskWithoutRequirementIsRecorded() async throws {
+        try "ok\n".write(toFile: t.directory.file("ok.flag"), atomically: true, encoding: .utf8)
+        let lease = await start("null")
+        let sum = Checksum.sha256(Array("ok\n".utf8))
+        let done = await t.run(
+            nil, "complete-task", "{\"lease_id\": \"\(lease)\", \"evidence\": {\"files\": {\"ok.flag\": \"\(sum)\"}}}")
+        #expect(done.succeeded, "\(done.json)")
+        #expect(done.result["evidence"]?["files"]?.arrayValue?.first?["sha256"] == .string(sum))
         #expect(await status() == "completed")
     }
 

@@ -10,13 +10,24 @@ struct EvidenceVerifier {
     /// Bytes of a check command's output kept.
     static let outputTail = 2048
 
+    /// Whether `complete-task`'s evidence supplies anything to check.
+    static func suppliesAny(_ supplied: JSONValue?) -> Bool {
+        supplied?["commit"]?.stringValue != nil || !(supplied?["files"]?.objectValue?.isEmpty ?? true)
+    }
+
     /// The verified evidence, or `EVIDENCE_MISSING` / `EVIDENCE_REJECTED` naming what failed.
+    /// What is supplied beyond the requirement is checked too (§17: evidence that fails its
+    /// check is rejected, not dropped): files named with a checksum must exist inside the
+    /// workspace and match it, a commit must exist.
     func verify(_ requirement: EvidenceRequirement, supplied: JSONValue?) async throws -> JSONValue {
         var record: JSONValue = .emptyObject
-        if !requirement.files.isEmpty {
-            record["files"] = .array(try files(requirement.files, supplied: supplied?["files"]))
+        let extra = (supplied?["files"]?.objectValue?.keys).map { Array($0).sorted() } ?? []
+        let paths = requirement.files + extra.filter { !requirement.files.contains($0) }
+        if !paths.isEmpty {
+            record["files"] = .array(
+                try files(paths, supplied: supplied?["files"], required: Set(requirement.files)))
         }
-        if requirement.commit {
+        if requirement.commit || supplied?["commit"]?.stringValue != nil {
             guard let commit = supplied?["commit"]?.stringValue else {
                 throw missing("a git commit id (evidence.commit)", field: "evidence.commit")
             }
@@ -52,7 +63,7 @@ struct EvidenceVerifier {
         return record
     }
 
-    private func files(_ paths: [String], supplied: JSONValue?) throws -> [JSONValue] {
+    private func files(_ paths: [String], supplied: JSONValue?, required: Set<String>) throws -> [JSONValue] {
         var out: [JSONValue] = []
         let root = WorkTask.fileKey(".", workspace: workspace)
         for path in paths {
@@ -63,8 +74,10 @@ struct EvidenceVerifier {
             let sha: String
             let size: Int64
             switch WorkspaceFileDigest.digest(of: full, root: root) {
-            case .missing:
+            case .missing where required.contains(path):
                 throw missing("the file \(path)", field: "evidence.files")
+            case .missing:
+                throw rejected("evidence file \(path) does not exist", field: "evidence.files")
             case .refused(let why):
                 throw rejected("evidence file \(path) \(why)", field: "evidence.files")
             case .file(let digest, let bytes):

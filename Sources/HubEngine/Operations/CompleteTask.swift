@@ -42,7 +42,9 @@ enum CompleteTask {
             exactly once even when a task ran twice. A workflow id (or workflow_id) is checked against the lease. \
             A task with an evidence requirement completes only when it is met: required files exist (their SHA-256 is \
             recorded), the commit exists in the workspace repository, the check command exits 0 \
-            (EVIDENCE_MISSING or EVIDENCE_REJECTED otherwise; the task stays running).
+            (EVIDENCE_MISSING or EVIDENCE_REJECTED otherwise; the task stays running). Evidence supplied beyond \
+            the requirement, or for a task without one, is checked the same way and recorded: a file named must \
+            exist inside the workspace with the SHA-256 given, a commit must exist; EVIDENCE_REJECTED otherwise.
             """,
         example:
             "coordination-hub complete-task '{\"lease_id\": \"lease_01j…\", \"result\": {\"summary\": \"added the endpoint\"}}'",
@@ -83,7 +85,8 @@ enum CompleteTask {
             let verified: JSONValue?
             switch evidence {
             case .unchecked:
-                guard EvidenceRequirement(json: found.evidence) == nil else { return nil }
+                guard EvidenceRequirement(json: found.evidence) == nil, !EvidenceVerifier.suppliesAny(p.evidence)
+                else { return nil }
                 verified = nil
             case .checked(let value): verified = value
             }
@@ -133,8 +136,9 @@ enum CompleteTask {
             let (_, task) = try scope.usableLease(p.leaseId, taskID: p.taskId, workflowID: workflowID)
             return (task, try tx.workflow(task.workflowID)?.workspace ?? "/")
         }
-        guard let requirement = EvidenceRequirement(json: task.evidence) else { return nil }
+        let requirement = EvidenceRequirement(json: task.evidence)
+        guard requirement != nil || EvidenceVerifier.suppliesAny(p.evidence) else { return nil }
         return try await EvidenceVerifier(workspace: workspace, taskID: task.taskID).verify(
-            requirement, supplied: p.evidence)
+            requirement ?? EvidenceRequirement(), supplied: p.evidence)
     }
 }
