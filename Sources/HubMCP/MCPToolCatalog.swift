@@ -72,8 +72,8 @@ public struct MCPToolCatalog: Sendable {
             case .string(let id): workflowID = id
             case .null: break
             default:
-                return .failure(
-                    HubError(.invalidArguments, "workflow_id must be a string, such as \"workflow_123\""))
+                // As the other doors answer it: a parameter of the wrong type.
+                return .failure(HubError.parameter("workflow_id", "must be a string"))
             }
         }
         if op.scope == .workflow, workflowID == nil {

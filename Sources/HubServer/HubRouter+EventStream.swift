@@ -47,6 +47,7 @@ extension HubRouter {
             }
             if let min = query["min_severity"] { parameters["min_severity"] = .string(String(min)) }
             // Both are checked; Last-Event-ID (a reconnecting client's) wins over the query's after_sequence.
+            let resumed = request.headers[.lastEventID] != nil
             for (name, given) in [
                 ("after_sequence", query["after_sequence"].map(String.init)),
                 ("Last-Event-ID", request.headers[.lastEventID]),
@@ -64,7 +65,12 @@ extension HubRouter {
             first.parameters["limit"] = 1
             // Bad filters get their error and status before any stream starts.
             let check = await hub.perform(first)
-            if let error = check.error { return json(check.json, status: error.code.httpStatus) }
+            if let error = check.error {
+                guard resumed, error.context?["field"] == "after_sequence" else {
+                    return json(check.json, status: error.code.httpStatus)
+                }
+                return failure(Self.namingLastEventID(error), operation: "get-events", workflowID: workflowID, hub: hub)
+            }
             // Without after_sequence or Last-Event-ID the stream carries new events: those after
             // the newest one now, fixed before the headers go, so a client that publishes once
             // it has them gets its event.
@@ -73,7 +79,9 @@ extension HubRouter {
                 follow = try await hub.fixingFollowStart(
                     OperationRequest(workflowID: workflowID, operation: "get-events", parameters: parameters))
             } catch {
-                return failure(error, operation: "get-events", workflowID: workflowID, hub: hub)
+                let named =
+                    resumed && error.context?["field"] == "after_sequence" ? Self.namingLastEventID(error) : error
+                return failure(named, operation: "get-events", workflowID: workflowID, hub: hub)
             }
             // The client closing its connection ends the stream at the follower's next look
             // (Hummingbird does not cancel a response body then); a client gone without a word
@@ -96,6 +104,16 @@ extension HubRouter {
 }
 
 extension HubRouter {
+    /// A refusal of the start a client's `Last-Event-ID` gave, named as the header it sent
+    /// (the stream reads it as `after_sequence`, which the client never sent).
+    static func namingLastEventID(_ error: HubError) -> HubError {
+        var named = error
+        named.message = error.message.replacingOccurrences(
+            of: "parameter 'after_sequence'", with: "header 'Last-Event-ID'")
+        named.context?["field"] = "Last-Event-ID"
+        return named
+    }
+
     /// How long a stream with nothing to send waits before it writes a comment.
     static let streamKeepAlive: Duration = .seconds(15)
 

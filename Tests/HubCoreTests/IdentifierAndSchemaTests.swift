@@ -106,6 +106,29 @@ import Testing
         #expect(error.message.contains("did you mean 'timeout'"))
     }
 
+    /// Keys of two alternatives given together were refused as unknown to the first one.
+    @Test func keysOfTwoAlternativesTogetherAreRefusedAsSuch() throws {
+        let start = Schema.anyOf([
+            .oneOf(["new"]), .object([.init("sequence", .integer(min: 1))]), .object([.init("time", .string())]),
+        ])
+        let both = try JSONParser.parse(#"{"sequence": 1, "time": "x"}"#)
+        #expect(throws: HubError.self) { try start.validate(both, path: "start_from") }
+        do {
+            try start.validate(both, path: "start_from")
+        } catch {
+            #expect(error.message.contains("not several: got sequence and time"), "\(error.message)")
+        }
+        // An unknown key is still named as unknown.
+        let unknown = try JSONParser.parse(#"{"sequence": 1, "bogus": 2}"#)
+        do {
+            try start.validate(unknown, path: "start_from")
+            Issue.record("accepted an unknown key")
+        } catch {
+            #expect(error.context?["field"] == "start_from.bogus")
+        }
+        try start.validate(try JSONParser.parse(#"{"time": "x"}"#), path: "start_from")
+    }
+
     @Test func schemaExportsAsJSONSchema() {
         let json = Self.schema.json
         #expect(json["type"] == "object")

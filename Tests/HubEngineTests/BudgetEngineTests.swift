@@ -125,6 +125,9 @@ import Testing
             #expect(refused.errorCode == "INVALID_PARAMETERS", "\(budget)")
             #expect(refused.error?.context?["field"] == .string(field), "\(budget)")
         }
+        // Below nothing, the same rule is said (it said "at least 0", and 0 itself was refused).
+        let negative = await t.run("w1", "create", #"{"phases": ["p"], "budget": {"cost": -1}}"#)
+        #expect(negative.error?.message.contains("must be more than 0") == true, "\(negative.json)")
         #expect(await t.run("w1", "get-status").errorCode == "WORKFLOW_NOT_FOUND")
         await t.run("w1", "create", #"{"phases": ["p"], "budget": {"tokens": 10}}"#)
         await t.run("w1", "start")

@@ -246,6 +246,18 @@ import Testing
         #expect(await checkpoints().isEmpty)
     }
 
+    /// A FIFO the globs matched was left out without a word; symlinks and folders were listed.
+    @Test func aFIFOIsSkippedAndListed() async throws {
+        try write("in/real.txt", Array("real".utf8))
+        #expect(mkfifo(workspace + "/in/pipe", 0o600) == 0)
+        await t.run("w1", "create", #"{"phases": ["a"]}"#)
+        let cp = await t.run("w1", "checkpoint", #"{"include_files": ["in/*"]}"#)
+        #expect(cp.result["files"]?["captured"] == 1, "\(cp.json)")
+        let skipped = cp.result["files"]?["skipped"]?.arrayValue ?? []
+        #expect(skipped.map { $0["path"] } == ["in/pipe"])
+        #expect(skipped.first?["reason"]?.stringValue?.contains("not a regular file") == true)
+    }
+
     @Test func symlinksAreSkippedNeverFollowedAndLoopsDoNotTrapTheWalk() async throws {
         let outside = try TemporaryDirectory("outside")
         defer { outside.remove() }

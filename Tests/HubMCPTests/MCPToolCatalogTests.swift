@@ -86,7 +86,9 @@ import Testing
         }
         guard case .failure(let wrongType) = catalog.request(for: .init(name: "pause", arguments: ["workflow_id": 7]))
         else { return #expect(Bool(false)) }
-        #expect(wrongType.code == .invalidArguments)
+        // As the command line and HTTP answer it (it was INVALID_ARGUMENTS here alone).
+        #expect(wrongType.code == .invalidParameters)
+        #expect(wrongType.context?["field"] == "workflow_id")
         #expect(wrongType.message.contains("string"))
     }
 

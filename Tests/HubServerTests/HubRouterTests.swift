@@ -180,6 +180,11 @@ import Testing
                 uri: "/v1/events/stream", method: .get, headers: [HTTPField.Name("Last-Event-ID")!: "999999"]
             ) { r in
                 #expect(r.status == .badRequest)
+                // Named as the client sent it (it named after_sequence, which the client never sent).
+                #expect(Self.json(r)["error"]?["context"]?["field"] == "Last-Event-ID")
+                #expect(Self.json(r)["error"]?["message"]?.stringValue?.hasPrefix("header 'Last-Event-ID'") == true)
+            }
+            try await client.execute(uri: "/v1/events/stream?after_sequence=999999", method: .get) { r in
                 #expect(Self.json(r)["error"]?["context"]?["field"] == "after_sequence")
             }
         }

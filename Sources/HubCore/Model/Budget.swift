@@ -59,7 +59,7 @@ public struct Budget: Sendable, Equatable {
     public static let schema = Schema.object(
         [
             .init("tokens", .integer("Most tokens to spend; at least 1.", min: 1)),
-            .init("cost", .number("Most cost to spend, in the caller's currency unit; more than 0.", min: 0)),
+            .init("cost", .number("Most cost to spend, in the caller's currency unit; more than 0.", above: 0)),
             .init("wall_time", .duration("Most running time; longer than 0s.")),
         ], "A spending limit; absent dimensions are unlimited.")
 }

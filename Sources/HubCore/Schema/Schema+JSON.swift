@@ -40,6 +40,7 @@ extension Schema {
             break
         }
         if let minimum { out["minimum"] = .int(minimum) }
+        if let exclusiveMinimum { out["exclusiveMinimum"] = .int(exclusiveMinimum) }
         if let maximum { out["maximum"] = .int(maximum) }
         if let summary { out["description"] = .string(summary) }
         if let defaultValue { out["default"] = defaultValue }

@@ -8,6 +8,23 @@ extension Schema {
             return
         case .anyOf(let options):
             for option in options where (try? option.validateTyped(value, path: path)) != nil { return }
+            // Keys of different alternatives together ({"sequence": 1, "time": "…"}): said so, rather
+            // than the first alternative's "'time' is not a known parameter".
+            let shapes = options.compactMap { option -> Set<String>? in
+                guard case .object(let properties, nil) = option.kind else { return nil }
+                return Set(properties.map(\.name))
+            }
+            if case .object(let members) = value, shapes.count > 1 {
+                let keys = Set(members.keys)
+                if keys.count > 1, keys.isSubset(of: shapes.reduce([], { $0.union($1) })),
+                    !shapes.contains(where: keys.isSubset(of:))
+                {
+                    throw HubError.parameter(
+                        here,
+                        "takes one of \(shapes.flatMap { $0.sorted() }.joined(separator: ", ")), not several: got \(keys.sorted().joined(separator: " and "))"
+                    )
+                }
+            }
             // Report against the alternative of the same JSON type, when there is one: its message is the useful one.
             if let sameType = options.first(where: { $0.accepts(typeOf: value) }) {
                 try sameType.validate(value, path: path)
@@ -107,6 +124,9 @@ extension Schema {
     private func checkRange(_ v: Double, _ here: String, shown: String? = nil) throws(HubError) {
         if let minimum, v < Double(minimum) {
             throw HubError.parameter(here, "must be at least \(minimum), got \(shown ?? Self.show(v))")
+        }
+        if let exclusiveMinimum, v <= Double(exclusiveMinimum) {
+            throw HubError.parameter(here, "must be more than \(exclusiveMinimum), got \(shown ?? Self.show(v))")
         }
         if let maximum, v > Double(maximum) {
             throw HubError.parameter(here, "must be at most \(maximum), got \(shown ?? Self.show(v))")

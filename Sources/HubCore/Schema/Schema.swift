@@ -35,6 +35,8 @@ public struct Schema: Sendable {
     /// `duration`, `date-time` or `id`: checked beyond the type.
     public var format: Format?
     public var minimum: Int64?
+    /// A number must be more than this (JSON Schema's `exclusiveMinimum`).
+    public var exclusiveMinimum: Int64?
     public var maximum: Int64?
     public var minLength: Int?
     public var maxLength: Int?
@@ -96,9 +98,12 @@ extension Schema {
         s.maximum = max
         return s
     }
-    public static func number(_ summary: String? = nil, min: Int64? = nil, max: Int64? = nil) -> Schema {
+    public static func number(_ summary: String? = nil, min: Int64? = nil, max: Int64? = nil, above: Int64? = nil)
+        -> Schema
+    {
         var s = Schema(.number, summary)
         s.minimum = min
+        s.exclusiveMinimum = above
         s.maximum = max
         return s
     }

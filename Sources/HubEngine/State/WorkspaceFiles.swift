@@ -102,7 +102,8 @@ struct WorkspaceFiles {
                 found[path] = Found(path: path, facts: facts)
                 if found.count > limit { throw tooMany?() ?? capturesTooMany() }
             case .symlink: skipped.append(Skip(path: path, reason: "a symbolic link (not followed)"))
-            case .directory, .other: break
+            case .other: skipped.append(Skip(path: path, reason: "not a regular file (a FIFO, socket or device)"))
+            case .directory: break
             }
         }
         let literal = patterns.filter(\.isLiteral)
