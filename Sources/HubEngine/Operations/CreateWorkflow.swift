@@ -46,7 +46,8 @@ enum CreateWorkflow {
             .init(
                 "workspace",
                 .string(
-                    "Directory whose files checkpoints may capture. Defaults to the current directory.", maxLength: 4096
+                    "Directory whose files checkpoints may capture. Defaults to the hub's current directory: the command's, or the server's through --hub, HTTP and MCP against a server.",
+                    maxLength: 4096
                 )),
             .init("budget", Budget.schema),
         ])

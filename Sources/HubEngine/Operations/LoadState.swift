@@ -19,7 +19,7 @@ enum LoadState {
             .init(
                 "workspace",
                 .string(
-                    "With bundle: the directory the loaded workflow works in (its checkpoints capture and restore files there). Defaults to the current directory, as for create: a bundle is portable, so the directory it was saved from is not used.",
+                    "With bundle: the directory the loaded workflow works in (its checkpoints capture and restore files there). Defaults to the hub's current directory, as for create (the server's through --hub): a bundle is portable, so the directory it was saved from is not used.",
                     maxLength: 4096)),
         ])
     }
