@@ -70,8 +70,10 @@ struct AgentRunner {
             registered["heartbeat_interval"]?.stringValue.flatMap(HubDuration.init(parsing:)) ?? heartbeatInterval
         let heartbeat = Task { await heartbeatLoop(every: interval) }
         let running = RunningCount()
-        // Set when a claim finds another runner holding the id (its heartbeat may not have yet).
+        // Set when a claim finds another runner holding the id (its heartbeat may not have yet),
+        // or the hub refusing the runner's token.
         var displaced = false
+        var refused = false
         await withTaskGroup(of: Void.self) { group in
             // Ends the wait for a free slot below when a stop comes; released when the loop ends.
             let loopEnded = StopFlag()
@@ -108,6 +110,15 @@ struct AgentRunner {
                         )
                         held.stopAll(because: .leaseLost)
                         displaced = true
+                        stop.set()
+                        break
+                    }
+                    if let refusal, refusal.code == .unauthorized {
+                        log(
+                            "agent \(options.agentID): the hub no longer accepts this runner's token (\(refusal.message)); stopping"
+                        )
+                        held.stopAll(because: .leaseLost)
+                        refused = true
                         stop.set()
                         break
                     }
@@ -164,10 +175,10 @@ struct AgentRunner {
         }
         // Ended before the last call, so that no heartbeat of its own follows it and brings the agent back.
         heartbeat.cancel()
-        let ending: HeartbeatEnding = displaced ? .displaced : await heartbeat.value
+        let ending: HeartbeatEnding = displaced ? .displaced : refused ? .refused : await heartbeat.value
         if ending == .cancelled { await goOffline() }
         log("agent \(options.agentID): stopped")
-        return ending == .displaced ? 1 : 0
+        return ending == .displaced || ending == .refused ? 1 : 0
     }
 
     /// The runner's last call, once its leases are given back: the agent is set offline, so
@@ -209,6 +220,8 @@ struct AgentRunner {
         case deregistered
         /// Another runner holds the id now: the agent is its, and the runner exits 1.
         case displaced
+        /// The hub refuses the runner's token (revoked with its agent): the runner exits 1.
+        case refused
     }
 
     /// Heartbeats until cancelled, the agent is deregistered or another runner holds its id.
@@ -230,6 +243,16 @@ struct AgentRunner {
                 held.stopAll(because: .leaseLost)
                 stop.set()
                 return .deregistered
+            }
+            if let error = response.error, error.code == .unauthorized {
+                // The token was revoked (its agent deregistered) or is no longer accepted: every
+                // further call would be refused alike, so its leases are not this runner's to run.
+                log(
+                    "agent \(options.agentID): the hub no longer accepts this runner's token (\(error.message)); stopping"
+                )
+                held.stopAll(because: .leaseLost)
+                stop.set()
+                return .refused
             }
             if let error = response.error, error.code == .versionConflict {
                 // Another runner registered the id (this one was silent, or set offline): its
@@ -281,7 +304,7 @@ struct AgentRunner {
         guard let response else { return (nil, nil) }
         if let error = response.error {
             // A claim cut short by the stop is not an error worth reporting.
-            if !stop.isSet && error.code != .budgetExhausted {
+            if !stop.isSet && error.code != .budgetExhausted && error.code != .unauthorized {
                 log("agent \(options.agentID): claim-task: \(error.code.name): \(error.message)")
             }
             return (nil, error)

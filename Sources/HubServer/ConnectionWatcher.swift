@@ -26,6 +26,9 @@ import NIOHTTPTypesHTTP1
 /// - It refuses at once (413) a request that announces a body over `max_body_size` and
 ///   asks, with `Expect: 100-continue`, whether to send it.
 ///
+/// What it answers is counted in `/metrics` as the router's answers are (``answered``): those
+/// requests never reach the router's middleware.
+///
 /// What it answers it closes gracefully: its side first (the client reads the answer,
 /// then end of file), reading and dropping what the client still sends until the client
 /// closes too, or ``lingering`` has passed. A socket closed with bytes it has not read
@@ -41,6 +44,9 @@ final class ConnectionWatcher: ChannelDuplexHandler, RemovableChannelHandler {
     /// The body of an answer given here: the error envelope of `error` in the name of the
     /// request's path (its operation and workflow; `nil` when no request could be read).
     private let envelope: @Sendable (HubError, _ path: String?) -> [UInt8]
+    /// Told of each answer given here: its status, and the request's method and path when the
+    /// head could be read.
+    private let answered: @Sendable (HTTPResponse.Status, HTTPRequest.Method?, _ path: String?) -> Void
     /// The server's `max_body_size`: a request that announces more and asks to be told
     /// whether to send it is refused at once.
     private let maxBodySize: Int
@@ -60,8 +66,14 @@ final class ConnectionWatcher: ChannelDuplexHandler, RemovableChannelHandler {
     /// sends before it is closed. Defaults to 5 seconds.
     static let lingering: TimeAmount = .seconds(5)
 
-    init(maxBodySize: Int = .max, envelope: @escaping @Sendable (HubError, _ path: String?) -> [UInt8]) {
+    init(
+        maxBodySize: Int = .max,
+        answered: @escaping @Sendable (HTTPResponse.Status, HTTPRequest.Method?, _ path: String?) -> Void = { _, _, _ in
+        },
+        envelope: @escaping @Sendable (HubError, _ path: String?) -> [UInt8]
+    ) {
         self.maxBodySize = maxBodySize
+        self.answered = answered
         self.envelope = envelope
     }
 
@@ -75,7 +87,7 @@ final class ConnectionWatcher: ChannelDuplexHandler, RemovableChannelHandler {
                 if let length = head.headerFields[.contentLength].flatMap({ Int($0) }), length > maxBodySize {
                     // RFC 9110 §10.1.1: the final answer instead of 100 when the headers decide it.
                     answer(
-                        context: context, status: .contentTooLarge, path: head.path,
+                        context: context, status: .contentTooLarge, method: head.method, path: head.path,
                         HubError(
                             .payloadTooLarge, "The request body is larger than \(maxBodySize) bytes",
                             details: "It announced \(length) bytes; the server's max_body_size is \(maxBodySize).",
@@ -169,9 +181,11 @@ final class ConnectionWatcher: ChannelDuplexHandler, RemovableChannelHandler {
     /// Writes `error`'s envelope, in the name of the request at `path`, with `status` and closes
     /// the connection.
     private func answer(
-        context: ChannelHandlerContext, status: HTTPResponse.Status, path: String? = nil, _ error: HubError
+        context: ChannelHandlerContext, status: HTTPResponse.Status, method: HTTPRequest.Method? = nil,
+        path: String? = nil, _ error: HubError
     ) {
         closing = true
+        answered(status, method, path)
         let body = envelope(error, path)
         var buffer = context.channel.allocator.buffer(capacity: body.count + 1)
         buffer.writeBytes(body)

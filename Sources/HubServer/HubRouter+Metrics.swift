@@ -94,9 +94,14 @@ final class MetricsScrape: Sendable {
         }
         let agents = figures["agent_performance"]
         gauge("hub_agents", "Registered agents.", agents?["agents"])
-        counter(
-            "hub_tasks_completed", "Tasks completed by the registered agents.", agents?["tasks_completed"])
-        counter("hub_tasks_failed", "Task attempts failed by the registered agents.", agents?["tasks_failed"])
+        // Levels, not counters: an agent deregistered takes its record with it, and a counter that
+        // went down would read as a restart of the server to rate() and increase().
+        gauge(
+            "hub_agent_tasks_completed", "Tasks completed, as the registered agents' records count them.",
+            agents?["tasks_completed"])
+        gauge(
+            "hub_agent_tasks_failed", "Task attempts failed, as the registered agents' records count them.",
+            agents?["tasks_failed"])
         gauge(
             "hub_storage_bytes", "Bytes the store's database occupies.",
             figures["system_health"]?["storage_consumption_bytes"])

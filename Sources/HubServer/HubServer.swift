@@ -1,3 +1,4 @@
+import Dispatch
 import HubCore
 import HubEngine
 import Hummingbird
@@ -66,13 +67,25 @@ public struct HubServer: Sendable {
         registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
         onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
-        Application(
+        // The answers the connection handler gives, counted as the router's are.
+        let connectionAnswers = RequestMetrics(factory: PrometheusMetricsFactory(registry: registry))
+        let isOperation: @Sendable (String) -> Bool = { [hub] in hub.table[$0] != nil }
+        return Application(
             router: HubRouter.make(
                 hub: hub, maxBodySize: maxBodySize, streamsStop: streamsStop, registry: registry,
                 adminToken: adminToken),
             server: .http1(
                 configuration: .init(additionalChannelHandlers: [
-                    ConnectionWatcher(maxBodySize: maxBodySize) { [hub] error, path in
+                    ConnectionWatcher(
+                        maxBodySize: maxBodySize,
+                        answered: { status, method, path in
+                            connectionAnswers.record(
+                                route: path.flatMap { HubRouter.routeTemplate($0, isOperation: isOperation) }
+                                    ?? "NotFound",
+                                method: method ?? RequestMetrics.unreadMethod, status: status,
+                                started: DispatchTime.now().uptimeNanoseconds)
+                        }
+                    ) { [hub] error, path in
                         // Named as the route would name it: the operation and workflow of its path.
                         let names = path.map(HubRouter.names(ofPath:)) ?? (operation: "request", workflowID: nil)
                         return HubRouter.envelope(

@@ -37,6 +37,13 @@ struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
                 ? HubRouter.routeTemplate(request.uri.path, isOperation: isOperation) ?? "NotFound"
                 : context.endpointPath ?? "Unknown"
             let metrics = metrics
+            guard request.method != .head else {
+                // A HEAD's body is dropped after this middleware (the GET's is answered without it),
+                // so it is never written: recorded now, or it was never counted and stayed active.
+                metrics.record(route: route, method: request.method, status: status, started: started)
+                active.decrement()
+                return response
+            }
             let body = response.body
             // Recorded once the body is written (a stream's at its end), as Hummingbird's middleware did.
             response.body = ResponseBody(contentLength: body.contentLength) { writer in
@@ -77,6 +84,9 @@ final class RequestMetrics: Sendable {
     private let meters = Mutex<[HTTPRequest.Method: Meter]>([:])
 
     init(factory: any MetricsFactory) { self.factory = factory }
+
+    /// The method label of a request whose head could not be read (OpenTelemetry's).
+    static let unreadMethod = HTTPRequest.Method("_OTHER") ?? .options  // "_OTHER" is a valid token
 
     /// Whether a response status is an error (4xx, 5xx).
     static func isError(_ status: Int) -> Bool { status >= 400 }

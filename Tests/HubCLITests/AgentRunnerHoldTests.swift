@@ -103,6 +103,43 @@ import Testing
         #expect(first.terminationStatus == 0)
     }
 
+    /// Found by session 18's probe: deregistering an agent revokes its token, so the runner's
+    /// next heartbeat was refused UNAUTHORIZED, which it ignored: its command ran on beside the
+    /// task's next claimant, and its claims were refused twice a second for good.
+    @Test func aRunnerWhoseTokenIsRevokedStopsItsCommandAndExits() async throws {
+        let admin = "admin-token-0123456789"
+        let s = try DispatchSandbox(
+            "agent-token-revoked",
+            environment: ["COORDINATION_HUB_ADMIN_TOKEN": admin, "COORDINATION_HUB_HEARTBEAT_INTERVAL": "1s"])
+        defer { s.remove() }
+        let (server, url, _) = try await ServeTests.startServer(s)
+        defer {
+            kill(server.processIdentifier, SIGTERM)
+            server.waitUntilExit()
+        }
+        let asAdmin = ["--hub", url, "--token", admin]
+        #expect(try s.run(asAdmin + ["w", "create", AgentRunnerTests.oneTask + #""}]}]}"#]).status == 0)
+        #expect(try s.run(asAdmin + ["w", "start"]).status == 0)
+        let issued = try s.run(asAdmin + ["issue-token", #"{"agent_id": "gone"}"#])
+        let token = try #require(issued.json["result"]?["token"]?.stringValue, "\(issued.json)")
+        let (runner, log) = try AgentRunnerTests.agent(
+            s,
+            [
+                "agent", "--hub", url, "--token", token, "--id", "gone", "--roles", "code", "--", "/bin/sh", "-c",
+                "exec sleep 600",
+            ])
+        defer { if runner.isRunning { kill(runner.processIdentifier, SIGKILL) } }
+        var lines = log
+        #expect(await lines.until("running w/t") != nil)
+
+        #expect(try s.run(asAdmin + ["deregister-agent", #"{"agent_id": "gone"}"#]).status == 0)
+
+        #expect(await lines.until("no longer accepts this runner's token") != nil)
+        #expect(await lines.until("stopped its command") != nil)
+        #expect(await ProcessWait.exit(of: runner, within: .seconds(30)), "the runner did not stop")
+        #expect(runner.terminationStatus == 1)
+    }
+
     /// A runner whose id another runner registered while the agent was not live (here set
     /// offline by hand) is refused at its next heartbeat: it stops its command and exits 1,
     /// where the two used to release each other's claims.

@@ -17,6 +17,12 @@ import Testing
 /// HTTP, webhook delivery from the server, and a graceful stop on SIGTERM (§13).
 @Suite(.timeLimit(.minutes(2))) struct ServeTests {
     /// Sends one request and answers its status and JSON body.
+    /// The body of a GET, as text.
+    static func text(_ url: String) async throws -> String {
+        let (data, _) = try await URLSession.shared.data(from: try #require(URL(string: url)))
+        return String(decoding: data, as: UTF8.self)
+    }
+
     static func request(_ method: String, _ url: String, _ body: String? = nil) async throws -> (Int, JSONValue) {
         var request = URLRequest(url: try #require(URL(string: url)))
         request.httpMethod = method

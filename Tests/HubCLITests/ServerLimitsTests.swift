@@ -124,7 +124,15 @@ extension ServerLimitsTests {
             #expect(text.contains("\"\(code)\""), "\(text.prefix(300))")
             // The server is unharmed.
             #expect(try await ServeTests.request("POST", "\(url)/v1/list-workflows", "{}").0 == 200)
+            // And the answer is counted, as the router's are (it was not).
+            let counted = try await Self.requestCounts(url).filter { $0.contains("status_code=\"\(status)\"") }
+            #expect(counted.count == 1 && counted.first?.hasSuffix(" 1") == true, "\(counted)")
         }
+    }
+
+    /// `hb_requests_total`'s lines in `/metrics`.
+    static func requestCounts(_ url: String) async throws -> [Substring] {
+        try await ServeTests.text(url + "/metrics").split(separator: "\n").filter { $0.hasPrefix("hb_requests_total{") }
     }
 }
 
@@ -198,6 +206,10 @@ extension ServerLimitsTests {
             let text = Self.untilClosed(handle)
             #expect(text.hasPrefix("HTTP/1.1 413"), "\(text)")
             #expect(text.contains("\"PAYLOAD_TOO_LARGE\""), "\(text)")
+            let counted = try await Self.requestCounts(url).filter { $0.contains("status_code=\"413\"") }
+            #expect(counted.count == 1, "\(counted)")
+            #expect(counted.first?.contains("http_route=\"/v1/workflows/{id}/{operation}\"") == true, "\(counted)")
+            #expect(counted.first?.contains("http_request_method=\"POST\"") == true, "\(counted)")
         }
     }
 }

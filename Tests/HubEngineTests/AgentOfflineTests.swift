@@ -42,6 +42,30 @@ import Testing
     }
 
     /// Registering brings an agent set offline back too.
+    /// Found by session 18's probe: a runner stopped while its long-polling claim was being
+    /// answered cut the claim short; its lease, younger than an interval, was kept by the last
+    /// heartbeat and the task lay claimed until it lapsed (an attempt counted, a task without
+    /// retries failed). Going offline, the agent holds only what it names.
+    @Test func goingOfflineGivesBackALeaseWhoseClaimAnswerWasCutShort() async throws {
+        await t.run("w1", "create", #"{"phases": [{"name": "p", "tasks": [{"task_id": "a", "max_retries": 0}]}]}"#)
+        await t.run("w1", "start")
+        await t.run(nil, "register-agent", #"{"agent_id": "leaving"}"#)
+        #expect(await t.claim("leaving").count == 1)
+
+        let answer = await t.run(nil, "heartbeat", #"{"agent_id": "leaving", "held_leases": [], "offline": true}"#)
+
+        #expect(answer.result["leases"] == [])
+        let task = await t.run("w1", "get-status").result["workflow_state"]?["phases"]?.arrayValue?.first?["tasks"]?
+            .arrayValue?.first
+        #expect(task?["status"] == "ready", "\(String(describing: task))")
+        #expect(task?["attempts"] == 0)
+        // Not going offline, a claim that young is kept: its answer may still be on its way.
+        await t.run(nil, "register-agent", #"{"agent_id": "staying"}"#)
+        #expect(await t.claim("staying").count == 1)
+        let kept = await t.run(nil, "heartbeat", #"{"agent_id": "staying", "held_leases": []}"#)
+        #expect(kept.result["leases"]?.arrayValue?.count == 1)
+    }
+
     @Test func anOfflineAgentRegisteringAgainIsAvailable() async throws {
         await t.run(nil, "register-agent", #"{"agent_id": "again"}"#)
         await t.run(nil, "heartbeat", #"{"agent_id": "again", "offline": true}"#)

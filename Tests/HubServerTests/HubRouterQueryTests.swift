@@ -50,6 +50,21 @@ import Testing
         }
     }
 
+    /// Found by session 18's probe: a HEAD's body is dropped after the metrics middleware, so
+    /// its request was never counted and stayed active for good.
+    @Test func aHeadIsCountedAndEnds() async throws {
+        try await app().test(.router) { client in
+            for _ in 0..<3 { try await client.execute(uri: "/healthz", method: .head) { _ in } }
+            try await client.execute(uri: "/metrics", method: .get) { r in
+                let lines = Self.text(r).split(separator: "\n")
+                let counted = lines.filter { $0.hasPrefix("hb_requests_total{") && $0.contains("\"HEAD\"") }
+                #expect(counted.count == 1 && counted.first?.hasSuffix(" 3") == true, "\(counted)")
+                let active = lines.filter { $0.hasPrefix("http_server_active_requests{") && $0.contains("\"HEAD\"") }
+                #expect(active.allSatisfy { $0.hasSuffix(" 0") || $0.hasSuffix(" 0.0") }, "\(active)")
+            }
+        }
+    }
+
     @Test func aHeadOfAWorkflowAnswersAsItsGet() async throws {
         await t.run("w1", "create", #"{"phases": ["a"]}"#)
         try await app().test(.router) { client in

@@ -15,7 +15,7 @@ enum Heartbeat {
                 "held_leases",
                 .array(
                     .string(maxLength: 128),
-                    "The leases the agent knows it holds. Given, only these are renewed; its other leases older than one heartbeat interval (claims whose answer never reached it) go back to the queue without counting an attempt. A lease the hub ended (a timeout, a revocation) keeps its task's files and resources held while the agent still names it, or until it would have expired, so the retry never runs beside the old run.",
+                    "The leases the agent knows it holds. Given, only these are renewed; its other leases older than one heartbeat interval (claims whose answer never reached it), or all of them with offline: true, go back to the queue without counting an attempt. A lease the hub ended (a timeout, a revocation) keeps its task's files and resources held while the agent still names it, or until it would have expired, so the retry never runs beside the old run.",
                     maxItems: 1000)),
             .init(
                 "released_leases",
@@ -92,8 +92,10 @@ enum Heartbeat {
                         reason: "agent \(p.agentId) gave it back", cause: nil, holderMayRun: false)
                     continue
                 }
-                if let held, !held.contains(lease.leaseID), lease.claimedAt <= known {
-                    // Claimed, but the answer never reached the agent (a lost response): release it.
+                // Claimed, but the answer never reached the agent (a lost response): released once
+                // older than an interval (an answer may still be on its way), or at once when the
+                // agent is stopping: its runner cut its last claim short and runs nothing more.
+                if let held, !held.contains(lease.leaseID), lease.claimedAt <= known || stopping {
                     try scope.requeue(
                         lease: lease, ending: .revoked, countAttempt: false,
                         reason: "agent \(p.agentId) does not hold it (its claim's answer was lost)", cause: nil,
