@@ -154,6 +154,10 @@ public struct CommandLineTool: Sendable {
                 descriptorError, operation: request.operation, workflowID: request.workflowID, pretty: pretty, exit: 1)
         }
         if let url = invocation.hubURL ?? environment["COORDINATION_HUB_URL"] {
+            if let refusal = Self.refuseOverrides(invocation.overrides) {
+                return emitError(
+                    refusal, operation: request.operation, workflowID: request.workflowID, pretty: pretty, exit: 2)
+            }
             return await runRemote(
                 request, url: url, token: invocation.token ?? environment["COORDINATION_HUB_TOKEN"], pretty: pretty)
         }
@@ -336,6 +340,18 @@ public struct CommandLineTool: Sendable {
         return status
     }
 
+    /// `--set` configures the hub this process opens; through `--hub` the server's configuration
+    /// applies, so an override there (a typo too) would be dropped without a word.
+    static func refuseOverrides(_ overrides: [(String, String)]) -> HubError? {
+        guard let (key, _) = overrides.first else { return nil }
+        return HubError(
+            .invalidArguments,
+            "--set \(key.prefix(64)) configures the hub this process opens; through --hub the server's configuration applies",
+            details:
+                "Nothing was sent. Set it where the server starts: coordination-hub serve --set \(key.prefix(64))=….",
+            suggestions: ["Leave out --set, or run the command on the local store"])
+    }
+
     /// `--hub URL`: the operation as a request to the server; its envelope is the output.
     private func runRemote(_ request: OperationRequest, url: String, token: String?, pretty: Bool) async -> Int32 {
         let remote: RemoteHub
@@ -368,12 +384,25 @@ public struct CommandLineTool: Sendable {
         let stop = StopFlag()
         stop.installSignalHandlers { _, _ in reader.cancel() }
         do {
-            guard let refused = try await reader.value else { return 0 }
+            guard let refused = try await reader.value else {
+                if stop.isSet || reader.isCancelled { return 0 }
+                // The server ended the stream (it is stopping): a follow runs until interrupted,
+                // so a watcher is told, as when the connection breaks.
+                return emitError(
+                    HubError(
+                        .storeUnavailable, "The event stream of \(remote.base) ended: the server closed it",
+                        details: "The server is stopping or restarting; the events up to here were printed.",
+                        suggestions: [
+                            "Follow again once it is back, with after_sequence set to the last sequence printed"
+                        ]),
+                    operation: request.operation, workflowID: request.workflowID, pretty: pretty, exit: 1)
+            }
             print(refused.json, pretty: pretty)
             return refused.error?.code == .invalidArguments ? 2 : 1
         } catch let error as HubError {
             return emitError(
-                error, operation: request.operation, workflowID: request.workflowID, pretty: pretty, exit: 2)
+                error, operation: request.operation, workflowID: request.workflowID, pretty: pretty,
+                exit: error.code == .invalidArguments ? 2 : 1)
         } catch {
             if stop.isSet || reader.isCancelled { return 0 }
             return emitError(

@@ -13,13 +13,13 @@ extension RemoteHub {
     /// The stream's URL for a `get-events` with `follow: true`, or the error that names the
     /// parameters the stream does not take.
     func streamURL(for request: OperationRequest) throws(HubError) -> String {
-        let parameters = request.parameters.objectValue ?? [:]
+        var parameters = request.parameters.objectValue ?? [:]
+        // The stream reads in ascending order, as a follow does.
+        if parameters["order"]?.stringValue == "asc" { parameters["order"] = nil }
         if let other = parameters.keys.first(where: { !Self.streamFilters.contains($0) }) {
-            throw HubError(
-                .invalidArguments,
-                "follow through a server reads its event stream, which does not take '\(other.prefix(64))'",
-                details:
-                    "It takes patterns, event_types, severity, min_severity and after_sequence (and the workflow id).",
+            throw HubError.parameter(
+                other,
+                "is not taken by a follow through a server, which reads its event stream (patterns, event_types, severity, min_severity, after_sequence and the workflow id)",
                 suggestions: ["Leave out \(other.prefix(64)), or run get-events without follow to use it"])
         }
         var query: [String] = []
@@ -62,7 +62,11 @@ extension RemoteHub {
         _ request: OperationRequest, started: @escaping @Sendable (String) -> Void = { _ in },
         emit: @escaping @Sendable (String) -> Void
     ) async throws -> OperationResponse? {
-        let keys = Array(request.parameters.objectValue?.keys ?? [])
+        // Refused as a local follow refuses them, with the same codes (and exit status).
+        try Hub.refuseUnfollowable(request, table: .standard)
+        // Ascending is the order of every follow.
+        let ascending = request.parameters["order"]?.stringValue == "asc"
+        let keys = (request.parameters.objectValue?.keys ?? []).filter { !(ascending && $0 == "order") }
         if keys.contains(where: Self.polledFilters.contains),
             keys.allSatisfy({ Self.streamFilters.contains($0) || Self.polledFilters.contains($0) })
         {

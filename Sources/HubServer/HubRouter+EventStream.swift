@@ -16,7 +16,10 @@ extension HubRouter {
         to router: Router<HubRequestContext>, hub: Hub, stop: @escaping @Sendable () -> Bool, auth: Authorization
     ) {
         router.get("v1/events/stream") { request, context -> Response in
-            if let refusal = await requireAdmin(request.headers, auth: auth, operation: "events/stream", hub: hub) {
+            // Named as the stream's every other answer is: get-events, which a follow runs.
+            if let refusal = await requireAdmin(
+                request.headers, auth: auth, operation: "get-events", what: "the event stream", hub: hub)
+            {
                 return refusal
             }
             let names: Set<String> = [

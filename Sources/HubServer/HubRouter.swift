@@ -225,13 +225,13 @@ public enum HubRouter {
     }
 
     /// Answers the refusal when the caller is not the admin (or no admin token is set), else `nil`.
-    static func requireAdmin(_ headers: HTTPFields, auth: Authorization, operation: String, hub: Hub) async
-        -> Response?
-    {
+    static func requireAdmin(
+        _ headers: HTTPFields, auth: Authorization, operation: String, what: String, hub: Hub
+    ) async -> Response? {
         do throws(HubError) {
             guard case .agent(let agent) = try await auth.caller(headers) else { return nil }
             return failure(
-                auth.forbidden(agent, "may not read \(operation)"), operation: operation, workflowID: nil, hub: hub)
+                auth.forbidden(agent, "may not read \(what)"), operation: operation, workflowID: nil, hub: hub)
         } catch {
             return failure(error, operation: operation, workflowID: nil, hub: hub)
         }

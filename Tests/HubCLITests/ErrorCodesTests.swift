@@ -26,6 +26,8 @@ import Testing
         [],  // nothing at all
         ["wf", "get-status", "--state-dir"],  // option without its value
         ["--state-dir=", "wf", "get-status"],  // an empty state directory
+        // --set through a server, whose configuration applies: it was dropped without a word
+        ["--hub", "http://127.0.0.1:9", "--set", "heartbeat_interval=7s", "monitor-pool"],
     ]
 
     @Test(arguments: unreadableCommandLines)

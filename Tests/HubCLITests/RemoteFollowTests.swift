@@ -21,6 +21,15 @@ import Testing
         #expect(url.contains("workflow_id=wf1"))
     }
 
+    /// `order: asc`, the order of every follow, was refused as a filter the stream does not take.
+    @Test func ascendingOrderIsTheStreamsOwn() async throws {
+        let remote = try RemoteHub(url: "http://127.0.0.1:9")
+        let request = OperationRequest(
+            workflowID: nil, operation: "get-events", parameters: ["follow": true, "order": "asc"])
+        #expect(try remote.streamURL(for: request).hasSuffix("/v1/events/stream"))
+        await remote.shutdown()
+    }
+
     /// `workflow_id` among the parameters, as get-events takes it, narrows the stream too (it
     /// was refused); naming two different workflows is refused.
     @Test func aWorkflowIDAmongTheParametersNarrowsTheStream() async throws {

@@ -247,13 +247,46 @@ import Testing
         #expect(pending.json["result"]?["events"]?.arrayValue?.isEmpty == true)
         let missing = try s.run(["--hub", url, "get-events", #"{"follow": true, "subscription": "x"}"#])
         #expect(missing.errorCode == "SUBSCRIPTION_NOT_FOUND")
-        // What neither can follow is refused with the reason, as a bad filter is.
-        let unsupported = try s.run(["--hub", url, "get-events", #"{"follow": true, "order": "desc"}"#])
-        #expect(unsupported.errorCode == "INVALID_ARGUMENTS")
+        // What neither can follow is refused with the reason, as a bad filter is, and with the
+        // code and exit status of a local follow (it was INVALID_ARGUMENTS, exit 2, here alone).
+        for parameters in [#"{"follow": true, "order": "desc"}"#, #"{"follow": true, "filters": {}}"#] {
+            let unsupported = try s.run(["--hub", url, "get-events", parameters])
+            let local = try s.run(["get-events", parameters])
+            #expect(unsupported.errorCode == "INVALID_PARAMETERS", "\(unsupported.json)")
+            #expect(unsupported.json["error"]?["context"] == local.json["error"]?["context"], "\(unsupported.json)")
+            #expect(unsupported.status == 1 && local.status == 1)
+        }
         let bad = try s.run(["--hub", url, "get-events", #"{"follow": true, "min_severity": "loud"}"#])
         #expect(bad.errorCode == "INVALID_PARAMETERS")
         kill(server.processIdentifier, SIGTERM)
         #expect(await ProcessWait.exit(of: server, within: .seconds(60)))
+    }
+
+    /// Found by session 18's probe: a follow whose server stopped gracefully ended with exit 0
+    /// and no word, as if interrupted; a watcher could not tell the server had gone.
+    @Test(.timeLimit(.minutes(2))) func aFollowWhoseServerStopsSaysSo() async throws {
+        let s = try DispatchSandbox("serve-follow-ends")
+        defer { s.remove() }
+        let (server, url, _) = try await Self.startServer(s)
+        let errors = Pipe()
+        let output = Pipe()
+        let follower = try s.runner.start(
+            ["--hub", url, "get-events", #"{"follow": true, "order": "asc"}"#], standardOutput: output,
+            standardError: errors)
+        var notices = LineStream(errors.fileHandleForReading)
+        #expect(try #require(await notices.next()).hasPrefix("get-events: following the event stream of"))
+
+        kill(server.processIdentifier, SIGTERM)
+
+        #expect(await ProcessWait.exit(of: server, within: .seconds(60)))
+        #expect(await ProcessWait.exit(of: follower, within: .seconds(60)))
+        #expect(follower.terminationStatus == 1)
+        var lines = LineStream(output.fileHandleForReading)
+        var last: String?
+        while let line = await lines.next() { last = line }
+        let said = try JSONParser.parse(try #require(last))
+        #expect(said["error"]?["code"] == "STORE_UNAVAILABLE", "\(said)")
+        #expect(said["error"]?["message"]?.stringValue?.contains("the server closed it") == true, "\(said)")
     }
 
     /// A stream or a follow through the server without a starting point sent the whole log

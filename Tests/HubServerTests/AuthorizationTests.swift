@@ -100,10 +100,12 @@ import Testing
             let own = #"{"event_type": "progress", "agent_id": "a1"}"#
             #expect(try await post(client, "/v1/workflows/w1/publish-event", own, token: agentToken).0 == .ok)
             #expect(try await post(client, "/v1/workflows/w1/get-status", token: agentToken).0 == .ok)
-            #expect(
-                try await client.execute(uri: "/v1/events/stream", method: .get, headers: Self.bearer(agentToken)) {
-                    $0.status
-                } == .forbidden)
+            let streamRefusal = try await client.execute(
+                uri: "/v1/events/stream", method: .get, headers: Self.bearer(agentToken)
+            ) { ($0.status, String(buffer: $0.body)) }
+            #expect(streamRefusal.0 == .forbidden)
+            // Named get-events, as every other answer of the stream is (it said "events/stream").
+            #expect(streamRefusal.1.contains(#""operation":"get-events""#), "\(streamRefusal.1)")
             #expect(
                 try await client.execute(uri: "/metrics", method: .get, headers: Self.bearer(agentToken)) {
                     $0.status

@@ -90,11 +90,11 @@ enum GetEvents {
     /// A follow reads new events in ascending order: a descending read, one event or the dead
     /// letters cannot be followed.
     static func refuseWhatCannotBeFollowed(_ p: Parameters) throws(HubError) {
-        if p.follow == true && (p.order == "desc" || p.eventId != nil || p.deadLetters == true) {
-            throw HubError.parameter(
-                "follow", "reads new events in ascending order: drop order desc, event_id and dead_letters")
-        }
+        if p.follow == true && (p.order == "desc" || p.eventId != nil || p.deadLetters == true) { throw unfollowable }
     }
+
+    static let unfollowable = HubError.parameter(
+        "follow", "reads new events in ascending order: drop order desc, event_id and dead_letters")
 
     /// Rows read per page while filtering by pattern.
     static let pageSize = 1000
@@ -184,5 +184,20 @@ enum GetEvents {
         }
         if events.count > limit { events.removeLast(events.count - limit) }
         return events
+    }
+}
+
+extension Hub {
+    /// Refuses a `get-events` follow as the hub does before it follows (its parameters' schema,
+    /// then what cannot be followed), for a client that follows a server's event stream and
+    /// should answer bad parameters as a local follow does.
+    public static func refuseUnfollowable(_ request: OperationRequest, table: OperationTable) throws(HubError) {
+        try table["get-events"]?.schema.validate(request.parameters)
+        let p = request.parameters
+        if p["follow"]?.boolValue == true
+            && (p["order"]?.stringValue == "desc" || p["event_id"] != nil || p["dead_letters"]?.boolValue == true)
+        {
+            throw GetEvents.unfollowable
+        }
     }
 }
