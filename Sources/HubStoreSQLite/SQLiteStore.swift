@@ -146,6 +146,15 @@ public final class SQLiteStore: Store {
                 try await writer.writeWithoutTransaction { db in checkpointer.uninstall(from: db) }
                 await checkpointer.close()
             }
+            if writer is DatabasePool {
+                // The pool closes its writer before its (read-only) readers, so no connection of
+                // it can fold the WAL into the database as a last connection does: the server left
+                // a database file of one page and its whole content in the WAL. Folded here, and
+                // the WAL emptied; what cannot be (another process reading) stays for later.
+                _ = try? await writer.writeWithoutTransaction { db in
+                    try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)")
+                }
+            }
             if let queue = writer as? DatabaseQueue { try queue.close() }
             if let pool = writer as? DatabasePool { try pool.close() }
         } catch {

@@ -46,6 +46,29 @@ import Testing
         return stream
     }
 
+    /// Found by session 18's probe: a server stopped gracefully left its store as a database
+    /// file of one page and the rest in the WAL (the pool's writer closes before its readers,
+    /// so none of them folds the WAL in, as the last connection does).
+    @Test func closingFoldsTheWALIntoTheDatabase() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let (store, checkpointer) = try Self.openStore(directory)
+        checkpointer.suspend(true)
+        for n in 0..<50 { try await Self.append(store, n) }
+        // A reader connection open, as a server's always are.
+        #expect(try await store.read { tx in try tx.lastEventSequence() } == 50)
+        let wal = directory.path + "/hub.sqlite-wal"
+        let size = { (try? FileManager.default.attributesOfItem(atPath: wal)[.size] as? Int) ?? 0 }
+        #expect(size() > 0)
+
+        try await store.close()
+
+        #expect(size() == 0)
+        let reopened = try SQLiteStore(path: directory.path + "/hub.sqlite")
+        #expect(try await reopened.read { tx in try tx.lastEventSequence() } == 50)
+        try await reopened.close()
+    }
+
     @Test func theWritersCommitsDoNotCheckpoint() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
