@@ -114,7 +114,8 @@ public enum StateInvariants {
                             invariant: "ready_task_with_open_dependencies",
                             message: "task \(t.taskID) is ready but depends on unfinished tasks",
                             repair: .setTaskStatus(taskID: t.taskID, status: .pending)))
-                } else if phase != .running {
+                } else if phase != .running && !(phase == .failed && w.status == .failed) {
+                    // (A failed workflow's failed phase keeps its ready tasks for a resume.)
                     out.append(
                         Violation(
                             invariant: "ready_task_outside_running_phase",

@@ -128,8 +128,29 @@ enum ResumeWorkflow {
                         ).eventID
                     try m.tx.update(progression.tasks[i])
                 }
+                // Tasks of a later phase that waits its turn again wait with it: left ready (their phase
+                // had started), they were handed out before it ran; left running, they ran beside it.
+                let waiting = Set(
+                    progression.phases.filter { $0.phaseID > target && $0.status == .pending }.map(\.phaseID))
+                for i in progression.tasks.indices
+                where waiting.contains(progression.tasks[i].phaseID)
+                    && (progression.tasks[i].status == .ready || progression.tasks[i].status == .running)
+                {
+                    progression.tasks[i].status = .pending
+                    progression.tasks[i].assignedAgent = nil
+                    progression.tasks[i].runDeadline = nil
+                    try m.tx.update(progression.tasks[i])
+                }
                 for phase in progression.phases where phase.phaseID > target { try m.tx.update(phase) }
                 try m.progress(&progression, progression.startPhase(target, now: m.now, stopAtPhaseEnd: true))
+                // A task the resume took off its run (skipped with an earlier phase, or waiting with a
+                // later one) loses its lease, as complete-phase with force does: left active, the agent
+                // could neither report it nor be free of it.
+                let stopped = Set(progression.tasks.filter { $0.status != .running }.map(\.taskID))
+                let leased = Set(try m.tx.activeLeases(workflowID: id).map(\.taskID)).intersection(stopped)
+                if !leased.isEmpty {
+                    try m.revokeLeases(reason: "workflow resumed from phase \(target)", tasks: leased)
+                }
             } else {
                 try m.progress(&progression, progression.advance(now: m.now, stopAtPhaseEnd: true))
             }
