@@ -460,6 +460,18 @@ import Testing
         let again = await t.run("w1", "complete")
         #expect(again.result["state_version"] == version)
         #expect(!Self.steps(again).contains { $0.contains("complete") })
+        // Stakeholders notified again: the notice goes out, the version stays (it moved on).
+        let notified = await t.run("w1", "complete", #"{"notify_stakeholders": ["team"]}"#)
+        #expect(notified.succeeded, "\(notified.json)")
+        #expect(await t.run("w1", "get-status").result["workflow_state"]?["state_version"] == version)
+        let notices = await t.run("w1", "get-events", #"{"event_types": ["stakeholder_notified"]}"#).result["events"]
+        #expect(notices?.arrayValue?.count == 1)
+        // get-status of the finished workflow names the artifacts the finalization wrote (§12):
+        // it said none.
+        let report = await t.run("w1", "get-status").result["hub_to_orchestrate"]?["artifact_locations"]
+        let written = finalized.result["hub_to_orchestrate"]?["artifact_locations"]?.arrayValue ?? []
+        #expect(!written.isEmpty)
+        #expect(Set(report?.arrayValue ?? []) == Set(written), "\(String(describing: report)) vs \(written)")
         // Completed by `complete` itself: finalized in the same change.
         await t.run("w2", "create", #"{"phases": ["a"]}"#)
         await t.run("w2", "start")

@@ -106,12 +106,19 @@ enum CompleteWorkflow {
             }
             if let stakeholders = p.notifyStakeholders, let names = stakeholders.names {
                 let all = try m.tx.tasks(of: id)
-                try m.emit(
-                    "stakeholder_notified",
-                    data: [
-                        "stakeholders": .strings(names),
-                        "completion_status": .string(CompletionStatus.of(all, status: m.workflow.status).rawValue),
-                    ])
+                let data: JSONValue = [
+                    "stakeholders": .strings(names),
+                    "completion_status": .string(CompletionStatus.of(all, status: m.workflow.status).rawValue),
+                ]
+                if m.workflow.finalizedAt == nil {
+                    try m.emit("stakeholder_notified", data: data)
+                } else {
+                    // A later finalization changes nothing (§5): the notice is published again, as a
+                    // fact, without a new state_version (another client's if_version still holds).
+                    _ = try m.tx.append(
+                        .workflow("stakeholder_notified", m.workflow, data: data, causedBy: m.rootCause),
+                        eventID: m.ids.make("evt"), timestamp: m.now)
+                }
             }
             let released = (p.cleanupResources ?? true) ? try m.releaseAllocations(reason: "workflow completed") : 0
             // The first finalization is a change of its own (`finalized_at`, and the event every change

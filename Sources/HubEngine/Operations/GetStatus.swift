@@ -43,7 +43,9 @@ enum GetStatus {
         ]
         if limit > 0 { result["recent_events"] = .array(recent.reversed().map(\.json)) }
         if snapshot.workflow.status.isFinished {
-            result["hub_to_orchestrate"] = HandoffView(hub: context.hub).json(snapshot, artifacts: [])
+            // The artifacts its finalization wrote (§12): it said none, even after `complete` wrote them.
+            let handoff = HandoffView(hub: context.hub)
+            result["hub_to_orchestrate"] = handoff.json(snapshot, artifacts: handoff.existingArtifacts(of: snapshot))
         }
         return OperationOutcome(
             result: result, nextSteps: NextSteps.after(snapshot), stateVersion: snapshot.workflow.stateVersion)
