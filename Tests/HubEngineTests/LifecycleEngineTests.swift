@@ -435,6 +435,33 @@ import Testing
         response.json["next_steps"]?.arrayValue?.compactMap(\.stringValue) ?? []
     }
 
+    /// Found by session 18's probe: the report counted each task under its last agent only, so
+    /// an agent whose attempt failed before another's succeeded was left out, and report.md had
+    /// no agents at all.
+    @Test func theReportCountsEveryAgentsCompletionsAndFailedAttempts() async throws {
+        let t = try TestHub()
+        defer { t.remove() }
+        await t.run("w1", "create", #"{"phases": [{"name": "p", "tasks": [{"task_id": "a"}]}]}"#)
+        await t.run("w1", "start")
+        for agent in ["f1", "f2"] { await t.run(nil, "register-agent", "{\"agent_id\": \"\(agent)\"}") }
+        let first = try #require(await t.claim("f1").first?["lease_id"]?.stringValue)
+        await t.run(nil, "fail-task", "{\"lease_id\": \"\(first)\", \"error\": \"flaky\"}")
+        let second = try #require(await t.claim("f2").first?["lease_id"]?.stringValue)
+        await t.run(nil, "complete-task", "{\"lease_id\": \"\(second)\"}")
+
+        let done = await t.run("w1", "complete", #"{"generate_report": true}"#)
+
+        let paths =
+            done.result["hub_to_orchestrate"]?["artifact_locations"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        let jsonPath = try #require(paths.first { $0.hasSuffix("report.json") })
+        let report = try JSONParser.parse(bytes: Array(try #require(FileManager.default.contents(atPath: jsonPath))))
+        #expect(report["agents"]?["f1"] == ["tasks_completed": 0, "tasks_failed": 1], "\(report["agents"] ?? .null)")
+        #expect(report["agents"]?["f2"] == ["tasks_completed": 1, "tasks_failed": 0])
+        let markdown = try String(
+            contentsOfFile: try #require(paths.first { $0.hasSuffix("report.md") }), encoding: .utf8)
+        #expect(markdown.contains("| f1 | 0 | 1 |"), "\(markdown)")
+    }
+
     /// §3: next steps come from the state. Once `complete` has finalized a workflow they asked
     /// for the finalization again, after it and in every later status read.
     @Test func aFinalizedWorkflowIsNotAskedToBeFinalizedAgain() async throws {

@@ -62,12 +62,14 @@ struct ReportWriter {
                 "timestamp": .string(Timestamp.format(milliseconds: e.timestamp)), "data": e.data,
             ]
         }
+        // Each agent's results here, from the log: every completion and every failed attempt it
+        // reported. The tasks' final state counted only the last agent of each task, so an agent
+        // whose attempt failed before another's succeeded was left out.
         var agents: [String: (completed: Int, failed: Int)] = [:]
-        for t in snapshot.tasks {
-            guard let a = t.assignedAgent else { continue }
+        for e in events where e.eventType == "task_completed" || e.eventType == "task_failed" {
+            guard let a = e.data["agent_id"]?.stringValue else { continue }
             var c = agents[a] ?? (0, 0)
-            if t.status == .completed { c.completed += 1 }
-            if t.status == .failed { c.failed += 1 }
+            if e.eventType == "task_completed" { c.completed += 1 } else { c.failed += 1 }
             agents[a] = c
         }
         var agentJSON: JSONValue = .emptyObject
@@ -121,6 +123,15 @@ struct ReportWriter {
             }
             lines.append("")
         }
+        // The agents' results (§5: the report covers them), as report.json gives them.
+        let agents = report["agents"]?.objectValue ?? [:]
+        lines += ["## Agents", ""]
+        if agents.isEmpty { lines.append("None.") }
+        if !agents.isEmpty { lines += ["| agent | completed | failed attempts |", "|---|---|---|"] }
+        for (name, figures) in agents.sorted(by: { $0.key < $1.key }) {
+            lines.append("| \(name) | \(s(figures["tasks_completed"])) | \(s(figures["tasks_failed"])) |")
+        }
+        lines.append("")
         for (title, key) in [("Failures", "failures"), ("Recoveries", "recoveries")] {
             let items = report[key]?.arrayValue ?? []
             lines += ["## \(title)", ""]
