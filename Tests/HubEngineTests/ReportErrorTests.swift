@@ -84,6 +84,36 @@ import Testing
         #expect(await t.run("w1", "get-status").result["workflow_state"]?["status"] == "completed")
     }
 
+    /// Found by session 18's probe: retrying a task whose phase had closed (a high failure
+    /// tolerance let it complete) left it pending in that phase, with its revived dependents,
+    /// and the workflow could never finish. Not attempted, saying how to run the phase again.
+    @Test func aTaskOfAClosedPhaseIsNotRetried() async throws {
+        await t.run(
+            "w1", "create",
+            #"{"phases": [{"name": "one", "tasks": [{"task_id": "a", "max_retries": 0}, {"task_id": "b"}]}, {"name": "two", "tasks": [{"task_id": "c", "depends_on": ["a"]}, {"task_id": "d"}]}], "configuration": {"failure_tolerance": "high"}}"#
+        )
+        await t.run("w1", "start")
+        await t.run(nil, "register-agent", #"{"agent_id": "ag", "max_concurrent_tasks": 2}"#)
+        for task in await t.claim("ag", max: 2) {
+            let lease = task["lease_id"]?.stringValue ?? ""
+            if task["task_id"] == "a" {
+                await t.run(nil, "fail-task", "{\"lease_id\": \"\(lease)\", \"error\": \"x\"}")
+            } else {
+                await t.run(nil, "complete-task", "{\"lease_id\": \"\(lease)\"}")
+            }
+        }
+        #expect(await status("c") == "skipped")
+
+        let reported = await t.run(
+            "w1", "report-error", #"{"error_type": "task_failure", "error_message": "x", "task_id": "a"}"#)
+
+        #expect(reported.result["recovery_action"]?["attempted"] == false, "\(reported.json)")
+        #expect(reported.result["recovery_action"]?["reason"]?.stringValue?.contains("resume_from_phase") == true)
+        #expect(await status("a") == "failed")
+        #expect(await status("c") == "skipped")
+        #expect(await t.run("w1", "verify-state").result["valid"] == true)
+    }
+
     @Test func anUnrecoverableErrorIsReportedWithoutRecovery() async throws {
         await setUp()
         let reported = await t.run(

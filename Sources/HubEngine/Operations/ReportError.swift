@@ -254,10 +254,20 @@ enum ReportError {
                         "the workflow is \(m.workflow.status.rawValue); resume it to retry its failed tasks"),
                 ]
             }
+            let phase = try m.tx.phases(of: id).first { $0.phaseID == task.phaseID }
+            guard phase?.status == .running else {
+                // Its phase is closed (a failure tolerance let it complete): the task would wait in a
+                // phase that never runs again, and its revived dependents with it, for good.
+                return [
+                    "attempted": false, "action": .string(action.rawValue),
+                    "reason": .string(
+                        "task \(taskID)'s phase \(task.phaseID) is \(phase?.status.rawValue ?? "gone"); run the phase again with pause, then resume '{\"resume_from_phase\": \(task.phaseID)}'"
+                    ),
+                ]
+            }
             let tasks = try m.tx.tasks(of: id)
             let done = Set(tasks.filter { $0.status == .completed || $0.status == .skipped }.map(\.taskID))
-            let phaseRunning = try m.tx.phases(of: id).first { $0.phaseID == task.phaseID }?.status == .running
-            task.status = task.dependsOn.allSatisfy(done.contains) && phaseRunning ? .ready : .pending
+            task.status = task.dependsOn.allSatisfy(done.contains) ? .ready : .pending
             task.completedAt = nil
             task.assignedAgent = nil
             task.maxRetries = max(task.maxRetries, task.attempts)
