@@ -391,6 +391,14 @@ import Testing
         let priority = await t.run(
             "w1", "create", #"{"phases": ["a"], "priority": "low", "configuration": {"priority": "high"}}"#)
         #expect(priority.json["error"]?["context"]?["field"] == "configuration.priority")
+        // max_agents in both places was stored twice, disagreeing (session 18's probe).
+        let agents = await t.run(
+            "w1", "create", #"{"phases": ["a"], "agent_requirements": {"max": 2}, "configuration": {"max_agents": 8}}"#)
+        #expect(agents.json["error"]?["context"]?["field"] == "configuration.max_agents")
+        // The seed's names disagreeing are quoted as given, not as int(1).
+        let names = await t.run(
+            "w1", "create", #"{"phases": ["a"], "agent_requirements": {"min": 1, "min_agents": 3}}"#)
+        #expect(names.error?.message.contains("is 1 but min_agents is 3") == true, "\(names.json)")
         #expect(await t.run("w1", "get-status").errorCode == "WORKFLOW_NOT_FOUND")
         // The same duration written another way agrees.
         let agreeing = await t.run(

@@ -149,7 +149,8 @@ enum CreateWorkflow {
         for (short, long) in [("min", "min_agents"), ("max", "max_agents")] {
             if let a = p.agentRequirements?[short], let b = p.agentRequirements?[long], a != b {
                 throw HubError.parameter(
-                    "agent_requirements.\(short)", "is \(a) but \(long) is \(b); give one of the two")
+                    "agent_requirements.\(short)",
+                    "is \(a.serialized()) but \(long) is \(b.serialized()); give one of the two")
             }
         }
         let requirements = AgentRequirements(json: p.agentRequirements ?? .emptyObject)
@@ -163,6 +164,11 @@ enum CreateWorkflow {
         if let a = p.priority, let b = p.configuration?.priority, a != b {
             throw HubError.parameter(
                 "configuration.priority", "is \(b.rawValue) but priority is \(a.rawValue); give one of the two")
+        }
+        // So are agent_requirements' max_agents and the configuration's (both are stored).
+        if let a = requirements.maxAgents, let b = p.configuration?.maxAgents, a != b {
+            throw HubError.parameter(
+                "configuration.max_agents", "is \(b) but agent_requirements.max_agents is \(a); give one of the two")
         }
         if let interval = p.configuration?.checkpointInterval, interval.milliseconds < 1000 {
             throw HubError.parameter("configuration.checkpoint_interval", "must be at least 1s")
