@@ -105,21 +105,15 @@ struct AgentRunner {
                     let (answer, refusal) = await claim(parameters)
                     if let refusal, refusal.code == .versionConflict {
                         // Another runner took the id over before this one's heartbeat could tell it.
-                        log(
-                            "agent \(options.agentID): claim refused: another runner holds this id (\(Self.holder(refusal))); it took the id over, so this runner stops"
+                        giveUp(
+                            "claim refused: another runner holds this id (\(Self.holder(refusal))); it took the id over, so this runner stops"
                         )
-                        held.stopAll(because: .leaseLost)
                         displaced = true
-                        stop.set()
                         break
                     }
                     if let refusal, refusal.code == .unauthorized {
-                        log(
-                            "agent \(options.agentID): the hub no longer accepts this runner's token (\(refusal.message)); stopping"
-                        )
-                        held.stopAll(because: .leaseLost)
+                        giveUp(Self.tokenRefused(refusal))
                         refused = true
-                        stop.set()
                         break
                     }
                     if refusal?.code == .budgetExhausted {
@@ -212,6 +206,18 @@ struct AgentRunner {
         }
     }
 
+    /// Ends the run: says why, stops the commands (their leases are not this runner's any
+    /// more) and claims nothing further.
+    private func giveUp(_ why: String) {
+        log("agent \(options.agentID): \(why)")
+        held.stopAll(because: .leaseLost)
+        stop.set()
+    }
+
+    static func tokenRefused(_ error: HubError) -> String {
+        "the hub no longer accepts this runner's token (\(error.message)); stopping"
+    }
+
     /// Why the heartbeats ended.
     enum HeartbeatEnding {
         /// The runner is stopping: it sets its agent offline last.
@@ -239,29 +245,20 @@ struct AgentRunner {
                     ]))
             if response.error?.code == .agentNotFound {
                 // Deregistered: its leases were revoked and its tasks are others' now.
-                log("agent \(options.agentID): the hub no longer knows this agent (deregistered); stopping")
-                held.stopAll(because: .leaseLost)
-                stop.set()
+                giveUp("the hub no longer knows this agent (deregistered); stopping")
                 return .deregistered
             }
             if let error = response.error, error.code == .unauthorized {
                 // The token was revoked (its agent deregistered) or is no longer accepted: every
                 // further call would be refused alike, so its leases are not this runner's to run.
-                log(
-                    "agent \(options.agentID): the hub no longer accepts this runner's token (\(error.message)); stopping"
-                )
-                held.stopAll(because: .leaseLost)
-                stop.set()
+                giveUp(Self.tokenRefused(error))
                 return .refused
             }
             if let error = response.error, error.code == .versionConflict {
                 // Another runner registered the id (this one was silent, or set offline): its
                 // heartbeats would release this runner's leases, so this one's runs are not its own.
-                log(
-                    "agent \(options.agentID): another runner holds this id (\(Self.holder(error))); it took the id over, so this runner stops"
-                )
-                held.stopAll(because: .leaseLost)
-                stop.set()
+                giveUp(
+                    "another runner holds this id (\(Self.holder(error))); it took the id over, so this runner stops")
                 return .displaced
             }
             guard response.error == nil, let answer = response.json["result"] else { continue }

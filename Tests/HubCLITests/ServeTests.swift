@@ -262,19 +262,28 @@ import Testing
         #expect(await ProcessWait.exit(of: server, within: .seconds(60)))
     }
 
+    /// Starts `get-events` with `parameters` (a follow) through the server, once it has said on
+    /// standard error that it follows the stream; answers the process and its standard output.
+    static func startFollower(_ s: DispatchSandbox, url: String, _ parameters: String) async throws -> (
+        SpawnedProcess, Pipe
+    ) {
+        let errors = Pipe()
+        let output = Pipe()
+        let follower = try s.runner.start(
+            ["--hub", url, "get-events", parameters], standardOutput: output, standardError: errors)
+        var notices = LineStream(errors.fileHandleForReading)
+        let notice = try #require(await notices.next())
+        #expect(notice.hasPrefix("get-events: following the event stream of"), "\(notice)")
+        return (follower, output)
+    }
+
     /// Found by session 18's probe: a follow whose server stopped gracefully ended with exit 0
     /// and no word, as if interrupted; a watcher could not tell the server had gone.
     @Test(.timeLimit(.minutes(2))) func aFollowWhoseServerStopsSaysSo() async throws {
         let s = try DispatchSandbox("serve-follow-ends")
         defer { s.remove() }
         let (server, url, _) = try await Self.startServer(s)
-        let errors = Pipe()
-        let output = Pipe()
-        let follower = try s.runner.start(
-            ["--hub", url, "get-events", #"{"follow": true, "order": "asc"}"#], standardOutput: output,
-            standardError: errors)
-        var notices = LineStream(errors.fileHandleForReading)
-        #expect(try #require(await notices.next()).hasPrefix("get-events: following the event stream of"))
+        let (follower, output) = try await Self.startFollower(s, url: url, #"{"follow": true, "order": "asc"}"#)
 
         kill(server.processIdentifier, SIGTERM)
 
@@ -301,14 +310,8 @@ import Testing
         _ = try s.run(["--hub", url, "w1", "publish-event", #"{"event_type": "note", "data": {"n": 0}}"#])
         var stream = LineStream(try Self.openStream(url: url, path: "/v1/events/stream?event_types=note"))
         #expect(await stream.next()?.hasPrefix("HTTP/1.1 200") == true)
-        let errors = Pipe()
-        let output = Pipe()
-        let follower = try s.runner.start(
-            ["--hub", url, "get-events", #"{"follow": true, "event_types": ["note"]}"#], standardOutput: output,
-            standardError: errors)
-        var notices = LineStream(errors.fileHandleForReading)
-        let notice = try #require(await notices.next())
-        #expect(notice.hasPrefix("get-events: following the event stream of"), "\(notice)")
+        let (follower, output) = try await Self.startFollower(
+            s, url: url, #"{"follow": true, "event_types": ["note"]}"#)
         _ = try s.run(["--hub", url, "w1", "publish-event", #"{"event_type": "note", "data": {"n": 1}}"#])
         var data: String?
         while data == nil, let line = await stream.next() {
