@@ -90,11 +90,11 @@ enum GetEvents {
     /// A follow reads new events in ascending order: a descending read, one event or the dead
     /// letters cannot be followed.
     static func refuseWhatCannotBeFollowed(_ p: Parameters) throws(HubError) {
-        if p.follow == true && (p.order == "desc" || p.eventId != nil || p.deadLetters == true) { throw unfollowable }
+        if p.follow == true && (p.order == "desc" || p.eventId != nil || p.deadLetters == true) {
+            throw HubError.parameter(
+                "follow", "reads new events in ascending order: drop order desc, event_id and dead_letters")
+        }
     }
-
-    static let unfollowable = HubError.parameter(
-        "follow", "reads new events in ascending order: drop order desc, event_id and dead_letters")
 
     /// Rows read per page while filtering by pattern.
     static let pageSize = 1000
@@ -193,11 +193,6 @@ extension Hub {
     /// should answer bad parameters as a local follow does.
     public static func refuseUnfollowable(_ request: OperationRequest, table: OperationTable) throws(HubError) {
         try table["get-events"]?.schema.validate(request.parameters)
-        let p = request.parameters
-        if p["follow"]?.boolValue == true
-            && (p["order"]?.stringValue == "desc" || p["event_id"] != nil || p["dead_letters"]?.boolValue == true)
-        {
-            throw GetEvents.unfollowable
-        }
+        try GetEvents.refuseWhatCannotBeFollowed(try GetEvents.Parameters.decode(request.parameters))
     }
 }

@@ -90,7 +90,7 @@ struct WorkspaceRestore {
     /// first: a temporary file beside each target, and the directories missing now.
     func planned(_ plan: Plan) -> Staged {
         var staged = Staged()
-        var missing: Set<String> = []
+        var checked: Set<String> = []
         for (entry, _) in plan.writes {
             let (directory, name) = Self.split(entry.path)
             // Short and unique; relative to the open directory, so a long path cannot overflow PATH_MAX.
@@ -99,11 +99,9 @@ struct WorkspaceRestore {
             var walked = ""
             for part in directory.split(separator: "/").map(String.init) {
                 walked = Self.join(walked, part)
-                guard !missing.contains(walked) else { continue }
-                if (try? openIfPresent(walked)) ?? nil == nil {
-                    missing.insert(walked)
-                    staged.createdDirectories.append(walked)
-                }
+                // Each directory looked at once, however many files go into it.
+                guard checked.insert(walked).inserted else { continue }
+                if (try? openIfPresent(walked)) ?? nil == nil { staged.createdDirectories.append(walked) }
             }
         }
         staged.removals = plan.removals
@@ -115,6 +113,7 @@ struct WorkspaceRestore {
     func stage(_ plan: Plan, as planned: Staged, contents: [String: [UInt8]]) throws(HubError) -> Staged {
         var staged = Staged()
         var swept: Set<String> = []
+        let own = Set(planned.renames.map(\.temporary))
         do throws(HubError) {
             for ((entry, _), (directory, temporary, name)) in zip(plan.writes, planned.renames) {
                 guard let bytes = contents[entry.sha256] else {
@@ -122,7 +121,7 @@ struct WorkspaceRestore {
                         .checkpointCorrupt, "The stored contents of \(entry.path) (\(entry.sha256)) are missing")
                 }
                 let handle = try open(directory, create: true, created: &staged.createdDirectories)
-                if swept.insert(directory).inserted { sweepTemporaries(in: handle, keeping: planned) }
+                if swept.insert(directory).inserted { sweepTemporaries(in: handle, keeping: own) }
                 if let code = FileSystem.writeNewFile(temporary, in: handle, bytes, mode: entry.mode) {
                     throw failure("write \(entry.path)", code)
                 }
@@ -171,8 +170,7 @@ struct WorkspaceRestore {
     }
 
     /// Temporary files of a restore that was killed before its renames are ours to remove.
-    private func sweepTemporaries(in directory: DirectoryHandle, keeping planned: Staged) {
-        let own = Set(planned.renames.map(\.temporary))
+    private func sweepTemporaries(in directory: DirectoryHandle, keeping own: Set<String>) {
         for name in FileSystem.names(in: directory) ?? []
         where name.hasPrefix(Self.temporaryPrefix) && name.hasSuffix(".tmp") && !own.contains(name) {
             _ = FileSystem.remove(name, in: directory)
