@@ -8,8 +8,7 @@ extension HubRouter {
     /// The methods the API serves on `path`, or `nil` when no route has that path; `isOperation`
     /// says whether a name is an operation's (a path naming none is not found, whatever the method).
     static func allowedMethods(_ path: String, isOperation: (String) -> Bool) -> [HTTPRequest.Method]? {
-        // `/v1/workflows//start` names no workflow: an empty segment is no route's.
-        guard !path.dropFirst().contains("//") else { return nil }
+        guard !hasEmptySegment(path) else { return nil }
         let segments = path.split(separator: "/", omittingEmptySubsequences: true)
         func operation(_ segment: Substring) -> Bool {
             isOperation(segment.removingPercentEncoding ?? String(segment))
@@ -27,6 +26,9 @@ extension HubRouter {
 }
 
 extension HubRouter {
+    /// `/v1/workflows//start` names no workflow: an empty segment is no route's.
+    static func hasEmptySegment(_ path: String) -> Bool { path.dropFirst().contains("//") }
+
     /// The route `path` belongs to, written as the router writes its routes' paths (the
     /// metrics' `http_route`), or `nil` when it belongs to none: for a request no route
     /// answered because of its method (405), which the router labels NotFound.
@@ -61,7 +63,7 @@ struct MethodNotAllowedMiddleware<Context: RequestContext>: RouterMiddleware {
             guard let allowed = HubRouter.allowedMethods(request.uri.path, isOperation: { hub.table[$0] != nil })
             else {
                 // No route at this path: a JSON error like every other answer of the API, not an empty 404.
-                let emptySegment = request.uri.path.dropFirst().contains("//")
+                let emptySegment = HubRouter.hasEmptySegment(request.uri.path)
                 var response = HubRouter.failure(
                     HubError(
                         .operationNotFound, "Nothing is served at \(request.uri.path.prefix(256))",

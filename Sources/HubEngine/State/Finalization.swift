@@ -86,13 +86,11 @@ struct HandoffView {
     /// The artifacts a finalization of `snapshot`'s workflow wrote that are there now (its
     /// state file and event log, its report), for `get-status`, which writes none.
     func existingArtifacts(of snapshot: WorkflowSnapshot) -> [String] {
-        let root = hub.stateDirectory
-        let id = snapshot.workflow.id
-        let folder = StateExporter.folder(for: snapshot.workflow.status)
-        return [
-            "\(root)/workflows/\(folder)/\(id).json", "\(root)/events/\(id)_events.jsonl",
-            "\(root)/reports/\(id)/report.md", "\(root)/reports/\(id)/report.json",
-        ].filter { FileManager.default.fileExists(atPath: $0) }
+        let exported = StateExporter(hub: hub).workflowPaths(snapshot.workflow)
+        let report = ReportWriter(hub: hub).paths(snapshot.workflow.id)
+        return [exported.state, exported.events, report.markdown, report.json].filter {
+            FileManager.default.fileExists(atPath: $0)
+        }
     }
 
     func json(_ snapshot: WorkflowSnapshot, artifacts: [String]) -> JSONValue {

@@ -7,12 +7,16 @@ import HubCore
 struct ReportWriter {
     let hub: Hub
 
+    /// Where the workflow's report goes.
+    func paths(_ workflowID: String) -> (markdown: String, json: String) {
+        let directory = "\(hub.stateDirectory)/reports/\(workflowID)"
+        return ("\(directory)/report.md", "\(directory)/report.json")
+    }
+
     func write(_ snapshot: WorkflowSnapshot, events: [HubEvent]) throws(HubError) -> (markdown: String, json: String) {
         let w = snapshot.workflow
-        let directory = "\(hub.stateDirectory)/reports/\(w.id)"
         let report = json(snapshot, events: events)
-        let jsonPath = "\(directory)/report.json"
-        let markdownPath = "\(directory)/report.md"
+        let (markdownPath, jsonPath) = paths(w.id)
         let temp = "\(hub.stateDirectory)/tmp/\(w.id)"
         try FileWriter.write(report, to: jsonPath, temporaryDirectory: temp)
         try FileWriter.write(Array(markdown(snapshot, report: report).utf8), to: markdownPath, temporaryDirectory: temp)

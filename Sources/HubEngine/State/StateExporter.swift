@@ -20,11 +20,17 @@ struct StateExporter {
         }
     }
 
+    /// Where the workflow's state file and event log go: what ``exportWorkflow(_:)`` writes.
+    func workflowPaths(_ workflow: Workflow) -> (state: String, events: String) {
+        let folder = Self.folder(for: workflow.status)
+        return ("\(root)/workflows/\(folder)/\(workflow.id).json", "\(root)/events/\(workflow.id)_events.jsonl")
+    }
+
     /// Writes the workflow's state file (removing copies in the other folders) and its event log.
     func exportWorkflow(_ snapshot: WorkflowSnapshot) async throws -> [String] {
         let id = snapshot.workflow.id
         let folder = Self.folder(for: snapshot.workflow.status)
-        let statePath = "\(root)/workflows/\(folder)/\(id).json"
+        let (statePath, eventsPath) = workflowPaths(snapshot.workflow)
         let agents = try await hub.store.read { tx in try WorkflowAgents.read(id, tasks: snapshot.tasks, in: tx) }
         let view = WorkflowStateView(snapshot: snapshot, now: hub.clock.nowMilliseconds(), agents: agents)
         try FileWriter.write(
@@ -33,7 +39,6 @@ struct StateExporter {
         for other in ["active", "completed", "failed"] where other != folder {
             try? FileManager.default.removeItem(atPath: "\(root)/workflows/\(other)/\(id).json")
         }
-        let eventsPath = "\(root)/events/\(id)_events.jsonl"
         try FileWriter.write(try await eventLines(id), to: eventsPath, temporaryDirectory: temporaryDirectory(id))
         return [statePath, eventsPath]
     }
