@@ -167,6 +167,33 @@ import Testing
         #expect(journals.isEmpty)
     }
 
+    /// A child spawned while a journal's lock was held shares its open file (a `dup` here, as a
+    /// fork makes one) until the child's exec: the lock outlived its holder that long, and an
+    /// operation in between took a dead restore's journal for a live one's and left it.
+    @Test func aLockEndsWithItsHolderWhateverCopiesOfItsDescriptorRemain() throws {
+        try write("state/journal/j.json", "{}")
+        let folder = try #require(try? FileSystem.openDirectory(t.directory.file("state/journal")).get())
+        var copy: Int32 = -1
+        defer { close(copy) }
+        do {
+            guard case .locked(let held) = FileSystem.lockExisting("j.json", in: folder) else {
+                Issue.record("cannot lock the journal")
+                return
+            }
+            copy = dup(held.fd)
+            guard case .busy = FileSystem.lockExisting("j.json", in: folder) else {
+                Issue.record("a held lock was not busy")
+                return
+            }
+            withExtendedLifetime(held) {}
+        }
+
+        guard case .locked = FileSystem.lockExisting("j.json", in: folder) else {
+            Issue.record("the lock outlived its holder")
+            return
+        }
+    }
+
     /// The locks another process's pass over the journals holds: `journal.lock`, then the journal's.
     func otherPass(holding name: String) async throws -> [LockedFile] {
         let folder = try #require(try? FileSystem.openDirectory(t.directory.file("state/journal")).get())

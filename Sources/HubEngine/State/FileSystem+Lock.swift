@@ -13,7 +13,13 @@ final class LockedFile {
 
     init(fd: Int32) { self.fd = fd }
 
-    deinit { close(fd) }
+    deinit {
+        // Unlocked before it is closed: a child spawned while the descriptor was open shares
+        // its open file, and with it the lock, until the child's exec closes its copy. Closing
+        // ours alone would leave the lock held that long; unlocking ends it for every copy.
+        flock(fd, LOCK_UN)
+        close(fd)
+    }
 
     /// The whole file, read from its start; `nil` on an error or past `maximum` bytes.
     func contents(maximum: Int64) -> [UInt8]? {
