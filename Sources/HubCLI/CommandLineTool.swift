@@ -142,9 +142,14 @@ public struct CommandLineTool: Sendable {
         let request: OperationRequest
         do {
             request = try parseRequest(invocation, table: table)
+        } catch let refusal as RequestEnvelope.Refusal {
+            return emitError(
+                refusal.error, operation: refusal.operation, workflowID: refusal.workflowID, pretty: pretty, exit: 2)
         } catch {
             let names = Self.names(ofTyped: words, request: invocation.request != nil, table: table)
-            return emitError(error, operation: names.operation, workflowID: names.workflowID, pretty: pretty, exit: 2)
+            return emitError(
+                error as? HubError ?? .internal("\(error)"), operation: names.operation, workflowID: names.workflowID,
+                pretty: pretty, exit: 2)
         }
         let stateDirectory = Paths.absolute(
             invocation.stateDirectory ?? environment["COORDINATION_HUB_STATE_DIR"] ?? ".claude/coordination",
@@ -194,7 +199,8 @@ public struct CommandLineTool: Sendable {
     }
 
     /// Turns the words into (workflow id, operation, parameters), or `INVALID_ARGUMENTS`.
-    func parseRequest(_ invocation: Invocation, table: OperationTable) throws(HubError) -> OperationRequest {
+    /// A refused `--request` envelope throws ``RequestEnvelope/Refusal``, naming what it names.
+    func parseRequest(_ invocation: Invocation, table: OperationTable) throws -> OperationRequest {
         if let source = invocation.request {
             guard source == "-" || source.hasPrefix("@") else {
                 throw HubError(.invalidArguments, "--request takes '-' (standard input) or @file")
@@ -203,32 +209,18 @@ public struct CommandLineTool: Sendable {
                 throw HubError(.invalidArguments, "--request takes no other arguments")
             }
             let envelope = try ParameterSource.document(source, standardInput: standardInput)
-            guard case .object = envelope else { throw HubError.envelopeNotAnObject(got: envelope) }
-            for key in envelope.objectValue?.keys ?? [] where !["workflow_id", "operation", "parameters"].contains(key)
-            {
-                throw HubError(
-                    .invalidArguments,
-                    "Unknown key '\(key.prefix(64))' in the request envelope (expected workflow_id, operation, parameters)"
-                )
+            let request = try RequestEnvelope.read(envelope).get()
+            func refuse(_ error: HubError) -> RequestEnvelope.Refusal {
+                RequestEnvelope.Refusal(error: error, operation: request.operation, workflowID: request.workflowID)
             }
-            guard let operation = envelope["operation"]?.stringValue else {
-                throw HubError(.invalidArguments, "The request envelope needs \"operation\" (a string)")
+            guard let operation = table[request.operation] else {
+                throw refuse(unknownOperation(request.operation, table: table))
             }
-            guard table[operation] != nil else { throw unknownOperation(operation, table: table) }
-            let workflowID: String?
-            switch envelope["workflow_id"] {
-            case nil, .null?: workflowID = nil
-            case .string(let s)?: workflowID = s
-            default: throw HubError(.invalidArguments, "\"workflow_id\" in the request envelope must be a string")
+            if operation.scope == .workflow, request.workflowID == nil {
+                throw refuse(
+                    HubError(.invalidArguments, "\(request.operation) needs a workflow_id in the request envelope"))
             }
-            let parameters = envelope["parameters"] ?? .emptyObject
-            guard case .object = parameters else {
-                throw HubError(.invalidArguments, "\"parameters\" in the request envelope must be an object")
-            }
-            if table[operation]?.scope == .workflow, workflowID == nil {
-                throw HubError(.invalidArguments, "\(operation) needs a workflow_id in the request envelope")
-            }
-            return OperationRequest(workflowID: workflowID, operation: operation, parameters: parameters)
+            return request
         }
         let words = invocation.words
         guard let first = words.first else {

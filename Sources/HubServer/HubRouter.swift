@@ -57,33 +57,12 @@ public enum HubRouter {
             } catch let error as HubError {
                 return failure(error, operation: "request", workflowID: nil, hub: hub)
             }
-            guard case .object = envelope else {
-                return failure(.envelopeNotAnObject(got: envelope), operation: "request", workflowID: nil, hub: hub)
+            switch RequestEnvelope.read(envelope) {
+            case .failure(let refusal):
+                return failure(refusal.error, operation: refusal.operation, workflowID: refusal.workflowID, hub: hub)
+            case .success(let operation):
+                return await perform(operation, hub: hub, auth: auth, headers: headers, context: context)
             }
-            for key in envelope.objectValue?.keys ?? [] where !["workflow_id", "operation", "parameters"].contains(key)
-            {
-                return failure(
-                    HubError(
-                        .invalidArguments,
-                        "Unknown key '\(key.prefix(64))' in the request envelope (expected workflow_id, operation, parameters)"
-                    ), operation: "request", workflowID: nil, hub: hub)
-            }
-            guard let operation = envelope["operation"]?.stringValue else {
-                return failure(
-                    HubError(.invalidArguments, "The envelope needs \"operation\": the operation's name"),
-                    operation: "request", workflowID: nil, hub: hub)
-            }
-            let parameters = envelope["parameters"] ?? .emptyObject
-            guard parameters.objectValue != nil else {
-                return failure(
-                    HubError(
-                        .invalidArguments, "\"parameters\" must be a JSON object, got \(parameters.typeName)",
-                        suggestions: ["Wrap the parameters in { }"]), operation: operation, workflowID: nil, hub: hub)
-            }
-            return await perform(
-                OperationRequest(
-                    workflowID: envelope["workflow_id"]?.stringValue, operation: operation, parameters: parameters),
-                hub: hub, auth: auth, headers: headers, context: context)
         }
         router.post("v1/workflows/:id/:operation") { request, context in
             let id = Self.pathParameter(context, "id") ?? ""

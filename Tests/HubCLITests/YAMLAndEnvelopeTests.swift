@@ -177,6 +177,28 @@ import Testing
         }
     }
 
+    /// A refused envelope named `"operation": "request"` even when it said which operation and
+    /// workflow it was for; the positional form's refusals name them.
+    @Test func aRefusedEnvelopeNamesTheOperationAndWorkflowItGives() throws {
+        let hub = try CLISandbox("envelope-names")
+        defer { hub.remove() }
+        for envelope in [
+            #"{"workflow_id": "env_wf", "operation": "pause", "params": {}}"#,
+            #"{"workflow_id": "env_wf", "operation": "pause", "parameters": [1]}"#,
+        ] {
+            let answer = try hub.run("--request", "-", stdin: envelope).json
+            #expect(answer["operation"] == "pause", "\(answer)")
+            #expect(answer["workflow_id"] == "env_wf", "\(answer)")
+        }
+        let wrongID = try hub.run("--request", "-", stdin: #"{"workflow_id": 7, "operation": "pause"}"#).json
+        #expect(wrongID["operation"] == "pause")
+        #expect(wrongID["workflow_id"] == .null)
+        #expect(wrongID["error"]?["message"]?.stringValue?.hasSuffix("must be a string, got integer") == true)
+        let noOperation = try hub.run("--request", "-", stdin: #"{"workflow_id": "env_wf", "operation": 1}"#).json
+        #expect(noOperation["operation"] == "request")
+        #expect(noOperation["workflow_id"] == "env_wf")
+    }
+
     /// An envelope that is not an object was refused as "Parameters must be a JSON object":
     /// the envelope is not the parameters. The message says what it is and what it holds.
     @Test(arguments: ["[1]", #""x""#, "7", "null"])

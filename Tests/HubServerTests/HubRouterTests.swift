@@ -100,6 +100,14 @@ import Testing
             ) { r in
                 #expect(r.status == .badRequest)
             }
+            // A workflow id that is not a string was taken for none.
+            try await client.execute(
+                uri: "/v1/operations", method: .post, body: Self.body(#"{"operation": "get-status", "workflow_id": 7}"#)
+            ) { r in
+                #expect(r.status == .badRequest)
+                #expect(Self.json(r)["operation"] == "get-status")
+                #expect(Self.json(r)["error"]?["message"]?.stringValue?.contains("\"workflow_id\"") == true)
+            }
             // An envelope that is not an object is named as the envelope, with what it holds.
             try await client.execute(uri: "/v1/operations", method: .post, body: Self.body("[1]")) { r in
                 #expect(r.status == .badRequest)
