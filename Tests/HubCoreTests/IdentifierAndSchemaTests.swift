@@ -101,6 +101,15 @@ import Testing
         #expect(error.message.hasSuffix("got 100000000000000000"), "\(error.message)")
     }
 
+    /// A duration too long to hold was refused as though it were not a duration at all.
+    @Test func aDurationTooLongToHoldIsToldFromOneThatIsNotADuration() throws {
+        let long = try #require(try problem(#"{"name":"x","timeout":"200000000d"}"#))
+        #expect(long.message.contains("longer than the hub can hold"), "\(long.message)")
+        let wrong = try #require(try problem(#"{"name":"x","timeout":"soon"}"#))
+        #expect(wrong.message.contains("must be a duration such as"), "\(wrong.message)")
+        #expect(try problem(#"{"name":"x","timeout":"104166666d"}"#) == nil, "the longest duration held")
+    }
+
     @Test func suggestsTheNearestKnownParameter() throws {
         let error = try #require(try problem(#"{"name":"x","timout":"5m"}"#))
         #expect(error.message.contains("did you mean 'timeout'"))

@@ -61,7 +61,14 @@ extension Schema {
             }
             switch format {
             case .duration?:
-                guard HubDuration(parsing: s) != nil else {
+                switch HubDuration.read(s) {
+                case .duration: break
+                case .tooLong:
+                    throw HubError.parameter(
+                        here,
+                        "is longer than the hub can hold (at most 104166666d, about 285,000 years), got \"\(s.prefix(64))\""
+                    )
+                case .malformed:
                     throw HubError.parameter(
                         here, "must be a duration such as 250ms, 5s, 15m, 2h, 7d or \"1h 15m\", got \"\(s.prefix(64))\""
                     )

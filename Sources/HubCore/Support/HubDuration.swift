@@ -24,24 +24,42 @@ public struct HubDuration: Sendable, Hashable, Comparable, CustomStringConvertib
 
     /// Parses `250ms`, `5s`, `1.5h`, `1h 15m`, `1h15m`. Returns `nil` for anything else.
     public init?(parsing text: String) {
+        guard case .duration(let value) = Self.read(text) else { return nil }
+        self = value
+    }
+
+    /// The longest duration held, in milliseconds (about 285,000 years).
+    public static let maximumMilliseconds: Double = 9.0e15
+
+    /// What a duration text reads as.
+    public enum Reading: Sendable, Equatable {
+        case duration(HubDuration)
+        /// Well formed, but longer than ``maximumMilliseconds``.
+        case tooLong
+        case malformed
+    }
+
+    /// Reads `text`, telling a duration too long to hold from one that is not a duration.
+    public static func read(_ text: String) -> Reading {
         var total: Double = 0
         var chars = Substring(text.trimmingCharactersInSpaces())
-        guard !chars.isEmpty, chars.count <= 64 else { return nil }
+        guard !chars.isEmpty, chars.count <= 64 else { return .malformed }
         var sawPart = false
         while !chars.isEmpty {
             chars = chars.drop { $0 == " " }
             if chars.isEmpty { break }
             let number = chars.prefix { $0.isASCII && ($0.isNumber || $0 == ".") }
-            guard !number.isEmpty, let value = Double(number) else { return nil }
+            guard !number.isEmpty, let value = Double(number) else { return .malformed }
             chars = chars.dropFirst(number.count)
             let unitText = chars.prefix { $0.isASCII && $0.isLetter }
             chars = chars.dropFirst(unitText.count)
-            guard let unit = Self.units.first(where: { $0.0 == unitText }) else { return nil }
+            guard let unit = Self.units.first(where: { $0.0 == unitText }) else { return .malformed }
             total += value * Double(unit.1)
             sawPart = true
         }
-        guard sawPart, total.isFinite, total < 9.0e15 else { return nil }
-        self.milliseconds = Int64(total.rounded())
+        guard sawPart else { return .malformed }
+        guard total.isFinite, total < maximumMilliseconds else { return .tooLong }
+        return .duration(HubDuration(milliseconds: Int64(total.rounded())))
     }
 
     /// The canonical text: the largest units first, e.g. `1h 15m`, `250ms`, `0s`.
