@@ -420,6 +420,16 @@ import Testing
         #expect(await t.run("w1", "get-status").result["workflow_state"]?["status"] == "created")
     }
 
+    /// An empty name was taken, leaving a workflow that lists with no name at all.
+    @Test func anEmptyNameIsRefused() async throws {
+        let t = try TestHub()
+        defer { t.remove() }
+        let create = await t.run("w1", "create", #"{"name": "", "phases": ["a"]}"#)
+        #expect(create.errorCode == "INVALID_PARAMETERS")
+        #expect(create.json["error"]?["context"]?["field"] == "name")
+        #expect(await t.run("w1", "get-status").errorCode == "WORKFLOW_NOT_FOUND")
+    }
+
     @Test func aTaskTimeoutOfZeroIsRefusedInCreateAndAddTasks() async throws {
         let t = try TestHub()
         defer { t.remove() }

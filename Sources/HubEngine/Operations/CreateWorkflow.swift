@@ -17,7 +17,7 @@ enum CreateWorkflow {
         var budget: JSONValue?
 
         static let schema = Schema.object([
-            .init("name", .string("Human-readable name. Defaults to the workflow id.", maxLength: 1000)),
+            .init("name", .name("Human-readable name. Defaults to the workflow id.", maxLength: 1000)),
             .init("description", .string("What the workflow is for.", maxLength: 100_000)),
             .init(
                 "phases",
