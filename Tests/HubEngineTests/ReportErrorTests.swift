@@ -43,6 +43,11 @@ import Testing
         #expect(reported.result["recovery_action"]?["action"] == "retry_task")
         #expect(reported.result["recovery_action"]?["succeeded"] == true)
         #expect(await status("build") == "ready")
+        // The next steps follow the recovery: the report's suggestion told of the task still running.
+        #expect(report?["recovery_suggestions"]?.arrayValue?.first?.stringValue?.contains("is running") == true)
+        let steps = reported.json["next_steps"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        #expect(!steps.contains { $0.contains("is running") }, "\(steps)")
+        #expect(steps.contains { $0.contains("ready for agents") }, "\(steps)")
         let events = await t.run("w1", "get-events", #"{"event_types": ["error_encountered", "task_retried"]}"#)
         let list = events.result["events"]?.arrayValue ?? []
         #expect(list.first?["severity"] == "error")

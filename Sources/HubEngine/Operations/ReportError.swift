@@ -114,7 +114,10 @@ enum ReportError {
         }
         var outcome = try await OperationOutcome.after(
             hub, id, result: ["error_report": report, "recovery_action": recovery])
-        outcome.nextSteps = suggestions + outcome.nextSteps
+        // The report's suggestions describe the state the error was reported in; after a
+        // recovery that ran, they would tell of a task still running that is ready again.
+        let recovered = recovery["succeeded"] == true
+        outcome.nextSteps = (recovered ? [] : suggestions) + outcome.nextSteps
         return outcome
     }
 
