@@ -80,6 +80,28 @@ import Testing
         #expect(assigned.result["bound_agents"]?.arrayValue?.count == 2)
     }
 
+    /// A workflow's `max_agents` bounds what its bindings may ask for: `start`, `assign-agents`
+    /// and `accept-handoff` bound more agents than it allows.
+    @Test func noBindingAsksForMoreThanTheWorkflowsMaxAgents() async throws {
+        for n in 1...3 { await t.run(nil, "register-agent", "{\"agent_id\": \"a\(n)\"}") }
+        await t.run("w1", "create", #"{"phases": ["p"], "agent_requirements": {"max_agents": 2}}"#)
+        let started = await t.run("w1", "start", #"{"agent_pool_size": 3}"#)
+        #expect(started.errorCode == "INVALID_PARAMETERS")
+        #expect(started.error?.context?["field"] == "agent_pool_size")
+        #expect(started.error?.message.contains("max_agents (2)") == true, "\(started.json)")
+        #expect(await t.run("w1", "get-status").result["workflow_state"]?["status"] == "created")
+        #expect(await t.run("w1", "start", #"{"agent_pool_size": 2}"#).succeeded)
+        let assigned = await t.run("w1", "assign-agents", #"{"agent_count": 3}"#)
+        #expect(assigned.errorCode == "INVALID_PARAMETERS")
+        #expect(assigned.error?.context?["field"] == "agent_count")
+        let handoff = await t.run(
+            nil, "accept-handoff",
+            #"{"orchestrate_to_hub": {"workflow_definition": {"workflow_id": "wh", "phases": ["a"], "agent_requirements": {"max_agents": 1}}, "agent_preferences": {"agent_pool_size": 2}}}"#
+        )
+        #expect(handoff.errorCode == "INVALID_PARAMETERS", "\(handoff.json)")
+        #expect(await t.run("wh", "get-status").errorCode == "WORKFLOW_NOT_FOUND")
+    }
+
     /// `get-status` shows the workflow's agents (the seed's `agent_assignments`) and, asked,
     /// their records: both were always empty.
     @Test func getStatusShowsTheAgentsOfTheWorkflow() async throws {

@@ -27,6 +27,17 @@ enum PoolBinding {
         return Array(ranked.prefix(max(0, min(count, limit))))
     }
 
+    /// Refuses a request for more agents than the workflow's `max_agents` (§4) with
+    /// `INVALID_PARAMETERS` naming `field`: the pool would outgrow what the workflow says it takes.
+    static func refuseBeyondMaximum(_ count: Int, field: String, of workflow: Workflow) throws {
+        guard let maximum = workflow.configuration.maxAgents, count > maximum else { return }
+        throw HubError(
+            .invalidParameters,
+            "parameter '\(field)' asks for \(count) agents, more than workflow \(workflow.id)'s max_agents (\(maximum))",
+            details: "Ask for at most \(maximum), or create the workflow with a larger agent_requirements.max_agents.",
+            context: ["field": .string(field), "max_agents": .count(maximum)])
+    }
+
     /// The wanted roles no chosen agent has.
     static func uncovered(_ roles: [String], by chosen: [Agent]) -> [String] {
         let covered = Set(chosen.flatMap(\.specializations))

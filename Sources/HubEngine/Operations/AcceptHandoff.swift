@@ -151,6 +151,8 @@ enum AcceptHandoff {
             var m = Mutation(tx: tx, workflow: workflow, now: now, ids: ids, checkpointRetention: keep)
             var bound: [String] = []
             if let size = preferences?.agentPoolSize {
+                try PoolBinding.refuseBeyondMaximum(
+                    size, field: "orchestrate_to_hub.agent_preferences.agent_pool_size", of: workflow)
                 let roles = preferences?.specializations ?? workflow.agentRequirements.specializedRoles
                 let chosen = PoolBinding.choose(count: size, limit: poolLimit, roles: roles, from: try tx.agents())
                 bound = chosen.map(\.agentID)

@@ -10,7 +10,8 @@ enum AssignAgents {
             .init(
                 "agent_count",
                 .integer(
-                    "How many agents to bind. Defaults to the workflow's max_agents, else every match.", min: 1,
+                    "How many agents to bind, at most the workflow's max_agents. Defaults to max_agents, else every match.",
+                    min: 1,
                     max: 10_000)),
             .init(
                 "specializations",
@@ -51,6 +52,9 @@ enum AssignAgents {
             }
             let roles = p.specializations ?? m.workflow.agentRequirements.specializedRoles
             let threshold = p.performanceThreshold ?? 0
+            if let asked = p.agentCount {
+                try PoolBinding.refuseBeyondMaximum(asked, field: "agent_count", of: m.workflow)
+            }
             let count = min(poolLimit, p.agentCount ?? m.workflow.configuration.maxAgents ?? poolLimit)
             let chosen = PoolBinding.choose(
                 count: count, limit: poolLimit, roles: roles, threshold: threshold, from: try m.tx.agents())

@@ -25,7 +25,8 @@ enum StartWorkflow {
         summary: "Start a created workflow: its first phase begins and ready tasks are offered.",
         discussion: """
             resume_from_phase starts at a later phase (number or name) and marks earlier ones skipped. \
-            agent_pool_size asks for that many registered agents; a shortfall is reported, not an error.
+            agent_pool_size asks for that many registered agents (at most the workflow's max_agents); a shortfall is \
+            reported, not an error.
             """,
         example: """
             coordination-hub workflow_123 start '{"resume_from_phase": 2, "agent_pool_size": 5, "checkpoint_interval": "15m", "failure_tolerance": "medium"}'
@@ -40,6 +41,9 @@ enum StartWorkflow {
         }
         let (started, _, _) = try await context.hub.mutate(context) { m -> (Int, [String], [String]) in
             _ = try m.lifecycle(.start)
+            if let size = p.agentPoolSize {
+                try PoolBinding.refuseBeyondMaximum(size, field: "agent_pool_size", of: m.workflow)
+            }
             if let interval = p.checkpointInterval { m.workflow.configuration.checkpointInterval = interval }
             if let tolerance = p.failureTolerance { m.workflow.configuration.failureTolerance = tolerance }
             var progression = try m.progression()
