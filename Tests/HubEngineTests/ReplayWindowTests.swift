@@ -123,3 +123,49 @@ import Testing
         #expect(reversed.errorCode == "INVALID_PARAMETERS")
     }
 }
+
+/// A replay whose range starts past what the subscription has acknowledged moved its cursor up
+/// to the range, and the events before it were never delivered (at-least-once broken).
+@Suite struct ReplayAheadTests {
+    let t: TestHub
+    init() async throws {
+        t = try TestHub()
+        await t.run("w1", "create", #"{"phases": ["build"]}"#)
+        await t.run(nil, "subscribe-event", #"{"patterns": ["*.note"], "callback": "c1", "start_from": "all"}"#)
+        for n in 1...5 { await t.run("w1", "publish-event", "{\"event_type\": \"note\", \"data\": {\"n\": \(n)}}") }
+    }
+
+    func notes(ack: Bool) async -> [Int64] {
+        let r = await t.run(nil, "get-events", "{\"subscription\": \"c1\", \"ack\": \(ack)}")
+        return (r.result["events"]?.arrayValue ?? []).compactMap { $0["data"]?["n"]?.intValue }
+    }
+
+    func sequence(ofNote n: Int) async throws -> Int64 {
+        let events = await t.run(nil, "get-events", #"{"event_types": ["note"]}"#).result["events"]?.arrayValue ?? []
+        return try #require(events.first { $0["data"]?["n"] == .int(Int64(n)) }?["sequence"]?.intValue)
+    }
+
+    @Test(arguments: [true, false])
+    func aRangeAheadOfTheSubscriptionSkipsNothing(_ bounded: Bool) async throws {
+        let fourth = try await sequence(ofNote: 4)
+        let end = bounded ? ", \"to_sequence\": \(fourth)" : ""
+        let replay = await t.run(nil, "replay-events", "{\"subscription\": \"c1\", \"from_sequence\": \(fourth)\(end)}")
+        #expect(replay.succeeded, "\(replay.json)")
+        #expect(replay.result["cursor"] == 0, "the cursor did not move")
+        #expect(replay.result["events_in_range"] == (bounded ? 1 : 2))
+        #expect(await notes(ack: true) == [1, 2, 3, 4, 5])
+        #expect(await notes(ack: false).isEmpty)
+    }
+
+    /// Behind the cursor a replay still rewinds, and a bounded one returns to where it was.
+    @Test func aRangeBehindTheCursorIsDeliveredAgain() async throws {
+        #expect(await notes(ack: true) == [1, 2, 3, 4, 5])
+        let second = try await sequence(ofNote: 2)
+        let replay = await t.run(
+            nil, "replay-events", "{\"subscription\": \"c1\", \"from_sequence\": \(second), \"to_sequence\": \(second)}"
+        )
+        #expect(replay.result["cursor"] == .int(second - 1))
+        #expect(await notes(ack: true) == [2])
+        #expect(await notes(ack: false).isEmpty)
+    }
+}

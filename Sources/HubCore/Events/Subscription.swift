@@ -157,6 +157,13 @@ public struct Subscription: Sendable, Equatable {
         return event.workflowID == narrowing.workflowID
     }
 
+    /// How far the subscription has come: its cursor, or where a replay under way returns to.
+    public var position: Int64 { max(cursor, resumeAt ?? 0) }
+
+    /// Whether a range starting at `first` lies wholly after the ``position``: nothing in it
+    /// has been handed out yet, so there is nothing to deliver again.
+    public func isAhead(of first: Int64) -> Bool { first - 1 >= position }
+
     /// The highest sequence this subscription should read up to now, or `nil` for no bound.
     public var upperBound: Int64? { replayEnd }
 
@@ -178,9 +185,13 @@ public struct Subscription: Sendable, Equatable {
     /// nothing: there is nothing to deliver again, and rewinding to just before `first` would
     /// hand out again every event after the window. The cursor stays where it was (a replay
     /// still under way carries on), so pending events are neither skipped nor repeated.
+    ///
+    /// So does a range that starts past the subscription's ``position``: its events are still
+    /// to come, and moving the cursor up to it skipped the unacknowledged events before it.
     public mutating func replay(from first: Int64, through last: Int64?, workflowID: String? = nil) {
         if let last, last < first { return }
-        let position = max(cursor, resumeAt ?? 0)
+        guard !isAhead(of: first) else { return }
+        let position = self.position
         cursor = max(0, first - 1)
         // Narrowed, the replay leaves out other workflows' events it would hand out again; what
         // follows the old position is new to the subscription and comes as it would have.

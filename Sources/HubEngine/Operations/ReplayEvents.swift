@@ -25,7 +25,8 @@ enum ReplayEvents {
         discussion: """
             Give from_sequence or from_time, and optionally to_sequence or to_time (bounds are inclusive). With \
             an end, the subscription returns to where it was once the range has been acknowledged; without one it \
-            carries on from the start of the range. The subscription's patterns and filters apply; with a workflow \
+            carries on from the start of the range. A range that starts after the subscription's position holds \
+            nothing delivered yet: the cursor stays, so no unacknowledged event before the range is skipped. The subscription's patterns and filters apply; with a workflow \
             id, only that workflow's events are delivered again. The result gives the cursor and events_in_range. \
             A time window that holds no event (to_time at or after from_time) succeeds with events_in_range 0 and \
             leaves the subscription as it was: nothing in the window can be delivered again, and rewinding to its \
@@ -54,8 +55,8 @@ enum ReplayEvents {
                 "is \(p.toTime ?? ""), before from_time \(p.fromTime ?? ""): the window ends before it starts",
                 suggestions: ["Give a to_time at or after from_time, or leave it out to replay to the present"])
         }
-        let (subscription, first, last, count) = try await context.store.write {
-            tx -> (Subscription, Int64, Int64?, Int?) in
+        let (subscription, first, last, count, ahead) = try await context.store.write {
+            tx -> (Subscription, Int64, Int64?, Int?, Bool) in
             var s = try tx.requireSubscription(p.subscription)
             let newest = try tx.lastEventSequence()
             let first: Int64
@@ -82,20 +83,26 @@ enum ReplayEvents {
             guard let last, last < first else {
                 // A range reaching past the newest event is open: what comes next belongs to it.
                 let through = last.map { min($0, newest) }.flatMap { $0 < first ? nil : $0 }
+                let ahead = s.isAhead(of: first)
                 s.replay(from: first, through: through, workflowID: workflowID)
                 try tx.update(s)
                 // §17: the number of events in the range, as the subscription selects them; not
                 // the unacknowledged ones after it, which the subscription hands out too.
                 var window = s
+                if ahead {
+                    // Counted as a replay would read it; the subscription itself did not move.
+                    window.cursor = max(0, first - 1)
+                    window.replayNarrowing = workflowID.map { ReplayNarrowing(workflowID: $0, through: .max) }
+                }
                 if let through {
                     window.replayEnd = through
                     window.resumeAt = .max
                 }
                 let count = try SubscriptionScan.pendingCounts(tx, [window]).first ?? nil
-                return (s, first, last, count)
+                return (s, first, last, count, ahead)
             }
             // An empty window: nothing to deliver again, so the subscription stays as it was.
-            return (s, first, last, 0)
+            return (s, first, last, 0, false)
         }
         return OperationOutcome(
             result: [
@@ -107,9 +114,13 @@ enum ReplayEvents {
             ],
             nextSteps: last.map { $0 < first } == true
                 ? ["The window holds no events: nothing is delivered again and the cursor did not move"]
-                : [
-                    "Read the replayed events: coordination-hub get-events '{\"subscription\": \"\(subscription.callback)\", \"ack\": true}'"
-                ])
+                : ahead
+                    ? [
+                        "The range starts after the subscription's position (sequence \(subscription.position)): its events have not been delivered yet and come in order; the cursor did not move"
+                    ]
+                    : [
+                        "Read the replayed events: coordination-hub get-events '{\"subscription\": \"\(subscription.callback)\", \"ack\": true}'"
+                    ])
     }
 
     static func time(_ text: String, _ field: String) throws(HubError) -> Int64 {
