@@ -84,20 +84,45 @@ import Testing
             })
         // The sample is recent traffic the subscription selects, not what it was delivered.
         #expect(advice.filterSuggestions.allSatisfy { $0.reason.hasSuffix("of the 10 recent events it selects") })
+        // "#" covers the other two; a pattern that never matched is only reported.
+        #expect(advice.covered == ["*.task_completed", "*.never"])
         let (applied, removed) = advice.applySafe(to: s)
-        #expect(applied.patterns == ["*.task_completed", "#"])
-        #expect(removed == ["*.never", "*.task_completed"])
+        #expect(applied.patterns == ["#"])
+        #expect(removed == ["*.task_completed", "*.never", "*.task_completed"])
         // Completeness: no advice that would cut deliveries.
         #expect(SubscriptionAdvice.compute(s, sample: sample, goal: .completeness).filterSuggestions.isEmpty)
     }
 
-    @Test func applyingAdviceAlwaysKeepsOnePattern() {
+    /// A pattern that had not matched yet was removed as "safe": `*.failed` then missed the
+    /// workflow's failure when it came.
+    @Test func aPatternThatNeverMatchedIsReportedNotRemoved() {
         let s = Subscription(id: "sub_1", callback: "c", patterns: ["*.a", "*.b"], createdAt: 0)
         let advice = SubscriptionAdvice.compute(s, sample: [Self.event(1, "workflow.w.c")])
         #expect(advice.neverMatched == ["*.a", "*.b"])
-        #expect(advice.applySafe(to: s).0.patterns == ["*.a"])
+        #expect(advice.applySafe(to: s).0.patterns == ["*.a", "*.b"])
         // With nothing examined there is no evidence: nothing is called dead.
         #expect(SubscriptionAdvice.compute(s, sample: []).neverMatched.isEmpty)
+    }
+
+    @Test(
+        arguments: [
+            ("#", "*.failed", true), ("*.failed", "#", false), ("workflow.*.failed", "workflow.w1.failed", true),
+            ("workflow.w1.failed", "workflow.*.failed", false), ("*.failed", "workflow.*.failed", true),
+            ("workflow.*.failed", "*.failed", false), ("failed", "#.failed", true), ("#.failed", "failed", true),
+            ("workflow.#", "workflow.*.failed", false), ("#.workflow.#", "workflow.*.failed", true),
+            ("workflow.*.#", "workflow.#", false),
+            ("*.*", "a.#.b", true), ("a.#.b", "a.*.b", false), ("#.a.#.b", "a.*.b", true), ("a.*.b", "a.#.b", false),
+            ("*", "#", true),
+            ("a.#", "a", false), ("#.a.#", "x.a.y", true),
+        ])
+    func aPatternCoversWhatItMatchesWhatever(_ broad: String, _ narrow: String, _ covers: Bool) throws {
+        let (b, n) = (try SubjectPattern(broad), try SubjectPattern(narrow))
+        #expect(b.covers(n) == covers)
+        // Checked against subjects: a cover never misses one the narrower pattern matches.
+        for subject in ["a", "a.b", "a.x.b", "workflow.w1.failed", "workflow.w2.failed", "x.a.y", "failed", "a.b.c.d"]
+        where n.matches(subject) && covers {
+            #expect(b.matches(subject), "\(broad) covers \(narrow) but misses \(subject)")
+        }
     }
 
     @Test func latencyPercentilesFallWithinABucketOfTheTruth() {

@@ -275,19 +275,25 @@ import Testing
 
     @Test func optimizeAppliesOnlyTheSafeAdviceAndStoresAdaptiveFiltering() async throws {
         await t.run(
-            nil, "subscribe-event", #"{"patterns": ["*.note", "*.never"], "callback": "o", "start_from": "all"}"#)
+            nil, "subscribe-event",
+            #"{"patterns": ["*.note", "*.never", "workflow.w1.note"], "callback": "o", "start_from": "all"}"#)
         for _ in 0..<3 { await t.run("w1", "publish-event", #"{"event_type": "note"}"#) }
         let advice = await t.run(nil, "optimize-subscriptions", #"{"subscriber_id": "o"}"#)
         #expect(advice.result["advice"]?["never_matched"] == ["*.never"])
-        #expect(advice.result["patterns"] == ["*.note", "*.never"])  // advice only
+        #expect(advice.result["advice"]?["covered_patterns"] == ["workflow.w1.note"])
+        #expect(advice.result["patterns"] == ["*.note", "*.never", "workflow.w1.note"])  // advice only
         let applied = await t.run(
             nil, "optimize-subscriptions",
             #"{"subscription": "o", "apply": true, "enable_adaptive_filtering": true, "performance_monitoring": true}"#)
-        #expect(applied.result["patterns_removed"] == ["*.never"])
+        #expect(applied.result["patterns_removed"] == ["workflow.w1.note"])
         #expect(applied.result["counters"] != nil)
         let stored = try #require(await t.hub.store.read { tx in try tx.subscription("o") })
-        #expect(stored.patterns == ["*.note"])
+        // The pattern that never matched stays: what it waits for may still come.
+        #expect(stored.patterns == ["*.note", "*.never"])
         #expect(stored.adaptiveFiltering)
+        // Adaptive filtering keeps the safe changes applied to the patterns a re-subscription gives.
+        let again = await t.run(nil, "subscribe-event", ##"{"patterns": ["*.note", "#", "*.never"], "callback": "o"}"##)
+        #expect(again.result["subscription"]?["patterns"] == ["#"], "\(again.json)")
         #expect(
             await t.run(nil, "optimize-subscriptions", #"{"subscription": "ghost"}"#).errorCode
                 == "SUBSCRIPTION_NOT_FOUND")

@@ -66,18 +66,55 @@ public struct SubjectPattern: Sendable, Hashable, CustomStringConvertible {
         // reachable[i]: the pattern prefix matched so far can stand before subject segment i.
         var states: Set<Int> = Self.closure([0], segments)
         for part in parts {
-            var next: Set<Int> = []
-            for s in states where s < segments.count {
-                switch segments[s] {
-                case .literal(let l): if l == part { next.insert(s + 1) }
-                case .star: next.insert(s + 1)
-                case .hash: next.insert(s)
-                }
-            }
-            states = Self.closure(next, segments)
+            states = Self.step(states, part, segments)
             if states.isEmpty { return false }
         }
         return states.contains(segments.count)
+    }
+
+    /// Whether every subject `other` matches, this pattern matches too: `#` covers
+    /// `*.failed`, `workflow.*.failed` covers `workflow.w1.failed`, `*.*` covers `a.#.b`, and
+    /// every pattern covers itself.
+    ///
+    /// Both patterns read as automata over segments, run side by side on every sequence of
+    /// the literals they name plus one segment neither names (`*`, which no literal can be): a
+    /// subject of `other`'s that this pattern misses shows up as a pair of states where
+    /// `other` accepts and this one does not.
+    public func covers(_ other: SubjectPattern) -> Bool {
+        var symbols: Set<String> = ["*"]
+        for case .literal(let l) in segments + other.segments { symbols.insert(l) }
+        struct Pair: Hashable {
+            var theirs: Set<Int>
+            var mine: Set<Int>
+        }
+        let start = Pair(
+            theirs: Self.closure([0], other.segments), mine: Self.closure([0], segments))
+        var seen: Set<Pair> = []
+        var queue = [start]
+        while let pair = queue.popLast() {
+            for symbol in symbols {
+                let next = Pair(
+                    theirs: Self.step(pair.theirs, symbol, other.segments), mine: Self.step(pair.mine, symbol, segments)
+                )
+                guard !next.theirs.isEmpty, seen.insert(next).inserted else { continue }
+                if next.theirs.contains(other.segments.count) && !next.mine.contains(segments.count) { return false }
+                queue.append(next)
+            }
+        }
+        return true
+    }
+
+    /// The states after one more subject segment, `#`'s empty matches included.
+    private static func step(_ states: Set<Int>, _ part: String, _ segments: [Segment]) -> Set<Int> {
+        var next: Set<Int> = []
+        for s in states where s < segments.count {
+            switch segments[s] {
+            case .literal(let l): if l == part { next.insert(s + 1) }
+            case .star: next.insert(s + 1)
+            case .hash: next.insert(s)
+            }
+        }
+        return closure(next, segments)
     }
 
     /// Adds the states reachable by letting a `#` match nothing.

@@ -109,7 +109,7 @@ public struct Subscription: Sendable, Equatable {
     /// other workflows are not handed out again.
     public var replayNarrowing: ReplayNarrowing?
     public var smartFiltering: Bool
-    /// Re-apply the safe advice (drop patterns that never match) as traffic comes in.
+    /// Keep the safe advice applied (repeated and covered patterns dropped) when the patterns change.
     public var adaptiveFiltering: Bool
     public var optimizationGoal: OptimizationGoal
     public var createdAt: Int64

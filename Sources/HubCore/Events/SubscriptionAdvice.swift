@@ -1,16 +1,20 @@
 /// What `optimize-subscriptions` tells a subscriber, from real counts only (§10):
 /// patterns that never match, patterns that match most of all traffic, and filter
-/// changes that would cut deliveries. Only removing patterns that never matched (or
-/// repeat another) is safe to apply: it changes nothing the subscription receives.
+/// changes that would cut deliveries. Only removing a pattern that repeats another, or that
+/// another of the subscription's patterns covers, is safe to apply: it changes nothing the
+/// subscription receives. A pattern that never matched is reported, never removed: the
+/// events it waits for (`*.failed`) may be rare, not impossible.
 public struct SubscriptionAdvice: Sendable, Equatable {
     /// Events looked at: the subscription's own counters plus the sample.
     public var examined: Int
     /// Matches per pattern over the same events.
     public var matchesByPattern: [String: Int]
-    /// Patterns with no match (safe to remove while another pattern remains).
+    /// Patterns with no match so far (advice only).
     public var neverMatched: [String]
     /// Patterns that repeat an earlier one (safe to remove).
     public var duplicates: [String]
+    /// Patterns another of the subscription's patterns covers (safe to remove).
+    public var covered: [String]
     /// Patterns matching more than half of all events looked at.
     public var broad: [String]
     /// Filter changes that would cut deliveries, with how many of the sample's selected events each cuts.
@@ -52,6 +56,7 @@ public struct SubscriptionAdvice: Sendable, Equatable {
             if unique.contains(text) { duplicates.append(text) } else { unique.append(text) }
         }
         let never = examined == 0 ? [] : unique.filter { (matches[$0] ?? 0) == 0 }
+        let covered = Self.covered(compiled)
         let broad =
             examined == 0 ? [] : unique.filter { Double(matches[$0] ?? 0) / Double(examined) > broadShare }
         var suggestions: [FilterSuggestion] = []
@@ -79,18 +84,31 @@ public struct SubscriptionAdvice: Sendable, Equatable {
             }
         }
         return SubscriptionAdvice(
-            examined: examined, matchesByPattern: matches, neverMatched: never, duplicates: duplicates, broad: broad,
-            filterSuggestions: suggestions)
+            examined: examined, matchesByPattern: matches, neverMatched: never, duplicates: duplicates,
+            covered: covered, broad: broad, filterSuggestions: suggestions)
     }
 
-    /// The subscription with the safe advice applied: duplicates and never-matching
-    /// patterns removed, always keeping at least one pattern.
+    /// The patterns (by text, in order) another pattern covers; of two that cover each other
+    /// (`failed` and `#.failed`) the later one.
+    static func covered(_ patterns: [SubjectPattern]) -> [String] {
+        var out: [String] = []
+        for (i, p) in patterns.enumerated() where !out.contains(p.text) {
+            let coveredBy = patterns.enumerated().contains { j, q in
+                q.text != p.text && q.covers(p) && (!p.covers(q) || j < i)
+            }
+            if coveredBy { out.append(p.text) }
+        }
+        return out
+    }
+
+    /// The subscription with the safe advice applied: duplicates and covered patterns
+    /// removed. What it receives stays the same, so one pattern always stays.
     public func applySafe(to subscription: Subscription) -> (Subscription, removed: [String]) {
         var s = subscription
         var kept: [String] = []
         var removed: [String] = []
         for text in s.patterns {
-            if kept.contains(text) || neverMatched.contains(text) {
+            if kept.contains(text) || covered.contains(text) {
                 removed.append(text)
             } else {
                 kept.append(text)
@@ -111,6 +129,7 @@ public struct SubscriptionAdvice: Sendable, Equatable {
         return [
             "events_examined": .count(examined), "matches_by_pattern": matched,
             "never_matched": .strings(neverMatched), "duplicate_patterns": .strings(duplicates),
+            "covered_patterns": .strings(covered),
             "broad_patterns": .strings(broad),
             "filter_suggestions": .array(
                 filterSuggestions.map {

@@ -230,16 +230,5 @@ extension Subscription {
         absorb(scan, through: scan.safeThrough)
         counters.acked += scan.events.count
         acknowledge(through: scan.safeThrough)
-        adaptIfDue()
     }
-
-    /// With adaptive filtering, applies the safe advice once enough has been examined.
-    mutating func adaptIfDue() {
-        if adaptiveFiltering && counters.examined >= Self.adaptiveMinimum {
-            self = SubscriptionAdvice.compute(self, sample: []).applySafe(to: self).0
-        }
-    }
-
-    /// Events a subscription must have examined before adaptive filtering drops a pattern.
-    static let adaptiveMinimum = 1000
 }

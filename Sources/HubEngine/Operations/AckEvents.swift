@@ -44,7 +44,6 @@ enum AckEvents {
                     window.cursor = scan.safeThrough
                 }
                 updated.acknowledge(through: p.upToSequence)
-                updated.adaptIfDue()
             }
             if updated != s { try tx.update(updated) }
             return (s, updated)

@@ -19,12 +19,14 @@ enum OptimizeSubscriptions {
                 .oneOf(OptimizationGoal.allCases.map(\.rawValue), "Stored with the subscription when applied.")),
             .init(
                 "enable_adaptive_filtering",
-                .boolean("Keep applying the safe advice as traffic comes in (after 1,000 events examined).")),
+                .boolean(
+                    "Apply the safe changes now and whenever subscribe-event gives the subscription new patterns.")),
             .init("performance_monitoring", .boolean("Include the subscription's counters in the result.")),
             .init(
                 "apply",
                 .boolean(
-                    "Apply the safe changes: remove patterns that never matched or repeat another (one always stays).")),
+                    "Apply the safe changes: remove patterns that repeat another or that another pattern covers (*.failed beside #). Patterns that never matched are only reported: the events they wait for may still come."
+                )),
         ])
     }
 
@@ -34,7 +36,9 @@ enum OptimizeSubscriptions {
             "Advise on a subscription from its real counters: dead patterns, broad patterns, filters that cut noise.",
         discussion: """
             Counts come from the subscription's acknowledged events plus a sample of the newest 10,000 events. \
-            Filter suggestions are advice only: they change what the subscriber receives, so apply never makes them.
+            Only changes that leave what the subscriber receives the same are applied: repeated patterns and \
+            patterns another one covers (covered_patterns). Patterns that never matched (never_matched), broad \
+            patterns and filter suggestions are advice only: acting on them changes what the subscriber receives.
             """,
         example: """
             coordination-hub optimize-subscriptions '{"subscriber_id": "ci-watcher", "optimization_goal": "efficiency", "performance_monitoring": true, "apply": true}'
@@ -64,7 +68,8 @@ enum OptimizeSubscriptions {
         if write {
             (after, removed) = try await context.store.write { tx -> (Subscription, [String]) in
                 let (current, advice) = try body(tx)
-                var (updated, removed) = p.apply == true ? advice.applySafe(to: current) : (current, [])
+                let applying = p.apply == true || p.enableAdaptiveFiltering == true
+                var (updated, removed) = applying ? advice.applySafe(to: current) : (current, [])
                 if p.apply == true, let goal = p.optimizationGoal { updated.optimizationGoal = goal }
                 if let adaptive = p.enableAdaptiveFiltering { updated.adaptiveFiltering = adaptive }
                 try tx.update(updated)
@@ -72,7 +77,8 @@ enum OptimizeSubscriptions {
             }
         }
         var result: JSONValue = [
-            "subscription_id": .string(after.id), "advice": advice.json, "applied": .bool(p.apply == true),
+            "subscription_id": .string(after.id), "advice": advice.json,
+            "applied": .bool(p.apply == true || p.enableAdaptiveFiltering == true),
             "patterns_removed": .strings(removed), "patterns": .strings(after.patterns),
             "enable_adaptive_filtering": .bool(after.adaptiveFiltering),
         ]

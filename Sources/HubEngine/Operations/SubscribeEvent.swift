@@ -182,6 +182,10 @@ enum SubscribeEvent {
         existing.retryPolicy = s.retryPolicy
         existing.smartFiltering = s.smartFiltering
         existing.optimizationGoal = s.optimizationGoal
+        if existing.adaptiveFiltering {
+            // The safe changes, kept applied to the new patterns (optimize-subscriptions).
+            existing = SubscriptionAdvice.compute(existing, sample: []).applySafe(to: existing).0
+        }
         try tx.update(existing)
         return existing
     }
