@@ -79,6 +79,31 @@ import Testing
         #expect(after.rule(for: "note").enabled)
     }
 
+    /// A publish's enable_batching and batch_optimization changed the hub-wide settings when the
+    /// workflow had none of its own: a workflow's publisher (an agent token may publish, not
+    /// configure the hub) rewrote every workflow's batching. And "fixed" replaced a configured
+    /// size with the default one.
+    @Test func aPublishChangesOnlyItsWorkflowsBatching() async throws {
+        await t.run("w2", "create", #"{"phases": ["build"]}"#)
+        await t.run(nil, "configure-batching", #"{"event_types": ["note"], "batch_size": 50}"#)
+        let published = await t.run(
+            "w1", "publish-event", #"{"event_type": "note", "enable_batching": false, "batch_optimization": "fixed"}"#)
+        #expect(published.succeeded, "\(published.json)")
+        let settings = try await t.hub.store.read { tx in
+            BatchingSettings(json: try tx.setting(EventSettingKey.batching) ?? .emptyObject)
+        }
+        #expect(!settings.rule(for: "note", workflowID: "w1").enabled)
+        #expect(settings.rule(for: "note", workflowID: "w1").size == .fixed(50))
+        #expect(settings.rule(for: "note", workflowID: "w2").enabled)
+        #expect(settings.rule(for: "note").enabled)
+        // An event about no workflow has no settings of its own to change.
+        let hubEvent = await t.run(nil, "publish-event", #"{"event_type": "note", "batch_optimization": "adaptive"}"#)
+        #expect(hubEvent.errorCode == "INVALID_PARAMETERS")
+        #expect(hubEvent.error?.context?["field"] == "batch_optimization")
+        let count = await t.run(nil, "get-events", #"{"event_types": ["note"]}"#).result["events"]?.arrayValue?.count
+        #expect(count == 1, "the refused publish stored nothing")
+    }
+
     /// A workflow's own settings can be dropped again (`reset`), for some types or all; it then
     /// follows the hub-wide settings. Before, an override, once set, stayed for good.
     @Test func aWorkflowsOwnSettingsCanBeReset() async throws {

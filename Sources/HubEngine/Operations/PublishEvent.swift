@@ -65,10 +65,17 @@ enum PublishEvent {
                 .string(
                     "An id this workflow's events saw inside the dedup window (whatever the event type) stores nothing and answers the original event with duplicate: true.",
                     maxLength: 256)),
-            .init("enable_batching", .boolean("Whether delivery may batch this event type. Defaults to true.")),
+            .init(
+                "enable_batching",
+                .boolean(
+                    "Whether delivery may batch this event type of the workflow's events (its own batching settings; hub-wide ones are configure-batching's). Defaults to true."
+                )),
             .init(
                 "batch_optimization",
-                .oneOf(["adaptive", "fixed"], "How delivery batches this event type.")),
+                .oneOf(
+                    ["adaptive", "fixed"],
+                    "How delivery batches this event type of the workflow's events: adaptive, or fixed at the size configured."
+                )),
         ]
 
         static let schema = Schema.object(
@@ -239,22 +246,30 @@ enum PublishEvent {
                 }
                 run.append(EventToAppend(draft: eventDraft, eventID: id, serializedData: data))
                 if input.changesBatching {
-                    // How delivery batches this type from now on (§10): for the workflow's events when
-                    // it has settings of its own, else hub-wide.
-                    var rule = batching.rule(for: input.eventType, workflowID: eventDraft.workflowID)
-                    if let enabled = input.enableBatching { rule.enabled = enabled }
+                    // How delivery batches this type of the workflow's events from now on (§10): the
+                    // workflow's own settings, never the hub's, which are configure-batching's (an
+                    // agent token that may publish may not configure the hub).
+                    guard let own = eventDraft.workflowID else {
+                        throw HubError.parameter(
+                            input.enableBatching != nil ? "enable_batching" : "batch_optimization",
+                            "applies to a workflow's events; this event is about no workflow",
+                            suggestions: ["Set hub-wide batching with 'coordination-hub configure-batching'"])
+                    }
+                    var rule = batching.rule(for: input.eventType, workflowID: own)
+                    var fields: JSONValue = .emptyObject
+                    if let enabled = input.enableBatching {
+                        rule.enabled = enabled
+                        fields["enabled"] = rule.json["enabled"] ?? .null
+                    }
                     if let mode = input.batchOptimization {
-                        rule.size =
-                            mode == "adaptive" ? .adaptive : .fixed(BatchingRule.standard.batchSize(queueDepth: 0))
+                        switch (mode, rule.size) {
+                        case ("adaptive", _): rule.size = .adaptive
+                        case (_, .fixed): break  // fixed already, at the size configured
+                        default: rule.size = .fixed(BatchingRule.standard.batchSize(queueDepth: 0))
+                        }
+                        fields["batch_size"] = rule.json["batch_size"] ?? .null
                     }
-                    if let own = eventDraft.workflowID, batching.byWorkflow[own] != nil {
-                        var fields: JSONValue = .emptyObject
-                        if input.enableBatching != nil { fields["enabled"] = rule.json["enabled"] ?? .null }
-                        if input.batchOptimization != nil { fields["batch_size"] = rule.json["batch_size"] ?? .null }
-                        batching.override(own, eventTypes: [input.eventType], with: fields)
-                    } else {
-                        batching.byType[input.eventType] = rule
-                    }
+                    batching.override(own, eventTypes: [input.eventType], with: fields)
                 }
             }
             try store()
