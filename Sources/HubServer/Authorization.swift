@@ -105,6 +105,11 @@ public struct Authorization: Sendable {
             if let named = parameters["agent_id"]?.stringValue, named != agent {
                 throw forbidden(agent, "may only act as itself, not as \(named.prefix(64))")
             }
+            // A budget limits the agent: the agent it limits does not set it (it raised its
+            // own once spent, and claimed again).
+            if operation == "register-agent", parameters["budget"] != nil {
+                throw forbidden(agent, "may not set its own budget")
+            }
         }
     }
 

@@ -142,6 +142,44 @@ import Testing
         }
     }
 
+    /// A token issued to an agent that had not registered (or had left) could not be revoked:
+    /// deregister-agent answered AGENT_NOT_FOUND and the token kept working.
+    @Test func theTokensOfAnAgentNotRegisteredCanBeRevoked() async throws {
+        let app = Application(router: HubRouter.make(hub: t.hub, maxBodySize: 1 << 20, adminToken: Self.admin))
+        try await app.test(.router) { client in
+            let (_, issued) = try await post(client, "/v1/issue-token", #"{"agent_id": "a9"}"#, token: Self.admin)
+            let token = try #require(issued["result"]?["token"]?.stringValue)
+            #expect(try await post(client, "/v1/list-workflows", token: token).0 == .ok)
+            let (status, gone) = try await post(
+                client, "/v1/deregister-agent", #"{"agent_id": "a9"}"#, token: Self.admin)
+            #expect(status == .ok, "\(gone)")
+            #expect(gone["result"]?["tokens_revoked"] == 1)
+            #expect(try await post(client, "/v1/list-workflows", token: token).0 == .unauthorized)
+            // With nothing to revoke, an agent not registered is still not found.
+            let (again, _) = try await post(client, "/v1/deregister-agent", #"{"agent_id": "a9"}"#, token: Self.admin)
+            #expect(again == .notFound)
+        }
+    }
+
+    /// An agent token raised its own agent's budget once it was spent, and claimed again.
+    @Test func anAgentTokenCannotSetItsAgentsBudget() async throws {
+        let app = Application(router: HubRouter.make(hub: t.hub, maxBodySize: 1 << 20, adminToken: Self.admin))
+        try await app.test(.router) { client in
+            let limited = #"{"agent_id": "a1", "budget": {"tokens": 10}}"#
+            #expect(try await post(client, "/v1/register-agent", limited, token: Self.admin).0 == .ok)
+            let (_, issued) = try await post(client, "/v1/issue-token", #"{"agent_id": "a1"}"#, token: Self.admin)
+            let token = try #require(issued["result"]?["token"]?.stringValue)
+            let raise = #"{"agent_id": "a1", "budget": {"tokens": 1000000}}"#
+            let (status, refusal) = try await post(client, "/v1/register-agent", raise, token: token)
+            #expect(status == .forbidden)
+            #expect(refusal["error"]?["message"]?.stringValue?.contains("budget") == true)
+            // Registering again without one is its own business.
+            #expect(try await post(client, "/v1/register-agent", #"{"agent_id": "a1"}"#, token: token).0 == .ok)
+            let budget = try await t.hub.store.read { tx in try tx.agent("a1")?.budget?.json }
+            #expect(budget?["tokens"] == 10)
+        }
+    }
+
     @Test func withoutAnAdminTokenTheServerIsOpen() async throws {
         let app = Application(router: HubRouter.make(hub: t.hub, maxBodySize: 1 << 20))
         try await app.test(.router) { client in

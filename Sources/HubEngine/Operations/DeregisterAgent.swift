@@ -10,7 +10,7 @@ enum DeregisterAgent {
     static let descriptor = OperationDescriptor(
         "deregister-agent", scope: .hub, mutating: false, parameters: Parameters.self,
         summary:
-            "Remove an agent: its leases are revoked without counting an attempt, its tokens are revoked, and it leaves monitor-pool.",
+            "Remove an agent: its leases are revoked without counting an attempt, its tokens are revoked, and it leaves monitor-pool. An agent not registered whose tokens exist only has them revoked.",
         example: "coordination-hub deregister-agent '{\"agent_id\": \"agent_001\"}'",
         withoutVersion:
             "deregister-agent acts on one agent and its leases, not on a workflow's state",
@@ -18,7 +18,13 @@ enum DeregisterAgent {
 
     static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {
         let (requeued, tokens) = try await context.hub.dispatch { scope -> ([String], Int) in
-            _ = try scope.agent(p.agentId)
+            guard try scope.tx.agent(p.agentId) != nil else {
+                // Tokens issued to an agent that never registered (or left) were out of reach:
+                // this is the one way to revoke them.
+                let tokens = try scope.tx.removeTokens(agentID: p.agentId)
+                if tokens == 0 { _ = try scope.agent(p.agentId) }  // AGENT_NOT_FOUND
+                return ([], tokens)
+            }
             let leases = try scope.tx.activeLeases(agentID: p.agentId)
             let event = try scope.emitAgent("deregistered", p.agentId, data: ["leases_revoked": .count(leases.count)])
             for lease in leases {
