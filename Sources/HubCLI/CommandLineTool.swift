@@ -195,8 +195,11 @@ public struct CommandLineTool: Sendable {
         }
         print(response.json, pretty: pretty)
         guard let error = response.error else { return 0 }
-        return error.code == .invalidArguments ? 2 : 1
+        return Self.exitStatus(error.code)
     }
+
+    /// The exit status of a failure (§2): 2 for a command line that could not be read, 1 for the rest.
+    static func exitStatus(_ code: HubError.Code) -> Int32 { code == .invalidArguments ? 2 : 1 }
 
     /// Turns the words into (workflow id, operation, parameters), or `INVALID_ARGUMENTS`.
     /// A refused `--request` envelope throws ``RequestEnvelope/Refusal``, naming what it names.
@@ -317,7 +320,8 @@ public struct CommandLineTool: Sendable {
                 (hub, heartbeat, localHub) = (local, local.configuration.heartbeatInterval, local)
             }
         } catch let error as HubError {
-            return emitError(error, operation: "agent", workflowID: nil, pretty: pretty, exit: 1)
+            return emitError(
+                error, operation: "agent", workflowID: nil, pretty: pretty, exit: Self.exitStatus(error.code))
         } catch {
             return emitError(.internal("\(error)"), operation: "agent", workflowID: nil, pretty: pretty, exit: 1)
         }
@@ -362,7 +366,7 @@ public struct CommandLineTool: Sendable {
         await remote.shutdown()
         print(response.json, pretty: pretty)
         guard let error = response.error else { return 0 }
-        return error.code == .invalidArguments ? 2 : 1
+        return Self.exitStatus(error.code)
     }
 
     /// `follow: true` through a server: its event stream, one JSON line per event, until
@@ -390,11 +394,11 @@ public struct CommandLineTool: Sendable {
                     operation: request.operation, workflowID: request.workflowID, pretty: pretty, exit: 1)
             }
             print(refused.json, pretty: pretty)
-            return refused.error?.code == .invalidArguments ? 2 : 1
+            return refused.error.map { Self.exitStatus($0.code) } ?? 1
         } catch let error as HubError {
             return emitError(
                 error, operation: request.operation, workflowID: request.workflowID, pretty: pretty,
-                exit: error.code == .invalidArguments ? 2 : 1)
+                exit: Self.exitStatus(error.code))
         } catch {
             if stop.isSet || reader.isCancelled { return 0 }
             return emitError(
@@ -426,7 +430,7 @@ public struct CommandLineTool: Sendable {
             return 0
         } catch let failure as FollowFailure {
             print(failure.response.json, pretty: pretty)
-            return failure.error.code == .invalidArguments ? 2 : 1
+            return Self.exitStatus(failure.error.code)
         } catch {
             return emitError(
                 .internal("\(error)"), operation: request.operation, workflowID: request.workflowID, pretty: pretty,

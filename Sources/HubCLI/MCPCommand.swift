@@ -75,6 +75,7 @@ extension CommandLineTool {
 
     /// Prints an error envelope for a command that failed before it could start.
     public func reportFailure(_ error: HubError, operation: String) -> Int32 {
-        emitError(error, operation: operation, workflowID: nil, pretty: outputIsTerminal, exit: 1)
+        emitError(
+            error, operation: operation, workflowID: nil, pretty: outputIsTerminal, exit: Self.exitStatus(error.code))
     }
 }

@@ -102,7 +102,7 @@ extension CommandLineTool {
             // The address given cannot be served (a port in use): the command line's to fix, as docs/errors.md says.
             return emitError(
                 error, operation: "serve", workflowID: nil, pretty: pretty,
-                exit: error.code == .invalidArguments ? 2 : 1)
+                exit: Self.exitStatus(error.code))
         } catch {
             return emitError(
                 HubError(.internal, "The server stopped: \(error)", suggestions: ["Is the port already in use?"]),

@@ -28,6 +28,8 @@ import Testing
         ["--state-dir=", "wf", "get-status"],  // an empty state directory
         // --set through a server, whose configuration applies: it was dropped without a word
         ["--hub", "http://127.0.0.1:9", "--set", "heartbeat_interval=7s", "monitor-pool"],
+        // The agent runner and the MCP server read the same options: exit 2 too (was 1).
+        ["agent", "--id", "x", "--hub", "notaurl"], ["mcp", "--hub", "notaurl"],
     ]
 
     @Test(arguments: unreadableCommandLines)
