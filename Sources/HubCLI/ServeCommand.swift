@@ -53,6 +53,15 @@ struct ServeOptions {
         if let token = adminToken, token.count < 16 {
             throw HubError(.invalidArguments, "\(tokenSource) must be at least 16 characters")
         }
+        // A space or a control character cannot come back in an Authorization header as it
+        // was given (HTTP trims the ends, and a line break ends the header): the server would
+        // start and refuse its own admin.
+        if let token = adminToken, token.unicodeScalars.contains(where: { $0.value <= 0x20 || $0.value == 0x7F }) {
+            throw HubError(
+                .invalidArguments, "\(tokenSource) holds a space or a control character",
+                details: "A bearer token travels in an HTTP header, which cannot carry those as given.",
+                suggestions: ["Give a token of visible characters only, e.g. from 'openssl rand -hex 24'"])
+        }
         // Without authentication only loopback binds are allowed (§13).
         guard adminToken != nil || HubServer.isLoopback(host) else {
             throw HubError(

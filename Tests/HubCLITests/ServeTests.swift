@@ -395,5 +395,10 @@ import Testing
             let refused = try s.fail(["serve", "--admin-token", blank], code: "INVALID_ARGUMENTS", exit: 2)
             #expect(refused["message"]?.stringValue?.contains("--admin-token is empty") == true)
         }
+        // One no Authorization header can carry as given: the server started and refused its admin.
+        for unsendable in ["  abcdefghijklmnop  ", "abcdefgh\nijklmnop"] {
+            let refused = try s.fail(["serve", "--admin-token", unsendable], code: "INVALID_ARGUMENTS", exit: 2)
+            #expect(refused["message"]?.stringValue?.contains("space or a control character") == true)
+        }
     }
 }
