@@ -167,6 +167,20 @@ import Testing
         #expect(journals.isEmpty)
     }
 
+    /// A restore removed every file named like a restore's temporary file in the directories it
+    /// wrote to: another process's restore writing there lost its files (its renames failed after
+    /// its state had committed), and a user's file so named went without a word.
+    @Test func aRestoreTouchesNoTemporaryFileButItsOwn() async throws {
+        let id = try await checkpointThenChange()
+        try write("src/.hub-restore-0000live.tmp", "another restore's, being written")
+
+        let restored = await restore(id, stoppingAt: nil)
+
+        #expect(restored.succeeded, "\(restored.json)")
+        #expect(read("src/a.txt") == "alpha")
+        #expect(read("src/.hub-restore-0000live.tmp") == "another restore's, being written")
+    }
+
     /// A child spawned while a journal's lock was held shares its open file (a `dup` here, as a
     /// fork makes one) until the child's exec: the lock outlived its holder that long, and an
     /// operation in between took a dead restore's journal for a live one's and left it.

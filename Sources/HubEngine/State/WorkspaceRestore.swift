@@ -112,8 +112,9 @@ struct WorkspaceRestore {
     /// naming the file that could not be written, having removed what it wrote.
     func stage(_ plan: Plan, as planned: Staged, contents: [String: [UInt8]]) throws(HubError) -> Staged {
         var staged = Staged()
-        var swept: Set<String> = []
-        let own = Set(planned.renames.map(\.temporary))
+        // Nothing else named like a temporary file is touched: another process's restore may be
+        // writing it (sweeping them destroyed a concurrent restore's files), or it is the user's.
+        // A killed restore's temporaries go with its journal, which names them before they exist.
         do throws(HubError) {
             for ((entry, _), (directory, temporary, name)) in zip(plan.writes, planned.renames) {
                 guard let bytes = contents[entry.sha256] else {
@@ -121,7 +122,6 @@ struct WorkspaceRestore {
                         .checkpointCorrupt, "The stored contents of \(entry.path) (\(entry.sha256)) are missing")
                 }
                 let handle = try open(directory, create: true, created: &staged.createdDirectories)
-                if swept.insert(directory).inserted { sweepTemporaries(in: handle, keeping: own) }
                 if let code = FileSystem.writeNewFile(temporary, in: handle, bytes, mode: entry.mode) {
                     throw failure("write \(entry.path)", code)
                 }
@@ -166,14 +166,6 @@ struct WorkspaceRestore {
             if let handle = try? open(directory) {
                 _ = FileSystem.remove(name, in: handle, directory: true)
             }
-        }
-    }
-
-    /// Temporary files of a restore that was killed before its renames are ours to remove.
-    private func sweepTemporaries(in directory: DirectoryHandle, keeping own: Set<String>) {
-        for name in FileSystem.names(in: directory) ?? []
-        where name.hasPrefix(Self.temporaryPrefix) && name.hasSuffix(".tmp") && !own.contains(name) {
-            _ = FileSystem.remove(name, in: directory)
         }
     }
 
