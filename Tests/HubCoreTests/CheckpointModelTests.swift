@@ -174,6 +174,15 @@ import Testing
         #expect(both.snapshot.phases.map(\.status) == [.running, .pending])
         let later = RestorePlan.make(current: now, checkpoint: saved, strategy: .partialRestore, phases: [2], now: 5)
         #expect(later.startedAfterReopened.isEmpty, "phase 1 stays completed; phase 2 is pending again")
+        #expect(later.restoredAheadOfOpen.isEmpty)
+        // The other way round: phase 2 brought back running while phase 1 is open ran both at
+        // once, and the workflow completed with phase 2's task still running.
+        let open = twoPhases(.running, .pending)
+        let ahead = RestorePlan.make(current: open, checkpoint: now, strategy: .partialRestore, phases: [2], now: 5)
+        #expect(ahead.restoredAheadOfOpen == [2])
+        #expect(ahead.firstOpenPhase == 1)
+        let whole = RestorePlan.make(current: open, checkpoint: now, strategy: .partialRestore, phases: [1, 2], now: 5)
+        #expect(whole.restoredAheadOfOpen.isEmpty)
     }
 
     @Test func rollbackRequeuesWorkCompletedSinceWithAttemptsKept() {

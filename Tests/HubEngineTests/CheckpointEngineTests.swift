@@ -469,4 +469,28 @@ import Testing
         let claimed = await t.run(nil, "claim-task", #"{"agent_id": "ag", "max_tasks": 2}"#).result["tasks"]?.arrayValue
         #expect(claimed?.map { $0["task_id"] } == ["a"])
     }
+
+    /// Phase 2 brought back running (from a later checkpoint) while phase 1 was open again:
+    /// one claim handed out both phases' tasks, and the workflow completed with phase 2's running.
+    @Test func aLaterPhaseIsNotBroughtBackStartedWhileAnEarlierOneIsOpen() async throws {
+        await t.run(
+            "w1", "create",
+            #"{"phases": [{"name": "p1", "tasks": [{"task_id": "a"}]}, {"name": "p2", "tasks": [{"task_id": "b"}]}]}"#)
+        await t.run(nil, "register-agent", #"{"agent_id": "ag", "max_concurrent_tasks": 2}"#)
+        await t.run("w1", "start")
+        let early = try #require(
+            await t.run("w1", "checkpoint", #"{"name": "early"}"#).result["checkpoint_id"]?.stringValue)
+        #expect(try await claimAndComplete("ag") == "a")
+        let late = try #require(
+            await t.run("w1", "checkpoint", #"{"name": "late"}"#).result["checkpoint_id"]?.stringValue)
+        #expect(await t.run("w1", "restore", "{\"checkpoint_id\": \"\(early)\"}").succeeded)
+        let before = await t.run("w1", "get-status").result["workflow_state"]?["state_version"]
+
+        let refused = await t.run(
+            "w1", "restore", "{\"checkpoint_id\": \"\(late)\", \"strategy\": \"partial_restore\", \"phases\": [2]}")
+
+        #expect(refused.errorCode == "INVALID_PARAMETERS", "\(refused.json)")
+        #expect(refused.json["recovery_suggestions"]?.arrayValue?.first?.stringValue?.contains("[1, 2]") == true)
+        #expect(await t.run("w1", "get-status").result["workflow_state"]?["state_version"] == before)
+    }
 }

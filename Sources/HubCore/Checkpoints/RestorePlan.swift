@@ -28,6 +28,12 @@ public struct RestorePlan: Sendable {
     /// phase is open again: their tasks would run before the work they depend on. Such a
     /// plan must not be committed (the restore names them to add).
     public var startedAfterReopened: [Int] = []
+    /// Phases the restore brings back as started (running or done) while an earlier phase it
+    /// leaves stays open: their tasks would run, and the workflow complete, before that phase's.
+    /// Such a plan must not be committed either.
+    public var restoredAheadOfOpen: [Int] = []
+    /// The first phase that is open after a restore of some phases.
+    public var firstOpenPhase: Int?
 
     /// Plans a restore. `phases` (partial_restore only) limits it to those phases; `nil` restores them all.
     public static func make(
@@ -61,8 +67,10 @@ public struct RestorePlan: Sendable {
             if let first = open.min() {
                 workflow.currentPhase = min(workflow.currentPhase, first)
                 // Phases run one after another: none after the first open one may have begun.
-                plan.startedAfterReopened = phaseList.filter { $0.phaseID > first && $0.status != .pending }
-                    .map(\.phaseID).filter { !chosen.contains($0) }
+                let started = phaseList.filter { $0.phaseID > first && $0.status != .pending }.map(\.phaseID)
+                plan.startedAfterReopened = started.filter { !chosen.contains($0) }
+                plan.restoredAheadOfOpen = started.filter { chosen.contains($0) }
+                plan.firstOpenPhase = first
             }
         } else {
             workflow = checkpoint.workflow

@@ -319,6 +319,17 @@ enum Restore {
                         "Or restore everything: {\"strategy\": \"full_restore\"}",
                     ])
             }
+            if !plan.restoredAheadOfOpen.isEmpty, let phases, let first = plan.firstOpenPhase {
+                let ahead = plan.restoredAheadOfOpen.map(String.init).joined(separator: ", ")
+                let wanted = Set(phases).union(first..<(plan.restoredAheadOfOpen.min() ?? first)).sorted()
+                throw HubError.parameter(
+                    "phases",
+                    "brings back phase(s) \(ahead) as started while phase \(first) before them is open: their tasks would run, and the workflow complete, before that phase's work; nothing was changed",
+                    suggestions: [
+                        "Restore the phases before them too: {\"strategy\": \"partial_restore\", \"phases\": [\(wanted.map(String.init).joined(separator: ", "))]}",
+                        "Or restore everything: {\"strategy\": \"full_restore\"}",
+                    ])
+            }
             var m = Mutation(
                 tx: tx, workflow: workflow, now: now, ids: ids, checkpointRetention: keep, rootCause: rootCause)
             // Leases of the tasks being replaced end; their agents' load drops.
