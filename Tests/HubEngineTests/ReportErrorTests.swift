@@ -121,10 +121,16 @@ import Testing
 
     @Test func anUnrecoverableErrorIsReportedWithoutRecovery() async throws {
         await setUp()
+        let version = await t.run("w1", "get-status").result["workflow_state"]?["state_version"]
         let reported = await t.run(
             "w1", "report-error", #"{"error_type": "configuration_error", "error_message": "bad config"}"#)
         #expect(reported.result["error_report"]?["classification"]?["recoverable"] == false)
         #expect(reported.result["recovery_action"]?["attempted"] == false)
+        // A report that changes nothing keeps the version: an orchestrator's if_version broke.
+        #expect(reported.result["state_version"] == version)
+        let events = await t.run("w1", "get-events", #"{"event_types": ["error_encountered"]}"#)
+        #expect(events.result["events"]?.arrayValue?.count == 1)
+        #expect(await t.run("w1", "pause", "{\"if_version\": \(version ?? .null)}").succeeded)
     }
 
     @Test func autoRecoveryOffReportsOnly() async throws {

@@ -53,7 +53,7 @@ enum ReportError {
         let errorID = hub.ids.make("err")
         let auto = p.autoRecovery ?? hub.configuration.autoRecovery
 
-        let change = try await hub.mutate(context) { m -> (JSONValue, [String], ErrorImpact) in
+        let change = try await hub.mutate(context) { m -> (JSONValue, [String], HubEvent) in
             let tasks = try m.tx.tasks(of: id)
             let phases = try m.tx.phases(of: id)
             if let taskID, !tasks.contains(where: { $0.taskID == taskID }) {
@@ -97,15 +97,22 @@ enum ReportError {
                 "impact_assessment": impact.json,
                 "recovery_suggestions": .strings(suggestions),
             ]
-            try m.emit("error_encountered", severity: classification.severity, data: ["error_report": report])
-            return (report, suggestions, impact)
+            // A report is a fact about the workflow, not a change to it: published without a new
+            // state_version (an orchestrator's if_version still holds); a recovery that changes
+            // something bumps it then.
+            let reported = try m.tx.append(
+                .workflow(
+                    "error_encountered", m.workflow, severity: classification.severity,
+                    data: ["error_report": report], causedBy: m.rootCause),
+                eventID: m.ids.make("evt"), timestamp: m.now)
+            return (report, suggestions, reported)
         }
-        let (report, suggestions, _) = change.value
+        let (report, suggestions, reported) = change.value
 
         var recovery: JSONValue = ["attempted": false]
         if classification.recoverable, auto, let action = classification.recovery {
             // The recovery's events are caused by the report's error_encountered (§16).
-            let cause = change.events.first { $0.eventType == "error_encountered" }?.eventID
+            let cause = reported.eventID
             recovery = await recover(action, context: context, taskID: taskID, agentID: agentID, cause: cause)
         } else if classification.recoverable {
             recovery = ["attempted": false, "reason": "auto_recovery is off"]
