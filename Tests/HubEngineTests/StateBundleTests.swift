@@ -226,6 +226,8 @@ import Testing
         await t.run(nil, "deregister-agent", #"{"agent_id": "ag2"}"#)
         let loaded = await t.run("w1", "load-state", #"{"bundle": "pool.bundle", "restore_agents": true}"#)
         #expect(loaded.result["agents_restored"] == 1, "\(loaded.json)")
+        // The one left out is named, not dropped without a word.
+        #expect(loaded.result["agents_not_registered"] == ["ag2"], "\(loaded.json)")
         let assignments = await t.run("w1", "get-status").result["workflow_state"]?["agent_assignments"]
         #expect(assignments?.objectValue?.keys.sorted() == ["ag1"], "\(String(describing: assignments))")
     }

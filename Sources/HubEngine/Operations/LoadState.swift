@@ -156,6 +156,8 @@ enum LoadState {
                 "tasks": .count(loaded.tasks.count),
                 "events_in_bundle": .count(document["sections"]?["events"]?.arrayValue?.count ?? 0),
                 "agents_restored": .count(rebound.count),
+                // The recorded pool's agents not registered here: left out, and said so.
+                "agents_not_registered": .strings(pool.filter { !rebound.contains($0) }),
                 "checkpoints": imported.json(skipped: bundled.skipped),
                 "new_state_version": .int(version),
                 "workspace": .string(workspace), "bundle_workspace": .string(loaded.workflow.workspace),
