@@ -24,6 +24,35 @@ import Testing
         #expect(missing.error?.message.contains("is required") == true, "\(missing.json)")
     }
 
+    /// A task needing more units than a resource holds was offered as ready and never claimed.
+    @Test func aTaskNeedingMoreThanTheCapacityIsRefused() async throws {
+        let created = await t.run(
+            "w1", "create", #"{"phases": [{"name": "p", "tasks": [{"task_id": "t1", "resources": {"database": 3}}]}]}"#)
+        #expect(created.errorCode == "INVALID_PARAMETERS")
+        #expect(created.error?.message.contains("capacity is 2") == true, "\(created.json)")
+        #expect(await t.run("w1", "create", #"{"phases": ["p"]}"#).succeeded)
+        let added = await t.run("w1", "add-tasks", #"{"tasks": [{"task_id": "t2", "resources": ["gpu", "gpu"]}]}"#)
+        #expect(added.errorCode == "INVALID_PARAMETERS")
+        #expect(added.error?.context?["task_id"] == "t2")
+    }
+
+    /// A resource named file:<path> is the file: a task holding it ran beside one that declared
+    /// the same file in files, and its path was not checked.
+    @Test func aFileResourceIsTheTasksFile() async throws {
+        await t.run(
+            "w1", "create",
+            #"{"phases": [{"name": "p", "tasks": [{"task_id": "res", "resources": ["file:x.txt"]}, {"task_id": "file", "files": ["x.txt"]}]}]}"#
+        )
+        await t.run("w1", "start")
+        await t.run(nil, "register-agent", #"{"agent_id": "a1", "max_concurrent_tasks": 5}"#)
+        let claimed = await t.run(nil, "claim-task", #"{"agent_id": "a1", "max_tasks": 5}"#).result["tasks"]
+        #expect(claimed?.arrayValue?.count == 1, "\(String(describing: claimed))")
+        let outside = await t.run(
+            "w2", "create",
+            #"{"phases": [{"name": "p", "tasks": [{"task_id": "t", "resources": ["file:../../etc/passwd"]}]}]}"#)
+        #expect(outside.errorCode == "INVALID_PARAMETERS")
+    }
+
     @Test func grantsAllOrNothingAndQueuesTheRest() async throws {
         let first = await allocate(#"{"resources": {"database": 2}}"#)
         #expect(first.result["state"] == "granted")

@@ -91,6 +91,24 @@ public enum TaskGraph {
         }
     }
 
+    /// Refuses a task that needs more units of a resource than its capacity (`capacities`, 1
+    /// for a resource not configured): it was offered as ready and no claim could ever take it,
+    /// as `allocate-resources` refuses such a request.
+    public static func validateResources(_ tasks: [WorkTask], capacities: [String: Int]) throws(HubError) {
+        for task in tasks {
+            for (name, units) in task.resources.sorted(by: { $0.key < $1.key }) where units > (capacities[name] ?? 1) {
+                throw HubError(
+                    .invalidParameters,
+                    "resources of task \(task.taskID) ask for \(units) units of \(name.prefix(256)) but its capacity is \(capacities[name] ?? 1); the task could never run",
+                    details: "Capacities come from the configuration's resources (1 for a resource not listed there).",
+                    context: ["field": "resources", "task_id": .string(task.taskID)],
+                    suggestions: [
+                        "Ask for at most \(capacities[name] ?? 1), or raise the capacity in config.json's resources"
+                    ])
+            }
+        }
+    }
+
     /// Refuses a task `timeout` of zero: such a task timed out as soon as it was claimed and
     /// retried until it failed, as a workflow timeout of 0s is refused too.
     public static func validateTimeouts(_ tasks: [WorkTask]) throws(HubError) {

@@ -52,7 +52,12 @@ enum AcceptHandoff {
             [
                 .init(
                     "agent_pool_size", .integer("Bind this many registered agents to the pool.", min: 1, max: 10_000)),
-                .init("specializations", .array(.name(maxLength: 128), "Roles the pool's agents must have (one of them each); the workflow's specialized_roles when absent.", maxItems: 100)),
+                .init(
+                    "specializations",
+                    .array(
+                        .name(maxLength: 128),
+                        "Roles the pool's agents must have (one of them each); the workflow's specialized_roles when absent.",
+                        maxItems: 100)),
             ], "Which agents the workflow's pool takes.")
     }
 

@@ -28,6 +28,7 @@ enum AddTasks {
 
     static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {
         let id = try context.requiredWorkflowID
+        let resources = context.hub.configuration.resources
         guard !p.tasks.isEmpty else { throw HubError.parameter("tasks", "must list at least one task") }
         let (added, _, _) = try await context.hub.mutate(context) { m -> [String] in
             guard WorkflowLifecycle(status: m.workflow.status, archived: m.workflow.archived).acceptsWork else {
@@ -55,6 +56,7 @@ enum AddTasks {
             try TaskGraph.validate(existing: progression.tasks, adding: tasks)
             try TaskGraph.validateEvidence(tasks)
             try TaskGraph.validateFiles(tasks, workspace: m.workflow.workspace)
+            try TaskGraph.validateResources(tasks, capacities: resources)
             try TaskGraph.validateTimeouts(tasks)
             // New dependents lengthen the critical paths of the tasks they depend on.
             let lengths = CriticalPath.lengths(progression.tasks + tasks)

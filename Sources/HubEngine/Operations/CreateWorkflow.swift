@@ -195,6 +195,7 @@ enum CreateWorkflow {
         try TaskGraph.validate(existing: [], adding: tasks)
         try TaskGraph.validateEvidence(tasks)
         try TaskGraph.validateFiles(tasks, workspace: workspace)
+        try TaskGraph.validateResources(tasks, capacities: hub.configuration.resources)
         try TaskGraph.validateTimeouts(tasks)
         let lengths = CriticalPath.lengths(tasks)
         for i in tasks.indices { tasks[i].criticalPathMilliseconds = lengths[tasks[i].taskID] ?? 0 }

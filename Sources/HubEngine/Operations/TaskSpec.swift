@@ -59,7 +59,13 @@ struct TaskSpec: Decodable, Sendable {
         t.role = role
         t.dependsOn = dependsOn ?? []
         t.files = files ?? []
-        t.resources = resources?.units ?? [:]
+        // A resource named file:<path> is the file (§8): held as one of its files, so that
+        // it conflicts with the same file declared in files and is checked as a path.
+        for (name, _) in (resources?.units ?? [:]).sorted(by: { $0.key < $1.key }) where name.hasPrefix("file:") {
+            let path = String(name.dropFirst(5))
+            if !t.files.contains(path) { t.files.append(path) }
+        }
+        t.resources = (resources?.units ?? [:]).filter { !$0.key.hasPrefix("file:") }
         t.priority = priority ?? .medium
         t.estimate = estimate
         t.timeout = timeout
@@ -89,5 +95,6 @@ struct ResourceList: Decodable, Sendable {
 
     static let schema = Schema.anyOf(
         [.array(.name(maxLength: 256), maxItems: 1000), .map(.integer(min: 1, max: 1_000_000))],
-        "Named resources it needs: [\"database\"] or {\"database\": 1}.")
+        "Named resources it needs: [\"database\"] or {\"database\": 1}, at most their capacity; file:<path> is held as one of its files."
+    )
 }
