@@ -46,6 +46,36 @@ import Testing
         #expect(await t.run("w1", "get-status").result["workflow_state"]?["state_version"] == version)
     }
 
+    /// Phases out of order, a workflow not started with a phase that has, a phase running with
+    /// nothing left to run: each was called valid (the first is what a partial restore left).
+    @Test(arguments: [
+        "phase_started_before_an_earlier_one_ended", "created_workflow_with_started_phase",
+        "running_phase_with_every_task_settled",
+    ])
+    func phaseStatusesAgainstEachOtherAndTheWorkflowAreChecked(_ invariant: String) async throws {
+        await t.run(
+            "w1", "create",
+            #"{"phases": [{"name": "a", "tasks": [{"task_id": "t1"}]}, {"name": "b", "tasks": [{"task_id": "t2"}]}]}"#)
+        if invariant != "created_workflow_with_started_phase" { await t.run("w1", "start") }
+        try await t.hub.store.write { tx in
+            var phases = try tx.phases(of: "w1")
+            switch invariant {
+            case "running_phase_with_every_task_settled":
+                if var t1 = try tx.task(workflowID: "w1", taskID: "t1") {
+                    t1.status = .completed
+                    try tx.update(t1)
+                }
+            default:
+                phases[1].status = .running
+                try tx.update(phases[1])
+            }
+        }
+        let checked = await t.run("w1", "verify-state")
+        let found = checked.result["violations"]?.arrayValue?.compactMap { $0["invariant"]?.stringValue } ?? []
+        #expect(found.contains(invariant), "\(checked.json)")
+        #expect(checked.result["valid"] == false)
+    }
+
     @Test func repairFixesWhatItCanAndReportsEachRepair() async throws {
         try await damaged()
         let repaired = await t.run("w1", "verify-state", #"{"repair": true}"#)

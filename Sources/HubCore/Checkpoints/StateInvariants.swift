@@ -88,6 +88,40 @@ public enum StateInvariants {
                     message: "the workflow is completed but phase \(open.phaseID) is \(open.status.rawValue)",
                     repair: nil))
         }
+        // Phases run one after another: none after the first open one has begun.
+        let ordered = s.phases.sorted { $0.phaseID < $1.phaseID }
+        if let firstOpen = ordered.first(where: { $0.status == .running || $0.status == .pending }) {
+            for later in ordered where later.phaseID > firstOpen.phaseID && later.status != .pending {
+                out.append(
+                    Violation(
+                        invariant: "phase_started_before_an_earlier_one_ended",
+                        message:
+                            "phase \(later.phaseID) is \(later.status.rawValue) while phase \(firstOpen.phaseID) before it is \(firstOpen.status.rawValue)",
+                        repair: nil))
+            }
+        }
+        if w.status == .created, let started = ordered.first(where: { $0.status != .pending }) {
+            out.append(
+                Violation(
+                    invariant: "created_workflow_with_started_phase",
+                    message: "the workflow has not started but phase \(started.phaseID) is \(started.status.rawValue)",
+                    repair: nil))
+        }
+        if w.status == .running {
+            // Its last task's outcome closes a phase in the same transaction: one left running
+            // with every task settled waits for nothing (complete-phase closes it).
+            for phase in ordered where phase.status == .running {
+                let tasks = s.tasks.filter { $0.phaseID == phase.phaseID }
+                if !tasks.isEmpty && tasks.allSatisfy(\.status.isSettled) {
+                    out.append(
+                        Violation(
+                            invariant: "running_phase_with_every_task_settled",
+                            message:
+                                "phase \(phase.phaseID) is running but all its tasks are settled; nothing will close it (complete-phase does)",
+                            repair: nil))
+                }
+            }
+        }
         // Tasks against their phases and dependencies.
         for t in s.tasks {
             let phase = phaseStatus[t.phaseID]
