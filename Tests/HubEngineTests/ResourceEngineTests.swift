@@ -53,6 +53,24 @@ import Testing
         #expect(outside.errorCode == "INVALID_PARAMETERS")
     }
 
+    /// Terms given with request_id were dropped without a word (the old request answered), and a
+    /// release named by an allocation and another's request released the allocation.
+    @Test func conflictingIdentifiersAreRefused() async throws {
+        let first = await allocate(#"{"resources": {"m": 1}}"#)
+        let request = try #require(first.result["request_id"]?.stringValue)
+        let polled = await allocate("{\"request_id\": \"\(request)\", \"resources\": {\"z\": 1}}")
+        #expect(polled.errorCode == "INVALID_PARAMETERS")
+        #expect(polled.error?.context?["field"] == "resources")
+        let other = await allocate(#"{"resources": {"p": 1}}"#)
+        let allocation = try #require(other.result["allocation_id"]?.stringValue)
+        let mixed = await t.run(
+            nil, "release-resources", "{\"request_id\": \"\(request)\", \"allocation_id\": \"\(allocation)\"}")
+        #expect(mixed.errorCode == "INVALID_PARAMETERS")
+        // Both still held: the refusal changed nothing.
+        #expect(await allocate(#"{"resources": {"p": 1}}"#).result["state"] == "queued")
+        #expect(await allocate("{\"request_id\": \"\(request)\"}").result["state"] == "granted")
+    }
+
     @Test func grantsAllOrNothingAndQueuesTheRest() async throws {
         let first = await allocate(#"{"resources": {"database": 2}}"#)
         #expect(first.result["state"] == "granted")

@@ -60,6 +60,18 @@ enum AllocateResources {
     static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {
         let workflowID = context.workflowID
         let workingDirectory = context.hub.workingDirectory
+        if p.requestId != nil {
+            // Polling names the request, whose terms are set: others given would be dropped unread.
+            let given = [
+                ("resources", p.resources != nil), ("priority", p.priority != nil),
+                ("constraints", p.constraints != nil), ("agent_id", p.agentId != nil),
+            ].filter(\.1).map(\.0)
+            if let first = given.first {
+                throw HubError.parameter(
+                    first, "cannot be given with request_id, which polls a request made before with its own terms",
+                    suggestions: ["Poll with request_id alone, or make a new request without it"])
+            }
+        }
         var allocation = try await context.hub.dispatch { scope -> ResourceAllocation in
             if let id = p.requestId {
                 try scope.processResourceQueue()
@@ -248,6 +260,10 @@ enum ReleaseResources {
             guard let allocation = try scope.tx.allocation(id) else {
                 throw HubError.parameter(
                     p.allocationId != nil ? "allocation_id" : "request_id", "names no allocation or request")
+            }
+            if let request = p.requestId, p.allocationId != nil, allocation.requestID != request {
+                throw HubError.parameter(
+                    "request_id", "is not the request of allocation \(id); give one of them, or both of the same")
             }
             return try scope.end(allocation)
         }
