@@ -454,12 +454,31 @@ public struct CommandLineTool: Sendable {
                 .storeUnavailable,
                 "This build has no PostgreSQL store; remove 'store' from the configuration to use SQLite")
         }
+        try Self.refuseUnusableDirectory((storePath as NSString).deletingLastPathComponent)
         let store =
             onlyReading && !FileManager.default.fileExists(atPath: storePath)
             ? try SQLiteStore(emptyInMemory: ()) : try SQLiteStore(path: storePath, pooled: pooled)
         return Hub(
             store: store, stateDirectory: stateDirectory, configuration: configuration, clock: clock,
             workingDirectory: workingDirectory, serving: serving)
+    }
+
+    /// `STORE_UNAVAILABLE` for a store directory that is there but is no directory: a file, or
+    /// a symlink to nothing. A read answered as from an empty store ("no workflows"), and the
+    /// first write failed with whatever Foundation said of it.
+    static func refuseUnusableDirectory(_ directory: String) throws(HubError) {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) {
+            guard !isDirectory.boolValue else { return }
+            throw HubError(
+                .storeUnavailable, "The state directory \(directory) is a file, not a directory",
+                suggestions: ["Give --state-dir a directory (it is created when missing)"])
+        }
+        if (try? FileManager.default.destinationOfSymbolicLink(atPath: directory)) != nil {
+            throw HubError(
+                .storeUnavailable, "The state directory \(directory) is a symbolic link to nothing",
+                suggestions: ["Create what the link points to, or give --state-dir another directory"])
+        }
     }
 
     func emitError(_ error: HubError, operation: String, workflowID: String?, pretty: Bool, exit: Int32)

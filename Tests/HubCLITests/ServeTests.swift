@@ -402,3 +402,20 @@ import Testing
         }
     }
 }
+
+/// A state directory that is a file, or a symlink to nothing: a read answered as from an empty
+/// store ("no workflows"), a write with Foundation's words for something else.
+@Suite struct UnusableStateDirectoryTests {
+    @Test func aStateDirectoryThatIsNoDirectoryIsStoreUnavailable() throws {
+        let s = try DispatchSandbox("state-dir-file")
+        defer { s.remove() }
+        try "x".write(toFile: s.file("notadir"), atomically: true, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(atPath: s.file("dangling"), withDestinationPath: "nowhere")
+        let read = try s.fail(["--state-dir", "notadir", "list-workflows"], code: "STORE_UNAVAILABLE")
+        #expect(read["message"]?.stringValue?.contains("is a file, not a directory") == true)
+        let write = try s.fail(
+            ["--state-dir", "dangling", "w", "create", #"{"phases": ["a"]}"#], code: "STORE_UNAVAILABLE")
+        #expect(write["message"]?.stringValue?.contains("symbolic link to nothing") == true)
+        #expect(!FileManager.default.fileExists(atPath: s.file("nowhere")))
+    }
+}
