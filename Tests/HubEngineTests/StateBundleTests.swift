@@ -192,6 +192,10 @@ import Testing
         #expect(
             await t.run("w1", "save-state", #"{"backup_location": "../escape.bundle"}"#).errorCode == "PATH_NOT_ALLOWED"
         )
+        // A '..' that stays inside is refused too, saying why: it was said to resolve outside.
+        let inside = await t.run("w1", "save-state", #"{"backup_location": "sub/../x.gz"}"#)
+        #expect(inside.errorCode == "PATH_NOT_ALLOWED")
+        #expect(inside.error?.message.contains("has a '..' component") == true, "\(inside.json)")
         let outside = try TemporaryDirectory("outside")
         defer { outside.remove() }
         try FileManager.default.createDirectory(atPath: t.directory.file("state"), withIntermediateDirectories: true)

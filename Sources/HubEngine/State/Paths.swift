@@ -41,11 +41,19 @@ public enum Paths {
         guard raw.split(separator: "/").allSatisfy({ $0.utf8.count <= 255 }) else {
             throw HubError.parameter(field, "has a path component longer than 255 bytes")
         }
+        // `..` after a symlinked directory climbs out of the link's target, not back to where it
+        // was written: refused as written, whatever it would resolve to.
+        if raw.split(separator: "/").contains("..") {
+            throw HubError(
+                .pathNotAllowed, "\(field) \"\(raw.prefix(256))\" has a '..' component",
+                details: "Name the location without '..': where it leads depends on the symlinks along the way.",
+                context: ["field": .string(field)],
+                suggestions: ["Write the path without '..', e.g. \"backups/\((raw as NSString).lastPathComponent)\""])
+        }
         let full = absolute(raw, relativeTo: stateDirectory)
-        let parts = raw.split(separator: "/")
         let real = resolved(full)
         let roots = ([stateDirectory] + allowedRoots).map { resolved(absolute($0, relativeTo: stateDirectory)) }
-        guard !parts.contains(".."), roots.contains(where: { isInside(real, $0) }) else {
+        guard roots.contains(where: { isInside(real, $0) }) else {
             throw HubError(
                 .pathNotAllowed,
                 "\(field) \"\(raw.prefix(256))\" resolves to \(real), outside the state directory and the allowed roots",
