@@ -56,6 +56,7 @@ import Testing
         .init("nested", .object([.init("flag", .boolean())])),
         .init("role", .name(maxLength: 8)),
         .init("labels", .map(.string())),
+        .init("some", .array(.string(), minItems: 1)),
     ])
 
     func problem(_ json: String) throws -> HubError? {
@@ -88,6 +89,8 @@ import Testing
             // No text holds a NUL: the store's text binding ended "lease_x\u0000junk" at lease_x.
             (#"{"name":"a\u0000"}"#, "name"), (#"{"name":"x","tags":["t\u0000"]}"#, "tags[0]"),
             (#"{"name":"x","labels":{"k\u0000":"v"}}"#, "labels.k\\u0000"),
+            // An empty list where one item at least is needed (a filter of nothing filtered nothing).
+            (#"{"name":"x","some":[]}"#, "some"),
         ] as [(String, String)])
     func namesTheOffendingField(_ json: String, _ field: String) throws {
         let error = try #require(try problem(json))

@@ -39,7 +39,10 @@ import Testing
         #expect(await t.run(nil, "get-events", #"{"limit": 1000}"#).result["events"]?.arrayValue?.count == before)
         #expect(await publish("w1", "a", ", \"phase\": \(phases)").succeeded)
         #expect(await publish("w1", "a", #", "phase": 0"#).succeeded)
-        #expect(await publish(nil, "a", #", "phase": 99"#).succeeded)
+        // An event about no workflow has phase 0 (§4): its routing key said x.ag1.2.
+        let none = await publish(nil, "a", #", "phase": 2"#)
+        #expect(none.errorCode == "INVALID_PARAMETERS", "\(none.json)")
+        #expect(await publish(nil, "a", #", "phase": 0"#).succeeded)
     }
 
     @Test func publishedEventsCarryTheirFieldsAndSubject() async throws {
@@ -125,6 +128,10 @@ import Testing
         (#"{"events": [{"event_type": "ok"}], "agent_id": "ag2"}"#, "INVALID_PARAMETERS"),
         // The hub's own source: such an event could not be told from the hub's.
         (#"{"event_type": "failed", "source": "coordination-hub"}"#, "INVALID_PARAMETERS"),
+        // An empty dedup id deduplicated unrelated events; an empty cause or correlation named nothing.
+        (#"{"event_type": "ok", "dedup_id": ""}"#, "INVALID_PARAMETERS"),
+        (#"{"event_type": "ok", "metadata": {"causation_id": ""}}"#, "INVALID_PARAMETERS"),
+        (#"{"event_type": "ok", "metadata": {"correlation_id": ""}}"#, "INVALID_PARAMETERS"),
     ])
     func badPublishesChangeNothing(_ params: String, _ code: String) async throws {
         let before = await t.run(nil, "get-events", #"{"order": "desc", "limit": 1}"#).result["last_sequence"]
@@ -188,6 +195,10 @@ import Testing
         #expect(await pending("new").types == ["late"])
         #expect(await pending("all").types == ["early", "late"])
         #expect(await pending("timed").types == ["late"])
+        // A bad time is the time alternative's error, not "'time' is not a known parameter".
+        let badTime = await t.run(
+            nil, "subscribe-event", ##"{"patterns": ["#"], "start_from": {"time": "2026-01-01"}}"##)
+        #expect(badTime.error?.message.contains("RFC 3339") == true, "\(badTime.json)")
     }
 
     @Test func filtersAndTheCallsWorkflowNarrowASubscription() async throws {

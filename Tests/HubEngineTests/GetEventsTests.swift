@@ -52,8 +52,22 @@ import Testing
             #"{"since": "2026-01-15T13:00:00Z", "until": "2026-01-15T12:00:00Z"}"#, #"{"severity": "loud"}"#,
             // Filters that could never match anything: an event type no event has, NATS's '>'.
             #"{"event_types": ["Bad"]}"#, #"{"patterns": ["workflow.w1.>"]}"#,
+            // An empty list filtered nothing (every event came), where the stream and
+            // subscribe-event refuse it.
+            #"{"patterns": []}"#, #"{"event_types": []}"#, #"{"severity": []}"#,
         ] {
             #expect(await t.run(nil, "get-events", bad).errorCode == "INVALID_PARAMETERS", "\(bad)")
         }
+    }
+
+    /// With event_id every other filter was ignored, a subscription not even looked up.
+    @Test func eventIdTakesNoFilterBesideIt() async throws {
+        let first = try #require(await t.run(nil, "get-events", #"{"limit": 1}"#).result["events"]?.arrayValue?.first)
+        let id = try #require(first["event_id"]?.stringValue)
+        for other in [#""subscription": "nope""#, #""patterns": ["agent.#"]"#, #""after_sequence": 999"#] {
+            let refused = await t.run(nil, "get-events", "{\"event_id\": \"\(id)\", \(other)}")
+            #expect(refused.errorCode == "INVALID_PARAMETERS", "\(other): \(refused.json)")
+        }
+        #expect(await t.run(nil, "get-events", "{\"event_id\": \"\(id)\", \"chain\": true}").succeeded)
     }
 }

@@ -24,6 +24,7 @@ extension Schema {
         case .array(let items):
             out["type"] = "array"
             out["items"] = items.json
+            if let minItems { out["minItems"] = .count(minItems) }
             if let maxItems { out["maxItems"] = .count(maxItems) }
         case .object(let props, let additional):
             out["type"] = "object"

@@ -25,7 +25,17 @@ extension Schema {
                     )
                 }
             }
-            // Report against the alternative of the same JSON type, when there is one: its message is the useful one.
+            // Report against the object alternative that has these keys ({"time": "2026-01-01"} is the
+            // time alternative's bad time, not a key unknown to the first), else the alternative of
+            // the same JSON type: its message is the useful one.
+            if case .object(let members) = value,
+                let shaped = options.first(where: { option in
+                    guard case .object(let properties, nil) = option.kind else { return false }
+                    return !members.isEmpty && Set(members.keys).isSubset(of: Set(properties.map(\.name)))
+                })
+            {
+                try shaped.validate(value, path: path)
+            }
             if let sameType = options.first(where: { $0.accepts(typeOf: value) }) {
                 try sameType.validate(value, path: path)
             }
@@ -93,6 +103,13 @@ extension Schema {
         case (.boolean, .bool):
             return
         case (.array(let items), .array(let elements)):
+            if let minItems, elements.count < minItems {
+                throw HubError.parameter(
+                    here,
+                    elements.isEmpty
+                        ? "is empty: give at least \(minItems == 1 ? "one" : "\(minItems)"), or leave it out where it is optional"
+                        : "has \(elements.count) items; at least \(minItems) are needed")
+            }
             if let maxItems, elements.count > maxItems {
                 throw HubError.parameter(here, "has \(elements.count) items; at most \(maxItems) are allowed")
             }

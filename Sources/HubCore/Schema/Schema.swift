@@ -41,6 +41,8 @@ public struct Schema: Sendable {
     public var minLength: Int?
     public var maxLength: Int?
     public var maxItems: Int?
+    /// An array must hold at least this many items (JSON Schema's `minItems`).
+    public var minItems: Int?
     /// The default, for documentation.
     public var defaultValue: JSONValue?
     /// What to write instead, added to the refusal of a value of another type (a likely mix-up).
@@ -108,8 +110,11 @@ extension Schema {
         return s
     }
     public static func boolean(_ summary: String? = nil) -> Schema { Schema(.boolean, summary) }
-    public static func array(_ items: Schema, _ summary: String? = nil, maxItems: Int? = nil) -> Schema {
+    public static func array(_ items: Schema, _ summary: String? = nil, minItems: Int? = nil, maxItems: Int? = nil)
+        -> Schema
+    {
         var s = Schema(.array(items), summary)
+        s.minItems = minItems
         s.maxItems = maxItems
         return s
     }

@@ -9,7 +9,7 @@ enum AddTasks {
                 "tasks",
                 .array(
                     TaskSpec.schema(withPhase: true), "Tasks; each may name its phase (number or name).",
-                    maxItems: 100_000), required: true)
+                    minItems: 1, maxItems: 100_000), required: true)
         ])
     }
 
@@ -29,7 +29,6 @@ enum AddTasks {
     static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {
         let id = try context.requiredWorkflowID
         let resources = context.hub.configuration.resources
-        guard !p.tasks.isEmpty else { throw HubError.parameter("tasks", "must list at least one task") }
         let (added, _, _) = try await context.hub.mutate(context) { m -> [String] in
             guard WorkflowLifecycle(status: m.workflow.status, archived: m.workflow.archived).acceptsWork else {
                 throw HubError.invalidTransition(

@@ -31,7 +31,8 @@ enum ConfigureBatching {
 
         static let schema = Schema.object([
             .init(
-                "event_types", .array(.string(maxLength: 64), "Only these event types; all when absent.", maxItems: 100)
+                "event_types",
+                .array(.string(maxLength: 64), "Only these event types; all when absent.", minItems: 1, maxItems: 100)
             ),
             .init(
                 "batch_size",

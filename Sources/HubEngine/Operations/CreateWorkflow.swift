@@ -28,7 +28,7 @@ enum CreateWorkflow {
                             .init("name", .name(maxLength: 256), required: true),
                             .init("tasks", .array(TaskSpec.schema(withPhase: false), maxItems: 100_000)),
                         ]),
-                    ]), "Ordered phases: names, or {\"name\", \"tasks\"} objects.", maxItems: 1000),
+                    ]), "Ordered phases: names, or {\"name\", \"tasks\"} objects.", minItems: 1, maxItems: 1000),
                 required: true),
             .init(
                 "agent_requirements",
@@ -134,7 +134,6 @@ enum CreateWorkflow {
 
     /// Validates the parameters and builds the workflow, its phases and tasks (nothing is stored).
     static func build(_ p: Parameters, id: String, hub: Hub, now: Int64) throws -> (Workflow, [Phase], [WorkTask]) {
-        guard !p.phases.isEmpty else { throw HubError.parameter("phases", "must list at least one phase") }
         var seen: Set<String> = []
         for (n, phase) in p.phases.enumerated() {
             guard !phase.name.trimmingCharacters(in: .whitespaces).isEmpty else {

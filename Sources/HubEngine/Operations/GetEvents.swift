@@ -30,11 +30,14 @@ enum GetEvents {
                 .array(
                     .string(maxLength: SubjectPattern.maximumLength),
                     "Subject patterns: '*' one segment, '#' zero or more; without '#' a pattern matches the end of the subject (e.g. '*.failed').",
-                    maxItems: 100)),
-            .init("event_types", .array(.string(maxLength: 128), "Only these event types.", maxItems: 100)),
+                    minItems: 1, maxItems: 100)),
+            .init(
+                "event_types", .array(.string(maxLength: 128), "Only these event types.", minItems: 1, maxItems: 100)),
             .init(
                 "severity",
-                .anyOf([.oneOf(severities), .array(.oneOf(severities), maxItems: 4)], "Only this severity (or these).")),
+                .anyOf(
+                    [.oneOf(severities), .array(.oneOf(severities), minItems: 1, maxItems: 4)],
+                    "Only this severity (or these).")),
             .init("min_severity", .oneOf(severities, "Only this severity and above.")),
             .init(
                 "limit",
@@ -101,7 +104,22 @@ enum GetEvents {
 
     static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {
         try refuseWhatCannotBeFollowed(p)
-        if let eventID = p.eventId { return try await one(eventID, chain: p.chain ?? false, context: context) }
+        if let eventID = p.eventId {
+            // One event, named: a filter beside it was ignored, a subscription not even looked up.
+            let given = [
+                ("after_sequence", p.afterSequence != nil), ("since", p.since != nil), ("until", p.until != nil),
+                ("patterns", p.patterns != nil), ("event_types", p.eventTypes != nil), ("severity", p.severity != nil),
+                ("min_severity", p.minSeverity != nil), ("limit", p.limit != nil), ("order", p.order != nil),
+                ("subscription", p.subscription != nil), ("ack", p.ack != nil), ("dead_letters", p.deadLetters != nil),
+            ].filter(\.1).map(\.0)
+            if let first = given.first {
+                throw HubError.parameter(
+                    first,
+                    "cannot be given with event_id, which reads that one event (with chain, its causes and effects)",
+                    suggestions: ["Give event_id alone, or leave it out to filter the log"])
+            }
+            return try await one(eventID, chain: p.chain ?? false, context: context)
+        }
         if p.chain != nil { throw HubError.parameter("chain", "needs event_id") }
         if let name = p.subscription { return try await forSubscription(name, p, context: context) }
         if p.ack != nil || p.deadLetters != nil {

@@ -49,20 +49,20 @@ enum PublishEvent {
             .init(
                 "phase",
                 .integer(
-                    "Defaults to the workflow's current phase (0 without a workflow); at most the workflow's last phase, 0 for none in particular.",
+                    "Defaults to the workflow's current phase; at most the workflow's last phase, 0 for none in particular. An event about no workflow has phase 0.",
                     min: 0)),
             .init("source", .string("Who publishes; defaults to client.", maxLength: 128)),
             .init("agent_id", .id("Publish on agent.<id>.<event_type> instead of a workflow's or the hub's subject.")),
             .init(
                 "metadata",
                 .object([
-                    .init("correlation_id", .string(maxLength: 128)),
-                    .init("causation_id", .string("The event_id of the event that caused this one.", maxLength: 128)),
+                    .init("correlation_id", .name(maxLength: 128)),
+                    .init("causation_id", .name("The event_id of the event that caused this one.", maxLength: 128)),
                     .init("tags", .array(.string(maxLength: 128), maxItems: 50)),
                 ])),
             .init(
                 "dedup_id",
-                .string(
+                .name(
                     "An id this workflow's events saw inside the dedup window (whatever the event type) stores nothing and answers the original event with duplicate: true.",
                     maxLength: 256)),
             .init(
@@ -87,7 +87,7 @@ enum PublishEvent {
                             eventProperties.map {
                                 $0.name == "event_type" ? .init($0.name, $0.schema, required: true) : $0
                             }),
-                        "Several events in one call, stored together.", maxItems: 1000))
+                        "Several events in one call, stored together.", minItems: 1, maxItems: 1000))
             ])
 
         /// Publishing is the hottest path of all (a batch holds up to 1,000 events): the
@@ -143,7 +143,6 @@ enum PublishEvent {
                         "events",
                         "cannot be combined with a single event's \(name); give it inside each event of the list")
                 }
-                guard !events.isEmpty else { throw HubError.parameter("events", "is empty") }
                 return events
             }
             guard let eventType else {
@@ -212,7 +211,14 @@ enum PublishEvent {
                     operation: "publish-event", workflowID: workflow.id, current: workflow.status, archived: true,
                     allowed: [])
             }
-            // A phase the workflow does not have (0: none in particular); without a workflow, any.
+            // An event about no workflow carries phase 0 (§4): its routing key and message say so.
+            if workflow == nil, let n = inputs.firstIndex(where: { ($0.phase ?? 0) != 0 }) {
+                throw HubError.parameter(
+                    listed ? "events[\(n)].phase" : "phase",
+                    "is \(inputs[n].phase ?? 0), but an event about no workflow has phase 0",
+                    suggestions: ["Name the workflow the event is about, or leave phase out"])
+            }
+            // A phase the workflow does not have (0: none in particular).
             if let workflow, let n = inputs.firstIndex(where: { ($0.phase ?? 0) > workflow.totalPhases }) {
                 throw HubError.parameter(
                     listed ? "events[\(n)].phase" : "phase",

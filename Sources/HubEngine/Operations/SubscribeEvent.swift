@@ -68,7 +68,7 @@ enum SubscribeEvent {
                 .array(
                     .string(maxLength: SubjectPattern.maximumLength),
                     "Subject patterns: '*' one segment, '#' zero or more; without '#' a pattern matches the end of the subject.",
-                    maxItems: 100), required: true),
+                    minItems: 1, maxItems: 100), required: true),
             .init(
                 "filters",
                 .object([
