@@ -115,6 +115,26 @@ import Testing
         }
     }
 
+    /// A graceful stop's flush began new webhook attempts (a due retry above all): one slow
+    /// receiver held the stop for its timeout. Webhooks wait for the next start, pending.
+    @Test func theFlushOfAStopSendsNoWebhook() async throws {
+        let receiver = try await WebhookReceiver.start(statuses: [503], then: 200)
+        try await with(receiver) { delivery in
+            await subscribe(receiver, #", "retry_policy": {"max_retries": 3, "initial_delay": "1s"}"#)
+            await t.run(nil, "enable-async-processing", #"{"optimization_mode": "latency"}"#)
+            await publish(0)
+            #expect(try await delivery.deliverDue().failedAttempts == 1)
+            t.clock.advance(by: .seconds(5))
+
+            let flushed = try await delivery.deliverDue(flush: true)
+
+            #expect(flushed.failedAttempts == 0 && flushed.eventsDelivered == 0)
+            #expect(await receiver.received().count == 1)
+            #expect(await pending() == 1, "the event waits, pending, for the next start")
+            #expect(try await delivery.deliverDue().eventsDelivered == 1)
+        }
+    }
+
     @Test func retriesBackOffExponentiallyOnTheClock() async throws {
         let receiver = try await WebhookReceiver.start(statuses: [503, 503], then: 200)
         try await with(receiver) { delivery in

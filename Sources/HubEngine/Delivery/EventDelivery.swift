@@ -147,7 +147,8 @@ public actor EventDelivery: Service {
         var rule: BatchingRule
     }
 
-    /// Delivers every batch that is due now; with `flush`, also those still filling.
+    /// Delivers every batch that is due now; with `flush` (a graceful stop), also those of
+    /// attached streams still filling, and no webhook.
     @discardableResult
     public func deliverDue(flush: Bool = false) async throws -> Round {
         let now = hub.clock.nowMilliseconds()
@@ -177,6 +178,10 @@ public actor EventDelivery: Service {
         var ready: [Ready] = []
         for s in subscriptions {
             guard let scan = scans[s.id] else { continue }
+            // The flush of a graceful stop is for the batches of attached streams: a webhook
+            // (a retry above all) waits for the next start, its events pending in the log, rather
+            // than hold the stop for a slow receiver's timeout.
+            if flush && s.delivery == .webhook { continue }
             if let retry = retrying(s) {
                 ready.append(retry)
                 continue
