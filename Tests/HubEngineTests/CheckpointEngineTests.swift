@@ -161,6 +161,20 @@ import Testing
         #expect(await t.run("w1", "get-status").result["workflow_state"]?["status"] == "completed")
     }
 
+    /// A full_restore dropped the tasks added since its checkpoint without a word (rollback said so).
+    @Test func aFullRestoreNamesTheTasksItRemoves() async throws {
+        await t.run("w1", "create", #"{"phases": [{"name": "one", "tasks": [{"task_id": "a"}]}]}"#)
+        await t.run("w1", "start")
+        let id = try #require(await t.run("w1", "checkpoint", #"{"name": "c0"}"#).result["checkpoint_id"]?.stringValue)
+        #expect(await t.run("w1", "add-tasks", #"{"tasks": [{"task_id": "late"}]}"#).succeeded)
+        let restored = await t.run("w1", "restore", "{\"checkpoint_id\": \"\(id)\"}")
+        #expect(restored.result["removed_tasks"] == ["late"], "\(restored.json)")
+        let steps = restored.result["restoration_steps"]?.arrayValue?.compactMap { $0["action"]?.stringValue } ?? []
+        #expect(steps.contains("remove_tasks_added_since"))
+        let event = await t.run("w1", "get-events", #"{"event_types": ["state_restored"]}"#).result["events"]
+        #expect(event?.arrayValue?.last?["data"]?["removed_tasks"] == ["late"])
+    }
+
     @Test func partialRestoreOfOnePhaseLeavesTheFilesAlone() async throws {
         try write("notes.txt", Array("v1".utf8))
         await t.run(

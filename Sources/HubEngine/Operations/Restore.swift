@@ -241,6 +241,7 @@ enum Restore {
                 "checkpoint": .string(checkpoint.name), "strategy": .string(strategy.rawValue),
                 "phases": .array(plan.restoredPhases.map { .count($0) }),
             ])
+        if !plan.removedTasks.isEmpty { step("remove_tasks_added_since", ["tasks": .strings(plan.removedTasks)]) }
         if !plan.requeuedTasks.isEmpty { step("requeue_tasks", ["tasks": .strings(plan.requeuedTasks)]) }
         var fallback: [JSONValue] = choice.olderValid.prefix(5).map {
             [
@@ -258,10 +259,9 @@ enum Restore {
             "files": fileReport,
             "restoration_steps": .array(steps), "fallback_options": .array(fallback),
         ]
-        if strategy == .rollback {
-            result["undone_tasks"] = .strings(plan.undoneTasks)
-            result["removed_tasks"] = .strings(plan.removedTasks)
-        }
+        if strategy == .rollback { result["undone_tasks"] = .strings(plan.undoneTasks) }
+        // Tasks added since the checkpoint go with a whole-state restore: said, not left to be noticed.
+        result["removed_tasks"] = .strings(plan.removedTasks)
         result["requeued_tasks"] = .strings(plan.requeuedTasks)
         // The state this restore committed, without reading the whole workflow again.
         result["status"] = .string(restored.status.rawValue)
@@ -370,6 +370,7 @@ enum Restore {
                 "phases": .array(plan.restoredPhases.map { .count($0) }),
                 "checkpoint_state_version": .int(checkpoint.stateVersion),
                 "fallback_used": .bool(fallbackUsed), "files": files,
+                "removed_tasks": .strings(plan.removedTasks),
             ]
             // What ties the journal of the restore's files to this commit (RestoreJournal).
             if let restoreID { data["restore_id"] = .string(restoreID) }
