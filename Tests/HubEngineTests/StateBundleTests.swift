@@ -88,6 +88,8 @@ import Testing
     @Test(arguments: [
         "a task id that leaves the state directory", "a start before 1970", "a timeout past any clock",
         "a dependency cycle", "a task in no phase", "a current phase past the last",
+        // Loaded before: a task file outside the workspace, a completed workflow with a phase running.
+        "a task file outside the workspace", "a completed workflow with a running phase",
     ])
     func aForgedBundleWithValidChecksumsIsRefused(_ forgery: String) async throws {
         await t.run(
@@ -105,6 +107,8 @@ import Testing
         case "a timeout past any clock": state["workflow"]?["timeout_ms"] = .int(Int64.max)
         case "a dependency cycle": tasks[0]["depends_on"] = .strings(["t2"])
         case "a task in no phase": tasks[1]["phase_id"] = 9
+        case "a task file outside the workspace": tasks[0]["files"] = .strings(["../../../etc/passwd"])
+        case "a completed workflow with a running phase": state["workflow"]?["status"] = "completed"
         default: state["workflow"]?["current_phase"] = 99
         }
         state["tasks"] = .array(tasks)

@@ -70,6 +70,7 @@ enum LoadState {
                     "bundle", "holds workflow \(loaded.workflow.id), not \(id); load it under its own id")
             }
             let checkpoints = try StateBundle.checkpoints(in: document, workflowID: id, verify: verify, path: path)
+            try refuseInconsistent(loaded, workspace: workspace, path: path)
             return (document, loaded, checkpoints)
         }
         if case .failure(let error) = read, error.code == .checkpointCorrupt {
@@ -162,6 +163,30 @@ enum LoadState {
                 "new_state_version": .int(version),
                 "workspace": .string(workspace), "bundle_workspace": .string(loaded.workflow.workspace),
             ])
+    }
+
+    /// A bundle whose checksums hold but whose workflow could never have been: task files
+    /// outside the workspace it is loaded into, a finished workflow with a phase still running,
+    /// phases out of order. `create` and the lifecycle refuse these; a bundle is no way around them.
+    static func refuseInconsistent(_ loaded: WorkflowSnapshot, workspace: String, path: String) throws(HubError) {
+        let problem: String?
+        do {
+            try TaskGraph.validateFiles(loaded.tasks, workspace: workspace)
+            try TaskGraph.validateEvidence(loaded.tasks)
+            try TaskGraph.validateTimeouts(loaded.tasks)
+            let facts = StateInvariants.Facts(
+                snapshot: loaded, leases: [], agents: [:], agentLeaseCounts: [:], counters: [:])
+            // What verify-state could not repair (a task running without its lease comes back queued).
+            problem = StateInvariants.check(facts).first { $0.repair == nil }?.message
+        } catch {
+            problem = error.message
+        }
+        guard let problem else { return }
+        throw HubError(
+            .checkpointCorrupt, "Bundle \(path) holds a workflow that cannot be loaded: \(problem)",
+            details: "Its checksums hold, but its state is not one the hub could have saved; nothing was changed.",
+            context: ["field": "bundle"],
+            suggestions: ["Load another bundle, or restore one of the workflow's checkpoints"])
     }
 
     /// A corrupt bundle's refusal, naming the workflow's newest valid checkpoint in the store
