@@ -136,3 +136,39 @@ import Testing
         #expect(await t.run("w1", "get-status").errorCode == "WORKFLOW_NOT_FOUND")
     }
 }
+
+/// A check command that never ended held complete-task (and restore's dependency check)
+/// forever; killing the command line left it running. It is stopped at `check_timeout`.
+@Suite struct CheckTimeoutTests {
+    let t: TestHub
+    init() throws {
+        var configuration = Configuration()
+        configuration.checkTimeout = .seconds(1)
+        t = try TestHub(configuration: configuration)
+    }
+
+    @Test func aCheckCommandThatDoesNotEndIsStoppedAndRejected() async throws {
+        await t.run(
+            "w1", "create",
+            #"{"phases": [{"name": "p", "tasks": [{"task_id": "a", "evidence": {"check_command": "exec sleep 600"}}]}]}"#
+        )
+        await t.run("w1", "start")
+        await t.run(nil, "register-agent", #"{"agent_id": "ag"}"#)
+        let lease = try #require(
+            await t.run(nil, "claim-task", #"{"agent_id": "ag"}"#).result["tasks"]?.arrayValue?.first?["lease_id"]?
+                .stringValue)
+        let refused = await t.run(nil, "complete-task", "{\"lease_id\": \"\(lease)\"}")
+        #expect(refused.errorCode == "EVIDENCE_REJECTED", "\(refused.json)")
+        #expect(refused.error?.message.contains("did not finish within 1s") == true, "\(refused.json)")
+    }
+
+    @Test func aDependencyCheckThatDoesNotEndRefusesTheRestore() async throws {
+        await t.run(
+            "w1", "create", #"{"phases": ["a"], "dependencies": [{"name": "db", "check_command": "exec sleep 600"}]}"#)
+        await t.run("w1", "start")
+        await t.run("w1", "checkpoint", #"{"name": "k"}"#)
+        let refused = await t.run("w1", "restore", #"{"name": "k", "verify_dependencies": true}"#)
+        #expect(refused.errorCode == "DEPENDENCY_UNAVAILABLE", "\(refused.json)")
+        #expect(refused.error?.context?["dependencies"]?.arrayValue?.first?["timed_out"] == true)
+    }
+}

@@ -33,6 +33,9 @@ public struct Configuration: Sendable, Equatable {
     public var dedupWindow: HubDuration = .minutes(2)
     /// How many checkpoints each workflow keeps (the newest; the newest valid one always stays). Defaults to 20.
     public var checkpointRetention: Int = 20
+    /// Longest a check command (evidence, a dependency's) may run before it is stopped and
+    /// counts as failed. Defaults to 5 minutes.
+    public var checkTimeout: HubDuration = .minutes(5)
 
     public init() {}
 
@@ -40,7 +43,7 @@ public struct Configuration: Sendable, Equatable {
     public static let keys: [String] = [
         "checkpoint_interval", "max_agent_pool_size", "workflow_timeout", "state_compression", "event_retention",
         "performance_monitoring", "auto_recovery", "heartbeat_interval", "store", "allowed_backup_roots",
-        "webhook_allowlist", "resources", "max_body_size", "dedup_window", "checkpoint_retention",
+        "webhook_allowlist", "resources", "max_body_size", "dedup_window", "checkpoint_retention", "check_timeout",
     ]
 
     /// Problems that make this configuration unusable, each saying what to fix.
@@ -53,6 +56,7 @@ public struct Configuration: Sendable, Equatable {
         if heartbeatInterval > .days(365) { problems.append("heartbeat_interval must be at most 365d") }
         if checkpointInterval.milliseconds < 1000 { problems.append("checkpoint_interval must be at least 1s") }
         if checkpointRetention < 1 { problems.append("checkpoint_retention must be at least 1") }
+        if checkTimeout < .seconds(1) { problems.append("check_timeout must be at least 1s") }
         if maxBodySize < 1024 { problems.append("max_body_size must be at least 1024 bytes") }
         problems += WebhookAllowlist.problems(in: webhookAllowlist)
         for (name, capacity) in resources where capacity < 1 {
@@ -131,6 +135,7 @@ public struct Configuration: Sendable, Equatable {
         case "max_body_size": maxBodySize = try int()
         case "dedup_window": dedupWindow = try duration()
         case "checkpoint_retention": checkpointRetention = try int()
+        case "check_timeout": checkTimeout = try duration()
         default:
             var message = "configuration \(origin): unknown key '\(key)'"
             if let guess = Schema.closest(to: key, in: Self.keys) { message += " (did you mean '\(guess)'?)" }
@@ -160,6 +165,7 @@ public struct Configuration: Sendable, Equatable {
             "max_body_size": .count(maxBodySize),
             "dedup_window": .string(dedupWindow.description),
             "checkpoint_retention": .count(checkpointRetention),
+            "check_timeout": .string(checkTimeout.description),
         ]
     }
 }

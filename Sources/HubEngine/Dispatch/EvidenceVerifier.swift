@@ -6,6 +6,8 @@ import HubCore
 struct EvidenceVerifier {
     let workspace: String
     let taskID: String
+    /// Longest its check_command may run (the configuration's `check_timeout`).
+    var checkLimit: HubDuration = .minutes(5)
 
     /// Bytes of a check command's output kept.
     static let outputTail = 2048
@@ -45,12 +47,15 @@ struct EvidenceVerifier {
             record["commit"] = .string(commit)
         }
         if let command = requirement.checkCommand {
-            let check = await ChildProcess.run(
-                ["/bin/sh", "-c", command], environment: ProcessInfo.processInfo.environment, directory: workspace,
-                tailBytes: Self.outputTail)
+            let (check, timedOut) = await ChildProcess.check(
+                command, directory: workspace, tailBytes: Self.outputTail, limit: .milliseconds(checkLimit.milliseconds)
+            )
             guard check.status == 0 else {
                 throw HubError(
-                    .evidenceRejected, "Task \(taskID): the check command exited with status \(check.status)",
+                    .evidenceRejected,
+                    timedOut
+                        ? "Task \(taskID): the check command did not finish within \(checkLimit) (check_timeout) and was stopped"
+                        : "Task \(taskID): the check command exited with status \(check.status)",
                     details: "The task stays running; fix the work and complete it again.",
                     context: [
                         "field": "check_command", "exit_code": .int(Int64(check.status)),

@@ -138,7 +138,8 @@ enum CompleteTask {
         }
         let requirement = EvidenceRequirement(json: task.evidence)
         guard requirement != nil || EvidenceVerifier.suppliesAny(p.evidence) else { return nil }
-        return try await EvidenceVerifier(workspace: workspace, taskID: task.taskID).verify(
+        let limit = context.hub.configuration.checkTimeout
+        return try await EvidenceVerifier(workspace: workspace, taskID: task.taskID, checkLimit: limit).verify(
             requirement ?? EvidenceRequirement(), supplied: p.evidence)
     }
 }

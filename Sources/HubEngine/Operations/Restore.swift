@@ -145,7 +145,8 @@ enum Restore {
 
         // 2. Dependencies, before anything changes.
         if p.verifyDependencies == true {
-            let checked = try await verifyDependencies(current)
+            let checked = try await verifyDependencies(
+                current, limit: .milliseconds(hub.configuration.checkTimeout.milliseconds))
             step("validate_dependencies", ["checked": .strings(checked)])
         }
 
@@ -430,21 +431,20 @@ enum Restore {
     }
 
     /// Runs each dependency's `check_command` in the workspace; any failure is `DEPENDENCY_UNAVAILABLE`.
-    static func verifyDependencies(_ workflow: Workflow) async throws -> [String] {
+    static func verifyDependencies(_ workflow: Workflow, limit: Duration) async throws -> [String] {
         let entries = (workflow.dependencies.external + workflow.dependencies.internal).filter {
             $0.checkCommand != nil
         }
         var failed: [JSONValue] = []
         for entry in entries {
             guard let command = entry.checkCommand else { continue }
-            let outcome = await ChildProcess.run(
-                ["/bin/sh", "-c", command], environment: ProcessInfo.processInfo.environment,
-                directory: workflow.workspace, tailBytes: 1000)
+            let (outcome, timedOut) = await ChildProcess.check(
+                command, directory: workflow.workspace, tailBytes: 1000, limit: limit)
             if outcome.status != 0 {
                 failed.append(
                     [
                         "name": .string(entry.name), "exit_code": .int(Int64(outcome.status)),
-                        "output_tail": .string(outcome.tail),
+                        "output_tail": .string(outcome.tail), "timed_out": .bool(timedOut),
                     ])
             }
         }

@@ -19,6 +19,40 @@ public enum ChildProcess {
     /// still hold its output open.
     static let afterExit = 1 << 20
 
+    /// Runs a check (`/bin/sh -c command`: evidence, a dependency) in `directory` for at most
+    /// `limit`; one still running then is stopped (SIGTERM, SIGKILL after the grace) and
+    /// answered with `timedOut`. The check goes with this process, however it goes
+    /// (``Lifeline``): a killed command line left it running for good.
+    public static func check(
+        _ command: String, directory: String, tailBytes: Int, limit: Duration, grace: Duration = terminationGrace
+    ) async -> (outcome: Outcome, timedOut: Bool) {
+        await withTaskGroup(of: (Outcome, Bool)?.self) { group in
+            group.addTask {
+                let outcome = await run(
+                    ["/bin/sh", "-c", command], environment: ProcessInfo.processInfo.environment,
+                    directory: directory, tailBytes: tailBytes, grace: grace, lifeline: true)
+                return (outcome, false)
+            }
+            group.addTask {
+                do { try await Task.sleep(for: limit) } catch { return nil }
+                return (Outcome(status: -1, tail: ""), true)
+            }
+            var timedOut = false
+            while let next = await group.next() {
+                guard let (outcome, expired) = next else { continue }
+                if expired {
+                    // The command's task, cancelled, stops it and answers with the signal's status.
+                    timedOut = true
+                    group.cancelAll()
+                    continue
+                }
+                group.cancelAll()
+                return (outcome, timedOut)
+            }
+            return (Outcome(status: -1, tail: ""), timedOut)
+        }
+    }
+
     /// How long a cancelled command has to end after SIGTERM before it gets SIGKILL.
     public static let terminationGrace = Duration.seconds(5)
 
