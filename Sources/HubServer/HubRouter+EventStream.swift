@@ -114,6 +114,8 @@ extension HubRouter {
         named.message = error.message.replacingOccurrences(
             of: "parameter 'after_sequence'", with: "header 'Last-Event-ID'")
         named.context?["field"] = "Last-Event-ID"
+        named.details =
+            "Send a Last-Event-ID the stream gave (an event's id: its sequence), or none to start with new events."
         return named
     }
 

@@ -191,6 +191,8 @@ import Testing
                 // Named as the client sent it (it named after_sequence, which the client never sent).
                 #expect(Self.json(r)["error"]?["context"]?["field"] == "Last-Event-ID")
                 #expect(Self.json(r)["error"]?["message"]?.stringValue?.hasPrefix("header 'Last-Event-ID'") == true)
+                // So are its details (they said "Fix 'after_sequence'").
+                #expect(Self.json(r)["error"]?["details"]?.stringValue?.contains("after_sequence") == false)
             }
             try await client.execute(uri: "/v1/events/stream?after_sequence=999999", method: .get) { r in
                 #expect(Self.json(r)["error"]?["context"]?["field"] == "after_sequence")

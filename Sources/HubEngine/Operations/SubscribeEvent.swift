@@ -80,7 +80,7 @@ enum SubscribeEvent {
             .init(
                 "callback",
                 .id(
-                    "The subscriber's unique name; defaults to the subscription id. Subscribing again under it updates that subscription and keeps its cursor (start_from is then ignored)."
+                    "The subscriber's unique name; defaults to the subscription id. Subscribing again under it replaces that subscription's definition with the one given (patterns, filters, delivery, webhook_url, secret, retry_policy: what is left out goes back to its default) and keeps its cursor and counters (start_from is then ignored)."
                 )),
             .init(
                 "webhook_url",
