@@ -63,6 +63,10 @@ public struct CommandLineTool: Sendable {
         if words.count >= 2 && table[words[0]] == nil {
             return (String(words[1].prefix(128)), Identifier.isValid(words[0]) ? words[0] : nil)
         }
+        // One word that names no operation is a workflow id without its operation.
+        if words.count == 1 && table[words[0]] == nil {
+            return ("", Identifier.isValid(words[0]) ? words[0] : nil)
+        }
         return (String((words.first ?? "").prefix(128)), nil)
     }
 

@@ -59,6 +59,10 @@ import Testing
             #expect(json["workflow_id"] == "wf", "\(arguments)")
         }
         #expect(try hub.run("--bogus", "list-workflows").json["operation"] == "list-workflows")
+        // A workflow id alone is the workflow, with no operation (it was named as the operation).
+        let alone = try hub.run("--state-dir", "x", "wf1").json
+        #expect(alone["operation"] == "")
+        #expect(alone["workflow_id"] == "wf1")
         #expect(try hub.run("--request", "-", "--bogus").json["operation"] == "request")
     }
 
