@@ -471,17 +471,28 @@ public struct CommandLineTool: Sendable {
     /// a symlink to nothing. A read answered as from an empty store ("no workflows"), and the
     /// first write failed with whatever Foundation said of it.
     static func refuseUnusableDirectory(_ directory: String) throws(HubError) {
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) {
-            guard !isDirectory.boolValue else { return }
-            throw HubError(
-                .storeUnavailable, "The state directory \(directory) is a file, not a directory",
-                suggestions: ["Give --state-dir a directory (it is created when missing)"])
-        }
-        if (try? FileManager.default.destinationOfSymbolicLink(atPath: directory)) != nil {
-            throw HubError(
-                .storeUnavailable, "The state directory \(directory) is a symbolic link to nothing",
-                suggestions: ["Create what the link points to, or give --state-dir another directory"])
+        // The directory, or the nearest of its parents that is there (a missing one is created).
+        var path = directory
+        while true {
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
+                guard !isDirectory.boolValue else { return }
+                throw HubError(
+                    .storeUnavailable,
+                    path == directory
+                        ? "The state directory \(directory) is a file, not a directory"
+                        : "The state directory \(directory) cannot be made: \(path) is a file",
+                    suggestions: ["Give --state-dir a directory (it is created when missing)"])
+            }
+            if (try? FileManager.default.destinationOfSymbolicLink(atPath: path)) != nil {
+                throw HubError(
+                    .storeUnavailable,
+                    "The state directory \(directory) goes through \(path), a symbolic link to nothing",
+                    suggestions: ["Create what the link points to, or give --state-dir another directory"])
+            }
+            let parent = (path as NSString).deletingLastPathComponent
+            guard parent != path, !parent.isEmpty else { return }
+            path = parent
         }
     }
 

@@ -416,6 +416,9 @@ import Testing
         let write = try s.fail(
             ["--state-dir", "dangling", "w", "create", #"{"phases": ["a"]}"#], code: "STORE_UNAVAILABLE")
         #expect(write["message"]?.stringValue?.contains("symbolic link to nothing") == true)
+        // A directory to be made under a file: the read answered as from an empty store.
+        let under = try s.fail(["--state-dir", "notadir/x", "list-workflows"], code: "STORE_UNAVAILABLE")
+        #expect(under["message"]?.stringValue?.contains("notadir is a file") == true, "\(under)")
         #expect(!FileManager.default.fileExists(atPath: s.file("nowhere")))
     }
 }

@@ -211,7 +211,11 @@ import Testing
     }
 
     @Test func imbalancedReservationsMove() {
-        let agents = ["x", "y"].map { Agent(agentID: $0, registeredAt: 0) }
+        let agents = ["x", "y"].map { id -> Agent in
+            var agent = Agent(agentID: id, registeredAt: 0)
+            agent.maxConcurrentTasks = 4
+            return agent
+        }
         let reserved = (0..<4).map { n -> WorkTask in
             var t = WorkTask(workflowID: "w", taskID: "t\(n)", phaseID: 1, createdAt: Int64(n))
             t.reservedFor = "x"
@@ -221,5 +225,12 @@ import Testing
         #expect(moves.count == 2)
         #expect(moves.allSatisfy { $0.targetAgent == "y" && $0.reason == "load_imbalance" })
         #expect(Redistribution.balance(reserved: Array(reserved.prefix(1)), agents: agents, pools: [:]).isEmpty)
+        // An agent without room is not eligible: the task waited, reserved, until it finished one.
+        var full = agents
+        full[1].maxConcurrentTasks = 2
+        full[1].currentLoad = 2
+        #expect(Redistribution.balance(reserved: reserved, agents: full, pools: [:]).isEmpty)
+        full[1].currentLoad = 1
+        #expect(Redistribution.balance(reserved: reserved, agents: full, pools: [:]).count == 1, "room for one")
     }
 }

@@ -90,7 +90,8 @@ public enum Redistribution {
     }
 
     /// Moves reservations while one agent holds 2 or more reserved-but-not-started
-    /// tasks more than another agent that could take them (§7's imbalance rule).
+    /// tasks more than another eligible agent: one that can take the task and has room for it
+    /// (§7's imbalance rule).
     public static func balance(reserved: [WorkTask], agents: [Agent], pools: [String: Set<String>]) -> [Reassignment] {
         var tasks = reserved
         var counts: [String: Int] = [:]
@@ -110,6 +111,9 @@ public enum Redistribution {
                         a.agentID != from && a.canTake(role: task.role)
                             && (pools[task.workflowID]?.contains(a.agentID) ?? true)
                             && fromCount - (counts[a.agentID] ?? 0) >= 2
+                            // Eligible: room for this task beside what it runs and holds reserved
+                            // (a full agent's reservation waited, the task idle, until it finished one).
+                            && a.currentLoad + (counts[a.agentID] ?? 0) < a.maxConcurrentTasks
                     }
                     guard
                         let target = targets.min(by: {

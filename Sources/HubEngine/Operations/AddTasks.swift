@@ -22,7 +22,7 @@ enum AddTasks {
             INVALID_PARAMETERS naming the tasks; nothing is added then. Tasks added to a completed phase are refused.
             """,
         example: """
-            coordination-hub workflow_123 add-tasks '{"tasks": [{"task_id": "write_api", "role": "code", "phase": "implementation", "files": ["src/api.swift"], "estimate": "20m"}, {"task_id": "test_api", "role": "test", "depends_on": ["write_api"]}]}'
+            coordination-hub workflow_123 add-tasks '{"tasks": [{"task_id": "write_api", "role": "code", "phase": "implementation", "files": ["src/api.swift"], "estimate": "20m"}, {"task_id": "test_api", "role": "test", "phase": "testing", "depends_on": ["write_api"]}]}'
             """,
         handler: run)
 
