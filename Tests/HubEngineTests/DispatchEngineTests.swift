@@ -111,6 +111,20 @@ import Testing
         #expect(pool?["performance_metrics"]?["dead"]?["recent_performance"] == [0])
     }
 
+    /// A claim is a sign of life: an agent registered 20s before its claim was failed 15s after
+    /// it (its last heartbeat then 3 intervals old), and lost the lease it had just been given
+    /// long before the lease's own lease_expires_at.
+    @Test func anAgentIsNotFailedWhileTheLeaseItJustClaimedRuns() async throws {
+        await setUp(#"[{"name": "p", "tasks": [{"task_id": "a"}]}]"#)
+        await t.run(nil, "register-agent", #"{"agent_id": "late"}"#)
+        t.clock.advance(by: .seconds(20))
+        let l = lease(try #require(await t.claim("late").first))
+        t.clock.advance(by: .seconds(15))
+        await t.run(nil, "register-agent", #"{"agent_id": "other"}"#)
+        #expect(await t.claim("other").isEmpty, "the lease still runs")
+        #expect(await t.run(nil, "complete-task", "{\"lease_id\": \"\(l)\"}").succeeded)
+    }
+
     /// A run the hub ended while its agent may still be running it (here: past its timeout)
     /// keeps holding its files until the agent's heartbeat lets go: its retry ran at once
     /// beside the old run, two runs on one declared file (§7).
