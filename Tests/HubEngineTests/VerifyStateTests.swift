@@ -76,6 +76,24 @@ import Testing
         #expect(checked.result["valid"] == false)
     }
 
+    /// A lease past its expiry (no dispatcher operation since to end it) was called valid,
+    /// its task running for an agent long gone.
+    @Test func aLeasePastItsExpiryIsFoundAndEnded() async throws {
+        await t.run("w1", "create", #"{"phases": [{"name": "p", "tasks": [{"task_id": "a"}]}]}"#)
+        await t.run("w1", "start")
+        await t.run(nil, "register-agent", #"{"agent_id": "ag"}"#)
+        await t.run(nil, "claim-task", #"{"agent_id": "ag"}"#)
+        t.clock.advance(by: .hours(1))
+        let checked = await t.run("w1", "verify-state")
+        let found = checked.result["violations"]?.arrayValue?.compactMap { $0["invariant"]?.stringValue } ?? []
+        #expect(found.contains("lease_past_its_expiry"), "\(checked.json)")
+        let repaired = await t.run("w1", "verify-state", #"{"repair": true}"#)
+        #expect(repaired.result["valid"] == true, "\(repaired.json)")
+        let task = await t.run("w1", "get-status").result["workflow_state"]?["phases"]?.arrayValue?.first?["tasks"]?
+            .arrayValue?.first
+        #expect(task?["status"] == "ready")
+    }
+
     @Test func repairFixesWhatItCanAndReportsEachRepair() async throws {
         try await damaged()
         let repaired = await t.run("w1", "verify-state", #"{"repair": true}"#)

@@ -25,11 +25,14 @@ public enum StateInvariants {
         public var agentLeaseCounts: [String: Int]
         /// The store's counters per phase.
         public var counters: [Int: Counters]
+        /// The time of the check: a lease past its expiry then has lapsed (`nil`: not judged).
+        public var now: Int64?
 
         public init(
             snapshot: WorkflowSnapshot, leases: [Lease], agents: [String: Agent], agentLeaseCounts: [String: Int],
-            counters: [Int: Counters]
+            counters: [Int: Counters], now: Int64? = nil
         ) {
+            self.now = now
             self.snapshot = snapshot
             self.leases = leases
             self.agents = agents
@@ -177,7 +180,15 @@ public enum StateInvariants {
         // Leases: on running tasks, held by live agents.
         for lease in facts.leases {
             let task = byID[lease.taskID]
-            if task?.status != .running {
+            if let now = facts.now, lease.expiresAt <= now {
+                // Lapsed, not yet ended by a dispatcher operation's sweep (reads do not sweep).
+                out.append(
+                    Violation(
+                        invariant: "lease_past_its_expiry",
+                        message:
+                            "lease \(lease.leaseID) on task \(lease.taskID) expired at \(Timestamp.format(milliseconds: lease.expiresAt)) and still holds it",
+                        repair: .revokeLease(leaseID: lease.leaseID)))
+            } else if task?.status != .running {
                 out.append(
                     Violation(
                         invariant: "lease_on_task_not_running",

@@ -17,7 +17,8 @@ enum VerifyState {
         summary: "Check a workflow's invariants (and its checkpoints' checksums); repair what can be repaired.",
         discussion: """
             Checks: statuses of tasks against their phases and dependencies, of phases against the workflow; \
-            running tasks hold a lease and every lease is on a running task held by a live agent; phase counters \
+            running tasks hold a lease and every lease is on a running task held by a live agent, within its \
+            expiry; phase counters \
             and agent loads agree with the records. With repair: true, tasks go back to the queue, dead leases end, \
             counters are recounted; each repair is listed and published in state_repaired. What cannot be repaired \
             is reported as remaining. Without repair nothing changes.
@@ -28,11 +29,12 @@ enum VerifyState {
     static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {
         let id = try context.requiredWorkflowID
         let expected = context.expectedVersion
+        let now = context.now
         let (found, checkpointReport) = try await context.store.read { tx -> ([StateInvariants.Violation], JSONValue) in
             guard let workflow = try tx.workflow(id) else { throw HubError.workflowNotFound(id) }
             // A stale if_version is refused whether or not there is anything to repair.
             try workflow.check(ifVersion: expected)
-            let violations = StateInvariants.check(try StateFacts.read(tx, workflow: workflow))
+            let violations = StateInvariants.check(try StateFacts.read(tx, workflow: workflow, now: now))
             guard p.checkpoints ?? true else { return (violations, .null) }
             let all = try tx.checkpoints(of: id, limit: 10_000)
             // Corrupt: a snapshot that fails its checksum or cannot be read, or file contents that fail theirs.
@@ -54,7 +56,7 @@ enum VerifyState {
                 var done: [JSONValue] = []
                 // A repair can reveal another (a revoked lease leaves its task to requeue): a few passes.
                 for _ in 0..<3 {
-                    let violations = StateInvariants.check(try StateFacts.read(m.tx, workflow: m.workflow))
+                    let violations = StateInvariants.check(try StateFacts.read(m.tx, workflow: m.workflow, now: m.now))
                     let fixable = violations.filter { $0.repair != nil }
                     if fixable.isEmpty { break }
                     for violation in fixable {
@@ -64,7 +66,7 @@ enum VerifyState {
                         }
                     }
                 }
-                let left = StateInvariants.check(try StateFacts.read(m.tx, workflow: m.workflow))
+                let left = StateInvariants.check(try StateFacts.read(m.tx, workflow: m.workflow, now: m.now))
                 if !done.isEmpty { try m.emit("state_repaired", severity: .warning, data: ["repairs": .array(done)]) }
                 return (done, left)
             }

@@ -3,7 +3,7 @@ import HubStore
 
 /// Reads what ``StateInvariants`` judges, inside one transaction.
 enum StateFacts {
-    static func read(_ tx: any StoreReader, workflow: Workflow) throws -> StateInvariants.Facts {
+    static func read(_ tx: any StoreReader, workflow: Workflow, now: Int64? = nil) throws -> StateInvariants.Facts {
         let phases = try tx.phases(of: workflow.id)
         let tasks = try tx.tasks(of: workflow.id)
         let leases = try tx.activeLeases(workflowID: workflow.id)
@@ -22,6 +22,6 @@ enum StateFacts {
         }
         return StateInvariants.Facts(
             snapshot: WorkflowSnapshot(workflow: workflow, phases: phases, tasks: tasks), leases: leases,
-            agents: agents, agentLeaseCounts: counts, counters: counters)
+            agents: agents, agentLeaseCounts: counts, counters: counters, now: now)
     }
 }
