@@ -406,6 +406,36 @@ import Testing
         #expect(agreeing.errorCode == nil)
     }
 
+    /// A task finishing while its workflow was paused started the next phase (and completed the
+    /// workflow after the last one): a pause hands out nothing new, and resume carries it on.
+    @Test func aPausedWorkflowGoesNoFurtherThanTheEndOfItsPhase() async throws {
+        let t = try TestHub()
+        defer { t.remove() }
+        await t.run(
+            "w1", "create",
+            #"{"phases": [{"name": "a", "tasks": [{"task_id": "t1"}]}, {"name": "b", "tasks": [{"task_id": "t2"}]}]}"#)
+        await t.run("w1", "start")
+        await t.run(nil, "register-agent", #"{"agent_id": "ag"}"#)
+        func finishOne() async throws {
+            let lease = try #require(
+                await t.run(nil, "claim-task", #"{"agent_id": "ag"}"#).result["tasks"]?.arrayValue?.first?["lease_id"]?
+                    .stringValue)
+            #expect(await t.run("w1", "pause").succeeded)
+            #expect(await t.run(nil, "complete-task", "{\"lease_id\": \"\(lease)\"}").succeeded)
+        }
+        try await finishOne()
+        var state = await t.run("w1", "get-status").result["workflow_state"]
+        #expect(state?["status"] == "paused")
+        #expect(state?["phases"]?.arrayValue?.map { $0["status"] } == ["completed", "pending"])
+        #expect(await t.run("w1", "resume").succeeded)
+        state = await t.run("w1", "get-status").result["workflow_state"]
+        #expect(state?["phases"]?.arrayValue?.map { $0["status"] } == ["completed", "running"])
+        try await finishOne()
+        #expect(await t.run("w1", "get-status").result["workflow_state"]?["status"] == "paused")
+        #expect(await t.run("w1", "resume").succeeded)
+        #expect(await t.run("w1", "get-status").result["workflow_state"]?["status"] == "completed")
+    }
+
     @Test func aCheckpointIntervalUnderASecondIsRefusedAtCreateAndStart() async throws {
         let t = try TestHub()
         defer { t.remove() }

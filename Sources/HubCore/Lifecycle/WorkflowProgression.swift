@@ -81,6 +81,11 @@ public struct WorkflowProgression: Sendable {
         return (effects, [])
     }
 
+    /// Whether a paused workflow stops at the end of the phase its tasks closed (a task's
+    /// outcome); an operator's command (`complete-phase`, `add-tasks`, a restore's `resume`)
+    /// carries it on.
+    public var holdsWhilePaused = false
+
     /// Applies the automatic rules until nothing changes. With `stopAtPhaseEnd` it stops once
     /// a phase has completed and another waits to start, so that the caller can take the
     /// completed phase's checkpoint before the next one starts (§17), then call it again.
@@ -90,6 +95,10 @@ public struct WorkflowProgression: Sendable {
             let current = workflow.currentPhase
             guard let p = phaseIndex(current) else { break }
             if phases[p].status == .completed || phases[p].status == .skipped {
+                // Paused, tasks' outcomes go no further than closing their phase: no next phase
+                // starts and the workflow does not complete before it is resumed (§5: a pause hands
+                // out nothing new; resume carries it on from here).
+                guard workflow.status == .running || !holdsWhilePaused else { break }
                 // A closed current phase hands over to the next waiting one (the step after a
                 // phase's checkpoint, or a workflow restored to that checkpoint).
                 guard let next = phases.first(where: { $0.phaseID > current && $0.status == .pending }) else {
@@ -156,8 +165,11 @@ public struct WorkflowProgression: Sendable {
         phases[p].completedAt = now
         changedPhases.insert(current)
         effects.append(.phaseCompleted(phase: current))
-        // The next phase, if any, is started by the loop of advance(now:stopAtPhaseEnd:).
-        if !phases.contains(where: { $0.phaseID > current && $0.status == .pending }) {
+        // The next phase, if any, is started by the loop of advance(now:stopAtPhaseEnd:); a paused
+        // workflow completes when it is resumed.
+        if workflow.status == .running || !holdsWhilePaused,
+            !phases.contains(where: { $0.phaseID > current && $0.status == .pending })
+        {
             workflow.status = .completed
             effects.append(.workflowCompleted)
         }

@@ -44,6 +44,8 @@ extension Mutation {
         guard counts.open == 0 || counts.failed > allowed else { return }
         // The phase is decided: let the whole-workflow rules close it and start the next one.
         var progression = try progression()
+        // A paused workflow records the outcome and closes the phase, and goes no further.
+        progression.holdsWhilePaused = true
         try progress(&progression, progression.advance(now: now, stopAtPhaseEnd: true))
         if workflow.status == .failed { try revokeLeases(reason: "workflow failed") }
     }
