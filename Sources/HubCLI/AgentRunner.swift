@@ -172,7 +172,10 @@ struct AgentRunner {
         let ending: HeartbeatEnding = displaced ? .displaced : refused ? .refused : await heartbeat.value
         if ending == .cancelled { await goOffline() }
         log("agent \(options.agentID): stopped")
-        return ending == .displaced || ending == .refused ? 1 : 0
+        // Stopped by the hub (its agent deregistered, its token refused, its id taken over): 1.
+        // Deregistering with authentication revokes the token too, and which of the two a
+        // runner hears first is a race: both end alike.
+        return ending == .cancelled ? 0 : 1
     }
 
     /// The runner's last call, once its leases are given back: the agent is set offline, so
@@ -222,7 +225,7 @@ struct AgentRunner {
     enum HeartbeatEnding {
         /// The runner is stopping: it sets its agent offline last.
         case cancelled
-        /// The agent was deregistered: there is nothing left to set offline.
+        /// The agent was deregistered: there is nothing left to set offline; the runner exits 1.
         case deregistered
         /// Another runner holds the id now: the agent is its, and the runner exits 1.
         case displaced

@@ -32,7 +32,8 @@ enum CommandHelp {
                 would only be refused again); 1 when it cannot start: an unknown --workflow, another
                 runner holding the same --id, or a hub that cannot be reached for 30s (retried
                 with a growing pause up to 5s, each retry logged); 1 too when a heartbeat or a claim
-                finds that another runner has taken the id over (its commands are stopped); 2 for bad options.
+                finds that another runner has taken the id over, that the agent was deregistered, or
+                that its token is refused (its commands are stopped); 2 for bad options.
 
                 """
         case "serve":

@@ -122,6 +122,7 @@ extension LineStream {
         try s.succeed("deregister-agent", #"{"agent_id": "gone"}"#)
         #expect(await lines.until("no longer knows this agent") != nil)
         #expect(await ProcessWait.exit(of: runner, within: .seconds(30)), "the runner did not stop")
+        #expect(runner.terminationStatus == 1, "stopped by the hub, as a runner whose token is refused")
         await Self.expectCommandGone(s)
     }
 
