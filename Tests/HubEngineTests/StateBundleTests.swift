@@ -196,6 +196,9 @@ import Testing
         #expect(
             await t.run("w1", "save-state", #"{"backup_location": "../escape.bundle"}"#).errorCode == "PATH_NOT_ALLOWED"
         )
+        // Empty is refused by the schema, which MCP clients read (it let "" through to the engine).
+        #expect(await t.run("w1", "save-state", #"{"backup_location": ""}"#).errorCode == "INVALID_PARAMETERS")
+        #expect(await t.run("w1", "load-state", #"{"bundle": ""}"#).errorCode == "INVALID_PARAMETERS")
         // A '..' that stays inside is refused too, saying why: it was said to resolve outside.
         let inside = await t.run("w1", "save-state", #"{"backup_location": "sub/../x.gz"}"#)
         #expect(inside.errorCode == "PATH_NOT_ALLOWED")

@@ -12,7 +12,7 @@ enum LoadState {
         static let schema = Schema.object([
             .init(
                 "bundle",
-                .string("A bundle written by save-state; same confinement as backup_location.", maxLength: 4096)),
+                .name("A bundle written by save-state; same confinement as backup_location.", maxLength: 4096)),
             .init("checkpoint_id", .string("A checkpoint of this workflow to load.", maxLength: 256)),
             .init("verify_integrity", .boolean("Check every checksum first. Defaults to true.")),
             .init("restore_agents", .boolean("Re-bind the agent pool recorded in the source.")),

@@ -15,7 +15,7 @@ enum SaveState {
             .init("compress", .boolean("gzip the bundle. Defaults to the state_compression setting (true).")),
             .init(
                 "backup_location",
-                .string(
+                .name(
                     "Where to write the bundle: a file, or a directory (ending in / or existing). Relative to the state directory; must lie inside it or an allowed_backup_roots entry.",
                     maxLength: 4096)),
         ])
