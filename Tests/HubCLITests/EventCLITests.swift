@@ -89,12 +89,18 @@ import Testing
         for parameters in [
             #"{"follow": true, "order": "desc"}"#, #"{"follow": true, "order": "desc", "after_sequence": 0}"#,
             #"{"follow": true, "after_sequence": 999999}"#,
+            // An until cannot end a follow: one in the past waited for ever, printing nothing.
+            #"{"follow": true, "until": "2020-01-01T00:00:00Z"}"#,
         ] {
             let run = try s.run(["get-events", parameters])
             #expect(run.status == 1)
             #expect(run.errorCode == "INVALID_PARAMETERS", "\(run.stdout)")
             #expect(!run.stderr.contains("following"), "\(run.stderr)")
         }
+        // A subscription that does not exist: the follow's notice came before the error.
+        let missing = try s.run(["get-events", #"{"follow": true, "subscription": "nope"}"#])
+        #expect(missing.errorCode == "SUBSCRIPTION_NOT_FOUND", "\(missing.stdout)")
+        #expect(!missing.stderr.contains("following"), "\(missing.stderr)")
     }
 }
 

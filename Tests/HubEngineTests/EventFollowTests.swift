@@ -173,6 +173,7 @@ extension EventFollowTests {
         var history = request
         history.parameters["after_sequence"] = 0
         #expect(try await t.hub.fixingFollowStart(history).parameters["after_sequence"] == 0)
+        #expect(await t.run(nil, "subscribe-event", #"{"patterns": ["*.note"], "callback": "s"}"#).succeeded)
         var subscribed = request
         subscribed.parameters["subscription"] = "s"
         #expect(try await t.hub.fixingFollowStart(subscribed).parameters["after_sequence"] == nil)

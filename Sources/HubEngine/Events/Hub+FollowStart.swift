@@ -30,6 +30,16 @@ extension Hub {
     public func fixingFollowStart(_ request: OperationRequest) async throws(HubError) -> OperationRequest {
         guard request.operation == "get-events" else { return request }
         if let p = try? GetEvents.Parameters.decode(request.parameters) { try GetEvents.refuseWhatCannotBeFollowed(p) }
+        if let name = request.parameters["subscription"]?.stringValue {
+            // Refused before the follow says it is on (it said so, then failed).
+            do {
+                _ = try await store.read { tx in try tx.requireSubscription(name) }
+            } catch let error as HubError {
+                throw error
+            } catch {
+                throw HubError(.storeUnavailable, "The subscription could not be read: \(error)")
+            }
+        }
         let after = request.parameters["after_sequence"]?.intValue
         guard !request.namesFollowStart || after != nil else { return request }
         let newest: Int64

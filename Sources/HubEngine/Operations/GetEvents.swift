@@ -90,12 +90,18 @@ enum GetEvents {
             "Only this workflow's events (with subscription: only its pending events, a view that cannot be acknowledged; with event_id: only an event of this workflow).",
         handler: run)
 
-    /// A follow reads new events in ascending order: a descending read, one event or the dead
-    /// letters cannot be followed.
+    /// A follow reads new events in ascending order until interrupted: a descending read, one
+    /// event, the dead letters or an `until` cannot be followed.
     static func refuseWhatCannotBeFollowed(_ p: Parameters) throws(HubError) {
         if p.follow == true && (p.order == "desc" || p.eventId != nil || p.deadLetters == true) {
             throw HubError.parameter(
                 "follow", "reads new events in ascending order: drop order desc, event_id and dead_letters")
+        }
+        if p.follow == true && p.until != nil {
+            // A follow ends when it is interrupted: past `until` it would wait for ever, printing nothing.
+            throw HubError.parameter(
+                "until", "cannot end a follow, which runs until interrupted",
+                suggestions: ["Leave until out to follow, or read the range without follow"])
         }
     }
 
