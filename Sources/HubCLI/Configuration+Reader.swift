@@ -27,9 +27,25 @@ extension Configuration {
             guard var members = document.objectValue else {
                 throw HubError(.invalidParameters, "configuration file \(path) must hold an object")
             }
-            if let nested = members["coordination_defaults"]?.objectValue {
+            if let section = members["coordination_defaults"] {
+                // The seed's layout: the keys under coordination_defaults (§14).
+                guard let nested = section.objectValue else {
+                    throw HubError(
+                        .invalidParameters,
+                        "configuration \(path): coordination_defaults must be an object of settings, got \(section.typeName)",
+                        context: ["field": "coordination_defaults"])
+                }
                 members["coordination_defaults"] = nil
-                for (k, v) in nested { members[k] = v }
+                for (k, v) in nested.sorted(by: { $0.key < $1.key }) {
+                    // Given twice, one of them would be dropped without a word.
+                    if members[k] != nil {
+                        throw HubError(
+                            .invalidParameters,
+                            "configuration \(path): '\(k.prefix(64))' is given both at the top level and under coordination_defaults; keep one",
+                            context: ["field": .string(k)])
+                    }
+                    members[k] = v
+                }
             }
             for (key, value) in members { try config.set(key, value, origin: path) }
             break

@@ -130,6 +130,15 @@ import Testing
         try hub.write("not json\n", to: hub.state("config.json"))
         let broken = try hub.fail(["list-workflows"], code: "INVALID_PARAMETERS", exit: 1)
         #expect(broken["message"]?.stringValue?.contains("config.json is not valid JSON") == true, "\(broken)")
+        // A key given twice (one won silently), and the seed's section of the wrong type (called unknown).
+        try hub.write(
+            #"{"coordination_defaults": {"heartbeat_interval": "5s"}, "heartbeat_interval": "10s"}"#,
+            to: hub.state("config.json"))
+        let twice = try hub.fail(["list-workflows"], code: "INVALID_PARAMETERS", exit: 1)
+        #expect(twice["message"]?.stringValue?.contains("both at the top level and under") == true, "\(twice)")
+        try hub.write(#"{"coordination_defaults": 5}"#, to: hub.state("config.json"))
+        let section = try hub.fail(["list-workflows"], code: "INVALID_PARAMETERS", exit: 1)
+        #expect(section["message"]?.stringValue?.contains("must be an object of settings") == true, "\(section)")
         try FileManager.default.removeItem(atPath: hub.state("config.json"))
         try hub.write("# workflow_timeout: 45m\n", to: hub.state("config.yaml"))
         #expect(try Self.defaultTimeout(hub, id: "commented") == "4h")
