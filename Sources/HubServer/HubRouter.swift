@@ -223,7 +223,8 @@ public enum HubRouter {
     static func body(_ request: inout Request, limit: Int) async throws -> JSONValue {
         let buffer = try await collect(request.body, limit: limit)
         let bytes = Array(buffer.readableBytesView)
-        if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) { return .emptyObject }
+        // No body is no parameters; a body of blanks is no JSON document (schemathesis sent " ").
+        if bytes.isEmpty { return .emptyObject }
         do {
             return try JSONParser.parse(bytes: bytes)
         } catch {
