@@ -142,6 +142,15 @@ public struct HubError: Error, Sendable, CustomStringConvertible {
         return object
     }
 
+    /// `INVALID_PARAMETERS` for the first of `others` that is given beside a parameter that
+    /// takes none of them (`event_id`, a polled `request_id`): given, it would be dropped unread.
+    public static func refusing(
+        _ others: KeyValuePairs<String, Bool>, beside what: String, suggestion: String
+    ) -> HubError? {
+        guard let first = others.first(where: \.value)?.key else { return nil }
+        return .parameter(first, "cannot be given with \(what)", suggestions: [suggestion])
+    }
+
     /// An `INVALID_PARAMETERS` error about one field.
     public static func parameter(_ field: String, _ problem: String, suggestions: [String] = []) -> HubError {
         HubError(

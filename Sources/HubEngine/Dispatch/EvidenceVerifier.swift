@@ -7,7 +7,7 @@ struct EvidenceVerifier {
     let workspace: String
     let taskID: String
     /// Longest its check_command may run (the configuration's `check_timeout`).
-    var checkLimit: HubDuration = .minutes(5)
+    let checkLimit: HubDuration
 
     /// Bytes of a check command's output kept.
     static let outputTail = 2048

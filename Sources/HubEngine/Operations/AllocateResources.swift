@@ -60,17 +60,16 @@ enum AllocateResources {
     static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {
         let workflowID = context.workflowID
         let workingDirectory = context.hub.workingDirectory
-        if p.requestId != nil {
-            // Polling names the request, whose terms are set: others given would be dropped unread.
-            let given = [
-                ("resources", p.resources != nil), ("priority", p.priority != nil),
-                ("constraints", p.constraints != nil), ("agent_id", p.agentId != nil),
-            ].filter(\.1).map(\.0)
-            if let first = given.first {
-                throw HubError.parameter(
-                    first, "cannot be given with request_id, which polls a request made before with its own terms",
-                    suggestions: ["Poll with request_id alone, or make a new request without it"])
-            }
+        // Polling names the request, whose terms are set.
+        if p.requestId != nil,
+            let refusal = HubError.refusing(
+                [
+                    "resources": p.resources != nil, "priority": p.priority != nil,
+                    "constraints": p.constraints != nil, "agent_id": p.agentId != nil,
+                ], beside: "request_id, which polls a request made before with its own terms",
+                suggestion: "Poll with request_id alone, or make a new request without it")
+        {
+            throw refusal
         }
         var allocation = try await context.hub.dispatch { scope -> ResourceAllocation in
             if let id = p.requestId {

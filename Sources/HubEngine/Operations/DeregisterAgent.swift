@@ -18,11 +18,13 @@ enum DeregisterAgent {
 
     static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {
         let (requeued, tokens) = try await context.hub.dispatch { scope -> ([String], Int) in
-            guard try scope.tx.agent(p.agentId) != nil else {
+            do {
+                _ = try scope.agent(p.agentId)
+            } catch let notFound as HubError where notFound.code == .agentNotFound {
                 // Tokens issued to an agent that never registered (or left) were out of reach:
-                // this is the one way to revoke them.
+                // this is the one way to revoke them. With none, it is not found.
                 let tokens = try scope.tx.removeTokens(agentID: p.agentId)
-                if tokens == 0 { _ = try scope.agent(p.agentId) }  // AGENT_NOT_FOUND
+                guard tokens > 0 else { throw notFound }
                 return ([], tokens)
             }
             let leases = try scope.tx.activeLeases(agentID: p.agentId)

@@ -112,17 +112,16 @@ enum GetEvents {
         try refuseWhatCannotBeFollowed(p)
         if let eventID = p.eventId {
             // One event, named: a filter beside it was ignored, a subscription not even looked up.
-            let given = [
-                ("after_sequence", p.afterSequence != nil), ("since", p.since != nil), ("until", p.until != nil),
-                ("patterns", p.patterns != nil), ("event_types", p.eventTypes != nil), ("severity", p.severity != nil),
-                ("min_severity", p.minSeverity != nil), ("limit", p.limit != nil), ("order", p.order != nil),
-                ("subscription", p.subscription != nil), ("ack", p.ack != nil), ("dead_letters", p.deadLetters != nil),
-            ].filter(\.1).map(\.0)
-            if let first = given.first {
-                throw HubError.parameter(
-                    first,
-                    "cannot be given with event_id, which reads that one event (with chain, its causes and effects)",
-                    suggestions: ["Give event_id alone, or leave it out to filter the log"])
+            if let refusal = HubError.refusing(
+                [
+                    "after_sequence": p.afterSequence != nil, "since": p.since != nil, "until": p.until != nil,
+                    "patterns": p.patterns != nil, "event_types": p.eventTypes != nil, "severity": p.severity != nil,
+                    "min_severity": p.minSeverity != nil, "limit": p.limit != nil, "order": p.order != nil,
+                    "subscription": p.subscription != nil, "ack": p.ack != nil, "dead_letters": p.deadLetters != nil,
+                ], beside: "event_id, which reads that one event (with chain, its causes and effects)",
+                suggestion: "Give event_id alone, or leave it out to filter the log")
+            {
+                throw refusal
             }
             return try await one(eventID, chain: p.chain ?? false, context: context)
         }
