@@ -10,7 +10,10 @@ enum PauseWorkflow {
     static let descriptor = OperationDescriptor(
         "pause", scope: .workflow, mutating: true, parameters: Parameters.self,
         summary: "Pause a running workflow: no new task is handed out; running tasks may finish.",
-        discussion: "Paused time does not count against the workflow's timeout.",
+        discussion: """
+            Paused time does not count against the workflow's timeout. A running task that finishes is \
+            recorded and may close its phase; the next phase starts, or the workflow completes, at resume.
+            """,
         example: "coordination-hub workflow_123 pause '{\"reason\": \"waiting for review\"}'",
         handler: run)
 
