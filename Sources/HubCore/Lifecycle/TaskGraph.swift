@@ -91,6 +91,18 @@ public enum TaskGraph {
         }
     }
 
+    /// The rules a task's own fields meet wherever the task comes from (`create`, `add-tasks`,
+    /// a bundle): its evidence, its files, its resources against `capacities` (not checked
+    /// when `nil`) and its timeout.
+    public static func validateFields(
+        _ tasks: [WorkTask], workspace: String, capacities: [String: Int]?
+    ) throws(HubError) {
+        try validateEvidence(tasks)
+        try validateFiles(tasks, workspace: workspace)
+        if let capacities { try validateResources(tasks, capacities: capacities) }
+        try validateTimeouts(tasks)
+    }
+
     /// Refuses a task that needs more units of a resource than its capacity (`capacities`, 1
     /// for a resource not configured): it was offered as ready and no claim could ever take it,
     /// as `allocate-resources` refuses such a request.

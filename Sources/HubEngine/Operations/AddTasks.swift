@@ -53,10 +53,7 @@ enum AddTasks {
                 tasks.append(spec.task(workflowID: id, phase: phase, now: m.now))
             }
             try TaskGraph.validate(existing: progression.tasks, adding: tasks)
-            try TaskGraph.validateEvidence(tasks)
-            try TaskGraph.validateFiles(tasks, workspace: m.workflow.workspace)
-            try TaskGraph.validateResources(tasks, capacities: resources)
-            try TaskGraph.validateTimeouts(tasks)
+            try TaskGraph.validateFields(tasks, workspace: m.workflow.workspace, capacities: resources)
             // New dependents lengthen the critical paths of the tasks they depend on.
             let lengths = CriticalPath.lengths(progression.tasks + tasks)
             for i in tasks.indices { tasks[i].criticalPathMilliseconds = lengths[tasks[i].taskID] ?? 0 }

@@ -192,10 +192,7 @@ enum CreateWorkflow {
             spec.tasks.map { $0.task(workflowID: id, phase: n + 1, now: now) }
         }
         try TaskGraph.validate(existing: [], adding: tasks)
-        try TaskGraph.validateEvidence(tasks)
-        try TaskGraph.validateFiles(tasks, workspace: workspace)
-        try TaskGraph.validateResources(tasks, capacities: hub.configuration.resources)
-        try TaskGraph.validateTimeouts(tasks)
+        try TaskGraph.validateFields(tasks, workspace: workspace, capacities: hub.configuration.resources)
         let lengths = CriticalPath.lengths(tasks)
         for i in tasks.indices { tasks[i].criticalPathMilliseconds = lengths[tasks[i].taskID] ?? 0 }
         return (workflow, phases, tasks)

@@ -171,9 +171,8 @@ enum LoadState {
     static func refuseInconsistent(_ loaded: WorkflowSnapshot, workspace: String, path: String) throws(HubError) {
         let problem: String?
         do {
-            try TaskGraph.validateFiles(loaded.tasks, workspace: workspace)
-            try TaskGraph.validateEvidence(loaded.tasks)
-            try TaskGraph.validateTimeouts(loaded.tasks)
+            // Capacities are each hub's configuration, not the saved workflow's: not checked here.
+            try TaskGraph.validateFields(loaded.tasks, workspace: workspace, capacities: nil)
             let facts = StateInvariants.Facts(
                 snapshot: loaded, leases: [], agents: [:], agentLeaseCounts: [:], counters: [:])
             // What verify-state could not repair (a task running without its lease comes back queued).

@@ -191,7 +191,6 @@ enum SubscribeEvent {
     }
 
     static func make(_ p: Parameters, context: OperationContext) throws(HubError) -> Subscription {
-        guard !p.patterns.isEmpty else { throw HubError.parameter("patterns", "needs at least one pattern") }
         for (n, text) in p.patterns.enumerated() { _ = try SubjectPattern(text, field: "patterns[\(n)]") }
         try PublishEvent.checkEventTypes(p.filters?.eventType?.values ?? [], field: "filters.event_type")
         var filter = EventFilter(
