@@ -162,11 +162,12 @@ public struct CommandLineTool: Sendable {
             return emitError(
                 descriptorError, operation: request.operation, workflowID: request.workflowID, pretty: pretty, exit: 1)
         }
-        if let url = invocation.hubURL ?? environment["COORDINATION_HUB_URL"] {
-            if let refusal = Self.refuseOverrides(invocation.overrides) {
-                return emitError(
-                    refusal, operation: request.operation, workflowID: request.workflowID, pretty: pretty, exit: 2)
-            }
+        let url = invocation.hubURL ?? environment["COORDINATION_HUB_URL"]
+        if let refusal = Self.refuseMisplacedOptions(invocation, remote: url != nil) {
+            return emitError(
+                refusal, operation: request.operation, workflowID: request.workflowID, pretty: pretty, exit: 2)
+        }
+        if let url {
             return await runRemote(
                 request, url: url, token: invocation.token ?? environment["COORDINATION_HUB_TOKEN"], pretty: pretty)
         }
@@ -297,6 +298,14 @@ public struct CommandLineTool: Sendable {
             parsed.stateDirectory ?? invocation.stateDirectory ?? environment["COORDINATION_HUB_STATE_DIR"]
                 ?? ".claude/coordination",
             relativeTo: workingDirectory)
+        let url = parsed.hub ?? invocation.hubURL ?? environment["COORDINATION_HUB_URL"]
+        if url == nil, parsed.token != nil || invocation.token != nil {
+            var local = invocation
+            local.token = parsed.token ?? invocation.token
+            if let refusal = Self.refuseMisplacedOptions(local, remote: false) {
+                return emitError(refusal, operation: "agent", workflowID: nil, pretty: pretty, exit: 2)
+            }
+        }
         // From the start: a signal while the store opens is a stop like any other, not the end of the process.
         let stop = StopFlag()
         let errors = standardError
@@ -311,7 +320,7 @@ public struct CommandLineTool: Sendable {
         var localHub: Hub?
         var remoteHub: RemoteHub?
         do {
-            if let url = parsed.hub ?? invocation.hubURL ?? environment["COORDINATION_HUB_URL"] {
+            if let url {
                 let remote = try RemoteHub(
                     url: url, token: parsed.token ?? invocation.token ?? environment["COORDINATION_HUB_TOKEN"])
                 (hub, remoteHub) = (remote, remote)
@@ -342,6 +351,33 @@ public struct CommandLineTool: Sendable {
 
     /// `--set` configures the hub this process opens; through `--hub` the server's configuration
     /// applies, so an override there (a typo too) would be dropped without a word.
+    /// Options typed for the other side of `--hub`: the local store's (`--set`, `--state-dir`)
+    /// when the command goes to a server, the server's (`--token`) when it does not. Each would
+    /// be ignored, and the command would run somewhere the user did not mean.
+    static func refuseMisplacedOptions(_ invocation: Invocation, remote: Bool) -> HubError? {
+        if remote {
+            if let refusal = refuseOverrides(invocation.overrides) { return refusal }
+            if invocation.stateDirectory != nil {
+                return HubError(
+                    .invalidArguments,
+                    "--state-dir names a local store, but this command goes to a server"
+                        + (invocation.hubURL == nil ? " (COORDINATION_HUB_URL is set)" : " (--hub)"),
+                    details: "Nothing was sent. Through a server its own state directory is used.",
+                    suggestions: [
+                        invocation.hubURL == nil
+                            ? "Unset COORDINATION_HUB_URL to use the local store, or leave out --state-dir"
+                            : "Leave out --hub to use the local store, or leave out --state-dir"
+                    ])
+            }
+        } else if invocation.token != nil {
+            return HubError(
+                .invalidArguments, "--token is sent to a server, but this command runs on the local store",
+                details: "Nothing was done. A token goes with --hub URL (or COORDINATION_HUB_URL); the local store needs none.",
+                suggestions: ["Add --hub URL to send the command to a server, or leave out --token"])
+        }
+        return nil
+    }
+
     static func refuseOverrides(_ overrides: [(String, String)]) -> HubError? {
         guard let (key, _) = overrides.first else { return nil }
         return HubError(

@@ -53,8 +53,9 @@ extension CommandLineTool {
         let stateDirectory = Paths.absolute(
             invocation.stateDirectory ?? environment["COORDINATION_HUB_STATE_DIR"] ?? ".claude/coordination",
             relativeTo: workingDirectory)
-        if let url = invocation.hubURL ?? environment["COORDINATION_HUB_URL"] {
-            if let refusal = CommandLineTool.refuseOverrides(invocation.overrides) { throw refusal }
+        let url = invocation.hubURL ?? environment["COORDINATION_HUB_URL"]
+        if let refusal = CommandLineTool.refuseMisplacedOptions(invocation, remote: url != nil) { throw refusal }
+        if let url {
             let remote = try RemoteHub(url: url, token: invocation.token ?? environment["COORDINATION_HUB_TOKEN"])
             return PerformerSession(
                 performer: remote, description: "hub \(remote.base)", afterCall: {}, close: { await remote.shutdown() })
