@@ -169,6 +169,20 @@ import Testing
         #expect(WorkflowProgression.progressPercentage(phases: phases, tasks: tasks) == 66.7)
     }
 
+    /// A cancel skips every open phase; a task-less one counted as done, so a workflow cancelled
+    /// before any work showed 100 %. A phase skipped by moving on still counts, as its skipped
+    /// tasks do.
+    @Test func aCancelledWorkflowsSkippedTasklessPhasesAreNotProgress() {
+        let phases = [
+            Phase(workflowID: "w", phaseID: 1, name: "p1", status: .completed),
+            Phase(workflowID: "w", phaseID: 2, name: "p2", status: .skipped),
+            Phase(workflowID: "w", phaseID: 3, name: "p3", status: .skipped),
+        ]
+        let tasks = [task("a", phase: 3, status: .cancelled)]
+        #expect(WorkflowProgression.progressPercentage(phases: phases, tasks: tasks, cancelled: true) == 33.3)
+        #expect(WorkflowProgression.progressPercentage(phases: phases, tasks: tasks, cancelled: false) == 66.7)
+    }
+
     @Test func pausedTimeDoesNotCountTowardsTheTimeout() {
         var w = workflow()
         w.status = .created

@@ -221,7 +221,10 @@ public struct WorkflowProgression: Sendable {
     }
 
     /// Share of tasks completed or skipped, a phase without tasks counting as one unit (§5), in percent.
-    public static func progressPercentage(phases: [Phase], tasks: [WorkTask]) -> Double {
+    /// In a `cancelled` workflow a task-less phase counts only once completed: the cancel skipped
+    /// every open phase, and its open tasks became `cancelled`, which does not count either (a
+    /// workflow cancelled before any work showed 100 %).
+    public static func progressPercentage(phases: [Phase], tasks: [WorkTask], cancelled: Bool = false) -> Double {
         var units = 0
         var done = 0
         var counts: [Int: (Int, Int)] = [:]
@@ -237,7 +240,7 @@ public struct WorkflowProgression: Sendable {
                 done += finished
             } else {
                 units += 1
-                if p.status == .completed || p.status == .skipped { done += 1 }
+                if p.status == .completed || p.status == .skipped && !cancelled { done += 1 }
             }
         }
         guard units > 0 else { return 0 }

@@ -13,6 +13,11 @@ public struct WorkflowSnapshot: Sendable, Equatable {
         self.tasks = tasks
     }
 
+    /// `progress_percentage` (§5), as every view of the workflow reports it.
+    public var progressPercentage: Double {
+        WorkflowProgression.progressPercentage(phases: phases, tasks: tasks, cancelled: workflow.status == .cancelled)
+    }
+
     /// Every field, under stable names.
     public var json: JSONValue {
         let w = workflow

@@ -102,7 +102,7 @@ struct HandoffView {
                 "status": .string(snapshot.workflow.status.rawValue),
                 "current_phase": .count(snapshot.workflow.currentPhase),
                 "progress_percentage": .double(
-                    WorkflowProgression.progressPercentage(phases: snapshot.phases, tasks: snapshot.tasks)),
+                    snapshot.progressPercentage),
                 "state_version": .int(snapshot.workflow.stateVersion),
             ],
             "execution_metrics": view.metrics,

@@ -90,7 +90,7 @@ struct ReportWriter {
             "created_at": time(w.createdAt), "started_at": time(w.startedAt), "finished_at": time(w.finishedAt),
             "total_execution_time": .string(w.activeTime(now: now).description),
             "progress_percentage": .double(
-                WorkflowProgression.progressPercentage(phases: snapshot.phases, tasks: snapshot.tasks)),
+                snapshot.progressPercentage),
             "phases": .array(phases),
             "agents": agentJSON,
             "failures": .array(events.filter { failureTypes.contains($0.eventType) }.map(summary)),

@@ -35,7 +35,7 @@ struct WorkflowStateView {
             "current_phase": .count(w.currentPhase),
             "total_phases": .count(w.totalPhases),
             "progress_percentage": .double(
-                WorkflowProgression.progressPercentage(phases: snapshot.phases, tasks: snapshot.tasks)),
+                snapshot.progressPercentage),
             "phases": .array(phases),
             "agent_assignments": agents.assignments(snapshot.tasks),
             "agent_requirements": w.agentRequirements.json,
