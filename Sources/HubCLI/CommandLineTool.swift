@@ -372,7 +372,8 @@ public struct CommandLineTool: Sendable {
         } else if invocation.token != nil {
             return HubError(
                 .invalidArguments, "--token is sent to a server, but this command runs on the local store",
-                details: "Nothing was done. A token goes with --hub URL (or COORDINATION_HUB_URL); the local store needs none.",
+                details:
+                    "Nothing was done. A token goes with --hub URL (or COORDINATION_HUB_URL); the local store needs none.",
                 suggestions: ["Add --hub URL to send the command to a server, or leave out --token"])
         }
         return nil

@@ -83,15 +83,26 @@ import Testing
         await t.run("w1", "start")
         await t.run(nil, "register-agent", #"{"agent_id": "ag"}"#)
         await t.run(nil, "claim-task", #"{"agent_id": "ag"}"#)
+        func task() async -> JSONValue? {
+            await t.run("w1", "get-status").result["workflow_state"]?["phases"]?.arrayValue?.first?["tasks"]?
+                .arrayValue?.first
+        }
+        // get-status, a read, does not sweep; it shows the lease's expiry, and that it has passed.
+        let held = await task()
+        #expect(
+            held?["status"] == "running" && held?["lease_expires_at"]?.stringValue != nil, "\(String(describing: held))"
+        )
+        #expect(held?["lease_expired"] == nil)
         t.clock.advance(by: .hours(1))
+        let lapsed = await task()
+        #expect(lapsed?["status"] == "running" && lapsed?["lease_expired"] == true, "\(String(describing: lapsed))")
         let checked = await t.run("w1", "verify-state")
         let found = checked.result["violations"]?.arrayValue?.compactMap { $0["invariant"]?.stringValue } ?? []
         #expect(found.contains("lease_past_its_expiry"), "\(checked.json)")
         let repaired = await t.run("w1", "verify-state", #"{"repair": true}"#)
         #expect(repaired.result["valid"] == true, "\(repaired.json)")
-        let task = await t.run("w1", "get-status").result["workflow_state"]?["phases"]?.arrayValue?.first?["tasks"]?
-            .arrayValue?.first
-        #expect(task?["status"] == "ready")
+        let ready = await task()
+        #expect(ready?["status"] == "ready" && ready?["lease_expires_at"] == nil)
     }
 
     @Test func repairFixesWhatItCanAndReportsEachRepair() async throws {

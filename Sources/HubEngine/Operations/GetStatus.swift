@@ -20,7 +20,11 @@ enum GetStatus {
     static let descriptor = OperationDescriptor(
         "get-status", scope: .workflow, mutating: false, parameters: Parameters.self,
         summary: "Read a workflow: phases, tasks, progress, configuration and state_version.",
-        discussion: "A finished workflow's status also carries hub_to_orchestrate.",
+        discussion: """
+            A running task shows its lease's lease_expires_at, and lease_expired: true once that has passed: a read \
+            gives nothing back, so the task stays running until the next dispatcher operation (a claim, a heartbeat, \
+            the server's sweep) returns it to ready. A finished workflow's status also carries hub_to_orchestrate.
+            """,
         example:
             "coordination-hub workflow_123 get-status '{\"include_metrics\": true, \"agent_details\": true, \"recent_events\": 10}'",
         handler: run)

@@ -9,6 +9,8 @@ struct WorkflowAgents: Sendable {
     var pool: Set<String> = []
     /// The registered agents among them, by id (an agent since deregistered has none).
     var records: [String: Agent] = [:]
+    /// The active lease of each running task, by task id.
+    var leases: [String: Lease] = [:]
 
     static func read(_ workflowID: String, tasks: [WorkTask], in tx: any DispatchReader) throws -> WorkflowAgents {
         let pool = try tx.pools(of: [workflowID])[workflowID] ?? []
@@ -16,7 +18,11 @@ struct WorkflowAgents: Sendable {
         for id in pool.union(tasks.compactMap(\.assignedAgent)) {
             if let agent = try tx.agent(id) { records[id] = agent }
         }
-        return WorkflowAgents(pool: pool, records: records)
+        var leases: [String: Lease] = [:]
+        if tasks.contains(where: { $0.status == .running || $0.status == .assigned }) {
+            for lease in try tx.activeLeases(workflowID: workflowID) { leases[lease.taskID] = lease }
+        }
+        return WorkflowAgents(pool: pool, records: records, leases: leases)
     }
 
     /// `agent_assignments`: for each agent, the role and task(s) it runs in this workflow now,

@@ -17,7 +17,7 @@ struct WorkflowStateView {
                 "phase_id": .count(p.phaseID), "name": .string(p.name), "status": .string(p.status.rawValue),
                 "started_at": .optional(p.startedAt.map(Timestamp.format(milliseconds:))),
                 "completed_at": .optional(p.completedAt.map(Timestamp.format(milliseconds:))),
-                "tasks": .array((tasksByPhase[p.phaseID] ?? []).map(Self.taskJSON)),
+                "tasks": .array((tasksByPhase[p.phaseID] ?? []).map(taskJSON)),
             ]
         }
         var state: JSONValue = [
@@ -85,6 +85,18 @@ struct WorkflowStateView {
             "agent_efficiency": .null,
             "resource_utilization": .null,
         ]
+    }
+
+    /// A task as ``taskJSON(_:)`` has it, and for a running one its lease's expiry: reads do not
+    /// sweep, so a task whose agent went silent stays `running` until a dispatcher operation
+    /// gives it back, and `lease_expired` says that is coming.
+    func taskJSON(_ t: WorkTask) -> JSONValue {
+        var out = Self.taskJSON(t)
+        if let lease = agents.leases[t.taskID] {
+            out["lease_expires_at"] = .string(Timestamp.format(milliseconds: lease.expiresAt))
+            if lease.expiresAt <= now { out["lease_expired"] = true }
+        }
+        return out
     }
 
     static func taskJSON(_ t: WorkTask) -> JSONValue {
