@@ -147,6 +147,11 @@ import Testing
         t.clock.advance(by: .seconds(10))
         let moved = await t.run("w1", "redistribute-tasks", #"{"failed_agent": "ag1", "strategy": "round_robin"}"#)
         #expect(moved.result["new_assignments"]?.arrayValue?.map { $0["task_id"] } == ["t1"], "\(moved.json)")
+        // get-status shows the reservation: the task is ready, and only its agent claims it.
+        let target = moved.result["new_assignments"]?.arrayValue?.first?["target_agent"]
+        let t1 = await state("w1")?["phases"]?.arrayValue?.first?["tasks"]?.arrayValue?.first { $0["task_id"] == "t1" }
+        #expect(
+            t1?["status"] == "ready" && t1?["reserved_for"] == target && target != .null, "\(String(describing: t1))")
         let redistributed = try #require(await events("w1", "tasks_redistributed").first)
         #expect(redistributed["metadata"]?["causation_id"] == .null)
     }

@@ -210,6 +210,76 @@ import Testing
                 .reason == "no_eligible_agent")
     }
 
+    /// What probes found the plan doing: a degraded agent chosen over a healthy newcomer (a
+    /// missing record ranked below a success rate of 0), an agent of one free slot given two
+    /// tasks, round robin never reaching an agent that could take only some of the tasks, and
+    /// placements the imbalance rule moved at the next sweep.
+    @Test func redistributionPlansRespectHealthRoomAndBalance() {
+        func agent(_ id: String, roles: [String] = ["code"], capacity: Int = 3, outcomes: [Bool] = []) -> Agent {
+            var a = Agent(agentID: id, specializations: roles, maxConcurrentTasks: capacity, registeredAt: 0)
+            for ok in outcomes {
+                a.record.add(.init(succeeded: ok, milliseconds: 1, estimateMilliseconds: nil, taskType: "code"))
+            }
+            return a
+        }
+        func tasks(_ roles: [String]) -> [WorkTask] {
+            roles.enumerated().map { n, role in
+                var t = WorkTask(workflowID: "w", taskID: "t\(n)", phaseID: 1, createdAt: Int64(n))
+                t.role = role
+                return t
+            }
+        }
+        func targets(_ plan: [Reassignment]) -> [String?] { plan.map(\.targetAgent) }
+        let degraded = agent("d", outcomes: Array(repeating: false, count: 5))
+        #expect(degraded.record.isDegraded)
+        // A degraded agent only when no healthy one has room.
+        #expect(
+            targets(
+                Redistribution.plan(
+                    tasks: tasks(["code"]), agents: [degraded, agent("n")], pool: nil, strategy: .performanceBased,
+                    preserveOrder: true)) == ["n"])
+        let full = {
+            var a = agent("n", capacity: 1)
+            a.currentLoad = 1
+            return a
+        }()
+        #expect(
+            targets(
+                Redistribution.plan(
+                    tasks: tasks(["code"]), agents: [degraded, full], pool: nil, strategy: .performanceBased,
+                    preserveOrder: true)) == ["d"])
+        // One free slot takes one task; the best record first, then whoever holds the fewest.
+        let best = agent("b", capacity: 1, outcomes: [true])
+        #expect(
+            targets(
+                Redistribution.plan(
+                    tasks: tasks(["code", "code"]), agents: [best, agent("c")], pool: nil, strategy: .performanceBased,
+                    preserveOrder: true)) == ["b", "c"])
+        // Round robin reaches every agent that can take a task.
+        let pool = [
+            agent("b1", roles: ["code", "test"]), agent("b2", roles: ["code"]), agent("b3", roles: ["test"]),
+        ]
+        let rotated = targets(
+            Redistribution.plan(
+                tasks: tasks(["code", "test", "test", "code"]), agents: pool, pool: nil, strategy: .roundRobin,
+                preserveOrder: true))
+        #expect(Set(rotated.compactMap { $0 }) == ["b1", "b2", "b3"], "\(rotated)")
+        // Every strategy's plan is one the imbalance rule leaves alone.
+        for strategy in RedistributionStrategy.allCases {
+            let planned = Redistribution.plan(
+                tasks: tasks(Array(repeating: "code", count: 5)), agents: pool, pool: nil, strategy: strategy,
+                preserveOrder: false)
+            let reserved = tasks(Array(repeating: "code", count: 5)).enumerated().map { n, task -> WorkTask in
+                var t = task
+                t.reservedFor = planned[n].targetAgent
+                return t
+            }
+            #expect(
+                Redistribution.balance(reserved: reserved, agents: pool, pools: [:]).isEmpty,
+                "\(strategy): \(targets(planned))")
+        }
+    }
+
     @Test func imbalancedReservationsMove() {
         let agents = ["x", "y"].map { id -> Agent in
             var agent = Agent(agentID: id, registeredAt: 0)

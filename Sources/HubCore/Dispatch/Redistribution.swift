@@ -28,20 +28,37 @@ public enum Redistribution {
     /// Chooses a new agent for each task. `agents` are the live candidates (the failed
     /// agent excluded); `reserved` counts reservations they already hold; a pool, when
     /// given, limits the candidates to its members. With `preserveOrder` tasks are
-    /// placed in their creation order, else longest critical path first.
+    /// placed in their creation order, else longest critical path first. Each task goes to
+    /// an agent with room before one without, to a healthy agent before a degraded one, and
+    /// among agents with room to one holding the fewest reservations (as ``balance(reserved:agents:pools:)``
+    /// would move them); the strategy chooses among those.
     public static func plan(
         tasks: [WorkTask], agents: [Agent], pool: Set<String>?, strategy: RedistributionStrategy, preserveOrder: Bool,
         reserved: [String: Int] = [:]
     ) -> [Reassignment] {
         var load: [String: Int] = [:]
+        var reservations = reserved
         for a in agents { load[a.agentID] = a.currentLoad + (reserved[a.agentID] ?? 0) }
         let ordered = preserveOrder ? tasks : tasks.sorted { $0.criticalPathMilliseconds > $1.criticalPathMilliseconds }
-        var turn = 0
+        // Round robin's turn: the agent after the last one chosen, in id order, that can take the task.
+        var lastChosen: String?
         var out: [Reassignment] = []
+        func spare(_ a: Agent) -> Int { a.maxConcurrentTasks - (load[a.agentID] ?? 0) }
+        // §7: a degraded agent is offered work only when no healthy agent of the role has room;
+        // an agent without room waits to start its reservation, so one with room comes first.
+        func tier(_ a: Agent) -> Int { (spare(a) > 0 ? 0 : 2) + (a.record.isDegraded ? 1 : 0) }
         for task in ordered {
-            let eligible = agents.filter { a in
+            let candidates = agents.filter { a in
                 a.canTake(role: task.role) && (pool?.contains(a.agentID) ?? true)
-            }.sorted { $0.agentID < $1.agentID }
+            }
+            let best = candidates.map(tier).min()
+            var eligible = candidates.filter { tier($0) == best }.sorted { $0.agentID < $1.agentID }
+            // §7's imbalance rule moves a reservation from an agent holding 2 or more more than
+            // another with room: among agents with room only those holding the fewest are
+            // offered, so that the hub's next sweep leaves the plan as it was reported.
+            if let best, best < 2, let fewest = eligible.map({ reservations[$0.agentID] ?? 0 }).min() {
+                eligible = eligible.filter { (reservations[$0.agentID] ?? 0) == fewest }
+            }
             guard !eligible.isEmpty else {
                 out.append(
                     Reassignment(
@@ -49,13 +66,12 @@ public enum Redistribution {
                 )
                 continue
             }
-            func spare(_ a: Agent) -> Int { a.maxConcurrentTasks - (load[a.agentID] ?? 0) }
             let chosen: Agent
             let reason: String
             switch strategy {
             case .roundRobin:
-                chosen = eligible[turn % eligible.count]
-                turn += 1
+                chosen = lastChosen.flatMap { last in eligible.first { $0.agentID > last } } ?? eligible[0]
+                lastChosen = chosen.agentID
                 reason = "round_robin"
             case .performanceBased:
                 chosen =
@@ -82,6 +98,7 @@ public enum Redistribution {
                 reason = "specialization_match"
             }
             load[chosen.agentID, default: 0] += 1
+            reservations[chosen.agentID, default: 0] += 1
             out.append(
                 Reassignment(
                     workflowID: task.workflowID, taskID: task.taskID, targetAgent: chosen.agentID, reason: reason))

@@ -112,6 +112,8 @@ struct WorkflowStateView {
             "max_retries": .count(t.maxRetries),
             "execution_time": .optional(t.executionMilliseconds.map { HubDuration(milliseconds: $0).description }),
         ]
+        // Set aside for an agent by redistribute-tasks or the imbalance rule; only it claims the task.
+        if let agent = t.reservedFor, !t.status.isSettled { out["reserved_for"] = .string(agent) }
         if !t.files.isEmpty { out["files"] = .strings(t.files) }
         if !t.resources.isEmpty {
             var r: JSONValue = .emptyObject
