@@ -158,7 +158,17 @@ import Testing
         policy.policy = .selectiveCritical
         policy.lastEnforcedAt = 1_000
         policy.compressedThrough = 42
-        #expect(PersistencePolicy(json: policy.json) == policy)
+        #expect(PersistencePolicy(json: policy.storedJSON) == policy)
+        // A period that follows the configuration is not stored; one that was set is.
+        #expect(PersistencePolicy(json: policy.storedJSON, defaultRetention: .days(30)).retention == .days(30))
+        policy.retention = .days(3)
+        policy.retentionIsSet = true
+        #expect(PersistencePolicy(json: policy.storedJSON, defaultRetention: .days(30)) == policy)
+        // Stores from before the distinction: a stored period longer than the configuration's counts as set.
+        let legacy: JSONValue = ["retention_period": "14d"]
+        #expect(PersistencePolicy(json: legacy, defaultRetention: .days(7)).retention == .days(14))
+        #expect(PersistencePolicy(json: legacy, defaultRetention: .days(30)).retention == .days(30))
+        policy.retentionIsSet = false
         #expect(policy.isDue(now: 1_000 + 3_600_000))
         #expect(!policy.isDue(now: 1_000 + 3_599_999))
         let processing = AsyncProcessing(

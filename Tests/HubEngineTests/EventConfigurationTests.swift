@@ -1,5 +1,6 @@
 import HubCore
 import HubEngine
+import HubStoreSQLite
 import HubTesting
 import Testing
 
@@ -252,6 +253,28 @@ import Testing
         let pending = await t.run(nil, "get-events", #"{"subscription": "s"}"#).result["events"]?.arrayValue ?? []
         #expect(pending.count == 1)
         #expect(await types().filter { $0 == "tick" }.count == 1)
+    }
+
+    /// The first retention run stored the configuration's event_retention as if set, and
+    /// later configurations (config.json, the environment, flags) were ignored: raised to
+    /// 30d, events still went after 7. A period set by configure-persistence still wins.
+    @Test func retentionFollowsTheConfigurationUntilSet() async throws {
+        #expect(try await t.hub.enforceRetention() != nil)
+        func retention(_ days: Int64) async throws -> JSONValue? {
+            var configuration = Configuration()
+            configuration.eventRetention = .days(days)
+            let hub = Hub(
+                store: try SQLiteStore(path: t.directory.file("state/hub.sqlite")),
+                stateDirectory: t.directory.file("state"), configuration: configuration, clock: t.clock,
+                workingDirectory: t.directory.path)
+            let metrics = await hub.perform(OperationRequest(workflowID: nil, operation: "get-metrics"))
+            try await hub.store.close()
+            return metrics.result["event_system_performance"]?["persistence_performance"]?["retention_period"]
+        }
+        #expect(try await retention(30) == "30d")
+        #expect(try await retention(2) == "2d")
+        await t.run(nil, "configure-persistence", #"{"retention_period": "3d"}"#)
+        #expect(try await retention(30) == "3d")
     }
 
     @Test func retentionRunsOnlyWhenDue() async throws {

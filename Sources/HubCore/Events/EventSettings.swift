@@ -216,6 +216,10 @@ public struct PersistencePolicy: Sendable, Equatable {
 
     public var policy: Policy
     public var retention: HubDuration
+    /// Whether `retention` was set by `configure-persistence`; otherwise it is the
+    /// configuration's `event_retention`, read anew each time (§14: the configuration,
+    /// environment and flags override the defaults, also after the hub has run).
+    public var retentionIsSet = false
     public var compression: Bool
     public var replay: Replay
     /// When retention last ran (milliseconds since 1970).
@@ -313,6 +317,8 @@ public struct PersistencePolicy: Sendable, Equatable {
     /// retention in force for each).
     public var storedJSON: JSONValue {
         var out = json
+        // A period that follows the configuration is not stored: the configuration's next value applies.
+        if retentionIsSet { out["retention_set"] = true } else { out["retention_period"] = nil }
         if !byWorkflow.isEmpty {
             var workflows: JSONValue = .emptyObject
             for id in byWorkflow.keys.sorted() { workflows[id] = byWorkflow[id] ?? .emptyObject }
@@ -321,16 +327,24 @@ public struct PersistencePolicy: Sendable, Equatable {
         return out
     }
 
-    /// Reads the form ``json`` writes; a missing retention period is `defaultRetention`
-    /// (the configuration's `event_retention`).
+    /// Reads the form ``storedJSON`` writes. The period is the one `configure-persistence` set,
+    /// else `defaultRetention` (the configuration's `event_retention`). Stores written before
+    /// the two were told apart kept whichever applied at their last write: a kept period longer
+    /// than the configuration's counts as set, so a change of either never removes events the
+    /// other would keep.
     public init(json: JSONValue, defaultRetention: HubDuration = PersistencePolicy.standard.retention) {
         let s = PersistencePolicy.standard
+        let stored = json["retention_period"]?.stringValue.flatMap(HubDuration.init(parsing:))
+        let isSet =
+            json["retention_set"]?.boolValue == true
+            || json["retention_set"] == nil && stored.map { $0 > defaultRetention } == true
         self.init(
             policy: json["persistence_policy"]?.stringValue.flatMap(Policy.init(rawValue:)) ?? s.policy,
-            retention: json["retention_period"]?.stringValue.flatMap(HubDuration.init(parsing:)) ?? defaultRetention,
+            retention: isSet ? stored ?? defaultRetention : defaultRetention,
             compression: json["compression_enabled"]?.boolValue ?? s.compression,
             replay: json["replay_capabilities"]?.stringValue.flatMap(Replay.init(rawValue:)) ?? s.replay,
             lastEnforcedAt: json["last_enforced_at"]?.stringValue.flatMap(Timestamp.parseMilliseconds))
+        retentionIsSet = isSet
         lastRemoved = json["last_removed"]?.intValue.map { Int(clamping: $0) }
         compressedThrough = json["compressed_through_sequence"]?.intValue ?? 0
         compressedEvents = Int(clamping: json["compressed_events"]?.intValue ?? 0)

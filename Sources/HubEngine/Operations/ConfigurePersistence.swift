@@ -85,7 +85,7 @@ enum ConfigurePersistence {
                 policy.byWorkflow[workflowID] = own.objectValue?.isEmpty == true ? nil : own
             } else {
                 if let value = p.persistencePolicy { policy.policy = value }
-                if let retention { policy.retention = retention }
+                if let retention { (policy.retention, policy.retentionIsSet) = (retention, true) }
                 if let c = p.compressionEnabled { policy.compression = c }
                 if let r = p.replayCapabilities { policy.replay = r }
             }
