@@ -348,6 +348,8 @@ import Testing
 
     @Test func saveStateWritesTheSeedsCheckpointLayoutAndBundlesThem() async throws {
         await t.run("w1", "create", #"{"phases": ["a"]}"#)
+        let older = try #require(
+            await t.run("w1", "checkpoint", #"{"name": "first"}"#).result["checkpoint_id"]?.stringValue)
         await t.run("w1", "checkpoint", #"{"name": "first"}"#)
         await t.run("w1", "checkpoint", #"{"name": "second"}"#)
         let saved = await t.run(
@@ -355,6 +357,12 @@ import Testing
         #expect(saved.succeeded)
         let files = saved.result["files"]?.arrayValue?.compactMap(\.stringValue) ?? []
         #expect(files.contains { $0.hasSuffix("checkpoints/w1/first.json") })
+        // The older checkpoint of a name taken twice is exported too (it was left out).
+        let olderPath = t.directory.file("state/checkpoints/w1/first.\(older).json")
+        #expect(files.contains(olderPath), "\(files)")
+        let olderJSON = try JSONParser.parse(
+            bytes: [UInt8](try #require(FileManager.default.contents(atPath: olderPath))))
+        #expect(olderJSON["checkpoint_id"]?.stringValue == older)
         #expect(files.contains { $0.hasSuffix("checkpoints/w1/latest.json") })
         let latest = try #require(
             FileManager.default.contents(atPath: t.directory.file("state/checkpoints/w1/latest.json")))
@@ -363,7 +371,12 @@ import Testing
         #expect(json["snapshot"]?["format"] == "coordination-hub-checkpoint")
         let path = try #require(saved.result["bundle"]?["path"]?.stringValue)
         let bundle = try JSONParser.parse(bytes: [UInt8](try #require(FileManager.default.contents(atPath: path))))
-        #expect(bundle["sections"]?["checkpoints"]?.arrayValue?.count == 2)
+        #expect(bundle["sections"]?["checkpoints"]?.arrayValue?.count == 3)
+        let steps = saved.json["next_steps"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        #expect(steps.contains { $0.hasPrefix("Load it back") }, "\(steps)")
+        // Without a bundle there is nothing load-state could read: it was suggested all the same.
+        let plain = await t.run("w1", "save-state").json["next_steps"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        #expect(!plain.contains { $0.hasPrefix("Load it back") } && plain.contains { $0.contains("backup_location") })
     }
 
     @Test func retentionRemovesContentsNoCheckpointReferences() async throws {

@@ -26,7 +26,8 @@ enum SaveState {
         summary: "Export a workflow to the state directory's files, and optionally to a portable bundle.",
         discussion: """
             Writes workflows/{active,completed,failed}/<id>.json, events/<id>_events.jsonl, agent_pools/*.json, \
-            and checkpoints/<id>/<name>.json (the newest of each name) with latest.json. \
+            and checkpoints/<id>/<name>.json (an older one of a name taken again as <name>.<checkpoint_id>.json) with \
+            latest.json. \
             With backup_location, also one bundle carrying its own checksums; PATH_NOT_ALLOWED when the location \
             resolves (symlinks included) outside the state directory and allowed_backup_roots. include_checkpoints \
             puts the checkpoints in the bundle with their files' contents, so load-state brings them back; a bundle \
@@ -91,7 +92,10 @@ enum SaveState {
         }
         return OperationOutcome(
             result: result,
-            nextSteps: ["Load it back with 'coordination-hub \(id) load-state' and {\"bundle\": \"<path>\"}"]
+            // Only a bundle loads back; the files are for people and tools (§6).
+            nextSteps: (target == nil
+                ? ["Add backup_location to also write a bundle that load-state can bring back"]
+                : ["Load it back with 'coordination-hub \(id) load-state' and {\"bundle\": \"<path>\"}"])
                 + NextSteps.after(snapshot),
             stateVersion: snapshot.workflow.stateVersion)
     }

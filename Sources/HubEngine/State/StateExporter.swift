@@ -85,8 +85,11 @@ struct StateExporter {
     }
 
     /// Writes `checkpoints/<id>/<name>.json` (the newest checkpoint of each name) and
-    /// `latest.json`, the seed's layout; returns the paths written. Each says whether it is
-    /// whole as `list-checkpoints` does, file contents included (``CheckpointValidity``).
+    /// `latest.json`, the seed's layout; returns the paths written. An older checkpoint of a
+    /// name taken again (a phase completed twice, a name reused) is `<name>.<checkpoint_id>.json`:
+    /// names have no dots, so it meets no other file, and the export keeps every checkpoint the
+    /// store has. Each says whether it is whole as `list-checkpoints` does, file contents
+    /// included (``CheckpointValidity``).
     func exportCheckpoints(_ newestFirst: [CheckpointValidity.Verdict], workflowID: String) throws(HubError)
         -> [String]
     {
@@ -94,8 +97,9 @@ struct StateExporter {
         let folder = "\(root)/checkpoints/\(workflowID)"
         var written: [String] = []
         var seen: Set<String> = []
-        for checkpoint in newestFirst where seen.insert(checkpoint.checkpoint.name).inserted {
-            let path = "\(folder)/\(checkpoint.checkpoint.name).json"
+        for checkpoint in newestFirst {
+            let c = checkpoint.checkpoint
+            let path = "\(folder)/\(seen.insert(c.name).inserted ? c.name : "\(c.name).\(c.checkpointID)").json"
             try FileWriter.write(
                 Self.checkpointJSON(checkpoint), to: path, temporaryDirectory: temporaryDirectory(workflowID))
             written.append(path)
