@@ -59,6 +59,25 @@ import Testing
         #expect(assigned?.arrayValue?.first?["data"]?["agents"] == ["d1"])
     }
 
+    /// Two agents asked for, roles code and test, agents s1 and s2 (code) and s3 (test): s1 and
+    /// s2 were bound, test was left uncovered, and the workflow's test task could never run
+    /// (s3 outside the pool). Each role now gets its best agent before the rest are filled.
+    @Test func bindingCoversEveryRoleItCanBeforeFillingThePool() async throws {
+        for (id, role) in [("s1", "code"), ("s2", "code"), ("s3", "test")] {
+            await t.run(nil, "register-agent", "{\"agent_id\": \"\(id)\", \"specializations\": [\"\(role)\"]}")
+        }
+        await t.run("w1", "create", #"{"phases": [{"name": "p", "tasks": [{"task_id": "tt", "role": "test"}]}]}"#)
+        await t.run("w1", "start")
+        let bound = await t.run("w1", "assign-agents", #"{"agent_count": 2, "specializations": ["code", "test"]}"#)
+        #expect(bound.result["bound_agents"]?.arrayValue?.map { $0["agent_id"] } == ["s1", "s3"], "\(bound.json)")
+        #expect(bound.result["uncovered_roles"] == [])
+        #expect(await claim("s3").count == 1)
+        await t.run(
+            "w2", "create", #"{"phases": ["p"], "agent_requirements": {"specialized_roles": ["code", "test"]}}"#)
+        let started = await t.run("w2", "start", #"{"agent_pool_size": 2}"#)
+        #expect(started.result["agent_pool"]?["bound"] == ["s1", "s3"], "\(started.json)")
+    }
+
     /// `max_agent_pool_size` (§14) bounds every binding: `start` and `accept-handoff` bound
     /// all the agents asked for while `assign-agents` stopped at the limit.
     @Test func everyBindingStopsAtTheHubsPoolLimit() async throws {

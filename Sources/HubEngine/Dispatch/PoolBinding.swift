@@ -6,7 +6,9 @@ import HubCore
 enum PoolBinding {
     /// Up to `count` live agents having one of `roles` (any agent when there are none) and a
     /// success rate of at least `threshold`, best track record first, agents without one after
-    /// those with one, then by id. Agents lacking every wanted role are never bound: a pool
+    /// those with one, then by id; but first the best of each wanted role not yet covered, so
+    /// that a role is left uncovered only when no such agent could be bound. Agents lacking
+    /// every wanted role are never bound: a pool
     /// member takes the workflow's tasks and keeps everyone else from them.
     /// At most `limit` agents (the hub's `max_agent_pool_size`, §14), however many are asked for.
     static func choose(count: Int, limit: Int, roles: [String], threshold: Double = 0, from agents: [Agent]) -> [Agent]
@@ -24,7 +26,18 @@ enum PoolBinding {
             default: return a.agentID < b.agentID
             }
         }
-        return Array(ranked.prefix(max(0, min(count, limit))))
+        let size = max(0, min(count, limit))
+        // Each wanted role first, by the best-ranked agent having it: a pool without one of its
+        // roles' agents never runs that role's tasks, and keeps the agents outside it from them.
+        var bound: Set<String> = []
+        for role in roles where bound.count < size {
+            guard !ranked.contains(where: { bound.contains($0.agentID) && $0.specializations.contains(role) }),
+                let agent = ranked.first(where: { !bound.contains($0.agentID) && $0.specializations.contains(role) })
+            else { continue }
+            bound.insert(agent.agentID)
+        }
+        for agent in ranked where bound.count < size { bound.insert(agent.agentID) }
+        return ranked.filter { bound.contains($0.agentID) }
     }
 
     /// Refuses a request for more agents than the workflow's `max_agents` (§4) with
