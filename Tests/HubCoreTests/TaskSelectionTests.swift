@@ -158,7 +158,7 @@ import Testing
         for _ in 0..<5 {
             record.add(.init(succeeded: true, milliseconds: 250, estimateMilliseconds: 100, taskType: nil))
         }
-        #expect(record.isDegraded)
+        #expect(record.isDegraded && record.degradation == "slow")
         var fine = TrackRecord()
         for _ in 0..<5 { fine.add(.init(succeeded: true, milliseconds: 150, estimateMilliseconds: 100, taskType: nil)) }
         #expect(!fine.isDegraded)

@@ -55,6 +55,7 @@ import Testing
         #expect(others.first?["metadata"]?["correlation_id"]?.stringValue.map { $0 != correlation } == true)
         // The outcome that tipped the record causes the degradation; a re-registration the recovery.
         let degraded = events[1]
+        #expect(degraded["data"]?["reason"] == "success_rate", "\(degraded)")
         #expect(lastFailure["event_type"] == "task_failed")
         #expect(degraded["metadata"]?["causation_id"] == lastFailure["event_id"], "\(degraded) \(lastFailure)")
         #expect(events[4]["metadata"]?["causation_id"] == events[3]["event_id"])

@@ -46,6 +46,35 @@ import Testing
         #expect(await metrics("w1")?["agent_performance"]?["average_task_completion"] == "10s")
     }
 
+    /// An agent found silent by a sweep that came long after (no server, no command for an
+    /// hour) was charged the whole hour for its attempt: its task times, and through them its
+    /// degradation and wall-time spend, depended on when someone next ran a command. The run
+    /// ends with its lease (3 heartbeat intervals of 30 s); a timed-out one at its timeout.
+    @Test func aLateSweepChargesARunUntilItsLeaseEndsNotUntilTheSweep() async {
+        await t.run(
+            "w1", "create",
+            #"{"phases": [{"name": "p", "tasks": [{"task_id": "a"}, {"task_id": "b", "timeout": "10s"}]}]}"#)
+        await t.run("w1", "start")
+        await t.run(nil, "register-agent", #"{"agent_id": "ag"}"#)
+        _ = await claim("ag")
+        t.clock.advance(by: .hours(1))
+        await t.run(nil, "register-agent", #"{"agent_id": "other", "max_concurrent_tasks": 2}"#)
+        let record = { (id: String) async -> JSONValue? in
+            await t.run(nil, "monitor-pool").result["agent_pool"]?["performance_metrics"]?[id]
+        }
+        let silent = await record("ag")
+        #expect(silent?["average_task_time"] == "1m 30s", "\(String(describing: silent))")
+        // A timeout ends the run at its deadline, however late the sweep.
+        await t.run(nil, "heartbeat", #"{"agent_id": "other"}"#)
+        let taken = await t.claim("other", max: 2).compactMap { $0["task_id"]?.stringValue }
+        #expect(taken.contains("b"), "\(taken)")
+        t.clock.advance(by: .seconds(60))
+        await t.run(nil, "heartbeat", #"{"agent_id": "other"}"#)
+        let other = await record("other")
+        #expect(other?["tasks_failed"] == 1, "\(String(describing: other))")
+        #expect(other?["average_task_time"] == "10s", "\(String(describing: other))")
+    }
+
     /// success_rate is a percent with one decimal over attempts (3 completed, 1 failed), in both
     /// scopes, as monitor-pool shows it.
     @Test func successRateIsAPercentOverAttemptsInBothScopes() async {

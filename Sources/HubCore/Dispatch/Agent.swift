@@ -159,14 +159,18 @@ public struct TrackRecord: Sendable, Equatable {
 
     /// Degraded (§7), judged once at least ``window`` tasks are finished: the last
     /// ``window`` succeeded less than 60% of the time, or took more than twice their estimates.
-    public var isDegraded: Bool {
-        guard tasksCompleted + tasksFailed >= Self.window, recent.count >= Self.window else { return false }
+    public var isDegraded: Bool { degradation != nil }
+
+    /// Why the record is degraded: `success_rate` (the last ``window`` succeeded less than 60 %
+    /// of the time) or `slow` (they took more than twice their estimates); `nil` when it is not.
+    public var degradation: String? {
+        guard tasksCompleted + tasksFailed >= Self.window, recent.count >= Self.window else { return nil }
         let successes = recent.filter(\.succeeded).count
-        if Double(successes) / Double(recent.count) < 0.6 { return true }
+        if Double(successes) / Double(recent.count) < 0.6 { return "success_rate" }
         let estimated = recent.compactMap { o in o.estimateMilliseconds.map { (o.milliseconds, $0) } }
-        guard !estimated.isEmpty else { return false }
+        guard !estimated.isEmpty else { return nil }
         let actual = estimated.reduce(Int64(0)) { $0 + $1.0 }
         let planned = estimated.reduce(Int64(0)) { $0 + $1.1 }
-        return planned > 0 && actual > 2 * planned
+        return planned > 0 && actual > 2 * planned ? "slow" : nil
     }
 }

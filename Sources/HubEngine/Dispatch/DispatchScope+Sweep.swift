@@ -23,7 +23,7 @@ extension DispatchScope {
             for lease in leases {
                 try requeue(
                     lease: lease, ending: .expired, countAttempt: true, reason: "agent \(agent.agentID) failed",
-                    cause: failed.eventID)
+                    cause: failed.eventID, runEnded: lease.expiresAt)
                 // §7: a checkpoint of each affected running workflow, once its tasks are back in the queue.
                 try workflow(lease.workflowID) { m in
                     if m.workflow.status == .running {
@@ -34,7 +34,9 @@ extension DispatchScope {
             try releaseAllocations(agentID: agent.agentID, reason: "agent \(agent.agentID) failed")
         }
         for lease in try tx.expiredLeases(now: now) {
-            try requeue(lease: lease, ending: .expired, countAttempt: true, reason: "lease expired", cause: nil)
+            try requeue(
+                lease: lease, ending: .expired, countAttempt: true, reason: "lease expired", cause: nil,
+                runEnded: lease.expiresAt)
         }
         for task in try tx.overdueTasks(now: now) {
             guard
@@ -52,7 +54,8 @@ extension DispatchScope {
                     ], phase: task.phaseID)
             }
             try requeue(
-                lease: lease, ending: .expired, countAttempt: true, reason: "task timed out", cause: cause.eventID)
+                lease: lease, ending: .expired, countAttempt: true, reason: "task timed out", cause: cause.eventID,
+                runEnded: task.runDeadline)
         }
         try rebalanceReservations()
         try processResourceQueue()
@@ -60,10 +63,13 @@ extension DispatchScope {
 
     /// Ends a lease the agent did not finish and puts its task back in the queue —
     /// or, when its attempts are spent, fails it for good. `countAttempt: false`
-    /// (deregistration, redistribution) gives the attempt back.
+    /// (deregistration, redistribution) gives the attempt back. `runEnded`: when the run is
+    /// taken to have ended, if before now — the lease's expiry for a silent agent, the task's
+    /// deadline for a timeout — so that a sweep that comes late (no server, no command for a
+    /// while) does not charge the wait to the agent's task times and wall-time spend.
     mutating func requeue(
         lease: Lease, ending: LeaseState, countAttempt: Bool, reason: String, cause: String?,
-        holderMayRun: Bool = true
+        holderMayRun: Bool = true, runEnded: Int64? = nil
     ) throws {
         var lease = lease
         lease.state = ending
@@ -80,7 +86,8 @@ extension DispatchScope {
             try announce(
                 credit(
                     TrackRecord.Outcome(
-                        succeeded: false, milliseconds: max(0, now - (running.startedAt ?? now)),
+                        succeeded: false,
+                        milliseconds: max(0, min(now, runEnded ?? now) - (running.startedAt ?? now)),
                         estimateMilliseconds: running.estimate?.milliseconds, taskType: running.role),
                     to: lease.agentID),
                 causedBy: cause)

@@ -96,6 +96,7 @@ extension DispatchScope {
         return Degradation(
             agentID: agent.agentID,
             data: [
+                "reason": .optional(agent.record.degradation),
                 "success_rate_recent": .double(
                     Double(agent.record.recent.filter(\.succeeded).count)
                         / Double(max(1, agent.record.recent.count)) * 100),
