@@ -14,7 +14,8 @@ import Testing
     @Test func spendingTheWorkflowBudgetPausesItAndStopsHandingOutTasks() async throws {
         await t.run(
             "w1", "create",
-            #"{"phases": [{"name": "p", "tasks": [{"task_id": "a"}, {"task_id": "b"}]}], "budget": {"tokens": 1000}}"#)
+            #"{"phases": [{"name": "p", "tasks": [{"task_id": "a"}, {"task_id": "b"}]}], "budget": {"tokens": 1000, "cost": 2}}"#
+        )
         await t.run("w1", "start")
         await t.run(nil, "register-agent", #"{"agent_id": "ag"}"#)
         let first = try #require(await claim("ag"))
@@ -22,7 +23,15 @@ import Testing
             nil, "complete-task",
             "{\"lease_id\": \"\(first["lease_id"]?.stringValue ?? "")\", \"usage\": {\"tokens\": 1200, \"cost\": 0.5}}")
         #expect(done.succeeded)
-        let state = await t.run("w1", "get-status").result["workflow_state"]
+        // The next steps say what works: no claim while paused, and a resume with a larger budget
+        // that keeps the dimension not spent (a plain resume is refused).
+        let steps = { (r: OperationResponse) in r.json["next_steps"]?.arrayValue?.compactMap(\.stringValue) ?? [] }
+        #expect(steps(done) == ["Workflow w1 is paused: claim-task hands out none of its tasks until it runs again"])
+        let status = await t.run("w1", "get-status")
+        #expect(
+            steps(status).first?.hasSuffix(#"resume '{"budget": {"tokens":2000,"cost":2.0}}'"#) == true,
+            "\(steps(status))")
+        let state = status.result["workflow_state"]
         #expect(state?["status"] == "paused")
         #expect(state?["spend"]?["tokens"] == 1200)
         #expect(state?["spend"]?["exhausted"] == ["tokens"])

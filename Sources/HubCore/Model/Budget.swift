@@ -24,6 +24,23 @@ public struct Budget: Sendable, Equatable {
         ["tokens": .optional(tokens), "cost": .optional(cost), "wall_time": .optional(wallTime?.description)]
     }
 
+    /// This budget with each of the `exceeded` dimensions doubled, as a suggestion to resume
+    /// with: a new budget replaces the whole old one, so the others are kept as they are.
+    public func raised(_ exceeded: [String]) -> JSONValue {
+        func doubled(_ value: Int64) -> Int64 {
+            let (product, overflow) = value.multipliedReportingOverflow(by: 2)
+            return overflow ? .max : product
+        }
+        var out: JSONValue = .emptyObject
+        if let tokens { out["tokens"] = .int(exceeded.contains("tokens") ? doubled(tokens) : tokens) }
+        if let cost { out["cost"] = .double(exceeded.contains("cost") ? cost * 2 : cost) }
+        if let wallTime {
+            let raised = exceeded.contains("wall_time") ? doubled(wallTime.milliseconds) : wallTime.milliseconds
+            out["wall_time"] = .string(HubDuration(milliseconds: raised).description)
+        }
+        return out
+    }
+
     /// Reads `{"tokens", "cost", "wall_time"}`; `nil` for anything else or an empty object.
     public init?(json: JSONValue?) {
         guard let json, case .object = json else { return nil }

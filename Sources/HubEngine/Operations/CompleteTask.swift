@@ -123,7 +123,17 @@ enum CompleteTask {
                     task.executionMilliseconds.map { HubDuration(milliseconds: $0).description }),
                 "workflow_status": .string(status.rawValue), "evidence": verified ?? .null,
             ],
-            nextSteps: ["Claim the next task with claim-task"])
+            nextSteps: [Self.nextStep(workflowID: task.workflowID, status: status)])
+    }
+
+    /// What the agent does next, as the workflow now is: its tasks are handed out only while it runs.
+    static func nextStep(workflowID: String, status: WorkflowStatus) -> String {
+        switch status {
+        case .running: "Claim the next task with claim-task"
+        case .completed, .cancelled: "Workflow \(workflowID) is \(status.rawValue): it has no more tasks to hand out"
+        case .paused, .failed, .created:
+            "Workflow \(workflowID) is \(status.rawValue): claim-task hands out none of its tasks until it runs again"
+        }
     }
 
     /// Checks the task's evidence outside any transaction (it may run commands); the

@@ -65,7 +65,7 @@ enum ResumeWorkflow {
                             "spend": BudgetView.spend(m.workflow, now: m.now),
                         ],
                         suggestions: [
-                            "Resume with a larger budget: coordination-hub \(id) resume '{\"budget\": {\"tokens\": ...}}'"
+                            "Resume with a larger budget, which replaces the whole budget: coordination-hub \(id) resume '{\"budget\": \(budget.raised(exceeded).serialized(.compact))}'"
                         ])
                 }
             }

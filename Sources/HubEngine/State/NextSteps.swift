@@ -38,6 +38,16 @@ enum NextSteps {
             steps.append("Watch progress with 'coordination-hub \(id) get-status'")
             return steps
         case .paused:
+            // Paused on a spent budget, a plain resume is refused: it needs a larger one.
+            if let budget = w.budget,
+                case let spent = budget.exhausted(by: w.spend, time: w.activeTime(now: w.updatedAt)),
+                !spent.isEmpty
+            {
+                return [
+                    "Its budget is spent (\(spent.joined(separator: ", "))): resume with a larger one, which replaces the whole budget: coordination-hub \(id) resume '{\"budget\": \(budget.raised(spent).serialized(.compact))}'",
+                    "Or stop it: 'complete' with force, 'fail' or 'cancel'",
+                ]
+            }
             return [
                 "Resume the workflow: coordination-hub \(id) resume",
                 "Or stop it: 'complete' with force, 'fail' or 'cancel'",
