@@ -535,12 +535,18 @@ import Testing
         let again = await t.run("w1", "complete")
         #expect(again.result["state_version"] == version)
         #expect(!Self.steps(again).contains { $0.contains("complete") })
-        // Stakeholders notified again: the notice goes out, the version stays (it moved on).
+        // Stakeholders notified after the finalization: the notice goes out, the version stays (it moved on).
         let notified = await t.run("w1", "complete", #"{"notify_stakeholders": ["team"]}"#)
         #expect(notified.succeeded, "\(notified.json)")
         #expect(await t.run("w1", "get-status").result["workflow_state"]?["state_version"] == version)
+        #expect(notified.result["stakeholders_notified"] == ["team"])
+        // Once each: a repeat tells only who was not told (it published the notice every time).
+        let repeated = await t.run("w1", "complete", #"{"notify_stakeholders": ["team", "pm"]}"#)
+        #expect(repeated.result["stakeholders_notified"] == ["pm"], "\(repeated.json)")
+        #expect(
+            await t.run("w1", "complete", #"{"notify_stakeholders": ["pm"]}"#).result["stakeholders_notified"] == [])
         let notices = await t.run("w1", "get-events", #"{"event_types": ["stakeholder_notified"]}"#).result["events"]
-        #expect(notices?.arrayValue?.count == 1)
+        #expect(notices?.arrayValue?.map { $0["data"]?["stakeholders"] } == [["team"], ["pm"]])
         // get-status of the finished workflow names the artifacts the finalization wrote (§12):
         // it said none.
         let report = await t.run("w1", "get-status").result["hub_to_orchestrate"]?["artifact_locations"]

@@ -1,4 +1,5 @@
 import HubCore
+import HubStore
 
 /// `complete`: finish a workflow (or finalize one that completed by itself) (§5, §17).
 enum CompleteWorkflow {
@@ -18,7 +19,8 @@ enum CompleteWorkflow {
                 "notify_stakeholders",
                 .anyOf(
                     [.array(.string(maxLength: 256), maxItems: 1000), .boolean()],
-                    "Publish stakeholder_notified to these stakeholders.")),
+                    "Publish stakeholder_notified to these stakeholders (once each: a repeated complete tells only those not told before)."
+                )),
         ])
     }
 
@@ -51,7 +53,8 @@ enum CompleteWorkflow {
         let id = try context.requiredWorkflowID
         let hub = context.hub
         try Finalization(hub: hub).prepare(id, archive: p.archiveState ?? false, report: p.generateReport ?? false)
-        let (outcome, _, _) = try await hub.mutate(context) { m -> (skipped: [String], released: Int) in
+        let (outcome, _, _) = try await hub.mutate(context) {
+            m -> (skipped: [String], released: Int, notified: [String]) in
             let action = try m.lifecycle(.complete)
             var skipped: [String] = []
             if case .transition = action {
@@ -104,7 +107,16 @@ enum CompleteWorkflow {
                     try m.tx.update(phase)
                 }
             }
-            if let stakeholders = p.notifyStakeholders, let names = stakeholders.names {
+            var notified: [String] = []
+            if let stakeholders = p.notifyStakeholders, let asked = stakeholders.names {
+                // Finalization is idempotent (§5): a stakeholder told once is not told again.
+                let told = Set(
+                    try m.tx.events(EventQuery(eventTypes: ["stakeholder_notified"], workflowID: id, limit: 10_000))
+                        .flatMap { $0.data["stakeholders"]?.arrayValue?.compactMap(\.stringValue) ?? [] })
+                notified = asked.filter { !told.contains($0) }
+            }
+            if !notified.isEmpty {
+                let names = notified
                 let all = try m.tx.tasks(of: id)
                 let data: JSONValue = [
                     "stakeholders": .strings(names),
@@ -113,8 +125,8 @@ enum CompleteWorkflow {
                 if m.workflow.finalizedAt == nil {
                     try m.emit("stakeholder_notified", data: data)
                 } else {
-                    // A later finalization changes nothing (§5): the notice is published again, as a
-                    // fact, without a new state_version (another client's if_version still holds).
+                    // A later finalization changes nothing (§5): a stakeholder named for the first time
+                    // is told, as a fact, without a new state_version (another client's if_version still holds).
                     _ = try m.tx.append(
                         .workflow("stakeholder_notified", m.workflow, data: data, causedBy: m.rootCause),
                         eventID: m.ids.make("evt"), timestamp: m.now)
@@ -132,7 +144,7 @@ enum CompleteWorkflow {
                         "completion_status": .string(CompletionStatus.of(all, status: m.workflow.status).rawValue)
                     ])
             }
-            return (skipped, released)
+            return (skipped, released, notified)
         }
         let skipped = outcome.skipped
         let snapshot = try await hub.snapshot(id)
@@ -141,6 +153,7 @@ enum CompleteWorkflow {
         var result: JSONValue = [
             "skipped_tasks": .strings(skipped),
             "resources_released": .count(outcome.released),
+            "stakeholders_notified": .strings(outcome.notified),
             "artifacts": artifacts.json,
         ]
         result["hub_to_orchestrate"] = HandoffView(hub: hub).json(snapshot, artifacts: artifacts.paths)
