@@ -10,9 +10,19 @@ extension Configuration {
         -> Configuration
     {
         var config = Configuration()
-        for name in Paths.configurationFiles {
+        let present = Paths.configurationFiles.filter {
+            FileManager.default.fileExists(atPath: (stateDirectory as NSString).appendingPathComponent($0))
+        }
+        // Two of them: the one read first won and the other was ignored without a word.
+        if present.count > 1 {
+            throw HubError(
+                .invalidParameters,
+                "the state directory \(stateDirectory) has \(present.joined(separator: " and ")): only one configuration file is read",
+                details: "Merge the settings into one of them and remove the other; nothing was run.",
+                context: ["files": .strings(present)])
+        }
+        for name in present {
             let path = (stateDirectory as NSString).appendingPathComponent(name)
-            guard FileManager.default.fileExists(atPath: path) else { continue }
             let document: JSONValue
             do {
                 // A YAML file with every setting commented out sets nothing.

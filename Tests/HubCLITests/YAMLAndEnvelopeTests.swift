@@ -266,6 +266,12 @@ import Testing
         defer { hub.remove() }
         try hub.write("workflow_timeout: 45m\n", to: hub.state("config.yaml"))
         #expect(try Self.defaultTimeout(hub, id: "yaml_config") == "45m")
+        // With config.json beside it, one of the two was ignored without a word.
+        try hub.write(#"{"workflow_timeout": "30m"}"#, to: hub.state("config.json"))
+        let error = try hub.fail(["other", "create", #"{"phases": ["a"]}"#], code: "INVALID_PARAMETERS", exit: 1)
+        #expect(error["message"]?.stringValue?.contains("config.json and config.yaml") == true, "\(error)")
+        try FileManager.default.removeItem(atPath: hub.state("config.json"))
+        try hub.fail(["other", "get-status"], code: "WORKFLOW_NOT_FOUND", exit: 1)
     }
 
     @Test func theStateDirectoryComesFromTheFlagOrTheEnvironment() throws {
