@@ -115,9 +115,26 @@ import Testing
         }
     }
 
-    /// A graceful stop's flush began new webhook attempts (a due retry above all): one slow
-    /// receiver held the stop for its timeout. Webhooks wait for the next start, pending.
-    @Test func theFlushOfAStopSendsNoWebhook() async throws {
+    /// A webhook's batch still filling at a graceful stop went out only after the next start,
+    /// once its batch timeout passed (§13: the stop flushes batches).
+    @Test func theFlushOfAStopSendsAWebhookBatchStillFilling() async throws {
+        let receiver = try await WebhookReceiver.start()
+        try await with(receiver) { delivery in
+            await subscribe(receiver)
+            await t.run(nil, "configure-batching", #"{"batch_size": 3, "batch_timeout": "30s"}"#)
+            await publish(0)
+            let waiting = try await delivery.deliverDue()
+            #expect(waiting.eventsDelivered == 0, "the batch waits to fill")
+            let flushed = try await delivery.deliverDue(flush: true)
+            #expect(flushed.eventsDelivered == 1)
+            #expect(await receiver.received().map(Self.numbers) == [[0]])
+            #expect(await pending() == 0)
+        }
+    }
+
+    /// A graceful stop's flush began webhook retries: one failing receiver held the stop for
+    /// its timeout. A retry waits for the next start, pending.
+    @Test func theFlushOfAStopSendsNoWebhookRetry() async throws {
         let receiver = try await WebhookReceiver.start(statuses: [503], then: 200)
         try await with(receiver) { delivery in
             await subscribe(receiver, #", "retry_policy": {"max_retries": 3, "initial_delay": "1s"}"#)

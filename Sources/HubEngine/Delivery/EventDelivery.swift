@@ -23,6 +23,8 @@ public actor EventDelivery: Service {
     let sender: WebhookSender
     let pollInterval: Duration
     let requestTimeout: Duration
+    /// The longest a webhook attempt may hold a graceful stop's flush.
+    static let flushTimeout = Duration.seconds(2)
     let logger: Logger
 
     /// A subscription's failing delivery: the batch that failed, how often, and when it may
@@ -178,10 +180,10 @@ public actor EventDelivery: Service {
         var ready: [Ready] = []
         for s in subscriptions {
             guard let scan = scans[s.id] else { continue }
-            // The flush of a graceful stop is for the batches of attached streams: a webhook
-            // (a retry above all) waits for the next start, its events pending in the log, rather
-            // than hold the stop for a slow receiver's timeout.
-            if flush && s.delivery == .webhook { continue }
+            // A graceful stop flushes the batches still filling (§13), a webhook's too, each with one
+            // short attempt; a webhook's retry waits for the next start, its events pending in the
+            // log, rather than hold the stop for a failing receiver.
+            if flush && s.delivery == .webhook && backoff[s.id] != nil { continue }
             if let retry = retrying(s) {
                 ready.append(retry)
                 continue
@@ -233,7 +235,7 @@ public actor EventDelivery: Service {
                     guard let deliveryID = deliveryIDs[n] else { continue }
                     let body = Self.body(item, deliveryID: deliveryID)
                     let sender = self.sender
-                    let timeout = requestTimeout
+                    let timeout = flush ? min(requestTimeout, Self.flushTimeout) : requestTimeout
                     group.addTask {
                         let (attempt, wire) = await sender.postMeasured(
                             url: item.subscription.webhookURL ?? "", body: body, deliveryID: deliveryID,
