@@ -46,10 +46,14 @@ public protocol EventLogWriter: EventLogReader {
     func deleteEvents(_ rule: RetentionRule) throws -> Int
     /// Stores the `data` of up to `limit` events after `afterSequence` and older than `before`
     /// compressed; reads return it as before. Answers how far it got and the bytes saved.
-    func compressEventData(afterSequence: Int64, before: Int64, limit: Int) throws -> CompressionPass
+    /// Only events for whose workflow (`nil`: none) `compressing` says yes are compressed; the
+    /// others are passed over, and counted in `throughSequence` as looked at.
+    func compressEventData(
+        afterSequence: Int64, before: Int64, limit: Int, compressing: (String?) -> Bool
+    ) throws -> CompressionPass
 }
 
-/// What one pass of ``EventLogWriter/compressEventData(afterSequence:before:limit:)`` did.
+/// What one pass of ``EventLogWriter/compressEventData(afterSequence:before:limit:compressing:)`` did.
 public struct CompressionPass: Sendable, Equatable {
     /// The last sequence looked at (`nil` when there was nothing to compress).
     public var throughSequence: Int64?

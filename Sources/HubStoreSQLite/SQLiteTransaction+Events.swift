@@ -243,11 +243,13 @@ extension SQLiteTransaction {
         return size?.int64Value ?? 0
     }
 
-    func compressEventData(afterSequence: Int64, before: Int64, limit: Int) throws -> CompressionPass {
+    func compressEventData(
+        afterSequence: Int64, before: Int64, limit: Int, compressing: (String?) -> Bool
+    ) throws -> CompressionPass {
         let rows = try Row.fetchAll(
             db.cachedStatement(
                 sql: """
-                    SELECT sequence, data FROM events WHERE sequence > ? AND timestamp < ? AND data_gz IS NULL
+                    SELECT sequence, data, workflow_id FROM events WHERE sequence > ? AND timestamp < ? AND data_gz IS NULL
                     ORDER BY sequence LIMIT ?
                     """), arguments: [afterSequence, before, limit])
         var pass = CompressionPass(throughSequence: nil, events: 0, bytesBefore: 0, bytesAfter: 0)
@@ -255,6 +257,7 @@ extension SQLiteTransaction {
             let sequence: Int64 = row["sequence"]
             let data: String = row["data"]
             pass.throughSequence = sequence
+            guard compressing(row["workflow_id"]) else { continue }
             var buffer = ByteBuffer(string: data)
             var out = try buffer.compress(with: .gzip())
             let compressed = out.readBytes(length: out.readableBytes) ?? []

@@ -213,9 +213,6 @@ import Testing
         #expect(left.contains("kept_old"))
         #expect(!left.contains("gone_old"))
         #expect(left.contains("recent"))
-        // Compression is hub-wide.
-        let refused = await t.run("w1", "configure-persistence", #"{"compression_enabled": true}"#)
-        #expect(refused.errorCode == "INVALID_PARAMETERS")
         // What the workflow did not set follows the hub-wide policy, also when it changes later.
         await t.run("w1", "configure-persistence", #"{"persistence_policy": "selective_critical"}"#)
         let shown = await t.run(nil, "configure-persistence", #"{"replay_capabilities": "acknowledged_only"}"#)
@@ -302,6 +299,29 @@ import Testing
             .first
         #expect(after?["data"] == before?["data"])
         #expect(after?["data"]?["n"] == 7)
+    }
+
+    /// The seed's example sets compression with a workflow id; it was refused as hub-wide.
+    /// Now it is the workflow's own: only its events are compressed.
+    @Test func aWorkflowsOwnCompressionCompressesOnlyItsEvents() async throws {
+        await t.run("w1", "create", #"{"phases": ["p"]}"#)
+        await t.run("w2", "create", #"{"phases": ["p"]}"#)
+        let payload = #"{"log": "\#(String(repeating: "line of build output ", count: 50))"}"#
+        await publish("build_log", data: payload)
+        await t.run("w2", "publish-event", "{\"event_type\": \"build_log\", \"data\": \(payload)}")
+        t.clock.advance(by: .hours(25))
+        await publish("later")
+        let own = await t.run(
+            "w1", "configure-persistence",
+            #"{"persistence_policy": "all", "retention_period": "7d", "replay_capabilities": "full", "compression_enabled": true, "enforce_now": true}"#
+        )
+        #expect(own.succeeded, "\(own.json)")
+        let persistence = own.result["persistence"]
+        #expect(persistence?["compressed_events"] == 1, "\(String(describing: persistence))")
+        #expect(persistence?["compression_enabled"] == false)
+        #expect(persistence?["workflows"]?["w1"]?["compression_enabled"] == true)
+        let logs = await t.run(nil, "get-events", #"{"event_types": ["build_log"]}"#).result["events"]?.arrayValue ?? []
+        #expect(logs.count == 2 && logs.allSatisfy { $0["data"]?["log"]?.stringValue?.count == 1_050 })
     }
 
     @Test func badPersistenceIsRefused() async {

@@ -234,8 +234,8 @@ public struct PersistencePolicy: Sendable, Equatable {
     public var compressedBytesAfter: Int64 = 0
     /// Workflows' own retention as given (§17: `configure-persistence` with a workflow id):
     /// only the fields their calls set (`persistence_policy`, `retention_period`,
-    /// `replay_capabilities`); the others follow the hub-wide policy, also when it changes.
-    /// Compression stays hub-wide.
+    /// `replay_capabilities`, `compression_enabled`); the others follow the hub-wide policy,
+    /// also when it changes.
     public var byWorkflow: [String: JSONValue] = [:]
 
     /// The retention a workflow's events follow.
@@ -243,17 +243,19 @@ public struct PersistencePolicy: Sendable, Equatable {
         public var policy: Policy
         public var retention: HubDuration
         public var replay: Replay
+        public var compression: Bool
 
-        public init(policy: Policy, retention: HubDuration, replay: Replay) {
+        public init(policy: Policy, retention: HubDuration, replay: Replay, compression: Bool) {
             self.policy = policy
             self.retention = retention
             self.replay = replay
+            self.compression = compression
         }
 
         public var json: JSONValue {
             [
                 "persistence_policy": .string(policy.rawValue), "retention_period": .string(retention.description),
-                "replay_capabilities": .string(replay.rawValue),
+                "replay_capabilities": .string(replay.rawValue), "compression_enabled": .bool(compression),
             ]
         }
     }
@@ -264,7 +266,8 @@ public struct PersistencePolicy: Sendable, Equatable {
         return WorkflowRetention(
             policy: own["persistence_policy"]?.stringValue.flatMap(Policy.init(rawValue:)) ?? policy,
             retention: own["retention_period"]?.stringValue.flatMap(HubDuration.init(parsing:)) ?? retention,
-            replay: own["replay_capabilities"]?.stringValue.flatMap(Replay.init(rawValue:)) ?? replay)
+            replay: own["replay_capabilities"]?.stringValue.flatMap(Replay.init(rawValue:)) ?? replay,
+            compression: own["compression_enabled"]?.boolValue ?? compression)
     }
 
     public static let standard = PersistencePolicy(

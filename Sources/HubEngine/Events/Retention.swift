@@ -66,10 +66,11 @@ extension Hub {
                 removed += try tx.deleteEvents(scoped)
             }
             policy.lastRemoved = removed
-            if policy.compression {
+            if policy.compression || policy.byWorkflow.values.contains(where: { $0["compression_enabled"] == true }) {
                 let pass = try tx.compressEventData(
                     afterSequence: policy.compressedThrough,
-                    before: now - PersistencePolicy.compressAfter.milliseconds, limit: Self.compressionBatch)
+                    before: now - PersistencePolicy.compressAfter.milliseconds, limit: Self.compressionBatch,
+                    compressing: { policy.retention(of: $0).compression })
                 if let through = pass.throughSequence { policy.compressedThrough = through }
                 policy.compressedEvents += pass.events
                 policy.compressedBytesBefore += pass.bytesBefore

@@ -42,16 +42,16 @@ enum ConfigurePersistence {
         summary: "Configure event retention: period, selective policy, compression of older data, replay guarantees.",
         discussion: """
             Retention runs at most hourly: in the server's background job, and in the command line when it notices a \
-            run is due. The newest event is always kept, so sequences keep rising. With a workflow id the policy, \
-            period and replay guarantee given are that workflow's own, used for its events; what it does not set \
-            follows the hub-wide policy (compression stays hub-wide); reset drops what it set before. The result shows \
+            run is due. The newest event is always kept, so sequences keep rising. With a workflow id the fields \
+            given are that workflow's own, used for its events; what it does not set follows the hub-wide policy; \
+            reset drops what it set before. The result shows \
             each workflow's retention in force under persistence.workflows.
             """,
         example: """
             coordination-hub configure-persistence '{"persistence_policy": "selective_critical", "retention_period": "30d", "compression_enabled": true, "replay_capabilities": "full"}'
             """,
         workflowID:
-            "The policy, period and replay guarantee given become this workflow's own, used for its events; what they do not set follows the hub-wide policy (compression_enabled is hub-wide and refused with a workflow id).",
+            "The fields given become this workflow's own, used for its events; what they do not set follows the hub-wide policy.",
         handler: run)
 
     static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {
@@ -67,11 +67,6 @@ enum ConfigurePersistence {
             throw HubError.parameter(
                 "reset", "drops a workflow's own settings: give the workflow id (hub-wide fields are set, not reset)")
         }
-        if workflowID != nil && p.compressionEnabled != nil {
-            throw HubError.parameter(
-                "compression_enabled",
-                "is hub-wide: set it without a workflow id (a workflow's own settings are its retention)")
-        }
         var policy = try await context.store.write { tx -> PersistencePolicy in
             var policy = PersistencePolicy(
                 json: try tx.setting(EventSettingKey.persistence) ?? .emptyObject, defaultRetention: configured)
@@ -82,6 +77,7 @@ enum ConfigurePersistence {
                 if let value = p.persistencePolicy { own["persistence_policy"] = .string(value.rawValue) }
                 if let retention { own["retention_period"] = .string(retention.description) }
                 if let r = p.replayCapabilities { own["replay_capabilities"] = .string(r.rawValue) }
+                if let c = p.compressionEnabled { own["compression_enabled"] = .bool(c) }
                 policy.byWorkflow[workflowID] = own.objectValue?.isEmpty == true ? nil : own
             } else {
                 if let value = p.persistencePolicy { policy.policy = value }
