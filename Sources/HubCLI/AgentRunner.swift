@@ -400,7 +400,18 @@ struct AgentRunner {
             }
         case (let outcome?, nil) where outcome.status == 0:
             let details: JSONValue = ["exit_code": .int(Int64(outcome.status)), "output_tail": .string(outcome.tail)]
-            let refusal = await send("complete-task", ["lease_id": .string(lease), "result": details])
+            var completion: JSONValue = ["lease_id": .string(lease), "result": details]
+            if task["evidence"]?["commit"] == true {
+                // The commit the task asks for is the one its command left checked out in the workspace.
+                if let head = await Self.headCommit(in: directory) {
+                    completion["evidence"] = ["commit": .string(head)]
+                } else {
+                    log(
+                        "agent \(options.agentID): \(workflowID)/\(taskID) needs a commit, and its workspace has no HEAD"
+                    )
+                }
+            }
+            let refusal = await send("complete-task", completion)
             guard let refusal else {
                 log("agent \(options.agentID): completed \(workflowID)/\(taskID)")
                 return
@@ -425,6 +436,15 @@ struct AgentRunner {
         case (nil, nil):
             break
         }
+    }
+
+    /// The commit checked out in `directory` (`git rev-parse --verify HEAD`), or `nil`.
+    static func headCommit(in directory: String?) async -> String? {
+        let outcome = await ChildProcess.run(
+            ["git", "rev-parse", "--verify", "HEAD"], environment: ProcessInfo.processInfo.environment,
+            directory: directory, tailBytes: 256)
+        let head = outcome.tail.trimmingCharacters(in: .whitespacesAndNewlines)
+        return outcome.status == 0 && head.count >= 40 && head.allSatisfy(\.isHexDigit) ? head : nil
     }
 
     /// Reports an outcome until the hub gives a definite answer: while it cannot be

@@ -51,6 +51,36 @@ import Testing
         #expect(failures.count == 2, "\(failures)")
     }
 
+    /// A task asking for a commit could never be completed by the runner: it sent no evidence,
+    /// and the claim did not say any was wanted. The claim now carries the requirement, and the
+    /// runner sends the commit its command left checked out in the workspace.
+    @Test func aTaskAskingForACommitGetsTheWorkspacesHead() async throws {
+        let s = try DispatchSandbox("agent-commit", environment: ["COORDINATION_HUB_HEARTBEAT_INTERVAL": "1s"])
+        defer { s.remove() }
+        let git = Process()
+        git.executableURL = URL(fileURLWithPath: "/bin/sh")
+        git.arguments = ["-c", "git init -q . && git config user.email t@t && git config user.name t"]
+        git.currentDirectoryURL = URL(fileURLWithPath: s.directory.path)
+        try git.run()
+        git.waitUntilExit()
+        try #require(git.terminationStatus == 0, "git init failed")
+        try s.succeed(
+            "wc", "create",
+            #"{"phases": [{"name": "p", "tasks": [{"task_id": "cm", "role": "code", "evidence": {"commit": true}, "command": "git commit -q --allow-empty -m work"}]}]}"#
+        )
+        try s.succeed("wc", "start")
+        let (runner, log) = try AgentRunnerTests.agent(
+            s, ["agent", "--id", "gc", "--roles", "code", "--workflow", "wc", "--idle-delay", "50ms"])
+        defer { if runner.isRunning { kill(runner.processIdentifier, SIGKILL) } }
+        var lines = log
+        #expect(await lines.until("workflow wc is finished; exiting") != nil)
+        #expect(await ProcessWait.exit(of: runner, within: .seconds(30)), "the runner did not stop")
+        let task = try s.tasks("wc")["cm"]
+        #expect(task?["status"] == "completed", "\(task ?? .null)")
+        let completed = try s.events(["event_types": ["task_completed"], "workflow_id": "wc"]).first
+        #expect(completed?["data"]?["evidence"]?["commit"]?.stringValue?.count == 40, "\(completed ?? .null)")
+    }
+
     /// A second runner under the id of an idle runner started (only a runner holding tasks was
     /// refused), and each one's heartbeat then released the other's claims.
     @Test func aSecondRunnerUnderTheIDOfAnIdleRunnerRefusesToStart() async throws {

@@ -83,6 +83,28 @@ import Testing
         #expect(finished.first?["metadata"]?["causation_id"] == cause)
     }
 
+    /// A file that cannot be put in place after the state committed (here a directory in its
+    /// way) was answered STORE_UNAVAILABLE, the code that says nothing changed, though the
+    /// state had been restored. RESTORE_INCOMPLETE says it, and a rerun finishes the files.
+    @Test func aRestoreWhoseFilesCannotAllBePutBackSaysTheStateWasRestored() async throws {
+        let id = try await checkpointThenChange()
+        let blocked = workspace + "/src/a.txt"
+        let answer = await Restore.$beforeInstall.withValue({
+            try? FileManager.default.removeItem(atPath: blocked)
+            try? FileManager.default.createDirectory(atPath: blocked + "/in-the-way", withIntermediateDirectories: true)
+        }) {
+            await t.run("w1", "restore", "{\"checkpoint_id\": \"\(id)\"}")
+        }
+        #expect(answer.errorCode == "RESTORE_INCOMPLETE", "\(answer.json)")
+        #expect(answer.error?.context?["state_restored"] == true)
+        #expect(answer.error?.context?["cause"]?.stringValue != nil)
+        #expect(await t.run("w1", "get-status").result["workflow_state"]?["status"] == "paused")
+        try fm.removeItem(atPath: blocked)
+        #expect(await t.run("w1", "restore", "{\"checkpoint_id\": \"\(id)\"}").succeeded)
+        #expect(read("src/a.txt") == "alpha")
+        #expect(read("src/d/c.txt") == "gamma")
+    }
+
     /// A server's retention timer can come before any operation after a restart. With
     /// acknowledged_only and no subscription it removed state_restored, the event that tells a
     /// committed restore from one that never was: the next operation then threw the files away.

@@ -33,6 +33,7 @@ public struct HubError: Error, Sendable, CustomStringConvertible {
             case dependencyUnavailable = "DEPENDENCY_UNAVAILABLE"
             case operationNotFound = "OPERATION_NOT_FOUND"
             case storeUnavailable = "STORE_UNAVAILABLE"
+            case restoreIncomplete = "RESTORE_INCOMPLETE"
             case `internal` = "INTERNAL"
         }
 
@@ -106,6 +107,9 @@ public struct HubError: Error, Sendable, CustomStringConvertible {
         public static let operationNotFound = Code(base: .operationNotFound)
         /// The store could not be opened or written.
         public static let storeUnavailable = Code(base: .storeUnavailable)
+        /// A restore brought the state back (committed) but could not put every file back: unlike
+        /// every other code, something changed. Running the same restore again finishes it.
+        public static let restoreIncomplete = Code(base: .restoreIncomplete)
         /// A bug: the hub failed in a way it did not expect.
         public static let `internal` = Code(base: .internal)
     }

@@ -297,6 +297,8 @@ struct ClaimedTask: Sendable {
             "command": .optional(task.command), "payload": task.payload ?? .null, "files": .strings(task.files),
             "attempt": .count(task.attempts), "workspace": .string(workspace),
             "timeout": .optional(task.timeout?.description), "estimate": .optional(task.estimate?.description),
+            // What complete-task will ask for (§16), so an agent learns it before, not from a refusal.
+            "evidence": task.evidence ?? .null,
         ]
     }
 }

@@ -210,6 +210,7 @@ enum Restore {
             throw error
         }
         if Self.interruption == .afterStateCommit { throw Self.interrupted }
+        Self.beforeInstall?()
 
         // 5. The files into place: each rename is atomic, so every file is wholly old or wholly new.
         if let staged {
@@ -400,6 +401,8 @@ enum Restore {
 
     /// Tests only (`nil` otherwise): see ``Interruption``.
     @TaskLocal static var interruption: Interruption?
+    /// Tests only (`nil` otherwise): runs after the state commits, before the files go into place.
+    @TaskLocal static var beforeInstall: (@Sendable () -> Void)?
 
     static let interrupted = HubError(.internal, "restore interrupted (a test's simulated crash)")
 
@@ -408,12 +411,15 @@ enum Restore {
     /// are not all back, and how to finish.
     static func filesUnfinished(_ cause: HubError, restored: Workflow, checkpointID: String) -> HubError {
         var error = cause
+        // Not the cause's code (a file it could not write was STORE_UNAVAILABLE, which says nothing changed).
+        error.code = .restoreIncomplete
         error.message =
             "The state of \(restored.id) was restored (state_version \(restored.stateVersion)), but its files were not all put back: "
             + cause.message
         error.details =
             "Files already put back are whole; the others are as they were. Run the same restore again once the cause is fixed: it finishes the files."
         var context = cause.context ?? .emptyObject
+        context["cause"] = .string(cause.code.name)
         context["state_restored"] = true
         context["state_version"] = .int(restored.stateVersion)
         context["checkpoint_id"] = .string(checkpointID)
