@@ -453,21 +453,29 @@ struct AgentRunner {
     /// `LEASE_EXPIRED`, …) ends it. Gives up when the agent is stopped. Answers whether
     /// the hub accepted the outcome; a refusal is logged here.
     @discardableResult
-    private func report(_ operation: String, _ parameters: JSONValue) async -> Bool {
+    func report(_ operation: String, _ parameters: JSONValue) async -> Bool {
         await send(operation, parameters) == nil
     }
 
     /// ``report(_:_:)``, answering the hub's refusal (`nil` when it accepted the outcome).
     private func send(_ operation: String, _ parameters: JSONValue) async -> HubError? {
         var delay = Duration.milliseconds(100)
+        var resent = false
         while true {
             let response = await hub.perform(
                 OperationRequest(workflowID: nil, operation: operation, parameters: parameters))
             guard let error = response.error else { return nil }
+            // Sent again after an answer was lost: the lease shows the first one was recorded.
+            let recorded = operation == "complete-task" ? "completed" : "failed"
+            if resent, error.code == .leaseExpired, error.context?["lease_state"]?.stringValue == recorded {
+                log("agent \(options.agentID): \(operation): recorded before its answer was lost")
+                return nil
+            }
             guard error.code == .storeUnavailable, !stop.isSet else {
                 log("agent \(options.agentID): \(operation) refused: \(error.code.name): \(error.message)")
                 return error
             }
+            resent = true
             log("agent \(options.agentID): \(operation): the hub is unavailable; retrying")
             await stop.sleep(for: delay)
             delay = min(delay * 2, .seconds(5))

@@ -378,6 +378,55 @@ extension LineStream {
     }
 }
 
+/// An outcome sent again after its answer was lost (the hub unreachable, then back).
+@Suite struct ResentOutcomeTests {
+    /// Answers each request with the next scripted error, then success.
+    final class Scripted: OperationPerformer, @unchecked Sendable {
+        private let lock = NSLock()
+        private var errors: [HubError]
+        init(_ errors: [HubError]) { self.errors = errors }
+        func perform(_ request: OperationRequest) async -> OperationResponse {
+            let next: HubError? = lock.withLock { errors.isEmpty ? nil : errors.removeFirst() }
+            guard let next else {
+                return .success(request: request, outcome: OperationOutcome(result: [:]), timestamp: 0, elapsed: .zero)
+            }
+            return .failure(request: request, error: next, timestamp: 0)
+        }
+    }
+
+    static func runner(_ hub: Scripted, log: @escaping @Sendable (String) -> Void) -> AgentRunner {
+        AgentRunner(
+            hub: hub, heartbeatInterval: .seconds(30),
+            options: .init(
+                agentID: "ag", roles: [], maxTasks: 1, command: ["true"], idleDelay: HubDuration(milliseconds: 1)),
+            log: log, stop: StopFlag())
+    }
+
+    /// The runner logged "complete-task refused: LEASE_EXPIRED" for a completion the hub had
+    /// recorded before it went down: the lease now says so, and the runner takes it as done.
+    @Test func aCompletionRecordedBeforeItsAnswerWasLostIsDone() async {
+        let used = HubError(.leaseExpired, "used", context: ["lease_state": "completed"])
+        let lines = LockedLines()
+        let resent = Self.runner(Scripted([HubError(.storeUnavailable, "down"), used]), log: lines.append)
+        #expect(await resent.report("complete-task", ["lease_id": "lease_x"]))
+        #expect(lines.all.contains { $0.contains("recorded before its answer was lost") }, "\(lines.all)")
+        // Sent once, the same answer is a refusal: this report did not record it.
+        let once = Self.runner(Scripted([used]), log: { _ in })
+        #expect(await !once.report("complete-task", ["lease_id": "lease_x"]))
+        // Resent, a lease that recorded the other outcome is a refusal too.
+        let other = HubError(.leaseExpired, "used", context: ["lease_state": "failed"])
+        let mismatched = Self.runner(Scripted([HubError(.storeUnavailable, "down"), other]), log: { _ in })
+        #expect(await !mismatched.report("complete-task", ["lease_id": "lease_x"]))
+    }
+
+    final class LockedLines: @unchecked Sendable {
+        private let lock = NSLock()
+        private var lines: [String] = []
+        func append(_ line: String) { lock.withLock { lines.append(line) } }
+        var all: [String] { lock.withLock { lines } }
+    }
+}
+
 /// Which held leases a heartbeat's answer no longer renews.
 @Suite struct LostLeaseTests {
     @Test func aLeaseTheAnswerDoesNotRenewIsLost() throws {

@@ -83,6 +83,10 @@ import Testing
             let error = try hub.fail(
                 ["fail-task", #"{"lease_id": "\#(alpha.lease)", "error": "again"}"#], code: "LEASE_EXPIRED")
             #expect(error["message"]?.stringValue?.contains(alpha.lease) == true)
+            // It says which outcome the lease recorded: a report sent again after a lost answer
+            // was told "the outcome was not recorded".
+            #expect(error["context"]?["lease_state"]?.stringValue == "failed", "\(error)")
+            #expect(error["details"]?.stringValue?.contains("recorded and stands") == true, "\(error)")
             try hub.fail(["complete-task", #"{"lease_id": "\#(alpha.lease)"}"#], code: "LEASE_EXPIRED")
         }
         let pool = try hub.pool()

@@ -41,7 +41,21 @@ extension LeaseChecking {
         }
         switch lease.state {
         case .active: break
-        case .completed, .failed: throw expired("was already used to report an outcome")
+        case .completed, .failed:
+            // Most often the caller's own report, sent again because its answer was lost: say
+            // which outcome the lease recorded, so a retry is not taken for a loss.
+            let outcome = lease.state == .completed ? "completed" : "failed"
+            let at = lease.endedAt.map { " at " + Timestamp.format(milliseconds: $0) } ?? ""
+            throw HubError(
+                .leaseExpired,
+                "Lease \(leaseID.prefix(128)) was already used to report an outcome: task \(lease.taskID) \(outcome) with it\(at)",
+                details:
+                    "That outcome is recorded and stands; this report changed nothing. A report sent again after a lost answer ends here.",
+                context: [
+                    "lease_id": .string(leaseID), "lease_state": .string(lease.state.rawValue),
+                    "task_id": .string(lease.taskID), "agent_id": .string(lease.agentID),
+                ],
+                suggestions: ["Claim new work with claim-task"])
         case .revoked: throw expired("was revoked")
         case .expired: throw expired("has expired")
         }
