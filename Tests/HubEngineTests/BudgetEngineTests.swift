@@ -56,6 +56,23 @@ import Testing
         #expect(workflowSpend == 1.5)
     }
 
+    /// An agent's wall time moved only when a task finished: with a budget of 3s and a task
+    /// running for 4s, monitor-pool said 0s spent and the agent claimed more.
+    @Test func anAgentsWallTimeCountsTheTasksItIsRunning() async throws {
+        await t.run("w1", "create", #"{"phases": [{"name": "p", "tasks": [{"task_id": "a"}, {"task_id": "b"}]}]}"#)
+        await t.run("w1", "start")
+        await t.run(
+            nil, "register-agent", #"{"agent_id": "ag", "max_concurrent_tasks": 2, "budget": {"wall_time": "3s"}}"#)
+        #expect(await claim("ag")?["task_id"] != nil)
+        t.clock.advance(by: .seconds(4))
+        let spend = await t.run(nil, "monitor-pool").result["agent_pool"]?["performance_metrics"]?["ag"]?["spend"]
+        #expect(spend?["wall_time"] == "4s" && spend?["exhausted"] == ["wall_time"], "\(String(describing: spend))")
+        let details = await t.run("w1", "get-status", #"{"agent_details": true}"#).result["workflow_state"]?[
+            "agent_details"]?["ag"]?["spend"]
+        #expect(details == spend)
+        #expect(await t.run(nil, "claim-task", #"{"agent_id": "ag"}"#).errorCode == "BUDGET_EXHAUSTED")
+    }
+
     /// Usage past the per-report limit is refused and changes nothing: two reports of
     /// Int64.max tokens overflowed the agent's total and trapped, which took the server down,
     /// and again at every later report since the first one was stored.

@@ -43,9 +43,20 @@ public struct Agent: Sendable, Equatable {
         self.runnerID = nil
     }
 
-    /// The budget dimensions the agent has exhausted (its wall time is its time on tasks).
-    public var exhaustedBudget: [String] {
-        budget?.exhausted(by: spend, time: HubDuration(milliseconds: record.totalMilliseconds)) ?? []
+    /// The budget dimensions the agent has exhausted (its wall time is its time on tasks),
+    /// counting the tasks it finished only.
+    public var exhaustedBudget: [String] { exhaustedBudget(running: [], now: 0) }
+
+    /// Its time on tasks: the attempts it finished, and the `running` ones (its active leases) until `now`.
+    public func wallTime(running: [Lease], now: Int64) -> HubDuration {
+        HubDuration(milliseconds: running.reduce(record.totalMilliseconds) { $0 + max(0, now - $1.claimedAt) })
+    }
+
+    /// The budget dimensions the agent has exhausted, its wall time counting the `running`
+    /// tasks (its active leases) until `now`: a budget of 3s was not spent while two tasks
+    /// ran for a minute, and the agent went on claiming.
+    public func exhaustedBudget(running: [Lease], now: Int64) -> [String] {
+        budget?.exhausted(by: spend, time: wallTime(running: running, now: now)) ?? []
     }
 
     /// Whether it can take a task needing `role` (a task without a role fits any agent).

@@ -107,7 +107,8 @@ enum ClaimTask {
                     registering: false)
             }
             guard agent.status == .available || agent.status == .busy else { return (agent, [], []) }
-            let exhausted = agent.exhaustedBudget
+            let running = agent.budget?.wallTime == nil ? [] : try scope.tx.activeLeases(agentID: agent.agentID)
+            let exhausted = agent.exhaustedBudget(running: running, now: scope.now)
             if !exhausted.isEmpty {
                 throw HubError(
                     .budgetExhausted,

@@ -10,9 +10,12 @@ enum MonitorPool {
         handler: run)
 
     static func run(_ context: OperationContext, _ p: NoParameters) async throws -> OperationOutcome {
-        let agents = try await context.hub.dispatch { scope in try scope.tx.agents() }
+        let (agents, running) = try await context.hub.dispatch { scope in
+            let agents = try scope.tx.agents()
+            return (agents, try AgentView.runningLeases(of: agents, in: scope.tx))
+        }
         var metrics: JSONValue = .emptyObject
-        for a in agents { metrics[a.agentID] = AgentView.json(a) }
+        for a in agents { metrics[a.agentID] = AgentView.json(a, running: running[a.agentID] ?? [], now: context.now) }
         let degraded = agents.filter { $0.record.isDegraded }.map(\.agentID)
         var steps: [String] = []
         if agents.isEmpty { steps.append("Register agents with register-agent, or run 'coordination-hub agent'") }
@@ -30,6 +33,7 @@ enum MonitorPool {
                     "available_agents": .count(agents.filter { $0.status == .available }.count),
                     "busy_agents": .count(agents.filter { $0.status == .busy }.count),
                     "unresponsive_agents": .count(agents.filter { $0.status == .unresponsive }.count),
+                    "offline_agents": .count(agents.filter { $0.status == .offline }.count),
                     "active_assignments": .count(agents.reduce(0) { $0 + $1.currentLoad }),
                     "degraded_agents": .strings(degraded),
                     "performance_metrics": metrics,

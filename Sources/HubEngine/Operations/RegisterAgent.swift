@@ -1,4 +1,5 @@
 import HubCore
+import HubStore
 
 /// `register-agent`: an agent joins the pool, or updates itself (§7).
 enum RegisterAgent {
@@ -103,7 +104,18 @@ extension RegisterAgent {
 
 /// How the API shows an agent (the seed's Agent Performance Tracking entry).
 enum AgentView {
-    static func json(_ a: Agent) -> JSONValue {
+    /// The active leases of the agents whose budget limits wall time: their spend counts the
+    /// tasks they run until now.
+    static func runningLeases(of agents: [Agent], in tx: any DispatchReader) throws -> [String: [Lease]] {
+        var out: [String: [Lease]] = [:]
+        for a in agents where a.budget?.wallTime != nil && a.currentLoad > 0 {
+            out[a.agentID] = try tx.activeLeases(agentID: a.agentID)
+        }
+        return out
+    }
+
+    /// An agent's record; `running` (its active leases) and `now` count its tasks under way in its wall-time spend.
+    static func json(_ a: Agent, running: [Lease] = [], now: Int64 = 0) -> JSONValue {
         [
             "agent_id": .string(a.agentID),
             "specializations": .strings(a.specializations),
@@ -124,8 +136,8 @@ enum AgentView {
             "runner_id": .optional(a.runnerID),
             "spend": [
                 "tokens": .int(a.spend.tokens), "cost": .double(Spend.shown(a.spend.cost)),
-                "wall_time": .string(HubDuration(milliseconds: a.record.totalMilliseconds).description),
-                "exhausted": .strings(a.exhaustedBudget),
+                "wall_time": .string(a.wallTime(running: running, now: now).description),
+                "exhausted": .strings(a.exhaustedBudget(running: running, now: now)),
             ],
         ]
     }

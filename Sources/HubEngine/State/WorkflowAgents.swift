@@ -11,6 +11,8 @@ struct WorkflowAgents: Sendable {
     var records: [String: Agent] = [:]
     /// The active lease of each running task, by task id.
     var leases: [String: Lease] = [:]
+    /// The active leases of agents whose budget limits wall time, by agent id (``AgentView``).
+    var running: [String: [Lease]] = [:]
 
     static func read(_ workflowID: String, tasks: [WorkTask], in tx: any DispatchReader) throws -> WorkflowAgents {
         let pool = try tx.pools(of: [workflowID])[workflowID] ?? []
@@ -22,7 +24,9 @@ struct WorkflowAgents: Sendable {
         if tasks.contains(where: { $0.status == .running || $0.status == .assigned }) {
             for lease in try tx.activeLeases(workflowID: workflowID) { leases[lease.taskID] = lease }
         }
-        return WorkflowAgents(pool: pool, records: records, leases: leases)
+        return WorkflowAgents(
+            pool: pool, records: records, leases: leases,
+            running: try AgentView.runningLeases(of: Array(records.values), in: tx))
     }
 
     /// `agent_assignments`: for each agent, the role and task(s) it runs in this workflow now,
@@ -55,9 +59,9 @@ struct WorkflowAgents: Sendable {
     }
 
     /// `agent_details`: each registered agent's whole record, as `monitor-pool` shows it.
-    var details: JSONValue {
+    func details(now: Int64) -> JSONValue {
         var out: JSONValue = .emptyObject
-        for (id, agent) in records { out[id] = AgentView.json(agent) }
+        for (id, agent) in records { out[id] = AgentView.json(agent, running: running[id] ?? [], now: now) }
         return out
     }
 }

@@ -54,7 +54,7 @@ struct WorkflowStateView {
         ]
         if let reason = w.failureReason { state["failure_reason"] = .string(reason) }
         if includeMetrics { state["metrics"] = metrics }
-        if agentDetails { state["agent_details"] = agents.details }
+        if agentDetails { state["agent_details"] = agents.details(now: now) }
         return state
     }
 
