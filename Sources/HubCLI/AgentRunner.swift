@@ -82,9 +82,13 @@ struct AgentRunner {
             // early when its workflow is over, so the runner looks at the workflow before the next.
             var emptyLongPoll = false
             while !stop.isSet {
-                if let id = options.workflowID, running.value == 0 || emptyLongPoll, await workflowFinished(id) {
+                if let id = options.workflowID, running.value == 0 || emptyLongPoll, let ended = await workflowEnded(id)
+                {
                     if running.value == 0 {
-                        log("agent \(options.agentID): workflow \(id) is finished; exiting")
+                        let after =
+                            ended == "failed"
+                            ? " (failed: resume it and start the runner again to go on)" : " (\(ended))"
+                        log("agent \(options.agentID): workflow \(id) is finished\(after); exiting")
                         break
                     }
                     // Over while commands still run (their leases ended with it): nothing can be
@@ -334,12 +338,13 @@ struct AgentRunner {
 
     /// Whether the workflow is over (or gone). A hub that cannot be reached says nothing
     /// about that: the agent carries on and asks again; nor does a stop, which ends the call.
-    private func workflowFinished(_ id: String) async -> Bool {
+    /// How the workflow ended (`completed`, `failed`, `cancelled`, or `removed`), or `nil` while it goes on.
+    private func workflowEnded(_ id: String) async -> String? {
         let request = OperationRequest(workflowID: id, operation: "get-status")
-        guard let response = await unlessStopped({ [hub] in await hub.perform(request) }) else { return false }
-        if let error = response.error { return error.code == .workflowNotFound }
+        guard let response = await unlessStopped({ [hub] in await hub.perform(request) }) else { return nil }
+        if let error = response.error { return error.code == .workflowNotFound ? "removed" : nil }
         let status = response.json["result"]?["workflow_state"]?["status"]?.stringValue ?? ""
-        return ["completed", "failed", "cancelled"].contains(status)
+        return ["completed", "failed", "cancelled"].contains(status) ? status : nil
     }
 
     /// Runs one claimed task and reports its outcome.

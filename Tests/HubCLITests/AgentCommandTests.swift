@@ -37,7 +37,7 @@ import Testing
             s, ["agent", "--id", "a", "--roles", "code", "--workflow", "w", "--", "/bin/echo", "$TASK_ID", "*"])
         defer { if runner.isRunning { kill(runner.processIdentifier, SIGKILL) } }
         var lines = log
-        #expect(await lines.until("workflow w is finished; exiting") != nil)
+        #expect(await lines.until("workflow w is finished (completed); exiting") != nil)
         #expect(await ProcessWait.exit(of: runner, within: .seconds(30)), "the runner did not stop")
         let task = try s.tasks("w")["t"]
         #expect(task?["result"]?["output_tail"] == "$TASK_ID *\n", "\(task ?? .null)")

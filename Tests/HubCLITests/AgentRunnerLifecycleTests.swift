@@ -42,7 +42,9 @@ import Testing
         // Unfixed, attempt 1 came again; fixed, attempt 2 comes, and then the workflow is over.
         let next = await Self.firstOf(["running w8/evnf", "is finished"], in: &lines)
         try #require(next?.contains("(attempt 2)") == true, "\(next ?? "the runner ended")")
-        #expect(await lines.until("workflow w8 is finished; exiting") != nil)
+        #expect(
+            await lines.until(
+                "workflow w8 is finished (failed: resume it and start the runner again to go on); exiting") != nil)
         #expect(await ProcessWait.exit(of: runner, within: .seconds(30)), "the runner did not stop")
         let task = try s.tasks("w8")["evnf"]
         #expect(task?["status"] == "failed", "\(task ?? .null)")
@@ -73,7 +75,7 @@ import Testing
             s, ["agent", "--id", "gc", "--roles", "code", "--workflow", "wc", "--idle-delay", "50ms"])
         defer { if runner.isRunning { kill(runner.processIdentifier, SIGKILL) } }
         var lines = log
-        #expect(await lines.until("workflow wc is finished; exiting") != nil)
+        #expect(await lines.until("workflow wc is finished (completed); exiting") != nil)
         #expect(await ProcessWait.exit(of: runner, within: .seconds(30)), "the runner did not stop")
         let task = try s.tasks("wc")["cm"]
         #expect(task?["status"] == "completed", "\(task ?? .null)")
@@ -125,7 +127,7 @@ import Testing
         let (again, againLog) = try AgentRunnerTests.agent(
             s, ["agent", "--id", "calm", "--roles", "code", "--workflow", "w", "--idle-delay", "50ms", "--", "true"])
         var againLines = againLog
-        #expect(await againLines.until("is finished; exiting") != nil)
+        #expect(await againLines.until("is finished (completed); exiting") != nil)
         try #require(await ProcessWait.exit(of: again, within: .seconds(30)))
         #expect(again.terminationStatus == 0)
         #expect(try s.pool()["calm"]?["status"] == "offline")
