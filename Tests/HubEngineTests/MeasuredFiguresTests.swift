@@ -184,6 +184,31 @@ import Testing
         #expect(row?["acked"] == 4)
     }
 
+    /// A subscription read without acknowledging showed examined 0 beside delivered 2: the
+    /// other counters moved only at an acknowledgement. They move at the first read now,
+    /// once each, and a replay does not count the same events again.
+    @Test func examinedAndFilteredCountAtTheFirstReadOnce() async {
+        await t.run("w1", "create", #"{"phases": ["p"]}"#)
+        await t.run(
+            nil, "subscribe-event",
+            #"{"patterns": ["*.pq"], "filters": {"severity": "error"}, "callback": "n1", "start_from": "new"}"#)
+        for severity in ["info", "error", "info", "error"] {
+            await t.run("w1", "publish-event", "{\"event_type\": \"pq\", \"severity\": \"\(severity)\"}")
+        }
+        func row() async -> JSONValue? {
+            await metrics()?["filtering_optimization"]?["per_subscription"]?.arrayValue?.first
+        }
+        await t.run(nil, "get-events", #"{"subscription": "n1"}"#)
+        let read = await row()
+        #expect(read?["examined"] == 4 && read?["matched"] == 4, "\(String(describing: read))")
+        #expect(read?["filtered"] == 2 && read?["delivered"] == 2, "\(String(describing: read))")
+        await t.run(nil, "get-events", #"{"subscription": "n1", "ack": true}"#)
+        await t.run(nil, "replay-events", #"{"subscription": "n1", "from_sequence": 1}"#)
+        await t.run(nil, "get-events", #"{"subscription": "n1", "ack": true}"#)
+        let after = await row()
+        #expect(after?["examined"] == 4 && after?["filtered"] == 2, "\(String(describing: after))")
+    }
+
     /// A pull narrowed by its own filters counts what it hands out up to the first event of the
     /// subscription it leaves out; a later pull counts the rest, none twice.
     @Test func narrowedPullsCountEachEventOnce() async {

@@ -50,6 +50,7 @@ extension SubscriptionCounters {
             "examined": .count(examined), "matched_by_pattern": matched, "filtered": .count(filtered),
             "delivered": .count(delivered), "retried": .count(retried), "dead_lettered": .count(deadLettered),
             "acked": .count(acked), "delivered_through": .int(deliveredThrough),
+            "examined_through": .int(examinedThrough),
         ]
     }
 
@@ -64,6 +65,7 @@ extension SubscriptionCounters {
             matchedByPattern: matched, filtered: n("filtered"), delivered: n("delivered"), retried: n("retried"),
             deadLettered: n("dead_lettered"), acked: n("acked"), examined: n("examined"),
             deliveredThrough: json["delivered_through"]?.intValue ?? 0)
+        examinedThrough = json["examined_through"]?.intValue ?? 0
     }
 }
 

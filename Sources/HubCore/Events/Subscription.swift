@@ -66,6 +66,10 @@ public struct SubscriptionCounters: Sendable, Equatable {
     public var acked: Int
     /// Events of any subject the subscription has looked at, matched or not.
     public var examined: Int
+    /// The sequence through which `examined`, `matched_by_pattern` and `filtered` have counted
+    /// the log: a pull read again before acknowledging, an acknowledgement after it, and a
+    /// replay count each event once.
+    public var examinedThrough: Int64 = 0
 
     public init(
         matchedByPattern: [String: Int] = [:], filtered: Int = 0, delivered: Int = 0, retried: Int = 0,

@@ -33,9 +33,9 @@ struct SubscriptionScan {
     /// Events looked at per pass at most, so one call's cost is bounded however sparse the matches.
     static let examineLimit = 20_000
 
-    /// How many events the scan looked at in `(start, through]`.
-    func examinedCount(through: Int64) -> Int {
-        looked.partitioningIndex { $0 > through } - looked.partitioningIndex { $0 > start }
+    /// How many events the scan looked at in `(after, through]` (`after` no earlier than its start).
+    func examinedCount(after: Int64, through: Int64) -> Int {
+        max(0, looked.partitioningIndex { $0 > through } - looked.partitioningIndex { $0 > max(after, start) })
     }
 
     /// Scans one subscription. `also` narrows the selection further (a read-only view: a
@@ -217,12 +217,17 @@ extension Array where Element == Int64 {
 }
 
 extension Subscription {
-    /// Counts what a scan examined in `(scan.start, through]`: events looked at,
-    /// matches per pattern, and matches the filters refused.
+    /// Counts what a scan examined in `(scan.start, through]` and was not counted before:
+    /// events looked at, matches per pattern, and matches the filters refused.
     mutating func absorb(_ scan: SubscriptionScan, through: Int64) {
+        let after = counters.examinedThrough
+        guard through > after else { return }
         let compiled = compiledPatterns
-        counters.examined += scan.examinedCount(through: through)
-        for event in scan.matched where event.sequence <= through { countMatches(event, compiled: compiled) }
+        counters.examined += scan.examinedCount(after: after, through: through)
+        for event in scan.matched where event.sequence > after && event.sequence <= through {
+            countMatches(event, compiled: compiled)
+        }
+        counters.examinedThrough = through
     }
 
     /// Acknowledges a scan's events: counts what it examined and moves the cursor as far as is safe.

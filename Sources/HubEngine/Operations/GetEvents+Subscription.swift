@@ -41,21 +41,27 @@ extension GetEvents {
             }
             return (s, scan)
         }
-        try await countDelivered(scan, of: subscription, context: context)
+        // Narrowed by extra filters, the scan did not look at what the subscription selects.
+        let whole = selection.isEmpty && workflowID == nil
+        try await countDelivered(scan, of: subscription, examined: whole, context: context)
         return outcome(subscription, scan, acknowledged: false)
     }
 
-    /// Counts a pull's events as delivered to the subscription, those not counted before;
-    /// nothing is written when every one was.
-    static func countDelivered(_ scan: SubscriptionScan, of read: Subscription, context: OperationContext)
-        async throws
-    {
-        guard let last = scan.events.last, last.sequence > read.counters.deliveredThrough else { return }
+    /// Counts a pull's events as delivered to the subscription, and with `examined` what it
+    /// looked at, those not counted before; nothing is written when every one was.
+    static func countDelivered(
+        _ scan: SubscriptionScan, of read: Subscription, examined: Bool, context: OperationContext
+    ) async throws {
+        let delivered = scan.events.last.map { $0.sequence > read.counters.deliveredThrough } ?? false
+        let looked = examined && scan.safeThrough > read.counters.examinedThrough
+        guard delivered || looked else { return }
         let wanted = scan.matched.filter { read.filter.admits($0) }
         try await context.store.write { tx in
             guard var s = try tx.subscription(read.id) else { return }
             let before = s.counters
             s.countDelivered(scan.events, wanted: wanted)
+            // Only while the cursor is where the scan began: otherwise the scan is not this subscription's view.
+            if examined && s.cursor == read.cursor { s.absorb(scan, through: scan.safeThrough) }
             if s.counters != before { try tx.update(s) }
         }
     }
