@@ -65,16 +65,12 @@ public struct HubEvent: Sendable, Equatable {
 
     /// The event as the API shows it.
     public var json: JSONValue {
-        var metadata: JSONValue = [
+        // Every member, null or empty when unset (§4): a client's event about no workflow had `{}`.
+        let metadata: JSONValue = [
             "correlation_id": .optional(self.metadata.correlationID),
             "causation_id": .optional(self.metadata.causationID),
             "tags": .strings(self.metadata.tags),
         ]
-        if metadata["correlation_id"]?.isNull == true, metadata["causation_id"]?.isNull == true,
-            self.metadata.tags.isEmpty
-        {
-            metadata = .emptyObject
-        }
         var out: JSONValue = [
             "event_id": .string(eventID),
             "sequence": .int(sequence),
@@ -127,16 +123,14 @@ public struct HubEvent: Sendable, Equatable {
         writer.raw(dataText)
         writer.key("metadata")
         writer.beginObject()
-        if metadata.correlationID != nil || metadata.causationID != nil || !metadata.tags.isEmpty {
-            writer.key("correlation_id")
-            writer.string(metadata.correlationID)
-            writer.key("causation_id")
-            writer.string(metadata.causationID)
-            writer.key("tags")
-            writer.beginArray()
-            for tag in metadata.tags { writer.string(tag) }
-            writer.endArray()
-        }
+        writer.key("correlation_id")
+        writer.string(metadata.correlationID)
+        writer.key("causation_id")
+        writer.string(metadata.causationID)
+        writer.key("tags")
+        writer.beginArray()
+        for tag in metadata.tags { writer.string(tag) }
+        writer.endArray()
         writer.endObject()
         if let dedupID {
             writer.key("dedup_id")
