@@ -185,6 +185,20 @@ import Testing
         #expect(whole.restoredAheadOfOpen.isEmpty)
     }
 
+    /// After a load-state into another directory, a restore put the checkpoint's workspace
+    /// back: the next restore wrote (and a rollback removed) files in the directory the
+    /// workflow had left. Every strategy keeps the workspace the workflow is in.
+    @Test func aRestoreKeepsTheWorkspaceTheWorkflowIsIn() {
+        var now = snapshot(["a": .completed])
+        now.workflow.workspace = "/projects/moved"
+        var saved = snapshot(["a": .running])
+        saved.workflow.workspace = "/projects/original"
+        for strategy in [RestoreStrategy.fullRestore, .rollback, .partialRestore] {
+            let plan = RestorePlan.make(current: now, checkpoint: saved, strategy: strategy, phases: nil, now: 5)
+            #expect(plan.snapshot.workflow.workspace == "/projects/moved", "\(strategy)")
+        }
+    }
+
     @Test func rollbackRequeuesWorkCompletedSinceWithAttemptsKept() {
         var now = snapshot(["a": .completed, "b": .completed], version: 9)
         now.tasks[0].attempts = 2

@@ -97,6 +97,13 @@ import Testing
         #expect(fresh.readFile("src/b/c.txt") == "gamma")
         #expect(fresh.readFile("src/new.txt") == nil)
         #expect(read("src/a.txt") == "the source's own, later")
+        // The restore kept the workflow where it is: it put the checkpoint's workspace back,
+        // and the next restore wrote into the source's project.
+        let after = await fresh.run("w1", "get-status").result["workflow_state"]?["workspace"]
+        #expect(after == .string(fresh.directory.path))
+        let again = await fresh.run("w1", "restore", "{\"checkpoint_id\": \"\(files)\"}")
+        #expect(again.succeeded, "\(again.json)")
+        #expect(read("src/a.txt") == "the source's own, later")
     }
 
     @Test func aBundleLoadsIntoTheWorkspaceItIsGivenOrRefusesOneThatIsNotThere() async throws {

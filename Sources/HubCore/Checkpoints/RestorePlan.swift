@@ -79,7 +79,10 @@ public struct RestorePlan: Sendable {
             plan.restoredPhases = checkpoint.phases.map(\.phaseID)
             let kept = Set(tasks.map(\.taskID))
             plan.removedTasks = current.tasks.map(\.taskID).filter { !kept.contains($0) }
-            // Identity, accounting and money spent stay as they are now.
+            // Identity, accounting and money spent stay as they are now, and so does the
+            // workspace: a load-state into another directory moved the workflow there, and a
+            // restore sent it (and its files, and its agents) back to the directory it had left.
+            workflow.workspace = current.workflow.workspace
             workflow.stateVersion = current.workflow.stateVersion
             workflow.correlationID = current.workflow.correlationID
             workflow.spend = current.workflow.spend
