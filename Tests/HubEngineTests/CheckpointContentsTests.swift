@@ -1,9 +1,10 @@
 import Foundation
 import HubCore
-import HubEngine
 import HubStore
 import HubTesting
 import Testing
+
+@testable import HubEngine
 
 /// A checkpoint is valid only when the stored contents of its files still hash to their
 /// SHA-256: listing, verify-state and restore's choice all count damaged contents as corruption.
@@ -95,5 +96,71 @@ import Testing
         let listed = await t.run("w1", "list-checkpoints").result["checkpoints"]?.arrayValue ?? []
         #expect(listed.first { $0["checkpoint_id"]?.stringValue == id }?["valid"] == true, "\(listed)")
         #expect(await t.run("w1", "restore", "{\"checkpoint_id\": \"\(id)\"}").succeeded)
+    }
+}
+
+/// A capture of unchanged files takes their contents from the store unread. One stored copy
+/// gone bad made the new checkpoint corrupt while it counted as the newest valid one, and
+/// retention removed the only valid checkpoint left. Before retention removes anything, the
+/// reused contents are checked, and mended from their files.
+@Suite struct ReusedContentsTests {
+    let t: TestHub
+    init() throws { t = try TestHub() }
+
+    func captured(_ path: String, _ text: String) throws -> CapturedFiles {
+        try t.writeFile(path, text)
+        var files = CapturedFiles()
+        files.root = t.directory.path
+        files.manifest = [
+            CheckpointFile(
+                path: path, sha256: Checksum.sha256(Array(text.utf8)), size: Int64(text.utf8.count), mode: 0o644)
+        ]
+        return files
+    }
+
+    @Test func aStoredCopyGoneBadIsMendedFromItsUnchangedFile() async throws {
+        let files = try captured("src/f.txt", "the contents")
+        let sha = files.manifest[0].sha256
+        try await t.hub.store.write { tx in try tx.storeContents(sha256: sha, bytes: Array("gone bad".utf8)) }
+        let whole = try await t.hub.store.write { tx in try CheckpointCapture.reusedContentsWhole(files, in: tx) }
+        #expect(whole)
+        let stored = try await t.hub.store.read { tx in try tx.contents(sha256: sha) }
+        #expect(stored == Array("the contents".utf8))
+    }
+
+    @Test func aStoredCopyThatCannotBeMendedIsSaid() async throws {
+        let files = try captured("src/f.txt", "the contents")
+        let sha = files.manifest[0].sha256
+        try await t.hub.store.write { tx in try tx.storeContents(sha256: sha, bytes: Array("gone bad".utf8)) }
+        try t.writeFile("src/f.txt", "changed since")
+        let whole = try await t.hub.store.write { tx in try CheckpointCapture.reusedContentsWhole(files, in: tx) }
+        #expect(!whole)
+    }
+
+    /// Through retention: with keep 1, a new checkpoint whose reused copy cannot be mended
+    /// does not push out the older, valid one; one that can be mended does.
+    @Test func retentionKeepsTheOlderCheckpointWhileTheNewOneMayBeCorrupt() async throws {
+        await t.run("w1", "create", #"{"phases": ["p"]}"#)
+        let older = try #require(await t.run("w1", "checkpoint").result["checkpoint_id"]?.stringValue)
+        let files = try captured("src/f.txt", "the contents")
+        let sha = files.manifest[0].sha256
+        try await t.hub.store.write { tx in try tx.storeContents(sha256: sha, bytes: Array("gone bad".utf8)) }
+        try t.writeFile("src/f.txt", "changed since")
+        func take() async throws -> [String] {
+            let ids = t.hub.ids
+            t.clock.advance(by: .seconds(1))
+            let now = t.clock.nowMilliseconds()
+            return try await t.hub.store.write { tx in
+                guard let workflow = try tx.workflow("w1") else { return [] }
+                return try CheckpointCapture.take(
+                    tx: tx, workflow: workflow, trigger: .manual, name: "again", now: now, ids: ids, keep: 1,
+                    files: files
+                ).expired
+            }
+        }
+        #expect(try await take() == [])
+        #expect(try await t.hub.store.read { tx in try tx.checkpointIDs(of: "w1") }.contains(older))
+        try t.writeFile("src/f.txt", "the contents")
+        #expect(try await take().contains(older))
     }
 }

@@ -80,16 +80,34 @@ enum CheckpointCapture {
             checksum: Checksum.sha256(bytes), document: bytes, fileCount: files?.manifest.count ?? 0,
             stateValid: validation?.valid)
         try tx.insert(checkpoint, files: files?.stamps ?? [:], fileSet: fileSet)
-        // The checkpoint just stored is valid and the newest, so keeping the newest `keep`
-        // always keeps the newest valid one.
+        // The checkpoint just stored is the newest, and valid once the contents it took from the
+        // store unread are known whole: keeping the newest `keep` then keeps the newest valid one.
         let all = try tx.checkpointIDs(of: workflow.id)
-        let expired = CheckpointRetention.expired(
+        var expired = CheckpointRetention.expired(
             all.map { ($0, $0 == checkpoint.checkpointID) }, keep: keep)
+        if !expired.isEmpty, let files, try !Self.reusedContentsWhole(files, in: tx) { expired = [] }
         if !expired.isEmpty {
             try tx.removeCheckpoints(expired)
             _ = try tx.removeUnreferencedContents()
         }
         return Taken(checkpoint: checkpoint, expired: expired, newContents: newContents, bytesStored: bytesStored)
+    }
+
+    /// Whether the stored contents a capture reused by stamp, without reading its files, are
+    /// whole: each is hashed, and one gone bad is stored again from its file (unchanged, as its
+    /// stamp said). `false` when one cannot be mended (its file changed since): the new
+    /// checkpoint may then be corrupt, and retention must not remove an older valid one.
+    /// Checked only when retention would remove checkpoints, so a capture of unchanged files
+    /// stays cheap until then.
+    static func reusedContentsWhole(_ files: CapturedFiles, in tx: any CheckpointWriter) throws -> Bool {
+        var checked: Set<String> = []
+        for entry in files.manifest where files.newContents[entry.sha256] == nil {
+            guard checked.insert(entry.sha256).inserted else { continue }
+            if let stored = try tx.contents(sha256: entry.sha256), Checksum.sha256(stored) == entry.sha256 { continue }
+            guard let bytes = try? WorkspaceFiles.reread(entry, root: files.root) else { return false }
+            try tx.replaceContents(sha256: entry.sha256, bytes: bytes)
+        }
+        return true
     }
 
     /// `checkpoint_created`'s data.
