@@ -134,5 +134,12 @@ import Testing
         let checked = await t.run("w1", "verify-state")
         #expect(checked.result["checkpoints"]?["corrupt"] == .strings([id]))
         #expect(checked.result["checkpoints"]?["newest_valid_checkpoint"] == .null)
+        // The state is valid, and the answer says there is nothing to fall back on (it said
+        // only "resume").
+        let steps = checked.json["next_steps"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        #expect(steps.first == "No checkpoint of w1 is valid: take one now with 'coordination-hub w1 checkpoint'")
+        let newer = try #require(await t.run("w1", "checkpoint").result["checkpoint_id"]?.stringValue)
+        let again = await t.run("w1", "verify-state").json["next_steps"]?.arrayValue?.first?.stringValue
+        #expect(again?.hasSuffix("the newest valid one, \(newer)") == true, "\(again ?? "")")
     }
 }

@@ -79,6 +79,18 @@ enum VerifyState {
             "checkpoints": checkpointReport,
         ]
         var outcome = try await OperationOutcome.after(context.hub, id, result: result)
+        // `valid` is the state's; corrupt checkpoints are said here, or a valid state with none to
+        // fall back on passed for healthy.
+        if let corrupt = checkpointReport["corrupt"]?.arrayValue, !corrupt.isEmpty {
+            if let newest = checkpointReport["newest_valid_checkpoint"]?.stringValue {
+                outcome.nextSteps.insert(
+                    "\(corrupt.count) checkpoint(s) of \(id) are corrupt; restores fall back to the newest valid one, \(newest)",
+                    at: 0)
+            } else {
+                outcome.nextSteps.insert(
+                    "No checkpoint of \(id) is valid: take one now with 'coordination-hub \(id) checkpoint'", at: 0)
+            }
+        }
         if !remaining.isEmpty {
             if remaining.contains(where: { $0.repair != nil }) && p.repair != true {
                 outcome.nextSteps.insert("Repair it: coordination-hub \(id) verify-state '{\"repair\": true}'", at: 0)
