@@ -147,6 +147,29 @@ import Testing
         #expect(restored.result["requeued_tasks"] == ["migrate"])
     }
 
+    /// A risky task declaring a directory had an empty "before" checkpoint (the directory was
+    /// skipped, and nothing said so): its rollback restored nothing. The directory's files are captured.
+    @Test func aRiskyTaskDeclaringADirectoryHasItsFilesCaptured() async throws {
+        try t.writeFile("src/a.swift", "original")
+        try t.writeFile("src/deep/b.swift", "original too")
+        await t.run(
+            "w1", "create",
+            #"{"phases": [{"name": "p", "tasks": [{"task_id": "r", "risky": true, "files": ["src"]}]}]}"#)
+        await t.run("w1", "start")
+        await t.run(nil, "register-agent", #"{"agent_id": "ag"}"#)
+        #expect(await claim("ag")?["task_id"] == "r")
+        #expect(await checkpoints().first?["file_count"] == 2)
+        try t.writeFile("src/a.swift", "broken")
+        // State only: the files stay, and the answer says how to bring them back (it said nothing).
+        let partial = await t.run("w1", "restore", #"{"name": "before_r", "strategy": "partial_restore"}"#)
+        #expect(t.readFile("src/a.swift") == "broken")
+        let steps = partial.json["next_steps"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        #expect(steps.first?.contains("2 file(s) of this checkpoint come back with") == true, "\(steps)")
+        let restored = await t.run("w1", "restore", #"{"name": "before_r", "strategy": "rollback"}"#)
+        #expect(restored.succeeded, "\(restored.json)")
+        #expect(t.readFile("src/a.swift") == "original")
+    }
+
     @Test func aFailedAgentAndATimedOutTaskEachTakeACheckpoint() async throws {
         await t.run(
             "w1", "create",

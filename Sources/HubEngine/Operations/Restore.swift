@@ -276,6 +276,12 @@ enum Restore {
                 "Skipped corrupt checkpoint(s) \(choice.skippedCorrupt.joined(separator: ", ")) for '\(reference)': restored \(checkpoint.checkpointID) (\(checkpoint.name)), the newest valid checkpoint before them; check its state with 'coordination-hub \(id) get-status'"
             )
         }
+        if strategy == .partialRestore && checkpoint.fileCount > 0 {
+            // The checkpoint holds files, and this strategy leaves them: said, not left to be noticed.
+            fallbackNote.append(
+                "The workspace's files were left as they are (partial_restore restores state only); \(checkpoint.fileCount) file(s) of this checkpoint come back with {\"strategy\": \"full_restore\"} or rollback"
+            )
+        }
         return OperationOutcome(
             result: result,
             nextSteps: fallbackNote + NextSteps.after(state),

@@ -58,7 +58,9 @@ struct WorkspaceFiles {
         return out
     }
 
-    /// The task-declared files as patterns: paths inside the workspace made relative; others skipped.
+    /// The task-declared files as patterns: paths inside the workspace made relative; others
+    /// skipped. A declared path that is a directory stands for the files under it: a risky
+    /// task declaring `src` had an empty "before" checkpoint, and its rollback restored nothing.
     func declaredPatterns(_ files: [String]) -> (patterns: [GlobPattern], skipped: [Skip]) {
         var patterns: [GlobPattern] = []
         var skipped: [Skip] = []
@@ -72,9 +74,14 @@ struct WorkspaceFiles {
                 }
                 relative = String(absolute.dropFirst(root.count + 1))
             }
-            guard let pattern = GlobPattern.literal(relative) else {
+            guard var pattern = GlobPattern.literal(relative) else {
                 skipped.append(Skip(path: file, reason: "outside the workspace"))
                 continue
+            }
+            if FileSystem.facts(root + "/" + relative)?.kind == .directory,
+                let below = GlobPattern(pattern.text + "/**")
+            {
+                pattern = below
             }
             patterns.append(pattern)
         }
