@@ -247,6 +247,13 @@ import Testing
         #expect(
             await t.run("w1", "checkpoint", #"{"include_files": ["../outside/*"]}"#).errorCode == "PATH_NOT_ALLOWED")
         #expect(await t.run("w1", "checkpoint", #"{"include_files": ["/etc/passwd"]}"#).errorCode == "PATH_NOT_ALLOWED")
+        // Other tools' syntax matched nothing and was reported as a file that does not exist.
+        for pattern in ["!src/a.txt", "src/{a,b}.txt"] {
+            let refused = await t.run("w1", "checkpoint", "{\"include_files\": [\"\(pattern)\"]}")
+            #expect(refused.errorCode == "INVALID_PARAMETERS", "\(refused.json)")
+            #expect(refused.error?.message.contains("which patterns do not have") == true)
+        }
+
         #expect(await t.run("w1", "checkpoint", #"{"name": "a/b"}"#).errorCode == "INVALID_PARAMETERS")
         #expect(await t.run("w1", "checkpoint", #"{"name": "../x"}"#).errorCode == "INVALID_PARAMETERS")
         #expect(
@@ -344,6 +351,14 @@ import Testing
         #expect(refused.errorCode == "DEPENDENCY_UNAVAILABLE")
         #expect(refused.error?.message.contains("db") == true)
         #expect(await t.run("w1", "get-status").result["workflow_state"]?["state_version"] == version)
+    }
+
+    /// A name with braces and no list in them is a name (Gatsby's `{mdx.slug}.js`), not a brace list.
+    @Test func aPatternWithBracesButNoListNamesItsFile() async throws {
+        await t.run("w1", "create", #"{"phases": ["a"]}"#)
+        try t.writeFile("pages/{mdx.slug}.js", "page")
+        let named = await t.run("w1", "checkpoint", #"{"include_files": ["pages/{mdx.slug}.js"]}"#)
+        #expect(named.result["file_count"] == 1, "\(named.json)")
     }
 
     @Test func saveStateWritesTheSeedsCheckpointLayoutAndBundlesThem() async throws {

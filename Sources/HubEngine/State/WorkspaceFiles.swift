@@ -41,10 +41,24 @@ struct WorkspaceFiles {
         var json: JSONValue { ["path": .string(path), "reason": .string(reason)] }
     }
 
+    /// Whether `text` holds a brace list `{a,b}` (a file may be named `{slug}.js`: no comma).
+    static func hasBraceList(_ text: String) -> Bool {
+        guard let open = text.firstIndex(of: "{"), let close = text[open...].firstIndex(of: "}") else { return false }
+        return text[open..<close].contains(",")
+    }
+
     /// Parses patterns; absolute ones and `..` are `PATH_NOT_ALLOWED`.
     func patterns(_ raw: [String], field: String) throws(HubError) -> [GlobPattern] {
         var out: [GlobPattern] = []
         for (n, text) in raw.enumerated() {
+            // Syntax of other tools that this one does not have: it matched no file, and the
+            // pattern was reported as a path that "does not exist".
+            if text.hasPrefix("!") || Self.hasBraceList(text) {
+                throw HubError.parameter(
+                    "\(field)[\(n)]",
+                    "\"\(text.prefix(256))\" uses \(text.hasPrefix("!") ? "an exclusion (!)" : "braces ({a,b})"), which patterns do not have: they know *, ?, [...] and ** (any number of directories)",
+                    suggestions: ["List each pattern on its own, e.g. [\"src/**/*.swift\", \"docs/*.md\"]"])
+            }
             guard let pattern = GlobPattern(text) else {
                 throw HubError(
                     .pathNotAllowed,
