@@ -9,6 +9,7 @@ import NIOCore
 import Prometheus
 import ServiceLifecycle
 import Synchronization
+import UnixSignals
 
 #if canImport(Glibc)
     import Glibc
@@ -100,6 +101,9 @@ public struct HubServer: Sendable {
             logger: hub.logger)
     }
 
+    /// The longest a graceful stop waits for requests and streams before cancelling them.
+    static let gracefulStopLimit = Duration.seconds(30)
+
     /// Runs until SIGTERM or SIGINT, then stops gracefully and closes the store.
     public func run(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
         // swift-metrics goes to this registry, which GET /metrics emits (once per process).
@@ -107,23 +111,33 @@ public struct HubServer: Sendable {
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         let closer = StreamCloser(hub: hub)
         let sender = WebhookSender(allowlist: try WebhookAllowlist(configuration: hub.configuration))
-        let group = ServiceGroup(
-            configuration: .init(
-                // A graceful shutdown reaches services in reverse order: the HTTP server
-                // stops accepting and finishes its requests first, then delivery flushes.
-                // Event streams end first, so the server's wait for in-flight requests ends.
-                services: [
-                    .init(service: RetentionService(hub: hub)),
-                    .init(service: DueWorkService(hub: hub)),
-                    .init(service: EventDelivery(hub: hub, sender: sender)),
-                    .init(
-                        service: application(streamsStop: { closer.isSet }, registry: registry, onRunning: onRunning)),
-                    .init(service: closer),
-                ],
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: hub.logger))
+        var configuration = ServiceGroupConfiguration(
+            // A graceful shutdown reaches services in reverse order: the HTTP server
+            // stops accepting and finishes its requests first, then delivery flushes.
+            // Event streams end first, so the server's wait for in-flight requests ends.
+            services: [
+                .init(service: RetentionService(hub: hub)),
+                .init(service: DueWorkService(hub: hub)),
+                .init(service: EventDelivery(hub: hub, sender: sender)),
+                .init(service: application(streamsStop: { closer.isSet }, registry: registry, onRunning: onRunning)),
+                .init(service: closer),
+            ],
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: hub.logger)
+        // A client that stopped reading its event stream held a graceful stop for as long as it
+        // kept its connection, and further signals did nothing. The stop is cancelled after a
+        // limit, or at once by a second signal.
+        configuration.maximumGracefulShutdownDuration = Self.gracefulStopLimit
+        let group = ServiceGroup(configuration: configuration)
+        let running = Task { try await group.run() }
+        let secondSignal = Task {
+            var signals = await UnixSignalsSequence(trapping: .sigterm, .sigint).makeAsyncIterator()
+            guard await signals.next() != nil, await signals.next() != nil else { return }
+            hub.logger.warning("a second signal: cancelling the graceful stop")
+            running.cancel()
+        }
+        defer { secondSignal.cancel() }
         do {
-            try await group.run()
+            try await running.value
         } catch {
             try? await sender.shutdown()
             try? await hub.store.close()
@@ -177,6 +191,7 @@ final class StreamCloser: Service, Sendable {
 
     func run() async throws {
         try? await gracefulShutdown()
+        hub.logger.info("stopping gracefully: finishing requests and streams; a second signal cancels what is left")
         flag.store(true, ordering: .releasing)
         await hub.workSignal.close()
         await hub.eventSignal.close()

@@ -97,8 +97,9 @@ import Testing
         return handle
     }
 
-    /// A TCP connection to the server at `url`, nothing sent yet.
-    static func openSocket(url: String) throws -> FileHandle {
+    /// A TCP connection to the server at `url`, nothing sent yet; `receiveBuffer` sets the
+    /// socket's receive buffer before it connects (a client that reads little holds little).
+    static func openSocket(url: String, receiveBuffer: Int32? = nil) throws -> FileHandle {
         let port = UInt16(url.split(separator: ":").last.flatMap { Int($0) } ?? 0)
         #if canImport(Glibc)
             let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -109,6 +110,9 @@ import Testing
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = port.bigEndian
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        if var size = receiveBuffer {
+            _ = setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                 connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
@@ -329,6 +333,36 @@ import Testing
 
     /// Through a server, a resource request waits until it is granted (§8) instead of coming
     /// back queued; the client's own time limit grows with the wait it asked for.
+    /// A client that stopped reading its event stream held a graceful stop for as long as it
+    /// kept its connection, and further signals did nothing: a second signal cancels the stop.
+    @Test(.timeLimit(.minutes(2))) func aSecondSignalEndsAStopHeldByAStalledStream() async throws {
+        let s = try DispatchSandbox("serve-stalled")
+        defer { s.remove() }
+        let (server, url, log) = try await Self.startServer(s)
+        defer { if server.isRunning { kill(server.processIdentifier, SIGKILL) } }
+        let stalled = try Self.openSocket(url: url, receiveBuffer: 4096)
+        stalled.write(Data("GET /v1/events/stream HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".utf8))
+        // More than any socket buffer holds: the stream cannot finish while nobody reads.
+        let events =
+            "["
+            + Array(
+                repeating: #"{"event_type": "blob", "data": {"b": "\#(String(repeating: "x", count: 8000))"}}"#,
+                count: 100
+            ).joined(separator: ",") + "]"
+        for _ in 0..<10 {
+            let (status, _) = try await Self.request("POST", "\(url)/v1/publish-event", "{\"events\": \(events)}")
+            #expect(status == 200)
+        }
+        kill(server.processIdentifier, SIGTERM)
+        var lines = log
+        #expect(await lines.until("stopping gracefully") != nil)
+        kill(server.processIdentifier, SIGTERM)
+        #expect(await lines.until("a second signal") != nil)
+        #expect(await ProcessWait.exit(of: server, within: .seconds(30)), "the server did not stop")
+        #expect(server.terminationStatus == 0)
+        try? stalled.close()
+    }
+
     @Test func aResourceRequestThroughTheServerWaitsUntilGranted() async throws {
         let s = try DispatchSandbox("serve-resources")
         defer { s.remove() }
