@@ -64,19 +64,11 @@ extension HubRouter {
                 parameters["after_sequence"] = .int(n)
             }
             let workflowID = query["workflow_id"].map(String.init)
-            var first = OperationRequest(workflowID: workflowID, operation: "get-events", parameters: parameters)
-            first.parameters["limit"] = 1
-            // Bad filters get their error and status before any stream starts.
-            let check = await hub.perform(first)
-            if let error = check.error {
-                guard resumed, error.context?["field"] == "after_sequence" else {
-                    return json(check.json, status: error.code.httpStatus)
-                }
-                return failure(Self.namingLastEventID(error), operation: "get-events", workflowID: workflowID, hub: hub)
-            }
             // Without after_sequence or Last-Event-ID the stream carries new events: those after
             // the newest one now, fixed before the headers go, so a client that publishes once
-            // it has them gets its event.
+            // it has them gets its event. Fixed first: the check below then reads only from
+            // there (it read the log from its start, a second and more on a long log, for a
+            // pattern that matched nothing, and events published meanwhile were not carried).
             let follow: OperationRequest
             do throws(HubError) {
                 follow = try await hub.fixingFollowStart(
@@ -85,6 +77,16 @@ extension HubRouter {
                 let named =
                     resumed && error.context?["field"] == "after_sequence" ? Self.namingLastEventID(error) : error
                 return failure(named, operation: "get-events", workflowID: workflowID, hub: hub)
+            }
+            var first = follow
+            first.parameters["limit"] = 1
+            // Bad filters get their error and status before any stream starts.
+            let check = await hub.perform(first)
+            if let error = check.error {
+                guard resumed, error.context?["field"] == "after_sequence" else {
+                    return json(check.json, status: error.code.httpStatus)
+                }
+                return failure(Self.namingLastEventID(error), operation: "get-events", workflowID: workflowID, hub: hub)
             }
             // The client closing its connection ends the stream at the follower's next look
             // (Hummingbird does not cancel a response body then); a client gone without a word
