@@ -114,6 +114,15 @@ public struct CommandLineTool: Sendable {
             }
             return 0
         }
+        // `agent --help` and `serve --help` (before any `--`) are `help agent` and `help serve` (§2):
+        // they were unknown options.
+        for (command, options) in [("agent", invocation.agentArguments), ("serve", invocation.serveArguments)] {
+            guard let options, options.prefix(while: { $0 != "--" }).contains(where: { $0 == "--help" || $0 == "-h" }),
+                let text = CommandHelp.text(command)
+            else { continue }
+            standardOutput.write(text)
+            return 0
+        }
         if let agentArguments = invocation.agentArguments {
             return await runAgent(agentArguments, invocation: invocation, pretty: pretty)
         }

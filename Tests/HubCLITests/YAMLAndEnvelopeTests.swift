@@ -304,6 +304,12 @@ import Testing
             #expect(text.stdout.hasPrefix("coordination-hub \(command)"), "help \(command): \(text.stdout.prefix(200))")
         }
         #expect(try hub.run("--help").stdout == overview.stdout)
+        // `serve --help` and `agent … -h` were unknown options (exit 2); they are the commands' help.
+        for words in [["serve", "--help"], ["agent", "--id", "x", "-h"]] {
+            let text = try hub.runner.run(words)
+            #expect(text.status == 0, "\(words): \(text.stdout)")
+            #expect(text.stdout == (try hub.run("help", words[0])).stdout)
+        }
 
         let create = try #require(OperationTable.standard["create"])
         let one = try hub.run("help", "create")

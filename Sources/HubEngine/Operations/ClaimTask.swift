@@ -12,7 +12,7 @@ enum ClaimTask {
             .init(
                 "wait",
                 .duration(
-                    "Wait up to this long (at most 60s) for an eligible task when none is there now; the claim is woken by the operations that make tasks ready, and ends at once when the workflow it names completes or is cancelled."
+                    "Wait up to this long (at most 60s) for an eligible task when none is there now; the claim is woken at once by this process's operations that make tasks ready (through a server: every client's), looks again every 2s for changes made by other processes on the same state directory, and ends at once when the workflow it names completes or is cancelled."
                 )),
             .init("agent_id", .id("The claiming agent."), required: true),
             .init(
