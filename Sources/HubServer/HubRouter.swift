@@ -51,8 +51,11 @@ public enum HubRouter {
             }
             var request = request
             let headers = request.headers
+            // Who is asking comes before what is asked: an unauthenticated body is not read.
+            let caller: Authorization.Caller
             let envelope: JSONValue
             do {
+                caller = try await auth.caller(headers)
                 envelope = try await body(&request, limit: maxBodySize)
             } catch let error as HubError {
                 return failure(error, operation: "request", workflowID: nil, hub: hub)
@@ -61,7 +64,8 @@ public enum HubRouter {
             case .failure(let refusal):
                 return failure(refusal.error, operation: refusal.operation, workflowID: refusal.workflowID, hub: hub)
             case .success(let operation):
-                return await perform(operation, hub: hub, auth: auth, headers: headers, context: context)
+                return await perform(
+                    operation, hub: hub, auth: auth, headers: headers, context: context, caller: caller)
             }
         }
         router.post("v1/workflows/:id/:operation") { request, context in
@@ -137,8 +141,11 @@ public enum HubRouter {
         if let refusal = unknownQuery(request, allowed: []) {
             return failure(refusal, operation: operation, workflowID: workflowID, hub: hub)
         }
+        let caller: Authorization.Caller
         let parameters: JSONValue
         do {
+            // Who is asking comes before what is asked: an unauthenticated body is not read.
+            caller = try await auth.caller(request.headers)
             parameters = try await body(&request, limit: limit)
         } catch let error as HubError {
             return failure(error, operation: operation, workflowID: workflowID, hub: hub)
@@ -155,7 +162,7 @@ public enum HubRouter {
         }
         return await perform(
             OperationRequest(workflowID: workflowID, operation: operation, parameters: parameters), hub: hub,
-            auth: auth, headers: request.headers, context: context)
+            auth: auth, headers: request.headers, context: context, caller: caller)
     }
 
     /// `INVALID_PARAMETERS` naming a query parameter the route does not take (§3: unknown
@@ -286,10 +293,12 @@ public enum HubRouter {
 
     static func perform(
         _ request: OperationRequest, hub: Hub, auth: Authorization, headers: HTTPFields,
-        context: HubRequestContext? = nil
+        context: HubRequestContext? = nil, caller known: Authorization.Caller? = nil
     ) async -> Response {
         do throws(HubError) {
-            try await auth.authorize(try await auth.caller(headers), request)
+            let caller: Authorization.Caller
+            if let known { caller = known } else { caller = try await auth.caller(headers) }
+            try await auth.authorize(caller, request)
             if let refusal = request.unfollowable(
                 instead:
                     "follow the log with GET /v1/events/stream (Server-Sent Events), or read on with after_sequence")

@@ -39,6 +39,11 @@ import Testing
             #expect(anonymous == .unauthorized)
             #expect(refusal["error"]?["code"] == "UNAUTHORIZED")
             #expect(try await post(client, "/v1/list-workflows", token: "wrong-token").0 == .unauthorized)
+            // Who asks comes before what is asked: a body that is not JSON was 400 to a stranger.
+            for uri in ["/v1/operations", "/v1/list-workflows", "/v1/workflows/w1/get-status"] {
+                let (status, answer) = try await post(client, uri, "{not json")
+                #expect(status == .unauthorized && answer["error"]?["code"] == "UNAUTHORIZED", "\(uri): \(answer)")
+            }
             // A 401 names the scheme it wants; the scheme's name is case-insensitive.
             let challenge = try await client.execute(uri: "/v1/list-workflows", method: .post) {
                 $0.headers[.wwwAuthenticate]
