@@ -1,3 +1,4 @@
+import Dispatch
 import HTTPTypes
 import HubCore
 import HubEngine
@@ -20,6 +21,7 @@ public enum HubRouter {
         // HEAD wherever GET is served (RFC 9110 §9.3.2): the GET's status and headers, no body.
         let router = Router(context: HubRequestContext.self, options: .autoGenerateHeadEndpoints)
         let auth = Authorization(adminToken: adminToken, hub: hub)
+        let operations = OperationMetrics(factory: PrometheusMetricsFactory(registry: registry))
         // Request counts, durations and errors, into the registry GET /metrics emits.
         router.add(
             middleware: RequestMetricsMiddleware(
@@ -65,7 +67,8 @@ public enum HubRouter {
                 return failure(refusal.error, operation: refusal.operation, workflowID: refusal.workflowID, hub: hub)
             case .success(let operation):
                 return await perform(
-                    operation, hub: hub, auth: auth, headers: headers, context: context, caller: caller)
+                    operation, hub: hub, auth: auth, headers: headers, context: context, caller: caller,
+                    metrics: operations)
             }
         }
         router.post("v1/workflows/:id/:operation") { request, context in
@@ -73,13 +76,13 @@ public enum HubRouter {
             let operation = Self.pathParameter(context, "operation") ?? ""
             return await run(
                 request, workflowID: id, operation: operation, hub: hub, auth: auth, limit: maxBodySize,
-                context: context)
+                context: context, metrics: operations)
         }
         router.post("v1/:operation") { request, context in
             let operation = Self.pathParameter(context, "operation") ?? ""
             return await run(
                 request, workflowID: nil, operation: operation, hub: hub, auth: auth, limit: maxBodySize,
-                context: context)
+                context: context, metrics: operations)
         }
         router.get("v1/workflows") { request, _ in
             if let refusal = unknownQuery(request, allowed: ["status", "limit", "offset", "include_archived"]) {
@@ -109,7 +112,7 @@ public enum HubRouter {
             }
             return await perform(
                 OperationRequest(workflowID: nil, operation: "list-workflows", parameters: parameters), hub: hub,
-                auth: auth, headers: request.headers)
+                auth: auth, headers: request.headers, metrics: operations)
         }
         router.get("v1/workflows/:id") { request, context in
             let id = Self.pathParameter(context, "id") ?? ""
@@ -128,14 +131,14 @@ public enum HubRouter {
             return await perform(
                 OperationRequest(workflowID: Self.pathParameter(context, "id") ?? "", operation: "get-status"),
                 hub: hub,
-                auth: auth, headers: request.headers)
+                auth: auth, headers: request.headers, metrics: operations)
         }
         return router
     }
 
     static func run(
         _ request: Request, workflowID: String?, operation: String, hub: Hub, auth: Authorization, limit: Int,
-        context: HubRequestContext
+        context: HubRequestContext, metrics: OperationMetrics? = nil
     ) async -> Response {
         var request = request
         if let refusal = unknownQuery(request, allowed: []) {
@@ -162,7 +165,7 @@ public enum HubRouter {
         }
         return await perform(
             OperationRequest(workflowID: workflowID, operation: operation, parameters: parameters), hub: hub,
-            auth: auth, headers: request.headers, context: context, caller: caller)
+            auth: auth, headers: request.headers, context: context, caller: caller, metrics: metrics)
     }
 
     /// `INVALID_PARAMETERS` naming a query parameter the route does not take (§3: unknown
@@ -293,8 +296,10 @@ public enum HubRouter {
 
     static func perform(
         _ request: OperationRequest, hub: Hub, auth: Authorization, headers: HTTPFields,
-        context: HubRequestContext? = nil, caller known: Authorization.Caller? = nil
+        context: HubRequestContext? = nil, caller known: Authorization.Caller? = nil,
+        metrics: OperationMetrics? = nil
     ) async -> Response {
+        let started = DispatchTime.now().uptimeNanoseconds
         do throws(HubError) {
             let caller: Authorization.Caller
             if let known { caller = known } else { caller = try await auth.caller(headers) }
@@ -306,6 +311,9 @@ public enum HubRouter {
                 throw refusal
             }
         } catch {
+            metrics?.record(
+                operation: request.operation, known: hub.table[request.operation] != nil, error: error.code,
+                started: started)
             return failure(error, operation: request.operation, workflowID: request.workflowID, hub: hub)
         }
         let response: OperationResponse
@@ -331,6 +339,9 @@ public enum HubRouter {
         } else {
             response = await hub.perform(request)
         }
+        metrics?.record(
+            operation: request.operation, known: hub.table[request.operation] != nil, error: response.error?.code,
+            started: started)
         return json(response.compactBytes, status: response.error?.code.httpStatus ?? .ok)
     }
 

@@ -277,15 +277,25 @@ import Testing
             try await client.execute(uri: "/v1/workflows/nobody/get-status", method: .post) {
                 #expect($0.status == .notFound)
             }
+            // A name the table does not have is no label of its own: labels stay bounded.
+            try await client.execute(uri: "/v1/no-such-operation-42", method: .post) { _ in }
             try await client.execute(uri: "/metrics", method: .get) { r in
                 let lines = String(buffer: r.body).split(separator: "\n").map(String.init)
+                #expect(lines.contains(#"hub_operations_total{operation="unknown",outcome="OPERATION_NOT_FOUND"} 1"#))
+                #expect(!lines.contains { $0.contains("no-such-operation-42") })
                 let errors = lines.filter { $0.hasPrefix("hb_request_errors_total{") }
-                #expect(errors.count == 1, "\(errors)")
+                #expect(errors.count == 2, "\(errors)")
                 #expect(errors.first?.contains("error_type=\"404\"") == true, "\(errors)")
                 #expect(errors.first?.hasSuffix(" 1") == true, "\(errors)")
                 #expect(!lines.contains { $0.contains("error_type=\"2") }, "\(lines)")
                 #expect(lines.contains { $0.hasPrefix("hb_requests_total{") && $0.contains("status_code=\"200\"") })
                 #expect(lines.contains("# TYPE hb_requests_total counter"))
+                // Per operation, with the outcome: the route template could not tell one from another.
+                #expect(
+                    lines.contains(#"hub_operations_total{operation="get-status",outcome="success"} 1"#), "\(lines)")
+                #expect(lines.contains(#"hub_operations_total{operation="get-status",outcome="WORKFLOW_NOT_FOUND"} 1"#))
+                #expect(
+                    lines.contains { $0.hasPrefix(#"hub_operation_duration_seconds_count{operation="get-status"}"#) })
                 for name in [
                     "hub_delivered_events", "hub_delivered_batches", "hub_dead_letters", "hub_delivery_retries",
                 ] {
