@@ -109,7 +109,13 @@ import Testing
         t.clock.advance(by: .minutes(10))
         await t.run("w1", "get-status")
         #expect(await names() == ["interval"])
+        // Due again, but nothing changed: a copy of the same state pushed the manual and phase
+        // checkpoints out of retention, twenty intervals later.
         t.clock.advance(by: .minutes(6))
+        await t.run("w1", "get-status")
+        #expect(await names() == ["interval"])
+        await t.run("w1", "add-tasks", #"{"tasks": [{"task_id": "later", "phase": 1}]}"#)
+        t.clock.advance(by: .minutes(16))
         await t.run("w1", "get-status")
         #expect(await names() == ["interval", "interval"])
         #expect(await checkpoints().first?["trigger"] == "interval")

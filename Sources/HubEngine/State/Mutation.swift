@@ -263,7 +263,11 @@ extension Hub {
     /// checkpoint (or its start, when it has none).
     static func intervalCheckpointDue(_ w: Workflow, tx: any StoreReader, now: Int64) throws -> Bool {
         guard w.status == .running, !w.archived else { return false }
-        let since = try tx.latestCheckpointTime(of: w.id) ?? w.startedAt ?? w.createdAt
+        let latest = try tx.latestCheckpointTime(of: w.id)
+        // Nothing changed since the newest checkpoint: another would hold the same state, and
+        // copies of an idle workflow pushed its manual and phase checkpoints out of retention.
+        if let latest, w.updatedAt < latest { return false }
+        let since = latest ?? w.startedAt ?? w.createdAt
         return now - since >= w.configuration.checkpointInterval.milliseconds
     }
 
