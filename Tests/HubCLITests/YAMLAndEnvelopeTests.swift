@@ -274,6 +274,20 @@ import Testing
         try hub.fail(["other", "get-status"], code: "WORKFLOW_NOT_FOUND", exit: 1)
     }
 
+    /// `event_retention: 0s` was taken, and the next retention run removed the whole event log
+    /// (configure-persistence refuses under 1h); `store: mysql://x` became a SQLite file
+    /// `mysql:/x` under the state directory. Both are refused, and nothing is created.
+    @Test func settingsThatWouldLoseOrMisplaceStateAreRefused() throws {
+        let hub = try CLISandbox("config-refused")
+        defer { hub.remove() }
+        for (setting, named) in [("event_retention=0s", "event_retention"), ("store=mysql://x", "mysql://")] {
+            let error = try hub.fail(
+                ["--set", setting, "w1", "create", #"{"phases": ["a"]}"#], code: "INVALID_PARAMETERS", exit: 1)
+            #expect(error["message"]?.stringValue?.contains(named) == true, "\(error)")
+        }
+        #expect(!hub.exists(hub.stateDirectory), "nothing was created")
+    }
+
     @Test func theStateDirectoryComesFromTheFlagOrTheEnvironment() throws {
         var hub = try CLISandbox("state-dir")
         defer { hub.remove() }

@@ -57,6 +57,8 @@ public struct Configuration: Sendable, Equatable {
         if checkpointInterval.milliseconds < 1000 { problems.append("checkpoint_interval must be at least 1s") }
         if checkpointRetention < 1 { problems.append("checkpoint_retention must be at least 1") }
         if checkTimeout < .seconds(1) { problems.append("check_timeout must be at least 1s") }
+        // As configure-persistence's retention_period: 0s removed the whole event log at the next run.
+        if eventRetention < .hours(1) { problems.append("event_retention must be at least 1h") }
         if maxBodySize < 1024 { problems.append("max_body_size must be at least 1024 bytes") }
         problems += WebhookAllowlist.problems(in: webhookAllowlist)
         for (name, capacity) in resources where capacity < 1 {
@@ -117,6 +119,12 @@ public struct Configuration: Sendable, Equatable {
         case "heartbeat_interval": heartbeatInterval = try duration()
         case "store":
             guard let s = value.stringValue else { throw bad("a path or a postgres:// URL") }
+            // Another scheme's URL became a relative SQLite path ("mysql:/x" under the state directory).
+            if let scheme = s.range(of: "://").map({ s[..<$0.lowerBound].lowercased() }),
+                scheme != "postgres", scheme != "postgresql"
+            {
+                throw bad("a SQLite path or a postgres:// URL (\(scheme.prefix(32)):// is not a store this hub has)")
+            }
             store = s
         case "allowed_backup_roots": allowedBackupRoots = try strings()
         case "webhook_allowlist": webhookAllowlist = try strings()
