@@ -98,6 +98,19 @@ import Testing
         return WorkflowProgression(workflow: w, phases: phases, tasks: tasks)
     }
 
+    /// A phase started again (a resume of its failure) kept no trace of its first start: the
+    /// report's timeline had it begin after tasks of it had finished. A phase never started
+    /// starts now.
+    @Test func aPhaseStartedAgainKeepsItsFirstStart() {
+        var p = inFirstOfTwoPhases([task("a", status: .failed)])
+        p.phases[0].startedAt = 5
+        p.phases[0].status = .failed
+        _ = p.startPhase(1, now: 50)
+        #expect(p.phases[0].startedAt == 5)
+        _ = p.startPhase(2, now: 60)
+        #expect(p.phases[1].startedAt == 60)
+    }
+
     /// Stopping at a phase's end leaves the next phase pending until the next call (the
     /// caller checkpoints in between, §17); without it one call does both.
     @Test func advancingStopsBetweenAPhaseThatCompletedAndTheNext() {

@@ -52,7 +52,9 @@ public struct WorkflowProgression: Sendable {
         }
         guard let i = phaseIndex(phase) else { return effects }
         phases[i].status = .running
-        phases[i].startedAt = now
+        // Started again (a resume of its failure, a re-run), it keeps when it first started: a
+        // report's timeline had the phase begin after tasks of it had finished.
+        phases[i].startedAt = phases[i].startedAt ?? now
         phases[i].completedAt = nil
         changedPhases.insert(phase)
         workflow.currentPhase = phase
