@@ -85,7 +85,8 @@ struct Mutation {
                     "completed",
                     data: [
                         "completion_status": .string(
-                            CompletionStatus.of(progression.tasks, status: .completed).rawValue)
+                            CompletionStatus.of(progression.tasks, phases: progression.phases, status: .completed)
+                                .rawValue)
                     ])
                 _ = try releaseAllocations(reason: "workflow completed")
             case .workflowFailed(let reason):
@@ -154,9 +155,12 @@ struct Mutation {
 enum CompletionStatus: String {
     case success, partial, failed
 
-    static func of(_ tasks: [WorkTask], status: WorkflowStatus) -> CompletionStatus {
+    /// `success` when every task completed and no phase was skipped: a workflow forced
+    /// complete before its task-less phases ran was called a success.
+    static func of(_ tasks: [WorkTask], phases: [Phase], status: WorkflowStatus) -> CompletionStatus {
         guard status == .completed else { return .failed }
-        return tasks.allSatisfy { $0.status == .completed } ? .success : .partial
+        let whole = tasks.allSatisfy { $0.status == .completed } && !phases.contains { $0.status == .skipped }
+        return whole ? .success : .partial
     }
 }
 
