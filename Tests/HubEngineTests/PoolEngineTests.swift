@@ -97,6 +97,8 @@ import Testing
         #expect(handoff.result["agent_pool"]?["bound"]?.arrayValue?.count == 2, "\(handoff.json)")
         let assigned = await t.run("w1", "assign-agents", #"{"agent_count": 5}"#)
         #expect(assigned.result["bound_agents"]?.arrayValue?.count == 2)
+        // Its shortfall of 3 is the limit's doing, which it now names as start does.
+        #expect(assigned.result["shortfall"] == 3 && assigned.result["max_agent_pool_size"] == 2)
     }
 
     /// A workflow's `max_agents` bounds what its bindings may ask for: `start`, `assign-agents`

@@ -81,6 +81,8 @@ enum AssignAgents {
                         ]
                     }),
                 "uncovered_roles": .strings(bound.uncovered), "shortfall": .count(shortfall),
+                // What bounds every pool, as start and accept-handoff say it: a shortfall may be its doing.
+                "max_agent_pool_size": .count(poolLimit),
             ])
     }
 }
