@@ -33,6 +33,13 @@ import Testing
         #expect(bound.result["bound_agents"]?.arrayValue?.map { $0["agent_id"] } == ["coder"])
         #expect(bound.result["uncovered_roles"] == ["docs"])
         #expect(await claim("outsider").isEmpty)
+        // Told why, when the claim names the workflow: "claim again later" would never get it work.
+        let outside = await t.run("w1", "claim-task", #"{"agent_id": "outsider"}"#)
+        let steps = outside.json["next_steps"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        #expect(
+            steps == [
+                "Agent outsider is not in workflow w1's pool (coder): only its members claim its tasks; assign-agents binds agents to it"
+            ], "\(steps)")
         #expect(await claim("coder").count == 1)
     }
 

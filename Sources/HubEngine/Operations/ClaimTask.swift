@@ -187,6 +187,14 @@ enum ClaimTask {
                 steps.append(
                     "Agent \(agent.agentID) holds \(agent.currentLoad) of \(agent.maxConcurrentTasks) tasks: finish one first"
                 )
+            } else if let id = workflowID,
+                let pool = try await context.hub.store.read({ tx in try tx.pools(of: [id])[id] }),
+                !pool.isEmpty, !pool.contains(agent.agentID)
+            {
+                // Not "claim again later": it never gets this workflow's work while outside its pool.
+                steps.append(
+                    "Agent \(agent.agentID) is not in workflow \(id)'s pool (\(pool.sorted().joined(separator: ", "))): only its members claim its tasks; assign-agents binds agents to it"
+                )
             } else {
                 steps.append("Nothing is eligible now; claim again later")
             }
