@@ -257,3 +257,16 @@ import Testing
         #expect(throws: Never.self) { try WebhookAllowlist(configuration: configuration) }
     }
 }
+
+/// Settings as people write them in files and environment variables.
+@Suite struct ConfigurationSettingTests {
+    /// `"no"` was taken and `"off"` refused as "must be true or false".
+    @Test func booleansTakeTheWordsPeopleWrite() throws {
+        var configuration = Configuration()
+        for (text, value) in [("off", false), ("on", true), ("no", false), ("yes", true), ("FALSE", false)] {
+            try configuration.set("auto_recovery", .string(text), origin: "test")
+            #expect(configuration.autoRecovery == value, "\(text)")
+        }
+        #expect(throws: HubError.self) { try configuration.set("auto_recovery", "maybe", origin: "test") }
+    }
+}

@@ -84,8 +84,8 @@ public struct Configuration: Sendable, Equatable {
         func bool() throws(HubError) -> Bool {
             if let b = value.boolValue { return b }
             switch value.stringValue?.lowercased() {
-            case "true"?, "1"?, "yes"?: return true
-            case "false"?, "0"?, "no"?: return false
+            case "true"?, "1"?, "yes"?, "on"?: return true
+            case "false"?, "0"?, "no"?, "off"?: return false
             default: throw bad("true or false")
             }
         }
