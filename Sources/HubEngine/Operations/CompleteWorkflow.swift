@@ -88,17 +88,10 @@ enum CompleteWorkflow {
                     if !task.status.isSettled { task.status = .skipped }
                     return task
                 }
-                // The phases as this completion leaves them: the open task-less ones skipped.
-                let finalPhases = phases.map { phase in
-                    var phase = phase
-                    if openPhases.contains(where: { $0.phaseID == phase.phaseID }) { phase.status = .skipped }
-                    return phase
-                }
                 try m.emit(
                     "completed",
                     data: [
-                        "completion_status": .string(
-                            CompletionStatus.of(final, phases: finalPhases, status: .completed).rawValue),
+                        "completion_status": .string(CompletionStatus.of(final, status: .completed).rawValue),
                         "forced": .bool(p.force ?? false), "skipped_tasks": .strings(skipped),
                     ])
                 try m.revokeLeases(reason: "workflow completed")
@@ -127,8 +120,7 @@ enum CompleteWorkflow {
                 let all = try m.tx.tasks(of: id)
                 let data: JSONValue = [
                     "stakeholders": .strings(names),
-                    "completion_status": .string(
-                        CompletionStatus.of(all, phases: try m.tx.phases(of: id), status: m.workflow.status).rawValue),
+                    "completion_status": .string(CompletionStatus.of(all, status: m.workflow.status).rawValue),
                 ]
                 if m.workflow.finalizedAt == nil {
                     try m.emit("stakeholder_notified", data: data)
@@ -149,9 +141,7 @@ enum CompleteWorkflow {
                 try m.emit(
                     "finalized",
                     data: [
-                        "completion_status": .string(
-                            CompletionStatus.of(all, phases: try m.tx.phases(of: id), status: m.workflow.status)
-                                .rawValue)
+                        "completion_status": .string(CompletionStatus.of(all, status: m.workflow.status).rawValue)
                     ])
             }
             return (skipped, released, notified)

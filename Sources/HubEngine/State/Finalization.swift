@@ -97,7 +97,7 @@ struct HandoffView {
         let view = WorkflowStateView(snapshot: snapshot, now: hub.clock.nowMilliseconds())
         return [
             "completion_status": .string(
-                CompletionStatus.of(snapshot.tasks, phases: snapshot.phases, status: snapshot.workflow.status).rawValue),
+                CompletionStatus.of(snapshot.tasks, status: snapshot.workflow.status).rawValue),
             "final_state": [
                 "status": .string(snapshot.workflow.status.rawValue),
                 "current_phase": .count(snapshot.workflow.currentPhase),

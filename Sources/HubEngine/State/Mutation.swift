@@ -85,8 +85,7 @@ struct Mutation {
                     "completed",
                     data: [
                         "completion_status": .string(
-                            CompletionStatus.of(progression.tasks, phases: progression.phases, status: .completed)
-                                .rawValue)
+                            CompletionStatus.of(progression.tasks, status: .completed).rawValue)
                     ])
                 _ = try releaseAllocations(reason: "workflow completed")
             case .workflowFailed(let reason):
@@ -155,12 +154,9 @@ struct Mutation {
 enum CompletionStatus: String {
     case success, partial, failed
 
-    /// `success` when every task completed and no phase was skipped: a workflow forced
-    /// complete before its task-less phases ran was called a success.
-    static func of(_ tasks: [WorkTask], phases: [Phase], status: WorkflowStatus) -> CompletionStatus {
+    static func of(_ tasks: [WorkTask], status: WorkflowStatus) -> CompletionStatus {
         guard status == .completed else { return .failed }
-        let whole = tasks.allSatisfy { $0.status == .completed } && !phases.contains { $0.status == .skipped }
-        return whole ? .success : .partial
+        return tasks.allSatisfy { $0.status == .completed } ? .success : .partial
     }
 }
 

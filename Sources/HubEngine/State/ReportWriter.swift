@@ -85,8 +85,7 @@ struct ReportWriter {
         }
         return [
             "workflow_id": .string(w.id), "name": .string(w.name), "status": .string(w.status.rawValue),
-            "completion_status": .string(
-                CompletionStatus.of(snapshot.tasks, phases: snapshot.phases, status: w.status).rawValue),
+            "completion_status": .string(CompletionStatus.of(snapshot.tasks, status: w.status).rawValue),
             "generated_at": .string(Timestamp.format(milliseconds: now)),
             "created_at": time(w.createdAt), "started_at": time(w.startedAt), "finished_at": time(w.finishedAt),
             "total_execution_time": .string(w.activeTime(now: now).description),
