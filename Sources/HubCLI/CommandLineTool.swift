@@ -308,12 +308,13 @@ public struct CommandLineTool: Sendable {
                 ?? ".claude/coordination",
             relativeTo: workingDirectory)
         let url = parsed.hub ?? invocation.hubURL ?? environment["COORDINATION_HUB_URL"]
-        if url == nil, parsed.token != nil || invocation.token != nil {
-            var local = invocation
-            local.token = parsed.token ?? invocation.token
-            if let refusal = Self.refuseMisplacedOptions(local, remote: false) {
-                return emitError(refusal, operation: "agent", workflowID: nil, pretty: pretty, exit: 2)
-            }
+        // The runner's options, before or after `agent`, checked as every command's are.
+        var typed = invocation
+        typed.token = parsed.token ?? invocation.token
+        typed.stateDirectory = parsed.stateDirectory ?? invocation.stateDirectory
+        typed.hubURL = parsed.hub ?? invocation.hubURL
+        if let refusal = Self.refuseMisplacedOptions(typed, remote: url != nil) {
+            return emitError(refusal, operation: "agent", workflowID: nil, pretty: pretty, exit: 2)
         }
         // From the start: a signal while the store opens is a stop like any other, not the end of the process.
         let stop = StopFlag()
@@ -333,10 +334,10 @@ public struct CommandLineTool: Sendable {
                 let remote = try RemoteHub(
                     url: url, token: parsed.token ?? invocation.token ?? environment["COORDINATION_HUB_TOKEN"])
                 (hub, remoteHub) = (remote, remote)
-                heartbeat =
-                    try Configuration.load(
-                        stateDirectory: stateDirectory, environment: environment, overrides: invocation.overrides
-                    ).heartbeatInterval
+                // The server's configuration applies, its heartbeat interval among it (the
+                // registration's answer gives it); a local configuration file is not read: one the
+                // local hub would refuse kept the runner from a healthy server.
+                heartbeat = Configuration().heartbeatInterval
             } else {
                 let local = try openHub(stateDirectory: stateDirectory, overrides: invocation.overrides)
                 (hub, heartbeat, localHub) = (local, local.configuration.heartbeatInterval, local)
@@ -394,7 +395,7 @@ public struct CommandLineTool: Sendable {
             .invalidArguments,
             "--set \(key.prefix(64)) configures the hub this process opens; through --hub the server's configuration applies",
             details:
-                "Nothing was sent. Set it where the server starts: coordination-hub serve --set \(key.prefix(64))=….",
+                "Nothing was sent. Set it where the server starts: coordination-hub --set \(key.prefix(64))=… serve.",
             suggestions: ["Leave out --set, or run the command on the local store"])
     }
 

@@ -54,6 +54,49 @@ import Testing
         #expect(!hub.exists(hub.directory.file("elsewhere")))
     }
 
+    /// The runner through a server read the local configuration, and one the local hub would
+    /// refuse (here two files) kept it from a healthy server and then crashed it. It reads
+    /// none; `--set` and `--state-dir` are refused for it as for every other command.
+    @Test func aRemoteRunnerReadsNoLocalConfigurationAndRefusesLocalOptions() throws {
+        let hub = try CLISandbox("misplaced-agent")
+        defer { hub.remove() }
+        try hub.write(#"{"heartbeat_interval": "10s"}"#, to: hub.state("config.json"))
+        try hub.write("heartbeat_interval: 10s\n", to: hub.state("config.yaml"))
+        let (fd, port) = try ServePortInUseTests.occupyPort(listening: false)
+        defer { close(fd) }
+        let url = "http://127.0.0.1:\(port)"
+        for words in [
+            ["--hub", url, "--set", "heartbeat_interval=5s", "agent", "--id", "a1"],
+            ["--hub", url, "agent", "--id", "a1", "--state-dir", hub.directory.file("elsewhere")],
+        ] {
+            let error = try hub.fail(words, code: "INVALID_ARGUMENTS", exit: 2)
+            #expect(error["message"]?.stringValue?.contains("server") == true, "\(words): \(error)")
+        }
+    }
+
+    @Test func aRemoteRunnerWorksWhereTheLocalConfigurationWouldBeRefused() async throws {
+        let s = try DispatchSandbox("agent-remote-config")
+        defer { s.remove() }
+        let (server, url, _) = try await ServeTests.startServer(s)
+        defer { if server.isRunning { kill(server.processIdentifier, SIGKILL) } }
+        let created = try s.run(
+            ["--hub", url, "w", "create", #"{"phases": [{"name": "p", "tasks": [{"task_id": "t", "role": "code"}]}]}"#])
+        #expect(created.status == 0, "\(created.stdout)")
+        #expect(try s.run(["--hub", url, "w", "start"]).status == 0)
+        let elsewhere = s.file("elsewhere")
+        try FileManager.default.createDirectory(atPath: elsewhere, withIntermediateDirectories: true)
+        try Data(#"{"event_retention": "30m"}"#.utf8).write(to: URL(fileURLWithPath: elsewhere + "/config.json"))
+        let agent = ExecutableRunner(
+            workingDirectory: s.directory.path, environment: ["COORDINATION_HUB_STATE_DIR": elsewhere])
+        let ran = try agent.run([
+            "--hub", url, "agent", "--id", "a1", "--roles", "code", "--workflow", "w", "--", "true",
+        ])
+        #expect(ran.status == 0, "\(ran.stdout) \(ran.stderr)")
+        #expect(ran.stderr.contains("completed w/t"), "\(ran.stderr)")
+        kill(server.processIdentifier, SIGTERM)
+        #expect(await ProcessWait.exit(of: server, within: .seconds(30)))
+    }
+
     @Test func aTokenIsRefusedOnTheLocalStore() throws {
         let hub = try CLISandbox("misplaced-token")
         defer { hub.remove() }

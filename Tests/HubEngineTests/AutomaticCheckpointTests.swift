@@ -170,7 +170,9 @@ import Testing
         let partial = await t.run("w1", "restore", #"{"name": "before_r", "strategy": "partial_restore"}"#)
         #expect(t.readFile("src/a.swift") == "broken")
         let steps = partial.json["next_steps"]?.arrayValue?.compactMap(\.stringValue) ?? []
-        #expect(steps.first?.contains("2 file(s) of this checkpoint come back with") == true, "\(steps)")
+        #expect(
+            steps.first?.contains("2 file(s) of this checkpoint come back with coordination-hub w1 restore") == true,
+            "\(steps)")
         let restored = await t.run("w1", "restore", #"{"name": "before_r", "strategy": "rollback"}"#)
         #expect(restored.succeeded, "\(restored.json)")
         #expect(t.readFile("src/a.swift") == "original")

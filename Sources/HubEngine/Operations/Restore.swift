@@ -279,7 +279,7 @@ enum Restore {
         if strategy == .partialRestore && checkpoint.fileCount > 0 {
             // The checkpoint holds files, and this strategy leaves them: said, not left to be noticed.
             fallbackNote.append(
-                "The workspace's files were left as they are (partial_restore restores state only); \(checkpoint.fileCount) file(s) of this checkpoint come back with {\"strategy\": \"full_restore\"} or rollback"
+                "The workspace's files were left as they are (partial_restore restores state only); \(checkpoint.fileCount) file(s) of this checkpoint come back with coordination-hub \(id) restore '{\"checkpoint_id\": \"\(checkpoint.checkpointID)\", \"strategy\": \"full_restore\"}' (or rollback)"
             )
         }
         return OperationOutcome(
