@@ -122,7 +122,11 @@ import Testing
         let files = try captured("src/f.txt", "the contents")
         let sha = files.manifest[0].sha256
         try await t.hub.store.write { tx in try tx.storeContents(sha256: sha, bytes: Array("gone bad".utf8)) }
-        let whole = try await t.hub.store.write { tx in try CheckpointCapture.reusedContentsWhole(files, in: tx) }
+        var checked = files
+        checked.reusedNotWhole = try await t.hub.store.read { tx in try CheckpointCapture.checkReused(files, in: tx) }
+        #expect(checked.reusedNotWhole?.map(\.sha256) == [sha])
+        let mended = checked
+        let whole = try await t.hub.store.write { tx in try CheckpointCapture.mendReused(mended, in: tx) }
         #expect(whole)
         let stored = try await t.hub.store.read { tx in try tx.contents(sha256: sha) }
         #expect(stored == Array("the contents".utf8))
@@ -133,8 +137,12 @@ import Testing
         let sha = files.manifest[0].sha256
         try await t.hub.store.write { tx in try tx.storeContents(sha256: sha, bytes: Array("gone bad".utf8)) }
         try t.writeFile("src/f.txt", "changed since")
-        let whole = try await t.hub.store.write { tx in try CheckpointCapture.reusedContentsWhole(files, in: tx) }
-        #expect(!whole)
+        var checked = files
+        checked.reusedNotWhole = try await t.hub.store.read { tx in try CheckpointCapture.checkReused(files, in: tx) }
+        let mended = checked
+        #expect(try await t.hub.store.write { tx in try CheckpointCapture.mendReused(mended, in: tx) } == false)
+        // Not checked at all: nothing is known whole.
+        #expect(try await t.hub.store.write { tx in try CheckpointCapture.mendReused(files, in: tx) } == false)
     }
 
     /// Through retention: with keep 1, a new checkpoint whose reused copy cannot be mended
@@ -148,13 +156,19 @@ import Testing
         try t.writeFile("src/f.txt", "changed since")
         func take() async throws -> [String] {
             let ids = t.hub.ids
+            var files = files
+            let unchecked = files
+            files.reusedNotWhole = try await t.hub.store.read { tx in
+                try CheckpointCapture.checkReused(unchecked, in: tx)
+            }
             t.clock.advance(by: .seconds(1))
             let now = t.clock.nowMilliseconds()
+            let checked = files
             return try await t.hub.store.write { tx in
                 guard let workflow = try tx.workflow("w1") else { return [] }
                 return try CheckpointCapture.take(
                     tx: tx, workflow: workflow, trigger: .manual, name: "again", now: now, ids: ids, keep: 1,
-                    files: files
+                    files: checked
                 ).expired
             }
         }

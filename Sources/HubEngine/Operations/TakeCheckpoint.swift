@@ -110,6 +110,13 @@ enum TakeCheckpoint {
         let ids = hub.ids
         let keep = hub.configuration.checkpointRetention
         let expected = context.expectedVersion
+        // When retention will remove checkpoints, the contents this capture reused unread are
+        // checked first, on a read: the new checkpoint must be whole before older ones go.
+        if let reused = captured, reused.reused > 0 {
+            captured?.reusedNotWhole = try await context.store.read { tx -> [CheckpointFile]? in
+                try tx.checkpointIDs(of: id).count >= keep ? try CheckpointCapture.checkReused(reused, in: tx) : nil
+            }
+        }
         let files = captured
         let taken = try await context.store.write { tx in
             guard let current = try tx.workflow(id) else { throw HubError.workflowNotFound(id) }

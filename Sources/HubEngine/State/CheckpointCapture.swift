@@ -85,7 +85,7 @@ enum CheckpointCapture {
         let all = try tx.checkpointIDs(of: workflow.id)
         var expired = CheckpointRetention.expired(
             all.map { ($0, $0 == checkpoint.checkpointID) }, keep: keep)
-        if !expired.isEmpty, let files, try !Self.reusedContentsWhole(files, in: tx) { expired = [] }
+        if !expired.isEmpty, let files, try !Self.mendReused(files, in: tx) { expired = [] }
         if !expired.isEmpty {
             try tx.removeCheckpoints(expired)
             _ = try tx.removeUnreferencedContents()
@@ -93,17 +93,29 @@ enum CheckpointCapture {
         return Taken(checkpoint: checkpoint, expired: expired, newContents: newContents, bytesStored: bytesStored)
     }
 
-    /// Whether the stored contents a capture reused by stamp, without reading its files, are
-    /// whole: each is hashed, and one gone bad is stored again from its file (unchanged, as its
-    /// stamp said). `false` when one cannot be mended (its file changed since): the new
-    /// checkpoint may then be corrupt, and retention must not remove an older valid one.
-    /// Checked only when retention would remove checkpoints, so a capture of unchanged files
-    /// stays cheap until then.
-    static func reusedContentsWhole(_ files: CapturedFiles, in tx: any CheckpointWriter) throws -> Bool {
+    /// The contents a capture reused by stamp, without reading its files, that the store does
+    /// not hold whole (each stored copy hashed), one entry per content. Run on a read, before
+    /// the capture's write: hashing them there would hold the writer.
+    static func checkReused(_ files: CapturedFiles, in tx: any CheckpointReader) throws -> [CheckpointFile] {
         var checked: Set<String> = []
+        var notWhole: [CheckpointFile] = []
         for entry in files.manifest where files.newContents[entry.sha256] == nil {
             guard checked.insert(entry.sha256).inserted else { continue }
             if let stored = try tx.contents(sha256: entry.sha256), Checksum.sha256(stored) == entry.sha256 { continue }
+            notWhole.append(entry)
+        }
+        return notWhole
+    }
+
+    /// Whether the new checkpoint's reused contents are whole, so that retention may remove
+    /// older ones: those ``checkReused(_:in:)`` found not whole are stored again from their
+    /// files (unchanged, as their stamps said). `false` when they were not checked, or one
+    /// cannot be mended (its file changed since): the new checkpoint may then be corrupt, and
+    /// retention must not remove an older valid one.
+    static func mendReused(_ files: CapturedFiles, in tx: any CheckpointWriter) throws -> Bool {
+        guard files.manifest.contains(where: { files.newContents[$0.sha256] == nil }) else { return true }
+        guard let notWhole = files.reusedNotWhole else { return false }
+        for entry in notWhole {
             guard let bytes = try? WorkspaceFiles.reread(entry, root: files.root) else { return false }
             try tx.replaceContents(sha256: entry.sha256, bytes: bytes)
         }

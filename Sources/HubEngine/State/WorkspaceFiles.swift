@@ -226,6 +226,9 @@ struct CapturedFiles: Sendable {
     var unread: [String] = []
     /// Files whose hash came from the previous capture's stamp without reading them.
     var reused = 0
+    /// The reused contents found not whole in the store by ``CheckpointCapture/checkReused(_:in:)``
+    /// before the capture is stored; `nil` while unchecked.
+    var reusedNotWhole: [CheckpointFile]?
     var bytesRead: Int64 = 0
 }
 
