@@ -199,6 +199,23 @@ import Testing
         #expect(await names().first == "agent_failure_a1")
         #expect(await checkpoints().first?["trigger"] == "agent_failure")
     }
+
+    /// §7: the checkpoint is of each workflow running when its agent failed, also when the
+    /// attempt the agent lost was the task's last and fails the workflow (the task timeout's
+    /// checkpoint was taken then; the agent failure's was not).
+    @Test func anAgentFailureThatFailsTheWorkflowStillTakesItsCheckpoint() async throws {
+        await t.run(
+            "w1", "create",
+            #"{"phases": [{"name": "p", "tasks": [{"task_id": "only", "max_retries": 0}, {"task_id": "b"}]}]}"#)
+        await t.run("w1", "start")
+        await t.run(nil, "register-agent", #"{"agent_id": "a1"}"#)
+        #expect(await claim("a1")?["task_id"] == "only")
+        await t.run(nil, "register-agent", #"{"agent_id": "a2"}"#)
+        t.clock.advance(by: .seconds(31))
+        await t.run(nil, "heartbeat", #"{"agent_id": "a2"}"#)
+        #expect(await t.run("w1", "get-status").result["workflow_state"]?["status"] == "failed")
+        #expect(await names() == ["agent_failure_a1"])
+    }
 }
 
 @Suite struct IntervalCheckpointPassTests {

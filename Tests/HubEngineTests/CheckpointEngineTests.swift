@@ -161,6 +161,27 @@ import Testing
         #expect(await t.run("w1", "get-status").result["workflow_state"]?["status"] == "completed")
     }
 
+    /// A restore ends the leases of the tasks it replaces and announces it, as every other
+    /// operation that ends a lease does, and the task back in the queue is `task_ready` again.
+    @Test func aRestoreAnnouncesTheLeasesItEndsAndTheTasksItReadies() async throws {
+        await t.run("w1", "create", #"{"phases": [{"name": "one", "tasks": [{"task_id": "a"}]}]}"#)
+        await t.run("w1", "start")
+        await t.run(nil, "register-agent", #"{"agent_id": "ag"}"#)
+        let id = try #require(await t.run("w1", "checkpoint", #"{"name": "c0"}"#).result["checkpoint_id"]?.stringValue)
+        let claimed = await t.run(nil, "claim-task", #"{"agent_id": "ag"}"#).result["tasks"]?.arrayValue?.first
+        let lease = try #require(claimed?["lease_id"]?.stringValue)
+        let restored = await t.run("w1", "restore", "{\"checkpoint_id\": \"\(id)\", \"strategy\": \"rollback\"}")
+        #expect(restored.succeeded, "\(restored.json)")
+        let types = #"{"event_types": ["state_restored", "task_lease_revoked", "task_ready"], "limit": 100}"#
+        let events = await t.run("w1", "get-events", types).result["events"]?.arrayValue ?? []
+        let after = Array(events.drop { $0["event_type"] != "state_restored" })
+        #expect(after.map { $0["event_type"] } == ["state_restored", "task_lease_revoked", "task_ready"])
+        #expect(after.dropFirst().allSatisfy { $0["metadata"]?["causation_id"] == after.first?["event_id"] })
+        #expect(after.dropFirst().allSatisfy { $0["data"]?["task_id"] == "a" })
+        let late = await t.run(nil, "complete-task", "{\"lease_id\": \"\(lease)\"}")
+        #expect(late.errorCode == "LEASE_EXPIRED")
+    }
+
     /// A full_restore dropped the tasks added since its checkpoint without a word (rollback said so).
     @Test func aFullRestoreNamesTheTasksItRemoves() async throws {
         await t.run("w1", "create", #"{"phases": [{"name": "one", "tasks": [{"task_id": "a"}]}]}"#)

@@ -188,34 +188,38 @@ import Testing
         #expect(slow?["current_load"] == 1)
     }
 
-    /// §16's chain: task failed → task retried → task assigned, each event caused by the one
-    /// before (the second assignment had no cause), also for a retry after an agent expired.
+    /// §16's chain: task failed → task retried → task ready → task assigned, each event caused
+    /// by the one before (the second assignment had no cause), also for a retry after an agent
+    /// expired. The task that is ready again says so (§10's `task_ready`), as one whose
+    /// dependencies completed does: a client that wakes agents on it would miss every retry.
     @Test func aRetriedTasksAssignmentIsCausedByItsRetry() async throws {
         await setUp(#"[{"name": "p", "tasks": [{"task_id": "a"}]}]"#)
         await t.run(nil, "register-agent", #"{"agent_id": "ag"}"#)
         let first = lease(try #require(await t.claim("ag").first))
         await t.run(nil, "fail-task", "{\"lease_id\": \"\(first)\", \"error\": \"flaky\"}")
         _ = try #require(await t.claim("ag").first)
-        let events =
-            await t.run(
-                "w1", "get-events", #"{"event_types": ["task_failed", "task_retried", "task_assigned"]}"#
-            ).result["events"]?.arrayValue ?? []
-        #expect(events.map { $0["event_type"] } == ["task_assigned", "task_failed", "task_retried", "task_assigned"])
-        #expect(events[2]["metadata"]?["causation_id"] == events[1]["event_id"])
-        #expect(events[3]["metadata"]?["causation_id"] == events[2]["event_id"])
+        let types = #"{"event_types": ["task_failed", "task_retried", "task_ready", "task_assigned"]}"#
+        let events = await t.run("w1", "get-events", types).result["events"]?.arrayValue ?? []
+        #expect(
+            events.map { $0["event_type"] } == [
+                "task_ready", "task_assigned", "task_failed", "task_retried", "task_ready", "task_assigned",
+            ])
+        for i in 3..<events.count {
+            #expect(events[i]["metadata"]?["causation_id"] == events[i - 1]["event_id"], "event \(i)")
+        }
         let chain = await t.run(
-            nil, "get-events", "{\"event_id\": \"\(events[1]["event_id"]?.stringValue ?? "")\", \"chain\": true}")
-        #expect("\(chain.json)".contains(events[3]["event_id"]?.stringValue ?? "-"), "\(chain.json)")
+            nil, "get-events", "{\"event_id\": \"\(events[2]["event_id"]?.stringValue ?? "")\", \"chain\": true}")
+        #expect("\(chain.json)".contains(events[5]["event_id"]?.stringValue ?? "-"), "\(chain.json)")
         // An agent that goes silent: its task's retry causes the next assignment too.
         await t.run(nil, "register-agent", #"{"agent_id": "other"}"#)
         t.clock.advance(by: .seconds(31))
         await t.run(nil, "heartbeat", #"{"agent_id": "other"}"#)
         _ = try #require(await t.claim("other").first)
         let later =
-            await t.run("w1", "get-events", #"{"event_types": ["task_retried", "task_assigned"]}"#).result["events"]?
-            .arrayValue ?? []
+            await t.run("w1", "get-events", types).result["events"]?.arrayValue.map { Array($0.suffix(3)) } ?? []
+        #expect(later.map { $0["event_type"] } == ["task_retried", "task_ready", "task_assigned"])
         #expect(later.last?["metadata"]?["causation_id"] == later.dropLast().last?["event_id"])
-        #expect(later.dropLast().last?["event_type"] == "task_retried")
+        #expect(later.dropLast().last?["metadata"]?["causation_id"] == later.first?["event_id"])
     }
 
     @Test func heartbeatsRenewLeases() async throws {

@@ -154,6 +154,31 @@ import Testing
         #expect(forced.result["hub_to_orchestrate"]?["completion_status"] == "partial")
     }
 
+    /// What a forced completion closes is announced as complete-phase with force announces it
+    /// (§9: no change without its event): the running phase's `phase_completed` (and its
+    /// checkpoint), each skipped task's `task_skipped`; a later phase that never ran is skipped.
+    @Test func aForcedCompletionAnnouncesThePhaseAndTasksItCloses() async throws {
+        await t.run(
+            "w1", "create",
+            #"{"phases": [{"name": "a", "tasks": [{"task_id": "t1"}, {"task_id": "t2"}]}, {"name": "b", "tasks": [{"task_id": "t3"}]}]}"#
+        )
+        await t.run("w1", "start")
+        #expect(await t.run("w1", "complete", #"{"force": true}"#).succeeded)
+        let types = #"{"event_types": ["completed", "phase_completed", "task_skipped"]}"#
+        let events = await t.run("w1", "get-events", types).result["events"]?.arrayValue ?? []
+        #expect(
+            events.map { $0["event_type"] } == [
+                "completed", "task_skipped", "task_skipped", "task_skipped", "phase_completed",
+            ])
+        #expect(events.dropFirst(1).prefix(3).map { $0["data"]?["task_id"] } == ["t1", "t2", "t3"])
+        #expect(events.last?["data"]?["phase"] == 1)
+        #expect(events.dropFirst().allSatisfy { $0["metadata"]?["causation_id"] == events[0]["event_id"] })
+        let checkpoints = await t.run("w1", "list-checkpoints").result["checkpoints"]?.arrayValue ?? []
+        #expect(checkpoints.compactMap { $0["name"]?.stringValue } == ["phase_1_complete"])
+        let phases = await status("w1")["phases"]?.arrayValue ?? []
+        #expect(phases.map { $0["status"] } == ["completed", "skipped"])
+    }
+
     @Test func resumeFromAFailedPhaseReadiesItsFailedTasksAgain() async throws {
         await t.run("w1", "create", #"{"phases": [{"name": "a", "tasks": [{"task_id": "t1"}]}]}"#)
         await t.run("w1", "start")

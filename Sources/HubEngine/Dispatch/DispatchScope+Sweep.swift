@@ -21,12 +21,14 @@ extension DispatchScope {
                     "leases_revoked": .count(leases.count),
                 ])
             for lease in leases {
+                // §7: a checkpoint of each workflow running when the agent failed (also when the lost
+                // attempt fails it), once its tasks are back in the queue.
+                let wasRunning = try workflow(lease.workflowID) { m in m.workflow.status == .running }
                 try requeue(
                     lease: lease, ending: .expired, countAttempt: true, reason: "agent \(agent.agentID) failed",
                     cause: failed.eventID, runEnded: lease.expiresAt)
-                // §7: a checkpoint of each affected running workflow, once its tasks are back in the queue.
-                try workflow(lease.workflowID) { m in
-                    if m.workflow.status == .running {
+                if wasRunning {
+                    try workflow(lease.workflowID) { m in
                         m.checkpointAtCommit(.agentFailure, name: "agent_failure_\(agent.agentID)")
                     }
                 }
@@ -119,14 +121,13 @@ extension DispatchScope {
             task.startedAt = nil
             let retried = task
             task.queuedBy = try workflow(task.workflowID) { m in
-                try m.emit(
-                    "task_retried",
+                try m.announceRetry(
+                    of: retried,
                     data: [
                         "task_id": .string(retried.taskID), "reason": .string(reason),
                         "attempts": .count(retried.attempts),
                         "lease_id": .string(lease.leaseID),
-                    ], phase: retried.phaseID, causedBy: cause
-                ).eventID
+                    ], causedBy: cause)
             }
             try tx.update(task)
         }

@@ -50,6 +50,18 @@ extension Mutation {
         if workflow.status == .failed { try revokeLeases(reason: "workflow failed") }
     }
 
+    /// Announces a task handed back to the queue: `task_retried` with `data`, then, when it can
+    /// be claimed (`ready`, not waiting for a dependency), `task_ready` (§10), as a task that
+    /// becomes ready any other way announces. Answers the last event: the cause of its next
+    /// assignment.
+    mutating func announceRetry(of task: WorkTask, data: JSONValue, causedBy cause: String?) throws -> String {
+        let retried = try emit("task_retried", data: data, phase: task.phaseID, causedBy: cause)
+        guard task.status == .ready else { return retried.eventID }
+        return try emit(
+            "task_ready", data: ["task_id": .string(task.taskID)], phase: task.phaseID, causedBy: retried.eventID
+        ).eventID
+    }
+
     /// Ends every active lease of the workflow (it failed, was cancelled or was completed
     /// with force), or those on `tasks` (a phase closed with force); their agents' load drops,
     /// no attempt is counted, and their tasks go back to `ready` (`cancelled` in a cancelled

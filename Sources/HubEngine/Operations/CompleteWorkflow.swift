@@ -95,9 +95,15 @@ enum CompleteWorkflow {
                         "forced": .bool(p.force ?? false), "skipped_tasks": .strings(skipped),
                     ])
                 try m.revokeLeases(reason: "workflow completed")
+                // Each task and phase it closes is announced as complete-phase with force announces
+                // them (§9: no change without its event).
                 for var t in try m.tx.tasks(of: id) where !t.status.isSettled {
                     t.status = .skipped
                     try m.tx.update(t)
+                    try m.emit(
+                        "task_skipped",
+                        data: ["task_id": .string(t.taskID), "reason": "workflow completed with force"],
+                        phase: t.phaseID)
                 }
                 for var phase in phases where phase.status == .pending || phase.status == .running {
                     phase.status =
@@ -105,6 +111,13 @@ enum CompleteWorkflow {
                         ? .completed : .skipped
                     phase.completedAt = m.now
                     try m.tx.update(phase)
+                    if phase.status == .completed {
+                        try m.emit(
+                            "phase_completed",
+                            data: ["phase": .count(phase.phaseID), "name": .string(phase.name)],
+                            phase: phase.phaseID)
+                        m.checkpointAtCommit(.phaseCompleted, name: "phase_\(phase.phaseID)_complete")
+                    }
                 }
             }
             var notified: [String] = []

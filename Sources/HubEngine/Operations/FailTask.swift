@@ -66,13 +66,13 @@ enum FailTask {
                     ], phase: failed.phaseID)
                 try m.charge(p.usage?.spend ?? Spend())
                 if willRetry {
-                    let retried = try m.emit(
-                        "task_retried",
+                    let queuedBy = try m.announceRetry(
+                        of: failed,
                         data: [
                             "task_id": .string(failed.taskID), "attempts": .count(failed.attempts), "reason": "failed",
                         ],
-                        phase: failed.phaseID, causedBy: event.eventID)
-                    return (retried.eventID, event.eventID)
+                        causedBy: event.eventID)
+                    return (queuedBy, event.eventID)
                 }
                 try m.settle(failed)
                 return (nil, event.eventID)

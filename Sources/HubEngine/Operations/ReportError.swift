@@ -284,16 +284,14 @@ enum ReportError {
             // The tasks skipped because it failed wait for it again.
             let revived = SkippedDependents.revived(after: taskID, in: tasks)
             for dependent in revived { try m.tx.update(dependent) }
-            task.queuedBy =
-                try m.emit(
-                    "task_retried",
-                    data: [
-                        "task_id": .string(taskID), "reason": "report-error recovery",
-                        "attempts": .count(task.attempts),
-                        "revived_tasks": .strings(revived.map(\.taskID)),
-                    ],
-                    phase: task.phaseID
-                ).eventID
+            task.queuedBy = try m.announceRetry(
+                of: task,
+                data: [
+                    "task_id": .string(taskID), "reason": "report-error recovery",
+                    "attempts": .count(task.attempts),
+                    "revived_tasks": .strings(revived.map(\.taskID)),
+                ],
+                causedBy: nil)
             try m.tx.update(task)
             return [
                 "attempted": true, "action": .string(action.rawValue), "succeeded": true, "task_id": .string(taskID),

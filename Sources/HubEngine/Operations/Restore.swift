@@ -343,8 +343,10 @@ enum Restore {
             // Leases of the tasks being replaced end; their agents' load drops.
             let touched = Set(plan.restoredPhases)
             let phaseOf = Dictionary(live.tasks.map { ($0.taskID, $0.phaseID) }, uniquingKeysWith: { a, _ in a })
+            var revoked: [Lease] = []
             for var lease in try tx.activeLeases(workflowID: id)
             where phases == nil || touched.contains(phaseOf[lease.taskID] ?? -1) {
+                revoked.append(lease)
                 lease.state = .revoked
                 lease.endedAt = now
                 try tx.update(lease)
@@ -391,6 +393,23 @@ enum Restore {
                         "removed_tasks": .strings(plan.removedTasks), "requeued_tasks": .strings(plan.requeuedTasks),
                         "events_after_checkpoint": .int(max(0, try tx.lastEventSequence() - checkpoint.eventSequence)),
                     ], causedBy: restoredEvent.eventID)
+            }
+            // Each ended lease is announced, as every other operation that ends one does: its agent's
+            // late report gets LEASE_EXPIRED, and a subscriber learns why.
+            for lease in revoked {
+                try m.emit(
+                    "task_lease_revoked",
+                    data: [
+                        "task_id": .string(lease.taskID), "agent_id": .string(lease.agentID),
+                        "reason": .string("state restored"),
+                    ], causedBy: restoredEvent.eventID)
+            }
+            // Tasks the restore put back in the queue that can be claimed now become ready (§10).
+            let requeued = Set(plan.requeuedTasks)
+            for task in plan.snapshot.tasks where requeued.contains(task.taskID) && task.status == .ready {
+                try m.emit(
+                    "task_ready", data: ["task_id": .string(task.taskID)], phase: task.phaseID,
+                    causedBy: restoredEvent.eventID)
             }
             try m.commit()
             return (plan, m.workflow, pool, restoredEvent.eventID)
