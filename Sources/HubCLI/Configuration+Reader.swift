@@ -62,7 +62,21 @@ extension Configuration {
         }
         for key in Configuration.keys {
             if let text = environment["COORDINATION_HUB_\(key.uppercased())"] {
-                try config.set(key, .string(text), origin: "environment variable COORDINATION_HUB_\(key.uppercased())")
+                // A list or an object is read as JSON, as --set reads it (a JSON list of backup
+                // roots was one root named by the whole text); anything else is the text itself.
+                let origin = "environment variable COORDINATION_HUB_\(key.uppercased())"
+                var value = JSONValue.string(text)
+                if let first = text.first(where: { $0 != " " }), first == "[" || first == "{" {
+                    do {
+                        value = try JSONParser.parse(text)
+                    } catch {
+                        throw HubError(
+                            .invalidParameters, "\(origin) is not valid JSON: \(error.reason) at byte \(error.offset)",
+                            details: "A list or an object is read as JSON, as with --set.",
+                            context: ["field": .string(key)])
+                    }
+                }
+                try config.set(key, value, origin: origin)
             }
         }
         for (key, text) in overrides {

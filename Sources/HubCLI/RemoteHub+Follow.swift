@@ -80,7 +80,7 @@ extension RemoteHub {
         let response = try await client.execute(http, timeout: .hours(24 * 365))
         guard response.status == .ok else {
             let body = try await response.body.collect(upTo: Self.maximumResponse)
-            let json = try JSONParser.parse(bytes: Array(body.readableBytesView))
+            let json = try JSONParser.parse(bytes: Array(body.readableBytesView), extraDepth: 16)
             return OperationResponse(json: json)
         }
         started(FollowNotice.remote(base, polling: false))

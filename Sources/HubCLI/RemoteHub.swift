@@ -22,7 +22,8 @@ final class RemoteHub: OperationPerformer {
         var trimmed = url
         while trimmed.hasSuffix("/") { trimmed.removeLast() }
         guard let parsed = URL(string: trimmed), ["http", "https"].contains(parsed.scheme ?? ""),
-            parsed.host?.isEmpty == false, parsed.query == nil, parsed.fragment == nil
+            parsed.host?.isEmpty == false, parsed.query == nil, parsed.fragment == nil,
+            parsed.port.map({ (1...65535).contains($0) }) ?? true
         else {
             throw HubError(
                 .invalidArguments, "--hub needs a server URL such as http://127.0.0.1:8080, got \(url.prefix(128))",
@@ -83,17 +84,13 @@ final class RemoteHub: OperationPerformer {
             if Task.isCancelled || error is CancellationError || (error as? HTTPClientError) == .cancelled {
                 return cancelled(request, after: ContinuousClock.now - started)
             }
-            return failure(
-                request,
-                HubError(
-                    .storeUnavailable, "Cannot reach the hub at \(base): \(Self.reason(error))",
-                    details: "Nothing was sent, or the answer was lost; check the server before retrying a change.",
-                    suggestions: [
-                        "Check that 'coordination-hub serve' is running at \(base)",
-                        "Read the state with get-status before repeating a mutation",
-                    ]))
+            return failure(request, unanswered(error))
         }
-        guard let json = try? JSONParser.parse(bytes: Array(body.readableBytesView)), json["status"] != nil else {
+        // The answer nests what a request stored a few levels deeper than the request did (a
+        // task's payload under result.workflow_state.phases[].tasks[]): read as deep as that.
+        guard let json = try? JSONParser.parse(bytes: Array(body.readableBytesView), extraDepth: 16),
+            json["status"] != nil
+        else {
             return failure(
                 request,
                 HubError(
@@ -135,6 +132,46 @@ final class RemoteHub: OperationPerformer {
                     .storeUnavailable, "The call to the hub at \(base) was cancelled before its answer came",
                     details: "A change it asked for may or may not have been made.",
                     suggestions: ["Read the state with get-status before repeating a mutation"]))
+        }
+    }
+
+    /// The error for a call that got no answer. One that never connected (refused, unknown
+    /// host, no connection in time) sent nothing, and says so; one whose answer was lost or
+    /// too large reached the hub, and the change it asked for may have been made.
+    func unanswered(_ error: any Error) -> HubError {
+        if Self.neverSent(error) {
+            return HubError(
+                .storeUnavailable, "Cannot reach the hub at \(base): \(Self.reason(error))",
+                details: "Nothing was sent: no change was made.",
+                suggestions: ["Check that 'coordination-hub serve' is running at \(base)"])
+        }
+        if error is NIOTooManyBytesError {
+            return HubError(
+                .storeUnavailable,
+                "The hub at \(base) answered with more than \(Self.maximumResponse >> 20) MiB, more than this client reads",
+                details: "The call was made; only its answer was not read.",
+                suggestions: [
+                    "Ask for less at a time: a smaller limit, or a narrower filter",
+                    "Read the state with get-status before repeating a mutation",
+                ])
+        }
+        return HubError(
+            .storeUnavailable, "The hub at \(base) did not answer: \(Self.reason(error))",
+            details: "The request was sent: the change it asked for may or may not have been made.",
+            suggestions: [
+                "Read the state with get-status before repeating a mutation",
+                "Check that 'coordination-hub serve' is running at \(base)",
+            ])
+    }
+
+    /// Whether `error` came before the request could be sent: no connection was made.
+    static func neverSent(_ error: any Error) -> Bool {
+        switch error {
+        case is NIOConnectionError, is SocketAddressError.UnknownHost: return true
+        case let failure as IOError: return [ECONNREFUSED, EHOSTUNREACH, ENETUNREACH].contains(failure.errnoCode)
+        case let failure as HTTPClientError: return failure == .connectTimeout || failure == .tlsHandshakeTimeout
+        case let failure as ChannelError: if case .connectTimeout = failure { return true } else { return false }
+        default: return false
         }
     }
 

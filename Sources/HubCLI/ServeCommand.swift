@@ -9,8 +9,11 @@ struct ServeOptions {
     var port = 8080
     var stateDirectory: String?
     var adminToken: String?
+    /// `--set KEY=VALUE` given after `serve`, as before it (§14's settings, the global option).
+    var overrides: [(String, String)] = []
 
-    static let usage = "coordination-hub serve [--host 127.0.0.1] [--port 8080] [--admin-token T] [--state-dir DIR]"
+    static let usage =
+        "coordination-hub serve [--host 127.0.0.1] [--port 8080] [--admin-token T] [--state-dir DIR] [--set KEY=VALUE]"
 
     init(_ arguments: [String], environment: [String: String] = [:]) throws(HubError) {
         adminToken = environment["COORDINATION_HUB_ADMIN_TOKEN"]
@@ -34,6 +37,12 @@ struct ServeOptions {
                 }
                 port = n
             case "--state-dir": stateDirectory = try value(arg)
+            case "--set":
+                let pair = try value(arg)
+                guard let eq = pair.firstIndex(of: "="), eq != pair.startIndex else {
+                    throw HubError(.invalidArguments, "--set needs KEY=VALUE, got \"\(pair.prefix(80))\"")
+                }
+                overrides.append((String(pair[..<eq]), String(pair[pair.index(after: eq)...])))
             case "--admin-token":
                 adminToken = try value(arg)
                 tokenSource = "--admin-token"
@@ -90,7 +99,8 @@ extension CommandLineTool {
         let hub: Hub
         do {
             hub = try openHub(
-                stateDirectory: stateDirectory, overrides: invocation.overrides, pooled: true, serving: true)
+                stateDirectory: stateDirectory, overrides: invocation.overrides + options.overrides, pooled: true,
+                serving: true)
         } catch let error as HubError {
             return emitError(error, operation: "serve", workflowID: nil, pretty: pretty, exit: 1)
         } catch {

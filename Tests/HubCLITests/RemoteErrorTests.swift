@@ -22,6 +22,70 @@ import Testing
         let url = "http://127.0.0.1:\(port)"
         let error = try hub.fail(["--hub", url, "list-workflows"], code: "STORE_UNAVAILABLE", exit: 1)
         #expect(error["message"]?.stringValue == "Cannot reach the hub at \(url): connection refused", "\(error)")
+        #expect(error["details"]?.stringValue == "Nothing was sent: no change was made.", "\(error)")
+    }
+
+    /// A call whose connection closed after the request went out reached the hub: "Cannot
+    /// reach the hub … Nothing was sent" was wrong, and a retried publish was stored twice.
+    @Test func anAnswerLostAfterTheRequestWentOutSaysTheChangeMayHaveBeenMade() throws {
+        let hub = try CLISandbox("remote-lost-answer")
+        defer { hub.remove() }
+        let (fd, port) = try ServePortInUseTests.occupyPort(listening: true)
+        defer { close(fd) }
+        // Takes one request and hangs up without an answer, as a server killed mid-call does.
+        let taker = Thread {
+            let connection = accept(fd, nil, nil)
+            guard connection >= 0 else { return }
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            _ = read(connection, &buffer, buffer.count)
+            close(connection)
+        }
+        taker.start()
+        let url = "http://127.0.0.1:\(port)"
+        let error = try hub.fail(["--hub", url, "w1", "create", "{}"], code: "STORE_UNAVAILABLE", exit: 1)
+        #expect(error["message"]?.stringValue?.hasPrefix("The hub at \(url) did not answer") == true, "\(error)")
+        #expect(error["details"]?.stringValue?.contains("may or may not have been made") == true, "\(error)")
+    }
+
+    /// A port past 65535 crashed the client inside its HTTP library (exit 132, no JSON).
+    @Test func aPortOutOfRangeIsRefusedNotACrash() throws {
+        let hub = try CLISandbox("remote-bad-port")
+        defer { hub.remove() }
+        for port in ["65536", "99999", "0"] {
+            let error = try hub.fail(
+                ["--hub", "http://127.0.0.1:\(port)", "list-workflows"], code: "INVALID_ARGUMENTS", exit: 2)
+            #expect(error["message"]?.stringValue?.hasPrefix("--hub needs a server URL") == true, "\(error)")
+        }
+    }
+}
+
+/// A server's answer nests what a request stored deeper than the request did.
+@Suite(.timeLimit(.minutes(2))) struct RemoteDepthTests {
+    /// A payload at the request's depth limit made every later answer about its workflow too
+    /// deep for the client: a claim that took the task was reported STORE_UNAVAILABLE
+    /// ("Something else answered"), and get-status through the server failed from then on.
+    @Test func aPayloadAsDeepAsARequestMayCarryComesBackThroughTheServer() async throws {
+        let s = try DispatchSandbox("remote-deep")
+        defer { s.remove() }
+        let (server, url, _) = try await ServeTests.startServer(s)
+        defer { if server.isRunning { kill(server.processIdentifier, SIGKILL) } }
+        try s.succeed("--hub", url, "w", "create", #"{"phases": [{"name": "p"}]}"#)
+        try s.succeed("--hub", url, "w", "start")
+        // The deepest a request may nest (128 levels), three of them the request's own.
+        let depth = JSONParser.maximumDepth - 4
+        let payload = String(repeating: "[", count: depth) + String(repeating: "]", count: depth)
+        try s.succeed("--hub", url, "w", "add-tasks", #"{"tasks": [{"task_id": "deep", "payload": "# + payload + "}]}")
+        try s.succeed("--hub", url, "register-agent", #"{"agent_id": "a1"}"#)
+        // The answers are deeper than this test's own reading of them: read as text.
+        let claimed = try s.run(["--hub", url, "claim-task", #"{"agent_id": "a1"}"#])
+        #expect(claimed.status == 0, "\(claimed.stdout)")
+        #expect(claimed.stdout.hasPrefix(#"{"status":"success","operation":"claim-task""#), "\(claimed.stdout)")
+        #expect(claimed.stdout.contains(#""task_id":"deep""#), "\(claimed.stdout)")
+        let status = try s.run(["--hub", url, "w", "get-status"])
+        #expect(status.status == 0, "\(status.stdout)")
+        #expect(status.stdout.hasPrefix(#"{"status":"success""#), "\(status.stdout)")
+        kill(server.processIdentifier, SIGTERM)
+        #expect(await ProcessWait.exit(of: server, within: .seconds(30)))
     }
 }
 

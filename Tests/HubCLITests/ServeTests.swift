@@ -435,6 +435,17 @@ import Testing
             #expect(refused["message"]?.stringValue?.contains("space or a control character") == true)
         }
     }
+
+    /// `--set` after `serve` was "Unknown serve option" (exit 2) while the README lists it as a
+    /// global option; it is read as before the command (a misspelt key shows it was read).
+    @Test func settingsAfterServeAreRead() throws {
+        let s = try DispatchSandbox("serve-set")
+        defer { s.remove() }
+        let error = try s.fail(
+            ["serve", "--port", "0", "--set", "heartbeat_intervl=5s"], code: "INVALID_PARAMETERS", exit: 1)
+        #expect(error["message"]?.stringValue?.contains("did you mean 'heartbeat_interval'") == true, "\(error)")
+        try s.fail(["serve", "--set", "novalue"], code: "INVALID_ARGUMENTS", exit: 2)
+    }
 }
 
 /// A state directory that is a file, or a symlink to nothing: a read answered as from an empty

@@ -258,7 +258,16 @@ import Testing
             ["--set", "heartbeat_interval=36500d", "register-agent", #"{"agent_id": "a"}"#],
             code: "INVALID_PARAMETERS", exit: 1)
         #expect(century["message"]?.stringValue?.contains("at most 365d") == true)
+        hub.runner.environment["COORDINATION_HUB_WEBHOOK_ALLOWLIST"] = #"["example.com""#
+        let unclosed = try hub.fail(["unclosed", "create", #"{"phases": ["a"]}"#], code: "INVALID_PARAMETERS", exit: 1)
+        #expect(
+            unclosed["message"]?.stringValue?.hasPrefix(
+                "environment variable COORDINATION_HUB_WEBHOOK_ALLOWLIST is not valid JSON") == true, "\(unclosed)")
+        hub.runner.environment["COORDINATION_HUB_WEBHOOK_ALLOWLIST"] = nil
         #expect(try hub.fingerprint() == before)
+        // A list in the environment is JSON, as with --set: it was one host named by the whole text.
+        hub.runner.environment["COORDINATION_HUB_WEBHOOK_ALLOWLIST"] = #"["example.com", "hooks.example.org"]"#
+        try hub.succeed("listed", "create", #"{"phases": ["a"]}"#)
     }
 
     @Test func aYAMLConfigurationFileIsReadToo() throws {
