@@ -389,6 +389,10 @@ struct AgentRunner {
         environment["LEASE_ID"] = lease
         log("agent \(options.agentID): running \(workflowID)/\(taskID) (attempt \(task["attempt"]?.intValue ?? 1))")
         let directory = task["workspace"]?.stringValue
+        // A commit asked for is one the command makes: HEAD as it was before is not evidence of
+        // this task's work (any workspace with a history had one).
+        let wantsCommit = task["evidence"]?["commit"] == true
+        let headBefore = wantsCommit ? await Self.headCommit(in: directory) : nil
         let (ran, ending) = await held.run(lease) { [arguments, environment] in
             await ChildProcess.run(
                 arguments, environment: environment, directory: directory, tailBytes: Self.outputTail, lifeline: true)
@@ -406,13 +410,15 @@ struct AgentRunner {
         case (let outcome?, nil) where outcome.status == 0:
             let details: JSONValue = ["exit_code": .int(Int64(outcome.status)), "output_tail": .string(outcome.tail)]
             var completion: JSONValue = ["lease_id": .string(lease), "result": details]
-            if task["evidence"]?["commit"] == true {
-                // The commit the task asks for is the one its command left checked out in the workspace.
-                if let head = await Self.headCommit(in: directory) {
+            if wantsCommit {
+                // The commit the task asks for is the one its command left checked out in the workspace;
+                // without one, the hub's EVIDENCE_MISSING fails the run (retryable) below.
+                let head = await Self.headCommit(in: directory)
+                if let head, head != headBefore {
                     completion["evidence"] = ["commit": .string(head)]
                 } else {
                     log(
-                        "agent \(options.agentID): \(workflowID)/\(taskID) needs a commit, and its workspace has no HEAD"
+                        "agent \(options.agentID): \(workflowID)/\(taskID) needs a commit, and its command made none (HEAD \(head.map { String($0.prefix(12)) } ?? "absent")\(head == nil ? "" : ", as before it ran"))"
                     )
                 }
             }
@@ -455,8 +461,9 @@ struct AgentRunner {
     /// Reports an outcome until the hub gives a definite answer: while it cannot be
     /// reached (a server restarting), the lease is still this agent's, so retrying keeps
     /// the outcome from being lost; any answer from the hub itself (success,
-    /// `LEASE_EXPIRED`, …) ends it. Gives up when the agent is stopped. Answers whether
-    /// the hub accepted the outcome; a refusal is logged here.
+    /// `LEASE_EXPIRED`, …) ends it. A first signal does not end it (the runner lets running
+    /// commands finish, and a finished command's outcome is what they finished for); a
+    /// second one does. Answers whether the hub accepted the outcome; a refusal is logged here.
     @discardableResult
     func report(_ operation: String, _ parameters: JSONValue) async -> Bool {
         await send(operation, parameters) == nil
@@ -476,13 +483,18 @@ struct AgentRunner {
                 log("agent \(options.agentID): \(operation): recorded before its answer was lost")
                 return nil
             }
-            guard error.code == .storeUnavailable, !stop.isSet else {
-                log("agent \(options.agentID): \(operation) refused: \(error.code.name): \(error.message)")
+            // Only a second signal gives up (the first stops claiming, not reporting).
+            let giveUp = stop.urgent ?? stop
+            guard error.code == .storeUnavailable, !giveUp.isSet else {
+                let verb = error.code == .storeUnavailable ? "not sent" : "refused"
+                log("agent \(options.agentID): \(operation) \(verb): \(error.code.name): \(error.message)")
                 return error
             }
             resent = true
-            log("agent \(options.agentID): \(operation): the hub is unavailable; retrying")
-            await stop.sleep(for: delay)
+            log(
+                "agent \(options.agentID): \(operation): the hub is unavailable; retrying"
+                    + (stop.isSet ? " (a second signal gives up)" : ""))
+            await giveUp.sleep(for: delay)
             delay = min(delay * 2, .seconds(5))
         }
     }

@@ -17,11 +17,14 @@ enum CommandHelp {
                 the tasks that name no role.
                 --idle-delay (default 500ms) is the pause between claims that found nothing on the
                 local store; with --hub URL claims long-poll the server instead.
-                SIGINT or SIGTERM: stop claiming, let running commands finish and give back what has
-                not started; a second signal stops the commands and gives their tasks back. A runner
+                SIGINT or SIGTERM: stop claiming, let running commands finish (their outcomes are
+                reported, retried while the hub cannot be reached) and give back what has not
+                started; a second signal stops the commands and gives their tasks back. A runner
                 that stops sets its agent offline (heartbeat "offline": true), so its silence is not
                 reported as a failure. A command that exits 0 but whose evidence the hub refuses is
-                failed (retryable), so max_retries ends a task whose evidence never comes.
+                failed (retryable), so max_retries ends a task whose evidence never comes. A task
+                asking for a commit is sent the HEAD its command moved the workspace to; a HEAD it
+                found already checked out is not its evidence.
                 One runner at a time works under an --id: each runner sends a runner_id of its own
                 with its registration, heartbeats and claims, and the hub refuses another runner's while the
                 agent is live (heard from within 3 heartbeat intervals, not offline). A runner killed

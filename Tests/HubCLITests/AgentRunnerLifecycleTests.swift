@@ -81,6 +81,25 @@ import Testing
         #expect(task?["status"] == "completed", "\(task ?? .null)")
         let completed = try s.events(["event_types": ["task_completed"], "workflow_id": "wc"]).first
         #expect(completed?["data"]?["evidence"]?["commit"]?.stringValue?.count == 40, "\(completed ?? .null)")
+
+        // A command that makes no commit has none to show: the HEAD it found (wc's commit) was
+        // sent as its evidence, and any workspace with a history passed.
+        try s.succeed(
+            "wn", "create",
+            #"{"phases": [{"name": "p", "tasks": [{"task_id": "idle", "role": "code", "max_retries": 0, "evidence": {"commit": true}, "command": "true"}]}]}"#
+        )
+        try s.succeed("wn", "start")
+        let (second, secondLog) = try AgentRunnerTests.agent(
+            s, ["agent", "--id", "gn", "--roles", "code", "--workflow", "wn", "--idle-delay", "50ms"])
+        defer { if second.isRunning { kill(second.processIdentifier, SIGKILL) } }
+        var secondLines = secondLog
+        let noted = await secondLines.until("needs a commit, and its command made none")
+        #expect(noted?.contains("as before it ran") == true, "\(noted ?? "not logged")")
+        #expect(await secondLines.until("workflow wn is finished (failed") != nil)
+        #expect(await ProcessWait.exit(of: second, within: .seconds(30)), "the runner did not stop")
+        let idle = try s.tasks("wn")["idle"]
+        #expect(idle?["status"] == "failed", "\(idle ?? .null)")
+        #expect(idle?["error"]?["code"] == "EVIDENCE_MISSING", "\(idle ?? .null)")
     }
 
     /// A second runner under the id of an idle runner started (only a runner holding tasks was

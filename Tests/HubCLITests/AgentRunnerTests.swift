@@ -394,12 +394,35 @@ extension LineStream {
         }
     }
 
-    static func runner(_ hub: Scripted, log: @escaping @Sendable (String) -> Void) -> AgentRunner {
+    static func runner(_ hub: Scripted, log: @escaping @Sendable (String) -> Void, stop: StopFlag = StopFlag())
+        -> AgentRunner
+    {
         AgentRunner(
             hub: hub, heartbeatInterval: .seconds(30),
             options: .init(
                 agentID: "ag", roles: [], maxTasks: 1, command: ["true"], idleDelay: HubDuration(milliseconds: 1)),
-            log: log, stop: StopFlag())
+            log: log, stop: stop)
+    }
+
+    /// A first signal lets running commands finish: a finished command's outcome was sent once
+    /// and, the hub being away, dropped ("refused") while the runner exited 0; the task then
+    /// ran again elsewhere. It is retried until the hub answers, or a second signal.
+    @Test func aRunnerStoppingGracefullyStillDeliversItsOutcomes() async {
+        let down = HubError(.storeUnavailable, "down")
+        let stopping = StopFlag()
+        stopping.set()
+        let lines = LockedLines()
+        let delivered = Self.runner(Scripted([down, down]), log: lines.append, stop: stopping)
+        #expect(await delivered.report("complete-task", ["lease_id": "lease_x"]))
+        #expect(lines.all.contains { $0.contains("(a second signal gives up)") }, "\(lines.all)")
+        // A second signal: the outcome is not sent, and the log says so rather than "refused".
+        let urgent = StopFlag()
+        urgent.set()
+        urgent.urgent?.set()
+        let given = LockedLines()
+        let abandoned = Self.runner(Scripted([down]), log: given.append, stop: urgent)
+        #expect(await !abandoned.report("complete-task", ["lease_id": "lease_x"]))
+        #expect(given.all.contains { $0.contains("complete-task not sent: STORE_UNAVAILABLE") }, "\(given.all)")
     }
 
     /// The runner logged "complete-task refused: LEASE_EXPIRED" for a completion the hub had
