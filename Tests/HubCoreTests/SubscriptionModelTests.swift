@@ -259,26 +259,40 @@ import Testing
         #expect(DeliveryPlanner.order(sameSeverity, scheme: .strict).map(\.subscription.id) == ["sub_b", "sub_a"])
     }
 
+    /// The window is between the events' publication times: the first one was sent at 0, and
+    /// whenever they are read (live, a replay, a resumed stream), a copy published a minute
+    /// later repeats it and one published two minutes later does not.
     @Test func dedupDropsRepeatsOnlyInsideTheWindow() {
         var dedup = DeliveryDedup(window: .minutes(2))
-        let event = Self.events(["a"])[0]
-        var again = event
-        again.eventID = "evt_again"
-        again.sequence = 2
-        var other = again
+        var event = Self.events(["a"])[0]
+        event.timestamp = 1_000_000
+        func copy(_ id: String, after milliseconds: Int64) -> HubEvent {
+            var again = event
+            again.eventID = id
+            again.timestamp = event.timestamp + milliseconds
+            return again
+        }
+        var other = copy("evt_other", after: 60_000)
         other.data = ["n": 99]
-        dedup.record(event, now: 0)
+        dedup.record(event)
         let answers = [
-            dedup.repeats(again, now: 60_000), dedup.repeats(again, now: 120_000), dedup.repeats(other, now: 60_000),
+            dedup.repeats(copy("evt_minute", after: 60_000)), dedup.repeats(copy("evt_two", after: 120_000)),
+            dedup.repeats(other),
+            // Clocks of processes sharing a store differ: one published "before" it is as close.
+            dedup.repeats(copy("evt_earlier", after: -1_000)),
         ]
-        #expect(answers == [true, false, false])
+        #expect(answers == [true, false, false, true])
+        // A stream's keys the same way.
+        var stream = DeliveryDedup(window: .minutes(2))
+        let seen = [0, 119_999, 7_200_000].map { stream.isRepeat(key: "k", publishedAt: $0) }
+        #expect(seen == [false, true, false])
     }
 
     @Test func dedupDoesNotJudgeAnEventARepeatOfItself() {
         var dedup = DeliveryDedup(window: .minutes(2))
         let event = Self.events(["a"])[0]
-        #expect(!dedup.repeats(event, now: 0))  // nothing recorded until it is sent
-        dedup.record(event, now: 0)
-        #expect(!dedup.repeats(event, now: 1_000))  // a retry or a replay of the same event
+        #expect(!dedup.repeats(event))  // nothing recorded until it is sent
+        dedup.record(event)
+        #expect(!dedup.repeats(event))  // a retry or a replay of the same event
     }
 }

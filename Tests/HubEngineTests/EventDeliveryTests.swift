@@ -279,6 +279,26 @@ import Testing
         }
     }
 
+    /// The window is between the events' publication times, not their sending: a backlog read
+    /// in one moment (the receiver was down, a subscription from `all`, a resumed stream) lost
+    /// a report published hours after an identical one, which the live delivery had sent.
+    @Test func identicalEventsPublishedFarApartAreBothDeliveredFromABacklog() async throws {
+        let receiver = try await WebhookReceiver.start()
+        try await with(receiver) { delivery in
+            await t.run(nil, "configure-batching", #"{"batch_size": 10, "deduplication_enabled": true}"#)
+            await publish(1)
+            t.clock.advance(by: .hours(3))
+            await publish(1)
+            await publish(1)
+            await subscribe(receiver, #", "start_from": "all""#)
+            t.clock.advance(by: .seconds(1))
+            let round = try await delivery.deliverDue()
+            #expect(round.eventsDelivered == 2)
+            #expect(round.deduplicated == 1)
+            #expect(await receiver.received().map(Self.numbers) == [[1, 1]])
+        }
+    }
+
     @Test func aFailedDeliveryIsRetriedWithDeduplicationOn() async throws {
         let receiver = try await WebhookReceiver.start(statuses: [500], then: 200)
         try await with(receiver) { delivery in

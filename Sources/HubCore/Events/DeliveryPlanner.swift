@@ -67,11 +67,15 @@ public enum DeliveryPlanner {
 
 /// Remembers what a subscription was recently sent, to drop repeats inside the
 /// dedup window (§10 `deduplication_enabled`): the same `dedup_id`, or the same type,
-/// workflow, phase and data.
+/// workflow, phase and data, published within the window of the one sent. The window is
+/// measured between the events' own timestamps, not the times they were sent: a stream
+/// resumed, a replay or a subscription starting from `all` reads hours of history in a
+/// moment, and two reports published hours apart are not repeats because they are read
+/// together.
 public struct DeliveryDedup: Sendable {
-    /// When a key was last sent, and which event carried it (`nil` for a stream's keys).
+    /// When the event that last carried a key was published, and its id (`nil` for a stream's keys).
     private struct Sent: Sendable {
-        var at: Int64
+        var publishedAt: Int64
         var eventID: String?
     }
 
@@ -96,30 +100,36 @@ public struct DeliveryDedup: Sendable {
         return "content:\(eventType)|\(workflowID ?? "")|\(phase)|\(data.serialized(.canonical))"
     }
 
-    /// Whether `event` repeats another event recorded inside the window at `now`. The same
-    /// event again (a retry of a failed delivery, a replay) is not a repeat of itself, so it
-    /// goes out again. Records nothing: a webhook records only what its receiver took.
-    public func repeats(_ event: HubEvent, now: Int64) -> Bool {
-        guard let last = sent[Self.key(event)], now - last.at < window else { return false }
+    /// Whether `event` repeats another event sent before it that was published within the
+    /// window of it. The same event again (a retry of a failed delivery, a replay) is not a
+    /// repeat of itself, so it goes out again. Records nothing: a webhook records only what
+    /// its receiver took.
+    public func repeats(_ event: HubEvent) -> Bool {
+        guard let last = sent[Self.key(event)], within(last.publishedAt, event.timestamp) else { return false }
         return last.eventID != event.eventID
     }
 
-    /// Remembers that `event` was sent at `now`: another event with its key repeats it
-    /// until the window has passed.
-    public mutating func record(_ event: HubEvent, now: Int64) {
-        remember(Self.key(event), Sent(at: now, eventID: event.eventID), now: now)
+    /// Remembers that `event` was sent: another event with its key published within the
+    /// window of it repeats it.
+    public mutating func record(_ event: HubEvent) {
+        remember(Self.key(event), Sent(publishedAt: event.timestamp, eventID: event.eventID))
     }
 
-    /// Whether an event with this ``key(_:)`` repeats one seen inside the window at `now`;
-    /// records it when not. For a stream, whose events count as sent once handed over.
-    public mutating func isRepeat(key: String, now: Int64) -> Bool {
-        if let last = sent[key], now - last.at < window { return true }
-        remember(key, Sent(at: now, eventID: nil), now: now)
+    /// Whether an event with this ``key(_:)``, published at `publishedAt`, repeats one seen
+    /// before it; records it when not. For a stream, whose events count as sent once handed over.
+    public mutating func isRepeat(key: String, publishedAt: Int64) -> Bool {
+        if let last = sent[key], within(last.publishedAt, publishedAt) { return true }
+        remember(key, Sent(publishedAt: publishedAt, eventID: nil))
         return false
     }
 
-    private mutating func remember(_ key: String, _ entry: Sent, now: Int64) {
-        if sent.count > 10_000 { sent = sent.filter { now - $0.value.at < window } }
+    /// Publication times need not follow the sequence (processes sharing a store each read
+    /// their own clock), so the distance is taken either way.
+    private func within(_ a: Int64, _ b: Int64) -> Bool { abs(b - a) < window }
+
+    private mutating func remember(_ key: String, _ entry: Sent) {
+        // Keys of events published long before this one can no longer catch a repeat.
+        if sent.count > 10_000 { sent = sent.filter { within($0.value.publishedAt, entry.publishedAt) } }
         sent[key] = entry
     }
 }

@@ -197,7 +197,7 @@ public actor EventDelivery: Service {
             }
             if s.delivery == .realtime {
                 // A connected stream takes every pending event at once, one by one.
-                ready.append(prepare(s, scan.events, scan: scan, batching: batching, now: now))
+                ready.append(prepare(s, scan.events, scan: scan, batching: batching))
                 continue
             }
             switch DeliveryPlanner.plan(
@@ -208,9 +208,9 @@ public actor EventDelivery: Service {
                 round.nextDue = min(round.nextDue ?? until, until)
                 continue
             case .wait:
-                ready.append(prepare(s, scan.events, scan: scan, batching: batching, now: now))
+                ready.append(prepare(s, scan.events, scan: scan, batching: batching))
             case .deliver(let batch):
-                ready.append(prepare(s, batch, scan: scan, batching: batching, now: now))
+                ready.append(prepare(s, batch, scan: scan, batching: batching))
             }
         }
         // One ready delivery per subscription: the order comes back by id.
@@ -283,7 +283,7 @@ public actor EventDelivery: Service {
 
     /// Drops repeats when the batch's rule deduplicates, and works out the acknowledgement.
     private func prepare(
-        _ s: Subscription, _ batch: [HubEvent], scan: SubscriptionScan, batching: BatchingSettings, now: Int64
+        _ s: Subscription, _ batch: [HubEvent], scan: SubscriptionScan, batching: BatchingSettings
     ) -> Ready {
         let rule = batching.rule(for: batch[0])
         let all = batch.count == scan.events.count && !scan.full
@@ -296,11 +296,11 @@ public actor EventDelivery: Service {
             var memory = dedupMemory(s.id)
             send = []
             for event in batch {
-                if memory.repeats(event, now: now) {
+                if memory.repeats(event) {
                     repeats.append(event)
                 } else {
                     send.append(event)
-                    memory.record(event, now: now)
+                    memory.record(event)
                 }
             }
         }
@@ -314,10 +314,10 @@ public actor EventDelivery: Service {
     }
 
     /// Remembers a batch's events as sent, for the deduplication of the ones after them.
-    private func recordSent(_ item: Ready, now: Int64) {
+    private func recordSent(_ item: Ready) {
         guard item.rule.deduplication && item.subscription.optimizationGoal != .completeness else { return }
         var memory = dedupMemory(item.subscription.id)
-        for event in item.events { memory.record(event, now: now) }
+        for event in item.events { memory.record(event) }
         dedup[item.subscription.id] = memory
     }
 
@@ -363,7 +363,7 @@ public actor EventDelivery: Service {
             try tx.setSetting(DeliveryStatistics.settingKey, stats.json)
         }
         backoff[id] = nil
-        recordSent(item, now: now)
+        recordSent(item)
         if !item.events.isEmpty {
             round.batchesDelivered += 1
             round.eventsDelivered += item.events.count
@@ -443,7 +443,7 @@ public actor EventDelivery: Service {
             for continuation in consumers.values { continuation.yield(batch) }
         }
         streamPosition[id] = item.ackThrough
-        recordSent(item, now: now)
+        recordSent(item)
         try await hub.store.write { tx in
             guard var s = try tx.subscription(id) else { return }
             s.counters.delivered += item.events.count

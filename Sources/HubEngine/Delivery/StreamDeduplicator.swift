@@ -36,7 +36,11 @@ public struct StreamDeduplicator: Sendable {
             subject: event["subject"]?.stringValue ?? "",
             phase: Int(event["phase"]?.intValue ?? 0),
             data: event["data"] ?? .emptyObject, dedupID: event["dedup_id"]?.stringValue)
-        guard memory.isRepeat(key: key, now: hub.clock.nowMilliseconds()) else { return true }
+        // Its publication time, which the window is measured from (an event without one, which
+        // the hub never sends, counts as published now).
+        let published =
+            event["timestamp"]?.stringValue.flatMap(Timestamp.parseMilliseconds) ?? hub.clock.nowMilliseconds()
+        guard memory.isRepeat(key: key, publishedAt: published) else { return true }
         Counter(label: "hub_events_deduplicated_total").increment()
         return false
     }

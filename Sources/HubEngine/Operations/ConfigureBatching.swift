@@ -44,7 +44,8 @@ enum ConfigureBatching {
             .init(
                 "deduplication_enabled",
                 .boolean(
-                    "Drop repeats (same dedup_id, or same type, workflow, phase and data) inside the dedup window.")),
+                    "Drop repeats (same dedup_id, or same type, workflow, phase and data) published within the dedup window of one delivered, however late they are read."
+                )),
             .init("enabled", .boolean("Whether these types are batched at all. Defaults to true.")),
             .init(
                 "reset",
