@@ -32,6 +32,12 @@ public final class Hub: Sendable {
     /// `allocate-resources` up to its `max_wait_time` (§8), where a one-shot command returns
     /// the queued request at once.
     public let serving: Bool
+    /// Until when a serving hub holds back the expiry of silent agents and lapsed leases: one
+    /// lease duration (3 heartbeat intervals) from its start. Agents cannot heartbeat to a
+    /// server that is down, so silence that began before it was listening is not theirs; a
+    /// restart after an outage longer than that failed every connected agent at once and
+    /// stopped their work. (Task timeouts still apply: they are the task's, not the agent's.)
+    public let expiryHeldUntil: Int64?
 
     public init(
         store: any Store, stateDirectory: String, configuration: Configuration = .init(),
@@ -48,6 +54,8 @@ public final class Hub: Sendable {
         self.logger = logger
         self.table = .standard
         self.serving = serving
+        self.expiryHeldUntil =
+            serving ? clock.nowMilliseconds() + configuration.heartbeatInterval.milliseconds * 3 : nil
         store.observeCommits(eventFeed)
     }
 

@@ -65,10 +65,10 @@ public protocol DispatchReader {
     /// Running tasks whose own timeout is at or before `now`.
     func overdueTasks(now: Int64) throws -> [WorkTask]
     /// Whether any of the reads the dispatcher's sweep makes would find something:
-    /// `agentsSilentSince(silentSince)`, `expiredLeases(now:)`, `overdueTasks(now:)`,
-    /// `reservedTasks()` or `liveAllocations()`. One look instead of five, for every
-    /// dispatcher operation, most of which find nothing due.
-    func sweepHasWork(silentSince: Int64, now: Int64) throws -> Bool
+    /// `agentsSilentSince(silentSince)`, `expiredLeases(now: leasesExpiredBy)`,
+    /// `overdueTasks(now:)`, `reservedTasks()` or `liveAllocations()`. One look instead of
+    /// five, for every dispatcher operation, most of which find nothing due.
+    func sweepHasWork(silentSince: Int64, leasesExpiredBy: Int64, now: Int64) throws -> Bool
 }
 
 /// Writes of the agent pool and task dispatch.

@@ -412,8 +412,9 @@ extension SQLiteTransaction {
           OR EXISTS (SELECT 1 FROM resource_allocations WHERE state IN ('queued','granted'))
         """
 
-    func sweepHasWork(silentSince: Int64, now: Int64) throws -> Bool {
-        try Bool.fetchOne(db.cachedStatement(sql: Self.sweepQuery), arguments: [silentSince, now, now]) ?? true
+    func sweepHasWork(silentSince: Int64, leasesExpiredBy: Int64, now: Int64) throws -> Bool {
+        try Bool.fetchOne(db.cachedStatement(sql: Self.sweepQuery), arguments: [silentSince, leasesExpiredBy, now])
+            ?? true
     }
 
     static let overdueTasksQuery =

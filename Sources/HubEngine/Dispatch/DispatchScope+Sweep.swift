@@ -5,10 +5,12 @@ extension DispatchScope {
     /// Applies what is due at `now` (§7): agents silent for 3 heartbeat intervals
     /// become `unresponsive` and lose their leases; lapsed leases end; tasks past
     /// their own `timeout` are failed and retried. Every dispatcher operation runs
-    /// this first, so it works with no server running.
-    mutating func sweep() throws {
-        let silentSince = now - leaseDuration
-        guard try tx.sweepHasWork(silentSince: silentSince, now: now) else { return }
+    /// this first, so it works with no server running. `holdingExpiry`: a server that has
+    /// just started (``Hub/expiryHeldUntil``) fails no agent and ends no lease for silence yet.
+    mutating func sweep(holdingExpiry: Bool = false) throws {
+        let silentSince = holdingExpiry ? Int64.min : now - leaseDuration
+        let leasesDue = holdingExpiry ? Int64.min : now
+        guard try tx.sweepHasWork(silentSince: silentSince, leasesExpiredBy: leasesDue, now: now) else { return }
         for var agent in try tx.agentsSilentSince(silentSince) {
             agent.status = .unresponsive
             try tx.save(agent)
@@ -35,7 +37,7 @@ extension DispatchScope {
             }
             try releaseAllocations(agentID: agent.agentID, reason: "agent \(agent.agentID) failed")
         }
-        for lease in try tx.expiredLeases(now: now) {
+        for lease in try tx.expiredLeases(now: leasesDue) {
             try requeue(
                 lease: lease, ending: .expired, countAttempt: true, reason: "lease expired", cause: nil,
                 runEnded: lease.expiresAt)

@@ -107,9 +107,10 @@ extension Hub {
         let ids = self.ids
         let configuration = self.configuration
         let rootCause = Mutation.causeOfChanges
+        let expiryHeldUntil = self.expiryHeldUntil
         return try await store.write { tx in
             var scope = DispatchScope(tx: tx, now: now, ids: ids, configuration: configuration, rootCause: rootCause)
-            try scope.sweep()
+            try scope.sweep(holdingExpiry: expiryHeldUntil.map { now < $0 } ?? false)
             scope.beginOperation()
             let value = try body(&scope)
             try scope.finish()
