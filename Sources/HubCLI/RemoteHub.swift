@@ -102,29 +102,37 @@ final class RemoteHub: OperationPerformer {
         return OperationResponse(json: json)
     }
 
-    /// The answer to a call its caller cancelled (an MCP client closing its input, a signal)
-    /// before the server answered: not an unreachable hub. The connection closing tells the
-    /// server, which withdraws a waiting claim or resource request then (§13), so these
-    /// answer as on the local store: a claim took nothing, a resource request was withdrawn.
-    /// Of anything else the answer is lost, and that is what is said. `elapsed`: how long the
-    /// call went on.
+    /// The answer to a call its caller cancelled (an MCP client cancelling or closing its
+    /// input, a signal) before the server answered: not an unreachable hub. The connection
+    /// closing tells the server, which withdraws a waiting claim or resource request then
+    /// (§13) — unless it was granted in the same moment, and the answer went out as the
+    /// connection closed. So nothing is said to have been taken or withdrawn: the answer says
+    /// what may have happened and how to undo it. `elapsed`: how long the call went on.
     func cancelled(_ request: OperationRequest, after elapsed: Duration) -> OperationResponse {
         switch request.operation {
         case "claim-task" where request.waitsForWork:
-            let outcome = OperationOutcome(
-                result: [
-                    "agent_id": request.parameters["agent_id"] ?? .null, "tasks": [], "count": 0,
-                ],
-                nextSteps: ["The wait was cut short before a task was eligible; claim again to wait more"])
-            return OperationResponse.success(
-                request: request, outcome: outcome,
-                timestamp: Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)), elapsed: elapsed)
+            let agent = request.parameters["agent_id"]?.stringValue ?? "the agent"
+            return failure(
+                request,
+                HubError(
+                    .storeUnavailable, "The claim was cut short while it waited, before its answer came",
+                    details:
+                        "The server withdraws a waiting claim when its client goes, but a task assigned in that same moment is held for \(agent) under a lease nobody received.",
+                    suggestions: [
+                        "Give back any such lease: heartbeat with held_leases listing only the leases \(agent) has received",
+                        "Or claim again: the agent's load in monitor-pool shows what it holds",
+                    ]))
         case "allocate-resources" where request.waitsForWork:
             return failure(
                 request,
                 HubError(
-                    .resourceTimeout, "The resource request was withdrawn while it waited: its call was cancelled",
-                    details: "Nothing is held for it.", suggestions: ["Send allocate-resources again"]))
+                    .resourceTimeout, "The resource request was cut short while it waited, before its answer came",
+                    details:
+                        "The server withdraws a waiting request when its client goes; one granted in that same moment is held under an allocation id nobody received.",
+                    suggestions: [
+                        "Look for it: get-events '{\"event_types\": [\"resource_allocated\"], \"order\": \"desc\", \"limit\": 10}' lists recent grants with their allocation_id",
+                        "Free a grant nobody uses with release-resources and its allocation_id; then send allocate-resources again",
+                    ]))
         default:
             return failure(
                 request,

@@ -26,8 +26,12 @@ public struct MCPToolCatalog: Sendable {
         return Tool(
             name: toolName(op.name), title: op.name, description: description,
             inputSchema: inputSchema(op).mcpValue,
-            annotations: .init(readOnlyHint: op.readOnly, openWorldHint: false))
+            annotations: .init(readOnlyHint: readOnlyHint(op), openWorldHint: false))
     }
+
+    /// Whether a client may take the tool to change nothing (and run it without asking):
+    /// not `get_events`, whose `ack` moves a subscription's durable cursor (consumes its events).
+    static func readOnlyHint(_ op: OperationDescriptor) -> Bool { op.readOnly && op.name != "get-events" }
 
     /// The operation's parameter schema with `workflow_id` added in front.
     static func inputSchema(_ op: OperationDescriptor) -> JSONValue {

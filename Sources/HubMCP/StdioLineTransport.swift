@@ -270,9 +270,63 @@ public actor StdioLineTransport: Transport {
         do {
             message = try JSONParser.parse(bytes: bytes)
         } catch {
-            return .refused(errorLine(id: .null, code: -32700, "Parse error: \(error.description)"))
+            // A line this parser refuses may still name its request's id (valid JSON nested too
+            // deep, a key given twice): answered with `null`, no client could match the answer,
+            // and its call waited for ever.
+            return .refused(
+                errorLine(id: requestID(in: bytes) ?? .null, code: -32700, "Parse error: \(error.description)"))
         }
         return classify(message: message)
+    }
+
+    /// The `id` member of the object `bytes` holds, when it is a string without escapes or an
+    /// integer, found by scanning (the line could not be parsed); `nil` otherwise.
+    static func requestID(in bytes: [UInt8]) -> JSONValue? {
+        var depth = 0
+        var i = 0
+        var expectingKey = false
+        while i < bytes.count {
+            let byte = bytes[i]
+            switch byte {
+            case UInt8(ascii: "{"):
+                depth += 1
+                expectingKey = depth == 1
+            case UInt8(ascii: "["): depth += 1
+            case UInt8(ascii: "}"), UInt8(ascii: "]"): depth -= 1
+            case UInt8(ascii: ","): expectingKey = depth == 1
+            case UInt8(ascii: "\""):
+                // A string: skip it whole, escapes included; at the top level in key position, read it.
+                let start = i + 1
+                i += 1
+                while i < bytes.count && bytes[i] != UInt8(ascii: "\"") { i += bytes[i] == UInt8(ascii: "\\") ? 2 : 1 }
+                let isIDKey = expectingKey && Array(bytes[start..<min(i, bytes.count)]) == Array("id".utf8)
+                expectingKey = false
+                if isIDKey { return value(after: i + 1, in: bytes) }
+            default: break
+            }
+            i += 1
+        }
+        return nil
+    }
+
+    /// The string or integer after the `:` that follows `index`.
+    private static func value(after index: Int, in bytes: [UInt8]) -> JSONValue? {
+        var i = index
+        func skipSpace() { while i < bytes.count && [0x20, 0x09, 0x0A, 0x0D].contains(bytes[i]) { i += 1 } }
+        skipSpace()
+        guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { return nil }
+        i += 1
+        skipSpace()
+        guard i < bytes.count else { return nil }
+        if bytes[i] == UInt8(ascii: "\"") {
+            guard let end = bytes[(i + 1)...].firstIndex(of: UInt8(ascii: "\"")) else { return nil }
+            let text = bytes[(i + 1)..<end]
+            guard !text.contains(UInt8(ascii: "\\")) else { return nil }
+            return .string(String(decoding: text, as: UTF8.self))
+        }
+        let digits = bytes[i...].prefix { $0 == UInt8(ascii: "-") || (0x30...0x39).contains($0) }
+        guard let number = Int64(String(decoding: digits, as: UTF8.self)) else { return nil }
+        return .int(number)
     }
 
     /// ``classify(_:)`` of a parsed message (or of a batch's entry).

@@ -30,7 +30,8 @@ import Testing
             }
             let required = schema["required"]?.arrayValue ?? []
             #expect(required.contains("workflow_id") == (op.scope == .workflow), "\(tool.name)")
-            #expect(tool.annotations.readOnlyHint == op.readOnly, "\(tool.name)")
+            // get_events acknowledges with `ack`: a client must not run it as a mere read.
+            #expect(tool.annotations.readOnlyHint == (op.readOnly && tool.name != "get_events"), "\(tool.name)")
         }
     }
 

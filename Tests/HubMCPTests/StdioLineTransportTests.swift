@@ -46,6 +46,35 @@ import Testing
         #expect(StdioLineTransport.responseKey(Array(#"{"id":1,"jsonrpc":"2.0","result":{}}"#.utf8)) == "1")
     }
 
+    /// A request this parser refuses (valid JSON nested deeper than it reads, a key given
+    /// twice, a number out of range) was answered with `id: null`, which no client can match:
+    /// its call waited for ever. The id is found by scanning the line.
+    @Test func aRefusedRequestIsAnsweredWithItsOwnID() throws {
+        let deep = String(repeating: #"{"a":"#, count: 130) + "1" + String(repeating: "}", count: 130)
+        let lines = [
+            (
+                #"{"jsonrpc":"2.0","id":13,"method":"tools/call","params":{"name":"create","arguments":"# + deep + "}}",
+                "13"
+            ),
+            (
+                #"{"jsonrpc":"2.0","method":"tools/call","params":{"limit":2,"limit":3,"id":9},"id":"req-7"}"#,
+                #""req-7""#
+            ),
+            (#"{"jsonrpc":"2.0","params":{"x":"a "id": 4"},"id":-2,"n":1e400}"#, "-2"),
+            (#"{"jsonrpc":"2.0","id":5,"#, "5"),
+            (#"{"jsonrpc":"2.0","params":{"id":8},"n":1e400}"#, "null"),
+        ]
+        for (line, id) in lines {
+            guard case .refused(let answer) = StdioLineTransport.classify(Array(line.utf8)) else {
+                Issue.record("not refused: \(line.prefix(80))")
+                continue
+            }
+            let json = try JSONParser.parse(answer)
+            #expect(json["id"]?.serialized() == id, "\(answer)")
+            #expect(json["error"]?["code"] == -32700)
+        }
+    }
+
     /// A batch is never passed on as it is (the SDK ran each entry past every check made
     /// here: before initialize, null ids, bad params); its entries are read one by one, and
     /// the session's version decides whether it is answered at all.
