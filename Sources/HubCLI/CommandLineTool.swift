@@ -89,7 +89,11 @@ public struct CommandLineTool: Sendable {
         if invocation.help || words.first == "help" {
             // `--help` anywhere asks about the operation named (`w1 create --help`); `help create
             // '{…}'` is not a create of a workflow named help, so a second word is refused.
-            let topics = invocation.help ? Array(words.filter { table[$0] != nil }.suffix(1)) : Array(words.dropFirst())
+            // (`mcp --help`, `openapi --help`: the commands that are not operations have pages too.)
+            let topics =
+                invocation.help
+                ? Array(words.filter { table[$0] != nil || CommandHelp.text($0) != nil }.suffix(1))
+                : Array(words.dropFirst())
             guard topics.count <= 1 else {
                 return emitError(
                     HubError(

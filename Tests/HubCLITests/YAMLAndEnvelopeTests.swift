@@ -328,7 +328,8 @@ import Testing
         }
         #expect(try hub.run("--help").stdout == overview.stdout)
         // `serve --help` and `agent … -h` were unknown options (exit 2); they are the commands' help.
-        for words in [["serve", "--help"], ["agent", "--id", "x", "-h"]] {
+        // `mcp --help` printed the overview.
+        for words in [["serve", "--help"], ["agent", "--id", "x", "-h"], ["mcp", "--help"], ["openapi", "-h"]] {
             let text = try hub.runner.run(words)
             #expect(text.status == 0, "\(words): \(text.stdout)")
             #expect(text.stdout == (try hub.run("help", words[0])).stdout)
