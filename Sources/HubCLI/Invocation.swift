@@ -59,11 +59,7 @@ struct Invocation {
             } else if arg == "--request" {
                 request = try value(arg)
             } else if arg == "--set" {
-                let pair = try value(arg)
-                guard let eq = pair.firstIndex(of: "="), eq != pair.startIndex else {
-                    throw HubError(.invalidArguments, "--set needs KEY=VALUE, got \"\(pair.prefix(80))\"")
-                }
-                overrides.append((String(pair[..<eq]), String(pair[pair.index(after: eq)...])))
+                overrides.append(try Self.setting(try value(arg)))
             } else {
                 throw HubError(
                     .invalidArguments, "Unknown option \(arg.prefix(80))",
@@ -80,6 +76,14 @@ struct Invocation {
                 details: "Name the directory that holds (or will hold) the hub's state.",
                 suggestions: ["Leave the option out for .claude/coordination under the current directory"])
         }
+    }
+
+    /// The key and value of `--set KEY=VALUE`.
+    static func setting(_ pair: String) throws(HubError) -> (String, String) {
+        guard let eq = pair.firstIndex(of: "="), eq != pair.startIndex else {
+            throw HubError(.invalidArguments, "--set needs KEY=VALUE, got \"\(pair.prefix(80))\"")
+        }
+        return (String(pair[..<eq]), String(pair[pair.index(after: eq)...]))
     }
 
     /// The positional words of a command line whose options could not be read, so that its

@@ -37,12 +37,7 @@ struct ServeOptions {
                 }
                 port = n
             case "--state-dir": stateDirectory = try value(arg)
-            case "--set":
-                let pair = try value(arg)
-                guard let eq = pair.firstIndex(of: "="), eq != pair.startIndex else {
-                    throw HubError(.invalidArguments, "--set needs KEY=VALUE, got \"\(pair.prefix(80))\"")
-                }
-                overrides.append((String(pair[..<eq]), String(pair[pair.index(after: eq)...])))
+            case "--set": overrides.append(try Invocation.setting(try value(arg)))
             case "--admin-token":
                 adminToken = try value(arg)
                 tokenSource = "--admin-token"
