@@ -62,7 +62,15 @@ extension SQLiteTransaction {
     /// four cached statements serve every batch.
     private static let rowsPerStatement = [64, 16, 4, 1]
 
-    func append(_ events: [EventToAppend], timestamp: Int64) throws -> [HubEvent] {
+    func append(_ events: [EventToAppend], timestamp given: Int64) throws -> [HubEvent] {
+        // The log's times never go back along its sequence: an operation reads the clock before
+        // it waits for the writer, so one that started first (in this process or another) may
+        // commit after one that started later. Stamped with its own time, its events were
+        // earlier than events before them, and a reader polling with `since` the last time it
+        // saw skipped them. Such an event takes the time of the one before it.
+        let latest = try Int64.fetchOne(
+            db.cachedStatement(sql: "SELECT timestamp FROM events ORDER BY sequence DESC LIMIT 1"))
+        let timestamp = max(given, latest ?? given)
         // Several rows per statement: AUTOINCREMENT reads and writes its counter once per
         // statement, and the statement's set-up is paid once, not once per event.
         var out: [HubEvent] = []

@@ -10,6 +10,7 @@ extension StoreConformance {
         ("dedup ids are found only inside the window", dedupLookup),
         ("a batch of events takes consecutive sequences and reads back as appended", batchAppend),
         ("an append that breaks a constraint stores none of its batch", failedAppend),
+        ("the log's times never go back along its sequence", timesNeverGoBack),
         ("causation links find an event's effects", causationLinks),
         ("time bounds map to sequences", timeToSequence),
         ("retention removes what its rule selects and sequences keep rising", retention),
@@ -200,6 +201,27 @@ extension StoreConformance {
         try expect(otherWorkflow == nil, "a dedup id was found in another workflow")
     }
 
+    /// An append stamped earlier than the newest event (its operation read the clock before
+    /// another, in this process or another, that committed first) takes the newest event's
+    /// time: the log's times never go back along its sequence, so reading by time (`since`,
+    /// `from_time`) skips nothing that reading by sequence returns.
+    static func timesNeverGoBack(_ store: any Store) async throws {
+        let (latest, late, next) = try await store.write { tx in
+            let newest = try tx.events(EventQuery(limit: 1, descending: true)).first?.timestamp ?? 0
+            let latest = try tx.append(draft("stamped"), eventID: "evt_conf_stamped", timestamp: newest + 10_000)
+                .timestamp
+            let late = try tx.append(draft("stamped_early"), eventID: "evt_conf_early", timestamp: latest - 500)
+            let next = try tx.append(draft("stamped_later"), eventID: "evt_conf_later_time", timestamp: latest + 7)
+            return (latest, late, next)
+        }
+        try expect(
+            late.timestamp == latest, "an event stamped before the newest one kept \(late.timestamp) < \(latest)")
+        try expect(next.timestamp == latest + 7, "an event stamped later took \(next.timestamp), not its own time")
+        let stored = try await store.read { tx in try tx.events(EventQuery(afterSequence: late.sequence - 1, limit: 2))
+        }
+        try expect(stored.map(\.timestamp) == [latest, latest + 7], "stored times: \(stored.map(\.timestamp))")
+    }
+
     static func failedAppend(_ store: any Store) async throws {
         let before = try await store.read { tx in try tx.lastEventSequence() }
         _ = try await store.write { tx in try tx.append(draft("taken"), eventID: "evt_conf_taken", timestamp: 1) }
@@ -238,11 +260,12 @@ extension StoreConformance {
                     dedupID: n == 7 ? "batch-7" : nil),
                 eventID: "evt_batch_\(n)", serializedData: #"{"n":\#(n)}"#)
         }
-        let (before, appended, after) = try await store.write { tx in
+        let (before, latest, appended, after) = try await store.write { tx in
             let before = try tx.lastEventSequence()
-            let appended = try tx.append(batch, timestamp: 42)
-            let after = try tx.append(draft("batch_after"), eventID: "evt_batch_after", timestamp: 43)
-            return (before, appended, after)
+            let latest = try tx.events(EventQuery(limit: 1, descending: true)).first?.timestamp ?? 0
+            let appended = try tx.append(batch, timestamp: latest + 42)
+            let after = try tx.append(draft("batch_after"), eventID: "evt_batch_after", timestamp: latest + 43)
+            return (before, latest, appended, after)
         }
         try expect(appended.map(\.eventID) == batch.map(\.eventID), "the batch came back out of order")
         try expect(
@@ -255,7 +278,7 @@ extension StoreConformance {
         for (stored, returned) in zip(read, appended) {
             try expect(
                 stored == returned, "\(stored) reads back differently from what the append returned: \(returned)")
-            try expect(stored.timestamp == 42, "\(stored.eventID) has the time \(stored.timestamp)")
+            try expect(stored.timestamp == latest + 42, "\(stored.eventID) has the time \(stored.timestamp)")
         }
         for (stored, sent) in zip(read, batch) {
             var expected = sent.draft
@@ -330,19 +353,23 @@ extension StoreConformance {
     }
 
     static func retention(_ store: any Store) async throws {
+        // Times from the newest event on (the log's times never go back; other cases may share the store).
+        let t0 = try await store.read { tx in
+            try tx.events(EventQuery(limit: 1, descending: true)).first?.timestamp ?? 0
+        }
         _ = try await store.write { tx in
             [
-                try tx.append(draft("task_ready", workflow: "conf_ret"), eventID: "evt_r1", timestamp: 10),
-                try tx.append(draft("completed", workflow: "conf_ret"), eventID: "evt_r2", timestamp: 20),
+                try tx.append(draft("task_ready", workflow: "conf_ret"), eventID: "evt_r1", timestamp: t0 + 10),
+                try tx.append(draft("completed", workflow: "conf_ret"), eventID: "evt_r2", timestamp: t0 + 20),
                 try tx.append(
-                    draft("task_failed", workflow: "conf_ret", severity: .error), eventID: "evt_r3", timestamp: 30),
-                try tx.append(draft("task_ready", workflow: "conf_ret"), eventID: "evt_r4", timestamp: 500),
+                    draft("task_failed", workflow: "conf_ret", severity: .error), eventID: "evt_r3", timestamp: t0 + 30),
+                try tx.append(draft("task_ready", workflow: "conf_ret"), eventID: "evt_r4", timestamp: t0 + 500),
             ]
         }
         // Info events other than `completed` older than 100 go; nothing is older than 5.
         // (Other cases may share the store, so only this workflow's events are checked.)
         let removed = try await store.write { tx in
-            try tx.deleteEvents(RetentionRule(before: 5, infoBefore: 100, keptTypes: ["completed"]))
+            try tx.deleteEvents(RetentionRule(before: t0 + 5, infoBefore: t0 + 100, keptTypes: ["completed"]))
         }
         let left = try await store.read { tx in try tx.events(EventQuery(workflowID: "conf_ret")) }
         try expect(removed >= 1, "retention removed \(removed) events, expected at least evt_r1")
@@ -350,13 +377,13 @@ extension StoreConformance {
             left.map(\.eventID) == ["evt_r2", "evt_r3", "evt_r4"], "retention left \(left.map(\.eventID))")
         // A rule scoped to one workflow, or to all but some, touches only those events.
         let scoped = try await store.write { tx in
-            _ = try tx.append(draft("task_ready", workflow: "conf_ret_own"), eventID: "evt_r6", timestamp: 40)
+            _ = try tx.append(draft("task_ready", workflow: "conf_ret_own"), eventID: "evt_r6", timestamp: t0 + 540)
             // Newer than the rules' limit, so evt_r6 is not the newest event, which always stays.
             let tail = try tx.append(
-                draft("task_ready", workflow: "conf_ret_tail"), eventID: "evt_r7", timestamp: 2_000)
+                draft("task_ready", workflow: "conf_ret_tail"), eventID: "evt_r7", timestamp: t0 + 2_000)
             let spared = try tx.deleteEvents(
-                RetentionRule(before: 1_000, exceptWorkflows: ["conf_ret", "conf_ret_own"]))
-            let other = try tx.deleteEvents(RetentionRule(before: 1_000, workflowID: "conf_ret_other"))
+                RetentionRule(before: t0 + 1_000, exceptWorkflows: ["conf_ret", "conf_ret_own"]))
+            let other = try tx.deleteEvents(RetentionRule(before: t0 + 1_000, workflowID: "conf_ret_other"))
             return (spared, other, tail.sequence)
         }
         let kept = try await store.read { tx in
@@ -365,7 +392,7 @@ extension StoreConformance {
         }
         try expect(kept == 4 && scoped.1 == 0, "a scoped rule removed events outside its scope (\(kept) left)")
         let own = try await store.write { tx in
-            try tx.deleteEvents(RetentionRule(before: 1_000, workflowID: "conf_ret_own"))
+            try tx.deleteEvents(RetentionRule(before: t0 + 1_000, workflowID: "conf_ret_own"))
         }
         try expect(own == 1, "a rule for one workflow removed \(own) of its events, expected 1")
         // Everything old goes, but the newest event stays so sequences keep rising.
@@ -373,7 +400,7 @@ extension StoreConformance {
         let last = try await store.read { tx in try tx.lastEventSequence() }
         try expect(last == scoped.2, "the newest event did not survive retention")
         let next = try await store.write { tx in
-            try tx.append(draft("task_ready", workflow: "conf_ret"), eventID: "evt_r5", timestamp: 600)
+            try tx.append(draft("task_ready", workflow: "conf_ret"), eventID: "evt_r5", timestamp: t0 + 2_600)
         }
         try expect(next.sequence > scoped.2, "a sequence was reused after retention")
     }
