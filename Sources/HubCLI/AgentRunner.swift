@@ -81,6 +81,7 @@ struct AgentRunner {
             // Whether the last claim was a long poll that came back empty: the server ends one
             // early when its workflow is over, so the runner looks at the workflow before the next.
             var emptyLongPoll = false
+            var failedClaims = 0
             while !stop.isSet {
                 if let id = options.workflowID, running.value == 0 || emptyLongPoll, let ended = await workflowEnded(id)
                 {
@@ -129,8 +130,15 @@ struct AgentRunner {
                     }
                     claimed = answer?["tasks"]?.arrayValue ?? []
                     emptyLongPoll = options.claimWait != nil && answer != nil && claimed.isEmpty
-                    // A failed claim (a hub restarting) is not a long poll: pause before the next.
-                    if answer == nil { await stop.sleep(for: .milliseconds(options.idleDelay.milliseconds)) }
+                    // A failed claim (a hub restarting) is not a long poll: pause before the next,
+                    // longer after each failure in a row (up to 5s), so a hub that is down for a
+                    // while gets (and the log shows) a claim every few seconds, not two a second.
+                    if answer == nil {
+                        failedClaims += 1
+                        await stop.sleep(for: Self.pause(afterFailures: failedClaims, idle: options.idleDelay))
+                    } else {
+                        failedClaims = 0
+                    }
                 }
                 if stop.isSet {
                     // Claimed as the stop came: not started, so given back at once.
@@ -314,6 +322,14 @@ struct AgentRunner {
             return (nil, error)
         }
         return (response.json["result"], nil)
+    }
+
+    /// The pause before the next claim after `failures` failed claims in a row: the idle
+    /// delay, doubled for each failure after the first, at most 5s (never less than the delay).
+    static func pause(afterFailures failures: Int, idle: HubDuration) -> Duration {
+        let idle = max(1, idle.milliseconds)
+        let grown = idle << Int64(min(max(0, failures - 1), 16))
+        return .milliseconds(max(idle, min(grown, 5_000)))
     }
 
     /// A task claimed after the stop: given back without running it.

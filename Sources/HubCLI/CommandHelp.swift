@@ -16,8 +16,9 @@ enum CommandHelp {
                 output's tail as the result. Progress goes to stderr. Without --roles it takes only
                 the tasks that name no role.
                 --idle-delay (default 500ms) is the pause between claims that found nothing on the
-                local store; with --hub URL claims long-poll the server instead.
-                SIGINT or SIGTERM: stop claiming, let running commands finish (their outcomes are
+                local store; with --hub URL claims long-poll the server instead. After a claim that
+                failed (a hub restarting) the pause doubles with each failure in a row, up to 5s.
+                SIGINT, SIGTERM or SIGHUP: stop claiming, let running commands finish (their outcomes are
                 reported, retried while the hub cannot be reached) and give back what has not
                 started; a second signal stops the commands and gives their tasks back. A runner
                 that stops sets its agent offline (heartbeat "offline": true), so its silence is not
@@ -49,7 +50,7 @@ enum CommandHelp {
                 timeouts, interval checkpoints, retention and webhook delivery. --port 0 picks a free
                 port; the address is printed on stderr. Without an admin token (--admin-token or
                 COORDINATION_HUB_ADMIN_TOKEN, at least 16 characters) only a loopback address may be
-                bound. SIGTERM or SIGINT shuts down gracefully. After a start, agents have 3
+                bound. SIGTERM, SIGINT or SIGHUP shuts down gracefully. After a start, agents have 3
                 heartbeat intervals to reach the server before their silence fails them and ends
                 their leases: they could not heartbeat while it was down.
 

@@ -36,8 +36,8 @@ extension Platform {
         }
         private static let listeners = Mutex(Listeners())
 
-        /// Calls `listener` with the signal's number for each SIGINT and SIGTERM from now
-        /// on, instead of letting them end the process. Answers `false`, and changes
+        /// Calls `listener` with the signal's number for each SIGINT, SIGTERM and SIGHUP from
+        /// now on, instead of letting them end the process. Answers `false`, and changes
         /// nothing, when no pipe could be made: the signals then end the process as usual.
         @discardableResult
         static func listen(_ listener: @escaping @Sendable (Int32) -> Void) -> Bool {
@@ -51,7 +51,12 @@ extension Platform {
             }
             guard install else { return true }
             Thread.detachNewThread { relay(from: ends.read) }
-            for sig in [SIGINT, SIGTERM] {
+            // SIGHUP (the terminal or ssh session closing) ended the process at once, before a
+            // runner could give its tasks back or set its agent offline: it stops as SIGTERM does —
+            // unless it was ignored when the process started (nohup), which stays so.
+            let hangup = signal(SIGHUP, SIG_IGN)
+            let hangupIgnored = unsafeBitCast(hangup, to: Int.self) == unsafeBitCast(SIG_IGN, to: Int.self)
+            for sig in hangupIgnored ? [SIGINT, SIGTERM] : [SIGINT, SIGTERM, SIGHUP] {
                 // A handler, not SIG_IGN: an ignored signal stays ignored in the commands the agent
                 // runner starts, and they could then not be stopped with SIGTERM.
                 signal(sig) { sig in

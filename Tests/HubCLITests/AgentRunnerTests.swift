@@ -88,6 +88,21 @@ extension LineStream {
         for pid in pids where Self.alive(pid) { kill(pid, SIGKILL) }
     }
 
+    /// SIGHUP (a terminal or ssh session closing) ended the runner at once (exit 129), its
+    /// agent left `available` until it was found silent and failed: it stops as SIGTERM does.
+    @Test func aHangupStopsTheRunnerGracefully() async throws {
+        let s = try DispatchSandbox("agent-hangup")
+        defer { s.remove() }
+        let (runner, log) = try Self.agent(s, ["agent", "--id", "hup", "--idle-delay", "50ms", "--", "true"])
+        defer { if runner.isRunning { kill(runner.processIdentifier, SIGKILL) } }
+        var lines = log
+        #expect(await lines.until("registered") != nil)
+        kill(runner.processIdentifier, SIGHUP)
+        #expect(await ProcessWait.exit(of: runner, within: .seconds(30)), "the runner did not stop")
+        #expect(runner.terminationStatus == 0)
+        #expect(try s.pool()["hup"]?["status"] == "offline")
+    }
+
     /// With the default heartbeat interval, the next claim's sweep times the task out and hands
     /// its retry to the same runner long before a heartbeat would tell it the first run's lease
     /// is gone: both ran at once. A task handed out again stops its earlier run.
@@ -447,6 +462,19 @@ extension LineStream {
         private var lines: [String] = []
         func append(_ line: String) { lock.withLock { lines.append(line) } }
         var all: [String] { lock.withLock { lines } }
+    }
+}
+
+/// How long the runner waits before claiming again after claims that failed.
+@Suite struct ClaimBackoffTests {
+    /// A hub that was down got a claim, and the log a line, every --idle-delay (two a second
+    /// by default) for as long as it was down; the pause grows with each failure in a row.
+    @Test func thePauseGrowsWithFailuresInARowUpToFiveSeconds() {
+        let idle = HubDuration(milliseconds: 500)
+        let pauses = [1, 2, 3, 4, 5, 40].map { AgentRunner.pause(afterFailures: $0, idle: idle) }
+        #expect(pauses == [.milliseconds(500), .seconds(1), .seconds(2), .seconds(4), .seconds(5), .seconds(5)])
+        // An idle delay longer than the cap is kept as given.
+        #expect(AgentRunner.pause(afterFailures: 3, idle: HubDuration(milliseconds: 9_000)) == .seconds(9))
     }
 }
 
