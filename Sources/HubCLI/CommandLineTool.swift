@@ -75,7 +75,8 @@ public struct CommandLineTool: Sendable {
         let started = ContinuousClock.now
         let invocation: Invocation
         do {
-            invocation = try Invocation(arguments: arguments)
+            // `--version` alone is `version`, as most tools answer it (it was an unknown option).
+            invocation = try Invocation(arguments: arguments == ["--version"] ? ["version"] : arguments)
         } catch {
             // The options could not be read; the error still names the operation typed.
             let typed = Invocation.words(ofUnreadable: arguments)

@@ -356,6 +356,9 @@ import Testing
         #expect(version.json["operation"] == "version")
         #expect(version.json["result"]?["name"] == "coordination-hub")
         #expect(version.json["result"]?["version"]?.stringValue == CommandLineTool.version)
+        // `--version` alone was an unknown option with the operation "".
+        let flag = try hub.run("--version")
+        #expect(flag.status == 0 && flag.json["result"] == version.json["result"], "\(flag.stdout)")
         #expect(!hub.exists(hub.stateDirectory), "help and version touch no state")
     }
 

@@ -326,6 +326,9 @@ import Testing
         let phases = await status("w1")["phases"]?.arrayValue ?? []
         #expect(phases.map { $0["status"] } == ["skipped", "running"])
         #expect(phases[0]["tasks"]?.arrayValue?.first?["status"] == "skipped")
+        // The skipped task's event carries its own phase (it carried the phase being started).
+        let skipped = await t.run("w1", "get-events", #"{"event_types": ["task_skipped"]}"#).result["events"]
+        #expect(skipped?.arrayValue?.map { $0["phase"] } == [1], "\(skipped ?? .null)")
     }
 
     @Test func addTasksToTheCurrentPhaseReadiesThemAndRefusesCyclesWhole() async throws {

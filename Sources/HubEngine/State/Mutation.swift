@@ -63,11 +63,24 @@ struct Mutation {
         workflow.currentPhase = progression.workflow.currentPhase
         for phase in progression.phases where progression.changedPhases.contains(phase.phaseID) { try tx.update(phase) }
         for task in progression.tasks where progression.changedTasks.contains(task.taskID) { try tx.update(task) }
+        // A task's events carry its own phase (a start or resume from a later phase skips
+        // earlier phases' tasks: their events carried the phase being started).
+        let hasTaskEffects = effects.contains {
+            switch $0 {
+            case .taskReady, .taskSkipped: true
+            default: false
+            }
+        }
+        let phases =
+            hasTaskEffects
+            ? Dictionary(progression.tasks.map { ($0.taskID, $0.phaseID) }, uniquingKeysWith: { a, _ in a }) : [:]
+        func phase(of id: String) -> Int? { phases[id] }
         for effect in effects {
             switch effect {
-            case .taskReady(let id): try emit("task_ready", data: ["task_id": .string(id)])
+            case .taskReady(let id): try emit("task_ready", data: ["task_id": .string(id)], phase: phase(of: id))
             case .taskSkipped(let id, let reason):
-                try emit("task_skipped", data: ["task_id": .string(id), "reason": .string(reason)])
+                try emit(
+                    "task_skipped", data: ["task_id": .string(id), "reason": .string(reason)], phase: phase(of: id))
             case .phaseStarted(let n):
                 let name = progression.phases.first { $0.phaseID == n }?.name ?? ""
                 try emit("phase_started", data: ["phase": .count(n), "name": .string(name)], phase: n)
