@@ -231,6 +231,22 @@ public enum HubRouter {
 
     /// The request body as JSON (`{}` when empty), refusing more than `limit` bytes.
     static func body(_ request: inout Request, limit: Int) async throws -> JSONValue {
+        // A body the server would read as something it is not (gzip bytes, UTF-16 text) is
+        // refused for what it is, not as "not valid JSON: unexpected character".
+        if let encoding = request.headers[.contentEncoding], encoding.lowercased() != "identity" {
+            throw HubError(
+                .invalidArguments, "Content-Encoding \(encoding.prefix(64)) is not supported",
+                details: "The server reads request bodies as they are sent: plain JSON in UTF-8.",
+                suggestions: ["Send the body uncompressed, without a Content-Encoding header"])
+        }
+        if let type = request.headers[.contentType]?.lowercased(), let charset = Self.charset(of: type),
+            charset != "utf-8" && charset != "utf8"
+        {
+            throw HubError(
+                .invalidArguments, "The request body's charset \(charset.prefix(32)) is not supported",
+                details: "JSON bodies are read as UTF-8 (RFC 8259).",
+                suggestions: ["Send the body in UTF-8: Content-Type: application/json"])
+        }
         let buffer = try await collect(request.body, limit: limit)
         let bytes = Array(buffer.readableBytesView)
         // No body is no parameters; a body of blanks is no JSON document (schemathesis sent " ").
@@ -245,6 +261,16 @@ public enum HubRouter {
                 details: "Send one JSON object as the body, e.g. {\"name\": \"x\"}.",
                 suggestions: ["Check the JSON with a validator", "Send Content-Type: application/json"])
         }
+    }
+
+    /// The `charset` parameter of a Content-Type value, lower-cased and unquoted, if it has one.
+    static func charset(of contentType: String) -> String? {
+        for parameter in contentType.split(separator: ";").dropFirst() {
+            let pair = parameter.split(separator: "=", maxSplits: 1)
+            guard pair.count == 2, pair[0].trimmingCharacters(in: .whitespaces) == "charset" else { continue }
+            return String(pair[1].trimmingCharacters(in: .whitespaces).filter { $0 != "\"" })
+        }
+        return nil
     }
 
     /// The whole body, or an error that says why not: too large, malformed (a broken chunk),

@@ -82,6 +82,25 @@ import Testing
                 #expect(r.status == .badRequest)
                 #expect(Self.json(r)["error"]?["code"] == "INVALID_ARGUMENTS")
             }
+            // A body encoded as the server does not read it is refused for that, not as bad JSON
+            // ("unexpected character '\x1f'"), and so is a charset other than UTF-8.
+            for (name, value, says) in [
+                ("Content-Encoding", "gzip", "Content-Encoding gzip is not supported"),
+                ("Content-Type", "application/json; charset=\"UTF-16\"", "charset utf-16 is not supported"),
+            ] {
+                try await client.execute(
+                    uri: "/v1/workflows/w1/create", method: .post,
+                    headers: [HTTPField.Name(name)!: value], body: Self.body(#"{"phases": ["a"]}"#)
+                ) { r in
+                    #expect(r.status == .badRequest)
+                    #expect(Self.json(r)["error"]?["code"] == "INVALID_ARGUMENTS")
+                    #expect(Self.json(r)["error"]?["message"]?.stringValue?.contains(says) == true, "\(Self.json(r))")
+                }
+            }
+            try await client.execute(
+                uri: "/v1/workflows/w1/get-status", method: .post,
+                headers: [.contentType: "application/json; charset=utf-8", .contentEncoding: "identity"]
+            ) { r in #expect(Self.json(r)["error"]?["code"] == "WORKFLOW_NOT_FOUND", "created nothing") }
             // Blanks are no JSON document (schemathesis: a body of " " was taken for none).
             try await client.execute(uri: "/v1/monitor-pool", method: .post, body: Self.body(" ")) { r in
                 #expect(r.status == .badRequest)
