@@ -50,7 +50,7 @@ enum CommandHelp {
                 timeouts, interval checkpoints, retention and webhook delivery. --port 0 picks a free
                 port; the address is printed on stderr. Without an admin token (--admin-token or
                 COORDINATION_HUB_ADMIN_TOKEN, at least 16 characters) only a loopback address may be
-                bound. SIGTERM, SIGINT or SIGHUP shuts down gracefully. After a start, agents have 3
+                bound. SIGTERM or SIGINT shuts down gracefully. After a start, agents have 3
                 heartbeat intervals to reach the server before their silence fails them and ends
                 their leases: they could not heartbeat while it was down.
 
