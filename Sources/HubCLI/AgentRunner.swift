@@ -343,13 +343,13 @@ struct AgentRunner {
     /// Gives a lease back to the hub with a heartbeat's `released_leases`: its task goes back
     /// to the queue with no attempt counted (a stop is neither the task's failure nor the
     /// agent's; `fail-task` counted both, and a task without retries left failed for good).
-    private func release(_ lease: String) async -> Bool {
-        await report(
-            "heartbeat",
-            [
-                "agent_id": .string(options.agentID), "runner_id": .string(runnerID),
-                "held_leases": .strings(held.all.filter { $0 != lease }), "released_leases": [.string(lease)],
-            ])
+    private func release(_ lease: String, usage: JSONValue? = nil) async -> Bool {
+        var parameters: JSONValue = [
+            "agent_id": .string(options.agentID), "runner_id": .string(runnerID),
+            "held_leases": .strings(held.all.filter { $0 != lease }), "released_leases": [.string(lease)],
+        ]
+        if let usage { parameters["usage"] = usage }
+        return await report("heartbeat", parameters)
     }
 
     /// Whether the workflow is over (or gone). A hub that cannot be reached says nothing
@@ -403,6 +403,8 @@ struct AgentRunner {
         environment["WORKFLOW_ID"] = workflowID
         environment["PHASE"] = String(task["phase"]?.intValue ?? 0)
         environment["LEASE_ID"] = lease
+        let usageFile = UsageFile.make()
+        environment["TASK_USAGE_FILE"] = usageFile?.path
         log("agent \(options.agentID): running \(workflowID)/\(taskID) (attempt \(task["attempt"]?.intValue ?? 1))")
         let directory = task["workspace"]?.stringValue
         // A commit asked for is one the command makes: HEAD as it was before is not evidence of
@@ -413,12 +415,21 @@ struct AgentRunner {
             await ChildProcess.run(
                 arguments, environment: environment, directory: directory, tailBytes: Self.outputTail, lifeline: true)
         }
+        // What the command says it used goes with its outcome (or, without one, a heartbeat).
+        let (usage, unusable) = usageFile?.take() ?? (nil, nil)
+        if let unusable {
+            log("agent \(options.agentID): \(workflowID)/\(taskID): its TASK_USAGE_FILE is not reported: \(unusable)")
+        }
         switch (ran, ending) {
         case (_, .leaseLost?):
             // The hub has given the task to its retry (or failed it): its outcome is no longer this runner's.
             log("agent \(options.agentID): \(workflowID)/\(taskID): lease lost; stopped its command")
+            if let usage {
+                await report(
+                    "heartbeat", ["agent_id": .string(options.agentID), "runner_id": .string(runnerID), "usage": usage])
+            }
         case (_, .runnerStopped?):
-            if await release(lease) {
+            if await release(lease, usage: usage) {
                 log(
                     "agent \(options.agentID): \(workflowID)/\(taskID) stopped with the runner; given back for another attempt"
                 )
@@ -426,6 +437,7 @@ struct AgentRunner {
         case (let outcome?, nil) where outcome.status == 0:
             let details: JSONValue = ["exit_code": .int(Int64(outcome.status)), "output_tail": .string(outcome.tail)]
             var completion: JSONValue = ["lease_id": .string(lease), "result": details]
+            if let usage { completion["usage"] = usage }
             if wantsCommit {
                 // The commit the task asks for is the one its command left checked out in the workspace;
                 // without one, the hub's EVIDENCE_MISSING fails the run (retryable) below.
@@ -450,14 +462,18 @@ struct AgentRunner {
             var error = details
             error["code"] = .string(refusal.code.name)
             error["message"] = .string(refusal.message)
-            if await report("fail-task", ["lease_id": .string(lease), "error": error, "retryable": true]) {
+            var failure: JSONValue = ["lease_id": .string(lease), "error": error, "retryable": true]
+            if let usage { failure["usage"] = usage }
+            if await report("fail-task", failure) {
                 log(
                     "agent \(options.agentID): \(workflowID)/\(taskID) failed: its command succeeded but its evidence was refused (\(refusal.code.name))"
                 )
             }
         case (let outcome?, nil):
             let details: JSONValue = ["exit_code": .int(Int64(outcome.status)), "output_tail": .string(outcome.tail)]
-            if await report("fail-task", ["lease_id": .string(lease), "error": details]) {
+            var failure: JSONValue = ["lease_id": .string(lease), "error": details]
+            if let usage { failure["usage"] = usage }
+            if await report("fail-task", failure) {
                 log("agent \(options.agentID): \(workflowID)/\(taskID) failed with exit status \(outcome.status)")
             }
         case (nil, nil):

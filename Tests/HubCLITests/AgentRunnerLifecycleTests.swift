@@ -102,6 +102,37 @@ import Testing
         #expect(idle?["error"]?["code"] == "EVIDENCE_MISSING", "\(idle ?? .null)")
     }
 
+    /// Token and cost budgets could not hold for work the runner did: nothing told the hub what
+    /// a command used. A command writes it to TASK_USAGE_FILE; the runner reports it with the
+    /// outcome, and a workflow whose budget that spends pauses. What is not a usage report is
+    /// said and left out; the outcome still goes.
+    @Test func aCommandsUsageFileIsReportedWithItsOutcome() async throws {
+        let s = try DispatchSandbox("agent-usage", environment: ["COORDINATION_HUB_HEARTBEAT_INTERVAL": "1s"])
+        defer { s.remove() }
+        try s.succeed(
+            "wu", "create",
+            #"{"budget": {"tokens": 100}, "phases": [{"name": "p", "tasks": [{"task_id": "a", "command": "echo '{\"tokens\": 150, \"cost\": 0.25}' > \"$TASK_USAGE_FILE\""}, {"task_id": "b", "depends_on": ["a"], "command": "true"}]}]}"#
+        )
+        try s.succeed("wu", "start")
+        try s.succeed(
+            "wv", "create",
+            #"{"phases": [{"name": "p", "tasks": [{"task_id": "c", "command": "echo nope > \"$TASK_USAGE_FILE\""}]}]}"#)
+        try s.succeed("wv", "start")
+        let (runner, log) = try AgentRunnerTests.agent(s, ["agent", "--id", "spender", "--idle-delay", "50ms"])
+        defer { if runner.isRunning { kill(runner.processIdentifier, SIGKILL) } }
+        var lines = log
+        #expect(await lines.until("completed wu/a") != nil)
+        #expect(await lines.until("its TASK_USAGE_FILE is not reported") != nil)
+        #expect(await lines.until("completed wv/c") != nil)
+        kill(runner.processIdentifier, SIGTERM)
+        #expect(await ProcessWait.exit(of: runner, within: .seconds(30)), "the runner did not stop")
+        let state = try s.workflowState("wu")
+        #expect(state["spend"]?["tokens"] == 150, "\(state)")
+        #expect(state["spend"]?["cost"] == 0.25, "\(state)")
+        #expect(state["status"] == "paused", "the budget is spent: \(state)")
+        #expect(try s.workflowState("wv")["spend"]?["tokens"] == 0)
+    }
+
     /// A second runner under the id of an idle runner started (only a runner holding tasks was
     /// refused), and each one's heartbeat then released the other's claims.
     @Test func aSecondRunnerUnderTheIDOfAnIdleRunnerRefusesToStart() async throws {
