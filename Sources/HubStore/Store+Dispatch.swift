@@ -30,8 +30,9 @@ public protocol DispatchReader {
     /// The workflow's active leases.
     func activeLeases(workflowID: String) throws -> [Lease]
     /// How many of the workflow's leases ended in a recorded completion and how many in a
-    /// recorded failure: its attempts as agents' track records count them.
-    func attemptOutcomes(workflowID: String) throws -> (completed: Int, failed: Int)
+    /// failure — recorded (`failed`) or a run that timed out or whose agent went silent
+    /// (`expired`): its attempts as agents' track records count them — and which agents held them.
+    func attemptOutcomes(workflowID: String) throws -> AttemptOutcomes
     /// One task, or `nil`.
     func task(workflowID: String, taskID: String) throws -> WorkTask?
     /// The tasks of one phase, in creation order.
@@ -89,4 +90,18 @@ public protocol DispatchWriter: DispatchReader {
     func update(_ allocation: ResourceAllocation) throws
     /// Replaces the workflow's pool.
     func setPool(workflowID: String, agents: [String]) throws
+}
+
+/// A workflow's finished attempts (``DispatchReader/attemptOutcomes(workflowID:)``).
+public struct AttemptOutcomes: Sendable, Equatable {
+    public var completed: Int
+    public var failed: Int
+    /// Every agent that held one of the workflow's finished attempts.
+    public var agents: Set<String>
+
+    public init(completed: Int = 0, failed: Int = 0, agents: Set<String> = []) {
+        self.completed = completed
+        self.failed = failed
+        self.agents = agents
+    }
 }

@@ -167,17 +167,21 @@ extension SQLiteTransaction {
         ).map(Self.lease(from:))
     }
 
-    func attemptOutcomes(workflowID: String) throws -> (completed: Int, failed: Int) {
+    func attemptOutcomes(workflowID: String) throws -> AttemptOutcomes {
         let rows = try Row.fetchAll(
             db.cachedStatement(
                 sql: """
-                    SELECT state, count(*) AS n FROM leases
-                    WHERE workflow_id = ? AND state IN ('completed', 'failed') GROUP BY state
+                    SELECT state, agent_id, count(*) AS n FROM leases
+                    WHERE workflow_id = ? AND state IN ('completed', 'failed', 'expired') GROUP BY state, agent_id
                     """),
             arguments: [workflowID])
-        var counts: [String: Int] = [:]
-        for row in rows { counts[row["state"]] = row["n"] }
-        return (counts["completed"] ?? 0, counts["failed"] ?? 0)
+        var outcomes = AttemptOutcomes()
+        for row in rows {
+            let n: Int = row["n"]
+            if (row["state"] as String) == "completed" { outcomes.completed += n } else { outcomes.failed += n }
+            outcomes.agents.insert(row["agent_id"])
+        }
+        return outcomes
     }
 
     func expiredLeases(now: Int64) throws -> [Lease] {

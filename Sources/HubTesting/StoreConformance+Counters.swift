@@ -7,8 +7,9 @@ extension StoreConformance {
         ("attempt outcomes count one workflow's completed and failed leases", attemptOutcomesCountLeases),
     ]
 
-    /// `get-metrics` with a workflow id takes its success rate from these counts: only leases
-    /// that ended completed or failed count, and only the workflow's own.
+    /// `get-metrics` with a workflow id takes its success rate from these counts: leases that
+    /// ended completed, or failed or expired (a run that timed out or whose agent went silent, a
+    /// failed attempt in the agent's record), not revoked ones, and only the workflow's own.
     static func attemptOutcomesCountLeases(_ store: any Store) async throws {
         try await insert(sample("conf_attempts"), into: store)
         try await insert(sample("conf_attempts_other"), into: store)
@@ -20,7 +21,7 @@ extension StoreConformance {
         try await store.write { tx in
             for (n, (workflow, task, state)) in ends.enumerated() {
                 var lease = Lease(
-                    leaseID: "lease_conf_att_\(n)", workflowID: workflow, taskID: task, agentID: "ag",
+                    leaseID: "lease_conf_att_\(n)", workflowID: workflow, taskID: task, agentID: "ag_\(n)",
                     claimedAt: Int64(n), expiresAt: 1_000_000)
                 try tx.insert(lease)
                 if let state {
@@ -31,7 +32,9 @@ extension StoreConformance {
             }
         }
         let counts = try await store.read { tx in try tx.attemptOutcomes(workflowID: "conf_attempts") }
-        try expect(counts.completed == 1 && counts.failed == 2, "attempt outcomes were \(counts), expected 1 and 2")
+        try expect(counts.completed == 1 && counts.failed == 3, "attempt outcomes were \(counts), expected 1 and 3")
+        // The agents of the finished attempts, not of the revoked or open ones or another workflow's.
+        try expect(counts.agents == ["ag_0", "ag_1", "ag_2", "ag_3"], "the attempts' agents were \(counts.agents)")
     }
 
     /// A phase's counters (how many tasks, how many still open, how many failed or

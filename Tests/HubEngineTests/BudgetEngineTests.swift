@@ -44,6 +44,26 @@ import Testing
         #expect(await claim("ag")?["task_id"] == "b")
     }
 
+    /// A workflow paused by its budget while its last task ran: the task completed and the
+    /// phase closed, but resume was refused (BUDGET_EXHAUSTED) although nothing was left to
+    /// hand out, and it stayed paused at 100 % for good. Resuming it completes it.
+    @Test func aWorkflowWhoseWorkFinishedAfterItsBudgetPausedItCompletesWhenResumed() async throws {
+        await t.run(
+            "w1", "create", #"{"phases": [{"name": "p", "tasks": [{"task_id": "a"}]}], "budget": {"tokens": 100}}"#)
+        await t.run("w1", "start")
+        await t.run(nil, "register-agent", #"{"agent_id": "ag"}"#)
+        let lease = try #require(await claim("ag")?["lease_id"]?.stringValue)
+        await t.run(nil, "heartbeat", #"{"agent_id": "ag", "usage": {"tokens": 500}}"#)
+        #expect(await t.run("w1", "get-status").result["workflow_state"]?["status"] == "paused")
+        // Who reported it (the event said only what and how much).
+        let reported = await t.run("w1", "get-events", #"{"event_types": ["usage_reported"]}"#).result["events"]
+        #expect(reported?.arrayValue?.first?["data"]?["agent_id"] == "ag", "\(reported ?? .null)")
+        #expect(await t.run(nil, "complete-task", "{\"lease_id\": \"\(lease)\"}").succeeded)
+        let resumed = await t.run("w1", "resume")
+        #expect(resumed.succeeded, "\(resumed.json)")
+        #expect(await t.run("w1", "get-status").result["workflow_state"]?["status"] == "completed")
+    }
+
     @Test func anAgentThatSpentItsBudgetGetsNoMoreTasks() async throws {
         await t.run("w1", "create", #"{"phases": [{"name": "p", "tasks": [{"task_id": "a"}, {"task_id": "b"}]}]}"#)
         await t.run("w1", "start")

@@ -85,6 +85,46 @@ import Testing
         #expect(pool?["performance_metrics"]?["ag"]?["success_rate"] == .double(75))
     }
 
+    /// A workflow's figures counted only reported failures: a run that timed out (or whose agent
+    /// went silent) was a failure in monitor-pool and hub-wide, not in the workflow's scope, and
+    /// its agent was not among the workflow's once its task had gone back to the queue.
+    @Test func aTimedOutRunIsAFailedAttemptInTheWorkflowsFiguresToo() async {
+        await t.run(
+            "w1", "create",
+            #"{"phases": [{"name": "p", "tasks": [{"task_id": "a", "timeout": "2s"}, {"task_id": "b"}]}]}"#)
+        await t.run("w1", "start")
+        await t.run(nil, "register-agent", #"{"agent_id": "slow"}"#)
+        _ = await claim("slow")
+        t.clock.advance(by: .seconds(3))
+        await t.run(nil, "register-agent", #"{"agent_id": "ag"}"#)
+        #expect(await t.run(nil, "complete-task", "{\"lease_id\": \"\(await claim("ag"))\"}").succeeded)
+        let hub = await metrics()?["agent_performance"]
+        let own = await metrics("w1")?["agent_performance"]
+        #expect(hub?["tasks_failed"] == 1 && hub?["tasks_completed"] == 1, "\(String(describing: hub))")
+        #expect(own?["tasks_failed"] == 1 && own?["tasks_completed"] == 1, "\(String(describing: own))")
+        #expect(own?["success_rate"] == .double(50))
+        #expect(own?["agents"] == 2, "the agent whose run timed out ran one of its attempts")
+    }
+
+    /// get-status's average was over every task with a time, the last attempt of a failed or
+    /// waiting task among them; and a retry counted only once its task was claimed again.
+    @Test func workflowMetricsAverageCompletedTasksAndCountRetriesWhenScheduled() async {
+        await runThreeTasksWithOneFailedAttempt()
+        let done = await t.run("w1", "get-status", #"{"include_metrics": true}"#).result["workflow_state"]?["metrics"]
+        #expect(done?["average_task_time"] == "10s", "\(String(describing: done))")
+        #expect(done?["retries"] == 1)
+        await t.run("w2", "create", #"{"phases": [{"name": "p", "tasks": [{"task_id": "x"}, {"task_id": "y"}]}]}"#)
+        await t.run("w2", "start")
+        let x = await t.run(nil, "claim-task", #"{"agent_id": "ag", "workflow_id": "w2"}"#)
+        t.clock.advance(by: .seconds(4))
+        let lease = x.result["tasks"]?.arrayValue?.first?["lease_id"]?.stringValue ?? ""
+        await t.run(nil, "fail-task", "{\"lease_id\": \"\(lease)\", \"retryable\": true}")
+        let waiting = await t.run("w2", "get-status", #"{"include_metrics": true}"#).result["workflow_state"]?[
+            "metrics"]
+        #expect(waiting?["average_task_time"] == .null, "no task has completed: \(String(describing: waiting))")
+        #expect(waiting?["retries"] == 1, "the failed task waits for its retry")
+    }
+
     /// One decimal, as monitor-pool's: one completed of three attempts is 33.3.
     @Test func successRateHasOneDecimal() async {
         await t.run("w1", "create", #"{"phases": [{"name": "p", "tasks": [{"task_id": "a", "max_retries": 5}]}]}"#)

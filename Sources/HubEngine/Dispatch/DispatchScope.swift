@@ -15,6 +15,9 @@ struct DispatchScope {
     var rootCause: String?
     /// The first resource event of no workflow this change published: the cause of the rest.
     var resourceChainStart: String?
+    /// Whether a server that has just started holds lease expiry back (``Hub/expiryHeldUntil``):
+    /// a lease that lapsed while it was down is still its agent's, to renew or report on.
+    var expiryHeld = false
 
     init(
         tx: any StoreWriter, now: Int64, ids: any IDGenerator, configuration: Configuration, rootCause: String? = nil
@@ -110,7 +113,8 @@ extension Hub {
         let expiryHeldUntil = self.expiryHeldUntil
         return try await store.write { tx in
             var scope = DispatchScope(tx: tx, now: now, ids: ids, configuration: configuration, rootCause: rootCause)
-            try scope.sweep(holdingExpiry: expiryHeldUntil.map { now < $0 } ?? false)
+            scope.expiryHeld = expiryHeldUntil.map { now < $0 } ?? false
+            try scope.sweep(holdingExpiry: scope.expiryHeld)
             scope.beginOperation()
             let value = try body(&scope)
             try scope.finish()

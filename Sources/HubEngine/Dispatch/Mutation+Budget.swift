@@ -3,10 +3,13 @@ import HubCore
 extension Mutation {
     /// Adds usage to the workflow's spend; when its budget is now exhausted, a running
     /// workflow is paused (no more of its tasks are handed out) and `budget_exhausted` published.
-    mutating func charge(_ usage: Spend) throws {
+    /// `agentID`: who reported it, named in `usage_reported`.
+    mutating func charge(_ usage: Spend, by agentID: String) throws {
         guard usage.tokens > 0 || usage.cost > 0 else { return }
         workflow.spend.add(usage)
-        try emit("usage_reported", data: ["usage": usage.json, "spend": workflow.spend.json])
+        try emit(
+            "usage_reported",
+            data: ["agent_id": .string(agentID), "usage": usage.json, "spend": workflow.spend.json])
         try pauseIfBudgetExhausted()
     }
 

@@ -108,7 +108,7 @@ enum CompleteTask {
                         "execution_time": .string(HubDuration(milliseconds: outcome.milliseconds).description),
                         "attempts": .count(done.attempts), "evidence": verified ?? .null,
                     ], phase: done.phaseID)
-                try m.charge(p.usage?.spend ?? Spend())
+                try m.charge(p.usage?.spend ?? Spend(), by: lease.agentID)
                 try m.settle(done)
                 return (m.workflow.status, event.eventID)
             }
@@ -142,7 +142,7 @@ enum CompleteTask {
         let workflowID = context.workflowID
         let now = context.now
         let (task, workspace) = try await context.store.read { tx -> (WorkTask, String) in
-            let scope = ReadScope(tx: tx, now: now)
+            let scope = ReadScope(tx: tx, now: now, expiryHeld: context.hub.expiryHeldUntil.map { now < $0 } ?? false)
             let (_, task) = try scope.usableLease(p.leaseId, taskID: p.taskId, workflowID: workflowID)
             return (task, try tx.workflow(task.workflowID)?.workspace ?? "/")
         }

@@ -64,7 +64,7 @@ enum FailTask {
                         "error": p.error ?? .null,
                         "attempts": .count(failed.attempts), "will_retry": .bool(willRetry),
                     ], phase: failed.phaseID)
-                try m.charge(p.usage?.spend ?? Spend())
+                try m.charge(p.usage?.spend ?? Spend(), by: lease.agentID)
                 if willRetry {
                     let queuedBy = try m.announceRetry(
                         of: failed,

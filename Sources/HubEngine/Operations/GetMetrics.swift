@@ -38,13 +38,16 @@ enum GetMetrics {
             let tasks = workflow.snapshot.tasks
             // A failed or retried task keeps its last attempt's time: only completed tasks' count.
             let times = tasks.filter { $0.status == .completed }.compactMap(\.executionMilliseconds)
-            let attempts = figures.workflowAttempts ?? (0, 0)
+            let attempts = figures.workflowAttempts ?? AttemptOutcomes()
             var efficiency = view.metrics
             efficiency["workflow_id"] = .string(workflow.snapshot.workflow.id)
             efficiency["status"] = .string(workflow.snapshot.workflow.status.rawValue)
             result["workflow_efficiency"] = efficiency
             result["agent_performance"] = [
-                "agents": .count(workflow.agents.pool.union(tasks.compactMap(\.assignedAgent)).count),
+                // The pool, the tasks' agents and every agent that ran one of its attempts (a task
+                // given back after a timeout no longer names the agent that ran it).
+                "agents": .count(
+                    workflow.agents.pool.union(tasks.compactMap(\.assignedAgent)).union(attempts.agents).count),
                 // Attempts, as hub-wide (the agents' records count each run) and as success_rate.
                 "tasks_completed": .count(attempts.completed), "tasks_failed": .count(attempts.failed),
                 "success_rate": Figures.percent(attempts.completed, failed: attempts.failed),
@@ -84,12 +87,12 @@ enum GetMetrics {
         /// The workflow the figures are narrowed to, with its agents.
         var workflow: (snapshot: WorkflowSnapshot, agents: WorkflowAgents)?
         /// That workflow's attempts that ended in a completion or a failure.
-        var workflowAttempts: (completed: Int, failed: Int)?
+        var workflowAttempts: AttemptOutcomes?
 
         static func read(_ tx: any StoreReader, retention: HubDuration, workflowID: String? = nil) throws -> Figures {
             let volume = try tx.eventVolume(of: workflowID)
             var workflow: (snapshot: WorkflowSnapshot, agents: WorkflowAgents)?
-            var attempts: (completed: Int, failed: Int)?
+            var attempts: AttemptOutcomes?
             if let workflowID, let found = try tx.workflow(workflowID) {
                 let snapshot = WorkflowSnapshot(
                     workflow: found, phases: try tx.phases(of: workflowID), tasks: try tx.tasks(of: workflowID))

@@ -108,7 +108,7 @@ enum Heartbeat {
             }
             let workflows = Set(renewed.map(\.workflowID)).sorted()
             for (n, id) in workflows.enumerated() {
-                try scope.workflow(id) { m in try m.charge(usage.share(n, of: workflows.count)) }
+                try scope.workflow(id) { m in try m.charge(usage.share(n, of: workflows.count), by: p.agentId) }
             }
             return (agent, renewed)
         }

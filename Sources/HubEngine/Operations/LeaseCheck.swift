@@ -5,6 +5,7 @@ import HubStore
 struct ReadScope {
     let tx: any StoreReader
     let now: Int64
+    var expiryHeld = false
 }
 
 extension ReadScope: LeaseChecking {}
@@ -14,6 +15,9 @@ extension DispatchScope: LeaseChecking {}
 protocol LeaseChecking {
     var now: Int64 { get }
     var reader: any StoreReader { get }
+    /// A server that has just started holds lease expiry back: an active lease past its expiry
+    /// is still usable then (its agent could not heartbeat while the server was down).
+    var expiryHeld: Bool { get }
 }
 
 extension ReadScope { var reader: any StoreReader { tx } }
@@ -59,7 +63,7 @@ extension LeaseChecking {
         case .revoked: throw expired("was revoked")
         case .expired: throw expired("has expired")
         }
-        guard lease.isUsable(now: now) else { throw expired("has expired") }
+        guard lease.state == .active && (expiryHeld || lease.isUsable(now: now)) else { throw expired("has expired") }
         guard let task = try reader.task(workflowID: lease.workflowID, taskID: lease.taskID), task.status == .running
         else {
             throw expired("no longer holds a running task")

@@ -54,7 +54,13 @@ enum ResumeWorkflow {
                     ])
             }
             if let budget = p.budget { m.workflow.budget = Budget(json: budget) }
-            if let budget = m.workflow.budget {
+            // A spent budget stops more work being handed out; a workflow whose work all finished
+            // while it was paused (its last tasks were running) has none to hand out, and resuming
+            // it completes it — refused, it stayed paused at 100 % for good.
+            let openTasks = try m.tx.tasks(of: id).contains { !$0.status.isSettled }
+            let pendingPhases = try m.tx.phases(of: id).contains { $0.status == .pending }
+            let workLeft = p.resumeFromPhase != nil || wasFailed || openTasks || pendingPhases
+            if let budget = m.workflow.budget, workLeft {
                 let exceeded = budget.exhausted(by: m.workflow.spend, time: m.workflow.activeTime(now: m.now))
                 if !exceeded.isEmpty {
                     throw HubError(

@@ -61,7 +61,8 @@ struct WorkflowStateView {
     /// Figures computed from the records; what cannot be measured yet is `null`.
     var metrics: JSONValue {
         let tasks = snapshot.tasks
-        let finished = tasks.compactMap(\.executionMilliseconds)
+        // Completed tasks' times: a failed, retried or waiting task keeps its last attempt's time.
+        let finished = tasks.filter { $0.status == .completed }.compactMap(\.executionMilliseconds)
         let estimated = tasks.filter { $0.status == .completed }.compactMap { t -> (Int64, Int64)? in
             guard let e = t.estimate?.milliseconds, e > 0, let x = t.executionMilliseconds else { return nil }
             return (e, x)
@@ -74,7 +75,12 @@ struct WorkflowStateView {
             "tasks_skipped": .count(tasks.filter { $0.status == .skipped }.count),
             "tasks_ready": .count(tasks.filter { $0.status == .ready }.count),
             "tasks_running": .count(tasks.filter { $0.status == .running || $0.status == .assigned }.count),
-            "retries": .count(tasks.reduce(0) { $0 + max(0, $1.attempts - 1) }),
+            // Each attempt after a task's first, and the one a task waiting in the queue after a
+            // failed attempt is about to get (it counted only once claimed).
+            "retries": .count(
+                tasks.reduce(0) { n, t in
+                    n + (t.status == .ready || t.status == .pending ? t.attempts : max(0, t.attempts - 1))
+                }),
             "average_task_time": finished.isEmpty
                 ? .null : .string(HubDuration(milliseconds: finished.reduce(0, +) / Int64(finished.count)).description),
             "planned_vs_actual": estimated.isEmpty
