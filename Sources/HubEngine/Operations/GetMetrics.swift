@@ -13,10 +13,11 @@ enum GetMetrics {
             events after its cursor that its patterns and filters select (what get-events would hand it); one with \
             more than 100000 events after its cursor is not counted and shows null, as does event_queue_depth, their \
             sum. agent_performance.success_rate is the percent of task attempts that completed (completions over \
-            completions plus fail-task failures, one decimal, as in monitor-pool); average_task_completion is the \
-            mean execution time of completed tasks. memory and cpu are this process's own. With a workflow id, \
-            workflow_efficiency, agent_performance, the events stored and the batching and retention in force are that \
-            workflow's (its tasks, and the agents of its pool and tasks); scope.hub_wide names the sections that stay \
+            completions plus failed runs — fail-task, a timeout, an agent gone silent — one decimal, as in \
+            monitor-pool); average_task_completion is the mean execution time of completed tasks. memory and cpu are \
+            this process's own. With a workflow id, workflow_efficiency, agent_performance, the events stored and the \
+            batching and retention in force are that workflow's (its tasks, and the agents of its pool, of its tasks \
+            and of its finished runs); scope.hub_wide names the sections that stay \
             the hub's (delivery is recorded for the hub as a whole).
             """,
         example: "coordination-hub get-metrics",
