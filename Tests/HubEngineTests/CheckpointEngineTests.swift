@@ -134,6 +134,78 @@ import Testing
         #expect(try await claimAndComplete("ag") == "edit")
     }
 
+    /// A file rewritten while a checkpoint read it was stored as a mix of its old and new bytes
+    /// (a version that never existed, restored byte for byte with a matching checksum). A file
+    /// is taken only when it is the same after the read as before; one that keeps changing is
+    /// passed over and listed. Whichever happens here, what is stored is one whole version.
+    @Test func aFileWrittenWhileItIsCapturedIsNeverStoredAsAMix() async throws {
+        let size = 32 << 20
+        try write("big.bin", [UInt8](repeating: 0x41, count: size))
+        await t.run("w1", "create", #"{"phases": ["a"]}"#)
+        final class Flag: @unchecked Sendable {
+            let lock = NSLock()
+            var on = true
+            var isOn: Bool { lock.withLock { on } }
+        }
+        let writing = Flag()
+        let stopped = DispatchSemaphore(value: 0)
+        let path = workspace + "/big.bin"
+        let versions = [Data(repeating: 0x42, count: size), Data(repeating: 0x41, count: size)]
+        Thread {
+            defer { stopped.signal() }
+            guard let handle = FileHandle(forWritingAtPath: path) else { return }
+            var n = 0
+            while writing.isOn {
+                try? handle.seek(toOffset: 0)
+                try? handle.write(contentsOf: versions[n % 2])
+                n += 1
+            }
+            try? handle.close()
+        }.start()
+        var ids: [String] = []
+        for n in 0..<3 {
+            let cp = await t.run("w1", "checkpoint", "{\"name\": \"c\(n)\", \"include_files\": [\"big.bin\"]}")
+            if let id = cp.result["checkpoint_id"]?.stringValue { ids.append(id) }
+        }
+        writing.lock.withLock { writing.on = false }
+        stopped.wait()
+        #expect(ids.count == 3)
+        for id in ids {
+            let stored = try await t.hub.store.read { tx -> [UInt8]? in
+                guard let sha = try tx.fileStamps(checkpointID: id)["big.bin"]?.sha256 else { return nil }
+                return try tx.contents(sha256: sha)
+            }
+            // Passed over (it kept changing), or one whole version.
+            if let stored { #expect(stored.count == size && Set(stored).count == 1, "checkpoint \(id) stored a mix") }
+        }
+    }
+
+    /// create accepts `c/../d.txt` as inside the workspace (it is d.txt); checkpoints skipped
+    /// it as "outside the workspace", so a risky task's file was never captured.
+    @Test func aDeclaredPathIsNormalizedAsCreateCheckedIt() async throws {
+        try write("d.txt", Array("d".utf8))
+        try write("b.txt", Array("b".utf8))
+        await t.run(
+            "w1", "create",
+            #"{"phases": [{"name": "p", "tasks": [{"task_id": "t", "files": ["c/../d.txt", "./b.txt"]}]}]}"#)
+        let cp = await t.run("w1", "checkpoint", #"{"name": "c", "include_files": true}"#)
+        #expect(cp.result["files"]?["captured"] == 2, "\(cp.json)")
+        #expect(cp.result["files"]?["skipped"] == [], "\(cp.json)")
+    }
+
+    /// A checkpoint keeps a file's permission bits only: a setuid, setgid or sticky bit is
+    /// neither recorded nor written back (a bundle edited by hand, its checksums recomputed,
+    /// made a world-writable setuid file in the workspace).
+    @Test func onlyPermissionBitsAreCapturedAndRestored() async throws {
+        try write("tool.sh", Array("#!/bin/sh\n".utf8), mode: 0o6755)
+        await t.run("w1", "create", #"{"phases": ["a"]}"#)
+        let cp = await t.run("w1", "checkpoint", #"{"name": "c", "include_files": ["tool.sh"]}"#)
+        #expect(cp.result["files"]?["captured"] == 1, "\(cp.json)")
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: workspace + "/tool.sh")
+        #expect(await t.run("w1", "restore", #"{"name": "c"}"#).succeeded)
+        #expect(try mode("tool.sh") == 0o755)
+    }
+
     /// A restore rewrites only what changed since its checkpoint (and removes tasks added
     /// since); the phases' counters stay true, so the workflow still finishes by itself.
     @Test func aRestoreRewritesWhatChangedAndTheWorkflowStillFinishes() async throws {

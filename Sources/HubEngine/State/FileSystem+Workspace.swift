@@ -38,7 +38,7 @@ extension FileSystem {
             let ctime = Int64(st.st_ctim.tv_sec) * 1_000_000_000 + Int64(st.st_ctim.tv_nsec)
         #endif
         return FileFacts(
-            kind: kind, size: Int64(st.st_size), mode: Int(st.st_mode & 0o7777), modifiedNanos: mtime,
+            kind: kind, size: Int64(st.st_size), mode: Int(st.st_mode & 0o777), modifiedNanos: mtime,
             changedNanos: ctime, inode: Int64(bitPattern: UInt64(st.st_ino)))
     }
 
@@ -127,7 +127,10 @@ extension FileSystem {
                 offset += n
             }
         }
-        if fchmod(fd, mode_t(mode & 0o7777)) != 0 { return Errno(errno) }
+        // Permission bits only: a setuid, setgid or sticky bit is never written (a bundle's
+        // checksums show it is intact, not who made it: one edited by hand made a world-writable
+        // setuid file); captures record these bits alone too.
+        if fchmod(fd, mode_t(mode & 0o777)) != 0 { return Errno(errno) }
         return fsync(fd) == 0 ? nil : Errno(errno)
     }
 

@@ -79,15 +79,13 @@ struct WorkspaceFiles {
         var patterns: [GlobPattern] = []
         var skipped: [Skip] = []
         for file in Set(files).sorted() {
-            var relative = file
-            if file.hasPrefix("/") {
-                let absolute = Paths.absolute(file, relativeTo: "/")
-                guard Paths.isInside(absolute, root), absolute != root else {
-                    skipped.append(Skip(path: file, reason: "outside the workspace"))
-                    continue
-                }
-                relative = String(absolute.dropFirst(root.count + 1))
+            // Normalized as create checked it: `c/../d.txt` and `./d.txt` are d.txt, not "outside".
+            let absolute = Paths.absolute(file, relativeTo: root)
+            guard Paths.isInside(absolute, root), absolute != root else {
+                skipped.append(Skip(path: file, reason: "outside the workspace"))
+                continue
             }
+            let relative = String(absolute.dropFirst(root.count + 1))
             guard var pattern = GlobPattern.literal(relative) else {
                 skipped.append(Skip(path: file, reason: "outside the workspace"))
                 continue
@@ -260,17 +258,48 @@ extension WorkspaceFiles {
                 record(file, sha: stamp.sha256, into: &out, now: now, racy: racy)
                 continue
             }
-            guard let bytes = FileSystem.readFile(root + "/" + file.path, maximum: Self.maximumBytes) else {
-                out.skipped.append(Skip(path: file.path, reason: "unreadable").json)
+            let read: (bytes: [UInt8], file: Found)
+            switch steadyRead(file) {
+            case .read(let bytes, let facts):
+                read = (bytes, Found(path: file.path, facts: facts))
+            case let outcome:
+                let reason = outcome == .unreadable ? "unreadable" : "it kept changing while it was read"
+                out.skipped.append(Skip(path: file.path, reason: reason).json)
                 out.unread.append(file.path)
                 continue
             }
-            out.bytesRead += Int64(bytes.count)
-            let sha = Checksum.sha256(bytes)
-            out.newContents[sha] = bytes
-            record(file, sha: sha, size: Int64(bytes.count), into: &out, now: now, racy: racy)
+            out.bytesRead += Int64(read.bytes.count)
+            let sha = Checksum.sha256(read.bytes)
+            out.newContents[sha] = read.bytes
+            record(read.file, sha: sha, size: Int64(read.bytes.count), into: &out, now: now, racy: racy)
         }
         return out
+    }
+
+    enum SteadyRead: Equatable {
+        case read([UInt8], FileFacts)
+        case unreadable
+        case changing
+    }
+
+    /// Reads a file whose facts are the same after the read as before it: one being written
+    /// meanwhile was stored as a mix of its old and new bytes — a version that never existed,
+    /// restored byte for byte with a checksum that matched. Tried three times, then passed over.
+    func steadyRead(_ file: Found) -> SteadyRead {
+        var before = file.facts
+        for _ in 0..<3 {
+            guard let bytes = FileSystem.readFile(root + "/" + file.path, maximum: Self.maximumBytes),
+                let after = FileSystem.facts(root + "/" + file.path), after.kind == .file
+            else { return .unreadable }
+            if after.size == Int64(bytes.count) && after.size == before.size
+                && after.modifiedNanos == before.modifiedNanos && after.changedNanos == before.changedNanos
+                && after.inode == before.inode
+            {
+                return .read(bytes, after)
+            }
+            before = after
+        }
+        return .changing
     }
 
     /// Re-reads a file whose hash was reused but whose contents the store no longer holds.
