@@ -23,7 +23,7 @@ final class RemoteHub: OperationPerformer {
         while trimmed.hasSuffix("/") { trimmed.removeLast() }
         guard let parsed = URL(string: trimmed), ["http", "https"].contains(parsed.scheme ?? ""),
             parsed.host?.isEmpty == false, parsed.query == nil, parsed.fragment == nil,
-            parsed.port.map({ (1...65535).contains($0) }) ?? true
+            Self.portIsValid(trimmed)
         else {
             throw HubError(
                 .invalidArguments, "--hub needs a server URL such as http://127.0.0.1:8080, got \(url.prefix(128))",
@@ -37,6 +37,20 @@ final class RemoteHub: OperationPerformer {
         // A server that is not there is an answer at once, not a minute of retried connections.
         configuration.connectionPool.retryConnectionEstablishment = false
         client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }
+
+    /// Whether the URL's port, when it names one, is 1 to 65535: one too large to read, or a
+    /// colon with nothing after it, went to port 80 (URL drops a port it cannot parse).
+    static func portIsValid(_ url: String) -> Bool {
+        guard let start = url.range(of: "://")?.upperBound else { return false }
+        let authority = url[start...].prefix { $0 != "/" }
+        let hostEnd = authority.lastIndex(of: "]") ?? authority.startIndex
+        guard let colon = authority[hostEnd...].lastIndex(of: ":") else { return true }
+        let text = authority[authority.index(after: colon)...]
+        guard !text.isEmpty, text.allSatisfy(\.isASCII), text.allSatisfy(\.isNumber), text.count <= 5,
+            let port = Int(text)
+        else { return false }
+        return (1...65535).contains(port)
     }
 
     /// Closes the client's connections.

@@ -38,6 +38,22 @@ public final class Hub: Sendable {
     /// restart after an outage longer than that failed every connected agent at once and
     /// stopped their work. (Task timeouts still apply: they are the task's, not the agent's.)
     public let expiryHeldUntil: Int64?
+    /// Where a serving hub records its hold for every other process on the store (a command
+    /// run on the state directory during the hold swept as usual and failed every agent).
+    public static let expiryHoldSetting = "expiry_held_until"
+
+    /// Whether lease expiry is held back at `now`: this hub's own hold when it serves, else the
+    /// hold a server on the same store recorded (``expiryHoldSetting``).
+    func expiryHeld(now: Int64, in tx: any StoreReader) throws -> Bool {
+        if serving { return expiryHeldUntil.map { now < $0 } ?? false }
+        return try tx.setting(Self.expiryHoldSetting)?.intValue.map { now < $0 } ?? false
+    }
+
+    /// Records this serving hub's hold for the other processes on its store (`serve` at start).
+    public func recordExpiryHold() async throws {
+        guard let until = expiryHeldUntil else { return }
+        try await store.write { tx in try tx.setSetting(Self.expiryHoldSetting, .int(until)) }
+    }
 
     public init(
         store: any Store, stateDirectory: String, configuration: Configuration = .init(),

@@ -240,7 +240,7 @@ public enum HubRouter {
                 suggestions: ["Send the body uncompressed, without a Content-Encoding header"])
         }
         if let type = request.headers[.contentType]?.lowercased(), let charset = Self.charset(of: type),
-            charset != "utf-8" && charset != "utf8"
+            !["utf-8", "utf8", "us-ascii", "ascii"].contains(charset)  // ASCII is UTF-8 too
         {
             throw HubError(
                 .invalidArguments, "The request body's charset \(charset.prefix(32)) is not supported",

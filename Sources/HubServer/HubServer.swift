@@ -109,6 +109,8 @@ public struct HubServer: Sendable {
         // swift-metrics goes to this registry, which GET /metrics emits (once per process).
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        // Other processes on the store (a command run on the state directory) hold expiry too.
+        try await hub.recordExpiryHold()
         let closer = StreamCloser(hub: hub)
         let sender = WebhookSender(allowlist: try WebhookAllowlist(configuration: hub.configuration))
         var configuration = ServiceGroupConfiguration(

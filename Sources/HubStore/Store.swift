@@ -74,8 +74,9 @@ public protocol StoreWriter: StoreReader, DispatchWriter, EventLogWriter, TokenW
     /// checkpoint taken before they were added).
     func removeTasks(_ taskIDs: [String], of workflowID: String) throws
     /// Appends events in order, all with the same time — `timestamp`, or the newest stored
-    /// event's when that is later (the log's times never go back along its sequence); their
-    /// sequences follow one another.
+    /// event's when that is later by at most a minute (the log's times do not go back along its
+    /// sequence for an operation that waited for the writer; one stamped far ahead does not stop
+    /// them); their sequences follow one another.
     /// Each carries its data as compact JSON, made by the caller (a publisher makes it before
     /// the write, outside the store's single writer).
     func append(_ events: [EventToAppend], timestamp: Int64) throws -> [HubEvent]

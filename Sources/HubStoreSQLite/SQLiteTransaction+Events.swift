@@ -58,6 +58,10 @@ extension SQLiteTransaction {
         try Int64.fetchOne(db.cachedStatement(sql: "SELECT COALESCE(MAX(sequence), 0) FROM events")) ?? 0
     }
 
+    /// How far back of the newest event's time an append may be stamped and still take that
+    /// time (milliseconds): the longest an operation waits for the writer, not a clock's error.
+    static let timeCarriedForward: Int64 = 60_000
+
     /// Rows per INSERT statement: a batch is cut greedily into statements of these sizes, so
     /// four cached statements serve every batch.
     private static let rowsPerStatement = [64, 16, 4, 1]
@@ -67,10 +71,12 @@ extension SQLiteTransaction {
         // it waits for the writer, so one that started first (in this process or another) may
         // commit after one that started later. Stamped with its own time, its events were
         // earlier than events before them, and a reader polling with `since` the last time it
-        // saw skipped them. Such an event takes the time of the one before it.
+        // saw skipped them. Such an event takes the time of the one before it — when that is at
+        // most a minute later (a wait for the writer): one stamped far ahead (a clock stepped
+        // back, a process with a wrong clock) would otherwise stop the log's time there.
         let latest = try Int64.fetchOne(
             db.cachedStatement(sql: "SELECT timestamp FROM events ORDER BY sequence DESC LIMIT 1"))
-        let timestamp = max(given, latest ?? given)
+        let timestamp = latest.map { $0 > given && $0 - given <= Self.timeCarriedForward ? $0 : given } ?? given
         // Several rows per statement: AUTOINCREMENT reads and writes its counter once per
         // statement, and the statement's set-up is paid once, not once per event.
         var out: [HubEvent] = []

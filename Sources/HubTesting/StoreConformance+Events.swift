@@ -220,6 +220,15 @@ extension StoreConformance {
         let stored = try await store.read { tx in try tx.events(EventQuery(afterSequence: late.sequence - 1, limit: 2))
         }
         try expect(stored.map(\.timestamp) == [latest, latest + 7], "stored times: \(stored.map(\.timestamp))")
+        // One stamped far ahead (a process with a wrong clock) does not stop the log's time there.
+        let (ahead, after) = try await store.write { tx in
+            (
+                try tx.append(draft("stamped_ahead"), eventID: "evt_conf_ahead", timestamp: latest + 7_200_000),
+                try tx.append(draft("stamped_now"), eventID: "evt_conf_now", timestamp: latest + 8)
+            )
+        }
+        try expect(ahead.timestamp == latest + 7_200_000, "an event stamped ahead took \(ahead.timestamp)")
+        try expect(after.timestamp == latest + 8, "an event after one stamped hours ahead took \(after.timestamp)")
     }
 
     static func failedAppend(_ store: any Store) async throws {

@@ -30,6 +30,7 @@ import Testing
             store: try SQLiteStore(path: t.directory.file("state/hub.sqlite")),
             stateDirectory: t.directory.file("state"),
             configuration: t.hub.configuration, clock: t.clock, workingDirectory: t.directory.path, serving: true)
+        try await server.recordExpiryHold()
         func run(_ operation: String, _ parameters: String) async -> OperationResponse {
             await server.perform(
                 OperationRequest(
@@ -39,6 +40,10 @@ import Testing
             let events = await run("get-events", #"{"event_types": ["failed"], "patterns": ["agent.*.failed"]}"#)
             return events.result["events"]?.arrayValue?.compactMap { $0["subject"]?.stringValue } ?? []
         }
+        // Another process on the store (a command run on the state directory) holds expiry too:
+        // its dispatcher operation swept as usual and failed every agent.
+        await t.run(nil, "register-agent", #"{"agent_id": "local"}"#)
+        #expect(await failures() == [])
         // Its first dispatcher operation fails nobody: the agents reconnect, and an outcome of
         // work that finished while the server was down is recorded (it was LEASE_EXPIRED, and
         // the task ran again).
@@ -51,7 +56,7 @@ import Testing
         // one that did keeps its task.
         for step in [29, 2] {
             t.clock.advance(by: .seconds(Int64(step)))
-            for agent in ["back", "done"] {
+            for agent in ["back", "done", "local"] {
                 #expect(await run("heartbeat", "{\"agent_id\": \"\(agent)\"}").succeeded)
             }
         }

@@ -110,10 +110,9 @@ extension Hub {
         let ids = self.ids
         let configuration = self.configuration
         let rootCause = Mutation.causeOfChanges
-        let expiryHeldUntil = self.expiryHeldUntil
-        return try await store.write { tx in
+        return try await store.write { [self] tx in
             var scope = DispatchScope(tx: tx, now: now, ids: ids, configuration: configuration, rootCause: rootCause)
-            scope.expiryHeld = expiryHeldUntil.map { now < $0 } ?? false
+            scope.expiryHeld = try expiryHeld(now: now, in: tx)
             try scope.sweep(holdingExpiry: scope.expiryHeld)
             scope.beginOperation()
             let value = try body(&scope)

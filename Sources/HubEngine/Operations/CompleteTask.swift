@@ -142,7 +142,7 @@ enum CompleteTask {
         let workflowID = context.workflowID
         let now = context.now
         let (task, workspace) = try await context.store.read { tx -> (WorkTask, String) in
-            let scope = ReadScope(tx: tx, now: now, expiryHeld: context.hub.expiryHeldUntil.map { now < $0 } ?? false)
+            let scope = ReadScope(tx: tx, now: now, expiryHeld: try context.hub.expiryHeld(now: now, in: tx))
             let (_, task) = try scope.usableLease(p.leaseId, taskID: p.taskId, workflowID: workflowID)
             return (task, try tx.workflow(task.workflowID)?.workspace ?? "/")
         }
