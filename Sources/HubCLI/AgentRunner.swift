@@ -442,7 +442,10 @@ struct AgentRunner {
                 // The commit the task asks for is the one its command left checked out in the workspace;
                 // without one, the hub's EVIDENCE_MISSING fails the run (retryable) below.
                 let head = await Self.headCommit(in: directory)
-                if let head, head != headBefore {
+                let retry = (task["attempt"]?.intValue ?? 1) > 1
+                if let head, head != headBefore || retry {
+                    // A retry's HEAD may be an earlier attempt's commit (it committed, then failed or
+                    // was cut short; its command does not commit twice): it stands as the evidence.
                     completion["evidence"] = ["commit": .string(head)]
                 } else {
                     log(

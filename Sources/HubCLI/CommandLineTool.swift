@@ -75,8 +75,10 @@ public struct CommandLineTool: Sendable {
         let started = ContinuousClock.now
         let invocation: Invocation
         do {
-            // `--version` alone is `version`, as most tools answer it (it was an unknown option).
-            invocation = try Invocation(arguments: arguments == ["--version"] ? ["version"] : arguments)
+            // `--version` (with `--pretty` or alone) is `version`, as most tools answer it (it was an unknown option).
+            let asVersion = arguments.filter { $0 != "--pretty" } == ["--version"]
+            invocation = try Invocation(
+                arguments: asVersion ? arguments.map { $0 == "--version" ? "version" : $0 } : arguments)
         } catch {
             // The options could not be read; the error still names the operation typed.
             let typed = Invocation.words(ofUnreadable: arguments)

@@ -100,6 +100,20 @@ import Testing
         let idle = try s.tasks("wn")["idle"]
         #expect(idle?["status"] == "failed", "\(idle ?? .null)")
         #expect(idle?["error"]?["code"] == "EVIDENCE_MISSING", "\(idle ?? .null)")
+
+        // A retry whose earlier attempt made the commit (then failed): the HEAD it finds stands.
+        try s.succeed(
+            "wr", "create",
+            #"{"phases": [{"name": "p", "tasks": [{"task_id": "again", "role": "code", "max_retries": 1, "evidence": {"commit": true}, "command": "if [ -f made ]; then exit 0; fi; touch made && git commit -q --allow-empty -m again && exit 1"}]}]}"#
+        )
+        try s.succeed("wr", "start")
+        let (third, thirdLog) = try AgentRunnerTests.agent(
+            s, ["agent", "--id", "gr", "--roles", "code", "--workflow", "wr", "--idle-delay", "50ms"])
+        defer { if third.isRunning { kill(third.processIdentifier, SIGKILL) } }
+        var thirdLines = thirdLog
+        #expect(await thirdLines.until("workflow wr is finished (completed)") != nil)
+        #expect(await ProcessWait.exit(of: third, within: .seconds(30)), "the runner did not stop")
+        #expect(try s.tasks("wr")["again"]?["attempts"] == 2)
     }
 
     /// Token and cost budgets could not hold for work the runner did: nothing told the hub what

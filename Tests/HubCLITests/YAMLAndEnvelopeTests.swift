@@ -359,6 +359,7 @@ import Testing
         // `--version` alone was an unknown option with the operation "".
         let flag = try hub.run("--version")
         #expect(flag.status == 0 && flag.json["result"] == version.json["result"], "\(flag.stdout)")
+        #expect(try hub.run("--pretty", "--version").status == 0)
         #expect(!hub.exists(hub.stateDirectory), "help and version touch no state")
     }
 
