@@ -180,6 +180,18 @@ import Testing
         }
     }
 
+    /// A directory named as a pattern ("sub", "sub/") captured nothing without a word: it
+    /// stands for the files under it, as a task's declared directory does.
+    @Test func aDirectoryNamedAsAPatternCapturesTheFilesUnderIt() async throws {
+        try write("sub/a.txt", Array("a".utf8))
+        try write("sub/deep/b.txt", Array("b".utf8))
+        await t.run("w1", "create", #"{"phases": ["a"]}"#)
+        for (n, pattern) in ["sub", "sub/"].enumerated() {
+            let cp = await t.run("w1", "checkpoint", "{\"name\": \"d\(n)\", \"include_files\": [\"\(pattern)\"]}")
+            #expect(cp.result["files"]?["captured"] == 2, "\(pattern): \(cp.json)")
+        }
+    }
+
     /// create accepts `c/../d.txt` as inside the workspace (it is d.txt); checkpoints skipped
     /// it as "outside the workspace", so a risky task's file was never captured.
     @Test func aDeclaredPathIsNormalizedAsCreateCheckedIt() async throws {

@@ -26,6 +26,15 @@ enum IssueToken {
     static let entropyBytes = 32
 
     static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {
+        // A token for an id register-agent refuses (§2: ids are not operation names) could never
+        // register; one of an agent registered before that rule still works.
+        if Hub.isCommandName(p.agentId, table: context.hub.table),
+            try await context.store.read({ tx in try tx.agent(p.agentId) }) == nil
+        {
+            throw HubError.parameter(
+                "agent_id", "must not be the name of an operation or command: register-agent refuses it",
+                suggestions: ["Use an id such as \(p.agentId)_agent"])
+        }
         var generator = SystemRandomNumberGenerator()
         let bytes = (0..<entropyBytes).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
         let token = "hubtok_" + bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()

@@ -18,7 +18,10 @@ enum TakeCheckpoint {
                 .anyOf(
                     [
                         .boolean("true: the files the workflow's tasks declare."),
-                        .array(.string(maxLength: 4096), "Globs under the workspace (*, ?, **, [set]).", maxItems: 256),
+                        .array(
+                            .string(maxLength: 4096),
+                            "Globs under the workspace (*, ?, **, [set]); a plain path naming a directory stands for the files under it.",
+                            maxItems: 256),
                     ], "Workspace files to capture with the state.")),
             .init(
                 "validate_state",

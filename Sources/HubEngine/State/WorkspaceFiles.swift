@@ -59,13 +59,22 @@ struct WorkspaceFiles {
                     "\"\(text.prefix(256))\" uses \(text.hasPrefix("!") ? "an exclusion (!)" : "braces ({a,b})"), which patterns do not have: they know *, ?, [...] and ** (any number of directories)",
                     suggestions: ["List each pattern on its own, e.g. [\"src/**/*.swift\", \"docs/*.md\"]"])
             }
-            guard let pattern = GlobPattern(text) else {
+            // A plain path naming a directory ("sub", "sub/") stands for the files under it, as a
+            // declared directory does: it matched the directory itself, and captured nothing.
+            let plain = !text.contains { "*?[".contains($0) }
+            let trimmed = plain && text.count > 1 ? String(text.reversed().drop { $0 == "/" }.reversed()) : text
+            guard var pattern = GlobPattern(trimmed.isEmpty ? text : trimmed) else {
                 throw HubError(
                     .pathNotAllowed,
                     "\(field)[\(n)] \"\(text.prefix(256))\" is not a pattern under the workspace: it is empty, absolute or climbs out with ..",
                     details: "Patterns are relative to the workflow's workspace \(root) and stay inside it.",
                     context: ["field": .string("\(field)[\(n)]"), "workspace": .string(root)],
                     suggestions: ["Use a relative pattern such as src/**/*.swift"])
+            }
+            if plain, FileSystem.facts(root + "/" + pattern.text)?.kind == .directory,
+                let below = GlobPattern(pattern.text + "/**")
+            {
+                pattern = below
             }
             out.append(pattern)
         }
