@@ -57,9 +57,10 @@ enum ResumeWorkflow {
             // A spent budget stops more work being handed out; a workflow whose work all finished
             // while it was paused (its last tasks were running) has none to hand out, and resuming
             // it completes it — refused, it stayed paused at 100 % for good.
-            let openTasks = try m.tx.tasks(of: id).contains { !$0.status.isSettled }
-            let pendingPhases = try m.tx.phases(of: id).contains { $0.status == .pending }
-            let workLeft = p.resumeFromPhase != nil || wasFailed || openTasks || pendingPhases
+            var progression = try m.progression()
+            let workLeft =
+                p.resumeFromPhase != nil || wasFailed || progression.tasks.contains { !$0.status.isSettled }
+                || progression.phases.contains { $0.status == .pending }
             if let budget = m.workflow.budget, workLeft {
                 let exceeded = budget.exhausted(by: m.workflow.spend, time: m.workflow.activeTime(now: m.now))
                 if !exceeded.isEmpty {
@@ -75,7 +76,6 @@ enum ResumeWorkflow {
                         ])
                 }
             }
-            var progression = try m.progression()
             let current = max(1, m.workflow.currentPhase)
             let target = try p.resumeFromPhase?.resolve(in: progression.phases, field: "resume_from_phase") ?? current
             m.workflow.enter(.running, now: m.now)

@@ -62,8 +62,9 @@ struct WorkspaceFiles {
             // A plain path naming a directory ("sub", "sub/") stands for the files under it, as a
             // declared directory does: it matched the directory itself, and captured nothing.
             let plain = !text.contains { "*?[".contains($0) }
-            let trimmed = plain && text.count > 1 ? String(text.reversed().drop { $0 == "/" }.reversed()) : text
-            guard var pattern = GlobPattern(trimmed.isEmpty ? text : trimmed) else {
+            var trimmed = text
+            while plain && trimmed.count > 1 && trimmed.hasSuffix("/") { trimmed.removeLast() }
+            guard var pattern = GlobPattern(trimmed) else {
                 throw HubError(
                     .pathNotAllowed,
                     "\(field)[\(n)] \"\(text.prefix(256))\" is not a pattern under the workspace: it is empty, absolute or climbs out with ..",
