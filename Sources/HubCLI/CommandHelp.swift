@@ -15,7 +15,9 @@ enum CommandHelp {
                 in its environment, and completes or fails the task by the exit status with the
                 output's tail as the result. A command may write what it used, {"tokens": N, "cost":
                 X}, to the file TASK_USAGE_FILE names: it is reported as the outcome's usage, so
-                token and cost budgets hold for the runner's work. Progress goes to stderr. Without --roles it takes only
+                token and cost budgets hold for the runner's work. What a command leaves running in its
+                process group is stopped when it exits (setsid keeps a process out of it). Progress
+                goes to stderr. Without --roles it takes only
                 the tasks that name no role.
                 --idle-delay (default 500ms) is the pause between claims that found nothing on the
                 local store; with --hub URL claims long-poll the server instead. After a claim that

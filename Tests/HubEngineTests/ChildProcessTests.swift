@@ -33,27 +33,60 @@ import Testing
     }
 
     /// A command is done when it exits: a child it left in the background with the output
-    /// still open kept the runner waiting for as long as that child lived.
-    @Test func aBackgroundChildDoesNotHoldTheCommandOpen() async {
+    /// still open kept the runner waiting for as long as that child lived. One in a session
+    /// of its own (`setsid`) is left running, as the documentation says.
+    @Test func aBackgroundChildDoesNotHoldTheCommandOpen() async throws {
+        let directory = try TemporaryDirectory("child-setsid")
+        defer { directory.remove() }
+        let ready = directory.file("ready")
+        #expect(mkfifo(ready, 0o600) == 0)
+        // The shell exits only once the sleep has left its group (it says so through the FIFO).
+        let script = "setsid sh -c 'echo $$ > \(ready); exec sleep 1000' & read pid < '\(ready)'; echo started $pid"
         let outcome = await ChildProcess.run(
-            ["/bin/sh", "-c", "sleep 1000 & echo started $!"], environment: Self.environment, directory: nil,
-            tailBytes: 100)
+            ["/bin/sh", "-c", script], environment: Self.environment, directory: nil, tailBytes: 100)
         #expect(outcome.status == 0)
         #expect(outcome.tail.hasPrefix("started "), "\(outcome.tail)")
+        #expect(!outcome.tail.contains("were stopped"), "\(outcome.tail)")
         if let pid = Int32(outcome.tail.dropFirst("started ".count).prefix { $0.isNumber }) { kill(pid, SIGKILL) }
     }
 
+    /// What a command leaves running in its process group when it exits is stopped with it,
+    /// and its output says so: it went on after the task was over (writing the files the
+    /// next task was given).
+    @Test func whatACommandLeavesRunningInItsGroupIsStopped() async throws {
+        let directory = try TemporaryDirectory("child-left")
+        defer { directory.remove() }
+        let fifo = directory.file("left")
+        #expect(mkfifo(fifo, 0o600) == 0)
+        // The shell opens the FIFO (waiting for the reader), the background sleep inherits it.
+        let run = Task {
+            await ChildProcess.run(
+                ["/bin/sh", "-c", "exec 3> '\(fifo)'; sleep 600 >&3 & echo started"], environment: Self.environment,
+                directory: nil, tailBytes: 200, grace: .milliseconds(500))
+        }
+        // Blocks until the sleep has ended (without the stop: until the time limit).
+        let said = await Self.read(fifo: fifo)
+        #expect(said == "")
+        let outcome = await run.value
+        #expect(outcome.status == 0)
+        #expect(outcome.tail.hasPrefix("started"), "\(outcome.tail)")
+        #expect(outcome.tail.contains("they were stopped"), "\(outcome.tail)")
+    }
+
     /// The output's read end is closed once the command is done: a writer the command left
-    /// behind gets a broken pipe and ends, where it used to block for as long as the runner
-    /// lived (and the runner kept one descriptor per task).
+    /// behind (out of its group) gets a broken pipe and ends, where it used to block for as
+    /// long as the runner lived (and the runner kept one descriptor per task).
     @Test func aWriterLeftBehindSeesTheOutputClosed() async throws {
         let directory = try TemporaryDirectory("child-fifo")
         defer { directory.remove() }
         let fifo = directory.file("gone")
+        let ready = directory.file("ready")
         #expect(mkfifo(fifo, 0o600) == 0)
+        #expect(mkfifo(ready, 0o600) == 0)
+        let writer = "echo > '\(ready)'; yes 2>/dev/null; echo gone > '\(fifo)'"
         let outcome = await ChildProcess.run(
-            ["/bin/sh", "-c", "(yes 2>/dev/null; echo gone > '\(fifo)') & echo started"], environment: Self.environment,
-            directory: nil, tailBytes: 100)
+            ["/bin/sh", "-c", "setsid sh -c \"\(writer)\" & read _ < '\(ready)'; echo started"],
+            environment: Self.environment, directory: nil, tailBytes: 100)
         #expect(outcome.status == 0)
         // Blocks until the background writer has ended (without the fix: until the time limit).
         let said = await Self.read(fifo: fifo)

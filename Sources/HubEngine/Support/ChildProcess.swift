@@ -59,7 +59,8 @@ public enum ChildProcess {
     /// Runs `arguments` (an absolute path or a name looked up by `/usr/bin/env`) in
     /// `directory` and waits for it to exit. Only the last `tailBytes` of its output are
     /// kept, however much it writes; the command is done when it exits, even when a child
-    /// it started in the background still holds its output open (`sleep 60 &`). A
+    /// it started in the background still holds its output open (`sleep 60 &`): what it
+    /// left running in its process group is then stopped, as a cancelled command's is. A
     /// `directory` that is not there fails the command rather than running it elsewhere.
     ///
     /// Cancelling the calling task stops the command: SIGTERM to its process group (so
@@ -135,10 +136,23 @@ public enum ChildProcess {
         } onCancel: {
             terminate(process, grace: grace, stopped: stopped)
         }
+        var left = ""
+        if !stopped.wasAsked, ProcessGroup.hasLiveMembers(process.processIdentifier) {
+            // Exited, but what it started in the background still runs in its group: stopped
+            // too, as a cancelled command's is, so nothing of a finished task goes on writing
+            // the files the next task is given (`setsid` keeps a process out of this).
+            stopGroup(process.processIdentifier, grace: grace, stopped: stopped)
+            left = "\n[coordination-hub: the command left processes running in its process group; they were stopped]"
+        }
         // Stopped: the shell may be gone while what it started still runs (dash forks the
         // command); over only once the whole group is, so a retry never runs beside it.
         if stopped.wasAsked { await stopped.waitUntilGone() }
-        return Outcome(status: status, tail: String(decoding: await tail, as: UTF8.self))
+        return Outcome(status: status, tail: Self.keepingEnd(String(decoding: await tail, as: UTF8.self) + left, tailBytes))
+    }
+
+    /// `text` cut to its last `bytes` bytes, as the tail itself is.
+    static func keepingEnd(_ text: String, _ bytes: Int) -> String {
+        text.utf8.count > bytes ? String(decoding: Array(text.utf8.suffix(max(0, bytes))), as: UTF8.self) : text
     }
 
     /// Runs `work`, which blocks (waiting for a command, reading its output), on a thread of
@@ -159,12 +173,18 @@ public enum ChildProcess {
     /// SIGKILL goes to the group after `grace` if any does, and `stopped` is told when the
     /// group is gone.
     static func terminate(_ process: SpawnedProcess, grace: Duration, stopped: GroupStop) {
-        stopped.asked()
-        let pid = process.processIdentifier
         guard process.isRunning else {
+            stopped.asked()
             stopped.gone()
             return
         }
+        stopGroup(process.processIdentifier, grace: grace, stopped: stopped)
+    }
+
+    /// SIGTERM to process group `pid`, SIGKILL after `grace` if a member (but the lifeline's
+    /// watcher) is still there; `stopped` is told when none is.
+    static func stopGroup(_ pid: Int32, grace: Duration, stopped: GroupStop) {
+        stopped.asked()
         kill(-pid, SIGTERM)
         let (seconds, attoseconds) = grace.components
         let killAt = DispatchTime.now() + Double(seconds) + Double(attoseconds) / 1e18
