@@ -74,6 +74,30 @@ import Testing
         #expect(both.result["events"]?.arrayValue?.compactMap { $0["workflow_id"]?.stringValue } == ["wf_h", "wf_i"])
     }
 
+    /// Widening adds a workflow and patterns; the orchestrator's own settings stay: a second
+    /// handoff turned its webhook subscription into a realtime one with the default retry
+    /// policy and dropped its severity filter.
+    @Test func aHandoffWideningASubscriptionKeepsItsSettings() async throws {
+        let first = handoff.replacingOccurrences(
+            of: #""callback": "orchestrator"}"#,
+            with:
+                #""callback": "orchestrator", "delivery": "batch", "secret": "s3", "filters": {"severity": ["error"]}, "retry_policy": {"max_retries": 9}}"#
+        )
+        #expect(await t.run(nil, "accept-handoff", first).succeeded)
+        let second = handoff.replacingOccurrences(of: "wf_h", with: "wf_i")
+        #expect(await t.run(nil, "accept-handoff", second).succeeded)
+        let stored = try #require(try await t.hub.store.read { try $0.subscription("orchestrator") })
+        #expect(stored.delivery == .batch)
+        #expect(stored.secret == "s3")
+        #expect(stored.retryPolicy.maxRetries == 9)
+        #expect(stored.filter.severities == [.error])
+        #expect(stored.filter.workflowIDs == ["wf_h", "wf_i"])
+        await t.run("wf_i", "publish-event", #"{"event_type": "failed", "severity": "info"}"#)
+        await t.run("wf_i", "publish-event", #"{"event_type": "failed", "severity": "error"}"#)
+        let seen = await t.run(nil, "get-events", #"{"subscription": "orchestrator", "event_types": ["failed"]}"#)
+        #expect(seen.result["events"]?.arrayValue?.map { $0["severity"] } == ["error"])
+    }
+
     @Test func aFinishedHandoffReturnsHubToOrchestrate() async throws {
         await t.run(nil, "register-agent", #"{"agent_id": "ag"}"#)
         await t.run(nil, "accept-handoff", handoff)

@@ -81,7 +81,9 @@ enum AcceptHandoff {
             orchestrate_to_hub carries workflow_definition (create's parameters plus workflow_id), initial_state, \
             agent_preferences (agent_pool_size, specializations) and monitoring_config (subscriptions). A \
             subscription under a callback that exists already widens it (its patterns and this workflow added, its \
-            cursor kept), so one orchestrator follows every workflow it hands over with one subscription. Everything \
+            cursor kept, and its delivery, webhook, secret, retry policy and severity and event type filters kept \
+            unless this one gives them), so one orchestrator follows every workflow it hands over with one \
+            subscription. Everything \
             happens in one transaction: any error (a taken id, a bad pattern) leaves nothing behind. complete and \
             get-status of the finished workflow return hub_to_orchestrate.
             """,
@@ -114,10 +116,10 @@ enum AcceptHandoff {
         let create = try CreateWorkflow.Parameters.decode(definition)
         let (workflow, phases, tasks) = try CreateWorkflow.build(create, id: id, hub: hub, now: now)
         let scoped = OperationContext(hub: hub, workflowID: id, expectedVersion: nil, operation: "accept-handoff")
-        var subscriptions: [(Subscription, SubscribeEvent.StartFrom)] = []
+        var subscriptions: [(Subscription, SubscribeEvent.Parameters)] = []
         for (n, spec) in (p.orchestrateToHub.monitoringConfig?.subscriptions ?? []).enumerated() {
             do {
-                subscriptions.append((try SubscribeEvent.make(spec, context: scoped), spec.startFrom ?? .new))
+                subscriptions.append((try SubscribeEvent.make(spec, context: scoped), spec))
             } catch {
                 var error = error
                 error.message = "orchestrate_to_hub.monitoring_config.subscriptions[\(n)]: " + error.message
@@ -133,13 +135,13 @@ enum AcceptHandoff {
             let before = try tx.lastEventSequence()
             try CreateWorkflow.insert(workflow, phases: phases, tasks: tasks, tx: tx, now: now, ids: ids)
             var stored: [Subscription] = []
-            for (subscription, startFrom) in subscriptions {
+            for (subscription, spec) in subscriptions {
                 var s = subscription
-                if let updated = try SubscribeEvent.updateExisting(s, in: tx, widening: true) {
+                if let updated = try SubscribeEvent.updateExisting(s, in: tx, widening: spec) {
                     stored.append(updated)
                     continue
                 }
-                switch startFrom {
+                switch spec.startFrom ?? .new {
                 case .all: s.cursor = 0
                 case .sequence(let n):
                     guard n <= before + 1 else {

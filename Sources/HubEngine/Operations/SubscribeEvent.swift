@@ -165,29 +165,54 @@ enum SubscribeEvent {
     /// Subscribing again under a callback name updates that subscription and keeps its
     /// cursor, its place in a replay and its counters (§17): a consumer re-subscribes on every
     /// start without losing or repeating events. Answers the updated subscription, or `nil`
-    /// when no subscription has `s`'s callback (a new one is stored then). `widening` (a
-    /// handoff: one orchestrator's subscription for each workflow it hands over) keeps what
-    /// the subscription matched and adds what `s` matches, instead of replacing it.
-    static func updateExisting(_ s: Subscription, in tx: any StoreWriter, widening: Bool = false) throws
+    /// when no subscription has `s`'s callback (a new one is stored then).
+    ///
+    /// `widening` (a handoff: one orchestrator's subscription for each workflow it hands
+    /// over) names what the new subscription was given: it keeps what the subscription
+    /// matched and adds what `s` matches, instead of replacing it, and keeps every setting
+    /// `widening` does not give (delivery, webhook, secret, retry policy, the severity and
+    /// event type filters): they are the orchestrator's, not the workflow's, and a second
+    /// handoff turned a webhook subscription into a realtime one and dropped its filters.
+    static func updateExisting(_ s: Subscription, in tx: any StoreWriter, widening given: Parameters? = nil) throws
         -> Subscription?
     {
         guard s.callback != s.id, var existing = try tx.subscription(s.callback), existing.callback == s.callback
         else { return nil }
-        existing.patterns =
-            widening ? existing.patterns + s.patterns.filter { !existing.patterns.contains($0) } : s.patterns
-        existing.filter = widening ? existing.filter.widened(by: s.filter) : s.filter
-        existing.delivery = s.delivery
-        existing.webhookURL = s.webhookURL
-        existing.secret = s.secret
-        existing.retryPolicy = s.retryPolicy
-        existing.smartFiltering = s.smartFiltering
-        existing.optimizationGoal = s.optimizationGoal
-        if existing.adaptiveFiltering {
-            // The safe changes, kept applied to the new patterns (optimize-subscriptions).
-            existing = SubscriptionAdvice.compute(existing, sample: []).applySafe(to: existing).0
+        guard let given else {
+            existing.patterns = s.patterns
+            existing.filter = s.filter
+            existing.delivery = s.delivery
+            existing.webhookURL = s.webhookURL
+            existing.secret = s.secret
+            existing.retryPolicy = s.retryPolicy
+            existing.smartFiltering = s.smartFiltering
+            existing.optimizationGoal = s.optimizationGoal
+            return try store(existing, in: tx)
         }
-        try tx.update(existing)
-        return existing
+        existing.patterns += s.patterns.filter { !existing.patterns.contains($0) }
+        var added = s.filter
+        if given.filters?.severity == nil { added.severities = existing.filter.severities }
+        if given.filters?.eventType == nil { added.eventTypes = existing.filter.eventTypes }
+        existing.filter = existing.filter.widened(by: added)
+        if given.delivery != nil || given.webhookUrl != nil {
+            existing.delivery = s.delivery
+            existing.webhookURL = s.webhookURL
+        }
+        if given.secret != nil { existing.secret = s.secret }
+        if given.retryPolicy != nil { existing.retryPolicy = s.retryPolicy }
+        if given.enableSmartFiltering != nil { existing.smartFiltering = s.smartFiltering }
+        if given.optimizationGoal != nil { existing.optimizationGoal = s.optimizationGoal }
+        return try store(existing, in: tx)
+    }
+
+    private static func store(_ subscription: Subscription, in tx: any StoreWriter) throws -> Subscription {
+        var updated = subscription
+        if updated.adaptiveFiltering {
+            // The safe changes, kept applied to the new patterns (optimize-subscriptions).
+            updated = SubscriptionAdvice.compute(updated, sample: []).applySafe(to: updated).0
+        }
+        try tx.update(updated)
+        return updated
     }
 
     static func make(_ p: Parameters, context: OperationContext) throws(HubError) -> Subscription {
