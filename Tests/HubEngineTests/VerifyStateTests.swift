@@ -50,7 +50,7 @@ import Testing
     /// nothing left to run: each was called valid (the first is what a partial restore left).
     @Test(arguments: [
         "phase_started_before_an_earlier_one_ended", "created_workflow_with_started_phase",
-        "running_phase_with_every_task_settled",
+        "running_phase_with_every_task_settled", "running_workflow_with_every_phase_closed",
     ])
     func phaseStatusesAgainstEachOtherAndTheWorkflowAreChecked(_ invariant: String) async throws {
         await t.run(
@@ -60,6 +60,15 @@ import Testing
         try await t.hub.store.write { tx in
             var phases = try tx.phases(of: "w1")
             switch invariant {
+            case "running_workflow_with_every_phase_closed":
+                for var task in try tx.tasks(of: "w1") {
+                    task.status = .completed
+                    try tx.update(task)
+                }
+                for var phase in phases {
+                    phase.status = .completed
+                    try tx.update(phase)
+                }
             case "running_phase_with_every_task_settled":
                 if var t1 = try tx.task(workflowID: "w1", taskID: "t1") {
                     t1.status = .completed
@@ -103,6 +112,30 @@ import Testing
         #expect(repaired.result["valid"] == true, "\(repaired.json)")
         let ready = await task()
         #expect(ready?["status"] == "ready" && ready?["lease_expires_at"] == nil)
+    }
+
+    /// A dead lease's repair changed its agent's load without listing it, and the load repair
+    /// computed before it then moved the load up and back down again: the log named neither
+    /// the wrong value found nor one change.
+    @Test func aLoadRepairAfterALeaseRepairListsOneChangeFromTheValueFound() async throws {
+        try await damaged()
+        try await t.hub.store.write { tx in
+            // `a`, claimed by ag, marked completed under its still active lease.
+            if var a = try tx.task(workflowID: "w1", taskID: "a") {
+                a.status = .completed
+                try tx.update(a)
+            }
+            if var agent = try tx.agent("ag") {
+                agent.currentLoad = 7
+                try tx.save(agent)
+            }
+        }
+        let repaired = await t.run("w1", "verify-state", #"{"repair": true}"#)
+        let loads = repaired.result["repairs"]?.arrayValue?.compactMap { entry -> String? in
+            guard entry["repair"]?["action"] == "set_agent_load" else { return nil }
+            return "\(entry["repair"]?["from"]?.intValue ?? -1)→\(entry["repair"]?["to"]?.intValue ?? -1)"
+        }
+        #expect(loads == ["7→0"], "\(repaired.json)")
     }
 
     @Test func repairFixesWhatItCanAndReportsEachRepair() async throws {

@@ -110,6 +110,17 @@ public enum StateInvariants {
                     message: "the workflow has not started but phase \(started.phaseID) is \(started.status.rawValue)",
                     repair: nil))
         }
+        if w.status == .running, !ordered.isEmpty,
+            ordered.allSatisfy({ $0.status == .completed || $0.status == .skipped })
+        {
+            // The last phase's closing completes the workflow in the same transaction.
+            out.append(
+                Violation(
+                    invariant: "running_workflow_with_every_phase_closed",
+                    message:
+                        "the workflow is running but every phase is completed or skipped; nothing will complete it (complete does)",
+                    repair: nil))
+        }
         if w.status == .running {
             // Its last task's outcome closes a phase in the same transaction: one left running
             // with every task settled waits for nothing (complete-phase closes it).

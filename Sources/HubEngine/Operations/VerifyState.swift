@@ -16,7 +16,8 @@ enum VerifyState {
         "verify-state", scope: .workflow, mutating: true, parameters: Parameters.self,
         summary: "Check a workflow's invariants (and its checkpoints' checksums); repair what can be repaired.",
         discussion: """
-            Checks: statuses of tasks against their phases and dependencies, of phases against the workflow; \
+            Checks: statuses of tasks against their phases and dependencies, of phases against each other and \
+            the workflow (a running workflow with every phase closed waits for nothing); \
             running tasks hold a lease and every lease is on a running task held by a live agent, within its \
             expiry; phase counters \
             and agent loads agree with the records. With repair: true, tasks go back to the queue, dead leases end, \
@@ -128,11 +129,9 @@ enum VerifyState {
             lease.state = .revoked
             lease.endedAt = m.now
             try m.tx.update(lease)
-            if var agent = try m.tx.agent(lease.agentID) {
-                agent.currentLoad = try m.tx.activeLeases(agentID: agent.agentID).count
-                if agent.status == .busy, agent.currentLoad < agent.maxConcurrentTasks { agent.status = .available }
-                try m.tx.save(agent)
-            }
+            // The agent's load is left to its own repair (this pass's or the next), which
+            // recounts and lists the change: done here, it went unlisted and the repair
+            // listed after it moved the load back and forth.
             return [
                 "action": "revoke_lease", "lease_id": .string(leaseID), "task_id": .string(lease.taskID),
                 "agent_id": .string(lease.agentID),
@@ -144,8 +143,11 @@ enum VerifyState {
             try m.tx.insert(phases)
             try m.tx.insert(tasks)
             return ["action": "recount_phases"]
-        case .setAgentLoad(let agentID, let load):
-            guard var agent = try m.tx.agent(agentID), agent.currentLoad != load else { return nil }
+        case .setAgentLoad(let agentID, _):
+            // Counted now: a lease revoked by an earlier repair of the pass changed it.
+            guard var agent = try m.tx.agent(agentID) else { return nil }
+            let load = try m.tx.activeLeases(agentID: agentID).count
+            guard agent.currentLoad != load else { return nil }
             let from = agent.currentLoad
             agent.currentLoad = load
             if agent.status == .available || agent.status == .busy {
