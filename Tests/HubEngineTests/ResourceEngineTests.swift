@@ -161,6 +161,21 @@ import Testing
         #expect(await allocate(#"{"resources": {"db2": 1}}"#, workflow: "nope").errorCode == "WORKFLOW_NOT_FOUND")
     }
 
+    /// `complete` may keep a workflow's allocations (cleanup_resources: false); archiving it
+    /// left them held for good, since an archived workflow takes no release-resources.
+    @Test func archivingAWorkflowReleasesTheAllocationsItKept() async throws {
+        await t.run("w1", "create", #"{"phases": ["a"]}"#)
+        await t.run("w1", "start")
+        #expect(await allocate(#"{"resources": {"database": 2}}"#, workflow: "w1").result["state"] == "granted")
+        #expect(await t.run("w1", "complete", #"{"force": true, "cleanup_resources": false}"#).succeeded)
+        #expect(
+            await allocate(#"{"resources": {"database": 1}, "constraints": {"max_wait_time": "0s"}}"#).succeeded
+                == false)
+        let cleaned = await t.run("w1", "cleanup")
+        #expect(cleaned.result["resources_released"] == 1, "\(cleaned.json)")
+        #expect(await allocate(#"{"resources": {"database": 2}}"#).result["state"] == "granted")
+    }
+
     @Test func aRequestLargerThanCapacityIsRefused() async throws {
         let refused = await allocate(#"{"resources": {"database": 3}}"#)
         #expect(refused.errorCode == "INVALID_PARAMETERS")

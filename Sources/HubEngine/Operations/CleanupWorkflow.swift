@@ -26,7 +26,7 @@ enum CleanupWorkflow {
         "cleanup", scope: .workflow, mutating: true, parameters: Parameters.self,
         summary: "Archive a completed, failed or cancelled workflow (its status is kept).",
         discussion:
-            "Archived workflows leave list-workflows unless include_archived; reads still work, every mutation is refused.",
+            "Archived workflows leave list-workflows unless include_archived; reads still work, every mutation is refused. The workflow's resource allocations still held (complete with cleanup_resources: false) are released.",
         example:
             "coordination-hub workflow_123 cleanup '{\"archive_state\": true, \"remove_temp_files\": true, \"generate_report\": true}'",
         handler: run)
@@ -35,10 +35,14 @@ enum CleanupWorkflow {
         let id = try context.requiredWorkflowID
         let hub = context.hub
         try Finalization(hub: hub).prepare(id, archive: p.archiveState ?? false, report: p.generateReport ?? false)
-        _ = try await hub.mutate(context) { m in
+        let archived = try await hub.mutate(context) { m -> Int in
             _ = try m.lifecycle(.cleanup)
+            // What `complete` kept (cleanup_resources: false) ends now: an archived workflow
+            // takes no more mutations, release-resources included, so it stayed held for good.
+            let released = try m.releaseAllocations(reason: "workflow archived")
             m.workflow.archived = true
             try m.emit("archived", data: ["status": .string(m.workflow.status.rawValue)])
+            return released
         }
         let snapshot = try await hub.snapshot(id)
         let artifacts = await Finalization(hub: hub).run(
@@ -59,7 +63,8 @@ enum CleanupWorkflow {
         return try await .after(
             hub, id,
             result: [
-                "archived": true, "artifacts": artifacts.json, "temp_files_removed": .strings(removed),
+                "archived": true, "artifacts": artifacts.json, "resources_released": .count(archived.value),
+                "temp_files_removed": .strings(removed),
                 "unreferenced_contents_removed": contents,
             ])
     }
