@@ -42,6 +42,8 @@ import Testing
         #expect(report?["impact_assessment"]?["phases_delayed"] == [1, 2])
         #expect(reported.result["recovery_action"]?["action"] == "retry_task")
         #expect(reported.result["recovery_action"]?["succeeded"] == true)
+        // Its one attempt had used up max_retries 0: raised for this retry, and said so.
+        #expect(reported.result["recovery_action"]?["max_retries_raised"] == ["from": 0, "to": 1])
         #expect(await status("build") == "ready")
         // The next steps follow the recovery: the report's suggestion told of the task still running.
         #expect(report?["recovery_suggestions"]?.arrayValue?.first?.stringValue?.contains("is running") == true)
@@ -77,6 +79,7 @@ import Testing
         )
         #expect(reported.result["recovery_action"]?["succeeded"] == true, "\(reported.json)")
         #expect(reported.result["recovery_action"]?["revived_tasks"] == ["test", "lint"])
+        #expect(reported.result["recovery_action"]?["max_retries_raised"] == ["from": 0, "to": 1])
         #expect(await status("build") == "ready")
         #expect(await status("test") == "pending")
         #expect(await status("lint") == "pending")

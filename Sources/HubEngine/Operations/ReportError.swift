@@ -224,6 +224,13 @@ enum ReportError {
         }
     }
 
+    /// The task's `max_retries` raised so the retry asked for can run (its attempts had used
+    /// them up): said in the result, or the user's limit changed without a word. `nil` when
+    /// it was not raised.
+    static func raised(from limit: Int, to now: Int) -> JSONValue? {
+        now > limit ? ["from": .count(limit), "to": .count(now)] : nil
+    }
+
     /// Puts a failed task back in the queue (attempts kept), unless its retries are spent or it is still running.
     static func retry(_ taskID: String, context: OperationContext, action: ErrorClassification.Recovery) async throws
         -> JSONValue
@@ -234,6 +241,7 @@ enum ReportError {
             guard let lease = try scope.tx.activeLeases(workflowID: id).first(where: { $0.taskID == taskID }),
                 var task = try scope.tx.task(workflowID: id, taskID: taskID)
             else { return nil }
+            let limit = task.maxRetries
             if task.attempts > task.maxRetries {
                 task.maxRetries = task.attempts
                 try scope.tx.update(task)
@@ -241,10 +249,12 @@ enum ReportError {
             try scope.requeue(
                 lease: lease, ending: .revoked, countAttempt: true, reason: "report-error recovery",
                 cause: Mutation.causeOfChanges)
-            return [
+            var result: JSONValue = [
                 "attempted": true, "action": .string(action.rawValue), "succeeded": true, "task_id": .string(taskID),
                 "task_status": "ready", "lease_revoked": .string(lease.leaseID),
             ]
+            result["max_retries_raised"] = raised(from: limit, to: task.maxRetries)
+            return result
         }
         if let requeued { return requeued }
         let change = try await context.hub.mutate(context) { m -> JSONValue in
@@ -280,6 +290,7 @@ enum ReportError {
             task.status = task.dependsOn.allSatisfy(done.contains) ? .ready : .pending
             task.completedAt = nil
             task.assignedAgent = nil
+            let limit = task.maxRetries
             task.maxRetries = max(task.maxRetries, task.attempts)
             // The tasks skipped because it failed wait for it again.
             let revived = SkippedDependents.revived(after: taskID, in: tasks)
@@ -293,10 +304,12 @@ enum ReportError {
                 ],
                 causedBy: nil)
             try m.tx.update(task)
-            return [
+            var result: JSONValue = [
                 "attempted": true, "action": .string(action.rawValue), "succeeded": true, "task_id": .string(taskID),
                 "task_status": .string(task.status.rawValue), "revived_tasks": .strings(revived.map(\.taskID)),
             ]
+            result["max_retries_raised"] = raised(from: limit, to: task.maxRetries)
+            return result
         }
         return change.value
     }
