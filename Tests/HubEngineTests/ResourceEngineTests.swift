@@ -241,4 +241,24 @@ import Testing
         #expect(imbalance.contains { $0["data"]?["reason"] == "load_imbalance" })
         #expect(await t.run(nil, "claim-task", #"{"agent_id": "y", "max_tasks": 5}"#).result["count"] == 1)
     }
+
+    /// §7: a deregistered agent's unstarted reservations are released by the deregistration
+    /// itself (they waited for the next dispatcher operation, naming the gone agent until then).
+    @Test func deregisteringReleasesTheAgentsReservations() async throws {
+        await t.run("w1", "create", #"{"phases": [{"name": "p", "tasks": [{"task_id": "a"}]}]}"#)
+        await t.run("w1", "start")
+        await t.run(nil, "register-agent", #"{"agent_id": "old"}"#)
+        _ = await t.run(nil, "claim-task", #"{"agent_id": "old"}"#)
+        await t.run(nil, "register-agent", #"{"agent_id": "w"}"#)
+        await t.run("w1", "redistribute-tasks", #"{"failed_agent": "old"}"#)
+        func reserved() async -> JSONValue? {
+            await t.run("w1", "get-status").result["workflow_state"]?["phases"]?.arrayValue?.first?["tasks"]?
+                .arrayValue?.first?["reserved_for"]
+        }
+        #expect(await reserved() == "w")
+        #expect(await t.run(nil, "deregister-agent", #"{"agent_id": "w"}"#).succeeded)
+        #expect(await reserved() == nil)
+        let released = await t.run("w1", "get-events", #"{"event_types": ["task_redistributed"]}"#)
+        #expect(released.result["events"]?.arrayValue?.last?["data"]?["reason"] == "reserved_agent_unavailable")
+    }
 }

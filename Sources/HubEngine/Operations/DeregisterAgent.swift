@@ -37,6 +37,9 @@ enum DeregisterAgent {
             // §8: allocations of an agent that leaves are released (they outlived it).
             try scope.releaseAllocations(agentID: p.agentId, reason: "agent \(p.agentId) deregistered")
             try scope.tx.removeAgent(p.agentId)
+            // §7: its unstarted reservations are released now, not by whichever dispatcher
+            // operation came next (status named a gone agent as their holder until then).
+            try scope.rebalanceReservations()
             // Its tokens go with it: they would let whoever holds one register it again.
             let tokens = try scope.tx.removeTokens(agentID: p.agentId)
             return (leases.map(\.taskID), tokens)
