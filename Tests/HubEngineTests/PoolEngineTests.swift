@@ -43,6 +43,32 @@ import Testing
         #expect(await claim("coder").count == 1)
     }
 
+    /// A binding that matches nobody is no pool at all, which lets every agent claim: narrowing
+    /// the pool to a role nobody has opened the workflow to everyone. Refused, the pool kept.
+    /// And the shortfall of a call without agent_count is counted against max_agents.
+    @Test func aBindingOfNobodyIsRefusedAndTheShortfallCountsAgainstMaxAgents() async throws {
+        await t.run(
+            "w1", "create",
+            #"{"phases": [{"name": "p", "tasks": [{"task_id": "a"}]}], "configuration": {"max_agents": 3}}"#)
+        await t.run("w1", "start")
+        await t.run(nil, "register-agent", #"{"agent_id": "member"}"#)
+        await t.run(nil, "register-agent", #"{"agent_id": "outsider", "specializations": ["code"]}"#)
+        let bound = await t.run("w1", "assign-agents", #"{"specializations": []}"#)
+        #expect(bound.result["bound_agents"]?.arrayValue?.count == 2, "\(bound.json)")
+        #expect(bound.result["shortfall"] == 1)
+        await t.run("w1", "assign-agents", #"{"agent_count": 1}"#)
+        let version = await t.run("w1", "get-status").result["workflow_state"]?["state_version"]
+        let refused = await t.run("w1", "assign-agents", #"{"specializations": ["nope"]}"#)
+        #expect(refused.errorCode == "AGENT_NOT_FOUND", "\(refused.json)")
+        #expect(refused.error?.message.contains("the pool was not changed") == true)
+        #expect(await t.run("w1", "get-status").result["workflow_state"]?["state_version"] == version)
+        let pool = await t.run("w1", "get-status").result["workflow_state"]?["agent_assignments"]?.objectValue?.keys
+        #expect(
+            pool.map(Array.init) == ["member"] || pool.map(Array.init) == ["outsider"], "\(String(describing: pool))")
+        let outside = pool?.contains("member") == true ? "outsider" : "member"
+        #expect(await claim(outside).isEmpty)
+    }
+
     /// `start`'s `agent_pool_size` and `accept-handoff`'s preferences bind as `assign-agents`
     /// does: an agent with none of the roles is never bound (it took the workflow's tasks and,
     /// as a pool member, kept the agents with the role from them).

@@ -32,7 +32,9 @@ enum AssignAgents {
         discussion: """
             Live agents with one of the roles are ranked: success rate at or above the threshold first (best first), \
             then agents without a track record; agents below the threshold are left out. The result lists who was bound \
-            and which roles remain uncovered. Binding replaces the workflow's previous pool.
+            and which roles remain uncovered, and the shortfall against agent_count (or max_agents). Binding \
+            replaces the workflow's previous pool; a call that would bind nobody is refused (AGENT_NOT_FOUND) and \
+            leaves the pool as it was, since an empty pool lets every agent claim.
             """,
         example:
             "coordination-hub workflow_123 assign-agents '{\"agent_count\": 5, \"specializations\": [\"code\", \"test\", \"docs\"], \"performance_threshold\": 80}'",
@@ -42,7 +44,7 @@ enum AssignAgents {
         let id = try context.requiredWorkflowID
         let poolLimit = context.hub.configuration.maxAgentPoolSize
         let (bound, _, _) = try await context.hub.mutate(context) {
-            m -> (agents: [Agent], uncovered: [String]) in
+            m -> (agents: [Agent], uncovered: [String], wanted: Int?) in
             guard WorkflowLifecycle(status: m.workflow.status, archived: m.workflow.archived).acceptsWork else {
                 let machine = WorkflowLifecycle(status: m.workflow.status, archived: m.workflow.archived)
                 throw HubError.invalidTransition(
@@ -58,6 +60,18 @@ enum AssignAgents {
             let count = min(poolLimit, p.agentCount ?? m.workflow.configuration.maxAgents ?? poolLimit)
             let chosen = PoolBinding.choose(
                 count: count, limit: poolLimit, roles: roles, threshold: threshold, from: try m.tx.agents())
+            guard !chosen.isEmpty else {
+                // An empty binding is no pool at all (every agent may claim): the narrowing asked
+                // for would have opened the workflow to everyone, without a word.
+                let wanted = roles.isEmpty ? "" : " with one of the roles \(roles.joined(separator: ", "))"
+                let bar = threshold > 0 ? " and a success rate of at least \(threshold)%" : ""
+                throw HubError(
+                    .agentNotFound, "No live registered agent\(wanted)\(bar) to bind; the pool was not changed",
+                    context: ["specializations": .strings(roles), "performance_threshold": .double(threshold)],
+                    suggestions: [
+                        "Register agents for those roles (coordination-hub register-agent '{\"agent_id\": \"…\", \"specializations\": [\"…\"]}'), or name other roles"
+                    ])
+            }
             let uncovered = PoolBinding.uncovered(roles, by: chosen)
             try m.tx.setPool(workflowID: id, agents: chosen.map(\.agentID))
             try m.emit(
@@ -66,9 +80,10 @@ enum AssignAgents {
                     "agents": .strings(chosen.map(\.agentID)), "uncovered_roles": .strings(uncovered),
                     "requested": .count(count),
                 ])
-            return (chosen, uncovered)
+            return (chosen, uncovered, p.agentCount ?? m.workflow.configuration.maxAgents)
         }
-        let shortfall = max(0, (p.agentCount ?? bound.agents.count) - bound.agents.count)
+        // Against what was asked for, or by default the workflow's max_agents ("every match" has none).
+        let shortfall = max(0, (bound.wanted ?? bound.agents.count) - bound.agents.count)
         return try await .after(
             context.hub, id,
             result: [
