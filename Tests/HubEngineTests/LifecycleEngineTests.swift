@@ -514,13 +514,27 @@ import Testing
     /// Found by session 18's probe: the report counted each task under its last agent only, so
     /// an agent whose attempt failed before another's succeeded was left out, and report.md had
     /// no agents at all.
+    /// And from fail-task events alone it missed every run an agent lost (to its silence, a
+    /// timeout, report-error) and every agent whose run was taken from it (redistribution).
     @Test func theReportCountsEveryAgentsCompletionsAndFailedAttempts() async throws {
         let t = try TestHub()
         defer { t.remove() }
-        await t.run("w1", "create", #"{"phases": [{"name": "p", "tasks": [{"task_id": "a"}]}]}"#)
+        await t.run("w1", "create", #"{"phases": [{"name": "p", "tasks": [{"task_id": "a", "max_retries": 5}]}]}"#)
         await t.run("w1", "start")
-        for agent in ["f1", "f2"] { await t.run(nil, "register-agent", "{\"agent_id\": \"\(agent)\"}") }
-        let first = try #require(await t.claim("f1").first?["lease_id"]?.stringValue)
+        for agent in ["f1", "f2", "silent", "moved"] {
+            await t.run(nil, "register-agent", "{\"agent_id\": \"\(agent)\"}")
+        }
+        _ = try #require(await t.claim("silent").first?["lease_id"]?.stringValue)
+        // Only silent falls silent: the others heartbeat just before its 3 intervals run out.
+        t.clock.advance(by: .seconds(80))
+        for agent in ["f1", "f2", "moved"] { await t.run(nil, "heartbeat", "{\"agent_id\": \"\(agent)\"}") }
+        t.clock.advance(by: .seconds(20))
+        _ = try #require(await t.claim("moved").first?["lease_id"]?.stringValue)
+        await t.run("w1", "redistribute-tasks", #"{"failed_agent": "moved", "strategy": "round_robin"}"#)
+        await t.run(nil, "heartbeat", #"{"agent_id": "moved"}"#)
+        let phases = await t.run("w1", "get-status").result["workflow_state"]?["phases"]?.arrayValue
+        let reservedTo = phases?.first?["tasks"]?.arrayValue?.first?["reserved_for"]?.stringValue
+        let first = try #require(await t.claim(reservedTo ?? "f1").first?["lease_id"]?.stringValue)
         await t.run(nil, "fail-task", "{\"lease_id\": \"\(first)\", \"error\": \"flaky\"}")
         let second = try #require(await t.claim("f2").first?["lease_id"]?.stringValue)
         await t.run(nil, "complete-task", "{\"lease_id\": \"\(second)\"}")
@@ -531,11 +545,16 @@ import Testing
             done.result["hub_to_orchestrate"]?["artifact_locations"]?.arrayValue?.compactMap(\.stringValue) ?? []
         let jsonPath = try #require(paths.first { $0.hasSuffix("report.json") })
         let report = try JSONParser.parse(bytes: Array(try #require(FileManager.default.contents(atPath: jsonPath))))
-        #expect(report["agents"]?["f1"] == ["tasks_completed": 0, "tasks_failed": 1], "\(report["agents"] ?? .null)")
-        #expect(report["agents"]?["f2"] == ["tasks_completed": 1, "tasks_failed": 0])
+        let agents = report["agents"] ?? .null
+        let failer = reservedTo ?? "f1"
+        #expect(agents[failer] == ["tasks_completed": 0, "tasks_failed": 1, "runs_handed_back": 0], "\(agents)")
+        #expect(agents["f2"]?["tasks_completed"] == 1, "\(agents)")
+        #expect(agents["silent"] == ["tasks_completed": 0, "tasks_failed": 1, "runs_handed_back": 0], "\(agents)")
+        #expect(agents["moved"] == ["tasks_completed": 0, "tasks_failed": 0, "runs_handed_back": 1], "\(agents)")
         let markdown = try String(
             contentsOfFile: try #require(paths.first { $0.hasSuffix("report.md") }), encoding: .utf8)
-        #expect(markdown.contains("| f1 | 0 | 1 |"), "\(markdown)")
+        #expect(markdown.contains("| silent | 0 | 1 | 0 |"), "\(markdown)")
+        #expect(markdown.contains("| moved | 0 | 0 | 1 |"), "\(markdown)")
     }
 
     /// §3: next steps come from the state. Once `complete` has finalized a workflow they asked

@@ -112,8 +112,8 @@ extension DispatchScope {
                 try m.emit(
                     "task_failed", severity: .error,
                     data: [
-                        "task_id": .string(failedTask.taskID), "reason": .string(reason),
-                        "attempts": .count(failedTask.attempts),
+                        "task_id": .string(failedTask.taskID), "agent_id": .string(lease.agentID),
+                        "reason": .string(reason), "attempts": .count(failedTask.attempts),
                         "will_retry": false,
                     ], phase: failedTask.phaseID, causedBy: cause)
                 try m.settle(failedTask)
@@ -129,6 +129,9 @@ extension DispatchScope {
                         "task_id": .string(retried.taskID), "reason": .string(reason),
                         "attempts": .count(retried.attempts),
                         "lease_id": .string(lease.leaseID),
+                        // Whose run ended, and whether it counts as that agent's failed attempt
+                        // (the report's agent results read both).
+                        "agent_id": .string(lease.agentID), "attempt_counted": .bool(countAttempt),
                     ], causedBy: cause)
             }
             try tx.update(task)

@@ -66,21 +66,29 @@ struct ReportWriter {
                 "timestamp": .string(Timestamp.format(milliseconds: e.timestamp)), "data": e.data,
             ]
         }
-        // Each agent's results here, from the log: every completion and every failed attempt it
-        // reported. The tasks' final state counted only the last agent of each task, so an agent
-        // whose attempt failed before another's succeeded was left out.
-        var agents: [String: (completed: Int, failed: Int)] = [:]
-        for e in events where e.eventType == "task_completed" || e.eventType == "task_failed" {
+        // Each agent's results here, from the log: every completion and every failed attempt
+        // (a fail-task, and a run lost to a timeout, the agent's silence or report-error), and
+        // the runs taken from it without counting (redistributed, deregistered). The tasks'
+        // final state counted only the last agent of each task, and fail-task events alone
+        // missed every run an agent lost.
+        var agents: [String: (completed: Int, failed: Int, handedBack: Int)] = [:]
+        for e in events {
             guard let a = e.data["agent_id"]?.stringValue else { continue }
-            var c = agents[a] ?? (0, 0)
-            if e.eventType == "task_completed" { c.completed += 1 } else { c.failed += 1 }
+            var c = agents[a] ?? (0, 0, 0)
+            switch e.eventType {
+            case "task_completed": c.completed += 1
+            case "task_failed": c.failed += 1
+            case "task_retried" where e.data["attempt_counted"] == true: c.failed += 1
+            case "task_retried" where e.data["attempt_counted"] == false: c.handedBack += 1
+            default: continue
+            }
             agents[a] = c
         }
         var agentJSON: JSONValue = .emptyObject
-        for name in agents.keys.sorted() {
+        for (name, c) in agents.sorted(by: { $0.key < $1.key }) {
             agentJSON[name] = [
-                "tasks_completed": .count(agents[name]?.completed ?? 0),
-                "tasks_failed": .count(agents[name]?.failed ?? 0),
+                "tasks_completed": .count(c.completed), "tasks_failed": .count(c.failed),
+                "runs_handed_back": .count(c.handedBack),
             ]
         }
         return [
@@ -131,9 +139,13 @@ struct ReportWriter {
         let agents = report["agents"]?.objectValue ?? [:]
         lines += ["## Agents", ""]
         if agents.isEmpty { lines.append("None.") }
-        if !agents.isEmpty { lines += ["| agent | completed | failed attempts |", "|---|---|---|"] }
+        if !agents.isEmpty {
+            lines += ["| agent | completed | failed attempts | runs handed back |", "|---|---|---|---|"]
+        }
         for (name, figures) in agents.sorted(by: { $0.key < $1.key }) {
-            lines.append("| \(name) | \(s(figures["tasks_completed"])) | \(s(figures["tasks_failed"])) |")
+            lines.append(
+                "| \(name) | \(s(figures["tasks_completed"])) | \(s(figures["tasks_failed"])) | \(s(figures["runs_handed_back"])) |"
+            )
         }
         lines.append("")
         for (title, key) in [("Failures", "failures"), ("Recoveries", "recoveries")] {
