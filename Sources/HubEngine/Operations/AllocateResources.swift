@@ -198,7 +198,8 @@ enum AllocateResources {
         case .withdrawn, .released:
             throw HubError(
                 .resourceTimeout, "Resource request \(allocation.requestID) was withdrawn while it waited",
-                details: "Its workflow ended, its client went away or the server is stopping; nothing is held for it.",
+                details:
+                    "Its workflow ended, its agent failed, left or was redistributed, its client went away or the server is stopping; nothing is held for it.",
                 context: ["request_id": .string(allocation.requestID)])
         default:
             return allocation
