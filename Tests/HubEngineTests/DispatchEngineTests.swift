@@ -111,6 +111,27 @@ import Testing
         #expect(pool?["performance_metrics"]?["dead"]?["recent_performance"] == [0])
     }
 
+    /// redistribute-tasks sets the agent it names offline for the whole hub; its work in other
+    /// workflows keeps its leases. When it then falls silent it has failed as a silent agent
+    /// does: its leases there lapsed with no agent.<id>.failed and no agent_failure checkpoint.
+    @Test func anOfflineAgentHoldingWorkThatFallsSilentHasFailed() async throws {
+        await setUp(#"[{"name": "p", "tasks": [{"task_id": "a"}]}]"#)
+        await t.run("w2", "create", #"{"phases": [{"name": "p", "tasks": [{"task_id": "b"}]}]}"#)
+        await t.run("w2", "start")
+        await t.run(nil, "register-agent", #"{"agent_id": "x", "max_concurrent_tasks": 2}"#)
+        #expect(await t.claim("x", max: 2).count == 2)
+        await t.run("w1", "redistribute-tasks", #"{"failed_agent": "x"}"#)
+        t.clock.advance(by: .seconds(31))
+        await t.run(nil, "register-agent", #"{"agent_id": "y"}"#)
+        let failed = await t.run(nil, "get-events", #"{"event_types": ["failed"]}"#).result["events"]?.arrayValue ?? []
+        #expect(failed.contains { $0["subject"] == "agent.x.failed" }, "\(failed)")
+        let checkpoints = await t.run("w2", "list-checkpoints").result["checkpoints"]?.arrayValue ?? []
+        #expect(checkpoints.contains { $0["name"] == "agent_failure_x" }, "\(checkpoints)")
+        #expect(await taskStatus("w2", "b") == "ready")
+        let pool = await t.run(nil, "monitor-pool").result["agent_pool"]
+        #expect(pool?["performance_metrics"]?["x"]?["status"] == "unresponsive")
+    }
+
     /// A claim is a sign of life: an agent registered 20s before its claim was failed 15s after
     /// it (its last heartbeat then 3 intervals old), and lost the lease it had just been given
     /// long before the lease's own lease_expires_at.

@@ -11,33 +11,21 @@ extension DispatchScope {
         let silentSince = holdingExpiry ? Int64.min : now - leaseDuration
         let leasesDue = holdingExpiry ? Int64.min : now
         guard try tx.sweepHasWork(silentSince: silentSince, leasesExpiredBy: leasesDue, now: now) else { return }
-        for var agent in try tx.agentsSilentSince(silentSince) {
-            agent.status = .unresponsive
-            try tx.save(agent)
-            let leases = try tx.activeLeases(agentID: agent.agentID)
-            let failed = try emitAgent(
-                "failed", agent.agentID, severity: .error,
-                data: [
-                    "reason": "no heartbeat for 3 intervals",
-                    "last_heartbeat": .string(Timestamp.format(milliseconds: agent.lastHeartbeat)),
-                    "leases_revoked": .count(leases.count),
-                ])
-            for lease in leases {
-                // §7: a checkpoint of each workflow running when the agent failed (also when the lost
-                // attempt fails it), once its tasks are back in the queue.
-                let wasRunning = try workflow(lease.workflowID) { m in m.workflow.status == .running }
-                try requeue(
-                    lease: lease, ending: .expired, countAttempt: true, reason: "agent \(agent.agentID) failed",
-                    cause: failed.eventID, runEnded: lease.expiresAt)
-                if wasRunning {
-                    try workflow(lease.workflowID) { m in
-                        m.checkpointAtCommit(.agentFailure, name: "agent_failure_\(agent.agentID)")
-                    }
-                }
-            }
-            try releaseAllocations(agentID: agent.agentID, reason: "agent \(agent.agentID) failed")
+        for agent in try tx.agentsSilentSince(silentSince) {
+            try fail(agent, reason: "no heartbeat for 3 intervals")
         }
+        var failedNow: Set<String> = []
         for lease in try tx.expiredLeases(now: leasesDue) {
+            // An agent set offline (redistribute-tasks named it failed) that still held work
+            // elsewhere and fell silent has failed as a silent agent does: its leases lapsed
+            // with no agent.<id>.failed and no checkpoint.
+            if !failedNow.contains(lease.agentID), let agent = try tx.agent(lease.agentID), agent.status == .offline,
+                agent.lastHeartbeat <= silentSince
+            {
+                failedNow.insert(lease.agentID)
+                try fail(agent, reason: "offline holding leases, no heartbeat for 3 intervals")
+            }
+            guard try tx.lease(lease.leaseID)?.state == .active else { continue }
             try requeue(
                 lease: lease, ending: .expired, countAttempt: true, reason: "lease expired", cause: nil,
                 runEnded: lease.expiresAt)
@@ -63,6 +51,37 @@ extension DispatchScope {
         }
         try rebalanceReservations()
         try processResourceQueue()
+    }
+
+    /// An agent that fell silent (§7): `unresponsive`, `agent.<id>.failed` published, its
+    /// leases revoked with the attempt counted, a checkpoint of each workflow that was
+    /// running, and its allocations released.
+    mutating func fail(_ agent: Agent, reason: String) throws {
+        var agent = agent
+        agent.status = .unresponsive
+        try tx.save(agent)
+        let leases = try tx.activeLeases(agentID: agent.agentID)
+        let failed = try emitAgent(
+            "failed", agent.agentID, severity: .error,
+            data: [
+                "reason": .string(reason),
+                "last_heartbeat": .string(Timestamp.format(milliseconds: agent.lastHeartbeat)),
+                "leases_revoked": .count(leases.count),
+            ])
+        for lease in leases {
+            // §7: a checkpoint of each workflow running when the agent failed (also when the lost
+            // attempt fails it), once its tasks are back in the queue.
+            let wasRunning = try workflow(lease.workflowID) { m in m.workflow.status == .running }
+            try requeue(
+                lease: lease, ending: .expired, countAttempt: true, reason: "agent \(agent.agentID) failed",
+                cause: failed.eventID, runEnded: lease.expiresAt)
+            if wasRunning {
+                try workflow(lease.workflowID) { m in
+                    m.checkpointAtCommit(.agentFailure, name: "agent_failure_\(agent.agentID)")
+                }
+            }
+        }
+        try releaseAllocations(agentID: agent.agentID, reason: "agent \(agent.agentID) failed")
     }
 
     /// Ends a lease the agent did not finish and puts its task back in the queue —

@@ -22,7 +22,9 @@ enum RedistributeTasks {
         discussion: """
             Strategies: performance_based (best success rate, then free capacity), round_robin (eligible agents in turn), \
             specialization_match (agents preferring the task's role, then the most specialized). The named agent is set \
-            offline and gets no task until it heartbeats or registers again. Revoking does not count an attempt. \
+            offline and gets no task until it heartbeats or registers again; its work in other workflows keeps its \
+            leases while it heartbeats, and when it falls silent it fails as a silent agent does (agent.<id>.failed). \
+            Revoking does not count an attempt. \
             Returns new_assignments with a reason each; a task no agent can take stays unreserved (no_eligible_agent).
             """,
         example:
