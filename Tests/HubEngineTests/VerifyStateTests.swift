@@ -112,6 +112,13 @@ import Testing
         #expect(repaired.result["valid"] == true, "\(repaired.json)")
         let ready = await task()
         #expect(ready?["status"] == "ready" && ready?["lease_expires_at"] == nil)
+        // Ended as the heartbeat monitor ends it: its silent holder failed, the attempt counted.
+        let actions = repaired.result["repairs"]?.arrayValue?.compactMap { $0["repair"]?["action"]?.stringValue }
+        #expect(actions == ["expire_lease"], "\(repaired.json)")
+        let failed = await t.run(nil, "get-events", #"{"event_types": ["failed"]}"#).result["events"]?.arrayValue
+        #expect(failed?.contains { $0["subject"] == "agent.ag.failed" } == true)
+        let pool = await t.run(nil, "monitor-pool").result["agent_pool"]?["performance_metrics"]?["ag"]
+        #expect(pool?["status"] == "unresponsive" && pool?["tasks_failed"] == 1, "\(String(describing: pool))")
     }
 
     /// A dead lease's repair changed its agent's load without listing it, and the load repair

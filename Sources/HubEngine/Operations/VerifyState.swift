@@ -21,7 +21,8 @@ enum VerifyState {
             running tasks hold a lease and every lease is on a running task held by a live agent, within its \
             expiry; phase counters \
             and agent loads agree with the records. With repair: true, tasks go back to the queue, dead leases end, \
-            counters are recounted; each repair is listed and published in state_repaired. What cannot be repaired \
+            counters are recounted; a lease past its expiry ends as the heartbeat monitor ends it (its silent \
+            agent fails, the attempt counts); each repair is listed and published in state_repaired. What cannot be repaired \
             is reported as remaining. Without repair nothing changes.
             """,
         example: "coordination-hub workflow_123 verify-state '{\"repair\": true}'",
@@ -52,6 +53,27 @@ enum VerifyState {
         }
         var repairs: [JSONValue] = []
         var remaining = found
+        let lapsed = found.compactMap { v -> String? in
+            guard v.invariant == "lease_past_its_expiry", case .revokeLease(let leaseID)? = v.repair else { return nil }
+            return leaseID
+        }
+        if p.repair == true && !lapsed.isEmpty {
+            // Lapsed leases end as the heartbeat monitor ends them (any dispatcher operation's
+            // sweep): a silent holder fails (agent.<id>.failed, its checkpoint), the attempt
+            // counts. Revoked here, the agent came back available with nothing recorded.
+            repairs += try await context.hub.dispatch { scope -> [JSONValue] in
+                try lapsed.compactMap { leaseID -> JSONValue? in
+                    guard let lease = try scope.tx.lease(leaseID), lease.state != .active else { return nil }
+                    return [
+                        "invariant": "lease_past_its_expiry",
+                        "repair": [
+                            "action": "expire_lease", "lease_id": .string(leaseID), "task_id": .string(lease.taskID),
+                            "agent_id": .string(lease.agentID),
+                        ],
+                    ]
+                }
+            }
+        }
         if p.repair == true && found.contains(where: { $0.repair != nil }) {
             let change = try await context.hub.mutate(context) { m -> ([JSONValue], [StateInvariants.Violation]) in
                 var done: [JSONValue] = []
@@ -71,7 +93,7 @@ enum VerifyState {
                 if !done.isEmpty { try m.emit("state_repaired", severity: .warning, data: ["repairs": .array(done)]) }
                 return (done, left)
             }
-            repairs = change.value.0
+            repairs += change.value.0
             remaining = change.value.1
         }
         let result: JSONValue = [
