@@ -64,9 +64,13 @@ enum Restore {
             """,
         example:
             "coordination-hub workflow_123 restore '{\"checkpoint_id\": \"chkpt_789\", \"strategy\": \"full_restore\", \"verify_dependencies\": true}'",
-        handler: run)
+        handler: { context, p in try await run(context, p) })
 
-    static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {
+    /// `automatic`: report-error's recovery, which does not bring back a completed or cancelled
+    /// workflow (§5: terminal); a restore asked for by name does (§17: any workflow not archived).
+    static func run(_ context: OperationContext, _ p: Parameters, automatic: Bool = false) async throws
+        -> OperationOutcome
+    {
         let id = try context.requiredWorkflowID
         let hub = context.hub
         let strategy = RestoreStrategy(rawValue: p.strategy ?? "full_restore") ?? .fullRestore
@@ -201,7 +205,7 @@ enum Restore {
         do {
             (plan, restored, _, restoredEvent) = try await commitState(
                 context, choice: choice, strategy: strategy, phases: phaseNumbers, restorePool: phaseNumbers == nil,
-                source: "restore", files: fileReport, restoreID: staged?.journal.restoreID)
+                source: "restore", files: fileReport, restoreID: staged?.journal.restoreID, automatic: automatic)
         } catch {
             if let staged {
                 staged.restorer.discard(staged.files)
@@ -290,10 +294,11 @@ enum Restore {
 
     /// Replaces the workflow's state by the plan for `choice` in one transaction, with
     /// `state_restored` (and `state_rolled_back`) and a new `state_version`; answers the pool it
-    /// bound (`nil` when it left the pool as it was).
+    /// bound (`nil` when it left the pool as it was). `automatic` refuses a terminal workflow
+    /// (``run(_:_:automatic:)``).
     static func commitState(
         _ context: OperationContext, choice: CheckpointResolver.Choice, strategy: RestoreStrategy, phases: [Int]?,
-        restorePool: Bool, source: String, files: JSONValue, restoreID: String? = nil
+        restorePool: Bool, source: String, files: JSONValue, restoreID: String? = nil, automatic: Bool = false
     ) async throws -> (RestorePlan, Workflow, [String]?, String) {
         let id = try context.requiredWorkflowID
         let hub = context.hub
@@ -312,6 +317,7 @@ enum Restore {
                 throw HubError.invalidTransition(
                     operation: source, workflowID: id, current: workflow.status, archived: true, allowed: [])
             }
+            if automatic && workflow.status.isTerminal { throw Self.terminal(workflow) }
             // The current tasks matter to a rollback (attempts, work undone), to a restore of some
             // phases (the others stay), and to every restore's writes: only what differs is rewritten.
             let live = WorkflowSnapshot(workflow: workflow, phases: try tx.phases(of: id), tasks: try tx.tasks(of: id))
@@ -449,6 +455,20 @@ enum Restore {
         context["state_version"] = .int(restored.stateVersion)
         context["checkpoint_id"] = .string(checkpointID)
         error.context = context
+        return error
+    }
+
+    /// The automatic restore's refusal of a completed or cancelled workflow: the hub does not
+    /// undo a finish or a cancel by itself; whoever means to can restore it by hand.
+    static func terminal(_ workflow: Workflow) -> HubError {
+        var error = HubError.invalidTransition(
+            operation: "restore (automatically)", workflowID: workflow.id, current: workflow.status, archived: false,
+            allowed: WorkflowLifecycle(status: workflow.status).allowedOperations)
+        error.details =
+            "The workflow is \(workflow.status.rawValue), a terminal status: no more work is done in it, and a recovery does not bring it back; nothing was changed."
+        error.recoverySuggestions.append(
+            "To bring it back on purpose, restore it by hand: coordination-hub \(workflow.id) restore '{\"checkpoint_id\": \"latest\"}'"
+        )
         return error
     }
 
