@@ -59,7 +59,8 @@ enum Restore {
             through a symlink; files the checkpoint's globs match that it did not hold are removed (but files it \
             found and could not read). Once the files are in place, files_restored is published. A restore \
             killed after its state committed is finished by the next operation of any process on the state \
-            directory (its journal in <state-dir>/journal), with files_restored marked interrupted. A failing \
+            directory (its journal in <state-dir>/journal), with files_restored marked interrupted. Restores of one \
+            workflow's files run one at a time, across processes, from their plan until the files are in place. A failing \
             check_command under verify_dependencies is DEPENDENCY_UNAVAILABLE and changes nothing.
             """,
         example:
@@ -160,7 +161,13 @@ enum Restore {
         var fileReport: JSONValue = .null
         var staged: (restorer: WorkspaceRestore, files: WorkspaceRestore.Staged, journal: RestoreJournal)?
         var held: RestoreJournal.Held?
+        // Held until the files are in place and the journal is gone (RestoreTurn).
+        var turn: LockedFile?
+        defer { withExtendedLifetime(turn) {} }
         if withFiles, let scope = choice.document.fileScope {
+            // Restores of this workflow's files take turns: from the plan, made against the
+            // files as they are, to the files in place.
+            turn = try await RestoreTurn.take(workflowID: id, stateDirectory: hub.stateDirectory)
             // An older restore of this workflow that could not be finished is replaced by this one.
             InterruptedRestores(hub: hub).supersede(workflowID: id)
             let workspace = WorkspaceFiles(workspace: current.workspace, stateDirectory: hub.stateDirectory)

@@ -82,6 +82,17 @@ extension FileSystem {
         return st.st_nlink == 0 ? .gone : .locked(file)
     }
 
+    /// Opens (creating it if need be) the lock file at `path` and takes its lock if no one holds it.
+    static func lockIfFree(_ path: String) -> LockAttempt {
+        let fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, mode_t(0o600))
+        guard fd >= 0 else { return .failed(Errno(errno)) }
+        let file = LockedFile(fd: fd)
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            return errno == EWOULDBLOCK ? .busy : .failed(Errno(errno))
+        }
+        return .locked(file)
+    }
+
     /// Opens (creating it if need be) the lock file at `path` and takes its lock, waiting for
     /// the process that holds it; `onWait` runs once before a wait. The wait blocks a thread
     /// of its own, not one of the cooperative pool.
