@@ -186,4 +186,34 @@ import Testing
         #expect(recovery?["skipped_corrupt"] == .strings([bad]))
         try await expectCausedByTheReport("state_restored")
     }
+
+    /// A completed or cancelled workflow is terminal (§5): report-error's automatic restore
+    /// brought it back paused, and a resume then completed the cancelled work. It is refused
+    /// (INVALID_TRANSITION, listing what is allowed) and nothing changes; a restore asked for
+    /// by hand still brings it back (§17).
+    @Test(arguments: ["cancel", "complete"])
+    func stateCorruptionDoesNotRestoreATerminalWorkflow(_ finish: String) async throws {
+        await setUp()
+        await t.run("w1", finish, finish == "complete" ? #"{"force": true}"# : "{}")
+        let status = await t.run("w1", "get-status").result["workflow_state"]
+        let terminal = try #require(status?["status"]?.stringValue)
+        // A checkpoint of a terminal workflow is still taken: it changes nothing (§11).
+        #expect(await t.run("w1", "checkpoint", #"{"name": "after"}"#).succeeded)
+
+        let reported = await t.run(
+            "w1", "report-error", #"{"error_type": "state_corruption", "error_message": "counters drifted"}"#)
+
+        #expect(reported.succeeded, "\(reported.json)")
+        let recovery = reported.result["recovery_action"]
+        #expect(recovery?["attempted"] == false, "\(reported.json)")
+        #expect(recovery?["action"] == "restore_checkpoint")
+        #expect(recovery?["error"]?["code"] == "INVALID_TRANSITION")
+        let allowed: JSONValue = terminal == "cancelled" ? ["cleanup"] : ["complete", "cleanup"]
+        #expect(recovery?["error"]?["context"]?["allowed_operations"] == allowed)
+        let after = await t.run("w1", "get-status").result["workflow_state"]
+        #expect(after?["status"] == .string(terminal))
+        #expect(after?["state_version"] == status?["state_version"])
+        #expect(await t.run("w1", "get-events", #"{"event_types": ["state_restored"]}"#).result["events"] == [])
+        #expect(await t.run("w1", "restore", #"{"name": "after"}"#).result["status"] == "paused")
+    }
 }

@@ -37,7 +37,8 @@ enum ReportError {
             (tasks blocked, phases delayed) and suggestions drawn from the state. When the error is recoverable and \
             auto_recovery is on, the recovery runs and the result reports it: task_failure, timeout and \
             dependency_unavailable retry the task; agent_unresponsive and agent_crash redistribute the agent's \
-            tasks; state_corruption restores the newest valid checkpoint (state only); resource_exhausted is \
+            tasks; state_corruption restores the newest valid checkpoint (state only), but not on a completed \
+            or cancelled workflow (terminal: restore it by hand to bring it back); resource_exhausted is \
             reported for throttling.
             """,
         example:
@@ -205,7 +206,16 @@ enum ReportError {
                 let parameters = try Restore.Parameters.decode([
                     "checkpoint_id": "latest", "strategy": "partial_restore",
                 ])
-                let outcome = try await Restore.run(context, parameters)
+                let outcome: OperationOutcome
+                do {
+                    outcome = try await Restore.run(context, parameters, automatic: true)
+                } catch let error as HubError where error.code == .invalidTransition {
+                    // A completed or cancelled workflow (§5): not brought back by a recovery.
+                    return [
+                        "attempted": false, "action": "restore_checkpoint", "reason": .string(error.message),
+                        "error": error.errorObject,
+                    ]
+                }
                 return [
                     "attempted": true, "action": "restore_checkpoint", "succeeded": true,
                     "used_checkpoint": outcome.result["used_checkpoint"] ?? .null,

@@ -59,14 +59,19 @@ enum Restore {
             through a symlink; files the checkpoint's globs match that it did not hold are removed (but files it \
             found and could not read). Once the files are in place, files_restored is published. A restore \
             killed after its state committed is finished by the next operation of any process on the state \
-            directory (its journal in <state-dir>/journal), with files_restored marked interrupted. A failing \
+            directory (its journal in <state-dir>/journal), with files_restored marked interrupted. Restores of one \
+            workflow's files run one at a time, across processes, from their plan until the files are in place. A failing \
             check_command under verify_dependencies is DEPENDENCY_UNAVAILABLE and changes nothing.
             """,
         example:
             "coordination-hub workflow_123 restore '{\"checkpoint_id\": \"chkpt_789\", \"strategy\": \"full_restore\", \"verify_dependencies\": true}'",
-        handler: run)
+        handler: { context, p in try await run(context, p) })
 
-    static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {
+    /// `automatic`: report-error's recovery, which does not bring back a completed or cancelled
+    /// workflow (§5: terminal); a restore asked for by name does (§17: any workflow not archived).
+    static func run(_ context: OperationContext, _ p: Parameters, automatic: Bool = false) async throws
+        -> OperationOutcome
+    {
         let id = try context.requiredWorkflowID
         let hub = context.hub
         let strategy = RestoreStrategy(rawValue: p.strategy ?? "full_restore") ?? .fullRestore
@@ -156,7 +161,13 @@ enum Restore {
         var fileReport: JSONValue = .null
         var staged: (restorer: WorkspaceRestore, files: WorkspaceRestore.Staged, journal: RestoreJournal)?
         var held: RestoreJournal.Held?
+        // Held until the files are in place and the journal is gone (RestoreTurn).
+        var turn: LockedFile?
+        defer { withExtendedLifetime(turn) {} }
         if withFiles, let scope = choice.document.fileScope {
+            // Restores of this workflow's files take turns: from the plan, made against the
+            // files as they are, to the files in place.
+            turn = try await RestoreTurn.take(workflowID: id, stateDirectory: hub.stateDirectory)
             // An older restore of this workflow that could not be finished is replaced by this one.
             InterruptedRestores(hub: hub).supersede(workflowID: id)
             let workspace = WorkspaceFiles(workspace: current.workspace, stateDirectory: hub.stateDirectory)
@@ -201,7 +212,7 @@ enum Restore {
         do {
             (plan, restored, _, restoredEvent) = try await commitState(
                 context, choice: choice, strategy: strategy, phases: phaseNumbers, restorePool: phaseNumbers == nil,
-                source: "restore", files: fileReport, restoreID: staged?.journal.restoreID)
+                source: "restore", files: fileReport, restoreID: staged?.journal.restoreID, automatic: automatic)
         } catch {
             if let staged {
                 staged.restorer.discard(staged.files)
@@ -290,10 +301,11 @@ enum Restore {
 
     /// Replaces the workflow's state by the plan for `choice` in one transaction, with
     /// `state_restored` (and `state_rolled_back`) and a new `state_version`; answers the pool it
-    /// bound (`nil` when it left the pool as it was).
+    /// bound (`nil` when it left the pool as it was). `automatic` refuses a terminal workflow
+    /// (``run(_:_:automatic:)``).
     static func commitState(
         _ context: OperationContext, choice: CheckpointResolver.Choice, strategy: RestoreStrategy, phases: [Int]?,
-        restorePool: Bool, source: String, files: JSONValue, restoreID: String? = nil
+        restorePool: Bool, source: String, files: JSONValue, restoreID: String? = nil, automatic: Bool = false
     ) async throws -> (RestorePlan, Workflow, [String]?, String) {
         let id = try context.requiredWorkflowID
         let hub = context.hub
@@ -312,6 +324,7 @@ enum Restore {
                 throw HubError.invalidTransition(
                     operation: source, workflowID: id, current: workflow.status, archived: true, allowed: [])
             }
+            if automatic && workflow.status.isTerminal { throw Self.terminal(workflow) }
             // The current tasks matter to a rollback (attempts, work undone), to a restore of some
             // phases (the others stay), and to every restore's writes: only what differs is rewritten.
             let live = WorkflowSnapshot(workflow: workflow, phases: try tx.phases(of: id), tasks: try tx.tasks(of: id))
@@ -449,6 +462,20 @@ enum Restore {
         context["state_version"] = .int(restored.stateVersion)
         context["checkpoint_id"] = .string(checkpointID)
         error.context = context
+        return error
+    }
+
+    /// The automatic restore's refusal of a completed or cancelled workflow: the hub does not
+    /// undo a finish or a cancel by itself; whoever means to can restore it by hand.
+    static func terminal(_ workflow: Workflow) -> HubError {
+        var error = HubError.invalidTransition(
+            operation: "restore (automatically)", workflowID: workflow.id, current: workflow.status, archived: false,
+            allowed: WorkflowLifecycle(status: workflow.status).allowedOperations)
+        error.details =
+            "The workflow is \(workflow.status.rawValue), a terminal status: no more work is done in it, and a recovery does not bring it back; nothing was changed."
+        error.recoverySuggestions.append(
+            "To bring it back on purpose, restore it by hand: coordination-hub \(workflow.id) restore '{\"checkpoint_id\": \"latest\"}'"
+        )
         return error
     }
 

@@ -41,19 +41,31 @@ enum LockAttempt {
 extension FileSystem {
     /// Creates `name` in `directory` (never through a symlink, never over an existing file),
     /// locks it, writes `bytes` and fsyncs it. The caller renames it into place.
+    ///
+    /// A pass over the journals (``InterruptedRestores``) can lock the new file between its
+    /// creation and our lock: it finds it empty, takes it for a killed restore's and removes it.
+    /// That takes a moment, so the lock is waited for, and the file made again once it is gone.
     static func createLocked(_ name: String, in directory: DirectoryHandle, _ bytes: [UInt8]) -> Result<
         LockedFile, Errno
     > {
-        let fd = openat(directory.fd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode_t(0o600))
-        guard fd >= 0 else { return .failure(Errno(errno)) }
-        let file = LockedFile(fd: fd)
-        // No one else can have it open yet: the lock is taken at once or the system refuses locks.
-        if flock(fd, LOCK_EX | LOCK_NB) != 0 || writeAll(fd, bytes, mode: 0o600) != nil {
-            let code = Errno(errno)
-            unlinkat(directory.fd, name, 0)
-            return .failure(code)
+        for _ in 0..<3 {
+            let fd = openat(directory.fd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode_t(0o600))
+            guard fd >= 0 else { return .failure(Errno(errno)) }
+            let file = LockedFile(fd: fd)
+            var locked = flock(fd, LOCK_EX | LOCK_NB) == 0
+            if !locked && errno == EWOULDBLOCK {
+                repeat { locked = flock(fd, LOCK_EX) == 0 } while !locked && errno == EINTR
+                var st = stat()
+                if locked && fstat(fd, &st) == 0 && st.st_nlink == 0 { continue }
+            }
+            if !locked || writeAll(fd, bytes, mode: 0o600) != nil {
+                let code = Errno(errno)
+                unlinkat(directory.fd, name, 0)
+                return .failure(code)
+            }
+            return .success(file)
         }
-        return .success(file)
+        return .failure(Errno(EAGAIN))
     }
 
     /// Opens `name` in `directory` and takes its lock without waiting.
@@ -68,6 +80,17 @@ extension FileSystem {
         var st = stat()
         guard fstat(fd, &st) == 0 else { return .failed(Errno(errno)) }
         return st.st_nlink == 0 ? .gone : .locked(file)
+    }
+
+    /// Opens (creating it if need be) the lock file at `path` and takes its lock if no one holds it.
+    static func lockIfFree(_ path: String) -> LockAttempt {
+        let fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, mode_t(0o600))
+        guard fd >= 0 else { return .failed(Errno(errno)) }
+        let file = LockedFile(fd: fd)
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            return errno == EWOULDBLOCK ? .busy : .failed(Errno(errno))
+        }
+        return .locked(file)
     }
 
     /// Opens (creating it if need be) the lock file at `path` and takes its lock, waiting for

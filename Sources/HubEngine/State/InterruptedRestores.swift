@@ -10,7 +10,8 @@ import HubStore
 /// finishing twice is harmless) and `files_restored` is published with `interrupted: true`;
 /// not committed, its staged files are removed; either way the journal goes. A journal that
 /// cannot be finished (something now stands in a file's way) is logged and left for the next
-/// operation; a new restore of that workflow replaces it (``supersede(workflowID:)``).
+/// operation; a new restore of that workflow replaces it (``supersede(workflowID:)``). A journal
+/// is finished only in its workflow's turn (``RestoreTurn``), and left while a restore has it.
 ///
 /// Cost when there is nothing to finish: opening the journal folder (absent until the first
 /// restore with files) and listing it, once per operation.
@@ -70,6 +71,7 @@ struct InterruptedRestores {
 
     /// Drops the unfinished journals of `workflowID` before a new restore of it: the new one
     /// puts every file back itself, and an old journal finished after it would undo its work.
+    /// The caller has the workflow's turn (``RestoreTurn``), so no pass holds one of them.
     func supersede(workflowID: String) {
         guard let directory = openFolder(), let names = FileSystem.names(in: directory) else { return }
         for name in names where name.hasPrefix(workflowID + ".") && name.hasSuffix(".json") {
@@ -95,6 +97,21 @@ struct InterruptedRestores {
     }
 
     private func finish(_ name: String, in directory: DirectoryHandle) async {
+        // The workflow's turn first (RestoreTurn), never waited for: a restore of the workflow
+        // that has it replaces this journal itself (supersede), and one finished beside it
+        // would put this journal's files over the new restore's.
+        let workflowID = String(name.prefix { $0 != "." })
+        let turn = RestoreTurn.takeIfFree(workflowID: workflowID, stateDirectory: hub.stateDirectory)
+        switch turn {
+        case .busy, .gone: return
+        case .failed(let code):
+            // Without the lock this pass still runs, as it did before there was one.
+            hub.logger.warning(
+                "cannot take a workflow's restore lock; finishing its journal without it",
+                metadata: ["workflow": "\(workflowID)", "error": "\(code.description)"])
+        case .locked: break
+        }
+        defer { withExtendedLifetime(turn) {} }
         // Busy: a live restore holds it and finishes it itself. Gone: someone just did.
         guard case .locked(let file) = FileSystem.lockExisting(name, in: directory) else { return }
         guard let journal = read(file) else {

@@ -84,7 +84,7 @@ public enum Paths {
     /// What the hub keeps in its state directory: the store and its journal files, the
     /// configuration, and the folders it writes (§6). A user-named file must be none of them.
     static let ownedFolders: Set<String> = [
-        "agent_pools", "checkpoints", "events", "journal", "reports", "tmp", "workflows",
+        "agent_pools", "checkpoints", "events", "journal", "locks", "reports", "tmp", "workflows",
     ]
 
     /// Refuses a resolved file location that would replace one of the hub's own files

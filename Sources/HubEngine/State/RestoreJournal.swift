@@ -3,9 +3,10 @@ import HubCore
 import HubStore
 
 /// The durable record of a restore's files (§11): written and fsynced in the state directory's
-/// `journal/` folder before the files are staged (under a temporary name), renamed into place
-/// once they are and before the state commits, removed once the files are in place and
-/// `files_restored` is published.
+/// `journal/` folder before the files are staged (under a temporary name), written again whole
+/// as staged and renamed into place once they are and before the state commits, removed once
+/// the files are in place and `files_restored` is published. It is never rewritten in place:
+/// a kill at any point leaves a journal, whole, naming every staged file.
 ///
 /// A restore killed in between leaves it behind with the staged files; the next operation of
 /// any process on the state directory finishes it (``InterruptedRestores``), so the user never
@@ -141,7 +142,7 @@ struct RestoreJournal {
 
     /// A journal written and locked by this process.
     final class Held {
-        let file: LockedFile
+        private(set) var file: LockedFile
         let directory: DirectoryHandle
         private(set) var name: String
         let stateDirectory: String
@@ -153,19 +154,30 @@ struct RestoreJournal {
             self.stateDirectory = stateDirectory
         }
 
-        /// Writes the journal as staged over the prepared one and renames it into place: from
-        /// here a restore killed after its state commit is finished by the next operation.
+        /// Writes the journal as staged to a new file (locked, fsynced) and renames it into
+        /// place, then removes the prepared one: from here a restore killed after its state
+        /// commit is finished by the next operation. Rewritten in place (truncated, then
+        /// written), a journal killed in between was left empty, and the staged files it alone
+        /// named stayed in the workspace for good; now a kill leaves the prepared journal
+        /// whole beside the new one, and each names the staged files.
         func seal(_ journal: RestoreJournal) throws(HubError) {
-            if ftruncate(file.fd, 0) != 0 || lseek(file.fd, 0, SEEK_SET) != 0 {
-                throw RestoreJournal.failure("write", Errno(errno), stateDirectory)
+            let sealing = ".\(journal.restoreID).sealed.tmp"
+            var bytes = journal.bytes
+            if RestoreJournal.killedWhileSealing { bytes = Array(bytes.prefix(bytes.count / 2)) }
+            let written: LockedFile
+            switch FileSystem.createLocked(sealing, in: directory, bytes) {
+            case .success(let locked): written = locked
+            case .failure(let code): throw RestoreJournal.failure("write", code, stateDirectory)
             }
-            if let code = FileSystem.writeAll(file.fd, journal.bytes, mode: 0o600) {
+            if RestoreJournal.killedWhileSealing { throw Restore.interrupted }
+            if let code = FileSystem.rename(sealing, over: journal.fileName, in: directory) {
+                _ = FileSystem.remove(sealing, in: directory)
                 throw RestoreJournal.failure("write", code, stateDirectory)
             }
-            // The rename keeps the inode, so the lock taken on the temporary file holds the journal.
-            if let code = FileSystem.rename(name, over: journal.fileName, in: directory) {
-                throw RestoreJournal.failure("write", code, stateDirectory)
-            }
+            // The prepared journal goes once the new one is in place; should it stay (a kill),
+            // the next operation removes it with the staged files it names, as the new one does.
+            _ = FileSystem.remove(name, in: directory)
+            file = written
             name = journal.fileName
         }
 
@@ -173,6 +185,10 @@ struct RestoreJournal {
         /// or never committed and its staged files are gone.
         func remove() -> Errno? { FileSystem.remove(name, in: directory) }
     }
+
+    /// Tests only: ``Held/seal(_:)`` stops as if its process were killed while writing the new
+    /// journal (half of it written, nothing renamed).
+    @TaskLocal static var killedWhileSealing = false
 
     /// `files_restored`'s data.
     func eventData(interrupted: Bool) -> JSONValue {
