@@ -10,9 +10,15 @@ extension Configuration {
         -> Configuration
     {
         var config = Configuration()
+        // A symbolic link whose target has gone counts as there (and fails to be read): taken
+        // for absent, the defaults replaced its settings without a word (a webhook allowlist among them).
         let present = Paths.configurationFiles.filter {
-            FileManager.default.fileExists(atPath: (stateDirectory as NSString).appendingPathComponent($0))
+            let path = (stateDirectory as NSString).appendingPathComponent($0)
+            return FileManager.default.fileExists(atPath: path)
+                || (try? FileManager.default.destinationOfSymbolicLink(atPath: path)) != nil
         }
+        // Where each key was last set, so a value out of range is told with its source.
+        var origins: [String: String] = [:]
         // Two of them: the one read first won and the other was ignored without a word.
         if present.count > 1 {
             throw HubError(
@@ -57,7 +63,10 @@ extension Configuration {
                     members[k] = v
                 }
             }
-            for (key, value) in members { try config.set(key, value, origin: path) }
+            for (key, value) in members {
+                try config.set(key, value, origin: path)
+                origins[key] = path
+            }
             break
         }
         for key in Configuration.keys {
@@ -77,17 +86,26 @@ extension Configuration {
                     }
                 }
                 try config.set(key, value, origin: origin)
+                origins[key] = origin
             }
         }
         for (key, text) in overrides {
             let value = (try? JSONParser.parse(text)) ?? .string(text)
             try config.set(key, value, origin: "--set \(key)")
+            origins[key] = "--set \(key)"
         }
         let problems = config.validate()
         if !problems.isEmpty {
+            // Each problem names its key first ("resources.db must …"): told with where it was set.
+            let keys = problems.map { String($0.prefix { $0 != " " && $0 != "." }) }
+            let told = zip(keys, problems).map { key, problem in origins[key].map { "\($0): \(problem)" } ?? problem }
+            var sources: [String] = []
+            for key in keys { if let o = origins[key], !sources.contains(o) { sources.append(o) } }
             throw HubError(
-                .invalidParameters, "invalid configuration: \(problems.joined(separator: "; "))",
-                details: "Fix the settings in config.json, the environment or --set.")
+                .invalidParameters, "invalid configuration: \(told.joined(separator: "; "))",
+                details:
+                    "Fix the setting\(problems.count == 1 ? "" : "s") in \(sources.isEmpty ? "the configuration" : sources.joined(separator: ", ")); nothing was run.",
+                context: ["field": .string(keys[0]), "fields": .strings(keys)])
         }
         return config
     }

@@ -54,7 +54,10 @@ enum ParameterSource {
         if lower.hasSuffix(".yaml") || lower.hasSuffix(".yml") {
             return try yaml([UInt8](data), what: "\(what) \(path)", empty: emptyYAML)
         }
-        return try parse([UInt8](data), what: "\(what) \(path)")
+        // A byte-order mark, as editors on some systems write (YAML's reader skips it too).
+        var bytes = [UInt8](data)
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
+        return try parse(bytes, what: "\(what) \(path)")
     }
 
     static func parse(_ bytes: [UInt8], what: String) throws(HubError) -> JSONValue {

@@ -283,6 +283,31 @@ import Testing
         try hub.fail(["other", "get-status"], code: "WORKFLOW_NOT_FOUND", exit: 1)
     }
 
+    /// A value out of range was told without its source ("Fix the settings in config.json" for
+    /// a config.yaml) or field; a config.json that is a link to a file gone was taken for
+    /// absent, the defaults silently replacing its settings; a byte-order mark was an error.
+    @Test func aConfigurationProblemNamesItsSourceAndALinkToNothingIsNotIgnored() throws {
+        let hub = try CLISandbox("config-sources")
+        defer { hub.remove() }
+        try hub.succeed("wf", "create", #"{"phases": ["a"]}"#)
+        try hub.write("max_agent_pool_size: 0\n", to: hub.state("config.yaml"))
+        let range = try hub.fail(
+            ["--set", "event_retention=30m", "list-workflows"], code: "INVALID_PARAMETERS", exit: 1)
+        let message = range["message"]?.stringValue ?? ""
+        #expect(message.contains("config.yaml: max_agent_pool_size must be at least 1"), "\(range)")
+        #expect(message.contains("--set event_retention: event_retention must be at least 1h"), "\(range)")
+        #expect(range["context"]?["field"] == "max_agent_pool_size")
+        #expect(range["details"]?.stringValue?.contains("config.yaml") == true, "\(range)")
+        try FileManager.default.removeItem(atPath: hub.state("config.yaml"))
+        try FileManager.default.createSymbolicLink(
+            atPath: hub.state("config.json"), withDestinationPath: hub.state("shared-settings.json"))
+        let dangling = try hub.fail(["list-workflows"], code: "INVALID_PARAMETERS", exit: 1)
+        #expect(dangling["message"]?.stringValue?.contains("config.json") == true, "\(dangling)")
+        try FileManager.default.removeItem(atPath: hub.state("config.json"))
+        try hub.write("\u{FEFF}{\"workflow_timeout\": \"45m\"}", to: hub.state("config.json"))
+        #expect(try Self.defaultTimeout(hub, id: "marked") == "45m")
+    }
+
     /// `event_retention: 0s` was taken, and the next retention run removed the whole event log
     /// (configure-persistence refuses under 1h); `store: mysql://x` became a SQLite file
     /// `mysql:/x` under the state directory. Both are refused, and nothing is created.
