@@ -203,8 +203,11 @@ public struct CommandLineTool: Sendable {
             }
             response = await hub.perform(request)
             // Retention holds with no server running: the command line applies it when due (§10).
-            // Its failure must not turn the operation's answer into an error.
-            _ = try? await hub.enforceRetention()
+            // Its failure must not turn the operation's answer into an error. Not with a retention
+            // period given for this call only (--set): that removed everyone's events by it.
+            if !invocation.overrides.contains(where: { $0.0 == "event_retention" }) {
+                _ = try? await hub.enforceRetention()
+            }
             try? await hub.store.close()
         } catch let error as HubError {
             return emitError(

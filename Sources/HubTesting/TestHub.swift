@@ -48,10 +48,11 @@ public struct TestHub: Sendable {
 
     /// Another hub on the same state, with its own connection to the store: what a second
     /// process sees and does.
-    public func otherProcess() throws -> Hub {
+    /// `configuration`: that process's own (a `--set` for one call, a server configured otherwise).
+    public func otherProcess(configuration: Configuration? = nil) throws -> Hub {
         Hub(
             store: try SQLiteStore(path: directory.file("state/hub.sqlite")), stateDirectory: directory.file("state"),
-            configuration: hub.configuration, clock: clock, workingDirectory: directory.path)
+            configuration: configuration ?? hub.configuration, clock: clock, workingDirectory: directory.path)
     }
 
     public func remove() { directory.remove() }

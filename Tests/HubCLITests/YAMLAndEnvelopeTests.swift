@@ -308,6 +308,20 @@ import Testing
         #expect(try Self.defaultTimeout(hub, id: "marked") == "45m")
     }
 
+    /// `--set` is a setting for one call: a retention period given that way ran retention by it,
+    /// removing the events the store's own policy keeps for everyone. That call runs none.
+    @Test func aRetentionPeriodForOneCallRunsNoRetention() throws {
+        let hub = try CLISandbox("config-retention")
+        defer { hub.remove() }
+        try hub.succeed("--set", "event_retention=2h", "wf", "create", #"{"phases": ["a"]}"#)
+        let before = try hub.succeed("get-metrics")
+        #expect(
+            before["event_system_performance"]?["persistence_performance"]?["last_retention_at"] == .null, "\(before)")
+        let after = try hub.succeed("get-metrics")
+        #expect(
+            after["event_system_performance"]?["persistence_performance"]?["last_retention_at"] != .null, "\(after)")
+    }
+
     /// `event_retention: 0s` was taken, and the next retention run removed the whole event log
     /// (configure-persistence refuses under 1h); `store: mysql://x` became a SQLite file
     /// `mysql:/x` under the state directory. Both are refused, and nothing is created.

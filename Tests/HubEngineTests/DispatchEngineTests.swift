@@ -111,6 +111,29 @@ import Testing
         #expect(pool?["performance_metrics"]?["dead"]?["recent_performance"] == [0])
     }
 
+    /// Processes sharing a store may differ in heartbeat_interval (a one-call --set, a server
+    /// configured otherwise): one with a shorter interval failed an agent whose lease, given by
+    /// another, still ran, and took its work 86s before the expiry the agent was told.
+    @Test func anAgentIsNotFailedBeforeTheLeaseItWasGivenRunsOut() async throws {
+        await setUp(#"[{"name": "p", "tasks": [{"task_id": "a"}]}]"#)
+        var quick = Configuration()
+        quick.heartbeatInterval = .seconds(1)
+        let other = try t.otherProcess(configuration: quick)
+        func otherRun(_ operation: String, _ parameters: String) async -> OperationResponse {
+            await other.perform(
+                OperationRequest(
+                    workflowID: nil, operation: operation,
+                    parameters: (try? JSONParser.parse(parameters)) ?? .emptyObject))
+        }
+        await t.run(nil, "register-agent", #"{"agent_id": "x"}"#)
+        let l = lease(try #require(await t.claim("x").first))
+        t.clock.advance(by: .seconds(5))
+        #expect(await otherRun("register-agent", #"{"agent_id": "y"}"#).succeeded)
+        #expect(await t.run(nil, "complete-task", "{\"lease_id\": \"\(l)\"}").succeeded)
+        let failed = await t.run(nil, "get-events", #"{"event_types": ["failed"]}"#).result["count"]
+        #expect(failed == 0)
+    }
+
     /// redistribute-tasks sets the agent it names offline for the whole hub; its work in other
     /// workflows keeps its leases. When it then falls silent it has failed as a silent agent
     /// does: its leases there lapsed with no agent.<id>.failed and no agent_failure checkpoint.

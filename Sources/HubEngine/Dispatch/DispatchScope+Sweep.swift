@@ -12,6 +12,12 @@ extension DispatchScope {
         let leasesDue = holdingExpiry ? Int64.min : now
         guard try tx.sweepHasWork(silentSince: silentSince, leasesExpiredBy: leasesDue, now: now) else { return }
         for agent in try tx.agentsSilentSince(silentSince) {
+            // Silent by this process's heartbeat_interval, but holding a lease that runs on (given
+            // by a process with a longer one: a one-call --set, a server configured otherwise):
+            // the agent was told it had until then, and failing it now took its work early.
+            guard try !tx.activeLeases(agentID: agent.agentID).contains(where: { $0.expiresAt > now }) else {
+                continue
+            }
             try fail(agent, reason: "no heartbeat for 3 intervals")
         }
         var failedNow: Set<String> = []
