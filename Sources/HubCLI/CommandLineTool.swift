@@ -515,6 +515,7 @@ public struct CommandLineTool: Sendable {
                 .storeUnavailable,
                 "This build has no PostgreSQL store; remove 'store' from the configuration to use SQLite")
         }
+        if configuration.store != nil { try Self.refuseHubFile(asStore: storePath, stateDirectory: stateDirectory) }
         try Self.refuseUnusableDirectory((storePath as NSString).deletingLastPathComponent)
         let store =
             onlyReading && !FileManager.default.fileExists(atPath: storePath)
@@ -522,6 +523,22 @@ public struct CommandLineTool: Sendable {
         return Hub(
             store: store, stateDirectory: stateDirectory, configuration: configuration, clock: clock,
             workingDirectory: workingDirectory, serving: serving)
+    }
+
+    /// A `store` naming a file the hub writes itself in the state directory (the configuration,
+    /// a folder of its layout): `save-state` wrote the pool over the database, and a store named
+    /// config.yaml was then read as the configuration.
+    static func refuseHubFile(asStore path: String, stateDirectory: String) throws(HubError) {
+        let state = (Paths.absolute(stateDirectory, relativeTo: "/") as NSString).standardizingPath
+        let standard = (path as NSString).standardizingPath
+        guard standard.hasPrefix(state + "/") else { return }
+        let first = standard.dropFirst(state.count + 1).split(separator: "/").first.map(String.init) ?? ""
+        guard Paths.ownedFolders.contains(first) || Paths.configurationFiles.contains(first) else { return }
+        throw HubError(
+            .invalidParameters, "configuration: 'store' \(path) names a file the hub writes itself",
+            details:
+                "The configuration (\(Paths.configurationFiles.joined(separator: ", "))) and the folders \(Paths.ownedFolders.sorted().joined(separator: ", ")) of the state directory belong to the hub; nothing was run.",
+            context: ["field": "store"], suggestions: ["Name a file of its own, e.g. hub.sqlite or stores/main.sqlite"])
     }
 
     /// `STORE_UNAVAILABLE` for a store directory that is there but is no directory: a file, or

@@ -328,7 +328,14 @@ import Testing
     @Test func settingsThatWouldLoseOrMisplaceStateAreRefused() throws {
         let hub = try CLISandbox("config-refused")
         defer { hub.remove() }
-        for (setting, named) in [("event_retention=0s", "event_retention"), ("store=mysql://x", "mysql://")] {
+        // And a store named after a file the hub writes (save-state wrote the pool over the
+        // database; a store named config.yaml was read as the configuration), or blank.
+        let refused = [
+            ("event_retention=0s", "event_retention"), ("store=mysql://x", "mysql://"),
+            ("store=agent_pools/pool_assignments.json", "writes itself"), ("store=config.yaml", "writes itself"),
+            ("store=./workflows/../config.json", "writes itself"), ("store= ", "'store'"),
+        ]
+        for (setting, named) in refused {
             let error = try hub.fail(
                 ["--set", setting, "w1", "create", #"{"phases": ["a"]}"#], code: "INVALID_PARAMETERS", exit: 1)
             #expect(error["message"]?.stringValue?.contains(named) == true, "\(error)")

@@ -118,7 +118,10 @@ public struct Configuration: Sendable, Equatable {
         case "auto_recovery": autoRecovery = try bool()
         case "heartbeat_interval": heartbeatInterval = try duration()
         case "store":
-            guard let s = value.stringValue else { throw bad("a path or a postgres:// URL") }
+            // Blank: a SQLite file named " " in the state directory, or the directory itself.
+            guard let s = value.stringValue, !s.allSatisfy(\.isWhitespace) else {
+                throw bad("a path or a postgres:// URL")
+            }
             // Another scheme's URL became a relative SQLite path ("mysql:/x" under the state directory).
             if let scheme = s.range(of: "://").map({ s[..<$0.lowerBound].lowercased() }),
                 scheme != "postgres", scheme != "postgresql"

@@ -83,7 +83,7 @@ public enum Paths {
 
     /// What the hub keeps in its state directory: the store and its journal files, the
     /// configuration, and the folders it writes (§6). A user-named file must be none of them.
-    static let ownedFolders: Set<String> = [
+    public static let ownedFolders: Set<String> = [
         "agent_pools", "checkpoints", "events", "journal", "locks", "reports", "tmp", "workflows",
     ]
 
