@@ -147,7 +147,8 @@ public enum ChildProcess {
         // Stopped: the shell may be gone while what it started still runs (dash forks the
         // command); over only once the whole group is, so a retry never runs beside it.
         if stopped.wasAsked { await stopped.waitUntilGone() }
-        return Outcome(status: status, tail: Self.keepingEnd(String(decoding: await tail, as: UTF8.self) + left, tailBytes))
+        return Outcome(
+            status: status, tail: Self.keepingEnd(String(decoding: await tail, as: UTF8.self) + left, tailBytes))
     }
 
     /// `text` cut to its last `bytes` bytes, as the tail itself is.
