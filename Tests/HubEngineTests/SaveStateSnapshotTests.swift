@@ -8,7 +8,7 @@ import Synchronization
 import Testing
 
 /// `save-state` exports one moment of the store (§6 a faithful export, §9 no event without
-/// its change).
+/// its change), and its checkpoint files mirror the checkpoints stored.
 @Suite struct SaveStateSnapshotTests {
     /// A store that lets another process commit a change before each read it serves, while
     /// armed: what a busy hub does between two read transactions, made certain.
@@ -79,5 +79,29 @@ import Testing
         #expect(file["workflow_state"]?["state_version"]?.intValue == version)
         let lines = try String(contentsOfFile: t.directory.file("state/events/w1_events.jsonl"), encoding: .utf8)
         #expect(lines.split(separator: "\n").count == events.count)
+    }
+
+    /// Files of checkpoints retention removed stayed, saying `valid: true` of checkpoints no
+    /// restore could find; a file someone else put in the folder stays.
+    @Test func theCheckpointFilesMirrorTheCheckpointsStored() async throws {
+        var configuration = Configuration()
+        configuration.checkpointRetention = 2
+        let t = try TestHub(configuration: configuration)
+        await t.run("w1", "create", #"{"phases": ["a"]}"#)
+        await t.run("w1", "checkpoint", #"{"name": "c1"}"#)
+        await t.run("w1", "checkpoint", #"{"name": "c1"}"#)
+        #expect(await t.run("w1", "save-state").succeeded)
+        let folder = t.directory.file("state/checkpoints/w1")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder).count == 3)
+        try Data("mine".utf8).write(to: URL(fileURLWithPath: "\(folder)/notes.json"))
+        try Data("{}".utf8).write(to: URL(fileURLWithPath: "\(folder)/c0.json"))
+        await t.run("w1", "checkpoint", #"{"name": "c2"}"#)
+        await t.run("w1", "checkpoint", #"{"name": "c3"}"#)
+        let listed = await t.run("w1", "list-checkpoints").result["checkpoints"]?.arrayValue ?? []
+        #expect(listed.map { $0["name"] } == ["c3", "c2"], "\(listed)")
+        let saved = await t.run("w1", "save-state")
+        #expect(saved.succeeded)
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder).sorted()
+        #expect(files == ["c0.json", "c2.json", "c3.json", "latest.json", "notes.json"], "\(files)")
     }
 }

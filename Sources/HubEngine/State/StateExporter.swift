@@ -139,10 +139,13 @@ struct StateExporter {
     /// names have no dots, so it meets no other file, and the export keeps every checkpoint the
     /// store has. Each says whether it is whole as `list-checkpoints` does, file contents
     /// included (``CheckpointValidity``).
+    ///
+    /// The folder mirrors the store: files of this layout for checkpoints the store no longer
+    /// holds (retention removed them) are removed, since they said `valid: true` of checkpoints
+    /// no restore could find. Files of any other shape are left alone.
     func exportCheckpoints(_ newestFirst: [CheckpointValidity.Verdict], workflowID: String) throws(HubError)
         -> [String]
     {
-        guard let latest = newestFirst.first else { return [] }
         let folder = "\(root)/checkpoints/\(workflowID)"
         var written: [String] = []
         var seen: Set<String> = []
@@ -153,9 +156,35 @@ struct StateExporter {
                 Self.checkpointJSON(checkpoint), to: path, temporaryDirectory: temporaryDirectory(workflowID))
             written.append(path)
         }
-        let path = "\(folder)/latest.json"
-        try FileWriter.write(Self.checkpointJSON(latest), to: path, temporaryDirectory: temporaryDirectory(workflowID))
-        return written + [path]
+        if let latest = newestFirst.first {
+            let path = "\(folder)/latest.json"
+            try FileWriter.write(
+                Self.checkpointJSON(latest), to: path, temporaryDirectory: temporaryDirectory(workflowID))
+            written.append(path)
+        }
+        let kept = Set(written.map { ($0 as NSString).lastPathComponent })
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+        where !kept.contains(entry) && Self.isCheckpointFile(entry, in: folder) {
+            try? FileManager.default.removeItem(atPath: "\(folder)/\(entry)")
+        }
+        return written
+    }
+
+    /// Whether `file` in `folder` is one ``exportCheckpoints(_:workflowID:)`` wrote: named
+    /// `latest.json`, `<name>.json` or `<name>.<checkpoint_id>.json`, and holding a checkpoint
+    /// export that agrees with its name. A file someone else put there is never one.
+    static func isCheckpointFile(_ file: String, in folder: String) -> Bool {
+        guard file.hasSuffix(".json") else { return false }
+        let parts = file.dropLast(5).split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count <= 2, let data = FileManager.default.contents(atPath: "\(folder)/\(file)"),
+            let json = try? JSONParser.parse(bytes: [UInt8](data), extraDepth: 16),
+            let id = json["checkpoint_id"]?.stringValue, id.hasPrefix("chkpt_"),
+            let name = json["name"]?.stringValue, json["valid"]?.boolValue != nil
+        else { return false }
+        switch parts.count {
+        case 1: return parts[0] == "latest" || parts[0] == name
+        default: return parts[0] == name && parts[1] == id
+        }
     }
 
     /// A checkpoint for people and other tools: its `list-checkpoints` entry and its snapshot.
