@@ -21,7 +21,11 @@ public enum CriticalPath {
                 if memo[node] != nil { continue }
                 let next = dependents[node] ?? []
                 if expanded {
-                    memo[node] = (weight[node] ?? defaultEstimate) + (next.compactMap { memo[$0] }.max() ?? 0)
+                    // Held at the longest duration: estimates may each be that long, and a chain of
+                    // them overflowed (a trap), or made a length no snapshot may carry.
+                    let length = (weight[node] ?? defaultEstimate).saturatingAdd(
+                        next.compactMap { memo[$0] }.max() ?? 0)
+                    memo[node] = min(length, WorkflowSnapshot.longestDuration)
                 } else {
                     stack.append((node, true))
                     for d in next where memo[d] == nil { stack.append((d, false)) }

@@ -9,6 +9,17 @@ extension WorkflowSnapshot {
     public static let latestTimestamp: Int64 = 253_402_300_799_999
     /// The longest duration a snapshot may carry (what `HubDuration(parsing:)` accepts).
     public static let longestDuration: Int64 = 9_000_000_000_000_000
+    /// The largest `state_version` or event sequence a snapshot may carry: 2^53 − 1, the
+    /// largest whole number JSON clients' doubles hold exactly. Every change adds one to the
+    /// version, so a bundle at `Int64.max` trapped the process at its load or the next change;
+    /// from here the hub could count for millions of years.
+    public static let largestCounter: Int64 = 9_007_199_254_740_991
+    /// The most attempts or retries a task may carry: far beyond any real use (`max_retries`
+    /// is at most 100 at `create`), and small enough that the views adding them up over
+    /// every task never overflow.
+    public static let largestAttemptCount = 1_000_000_000
+    /// The most units of a resource a task may need (what `create` accepts).
+    public static let largestResourceCount = 1_000_000
 
     /// The first rule the snapshot breaks, as the field and what is wrong with it; `nil` when it keeps them all.
     public func problem() -> String? {
@@ -26,6 +37,10 @@ extension WorkflowSnapshot {
             return p
         }
         if w.stateVersion < 0 { return "workflow.state_version is negative" }
+        if w.stateVersion > Self.largestCounter {
+            return "workflow.state_version \(w.stateVersion) is out of range (at most \(Self.largestCounter))"
+        }
+        if let p = Self.problem(budget: w.budget, spend: w.spend) { return p }
         if w.totalPhases != phases.count {
             return "workflow.total_phases is \(w.totalPhases) but there are \(phases.count) phases"
         }
@@ -59,11 +74,19 @@ extension WorkflowSnapshot {
         if task.phaseID < 1 || task.phaseID > phases { return "\(field).phase_id \(task.phaseID) names no phase" }
         if task.attempts < 0 { return "\(field).attempts is negative" }
         if task.maxRetries < 0 { return "\(field).max_retries is negative" }
-        if task.criticalPathMilliseconds < 0 { return "\(field).critical_path_ms is negative" }
+        if task.attempts > largestAttemptCount {
+            return "\(field).attempts \(task.attempts) is out of range (at most \(largestAttemptCount))"
+        }
+        if task.maxRetries > largestAttemptCount {
+            return "\(field).max_retries \(task.maxRetries) is out of range (at most \(largestAttemptCount))"
+        }
+        if let p = problem(duration: task.criticalPathMilliseconds, "\(field).critical_path_ms") { return p }
         for agent in [task.assignedAgent, task.reservedFor].compactMap({ $0 }) where !Identifier.isValid(agent) {
             return "\(field) names an agent with an invalid id"
         }
-        if task.resources.values.contains(where: { $0 < 1 }) { return "\(field).resources holds a count below 1" }
+        if task.resources.values.contains(where: { $0 < 1 || $0 > largestResourceCount }) {
+            return "\(field).resources holds a count outside 1...\(largestResourceCount)"
+        }
         return problem(timestamp: task.createdAt, "\(field).created_at")
             ?? problem(timestamp: task.startedAt, "\(field).started_at")
             ?? problem(timestamp: task.completedAt, "\(field).completed_at")
@@ -71,6 +94,21 @@ extension WorkflowSnapshot {
             ?? problem(duration: task.executionMilliseconds, "\(field).execution_ms")
             ?? problem(duration: task.estimate?.milliseconds, "\(field).estimate_ms")
             ?? problem(duration: task.timeout?.milliseconds, "\(field).timeout_ms")
+    }
+
+    /// A budget and a spend as the hub keeps them: never below nothing, never infinite (a
+    /// budget of zero is what workflows created before `create` refused one may hold).
+    private static func problem(budget: Budget?, spend: Spend) -> String? {
+        if let tokens = budget?.tokens, tokens < 0 { return "workflow.budget.tokens \(tokens) is negative" }
+        if let cost = budget?.cost, !(cost >= 0 && cost.isFinite) {
+            return "workflow.budget.cost \(cost) is out of range"
+        }
+        if let wall = budget?.wallTime?.milliseconds, wall < 0 || wall > longestDuration {
+            return "workflow.budget.wall_time \(wall)ms is out of range"
+        }
+        if spend.tokens < 0 { return "workflow.spend.tokens \(spend.tokens) is negative" }
+        if !(spend.cost >= 0 && spend.cost.isFinite) { return "workflow.spend.cost \(spend.cost) is out of range" }
+        return nil
     }
 
     private static func problem(timestamp: Int64?, _ field: String) -> String? {

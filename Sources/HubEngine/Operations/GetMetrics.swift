@@ -53,7 +53,8 @@ enum GetMetrics {
                 "tasks_completed": .count(attempts.completed), "tasks_failed": .count(attempts.failed),
                 "success_rate": Figures.percent(attempts.completed, failed: attempts.failed),
                 "average_task_completion": times.isEmpty
-                    ? .null : .string(HubDuration(milliseconds: times.reduce(0, +) / Int64(times.count)).description),
+                    ? .null : .string(HubDuration(milliseconds: times.saturatingSum() / Int64(times.count)).description)
+                    ,
             ]
             let id = workflow.snapshot.workflow.id
             let own = figures.persistence.retention(of: id)

@@ -9,6 +9,7 @@ enum LoadState {
         var verifyIntegrity: Bool?
         var restoreAgents: Bool?
         var workspace: String?
+        var autoRecovery: Bool?
         static let schema = Schema.object([
             .init(
                 "bundle",
@@ -21,6 +22,11 @@ enum LoadState {
                 .string(
                     "With bundle: the directory the loaded workflow works in (its checkpoints capture and restore files there). Defaults to the hub's current directory, as for create (the server's through --hub): a bundle is portable, so the directory it was saved from is not used.",
                     maxLength: 4096)),
+            .init(
+                "auto_recovery",
+                .boolean(
+                    "With checkpoint_id latest or a name: skip corrupt checkpoints for the newest valid one taken no later, as restore does. Defaults to false: load-state loads the source named."
+                )),
         ])
     }
 
@@ -36,7 +42,10 @@ enum LoadState {
             already stored is kept when identical, and one that differs under the same id refuses the whole load \
             (INVALID_PARAMETERS). With checkpoint_id, the checkpoint's state \
             replaces the workflow's (files are left alone: restore puts them back); a corrupt checkpoint is refused \
-            with CHECKPOINT_CORRUPT naming the newest valid one.
+            with CHECKPOINT_CORRUPT naming the newest valid one; for latest or a name, auto_recovery lets the hub \
+            take the newest valid one before it instead, and says so (fallback_used, used_checkpoint, skipped_corrupt). \
+            A running workflow loaded from a bundle keeps the running time it had when the bundle was saved: \
+            the time the file sat on disk does not count against its timeout or budget.
             """,
         example:
             "coordination-hub workflow_123 load-state '{\"bundle\": \"backups/workflow_123.hubbundle.gz\", \"verify_integrity\": true}'",
@@ -53,7 +62,12 @@ enum LoadState {
                 throw HubError.parameter(
                     "workspace", "applies to a bundle only; a checkpoint of this workflow keeps its workspace")
             }
-            return try await loadCheckpoint(context, checkpoint, restoreAgents: p.restoreAgents ?? false)
+            return try await loadCheckpoint(
+                context, checkpoint, restoreAgents: p.restoreAgents ?? false, autoRecovery: p.autoRecovery ?? false)
+        }
+        guard p.autoRecovery == nil else {
+            throw HubError.parameter(
+                "auto_recovery", "applies to checkpoint_id only: a bundle is one source, with nothing to fall back to")
         }
         guard let bundle = p.bundle else {
             throw HubError.parameter("bundle", "is required (or checkpoint_id)")
@@ -80,6 +94,8 @@ enum LoadState {
         let now = context.now
         let ids = hub.ids
         let expected = context.expectedVersion
+        // When the bundle was saved: the end of the running time it carries.
+        let savedAt = document["created_at"]?.stringValue.flatMap(Timestamp.parseMilliseconds)
         // The pool the bundle recorded (bundles written before it was recorded have none).
         let pool =
             (p.restoreAgents ?? false)
@@ -87,27 +103,25 @@ enum LoadState {
         let (restored, rebound, imported) = try await context.store.write {
             tx -> (Workflow, [String], StateBundle.CheckpointImport) in
             let existing = try tx.workflow(id)
-            if let existing {
-                if let expected, expected != existing.stateVersion {
-                    throw HubError(
-                        .versionConflict,
-                        "Workflow \(id) is at state_version \(existing.stateVersion), not \(expected)",
-                        context: ["current_version": .int(existing.stateVersion)],
-                        suggestions: [
-                            "Read it again with 'get-status' and retry with if_version \(existing.stateVersion)"
-                        ])
-                }
-                if existing.archived {
-                    throw HubError.invalidTransition(
-                        operation: "load-state", workflowID: id, current: existing.status, archived: true, allowed: [])
-                }
+            // No workflow, so no version can match: the caller expected one that is not here.
+            if existing == nil, let expected { throw versionConflictWithoutWorkflow(id, expected: expected) }
+            try existing?.check(ifVersion: expected)
+            if let existing, existing.archived {
+                throw HubError.invalidTransition(
+                    operation: "load-state", workflowID: id, current: existing.status, archived: true, allowed: [])
             }
             var workflow = loaded.workflow
             // Here, not where the bundle was saved: restoring a checkpoint wrote into that project.
             workflow.workspace = workspace
-            // Time spent outside the hub does not count against the timeout; a running workflow comes back paused.
-            if workflow.status == .running { workflow.enter(.paused, now: now) }
+            // A running workflow comes back paused with the running time it had when the bundle was
+            // saved: the time the file sat on disk is time outside the hub, and does not count
+            // against its timeout or budget (its running_since carried into the pause counted it).
+            if workflow.status == .running, let since = workflow.runningSince {
+                let end = min(now, max(since, savedAt ?? workflow.updatedAt))
+                workflow.activeMilliseconds = workflow.activeMilliseconds.saturatingAdd(end - since)
+            }
             workflow.runningSince = nil
+            if workflow.status == .running { workflow.enter(.paused, now: now) }
             workflow.stateVersion = max(existing?.stateVersion ?? 0, loaded.workflow.stateVersion)
             if existing != nil {
                 try tx.removeContents(of: id)
@@ -165,6 +179,16 @@ enum LoadState {
             ])
     }
 
+    /// `VERSION_CONFLICT` for an `if_version` given to a load that would create the workflow:
+    /// the caller expected a workflow at that version, and there is none (the load created it).
+    static func versionConflictWithoutWorkflow(_ id: String, expected: Int64) -> HubError {
+        HubError(
+            .versionConflict, "Workflow \(id) does not exist, so it is at no state_version, not \(expected)",
+            details: "The workflow you read is not here (removed, or another state directory); nothing was changed.",
+            context: ["current_version": .null, "expected_version": .int(expected)],
+            suggestions: ["Load the bundle without if_version to create the workflow from it"])
+    }
+
     /// A bundle whose checksums hold but whose workflow could never have been: task files
     /// outside the workspace it is loaded into, a finished workflow with a phase still running,
     /// phases out of order. `create` and the lifecycle refuse these; a bundle is no way around them.
@@ -212,11 +236,13 @@ enum LoadState {
     }
 
     /// `load-state` with `checkpoint_id`: the checkpoint's state (verified) replaces the workflow's.
-    static func loadCheckpoint(_ context: OperationContext, _ reference: String, restoreAgents: Bool) async throws
-        -> OperationOutcome
-    {
+    /// With `autoRecovery`, `latest` or a name skips corrupt checkpoints as `restore` does
+    /// (an id is never replaced): the suggestion a corrupt one's refusal makes.
+    static func loadCheckpoint(
+        _ context: OperationContext, _ reference: String, restoreAgents: Bool, autoRecovery: Bool
+    ) async throws -> OperationOutcome {
         let id = try context.requiredWorkflowID
-        let resolver = CheckpointResolver(workflowID: id, autoRecovery: false)
+        let resolver = CheckpointResolver(workflowID: id, autoRecovery: autoRecovery)
         let choice = try await context.store.read { tx in
             guard try tx.workflow(id) != nil else { throw HubError.workflowNotFound(id) }
             return try resolver.resolve(reference, in: tx)
@@ -228,7 +254,9 @@ enum LoadState {
             context.hub, id,
             result: [
                 "source": ["checkpoint_id": .string(choice.checkpoint.checkpointID)],
-                "verified": true,
+                "verified": true, "requested": .string(reference),
+                "used_checkpoint": .string(choice.checkpoint.checkpointID),
+                "fallback_used": .bool(choice.fallbackUsed), "skipped_corrupt": .strings(choice.skippedCorrupt),
                 "checkpoint_state_version": .int(choice.checkpoint.stateVersion),
                 "loaded_status": .string(restored.status.rawValue),
                 "tasks": .count(plan.snapshot.tasks.count),

@@ -45,13 +45,27 @@ enum ResumeWorkflow {
             if let timeout = p.timeout { m.workflow.configuration.timeout = timeout }
             // Resumed past its timeout, it would fail again at once: refused, saying how to go on.
             let ran = m.workflow.activeTime(now: m.now)
-            if ran.milliseconds >= m.workflow.configuration.timeout.milliseconds {
-                throw HubError.parameter(
-                    "timeout",
-                    "is \(m.workflow.configuration.timeout), and workflow \(id) has run \(ran) already: resumed, it would time out at once",
-                    suggestions: [
-                        "Resume with a longer timeout: coordination-hub \(id) resume '{\"timeout\": \"\(HubDuration(milliseconds: ran.milliseconds + m.workflow.configuration.timeout.milliseconds))\"}'"
-                    ])
+            let timeout = m.workflow.configuration.timeout
+            if ran.milliseconds >= timeout.milliseconds {
+                // Held to what a duration may be: the sum of two long ones overflowed (a trap).
+                let longer = HubDuration(
+                    milliseconds: min(
+                        ran.milliseconds.saturatingAdd(timeout.milliseconds), WorkflowSnapshot.longestDuration))
+                let suggestion =
+                    "Resume with a longer timeout: coordination-hub \(id) resume '{\"timeout\": \"\(longer)\"}'"
+                let problem = "has run \(ran) already: resumed, it would time out at once"
+                // The parameter is blamed only when it was sent; otherwise it is the workflow's own timeout.
+                guard p.timeout == nil else {
+                    throw HubError.parameter(
+                        "timeout", "is \(timeout), and workflow \(id) \(problem)", suggestions: [suggestion])
+                }
+                throw HubError(
+                    .invalidParameters, "Workflow \(id)'s timeout is \(timeout), and it \(problem)",
+                    details: "Nothing was changed. Pass a longer timeout with resume.",
+                    context: [
+                        "field": "timeout", "timeout": .string(timeout.description), "ran": .string(ran.description),
+                    ],
+                    suggestions: [suggestion])
             }
             if let budget = p.budget { m.workflow.budget = Budget(json: budget) }
             // A spent budget stops more work being handed out; a workflow whose work all finished

@@ -51,16 +51,16 @@ enum SaveState {
             try Paths.refuseHubFiles(confined, field: "backup_location", stateDirectory: hub.stateDirectory)
             target = confined
         }
-        let snapshot = try await hub.snapshot(id)
-        let exporter = StateExporter(hub: hub)
-        var files = try await exporter.exportWorkflow(snapshot)
-        files += try await exporter.exportPools(id)
-        let checkpoints = try await context.store.read { tx in
-            // A faithful export (§6): valid as list-checkpoints says it, file contents included.
-            var validity = CheckpointValidity()
-            return try tx.checkpoints(of: id, limit: 10_000).map { try validity.check($0, in: tx) }
+        // Every section from one read transaction: the files and the bundle show one moment.
+        let withCheckpoints = target != nil && (p.includeCheckpoints ?? false)
+        let export = try await context.store.read { tx in
+            try StateExporter.read(id, checkpointContents: withCheckpoints, in: tx)
         }
-        files += try exporter.exportCheckpoints(checkpoints, workflowID: id)
+        let snapshot = export.snapshot
+        let exporter = StateExporter(hub: hub)
+        var files = try exporter.writeWorkflow(snapshot, agents: export.agents, events: export.events)
+        files += try exporter.writePools(export)
+        files += try exporter.exportCheckpoints(export.checkpoints, workflowID: id)
         var result: JSONValue = ["files": .strings(files)]
         if var path = target, let location = p.backupLocation {
             let compress = p.compress ?? hub.configuration.stateCompression
@@ -72,17 +72,10 @@ enum SaveState {
                     .replacingOccurrences(of: ".", with: "")
                 path = (path as NSString).appendingPathComponent("\(id)-\(stamp).hubbundle\(compress ? ".gz" : "")")
             }
-            let withCheckpoints = p.includeCheckpoints ?? false
-            let (pool, contents) = try await context.store.read { tx in
-                (
-                    try tx.pools(of: [id])[id] ?? [],
-                    withCheckpoints ? try StateBundle.contentsSection(checkpoints.map(\.checkpoint), in: tx) : nil
-                )
-            }
             let document = StateBundle.document(
-                snapshot: snapshot, pool: Array(pool), events: try await exporter.events(id),
-                checkpoints: withCheckpoints ? checkpoints.map(StateExporter.checkpointJSON) : nil,
-                checkpointContents: contents, createdAt: context.now)
+                snapshot: snapshot, pool: export.pool, events: export.events,
+                checkpoints: withCheckpoints ? export.checkpoints.map(StateExporter.checkpointJSON) : nil,
+                checkpointContents: export.contents, createdAt: context.now)
             let bytes = try StateBundle.encode(document, compress: compress)
             try FileWriter.write(bytes, to: path, temporaryDirectory: exporter.temporaryDirectory(id))
             result["bundle"] = [

@@ -76,12 +76,23 @@ extension StateBundle {
             guard let name = entry["name"]?.stringValue, isSafeName(name),
                 let trigger = entry["trigger"]?.stringValue.flatMap(CheckpointTrigger.init(rawValue:)),
                 let created = entry["created_at"]?.stringValue.flatMap(Timestamp.parseMilliseconds),
-                let version = entry["state_version"]?.intValue, version >= 1,
-                let sequence = entry["event_sequence"]?.intValue, sequence >= 0,
+                let version = entry["state_version"]?.intValue,
+                let sequence = entry["event_sequence"]?.intValue,
                 let checksum = entry["checksum"]?.stringValue, checksum.utf8.count == 64,
                 let fileCount = entry["file_count"]?.intValue
             else {
                 throw corrupt("checkpoint \(id) lacks a name, trigger, created_at, state_version or checksum it needs")
+            }
+            // Counters the hub counts on from there: in range as the workflow's own are.
+            let largest = WorkflowSnapshot.largestCounter
+            guard (1...largest).contains(version) else {
+                throw corrupt("checkpoint \(id)'s state_version \(version) is out of range (1...\(largest))")
+            }
+            guard (0...largest).contains(sequence) else {
+                throw corrupt("checkpoint \(id)'s event_sequence \(sequence) is out of range (0...\(largest))")
+            }
+            guard (0...WorkflowSnapshot.latestTimestamp).contains(created) else {
+                throw corrupt("checkpoint \(id)'s created_at is not a time between 1970 and 9999")
             }
             let stateValid: Bool?
             switch entry["state_valid"] {

@@ -74,12 +74,15 @@ enum StateBundle {
         guard data.count <= maximumSize else { throw corrupt("larger than \(maximumSize) bytes") }
         var bytes = [UInt8](data)
         if bytes.starts(with: [0x1F, 0x8B]) {
-            var buffer = ByteBuffer(bytes: bytes)
             do {
-                var out = try buffer.decompress(with: .gzip(), maxSize: maximumSize)
-                bytes = out.readBytes(length: out.readableBytes) ?? []
+                bytes = try gunzip(bytes, maxSize: maximumSize)
             } catch {
-                throw corrupt("the gzip stream is damaged or truncated")
+                switch error {
+                case .damaged: throw corrupt("the gzip stream is damaged")
+                case .truncated: throw corrupt("the gzip stream is truncated (it ends before its CRC-32 and size)")
+                case .trailingData(let n): throw corrupt("\(n) bytes follow the end of the gzip stream")
+                case .tooLarge: throw corrupt("its contents are larger than \(maximumSize) bytes")
+                }
             }
         }
         let document: JSONValue
@@ -90,6 +93,12 @@ enum StateBundle {
             throw corrupt("not valid JSON (\(error.description))")
         }
         guard document["format"]?.stringValue == format else { throw corrupt("not a coordination-hub bundle") }
+        // A later format may mean the same fields differently: read as this one, it loaded as version 1.
+        guard let version = document["format_version"]?.intValue, version == formatVersion else {
+            let shown = document["format_version"].map { $0.serialized(.compact) } ?? "missing"
+            throw corrupt(
+                "its format_version is \(shown.prefix(64)); this hub reads format_version \(formatVersion) only")
+        }
         guard let sections = document["sections"], let checksums = document["checksums"],
             let workflow = sections["workflow"]
         else {

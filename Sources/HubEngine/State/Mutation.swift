@@ -140,6 +140,19 @@ struct Mutation {
     /// Bumps the version, stores the workflow and publishes `workflow_state_updated`; then
     /// takes the checkpoints the change asked for, of the state it committed.
     mutating func commit() throws {
+        // Refused, not trapped: a version at the edge (a store written before bundles were held
+        // to ``WorkflowSnapshot/largestCounter``) took the whole process down with it.
+        guard workflow.stateVersion < WorkflowSnapshot.largestCounter else {
+            throw HubError(
+                .invalidTransition,
+                "Workflow \(workflow.id) is at state_version \(workflow.stateVersion), the largest the hub counts to; nothing was changed",
+                details: "Its version cannot go higher, so it can take no further change.",
+                context: [
+                    "current_status": .string(workflow.status.rawValue), "allowed_operations": .strings([]),
+                    "state_version": .int(workflow.stateVersion),
+                ],
+                suggestions: ["Create the workflow again under a new id"])
+        }
         workflow.stateVersion += 1
         workflow.updatedAt = now
         try tx.update(workflow)

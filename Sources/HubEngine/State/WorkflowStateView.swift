@@ -82,11 +82,13 @@ struct WorkflowStateView {
                     n + (t.status == .ready || t.status == .pending ? t.attempts : max(0, t.attempts - 1))
                 }),
             "average_task_time": finished.isEmpty
-                ? .null : .string(HubDuration(milliseconds: finished.reduce(0, +) / Int64(finished.count)).description),
+                ? .null
+                : .string(HubDuration(milliseconds: finished.saturatingSum() / Int64(finished.count)).description),
             "planned_vs_actual": estimated.isEmpty
                 ? .null
                 : .double(
-                    (Double(estimated.map(\.0).reduce(0, +)) / Double(estimated.map(\.1).reduce(0, +)) * 100).rounded()
+                    (Double(estimated.map(\.0).saturatingSum()) / Double(estimated.map(\.1).saturatingSum()) * 100)
+                        .rounded()
                         / 100),
             "agent_efficiency": .null,
             "resource_utilization": .null,
