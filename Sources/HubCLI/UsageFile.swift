@@ -30,8 +30,18 @@ struct UsageFile: Sendable {
     /// wrote nothing), or why what it wrote is not reported (the outcome still is).
     func take() -> (usage: JSONValue?, problem: String?) {
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        guard let handle = FileHandle(forReadingAtPath: path) else { return (nil, nil) }
-        defer { try? handle.close() }
+        // Opened without waiting and read only as a regular file: a command that made it a FIFO
+        // (or a device) had the runner block in open for good, its task running, signals unheard.
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else {
+            return errno == ENOENT ? (nil, nil) : (nil, "it cannot be opened: \(String(cString: strerror(errno)))")
+        }
+        var info = stat()
+        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
+            close(fd)
+            return (nil, "it is not a regular file")
+        }
+        let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
         let data = (try? handle.read(upToCount: Self.largest + 1)) ?? Data()
         guard data.count <= Self.largest else { return (nil, "it is larger than \(Self.largest) bytes") }
         let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)

@@ -147,6 +147,24 @@ import Testing
         #expect(try s.workflowState("wv")["spend"]?["tokens"] == 0)
     }
 
+    /// A command that made TASK_USAGE_FILE a FIFO had the runner block opening it for good: the
+    /// task stayed running (its lease renewed), and the runner heard no signal but SIGKILL.
+    @Test func aUsageFileThatIsNoRegularFileIsNotWaitedFor() async throws {
+        let s = try DispatchSandbox("agent-usage-fifo", environment: ["COORDINATION_HUB_HEARTBEAT_INTERVAL": "1s"])
+        defer { s.remove() }
+        try s.succeed(
+            "wf", "create",
+            #"{"phases": [{"name": "p", "tasks": [{"task_id": "d", "command": "mkfifo \"$TASK_USAGE_FILE\""}]}]}"#)
+        try s.succeed("wf", "start")
+        let (runner, log) = try AgentRunnerTests.agent(
+            s, ["agent", "--id", "fifo", "--workflow", "wf", "--idle-delay", "50ms"])
+        defer { if runner.isRunning { kill(runner.processIdentifier, SIGKILL) } }
+        var lines = log
+        #expect(await lines.until("its TASK_USAGE_FILE is not reported: it is not a regular file") != nil)
+        #expect(await lines.until("completed wf/d") != nil)
+        #expect(await ProcessWait.exit(of: runner, within: .seconds(30)), "the runner did not stop")
+    }
+
     /// A second runner under the id of an idle runner started (only a runner holding tasks was
     /// refused), and each one's heartbeat then released the other's claims.
     @Test func aSecondRunnerUnderTheIDOfAnIdleRunnerRefusesToStart() async throws {
