@@ -199,6 +199,27 @@ import Testing
         }
     }
 
+    /// Time run stays, as money spent does: a restore brought back the checkpoint's shorter
+    /// running time, escaping the wall_time budget and the timeout; a partial restore dropped the
+    /// time since the workflow last started running.
+    @Test func aRestoreKeepsTheTimeTheWorkflowHasRun() {
+        var now = snapshot(["a": .running])
+        now.workflow.status = .running
+        now.workflow.activeMilliseconds = 3_000
+        now.workflow.runningSince = 10_000
+        var saved = snapshot(["a": .ready])
+        saved.workflow.status = .running
+        saved.workflow.activeMilliseconds = 0
+        saved.workflow.runningSince = 9_000
+        saved.workflow.updatedAt = 9_500
+        for (strategy, phases) in [(RestoreStrategy.fullRestore, nil), (.rollback, nil), (.partialRestore, [1])] {
+            let plan = RestorePlan.make(
+                current: now, checkpoint: saved, strategy: strategy, phases: phases, now: 12_000)
+            #expect(plan.snapshot.workflow.activeMilliseconds == 5_000, "\(strategy)")
+            #expect(plan.snapshot.workflow.runningSince == nil && plan.snapshot.workflow.status == .paused)
+        }
+    }
+
     @Test func rollbackRequeuesWorkCompletedSinceWithAttemptsKept() {
         var now = snapshot(["a": .completed, "b": .completed], version: 9)
         now.tasks[0].attempts = 2

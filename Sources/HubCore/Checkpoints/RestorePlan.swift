@@ -87,10 +87,11 @@ public struct RestorePlan: Sendable {
             workflow.correlationID = current.workflow.correlationID
             workflow.spend = current.workflow.spend
             workflow.archived = false
-            if workflow.status == .running, let since = workflow.runningSince {
-                workflow.activeMilliseconds += max(0, workflow.updatedAt - since)
-            }
         }
+        // Time run stays as it is now, as money spent does: the checkpoint's earlier figure let a
+        // restore escape the wall_time budget and the timeout (and a partial restore dropped the
+        // time since the workflow last started running).
+        workflow.activeMilliseconds = current.workflow.activeTime(now: now).milliseconds
         workflow.runningSince = nil
         workflow.status = .paused
         workflow.finishedAt = nil
