@@ -305,7 +305,21 @@ extension WorkspaceFiles {
                 && after.modifiedNanos == before.modifiedNanos && after.changedNanos == before.changedNanos
                 && after.inode == before.inode
             {
-                return .read(bytes, after)
+                // Changed moments ago, the file's times may not show a write during the read
+                // (they move in clock ticks, not nanoseconds): read once more and keep the bytes
+                // only if they are the same, as git re-checks a "racily clean" file. A mix of two
+                // versions was stored under load.
+                let now = Int64(Date().timeIntervalSince1970 * 1_000_000_000)
+                let racy: Int64 = 2_000_000_000
+                guard after.modifiedNanos >= now - racy || after.changedNanos >= now - racy else {
+                    return .read(bytes, after)
+                }
+                if let again = FileSystem.readFile(root + "/" + file.path, maximum: Self.maximumBytes),
+                    let last = FileSystem.facts(root + "/" + file.path), last == after,
+                    again == bytes
+                {
+                    return .read(bytes, after)
+                }
             }
             before = after
         }
