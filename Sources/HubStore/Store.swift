@@ -114,13 +114,34 @@ public struct WorkflowQuery: Sendable, Equatable {
     public var limit: Int
     /// Defaults to 0.
     public var offset: Int
+    /// Only workflows listed after this one (newest first: created earlier, or at the same
+    /// time with a greater id). Paging by it repeats no row and skips none while workflows
+    /// are created, where an offset shifts.
+    public var after: WorkflowCursor?
 
-    public init(statuses: [WorkflowStatus] = [], includeArchived: Bool = false, limit: Int = 100, offset: Int = 0) {
+    public init(
+        statuses: [WorkflowStatus] = [], includeArchived: Bool = false, limit: Int = 100, offset: Int = 0,
+        after: WorkflowCursor? = nil
+    ) {
         self.statuses = statuses
         self.includeArchived = includeArchived
         self.limit = limit
         self.offset = offset
+        self.after = after
     }
+}
+
+/// A workflow's place in the listing (``WorkflowQuery``'s order: newest first, then by id).
+public struct WorkflowCursor: Sendable, Equatable {
+    public var createdAt: Int64
+    public var id: String
+
+    public init(createdAt: Int64, id: String) {
+        self.createdAt = createdAt
+        self.id = id
+    }
+
+    public init(_ workflow: Workflow) { self.init(createdAt: workflow.createdAt, id: workflow.id) }
 }
 
 /// Which events `events(_:)` returns.

@@ -55,11 +55,17 @@ struct SQLiteTransaction: StoreWriter {
         let filter = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
         let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM workflows \(filter)", arguments: arguments) ?? 0
         var page = arguments
+        var pageClauses = clauses
+        if let after = query.after {
+            pageClauses.append("(created_at < ? OR (created_at = ? AND id > ?))")
+            _ = page.append(contentsOf: [after.createdAt, after.createdAt, after.id])
+        }
+        let pageFilter = pageClauses.isEmpty ? "" : "WHERE " + pageClauses.joined(separator: " AND ")
         _ = page.append(contentsOf: [query.limit, query.offset])
         let rows = try Row.fetchAll(
             db,
             sql:
-                "SELECT \(Self.workflowColumns) FROM workflows \(filter) ORDER BY created_at DESC, id LIMIT ? OFFSET ?",
+                "SELECT \(Self.workflowColumns) FROM workflows \(pageFilter) ORDER BY created_at DESC, id LIMIT ? OFFSET ?",
             arguments: page)
         return (rows.map(Self.workflow(from:)), total)
     }

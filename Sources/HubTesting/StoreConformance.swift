@@ -229,6 +229,14 @@ public enum StoreConformance {
             try tx.workflows(WorkflowQuery(includeArchived: true, limit: 1, offset: 0))
         }
         try expect(all.workflows.count == 1 && all.total >= 3, "paging returned \(all.workflows.count) of \(all.total)")
+        // After a workflow: those listed after it (created earlier), whatever was created since.
+        let middle = WorkflowCursor(createdAt: 10_001, id: "conf_list_1")
+        let after = try await store.read { tx in
+            try tx.workflows(WorkflowQuery(includeArchived: true, limit: 1000, after: middle))
+        }
+        let listed = after.workflows.map(\.id).filter { $0.hasPrefix("conf_list_") }
+        try expect(listed == ["conf_list_0"], "a page after conf_list_1 listed \(listed)")
+        try expect(after.total >= 3, "the total counts the whole listing, not the page")
     }
 
     static func concurrentWrites(_ store: any Store) async throws {

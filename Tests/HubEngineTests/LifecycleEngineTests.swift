@@ -366,6 +366,31 @@ import Testing
         #expect(await t.run(nil, "list-workflows", #"{"include_archived": true}"#).result["total"] == 1)
     }
 
+    /// Paging by offset repeated a row of the page before whenever a workflow was created
+    /// between pages (newest first: every row moved down one). Paging by `after` does not.
+    @Test func pagingAfterAWorkflowRepeatsNothingWhileWorkflowsAreCreated() async throws {
+        for n in 0..<5 {
+            await t.run("w\(n)", "create", #"{"phases": ["a"]}"#)
+            t.clock.advance(by: .seconds(1))
+        }
+        let first = await t.run(nil, "list-workflows", #"{"limit": 2}"#)
+        let firstIDs = first.result["workflows"]?.arrayValue?.compactMap { $0["id"]?.stringValue } ?? []
+        #expect(firstIDs == ["w4", "w3"])
+        let after = try #require(first.result["next_after"]?.stringValue)
+        #expect(first.json["next_steps"]?.arrayValue?.first == "More workflows: pass \"after\": \"w3\"")
+        await t.run("w9", "create", #"{"phases": ["a"]}"#)
+        var seen = firstIDs
+        var cursor: String? = after
+        while let from = cursor {
+            let page = await t.run(nil, "list-workflows", "{\"limit\": 2, \"after\": \"\(from)\"}")
+            seen += page.result["workflows"]?.arrayValue?.compactMap { $0["id"]?.stringValue } ?? []
+            cursor = page.result["next_after"]?.stringValue
+        }
+        #expect(seen == ["w4", "w3", "w2", "w1", "w0"])
+        let unknown = await t.run(nil, "list-workflows", #"{"after": "nope"}"#)
+        #expect(unknown.errorCode == "INVALID_PARAMETERS" && unknown.error?.context?["field"] == "after")
+    }
+
     @Test func hubOperationsWithAnUnknownWorkflowIDAreNotFound() async throws {
         #expect(await t.run("ghost", "get-events").errorCode == "WORKFLOW_NOT_FOUND")
         #expect(await t.run("ghost", "list-workflows").errorCode == "WORKFLOW_NOT_FOUND")

@@ -8,6 +8,7 @@ enum ListWorkflows {
         var includeArchived: Bool?
         var limit: Int?
         var offset: Int?
+        var after: String?
         static let statuses = WorkflowStatus.allCases.map(\.rawValue)
         static let schema = Schema.object([
             .init(
@@ -18,6 +19,11 @@ enum ListWorkflows {
             .init("include_archived", .boolean("Include archived workflows. Defaults to false.")),
             .init("limit", .integer("Defaults to 100.", min: 1, max: 10_000)),
             .init("offset", .integer("Defaults to 0.", min: 0)),
+            .init(
+                "after",
+                .string(
+                    "Start after this workflow (the last id of the page before): paging by it repeats and skips nothing while workflows are created, where offset shifts.",
+                    maxLength: 128)),
         ])
     }
 
@@ -43,7 +49,24 @@ enum ListWorkflows {
         let query = WorkflowQuery(
             statuses: p.status?.statuses ?? [], includeArchived: p.includeArchived ?? false, limit: p.limit ?? 100,
             offset: p.offset ?? 0)
-        let (workflows, total) = try await context.store.read { tx in try tx.workflows(query) }
+        let (workflows, total, remaining) = try await context.store.read { [query] tx in
+            var query = query
+            if let after = p.after {
+                guard let named = try tx.workflow(after) else {
+                    throw HubError.parameter("after", "names no workflow (\(after.prefix(128)))")
+                }
+                query.after = WorkflowCursor(named)
+            }
+            let (page, total) = try tx.workflows(query)
+            // What follows this page: more to read unless the page ended the listing.
+            var rest = query
+            rest.limit = 1
+            rest.offset = 0
+            rest.after = page.last.map(WorkflowCursor.init) ?? query.after
+            let more = try page.count == query.limit && !tx.workflows(rest).workflows.isEmpty
+            return (page, total, more)
+        }
+
         let items: [JSONValue] = workflows.map { w in
             [
                 "id": .string(w.id), "name": .string(w.name), "status": .string(w.status.rawValue),
@@ -55,9 +78,8 @@ enum ListWorkflows {
             ]
         }
         var steps: [String] = []
-        if total > query.offset + items.count {
-            steps.append("More workflows: pass offset \(query.offset + items.count)")
-        }
+        let next = remaining ? workflows.last?.id : nil
+        if let next { steps.append("More workflows: pass \"after\": \"\(next)\"") }
         if let first = workflows.first { steps.append("Read one with 'coordination-hub \(first.id) get-status'") }
         if total == 0 {
             steps.append("Create a workflow: coordination-hub <workflow-id> create '{\"phases\": [\"setup\"]}'")
@@ -65,7 +87,7 @@ enum ListWorkflows {
         return OperationOutcome(
             result: [
                 "workflows": .array(items), "total": .count(total), "limit": .count(query.limit),
-                "offset": .count(query.offset),
+                "offset": .count(query.offset), "next_after": .optional(next),
             ],
             nextSteps: steps)
     }

@@ -10,18 +10,22 @@ extension Hub {
     public func takeDueIntervalCheckpoints() async throws -> [String] {
         let now = clock.nowMilliseconds()
         var due: [String] = []
-        var offset = 0
+        // Paged by place, not offset: a workflow started or finished between pages shifted the
+        // offsets, and one was looked at twice or not at all.
+        var after: WorkflowCursor?
         let page = 500
         while true {
-            let start = offset
-            let (batch, total) = try await store.read { tx -> ([String], Int) in
-                let (workflows, total) = try tx.workflows(
-                    WorkflowQuery(statuses: [.running], limit: page, offset: start))
-                return (try workflows.filter { try Self.intervalCheckpointDue($0, tx: tx, now: now) }.map(\.id), total)
+            let from = after
+            let (batch, last, count) = try await store.read { tx -> ([String], WorkflowCursor?, Int) in
+                let (workflows, _) = try tx.workflows(WorkflowQuery(statuses: [.running], limit: page, after: from))
+                return (
+                    try workflows.filter { try Self.intervalCheckpointDue($0, tx: tx, now: now) }.map(\.id),
+                    workflows.last.map(WorkflowCursor.init), workflows.count
+                )
             }
             due += batch
-            offset += page
-            if offset >= total { break }
+            guard count == page, let last else { break }
+            after = last
         }
         for id in due { try await takeIntervalCheckpoint(id, now: now) }
         return due
