@@ -85,14 +85,15 @@ public enum HubRouter {
                 context: context, metrics: operations)
         }
         router.get("v1/workflows") { request, _ in
-            if let refusal = unknownQuery(request, allowed: ["status", "limit", "offset", "include_archived"]) {
+            if let refusal = unknownQuery(request, allowed: ["status", "limit", "offset", "after", "include_archived"])
+            {
                 return failure(refusal, operation: "list-workflows", workflowID: nil, hub: hub)
             }
             var request = request
             if let refusal = await refuseBody(
                 &request, limit: maxBodySize, path: "/v1/workflows",
                 instead:
-                    "Put status, limit, offset and include_archived in the query, or POST the parameters to /v1/list-workflows"
+                    "Put status, limit, offset, after and include_archived in the query, or POST the parameters to /v1/list-workflows"
             ) {
                 return failure(refusal, operation: "list-workflows", workflowID: nil, hub: hub)
             }
@@ -105,6 +106,7 @@ public enum HubRouter {
             if let offset = query["offset"] {
                 parameters["offset"] = Int64(String(offset)).map(JSONValue.int) ?? .string(String(offset))
             }
+            if let after = query["after"] { parameters["after"] = .string(String(after)) }
             if let archived = query["include_archived"] {
                 // true or false; anything else goes to the operation as text, whose schema refuses it.
                 parameters["include_archived"] =

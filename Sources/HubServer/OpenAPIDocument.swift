@@ -43,6 +43,7 @@ public enum OpenAPIDocument {
                             .object(["type": "string", "enum": .strings(WorkflowStatus.allCases.map(\.rawValue))])),
                         query("limit", ["type": "integer", "minimum": 1]),
                         query("offset", ["type": "integer", "minimum": 0]),
+                        query("after", ["type": "string", "maxLength": 128]),
                         query("include_archived", ["type": "boolean"]),
                     ]),
                 "responses": responses,

@@ -400,6 +400,11 @@ import Testing
             try await client.execute(uri: "/v1/workflows?include_archived=false", method: .get) { r in
                 #expect(r.status == .ok)
             }
+            // Paging by place reaches the operation from the query too.
+            try await client.execute(uri: "/v1/workflows?after=nope", method: .get) { r in
+                #expect(r.status == .badRequest)
+                #expect(Self.json(r)["error"]?["context"]?["field"] == "after")
+            }
         }
     }
 
