@@ -15,7 +15,10 @@ enum CommandHelp {
                 in its environment, and completes or fails the task by the exit status with the
                 output's tail as the result. A command may write what it used, {"tokens": N, "cost":
                 X}, to the file TASK_USAGE_FILE names: it is reported as the outcome's usage, so
-                token and cost budgets hold for the runner's work. What a command leaves running in its
+                token and cost budgets hold for the runner's work; when there is no outcome to carry
+                it (the task given back, its lease lost, its outcome refused with LEASE_EXPIRED), a
+                heartbeat names the lease in released_leases with the usage, which the hub charges
+                to that lease's workflow. What a command leaves running in its
                 process group is stopped when it exits (setsid keeps a process out of it). Progress
                 goes to stderr. Without --roles it takes only
                 the tasks that name no role.

@@ -147,6 +147,33 @@ import Testing
         #expect(try s.workflowState("wv")["spend"]?["tokens"] == 0)
     }
 
+    /// A run given back on a second signal after its command wrote its usage: the heartbeat
+    /// that gave the lease back carried the usage, but the hub charged it to the workflows of
+    /// the leases it renewed, none, so the workflow's budget never saw it.
+    @Test func theUsageOfARunGivenBackIsChargedToItsWorkflow() async throws {
+        let s = try DispatchSandbox("agent-usage-given-back")
+        defer { s.remove() }
+        try s.succeed(
+            "w", "create",
+            #"{"budget": {"tokens": 1000}, "phases": [{"name": "p", "tasks": [{"task_id": "t", "max_retries": 0, "command": "echo '{\"tokens\": 200}' > \"$TASK_USAGE_FILE\"; echo $$ > t.pid; exec sleep 600"}]}]}"#
+        )
+        try s.succeed("w", "start")
+        let (runner, log) = try AgentRunnerTests.agent(s, ["agent", "--id", "giver", "--idle-delay", "50ms"])
+        defer { if runner.isRunning { kill(runner.processIdentifier, SIGKILL) } }
+        var lines = log
+        let pid = try #require(
+            await AgentRunnerTests.eventually {
+                s.read("t.pid").flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            })
+        kill(runner.processIdentifier, SIGTERM)
+        #expect(await lines.until("waiting for 1 running task(s)") != nil)
+        kill(runner.processIdentifier, SIGINT)
+        try await AgentRunnerTests.expectGivenBack(runner, lines: &lines, in: s)
+        #expect(try s.workflowState("w")["spend"]?["tokens"] == 200)
+        #expect(try s.pool()["giver"]?["spend"]?["tokens"] == 200)
+        #expect(await DispatchSandbox.poll(attempts: 200) { !AgentRunnerTests.alive(pid) })
+    }
+
     /// A second runner under the id of an idle runner started (only a runner holding tasks was
     /// refused), and each one's heartbeat then released the other's claims.
     @Test func aSecondRunnerUnderTheIDOfAnIdleRunnerRefusesToStart() async throws {
