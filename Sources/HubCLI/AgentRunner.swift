@@ -442,10 +442,14 @@ struct AgentRunner {
                 // The commit the task asks for is the one its command left checked out in the workspace;
                 // without one, the hub's EVIDENCE_MISSING fails the run (retryable) below.
                 let head = await Self.headCommit(in: directory)
+                // A retry's HEAD may be an earlier attempt's commit (it committed, then failed or
+                // could not report; its command does not commit twice): it stands as the evidence
+                // when it is not the HEAD the hub read before the task's first run (`head_before`,
+                // "" for none then), and only then: a commit that was already there, another
+                // task's, is not this task's work.
                 let retry = (task["attempt"]?.intValue ?? 1) > 1
-                if let head, head != headBefore || retry {
-                    // A retry's HEAD may be an earlier attempt's commit (it committed, then failed or
-                    // was cut short; its command does not commit twice): it stands as the evidence.
+                let first = retry ? task["head_before"]?.stringValue : nil
+                if let head, head != headBefore || (first != nil && head != first) {
                     completion["evidence"] = ["commit": .string(head)]
                 } else {
                     log(
@@ -504,11 +508,7 @@ struct AgentRunner {
 
     /// The commit checked out in `directory` (`git rev-parse --verify HEAD`), or `nil`.
     static func headCommit(in directory: String?) async -> String? {
-        let outcome = await ChildProcess.run(
-            ["git", "rev-parse", "--verify", "HEAD"], environment: ProcessInfo.processInfo.environment,
-            directory: directory, tailBytes: 256)
-        let head = outcome.tail.trimmingCharacters(in: .whitespacesAndNewlines)
-        return outcome.status == 0 && head.count >= 40 && head.allSatisfy(\.isHexDigit) ? head : nil
+        await GitHead.read(in: directory).commit
     }
 
     /// Reports an outcome until the hub gives a definite answer: while it cannot be
