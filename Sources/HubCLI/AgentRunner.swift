@@ -343,6 +343,7 @@ struct AgentRunner {
     /// Gives a lease back to the hub with a heartbeat's `released_leases`: its task goes back
     /// to the queue with no attempt counted (a stop is neither the task's failure nor the
     /// agent's; `fail-task` counted both, and a task without retries left failed for good).
+    @discardableResult
     private func release(_ lease: String, usage: JSONValue? = nil) async -> Bool {
         var parameters: JSONValue = [
             "agent_id": .string(options.agentID), "runner_id": .string(runnerID),
@@ -424,10 +425,9 @@ struct AgentRunner {
         case (_, .leaseLost?):
             // The hub has given the task to its retry (or failed it): its outcome is no longer this runner's.
             log("agent \(options.agentID): \(workflowID)/\(taskID): lease lost; stopped its command")
-            if let usage {
-                await report(
-                    "heartbeat", ["agent_id": .string(options.agentID), "runner_id": .string(runnerID), "usage": usage])
-            }
+            // Named with its ended lease, the usage is charged to this run's workflow, not to the
+            // workflows of the leases the agent still holds.
+            if let usage { await release(lease, usage: usage) }
         case (_, .runnerStopped?):
             if await release(lease, usage: usage) {
                 log(
@@ -442,10 +442,14 @@ struct AgentRunner {
                 // The commit the task asks for is the one its command left checked out in the workspace;
                 // without one, the hub's EVIDENCE_MISSING fails the run (retryable) below.
                 let head = await Self.headCommit(in: directory)
+                // A retry's HEAD may be an earlier attempt's commit (it committed, then failed or
+                // could not report; its command does not commit twice): it stands as the evidence
+                // when it is not the HEAD the hub read before the task's first run (`head_before`,
+                // "" for none then), and only then: a commit that was already there, another
+                // task's, is not this task's work.
                 let retry = (task["attempt"]?.intValue ?? 1) > 1
-                if let head, head != headBefore || retry {
-                    // A retry's HEAD may be an earlier attempt's commit (it committed, then failed or
-                    // was cut short; its command does not commit twice): it stands as the evidence.
+                let first = retry ? task["head_before"]?.stringValue : nil
+                if let head, head != headBefore || (first != nil && head != first) {
                     completion["evidence"] = ["commit": .string(head)]
                 } else {
                     log(
@@ -458,7 +462,10 @@ struct AgentRunner {
                 log("agent \(options.agentID): completed \(workflowID)/\(taskID)")
                 return
             }
-            guard refusal.code == .evidenceMissing || refusal.code == .evidenceRejected else { return }
+            guard refusal.code == .evidenceMissing || refusal.code == .evidenceRejected else {
+                await reportUsage(usage, of: lease, refused: refusal)
+                return
+            }
             // The task stays running (§16) and the lease this runner's; forgotten, the next heartbeat
             // released it with no attempt counted, and the task was claimed and run again for ever.
             // Failed, it counts an attempt, and max_retries ends it.
@@ -467,7 +474,9 @@ struct AgentRunner {
             error["message"] = .string(refusal.message)
             var failure: JSONValue = ["lease_id": .string(lease), "error": error, "retryable": true]
             if let usage { failure["usage"] = usage }
-            if await report("fail-task", failure) {
+            if let failed = await send("fail-task", failure) {
+                await reportUsage(usage, of: lease, refused: failed)
+            } else {
                 log(
                     "agent \(options.agentID): \(workflowID)/\(taskID) failed: its command succeeded but its evidence was refused (\(refusal.code.name))"
                 )
@@ -476,7 +485,9 @@ struct AgentRunner {
             let details: JSONValue = ["exit_code": .int(Int64(outcome.status)), "output_tail": .string(outcome.tail)]
             var failure: JSONValue = ["lease_id": .string(lease), "error": details]
             if let usage { failure["usage"] = usage }
-            if await report("fail-task", failure) {
+            if let failed = await send("fail-task", failure) {
+                await reportUsage(usage, of: lease, refused: failed)
+            } else {
                 log("agent \(options.agentID): \(workflowID)/\(taskID) failed with exit status \(outcome.status)")
             }
         case (nil, nil):
@@ -484,13 +495,20 @@ struct AgentRunner {
         }
     }
 
+    /// Reports the usage of a run whose outcome the hub refused (most often LEASE_EXPIRED: the
+    /// task timed out or its lease was revoked while the command ran). The refused outcome
+    /// recorded nothing, its usage included, so a heartbeat names the lease with the usage and
+    /// the hub charges it to the run's workflow (a lease still active is given back). An outcome
+    /// the lease had already recorded carried its usage.
+    private func reportUsage(_ usage: JSONValue?, of lease: String, refused: HubError) async {
+        let recorded = ["completed", "failed"].contains(refused.context?["lease_state"]?.stringValue ?? "")
+        guard let usage, !recorded else { return }
+        await release(lease, usage: usage)
+    }
+
     /// The commit checked out in `directory` (`git rev-parse --verify HEAD`), or `nil`.
     static func headCommit(in directory: String?) async -> String? {
-        let outcome = await ChildProcess.run(
-            ["git", "rev-parse", "--verify", "HEAD"], environment: ProcessInfo.processInfo.environment,
-            directory: directory, tailBytes: 256)
-        let head = outcome.tail.trimmingCharacters(in: .whitespacesAndNewlines)
-        return outcome.status == 0 && head.count >= 40 && head.allSatisfy(\.isHexDigit) ? head : nil
+        await GitHead.read(in: directory).commit
     }
 
     /// Reports an outcome until the hub gives a definite answer: while it cannot be

@@ -15,7 +15,10 @@ enum CommandHelp {
                 in its environment, and completes or fails the task by the exit status with the
                 output's tail as the result. A command may write what it used, {"tokens": N, "cost":
                 X}, to the file TASK_USAGE_FILE names: it is reported as the outcome's usage, so
-                token and cost budgets hold for the runner's work. What a command leaves running in its
+                token and cost budgets hold for the runner's work; when there is no outcome to carry
+                it (the task given back, its lease lost, its outcome refused with LEASE_EXPIRED), a
+                heartbeat names the lease in released_leases with the usage, which the hub charges
+                to that lease's workflow. What a command leaves running in its
                 process group is stopped when it exits (setsid keeps a process out of it). Progress
                 goes to stderr. Without --roles it takes only
                 the tasks that name no role.
@@ -29,8 +32,9 @@ enum CommandHelp {
                 reported as a failure. A command that exits 0 but whose evidence the hub refuses is
                 failed (retryable), so max_retries ends a task whose evidence never comes. A task
                 asking for a commit is sent the HEAD its command moved the workspace to; a HEAD it
-                found already checked out is not its evidence, except on a retry (an earlier
-                attempt may have made that commit).
+                found already checked out is not its evidence, except on a retry when it is not
+                the HEAD the hub read before the task's first attempt (claim-task's head_before):
+                an earlier attempt made that commit, then could not report it.
                 One runner at a time works under an --id: each runner sends a runner_id of its own
                 with its registration, heartbeats and claims, and the hub refuses another runner's while the
                 agent is live (heard from within 3 heartbeat intervals, not offline). A runner killed

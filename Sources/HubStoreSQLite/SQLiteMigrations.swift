@@ -384,5 +384,10 @@ enum SQLiteMigrations {
         18: """
         ALTER TABLE workflows ADD COLUMN finalized_at INTEGER;
         """,
+        // The workspace's git HEAD when a task asking for a commit was first handed out: a
+        // retry's runner may take a HEAD as its evidence only when it is another one (§16).
+        19: """
+        ALTER TABLE tasks ADD COLUMN head_before TEXT;
+        """,
     ]
 }

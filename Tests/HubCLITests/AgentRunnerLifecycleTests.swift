@@ -116,6 +116,40 @@ import Testing
         #expect(try s.tasks("wr")["again"]?["attempts"] == 2)
     }
 
+    /// A retry took any HEAD it found as its evidence: a task that commits nothing, after a
+    /// task that committed, was refused on its first attempt and completed on its second with
+    /// the other task's commit. A retry's HEAD stands only when it is not the one the hub read
+    /// before the task's first run.
+    @Test func aRetryDoesNotTakeAnotherTasksCommitAsItsEvidence() async throws {
+        let s = try DispatchSandbox("agent-commit-retry", environment: ["COORDINATION_HUB_HEARTBEAT_INTERVAL": "1s"])
+        defer { s.remove() }
+        let git = Process()
+        git.executableURL = URL(fileURLWithPath: "/bin/sh")
+        git.arguments = ["-c", "git init -q . && git config user.email t@t && git config user.name t"]
+        git.currentDirectoryURL = URL(fileURLWithPath: s.directory.path)
+        try git.run()
+        git.waitUntilExit()
+        try #require(git.terminationStatus == 0, "git init failed")
+        try s.succeed(
+            "wt", "create",
+            #"{"phases": [{"name": "p", "tasks": [{"task_id": "commits", "role": "code", "command": "echo a > a.txt && git add a.txt && git commit -q -m a"}, {"task_id": "nocommit", "role": "code", "depends_on": ["commits"], "max_retries": 1, "evidence": {"commit": true}, "command": "true"}]}]}"#
+        )
+        try s.succeed("wt", "start")
+        let (runner, log) = try AgentRunnerTests.agent(
+            s, ["agent", "--id", "gt", "--roles", "code", "--workflow", "wt", "--idle-delay", "50ms"])
+        defer { if runner.isRunning { kill(runner.processIdentifier, SIGKILL) } }
+        var lines = log
+        #expect(await lines.until("running wt/nocommit (attempt 2)") != nil)
+        let noted = await lines.until("needs a commit, and its command made none")
+        #expect(noted?.contains("wt/nocommit") == true, "\(noted ?? "not logged")")
+        #expect(await lines.until("workflow wt is finished (failed") != nil)
+        #expect(await ProcessWait.exit(of: runner, within: .seconds(30)), "the runner did not stop")
+        let task = try s.tasks("wt")["nocommit"]
+        #expect(task?["status"] == "failed", "\(task ?? .null)")
+        #expect(task?["attempts"] == 2)
+        #expect(task?["error"]?["code"] == "EVIDENCE_MISSING", "\(task ?? .null)")
+    }
+
     /// Token and cost budgets could not hold for work the runner did: nothing told the hub what
     /// a command used. A command writes it to TASK_USAGE_FILE; the runner reports it with the
     /// outcome, and a workflow whose budget that spends pauses. What is not a usage report is
@@ -163,6 +197,33 @@ import Testing
         #expect(await lines.until("its TASK_USAGE_FILE is not reported: it is not a regular file") != nil)
         #expect(await lines.until("completed wf/d") != nil)
         #expect(await ProcessWait.exit(of: runner, within: .seconds(30)), "the runner did not stop")
+    }
+
+    /// A run given back on a second signal after its command wrote its usage: the heartbeat
+    /// that gave the lease back carried the usage, but the hub charged it to the workflows of
+    /// the leases it renewed, none, so the workflow's budget never saw it.
+    @Test func theUsageOfARunGivenBackIsChargedToItsWorkflow() async throws {
+        let s = try DispatchSandbox("agent-usage-given-back")
+        defer { s.remove() }
+        try s.succeed(
+            "w", "create",
+            #"{"budget": {"tokens": 1000}, "phases": [{"name": "p", "tasks": [{"task_id": "t", "max_retries": 0, "command": "echo '{\"tokens\": 200}' > \"$TASK_USAGE_FILE\"; echo $$ > t.pid; exec sleep 600"}]}]}"#
+        )
+        try s.succeed("w", "start")
+        let (runner, log) = try AgentRunnerTests.agent(s, ["agent", "--id", "giver", "--idle-delay", "50ms"])
+        defer { if runner.isRunning { kill(runner.processIdentifier, SIGKILL) } }
+        var lines = log
+        let pid = try #require(
+            await AgentRunnerTests.eventually {
+                s.read("t.pid").flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            })
+        kill(runner.processIdentifier, SIGTERM)
+        #expect(await lines.until("waiting for 1 running task(s)") != nil)
+        kill(runner.processIdentifier, SIGINT)
+        try await AgentRunnerTests.expectGivenBack(runner, lines: &lines, in: s)
+        #expect(try s.workflowState("w")["spend"]?["tokens"] == 200)
+        #expect(try s.pool()["giver"]?["spend"]?["tokens"] == 200)
+        #expect(await DispatchSandbox.poll(attempts: 200) { !AgentRunnerTests.alive(pid) })
     }
 
     /// A second runner under the id of an idle runner started (only a runner holding tasks was

@@ -123,6 +123,33 @@ import Testing
         #expect(await status() == "running")
     }
 
+    /// A workspace git refuses (not a repository; one owned by another user) was reported as
+    /// an unknown commit, hiding why: git's own reason is given, and an unknown commit says so.
+    @Test func aCommitCheckGivesGitsReason() async throws {
+        let path = t.directory.file("ws")
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        await t.run(
+            "w1", "create",
+            "{\"workspace\": \"\(path)\", \"phases\": [{\"name\": \"p\", \"tasks\": [{\"task_id\": \"a\", \"evidence\": {\"commit\": true}}]}]}"
+        )
+        await t.run("w1", "start")
+        await t.run(nil, "register-agent", #"{"agent_id": "ag"}"#)
+        let lease = try #require(await t.claim("ag").first?["lease_id"]?.stringValue)
+        let complete = "{\"lease_id\": \"\(lease)\", \"evidence\": {\"commit\": \"deadbeef\"}}"
+        let outside = await t.run(nil, "complete-task", complete)
+        #expect(outside.errorCode == "EVIDENCE_REJECTED")
+        let message = outside.error?.message ?? ""
+        #expect(message.contains("is not a git repository git will use"), "\(message)")
+        #expect(message.contains("fatal: not a git repository"), "\(message)")
+        #expect(!message.contains("does not exist"), "\(message)")
+        try HeadBeforeTests.shell(HeadBeforeTests.repository, in: path)
+        let unknown = await t.run(nil, "complete-task", complete)
+        #expect(unknown.errorCode == "EVIDENCE_REJECTED")
+        #expect(unknown.error?.message.contains("does not exist in the repository") == true, "\(unknown.json)")
+        #expect(unknown.error?.context?["git_output"]?.stringValue?.isEmpty == false, "\(unknown.json)")
+        #expect(await status() == "running")
+    }
+
     /// Completion reads evidence files inside the workspace only, so a task asking for one
     /// outside it could never complete: it is refused when it is declared.
     @Test func evidenceOutsideTheWorkspaceIsRefusedWhenDeclared() async throws {

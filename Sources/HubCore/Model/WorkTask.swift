@@ -44,6 +44,10 @@ public struct WorkTask: Sendable, Equatable {
     /// The event that put it back in the queue (`task_retried`), until it is claimed: the
     /// cause of its next `task_assigned` (§16's chain task failed → retried → assigned).
     public var queuedBy: String?
+    /// The workspace's git HEAD when the task, asking for a commit, was first handed out, or
+    /// `nil` (none read yet, or git could not tell): that commit is not the task's work, so a
+    /// retry's runner may offer the HEAD it finds as evidence only when it is another (§16).
+    public var headBefore: String?
 
     public init(workflowID: String, taskID: String, phaseID: Int, description: String = "", createdAt: Int64) {
         self.workflowID = workflowID
@@ -75,6 +79,7 @@ public struct WorkTask: Sendable, Equatable {
         self.reservedFor = nil
         self.runDeadline = nil
         self.queuedBy = nil
+        self.headBefore = nil
     }
 
     /// Whether it will never do its work and its dependents cannot run: failed or

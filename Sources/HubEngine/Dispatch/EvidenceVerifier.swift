@@ -36,14 +36,8 @@ struct EvidenceVerifier {
             guard commit.count >= 4, commit.count <= 64, commit.allSatisfy(\.isHexDigit) else {
                 throw rejected("evidence.commit \"\(commit.prefix(64))\" is not a commit id", field: "evidence.commit")
             }
-            let check = await ChildProcess.run(
-                ["git", "-C", workspace, "cat-file", "-e", "\(commit)^{commit}"],
-                environment: ProcessInfo.processInfo.environment,
-                directory: workspace, tailBytes: 512)
-            guard check.status == 0 else {
-                throw rejected(
-                    "commit \(commit) does not exist in the repository at \(workspace)", field: "evidence.commit")
-            }
+            let check = await git(["cat-file", "-e", "\(commit)^{commit}"])
+            guard check.status == 0 else { throw await unverified(commit, check) }
             record["commit"] = .string(commit)
         }
         if let command = requirement.checkCommand {
@@ -94,6 +88,45 @@ struct EvidenceVerifier {
             out.append(["path": .string(path), "sha256": .string(sha), "size": .int(size)])
         }
         return out
+    }
+
+    /// Runs git in the workspace.
+    private func git(_ arguments: [String]) async -> ChildProcess.Outcome {
+        await ChildProcess.run(
+            ["git", "-C", workspace] + arguments, environment: ProcessInfo.processInfo.environment,
+            directory: workspace, tailBytes: 512)
+    }
+
+    /// Why `commit` could not be verified, with git's own words: a workspace git refuses (not
+    /// a repository, or one it deems unsafe: "dubious ownership") or a host without git was
+    /// reported as an unknown commit, which sent the agent looking for a commit that exists.
+    private func unverified(_ commit: String, _ check: ChildProcess.Outcome) async -> HubError {
+        var said = Self.gitSays(check.tail)
+        let why: String
+        if check.status == 127 {
+            why = "commit \(commit) could not be checked: git could not be run (\(said))"
+        } else {
+            let probe = await git(["rev-parse", "--git-dir"])
+            if probe.status != 0 {
+                said = Self.gitSays(probe.tail)
+                why =
+                    "commit \(commit) could not be checked: \(workspace) is not a git repository git will use (git: \(said))"
+            } else {
+                why =
+                    "commit \(commit) does not exist in the repository at \(workspace)"
+                    + (said.isEmpty ? "" : " (git: \(said))")
+            }
+        }
+        var error = rejected(why, field: "evidence.commit")
+        error.context?["git_output"] = .string(said)
+        return error
+    }
+
+    /// Git's output, trimmed to one line of at most 300 characters.
+    static func gitSays(_ output: String) -> String {
+        let line = output.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty }.joined(separator: " ")
+        return line.count > 300 ? String(line.prefix(297)) + "..." : line
     }
 
     private func missing(_ what: String, field: String) -> HubError {

@@ -38,7 +38,10 @@ enum ClaimTask {
             agent gets a role's task only when no healthy agent of that role has capacity. Among eligible tasks, highest \
             first: tasks reserved for the agent, workflow priority, task priority, critical path (longest chain of \
             estimates through the task's dependents), the agent's success rate on the task's role, then the oldest. \
-            Each task comes with a lease_id and lease_expires_at (3 heartbeat intervals; heartbeats renew it). With a \
+            Each task comes with a lease_id and lease_expires_at (3 heartbeat intervals; heartbeats renew it). A task \
+            whose evidence asks for a commit comes with head_before: the workspace's git HEAD read by the hub when the \
+            task was first handed out ("" for a repository without commits; null when git could not tell), which is \
+            not the task's work, so a retry knows a commit an earlier attempt made from one that was already there. With a \
             workflow id, only that workflow's tasks are considered. An empty list means nothing is eligible now.
             """,
         example: "coordination-hub claim-task '{\"agent_id\": \"agent_001\", \"max_tasks\": 2}'",
@@ -98,7 +101,7 @@ enum ClaimTask {
         let workflowID = context.workflowID
         let resourceCapacity = context.hub.configuration.resources
         let stateDirectory = context.hub.stateDirectory
-        let (agent, claimed, overdue) = try await context.hub.dispatch {
+        let (agent, leased, overdue) = try await context.hub.dispatch {
             scope -> (Agent, [ClaimedTask], Set<String>) in
             var agent = try scope.agent(p.agentId)
             if case .heldByAnother(let holder) = agent.claim(by: p.runnerId) {
@@ -175,6 +178,7 @@ enum ClaimTask {
             try scope.tx.save(agent)
             return (agent, claimed, overdue)
         }
+        let claimed = await recordHeads(leased, context)
         // Workflows found past their timeout or wall-time budget fail or pause now, as a call
         // naming them would have made them (a claim across workflows names none).
         for id in overdue.sorted() { _ = try await context.hub.enforceDeadline(id) }
@@ -308,6 +312,8 @@ struct ClaimedTask: Sendable {
             "timeout": .optional(task.timeout?.description), "estimate": .optional(task.estimate?.description),
             // What complete-task will ask for (§16), so an agent learns it before, not from a refusal.
             "evidence": task.evidence ?? .null,
+            // For a task asking for a commit: the HEAD before its first run, which is not its work.
+            "head_before": .optional(task.headBefore),
         ]
     }
 }

@@ -42,7 +42,8 @@ enum CompleteTask {
             exactly once even when a task ran twice. A workflow id (or workflow_id) is checked against the lease. \
             A task with an evidence requirement completes only when it is met: required files exist (their SHA-256 is \
             recorded), the commit exists in the workspace repository, the check command exits 0 \
-            (EVIDENCE_MISSING or EVIDENCE_REJECTED otherwise; the task stays running). Evidence supplied beyond \
+            (EVIDENCE_MISSING or EVIDENCE_REJECTED otherwise; the task stays running; a commit git cannot check, in a \
+            workspace that is not a repository or that git refuses, is rejected with git's reason). Evidence supplied beyond \
             the requirement, or for a task without one, is checked the same way and recorded: a file named must \
             exist inside the workspace with the SHA-256 given, a commit must exist; EVIDENCE_REJECTED otherwise.
             """,

@@ -21,7 +21,7 @@ enum Heartbeat {
                 "released_leases",
                 .array(
                     .string(maxLength: 128),
-                    "Leases the agent gives back without an outcome (it was stopped, or took the task as it stopped): their tasks go back to the queue at once, no attempt counted.",
+                    "Leases the agent gives back without an outcome (it was stopped, or took the task as it stopped): their tasks go back to the queue at once, no attempt counted. A lease of this agent's that has already ended (timed out, revoked, or its outcome refused with LEASE_EXPIRED) may be named too, to charge its run's usage: it changes nothing else.",
                     maxItems: 1000)),
             .init(
                 "offline",
@@ -36,7 +36,7 @@ enum Heartbeat {
             .init(
                 "usage",
                 Spend.usageSchema.described(
-                    "Usage since the last report: added to the agent's spend and split evenly across the workflows it holds leases in."
+                    "Usage since the last report: added to the agent's spend. It is charged to the workflows of the leases in released_leases that are this agent's, active or ended (split evenly: the usage of runs that end without an outcome); without any, split evenly across the workflows whose leases this heartbeat renews."
                 )),
         ])
     }
@@ -83,6 +83,11 @@ enum Heartbeat {
                     leaseID: lease.leaseID, until: stillRunning ? scope.now + scope.leaseDuration : nil)
             }
             let released = Set(p.releasedLeases ?? [])
+            // Read before the leases end below: the usage of a run given back, or of one whose lease
+            // had already ended (its outcome refused), is that run's workflow's, not the others'.
+            let releasedWorkflows = try Set(
+                released.compactMap { id in try scope.tx.lease(id).flatMap { $0.agentID == p.agentId ? $0 : nil } }
+                    .map(\.workflowID))
             let known = scope.now - scope.configuration.heartbeatInterval.milliseconds
             for var lease in try scope.tx.activeLeases(agentID: p.agentId) {
                 if released.contains(lease.leaseID) {
@@ -106,7 +111,9 @@ enum Heartbeat {
                 try scope.tx.update(lease)
                 renewed.append(lease)
             }
-            let workflows = Set(renewed.map(\.workflowID)).sorted()
+            let charged = releasedWorkflows.isEmpty ? Set(renewed.map(\.workflowID)) : releasedWorkflows
+            // A workflow removed since its lease ended has no spend to add to; the agent's still counts.
+            let workflows = try charged.filter { try scope.tx.workflow($0) != nil }.sorted()
             for (n, id) in workflows.enumerated() {
                 try scope.workflow(id) { m in try m.charge(usage.share(n, of: workflows.count), by: p.agentId) }
             }
