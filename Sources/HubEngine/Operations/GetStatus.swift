@@ -40,7 +40,9 @@ enum GetStatus {
             let recent = limit > 0 ? try tx.events(EventQuery(workflowID: id, limit: limit, descending: true)) : []
             return (snapshot, agents, recent)
         }
-        let view = WorkflowStateView(snapshot: snapshot, now: context.now, agents: agents)
+        var judgedAgents = agents
+        judgedAgents.judged = context.hub.configuration.performanceMonitoring
+        let view = WorkflowStateView(snapshot: snapshot, now: context.now, agents: judgedAgents)
         var result: JSONValue = [
             "workflow_state": view.json(
                 includeMetrics: p.includeMetrics ?? false, agentDetails: p.agentDetails ?? false)
