@@ -384,5 +384,10 @@ enum SQLiteMigrations {
         18: """
         ALTER TABLE workflows ADD COLUMN finalized_at INTEGER;
         """,
+        // What complete-task verified of a task's evidence (§16): the task_completed event
+        // carried it alone, and event retention removed it.
+        19: """
+        ALTER TABLE tasks ADD COLUMN verified_evidence TEXT;
+        """,
     ]
 }

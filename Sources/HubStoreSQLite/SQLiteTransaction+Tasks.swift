@@ -26,8 +26,9 @@ extension SQLiteTransaction {
                 INSERT INTO tasks (workflow_id, task_id, phase_id, description, role, status, depends_on, files, resources,
                   priority, estimate_ms, timeout_ms, max_retries, attempts, risky, evidence, command, payload,
                   assigned_agent, result, last_error, created_at, started_at, completed_at, execution_ms,
-                  critical_path_ms, reserved_for, run_deadline_at, queued_by, priority_rank, position, workflow_priority_rank)
-                VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,
+                  critical_path_ms, reserved_for, run_deadline_at, queued_by, priority_rank, verified_evidence, position,
+                  workflow_priority_rank)
+                VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,
                   (SELECT CASE priority WHEN 'high' THEN 3 WHEN 'low' THEN 1 ELSE 2 END FROM workflows WHERE id = ?))
                 """)
         let dependency = try db.cachedStatement(
@@ -144,6 +145,7 @@ extension SQLiteTransaction {
         try update.bind(t.runDeadline)
         try update.bind(t.queuedBy)
         try update.bind(t.priority.rank)
+        try update.bind(t.verifiedEvidence?.serialized())
         try update.bind(t.workflowID)
         try update.bind(t.taskID)
         try update.run()
@@ -155,7 +157,8 @@ extension SQLiteTransaction {
           depends_on = ?, files = ?, resources = ?, priority = ?, estimate_ms = ?, timeout_ms = ?, max_retries = ?,
           attempts = ?, risky = ?, evidence = ?, command = ?, payload = ?, assigned_agent = ?, result = ?,
           last_error = ?, started_at = ?, completed_at = ?, execution_ms = ?,
-          critical_path_ms = ?, reserved_for = ?, run_deadline_at = ?, queued_by = ?, priority_rank = ?
+          critical_path_ms = ?, reserved_for = ?, run_deadline_at = ?, queued_by = ?, priority_rank = ?,
+          verified_evidence = ?
         WHERE workflow_id = ? AND task_id = ?
         """
     private static let taskUpdate = "UPDATE tasks SET " + taskUpdateAssignments
@@ -227,7 +230,7 @@ extension SQLiteTransaction {
             t.evidence?.serialized(), t.command, t.payload?.serialized(), t.assignedAgent, t.result?.serialized(),
             t.lastError?.serialized(), t.createdAt, t.startedAt, t.completedAt, t.executionMilliseconds,
             t.criticalPathMilliseconds, t.reservedFor,
-            t.runDeadline, t.queuedBy, t.priority.rank,
+            t.runDeadline, t.queuedBy, t.priority.rank, t.verifiedEvidence?.serialized(),
         ]
     }
 
@@ -236,7 +239,7 @@ extension SQLiteTransaction {
         "workflow_id", "task_id", "phase_id", "description", "created_at", "role", "status", "depends_on", "files",
         "resources", "priority", "estimate_ms", "timeout_ms", "max_retries", "attempts", "risky", "evidence",
         "command", "payload", "assigned_agent", "result", "last_error", "started_at", "completed_at", "execution_ms",
-        "critical_path_ms", "reserved_for", "run_deadline_at", "queued_by",
+        "critical_path_ms", "reserved_for", "run_deadline_at", "queued_by", "verified_evidence",
     ]
     static let taskColumns = ColumnReader.list(taskColumnNames)
 
@@ -271,6 +274,7 @@ extension SQLiteTransaction {
         t.reservedFor = c.optional()
         t.runDeadline = c.optional()
         t.queuedBy = c.optional()
+        t.verifiedEvidence = JSONValue.stored(c.optional())
         return t
     }
 }
