@@ -151,6 +151,37 @@ import Testing
         #expect(await status() == "running")
     }
 
+    /// Required evidence files refused `./out.txt`, `a/../out.txt` and absolute paths inside the
+    /// workspace, which task files accept, while supplied evidence took them: all three follow
+    /// one rule, and a file named two ways is one file, recorded by its path in the workspace.
+    @Test(arguments: ["./out.txt", "sub/../out.txt", "/"])
+    func evidenceFilesAreNamedAsTaskFilesAre(_ form: String) async throws {
+        try "done\n".write(toFile: t.directory.file("out.txt"), atomically: true, encoding: .utf8)
+        let required = form == "/" ? t.directory.file("out.txt") : form
+        let lease = await start("{\"files\": [\"\(required)\"]}")
+        #expect(!lease.isEmpty, "the requirement \(required) was refused")
+        // Supplied as the workspace's parent folder and back in: the same file.
+        let workspace = URL(fileURLWithPath: t.directory.path).standardizedFileURL
+        let roundabout = "../\(workspace.lastPathComponent)/out.txt"
+        let sum = Checksum.sha256(Array("done\n".utf8))
+        let done = await t.run(
+            nil, "complete-task",
+            "{\"lease_id\": \"\(lease)\", \"evidence\": {\"files\": {\"\(roundabout)\": \"\(sum)\", \"out.txt\": \"\(sum)\"}}}"
+        )
+        #expect(done.succeeded, "\(done.json)")
+        let files = done.result["evidence"]?["files"]?.arrayValue ?? []
+        #expect(files.map { $0["path"] } == ["out.txt"], "\(files)")
+        #expect(files.first?["sha256"] == .string(sum))
+    }
+
+    @Test func aWrongChecksumForARequiredFileNamedAnotherWayIsRejected() async throws {
+        try "done\n".write(toFile: t.directory.file("out.txt"), atomically: true, encoding: .utf8)
+        let lease = await start(#"{"files": ["out.txt"]}"#)
+        let wrong = await t.run(
+            nil, "complete-task", "{\"lease_id\": \"\(lease)\", \"evidence\": {\"files\": {\"./out.txt\": \"00\"}}}")
+        #expect(wrong.errorCode == "EVIDENCE_REJECTED", "\(wrong.json)")
+    }
+
     /// Completion reads evidence files inside the workspace only, so a task asking for one
     /// outside it could never complete: it is refused when it is declared.
     @Test func evidenceOutsideTheWorkspaceIsRefusedWhenDeclared() async throws {
