@@ -189,6 +189,15 @@ enum ClaimTask {
                     "Agent \(agent.agentID) holds \(agent.currentLoad) of \(agent.maxConcurrentTasks) tasks: finish one first"
                 )
             } else if let id = workflowID,
+                let workflow = try await context.hub.store.read({ tx in try tx.workflow(id) }),
+                workflow.status != .running
+            {
+                // Not "claim again later" either: its tasks wait for it to run again, and one paused
+                // on a spent budget needs a larger budget first.
+                steps.append(
+                    NextSteps.budgetSpent(workflow)
+                        ?? CompleteTask.nextStep(workflowID: id, status: workflow.status))
+            } else if let id = workflowID,
                 let pool = try await context.hub.store.read({ tx in try tx.pools(of: [id])[id] }),
                 !pool.isEmpty, !pool.contains(agent.agentID)
             {
