@@ -24,6 +24,7 @@ public enum MigrationHistory {
         (17, "agent_runner_id"),
         (18, "workflow_finalized_at"),
         (19, "task_head_before"),
+        (20, "task_verified_evidence"),
     ]
 
     /// The identifier a store records for a step, e.g. `0001_workflows_phases_tasks_events`.

@@ -42,7 +42,8 @@ public protocol EventLogWriter: EventLogReader {
     func insert(_ deadLetter: DeadLetter) throws
     /// Stores a setting.
     func setSetting(_ key: String, _ value: JSONValue) throws
-    /// Deletes the events `rule` selects and returns how many went.
+    /// Deletes the events `rule` selects and returns how many went. An event a dead letter
+    /// holds is never deleted, whatever the rule: the letter shows it until its subscription goes.
     func deleteEvents(_ rule: RetentionRule) throws -> Int
     /// Stores the `data` of up to `limit` events after `afterSequence` and older than `before`
     /// compressed; reads return it as before. Answers how far it got and the bytes saved.
@@ -70,7 +71,8 @@ public struct CompressionPass: Sendable, Equatable {
 }
 
 /// Which stored events retention removes: those older than `before`, and those the
-/// optional rules select (§10 `configure-persistence`).
+/// optional rules select (§10 `configure-persistence`). Dead-lettered events are kept by
+/// every rule (see ``EventLogWriter/deleteEvents(_:)``).
 public struct RetentionRule: Sendable, Equatable {
     /// Every event older than this (milliseconds since 1970) goes.
     public var before: Int64
@@ -79,11 +81,10 @@ public struct RetentionRule: Sendable, Equatable {
     public var infoBefore: Int64?
     public var keptTypes: [String]
     /// Additionally, every event at or below this sequence goes (`acknowledged_only`: the
-    /// lowest cursor of all subscriptions, so no subscription loses an unacknowledged event),
-    /// except dead-lettered ones: a cursor passed them without their subscriber getting them.
+    /// lowest cursor of all subscriptions, so no subscription loses an unacknowledged event).
     public var acknowledgedThrough: Int64?
     /// Additionally, these events go (`acknowledged_only`: events past the lowest cursor that
-    /// every subscription matching them has acknowledged), except dead-lettered ones.
+    /// every subscription matching them has acknowledged).
     public var acknowledgedSequences: [Int64]
     /// Only this workflow's events (a workflow's own retention), when set.
     public var workflowID: String?

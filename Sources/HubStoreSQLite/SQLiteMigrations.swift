@@ -389,5 +389,10 @@ enum SQLiteMigrations {
         19: """
         ALTER TABLE tasks ADD COLUMN head_before TEXT;
         """,
+        // What complete-task verified of a task's evidence (§16): the task_completed event
+        // carried it alone, and event retention removed it.
+        20: """
+        ALTER TABLE tasks ADD COLUMN verified_evidence TEXT;
+        """,
     ]
 }

@@ -205,16 +205,12 @@ extension SQLiteTransaction {
             _ = arguments.append(contentsOf: StatementArguments(rule.keptTypes))
         }
         if let through = rule.acknowledgedThrough {
-            // A dead-lettered event was passed over, not acknowledged: its subscriber never got it,
-            // and its dead letter shows it (§10), so only the retention period removes it.
-            clauses.append("(sequence <= ? AND sequence NOT IN (SELECT sequence FROM dead_letters))")
+            clauses.append("sequence <= ?")
             _ = arguments.append(contentsOf: [through])
         }
         if !rule.acknowledgedSequences.isEmpty {
             // One bound JSON array, however many: a statement's variables are limited.
-            clauses.append(
-                "(sequence IN (SELECT value FROM json_each(?)) AND sequence NOT IN (SELECT sequence FROM dead_letters))"
-            )
+            clauses.append("sequence IN (SELECT value FROM json_each(?))")
             _ = arguments.append(contentsOf: [
                 JSONValue.array(rule.acknowledgedSequences.map { .int($0) }).serialized(.compact)
             ])
@@ -229,11 +225,14 @@ extension SQLiteTransaction {
             _ = arguments.append(contentsOf: StatementArguments(rule.exceptWorkflows))
         }
         // The newest event always stays, so AUTOINCREMENT's high-water mark and
-        // `lastEventSequence` keep counting from it after everything older went.
+        // `lastEventSequence` keep counting from it after everything older went. A dead-lettered
+        // event stays while its dead letter does: the letter is how its subscriber learns what it
+        // never got (§10), and a letter without its event says nothing.
         try db.execute(
             sql: """
                 DELETE FROM events WHERE (\(clauses.joined(separator: " OR ")))\(scope)
                   AND sequence < (SELECT MAX(sequence) FROM events)
+                  AND sequence NOT IN (SELECT sequence FROM dead_letters)
                 """, arguments: arguments)
         return db.changesCount
     }

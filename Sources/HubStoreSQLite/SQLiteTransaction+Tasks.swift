@@ -26,9 +26,10 @@ extension SQLiteTransaction {
                 INSERT INTO tasks (workflow_id, task_id, phase_id, description, role, status, depends_on, files, resources,
                   priority, estimate_ms, timeout_ms, max_retries, attempts, risky, evidence, command, payload,
                   assigned_agent, result, last_error, created_at, started_at, completed_at, execution_ms,
-                  critical_path_ms, reserved_for, run_deadline_at, queued_by, priority_rank, head_before, position,
+                  critical_path_ms, reserved_for, run_deadline_at, queued_by, priority_rank, head_before, verified_evidence,
+                  position,
                   workflow_priority_rank)
-                VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,
+                VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,
                   (SELECT CASE priority WHEN 'high' THEN 3 WHEN 'low' THEN 1 ELSE 2 END FROM workflows WHERE id = ?))
                 """)
         let dependency = try db.cachedStatement(
@@ -146,6 +147,7 @@ extension SQLiteTransaction {
         try update.bind(t.queuedBy)
         try update.bind(t.priority.rank)
         try update.bind(t.headBefore)
+        try update.bind(t.verifiedEvidence?.serialized())
         try update.bind(t.workflowID)
         try update.bind(t.taskID)
         try update.run()
@@ -158,7 +160,7 @@ extension SQLiteTransaction {
           attempts = ?, risky = ?, evidence = ?, command = ?, payload = ?, assigned_agent = ?, result = ?,
           last_error = ?, started_at = ?, completed_at = ?, execution_ms = ?,
           critical_path_ms = ?, reserved_for = ?, run_deadline_at = ?, queued_by = ?, priority_rank = ?,
-          head_before = ?
+          head_before = ?, verified_evidence = ?
         WHERE workflow_id = ? AND task_id = ?
         """
     private static let taskUpdate = "UPDATE tasks SET " + taskUpdateAssignments
@@ -230,7 +232,7 @@ extension SQLiteTransaction {
             t.evidence?.serialized(), t.command, t.payload?.serialized(), t.assignedAgent, t.result?.serialized(),
             t.lastError?.serialized(), t.createdAt, t.startedAt, t.completedAt, t.executionMilliseconds,
             t.criticalPathMilliseconds, t.reservedFor,
-            t.runDeadline, t.queuedBy, t.priority.rank, t.headBefore,
+            t.runDeadline, t.queuedBy, t.priority.rank, t.headBefore, t.verifiedEvidence?.serialized(),
         ]
     }
 
@@ -240,7 +242,7 @@ extension SQLiteTransaction {
         "resources", "priority", "estimate_ms", "timeout_ms", "max_retries", "attempts", "risky", "evidence",
         "command", "payload", "assigned_agent", "result", "last_error", "started_at", "completed_at", "execution_ms",
         "critical_path_ms", "reserved_for", "run_deadline_at", "queued_by",
-        "head_before",
+        "head_before", "verified_evidence",
     ]
     static let taskColumns = ColumnReader.list(taskColumnNames)
 
@@ -276,6 +278,7 @@ extension SQLiteTransaction {
         t.runDeadline = c.optional()
         t.queuedBy = c.optional()
         t.headBefore = c.optional()
+        t.verifiedEvidence = JSONValue.stored(c.optional())
         return t
     }
 }

@@ -14,7 +14,7 @@ extension StoreConformance {
         ("causation links find an event's effects", causationLinks),
         ("time bounds map to sequences", timeToSequence),
         ("retention removes what its rule selects and sequences keep rising", retention),
-        ("acknowledged-only retention keeps dead-lettered events", retentionKeepsDeadLetters),
+        ("retention keeps dead-lettered events while their letters last", retentionKeepsDeadLetters),
         ("settings round-trip", settingsRoundTrip),
         ("agent tokens are found by their hash", agentTokens),
         ("the sweep's one look agrees with its five reads", sweepLook),
@@ -358,7 +358,16 @@ extension StoreConformance {
         let left = try await store.read { tx in try tx.events(EventQuery(workflowID: "conf_rdl")).map(\.eventID) }
         try expect(left.contains(lettered.eventID), "a dead-lettered event went with acknowledged ones: \(left)")
         try expect(!left.contains(plain.eventID), "an acknowledged event stayed: \(left)")
+        // Nor does the retention period remove it while its dead letter is there (the letter
+        // listed `event: null` once its event aged out); with the letter gone, it goes.
+        let everything = RetentionRule(before: Int64.max, workflowID: "conf_rdl")
+        _ = try await store.write { tx in try tx.deleteEvents(everything) }
+        let aged = try await store.read { tx in try tx.events(EventQuery(workflowID: "conf_rdl")).map(\.eventID) }
+        try expect(aged.contains(lettered.eventID), "retention removed a dead-lettered event: \(aged)")
         _ = try await store.write { tx in try tx.removeSubscription("sub_conf_rdl") }
+        _ = try await store.write { tx in try tx.deleteEvents(everything) }
+        let after = try await store.read { tx in try tx.events(EventQuery(workflowID: "conf_rdl")).map(\.eventID) }
+        try expect(!after.contains(lettered.eventID), "an event outlived its subscription's dead letter: \(after)")
     }
 
     static func retention(_ store: any Store) async throws {

@@ -88,6 +88,7 @@ public enum StoreConformance {
         task.attempts = Int(base) + 17
         task.risky = n == 1
         task.evidence = ["tests_\(n)": "pass"]
+        task.verifiedEvidence = ["commit": .string("c0ffee\(n)")]
         task.command = "make check_\(n)"
         task.payload = ["p": .int(base + 19)]
         task.assignedAgent = "agent_\(base + 23)"

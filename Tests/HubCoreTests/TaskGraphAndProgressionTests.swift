@@ -35,6 +35,29 @@ import Testing
         #expect(check(["etc/hosts", "/etc/hosts"], workspace: "/"))
     }
 
+    /// Required evidence files refused `./b`, `a/../b` and absolute paths inside the workspace,
+    /// which task files accept: both follow one rule now.
+    @Test func evidenceFilesFollowTheRuleOfTaskFiles() {
+        let workspace = "/work/project"
+        let paths = [
+            "src/a.swift", "./docs/x.md", "src/../README.md", "/work/project/src/b.swift", "../project/c.txt",
+            "../other/a.swift", "src/../../other", "/etc/passwd", "/work/project-two/a", ".", "", "/work/project",
+        ]
+        for path in paths {
+            var files = task("t")
+            files.files = [path]
+            var evidence = task("t")
+            evidence.evidence = ["files": .strings([path])]
+            let asFile = (try? TaskGraph.validateFiles([files], workspace: workspace)) != nil
+            let asEvidence = (try? TaskGraph.validateEvidence([evidence], workspace: workspace)) != nil
+            #expect(asFile == asEvidence, "\(path): files \(asFile), evidence \(asEvidence)")
+            #expect(asEvidence == (WorkspacePath.resolved(path, in: workspace) != nil), "\(path)")
+        }
+        #expect(WorkspacePath.resolved("./docs/../x.md", in: workspace) == "/work/project/x.md")
+        #expect(WorkspacePath.resolved("../project/c.txt", in: workspace) == "/work/project/c.txt")
+        #expect(WorkspacePath.resolved("../other/a.swift", in: workspace) == nil)
+    }
+
     @Test func aCycleIsRefusedNamingItsTasks() {
         let tasks = [task("a", dependsOn: ["c"]), task("b", dependsOn: ["a"]), task("c", dependsOn: ["b"])]
         #expect(throws: HubError.self) { try TaskGraph.validate(existing: [], adding: tasks) }

@@ -23,13 +23,13 @@ import Testing
             nil, "complete-task",
             "{\"lease_id\": \"\(first["lease_id"]?.stringValue ?? "")\", \"usage\": {\"tokens\": 1200, \"cost\": 0.5}}")
         #expect(done.succeeded)
-        // The next steps say what works: no claim while paused, and a resume with a larger budget
-        // that keeps the dimension not spent (a plain resume is refused).
+        // The next steps say what works: no claim while paused, and a resume raising the limit
+        // spent (a plain resume is refused; the limit not spent stays as it is).
         let steps = { (r: OperationResponse) in r.json["next_steps"]?.arrayValue?.compactMap(\.stringValue) ?? [] }
         #expect(steps(done) == ["Workflow w1 is paused: claim-task hands out none of its tasks until it runs again"])
         let status = await t.run("w1", "get-status")
         #expect(
-            steps(status).first?.hasSuffix(#"resume '{"budget": {"tokens":2000,"cost":2.0}}'"#) == true,
+            steps(status).first?.hasSuffix(#"resume '{"budget": {"tokens":2000}}'"#) == true,
             "\(steps(status))")
         let state = status.result["workflow_state"]
         #expect(state?["status"] == "paused")
@@ -42,6 +42,58 @@ import Testing
         #expect(await t.run("w1", "resume").errorCode == "BUDGET_EXHAUSTED")
         #expect(await t.run("w1", "resume", #"{"budget": {"tokens": 5000}}"#).succeeded)
         #expect(await claim("ag")?["task_id"] == "b")
+    }
+
+    /// Pauses w1 (tokens 1000, cost 1.5) by spending its tokens.
+    func spendTheTokens() async throws {
+        await t.run(
+            "w1", "create",
+            #"{"phases": [{"name": "p", "tasks": [{"task_id": "a"}, {"task_id": "b"}]}], "budget": {"tokens": 1000, "cost": 1.5}}"#
+        )
+        await t.run("w1", "start")
+        await t.run(nil, "register-agent", #"{"agent_id": "ag"}"#)
+        let lease = try #require(await claim("ag")?["lease_id"]?.stringValue)
+        let done = await t.run(
+            nil, "complete-task", "{\"lease_id\": \"\(lease)\", \"usage\": {\"tokens\": 1200, \"cost\": 0.5}}")
+        #expect(done.succeeded)
+        #expect(await t.run("w1", "get-status").result["workflow_state"]?["status"] == "paused")
+    }
+
+    /// `resume '{"budget": {"tokens": 200}}'` replaced the whole budget, silently dropping the
+    /// workflow's cost limit: the limits given replace those, the others stay.
+    @Test func resumingWithALargerLimitKeepsTheOthers() async throws {
+        try await spendTheTokens()
+        #expect(await t.run("w1", "resume", #"{"budget": {"tokens": 5000}}"#).succeeded)
+        let budget = await t.run("w1", "get-status").result["workflow_state"]?["budget"]
+        #expect(budget?["tokens"] == 5000)
+        #expect(budget?["cost"]?.doubleValue == 1.5, "\(budget ?? .null)")
+        // A later resume naming only the cost leaves the raised tokens alone.
+        await t.run("w1", "pause")
+        #expect(await t.run("w1", "resume", #"{"budget": {"cost": 3}}"#).succeeded)
+        let after = await t.run("w1", "get-status").result["workflow_state"]?["budget"]
+        #expect(after?["tokens"] == 5000)
+        #expect(after?["cost"]?.doubleValue == 3)
+    }
+
+    /// A claim naming a workflow paused on its budget answered "Nothing is eligible now; claim
+    /// again later": it says why and how to go on.
+    @Test func aClaimNamingABudgetPausedWorkflowSaysItsBudgetIsSpent() async throws {
+        try await spendTheTokens()
+        let claimed = await t.run("w1", "claim-task", #"{"agent_id": "ag"}"#)
+        #expect(claimed.result["count"] == 0)
+        let steps = claimed.json["next_steps"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        #expect(
+            steps == [
+                #"Workflow w1 is paused because its budget is spent (tokens): resume it with a larger one (the limits given replace those; the others stay): coordination-hub w1 resume '{"budget": {"tokens":2000}}'"#
+            ], "\(steps)")
+        // Paused by hand, it says it is paused.
+        #expect(await t.run("w1", "resume", #"{"budget": {"tokens": 5000}}"#).succeeded)
+        await t.run("w1", "pause")
+        let paused = await t.run("w1", "claim-task", #"{"agent_id": "ag"}"#)
+        #expect(
+            paused.json["next_steps"]?.arrayValue?.compactMap(\.stringValue) == [
+                "Workflow w1 is paused: claim-task hands out none of its tasks until it runs again"
+            ])
     }
 
     /// A workflow paused by its budget while its last task ran: the task completed and the

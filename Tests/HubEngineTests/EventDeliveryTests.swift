@@ -208,6 +208,31 @@ import Testing
         }
     }
 
+    /// Retention removed a dead-lettered event after the retention period, leaving its
+    /// letter with `event: null`: the letter is kept whole while it exists.
+    @Test func aDeadLetterKeepsItsEventPastTheRetentionPeriod() async throws {
+        let receiver = try await WebhookReceiver.start(statuses: [], then: 500)
+        try await with(receiver) { delivery in
+            await subscribe(receiver, #", "retry_policy": {"max_retries": 0}"#)
+            await t.run(nil, "enable-async-processing", #"{"optimization_mode": "latency"}"#)
+            await publish(7)
+            #expect(try await delivery.deliverDue().deadLettered == 1)
+            t.clock.advance(by: .days(8))
+            await publish(8)  // newer than the period, so the lettered event is not the newest
+            await t.run(nil, "configure-persistence", #"{"enforce_now": true}"#)
+            let left = await t.run(nil, "get-events", #"{"event_types": ["note"]}"#).result["events"]?.arrayValue
+            #expect(left?.count == 2)
+            let letters = await t.run(nil, "get-events", #"{"subscription": "hook", "dead_letters": true}"#)
+            let letter = try #require(letters.result["dead_letters"]?.arrayValue?.first)
+            #expect(letter["event"]?["data"]?["n"] == 7)
+            // Once its subscription goes, so may the event.
+            await t.run(nil, "unsubscribe-event", #"{"subscription": "hook"}"#)
+            await t.run(nil, "configure-persistence", #"{"enforce_now": true}"#)
+            let after = await t.run(nil, "get-events", #"{"event_types": ["note"]}"#).result["events"]?.arrayValue
+            #expect(after?.compactMap { $0["data"]?["n"]?.intValue } == [8])
+        }
+    }
+
     @Test func anEventPublishedDuringABackoffWaitsForItsOwnBatchAndAttempts() async throws {
         let receiver = try await WebhookReceiver.start(statuses: [], then: 500)
         try await with(receiver) { delivery in

@@ -45,6 +45,34 @@ import Testing
         #expect(await status() == "completed")
     }
 
+    /// The verified record (files' SHA-256, the check's output) was only in the task_completed
+    /// event, so event retention took it: it is kept with the task, shown by get-status and
+    /// held in checkpoints' snapshots.
+    @Test func theVerifiedEvidenceIsKeptWithTheTask() async throws {
+        let lease = await start(#"{"files": ["out.txt"], "check_command": "cat out.txt"}"#)
+        try "done\n".write(toFile: t.directory.file("out.txt"), atomically: true, encoding: .utf8)
+        let done = await t.run(nil, "complete-task", "{\"lease_id\": \"\(lease)\"}")
+        #expect(done.succeeded, "\(done.json)")
+        let verified = try #require(done.result["evidence"])
+        #expect(verified["files"]?.arrayValue?.first?["sha256"]?.stringValue == Checksum.sha256(Array("done\n".utf8)))
+        let checkpoint = await t.run("w1", "checkpoint", #"{"name": "after"}"#)
+        #expect(checkpoint.succeeded, "\(checkpoint.json)")
+        // Past the retention period, with a newer event so the old ones are not the newest.
+        t.clock.advance(by: .days(8))
+        await t.run("w1", "publish-event", #"{"event_type": "note"}"#)
+        await t.run(nil, "configure-persistence", #"{"enforce_now": true}"#)
+        let completions = await t.run("w1", "get-events", #"{"event_types": ["task_completed"]}"#)
+        #expect(completions.result["events"]?.arrayValue?.isEmpty == true)
+        let task = await t.run("w1", "get-status").result["workflow_state"]?["phases"]?.arrayValue?.first?["tasks"]?
+            .arrayValue?.first
+        #expect(task?["verified_evidence"] == verified)
+        let stored = try await t.hub.store.read { tx in try tx.checkpoints(of: "w1", limit: 10) }
+        let after = try #require(stored.first { $0.name == "after" })
+        let snapshot = try after.parsedDocument().state
+        // Stored canonically, so compared canonically.
+        #expect(snapshot.tasks.first?.verifiedEvidence?.serialized(.canonical) == verified.serialized(.canonical))
+    }
+
     /// Found by session 18's probe: evidence beyond the requirement, or for a task with none,
     /// was dropped unchecked, so a wrong checksum, a path outside the workspace or a made-up
     /// commit completed the task. It is checked like required evidence, and recorded.
@@ -148,6 +176,37 @@ import Testing
         #expect(unknown.error?.message.contains("does not exist in the repository") == true, "\(unknown.json)")
         #expect(unknown.error?.context?["git_output"]?.stringValue?.isEmpty == false, "\(unknown.json)")
         #expect(await status() == "running")
+    }
+
+    /// Required evidence files refused `./out.txt`, `a/../out.txt` and absolute paths inside the
+    /// workspace, which task files accept, while supplied evidence took them: all three follow
+    /// one rule, and a file named two ways is one file, recorded by its path in the workspace.
+    @Test(arguments: ["./out.txt", "sub/../out.txt", "/"])
+    func evidenceFilesAreNamedAsTaskFilesAre(_ form: String) async throws {
+        try "done\n".write(toFile: t.directory.file("out.txt"), atomically: true, encoding: .utf8)
+        let required = form == "/" ? t.directory.file("out.txt") : form
+        let lease = await start("{\"files\": [\"\(required)\"]}")
+        #expect(!lease.isEmpty, "the requirement \(required) was refused")
+        // Supplied as the workspace's parent folder and back in: the same file.
+        let workspace = URL(fileURLWithPath: t.directory.path).standardizedFileURL
+        let roundabout = "../\(workspace.lastPathComponent)/out.txt"
+        let sum = Checksum.sha256(Array("done\n".utf8))
+        let done = await t.run(
+            nil, "complete-task",
+            "{\"lease_id\": \"\(lease)\", \"evidence\": {\"files\": {\"\(roundabout)\": \"\(sum)\", \"out.txt\": \"\(sum)\"}}}"
+        )
+        #expect(done.succeeded, "\(done.json)")
+        let files = done.result["evidence"]?["files"]?.arrayValue ?? []
+        #expect(files.map { $0["path"] } == ["out.txt"], "\(files)")
+        #expect(files.first?["sha256"] == .string(sum))
+    }
+
+    @Test func aWrongChecksumForARequiredFileNamedAnotherWayIsRejected() async throws {
+        try "done\n".write(toFile: t.directory.file("out.txt"), atomically: true, encoding: .utf8)
+        let lease = await start(#"{"files": ["out.txt"]}"#)
+        let wrong = await t.run(
+            nil, "complete-task", "{\"lease_id\": \"\(lease)\", \"evidence\": {\"files\": {\"./out.txt\": \"00\"}}}")
+        #expect(wrong.errorCode == "EVIDENCE_REJECTED", "\(wrong.json)")
     }
 
     /// Completion reads evidence files inside the workspace only, so a task asking for one

@@ -8,6 +8,20 @@ public enum WorkspacePath {
             !$0.isEmpty && $0 != "." && $0 != ".." && $0.utf8.count <= 255
         }
     }
+
+    /// `path` resolved against `workspace` (made absolute, `.` and `..` resolved by name, as
+    /// ``WorkTask/fileKey(_:workspace:)`` does) when it names something inside the workspace,
+    /// not the workspace itself; `nil` otherwise, or when it is empty or holds NUL. The one
+    /// rule for a task's `files`, its required evidence files and the evidence files
+    /// `complete-task` supplies, so the same forms (`./a`, `b/../a`, `/<workspace>/a`) are
+    /// accepted everywhere and mean the same file.
+    public static func resolved(_ path: String, in workspace: String) -> String? {
+        guard !path.isEmpty, !path.utf8.contains(0) else { return nil }
+        let root = WorkTask.fileKey(".", workspace: workspace)
+        let key = WorkTask.fileKey(path, workspace: workspace)
+        guard key != root, key.hasPrefix(root == "/" ? root : root + "/") else { return nil }
+        return key
+    }
 }
 
 /// A glob over workspace paths: `*` matches within one segment, `?` one character,

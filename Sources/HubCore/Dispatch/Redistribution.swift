@@ -31,10 +31,11 @@ public enum Redistribution {
     /// placed in their creation order, else longest critical path first. Each task goes to
     /// an agent with room before one without, to a healthy agent before a degraded one, and
     /// among agents with room to one holding the fewest reservations (as ``balance(reserved:agents:pools:)``
-    /// would move them); the strategy chooses among those.
+    /// would move them); the strategy chooses among those. With `judgingPerformance` false
+    /// (performance monitoring off) no agent counts as degraded.
     public static func plan(
         tasks: [WorkTask], agents: [Agent], pool: Set<String>?, strategy: RedistributionStrategy, preserveOrder: Bool,
-        reserved: [String: Int] = [:]
+        reserved: [String: Int] = [:], judgingPerformance: Bool = true
     ) -> [Reassignment] {
         var load: [String: Int] = [:]
         var reservations = reserved
@@ -46,7 +47,7 @@ public enum Redistribution {
         func spare(_ a: Agent) -> Int { a.maxConcurrentTasks - (load[a.agentID] ?? 0) }
         // §7: a degraded agent is offered work only when no healthy agent of the role has room;
         // an agent without room waits to start its reservation, so one with room comes first.
-        func tier(_ a: Agent) -> Int { (spare(a) > 0 ? 0 : 2) + (a.record.isDegraded ? 1 : 0) }
+        func tier(_ a: Agent) -> Int { (spare(a) > 0 ? 0 : 2) + (judgingPerformance && a.record.isDegraded ? 1 : 0) }
         for task in ordered {
             let candidates = agents.filter { a in
                 a.canTake(role: task.role) && (pool?.contains(a.agentID) ?? true)

@@ -55,15 +55,17 @@ public enum TaskGraph {
     }
 
     /// Refuses evidence files that could never be checked: completion reads them inside the
-    /// workspace only, so a path that leaves it (absolute, `..`) made the task uncompletable.
-    public static func validateEvidence(_ tasks: [WorkTask]) throws(HubError) {
+    /// workspace only, so a path outside it made the task uncompletable. The rule is the one
+    /// for task files (``WorkspacePath/resolved(_:in:)``): `./a`, `b/../a` and an absolute
+    /// path inside the workspace are accepted as they are there.
+    public static func validateEvidence(_ tasks: [WorkTask], workspace: String) throws(HubError) {
         for task in tasks {
-            for path in EvidenceRequirement(json: task.evidence)?.files ?? [] where !WorkspacePath.isSafeRelative(path)
-            {
+            for path in EvidenceRequirement(json: task.evidence)?.files ?? []
+            where WorkspacePath.resolved(path, in: workspace) == nil {
                 throw HubError(
                     .invalidParameters,
-                    "evidence.files of task \(task.taskID): \"\(path.prefix(256))\" is not a path inside the workspace",
-                    details: "Evidence files are relative to the workspace, without '..' or a leading '/'.",
+                    "evidence.files of task \(task.taskID): \"\(path.prefix(256))\" is not a path inside the workspace \(workspace)",
+                    details: "Evidence files are read inside the workspace; relative paths are relative to it.",
                     context: ["field": "evidence.files", "task_id": .string(task.taskID)],
                     suggestions: ["Name the file relative to the workspace, e.g. docs/report.md"])
             }
@@ -74,12 +76,8 @@ public enum TaskGraph {
     /// they are held by their path inside it (§8), and checkpoints capture only what is in it,
     /// so such a file was held for conflicts yet silently left out of every capture.
     public static func validateFiles(_ tasks: [WorkTask], workspace: String) throws(HubError) {
-        let root = WorkTask.fileKey(".", workspace: workspace)
-        let inside = root == "/" ? root : root + "/"
         for task in tasks {
-            for file in task.files {
-                let key = WorkTask.fileKey(file, workspace: workspace)
-                guard file.isEmpty || !key.hasPrefix(inside) || key == root || file.utf8.contains(0) else { continue }
+            for file in task.files where WorkspacePath.resolved(file, in: workspace) == nil {
                 throw HubError(
                     .invalidParameters,
                     "files of task \(task.taskID): \"\(file.prefix(256))\" is not a path inside the workspace \(workspace)",
@@ -97,7 +95,7 @@ public enum TaskGraph {
     public static func validateFields(
         _ tasks: [WorkTask], workspace: String, capacities: [String: Int]?
     ) throws(HubError) {
-        try validateEvidence(tasks)
+        try validateEvidence(tasks, workspace: workspace)
         try validateFiles(tasks, workspace: workspace)
         if let capacities { try validateResources(tasks, capacities: capacities) }
         try validateTimeouts(tasks)

@@ -24,21 +24,33 @@ public struct Budget: Sendable, Equatable {
         ["tokens": .optional(tokens), "cost": .optional(cost), "wall_time": .optional(wallTime?.description)]
     }
 
-    /// This budget with each of the `exceeded` dimensions doubled, as a suggestion to resume
-    /// with: a new budget replaces the whole old one, so the others are kept as they are.
+    /// The `exceeded` dimensions of this budget doubled, as a suggestion to resume with: the
+    /// limits given to `resume` replace those (``merging(_:)``), the others stay as they are.
     public func raised(_ exceeded: [String]) -> JSONValue {
         func doubled(_ value: Int64) -> Int64 {
             let (product, overflow) = value.multipliedReportingOverflow(by: 2)
             return overflow ? .max : product
         }
         var out: JSONValue = .emptyObject
-        if let tokens { out["tokens"] = .int(exceeded.contains("tokens") ? doubled(tokens) : tokens) }
-        if let cost { out["cost"] = .double(exceeded.contains("cost") ? cost * 2 : cost) }
-        if let wallTime {
-            let raised = exceeded.contains("wall_time") ? doubled(wallTime.milliseconds) : wallTime.milliseconds
-            out["wall_time"] = .string(HubDuration(milliseconds: raised).description)
+        if let tokens, exceeded.contains("tokens") { out["tokens"] = .int(doubled(tokens)) }
+        if let cost, exceeded.contains("cost") { out["cost"] = .double(cost * 2) }
+        if let wallTime, exceeded.contains("wall_time") {
+            out["wall_time"] = .string(HubDuration(milliseconds: doubled(wallTime.milliseconds)).description)
         }
         return out
+    }
+
+    /// `budget` (a budget's JSON) merged into `base`: each limit it gives replaces that
+    /// dimension's, the dimensions it leaves out keep theirs (`resume` raising tokens kept no
+    /// cost limit when the new budget replaced the whole one). `nil` when no limit is left.
+    public static func merging(_ budget: JSONValue?, into base: Budget?) -> Budget? {
+        var out = base ?? Budget()
+        if let given = Budget(json: budget) {
+            out.tokens = given.tokens ?? out.tokens
+            out.cost = given.cost ?? out.cost
+            out.wallTime = given.wallTime ?? out.wallTime
+        }
+        return out.tokens == nil && out.cost == nil && out.wallTime == nil ? nil : out
     }
 
     /// Reads `{"tokens", "cost", "wall_time"}`; `nil` for anything else or an empty object.

@@ -23,6 +23,10 @@ public struct WorkTask: Sendable, Equatable {
     public var risky: Bool
     /// Evidence its completion requires (§16), as given.
     public var evidence: JSONValue?
+    /// What `complete-task` verified of its evidence at its last completion (§16): the files'
+    /// SHA-256, the commit, the check command's exit and output tail. Kept with the task
+    /// because the `task_completed` event that also carries it may go with event retention.
+    public var verifiedEvidence: JSONValue?
     /// A shell string the bundled agent runner runs with `/bin/sh -c`.
     public var command: String?
     /// Free JSON handed to the agent.
@@ -66,6 +70,7 @@ public struct WorkTask: Sendable, Equatable {
         self.attempts = 0
         self.risky = false
         self.evidence = nil
+        self.verifiedEvidence = nil
         self.command = nil
         self.payload = nil
         self.assignedAgent = nil

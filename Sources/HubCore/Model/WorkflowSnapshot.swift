@@ -54,8 +54,8 @@ public struct WorkflowSnapshot: Sendable, Equatable {
     static func taskJSON(_ t: WorkTask) -> JSONValue {
         var keys: [String] = []
         var values: [JSONValue] = []
-        keys.reserveCapacity(27)
-        values.reserveCapacity(27)
+        keys.reserveCapacity(28)
+        values.reserveCapacity(28)
         func put(_ key: String, _ value: JSONValue) {
             guard !value.isNull else { return }
             keys.append(key)
@@ -90,6 +90,7 @@ public struct WorkflowSnapshot: Sendable, Equatable {
         put("status", .string(t.status.rawValue))
         put("task_id", .string(t.taskID))
         put("timeout_ms", .optional(t.timeout?.milliseconds))
+        put("verified_evidence", t.verifiedEvidence ?? .null)
         return .object(OrderedDictionary(uncheckedUniqueKeys: keys, values: values))
     }
 
@@ -193,6 +194,8 @@ public struct WorkflowSnapshot: Sendable, Equatable {
             task.criticalPathMilliseconds = optInt(t["critical_path_ms"]) ?? 0
             task.reservedFor = t["reserved_for"]?.stringValue
             task.runDeadline = optInt(t["run_deadline"])
+            // Absent from snapshots taken before it was kept with the task (migration 19).
+            task.verifiedEvidence = t["verified_evidence"].flatMap { $0.isNull ? nil : $0 }
             tasks.append(task)
         }
         self.init(workflow: workflow, phases: phases, tasks: tasks)

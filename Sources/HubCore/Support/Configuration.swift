@@ -11,7 +11,11 @@ public struct Configuration: Sendable, Equatable {
     public var stateCompression: Bool = true
     /// How long events are kept. Defaults to 7 days.
     public var eventRetention: HubDuration = .days(7)
-    /// Whether the hub keeps performance figures. Defaults to true.
+    /// Whether the hub judges agents' performance (§7's degradation): with false no agent is
+    /// held to be degraded, so none is announced with `performance_degraded` or held back in
+    /// task selection and redistribution. Track records (tasks completed and failed, their
+    /// times, success rates) are kept either way: outcomes are facts the hub records, and
+    /// explicit requests such as `performance_threshold` still read them. Defaults to true.
     public var performanceMonitoring: Bool = true
     /// Whether the hub recovers by itself where it can. Defaults to true.
     public var autoRecovery: Bool = true

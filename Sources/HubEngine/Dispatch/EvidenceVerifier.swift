@@ -24,10 +24,8 @@ struct EvidenceVerifier {
     func verify(_ requirement: EvidenceRequirement, supplied: JSONValue?) async throws -> JSONValue {
         var record: JSONValue = .emptyObject
         let extra = (supplied?["files"]?.objectValue?.keys).map { Array($0).sorted() } ?? []
-        let paths = requirement.files + extra.filter { !requirement.files.contains($0) }
-        if !paths.isEmpty {
-            record["files"] = .array(
-                try files(paths, supplied: supplied?["files"], required: Set(requirement.files)))
+        if !requirement.files.isEmpty || !extra.isEmpty {
+            record["files"] = .array(try files(required: requirement.files, supplied: supplied?["files"], extra: extra))
         }
         if requirement.commit || supplied?["commit"]?.stringValue != nil {
             guard let commit = supplied?["commit"]?.stringValue else {
@@ -62,32 +60,53 @@ struct EvidenceVerifier {
         return record
     }
 
-    private func files(_ paths: [String], supplied: JSONValue?, required: Set<String>) throws -> [JSONValue] {
-        var out: [JSONValue] = []
+    /// One file to check: where it is, as the record names it, and the SHA-256 values claimed for it.
+    private struct FileCheck {
+        var full: String
+        var path: String
+        var required: Bool
+        var claims: [String] = []
+    }
+
+    /// Checks the required files, then those supplied beyond them (in name order). Paths follow
+    /// the rule of task files (``WorkspacePath/resolved(_:in:)``): a supplied `./out.txt` is the
+    /// required `out.txt`, and the record names each file relative to the workspace.
+    private func files(required: [String], supplied: JSONValue?, extra: [String]) throws -> [JSONValue] {
         let root = WorkTask.fileKey(".", workspace: workspace)
-        for path in paths {
-            let full = WorkTask.fileKey(path, workspace: workspace)
-            guard full == root || full.hasPrefix(root + "/") else {
+        var checks: [FileCheck] = []
+        for (path, isRequired) in required.map({ ($0, true) }) + extra.map({ ($0, false) }) {
+            guard let full = WorkspacePath.resolved(path, in: workspace) else {
                 throw rejected("evidence file \(path) lies outside the workspace", field: "evidence.files")
             }
-            let sha: String
-            let size: Int64
-            switch WorkspaceFileDigest.digest(of: full, root: root) {
-            case .missing where required.contains(path):
-                throw missing("the file \(path)", field: "evidence.files")
-            case .missing:
-                throw rejected("evidence file \(path) does not exist", field: "evidence.files")
-            case .refused(let why):
-                throw rejected("evidence file \(path) \(why)", field: "evidence.files")
-            case .file(let digest, let bytes):
-                (sha, size) = (digest, bytes)
+            let claim = isRequired ? nil : supplied?[path]?.stringValue
+            if let n = checks.firstIndex(where: { $0.full == full }) {
+                if let claim { checks[n].claims.append(claim) }
+                continue
             }
-            if let claimed = supplied?[path]?.stringValue, claimed.lowercased() != sha {
-                throw rejected("the SHA-256 of \(path) is \(sha), not \(claimed.prefix(64))", field: "evidence.files")
-            }
-            out.append(["path": .string(path), "sha256": .string(sha), "size": .int(size)])
+            let relative = String(full.dropFirst(root == "/" ? 1 : root.count + 1))
+            checks.append(FileCheck(full: full, path: relative, required: isRequired, claims: claim.map { [$0] } ?? []))
         }
-        return out
+        return try checks.map { try file($0, root: root) }
+    }
+
+    private func file(_ check: FileCheck, root: String) throws -> JSONValue {
+        let (full, path) = (check.full, check.path)
+        let sha: String
+        let size: Int64
+        switch WorkspaceFileDigest.digest(of: full, root: root) {
+        case .missing where check.required:
+            throw missing("the file \(path)", field: "evidence.files")
+        case .missing:
+            throw rejected("evidence file \(path) does not exist", field: "evidence.files")
+        case .refused(let why):
+            throw rejected("evidence file \(path) \(why)", field: "evidence.files")
+        case .file(let digest, let bytes):
+            (sha, size) = (digest, bytes)
+        }
+        for claimed in check.claims where claimed.lowercased() != sha {
+            throw rejected("the SHA-256 of \(path) is \(sha), not \(claimed.prefix(64))", field: "evidence.files")
+        }
+        return ["path": .string(path), "sha256": .string(sha), "size": .int(size)]
     }
 
     /// Runs git in the workspace.

@@ -35,7 +35,8 @@ enum ClaimTask {
             Eligible: the workflow is running (and the agent is in its pool, if it has one); the task is ready (its \
             dependencies done, its phase running); the agent has the task's role and free capacity; none of the task's \
             files is held by a running task; its resources are free; it is not reserved for another agent; a degraded \
-            agent gets a role's task only when no healthy agent of that role has capacity. Among eligible tasks, highest \
+            agent gets a role's task only when no healthy agent of that role has capacity (unless performance_monitoring \
+            is off: then no agent is judged degraded). Among eligible tasks, highest \
             first: tasks reserved for the agent, workflow priority, task priority, critical path (longest chain of \
             estimates through the task's dependents), the agent's success rate on the task's role, then the oldest. \
             Each task comes with a lease_id and lease_expires_at (3 heartbeat intervals; heartbeats renew it). A task \
@@ -192,6 +193,15 @@ enum ClaimTask {
                     "Agent \(agent.agentID) holds \(agent.currentLoad) of \(agent.maxConcurrentTasks) tasks: finish one first"
                 )
             } else if let id = workflowID,
+                let workflow = try await context.hub.store.read({ tx in try tx.workflow(id) }),
+                workflow.status != .running
+            {
+                // Not "claim again later" either: its tasks wait for it to run again, and one paused
+                // on a spent budget needs a larger budget first.
+                steps.append(
+                    NextSteps.budgetSpent(workflow)
+                        ?? CompleteTask.nextStep(workflowID: id, status: workflow.status))
+            } else if let id = workflowID,
                 let pool = try await context.hub.store.read({ tx in try tx.pools(of: [id])[id] }),
                 !pool.isEmpty, !pool.contains(agent.agentID)
             {
@@ -238,8 +248,10 @@ enum ClaimTask {
             }
         }
         // Only a degraded agent's claim depends on the rest of the pool (§7), so only it reads the pool.
+        // With performance monitoring off no agent is judged degraded, and with no healthy agent
+        // listed the policy holds none back (§14).
         var healthy: [Agent] = []
-        if agent.record.isDegraded {
+        if scope.configuration.performanceMonitoring && agent.record.isDegraded {
             healthy = try scope.tx.agents().filter { other in
                 other.agentID != agent.agentID && (other.status == .available || other.status == .busy)
                     && other.freeCapacity > 0 && !other.record.isDegraded && other.exhaustedBudget.isEmpty

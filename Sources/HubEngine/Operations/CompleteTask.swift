@@ -96,6 +96,8 @@ enum CompleteTask {
                 lease: lease, task: task, succeeded: true, usage: p.usage?.spend ?? Spend())
             task.status = .completed
             task.result = p.result
+            // Kept with the task as well as in the event, which retention may remove (§16).
+            task.verifiedEvidence = verified
             task.completedAt = scope.now
             task.executionMilliseconds = outcome.milliseconds
             task.runDeadline = nil

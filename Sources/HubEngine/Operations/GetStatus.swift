@@ -23,7 +23,9 @@ enum GetStatus {
         discussion: """
             A running task shows its lease's lease_expires_at, and lease_expired: true once that has passed: a read \
             gives nothing back, so the task stays running until the next dispatcher operation (a claim, a heartbeat, \
-            the server's sweep) returns it to ready. A finished workflow's status also carries hub_to_orchestrate.
+            the server's sweep) returns it to ready. A task completed with evidence shows verified_evidence: what \
+            complete-task verified (files' SHA-256, the commit, the check's exit code and output tail). A finished \
+            workflow's status also carries hub_to_orchestrate.
             """,
         example:
             "coordination-hub workflow_123 get-status '{\"include_metrics\": true, \"agent_details\": true, \"recent_events\": 10}'",
@@ -40,7 +42,9 @@ enum GetStatus {
             let recent = limit > 0 ? try tx.events(EventQuery(workflowID: id, limit: limit, descending: true)) : []
             return (snapshot, agents, recent)
         }
-        let view = WorkflowStateView(snapshot: snapshot, now: context.now, agents: agents)
+        var judgedAgents = agents
+        judgedAgents.judged = context.hub.configuration.performanceMonitoring
+        let view = WorkflowStateView(snapshot: snapshot, now: context.now, agents: judgedAgents)
         var result: JSONValue = [
             "workflow_state": view.json(
                 includeMetrics: p.includeMetrics ?? false, agentDetails: p.agentDetails ?? false)

@@ -110,7 +110,8 @@ extension DispatchScope {
             agent.status = agent.currentLoad >= agent.maxConcurrentTasks ? .busy : .available
         }
         try tx.save(agent)
-        guard agent.record.isDegraded && !wasDegraded else { return nil }
+        // With performance monitoring off the record is kept but not judged (§14).
+        guard configuration.performanceMonitoring, agent.record.isDegraded && !wasDegraded else { return nil }
         return Degradation(
             agentID: agent.agentID,
             data: [

@@ -14,9 +14,13 @@ enum MonitorPool {
             let agents = try scope.tx.agents()
             return (agents, try AgentView.runningLeases(of: agents, in: scope.tx))
         }
+        // With performance monitoring off the records are shown but no agent is judged (§14).
+        let judged = context.hub.configuration.performanceMonitoring
         var metrics: JSONValue = .emptyObject
-        for a in agents { metrics[a.agentID] = AgentView.json(a, running: running[a.agentID] ?? [], now: context.now) }
-        let degraded = agents.filter { $0.record.isDegraded }.map(\.agentID)
+        for a in agents {
+            metrics[a.agentID] = AgentView.json(a, running: running[a.agentID] ?? [], now: context.now, judged: judged)
+        }
+        let degraded = judged ? agents.filter { $0.record.isDegraded }.map(\.agentID) : []
         var steps: [String] = []
         if agents.isEmpty { steps.append("Register agents with register-agent, or run 'coordination-hub agent'") }
         for id in degraded {
@@ -35,7 +39,8 @@ enum MonitorPool {
                     "unresponsive_agents": .count(agents.filter { $0.status == .unresponsive }.count),
                     "offline_agents": .count(agents.filter { $0.status == .offline }.count),
                     "active_assignments": .count(agents.reduce(0) { $0 + $1.currentLoad }),
-                    "degraded_agents": .strings(degraded),
+                    "degraded_agents": judged ? .strings(degraded) : .null,
+                    "performance_monitoring": .bool(judged),
                     "performance_metrics": metrics,
                     // What silence is judged by: an agent heartbeats more often than this.
                     "heartbeat_interval": .string(context.hub.configuration.heartbeatInterval.description),

@@ -76,7 +76,7 @@ enum RedistributeTasks {
             plan = Redistribution.plan(
                 tasks: moved, agents: candidates, pool: pool, strategy: strategy,
                 preserveOrder: p.preserveOrder ?? false,
-                reserved: reserved)
+                reserved: reserved, judgingPerformance: scope.configuration.performanceMonitoring)
             for decision in plan {
                 guard var task = try scope.tx.task(workflowID: id, taskID: decision.taskID) else { continue }
                 task.reservedFor = decision.targetAgent

@@ -85,7 +85,7 @@ enum RegisterAgent {
         return OperationOutcome(
             // The interval the hub judges silence by: a runner heartbeats by it, whatever its own configuration says.
             result: [
-                "agent": AgentView.json(agent),
+                "agent": AgentView.json(agent, judged: context.hub.configuration.performanceMonitoring),
                 "heartbeat_interval": .string(context.hub.configuration.heartbeatInterval.description),
             ],
             nextSteps: [
@@ -115,13 +115,15 @@ enum AgentView {
     }
 
     /// An agent's record; `running` (its active leases) and `now` count its tasks under way in its wall-time spend.
-    static func json(_ a: Agent, running: [Lease] = [], now: Int64 = 0) -> JSONValue {
+    /// `judged` is whether the hub judges performance (§14 `performance_monitoring`): when it
+    /// does not, `degraded` is `null`, as nothing was judged.
+    static func json(_ a: Agent, running: [Lease] = [], now: Int64 = 0, judged: Bool) -> JSONValue {
         [
             "agent_id": .string(a.agentID),
             "specializations": .strings(a.specializations),
             "specialization": .optional(a.specializations.first),
             "status": .string(a.status.rawValue),
-            "degraded": .bool(a.record.isDegraded),
+            "degraded": judged ? .bool(a.record.isDegraded) : .null,
             "current_load": .count(a.currentLoad),
             "max_concurrent_tasks": .count(a.maxConcurrentTasks),
             "preferred_task_types": .strings(a.preferredTaskTypes),

@@ -7,7 +7,11 @@ enum ResumeWorkflow {
         var budget: JSONValue?
         var timeout: HubDuration?
         static let schema = Schema.object([
-            .init("budget", Budget.schema.described("A new budget (e.g. a larger one after budget_exhausted).")),
+            .init(
+                "budget",
+                Budget.schema.described(
+                    "Limits to change (e.g. a larger one after budget_exhausted): each limit given replaces that of the workflow's budget; those left out stay as they are."
+                )),
             .init(
                 "timeout",
                 .duration(
@@ -67,7 +71,7 @@ enum ResumeWorkflow {
                     ],
                     suggestions: [suggestion])
             }
-            if let budget = p.budget { m.workflow.budget = Budget(json: budget) }
+            if let budget = p.budget { m.workflow.budget = Budget.merging(budget, into: m.workflow.budget) }
             // A spent budget stops more work being handed out; a workflow whose work all finished
             // while it was paused (its last tasks were running) has none to hand out, and resuming
             // it completes it — refused, it stayed paused at 100 % for good.
@@ -80,13 +84,13 @@ enum ResumeWorkflow {
                 if !exceeded.isEmpty {
                     throw HubError(
                         .budgetExhausted, "Workflow \(id) has spent its budget (\(exceeded.joined(separator: ", ")))",
-                        details: "Resume it with a larger budget.",
+                        details: "Resume it with a larger budget; the limits given replace those, the others stay.",
                         context: [
                             "exceeded": .strings(exceeded), "budget": budget.json,
                             "spend": BudgetView.spend(m.workflow, now: m.now),
                         ],
                         suggestions: [
-                            "Resume with a larger budget, which replaces the whole budget: coordination-hub \(id) resume '{\"budget\": \(budget.raised(exceeded).serialized(.compact))}'"
+                            "Resume with a larger budget: coordination-hub \(id) resume '{\"budget\": \(budget.raised(exceeded).serialized(.compact))}'"
                         ])
                 }
             }

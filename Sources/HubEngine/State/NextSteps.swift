@@ -2,6 +2,16 @@ import HubCore
 
 /// `next_steps` derived from the state a workflow is in after an operation (§3).
 enum NextSteps {
+    /// When `w` is paused with its budget spent: what it takes to go on (a plain resume is
+    /// refused), with the limits to raise.
+    static func budgetSpent(_ w: Workflow) -> String? {
+        guard w.status == .paused, let budget = w.budget else { return nil }
+        let spent = budget.exhausted(by: w.spend, time: w.activeTime(now: w.updatedAt))
+        guard !spent.isEmpty else { return nil }
+        return
+            "Workflow \(w.id) is paused because its budget is spent (\(spent.joined(separator: ", "))): resume it with a larger one (the limits given replace those; the others stay): coordination-hub \(w.id) resume '{\"budget\": \(budget.raised(spent).serialized(.compact))}'"
+    }
+
     static func after(_ snapshot: WorkflowSnapshot) -> [String] {
         let w = snapshot.workflow
         let id = w.id
@@ -39,14 +49,8 @@ enum NextSteps {
             return steps
         case .paused:
             // Paused on a spent budget, a plain resume is refused: it needs a larger one.
-            if let budget = w.budget,
-                case let spent = budget.exhausted(by: w.spend, time: w.activeTime(now: w.updatedAt)),
-                !spent.isEmpty
-            {
-                return [
-                    "Its budget is spent (\(spent.joined(separator: ", "))): resume with a larger one, which replaces the whole budget: coordination-hub \(id) resume '{\"budget\": \(budget.raised(spent).serialized(.compact))}'",
-                    "Or stop it: 'complete' with force, 'fail' or 'cancel'",
-                ]
+            if let spent = budgetSpent(w) {
+                return [spent, "Or stop it: 'complete' with force, 'fail' or 'cancel'"]
             }
             return [
                 "Resume the workflow: coordination-hub \(id) resume",

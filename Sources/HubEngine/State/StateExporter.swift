@@ -121,7 +121,7 @@ struct StateExporter {
                         "lease_expires_at": .string(Timestamp.format(milliseconds: lease.expiresAt)),
                     ]
                 })
-            performance[agent.agentID] = AgentView.json(agent)
+            performance[agent.agentID] = AgentView.json(agent, judged: hub.configuration.performanceMonitoring)
         }
         let assignmentsPath = "\(root)/agent_pools/pool_assignments.json"
         let performancePath = "\(root)/agent_pools/agent_performance.json"

@@ -13,6 +13,8 @@ struct WorkflowAgents: Sendable {
     var leases: [String: Lease] = [:]
     /// The active leases of agents whose budget limits wall time, by agent id (``AgentView``).
     var running: [String: [Lease]] = [:]
+    /// Whether the hub judges performance (``AgentView/json(_:running:now:judged:)``).
+    var judged = true
 
     static func read(_ workflowID: String, tasks: [WorkTask], in tx: any DispatchReader) throws -> WorkflowAgents {
         let pool = try tx.pools(of: [workflowID])[workflowID] ?? []
@@ -61,7 +63,9 @@ struct WorkflowAgents: Sendable {
     /// `agent_details`: each registered agent's whole record, as `monitor-pool` shows it.
     func details(now: Int64) -> JSONValue {
         var out: JSONValue = .emptyObject
-        for (id, agent) in records { out[id] = AgentView.json(agent, running: running[id] ?? [], now: now) }
+        for (id, agent) in records {
+            out[id] = AgentView.json(agent, running: running[id] ?? [], now: now, judged: judged)
+        }
         return out
     }
 }

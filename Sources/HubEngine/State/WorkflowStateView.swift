@@ -134,6 +134,7 @@ struct WorkflowStateView {
         if let c = t.command { out["command"] = .string(c) }
         if let p = t.payload { out["payload"] = p }
         if let e = t.evidence { out["evidence"] = e }
+        if let v = t.verifiedEvidence { out["verified_evidence"] = v }
         if let r = t.result { out["result"] = r }
         if let e = t.lastError { out["error"] = e }
         return out
