@@ -14,6 +14,9 @@ public protocol EventLogReader {
     func event(dedupID: String, workflowID: String?, since: Int64) throws -> HubEvent?
     /// The first sequence whose timestamp is at or after `time`, or `nil` when none is.
     func firstSequence(atOrAfter time: Int64) throws -> Int64?
+    /// The lowest stored sequence above `sequence`, or `nil` when none is: above the one after
+    /// `sequence`, the events between were removed (sequences are given without gaps).
+    func firstSequence(after sequence: Int64) throws -> Int64?
     /// The last sequence whose timestamp is at or before `time` (0 when none is).
     func lastSequence(atOrBefore time: Int64) throws -> Int64
     /// A subscription by its `sub_…` id or its callback name, or `nil`.

@@ -178,6 +178,11 @@ extension SQLiteTransaction {
             db.cachedStatement(sql: "SELECT MIN(sequence) FROM events WHERE timestamp >= ?"), arguments: [time])
     }
 
+    func firstSequence(after sequence: Int64) throws -> Int64? {
+        try Int64.fetchOne(
+            db.cachedStatement(sql: "SELECT MIN(sequence) FROM events WHERE sequence > ?"), arguments: [sequence])
+    }
+
     func lastSequence(atOrBefore time: Int64) throws -> Int64 {
         try Int64.fetchOne(
             db.cachedStatement(sql: "SELECT COALESCE(MAX(sequence), 0) FROM events WHERE timestamp <= ?"),

@@ -197,6 +197,30 @@ import Testing
         #expect(left.contains("recent"))
     }
 
+    /// Retention may remove what a subscription has not read (§10), but the subscriber was not
+    /// told: it took the next events for all there were. A read says which sequences went.
+    @Test func aSubscriptionIsToldOfEventsRemovedBeforeItReadThem() async throws {
+        await t.run(nil, "subscribe-event", ##"{"patterns": ["#"], "callback": "slow", "start_from": "all"}"##)
+        let seen = await t.run(nil, "get-events", #"{"subscription": "slow", "ack": true}"#)
+        #expect(seen.result["removed_unread"] == .null)
+        let cursor = seen.result["cursor"]?.intValue ?? 0
+        await publish("old_one")
+        await publish("old_two")
+        t.clock.advance(by: .days(8))
+        await publish("recent")
+        await t.run(nil, "configure-persistence", #"{"retention_period": "7d", "enforce_now": true}"#)
+        let read = await t.run(nil, "get-events", #"{"subscription": "slow"}"#)
+        let removed = read.result["removed_unread"]
+        #expect(removed?["from_sequence"]?.intValue == cursor + 1, "\(read.json)")
+        #expect((removed?["through_sequence"]?.intValue ?? 0) >= cursor + 2, "\(read.json)")
+        let steps = read.json["next_steps"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        #expect(steps.first?.contains("removed by event retention before it read them") == true, "\(steps)")
+        // Once read past, nothing more is said.
+        let acked = await t.run(nil, "get-events", #"{"subscription": "slow", "ack": true}"#)
+        #expect(acked.result["events"]?.arrayValue?.isEmpty == false)
+        #expect(await t.run(nil, "get-events", #"{"subscription": "slow"}"#).result["removed_unread"] == .null)
+    }
+
     /// With a workflow id, configure-persistence sets that workflow's own retention (§17):
     /// its events stay their 30 days while the hub-wide 7 days remove other workflows' events.
     @Test func aWorkflowsOwnRetentionKeepsItsEvents() async throws {

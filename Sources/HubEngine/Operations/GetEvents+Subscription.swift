@@ -24,27 +24,38 @@ extension GetEvents {
                         + "a narrowed view would pass over events the subscription has not seen",
                     suggestions: ["Acknowledge without the extra filters, or read with ack: false"])
             }
-            let (subscription, scan) = try await context.store.write { tx -> (Subscription, SubscriptionScan) in
+            let (subscription, scan, removed) = try await context.store.write {
+                tx -> (Subscription, SubscriptionScan, ClosedRange<Int64>?) in
                 var s = try tx.requireSubscription(name)
+                let removed = try removedUnread(s, tx)
                 let scan = try SubscriptionScan.scan(tx, s, limit: limit)
                 s.acknowledge(scan)
                 s.countDelivered(scan.events, wanted: scan.events)
                 try tx.update(s)
-                return (s, scan)
+                return (s, scan, removed)
             }
-            return outcome(subscription, scan, acknowledged: true)
+            return outcome(subscription, scan, acknowledged: true, removed: removed)
         }
-        let (subscription, scan) = try await context.store.read { tx -> (Subscription, SubscriptionScan) in
+        let (subscription, scan, removed) = try await context.store.read {
+            tx -> (Subscription, SubscriptionScan, ClosedRange<Int64>?) in
             let s = try tx.requireSubscription(name)
             let scan = try SubscriptionScan.scan(tx, s, limit: limit) { event in
                 selection.admits(event) && (workflowID == nil || event.workflowID == workflowID)
             }
-            return (s, scan)
+            return (s, scan, try removedUnread(s, tx))
         }
         // Narrowed by extra filters, the scan did not look at what the subscription selects.
         let whole = selection.isEmpty && workflowID == nil
         try await countDelivered(scan, of: subscription, examined: whole, context: context)
-        return outcome(subscription, scan, acknowledged: false)
+        return outcome(subscription, scan, acknowledged: false, removed: removed)
+    }
+
+    /// The sequences past the subscription's cursor that event retention removed before it read
+    /// them (some may not have matched it), or `nil`: the log may drop what a subscriber has not
+    /// read (§10), but the subscriber was not told, and took the next events for all there were.
+    static func removedUnread(_ s: Subscription, _ tx: any StoreReader) throws -> ClosedRange<Int64>? {
+        guard let first = try tx.firstSequence(after: s.cursor), first > s.cursor + 1 else { return nil }
+        return (s.cursor + 1)...(first - 1)
     }
 
     /// Counts a pull's events as delivered to the subscription, and with `examined` what it
@@ -66,8 +77,15 @@ extension GetEvents {
         }
     }
 
-    static func outcome(_ s: Subscription, _ scan: SubscriptionScan, acknowledged: Bool) -> OperationOutcome {
+    static func outcome(
+        _ s: Subscription, _ scan: SubscriptionScan, acknowledged: Bool, removed: ClosedRange<Int64>? = nil
+    ) -> OperationOutcome {
         var steps: [String] = []
+        if let removed {
+            steps.append(
+                "Events \(removed.lowerBound)–\(removed.upperBound) after this subscription's cursor were removed by event retention before it read them (some may not have matched it); they cannot be read or replayed"
+            )
+        }
         if scan.full || scan.truncated {
             steps.append("More events are pending: call again")
         }
@@ -81,6 +99,9 @@ extension GetEvents {
                 "subscription_id": .string(s.id), "events": .array(scan.events.map(\.json)),
                 "count": .count(scan.events.count), "acknowledged": .bool(acknowledged), "cursor": .int(s.cursor),
                 "last_sequence": .optional(scan.events.last?.sequence),
+                "removed_unread": removed.map {
+                    ["from_sequence": .int($0.lowerBound), "through_sequence": .int($0.upperBound)]
+                } ?? .null,
             ],
             nextSteps: steps)
     }
