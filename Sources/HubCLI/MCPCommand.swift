@@ -70,8 +70,11 @@ extension CommandLineTool {
         }
         return PerformerSession(
             performer: hub, description: "state directory \(stateDirectory)",
-            // Retention holds as it does for the command line: applied when due after a call.
-            afterCall: { _ = try? await hub.enforceRetention() }, close: { try? await hub.store.close() })
+            // Retention holds as it does for the command line: applied when due after a call, and
+            // not by a retention period given to this process only (--set).
+            afterCall: { [oneCall = invocation.overrides.contains { $0.0 == "event_retention" }] in
+                if !oneCall { _ = try? await hub.enforceRetention() }
+            }, close: { try? await hub.store.close() })
     }
 
     /// Prints an error envelope for a command that failed before it could start.

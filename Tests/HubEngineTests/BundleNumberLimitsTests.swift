@@ -54,6 +54,10 @@ import Testing
         Edge(scope: "task", key: "resources", value: ["db": .int(.max)], field: "tasks[0].resources"),
         Edge(scope: "workflow", key: "budget", value: ["tokens": -1], field: "workflow.budget.tokens"),
         Edge(scope: "workflow", key: "spend", value: ["tokens": -5, "cost": 0], field: "workflow.spend.tokens"),
+        // The store refuses these; they were reported as the store failing (STORE_UNAVAILABLE).
+        Edge(scope: "workflow", key: "timeout_ms", value: 0, field: "workflow.timeout_ms"),
+        Edge(scope: "workflow", key: "timeout_ms", value: -1, field: "workflow.timeout_ms"),
+        Edge(scope: "workflow", key: "checkpoint_interval_ms", value: 0, field: "workflow.checkpoint_interval_ms"),
     ])
     func aNumberAtTheEdgeIsRefusedNamingItsField(_ edge: Edge) async throws {
         let (scope, key, value, field) = (edge.scope, edge.key, edge.value, edge.field)

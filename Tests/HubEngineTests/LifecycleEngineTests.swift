@@ -561,6 +561,9 @@ import Testing
         let reservedTo = phases?.first?["tasks"]?.arrayValue?.first?["reserved_for"]?.stringValue
         let first = try #require(await t.claim(reservedTo ?? "f1").first?["lease_id"]?.stringValue)
         await t.run(nil, "fail-task", "{\"lease_id\": \"\(first)\", \"error\": \"flaky\"}")
+        // Its retry names whose run ended, as every other retry does.
+        let retried = await t.run("w1", "get-events", #"{"event_types": ["task_retried"]}"#).result["events"]
+        #expect(retried?.arrayValue?.last?["data"]?["lease_id"]?.stringValue == first)
         let second = try #require(await t.claim("f2").first?["lease_id"]?.stringValue)
         await t.run(nil, "complete-task", "{\"lease_id\": \"\(second)\"}")
 

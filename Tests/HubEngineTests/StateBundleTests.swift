@@ -124,7 +124,7 @@ import Testing
     @Test(arguments: [
         ("hub.sqlite", "PATH_NOT_ALLOWED"), ("hub.sqlite-wal/", "PATH_NOT_ALLOWED"),
         ("workflows/active/w1.json", "PATH_NOT_ALLOWED"), ("config.json", "PATH_NOT_ALLOWED"),
-        ("notes.txt/w1.json", "INVALID_PARAMETERS"),
+        ("notes.txt/w1.json", "INVALID_PARAMETERS"), ("journal.lock", "PATH_NOT_ALLOWED"),
     ])
     func aBackupCannotReplaceTheHubsOwnFiles(_ location: String, _ code: String) async throws {
         await t.run("w1", "create", #"{"phases": ["a"]}"#)
@@ -136,6 +136,24 @@ import Testing
         #expect(FileManager.default.contents(atPath: store) == before)
         #expect(!FileManager.default.fileExists(atPath: t.directory.file("state/config.json")))
         #expect(await t.run("w1", "get-status").succeeded)
+    }
+
+    /// The store the configuration names was not among the hub's files: a bundle written over
+    /// it destroyed every workflow.
+    @Test(arguments: ["data.db", "data.db-wal"])
+    func aBackupCannotReplaceTheConfiguredStore(_ location: String) async throws {
+        var configuration = Configuration()
+        configuration.store = "data.db"
+        let hub = try TestHub(configuration: configuration)
+        defer { hub.remove() }
+        let database = hub.directory.file("state/\(location)")
+        try FileManager.default.createDirectory(
+            atPath: hub.directory.file("state"), withIntermediateDirectories: true)
+        #expect(FileManager.default.createFile(atPath: database, contents: Data("db".utf8)))
+        await hub.run("w1", "create", #"{"phases": ["a"]}"#)
+        let refused = await hub.run("w1", "save-state", "{\"backup_location\": \"\(location)\"}")
+        #expect(refused.errorCode == "PATH_NOT_ALLOWED", "\(refused.json)")
+        #expect(FileManager.default.contents(atPath: database) == Data("db".utf8))
     }
 
     /// A payload as deep as a request may carry sits a few levels deeper in a bundle with

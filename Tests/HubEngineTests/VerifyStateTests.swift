@@ -115,6 +115,10 @@ import Testing
         // Ended as the heartbeat monitor ends it: its silent holder failed, the attempt counted.
         let actions = repaired.result["repairs"]?.arrayValue?.compactMap { $0["repair"]?["action"]?.stringValue }
         #expect(actions == ["expire_lease"], "\(repaired.json)")
+        let published = await t.run("w1", "get-events", #"{"event_types": ["state_repaired"]}"#).result["events"]
+        #expect(
+            published?.arrayValue?.first?["data"]?["repairs"]?.arrayValue?.count == 1,
+            "\(String(describing: published))")
         let failed = await t.run(nil, "get-events", #"{"event_types": ["failed"]}"#).result["events"]?.arrayValue
         #expect(failed?.contains { $0["subject"] == "agent.ag.failed" } == true)
         let pool = await t.run(nil, "monitor-pool").result["agent_pool"]?["performance_metrics"]?["ag"]

@@ -36,6 +36,12 @@ extension WorkflowSnapshot {
         {
             return p
         }
+        // The store requires both (and so does create): a bundle's 0 reached the database and was
+        // refused there, reported as the store failing.
+        if w.configuration.timeout.milliseconds < 1 { return "workflow.timeout_ms must be at least 1" }
+        if w.configuration.checkpointInterval.milliseconds < 1 {
+            return "workflow.checkpoint_interval_ms must be at least 1"
+        }
         if w.stateVersion < 0 { return "workflow.state_version is negative" }
         if w.stateVersion > Self.largestCounter {
             return "workflow.state_version \(w.stateVersion) is out of range (at most \(Self.largestCounter))"

@@ -70,6 +70,8 @@ enum FailTask {
                         of: failed,
                         data: [
                             "task_id": .string(failed.taskID), "attempts": .count(failed.attempts), "reason": "failed",
+                            // As every retry names whose run ended (the failure itself is task_failed's).
+                            "agent_id": .string(lease.agentID), "lease_id": .string(lease.leaseID),
                         ],
                         causedBy: event.eventID)
                     return (queuedBy, event.eventID)

@@ -48,7 +48,8 @@ enum SaveState {
             let confined = try Paths.confine(
                 location, field: "backup_location", stateDirectory: hub.stateDirectory,
                 allowedRoots: hub.configuration.allowedBackupRoots)
-            try Paths.refuseHubFiles(confined, field: "backup_location", stateDirectory: hub.stateDirectory)
+            try Paths.refuseHubFiles(
+                confined, field: "backup_location", stateDirectory: hub.stateDirectory, store: hub.configuration.store)
             target = confined
         }
         // Every section from one read transaction: the files and the bundle show one moment.

@@ -62,7 +62,7 @@ enum VerifyState {
             // sweep): a silent holder fails (agent.<id>.failed, its checkpoint), the attempt
             // counts. Revoked here, the agent came back available with nothing recorded.
             repairs += try await context.hub.dispatch { scope -> [JSONValue] in
-                try lapsed.compactMap { leaseID -> JSONValue? in
+                let done = try lapsed.compactMap { leaseID -> JSONValue? in
                     guard let lease = try scope.tx.lease(leaseID), lease.state != .active else { return nil }
                     return [
                         "invariant": "lease_past_its_expiry",
@@ -72,6 +72,13 @@ enum VerifyState {
                         ],
                     ]
                 }
+                // Published as every repair is (the help says so), in the change that made it.
+                if !done.isEmpty {
+                    try scope.workflow(id) { m in
+                        _ = try m.emit("state_repaired", severity: .warning, data: ["repairs": .array(done)])
+                    }
+                }
+                return done
             }
         }
         if p.repair == true && found.contains(where: { $0.repair != nil }) {

@@ -84,7 +84,7 @@ public enum Paths {
     /// What the hub keeps in its state directory: the store and its journal files, the
     /// configuration, and the folders it writes (§6). A user-named file must be none of them.
     public static let ownedFolders: Set<String> = [
-        "agent_pools", "checkpoints", "events", "journal", "locks", "reports", "tmp", "workflows",
+        "agent_pools", "checkpoints", "events", "journal", "journal.lock", "locks", "reports", "tmp", "workflows",
     ]
 
     /// Refuses a resolved file location that would replace one of the hub's own files
@@ -95,7 +95,21 @@ public enum Paths {
     /// first that exists): a bundle written over one would stop every later command.
     public static let configurationFiles = ["config.json", "config.yaml", "config.yml"]
 
-    static func refuseHubFiles(_ path: String, field: String, stateDirectory: String) throws(HubError) {
+    static func refuseHubFiles(_ path: String, field: String, stateDirectory: String, store: String? = nil)
+        throws(HubError)
+    {
+        // The store the configuration names, wherever it is (and its -wal, -shm, -journal): a
+        // bundle written over it destroyed every workflow.
+        if let store {
+            let database = resolved(absolute(store, relativeTo: stateDirectory))
+            if path == database || (path.hasPrefix(database + "-") && !path.dropFirst(database.count).contains("/")) {
+                throw HubError(
+                    .pathNotAllowed, "\(field) \(path) would replace the hub's store",
+                    details: "The configuration's store (\(database)) and its -wal and -shm files belong to the hub.",
+                    context: ["field": .string(field), "resolved": .string(path)],
+                    suggestions: ["Use a folder of its own, e.g. backups/"])
+            }
+        }
         let state = resolved(absolute(stateDirectory, relativeTo: "/"))
         if isInside(path, state), path != state {
             let relative = path.dropFirst(state.count).split(separator: "/")
