@@ -69,6 +69,21 @@ import Testing
         #expect(await claim(outside).isEmpty)
     }
 
+    /// Deregistering a pool's last member emptied the pool, which is no pool at all: every
+    /// agent could then claim the workflow's tasks. The pool keeps it, and the answer says so.
+    @Test func deregisteringAPoolsLastMemberDoesNotOpenTheWorkflowToAll() async throws {
+        await t.run("w1", "create", #"{"phases": [{"name": "p", "tasks": [{"task_id": "a"}]}]}"#)
+        await t.run("w1", "start")
+        await t.run(nil, "register-agent", #"{"agent_id": "member", "specializations": ["code"]}"#)
+        await t.run(nil, "register-agent", #"{"agent_id": "outsider"}"#)
+        await t.run("w1", "assign-agents", #"{"specializations": ["code"]}"#)
+        let gone = await t.run(nil, "deregister-agent", #"{"agent_id": "member"}"#)
+        #expect(gone.result["pools_left_without_a_registered_member"] == ["w1"], "\(gone.json)")
+        #expect(await claim("outsider").isEmpty)
+        await t.run(nil, "register-agent", #"{"agent_id": "member", "specializations": ["code"]}"#)
+        #expect(await claim("member").count == 1)
+    }
+
     /// `start`'s `agent_pool_size` and `accept-handoff`'s preferences bind as `assign-agents`
     /// does: an agent with none of the roles is never bound (it took the workflow's tasks and,
     /// as a pool member, kept the agents with the role from them).
