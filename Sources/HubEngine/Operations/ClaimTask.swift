@@ -133,6 +133,18 @@ enum ClaimTask {
                     continue
                 }
                 if task.risky {
+                    // The capture of its files needs the workflow's restore turn (RestoreTurn), only
+                    // tried in this transaction, never waited for: while a restore puts files in
+                    // place the task waits for a later claim, rather than start with a checkpoint
+                    // of a mix of two checkpoints' files.
+                    var turn: LockAttempt?
+                    if !task.files.isEmpty {
+                        let attempt = RestoreTurn.takeIfFree(
+                            workflowID: task.workflowID, stateDirectory: stateDirectory)
+                        // Without the lock file (failed) the capture runs, as it did before there was one.
+                        if case .busy = attempt { continue }
+                        turn = attempt
+                    }
                     // §11: the state (and the files the task declares) as they are before it starts.
                     let risky = task
                     try scope.workflow(task.workflowID) { m in
@@ -140,6 +152,7 @@ enum ClaimTask {
                             of: risky, workspace: m.workflow.workspace, stateDirectory: stateDirectory)
                         try m.checkpointNow(.beforeRiskyOperation, name: "before_\(risky.taskID)", files: files)
                     }
+                    withExtendedLifetime(turn) {}
                 }
                 // A retried task's assignment is caused by its task_retried (§16's chain).
                 let queuedBy = task.queuedBy

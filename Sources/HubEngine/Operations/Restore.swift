@@ -60,7 +60,8 @@ enum Restore {
             found and could not read). Once the files are in place, files_restored is published. A restore \
             killed after its state committed is finished by the next operation of any process on the state \
             directory (its journal in <state-dir>/journal), with files_restored marked interrupted. Restores of one \
-            workflow's files run one at a time, across processes, from their plan until the files are in place. A failing \
+            workflow's files run one at a time, across processes, from reading the workspace and the checkpoint \
+            (after verify_dependencies' checks) until the files are in place. A failing \
             check_command under verify_dependencies is DEPENDENCY_UNAVAILABLE and changes nothing.
             """,
         example:
@@ -96,37 +97,64 @@ enum Restore {
         let expected = context.expectedVersion
 
         // 1. Read and verify: the workflow, the checkpoint, the contents of its files.
-        let (current, choice, contents, lastSequence) = try await context.store.read {
-            tx -> (Workflow, CheckpointResolver.Choice, [String: [UInt8]], Int64) in
-            guard let workflow = try tx.workflow(id) else { throw HubError.workflowNotFound(id) }
-            if workflow.archived {
-                throw HubError.invalidTransition(
-                    operation: "restore", workflowID: id, current: workflow.status, archived: true, allowed: [])
-            }
-            try checkVersion(workflow, expected)
-            let choice = try resolver.resolve(reference, in: tx)
-            var contents: [String: [UInt8]] = [:]
-            if withFiles {
-                for entry in choice.document.files where contents[entry.sha256] == nil {
-                    // Contents the resolver hashed in this same read transaction are not hashed again.
-                    guard let bytes = try tx.contents(sha256: entry.sha256),
-                        choice.wholeContents.contains(entry.sha256) || Checksum.sha256(bytes) == entry.sha256
-                    else {
-                        throw HubError(
-                            .checkpointCorrupt,
-                            "Checkpoint \(choice.checkpoint.checkpointID): the stored contents of \(entry.path) are missing or fail their SHA-256",
-                            details: "Nothing was changed.",
-                            context: [
-                                "checkpoint_id": .string(choice.checkpoint.checkpointID),
-                                "newest_valid_checkpoint": .optional(choice.olderValid.first?.checkpointID),
-                            ],
-                            suggestions: ["Restore the state alone with strategy partial_restore"])
-                    }
-                    contents[entry.sha256] = bytes
+        func read() async throws -> (Workflow, CheckpointResolver.Choice, [String: [UInt8]], Int64) {
+            try await context.store.read {
+                tx -> (Workflow, CheckpointResolver.Choice, [String: [UInt8]], Int64) in
+                guard let workflow = try tx.workflow(id) else { throw HubError.workflowNotFound(id) }
+                if workflow.archived {
+                    throw HubError.invalidTransition(
+                        operation: "restore", workflowID: id, current: workflow.status, archived: true, allowed: [])
                 }
+                try checkVersion(workflow, expected)
+                let choice = try resolver.resolve(reference, in: tx)
+                var contents: [String: [UInt8]] = [:]
+                if withFiles {
+                    for entry in choice.document.files where contents[entry.sha256] == nil {
+                        // Contents the resolver hashed in this same read transaction are not hashed again.
+                        guard let bytes = try tx.contents(sha256: entry.sha256),
+                            choice.wholeContents.contains(entry.sha256) || Checksum.sha256(bytes) == entry.sha256
+                        else {
+                            throw HubError(
+                                .checkpointCorrupt,
+                                "Checkpoint \(choice.checkpoint.checkpointID): the stored contents of \(entry.path) are missing or fail their SHA-256",
+                                details: "Nothing was changed.",
+                                context: [
+                                    "checkpoint_id": .string(choice.checkpoint.checkpointID),
+                                    "newest_valid_checkpoint": .optional(choice.olderValid.first?.checkpointID),
+                                ],
+                                suggestions: ["Restore the state alone with strategy partial_restore"])
+                        }
+                        contents[entry.sha256] = bytes
+                    }
+                }
+                return (workflow, choice, contents, try tx.lastEventSequence())
             }
-            return (workflow, choice, contents, try tx.lastEventSequence())
         }
+        // Restores of this workflow's files take turns (RestoreTurn), held until the files are
+        // in place and the journal is gone. Everything the file plan rests on (the workspace,
+        // the checkpoint chosen, its contents) is read within the turn: read before a wait, a
+        // load-state or another restore could change it meanwhile, and the files went to the
+        // workspace the workflow had before. A check of the dependencies (a command that may run
+        // for minutes) is made before the turn is taken, and everything is read again within it.
+        var turn: LockedFile?
+        defer { withExtendedLifetime(turn) {} }
+        if withFiles && p.verifyDependencies != true {
+            turn = try await RestoreTurn.take(workflowID: id, stateDirectory: hub.stateDirectory)
+        }
+        var (current, choice, contents, lastSequence) = try await read()
+
+        // 2. Dependencies, before anything changes.
+        var checked: [String]?
+        if p.verifyDependencies == true {
+            checked = try await verifyDependencies(
+                current, limit: .milliseconds(hub.configuration.checkTimeout.milliseconds))
+            if withFiles && choice.document.fileScope != nil {
+                turn = try await RestoreTurn.take(workflowID: id, stateDirectory: hub.stateDirectory)
+                (current, choice, contents, lastSequence) = try await read()
+            }
+        }
+        // A restore without files leaves the turn to others at once.
+        if choice.document.fileScope == nil { turn = nil }
         let saved = choice.document.state
         var phaseNumbers: [Int]?
         if let phases = p.phases {
@@ -148,12 +176,7 @@ enum Restore {
                 "fallback_used": .bool(choice.fallbackUsed), "skipped_corrupt": .strings(choice.skippedCorrupt),
             ])
 
-        // 2. Dependencies, before anything changes.
-        if p.verifyDependencies == true {
-            let checked = try await verifyDependencies(
-                current, limit: .milliseconds(hub.configuration.checkTimeout.milliseconds))
-            step("validate_dependencies", ["checked": .strings(checked)])
-        }
+        if let checked { step("validate_dependencies", ["checked": .strings(checked)]) }
 
         // 3. Files, each written whole beside its target (temporary file, fsync) but not yet in place,
         // and the journal that finishes them if this process dies after the state commits.
@@ -161,13 +184,7 @@ enum Restore {
         var fileReport: JSONValue = .null
         var staged: (restorer: WorkspaceRestore, files: WorkspaceRestore.Staged, journal: RestoreJournal)?
         var held: RestoreJournal.Held?
-        // Held until the files are in place and the journal is gone (RestoreTurn).
-        var turn: LockedFile?
-        defer { withExtendedLifetime(turn) {} }
         if withFiles, let scope = choice.document.fileScope {
-            // Restores of this workflow's files take turns: from the plan, made against the
-            // files as they are, to the files in place.
-            turn = try await RestoreTurn.take(workflowID: id, stateDirectory: hub.stateDirectory)
             // An older restore of this workflow that could not be finished is replaced by this one.
             InterruptedRestores(hub: hub).supersede(workflowID: id)
             let workspace = WorkspaceFiles(workspace: current.workspace, stateDirectory: hub.stateDirectory)

@@ -53,7 +53,9 @@ enum TakeCheckpoint {
             unchanged file is not stored again. Globs are relative to the workspace: absolute paths and .. are \
             PATH_NOT_ALLOWED; symbolic links are skipped, never followed; the state directory is never captured; \
             more than 5000 files or 512 MiB is INVALID_PARAMETERS. The newest checkpoint_retention (20) per workflow \
-            are kept. Taking one does not change the workflow, so state_version stays; checkpoint_created is published.
+            are kept. Files are read between two restores of the workflow's files, never while one puts them in place \
+            (it waits for the restore). Taking one does not change the workflow, so state_version stays; \
+            checkpoint_created is published.
             """,
         example:
             "coordination-hub workflow_123 checkpoint '{\"name\": \"before_critical_phase\", \"include_files\": true, \"validate_state\": true}'",
@@ -68,6 +70,15 @@ enum TakeCheckpoint {
             throw HubError.parameter(
                 "name", "must not be 'latest' (it names the newest checkpoint) nor start with 'chkpt_' (ids do)",
                 suggestions: ["Choose another name, e.g. before_\(name)"])
+        }
+        // A capture of files takes the workflow's restore turn (RestoreTurn), waited for holding
+        // nothing, and keeps it until the checkpoint is stored (its write may read a file again):
+        // it sees the files before a restore or after it, never a mix of two checkpoints' files
+        // while one is put in place. Everything it reads, the workspace too, is read within it.
+        var turn: LockedFile?
+        defer { withExtendedLifetime(turn) {} }
+        if p.includeFiles?.capturesAnything == true {
+            turn = try await RestoreTurn.take(workflowID: id, stateDirectory: hub.stateDirectory)
         }
         // Read what the capture needs: the workflow, its declared files, the previous capture's stamps.
         let (workflow, declared, previous, facts) = try await context.store.read {

@@ -7,7 +7,10 @@ import HubCore
 /// one workflow that overlapped committed their states in one order and put their files in
 /// place in the other, or planned against files the other was replacing: the workspace was
 /// left out of step with the restored state, or mixed from two checkpoints, and both answered
-/// success.
+/// success. A checkpoint that captures files takes it too, from its read of the workflow until
+/// it is stored: read while a restore renamed files into place, it held a mix of two
+/// checkpoints' files. A risky task's automatic checkpoint, taken in the claim's transaction,
+/// only tries it.
 ///
 /// Lock order: a restore waits for its turn holding nothing (no transaction, no journal) and
 /// takes its journals' locks and the store's transactions within it. A pass over interrupted
