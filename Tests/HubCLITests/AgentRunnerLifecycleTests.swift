@@ -14,6 +14,17 @@ import Testing
 /// The agent runner's start and end, and what it does with a refused evidence check, as a
 /// user runs it: driven by its log lines (standard error) and the store.
 @Suite(.timeLimit(.minutes(2))) struct AgentRunnerLifecycleTests {
+    /// A git repository with a committer configured, in `directory`.
+    static func initRepository(in directory: String) throws {
+        let git = Process()
+        git.executableURL = URL(fileURLWithPath: "/bin/sh")
+        git.arguments = ["-c", "git init -q . && git config user.email t@t && git config user.name t"]
+        git.currentDirectoryURL = URL(fileURLWithPath: directory)
+        try git.run()
+        git.waitUntilExit()
+        try #require(git.terminationStatus == 0, "git init failed")
+    }
+
     /// The next line holding one of `texts`, or `nil` when the output ended first.
     static func firstOf(_ texts: [String], in lines: inout LineStream) async -> String? {
         while let line = await lines.next() {
@@ -59,13 +70,7 @@ import Testing
     @Test func aTaskAskingForACommitGetsTheWorkspacesHead() async throws {
         let s = try DispatchSandbox("agent-commit", environment: ["COORDINATION_HUB_HEARTBEAT_INTERVAL": "1s"])
         defer { s.remove() }
-        let git = Process()
-        git.executableURL = URL(fileURLWithPath: "/bin/sh")
-        git.arguments = ["-c", "git init -q . && git config user.email t@t && git config user.name t"]
-        git.currentDirectoryURL = URL(fileURLWithPath: s.directory.path)
-        try git.run()
-        git.waitUntilExit()
-        try #require(git.terminationStatus == 0, "git init failed")
+        try Self.initRepository(in: s.directory.path)
         try s.succeed(
             "wc", "create",
             #"{"phases": [{"name": "p", "tasks": [{"task_id": "cm", "role": "code", "evidence": {"commit": true}, "command": "git commit -q --allow-empty -m work"}]}]}"#
@@ -123,13 +128,7 @@ import Testing
     @Test func aRetryDoesNotTakeAnotherTasksCommitAsItsEvidence() async throws {
         let s = try DispatchSandbox("agent-commit-retry", environment: ["COORDINATION_HUB_HEARTBEAT_INTERVAL": "1s"])
         defer { s.remove() }
-        let git = Process()
-        git.executableURL = URL(fileURLWithPath: "/bin/sh")
-        git.arguments = ["-c", "git init -q . && git config user.email t@t && git config user.name t"]
-        git.currentDirectoryURL = URL(fileURLWithPath: s.directory.path)
-        try git.run()
-        git.waitUntilExit()
-        try #require(git.terminationStatus == 0, "git init failed")
+        try Self.initRepository(in: s.directory.path)
         try s.succeed(
             "wt", "create",
             #"{"phases": [{"name": "p", "tasks": [{"task_id": "commits", "role": "code", "command": "echo a > a.txt && git add a.txt && git commit -q -m a"}, {"task_id": "nocommit", "role": "code", "depends_on": ["commits"], "max_retries": 1, "evidence": {"commit": true}, "command": "true"}]}]}"#
