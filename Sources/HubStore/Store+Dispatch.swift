@@ -53,6 +53,8 @@ public protocol DispatchReader {
     func lingeringHolds(now: Int64) throws -> (files: Set<String>, resources: [String: Int])
     /// The pools of those workflows that have one.
     func pools(of workflowIDs: [String]) throws -> [String: Set<String>]
+    /// The workflows whose pool holds `agentID`.
+    func workflowsPooling(agentID: String) throws -> [String]
     /// Available or busy agents whose last heartbeat is at or before `time`.
     func agentsSilentSince(_ time: Int64) throws -> [Agent]
     /// `ready` tasks reserved for an agent, in creation order.

@@ -440,6 +440,12 @@ extension SQLiteTransaction {
         return pools
     }
 
+    func workflowsPooling(agentID: String) throws -> [String] {
+        try String.fetchAll(
+            db.cachedStatement(sql: "SELECT workflow_id FROM workflow_pools WHERE agent_id = ? ORDER BY workflow_id"),
+            arguments: [agentID])
+    }
+
     func setPool(workflowID: String, agents: [String]) throws {
         try db.execute(sql: "DELETE FROM workflow_pools WHERE workflow_id = ?", arguments: [workflowID])
         let statement = try db.cachedStatement(

@@ -1,5 +1,4 @@
 import HubCore
-import HubStore
 
 /// `deregister-agent`: the agent leaves the pool; its work goes back to the queue (§7, §17).
 enum DeregisterAgent {
@@ -39,10 +38,10 @@ enum DeregisterAgent {
             try scope.releaseAllocations(agentID: p.agentId, reason: "agent \(p.agentId) deregistered")
             // Pools of unfinished workflows it is the last member of: an empty pool is no pool
             // (every agent may claim), so they keep it as their member, and the answer says so.
-            let open = try scope.tx.workflows(
-                WorkflowQuery(statuses: [.created, .running, .paused, .failed], limit: 100_000)
-            ).workflows.map(\.id)
-            let lastOf = try scope.tx.pools(of: open).filter { $0.value == [p.agentId] }.keys.sorted()
+            let pooling = try scope.tx.workflowsPooling(agentID: p.agentId).filter { id in
+                try scope.tx.workflow(id).map { !$0.status.isTerminal } ?? false
+            }
+            let lastOf = try scope.tx.pools(of: pooling).filter { $0.value == [p.agentId] }.keys.sorted()
             try scope.tx.removeAgent(p.agentId)
             for workflowID in lastOf { try scope.tx.setPool(workflowID: workflowID, agents: [p.agentId]) }
             // §7: its unstarted reservations are released now, not by whichever dispatcher
