@@ -57,16 +57,11 @@ enum ListWorkflows {
                 }
                 query.after = WorkflowCursor(named)
             }
-            let (page, total) = try tx.workflows(query)
-            // What follows this page: more to read unless the page ended the listing.
-            var rest = query
-            rest.limit = 1
-            rest.offset = 0
-            rest.after = page.last.map(WorkflowCursor.init) ?? query.after
-            let more = try page.count == query.limit && !tx.workflows(rest).workflows.isEmpty
-            return (page, total, more)
+            // One row past the page tells whether more follow.
+            query.limit += 1
+            let (rows, total) = try tx.workflows(query)
+            return (Array(rows.prefix(query.limit - 1)), total, rows.count == query.limit)
         }
-
         let items: [JSONValue] = workflows.map { w in
             [
                 "id": .string(w.id), "name": .string(w.name), "status": .string(w.status.rawValue),
