@@ -205,7 +205,7 @@ public struct CommandLineTool: Sendable {
             // Retention holds with no server running: the command line applies it when due (§10).
             // Its failure must not turn the operation's answer into an error. Not with a retention
             // period given for this call only (--set): that removed everyone's events by it.
-            if !invocation.overrides.contains(where: { $0.0 == "event_retention" }) {
+            if !invocation.setsEventRetention {
                 _ = try? await hub.enforceRetention()
             }
             try? await hub.store.close()

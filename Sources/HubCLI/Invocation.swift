@@ -11,6 +11,10 @@ struct Invocation {
     var token: String?
     var help = false
     var overrides: [(String, String)] = []
+
+    /// Whether `--set` gives this call a retention period of its own: such a call runs no
+    /// retention, which would remove everyone's events by it (the command line and `mcp`).
+    var setsEventRetention: Bool { overrides.contains { $0.0 == "event_retention" } }
     var words: [String] = []
     /// Everything after the `agent` command word, for ``AgentOptionsParser``.
     var agentArguments: [String]?

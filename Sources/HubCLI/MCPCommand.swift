@@ -72,7 +72,7 @@ extension CommandLineTool {
             performer: hub, description: "state directory \(stateDirectory)",
             // Retention holds as it does for the command line: applied when due after a call, and
             // not by a retention period given to this process only (--set).
-            afterCall: { [oneCall = invocation.overrides.contains { $0.0 == "event_retention" }] in
+            afterCall: { [oneCall = invocation.setsEventRetention] in
                 if !oneCall { _ = try? await hub.enforceRetention() }
             }, close: { try? await hub.store.close() })
     }
