@@ -25,6 +25,7 @@ public enum MigrationHistory {
         (18, "workflow_finalized_at"),
         (19, "task_head_before"),
         (20, "task_verified_evidence"),
+        (21, "agent_silent_at"),
     ]
 
     /// The identifier a store records for a step, e.g. `0001_workflows_phases_tasks_events`.

@@ -55,8 +55,9 @@ public protocol DispatchReader {
     func pools(of workflowIDs: [String]) throws -> [String: Set<String>]
     /// The workflows whose pool holds `agentID`.
     func workflowsPooling(agentID: String) throws -> [String]
-    /// Available or busy agents whose last heartbeat is at or before `time`.
-    func agentsSilentSince(_ time: Int64) throws -> [Agent]
+    /// Available or busy agents silent by `time` (their ``Agent/silentAt`` at or before it), and
+    /// those recorded without a `silentAt` whose last heartbeat is at or before `unrecordedSince`.
+    func agentsSilent(by time: Int64, unrecordedSince: Int64) throws -> [Agent]
     /// `ready` tasks reserved for an agent, in creation order.
     func reservedTasks() throws -> [WorkTask]
     /// Queued and granted resource requests, in arrival order.
@@ -68,10 +69,12 @@ public protocol DispatchReader {
     /// Running tasks whose own timeout is at or before `now`.
     func overdueTasks(now: Int64) throws -> [WorkTask]
     /// Whether any of the reads the dispatcher's sweep makes would find something:
-    /// `agentsSilentSince(silentSince)`, `expiredLeases(now: leasesExpiredBy)`,
-    /// `overdueTasks(now:)`, `reservedTasks()` or `liveAllocations()`. One look instead of
-    /// five, for every dispatcher operation, most of which find nothing due.
-    func sweepHasWork(silentSince: Int64, leasesExpiredBy: Int64, now: Int64) throws -> Bool
+    /// `agentsSilent(by: agentsSilentBy, unrecordedSince: unrecordedSilentSince)`,
+    /// `expiredLeases(now: leasesExpiredBy)`, `overdueTasks(now:)`, `reservedTasks()` or
+    /// `liveAllocations()`. One look instead of five, for every dispatcher operation, most of
+    /// which find nothing due.
+    func sweepHasWork(agentsSilentBy: Int64, unrecordedSilentSince: Int64, leasesExpiredBy: Int64, now: Int64) throws
+        -> Bool
 }
 
 /// Writes of the agent pool and task dispatch.

@@ -394,5 +394,14 @@ enum SQLiteMigrations {
         20: """
         ALTER TABLE tasks ADD COLUMN verified_evidence TEXT;
         """,
+        // When each agent falls silent, by the heartbeat interval it was told (§7): a process
+        // with a shorter one (a one-call --set, a server configured otherwise) failed agents that
+        // were keeping to theirs. Agents recorded before it (no silent_at until next heard from)
+        // are found through the same index, under NULL.
+        21: """
+        ALTER TABLE agents ADD COLUMN silent_at INTEGER;
+        CREATE INDEX agents_by_silence ON agents(silent_at) WHERE status IN ('available','busy');
+        DROP INDEX agents_by_heartbeat;
+        """,
     ]
 }

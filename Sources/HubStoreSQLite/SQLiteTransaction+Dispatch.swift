@@ -20,13 +20,18 @@ extension SQLiteTransaction {
         try Row.fetchAll(db, sql: "SELECT \(Self.agentColumns) FROM agents ORDER BY agent_id").map(Self.agent(from:))
     }
 
-    func agentsSilentSince(_ time: Int64) throws -> [Agent] {
+    func agentsSilent(by time: Int64, unrecordedSince: Int64) throws -> [Agent] {
         try Row.fetchAll(
             db.cachedStatement(
-                sql:
-                    "SELECT \(Self.agentColumns) FROM agents WHERE status IN ('available','busy') AND last_heartbeat <= ? ORDER BY agent_id"
+                sql: """
+                    SELECT \(Self.agentColumns) FROM agents WHERE status IN ('available','busy') AND silent_at <= ?
+                    UNION ALL
+                    SELECT \(Self.agentColumns) FROM agents
+                      WHERE status IN ('available','busy') AND silent_at IS NULL AND last_heartbeat <= ?
+                    ORDER BY agent_id
+                    """
             ),
-            arguments: [time]
+            arguments: [time, unrecordedSince]
         ).map(Self.agent(from:))
     }
 
@@ -34,7 +39,7 @@ extension SQLiteTransaction {
         // A claim changes the agent's load (and so perhaps its status), a completion its
         // track record too; when the cache shows nothing else changed, only the columns that
         // did are written, and the agent's other JSON columns are not serialized again. The
-        // status is set only when it changed: setting it rewrites the heartbeat index's entry
+        // status is set only when it changed: setting it rewrites the silence index's entry
         // (the index's condition names it), one more WAL frame at commit.
         let old = cache?.agent(a.agentID)
         if let old {
@@ -67,18 +72,20 @@ extension SQLiteTransaction {
         let spend = a.spend.json.serialized()
         // Most saves change the load or the track record only: an update that leaves out the
         // indexed columns (on the condition that they are unchanged) keeps SQLite from
-        // rewriting the heartbeat index's page, one WAL frame less at commit. When the cache
+        // rewriting the silence index's page, one WAL frame less at commit. When the cache
         // shows them changed, that update would change nothing and is not tried.
-        if old == nil || (old?.status == a.status && old?.lastHeartbeat == a.lastHeartbeat) {
+        if old == nil
+            || (old?.status == a.status && old?.lastHeartbeat == a.lastHeartbeat && old?.silentAt == a.silentAt)
+        {
             try db.cachedStatement(
                 sql: """
                     UPDATE agents SET specializations = ?, max_concurrent_tasks = ?, preferred_task_types = ?,
                       registered_at = ?, current_load = ?, record = ?, budget = ?, spend = ?, runner_id = ?
-                    WHERE agent_id = ? AND status = ? AND last_heartbeat = ?
+                    WHERE agent_id = ? AND status = ? AND last_heartbeat = ? AND silent_at IS ?
                     """
             ).execute(arguments: [
                 specializations, a.maxConcurrentTasks, preferred, a.registeredAt, a.currentLoad, record, budget, spend,
-                a.runnerID, a.agentID, a.status.rawValue, a.lastHeartbeat,
+                a.runnerID, a.agentID, a.status.rawValue, a.lastHeartbeat, a.silentAt,
             ])
             if db.changesCount > 0 {
                 cache?.keep(a)
@@ -88,17 +95,17 @@ extension SQLiteTransaction {
         try db.cachedStatement(
             sql: """
                 INSERT INTO agents (agent_id, specializations, max_concurrent_tasks, preferred_task_types, status,
-                  registered_at, last_heartbeat, current_load, record, budget, spend, runner_id)
-                  VALUES (?,?,?,?,?,?,?,?,?,?,?,?)
+                  registered_at, last_heartbeat, current_load, record, budget, spend, runner_id, silent_at)
+                  VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)
                 ON CONFLICT(agent_id) DO UPDATE SET specializations = excluded.specializations,
                   max_concurrent_tasks = excluded.max_concurrent_tasks, preferred_task_types = excluded.preferred_task_types,
                   status = excluded.status, registered_at = excluded.registered_at, last_heartbeat = excluded.last_heartbeat,
                   current_load = excluded.current_load, record = excluded.record, budget = excluded.budget,
-                  spend = excluded.spend, runner_id = excluded.runner_id
+                  spend = excluded.spend, runner_id = excluded.runner_id, silent_at = excluded.silent_at
                 """
         ).execute(arguments: [
             a.agentID, specializations, a.maxConcurrentTasks, preferred, a.status.rawValue, a.registeredAt,
-            a.lastHeartbeat, a.currentLoad, record, budget, spend, a.runnerID,
+            a.lastHeartbeat, a.currentLoad, record, budget, spend, a.runnerID, a.silentAt,
         ])
         cache?.keep(a)
     }
@@ -112,7 +119,7 @@ extension SQLiteTransaction {
     /// The columns ``agent(from:)`` reads, in its order.
     static let agentColumns = ColumnReader.list([
         "agent_id", "specializations", "max_concurrent_tasks", "preferred_task_types", "registered_at", "status",
-        "last_heartbeat", "current_load", "record", "budget", "spend", "runner_id",
+        "last_heartbeat", "current_load", "record", "budget", "spend", "runner_id", "silent_at",
     ])
 
     /// An agent from a row of ``agentColumns``.
@@ -131,6 +138,7 @@ extension SQLiteTransaction {
         a.budget = Budget(json: JSONValue.stored(c.optional()))
         a.spend = Spend(json: JSONValue.stored(c.optional()))
         a.runnerID = c.optional()
+        a.silentAt = c.optional()
         return a
     }
 
@@ -407,7 +415,9 @@ extension SQLiteTransaction {
 
     /// Each test is the condition of the read it stands for, through the same index.
     static let sweepQuery = """
-        SELECT EXISTS (SELECT 1 FROM agents WHERE status IN ('available','busy') AND last_heartbeat <= ?)
+        SELECT EXISTS (SELECT 1 FROM agents WHERE status IN ('available','busy') AND silent_at <= ?)
+          OR EXISTS (SELECT 1 FROM agents WHERE status IN ('available','busy') AND silent_at IS NULL
+                       AND last_heartbeat <= ?)
           OR EXISTS (SELECT 1 FROM leases WHERE state = 'active' AND expires_at <= ?)
           OR EXISTS (SELECT 1 FROM tasks WHERE run_deadline_at IS NOT NULL AND run_deadline_at <= ?
                        AND status = 'running')
@@ -416,9 +426,12 @@ extension SQLiteTransaction {
           OR EXISTS (SELECT 1 FROM resource_allocations WHERE state IN ('queued','granted'))
         """
 
-    func sweepHasWork(silentSince: Int64, leasesExpiredBy: Int64, now: Int64) throws -> Bool {
-        try Bool.fetchOne(db.cachedStatement(sql: Self.sweepQuery), arguments: [silentSince, leasesExpiredBy, now])
-            ?? true
+    func sweepHasWork(agentsSilentBy: Int64, unrecordedSilentSince: Int64, leasesExpiredBy: Int64, now: Int64) throws
+        -> Bool
+    {
+        try Bool.fetchOne(
+            db.cachedStatement(sql: Self.sweepQuery),
+            arguments: [agentsSilentBy, unrecordedSilentSince, leasesExpiredBy, now]) ?? true
     }
 
     static let overdueTasksQuery =

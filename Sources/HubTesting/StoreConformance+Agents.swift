@@ -30,6 +30,9 @@ extension StoreConformance {
                 }
             ),
             ("cleared and set again", { $0.runnerID = "run_fourth" }),
+            // Migration 21: when the agent falls silent, by the interval it was told.
+            ("heard from and told an interval", { $0.heard(at: 5_000, heartbeatInterval: .seconds(2)) }),
+            ("told another interval at the same moment", { $0.heard(at: 5_000, heartbeatInterval: .seconds(9)) }),
         ]
         for (label, change) in steps {
             change(&agent)

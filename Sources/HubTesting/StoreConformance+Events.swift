@@ -23,20 +23,28 @@ extension StoreConformance {
     /// `sweepHasWork` is true exactly when one of the sweep's reads finds something, at
     /// times on both sides of when each kind of work falls due (whatever other cases left in
     /// the store). Each timed kind added falls due before those added earlier, so at its
-    /// own moment it alone is due: an agent silent from 5,000,000, a lease expiring at
-    /// 4,000,000, a run deadline at 3,000,000; then a request and a reservation, due at once.
+    /// own moment it alone is due: an agent silent from 6,000,000 by the interval it was told
+    /// (heard from at 1,000, so silent long before by any other), one recorded without that
+    /// moment and last heard from at 5,000,000, a lease expiring at 4,000,000, a run deadline
+    /// at 3,000,000; then a request and a reservation, due at once.
     static func sweepLook(_ store: any Store) async throws {
         func check(_ label: String) async throws {
-            for time: Int64 in [0, 2_999_999, 3_000_000, 3_999_999, 4_000_000, 4_999_999, 5_000_000, 9_000_000] {
+            let times: [Int64] = [
+                0, 2_999_999, 3_000_000, 3_999_999, 4_000_000, 4_999_999, 5_000_000, 5_999_999, 6_000_000, 9_000_000,
+            ]
+            for time in times {
                 let (look, reads, heldLook, heldReads) = try await store.read { tx in
                     let others =
-                        !(try tx.agentsSilentSince(time).isEmpty && tx.overdueTasks(now: time).isEmpty
-                        && tx.reservedTasks().isEmpty && tx.liveAllocations().isEmpty)
+                        !(try tx.agentsSilent(by: time, unrecordedSince: time).isEmpty
+                        && tx.overdueTasks(now: time).isEmpty && tx.reservedTasks().isEmpty
+                        && tx.liveAllocations().isEmpty)
                     return (
-                        try tx.sweepHasWork(silentSince: time, leasesExpiredBy: time, now: time),
+                        try tx.sweepHasWork(
+                            agentsSilentBy: time, unrecordedSilentSince: time, leasesExpiredBy: time, now: time),
                         try others || !tx.expiredLeases(now: time).isEmpty,
                         // A server that has just started holds lease expiry back: that part alone is never due.
-                        try tx.sweepHasWork(silentSince: time, leasesExpiredBy: .min, now: time),
+                        try tx.sweepHasWork(
+                            agentsSilentBy: time, unrecordedSilentSince: time, leasesExpiredBy: .min, now: time),
                         others
                     )
                 }
@@ -48,11 +56,27 @@ extension StoreConformance {
         }
         try await check("as the store is")
         try await store.write { tx in
+            var agent = Agent(agentID: "conf_sweep_told", registeredAt: 1)
+            agent.lastHeartbeat = 1_000
+            agent.silentAt = 6_000_000
+            try tx.save(agent)
+        }
+        try await check("with an agent silent from 6,000,000")
+        let silent = try await store.read { tx in
+            (
+                try tx.agentsSilent(by: 5_999_999, unrecordedSince: 9_000_000).map(\.agentID),
+                try tx.agentsSilent(by: 6_000_000, unrecordedSince: 0).map(\.agentID)
+            )
+        }
+        try expect(
+            silent.0.isEmpty && silent.1 == ["conf_sweep_told"],
+            "an agent with its silent moment is silent from it, not by its last heartbeat: \(silent)")
+        try await store.write { tx in
             var agent = Agent(agentID: "conf_sweep_agent", registeredAt: 1)
             agent.lastHeartbeat = 5_000_000
             try tx.save(agent)
         }
-        try await check("with an agent last heard from at 5,000,000")
+        try await check("and an agent recorded without it, last heard from at 5,000,000")
         try await store.write { tx in
             try tx.insert(
                 Lease(

@@ -134,6 +134,36 @@ import Testing
         #expect(failed == 0)
     }
 
+    /// An agent that holds no lease is judged by the interval it was told too: a process with a
+    /// shorter one failed an idle agent keeping to its 10s heartbeats (and released its
+    /// allocations); the agent still fails 3 of its own intervals after it was last heard from.
+    @Test func anIdleAgentIsJudgedByTheIntervalItWasTold() async throws {
+        await setUp(#"[{"name": "p", "tasks": [{"task_id": "a"}]}]"#)
+        var quick = Configuration()
+        quick.heartbeatInterval = .seconds(1)
+        let other = try t.otherProcess(configuration: quick)
+        func otherRun(_ operation: String, _ parameters: String) async -> OperationResponse {
+            await other.perform(
+                OperationRequest(
+                    workflowID: nil, operation: operation,
+                    parameters: (try? JSONParser.parse(parameters)) ?? .emptyObject))
+        }
+        func failures() async -> JSONValue? {
+            await t.run(nil, "get-events", #"{"event_types": ["failed"]}"#).result["count"]
+        }
+        await t.run(nil, "register-agent", #"{"agent_id": "x"}"#)
+        t.clock.advance(by: .seconds(20))
+        #expect(await otherRun("register-agent", #"{"agent_id": "y"}"#).succeeded)
+        #expect(await failures() == 0)
+        #expect(await t.claim("x").count == 1)
+        // Told 1s by the other process at its heartbeat: silent 3s later, by that.
+        #expect(await otherRun("heartbeat", #"{"agent_id": "y"}"#).succeeded)
+        t.clock.advance(by: .seconds(3))
+        await t.run(nil, "register-agent", #"{"agent_id": "z"}"#)
+        let failed = await t.run(nil, "get-events", #"{"event_types": ["failed"]}"#).result["events"]?.arrayValue ?? []
+        #expect(failed.map { $0["subject"] } == ["agent.y.failed"], "\(failed)")
+    }
+
     /// redistribute-tasks sets the agent it names offline for the whole hub; its work in other
     /// workflows keeps its leases. When it then falls silent it has failed as a silent agent
     /// does: its leases there lapsed with no agent.<id>.failed and no agent_failure checkpoint.

@@ -64,12 +64,29 @@ import Testing
         #expect(details == ["SEARCH tasks USING INDEX tasks_by_phase (workflow_id=? AND phase_id=?)"], "\(details)")
     }
 
+    /// Silent agents are found through the index of when each falls silent (migration 21), and
+    /// those recorded before it through the same index's NULL entries: the sweep runs before
+    /// every dispatcher operation and must not read every agent.
+    @Test func silentAgentsAreFoundThroughIndexesNotByReadingEveryAgent() throws {
+        let queries: [(String, StatementArguments)] = [
+            (SQLiteTransaction.sweepQuery, [1, 1, 1, 1]),
+            ("SELECT agent_id FROM agents WHERE status IN ('available','busy') AND silent_at <= ?", [1]),
+        ]
+        for (sql, arguments) in queries {
+            let details = try plan(sql, arguments)
+            #expect(details.contains { $0.contains("USING INDEX agents_by_silence (silent_at<?)") }, "\(details)")
+            #expect(!details.contains { $0.hasPrefix("SCAN agents") }, "\(details)")
+        }
+        let unrecorded = try plan(SQLiteTransaction.sweepQuery, [1, 1, 1, 1])
+        #expect(unrecorded.contains { $0.contains("USING INDEX agents_by_silence (silent_at=?)") }, "\(unrecorded)")
+    }
+
     /// The sweep's probe for overdue tasks, and their read, look only at running tasks past
     /// their deadline: through tasks_by_status they read every running task.
     @Test func overdueTasksAreFoundThroughTheDeadlineIndexOfRunningTasks() throws {
         let queries: [(String, StatementArguments)] = [
             (SQLiteTransaction.overdueTasksQuery, [1]),
-            (SQLiteTransaction.sweepQuery, [1, 1, 1]),
+            (SQLiteTransaction.sweepQuery, [1, 1, 1, 1]),
         ]
         for (sql, arguments) in queries {
             let details = try plan(sql, arguments)

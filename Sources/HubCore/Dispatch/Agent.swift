@@ -24,6 +24,11 @@ public struct Agent: Sendable, Equatable {
     /// The runner process that holds the agent id (`run_…`, from `register-agent` or
     /// `heartbeat`'s `runner_id`); `nil` when none does. See ``registration(by:now:heartbeatInterval:)``.
     public var runnerID: String?
+    /// When the agent falls silent (§7: 3 heartbeat intervals after it was last heard from),
+    /// by the interval it was told then: the `heartbeat_interval` of the process that answered
+    /// its registration, heartbeat or claim (see ``heard(at:heartbeatInterval:)``). `nil` for an
+    /// agent recorded before the hub kept it, which is judged by the judging process's interval.
+    public var silentAt: Int64?
 
     public init(
         agentID: String, specializations: [String] = [], maxConcurrentTasks: Int = 1, preferredTaskTypes: [String] = [],
@@ -41,6 +46,15 @@ public struct Agent: Sendable, Equatable {
         self.budget = nil
         self.spend = Spend()
         self.runnerID = nil
+        self.silentAt = nil
+    }
+
+    /// Records a sign of life at `now`, answered by a process whose agents heartbeat every
+    /// `heartbeatInterval`: the agent is silent 3 of those intervals later, whatever interval
+    /// the process that judges it later has (a one-call `--set`, a server configured otherwise).
+    public mutating func heard(at now: Int64, heartbeatInterval: HubDuration) {
+        lastHeartbeat = now
+        silentAt = now + heartbeatInterval.milliseconds * 3
     }
 
     /// The budget dimensions the agent has exhausted (its wall time is its time on tasks),
@@ -68,9 +82,15 @@ public struct Agent: Sendable, Equatable {
     /// How many more tasks it may hold.
     public var freeCapacity: Int { max(0, maxConcurrentTasks - currentLoad) }
 
-    /// Whether it has been silent for `intervals` heartbeat intervals at `now`.
-    public func isSilent(now: Int64, heartbeatInterval: HubDuration, intervals: Int64 = 3) -> Bool {
-        now - lastHeartbeat >= heartbeatInterval.milliseconds * intervals
+    /// When it falls silent: ``silentAt``, or for an agent recorded without it, 3 of
+    /// `heartbeatInterval` (the judging process's) after its last heartbeat.
+    public func silentAt(defaultInterval heartbeatInterval: HubDuration) -> Int64 {
+        silentAt ?? lastHeartbeat + heartbeatInterval.milliseconds * 3
+    }
+
+    /// Whether it has been silent for 3 heartbeat intervals at `now` (``silentAt(defaultInterval:)``).
+    public func isSilent(now: Int64, heartbeatInterval: HubDuration) -> Bool {
+        now >= silentAt(defaultInterval: heartbeatInterval)
     }
 }
 

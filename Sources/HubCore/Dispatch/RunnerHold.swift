@@ -63,7 +63,7 @@ extension Agent {
     public func heldByAnotherRunner(
         holder: String, now: Int64, heartbeatInterval: HubDuration, registering: Bool
     ) -> HubError {
-        let expires = lastHeartbeat + heartbeatInterval.milliseconds * 3
+        let expires = silentAt(defaultInterval: heartbeatInterval)
         let live = isLive(now: now, heartbeatInterval: heartbeatInterval)
         let silent = HubDuration(milliseconds: now - lastHeartbeat)
         // Whole seconds, rounded up: a wait never said shorter than it is.

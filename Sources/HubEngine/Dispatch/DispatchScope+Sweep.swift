@@ -8,13 +8,19 @@ extension DispatchScope {
     /// this first, so it works with no server running. `holdingExpiry`: a server that has
     /// just started (``Hub/expiryHeldUntil``) fails no agent and ends no lease for silence yet.
     mutating func sweep(holdingExpiry: Bool = false) throws {
-        let silentSince = holdingExpiry ? Int64.min : now - leaseDuration
+        // Each agent is silent 3 intervals after it was last heard from, by the interval it was
+        // told then (``Agent/silentAt``); one recorded without it, by this process's.
+        let silentBy = holdingExpiry ? Int64.min : now
+        let unrecordedSilentSince = holdingExpiry ? Int64.min : now - leaseDuration
         let leasesDue = holdingExpiry ? Int64.min : now
-        guard try tx.sweepHasWork(silentSince: silentSince, leasesExpiredBy: leasesDue, now: now) else { return }
-        for agent in try tx.agentsSilentSince(silentSince) {
-            // Silent by this process's heartbeat_interval, but holding a lease that runs on (given
-            // by a process with a longer one: a one-call --set, a server configured otherwise):
-            // the agent was told it had until then, and failing it now took its work early.
+        guard
+            try tx.sweepHasWork(
+                agentsSilentBy: silentBy, unrecordedSilentSince: unrecordedSilentSince, leasesExpiredBy: leasesDue,
+                now: now)
+        else { return }
+        for agent in try tx.agentsSilent(by: silentBy, unrecordedSince: unrecordedSilentSince) {
+            // Silent, but holding a lease that runs on (given or renewed by a process with a longer
+            // interval than the agent was last told): the agent was told it had until then.
             guard try !tx.activeLeases(agentID: agent.agentID).contains(where: { $0.expiresAt > now }) else {
                 continue
             }
@@ -26,7 +32,7 @@ extension DispatchScope {
             // elsewhere and fell silent has failed as a silent agent does: its leases lapsed
             // with no agent.<id>.failed and no checkpoint.
             if !failedNow.contains(lease.agentID), let agent = try tx.agent(lease.agentID), agent.status == .offline,
-                agent.lastHeartbeat <= silentSince
+                agent.silentAt(defaultInterval: configuration.heartbeatInterval) <= silentBy
             {
                 failedNow.insert(lease.agentID)
                 try fail(agent, reason: "offline holding leases, no heartbeat for 3 intervals")

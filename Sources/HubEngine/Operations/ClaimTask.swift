@@ -188,7 +188,7 @@ enum ClaimTask {
             // A claim is a sign of life (§7: agents *silent* for 3 intervals fail): an agent whose
             // last heartbeat was long ago lost the lease it had just been given, before the
             // lease's own lease_expires_at, at the next sweep.
-            if !claimed.isEmpty { agent.lastHeartbeat = scope.now }
+            if !claimed.isEmpty { agent.heard(at: scope.now, heartbeatInterval: scope.configuration.heartbeatInterval) }
             try scope.tx.save(agent)
             return (agent, claimed, overdue)
         }

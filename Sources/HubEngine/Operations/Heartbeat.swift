@@ -64,7 +64,7 @@ enum Heartbeat {
                 agent.runnerID = holder
             }
             let returning = !stopping && (agent.status == .unresponsive || agent.status == .offline)
-            agent.lastHeartbeat = scope.now
+            agent.heard(at: scope.now, heartbeatInterval: scope.configuration.heartbeatInterval)
             let usage = p.usage?.spend ?? Spend()
             agent.spend.add(usage)
             if returning { agent.status = agent.currentLoad >= agent.maxConcurrentTasks ? .busy : .available }

@@ -32,7 +32,7 @@ enum RegisterAgent {
         summary: "Register an agent (or update one): its roles and how many tasks it may hold.",
         discussion: """
             Re-registering keeps the agent's track record and leases and brings an unresponsive or offline agent back. \
-            An agent silent for 3 heartbeat intervals becomes unresponsive: its leases are revoked and its tasks go back to the queue. \
+            An agent silent for 3 heartbeat intervals (of the interval its last registration, heartbeat or claim was answered with) becomes unresponsive: its leases are revoked and its tasks go back to the queue. \
             The result's heartbeat_interval is the hub's (a duration such as "30s"): heartbeat more often than that. \
             With runner_id, one runner process at a time holds the agent id: another runner_id is refused with VERSION_CONFLICT \
             (error.context: agent_id, the holder's runner_id, last_heartbeat, retry_after) while the agent is live, that is \
@@ -69,7 +69,7 @@ enum RegisterAgent {
             if let max = p.maxConcurrentTasks { agent.maxConcurrentTasks = max }
             if let preferred = p.preferredTaskTypes { agent.preferredTaskTypes = preferred }
             if let budget = p.budget { agent.budget = Budget(json: budget) }
-            agent.lastHeartbeat = scope.now
+            agent.heard(at: scope.now, heartbeatInterval: interval)
             agent.status = agent.currentLoad >= agent.maxConcurrentTasks ? .busy : .available
             try scope.tx.save(agent)
             let event = try scope.emitAgent(
