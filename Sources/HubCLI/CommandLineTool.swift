@@ -136,6 +136,19 @@ public struct CommandLineTool: Sendable {
         if let serveArguments = invocation.serveArguments {
             return await runServer(serveArguments, invocation: invocation, pretty: pretty)
         }
+        // `mcp create …` or `openapi x` read as a workflow named mcp: say what the command takes.
+        if let command = words.first, ["mcp", "openapi"].contains(command), words.count > 1 {
+            let usage =
+                command == "mcp"
+                ? "coordination-hub mcp [--state-dir DIR] [--hub URL] [--token T] [--set KEY=VALUE]"
+                : "coordination-hub openapi"
+            return emitError(
+                HubError(
+                    .invalidArguments,
+                    "\(command) takes no arguments, got \(words.dropFirst().map { "'\($0.prefix(64))'" }.joined(separator: " "))",
+                    details: "'\(command)' is a command, not a workflow id.", suggestions: ["Usage: \(usage)"]),
+                operation: command, workflowID: nil, pretty: pretty, exit: 2)
+        }
         if words.first == "mcp" && words.count == 1 {
             return runMCP(arguments: arguments, pretty: pretty)
         }

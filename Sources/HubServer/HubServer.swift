@@ -56,9 +56,16 @@ public struct HubServer: Sendable {
         return max(16, files - 256)
     }
 
-    /// Hosts that need no authentication to serve on (§13).
+    /// Hosts that need no authentication to serve on (§13): `localhost`, `::1`, and IPv4
+    /// literals `127.x.x.x`. A name that merely begins with `127.` (`127.lan-box.example`) is a
+    /// DNS name, which may resolve to any address.
     public static func isLoopback(_ host: String) -> Bool {
-        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+        if host == "localhost" || host == "::1" { return true }
+        let parts = host.split(separator: ".", omittingEmptySubsequences: false)
+        return parts.count == 4 && parts[0] == "127"
+            && parts.allSatisfy { part in
+                (1...3).contains(part.count) && part.allSatisfy { ("0"..."9").contains($0) } && UInt8(part) != nil
+            }
     }
 
     /// The Hummingbird application; `onRunning` receives the bound port (useful with port 0).
@@ -154,6 +161,13 @@ extension HubServer {
     /// What to tell the user when the server could not listen at `host`:`port` (the address
     /// given to `serve`, so `INVALID_ARGUMENTS`); `nil` for any other error.
     static func bindFailure(_ error: any Error, host: String, port: Int) -> HubError? {
+        if let unknown = error as? SocketAddressError.UnknownHost {
+            return HubError(
+                .invalidArguments, "Cannot serve on \(host.prefix(64)): the name does not resolve to an address",
+                details: "The resolver said: \(unknown.errorDescription).",
+                context: ["host": .string(String(host.prefix(256))), "port": .count(port)],
+                suggestions: ["Serve on an address such as 127.0.0.1, or on a name this machine resolves"])
+        }
         guard let failure = error as? IOError else { return nil }
         switch failure.errnoCode {
         case EADDRINUSE:

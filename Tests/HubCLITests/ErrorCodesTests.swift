@@ -41,6 +41,19 @@ import Testing
         }
     }
 
+    /// `mcp create '{…}'` was read as an operation on a workflow named mcp (INVALID_WORKFLOW_ID),
+    /// `mcp foo` as an unknown operation: the command takes options only, and says so.
+    @Test(arguments: [["mcp", "create", #"{"phases": ["a"]}"#], ["mcp", "foo"], ["openapi", "x"]])
+    func wordsAfterACommandThatTakesNoneSayWhatItTakes(_ arguments: [String]) throws {
+        let hub = try Self.sandbox("args-command-words")
+        defer { hub.remove() }
+        try hub.expectUnchanged {
+            let error = try hub.fail(arguments, code: "INVALID_ARGUMENTS", exit: 2)
+            let message = error["message"]?.stringValue ?? ""
+            #expect(message.hasPrefix("\(arguments[0]) takes no arguments"), "\(message)")
+        }
+    }
+
     @Test func anUnknownOperationSuggestsTheNearestOne() throws {
         let hub = try Self.sandbox("args-suggest")
         defer { hub.remove() }

@@ -422,6 +422,16 @@ import Testing
         defer { s.remove() }
         let error = try s.fail(["serve", "--host", "0.0.0.0"], code: "INVALID_ARGUMENTS", exit: 2)
         #expect(error["message"]?.stringValue?.contains("without an admin token") == true)
+        // A DNS name that begins with 127. may resolve to any address: only IPv4 literals count.
+        for name in ["127.lan-box.invalid", "127.0.0.1.example", "127.+0.0.1"] {
+            let refused = try s.fail(["serve", "--host", name], code: "INVALID_ARGUMENTS", exit: 2)
+            #expect(refused["message"]?.stringValue?.contains("without an admin token") == true, "\(name)")
+        }
+        // A name that does not resolve is the command line's mistake, not a bug of the hub.
+        let unknown = try s.fail(
+            ["serve", "--host", "nosuchhost.invalid", "--port", "0", "--admin-token", "abcdefghijklmnopqrst"],
+            code: "INVALID_ARGUMENTS", exit: 2)
+        #expect(unknown["message"]?.stringValue?.contains("does not resolve") == true, "\(unknown)")
         try s.fail(["serve", "--port", "99999"], code: "INVALID_ARGUMENTS", exit: 2)
         try s.fail(["serve", "--host", "0.0.0.0", "--admin-token", "short"], code: "INVALID_ARGUMENTS", exit: 2)
         // An empty or blank token (an unset variable) is refused, not taken as "open".

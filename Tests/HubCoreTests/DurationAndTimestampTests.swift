@@ -17,6 +17,26 @@ import Testing
         #expect(HubDuration(parsing: text) == nil)
     }
 
+    /// The parameter schemas (OpenAPI, MCP tool inputs) say what a duration is with a pattern
+    /// and a length: a client that trusts them must not meet a refusal, nor be kept from a
+    /// duration the hub takes. `5 s` and `1 h 15 m` matched the pattern and were refused;
+    /// `.5h` and `1.h` were taken and did not match.
+    @Test(
+        arguments: [
+            "5s", "1h 15m", "1h15m", "1.5h", " 30s ", "\t2m\n", "1h  15m", "5 s", "1 h 15 m", ".5h", "1.h", "1..5h",
+            "1.2.3s", "1m s", "1mss", "5", "", "1e9d", String(repeating: "1s", count: 32),
+            String(repeating: "1s", count: 33),
+        ])
+    func theSchemaPatternAgreesWithTheParser(_ text: String) throws {
+        let schema = Schema.duration().json
+        let pattern = try #require(schema["pattern"]?.stringValue)
+        let maxLength = try #require(schema["maxLength"]?.intValue)
+        let regex = try NSRegularExpression(pattern: pattern)
+        let whole = NSRange(text.startIndex..., in: text)
+        let matches = regex.firstMatch(in: text, range: whole) != nil && text.count <= Int(maxLength)
+        #expect(matches == (HubDuration(parsing: text) != nil), "\(text.debugDescription)")
+    }
+
     @Test(
         arguments: [(0, "0s"), (250, "250ms"), (4_500_000, "1h 15m"), (90_061_001, "1d 1h 1m 1s 1ms")]
             as [(Int64, String)])

@@ -1,4 +1,8 @@
 extension Schema {
+    /// What ``HubDuration/read(_:)`` accepts: parts of digits (with a fraction after a digit) and a
+    /// unit written together, separated by spaces, with whitespace around.
+    public static let durationPattern = "^\\s*[0-9]+(\\.[0-9]+)?(ms|s|m|h|d)( *[0-9]+(\\.[0-9]+)?(ms|s|m|h|d))*\\s*$"
+
     /// The schema as a JSON Schema document (draft 2020-12, as OpenAPI 3.1 and MCP use).
     public var json: JSONValue {
         var out: JSONValue = .emptyObject
@@ -8,7 +12,9 @@ extension Schema {
             if let enumValues { out["enum"] = .strings(enumValues) }
             if let format {
                 switch format {
-                case .duration: out["pattern"] = "^\\s*([0-9]+(\\.[0-9]+)?\\s*(ms|s|m|h|d)\\s*)+$"
+                case .duration:
+                    out["pattern"] = .string(Self.durationPattern)
+                    if maxLength == nil { out["maxLength"] = .count(HubDuration.maximumTextLength) }
                 case .dateTime: out["format"] = "date-time"
                 case .id: out["pattern"] = "^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$"
                 }

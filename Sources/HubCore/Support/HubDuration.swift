@@ -28,6 +28,9 @@ public struct HubDuration: Sendable, Hashable, Comparable, CustomStringConvertib
         self = value
     }
 
+    /// The longest duration text read, whitespace around it aside.
+    public static let maximumTextLength = 64
+
     /// The longest duration held, in milliseconds (about 285,000 years).
     public static let maximumMilliseconds: Double = 9.0e15
 
@@ -43,13 +46,18 @@ public struct HubDuration: Sendable, Hashable, Comparable, CustomStringConvertib
     public static func read(_ text: String) -> Reading {
         var total: Double = 0
         var chars = Substring(text.trimmingCharactersInSpaces())
-        guard !chars.isEmpty, chars.count <= 64 else { return .malformed }
+        guard !chars.isEmpty, chars.count <= maximumTextLength else { return .malformed }
         var sawPart = false
         while !chars.isEmpty {
             chars = chars.drop { $0 == " " }
             if chars.isEmpty { break }
             let number = chars.prefix { $0.isASCII && ($0.isNumber || $0 == ".") }
-            guard !number.isEmpty, let value = Double(number) else { return .malformed }
+            // Digits, and a fraction only after a digit and with digits: what the parameter
+            // schemas' pattern says (``Schema/durationPattern``), so `.5h` and `1.h` are not durations.
+            let parts = number.split(separator: ".", omittingEmptySubsequences: false)
+            guard parts.count <= 2, parts.allSatisfy({ !$0.isEmpty }), let value = Double(number) else {
+                return .malformed
+            }
             chars = chars.dropFirst(number.count)
             let unitText = chars.prefix { $0.isASCII && $0.isLetter }
             chars = chars.dropFirst(unitText.count)
