@@ -393,7 +393,7 @@ import Testing
         // Not a create of a workflow named help or version, and not help or the version either.
         try hub.fail(["help", "create", #"{"phases": ["a"]}"#], code: "INVALID_ARGUMENTS", exit: 2)
         try hub.fail(["version", "create", #"{"phases": ["a"]}"#], code: "INVALID_ARGUMENTS", exit: 2)
-        try hub.fail(["openapi", "create", #"{"phases": ["a"]}"#], code: "INVALID_WORKFLOW_ID", exit: 1)
+        try hub.fail(["openapi", "create", #"{"phases": ["a"]}"#], code: "INVALID_ARGUMENTS", exit: 2)
 
         let version = try hub.run("version")
         #expect(version.status == 0)
