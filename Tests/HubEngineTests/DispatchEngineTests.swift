@@ -111,20 +111,26 @@ import Testing
         #expect(pool?["performance_metrics"]?["dead"]?["recent_performance"] == [0])
     }
 
-    /// Processes sharing a store may differ in heartbeat_interval (a one-call --set, a server
-    /// configured otherwise): one with a shorter interval failed an agent whose lease, given by
-    /// another, still ran, and took its work 86s before the expiry the agent was told.
-    @Test func anAgentIsNotFailedBeforeTheLeaseItWasGivenRunsOut() async throws {
-        await setUp(#"[{"name": "p", "tasks": [{"task_id": "a"}]}]"#)
+    /// Another process on the same store whose agents heartbeat every second (a one-call
+    /// `--set heartbeat_interval=1s`): runs a hub-scoped operation there.
+    func quickerProcess() throws -> (String, String) async -> OperationResponse {
         var quick = Configuration()
         quick.heartbeatInterval = .seconds(1)
         let other = try t.otherProcess(configuration: quick)
-        func otherRun(_ operation: String, _ parameters: String) async -> OperationResponse {
+        return { operation, parameters in
             await other.perform(
                 OperationRequest(
                     workflowID: nil, operation: operation,
                     parameters: (try? JSONParser.parse(parameters)) ?? .emptyObject))
         }
+    }
+
+    /// Processes sharing a store may differ in heartbeat_interval (a one-call --set, a server
+    /// configured otherwise): one with a shorter interval failed an agent whose lease, given by
+    /// another, still ran, and took its work 86s before the expiry the agent was told.
+    @Test func anAgentIsNotFailedBeforeTheLeaseItWasGivenRunsOut() async throws {
+        await setUp(#"[{"name": "p", "tasks": [{"task_id": "a"}]}]"#)
+        let otherRun = try quickerProcess()
         await t.run(nil, "register-agent", #"{"agent_id": "x"}"#)
         let l = lease(try #require(await t.claim("x").first))
         t.clock.advance(by: .seconds(5))
@@ -139,15 +145,7 @@ import Testing
     /// allocations); the agent still fails 3 of its own intervals after it was last heard from.
     @Test func anIdleAgentIsJudgedByTheIntervalItWasTold() async throws {
         await setUp(#"[{"name": "p", "tasks": [{"task_id": "a"}]}]"#)
-        var quick = Configuration()
-        quick.heartbeatInterval = .seconds(1)
-        let other = try t.otherProcess(configuration: quick)
-        func otherRun(_ operation: String, _ parameters: String) async -> OperationResponse {
-            await other.perform(
-                OperationRequest(
-                    workflowID: nil, operation: operation,
-                    parameters: (try? JSONParser.parse(parameters)) ?? .emptyObject))
-        }
+        let otherRun = try quickerProcess()
         func failures() async -> JSONValue? {
             await t.run(nil, "get-events", #"{"event_types": ["failed"]}"#).result["count"]
         }
