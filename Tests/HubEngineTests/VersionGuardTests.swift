@@ -44,6 +44,9 @@ import Testing
         let refused = await t.hub.perform(OperationRequest(workflowID: "w1", operation: name, parameters: parameters))
         #expect(refused.errorCode == "VERSION_CONFLICT", "\(refused.json)")
         #expect(refused.error?.context?["current_version"] == .int(before))
+        // One refusal for every operation: checkpoint's own lacked these.
+        #expect(refused.error?.context?["expected_version"] == .int(before + 7), "\(refused.json)")
+        #expect(refused.error?.details?.isEmpty == false, "\(refused.json)")
         #expect(await version() == .int(before))
         #expect(await t.run(nil, "get-events", #"{"order": "desc", "limit": 1}"#).result["events"] == events)
     }

@@ -105,7 +105,7 @@ enum Restore {
                     throw HubError.invalidTransition(
                         operation: "restore", workflowID: id, current: workflow.status, archived: true, allowed: [])
                 }
-                try checkVersion(workflow, expected)
+                try workflow.check(ifVersion: expected)
                 let choice = try resolver.resolve(reference, in: tx)
                 var contents: [String: [UInt8]] = [:]
                 if withFiles {
@@ -336,7 +336,7 @@ enum Restore {
         let rootCause = Mutation.causeOfChanges
         let change = try await context.store.write { tx -> (RestorePlan, Workflow, [String]?, String) in
             guard let workflow = try tx.workflow(id) else { throw HubError.workflowNotFound(id) }
-            try checkVersion(workflow, expected)
+            try workflow.check(ifVersion: expected)
             if workflow.archived {
                 throw HubError.invalidTransition(
                     operation: source, workflowID: id, current: workflow.status, archived: true, allowed: [])
@@ -494,15 +494,6 @@ enum Restore {
             "To bring it back on purpose, restore it by hand: coordination-hub \(workflow.id) restore '{\"checkpoint_id\": \"latest\"}'"
         )
         return error
-    }
-
-    static func checkVersion(_ workflow: Workflow, _ expected: Int64?) throws(HubError) {
-        guard let expected, expected != workflow.stateVersion else { return }
-        throw HubError(
-            .versionConflict, "Workflow \(workflow.id) is at state_version \(workflow.stateVersion), not \(expected)",
-            details: "Someone changed the workflow since you read it; nothing was changed.",
-            context: ["current_version": .int(workflow.stateVersion), "expected_version": .int(expected)],
-            suggestions: ["Read it again with 'get-status' and retry with if_version \(workflow.stateVersion)"])
     }
 
     /// Runs each dependency's `check_command` in the workspace; any failure is `DEPENDENCY_UNAVAILABLE`.

@@ -134,12 +134,7 @@ enum TakeCheckpoint {
         let files = captured
         let taken = try await context.store.write { tx in
             guard let current = try tx.workflow(id) else { throw HubError.workflowNotFound(id) }
-            if let expected, expected != current.stateVersion {
-                throw HubError(
-                    .versionConflict, "Workflow \(id) is at state_version \(current.stateVersion), not \(expected)",
-                    context: ["current_version": .int(current.stateVersion)],
-                    suggestions: ["Read it again with 'get-status' and retry with if_version \(current.stateVersion)"])
-            }
+            try current.check(ifVersion: expected)
             let name = p.name ?? "manual_\(current.stateVersion)"
             let taken = try CheckpointCapture.take(
                 tx: tx, workflow: current, trigger: .manual, name: name, now: now, ids: ids, keep: keep, files: files,
