@@ -153,6 +153,22 @@ import Testing
         #expect(restored.result["requeued_tasks"] == ["migrate"])
     }
 
+    /// The hub names the checkpoint before_<task_id>, longer than an id when the task's id is
+    /// one of the longest: restore by that name was refused, "longer than 128 characters".
+    @Test func theCheckpointOfARiskyTaskWithTheLongestIDIsRestoredByItsName() async throws {
+        let task = String(repeating: "t", count: Identifier.maximumLength)
+        await t.run(
+            "w1", "create",
+            "{\"phases\": [{\"name\": \"p\", \"tasks\": [{\"task_id\": \"\(task)\", \"risky\": true}]}]}")
+        await t.run("w1", "start")
+        await t.run(nil, "register-agent", #"{"agent_id": "ag"}"#)
+        #expect(await claim("ag")?["task_id"] == .string(task))
+        #expect(await names() == ["before_\(task)"])
+        let restored = await t.run("w1", "restore", "{\"name\": \"before_\(task)\", \"strategy\": \"rollback\"}")
+        #expect(restored.succeeded, "\(restored.json)")
+        #expect(restored.result["requeued_tasks"] == .strings([task]))
+    }
+
     /// A risky task declaring a directory had an empty "before" checkpoint (the directory was
     /// skipped, and nothing said so): its rollback restored nothing. The directory's files are captured.
     @Test func aRiskyTaskDeclaringADirectoryHasItsFilesCaptured() async throws {

@@ -47,6 +47,11 @@ public struct CheckpointFile: Sendable, Equatable {
 /// `document` holds the exact bytes that were checksummed; ``isValid`` hashes them again,
 /// so one flipped byte anywhere in the stored snapshot is detected.
 public struct Checkpoint: Sendable, Equatable {
+    /// Longest name a checkpoint may have. A name given to `checkpoint` is an id (128), but the
+    /// hub's own prefix one (`before_<task_id>`, `timeout_<task_id>`, `agent_failure_<agent_id>`,
+    /// up to 142), and a bundle may carry names up to this: every one can be restored by name.
+    public static let maximumNameLength = 255
+
     public var checkpointID: String
     public var workflowID: String
     public var name: String

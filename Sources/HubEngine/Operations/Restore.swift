@@ -16,11 +16,13 @@ enum Restore {
             .init(
                 "checkpoint_id",
                 .string("A chkpt_… id, 'latest', or a checkpoint name. Defaults to 'latest'.", maxLength: 256)),
+            // Not an id: the hub names checkpoints before_<task_id> and agent_failure_<agent_id>,
+            // longer than an id may be, and those must be named here too.
             .init(
                 "name",
-                .id(
-                    "The newest checkpoint with this name; when it is corrupt (and auto_recovery is on), the newest valid checkpoint before it, of any name."
-                )),
+                .name(
+                    "The newest checkpoint with this name; when it is corrupt (and auto_recovery is on), the newest valid checkpoint before it, of any name.",
+                    maxLength: Checkpoint.maximumNameLength)),
             .init("latest", .boolean("The newest checkpoint (the same as checkpoint_id 'latest').")),
             .init(
                 "strategy",

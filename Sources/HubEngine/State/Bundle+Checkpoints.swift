@@ -222,7 +222,8 @@ extension StateBundle {
     /// it becomes a file name in the export, so no separator, dot or other character.
     static func isSafeName(_ name: String) -> Bool {
         let bytes = name.utf8
-        guard let first = bytes.first, bytes.count <= 255, first != UInt8(ascii: "_"), first != UInt8(ascii: "-")
+        guard let first = bytes.first, bytes.count <= Checkpoint.maximumNameLength, first != UInt8(ascii: "_"),
+            first != UInt8(ascii: "-")
         else { return false }
         return name != "latest"
             && bytes.allSatisfy { b in
