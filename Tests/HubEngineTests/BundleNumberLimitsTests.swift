@@ -141,7 +141,7 @@ import Testing
         let status = await t.run("w1", "get-status", #"{"include_metrics": true}"#)
         #expect(status.succeeded, "\(status.json)")
         let refused = await t.run("w1", "resume")
-        #expect(refused.errorCode == "INVALID_PARAMETERS", "\(refused.json)")
+        #expect(refused.errorCode == "INVALID_TRANSITION", "\(refused.json)")
         let longestText = HubDuration(milliseconds: WorkflowSnapshot.longestDuration).description
         #expect(refused.error?.recoverySuggestions.first?.contains("\"\(longestText)\"") == true, "\(refused.json)")
     }

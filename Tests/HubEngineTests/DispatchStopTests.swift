@@ -292,7 +292,7 @@ import Testing
         t.clock.advance(by: .seconds(3))
         #expect(await state("w1")?["status"] == "failed")
         let refused = await t.run("w1", "resume")
-        #expect(refused.errorCode == "INVALID_PARAMETERS", "\(refused.json)")
+        #expect(refused.errorCode == "INVALID_TRANSITION", "\(refused.json)")
         #expect(await state("w1")?["status"] == "failed")
         #expect(await t.run("w1", "resume", #"{"timeout": "1m"}"#).succeeded)
         await t.run(nil, "register-agent", #"{"agent_id": "ag"}"#)

@@ -32,7 +32,8 @@ enum ResumeWorkflow {
             From failed, the failed phase runs again and its failed tasks go back to ready (their attempts are kept). \
             resume_from_phase (number or name) continues from that phase instead: a later phase skips the ones between; \
             an earlier one runs again from there, with the failed and skipped tasks of every phase from it on back to ready \
-            (completed tasks stay completed).
+            (completed tasks stay completed). A workflow that has run for its whole timeout already (paused time excluded) \
+            would time out at once: without a longer timeout, resume refuses it with INVALID_TRANSITION.
             """,
         example: "coordination-hub workflow_123 resume '{\"resume_from_phase\": 2}'",
         handler: run)
@@ -63,11 +64,18 @@ enum ResumeWorkflow {
                     throw HubError.parameter(
                         "timeout", "is \(timeout), and workflow \(id) \(problem)", suggestions: [suggestion])
                 }
+                // No parameter to blame: the workflow as it stands cannot run on (a bundle loaded
+                // with more running time than its timeout). Said as a transition refused from its
+                // status, with the way on: a longer timeout.
+                let machine = WorkflowLifecycle(status: m.workflow.status, archived: m.workflow.archived)
                 throw HubError(
-                    .invalidParameters, "Workflow \(id)'s timeout is \(timeout), and it \(problem)",
-                    details: "Nothing was changed. Pass a longer timeout with resume.",
+                    .invalidTransition,
+                    "Cannot resume workflow \(id) as it is: its timeout is \(timeout), and it \(problem). Pass a longer timeout with resume",
+                    details: "Nothing was changed. resume's timeout parameter sets a new running-time limit.",
                     context: [
-                        "field": "timeout", "timeout": .string(timeout.description), "ran": .string(ran.description),
+                        "current_status": .string(m.workflow.status.rawValue), "archived": .bool(m.workflow.archived),
+                        "allowed_operations": .strings(machine.allowedOperations.map(\.rawValue)),
+                        "timeout": .string(timeout.description), "ran": .string(ran.description),
                     ],
                     suggestions: [suggestion])
             }
