@@ -11,15 +11,15 @@ public struct FileStamp: Sendable, Equatable {
     public var changedNanos: Int64
     public var inode: Int64
 
-    /// The id of a set of stamps: the SHA-256 of every field of every stamp, paths in order
-    /// (each field ended by a NUL, which no path or hash contains), so checkpoints that captured
-    /// the same files in the same state share one stored set.
-    public static func setID(_ stamps: [String: FileStamp]) -> String {
+    /// The id of a set of stamps: the SHA-256 of every field of every stamp, paths in byte
+    /// order (each field ended by a NUL, which no path or hash contains), so checkpoints that
+    /// captured the same files in the same state share one stored set.
+    public static func setID(_ stamps: [PathKey: FileStamp]) -> String {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(stamps.count * 160)
-        for (path, s) in stamps.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }) {
+        for (path, s) in stamps.sorted(by: { $0.key < $1.key }) {
             for field in [
-                path, s.sha256, String(s.size), String(s.mode), String(s.modifiedNanos),
+                path.path, s.sha256, String(s.size), String(s.mode), String(s.modifiedNanos),
                 String(s.changedNanos), String(s.inode),
             ] {
                 bytes += field.utf8
@@ -53,8 +53,9 @@ public protocol CheckpointReader {
     func storedContents(_ sha256s: [String]) throws -> Set<String>
     /// The stored contents with that SHA-256, or `nil`.
     func contents(sha256: String) throws -> [UInt8]?
-    /// The stamps of the files the checkpoint captured, by path.
-    func fileStamps(checkpointID: String) throws -> [String: FileStamp]
+    /// The stamps of the files the checkpoint captured, by path (by its bytes: two names that
+    /// differ only in Unicode normalization are two files).
+    func fileStamps(checkpointID: String) throws -> [PathKey: FileStamp]
     /// Whether a stored checkpoint has the stamps with this ``FileStamp/setID(_:)`` (then
     /// their contents are stored too).
     func holdsFileSet(id: String) throws -> Bool
@@ -64,7 +65,7 @@ public protocol CheckpointReader {
 public protocol CheckpointWriter: CheckpointReader {
     /// Stores a checkpoint with the stamps of its files (whose contents must be stored
     /// already); `fileSet` is their ``FileStamp/setID(_:)``, `nil` when there are none.
-    func insert(_ checkpoint: Checkpoint, files: [String: FileStamp], fileSet: String?) throws
+    func insert(_ checkpoint: Checkpoint, files: [PathKey: FileStamp], fileSet: String?) throws
     /// Removes checkpoints (their contents stay until ``removeUnreferencedContents()``).
     func removeCheckpoints(_ ids: [String]) throws
     /// Stores contents under their SHA-256; contents already stored are left alone.
@@ -77,14 +78,14 @@ public protocol CheckpointWriter: CheckpointReader {
 
 extension CheckpointReader {
     /// Whether a stored checkpoint has exactly these stamps.
-    public func holdsFileSet(_ stamps: [String: FileStamp]) throws -> Bool {
+    public func holdsFileSet(_ stamps: [PathKey: FileStamp]) throws -> Bool {
         stamps.isEmpty ? true : try holdsFileSet(id: FileStamp.setID(stamps))
     }
 }
 
 extension CheckpointWriter {
     /// Stores a checkpoint with the stamps of its files, computing their set's id.
-    public func insert(_ checkpoint: Checkpoint, files: [String: FileStamp]) throws {
+    public func insert(_ checkpoint: Checkpoint, files: [PathKey: FileStamp]) throws {
         try insert(checkpoint, files: files, fileSet: files.isEmpty ? nil : FileStamp.setID(files))
     }
 }

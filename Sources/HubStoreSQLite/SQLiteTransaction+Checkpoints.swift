@@ -56,15 +56,15 @@ extension SQLiteTransaction {
         ).map { [UInt8]($0) }
     }
 
-    func fileStamps(checkpointID: String) throws -> [String: FileStamp] {
-        var out: [String: FileStamp] = [:]
+    func fileStamps(checkpointID: String) throws -> [PathKey: FileStamp] {
+        var out: [PathKey: FileStamp] = [:]
         let rows = try Row.fetchCursor(
             db.cachedStatement(
                 sql: "SELECT f.* FROM checkpoints c JOIN checkpoint_set_files f ON f.set_id = c.file_set WHERE c.id = ?"
             ),
             arguments: [checkpointID])
         while let row = try rows.next() {
-            out[row["path"]] = FileStamp(
+            out[PathKey(row["path"])] = FileStamp(
                 sha256: row["sha256"], size: row["size"], mode: row["mode"], modifiedNanos: row["mtime_ns"],
                 changedNanos: row["ctime_ns"], inode: row["inode"])
         }
@@ -77,7 +77,7 @@ extension SQLiteTransaction {
             arguments: [id]) ?? false
     }
 
-    func insert(_ c: Checkpoint, files: [String: FileStamp], fileSet set: String?) throws {
+    func insert(_ c: Checkpoint, files: [PathKey: FileStamp], fileSet set: String?) throws {
         if let id = set, !files.isEmpty {
             try db.cachedStatement(sql: "INSERT OR IGNORE INTO checkpoint_file_sets (id) VALUES (?)")
                 .execute(arguments: [id])
@@ -90,7 +90,7 @@ extension SQLiteTransaction {
                         """)
                 for (path, s) in files {
                     try statement.execute(arguments: [
-                        id, path, s.sha256, s.size, s.mode, s.modifiedNanos, s.changedNanos, s.inode,
+                        id, path.path, s.sha256, s.size, s.mode, s.modifiedNanos, s.changedNanos, s.inode,
                     ])
                 }
             }

@@ -19,7 +19,8 @@ public enum WorkspacePath {
         guard !path.isEmpty, !path.utf8.contains(0) else { return nil }
         let root = WorkTask.fileKey(".", workspace: workspace)
         let key = WorkTask.fileKey(path, workspace: workspace)
-        guard key != root, key.hasPrefix(root == "/" ? root : root + "/") else { return nil }
+        // By bytes: to `hasPrefix` a folder named in another Unicode normalization was the workspace.
+        guard PathKey(key) != PathKey(root), PathKey.isInside(key, root) else { return nil }
         return key
     }
 }

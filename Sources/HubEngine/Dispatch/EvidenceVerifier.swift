@@ -79,7 +79,8 @@ struct EvidenceVerifier {
                 throw rejected("evidence file \(path) lies outside the workspace", field: "evidence.files")
             }
             let claim = isRequired ? nil : supplied?[path]?.stringValue
-            if let n = checks.firstIndex(where: { $0.full == full }) {
+            // By bytes: names that differ only in Unicode normalization are two files.
+            if let n = checks.firstIndex(where: { PathKey($0.full) == PathKey(full) }) {
                 if let claim { checks[n].claims.append(claim) }
                 continue
             }

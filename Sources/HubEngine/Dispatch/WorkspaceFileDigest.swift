@@ -24,8 +24,11 @@ enum WorkspaceFileDigest {
 
     /// The digest of `path` (`fileKey`-normalized, inside `root`).
     static func digest(of path: String, root: String) -> Outcome {
-        guard path.hasPrefix(root + "/") else { return .refused("is the workspace itself, not a file in it") }
-        let components = path.dropFirst(root.count + 1).split(separator: "/").map(String.init)
+        // By bytes: to `hasPrefix` a folder named in another Unicode normalization was the workspace.
+        let prefix = Array((root + "/").utf8)
+        guard path.utf8.starts(with: prefix) else { return .refused("is the workspace itself, not a file in it") }
+        let components = String(decoding: path.utf8.dropFirst(prefix.count), as: UTF8.self).split(separator: "/")
+            .map(String.init)
         guard let name = components.last else { return .refused("names no file") }
         var directory: DirectoryHandle
         switch FileSystem.openDirectory(root) {

@@ -82,11 +82,11 @@ enum TakeCheckpoint {
         }
         // Read what the capture needs: the workflow, its declared files, the previous capture's stamps.
         let (workflow, declared, previous, facts) = try await context.store.read {
-            tx -> (Workflow, [String], [String: FileStamp], StateInvariants.Facts?) in
+            tx -> (Workflow, [String], [PathKey: FileStamp], StateInvariants.Facts?) in
             guard let workflow = try tx.workflow(id) else { throw HubError.workflowNotFound(id) }
             let declared = p.includeFiles.map { if case .declared(true) = $0 { return true } else { return false } }
             let files = declared == true ? try tx.tasks(of: id).flatMap(\.files) : []
-            var previous: [String: FileStamp] = [:]
+            var previous: [PathKey: FileStamp] = [:]
             if p.includeFiles != nil {
                 for checkpointID in try tx.checkpointIDs(of: id).prefix(hub.configuration.checkpointRetention) {
                     previous = try tx.fileStamps(checkpointID: checkpointID)

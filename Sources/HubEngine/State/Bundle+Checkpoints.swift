@@ -204,9 +204,9 @@ extension StateBundle {
         for (checkpoint, files) in fresh {
             // Stamps from another machine must never let a capture here skip reading a file:
             // a zero change time marks them untrusted, as racily clean stamps are.
-            var stamps: [String: FileStamp] = [:]
+            var stamps: [PathKey: FileStamp] = [:]
             for file in files {
-                stamps[file.path] = FileStamp(
+                stamps[PathKey(file.path)] = FileStamp(
                     sha256: file.sha256, size: file.size, mode: file.mode, modifiedNanos: 0, changedNanos: 0, inode: 0)
             }
             try tx.insert(checkpoint, files: stamps)

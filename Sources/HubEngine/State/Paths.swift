@@ -24,11 +24,20 @@ public enum Paths {
         return base
     }
 
-    /// Whether `path` is `root` or inside it (both already resolved).
+    /// Whether `path` is `root` or inside it (both already resolved), comparing bytes: to
+    /// `hasPrefix` a folder named in another Unicode normalization was the same folder.
     static func isInside(_ path: String, _ root: String) -> Bool {
+        PathKey.isInside(path, root)
+    }
+
+    /// Whether `path` is `root` or inside it with names compared canonically (an NFC and an
+    /// NFD `é` alike), for refusals: on a file system that does not tell them apart they
+    /// are one file, and refusing one too many is the safe side.
+    static func mayBeInside(_ path: String, _ root: String) -> Bool {
         let r = root.hasSuffix("/") ? String(root.dropLast()) : root
         return path == r || path.hasPrefix(r + "/")
     }
+
 
     /// Resolves a user-given location (relative to the state directory) and
     /// refuses it with `PATH_NOT_ALLOWED` unless it lies, symlinks resolved,
@@ -111,7 +120,7 @@ public enum Paths {
             }
         }
         let state = resolved(absolute(stateDirectory, relativeTo: "/"))
-        if isInside(path, state), path != state {
+        if mayBeInside(path, state), path != state {
             let relative = path.dropFirst(state.count).split(separator: "/")
             let first = relative.first.map(String.init) ?? ""
             if ownedFolders.contains(first) || first.hasPrefix("hub.sqlite") || configurationFiles.contains(first) {

@@ -21,6 +21,14 @@ struct WorkspaceFiles {
     /// Directories never captured nor restored (the state directory), resolved.
     let excluded: [String]
 
+    /// Whether `absolute` is one of ``excluded``. Compared as `String`s (canonically), unlike
+    /// the files themselves: a folder named like the state directory in another Unicode
+    /// normalization is another folder on Linux, but the same one where the file system does
+    /// not tell them apart (macOS), and a restore must never write into the state directory.
+    func isExcluded(_ absolute: String) -> Bool {
+        excluded.contains(absolute)
+    }
+
     init(workspace: String, stateDirectory: String) {
         // Not standardized: Foundation's standardizing resolves symlinks, and this is the name
         // a symlink put in the workspace's place since would be found at.
@@ -88,10 +96,12 @@ struct WorkspaceFiles {
     func declaredPatterns(_ files: [String]) -> (patterns: [GlobPattern], skipped: [Skip]) {
         var patterns: [GlobPattern] = []
         var skipped: [Skip] = []
-        for file in Set(files).sorted() {
+        // Deduplicated by bytes: a Set<String> kept one of two names that differ only in
+        // Unicode normalization (two files), and the checkpoint held one of them.
+        for file in Set(files.map { PathKey($0) }).sorted().map(\.path) {
             // Normalized as create checked it: `c/../d.txt` and `./d.txt` are d.txt, not "outside".
             let absolute = Paths.absolute(file, relativeTo: root)
-            guard Paths.isInside(absolute, root), absolute != root else {
+            guard Paths.isInside(absolute, root), PathKey(absolute) != PathKey(root) else {
                 skipped.append(Skip(path: file, reason: "outside the workspace"))
                 continue
             }
@@ -116,7 +126,8 @@ struct WorkspaceFiles {
     func scan(_ patterns: [GlobPattern], limit: Int = maximumFiles, tooMany: (() -> HubError)? = nil)
         throws(HubError) -> (files: [Found], skipped: [Skip])
     {
-        var found: [String: Found] = [:]
+        // Keyed by bytes: two names that differ only in Unicode normalization are two files.
+        var found: [PathKey: Found] = [:]
         var skipped: [Skip] = []
         guard FileSystem.facts(root)?.kind == .directory else {
             throw HubError(
@@ -128,7 +139,7 @@ struct WorkspaceFiles {
             switch facts.kind {
             case .file:
                 if WorkspaceRestore.isTemporary(path) { return }
-                found[path] = Found(path: path, facts: facts)
+                found[PathKey(path)] = Found(path: path, facts: facts)
                 if found.count > limit { throw tooMany?() ?? capturesTooMany() }
             case .symlink: skipped.append(Skip(path: path, reason: "a symbolic link (not followed)"))
             case .other: skipped.append(Skip(path: path, reason: "not a regular file (a FIFO, socket or device)"))
@@ -153,7 +164,7 @@ struct WorkspaceFiles {
             var stack: [String] = [""]
             while let directory = stack.popLast() {
                 let absolute = directory.isEmpty ? root : root + "/" + directory
-                guard !excluded.contains(absolute), let entries = FileSystem.entriesWithFacts(absolute) else {
+                guard !isExcluded(absolute), let entries = FileSystem.entriesWithFacts(absolute) else {
                     continue
                 }
                 for (name, facts, utf8) in entries {
@@ -176,7 +187,10 @@ struct WorkspaceFiles {
                 }
             }
         }
-        return (found.values.sorted { $0.path < $1.path }, skipped.sorted { $0.path < $1.path })
+        return (
+            found.values.sorted { PathKey($0.path) < PathKey($1.path) },
+            skipped.sorted { PathKey($0.path) < PathKey($1.path) }
+        )
     }
 
     /// Why a name that is not UTF-8 is skipped: manifests, patterns and every door speak JSON,
@@ -194,7 +208,7 @@ struct WorkspaceFiles {
         var current = root
         for (n, part) in parts.enumerated() {
             current += "/" + part
-            if excluded.contains(current) { return .skipped(Skip(path: path, reason: "inside the state directory")) }
+            if isExcluded(current) { return .skipped(Skip(path: path, reason: "inside the state directory")) }
             guard let facts = FileSystem.facts(current) else {
                 return .skipped(Skip(path: path, reason: "does not exist"))
             }
@@ -223,7 +237,7 @@ struct WorkspaceFiles {
 /// The files of one capture, read and hashed outside any transaction.
 struct CapturedFiles: Sendable {
     var manifest: [CheckpointFile] = []
-    var stamps: [String: FileStamp] = [:]
+    var stamps: [PathKey: FileStamp] = [:]
     /// Contents the store does not hold yet, by SHA-256.
     var newContents: [String: [UInt8]] = [:]
     var scope: [String] = []
@@ -245,7 +259,7 @@ extension WorkspaceFiles {
     /// `previous` keeps that hash unread (stamps of files changed within two seconds of a
     /// capture are never trusted, as git treats "racily clean" entries). Every file read
     /// lands in `newContents`; storing is idempotent, and the caller may drop those the store holds.
-    func capture(_ files: [Found], skipped: [Skip], scope: [String], previous: [String: FileStamp]) throws(HubError)
+    func capture(_ files: [Found], skipped: [Skip], scope: [String], previous: [PathKey: FileStamp]) throws(HubError)
         -> CapturedFiles
     {
         var out = CapturedFiles(scope: scope, root: root, skipped: skipped.map(\.json))
@@ -260,7 +274,7 @@ extension WorkspaceFiles {
                     "include_files selects more than \(Self.maximumBytes >> 20) MiB; a checkpoint captures at most that",
                     details: "Narrow the globs; nothing was captured.", context: ["field": "include_files"])
             }
-            if let stamp = previous[file.path], stamp.changedNanos != 0, stamp.size == file.facts.size,
+            if let stamp = previous[PathKey(file.path)], stamp.changedNanos != 0, stamp.size == file.facts.size,
                 stamp.modifiedNanos == file.facts.modifiedNanos, stamp.changedNanos == file.facts.changedNanos,
                 stamp.inode == file.facts.inode, stamp.mode == file.facts.mode
             {
@@ -344,7 +358,7 @@ extension WorkspaceFiles {
         let size = size ?? file.facts.size
         out.manifest.append(CheckpointFile(path: file.path, sha256: sha, size: size, mode: file.facts.mode))
         let trusted = file.facts.changedNanos < now - racy && file.facts.modifiedNanos < now - racy
-        out.stamps[file.path] = FileStamp(
+        out.stamps[PathKey(file.path)] = FileStamp(
             sha256: sha, size: size, mode: file.facts.mode, modifiedNanos: file.facts.modifiedNanos,
             changedNanos: trusted ? file.facts.changedNanos : 0, inode: file.facts.inode)
     }

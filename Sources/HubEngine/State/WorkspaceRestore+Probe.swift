@@ -29,7 +29,7 @@ extension WorkspaceRestore {
         for (n, part) in parts.enumerated() {
             walked = Self.join(walked, part)
             func blocked(_ what: String) -> Probe { .blocked(Obstacle(path: entry.path, at: walked, what: what)) }
-            if files.excluded.contains(files.root + "/" + walked) { return blocked("the hub's state directory") }
+            if files.isExcluded(files.root + "/" + walked) { return blocked("the hub's state directory") }
             guard let facts = FileSystem.facts(of: part, in: handle) else { return .missing }
             let last = n == parts.count - 1
             switch facts.kind {

@@ -57,7 +57,9 @@ struct WorkspaceRestore {
         }
         guard obstacles.isEmpty else { throw blocked(obstacles) }
         // Files there at the checkpoint that it could not read are not the checkpoint's to remove.
-        let captured = Set(manifest.map(\.path)).union(unread)
+        // By bytes: a file whose name differs from a captured one only in Unicode normalization
+        // is another file, which the checkpoint did not hold (a Set<String> took it for the captured one).
+        let captured = Set((manifest.map(\.path) + unread).map { PathKey($0) })
         let patterns = scope.compactMap(GlobPattern.init)
         if !patterns.isEmpty {
             // The scan lists regular files only, never entering a symlinked directory, and never
@@ -70,7 +72,16 @@ struct WorkspaceRestore {
                         "A restore removes the files they match that the checkpoint did not hold; nothing was changed.",
                     suggestions: ["Restore the state alone with strategy partial_restore"])
             }
-            plan.removals = present.map(\.path).filter { !captured.contains($0) }
+            // The same name in another normalization is kept when it is the captured file itself:
+            // where the file system does not tell the two apart (macOS), removing it would remove
+            // the file just restored.
+            var canonical: [String: String] = [:]
+            for path in manifest.map(\.path) + unread { canonical[path] = path }
+            plan.removals = present.filter { file in
+                guard !captured.contains(PathKey(file.path)) else { return false }
+                guard let twin = canonical[file.path] else { return true }
+                return FileSystem.facts(files.root + "/" + twin)?.inode != file.facts.inode
+            }.map(\.path)
         }
         return plan
     }
@@ -90,7 +101,7 @@ struct WorkspaceRestore {
     /// first: a temporary file beside each target, and the directories missing now.
     func planned(_ plan: Plan) -> Staged {
         var staged = Staged()
-        var checked: Set<String> = []
+        var checked: Set<PathKey> = []
         for (entry, _) in plan.writes {
             let (directory, name) = Self.split(entry.path)
             // Short and unique; relative to the open directory, so a long path cannot overflow PATH_MAX.
@@ -100,7 +111,7 @@ struct WorkspaceRestore {
             for part in directory.split(separator: "/").map(String.init) {
                 walked = Self.join(walked, part)
                 // Each directory looked at once, however many files go into it.
-                guard checked.insert(walked).inserted else { continue }
+                guard checked.insert(PathKey(walked)).inserted else { continue }
                 if (try? openIfPresent(walked)) ?? nil == nil { staged.createdDirectories.append(walked) }
             }
         }
