@@ -542,8 +542,8 @@ public struct CommandLineTool: Sendable {
     /// a folder of its layout): `save-state` wrote the pool over the database, and a store named
     /// config.yaml was then read as the configuration.
     static func refuseHubFile(asStore path: String, stateDirectory: String) throws(HubError) {
-        let state = (Paths.absolute(stateDirectory, relativeTo: "/") as NSString).standardizingPath
-        let standard = (path as NSString).standardizingPath
+        let state = Paths.resolved(Paths.absolute(stateDirectory, relativeTo: "/"))
+        let standard = Paths.resolved(Paths.absolute(path, relativeTo: "/"))
         guard standard.hasPrefix(state + "/") else { return }
         let first = standard.dropFirst(state.count + 1).split(separator: "/").first.map(String.init) ?? ""
         guard Paths.ownedFolders.contains(first) || Paths.configurationFiles.contains(first) else { return }

@@ -23,7 +23,10 @@ extension CommandLineTool {
     /// libraries, whose loading would cost every other command several milliseconds at
     /// start (docs/ARCHITECTURE.md), so the main executable does not link it.
     func runMCP(arguments: [String], pretty: Bool) -> Int32 {
-        let here = Bundle.main.executableURL?.resolvingSymlinksInPath().deletingLastPathComponent()
+        // realpath(3), not Foundation's resolvingSymlinksInPath: that resolved a relative link
+        // (bin/coordination-hub -> ../libexec/coordination-hub) against the working directory.
+        let here = Bundle.main.executableURL.map { URL(fileURLWithPath: Paths.resolved($0.path)) }?
+            .deletingLastPathComponent()
         guard let companion = here?.appendingPathComponent(Self.mcpExecutable).path,
             FileManager.default.isExecutableFile(atPath: companion)
         else {

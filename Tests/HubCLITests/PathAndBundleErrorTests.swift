@@ -62,6 +62,31 @@ import Testing
         #expect(Self.contents(outside.path) == ["copy.hubbundle.gz"], "nothing new appears behind the link")
     }
 
+    /// Found by a probe: a relative link was resolved against the process's working directory,
+    /// not the link's folder. `evil -> ../victim` in the state directory points outside it, but
+    /// run from <state>/d it was taken for <state>/victim, inside, and the bundle was written there.
+    @Test func aRelativeSymlinkIsResolvedFromItsOwnFolderWhateverTheWorkingDirectory() throws {
+        let hub = try Self.sandbox("path-relative-link")
+        defer { hub.remove() }
+        let fm = FileManager.default
+        for folder in [hub.state("d"), hub.state("victim"), hub.directory.file(".claude/victim")] {
+            try fm.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        }
+        try fm.createSymbolicLink(atPath: hub.state("evil"), withDestinationPath: "../victim")
+        let elsewhere = ExecutableRunner(
+            workingDirectory: hub.state("d"), environment: ["COORDINATION_HUB_STATE_DIR": hub.stateDirectory])
+        try hub.expectUnchanged {
+            for runner in [hub.runner, elsewhere] {
+                let outcome = try runner.run(["wf", "save-state", #"{"backup_location": "evil/b.gz"}"#])
+                #expect(outcome.errorCode == "PATH_NOT_ALLOWED", "from \(runner.workingDirectory): \(outcome.stdout)")
+                let resolved = outcome.json["error"]?["context"]?["resolved"]?.stringValue ?? ""
+                #expect(resolved.hasSuffix("/.claude/victim/b.gz"), "from \(runner.workingDirectory): \(resolved)")
+            }
+        }
+        #expect(Self.contents(hub.state("victim")).isEmpty)
+        #expect(Self.contents(hub.directory.file(".claude/victim")).isEmpty)
+    }
+
     /// A link whose target does not exist is not followed either: it was taken for a plain
     /// name inside the state directory, and the write failed as STORE_UNAVAILABLE (503).
     @Test func aDanglingSymlinkIsPathNotAllowed() throws {

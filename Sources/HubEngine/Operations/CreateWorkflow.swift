@@ -250,7 +250,9 @@ extension Paths {
     /// restores, evidence and the agents' commands all work in it, so a wrong one is said
     /// now, not at the first of them.
     static func workspace(_ given: String?, hub: Hub) throws(HubError) -> String {
-        let workspace = absolute(given ?? hub.workingDirectory, relativeTo: hub.workingDirectory)
+        // Symlinks resolved, as a workflow's workspace always was: a restore refuses to write
+        // through one put in its place since.
+        let workspace = resolved(absolute(given ?? hub.workingDirectory, relativeTo: hub.workingDirectory))
         var isDirectory: ObjCBool = false
         if given != nil,
             !FileManager.default.fileExists(atPath: workspace, isDirectory: &isDirectory) || !isDirectory.boolValue

@@ -4,24 +4,41 @@ import HubCore
 /// Path handling for the places where user input names a file: absolute paths,
 /// and confinement to allowed roots with symlinks resolved (§6).
 public enum Paths {
-    /// `path` made absolute against `base` and normalized lexically.
+    /// `path` made absolute against `base` and normalized by name (empty and `.` components
+    /// dropped, `..` taking away the one before it, as task files are), no symlink resolved:
+    /// ``resolved(_:)`` does that. Foundation's `standardizingPath` resolved them, a relative
+    /// link against the process's working directory, not the link's folder, so a backup named
+    /// `evil/b.gz` (evil -> ../victim) went to <state>/victim when run from <state>/d.
     public static func absolute(_ path: String, relativeTo base: String) -> String {
-        let joined = path.hasPrefix("/") ? path : (base as NSString).appendingPathComponent(path)
-        return (joined as NSString).standardizingPath
+        WorkTask.fileKey(path, workspace: base)
     }
 
-    /// The real path: every symlink of the longest existing prefix resolved, the rest appended.
-    static func resolved(_ absolute: String) -> String {
+    /// The real path: every symlink of the longest existing prefix resolved by `realpath(3)`,
+    /// the rest appended. Not Foundation's `resolvingSymlinksInPath`: it resolved a relative
+    /// link (`evil -> ../victim`) against the process's working directory, not the link's
+    /// folder, so where a backup went, or whether it was refused, depended on the cwd.
+    public static func resolved(_ absolute: String) -> String {
         var existing = absolute
         var rest: [String] = []
-        let fm = FileManager.default
-        while !existing.isEmpty, existing != "/", !fm.fileExists(atPath: existing) {
+        var base = "/"
+        while !existing.isEmpty {
+            if let real = realPath(existing) {
+                base = real
+                break
+            }
+            guard existing != "/" else { break }
             rest.insert((existing as NSString).lastPathComponent, at: 0)
             existing = (existing as NSString).deletingLastPathComponent
         }
-        var base = URL(fileURLWithPath: existing.isEmpty ? "/" : existing).resolvingSymlinksInPath().path
         for part in rest { base = (base as NSString).appendingPathComponent(part) }
         return base
+    }
+
+    /// `realpath(3)`: `nil` when the path (or a link on it) leads nowhere or cannot be read.
+    private static func realPath(_ path: String) -> String? {
+        guard let real = realpath(path, nil) else { return nil }
+        defer { free(real) }
+        return String(cString: real)
     }
 
     /// Whether `path` is `root` or inside it (both already resolved), comparing bytes: to
@@ -37,7 +54,6 @@ public enum Paths {
         let r = root.hasSuffix("/") ? String(root.dropLast()) : root
         return path == r || path.hasPrefix(r + "/")
     }
-
 
     /// Resolves a user-given location (relative to the state directory) and
     /// refuses it with `PATH_NOT_ALLOWED` unless it lies, symlinks resolved,

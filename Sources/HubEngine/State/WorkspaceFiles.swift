@@ -30,9 +30,8 @@ struct WorkspaceFiles {
     }
 
     init(workspace: String, stateDirectory: String) {
-        // Not standardized: Foundation's standardizing resolves symlinks, and this is the name
-        // a symlink put in the workspace's place since would be found at.
-        named = workspace.hasPrefix("/") ? workspace : Paths.absolute(workspace, relativeTo: "/")
+        // Not resolved: this is the name a symlink put in the workspace's place since would be found at.
+        named = Paths.absolute(workspace, relativeTo: "/")
         root = Paths.resolved(Paths.absolute(workspace, relativeTo: "/"))
         excluded = [Paths.resolved(Paths.absolute(stateDirectory, relativeTo: "/"))]
     }
