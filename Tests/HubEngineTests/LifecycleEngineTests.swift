@@ -638,6 +638,41 @@ import Testing
         #expect(Self.steps(archived).allSatisfy { !$0.contains("complete") && !$0.contains("cleanup") })
     }
 
+    /// The first finalization published the notice to stakeholders first, and `finalized` and
+    /// the new version named the notice as their cause: backwards. The finalization comes first
+    /// and causes the notice.
+    @Test func aFinalizationCausesItsNoticeToStakeholders() async throws {
+        let t = try TestHub()
+        defer { t.remove() }
+        func events(_ id: String) async -> [JSONValue] {
+            await t.run(
+                id, "get-events",
+                #"{"event_types": ["completed", "finalized", "stakeholder_notified", "workflow_state_updated"]}"#
+            ).result["events"]?.arrayValue ?? []
+        }
+        // Completed by itself, then finalized.
+        await t.run("w1", "create", #"{"phases": ["a"]}"#)
+        await t.run("w1", "start")
+        #expect(await t.run("w1", "complete-phase").result["status"] == "completed")
+        #expect(await t.run("w1", "complete", #"{"notify_stakeholders": ["pm"]}"#).succeeded)
+        let tail = Array(await events("w1").suffix(3))
+        #expect(tail.map { $0["event_type"] } == ["finalized", "stakeholder_notified", "workflow_state_updated"])
+        #expect(tail[0]["metadata"]?["causation_id"] == .null)
+        #expect(tail[1]["metadata"]?["causation_id"] == tail[0]["event_id"])
+        #expect(tail[2]["metadata"]?["causation_id"] == tail[0]["event_id"])
+        // Completed and finalized in one change: `completed` is the root, the notice the finalization's.
+        await t.run("w2", "create", #"{"phases": ["a"]}"#)
+        await t.run("w2", "start")
+        #expect(await t.run("w2", "complete", #"{"force": true, "notify_stakeholders": ["pm"]}"#).succeeded)
+        let forced = Array(await events("w2").suffix(4))
+        #expect(
+            forced.map { $0["event_type"] } == [
+                "completed", "finalized", "stakeholder_notified", "workflow_state_updated",
+            ])
+        #expect(forced[1]["metadata"]?["causation_id"] == forced[0]["event_id"])
+        #expect(forced[2]["metadata"]?["causation_id"] == forced[1]["event_id"])
+    }
+
     @Test func anArchiveThatCannotBeWrittenRefusesCompleteAndCleanupWithNothingChanged() async throws {
         let t = try TestHub()
         defer { t.remove() }

@@ -120,6 +120,25 @@ enum CompleteWorkflow {
                     }
                 }
             }
+            // The first finalization is a change of its own (`finalized_at`, and the event every change
+            // carries); a later `complete` writes the artifacts again and changes nothing. It comes
+            // before what it does: the release and the notice are its effects, so on a workflow that
+            // completed by itself `finalized` is the root of the change (the notice, published
+            // first, was the cause of the finalization and of the version).
+            var finalization: String?
+            if m.workflow.finalizedAt == nil {
+                m.workflow.finalizedAt = m.now
+                let all = try m.tx.tasks(of: id)
+                finalization =
+                    try m.emit(
+                        "finalized",
+                        data: [
+                            "completion_status": .string(
+                                CompletionStatus.of(all, status: m.workflow.status).rawValue)
+                        ]
+                    ).eventID
+            }
+            let released = (p.cleanupResources ?? true) ? try m.releaseAllocations(reason: "workflow completed") : 0
             var notified: [String] = []
             if let stakeholders = p.notifyStakeholders, let asked = stakeholders.names {
                 // Finalization is idempotent (§5): a stakeholder told once is not told again.
@@ -135,8 +154,8 @@ enum CompleteWorkflow {
                     "stakeholders": .strings(names),
                     "completion_status": .string(CompletionStatus.of(all, status: m.workflow.status).rawValue),
                 ]
-                if m.workflow.finalizedAt == nil {
-                    try m.emit("stakeholder_notified", data: data)
+                if let finalization {
+                    try m.emit("stakeholder_notified", data: data, causedBy: finalization)
                 } else {
                     // A later finalization changes nothing (§5): a stakeholder named for the first time
                     // is told, as a fact, without a new state_version (another client's if_version still holds).
@@ -144,18 +163,6 @@ enum CompleteWorkflow {
                         .workflow("stakeholder_notified", m.workflow, data: data, causedBy: m.rootCause),
                         eventID: m.ids.make("evt"), timestamp: m.now)
                 }
-            }
-            let released = (p.cleanupResources ?? true) ? try m.releaseAllocations(reason: "workflow completed") : 0
-            // The first finalization is a change of its own (`finalized_at`, and the event every change
-            // carries); a later `complete` writes the artifacts again and changes nothing.
-            if m.workflow.finalizedAt == nil {
-                m.workflow.finalizedAt = m.now
-                let all = try m.tx.tasks(of: id)
-                try m.emit(
-                    "finalized",
-                    data: [
-                        "completion_status": .string(CompletionStatus.of(all, status: m.workflow.status).rawValue)
-                    ])
             }
             return (skipped, released, notified)
         }
