@@ -85,6 +85,62 @@ import Testing
         #expect(checked.result["valid"] == false)
     }
 
+    /// A violation nothing repairs got "restore the latest checkpoint", though the workflow had
+    /// none (CHECKPOINT_NOT_FOUND), and never the command its message names: a running workflow
+    /// with every phase closed is settled by `complete`.
+    @Test func theStepsAfterAViolationNameWhatSettlesIt() async throws {
+        await t.run(
+            "w1", "create",
+            #"{"phases": [{"name": "a", "tasks": [{"task_id": "t1"}]}, {"name": "b", "tasks": [{"task_id": "t2"}]}]}"#)
+        await t.run("w1", "start")
+        #expect(await t.run("w1", "list-checkpoints").result["checkpoints"] == [])
+        try await t.hub.store.write { tx in
+            for var task in try tx.tasks(of: "w1") {
+                task.status = .completed
+                try tx.update(task)
+            }
+            for var phase in try tx.phases(of: "w1") {
+                phase.status = .completed
+                try tx.update(phase)
+            }
+        }
+        let checked = await t.run("w1", "verify-state")
+        let steps = checked.json["next_steps"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        #expect(steps.first == "Complete it, as every phase is closed: coordination-hub w1 complete", "\(steps)")
+        #expect(!steps.contains { $0.contains("restore") }, "\(steps)")
+        #expect(await t.run("w1", "complete").result["status"] == "completed")
+    }
+
+    /// A violation no command settles: restore is offered only when there is a checkpoint to
+    /// restore, by its id (the newest valid), or as `latest` when the checkpoints were not checked.
+    @Test func restoreIsOfferedOnlyWithACheckpointToRestore() async throws {
+        await t.run(
+            "w1", "create",
+            #"{"phases": [{"name": "a", "tasks": [{"task_id": "t1"}]}, {"name": "b", "tasks": [{"task_id": "t2"}]}]}"#)
+        await t.run("w1", "start")
+        try await t.hub.store.write { tx in
+            var phases = try tx.phases(of: "w1")
+            phases[1].status = .running
+            try tx.update(phases[1])
+        }
+        func steps(_ parameters: String = "{}") async -> [String] {
+            await t.run("w1", "verify-state", parameters).json["next_steps"]?.arrayValue?.compactMap(\.stringValue)
+                ?? []
+        }
+        let without = await steps()
+        #expect(!without.contains { $0.contains("restore") }, "\(without)")
+        let id = try #require(await t.run("w1", "checkpoint").result["checkpoint_id"]?.stringValue)
+        let with = await steps()
+        #expect(
+            with.first == "Restore a valid checkpoint: coordination-hub w1 restore '{\"checkpoint_id\": \"\(id)\"}'",
+            "\(with)")
+        let unchecked = await steps(#"{"checkpoints": false}"#)
+        #expect(
+            unchecked.first
+                == #"Restore a valid checkpoint: coordination-hub w1 restore '{"checkpoint_id": "latest"}'"#,
+            "\(unchecked)")
+    }
+
     /// A lease past its expiry (no dispatcher operation since to end it) was called valid,
     /// its task running for an agent long gone.
     @Test func aLeasePastItsExpiryIsFoundAndEnded() async throws {

@@ -32,12 +32,15 @@ enum VerifyState {
         let id = try context.requiredWorkflowID
         let expected = context.expectedVersion
         let now = context.now
-        let (found, checkpointReport) = try await context.store.read { tx -> ([StateInvariants.Violation], JSONValue) in
+        let (found, checkpointReport, anyCheckpoint) = try await context.store.read {
+            tx -> ([StateInvariants.Violation], JSONValue, Bool) in
             guard let workflow = try tx.workflow(id) else { throw HubError.workflowNotFound(id) }
             // A stale if_version is refused whether or not there is anything to repair.
             try workflow.check(ifVersion: expected)
             let violations = StateInvariants.check(try StateFacts.read(tx, workflow: workflow, now: now))
-            guard p.checkpoints ?? true else { return (violations, .null) }
+            guard p.checkpoints ?? true else {
+                return (violations, .null, !(try tx.checkpoints(of: id, limit: 1)).isEmpty)
+            }
             let all = try tx.checkpoints(of: id, limit: 10_000)
             // Corrupt: a snapshot that fails its checksum or cannot be read, or file contents that fail theirs.
             var validity = CheckpointValidity()
@@ -48,7 +51,8 @@ enum VerifyState {
                     "total": .count(all.count), "corrupt": .strings(corrupt),
                     "newest_valid_checkpoint": .optional(
                         all.first { !corrupt.contains($0.checkpointID) }?.checkpointID),
-                ]
+                ],
+                !all.isEmpty
             )
         }
         var repairs: [JSONValue] = []
@@ -125,13 +129,37 @@ enum VerifyState {
             if remaining.contains(where: { $0.repair != nil }) && p.repair != true {
                 outcome.nextSteps.insert("Repair it: coordination-hub \(id) verify-state '{\"repair\": true}'", at: 0)
             }
-            if remaining.contains(where: { $0.repair == nil }) {
+            let unrepairable = remaining.filter { $0.repair == nil }
+            let commands = unrepairable.compactMap { command(for: $0.invariant, workflowID: id) }
+            // Only a checkpoint that can be restored is suggested: with none, restore is CHECKPOINT_NOT_FOUND
+            // (with every one corrupt, the step above says to take one).
+            if commands.count < unrepairable.count, let checkpoint = restorable(checkpointReport, any: anyCheckpoint) {
                 outcome.nextSteps.insert(
-                    "Restore a valid checkpoint: coordination-hub \(id) restore '{\"checkpoint_id\": \"latest\"}'",
+                    "Restore a valid checkpoint: coordination-hub \(id) restore '{\"checkpoint_id\": \"\(checkpoint)\"}'",
                     at: 0)
             }
+            outcome.nextSteps.insert(contentsOf: Set(commands).sorted(), at: 0)
         }
         return outcome
+    }
+
+    /// The operation that settles an unrepairable violation, for those the state's own
+    /// commands settle (their messages name them).
+    static func command(for invariant: String, workflowID id: String) -> String? {
+        switch invariant {
+        case "running_workflow_with_every_phase_closed":
+            "Complete it, as every phase is closed: coordination-hub \(id) complete"
+        case "running_phase_with_every_task_settled":
+            "Close the phase, as all its tasks are settled: coordination-hub \(id) complete-phase"
+        default: nil
+        }
+    }
+
+    /// The checkpoint to restore: the newest valid one when the checkpoints were verified,
+    /// `latest` (the restore skips corrupt ones) when they were not and there is any.
+    static func restorable(_ report: JSONValue, any: Bool) -> String? {
+        guard report != .null else { return any ? "latest" : nil }
+        return report["newest_valid_checkpoint"]?.stringValue
     }
 
     /// Carries one repair out; returns what was done, or `nil` when there was nothing left to do.
