@@ -29,7 +29,7 @@ import Testing
         #expect(steps(done) == ["Workflow w1 is paused: claim-task hands out none of its tasks until it runs again"])
         let status = await t.run("w1", "get-status")
         #expect(
-            steps(status).first?.hasSuffix(#"resume '{"budget": {"tokens":2000}}'"#) == true,
+            steps(status).first?.hasSuffix(#"resume '{"budget": {"tokens":2400}}'"#) == true,
             "\(steps(status))")
         let state = status.result["workflow_state"]
         #expect(state?["status"] == "paused")
@@ -84,7 +84,7 @@ import Testing
         let steps = claimed.json["next_steps"]?.arrayValue?.compactMap(\.stringValue) ?? []
         #expect(
             steps == [
-                #"Workflow w1 is paused because its budget is spent (tokens): resume it with a larger one (the limits given replace those; the others stay): coordination-hub w1 resume '{"budget": {"tokens":2000}}'"#
+                #"Workflow w1 is paused because its budget is spent (tokens): resume it with a larger one (the limits given replace those; the others stay): coordination-hub w1 resume '{"budget": {"tokens":2400}}'"#
             ], "\(steps)")
         // Paused by hand, it says it is paused.
         #expect(await t.run("w1", "resume", #"{"budget": {"tokens": 5000}}"#).succeeded)
@@ -94,6 +94,33 @@ import Testing
             paused.json["next_steps"]?.arrayValue?.compactMap(\.stringValue) == [
                 "Workflow w1 is paused: claim-task hands out none of its tasks until it runs again"
             ])
+    }
+
+    /// The suggested budget doubled the limit whatever was spent: one usage report far past the
+    /// limit left the suggestion spent already, and the resume it offered was refused
+    /// (BUDGET_EXHAUSTED). It is twice the spend when that is more than the limit.
+    @Test func theSuggestedBudgetIsMoreThanWhatWasSpent() async throws {
+        await t.run(
+            "w1", "create",
+            #"{"phases": [{"name": "p", "tasks": [{"task_id": "a"}, {"task_id": "b"}]}], "budget": {"tokens": 20}}"#)
+        await t.run("w1", "start")
+        await t.run(nil, "register-agent", #"{"agent_id": "ag"}"#)
+        let lease = try #require(await claim("ag")?["lease_id"]?.stringValue)
+        let done = await t.run(nil, "complete-task", "{\"lease_id\": \"\(lease)\", \"usage\": {\"tokens\": 100}}")
+        #expect(done.succeeded)
+        let suggested = #"resume '{"budget": {"tokens":200}}'"#
+        let steps = await t.run("w1", "get-status").json["next_steps"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        #expect(steps.first?.hasSuffix(suggested) == true, "\(steps)")
+        let claimed = await t.run("w1", "claim-task", #"{"agent_id": "ag"}"#)
+        let claimSteps = claimed.json["next_steps"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        #expect(claimSteps.first?.hasSuffix(suggested) == true, "\(claimSteps)")
+        let refused = await t.run("w1", "resume")
+        #expect(refused.errorCode == "BUDGET_EXHAUSTED")
+        let suggestions = refused.json["recovery_suggestions"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        #expect(suggestions.first?.hasSuffix(suggested) == true, "\(suggestions)")
+        // The suggestion works.
+        #expect(await t.run("w1", "resume", #"{"budget": {"tokens": 200}}"#).succeeded)
+        #expect(await claim("ag")?["task_id"] == "b")
     }
 
     /// A workflow paused by its budget while its last task ran: the task completed and the

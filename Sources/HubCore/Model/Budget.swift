@@ -24,18 +24,22 @@ public struct Budget: Sendable, Equatable {
         ["tokens": .optional(tokens), "cost": .optional(cost), "wall_time": .optional(wallTime?.description)]
     }
 
-    /// The `exceeded` dimensions of this budget doubled, as a suggestion to resume with: the
-    /// limits given to `resume` replace those (``merging(_:)``), the others stay as they are.
-    public func raised(_ exceeded: [String]) -> JSONValue {
+    /// The `exceeded` dimensions raised, as a suggestion to resume with: twice the limit or twice
+    /// what was spent (`spend`, and `time` run), whichever is larger. Doubling the limit alone
+    /// suggested a budget already spent when one usage report went far past it, and resume
+    /// refused it. The limits given to `resume` replace those (``merging(_:into:)``), the others
+    /// stay as they are.
+    public func raised(_ exceeded: [String], spend: Spend, time: HubDuration) -> JSONValue {
         func doubled(_ value: Int64) -> Int64 {
             let (product, overflow) = value.multipliedReportingOverflow(by: 2)
             return overflow ? .max : product
         }
         var out: JSONValue = .emptyObject
-        if let tokens, exceeded.contains("tokens") { out["tokens"] = .int(doubled(tokens)) }
-        if let cost, exceeded.contains("cost") { out["cost"] = .double(cost * 2) }
+        if let tokens, exceeded.contains("tokens") { out["tokens"] = .int(doubled(max(tokens, spend.tokens))) }
+        if let cost, exceeded.contains("cost") { out["cost"] = .double(max(cost, spend.cost) * 2) }
         if let wallTime, exceeded.contains("wall_time") {
-            out["wall_time"] = .string(HubDuration(milliseconds: doubled(wallTime.milliseconds)).description)
+            out["wall_time"] = .string(
+                HubDuration(milliseconds: doubled(max(wallTime.milliseconds, time.milliseconds))).description)
         }
         return out
     }

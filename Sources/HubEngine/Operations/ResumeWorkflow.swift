@@ -88,8 +88,10 @@ enum ResumeWorkflow {
                 p.resumeFromPhase != nil || wasFailed || progression.tasks.contains { !$0.status.isSettled }
                 || progression.phases.contains { $0.status == .pending }
             if let budget = m.workflow.budget, workLeft {
-                let exceeded = budget.exhausted(by: m.workflow.spend, time: m.workflow.activeTime(now: m.now))
+                let ran = m.workflow.activeTime(now: m.now)
+                let exceeded = budget.exhausted(by: m.workflow.spend, time: ran)
                 if !exceeded.isEmpty {
+                    let larger = budget.raised(exceeded, spend: m.workflow.spend, time: ran)
                     throw HubError(
                         .budgetExhausted, "Workflow \(id) has spent its budget (\(exceeded.joined(separator: ", ")))",
                         details: "Resume it with a larger budget; the limits given replace those, the others stay.",
@@ -98,7 +100,7 @@ enum ResumeWorkflow {
                             "spend": BudgetView.spend(m.workflow, now: m.now),
                         ],
                         suggestions: [
-                            "Resume with a larger budget: coordination-hub \(id) resume '{\"budget\": \(budget.raised(exceeded).serialized(.compact))}'"
+                            "Resume with a larger budget: coordination-hub \(id) resume '{\"budget\": \(larger.serialized(.compact))}'"
                         ])
                 }
             }

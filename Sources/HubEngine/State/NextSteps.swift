@@ -6,10 +6,12 @@ enum NextSteps {
     /// refused), with the limits to raise.
     static func budgetSpent(_ w: Workflow) -> String? {
         guard w.status == .paused, let budget = w.budget else { return nil }
-        let spent = budget.exhausted(by: w.spend, time: w.activeTime(now: w.updatedAt))
+        let ran = w.activeTime(now: w.updatedAt)
+        let spent = budget.exhausted(by: w.spend, time: ran)
         guard !spent.isEmpty else { return nil }
+        let larger = budget.raised(spent, spend: w.spend, time: ran)
         return
-            "Workflow \(w.id) is paused because its budget is spent (\(spent.joined(separator: ", "))): resume it with a larger one (the limits given replace those; the others stay): coordination-hub \(w.id) resume '{\"budget\": \(budget.raised(spent).serialized(.compact))}'"
+            "Workflow \(w.id) is paused because its budget is spent (\(spent.joined(separator: ", "))): resume it with a larger one (the limits given replace those; the others stay): coordination-hub \(w.id) resume '{\"budget\": \(larger.serialized(.compact))}'"
     }
 
     static func after(_ snapshot: WorkflowSnapshot) -> [String] {
