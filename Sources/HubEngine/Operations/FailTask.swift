@@ -70,8 +70,10 @@ enum FailTask {
                         of: failed,
                         data: [
                             "task_id": .string(failed.taskID), "attempts": .count(failed.attempts), "reason": "failed",
-                            // As every retry names whose run ended (the failure itself is task_failed's).
+                            // As every retry names whose run ended and whether the attempt counted (the
+                            // failure itself is task_failed's, the retry's cause).
                             "agent_id": .string(lease.agentID), "lease_id": .string(lease.leaseID),
+                            "attempt_counted": true,
                         ],
                         causedBy: event.eventID)
                     return (queuedBy, event.eventID)

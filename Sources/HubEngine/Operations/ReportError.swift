@@ -310,6 +310,8 @@ enum ReportError {
                 data: [
                     "task_id": .string(taskID), "reason": "report-error recovery",
                     "attempts": .count(task.attempts),
+                    // No run ends here: the failed attempt was counted when it failed.
+                    "attempt_counted": false,
                     "revived_tasks": .strings(revived.map(\.taskID)),
                 ],
                 causedBy: nil)

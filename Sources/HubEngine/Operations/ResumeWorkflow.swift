@@ -158,7 +158,11 @@ enum ResumeWorkflow {
                     progression.tasks[i].queuedBy =
                         try m.emit(
                             "task_retried",
-                            data: ["task_id": .string(progression.tasks[i].taskID), "reason": "workflow resumed"]
+                            data: [
+                                "task_id": .string(progression.tasks[i].taskID), "reason": "workflow resumed",
+                                // No run ends here: the failed attempt was counted when it failed.
+                                "attempt_counted": false,
+                            ]
                         ).eventID
                     try m.tx.update(progression.tasks[i])
                 }

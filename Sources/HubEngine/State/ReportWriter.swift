@@ -72,12 +72,17 @@ struct ReportWriter {
         // final state counted only the last agent of each task, and fail-task events alone
         // missed every run an agent lost.
         var agents: [String: (completed: Int, failed: Int, handedBack: Int)] = [:]
+        // A fail-task's retry is caused by its task_failed, which counted the attempt already.
+        var failures: Set<String> = []
         for e in events {
             guard let a = e.data["agent_id"]?.stringValue else { continue }
             var c = agents[a] ?? (0, 0, 0)
             switch e.eventType {
             case "task_completed": c.completed += 1
-            case "task_failed": c.failed += 1
+            case "task_failed":
+                c.failed += 1
+                failures.insert(e.eventID)
+            case "task_retried" where e.metadata.causationID.map(failures.contains) == true: continue
             case "task_retried" where e.data["attempt_counted"] == true: c.failed += 1
             case "task_retried" where e.data["attempt_counted"] == false: c.handedBack += 1
             default: continue
