@@ -21,6 +21,24 @@ import Testing
         await t.run("w1", "get-events", "{\"event_types\": [\(types)]}").result["events"]?.arrayValue ?? []
     }
 
+    /// A report by lease_id alone names no workflow, and its workflow's timeout went unchecked:
+    /// a workflow past it completed as a success, where the same report naming the workflow got
+    /// LEASE_EXPIRED. The lease's workflow times out first either way.
+    @Test(arguments: ["complete-task", "fail-task"])
+    func anOutcomeByLeaseAloneMeetsItsWorkflowsTimeoutFirst(_ operation: String) async throws {
+        await t.run("w1", "create", #"{"phases": [{"name": "a", "tasks": [{"task_id": "t1"}]}], "timeout": "2s"}"#)
+        await t.run("w1", "start")
+        await t.run(nil, "register-agent", #"{"agent_id": "ag"}"#)
+        let lease = try await lease()
+        t.clock.advance(by: .seconds(3))
+        let report = await t.run(nil, operation, "{\"lease_id\": \"\(lease)\"}")
+        #expect(report.errorCode == "LEASE_EXPIRED", "\(report.json)")
+        let state = await t.run("w1", "get-status").result["workflow_state"]
+        #expect(state?["status"] == "failed")
+        #expect(state?["failure_reason"]?.stringValue?.contains("timed out") == true)
+        #expect(await events(#""timed_out""#).count == 1)
+    }
+
     /// Every task_retried says whether the attempt counted: fail-task's and resume's left it out
     /// (the sweep's, report-error's and redistribution's carried it). The report still counts a
     /// failed attempt once.

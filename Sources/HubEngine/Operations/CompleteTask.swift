@@ -56,6 +56,8 @@ enum CompleteTask {
         handler: run)
 
     static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {
+        // The lease's workflow times out first, however the call names it.
+        try await context.hub.enforceDeadline(ofLease: p.leaseId, named: context.workflowID)
         // Most tasks have no evidence requirement, and the transaction that records the outcome
         // finds that out itself. A task that has one is sent back: its evidence is checked
         // outside any transaction (it may run commands), then the outcome is recorded with it.

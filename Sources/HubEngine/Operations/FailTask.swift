@@ -36,6 +36,8 @@ enum FailTask {
         handler: run)
 
     static func run(_ context: OperationContext, _ p: Parameters) async throws -> OperationOutcome {
+        // The lease's workflow times out first, however the call names it.
+        try await context.hub.enforceDeadline(ofLease: p.leaseId, named: context.workflowID)
         let workflowID = context.workflowID
         let (task, willRetry) = try await context.hub.dispatch { scope -> (WorkTask, Bool) in
             let (lease, found) = try scope.usableLease(p.leaseId, taskID: p.taskId, workflowID: workflowID)
@@ -76,10 +78,10 @@ enum FailTask {
                             "attempt_counted": true,
                         ],
                         causedBy: event.eventID)
-                    return (queuedBy, event.eventID)
+                    return (queuedBy, event.eventID, m.workflow.status)
                 }
                 try m.settle(failed)
-                return (nil, event.eventID)
+                return (nil, event.eventID, m.workflow.status)
             }
             try scope.announce(degradation, causedBy: failure)
             if let retriedBy {

@@ -72,6 +72,19 @@ extension LeaseChecking {
     }
 }
 
+extension Hub {
+    /// Enforces the timeout and budget of the workflow a lease belongs to, before an outcome is
+    /// recorded under it (§5: whenever a workflow is touched). `perform` does so when the call
+    /// names the workflow; a report by `lease_id` alone names none, and a workflow past its
+    /// timeout then completed under it as a success where the same report naming the workflow
+    /// got LEASE_EXPIRED. An unknown lease is left to ``LeaseChecking/usableLease(_:taskID:workflowID:)``.
+    func enforceDeadline(ofLease leaseID: String, named workflowID: String?) async throws {
+        guard workflowID == nil else { return }
+        guard let leased = try await store.read({ tx in try tx.lease(leaseID)?.workflowID }) else { return }
+        _ = try await enforceDeadline(leased)
+    }
+}
+
 extension DispatchScope {
     /// An agent whose track record has just become degraded: what `performance_degraded`
     /// says of it, published by ``announce(_:causedBy:)`` once the event of the outcome
