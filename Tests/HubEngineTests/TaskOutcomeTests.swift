@@ -39,6 +39,38 @@ import Testing
         #expect(await events(#""timed_out""#).count == 1)
     }
 
+    /// A task failing for good within its phase's tolerance leaves the workflow running: the next
+    /// step said to retry the phase with resume, which a running workflow refuses. The answer says
+    /// the workflow's status, as complete-task's does.
+    @Test func failTaskSaysWhatToDoAsTheWorkflowNowIs() async throws {
+        await t.run(
+            "w1", "create",
+            #"{"phases": [{"name": "a", "tasks": [{"task_id": "t1"}, {"task_id": "t2"}]}], "configuration": {"failure_tolerance": "high"}}"#
+        )
+        await t.run("w1", "start")
+        await t.run(nil, "register-agent", #"{"agent_id": "ag", "max_concurrent_tasks": 2}"#)
+        let first = try await lease()
+        let tolerated = await t.run(nil, "fail-task", "{\"lease_id\": \"\(first)\", \"retryable\": false}")
+        #expect(tolerated.result["workflow_status"] == "running", "\(tolerated.json)")
+        #expect(!steps(tolerated).contains { $0.contains("resume") }, "\(steps(tolerated))")
+        #expect(steps(tolerated).contains { $0.contains("claim-task") }, "\(steps(tolerated))")
+        #expect(await t.run("w1", "resume").errorCode == "INVALID_TRANSITION")
+        // Past the tolerance the workflow fails, and resume is the way on.
+        await t.run("w2", "create", #"{"phases": [{"name": "a", "tasks": [{"task_id": "t1"}]}]}"#)
+        await t.run("w2", "start")
+        let second = try #require(await t.claim("ag", workflow: "w2").first?["lease_id"]?.stringValue)
+        let fatal = await t.run(nil, "fail-task", "{\"lease_id\": \"\(second)\", \"retryable\": false}")
+        #expect(fatal.result["workflow_status"] == "failed")
+        #expect(steps(fatal).first?.contains(#"coordination-hub w2 resume '{"resume_from_phase": 1}'"#) == true)
+        #expect(await t.run("w2", "resume", #"{"resume_from_phase": 1}"#).succeeded)
+        // Retried: ready again, and the workflow's status said.
+        let third = try #require(await t.claim("ag", workflow: "w2").first?["lease_id"]?.stringValue)
+        let retried = await t.run(nil, "fail-task", "{\"lease_id\": \"\(third)\"}")
+        #expect(retried.result["will_retry"] == true)
+        #expect(retried.result["workflow_status"] == "running")
+        #expect(steps(retried) == ["The task is ready again; any agent of its role may claim it"])
+    }
+
     /// Every task_retried says whether the attempt counted: fail-task's and resume's left it out
     /// (the sweep's, report-error's and redistribution's carried it). The report still counts a
     /// failed attempt once.

@@ -39,7 +39,7 @@ enum FailTask {
         // The lease's workflow times out first, however the call names it.
         try await context.hub.enforceDeadline(ofLease: p.leaseId, named: context.workflowID)
         let workflowID = context.workflowID
-        let (task, willRetry) = try await context.hub.dispatch { scope -> (WorkTask, Bool) in
+        let (task, willRetry, status) = try await context.hub.dispatch { scope -> (WorkTask, Bool, WorkflowStatus) in
             let (lease, found) = try scope.usableLease(p.leaseId, taskID: p.taskId, workflowID: workflowID)
             var task = found
             let (outcome, degradation) = try scope.recordOutcome(
@@ -58,7 +58,8 @@ enum FailTask {
             }
             try scope.tx.update(task)
             let failed = task
-            let (retriedBy, failure) = try scope.workflow(task.workflowID) { m -> (String?, String) in
+            let (retriedBy, failure, status) = try scope.workflow(task.workflowID) {
+                m -> (String?, String, WorkflowStatus) in
                 let event = try m.emit(
                     "task_failed", severity: .error,
                     data: [
@@ -88,18 +89,49 @@ enum FailTask {
                 task.queuedBy = retriedBy
                 try scope.tx.update(task)
             }
-            return (failed, willRetry)
+            return (failed, willRetry, status)
         }
         return OperationOutcome(
             result: [
                 "workflow_id": .string(task.workflowID), "task_id": .string(task.taskID),
                 "status": .string(task.status.rawValue),
                 "attempts": .count(task.attempts), "will_retry": .bool(willRetry),
+                "workflow_status": .string(status.rawValue),
             ],
-            nextSteps: willRetry
-                ? ["The task is ready again; any agent of its role may claim it"]
-                : [
-                    "The task failed for good: check the workflow with get-status; retry the phase with resume after fixing"
-                ])
+            nextSteps: nextSteps(task, willRetry: willRetry, status: status))
+    }
+
+    /// What to do next, as the workflow now is (§3): a task that failed for good within its
+    /// phase's tolerance leaves the workflow running, where `resume` is refused (the step said
+    /// to retry the phase with it whatever the state).
+    static func nextSteps(_ task: WorkTask, willRetry: Bool, status: WorkflowStatus) -> [String] {
+        let id = task.workflowID
+        if willRetry {
+            guard status == .running else {
+                return ["The task is ready again; \(CompleteTask.nextStep(workflowID: id, status: status))"]
+            }
+            return ["The task is ready again; any agent of its role may claim it"]
+        }
+        switch status {
+        case .failed:
+            return [
+                "Task \(task.taskID) failed for good and workflow \(id) failed with it: fix the cause, then run the phase again: coordination-hub \(id) resume '{\"resume_from_phase\": \(task.phaseID)}'",
+                "Check the workflow with 'coordination-hub \(id) get-status'",
+            ]
+        case .running:
+            return [
+                "Task \(task.taskID) failed for good within its phase's failure tolerance; workflow \(id) carries on: claim the next task with claim-task",
+                "Check the workflow with 'coordination-hub \(id) get-status'",
+            ]
+        case .paused:
+            return [
+                "Task \(task.taskID) failed for good within its phase's failure tolerance; workflow \(id) is paused: resume it with 'coordination-hub \(id) resume'"
+            ]
+        case .completed, .cancelled, .created:
+            return [
+                "Task \(task.taskID) failed for good; \(CompleteTask.nextStep(workflowID: id, status: status))",
+                "Check the workflow with 'coordination-hub \(id) get-status'",
+            ]
+        }
     }
 }
