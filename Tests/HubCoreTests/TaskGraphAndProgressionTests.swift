@@ -166,17 +166,20 @@ import Testing
     }
 
     /// A skip says what became of the dependency that blocked it: a dependent of a skipped task was
-    /// told its dependency "failed".
+    /// told its dependency "failed". A skipped dependency is named with the task behind it.
     @Test func aSkippedTaskNamesWhatBecameOfItsBlocker() {
         let tasks = [
             task("a", status: .failed), task("b", dependsOn: ["a"]), task("c", dependsOn: ["b"]),
-            task("x", status: .cancelled), task("y", dependsOn: ["x"]),
+            task("d", dependsOn: ["c"]), task("x", status: .cancelled), task("y", dependsOn: ["x"]),
+            task("z", dependsOn: ["y"]),
         ]
         var p = inFirstOfTwoPhases(tasks)
         let effects = p.advance(now: 5)
         #expect(effects.contains(.taskSkipped(taskID: "b", reason: "dependency a failed")))
-        #expect(effects.contains(.taskSkipped(taskID: "c", reason: "dependency b was skipped")))
+        #expect(effects.contains(.taskSkipped(taskID: "c", reason: "dependency b was skipped (a failed)")))
+        #expect(effects.contains(.taskSkipped(taskID: "d", reason: "dependency c was skipped (a failed)")))
         #expect(effects.contains(.taskSkipped(taskID: "y", reason: "dependency x was cancelled")))
+        #expect(effects.contains(.taskSkipped(taskID: "z", reason: "dependency y was skipped (x was cancelled)")))
     }
 
     @Test func mediumToleranceAllowsTenPercentRoundedUp() {

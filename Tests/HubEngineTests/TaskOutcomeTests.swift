@@ -71,6 +71,33 @@ import Testing
         #expect(steps(retried) == ["The task is ready again; any agent of its role may claim it"])
     }
 
+    /// A skipped task was named as failed: a → b → d across phases, a failing for good, and d
+    /// was "skipped: dependency b failed" though b never ran.
+    @Test func aTaskSkippedAfterASkippedDependencyNamesItAsSkipped() async throws {
+        await t.run(
+            "w1", "create",
+            #"{"phases": [{"name": "one", "tasks": [{"task_id": "a", "max_retries": 0}, {"task_id": "c"}]}, {"name": "two", "tasks": [{"task_id": "b", "depends_on": ["a"]}]}, {"name": "three", "tasks": [{"task_id": "d", "depends_on": ["b"]}]}], "configuration": {"failure_tolerance": "high"}}"#
+        )
+        await t.run("w1", "start")
+        await t.run(nil, "register-agent", #"{"agent_id": "ag"}"#)
+        let claimed = try #require(await t.claim("ag").first)
+        #expect(claimed["task_id"] == "a")
+        let lease = try #require(claimed["lease_id"]?.stringValue)
+        #expect(await t.run(nil, "fail-task", "{\"lease_id\": \"\(lease)\"}").result["will_retry"] == false)
+        // A task added later behind the skipped one is told the same (the progression's rules).
+        await t.run("w1", "add-tasks", #"{"tasks": [{"task_id": "e", "phase": 3, "depends_on": ["d"]}]}"#)
+        let skipped = await events(#""task_skipped""#)
+        var reasons: [String: String] = [:]
+        for e in skipped {
+            if let id = e["data"]?["task_id"]?.stringValue { reasons[id] = e["data"]?["reason"]?.stringValue }
+        }
+        #expect(
+            reasons == [
+                "b": "dependency a failed", "d": "dependency b was skipped (a failed)",
+                "e": "dependency d was skipped (a failed)",
+            ], "\(reasons)")
+    }
+
     /// Every task_retried says whether the attempt counted: fail-task's and resume's left it out
     /// (the sweep's, report-error's and redistribution's carried it). The report still counts a
     /// failed attempt once.

@@ -185,6 +185,9 @@ public struct WorkflowProgression: Sendable {
         for t in tasks where t.isDead { dead.insert(t.taskID) }
         guard !dead.isEmpty else { return [] }
         var effects: [ProgressEffect] = []
+        var reasons = SkipReasons()
+        // Built at the first skip: most calls skip nothing.
+        var found: [String: Int]?
         var changed = true
         while changed {
             changed = false
@@ -195,13 +198,14 @@ public struct WorkflowProgression: Sendable {
                 tasks[t].lastError = ["blocked_by": .string(blocker)]
                 changedTasks.insert(tasks[t].taskID)
                 dead.insert(tasks[t].taskID)
-                let what: String
-                switch tasks.first(where: { $0.taskID == blocker })?.status {
-                case .cancelled?: what = "was cancelled"
-                case .skipped?: what = "was skipped"
-                default: what = "failed"
+                let index =
+                    found ?? Dictionary(tasks.indices.map { (tasks[$0].taskID, $0) }, uniquingKeysWith: { a, _ in a })
+                found = index
+                var reason = "dependency \(blocker) failed"
+                if let blocking = index[blocker] {
+                    reason = reasons.reason(blockedBy: tasks[blocking]) { id in index[id].map { tasks[$0] } }
                 }
-                effects.append(.taskSkipped(taskID: tasks[t].taskID, reason: "dependency \(blocker) \(what)"))
+                effects.append(.taskSkipped(taskID: tasks[t].taskID, reason: reason))
                 changed = true
             }
         }

@@ -20,16 +20,27 @@ extension Mutation {
             }
         } else if task.isDead {
             var blocked = [task]
+            var reasons = SkipReasons()
+            let workflowID = task.workflowID
             while let next = blocked.popLast() {
+                var reason: String?
                 for var dependent in try tx.dependents(workflowID: next.workflowID, of: next.taskID)
                 where dependent.status == .pending {
+                    // Said once per blocker, and only of one with dependents to skip.
+                    let said: String
+                    if let reason {
+                        said = reason
+                    } else {
+                        said = try reasons.reason(blockedBy: next) { try tx.task(workflowID: workflowID, taskID: $0) }
+                        reason = said
+                    }
                     dependent.status = .skipped
                     dependent.lastError = ["blocked_by": .string(next.taskID)]
                     try tx.update(dependent)
                     try emit(
                         "task_skipped",
                         data: [
-                            "task_id": .string(dependent.taskID), "reason": .string("dependency \(next.taskID) failed"),
+                            "task_id": .string(dependent.taskID), "reason": .string(said),
                         ],
                         phase: dependent.phaseID)
                     blocked.append(dependent)
