@@ -60,7 +60,8 @@ import Testing
     /// A workflow restored to a phase's checkpoint stands between that phase and the next:
     /// `complete-phase` closes the next one (it closed the completed phase again), `add-tasks`
     /// adds to the next one (refused), and the last phase's checkpoint resumes to completion
-    /// (it stayed running at 100 % for ever).
+    /// (it stayed running at 100 % for ever). Restored, it is paused: the phase after the one
+    /// closed starts at resume (§5).
     @Test func aWorkflowRestoredBetweenTwoPhasesMovesOn() async throws {
         await t.run("w1", "create", #"{"phases": ["a", "b", "c"]}"#)
         await t.run("w1", "start")
@@ -69,11 +70,14 @@ import Testing
         let added = await t.run("w1", "add-tasks", #"{"tasks": [{"task_id": "late"}]}"#)
         #expect(added.succeeded, "\(added.json)")
         #expect(await t.run("w1", "complete-phase", #"{"force": true}"#).result["completed_phase"] == 2)
-        let phases = await t.run("w1", "get-status").result["workflow_state"]?["phases"]?.arrayValue ?? []
-        #expect(phases.map { $0["status"] } == ["completed", "completed", "running"])
+        var phases = await t.run("w1", "get-status").result["workflow_state"]?["phases"]?.arrayValue ?? []
+        #expect(phases.map { $0["status"] } == ["completed", "completed", "pending"])
         #expect(phases[1]["tasks"]?.arrayValue?.first?["task_id"] == "late")
         let completions = await t.run("w1", "get-events", #"{"event_types": ["phase_completed"]}"#).result["events"]
         #expect(completions?.arrayValue?.compactMap { $0["data"]?["phase"]?.intValue } == [1, 2])
+        #expect(await t.run("w1", "resume").succeeded)
+        phases = await t.run("w1", "get-status").result["workflow_state"]?["phases"]?.arrayValue ?? []
+        #expect(phases.map { $0["status"] } == ["completed", "completed", "running"])
         // The last phase: its checkpoint restored and resumed, the workflow completes.
         #expect(await t.run("w1", "complete-phase").result["completed_phase"] == 3)
         #expect(await t.run("w1", "get-status").result["workflow_state"]?["status"] == "completed")

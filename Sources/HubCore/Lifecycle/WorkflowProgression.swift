@@ -14,7 +14,8 @@ public enum ProgressEffect: Sendable, Equatable {
 /// Tasks of the current phase become `ready` when their dependencies are done; a
 /// phase with tasks completes when they are all settled within the failure
 /// tolerance and fails past it; the next phase then starts, and after the last
-/// one the workflow completes. A phase without tasks waits for `complete-phase`.
+/// one the workflow completes. A phase without tasks waits for `complete-phase`. A paused
+/// workflow goes no further than the end of its current phase: `resume` carries it on.
 public struct WorkflowProgression: Sendable {
     public var workflow: Workflow
     public var phases: [Phase]
@@ -62,6 +63,15 @@ public struct WorkflowProgression: Sendable {
         return effects
     }
 
+    /// Starts the phase ``nextPhaseAwaiting`` names and advances to its end at most: what
+    /// closing a phase by hand does first on a workflow standing between phases (a phase's
+    /// checkpoint restored, or a phase closed while paused), paused or not, since the phase it
+    /// closes is that one. Nothing when no phase awaits.
+    public mutating func startAwaitingPhase(now: Int64) -> [ProgressEffect] {
+        guard let next = nextPhaseAwaiting else { return [] }
+        return startOnly(next, now: now) + advance(now: now, stopAtPhaseEnd: true)
+    }
+
     /// Closes the current phase by hand. With `force`, its unsettled tasks become `skipped`.
     /// Returns the open tasks (changing nothing) when tasks remain and `force` is false.
     /// Then advances, or with `stopAtPhaseEnd` leaves the next phase to the caller's
@@ -83,11 +93,6 @@ public struct WorkflowProgression: Sendable {
         return (effects, [])
     }
 
-    /// Whether a paused workflow stops at the end of the phase its tasks closed (a task's
-    /// outcome); an operator's command (`complete-phase`, `add-tasks`, a restore's `resume`)
-    /// carries it on.
-    public var holdsWhilePaused = false
-
     /// Applies the automatic rules until nothing changes. With `stopAtPhaseEnd` it stops once
     /// a phase has completed and another waits to start, so that the caller can take the
     /// completed phase's checkpoint before the next one starts (§17), then call it again.
@@ -97,10 +102,11 @@ public struct WorkflowProgression: Sendable {
             let current = workflow.currentPhase
             guard let p = phaseIndex(current) else { break }
             if phases[p].status == .completed || phases[p].status == .skipped {
-                // Paused, tasks' outcomes go no further than closing their phase: no next phase
-                // starts and the workflow does not complete before it is resumed (§5: a pause hands
-                // out nothing new; resume carries it on from here).
-                guard workflow.status == .running || !holdsWhilePaused else { break }
+                // Paused, it goes no further than closing its phase, whatever closed it (a task's
+                // outcome, complete-phase, add-tasks): no next phase starts and the workflow does not
+                // complete before it is resumed (§5: a pause hands out nothing new, and paused →
+                // completed is `complete`'s alone; resume carries it on from here).
+                guard workflow.status == .running else { break }
                 // A closed current phase hands over to the next waiting one (the step after a
                 // phase's checkpoint, or a workflow restored to that checkpoint).
                 guard let next = phases.first(where: { $0.phaseID > current && $0.status == .pending }) else {
@@ -169,9 +175,7 @@ public struct WorkflowProgression: Sendable {
         effects.append(.phaseCompleted(phase: current))
         // The next phase, if any, is started by the loop of advance(now:stopAtPhaseEnd:); a paused
         // workflow completes when it is resumed.
-        if workflow.status == .running || !holdsWhilePaused,
-            !phases.contains(where: { $0.phaseID > current && $0.status == .pending })
-        {
+        if workflow.status == .running, !phases.contains(where: { $0.phaseID > current && $0.status == .pending }) {
             workflow.status = .completed
             effects.append(.workflowCompleted)
         }

@@ -54,9 +54,8 @@ extension Mutation {
         let allowed = workflow.configuration.failureTolerance.allowedFailures(taskCount: counts.total)
         guard counts.open == 0 || counts.failed > allowed else { return }
         // The phase is decided: let the whole-workflow rules close it and start the next one.
-        var progression = try progression()
         // A paused workflow records the outcome and closes the phase, and goes no further.
-        progression.holdsWhilePaused = true
+        var progression = try progression()
         try progress(&progression, progression.advance(now: now, stopAtPhaseEnd: true))
         if workflow.status == .failed { try revokeLeases(reason: "workflow failed") }
     }

@@ -18,7 +18,8 @@ enum CompletePhase {
         summary: "Close the current phase (for phases without tasks, or with force) and start the next one.",
         discussion: """
             Only the current phase can be closed (another phase is INVALID_PARAMETERS). With open tasks and no force: \
-            WORKFLOW_INCOMPLETE listing them. Closing the last phase completes the workflow.
+            WORKFLOW_INCOMPLETE listing them. Closing the last phase completes the workflow. On a paused workflow the \
+            phase closes and nothing more: the next phase starts, or the workflow completes, at resume.
             """,
         example: "coordination-hub workflow_123 complete-phase '{\"phase\": \"setup\"}'",
         handler: run)
@@ -34,12 +35,34 @@ enum CompletePhase {
                     allowed: machine.allowedOperations)
             }
             var progression = try m.progression()
-            // Between a closed phase and the next (a phase's checkpoint restored): the phase to
-            // close is the next one, which starts first.
+            // Between a closed phase and the next (a phase's checkpoint restored, or a phase closed
+            // while paused): the phase to close is the next one, which starts first. Once closed, a
+            // paused workflow goes no further: the phase after it starts (or the workflow
+            // completes) at resume (§5).
             if progression.nextPhaseAwaiting != nil {
-                try m.progress(&progression, progression.advance(now: m.now, stopAtPhaseEnd: true))
+                try m.progress(&progression, progression.startAwaitingPhase(now: m.now))
             }
             let current = m.workflow.currentPhase
+            // Paused with every phase closed, it waits for resume (or `complete`) to complete it:
+            // closing the closed phase again would announce it twice.
+            if m.workflow.status == .paused, let phase = progression.phases.first(where: { $0.phaseID == current }),
+                phase.status == .completed || phase.status == .skipped
+            {
+                let machine = WorkflowLifecycle(status: m.workflow.status, archived: m.workflow.archived)
+                throw HubError(
+                    .invalidTransition,
+                    "Cannot complete-phase workflow \(id): its last phase, \(current), is \(phase.status.rawValue) already; it completes when it is resumed",
+                    details: "A paused workflow goes no further than the end of a phase until it is resumed (§5).",
+                    context: [
+                        "current_status": .string(m.workflow.status.rawValue), "archived": .bool(m.workflow.archived),
+                        "allowed_operations": .strings(machine.allowedOperations.map(\.rawValue)),
+                        "phase": .count(current),
+                    ],
+                    suggestions: [
+                        "Resume it to complete it: coordination-hub \(id) resume",
+                        "Or complete it now: coordination-hub \(id) complete",
+                    ])
+            }
             if let requested = try p.phase?.resolve(in: progression.phases, field: "phase"), requested != current {
                 throw HubError.parameter(
                     "phase", "names phase \(requested), but only the current phase (\(current)) can be closed")
