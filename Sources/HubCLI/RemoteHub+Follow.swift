@@ -100,10 +100,11 @@ extension RemoteHub {
 
     /// A follow through `get-events` calls, as a local follow reads what other processes
     /// wrote: again after each read that brought events, and every `interval` otherwise.
-    /// With a subscription each read is the subscription's (acknowledged with `ack`);
-    /// otherwise each read starts after the last event printed, the first after
-    /// `after_sequence`, `since`, or else the newest event when the follow began (as a
-    /// local follow does).
+    /// With a subscription and `ack` each read is the subscription's, acknowledged, and all of
+    /// it is printed (a replay's events again); otherwise each read starts after the last event
+    /// printed (without `ack` a subscription's read leaves its cursor alone), the first after
+    /// `after_sequence`, `since`, a subscription's cursor, or else the newest event when the
+    /// follow began (as a local follow does).
     func poll(
         _ request: OperationRequest, interval: Duration = .milliseconds(200),
         started: @escaping @Sendable (String) -> Void = { _ in }, emit: @escaping @Sendable (String) -> Void
@@ -111,6 +112,7 @@ extension RemoteHub {
         var next = request
         next.parameters["follow"] = nil
         let bySubscription = request.parameters["subscription"] != nil
+        let acking = bySubscription && request.parameters["ack"]?.boolValue == true
         var last: Int64 = request.parameters["after_sequence"]?.intValue ?? -1
         if !request.namesFollowStart {
             // The log's end, whatever the filters: every event after it is new.
@@ -122,16 +124,21 @@ extension RemoteHub {
         started(FollowNotice.remote(base, polling: true))
         while true {
             try Task.checkCancellation()
-            if !bySubscription && last >= 0 { next.parameters["after_sequence"] = .int(last) }
+            if !acking && last >= 0 { next.parameters["after_sequence"] = .int(last) }
             let response = await perform(next)
             try Task.checkCancellation()
             if response.error != nil { return response }
-            let events = (response.json["result"]?["events"]?.arrayValue ?? []).filter {
-                ($0["sequence"]?.intValue ?? 0) > last
-            }
+            let returned = response.json["result"]?["events"]?.arrayValue ?? []
+            // What an acknowledging read returns is delivered (a replay's events again) and
+            // acknowledged: every one is printed, as a local follow prints them.
+            let events = acking ? returned : returned.filter { ($0["sequence"]?.intValue ?? 0) > last }
             for event in events {
                 emit(event.serialized(.compact))
                 last = max(last, event["sequence"]?.intValue ?? last)
+            }
+            // How far a subscription's read looked: the next goes on from there.
+            if bySubscription, let through = response.json["result"]?["read_through"]?.intValue {
+                last = max(last, through)
             }
             if events.isEmpty { try await Task.sleep(for: interval) }
         }

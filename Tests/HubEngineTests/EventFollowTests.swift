@@ -179,3 +179,69 @@ extension EventFollowTests {
         #expect(try await t.hub.fixingFollowStart(subscribed).parameters["after_sequence"] == nil)
     }
 }
+
+extension EventFollowTests {
+    /// Publishes a note numbered `n` and answers its sequence.
+    static func note(_ n: Int, on t: TestHub) async -> Int64 {
+        let published = await t.run(nil, "publish-event", "{\"event_type\": \"note\", \"data\": {\"n\": \(n)}}")
+        return published.result["event"]?["sequence"]?.intValue ?? -1
+    }
+
+    /// Found by a probe: an acknowledging follow of a subscription left out the events a
+    /// `replay-events` during it handed out again (they were not after the last one it yielded),
+    /// though its read had acknowledged them: they were never printed. What an acknowledging
+    /// read returns is what the subscription delivers, and is yielded.
+    @Test func anAcknowledgingFollowYieldsWhatAReplayHandsOutAgain() async throws {
+        let t = try TestHub()
+        defer { t.remove() }
+        var sequences: [Int64] = []
+        for n in 1...3 { sequences.append(await Self.note(n, on: t)) }
+        #expect(
+            await t.run(nil, "subscribe-event", #"{"patterns": ["*.note"], "callback": "fr", "start_from": "all"}"#)
+                .succeeded)
+        // A replay wakes no follower (it appends nothing): a short interval reads again soon.
+        let stream = t.hub.follow(
+            OperationRequest(
+                workflowID: nil, operation: "get-events", parameters: ["subscription": "fr", "ack": true]),
+            interval: .milliseconds(10), shouldStop: { false })
+        var events = stream.makeAsyncIterator()
+        var first: [Int64] = []
+        for _ in 1...3 { first.append(try await events.next()?["data"]?["n"]?.intValue ?? -1) }
+        #expect(first == [1, 2, 3])
+        let replay = await t.run(
+            nil, "replay-events",
+            "{\"subscription\": \"fr\", \"from_sequence\": \(sequences[0]), \"to_sequence\": \(sequences[1])}")
+        #expect(replay.succeeded, "\(replay.json)")
+        for n in 4...6 { _ = await Self.note(n, on: t) }
+        var again: [Int64] = []
+        for _ in 1...3 { again.append(try await events.next()?["data"]?["n"]?.intValue ?? -1) }
+        #expect(again == [1, 2, 4])
+    }
+
+    /// Found by a probe: a follow of a subscription without ack read from the cursor, which it
+    /// does not move, every time, and left out what it had yielded: past its first page it
+    /// yielded nothing more. It reads on after what it yielded, leaving the cursor alone.
+    @Test func aFollowWithoutAckReadsOnAndLeavesTheCursorAlone() async throws {
+        let t = try TestHub()
+        defer { t.remove() }
+        for n in 1...3 { _ = await Self.note(n, on: t) }
+        #expect(await t.run(nil, "publish-event", #"{"event_type": "other"}"#).succeeded)
+        #expect(
+            await t.run(nil, "subscribe-event", #"{"patterns": ["*.note"], "callback": "nf", "start_from": "all"}"#)
+                .succeeded)
+        let cursor = await t.run(nil, "get-events", #"{"subscription": "nf"}"#).result["cursor"]
+        // Only events wake it: the interval is far past the suite's time limit.
+        let stream = t.hub.follow(
+            OperationRequest(workflowID: nil, operation: "get-events", parameters: ["subscription": "nf", "limit": 1]),
+            interval: .seconds(600), shouldStop: { false })
+        var events = stream.makeAsyncIterator()
+        var received: [Int64] = []
+        for _ in 1...3 { received.append(try await events.next()?["data"]?["n"]?.intValue ?? -1) }
+        #expect(received == [1, 2, 3])
+        _ = await Self.note(4, on: t)
+        #expect(try await events.next()?["data"]?["n"] == 4)
+        let after = await t.run(nil, "get-events", #"{"subscription": "nf"}"#)
+        #expect(after.result["cursor"] == cursor)
+        #expect(after.result["count"] == 4)
+    }
+}

@@ -401,4 +401,25 @@ import Testing
         let idle = await t.run(nil, "get-events", #"{"subscription": "all"}"#).result["events"]?.arrayValue
         #expect(idle?.isEmpty == true)
     }
+
+    /// A read of a subscription after a sequence, without ack, is a view of its pending events
+    /// past it (a follow without ack reads on this way) that leaves the cursor alone; with ack
+    /// it is refused, as acknowledging it would pass over the pending events before it.
+    @Test func aSubscriptionReadAfterASequenceIsAViewOfItsPendingEvents() async throws {
+        await t.run(nil, "subscribe-event", #"{"patterns": ["*.tick"], "callback": "v", "start_from": "all"}"#)
+        var sequences: [Int64] = []
+        for _ in 0..<3 { sequences.append(await publish("w1", "tick").result["event"]?["sequence"]?.intValue ?? 0) }
+        let newest = await publish("w1", "other").result["event"]?["sequence"]?.intValue
+        let cursor = await pending("v").cursor
+        let view = await t.run(nil, "get-events", "{\"subscription\": \"v\", \"after_sequence\": \(sequences[0])}")
+        #expect(view.result["events"]?.arrayValue?.compactMap { $0["sequence"]?.intValue } == Array(sequences[1...]))
+        #expect(view.result["cursor"]?.intValue == cursor)
+        // It looked as far as the log goes: a follow goes on from there, not from its last tick.
+        #expect(view.result["read_through"]?.intValue == newest)
+        #expect(await pending("v").types == ["tick", "tick", "tick"])
+        let acking = await t.run(
+            nil, "get-events", "{\"subscription\": \"v\", \"ack\": true, \"after_sequence\": \(sequences[0])}")
+        #expect(acking.errorCode == "INVALID_PARAMETERS", "\(acking.json)")
+        #expect(await pending("v").cursor == cursor)
+    }
 }

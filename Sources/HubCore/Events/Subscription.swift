@@ -216,13 +216,17 @@ public struct Subscription: Sendable, Equatable {
     /// is every event the subscription selects that the pull looked at, in sequence order
     /// (`handed` itself unless the pull was narrowed by extra filters): counting stops at the
     /// first wanted event the pull left out, which a later pull will count when it hands it out.
-    public mutating func countDelivered(_ handed: [HubEvent], wanted: [HubEvent]) {
+    /// A pull that looked at the log through `lookedThrough` and handed out every wanted event
+    /// has counted everything the subscription selects through there: a pull that goes on from
+    /// there (a follow without ack) counts on.
+    public mutating func countDelivered(_ handed: [HubEvent], wanted: [HubEvent], lookedThrough: Int64? = nil) {
         let handedSequences = Set(handed.map(\.sequence))
         for event in wanted where event.sequence > counters.deliveredThrough {
             guard handedSequences.contains(event.sequence) else { return }
             counters.delivered += 1
             counters.deliveredThrough = event.sequence
         }
+        if let lookedThrough { counters.deliveredThrough = max(counters.deliveredThrough, lookedThrough) }
     }
 
     /// Counts one examined event: which patterns matched it and whether the filters refused it.

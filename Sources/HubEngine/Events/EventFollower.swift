@@ -11,7 +11,11 @@ extension Hub {
     ///
     /// The first read is the operation itself, so a bad request fails at once with
     /// its usual error response. With a subscription and `ack: true` each read
-    /// acknowledges what it returns, so a restarted follower carries on where it stopped.
+    /// acknowledges what it returns, so a restarted follower carries on where it stopped, and
+    /// everything a read returns is yielded: what the subscription delivers, at least once (a
+    /// `replay-events` during the follow hands its range out again). Without `ack` the cursor
+    /// stays where it is: each read is the subscription's pending events after what was
+    /// yielded (`after_sequence`), so each comes once.
     ///
     /// The events are read by whoever iterates them, as they take them: a stream whose client
     /// does not read holds one read (at most `limit` events), not the log.
@@ -129,6 +133,9 @@ struct Follower {
     private let membership: FeedMembership?
     private var last: Int64
     private let bySubscription: Bool
+    /// A subscription's read that acknowledges what it returns: the next read starts at the
+    /// subscription's cursor, not after `last`.
+    private let acking: Bool
     private let limit: Int64
     /// Once a stop is asked for, one more read sends what is already there.
     private var draining = false
@@ -146,6 +153,7 @@ struct Follower {
         membership = events.selection.map { _ in FeedMembership(events.hub.eventFeed) }
         last = events.request.parameters["after_sequence"]?.intValue ?? -1
         bySubscription = events.request.parameters["subscription"] != nil
+        acking = bySubscription && events.request.parameters["ack"]?.boolValue == true
         limit = events.request.parameters["limit"]?.intValue ?? 100
     }
 
@@ -205,7 +213,7 @@ struct Follower {
             return !fresh.isEmpty
         }
         var next = events.request
-        if !bySubscription && last >= 0 { next.parameters["after_sequence"] = .int(last) }
+        if !acking && last >= 0 { next.parameters["after_sequence"] = .int(last) }
         // The log's end before the read: a read that did not fill its limit looked at
         // everything up to it, so the next starts there, not again from the last
         // event it kept (a filter that matches rarely rescanned the log every read).
@@ -215,13 +223,20 @@ struct Follower {
             finished = true
             throw FollowFailure(response: response, error: error)
         }
-        let read = (response.json["result"]?["events"]?.arrayValue ?? []).filter {
-            ($0["sequence"]?.intValue ?? 0) > last
-        }
+        let returned = response.json["result"]?["events"]?.arrayValue ?? []
+        // An acknowledging read returns what the subscription delivers, replayed events again
+        // among them, all acknowledged by the read: leaving out those at or before the last one
+        // yielded lost them (acknowledged, never printed). Other reads start after `last`.
+        let read = acking ? returned : returned.filter { ($0["sequence"]?.intValue ?? 0) > last }
         for event in read { last = max(last, event["sequence"]?.intValue ?? last) }
+        // A subscription's read looked this far: the next starts there, not again from the last
+        // event (a subscription that matches rarely would have been scanned from there each read).
+        if bySubscription, let through = response.json["result"]?["read_through"]?.intValue {
+            last = max(last, through)
+        }
         unsent = ArraySlice(read)
-        let returned = response.json["result"]?["count"]?.intValue ?? limit
-        if let head, returned < limit { last = max(last, head) }
+        let count = response.json["result"]?["count"]?.intValue ?? limit
+        if let head, count < limit { last = max(last, head) }
         return !read.isEmpty
     }
 }

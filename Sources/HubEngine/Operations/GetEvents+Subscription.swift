@@ -7,21 +7,20 @@ extension GetEvents {
         -> OperationOutcome
     {
         let limit = p.limit ?? 100
-        if p.afterSequence != nil || p.order == "desc" {
+        if p.order == "desc" {
             throw HubError.parameter(
-                p.afterSequence != nil ? "after_sequence" : "order",
-                "cannot be used with subscription: its cursor decides where reading starts, in sequence order",
+                "order", "cannot be used with subscription: its cursor decides where reading starts, in sequence order",
                 suggestions: ["Use replay-events to read a subscription's past events again"])
         }
         if p.deadLetters == true { return try await deadLetters(name, limit: limit, context: context) }
         let (selection, _, _) = try selection(p)
         let workflowID = context.workflowID
         if p.ack == true {
-            if !selection.isEmpty || workflowID != nil {
+            if !selection.isEmpty || workflowID != nil || p.afterSequence != nil {
                 throw HubError.parameter(
                     "ack",
-                    "cannot be combined with patterns, types, severities, times or a workflow id: acknowledging "
-                        + "a narrowed view would pass over events the subscription has not seen",
+                    "cannot be combined with after_sequence, patterns, types, severities, times or a workflow id: "
+                        + "acknowledging a narrowed view would pass over events the subscription has not seen",
                     suggestions: ["Acknowledge without the extra filters, or read with ack: false"])
             }
             let (subscription, scan, removed) = try await context.store.write {
@@ -36,16 +35,22 @@ extension GetEvents {
             }
             return outcome(subscription, scan, acknowledged: true, removed: removed)
         }
-        let (subscription, scan, removed) = try await context.store.read {
-            tx -> (Subscription, SubscriptionScan, ClosedRange<Int64>?) in
+        let (subscription, view, scan, removed) = try await context.store.read {
+            tx -> (Subscription, Subscription, SubscriptionScan, ClosedRange<Int64>?) in
             let s = try tx.requireSubscription(name)
-            let scan = try SubscriptionScan.scan(tx, s, limit: limit) { event in
+            // After after_sequence, the subscription as it would read had it acknowledged through
+            // there (a replay it passed ended, resumed where it returns to); stored nowhere: a
+            // follow without ack reads on this way from what it printed, leaving the cursor alone.
+            var view = s
+            if let after = p.afterSequence { view.acknowledge(through: after) }
+            let scan = try SubscriptionScan.scan(tx, view, limit: limit) { event in
                 selection.admits(event) && (workflowID == nil || event.workflowID == workflowID)
             }
-            return (s, scan, try removedUnread(s, tx))
+            return (s, view, scan, try removedUnread(view, tx))
         }
-        // Narrowed by extra filters, the scan did not look at what the subscription selects.
-        let whole = selection.isEmpty && workflowID == nil
+        // Narrowed by extra filters, or starting later than the cursor, the scan did not look at
+        // what the subscription selects.
+        let whole = selection.isEmpty && workflowID == nil && view.cursor == subscription.cursor
         try await countDelivered(scan, of: subscription, examined: whole, context: context)
         return outcome(subscription, scan, acknowledged: false, removed: removed)
     }
@@ -60,21 +65,35 @@ extension GetEvents {
 
     /// Counts a pull's events as delivered to the subscription, and with `examined` what it
     /// looked at, those not counted before; nothing is written when every one was.
+    ///
+    /// A pull that starts past what has been handed out (`after_sequence` beyond pending events
+    /// not read yet) counts nothing: it does not read on from there, and counting its events
+    /// would count the ones it skipped as handed out too. One that reads on from there (a
+    /// follow without ack, from the last read's `read_through`) counts as any pull does.
     static func countDelivered(
         _ scan: SubscriptionScan, of read: Subscription, examined: Bool, context: OperationContext
     ) async throws {
-        let delivered = scan.events.last.map { $0.sequence > read.counters.deliveredThrough } ?? false
+        let start = scan.start
+        guard readsOn(read, from: start) else { return }
+        let wanted = scan.matched.filter { read.filter.admits($0) }
+        var counted = read
+        counted.countDelivered(scan.events, wanted: wanted, lookedThrough: scan.safeThrough)
+        let delivered = counted.counters != read.counters
         let looked = examined && scan.safeThrough > read.counters.examinedThrough
         guard delivered || looked else { return }
-        let wanted = scan.matched.filter { read.filter.admits($0) }
         try await context.store.write { tx in
-            guard var s = try tx.subscription(read.id) else { return }
+            guard var s = try tx.subscription(read.id), readsOn(s, from: start) else { return }
             let before = s.counters
-            s.countDelivered(scan.events, wanted: wanted)
+            s.countDelivered(scan.events, wanted: wanted, lookedThrough: scan.safeThrough)
             // Only while the cursor is where the scan began: otherwise the scan is not this subscription's view.
             if examined && s.cursor == read.cursor { s.absorb(scan, through: scan.safeThrough) }
             if s.counters != before { try tx.update(s) }
         }
+    }
+
+    /// Whether a pull of `s` from `start` reads on from what was handed out or acknowledged.
+    static func readsOn(_ s: Subscription, from start: Int64) -> Bool {
+        start <= max(s.cursor, s.counters.deliveredThrough)
     }
 
     static func outcome(
@@ -87,7 +106,12 @@ extension GetEvents {
             )
         }
         if scan.full || scan.truncated {
-            steps.append("More events are pending: call again")
+            // Unacknowledged, the same events come again: reading past them takes after_sequence.
+            steps.append(
+                acknowledged
+                    ? "More events are pending: call again"
+                    : "More events are pending: acknowledge these and call again, or read past them with after_sequence \(scan.safeThrough)"
+            )
         }
         if !acknowledged, let last = scan.events.last {
             steps.append(
@@ -99,6 +123,10 @@ extension GetEvents {
                 "subscription_id": .string(s.id), "events": .array(scan.events.map(\.json)),
                 "count": .count(scan.events.count), "acknowledged": .bool(acknowledged), "cursor": .int(s.cursor),
                 "last_sequence": .optional(scan.events.last?.sequence),
+                // How far the read looked: nothing it selects lies between where it started and
+                // here but its events, so a read without ack goes on with after_sequence from here
+                // (a subscription that matches rarely is not scanned again from the same place).
+                "read_through": .int(scan.safeThrough),
                 "removed_unread": removed.map {
                     ["from_sequence": .int($0.lowerBound), "through_sequence": .int($0.upperBound)]
                 } ?? .null,

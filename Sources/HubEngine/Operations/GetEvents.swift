@@ -22,7 +22,11 @@ enum GetEvents {
 
         static let severities = Severity.allCases.map(\.rawValue)
         static let schema = Schema.object([
-            .init("after_sequence", .integer("Only events with a higher sequence.", min: 0)),
+            .init(
+                "after_sequence",
+                .integer(
+                    "Only events with a higher sequence. With subscription (not with ack): its pending events after this sequence, a view that leaves the cursor where it is.",
+                    min: 0)),
             .init("since", .dateTime("Only events at or after this time.")),
             .init("until", .dateTime("Only events at or before this time.")),
             .init(
@@ -59,7 +63,7 @@ enum GetEvents {
             .init(
                 "follow",
                 .boolean(
-                    "On the command line: keep printing new events as JSON lines until interrupted. Without after_sequence, since or subscription it starts after the newest event when it begins (new events only); after_sequence 0 prints the whole log first."
+                    "On the command line: keep printing new events as JSON lines until interrupted. Without after_sequence, since or subscription it starts after the newest event when it begins (new events only); after_sequence 0 prints the whole log first. With subscription and ack it prints what the subscription delivers, acknowledging each read (a replay's events come again); without ack it prints each pending and new event once and leaves the cursor alone."
                 )),
         ])
     }
@@ -81,7 +85,11 @@ enum GetEvents {
             (command line; GET /v1/events/stream on the server) the events are printed as they come; a follow that \
             names no starting point (after_sequence, since, subscription; Last-Event-ID on the stream) begins after \
             the newest event at its start, fixed before it reports that it is on (the stream: before its headers), \
-            so an event published after that is never missed. after_sequence 0 gives the whole history first.
+            so an event published after that is never missed. after_sequence 0 gives the whole history first. \
+            A follow of a subscription with ack prints every event the subscription delivers, acknowledging each \
+            read, so a replay-events during it prints the replayed events again; without ack the cursor stays \
+            where it is and the follow reads on after what it printed (after_sequence, which with a subscription \
+            and no ack reads its pending events past that sequence), printing each pending and new event once.
             """,
         example: """
             coordination-hub workflow_123 get-events '{"patterns": ["*.task_completed", "*.failed"], "min_severity": "info", "after_sequence": 0, "limit": 50}'
