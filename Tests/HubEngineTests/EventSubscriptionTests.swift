@@ -422,4 +422,25 @@ import Testing
         #expect(acking.errorCode == "INVALID_PARAMETERS", "\(acking.json)")
         #expect(await pending("v").cursor == cursor)
     }
+
+    /// Found by a probe: ack-events during a bounded replay counted the replayed range only,
+    /// though acknowledging past the point the replay returns to acknowledges what follows it
+    /// too: `acknowledged` and the subscription's acked counter fell short.
+    @Test func ackEventsDuringABoundedReplayCountsEverythingItAcknowledges() async throws {
+        await t.run(nil, "subscribe-event", #"{"patterns": ["*.tick"], "callback": "r", "start_from": "all"}"#)
+        var sequences: [Int64] = []
+        for _ in 0..<7 { sequences.append(await publish("w1", "tick").result["event"]?["sequence"]?.intValue ?? 0) }
+        let first = await t.run(nil, "ack-events", "{\"subscription\": \"r\", \"up_to_sequence\": \(sequences[4])}")
+        #expect(first.result["acknowledged"] == 5)
+        let replay = await t.run(
+            nil, "replay-events",
+            "{\"subscription\": \"r\", \"from_sequence\": \(sequences[1]), \"to_sequence\": \(sequences[2])}")
+        #expect(replay.succeeded, "\(replay.json)")
+        let second = await t.run(nil, "ack-events", "{\"subscription\": \"r\", \"up_to_sequence\": \(sequences[6])}")
+        // The two replayed ticks and the two after the point the replay returned to.
+        #expect(second.result["acknowledged"] == 4, "\(second.json)")
+        #expect(second.result["cursor"]?.intValue == sequences[6])
+        let stored = try #require(await t.hub.store.read { tx in try tx.subscription("r") })
+        #expect(stored.counters.acked == 9)
+    }
 }

@@ -31,17 +31,22 @@ enum AckEvents {
             }
             var updated = s
             if p.upToSequence > s.cursor {
-                // Count what is acknowledged, page by page, so the counters stay real.
-                let bound = min(s.replayEnd ?? p.upToSequence, p.upToSequence)
-                var window = s
-                window.replayEnd = bound
-                window.resumeAt = nil
-                while window.cursor < bound {
-                    let scan = try SubscriptionScan.scan(tx, window, limit: Int.max)
-                    updated.absorb(scan, through: scan.safeThrough)
-                    updated.counters.acked += scan.events.count
-                    guard scan.safeThrough > window.cursor else { break }
-                    window.cursor = scan.safeThrough
+                // Count what is acknowledged, page by page, so the counters stay real. During a
+                // bounded replay that is the replayed range and, past the point the replay
+                // returns to, what follows it (what lies between was acknowledged before the
+                // replay): counting up to the range's end alone left the rest out.
+                for (from, bound) in acknowledgedRanges(s, through: p.upToSequence) {
+                    var window = s
+                    window.cursor = from
+                    window.replayEnd = bound
+                    window.resumeAt = nil
+                    while window.cursor < bound {
+                        let scan = try SubscriptionScan.scan(tx, window, limit: Int.max)
+                        updated.absorb(scan, through: scan.safeThrough)
+                        updated.counters.acked += scan.events.count
+                        guard scan.safeThrough > window.cursor else { break }
+                        window.cursor = scan.safeThrough
+                    }
                 }
                 updated.acknowledge(through: p.upToSequence)
             }
@@ -54,5 +59,17 @@ enum AckEvents {
                 "cursor": .int(after.cursor),
                 "acknowledged": .count(after.counters.acked - before.counters.acked),
             ])
+    }
+
+    /// The stretches `(after, through]` of the log that acknowledging `s` through `sequence`
+    /// acknowledges: from the cursor on; during a bounded replay, the replayed range up to
+    /// `sequence` and, when `sequence` lies past where the replay returns to, the events after
+    /// that point.
+    static func acknowledgedRanges(_ s: Subscription, through sequence: Int64) -> [(after: Int64, through: Int64)] {
+        guard let end = s.replayEnd else { return [(s.cursor, sequence)] }
+        var ranges = [(after: s.cursor, through: min(end, sequence))]
+        let resume = max(end, s.resumeAt ?? end)
+        if sequence > resume { ranges.append((resume, sequence)) }
+        return ranges
     }
 }
