@@ -443,4 +443,21 @@ import Testing
         let stored = try #require(await t.hub.store.read { tx in try tx.subscription("r") })
         #expect(stored.counters.acked == 9)
     }
+
+    /// Found by a probe: a start_from time in the future was taken as "new", so the events
+    /// published before that time were delivered. It is refused, as a sequence past the newest is.
+    @Test func aStartFromATimeInTheFutureIsRefused() async throws {
+        let later = Timestamp.format(milliseconds: t.clock.nowMilliseconds() + 3_600_000)
+        let refused = await t.run(
+            nil, "subscribe-event",
+            "{\"patterns\": [\"#\"], \"callback\": \"f\", \"start_from\": {\"time\": \"\(later)\"}}")
+        #expect(refused.errorCode == "INVALID_PARAMETERS", "\(refused.json)")
+        #expect(refused.error?.message.contains("in the future") == true, "\(refused.json)")
+        #expect(await t.run(nil, "get-events", #"{"subscription": "f"}"#).errorCode == "SUBSCRIPTION_NOT_FOUND")
+        let now = Timestamp.format(milliseconds: t.clock.nowMilliseconds())
+        let accepted = await t.run(
+            nil, "subscribe-event",
+            "{\"patterns\": [\"#\"], \"callback\": \"f\", \"start_from\": {\"time\": \"\(now)\"}}")
+        #expect(accepted.succeeded, "\(accepted.json)")
+    }
 }

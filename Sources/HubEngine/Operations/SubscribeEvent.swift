@@ -102,7 +102,9 @@ enum SubscribeEvent {
                         .oneOf(["new", "all"]),
                         .object([.init("sequence", .integer(min: 1))]),
                         .object([.init("time", .dateTime())]),
-                    ], "\"new\" (default), \"all\", {\"sequence\": N} or {\"time\": \"<RFC 3339>\"}.")),
+                    ],
+                    "\"new\" (default), \"all\", {\"sequence\": N} (at most the next sequence) or {\"time\": \"<RFC 3339>\"} (not in the future)."
+                )),
             .init(
                 "enable_smart_filtering", .boolean("Keep per-pattern counters and report advice with the subscription.")
             ),
@@ -131,6 +133,7 @@ enum SubscribeEvent {
         let subscription = try make(p, context: context)
         let startFrom = p.startFrom ?? .new
         let callback = p.callback
+        let now = context.now
         let (created, updated) = try await context.store.write { [subscription] tx -> (Subscription, Bool) in
             var s = subscription
             if callback != nil, let updated = try updateExisting(s, in: tx) { return (updated, true) }
@@ -149,6 +152,13 @@ enum SubscribeEvent {
             case .time(let text):
                 guard let time = Timestamp.parseMilliseconds(text) else {
                     throw HubError.parameter("start_from.time", "is not an RFC 3339 time")
+                }
+                // As a sequence past the newest is refused: the subscription would start at the
+                // newest event, not at that time, and deliver what is published before it.
+                guard time <= now else {
+                    throw HubError.parameter(
+                        "start_from.time", "is \(text.prefix(64)), in the future",
+                        suggestions: ["Use \"new\" for the events published from now on, or a time not after now"])
                 }
                 s.cursor = try tx.firstSequence(atOrAfter: time).map { $0 - 1 } ?? tx.lastEventSequence()
             }
