@@ -92,4 +92,32 @@ import Testing
         #expect(event.routingEntity == entity)
         #expect(event.routingKey == "failed.\(entity).0")
     }
+
+    /// A pattern narrowed to a workflow (a handoff widening a subscription of every workflow)
+    /// matches exactly the subjects of that workflow it matched, and nothing else.
+    @Test(arguments: [
+        ("*.started", ["workflow.h2.started"]),
+        ("workflow.*.phase_completed", ["workflow.h2.phase_completed"]),
+        ("failed", ["workflow.h2.failed"]),
+        ("#", ["workflow.h2.*"]),
+        ("workflow.#", ["workflow.h2.*"]),
+        ("h2.*", ["workflow.h2.*"]),
+        ("#.failed.#", ["workflow.h2.failed"]),
+        ("agent.*.failed", []),
+        ("workflow.other.*", []),
+        ("*.*.*.*", []),
+    ])
+    func aPatternNarrowedToAWorkflowMatchesItsSubjectsThereAlone(_ text: String, _ expected: [String]) throws {
+        let pattern = try SubjectPattern(text)
+        let narrowed = pattern.narrowed(toWorkflow: "h2")
+        #expect(narrowed == expected)
+        let compiled = try narrowed.map { try SubjectPattern($0) }
+        for subject in [
+            "workflow.h2.started", "workflow.h2.failed", "workflow.h2.phase_completed", "workflow.h2.note",
+            "workflow.other.started", "workflow.other.failed", "agent.h2.failed", "hub.h2.started",
+        ] {
+            let wanted = pattern.matches(subject) && subject.hasPrefix("workflow.h2.")
+            #expect(compiled.contains { $0.matches(subject) } == wanted, "\(text) on \(subject)")
+        }
+    }
 }

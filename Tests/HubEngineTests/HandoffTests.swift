@@ -119,4 +119,26 @@ import Testing
         #expect(accepted.succeeded, "\(accepted.json)")
         #expect(accepted.result["status"] == "created")
     }
+
+    /// Found by a probe: a handoff whose subscription named an existing callback without a
+    /// workflow filter added its patterns to it as given, and the filter, which sees every
+    /// workflow, could not narrow them: another workflow's start reached the orchestrator. The
+    /// added patterns name the workflow's subjects instead; one that matches none is left out.
+    @Test func aHandoffIntoASubscriptionOfEveryWorkflowStaysNarrowedToItsWorkflow() async throws {
+        #expect(await t.run(nil, "subscribe-event", #"{"patterns": ["*.created"], "callback": "orch"}"#).succeeded)
+        let accepted = await t.run(
+            nil, "accept-handoff",
+            #"{"orchestrate_to_hub": {"workflow_definition": {"workflow_id": "h2", "phases": ["a"]}, "monitoring_config": {"subscriptions": [{"patterns": ["*.started", "agent.*.failed"], "callback": "orch"}]}}}"#
+        )
+        #expect(accepted.succeeded, "\(accepted.json)")
+        await t.run("other", "create", #"{"phases": ["a"]}"#)
+        await t.run("other", "start")
+        let stored = try #require(try await t.hub.store.read { try $0.subscription("orch") })
+        #expect(stored.patterns == ["*.created", "workflow.h2.started"])
+        #expect(stored.filter.workflowIDs.isEmpty)
+        let seen = await t.run(nil, "get-events", #"{"subscription": "orch"}"#)
+        #expect(
+            seen.result["events"]?.arrayValue?.compactMap { $0["subject"]?.stringValue }
+                == ["workflow.h2.created", "workflow.h2.started", "workflow.other.created"])
+    }
 }

@@ -83,7 +83,10 @@ enum AcceptHandoff {
             subscription under a callback that exists already widens it (its patterns and this workflow added, its \
             cursor kept, and its delivery, webhook, secret, retry policy and severity and event type filters kept \
             unless this one gives them), so one orchestrator follows every workflow it hands over with one \
-            subscription. Everything \
+            subscription. When that subscription has no workflow filter (it sees every workflow), the patterns \
+            added are rewritten to name this workflow's subjects (*.started becomes workflow.<id>.started; a \
+            pattern that matches none of them, such as agent.*.failed, is not added), so they still match only \
+            this workflow's events. Everything \
             happens in one transaction: any error (a taken id, a bad pattern) leaves nothing behind. complete and \
             get-status of the finished workflow return hub_to_orchestrate.
             """,
@@ -137,7 +140,7 @@ enum AcceptHandoff {
             var stored: [Subscription] = []
             for (subscription, spec) in subscriptions {
                 var s = subscription
-                if let updated = try SubscribeEvent.updateExisting(s, in: tx, widening: spec) {
+                if let updated = try SubscribeEvent.updateExisting(s, in: tx, widening: spec, workflow: id) {
                     stored.append(updated)
                     continue
                 }

@@ -183,9 +183,14 @@ enum SubscribeEvent {
     /// `widening` does not give (delivery, webhook, secret, retry policy, the severity and
     /// event type filters): they are the orchestrator's, not the workflow's, and a second
     /// handoff turned a webhook subscription into a realtime one and dropped its filters.
-    static func updateExisting(_ s: Subscription, in tx: any StoreWriter, widening given: Parameters? = nil) throws
-        -> Subscription?
-    {
+    ///
+    /// `workflow` is the workflow `s` is narrowed to. A subscription without a workflow filter
+    /// sees every workflow, and adding the workflow to its filter leaves it seeing them all: the
+    /// added patterns matched every workflow's events. They are rewritten to name the
+    /// workflow's subjects instead (`*.started` becomes `workflow.<id>.started`).
+    static func updateExisting(
+        _ s: Subscription, in tx: any StoreWriter, widening given: Parameters? = nil, workflow: String? = nil
+    ) throws -> Subscription? {
         guard s.callback != s.id, var existing = try tx.subscription(s.callback), existing.callback == s.callback
         else { return nil }
         guard let given else {
@@ -199,7 +204,11 @@ enum SubscribeEvent {
             existing.optimizationGoal = s.optimizationGoal
             return try store(existing, in: tx)
         }
-        existing.patterns += s.patterns.filter { !existing.patterns.contains($0) }
+        var patterns = s.patterns
+        if existing.filter.workflowIDs.isEmpty, let workflow {
+            patterns = s.compiledPatterns.flatMap { $0.narrowed(toWorkflow: workflow) }
+        }
+        for pattern in patterns where !existing.patterns.contains(pattern) { existing.patterns.append(pattern) }
         var added = s.filter
         if given.filters?.severity == nil { added.severities = existing.filter.severities }
         if given.filters?.eventType == nil { added.eventTypes = existing.filter.eventTypes }
