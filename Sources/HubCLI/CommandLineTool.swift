@@ -460,7 +460,7 @@ public struct CommandLineTool: Sendable {
                 // so a watcher is told, as when the connection breaks.
                 return emitError(
                     HubError(
-                        .storeUnavailable, "The event stream of \(remote.base) ended: the server closed it",
+                        .storeUnavailable, "The event stream of \(remote.shown) ended: the server closed it",
                         details: "The server is stopping or restarting; the events up to here were printed.",
                         suggestions: [
                             "Follow again once it is back, with after_sequence set to the last sequence printed"
@@ -477,8 +477,8 @@ public struct CommandLineTool: Sendable {
             if stop.isSet || reader.isCancelled { return 0 }
             return emitError(
                 HubError(
-                    .storeUnavailable, "The event stream of \(remote.base) ended: \(RemoteHub.reason(error))",
-                    suggestions: ["Check that 'coordination-hub serve' is running at \(remote.base)"]),
+                    .storeUnavailable, "The event stream of \(remote.shown) ended: \(RemoteHub.reason(error))",
+                    suggestions: ["Check that 'coordination-hub serve' is running at \(remote.shown)"]),
                 operation: request.operation, workflowID: request.workflowID, pretty: pretty, exit: 1)
         }
     }

@@ -61,7 +61,8 @@ extension CommandLineTool {
         if let url {
             let remote = try RemoteHub(url: url, token: invocation.token ?? environment["COORDINATION_HUB_TOKEN"])
             return PerformerSession(
-                performer: remote, description: "hub \(remote.base)", afterCall: {}, close: { await remote.shutdown() })
+                performer: remote, description: "hub \(remote.shown)", afterCall: {}, close: { await remote.shutdown() }
+            )
         }
         let hub: Hub
         do {

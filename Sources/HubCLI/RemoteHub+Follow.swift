@@ -83,7 +83,7 @@ extension RemoteHub {
             let json = try JSONParser.parse(bytes: Array(body.readableBytesView), extraDepth: 16)
             return OperationResponse(json: json)
         }
-        started(FollowNotice.remote(base, polling: false))
+        started(FollowNotice.remote(shown, polling: false))
         var pending: [UInt8] = []
         for try await chunk in response.body {
             pending += chunk.readableBytesView
@@ -121,7 +121,7 @@ extension RemoteHub {
             if newest.error != nil { return newest }
             last = newest.json["result"]?["last_sequence"]?.intValue ?? 0
         }
-        started(FollowNotice.remote(base, polling: true))
+        started(FollowNotice.remote(shown, polling: true))
         while true {
             try Task.checkCancellation()
             if !acking && last >= 0 { next.parameters["after_sequence"] = .int(last) }

@@ -10,26 +10,37 @@ import NIOPosix
 /// operation table, and the server's envelope is the answer, so the output is the
 /// one the local store would give.
 final class RemoteHub: OperationPerformer {
-    /// The server's base URL, without a trailing slash.
+    /// The server's base URL, without a trailing slash (nor `/v1`), as requests are sent to it.
+    /// Never shown: ``shown`` is.
     let base: String
+    /// ``base`` as messages and logs show it: without the `user:password@` a URL may carry.
+    let shown: String
     let timeout: Duration
     let client: HTTPClient
     /// The bearer token sent with every request, when there is one.
     let token: String?
 
-    /// Reads `http://host:port` (or https); anything else is `INVALID_ARGUMENTS`.
+    /// Reads `http://host:port` (or https); anything else is `INVALID_ARGUMENTS`. A trailing
+    /// `/v1` is the routes' own prefix (a URL copied from a route): dropped, where it was sent
+    /// to `/v1/v1/…`, which nothing serves.
     init(url: String, token: String? = nil, timeout: Duration = .seconds(60)) throws(HubError) {
         var trimmed = url
         while trimmed.hasSuffix("/") { trimmed.removeLast() }
+        if trimmed.hasSuffix("/v1") {
+            trimmed.removeLast(3)
+            while trimmed.hasSuffix("/") { trimmed.removeLast() }
+        }
         guard let parsed = URL(string: trimmed), ["http", "https"].contains(parsed.scheme ?? ""),
             parsed.host?.isEmpty == false, parsed.query == nil, parsed.fragment == nil,
             Self.portIsValid(trimmed)
         else {
             throw HubError(
-                .invalidArguments, "--hub needs a server URL such as http://127.0.0.1:8080, got \(url.prefix(128))",
+                .invalidArguments,
+                "--hub needs a server URL such as http://127.0.0.1:8080, got \(Self.redacted(url).prefix(128))",
                 suggestions: ["Start a server with 'coordination-hub serve'"])
         }
         base = trimmed
+        shown = Self.redacted(trimmed)
         self.token = token.flatMap { $0.isEmpty ? nil : $0 }
         self.timeout = timeout
         var configuration = HTTPClient.Configuration(
@@ -53,16 +64,39 @@ final class RemoteHub: OperationPerformer {
         return (1...65535).contains(port)
     }
 
+    /// `url` without the user and password its authority may carry (`http://user:pw@host` is
+    /// shown as `http://host`): the URL goes into messages, logs and the MCP server's first
+    /// line, where a password does not belong.
+    static func redacted(_ url: String) -> String {
+        guard let start = url.range(of: "://")?.upperBound else { return url }
+        let authorityEnd = url[start...].firstIndex(where: { "/?#".contains($0) }) ?? url.endIndex
+        guard let at = url[start..<authorityEnd].lastIndex(of: "@") else { return url }
+        return String(url[..<start]) + String(url[url.index(after: at)...])
+    }
+
     /// Closes the client's connections.
     func shutdown() async { try? await client.shutdown() }
 
-    /// How long to wait for the answer, in milliseconds: the client's timeout, and for a request
-    /// the server holds on purpose (a claim's `wait`, a resource request's `max_wait_time`,
-    /// default 10m) that long more.
-    func timeLimit(for request: OperationRequest) -> Int64 {
+    /// How long to wait for the answer, in milliseconds, or `nil` for as long as it takes: the
+    /// client's timeout, and for a request the server holds on purpose (a claim's `wait`, a
+    /// resource request's `max_wait_time`, default 10m) that long more.
+    ///
+    /// An operation that may run check commands on the server (`complete-task` runs the task's
+    /// `evidence.check_command`; `restore` with `verify_dependencies` runs each dependency's
+    /// `check_command`, one after another) is waited for without a limit. The server stops each
+    /// check after its `check_timeout` (default 5m), but this client does not know the server's
+    /// value, which has no upper bound, nor how many checks a restore runs: any limit here could
+    /// end the wait while the server goes on and completes the call, and a caller that sent it
+    /// again (the agent runner resends an outcome the hub did not answer) ran the check a second
+    /// time, at once, in the same workspace. The server ends every such call itself; a server
+    /// that goes away closes the connection, which ends the wait too; a signal or an MCP
+    /// cancellation cuts it short.
+    func timeLimit(for request: OperationRequest) -> Int64? {
         let base = Int64(timeout.components.seconds) * 1000
         let held: String?
         switch request.operation {
+        case "complete-task": return nil
+        case "restore" where request.parameters["verify_dependencies"] == true: return nil
         case "claim-task": held = request.parameters["wait"]?.stringValue
         case "allocate-resources" where request.parameters["request_id"] == nil:
             held = request.parameters["constraints"]?["max_wait_time"]?.stringValue ?? "10m"
@@ -90,15 +124,17 @@ final class RemoteHub: OperationPerformer {
         http.body = .bytes(ByteBuffer(bytes: request.parameters.serializedBytes()))
         let status: UInt
         let body: ByteBuffer
+        let limit = timeLimit(for: request)
         do {
-            let response = try await client.execute(http, timeout: .milliseconds(timeLimit(for: request)))
+            let deadline = limit.map { NIODeadline.now() + .milliseconds($0) } ?? .distantFuture
+            let response = try await client.execute(http, deadline: deadline)
             status = response.status.code
             body = try await response.body.collect(upTo: Self.maximumResponse)
         } catch {
             if Task.isCancelled || error is CancellationError || (error as? HTTPClientError) == .cancelled {
                 return cancelled(request, after: ContinuousClock.now - started)
             }
-            return failure(request, unanswered(error))
+            return failure(request, unanswered(error, limit: limit))
         }
         // The answer nests what a request stored a few levels deeper than the request did (a
         // task's payload under result.workflow_state.phases[].tasks[]): read as deep as that.
@@ -109,7 +145,7 @@ final class RemoteHub: OperationPerformer {
                 request,
                 HubError(
                     .storeUnavailable,
-                    "The server at \(base) did not answer as a coordination hub (HTTP \(status), \(body.readableBytes) bytes)",
+                    "The server at \(shown) did not answer as a coordination hub (HTTP \(status), \(body.readableBytes) bytes)",
                     details: "Something else answered; the request may or may not have reached a hub.",
                     suggestions: ["Check that --hub names the address 'coordination-hub serve' printed"]))
         }
@@ -151,7 +187,7 @@ final class RemoteHub: OperationPerformer {
             return failure(
                 request,
                 HubError(
-                    .storeUnavailable, "The call to the hub at \(base) was cancelled before its answer came",
+                    .storeUnavailable, "The call to the hub at \(shown) was cancelled before its answer came",
                     details: "A change it asked for may or may not have been made.",
                     suggestions: ["Read the state with get-status before repeating a mutation"]))
         }
@@ -159,30 +195,43 @@ final class RemoteHub: OperationPerformer {
 
     /// The error for a call that got no answer. One that never connected (refused, unknown
     /// host, no connection in time) sent nothing, and says so; one whose answer was lost or
-    /// too large reached the hub, and the change it asked for may have been made.
-    func unanswered(_ error: any Error) -> HubError {
+    /// too large reached the hub, and the change it asked for may have been made; one not
+    /// answered within `limit` milliseconds may still be under way there, and be made later.
+    func unanswered(_ error: any Error, limit: Int64? = nil) -> HubError {
         if Self.neverSent(error) {
             return HubError(
-                .storeUnavailable, "Cannot reach the hub at \(base): \(Self.reason(error))",
+                .storeUnavailable, "Cannot reach the hub at \(shown): \(Self.reason(error))",
                 details: "Nothing was sent: no change was made.",
-                suggestions: ["Check that 'coordination-hub serve' is running at \(base)"])
+                suggestions: ["Check that 'coordination-hub serve' is running at \(shown)"])
         }
         if error is NIOTooManyBytesError {
             return HubError(
                 .storeUnavailable,
-                "The hub at \(base) answered with more than \(Self.maximumResponse >> 20) MiB, more than this client reads",
+                "The hub at \(shown) answered with more than \(Self.maximumResponse >> 20) MiB, more than this client reads",
                 details: "The call was made; only its answer was not read.",
                 suggestions: [
                     "Ask for less at a time: a smaller limit, or a narrower filter",
                     "Read the state with get-status before repeating a mutation",
                 ])
         }
+        if let failure = error as? HTTPClientError, failure == .readTimeout || failure == .deadlineExceeded {
+            let waited = limit.map { " within \(HubDuration(milliseconds: $0))" } ?? " in time"
+            return HubError(
+                .storeUnavailable,
+                "The hub at \(shown) did not answer\(waited); it may still be making the call, and complete it",
+                details:
+                    "The request was sent and the hub may still be working on it: the change it asked for may be made after this answer.",
+                suggestions: [
+                    "Read the state with get-status before repeating a mutation: a repeat may run it (and its checks) a second time",
+                    "Check that 'coordination-hub serve' is running at \(shown)",
+                ])
+        }
         return HubError(
-            .storeUnavailable, "The hub at \(base) did not answer: \(Self.reason(error))",
+            .storeUnavailable, "The hub at \(shown) did not answer: \(Self.reason(error))",
             details: "The request was sent: the change it asked for may or may not have been made.",
             suggestions: [
                 "Read the state with get-status before repeating a mutation",
-                "Check that 'coordination-hub serve' is running at \(base)",
+                "Check that 'coordination-hub serve' is running at \(shown)",
             ])
     }
 

@@ -203,3 +203,38 @@ import Testing
         #expect(try s.pool()["waiter"]?["current_load"] == 0)
     }
 }
+
+/// The URL `--hub` is given: a trailing `/v1` and a user and password in it.
+@Suite(.timeLimit(.minutes(1))) struct RemoteURLCLITests {
+    /// `--hub http://host:port/v1` was sent to `/v1/v1/list-workflows`: OPERATION_NOT_FOUND
+    /// "Nothing is served at /v1/v1/list-workflows".
+    @Test func aURLEndingInV1ReachesTheServer() async throws {
+        let s = try DispatchSandbox("remote-v1")
+        defer { s.remove() }
+        let (server, url) = try await AgentRunnerTests.server(s)
+        defer {
+            kill(server.processIdentifier, SIGTERM)
+            server.waitUntilExit()
+        }
+        try s.succeed("--hub", url + "/v1", "w", "create", #"{"phases": [{"name": "p"}]}"#)
+        let listed = try s.run(["--hub", url + "/v1/", "list-workflows"])
+        #expect(listed.status == 0, "\(listed.stdout)")
+        #expect(listed.json["result"]?["workflows"]?.arrayValue?.first?["id"] == "w", "\(listed.stdout)")
+    }
+
+    /// `--hub http://user:pw@host` printed the password in the MCP server's first line and in
+    /// every message naming the hub.
+    @Test func thePasswordInTheURLIsNotShown() throws {
+        let hub = try CLISandbox("remote-userinfo")
+        defer { hub.remove() }
+        let (fd, port) = try ServePortInUseTests.occupyPort(listening: false)
+        defer { close(fd) }
+        let url = "http://user:s3cret@127.0.0.1:\(port)"
+        let error = try hub.fail(["--hub", url, "list-workflows"], code: "STORE_UNAVAILABLE", exit: 1)
+        #expect(error["message"]?.stringValue == "Cannot reach the hub at http://127.0.0.1:\(port): connection refused")
+        #expect(!error.serialized().contains("s3cret"), "\(error)")
+        let mcp = try hub.runner.run(["mcp", "--hub", url], stdin: "")
+        #expect(mcp.stderr.contains("(hub http://127.0.0.1:\(port))"), "\(mcp.stderr)")
+        #expect(!mcp.stderr.contains("s3cret"), "\(mcp.stderr)")
+    }
+}
