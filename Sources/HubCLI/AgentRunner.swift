@@ -82,6 +82,9 @@ struct AgentRunner {
             // early when its workflow is over, so the runner looks at the workflow before the next.
             var emptyLongPoll = false
             var failedClaims = 0
+            // Why the last empty claim found nothing (its next_steps), as last logged: said once
+            // per change, not at every poll.
+            var idleReason: String?
             while !stop.isSet {
                 if let id = options.workflowID, running.value == 0 || emptyLongPoll, let ended = await workflowEnded(id)
                 {
@@ -107,7 +110,7 @@ struct AgentRunner {
                     ]
                     if let id = options.workflowID { parameters["workflow_id"] = .string(id) }
                     if let wait = options.claimWait { parameters["wait"] = .string(wait.description) }
-                    let (answer, refusal) = await claim(parameters)
+                    let (answer, steps, refusal) = await claim(parameters)
                     if let refusal, refusal.code == .versionConflict {
                         // Another runner took the id over before this one's heartbeat could tell it.
                         giveUp(
@@ -129,6 +132,13 @@ struct AgentRunner {
                         break
                     }
                     claimed = answer?["tasks"]?.arrayValue ?? []
+                    // The hub says why there is nothing (a paused workflow, a spent budget, a
+                    // pool the agent is not in): a runner that only waited never said.
+                    let reason = steps.joined(separator: "; ")
+                    if answer != nil, claimed.isEmpty, !reason.isEmpty, reason != idleReason {
+                        log("agent \(options.agentID): nothing to claim: \(reason)")
+                        idleReason = reason
+                    }
                     emptyLongPoll = options.claimWait != nil && answer != nil && claimed.isEmpty
                     // A failed claim (a hub restarting) is not a long poll: pause before the next,
                     // longer after each failure in a row (up to 5s), so a hub that is down for a
@@ -293,10 +303,11 @@ struct AgentRunner {
         return held.filter { !renewed.contains($0) }
     }
 
-    /// Claims work: answers the claim's result, or the hub's refusal (logged, but for a spent
-    /// budget, which the caller reports). A stop while the claim waits cancels it (the server
-    /// withdraws a waiting claim whose client has gone) and answers neither, unlogged.
-    private func claim(_ parameters: JSONValue) async -> (JSONValue?, HubError?) {
+    /// Claims work: answers the claim's result with its `next_steps`, or the hub's refusal
+    /// (logged, but for a spent budget, which the caller reports). A stop while the claim waits
+    /// cancels it (the server withdraws a waiting claim whose client has gone) and answers
+    /// neither, unlogged.
+    private func claim(_ parameters: JSONValue) async -> (JSONValue?, [String], HubError?) {
         let request = OperationRequest(workflowID: nil, operation: "claim-task", parameters: parameters)
         let response = await withTaskGroup(of: OperationResponse?.self) { group in
             group.addTask { await hub.perform(request) }
@@ -313,15 +324,16 @@ struct AgentRunner {
             }
             return answer
         }
-        guard let response else { return (nil, nil) }
+        guard let response else { return (nil, [], nil) }
         if let error = response.error {
             // A claim cut short by the stop is not an error worth reporting.
             if !stop.isSet && error.code != .budgetExhausted && error.code != .unauthorized {
                 log("agent \(options.agentID): claim-task: \(error.code.name): \(error.message)")
             }
-            return (nil, error)
+            return (nil, [], error)
         }
-        return (response.json["result"], nil)
+        let steps = response.json["next_steps"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        return (response.json["result"], steps, nil)
     }
 
     /// The pause before the next claim after `failures` failed claims in a row: the idle
@@ -336,21 +348,27 @@ struct AgentRunner {
     private func giveBack(_ task: JSONValue) async {
         let taskID = task["task_id"]?.stringValue ?? ""
         let workflowID = task["workflow_id"]?.stringValue ?? ""
+        let lease = task["lease_id"]?.stringValue ?? ""
         log("agent \(options.agentID): \(workflowID)/\(taskID) was claimed as the runner stopped; giving it back")
-        _ = await release(task["lease_id"]?.stringValue ?? "")
+        _ = await release(lease, of: Self.named(workflowID, taskID, lease))
     }
 
     /// Gives a lease back to the hub with a heartbeat's `released_leases`: its task goes back
     /// to the queue with no attempt counted (a stop is neither the task's failure nor the
     /// agent's; `fail-task` counted both, and a task without retries left failed for good).
     @discardableResult
-    private func release(_ lease: String, usage: JSONValue? = nil) async -> Bool {
+    private func release(_ lease: String, of task: String, usage: JSONValue? = nil) async -> Bool {
         var parameters: JSONValue = [
             "agent_id": .string(options.agentID), "runner_id": .string(runnerID),
             "held_leases": .strings(held.all.filter { $0 != lease }), "released_leases": [.string(lease)],
         ]
         if let usage { parameters["usage"] = usage }
-        return await report("heartbeat", parameters)
+        return await report("heartbeat", parameters, about: task)
+    }
+
+    /// A run as the log names it: `w/t (lease lease_…)`.
+    static func named(_ workflowID: String, _ taskID: String, _ lease: String) -> String {
+        "\(workflowID)/\(taskID) (lease \(lease))"
     }
 
     /// Whether the workflow is over (or gone). A hub that cannot be reached says nothing
@@ -369,16 +387,18 @@ struct AgentRunner {
         let taskID = task["task_id"]?.stringValue ?? ""
         let lease = task["lease_id"]?.stringValue ?? ""
         let workflowID = task["workflow_id"]?.stringValue ?? ""
+        // How the log names this run in the lines about its outcome.
+        let run = Self.named(workflowID, taskID, lease)
         var arguments = options.command
         if arguments.isEmpty {
             guard let command = task["command"]?.stringValue else {
-                log("agent \(options.agentID): task \(taskID) has no command and none was given; failing it")
-                _ = await call(
+                log("agent \(options.agentID): \(run) has no command and none was given; failing it")
+                await report(
                     "fail-task",
                     [
                         "lease_id": .string(lease),
                         "error": "the task has no command and the agent runner was given none", "retryable": false,
-                    ])
+                    ], about: run)
                 return
             }
             arguments = ["/bin/sh", "-c", command]
@@ -394,7 +414,7 @@ struct AgentRunner {
                     "error": .string(
                         "TASK_PAYLOAD would be \(payload.utf8.count) bytes; the system allows one environment variable at most \(Self.largestVariable) bytes (E2BIG). Keep the payload smaller, e.g. a path to a file with the data."
                     ),
-                ])
+                ], about: run)
             return
         }
         var environment = ProcessInfo.processInfo.environment
@@ -406,7 +426,9 @@ struct AgentRunner {
         environment["LEASE_ID"] = lease
         let usageFile = UsageFile.make()
         environment["TASK_USAGE_FILE"] = usageFile?.path
-        log("agent \(options.agentID): running \(workflowID)/\(taskID) (attempt \(task["attempt"]?.intValue ?? 1))")
+        log(
+            "agent \(options.agentID): running \(workflowID)/\(taskID) (attempt \(task["attempt"]?.intValue ?? 1)) under lease \(lease)"
+        )
         let directory = task["workspace"]?.stringValue
         // A commit asked for is one the command makes: HEAD as it was before is not evidence of
         // this task's work (any workspace with a history had one).
@@ -427,9 +449,9 @@ struct AgentRunner {
             log("agent \(options.agentID): \(workflowID)/\(taskID): lease lost; stopped its command")
             // Named with its ended lease, the usage is charged to this run's workflow, not to the
             // workflows of the leases the agent still holds.
-            if let usage { await release(lease, usage: usage) }
+            if let usage { await release(lease, of: run, usage: usage) }
         case (_, .runnerStopped?):
-            if await release(lease, usage: usage) {
+            if await release(lease, of: run, usage: usage) {
                 log(
                     "agent \(options.agentID): \(workflowID)/\(taskID) stopped with the runner; given back for another attempt"
                 )
@@ -457,13 +479,13 @@ struct AgentRunner {
                     )
                 }
             }
-            let refusal = await send("complete-task", completion)
+            let refusal = await send("complete-task", completion, about: run)
             guard let refusal else {
                 log("agent \(options.agentID): completed \(workflowID)/\(taskID)")
                 return
             }
             guard refusal.code == .evidenceMissing || refusal.code == .evidenceRejected else {
-                await reportUsage(usage, of: lease, refused: refusal)
+                await reportUsage(usage, of: lease, run: run, refused: refusal)
                 return
             }
             // The task stays running (§16) and the lease this runner's; forgotten, the next heartbeat
@@ -474,8 +496,8 @@ struct AgentRunner {
             error["message"] = .string(refusal.message)
             var failure: JSONValue = ["lease_id": .string(lease), "error": error, "retryable": true]
             if let usage { failure["usage"] = usage }
-            if let failed = await send("fail-task", failure) {
-                await reportUsage(usage, of: lease, refused: failed)
+            if let failed = await send("fail-task", failure, about: run) {
+                await reportUsage(usage, of: lease, run: run, refused: failed)
             } else {
                 log(
                     "agent \(options.agentID): \(workflowID)/\(taskID) failed: its command succeeded but its evidence was refused (\(refusal.code.name))"
@@ -485,8 +507,8 @@ struct AgentRunner {
             let details: JSONValue = ["exit_code": .int(Int64(outcome.status)), "output_tail": .string(outcome.tail)]
             var failure: JSONValue = ["lease_id": .string(lease), "error": details]
             if let usage { failure["usage"] = usage }
-            if let failed = await send("fail-task", failure) {
-                await reportUsage(usage, of: lease, refused: failed)
+            if let failed = await send("fail-task", failure, about: run) {
+                await reportUsage(usage, of: lease, run: run, refused: failed)
             } else {
                 log("agent \(options.agentID): \(workflowID)/\(taskID) failed with exit status \(outcome.status)")
             }
@@ -500,10 +522,10 @@ struct AgentRunner {
     /// recorded nothing, its usage included, so a heartbeat names the lease with the usage and
     /// the hub charges it to the run's workflow (a lease still active is given back). An outcome
     /// the lease had already recorded carried its usage.
-    private func reportUsage(_ usage: JSONValue?, of lease: String, refused: HubError) async {
+    private func reportUsage(_ usage: JSONValue?, of lease: String, run: String, refused: HubError) async {
         let recorded = ["completed", "failed"].contains(refused.context?["lease_state"]?.stringValue ?? "")
         guard let usage, !recorded else { return }
-        await release(lease, usage: usage)
+        await release(lease, of: run, usage: usage)
     }
 
     /// The commit checked out in `directory` (`git rev-parse --verify HEAD`), or `nil`.
@@ -516,14 +538,17 @@ struct AgentRunner {
     /// the outcome from being lost; any answer from the hub itself (success,
     /// `LEASE_EXPIRED`, …) ends it. A first signal does not end it (the runner lets running
     /// commands finish, and a finished command's outcome is what they finished for); a
-    /// second one does. Answers whether the hub accepted the outcome; a refusal is logged here.
+    /// second one does. Answers whether the hub accepted the outcome; a refusal is logged here,
+    /// naming the run `about` (``named(_:_:_:)``) when it is given.
     @discardableResult
-    func report(_ operation: String, _ parameters: JSONValue) async -> Bool {
-        await send(operation, parameters) == nil
+    func report(_ operation: String, _ parameters: JSONValue, about run: String? = nil) async -> Bool {
+        await send(operation, parameters, about: run) == nil
     }
 
-    /// ``report(_:_:)``, answering the hub's refusal (`nil` when it accepted the outcome).
-    private func send(_ operation: String, _ parameters: JSONValue) async -> HubError? {
+    /// ``report(_:_:about:)``, answering the hub's refusal (`nil` when it accepted the outcome).
+    private func send(_ operation: String, _ parameters: JSONValue, about run: String? = nil) async -> HubError? {
+        // "complete-task for w/t (lease …)": a refusal that named the operation alone did not say whose.
+        let what = run.map { "\(operation) for \($0)" } ?? operation
         var delay = Duration.milliseconds(100)
         var resent = false
         while true {
@@ -533,38 +558,22 @@ struct AgentRunner {
             // Sent again after an answer was lost: the lease shows the first one was recorded.
             let recorded = operation == "complete-task" ? "completed" : "failed"
             if resent, error.code == .leaseExpired, error.context?["lease_state"]?.stringValue == recorded {
-                log("agent \(options.agentID): \(operation): recorded before its answer was lost")
+                log("agent \(options.agentID): \(what): recorded before its answer was lost")
                 return nil
             }
             // Only a second signal gives up (the first stops claiming, not reporting).
             let giveUp = stop.urgent ?? stop
             guard error.code == .storeUnavailable, !giveUp.isSet else {
                 let verb = error.code == .storeUnavailable ? "not sent" : "refused"
-                log("agent \(options.agentID): \(operation) \(verb): \(error.code.name): \(error.message)")
+                log("agent \(options.agentID): \(what) \(verb): \(error.code.name): \(error.message)")
                 return error
             }
             resent = true
             log(
-                "agent \(options.agentID): \(operation): the hub is unavailable; retrying"
+                "agent \(options.agentID): \(what): the hub is unavailable; retrying"
                     + (stop.isSet ? " (a second signal gives up)" : ""))
             await giveUp.sleep(for: delay)
             delay = min(delay * 2, .seconds(5))
         }
-    }
-
-    /// Performs an operation; logs and returns `nil` on error.
-    private func call(_ operation: String, _ parameters: JSONValue, workflowID: String? = nil, quiet: Bool = false)
-        async
-        -> JSONValue?
-    {
-        let response = await hub.perform(
-            OperationRequest(workflowID: workflowID, operation: operation, parameters: parameters))
-        if let error = response.error {
-            if !quiet || error.code != .workflowNotFound {
-                log("agent \(options.agentID): \(operation): \(error.code.name): \(error.message)")
-            }
-            return nil
-        }
-        return response.json["result"]
     }
 }

@@ -20,7 +20,9 @@ enum CommandHelp {
                 heartbeat names the lease in released_leases with the usage, which the hub charges
                 to that lease's workflow. What a command leaves running in its
                 process group is stopped when it exits (setsid keeps a process out of it). Progress
-                goes to stderr. Without --roles it takes only
+                goes to stderr, each outcome's line naming its task and lease; when claims find
+                nothing, why (the claim's next_steps: a paused workflow, a spent budget) is said once
+                each time it changes. Without --roles it takes only
                 the tasks that name no role.
                 --idle-delay (default 500ms) is the pause between claims that found nothing on the
                 local store; with --hub URL claims long-poll the server instead. After a claim that

@@ -384,11 +384,38 @@ extension LineStream {
                 s.file(""), s.runner.executable,
             ])
         var lines = log
-        let refused = await lines.until("complete-task refused")
-        #expect(refused?.contains("LEASE_EXPIRED") == true, "\(refused ?? "no refusal logged")")
+        // The line names the run (it named the operation alone: whose completion, in which workflow?).
+        let refused = await lines.until("complete-task for w/t (lease lease_")
+        #expect(refused?.contains(") refused: LEASE_EXPIRED") == true, "\(refused ?? "no refusal logged")")
         var rest: [String] = []
         while let line = await lines.next() { rest.append(line) }
         #expect(!rest.contains { $0.contains("completed w/t") }, "\(rest)")
+        #expect(await ProcessWait.exit(of: runner, within: .seconds(30)))
+    }
+}
+
+/// What the runner says while it has nothing to run.
+@Suite(.timeLimit(.minutes(2))) struct AgentRunnerIdleTests {
+    /// A runner with nothing to claim never said why, though the empty claim's answer did (a
+    /// workflow paused, its budget spent). It says so once, not at every poll.
+    @Test func aRunnerWithNothingToClaimSaysWhyOnce() async throws {
+        let s = try DispatchSandbox("agent-idle-reason")
+        defer { s.remove() }
+        try s.succeed("w", "create", AgentRunnerTests.oneTask + #"", "command": "true"}]}]}"#)
+        try s.succeed("w", "start")
+        try s.succeed("w", "pause")
+        let (runner, log) = try AgentRunnerTests.agent(
+            s, ["agent", "--id", "a", "--roles", "code", "--workflow", "w", "--idle-delay", "10ms"])
+        defer { if runner.isRunning { kill(runner.processIdentifier, SIGKILL) } }
+        var lines = log
+        let said = await lines.until("nothing to claim")
+        #expect(said?.contains("Workflow w is paused") == true, "\(said ?? "not said")")
+        // Claims go on meanwhile (every 10ms), each as empty and for the same reason.
+        try s.succeed("w", "resume")
+        var rest: [String] = []
+        while let line = await lines.next() { rest.append(line) }
+        #expect(!rest.contains { $0.contains("is paused") }, "\(rest)")
+        #expect(rest.contains { $0.contains("completed w/t") }, "\(rest)")
         #expect(await ProcessWait.exit(of: runner, within: .seconds(30)))
     }
 }
