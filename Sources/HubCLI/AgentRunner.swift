@@ -35,6 +35,8 @@ struct AgentRunner {
 
     /// The leases this agent knows it holds, sent with each heartbeat.
     let held = HeldLeases()
+    /// Its runs by workspace: a HEAD that moved while two of them ran in one is neither's evidence.
+    let workspaceRuns = WorkspaceRuns()
     /// This process's `runner_id`, sent with its registration, every heartbeat and claim: the hub
     /// refuses it while another runner holds the agent id, and refuses the other's once this
     /// one holds it, so two runners never work under one id.
@@ -433,11 +435,17 @@ struct AgentRunner {
         // A commit asked for is one the command makes: HEAD as it was before is not evidence of
         // this task's work (any workspace with a history had one).
         let wantsCommit = task["evidence"]?["commit"] == true
+        // Every run counts, whether it asks for a commit or not: any command may commit.
+        let window = workspaceRuns.begin(in: directory ?? "")
         let headBefore = wantsCommit ? await Self.headCommit(in: directory) : nil
         let (ran, ending) = await held.run(lease) { [arguments, environment] in
             await ChildProcess.run(
                 arguments, environment: environment, directory: directory, tailBytes: Self.outputTail, lifeline: true)
         }
+        // The commit the task asks for is the one its command left checked out in the workspace,
+        // read before the window closes: what another run did within it is seen.
+        let head = wantsCommit && ending == nil && ran?.status == 0 ? await Self.headCommit(in: directory) : nil
+        let overlapped = workspaceRuns.end(window, in: directory ?? "")
         // What the command says it used goes with its outcome (or, without one, a heartbeat).
         let (usage, unusable) = usageFile?.take() ?? (nil, nil)
         if let unusable {
@@ -460,18 +468,28 @@ struct AgentRunner {
             let details: JSONValue = ["exit_code": .int(Int64(outcome.status)), "output_tail": .string(outcome.tail)]
             var completion: JSONValue = ["lease_id": .string(lease), "result": details]
             if let usage { completion["usage"] = usage }
+            // Why no commit is offered though HEAD moved, for the failure the refusal brings.
+            var withheld: String?
             if wantsCommit {
-                // The commit the task asks for is the one its command left checked out in the workspace;
-                // without one, the hub's EVIDENCE_MISSING fails the run (retryable) below.
-                let head = await Self.headCommit(in: directory)
+                // Without a commit, the hub's EVIDENCE_MISSING fails the run (retryable) below.
                 // A retry's HEAD may be an earlier attempt's commit (it committed, then failed or
                 // could not report; its command does not commit twice): it stands as the evidence
                 // when it is not the HEAD the hub read before the task's first run (`head_before`,
                 // "" for none then), and only then: a commit that was already there, another
-                // task's, is not this task's work.
+                // task's, is not this task's work; nor is one reached while runs overlapped.
                 let retry = (task["attempt"]?.intValue ?? 1) > 1
                 let first = retry ? task["head_before"]?.stringValue : nil
-                if let head, head != headBefore || (first != nil && head != first) {
+                if let head, head != headBefore, overlapped {
+                    // Another of this runner's tasks ran in the workspace meanwhile: the commit
+                    // may be its (each task took the HEAD it found, the other's commit too).
+                    workspaceRuns.disown(head)
+                    let why =
+                        "HEAD moved to \(head.prefix(12)) while another task of this runner ran in the same workspace, so which task made it cannot be told; give tasks that need a commit a workspace each, or run them one at a time (--max-tasks 1)"
+                    withheld = why
+                    log("agent \(options.agentID): \(run) needs a commit; none is offered: \(why)")
+                } else if let head,
+                    head != headBefore || (first != nil && head != first && !workspaceRuns.isDisowned(head))
+                {
                     completion["evidence"] = ["commit": .string(head)]
                 } else {
                     log(
@@ -493,7 +511,7 @@ struct AgentRunner {
             // Failed, it counts an attempt, and max_retries ends it.
             var error = details
             error["code"] = .string(refusal.code.name)
-            error["message"] = .string(refusal.message)
+            error["message"] = .string(refusal.message + (withheld.map { " (the runner offered none: \($0))" } ?? ""))
             var failure: JSONValue = ["lease_id": .string(lease), "error": error, "retryable": true]
             if let usage { failure["usage"] = usage }
             if let failed = await send("fail-task", failure, about: run) {

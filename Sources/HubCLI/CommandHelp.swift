@@ -36,7 +36,10 @@ enum CommandHelp {
                 asking for a commit is sent the HEAD its command moved the workspace to; a HEAD it
                 found already checked out is not its evidence, except on a retry when it is not
                 the HEAD the hub read before the task's first attempt (claim-task's head_before):
-                an earlier attempt made that commit, then could not report it.
+                an earlier attempt made that commit, then could not report it. A HEAD that moved
+                while another of the runner's tasks ran in the same workspace (--max-tasks above 1)
+                is offered by neither: which of them made it cannot be told. Give tasks that need a
+                commit a workspace each, or run them one at a time.
                 One runner at a time works under an --id: each runner sends a runner_id of its own
                 with its registration, heartbeats and claims, and the hub refuses another runner's while the
                 agent is live (heard from within 3 heartbeat intervals, not offline). A runner killed

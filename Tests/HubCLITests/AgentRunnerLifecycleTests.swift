@@ -149,6 +149,42 @@ import Testing
         #expect(task?["error"]?["code"] == "EVIDENCE_MISSING", "\(task ?? .null)")
     }
 
+    /// Two tasks at once in one workspace (`--max-tasks 2`): one asking for a commit and making
+    /// none was completed with the commit the other made meanwhile (the runner took any HEAD
+    /// that moved while its command ran), and its retry took it too (a HEAD other than the one
+    /// before its first run). Which task made such a commit cannot be told: neither run offers it.
+    @Test func aCommitMadeWhileAnotherTaskRanInTheWorkspaceIsNotOffered() async throws {
+        let s = try DispatchSandbox("agent-commit-overlap", environment: ["COORDINATION_HUB_HEARTBEAT_INTERVAL": "1s"])
+        defer { s.remove() }
+        try Self.initRepository(in: s.directory.path)
+        // Both run at once, and the commit falls inside the run of "waits": "commits" commits once
+        // "waits" has started (its HEAD read), and "waits" ends once that commit is made. Each
+        // waits on a FIFO the other writes (opening one blocks until the other end is opened).
+        // The retry of "waits" does not wait.
+        #expect(mkfifo(s.file("started"), 0o600) == 0)
+        #expect(mkfifo(s.file("committed"), 0o600) == 0)
+        try s.succeed(
+            "wo", "create",
+            #"{"phases": [{"name": "p", "tasks": [{"task_id": "waits", "role": "code", "max_retries": 1, "evidence": {"commit": true}, "command": "if [ -f tried ]; then exit 0; fi; touch tried && echo go > started && cat committed > /dev/null"}, {"task_id": "commits", "role": "code", "command": "cat started > /dev/null && git commit -q --allow-empty -m other && echo done > committed"}]}]}"#
+        )
+        try s.succeed("wo", "start")
+        let (runner, log) = try AgentRunnerTests.agent(
+            s,
+            ["agent", "--id", "go", "--roles", "code", "--workflow", "wo", "--max-tasks", "2", "--idle-delay", "50ms"])
+        defer { if runner.isRunning { kill(runner.processIdentifier, SIGKILL) } }
+        var lines = log
+        let withheld = await lines.until("needs a commit; none is offered")
+        #expect(withheld?.contains("wo/waits") == true, "\(withheld ?? "not logged")")
+        #expect(await lines.until("workflow wo is finished (failed") != nil)
+        #expect(await ProcessWait.exit(of: runner, within: .seconds(30)), "the runner did not stop")
+        #expect(try s.tasks("wo")["commits"]?["status"] == "completed")
+        let task = try s.tasks("wo")["waits"]
+        #expect(task?["status"] == "failed", "\(task ?? .null)")
+        #expect(task?["attempts"] == 2)
+        #expect(task?["error"]?["code"] == "EVIDENCE_MISSING", "\(task ?? .null)")
+        #expect(try s.events(["event_types": ["task_completed"], "workflow_id": "wo"]).count == 1)
+    }
+
     /// Token and cost budgets could not hold for work the runner did: nothing told the hub what
     /// a command used. A command writes it to TASK_USAGE_FILE; the runner reports it with the
     /// outcome, and a workflow whose budget that spends pauses. What is not a usage report is
