@@ -17,6 +17,12 @@ import MCP
 ///   its requests and closed its end got no answers although the calls had run. This
 ///   transport counts the requests it has passed on and the responses sent, and
 ///   ``drained()`` waits until each request has its answer.
+/// - **A cancelled request gets no answer** (MCP's cancellation: the receiver should not
+///   answer a request its client cancelled). A `notifications/cancelled` naming a request
+///   not yet answered withdraws it: the SDK cancels its handler (a waiting claim ends
+///   without taking a task), and the answer the handler still gives is not written.
+///   `initialize` cannot be cancelled, and a request inside a batch is answered with its
+///   batch.
 /// - **Reading costs the same per byte however long a line is.** The SDK's reader looked
 ///   for the newline from the start of everything pending after each 4 KiB read: a
 ///   2 MiB request took 17 s.
@@ -38,6 +44,8 @@ public actor StdioLineTransport: Transport {
     private let continuation: AsyncThrowingStream<Data, any Error>.Continuation
     /// Requests passed on and not yet answered, by their id as canonical JSON.
     private var unanswered: [String: Int] = [:]
+    /// Requests the client cancelled before their answer: the answer is not written.
+    private var withdrawn: [String: Int] = [:]
     private var drainWaiters: [CheckedContinuation<Void, Never>] = []
     private var started = false
     /// Set once input has ended: lines read after a signal ended it are not passed on.
@@ -95,6 +103,10 @@ public actor StdioLineTransport: Transport {
         var bytes = [UInt8](data)
         // Only an answer someone waits for needs reading back.
         let key = unanswered.isEmpty ? nil : Self.responseKey(bytes)
+        if let key, let count = withdrawn[key] {
+            withdrawn[key] = count > 1 ? count - 1 : nil
+            return
+        }
         if let key {
             if key == initializeKey {
                 initializeKey = nil
@@ -158,6 +170,8 @@ public actor StdioLineTransport: Transport {
                     return
                 }
                 unanswered[key, default: 0] += 1
+            case .cancellation(let key):
+                withdraw(key)
             case .other:
                 break
             case .blank:
@@ -216,6 +230,9 @@ public actor StdioLineTransport: Transport {
                     keys.append(key)
                     messages.append(Data(entry.serializedBytes(.compact)))
                 }
+            case .cancellation(let key):
+                withdraw(key)
+                messages.append(Data(entry.serializedBytes(.compact)))
             case .other:
                 messages.append(Data(entry.serializedBytes(.compact)))
             case .refused(let line):
@@ -235,6 +252,15 @@ public actor StdioLineTransport: Transport {
         for message in messages { continuation.yield(message) }
     }
 
+    /// A cancellation of the request `key`: its answer, still to come, is not written. Only
+    /// a request waiting for its answer can be withdrawn, so that a late cancellation never
+    /// swallows the answer of a later request that reuses the id.
+    private func withdraw(_ key: String) {
+        guard unanswered[key] != nil, key != initializeKey, !batches.awaits(key) else { return }
+        withdrawn[key, default: 0] += 1
+        answered(key)
+    }
+
     private func answered(_ key: String) {
         guard let count = unanswered[key] else { return }
         unanswered[key] = count > 1 ? count - 1 : nil
@@ -248,6 +274,8 @@ public actor StdioLineTransport: Transport {
     enum Incoming: Equatable {
         /// A request the SDK will answer, by its id as canonical JSON, and its method.
         case request(String, method: String)
+        /// A `notifications/cancelled` naming a request, by its id as canonical JSON: passed on.
+        case cancellation(String)
         /// A notification or a client's response: passed on, not counted.
         case other
         /// Only spaces: skipped, as an empty line is.
@@ -361,7 +389,16 @@ public actor StdioLineTransport: Transport {
                     id: usableID ?? .null, code: -32600,
                     "Invalid Request: a request has a method and no result or error"))
         }
-        guard let id else { return .other }
+        guard let id else {
+            if method == "notifications/cancelled", let request = message["params"]?["requestId"] {
+                switch request {
+                case .string, .int:
+                    return .cancellation(String(decoding: request.serializedBytes(.canonical), as: UTF8.self))
+                default: break
+                }
+            }
+            return .other
+        }
         guard let usableID else {
             return .refused(
                 errorLine(

@@ -233,6 +233,38 @@ import Testing
         #expect(claim["result"]?["structuredContent"]?["result"]?["count"] == 0, "\(claim)")
     }
 
+    /// A claim the client cancels (`notifications/cancelled`) ends at once, takes nothing and
+    /// is not answered, as MCP asks: it was answered (empty) after the cancellation.
+    @Test func aCancelledClaimEndsUnansweredAndTakesNothing() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let runner = ExecutableRunner(workingDirectory: directory.path)
+        #expect(try runner.run(["register-agent", #"{"agent_id": "waiter"}"#]).status == 0)
+        let session = try Session(runner, ["mcp"])
+        session.initialize()
+        #expect(session.receive()["id"] == 0)
+        session.send(
+            #"{"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "claim_task", "arguments": {"agent_id": "waiter", "wait": "60s"}}}"#
+        )
+        session.send(#"{"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 1}}"#)
+        // Work arrives after the cancellation: the cancelled claim must not take it.
+        session.send(
+            #"{"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "create", "arguments": {"workflow_id": "w", "name": "w", "phases": [{"name": "p", "tasks": [{"task_id": "t", "description": "t"}]}]}}}"#
+        )
+        session.send(
+            #"{"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "start", "arguments": {"workflow_id": "w"}}}"#
+        )
+        session.send(#"{"jsonrpc": "2.0", "id": 4, "method": "ping"}"#)
+        // Without the fix the process ran on for the claim's 60 s: past the suite's limit.
+        #expect(session.finish() == 0)
+        var answers: [JSONValue] = []
+        while case let line = session.receive(), !line.isNull { answers.append(line) }
+        #expect(answers.compactMap { $0["id"]?.intValue }.sorted() == [2, 3, 4], "\(answers)")
+        let status = try runner.run(["w", "get-status", "{}"])
+        let task = status.json["result"]?["workflow_state"]?["phases"]?.arrayValue?.first?["tasks"]?.arrayValue?.first
+        #expect(task?["status"] == "ready", "\(status.stdout)")
+    }
+
     #if os(Linux)
         /// The main executable does not load FoundationNetworking (and libcurl): only the
         /// companion links the MCP SDK that needs it (docs/ARCHITECTURE.md).

@@ -43,6 +43,14 @@ import Testing
         #expect(read(#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#) == .other)
         #expect(read(#"{"jsonrpc":"2.0","id":1,"result":{}}"#) == .other)
         #expect(read("  \r") == .blank)
+        // A cancellation names the request whose answer is withdrawn; one naming no usable id is passed on only.
+        #expect(
+            read(#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"a"}}"#)
+                == .cancellation("\"a\""))
+        #expect(
+            read(#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":7}}"#)
+                == .cancellation("7"))
+        #expect(read(#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":{}}"#) == .other)
         #expect(StdioLineTransport.responseKey(Array(#"{"id":1,"jsonrpc":"2.0","result":{}}"#.utf8)) == "1")
     }
 
