@@ -42,6 +42,24 @@ import Testing
     /// A task failing for good within its phase's tolerance leaves the workflow running: the next
     /// step said to retry the phase with resume, which a running workflow refuses. The answer says
     /// the workflow's status, as complete-task's does.
+    /// An empty, blank or path-like lease_id names no lease the hub could have given: it was
+    /// answered LEASE_EXPIRED ("Lease  is unknown") with heartbeat advice.
+    @Test(arguments: ["complete-task", "fail-task"])
+    func aLeaseIDThatCannotBeOneIsAParameterError(_ operation: String) async throws {
+        await t.run("w1", "create", #"{"phases": [{"name": "a", "tasks": [{"task_id": "t1"}]}]}"#)
+        await t.run("w1", "start")
+        await t.run(nil, "register-agent", #"{"agent_id": "ag"}"#)
+        _ = try await lease()
+        for bad in ["", "   ", "../lease_x"] {
+            let report = await t.run(nil, operation, "{\"lease_id\": \"\(bad)\"}")
+            #expect(report.errorCode == "INVALID_PARAMETERS", "\(report.json)")
+            #expect(report.json["error"]?["context"]?["field"] == "lease_id", "\(report.json)")
+        }
+        let task = await t.run("w1", "get-status").result["workflow_state"]?["phases"]?.arrayValue?.first?["tasks"]?
+            .arrayValue?.first
+        #expect(task?["status"] == "running")
+    }
+
     @Test func failTaskSaysWhatToDoAsTheWorkflowNowIs() async throws {
         await t.run(
             "w1", "create",

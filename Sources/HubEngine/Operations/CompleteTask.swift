@@ -10,7 +10,7 @@ enum CompleteTask {
         var usage: UsageReport?
         static let schema = Schema.object([
             .init(
-                "lease_id", .string("The lease claim-task returned; enough on its own.", maxLength: 128), required: true
+                "lease_id", .id("The lease claim-task returned; enough on its own."), required: true
             ),
             .init("task_id", .string("Checked against the lease when given.", maxLength: 128)),
             .init("result", .anyJSON("What the task produced, kept with the task.")),
