@@ -143,6 +143,80 @@ import Testing
         #expect(await t.run("w1", "get-status").result["workflow_state"]?["status"] == "completed")
     }
 
+    /// The last task's completion whose usage spends the budget completes the workflow (nothing
+    /// is left to hand out): it was paused at 100 %, every phase closed, until a resume.
+    @Test(arguments: ["complete-task", "fail-task"])
+    func theLastOutcomeCompletesTheWorkflowWhateverItSpent(_ operation: String) async throws {
+        await t.run(
+            "w1", "create",
+            #"{"phases": [{"name": "p", "tasks": [{"task_id": "a", "max_retries": 0}]}], "budget": {"tokens": 10}}"#)
+        await t.run("w1", "start", #"{"failure_tolerance": "high"}"#)
+        await t.run(nil, "register-agent", #"{"agent_id": "ag"}"#)
+        let lease = try #require(await claim("ag")?["lease_id"]?.stringValue)
+        let done = await t.run(nil, operation, "{\"lease_id\": \"\(lease)\", \"usage\": {\"tokens\": 10}}")
+        #expect(done.result["workflow_status"] == "completed", "\(done.json)")
+        let state = await t.run("w1", "get-status").result["workflow_state"]
+        #expect(state?["status"] == "completed")
+        #expect(state?["spend"]?["tokens"] == 10)
+    }
+
+    /// With work left, the same spend still pauses the workflow, after the outcome settled.
+    @Test func anOutcomeThatSpendsTheBudgetWithWorkLeftPauses() async throws {
+        await t.run(
+            "w1", "create",
+            #"{"phases": [{"name": "p", "tasks": [{"task_id": "a"}]}, {"name": "q", "tasks": [{"task_id": "b"}]}], "budget": {"tokens": 10}}"#
+        )
+        await t.run("w1", "start")
+        await t.run(nil, "register-agent", #"{"agent_id": "ag"}"#)
+        let lease = try #require(await claim("ag")?["lease_id"]?.stringValue)
+        let done = await t.run(nil, "complete-task", "{\"lease_id\": \"\(lease)\", \"usage\": {\"tokens\": 10}}")
+        #expect(done.result["workflow_status"] == "paused", "\(done.json)")
+        #expect(await claim("ag") == nil)
+        let types = await t.run("w1", "get-events", #"{"event_types": ["budget_exhausted", "paused"]}"#).result[
+            "events"]?.arrayValue?.compactMap { $0["event_type"]?.stringValue }
+        #expect(types == ["budget_exhausted", "paused"], "\(types ?? [])")
+    }
+
+    /// An agent that spent its budget is given no more work by the pool operations either: a
+    /// redistribution reserved tasks for it (nobody else could claim them, it was refused) and
+    /// assign-agents bound it, keeping every other agent out.
+    @Test func aSpentAgentIsNeitherReservedForNorBound() async throws {
+        await t.run("w1", "create", #"{"phases": [{"name": "p", "tasks": [{"task_id": "a"}]}]}"#)
+        await t.run("w1", "start")
+        await t.run(nil, "register-agent", #"{"agent_id": "x"}"#)
+        #expect(await claim("x")?["task_id"] == "a")
+        await t.run(
+            nil, "register-agent", #"{"agent_id": "spent", "max_concurrent_tasks": 5, "budget": {"tokens": 1}}"#)
+        await t.run(nil, "heartbeat", #"{"agent_id": "spent", "usage": {"tokens": 5}}"#)
+        await t.run(nil, "register-agent", #"{"agent_id": "z"}"#)
+        let plan = await t.run("w1", "redistribute-tasks", #"{"failed_agent": "x"}"#)
+        let targets = plan.result["new_assignments"]?.arrayValue?.compactMap { $0["target_agent"]?.stringValue }
+        #expect(targets == ["z"], "\(plan.json)")
+        #expect(await claim("z")?["task_id"] == "a")
+
+        await t.run("w2", "create", #"{"phases": [{"name": "p", "tasks": [{"task_id": "b"}]}]}"#)
+        await t.run("w2", "start")
+        let bound = await t.run("w2", "assign-agents", #"{"agent_count": 1}"#)
+        #expect(bound.result["bound_agents"]?.arrayValue?.contains("spent") == false, "\(bound.json)")
+    }
+
+    /// A reservation made before its agent spent its budget is released, so another agent takes the task.
+    @Test func aReservationOfAnAgentThatSpentItsBudgetIsReleased() async throws {
+        await t.run("w1", "create", #"{"phases": [{"name": "p", "tasks": [{"task_id": "a"}]}]}"#)
+        await t.run("w1", "start")
+        await t.run(nil, "register-agent", #"{"agent_id": "x"}"#)
+        #expect(await claim("x")?["task_id"] == "a")
+        await t.run(nil, "register-agent", #"{"agent_id": "r", "budget": {"tokens": 1}}"#)
+        let plan = await t.run("w1", "redistribute-tasks", #"{"failed_agent": "x"}"#)
+        #expect(plan.result["new_assignments"]?.arrayValue?.first?["target_agent"] == "r", "\(plan.json)")
+        await t.run(nil, "heartbeat", #"{"agent_id": "r", "usage": {"tokens": 5}}"#)
+        await t.run(nil, "register-agent", #"{"agent_id": "z"}"#)
+        #expect(await claim("z")?["task_id"] == "a")
+        let released = await t.run("w1", "get-events", #"{"event_types": ["task_redistributed"]}"#).result["events"]?
+            .arrayValue?.last
+        #expect(released?["data"]?["reason"] == "reserved_agent_budget_exhausted", "\(released ?? .null)")
+    }
+
     @Test func anAgentThatSpentItsBudgetGetsNoMoreTasks() async throws {
         await t.run("w1", "create", #"{"phases": [{"name": "p", "tasks": [{"task_id": "a"}, {"task_id": "b"}]}]}"#)
         await t.run("w1", "start")
@@ -170,6 +244,29 @@ import Testing
             "agent_details"]?["ag"]?["spend"]
         #expect(details == spend)
         #expect(await t.run(nil, "claim-task", #"{"agent_id": "ag"}"#).errorCode == "BUDGET_EXHAUSTED")
+    }
+
+    /// An agent without a wall-time budget showed "0s" spent while it ran a task, where one with
+    /// a budget showed the running time: the same figure for both.
+    @Test func anAgentsWallTimeCountsItsRunningTasksWithoutABudgetToo() async throws {
+        await t.run("w1", "create", #"{"phases": [{"name": "p", "tasks": [{"task_id": "a"}]}]}"#)
+        await t.run("w1", "start")
+        await t.run(nil, "register-agent", #"{"agent_id": "free"}"#)
+        #expect(await claim("free")?["task_id"] != nil)
+        t.clock.advance(by: .seconds(4))
+        let spend = await t.run(nil, "monitor-pool").result["agent_pool"]?["performance_metrics"]?["free"]?["spend"]
+        #expect(spend?["wall_time"] == "4s", "\(String(describing: spend))")
+    }
+
+    /// A heartbeat giving back its only lease answered "busy" with no lease: the status before the task went back.
+    @Test func aHeartbeatGivingBackLeasesAnswersTheStatusAfter() async throws {
+        await t.run("w1", "create", #"{"phases": [{"name": "p", "tasks": [{"task_id": "a"}]}]}"#)
+        await t.run("w1", "start")
+        await t.run(nil, "register-agent", #"{"agent_id": "ag", "max_concurrent_tasks": 1}"#)
+        let lease = try #require(await claim("ag")?["lease_id"]?.stringValue)
+        let beat = await t.run(nil, "heartbeat", "{\"agent_id\": \"ag\", \"released_leases\": [\"\(lease)\"]}")
+        #expect(beat.result["status"] == "available", "\(beat.json)")
+        #expect(beat.result["leases"] == [])
     }
 
     /// Usage past the per-report limit is refused and changes nothing: two reports of
@@ -212,7 +309,8 @@ import Testing
     /// `budget_exhausted`: a subscriber to `workflow.*.paused` missed every pause for budget.
     @Test func aSpentBudgetPublishesPausedCausedByBudgetExhausted() async throws {
         await t.run(
-            "w1", "create", #"{"phases": [{"name": "p", "tasks": [{"task_id": "a"}]}], "budget": {"tokens": 100}}"#)
+            "w1", "create",
+            #"{"phases": [{"name": "p", "tasks": [{"task_id": "a"}, {"task_id": "b"}]}], "budget": {"tokens": 100}}"#)
         await t.run("w1", "start")
         await t.run(nil, "register-agent", #"{"agent_id": "ag"}"#)
         let first = try #require(await claim("ag"))

@@ -61,6 +61,10 @@ public struct Agent: Sendable, Equatable {
     /// counting the tasks it finished only.
     public var exhaustedBudget: [String] { exhaustedBudget(running: [], now: 0) }
 
+    /// Whether it can be given work (a reservation, a place in a pool): it is live and has
+    /// budget left by the tasks it finished (§16: a spent agent gets no more tasks).
+    public var takesWork: Bool { (status == .available || status == .busy) && exhaustedBudget.isEmpty }
+
     /// Its time on tasks: the attempts it finished, and the `running` ones (its active leases) until `now`.
     public func wallTime(running: [Lease], now: Int64) -> HubDuration {
         HubDuration(milliseconds: running.reduce(record.totalMilliseconds) { $0 + max(0, now - $1.claimedAt) })

@@ -114,7 +114,7 @@ public enum Redistribution {
         var tasks = reserved
         var counts: [String: Int] = [:]
         for t in tasks { if let a = t.reservedFor { counts[a, default: 0] += 1 } }
-        let live = agents.filter { $0.status == .available || $0.status == .busy }.sorted { $0.agentID < $1.agentID }
+        let live = agents.filter(\.takesWork).sorted { $0.agentID < $1.agentID }
         var moves: [Reassignment] = []
         var progress = true
         while progress {

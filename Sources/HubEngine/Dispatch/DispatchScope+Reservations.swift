@@ -3,14 +3,15 @@ import HubStore
 
 extension DispatchScope {
     /// Reservations follow live agents (§7): a reservation for an agent that is gone,
-    /// unresponsive or offline, or no longer in the workflow's pool (only members claim its
+    /// unresponsive or offline, has spent its budget (§16: it gets no more tasks), or no longer in the workflow's pool (only members claim its
     /// tasks, so nobody could), is released, and while one agent holds 2 or more
     /// reserved-but-not-started tasks more than another that could take them, they move.
     mutating func rebalanceReservations() throws {
         let reserved = try tx.reservedTasks()
         guard !reserved.isEmpty else { return }
         let agents = try tx.agents()
-        let live = Set(agents.filter { $0.status == .available || $0.status == .busy }.map(\.agentID))
+        let live = Set(agents.filter(\.takesWork).map(\.agentID))
+        let spent = Set(agents.filter { !$0.exhaustedBudget.isEmpty }.map(\.agentID))
         let pools = try tx.pools(of: reserved.map(\.workflowID))
         var kept: [WorkTask] = []
         for var task in reserved {
@@ -20,7 +21,10 @@ extension DispatchScope {
                 kept.append(task)
                 continue
             }
-            let reason = live.contains(holder) ? "reserved_agent_not_in_pool" : "reserved_agent_unavailable"
+            let reason =
+                live.contains(holder)
+                ? "reserved_agent_not_in_pool"
+                : spent.contains(holder) ? "reserved_agent_budget_exhausted" : "reserved_agent_unavailable"
             task.reservedFor = nil
             try tx.update(task)
             let released = task

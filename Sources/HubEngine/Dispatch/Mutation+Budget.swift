@@ -3,14 +3,17 @@ import HubCore
 extension Mutation {
     /// Adds usage to the workflow's spend; when its budget is now exhausted, a running
     /// workflow is paused (no more of its tasks are handed out) and `budget_exhausted` published.
-    /// `agentID`: who reported it, named in `usage_reported`.
-    mutating func charge(_ usage: Spend, by agentID: String) throws {
+    /// `agentID`: who reported it, named in `usage_reported`. `pausing: false` leaves the
+    /// pause to the caller, after the outcome the usage came with has settled: the last
+    /// task's completion completes its workflow, whatever it spent, as nothing is left to
+    /// hand out (a pause first held it paused at 100 %).
+    mutating func charge(_ usage: Spend, by agentID: String, pausing: Bool = true) throws {
         guard usage.tokens > 0 || usage.cost > 0 else { return }
         workflow.spend.add(usage)
         try emit(
             "usage_reported",
             data: ["agent_id": .string(agentID), "usage": usage.json, "spend": workflow.spend.json])
-        try pauseIfBudgetExhausted()
+        if pausing { try pauseIfBudgetExhausted() }
     }
 
     /// Pauses a running workflow whose budget is exhausted, publishing `budget_exhausted` and,

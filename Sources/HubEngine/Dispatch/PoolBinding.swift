@@ -14,7 +14,7 @@ enum PoolBinding {
     static func choose(count: Int, limit: Int, roles: [String], threshold: Double = 0, from agents: [Agent]) -> [Agent]
     {
         let candidates = agents.filter { a in
-            (a.status == .available || a.status == .busy)
+            a.takesWork
                 && (roles.isEmpty || a.specializations.contains(where: roles.contains))
                 && (a.record.successRate.map { $0 >= threshold } ?? true)
         }

@@ -48,7 +48,7 @@ enum CompleteTask {
             exist inside the workspace with the SHA-256 given, a commit must exist; EVIDENCE_REJECTED otherwise.
             """,
         example:
-            "coordination-hub complete-task '{\"lease_id\": \"lease_01j…\", \"result\": {\"summary\": \"added the endpoint\"}}'",
+            "coordination-hub complete-task '{\"lease_id\": \"lease_038hqm3a0a00117sp5797zky4n\", \"result\": {\"summary\": \"added the endpoint\"}}'",
         workflowID:
             "Checked against the lease: a lease of another workflow's task is LEASE_EXPIRED (lease_id alone is enough).",
         withoutVersion:
@@ -113,8 +113,9 @@ enum CompleteTask {
                         "execution_time": .string(HubDuration(milliseconds: outcome.milliseconds).description),
                         "attempts": .count(done.attempts), "evidence": verified ?? .null,
                     ], phase: done.phaseID)
-                try m.charge(p.usage?.spend ?? Spend(), by: lease.agentID)
+                try m.charge(p.usage?.spend ?? Spend(), by: lease.agentID, pausing: false)
                 try m.settle(done)
+                try m.pauseIfBudgetExhausted()
                 return (m.workflow.status, event.eventID)
             }
             try scope.announce(degradation, causedBy: completed)

@@ -28,7 +28,7 @@ enum FailTask {
             lease, or a stale or foreign lease, gets LEASE_EXPIRED and changes nothing.
             """,
         example:
-            "coordination-hub fail-task '{\"lease_id\": \"lease_01j…\", \"error\": \"tests failed\", \"retryable\": true}'",
+            "coordination-hub fail-task '{\"lease_id\": \"lease_038hqm3a0a00117sp5797zky4n\", \"error\": \"tests failed\", \"retryable\": true}'",
         workflowID:
             "Checked against the lease: a lease of another workflow's task is LEASE_EXPIRED (lease_id alone is enough).",
         withoutVersion:
@@ -67,7 +67,7 @@ enum FailTask {
                         "error": p.error ?? .null,
                         "attempts": .count(failed.attempts), "will_retry": .bool(willRetry),
                     ], phase: failed.phaseID)
-                try m.charge(p.usage?.spend ?? Spend(), by: lease.agentID)
+                try m.charge(p.usage?.spend ?? Spend(), by: lease.agentID, pausing: false)
                 if willRetry {
                     let queuedBy = try m.announceRetry(
                         of: failed,
@@ -79,9 +79,11 @@ enum FailTask {
                             "attempt_counted": true,
                         ],
                         causedBy: event.eventID)
+                    try m.pauseIfBudgetExhausted()
                     return (queuedBy, event.eventID, m.workflow.status)
                 }
                 try m.settle(failed)
+                try m.pauseIfBudgetExhausted()
                 return (nil, event.eventID, m.workflow.status)
             }
             try scope.announce(degradation, causedBy: failure)

@@ -117,7 +117,8 @@ enum Heartbeat {
             for (n, id) in workflows.enumerated() {
                 try scope.workflow(id) { m in try m.charge(usage.share(n, of: workflows.count), by: p.agentId) }
             }
-            return (agent, renewed)
+            // Leases given back lowered its load (and status) as the tasks went back: answered as now.
+            return (try scope.tx.agent(p.agentId) ?? agent, renewed)
         }
         return OperationOutcome(
             result: [

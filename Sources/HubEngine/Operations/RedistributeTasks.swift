@@ -68,7 +68,7 @@ enum RedistributeTasks {
                 where: { $0.workflowID == nil || $0.workflowID == id })
             let moved = try movableTasks(id, agent: p.failedAgent, revoked: revoked, scope: scope)
             let candidates = try scope.tx.agents().filter {
-                $0.agentID != p.failedAgent && ($0.status == .available || $0.status == .busy)
+                $0.agentID != p.failedAgent && $0.takesWork
             }
             var reserved: [String: Int] = [:]
             for t in try scope.tx.reservedTasks() { if let a = t.reservedFor { reserved[a, default: 0] += 1 } }

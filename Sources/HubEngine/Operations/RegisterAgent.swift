@@ -104,11 +104,11 @@ extension RegisterAgent {
 
 /// How the API shows an agent (the seed's Agent Performance Tracking entry).
 enum AgentView {
-    /// The active leases of the agents whose budget limits wall time: their spend counts the
-    /// tasks they run until now.
+    /// The active leases of the agents running tasks: their wall-time spend counts those tasks
+    /// until now, whether a budget limits it or not (two agents alike show the same figure).
     static func runningLeases(of agents: [Agent], in tx: any DispatchReader) throws -> [String: [Lease]] {
         var out: [String: [Lease]] = [:]
-        for a in agents where a.budget?.wallTime != nil && a.currentLoad > 0 {
+        for a in agents where a.currentLoad > 0 {
             out[a.agentID] = try tx.activeLeases(agentID: a.agentID)
         }
         return out
