@@ -26,6 +26,8 @@ import Testing
             "5s", "1h 15m", "1h15m", "1.5h", " 30s ", "\t2m\n", "1h  15m", "5 s", "1 h 15 m", ".5h", "1.h", "1..5h",
             "1.2.3s", "1m s", "1mss", "5", "", "1e9d", String(repeating: "1s", count: 32),
             String(repeating: "1s", count: 33),
+            // schemathesis: the length counts the whitespace around a duration too.
+            "0s" + String(repeating: " ", count: 63), "0s" + String(repeating: " ", count: 62),
         ])
     func theSchemaPatternAgreesWithTheParser(_ text: String) throws {
         let schema = Schema.duration().json
@@ -33,7 +35,7 @@ import Testing
         let maxLength = try #require(schema["maxLength"]?.intValue)
         let regex = try NSRegularExpression(pattern: pattern)
         let whole = NSRange(text.startIndex..., in: text)
-        let matches = regex.firstMatch(in: text, range: whole) != nil && text.count <= Int(maxLength)
+        let matches = regex.firstMatch(in: text, range: whole) != nil && text.unicodeScalars.count <= Int(maxLength)
         #expect(matches == (HubDuration(parsing: text) != nil), "\(text.debugDescription)")
     }
 

@@ -28,7 +28,8 @@ public struct HubDuration: Sendable, Hashable, Comparable, CustomStringConvertib
         self = value
     }
 
-    /// The longest duration text read, whitespace around it aside.
+    /// The longest duration text read, in code points (JSON Schema's `maxLength`), the
+    /// whitespace around it included: the schemas say 64 of the whole text.
     public static let maximumTextLength = 64
 
     /// The longest duration held, in milliseconds (about 285,000 years).
@@ -45,8 +46,9 @@ public struct HubDuration: Sendable, Hashable, Comparable, CustomStringConvertib
     /// Reads `text`, telling a duration too long to hold from one that is not a duration.
     public static func read(_ text: String) -> Reading {
         var total: Double = 0
+        guard text.unicodeScalars.count <= maximumTextLength else { return .malformed }
         var chars = Substring(text.trimmingCharactersInSpaces())
-        guard !chars.isEmpty, chars.count <= maximumTextLength else { return .malformed }
+        guard !chars.isEmpty else { return .malformed }
         var sawPart = false
         while !chars.isEmpty {
             chars = chars.drop { $0 == " " }
