@@ -218,16 +218,22 @@ import Testing
         #expect(answered == Set(1...8), "answered: \(answered.sorted())")
     }
 
+    /// An `mcp` session, initialized, on a store with the agent `waiter` registered.
+    static func waiterSession(in directory: TemporaryDirectory) throws -> (ExecutableRunner, Session) {
+        let runner = ExecutableRunner(workingDirectory: directory.path)
+        #expect(try runner.run(["register-agent", #"{"agent_id": "waiter"}"#]).status == 0)
+        let session = try Session(runner, ["mcp"])
+        session.initialize()
+        return (runner, session)
+    }
+
     /// A claim that waits for work is cancelled when the client's input ends, and answered
     /// (empty): the server had waited the whole `wait` for the answer of a client that
     /// was gone, and would have taken the next task for it.
     @Test func aWaitingClaimEndsWhenTheInputDoes() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let runner = ExecutableRunner(workingDirectory: directory.path)
-        #expect(try runner.run(["register-agent", #"{"agent_id": "waiter"}"#]).status == 0)
-        let session = try Session(runner, ["mcp"])
-        session.initialize()
+        let (_, session) = try Self.waiterSession(in: directory)
         // Without the fix the process runs on for the claim's 60 s: past the suite's limit.
         let claim = session.waitingClaimCutShort()
         #expect(claim["result"]?["structuredContent"]?["result"]?["count"] == 0, "\(claim)")
@@ -238,10 +244,7 @@ import Testing
     @Test func aCancelledClaimEndsUnansweredAndTakesNothing() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let runner = ExecutableRunner(workingDirectory: directory.path)
-        #expect(try runner.run(["register-agent", #"{"agent_id": "waiter"}"#]).status == 0)
-        let session = try Session(runner, ["mcp"])
-        session.initialize()
+        let (runner, session) = try Self.waiterSession(in: directory)
         #expect(session.receive()["id"] == 0)
         session.send(
             #"{"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "claim_task", "arguments": {"agent_id": "waiter", "wait": "60s"}}}"#
