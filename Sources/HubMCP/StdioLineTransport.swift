@@ -101,8 +101,8 @@ public actor StdioLineTransport: Transport {
 
     public func send(_ data: Data) async throws {
         var bytes = [UInt8](data)
-        // Only an answer someone waits for needs reading back.
-        let key = unanswered.isEmpty ? nil : Self.responseKey(bytes)
+        // Only an answer someone waits for, or one withdrawn, needs reading back.
+        let key = unanswered.isEmpty && withdrawn.isEmpty ? nil : Self.responseKey(bytes)
         if let key, let count = withdrawn[key] {
             withdrawn[key] = count > 1 ? count - 1 : nil
             return
@@ -169,6 +169,9 @@ public actor StdioLineTransport: Transport {
                     writeLine(Self.errorLine(id: Self.id(fromKey: key), code: -32600, Self.idInUse(key)))
                     return
                 }
+                // MCP forbids reusing an id; a client that does gets the next answer with it, and
+                // a withdrawal still pending (its answer never came) must not swallow it.
+                withdrawn[key] = nil
                 unanswered[key, default: 0] += 1
             case .cancellation(let key):
                 withdraw(key)
@@ -247,7 +250,10 @@ public actor StdioLineTransport: Transport {
             if !answers.isEmpty { writeLine(PendingBatches.array(answers)) }
         } else {
             batches.add(keys: keys, answers: answers)
-            for key in keys { unanswered[key, default: 0] += 1 }
+            for key in keys {
+                withdrawn[key] = nil
+                unanswered[key, default: 0] += 1
+            }
         }
         for message in messages { continuation.yield(message) }
     }

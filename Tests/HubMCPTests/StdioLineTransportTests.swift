@@ -178,3 +178,64 @@ import Testing
         #expect(response["jsonrpc"] == "2.0")
     }
 }
+
+/// The transport's bookkeeping of cancelled requests, driven line by line through pipes.
+@Suite(.timeLimit(.minutes(1))) struct StdioCancellationTests {
+    /// A transport reading `input` and writing to `output`, with the stream of what it passes on.
+    struct Wired {
+        let input = Pipe()
+        let output = Pipe()
+        let transport: StdioLineTransport
+        var passed: AsyncThrowingStream<Data, any Error>.AsyncIterator
+
+        init() async throws {
+            transport = StdioLineTransport(
+                input: input.fileHandleForReading.fileDescriptor, output: output.fileHandleForWriting.fileDescriptor)
+            try await transport.connect()
+            passed = transport.receive().makeAsyncIterator()
+        }
+
+        /// Writes a line and waits until the transport has passed it on.
+        mutating func read(_ line: String) async throws {
+            input.fileHandleForWriting.write(Data((line + "\n").utf8))
+            _ = try await passed.next()
+        }
+
+        func answer(_ id: Int) async throws {
+            try await transport.send(Data(#"{"jsonrpc":"2.0","id":\#(id),"result":{}}"#.utf8))
+        }
+
+        /// Everything written, once input has ended and every request is answered.
+        func finish() async throws -> [String] {
+            try input.fileHandleForWriting.close()
+            await transport.drained()
+            try output.fileHandleForWriting.close()
+            let bytes = output.fileHandleForReading.readToEndRetryingInterrupts()
+            return String(decoding: bytes, as: UTF8.self).split(separator: "\n").map(String.init)
+        }
+    }
+
+    /// A cancelled request's answer is not written, though no other request is open; the id
+    /// reused after it (MCP forbids it) is answered, and the transport drains: the withdrawal
+    /// left behind swallowed that answer, and the server waited for it for ever.
+    @Test func aCancelledRequestIsNotAnsweredAndItsIDStillWorksAfter() async throws {
+        var wired = try await Wired()
+        try await wired.read(#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#)
+        try await wired.read(#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":1}}"#)
+        try await wired.answer(1)
+        try await wired.read(#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#)
+        try await wired.answer(1)
+        #expect(try await wired.finish() == [#"{"jsonrpc":"2.0","id":1,"result":{}}"#])
+    }
+
+    /// A cancellation whose answer never comes (the SDK drops a request cancelled before its
+    /// handler starts) must not swallow the answer of a request that reuses the id.
+    @Test func aWithdrawalWithoutAnAnswerSwallowsNoLaterOne() async throws {
+        var wired = try await Wired()
+        try await wired.read(#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#)
+        try await wired.read(#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":1}}"#)
+        try await wired.read(#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#)
+        try await wired.answer(1)
+        #expect(try await wired.finish() == [#"{"jsonrpc":"2.0","id":1,"result":{}}"#])
+    }
+}
