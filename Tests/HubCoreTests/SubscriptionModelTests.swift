@@ -93,6 +93,18 @@ import Testing
         #expect(SubscriptionAdvice.compute(s, sample: sample, goal: .completeness).filterSuggestions.isEmpty)
     }
 
+    /// Events a pull read without acknowledging are counted (examined_through passes the
+    /// cursor): the advice added them again from the sample, 4 examined of 2 events.
+    @Test func adviceCountsEventsReadButNotAcknowledgedOnce() {
+        var s = Subscription(id: "sub_1", callback: "c", patterns: ["*.ping"], createdAt: 0)
+        let sample = [Self.event(1, "workflow.w.ping"), Self.event(2, "workflow.w.ping")]
+        for event in sample { s.count(event, compiled: s.compiledPatterns) }
+        s.counters.examinedThrough = 2
+        let advice = SubscriptionAdvice.compute(s, sample: sample)
+        #expect(advice.examined == 2)
+        #expect(advice.matchesByPattern == ["*.ping": 2])
+    }
+
     /// A pattern that had not matched yet was removed as "safe": `*.failed` then missed the
     /// workflow's failure when it came.
     @Test func aPatternThatNeverMatchedIsReportedNotRemoved() {

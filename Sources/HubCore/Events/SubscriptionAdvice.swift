@@ -30,24 +30,27 @@ public struct SubscriptionAdvice: Sendable, Equatable {
     /// The share above which a pattern is reported as broad.
     public static let broadShare = 0.5
 
-    /// Advice from the subscription's counters and a sample of recent events (those
-    /// after its cursor are not yet counted; the sample covers recent traffic either way).
+    /// Advice from the subscription's counters and a sample of recent events (those after
+    /// what the counters have counted are added; the sample covers recent traffic either way).
+    /// The counters reach past the cursor once a pull read events it did not acknowledge
+    /// (`examined_through`): counting from the cursor counted those events twice.
     public static func compute(
         _ subscription: Subscription, sample: [HubEvent], goal: OptimizationGoal? = nil
     ) -> SubscriptionAdvice {
         let compiled = subscription.compiledPatterns
         var matches = subscription.counters.matchedByPattern
         var examined = subscription.counters.examined
+        let counted = max(subscription.cursor, subscription.counters.examinedThrough)
         var selected: [HubEvent] = []
-        for event in sample where event.sequence > subscription.cursor {
+        for event in sample where event.sequence > counted {
             examined += 1
             for text in Set(compiled.filter { $0.matches(event.subject) }.map(\.text)) {
                 matches[text, default: 0] += 1
             }
             if subscription.selects(event, compiled: compiled) { selected.append(event) }
         }
-        // Acknowledged events in the sample were counted already; still use them for filter advice.
-        for event in sample where event.sequence <= subscription.cursor {
+        // Events in the sample counted already still count for filter advice.
+        for event in sample where event.sequence <= counted {
             if subscription.selects(event, compiled: compiled) { selected.append(event) }
         }
         var unique: [String] = []
