@@ -17,13 +17,7 @@ extension ServeTests {
     static func startPolling(_ s: DispatchSandbox, url: String, _ parameters: String) async throws -> (
         SpawnedProcess, LineStream
     ) {
-        let errors = Pipe()
-        let output = Pipe()
-        let follower = try s.runner.start(
-            ["--hub", url, "get-events", parameters], standardOutput: output, standardError: errors)
-        var notices = LineStream(errors.fileHandleForReading)
-        let notice = try #require(await notices.next())
-        #expect(notice.contains("by reading get-events again"), "\(notice)")
+        let (follower, output) = try await startFollower(s, url: url, parameters, notice: "by reading get-events again")
         return (follower, LineStream(output.fileHandleForReading))
     }
 

@@ -267,17 +267,19 @@ import Testing
     }
 
     /// Starts `get-events` with `parameters` (a follow) through the server, once it has said on
-    /// standard error that it follows the stream; answers the process and its standard output.
-    static func startFollower(_ s: DispatchSandbox, url: String, _ parameters: String) async throws -> (
-        SpawnedProcess, Pipe
-    ) {
+    /// standard error how it follows (`notice`: by the stream unless told); answers the process
+    /// and its standard output.
+    static func startFollower(
+        _ s: DispatchSandbox, url: String, _ parameters: String,
+        notice expected: String = "get-events: following the event stream of"
+    ) async throws -> (SpawnedProcess, Pipe) {
         let errors = Pipe()
         let output = Pipe()
         let follower = try s.runner.start(
             ["--hub", url, "get-events", parameters], standardOutput: output, standardError: errors)
         var notices = LineStream(errors.fileHandleForReading)
         let notice = try #require(await notices.next())
-        #expect(notice.hasPrefix("get-events: following the event stream of"), "\(notice)")
+        #expect(notice.contains(expected), "\(notice)")
         return (follower, output)
     }
 
