@@ -19,9 +19,12 @@ public struct ExecutableRunner: Sendable {
     public let workingDirectory: String
     public var environment: [String: String]
 
-    /// Finds the executable beside the test bundle (`.build/<config>/coordination-hub`).
-    public init(workingDirectory: String, environment: [String: String] = [:]) {
-        self.executable = Self.locateExecutable()
+    /// Finds the executable beside the test bundle (`.build/<config>/coordination-hub`), or
+    /// the one `named` beside it (`coordination-hub-mcp`).
+    public init(workingDirectory: String, environment: [String: String] = [:], named: String? = nil) {
+        let main = Self.locateExecutable()
+        self.executable =
+            named.map { URL(fileURLWithPath: main).deletingLastPathComponent().appendingPathComponent($0).path } ?? main
         self.workingDirectory = workingDirectory
         var env = ProcessInfo.processInfo.environment
         // The developer's own settings must not leak into the runs.

@@ -7,9 +7,18 @@ import MCP
 // input and output until the client closes its end. Standard output carries only the
 // protocol; the few lines of its own go to standard error.
 let tool = CommandLineTool()
+let arguments = Array(CommandLine.arguments.dropFirst())
+// `--help` and `--version` answer as `coordination-hub mcp --help` and `coordination-hub
+// version` do: a server started instead waited on standard input for a client.
+if arguments.contains(where: { $0 == "--help" || $0 == "-h" }) {
+    exit(await tool.run(["help", "mcp"]))
+}
+if arguments.filter({ $0 != "--pretty" }) == ["--version"] {
+    exit(await tool.run(arguments.map { $0 == "--version" ? "version" : $0 }))
+}
 let session: PerformerSession
 do {
-    session = try tool.openPerformerSession(Array(CommandLine.arguments.dropFirst()))
+    session = try tool.openPerformerSession(arguments)
 } catch {
     exit(tool.reportFailure(error, operation: "mcp"))
 }

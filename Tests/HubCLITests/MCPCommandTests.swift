@@ -88,6 +88,25 @@ import Testing
 
     /// SIGINT and SIGTERM end the input as the client closing it would: what was read is
     /// answered and the server exits 0, its store closed.
+    /// The companion answers `--help` and `--version` as the main executable does; it started a
+    /// server, which with its input open waited for a client.
+    @Test func theCompanionAnswersHelpAndVersion() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let companion = ExecutableRunner(workingDirectory: directory.path, named: "coordination-hub-mcp")
+        let main = ExecutableRunner(workingDirectory: directory.path)
+        let help = try companion.run(["--state-dir", "s", "--help"])
+        #expect(help.status == 0)
+        #expect(help.stdout == (try main.run(["mcp", "--help"])).stdout, "\(help.stdout)")
+        #expect(help.stdout.hasPrefix("coordination-hub mcp ["), "\(help.stdout)")
+        let version = try companion.run(["--version"])
+        #expect(version.status == 0)
+        #expect(version.json["result"]?["version"] == .string(Hub.version), "\(version.stdout)")
+        // Neither opened a store.
+        #expect(!FileManager.default.fileExists(atPath: directory.path + "/s"))
+        #expect(!FileManager.default.fileExists(atPath: directory.path + "/.claude"))
+    }
+
     @Test(arguments: [SIGTERM, SIGINT])
     func aStopSignalEndsTheServerCleanly(_ signal: Int32) throws {
         let directory = try TemporaryDirectory()

@@ -63,6 +63,27 @@ import Testing
         #expect(await workflowStatus() == "completed")
     }
 
+    /// Force-closing the phase that awaits a paused workflow skips its tasks without first
+    /// announcing them ready: task_ready went out for work no agent could claim.
+    @Test func forceClosingTheAwaitingPhaseOfAPausedWorkflowReadiesNothing() async throws {
+        await t.run(
+            "w1", "create",
+            #"{"phases": [{"name": "a", "tasks": [{"task_id": "t1"}]}, {"name": "b", "tasks": [{"task_id": "t2"}]}, "c"]}"#
+        )
+        await t.run("w1", "start")
+        await t.run("w1", "pause")
+        #expect(await t.run("w1", "complete-phase", #"{"force": true}"#).result["completed_phase"] == 1)
+        let before = await t.run("w1", "get-events", #"{"event_types": ["task_ready"]}"#).result["count"]
+        let closed = await t.run("w1", "complete-phase", #"{"phase": "b", "force": true}"#)
+        #expect(closed.result["completed_phase"] == 2, "\(closed.json)")
+        let ready = await t.run("w1", "get-events", #"{"event_types": ["task_ready"]}"#).result["count"]
+        #expect(ready == before, "task_ready published for a task of the closed phase")
+        let skipped = await t.run("w1", "get-events", #"{"event_types": ["task_skipped"]}"#).result["events"]
+        #expect(skipped?.arrayValue?.compactMap { $0["data"]?["task_id"]?.stringValue } == ["t1", "t2"])
+        #expect(await phases() == ["completed", "completed", "pending"])
+        #expect(await workflowStatus() == "paused")
+    }
+
     @Test func tasksAddedToAPausedWorkflowBetweenPhasesWaitForResume() async throws {
         await t.run("w1", "create", #"{"phases": ["a", "b"]}"#)
         await t.run("w1", "start")

@@ -66,10 +66,12 @@ public struct WorkflowProgression: Sendable {
     /// Starts the phase ``nextPhaseAwaiting`` names and advances to its end at most: what
     /// closing a phase by hand does first on a workflow standing between phases (a phase's
     /// checkpoint restored, or a phase closed while paused), paused or not, since the phase it
-    /// closes is that one. Nothing when no phase awaits.
-    public mutating func startAwaitingPhase(now: Int64) -> [ProgressEffect] {
+    /// closes is that one. Nothing when no phase awaits. Without `readying` it does not
+    /// advance: a paused workflow's phase starts only to be closed at once, its open tasks
+    /// skipped, and announcing them ready first told agents of work nobody could claim.
+    public mutating func startAwaitingPhase(now: Int64, readying: Bool = true) -> [ProgressEffect] {
         guard let next = nextPhaseAwaiting else { return [] }
-        return startOnly(next, now: now) + advance(now: now, stopAtPhaseEnd: true)
+        return startOnly(next, now: now) + (readying ? advance(now: now, stopAtPhaseEnd: true) : [])
     }
 
     /// Closes the current phase by hand. With `force`, its unsettled tasks become `skipped`.

@@ -40,7 +40,8 @@ enum CompletePhase {
             // paused workflow goes no further: the phase after it starts (or the workflow
             // completes) at resume (§5).
             if progression.nextPhaseAwaiting != nil {
-                try m.progress(&progression, progression.startAwaitingPhase(now: m.now))
+                try m.progress(
+                    &progression, progression.startAwaitingPhase(now: m.now, readying: m.workflow.status != .paused))
             }
             let current = m.workflow.currentPhase
             // Paused with every phase closed, it waits for resume (or `complete`) to complete it:
