@@ -75,6 +75,27 @@ import Testing
         #expect(after?["cost"]?.doubleValue == 3)
     }
 
+    /// A limit could be raised but never removed: `null` removes it, and a workflow paused on
+    /// that limit runs on without it.
+    @Test func resumingWithANullLimitRemovesIt() async throws {
+        try await spendTheTokens()
+        let resumed = await t.run("w1", "resume", #"{"budget": {"tokens": null}}"#)
+        #expect(resumed.succeeded, "\(resumed.json)")
+        let budget = await t.run("w1", "get-status").result["workflow_state"]?["budget"]
+        #expect(budget?["tokens"] == .null, "\(budget ?? .null)")
+        #expect(budget?["cost"]?.doubleValue == 1.5)
+        #expect(await claim("ag")?["task_id"] == "b")
+        // Removing the last limit leaves no budget at all.
+        await t.run("w1", "pause")
+        #expect(await t.run("w1", "resume", #"{"budget": {"cost": null}}"#).succeeded)
+        #expect(await t.run("w1", "get-status").result["workflow_state"]?["budget"] == .null)
+        // null is the only value other than a limit: anything else is still refused.
+        await t.run("w1", "pause")
+        let wrong = await t.run("w1", "resume", #"{"budget": {"tokens": "none"}}"#)
+        #expect(wrong.errorCode == "INVALID_PARAMETERS")
+        #expect(wrong.json["error"]?["message"]?.stringValue?.contains("an integer or null") == true, "\(wrong.json)")
+    }
+
     /// A claim naming a workflow paused on its budget answered "Nothing is eligible now; claim
     /// again later": it says why and how to go on.
     @Test func aClaimNamingABudgetPausedWorkflowSaysItsBudgetIsSpent() async throws {

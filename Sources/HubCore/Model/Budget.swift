@@ -47,6 +47,7 @@ public struct Budget: Sendable, Equatable {
     /// `budget` (a budget's JSON) merged into `base`: each limit it gives replaces that
     /// dimension's, the dimensions it leaves out keep theirs (`resume` raising tokens kept no
     /// cost limit when the new budget replaced the whole one). `nil` when no limit is left.
+    /// A limit given as `null` is removed (``changeSchema``).
     public static func merging(_ budget: JSONValue?, into base: Budget?) -> Budget? {
         var out = base ?? Budget()
         if let given = Budget(json: budget) {
@@ -54,6 +55,9 @@ public struct Budget: Sendable, Equatable {
             out.cost = given.cost ?? out.cost
             out.wallTime = given.wallTime ?? out.wallTime
         }
+        if budget?["tokens"] == JSONValue.null { out.tokens = nil }
+        if budget?["cost"] == JSONValue.null { out.cost = nil }
+        if budget?["wall_time"] == JSONValue.null { out.wallTime = nil }
         return out.tokens == nil && out.cost == nil && out.wallTime == nil ? nil : out
     }
 
@@ -95,6 +99,15 @@ public struct Budget: Sendable, Equatable {
             .init("cost", .number("Most cost to spend, in the caller's currency unit; more than 0.", above: 0)),
             .init("wall_time", .duration("Most running time; longer than 0s.")),
         ], "A spending limit; absent dimensions are unlimited.")
+
+    /// The schema of a change to a budget (``merging(_:into:)``): a limit given replaces that
+    /// dimension's, `null` removes it, one left out stays.
+    public static let changeSchema = Schema.object(
+        schema.properties.map { property in
+            .init(
+                property.name,
+                property.schema.orNull("\(property.schema.summary ?? "") null removes this limit."))
+        }, "Limits to change: each given replaces that dimension's, null removes it, those left out stay.")
 }
 
 /// What has been spent, as reported by `usage`.

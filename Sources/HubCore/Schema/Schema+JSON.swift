@@ -45,6 +45,8 @@ extension Schema {
             out["anyOf"] = .array(options.map(\.json))
         case .any:
             break
+        case .null:
+            out["type"] = "null"
         }
         if let minimum { out["minimum"] = .int(minimum) }
         if let exclusiveMinimum { out["exclusiveMinimum"] = .int(exclusiveMinimum) }

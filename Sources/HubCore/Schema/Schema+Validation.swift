@@ -100,7 +100,7 @@ extension Schema {
             try checkRange(Double(i), here, shown: String(i))
         case (.number, .int), (.number, .double):
             try checkRange(value.doubleValue ?? 0, here)
-        case (.boolean, .bool):
+        case (.boolean, .bool), (.null, .null):
             return
         case (.array(let items), .array(let elements)):
             if let minItems, elements.count < minItems {
@@ -163,7 +163,8 @@ extension Schema {
 
     private func accepts(typeOf value: JSONValue) -> Bool {
         switch (kind, value) {
-        case (.string, .string), (.boolean, .bool), (.array, .array), (.object, .object), (.any, _): return true
+        case (.string, .string), (.boolean, .bool), (.array, .array), (.object, .object), (.any, _), (.null, .null):
+            return true
         case (.integer, .int), (.number, .int), (.number, .double): return true
         default: return false
         }
@@ -192,6 +193,7 @@ extension Schema {
             for name in options.map(\.typeDescription) where !names.contains(name) { names.append(name) }
             return names.joined(separator: " or ")
         case .any: return "any JSON value"
+        case .null: return "null"
         }
     }
 

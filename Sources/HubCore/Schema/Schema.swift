@@ -14,6 +14,8 @@ public struct Schema: Sendable {
         case anyOf([Schema])
         /// Any JSON value.
         case any
+        /// `null` only: beside another schema in an `anyOf`, where `null` means "remove it".
+        case null
     }
 
     /// A named member of an object schema.
@@ -129,6 +131,13 @@ extension Schema {
         Schema(.anyOf(options), summary)
     }
     public static func anyJSON(_ summary: String? = nil) -> Schema { Schema(.any, summary) }
+
+    /// This schema, or `null` (which the operation reads as "remove it"), described by `summary`.
+    public func orNull(_ summary: String) -> Schema {
+        var plain = self
+        plain.summary = nil
+        return .anyOf([plain, Schema(.null)], summary)
+    }
 
     /// The same schema with a hint for a value of the wrong type.
     public func hinting(_ text: String) -> Schema {

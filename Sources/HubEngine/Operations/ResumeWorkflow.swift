@@ -9,8 +9,8 @@ enum ResumeWorkflow {
         static let schema = Schema.object([
             .init(
                 "budget",
-                Budget.schema.described(
-                    "Limits to change (e.g. a larger one after budget_exhausted): each limit given replaces that of the workflow's budget; those left out stay as they are."
+                Budget.changeSchema.described(
+                    "Limits to change (e.g. a larger one after budget_exhausted): each limit given replaces that of the workflow's budget, null removes it; those left out stay as they are."
                 )),
             .init(
                 "timeout",

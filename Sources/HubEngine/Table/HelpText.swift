@@ -131,6 +131,7 @@ public enum HelpText {
         case .object: return "objects"
         case .anyOf(let options): return options.map(plural).joined(separator: " or ")
         case .any: return "JSON values"
+        case .null: return "null"
         }
     }
 }

@@ -85,6 +85,7 @@ struct InputGenerator {
             return object(properties, additional: additional, depth: depth)
         case .anyOf(let options): return value(for: pick(options), depth: depth)
         case .any: return anyJSON(depth: depth)
+        case .null: return .null
         }
     }
 
