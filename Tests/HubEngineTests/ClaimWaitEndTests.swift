@@ -31,4 +31,27 @@ import Testing
         let said = answer.json["next_steps"]?.arrayValue?.compactMap(\.stringValue) ?? []
         #expect(said.contains { $0.contains("Workflow w1 is") && $0.contains("no more tasks") }, "\(said)")
     }
+
+    /// A claim whose caller went away before it ran (an MCP request cancelled while it was
+    /// queued, a disconnected HTTP client) takes nothing: its answer is never read, and a task
+    /// it took stayed with the agent until the lease lapsed.
+    @Test(arguments: [nil, "60s"])
+    func aClaimCancelledBeforeItRunsTakesNothing(_ wait: String?) async throws {
+        let t = try TestHub()
+        defer { t.remove() }
+        await t.run("w1", "create", #"{"phases": [{"name": "p", "tasks": [{"task_id": "a"}]}]}"#)
+        await t.run("w1", "start")
+        await t.run(nil, "register-agent", #"{"agent_id": "ag"}"#)
+        let parameters = wait.map { #"{"agent_id": "ag", "wait": "\#($0)"}"# } ?? #"{"agent_id": "ag"}"#
+        let claim = Task {
+            withUnsafeCurrentTask { $0?.cancel() }
+            return await t.run(nil, "claim-task", parameters)
+        }
+        let answer = await claim.value
+        #expect(answer.result["count"] == 0, "\(answer.json)")
+        let task = await t.run("w1", "get-status").result["workflow_state"]?["phases"]?.arrayValue?.first?["tasks"]?
+            .arrayValue?.first
+        #expect(task?["status"] == "ready", "\(task ?? .null)")
+        #expect(await t.run(nil, "claim-task", #"{"agent_id": "ag"}"#).result["count"] == 1)
+    }
 }

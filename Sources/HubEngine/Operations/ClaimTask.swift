@@ -102,6 +102,10 @@ enum ClaimTask {
         let workflowID = context.workflowID
         let resourceCapacity = context.hub.configuration.resources
         let stateDirectory = context.hub.stateDirectory
+        // A claim whose caller went away (an MCP request cancelled before it ran, a client that
+        // disconnected) takes nothing: nobody would read which tasks it took, and they stayed
+        // with the agent until their leases lapsed.
+        let callerLeft = Task.isCancelled
         let (agent, leased, overdue) = try await context.hub.dispatch {
             scope -> (Agent, [ClaimedTask], Set<String>) in
             var agent = try scope.agent(p.agentId)
@@ -110,7 +114,7 @@ enum ClaimTask {
                     holder: holder, now: scope.now, heartbeatInterval: scope.configuration.heartbeatInterval,
                     registering: false)
             }
-            guard agent.status == .available || agent.status == .busy else { return (agent, [], []) }
+            guard !callerLeft, agent.status == .available || agent.status == .busy else { return (agent, [], []) }
             let running = agent.budget?.wallTime == nil ? [] : try scope.tx.activeLeases(agentID: agent.agentID)
             let exhausted = agent.exhaustedBudget(running: running, now: scope.now)
             if !exhausted.isEmpty {
