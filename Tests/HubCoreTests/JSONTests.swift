@@ -40,6 +40,17 @@ import Testing
         #expect(error?.offset == offset)
     }
 
+    /// Two spellings of one text (NFC "é" and NFD "e" + U+0301) are one key: refused, saying so,
+    /// since the two keys look alike and differ in bytes.
+    @Test func aDuplicateKeyInAnotherNormalizationFormIsSaidToBeOne() {
+        let error = #expect(throws: JSONParser.SyntaxError.self) {
+            try JSONParser.parse("{\"caf\u{E9}\": 1, \"cafe\u{301}\": 2}")
+        }
+        #expect(error?.reason.contains("another Unicode normalization form") == true, "\(error?.reason ?? "")")
+        let plain = #expect(throws: JSONParser.SyntaxError.self) { try JSONParser.parse(#"{"a": 1, "a": 2}"#) }
+        #expect(plain?.reason == #"duplicate key "a""#)
+    }
+
     @Test func refusesNestingBeyondTheLimit() {
         let deep = String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000)
         #expect(throws: JSONParser.SyntaxError.self) { try JSONParser.parse(deep) }

@@ -167,7 +167,14 @@ public struct JSONParser {
         var members = OrderedDictionary<String, JSONValue>(minimumCapacity: keys.count)
         for n in keys.indices {
             guard members.updateValue(values[n], forKey: keys[n]) == nil else {
-                throw SyntaxError(reason: "duplicate key \"\(keys[n])\"", offset: offsets[n])
+                // Keys are compared as text: two spellings of one text (NFC and NFD) are one key,
+                // which "duplicate key" alone left a reader unable to see.
+                let earlier = keys[..<n].first { $0 == keys[n] }
+                let spelling =
+                    earlier.map { !$0.utf8.elementsEqual(keys[n].utf8) } == true
+                    ? " (the same text as an earlier key in another Unicode normalization form; keys are compared as text)"
+                    : ""
+                throw SyntaxError(reason: "duplicate key \"\(keys[n])\"\(spelling)", offset: offsets[n])
             }
         }
         return members
