@@ -85,6 +85,30 @@ import Testing
         #expect(checked.result["valid"] == false)
     }
 
+    /// A lease on a task that is no longer running is revoked by the repair, and its agent's
+    /// load drops with it: the next pass judged only agents holding a lease of the workflow,
+    /// so an agent with no other left kept the load of the lease it lost.
+    @Test func revokingALeaseRecountsItsAgentsLoad() async throws {
+        await t.run("w1", "create", #"{"phases": [{"name": "p", "tasks": [{"task_id": "a"}, {"task_id": "b"}]}]}"#)
+        await t.run("w1", "start")
+        await t.run(nil, "register-agent", #"{"agent_id": "ag", "max_concurrent_tasks": 3}"#)
+        #expect(await t.run(nil, "claim-task", #"{"agent_id": "ag"}"#).result["count"] == 1)
+        try await t.hub.store.write { tx in
+            for var task in try tx.tasks(of: "w1") where task.status == .running {
+                task.status = .completed
+                task.assignedAgent = nil
+                try tx.update(task)
+            }
+        }
+        let repaired = await t.run("w1", "verify-state", #"{"repair": true}"#)
+        let actions = repaired.result["repairs"]?.arrayValue?.compactMap { $0["repair"]?["action"]?.stringValue } ?? []
+        #expect(actions.contains("revoke_lease"), "\(repaired.json)")
+        #expect(actions.contains("set_agent_load"), "\(repaired.json)")
+        let pool = await t.run(nil, "monitor-pool").result["agent_pool"]
+        #expect(pool?["performance_metrics"]?["ag"]?["current_load"] == 0, "\(pool ?? .null)")
+        #expect(await t.run("w1", "verify-state").result["valid"] == true)
+    }
+
     /// A violation nothing repairs got "restore the latest checkpoint", though the workflow had
     /// none (CHECKPOINT_NOT_FOUND), and never the command its message names: a running workflow
     /// with every phase closed is settled by `complete`.

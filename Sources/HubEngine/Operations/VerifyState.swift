@@ -88,19 +88,27 @@ enum VerifyState {
         if p.repair == true && found.contains(where: { $0.repair != nil }) {
             let change = try await context.hub.mutate(context) { m -> ([JSONValue], [StateInvariants.Violation]) in
                 var done: [JSONValue] = []
+                // Agents whose lease a repair ended: their load is recounted in the next pass,
+                // though they may hold no other lease of this workflow (it stayed one too high).
+                var revokedFrom: Set<String> = []
                 // A repair can reveal another (a revoked lease leaves its task to requeue): a few passes.
                 for _ in 0..<3 {
-                    let violations = StateInvariants.check(try StateFacts.read(m.tx, workflow: m.workflow, now: m.now))
+                    let violations = StateInvariants.check(
+                        try StateFacts.read(m.tx, workflow: m.workflow, now: m.now, alsoAgents: revokedFrom))
                     let fixable = violations.filter { $0.repair != nil }
                     if fixable.isEmpty { break }
                     for violation in fixable {
                         guard let repair = violation.repair else { continue }
                         if let record = try apply(repair, in: &m) {
                             done.append(["invariant": .string(violation.invariant), "repair": record])
+                            if case .revokeLease = repair, let agentID = record["agent_id"]?.stringValue {
+                                revokedFrom.insert(agentID)
+                            }
                         }
                     }
                 }
-                let left = StateInvariants.check(try StateFacts.read(m.tx, workflow: m.workflow, now: m.now))
+                let left = StateInvariants.check(
+                    try StateFacts.read(m.tx, workflow: m.workflow, now: m.now, alsoAgents: revokedFrom))
                 if !done.isEmpty { try m.emit("state_repaired", severity: .warning, data: ["repairs": .array(done)]) }
                 return (done, left)
             }
