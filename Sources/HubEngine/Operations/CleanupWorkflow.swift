@@ -16,7 +16,7 @@ enum CleanupWorkflow {
             .init(
                 "remove_temp_files",
                 .boolean(
-                    "Delete the workflow's temporary files under the state directory, and checkpoint file contents no checkpoint references."
+                    "Delete the workflow's temporary files under the state directory, its restore lock file, and checkpoint file contents no checkpoint references."
                 )),
             .init("generate_report", .boolean("Write a Markdown and a JSON report under reports/<id>/.")),
         ])
@@ -53,6 +53,10 @@ enum CleanupWorkflow {
             let fm = FileManager.default
             removed = ((try? fm.contentsOfDirectory(atPath: temp)) ?? []).map { "\(temp)/\($0)" }
             if fm.fileExists(atPath: temp) { try? fm.removeItem(atPath: temp) }
+            // The lock restores and file checkpoints of the workflow took turns by: an archived
+            // workflow takes neither again, and the lock files stayed, one per workflow, for good.
+            let lock = RestoreTurn.path(workflowID: id, stateDirectory: hub.stateDirectory)
+            if fm.fileExists(atPath: lock), (try? fm.removeItem(atPath: lock)) != nil { removed.append(lock) }
         }
         var contents: JSONValue = .null
         if p.removeTempFiles ?? false {

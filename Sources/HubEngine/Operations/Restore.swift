@@ -99,14 +99,18 @@ enum Restore {
         let expected = context.expectedVersion
 
         // 1. Read and verify: the workflow, the checkpoint, the contents of its files.
+        @Sendable func restorable(_ tx: any StoreReader) throws -> Workflow {
+            guard let workflow = try tx.workflow(id) else { throw HubError.workflowNotFound(id) }
+            if workflow.archived {
+                throw HubError.invalidTransition(
+                    operation: "restore", workflowID: id, current: workflow.status, archived: true, allowed: [])
+            }
+            return workflow
+        }
         func read() async throws -> (Workflow, CheckpointResolver.Choice, [String: [UInt8]], Int64) {
             try await context.store.read {
                 tx -> (Workflow, CheckpointResolver.Choice, [String: [UInt8]], Int64) in
-                guard let workflow = try tx.workflow(id) else { throw HubError.workflowNotFound(id) }
-                if workflow.archived {
-                    throw HubError.invalidTransition(
-                        operation: "restore", workflowID: id, current: workflow.status, archived: true, allowed: [])
-                }
+                let workflow = try restorable(tx)
                 try workflow.check(ifVersion: expected)
                 let choice = try resolver.resolve(reference, in: tx)
                 var contents: [String: [UInt8]] = [:]
@@ -140,6 +144,9 @@ enum Restore {
         // for minutes) is made before the turn is taken, and everything is read again within it.
         var turn: LockedFile?
         defer { withExtendedLifetime(turn) {} }
+        // An unknown or archived workflow is refused before its turn is taken: the turn's lock
+        // file was made for every id a restore named, and again after cleanup removed it.
+        if withFiles { _ = try await context.store.read { tx in try restorable(tx) } }
         if withFiles && p.verifyDependencies != true {
             turn = try await RestoreTurn.take(workflowID: id, stateDirectory: hub.stateDirectory)
         }
