@@ -49,5 +49,10 @@ import Testing
         // Nor does a workflow that does not exist: a lock file was made for every id named.
         #expect(await t.run("nobody", "restore", #"{"name": "c1"}"#).errorCode == "WORKFLOW_NOT_FOUND")
         #expect(!FileManager.default.fileExists(atPath: t.hub.stateDirectory + "/locks/restore-nobody.lock"))
+        // Nor a checkpoint of files, of either.
+        let checkpoint = #"{"include_files": ["src/*"]}"#
+        #expect(await t.run("w1", "checkpoint", checkpoint).errorCode == "INVALID_TRANSITION")
+        #expect(await t.run("nobody", "checkpoint", checkpoint).errorCode == "WORKFLOW_NOT_FOUND")
+        #expect((try? FileManager.default.contentsOfDirectory(atPath: t.hub.stateDirectory + "/locks")) == [])
     }
 }

@@ -78,6 +78,14 @@ enum TakeCheckpoint {
         var turn: LockedFile?
         defer { withExtendedLifetime(turn) {} }
         if p.includeFiles?.capturesAnything == true {
+            // An unknown or archived workflow is refused first: the turn's lock file was made for
+            // every id named (and again after cleanup removed it).
+            let known = try await context.store.read { tx in try tx.workflow(id) }
+            guard let known else { throw HubError.workflowNotFound(id) }
+            if known.archived {
+                throw HubError.invalidTransition(
+                    operation: "checkpoint", workflowID: id, current: known.status, archived: true, allowed: [])
+            }
             turn = try await RestoreTurn.take(workflowID: id, stateDirectory: hub.stateDirectory)
         }
         // Read what the capture needs: the workflow, its declared files, the previous capture's stamps.
