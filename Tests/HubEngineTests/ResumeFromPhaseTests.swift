@@ -18,6 +18,32 @@ import Testing
         return out
     }
 
+    /// A checkpoint taken after a cancel, restored (paused) and resumed: the cancelled work runs
+    /// again, as a failed workflow's does. It completed at once, its tasks never run.
+    @Test func resumingARestoredCancelledStateRunsItsCancelledWork() async throws {
+        await t.run(nil, "register-agent", #"{"agent_id": "one"}"#)
+        await t.run(
+            "w", "create",
+            #"{"phases": [{"name": "p1", "tasks": [{"task_id": "a"}, {"task_id": "b"}]}, {"name": "p2", "tasks": [{"task_id": "c"}]}]}"#
+        )
+        await t.run("w", "start")
+        let lease = try #require(await t.claim("one").first?["lease_id"]?.stringValue)
+        #expect(await t.run(nil, "complete-task", "{\"lease_id\": \"\(lease)\"}").succeeded)
+        #expect(await t.run("w", "cancel").succeeded)
+        #expect(await t.run("w", "checkpoint", #"{"name": "after"}"#).succeeded)
+        #expect(await t.run("w", "restore", #"{"name": "after"}"#).result["status"] == "paused")
+        let resumed = await t.run("w", "resume")
+        #expect(resumed.result["status"] == "running", "\(resumed.json)")
+        #expect(await tasks("w") == ["a": "completed", "b": "ready", "c": "pending"])
+        for expected in ["b", "c"] {
+            let claimed = try #require(await t.claim("one").first)
+            #expect(claimed["task_id"]?.stringValue == expected)
+            let id = claimed["lease_id"]?.stringValue ?? ""
+            #expect(await t.run(nil, "complete-task", "{\"lease_id\": \"\(id)\"}").succeeded)
+        }
+        #expect(await t.run("w", "get-status").result["workflow_state"]?["status"] == "completed")
+    }
+
     /// Found by session 18's probe: skipping ahead skipped a running task but left its lease
     /// active; the agent could neither report it (LEASE_EXPIRED) nor be free of it, and its
     /// heartbeats renewed the lease for good.

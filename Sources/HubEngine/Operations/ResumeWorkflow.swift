@@ -84,8 +84,13 @@ enum ResumeWorkflow {
             // while it was paused (its last tasks were running) has none to hand out, and resuming
             // it completes it — refused, it stayed paused at 100 % for good.
             var progression = try m.progression()
+            // Cancelled tasks in a paused workflow come from a checkpoint taken after a cancel,
+            // restored (which leaves it paused): resumed, they run again as failed ones do. Left
+            // as they were, the workflow completed at once with their work never done.
+            let restoredAfterCancel = progression.tasks.contains { $0.status == .cancelled }
             let workLeft =
-                p.resumeFromPhase != nil || wasFailed || progression.tasks.contains { !$0.status.isSettled }
+                p.resumeFromPhase != nil || wasFailed || restoredAfterCancel
+                || progression.tasks.contains { !$0.status.isSettled }
                 || progression.phases.contains { $0.status == .pending }
             if let budget = m.workflow.budget, workLeft {
                 let ran = m.workflow.activeTime(now: m.now)
@@ -112,7 +117,7 @@ enum ResumeWorkflow {
                 "resumed", data: ["phase": .count(target), "from_status": .string(wasFailed ? "failed" : "paused")])
             var reset: [String] = []
             var revivedIDs: [String] = []
-            if target != current || wasFailed || neverStarted {
+            if target != current || wasFailed || neverStarted || restoredAfterCancel {
                 // The target phase and every phase after it run again (§5): their failed tasks get
                 // another go (attempts kept), their tasks skipped without a failed dependency (a phase
                 // skipped or closed by force) wait their turn again; completed tasks stay completed.
