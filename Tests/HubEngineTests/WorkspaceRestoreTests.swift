@@ -40,6 +40,19 @@ import Testing
         return CheckpointFile(path: path, sha256: Checksum.sha256(bytes), size: Int64(bytes.count), mode: 0o644)
     }
 
+    /// A folder the checkpoint could not list is in its unread list: the files now found below
+    /// it are not the checkpoint's to remove (the restore removed them), nor the whole workspace's
+    /// when that could not be listed ("."); files beside it still are.
+    @Test(arguments: ["docs/private", "."])
+    func filesBelowAFolderTheCheckpointCouldNotListAreNotRemoved(_ unlisted: String) throws {
+        defer { directory.remove() }
+        try write("docs/private/notes.txt", "keep me")
+        try write("docs/private/deeper/more.txt", "keep me too")
+        try write("docs/privateer.txt", "not below it")
+        let plan = try restorer.plan([], scope: ["docs/**"], unread: [unlisted])
+        #expect(plan.removals == (unlisted == "." ? [] : ["docs/privateer.txt"]))
+    }
+
     @Test func aDiscardedStagingChangesNothing() throws {
         defer { directory.remove() }
         try write("src/a.txt", "current")

@@ -45,8 +45,15 @@ struct WorkspaceFiles {
     struct Skip {
         var path: String
         var reason: String
+        /// A directory whose entries could not be listed: what it holds was not seen, so a
+        /// restore leaves everything below it alone (it removed the files it held).
+        var unlisted = false
         var json: JSONValue { ["path": .string(path), "reason": .string(reason)] }
     }
+
+    /// Why an unlisted directory is skipped.
+    static let unlistable =
+        "a directory that could not be read (its permissions, or a path too long); its files are not captured, and a restore leaves them alone"
 
     /// Whether `text` holds a brace list `{a,b}` (a file may be named `{slug}.js`: no comma).
     static func hasBraceList(_ text: String) -> Bool {
@@ -163,7 +170,15 @@ struct WorkspaceFiles {
             var stack: [String] = [""]
             while let directory = stack.popLast() {
                 let absolute = directory.isEmpty ? root : root + "/" + directory
-                guard !isExcluded(absolute), let entries = FileSystem.entriesWithFacts(absolute) else {
+                guard !isExcluded(absolute) else { continue }
+                guard let entries = FileSystem.entriesWithFacts(absolute) else {
+                    // Passed over in silence, its files were "not held by the checkpoint" to the
+                    // restore, which removed them. (One that vanished since it was listed held none.)
+                    let code = errno
+                    if code != ENOENT && code != ENOTDIR {
+                        skipped.append(
+                            Skip(path: directory.isEmpty ? "." : directory, reason: Self.unlistable, unlisted: true))
+                    }
                     continue
                 }
                 for (name, facts, utf8) in entries {
@@ -243,7 +258,8 @@ struct CapturedFiles: Sendable {
     /// The workspace the paths are relative to.
     var root: String = ""
     var skipped: [JSONValue] = []
-    /// Files in the scope that could not be read (a restore leaves them alone).
+    /// Files in the scope that could not be read, and directories that could not be listed
+    /// (a restore leaves them, and everything below them, alone).
     var unread: [String] = []
     /// Files whose hash came from the previous capture's stamp without reading them.
     var reused = 0
@@ -262,6 +278,7 @@ extension WorkspaceFiles {
         -> CapturedFiles
     {
         var out = CapturedFiles(scope: scope, root: root, skipped: skipped.map(\.json))
+        out.unread = skipped.filter(\.unlisted).map(\.path)
         let now = Int64(Date().timeIntervalSince1970 * 1_000_000_000)
         let racy: Int64 = 2_000_000_000
         var total: Int64 = 0

@@ -79,6 +79,8 @@ struct WorkspaceRestore {
             for path in manifest.map(\.path) + unread { canonical[path] = path }
             plan.removals = present.filter { file in
                 guard !captured.contains(PathKey(file.path)) else { return false }
+                // Below a directory the checkpoint could not list: not known to it, so not removed.
+                guard !unread.contains(where: { $0 == "." || PathKey.isInside(file.path, $0) }) else { return false }
                 guard let twin = canonical[file.path] else { return true }
                 return FileSystem.facts(files.root + "/" + twin)?.inode != file.facts.inode
             }.map(\.path)
