@@ -85,6 +85,29 @@ import Testing
         #expect(checked.result["valid"] == false)
     }
 
+    /// redistribute-tasks sets the agent it names offline, its work in other workflows keeping
+    /// its leases while it heartbeats (its help says so): verify-state called that lease held by
+    /// a dead agent, and its repair took the task away from the live agent.
+    @Test func anOfflineAgentsLeaseInAnotherWorkflowIsValid() async throws {
+        for w in ["wa", "wb"] {
+            await t.run(w, "create", #"{"phases": [{"name": "p", "tasks": [{"task_id": "t1", "role": "code"}]}]}"#)
+            await t.run(w, "start")
+        }
+        await t.run(
+            nil, "register-agent", #"{"agent_id": "ag1", "specializations": ["code"], "max_concurrent_tasks": 2}"#)
+        await t.run(nil, "register-agent", #"{"agent_id": "ag2", "specializations": ["code"]}"#)
+        #expect(await t.run("wa", "claim-task", #"{"agent_id": "ag1"}"#).result["count"] == 1)
+        #expect(await t.run("wb", "claim-task", #"{"agent_id": "ag1"}"#).result["count"] == 1)
+        #expect(await t.run("wa", "redistribute-tasks", #"{"failed_agent": "ag1"}"#).succeeded)
+        let checked = await t.run("wb", "verify-state")
+        #expect(checked.result["valid"] == true, "\(checked.json)")
+        let repaired = await t.run("wb", "verify-state", #"{"repair": true}"#)
+        #expect(repaired.result["repairs"] == [], "\(repaired.json)")
+        let task = await t.run("wb", "get-status").result["workflow_state"]?["phases"]?.arrayValue?.first?["tasks"]?
+            .arrayValue?.first
+        #expect(task?["status"] == "running")
+    }
+
     /// A lease on a task that is no longer running is revoked by the repair, and its agent's
     /// load drops with it: the next pass judged only agents holding a lease of the workflow,
     /// so an agent with no other left kept the load of the lease it lost.

@@ -207,7 +207,11 @@ public enum StateInvariants {
                             "lease \(lease.leaseID) is active but task \(lease.taskID) is \(task?.status.rawValue ?? "missing")",
                         repair: .revokeLease(leaseID: lease.leaseID)))
             } else if let agent = facts.agents[lease.agentID] {
-                if agent.status == .unresponsive || agent.status == .offline {
+                // Only an unresponsive agent's leases are dead (the sweep ends them as it judges
+                // it). An offline one keeps its leases while it heartbeats: redistribute-tasks
+                // sets the agent it names offline with its work in other workflows kept, and a
+                // stopping runner goes offline finishing what it runs; a lapse is judged above.
+                if agent.status == .unresponsive {
                     out.append(
                         Violation(
                             invariant: "lease_held_by_dead_agent",
