@@ -57,6 +57,35 @@ import Testing
         #expect(await version() == before)
     }
 
+    /// Found by session 25's probe: a workspace that is the state directory, or inside it, let a
+    /// checkpoint capture the store (hub.sqlite) and a restore write it back over the live
+    /// database. `create` refuses such a workspace, and a workflow stored with one before (its
+    /// workspace changed behind the hub's back here) is refused by checkpoint and restore alike.
+    @Test func aWorkspaceInsideTheStateDirectoryIsRefused() async throws {
+        let state = t.hub.stateDirectory
+        try FileManager.default.createDirectory(atPath: state + "/inner", withIntermediateDirectories: true)
+        for inside in [state, state + "/inner"] {
+            let created = await t.run("bad", "create", "{\"phases\": [\"a\"], \"workspace\": \"\(inside)\"}")
+            #expect(created.errorCode == "INVALID_PARAMETERS", "\(created.json)")
+            #expect(created.json["error"]?["context"]?["field"] == "workspace")
+        }
+        #expect(await t.run("bad", "get-status").errorCode == "WORKFLOW_NOT_FOUND")
+        await t.run("w3", "create", #"{"phases": ["a"]}"#)
+        try t.writeFile("a.txt", "one")
+        #expect(await t.run("w3", "checkpoint", #"{"name": "c1", "include_files": ["a.txt"]}"#).succeeded)
+        try await t.hub.store.write { tx in
+            guard var w = try tx.workflow("w3") else { return }
+            w.workspace = state
+            try tx.update(w)
+        }
+        let capture = await t.run("w3", "checkpoint", #"{"name": "c2", "include_files": ["hub.sqlite"]}"#)
+        #expect(capture.errorCode == "PATH_NOT_ALLOWED", "\(capture.json)")
+        let restore = await t.run("w3", "restore", #"{"name": "c1"}"#)
+        #expect(restore.errorCode == "PATH_NOT_ALLOWED", "\(restore.json)")
+        #expect(!FileManager.default.fileExists(atPath: state + "/a.txt"))
+        #expect(await t.run("w3", "get-status").result["workflow_state"]?["status"] == "created")
+    }
+
     /// Found by session 18's probe: the workspace itself replaced by a symlink had the restore
     /// write into the link's target and remove the files it found there.
     @Test func aWorkspaceReplacedByASymlinkRefusesTheRestoreAndTouchesNothingBehindIt() async throws {

@@ -261,6 +261,17 @@ extension Paths {
                 "workspace", "is \(workspace), which is not a directory",
                 suggestions: ["Create the directory first, or leave workspace out for the hub's working directory"])
         }
+        // Checkpoints capture files under the workspace, restores write there: inside the state
+        // directory they captured the store and wrote over the live database.
+        let state = resolved(absolute(hub.stateDirectory, relativeTo: "/"))
+        if workspace == state || workspace.hasPrefix(state + "/") {
+            throw HubError.parameter(
+                "workspace",
+                given == nil
+                    ? "defaults to the working directory, \(workspace), which is inside the hub's state directory \(state): name a workspace outside it"
+                    : "is \(workspace), which is inside the hub's state directory \(state): checkpoints never capture files there nor restores write them",
+                suggestions: ["Give a workspace outside \(state), e.g. the project's repository"])
+        }
         return workspace
     }
 }

@@ -29,6 +29,21 @@ struct WorkspaceFiles {
         excluded.contains(absolute)
     }
 
+    /// Refuses a workspace that is the state directory or lies inside it (`PATH_NOT_ALLOWED`):
+    /// the walk excludes the state directory only below the workspace, so such a workspace let
+    /// a checkpoint capture the store and a restore write the captured bytes over the live
+    /// database. `create` and `load-state` refuse such a workspace; this holds for workflows
+    /// stored before they did.
+    func refuseInsideStateDirectory() throws(HubError) {
+        guard let state = excluded.first(where: { root == $0 || root.hasPrefix($0 + "/") }) else { return }
+        throw HubError(
+            .pathNotAllowed,
+            "The workflow's workspace \(root.prefix(256)) is inside the hub's state directory \(state.prefix(256)); files are never captured from it nor restored into it",
+            details: "Nothing was changed.",
+            context: ["workspace": .string(root), "state_directory": .string(state)],
+            suggestions: ["Use a workspace outside the state directory (load-state takes one)"])
+    }
+
     init(workspace: String, stateDirectory: String) {
         // Not resolved: this is the name a symlink put in the workspace's place since would be found at.
         named = Paths.absolute(workspace, relativeTo: "/")
@@ -135,6 +150,7 @@ struct WorkspaceFiles {
         // Keyed by bytes: two names that differ only in Unicode normalization are two files.
         var found: [PathKey: Found] = [:]
         var skipped: [Skip] = []
+        try refuseInsideStateDirectory()
         guard FileSystem.facts(root)?.kind == .directory else {
             throw HubError(
                 .invalidParameters, "The workflow's workspace \(root) is not a directory",

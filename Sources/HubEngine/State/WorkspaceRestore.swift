@@ -229,6 +229,7 @@ struct WorkspaceRestore {
     /// have the restore write and remove files wherever the link points. (Symlinks among its
     /// parents are resolved, as when the workflow was created.)
     private func openRoot() throws(HubError) -> DirectoryHandle {
+        try files.refuseInsideStateDirectory()
         if FileSystem.facts(files.named)?.kind == .symlink {
             throw HubError(
                 .pathNotAllowed,
