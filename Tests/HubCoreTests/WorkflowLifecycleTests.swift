@@ -36,11 +36,17 @@ import Testing
         }
     }
 
+    /// Every transition is refused; `cleanup` again on a finished one only finalizes (writes the
+    /// files asked for), so that a cleanup stopped before it wrote them can be finished.
     @Test(arguments: WorkflowStatus.allCases)
-    func archivedWorkflowsRefuseEveryLifecycleOperation(_ status: WorkflowStatus) {
+    func archivedWorkflowsRefuseEveryTransition(_ status: WorkflowStatus) {
         for operation in LifecycleOperation.allCases {
             var machine = WorkflowLifecycle(status: status, archived: true)
-            #expect(machine.apply(operation) == .refuse(current: status, archived: true, allowed: []))
+            let expected: WorkflowLifecycle.Action =
+                operation == .cleanup && status.isFinished
+                ? .finalize : .refuse(current: status, archived: true, allowed: [])
+            #expect(machine.apply(operation) == expected, "\(operation)")
+            #expect(machine == WorkflowLifecycle(status: status, archived: true))
         }
     }
 

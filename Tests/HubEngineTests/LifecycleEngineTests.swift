@@ -347,6 +347,25 @@ import Testing
         #expect(after["phases"]?.arrayValue?.first?["tasks"]?.arrayValue?.count == 2)
     }
 
+    /// A cleanup killed after its commit, before its files, left the workflow archived with no
+    /// report and nothing that could write it (found by session 25's probe): cleanup again on an
+    /// archived workflow writes the files asked for, and changes nothing else.
+    @Test func cleanupAgainWritesItsFilesAndChangesNothing() async throws {
+        await t.run("w1", "create", #"{"phases": ["a"]}"#)
+        await t.run("w1", "cancel")
+        #expect(await t.run("w1", "cleanup").succeeded)
+        let before = await t.run("w1", "get-status").result["workflow_state"]?["state_version"]
+        let events = await t.run("w1", "get-events").result["count"]
+        let again = await t.run("w1", "cleanup", #"{"archive_state": true, "generate_report": true}"#)
+        #expect(again.succeeded, "\(again.json)")
+        let report = t.hub.stateDirectory + "/reports/w1"
+        #expect(FileManager.default.fileExists(atPath: report), "\(again.json)")
+        #expect(FileManager.default.fileExists(atPath: t.hub.stateDirectory + "/workflows/failed/w1.json"))
+        #expect(await t.run("w1", "get-status").result["workflow_state"]?["state_version"] == before)
+        #expect(await t.run("w1", "get-events").result["count"] == events)
+        #expect(again.result["resources_released"] == 0)
+    }
+
     @Test func archivedWorkflowsAnswerReadsAndRefuseMutations() async throws {
         await t.run("w1", "create", #"{"phases": ["a"]}"#)
         await t.run("w1", "cancel")

@@ -12,7 +12,8 @@ public struct WorkflowLifecycle: Sendable, Equatable {
     public enum Action: Sendable, Equatable {
         /// Move the workflow to the status.
         case transition(to: WorkflowStatus)
-        /// `complete` on a workflow that completed by itself: run the finalization only.
+        /// `complete` on a workflow that completed by itself, or `cleanup` on an archived one:
+        /// run the finalization only (write the files asked for), changing nothing.
         case finalize
         /// `cleanup`: keep the status and set `archived`.
         case archive
@@ -30,6 +31,7 @@ public struct WorkflowLifecycle: Sendable, Equatable {
 
     /// The lifecycle operations allowed from the current state, in §5's order.
     public var allowedOperations: [LifecycleOperation] {
+        // An archived workflow takes no transition (`cleanup` again only writes its files again).
         guard !archived else { return [] }
         return LifecycleOperation.allCases.filter { Self.target(of: $0, from: status) != nil }
     }
@@ -59,6 +61,9 @@ public struct WorkflowLifecycle: Sendable, Equatable {
 
     /// Applies an operation: on success the machine moves, otherwise it stays and refuses.
     public mutating func apply(_ operation: LifecycleOperation) -> Action {
+        // `cleanup` again on an archived workflow writes its files again and changes nothing
+        // (a cleanup stopped after its commit, before its files, could never be finished).
+        if archived, operation == .cleanup, status.isFinished { return .finalize }
         guard !archived, let target = Self.target(of: operation, from: status) else {
             return .refuse(current: status, archived: archived, allowed: allowedOperations)
         }

@@ -26,7 +26,7 @@ enum CleanupWorkflow {
         "cleanup", scope: .workflow, mutating: true, parameters: Parameters.self,
         summary: "Archive a completed, failed or cancelled workflow (its status is kept).",
         discussion:
-            "Archived workflows leave list-workflows unless include_archived; reads still work, every mutation is refused. The workflow's resource allocations still held (complete with cleanup_resources: false) are released.",
+            "Archived workflows leave list-workflows unless include_archived; reads still work, every mutation is refused but cleanup itself: run again, it writes the files asked for again and changes nothing (a cleanup stopped before it wrote them). The workflow's resource allocations still held (complete with cleanup_resources: false) are released.",
         example:
             "coordination-hub workflow_123 cleanup '{\"archive_state\": true, \"remove_temp_files\": true, \"generate_report\": true}'",
         handler: run)
@@ -35,8 +35,9 @@ enum CleanupWorkflow {
         let id = try context.requiredWorkflowID
         let hub = context.hub
         try Finalization(hub: hub).prepare(id, archive: p.archiveState ?? false, report: p.generateReport ?? false)
-        let archived = try await hub.mutate(context) { m -> Int in
-            _ = try m.lifecycle(.cleanup)
+        let archived = try await hub.mutate(context, allowArchived: true) { m -> Int in
+            // Again on an archived workflow: its files only (below), nothing changes.
+            if try m.lifecycle(.cleanup) == .finalize { return 0 }
             // What `complete` kept (cleanup_resources: false) ends now: an archived workflow
             // takes no more mutations, release-resources included, so it stayed held for good.
             let released = try m.releaseAllocations(reason: "workflow archived")
