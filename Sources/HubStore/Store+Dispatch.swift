@@ -43,7 +43,12 @@ public protocol DispatchReader {
     func phaseCounts(workflowID: String, phaseID: Int) throws -> PhaseCounts
     /// `ready` tasks of running workflows needing `role` (`nil`: tasks without a role),
     /// in the policy's order (workflow priority, task priority, critical path, age), one page.
-    func readyCandidates(role: String?, workflowID: String?, offset: Int, limit: Int) throws -> [TaskCandidate]
+    /// Only those `agentID` may take as far as reservations and pools go: a task reserved for
+    /// another agent, or of a workflow whose pool leaves it out, is not listed (listed, a
+    /// large pooled workflow filled every page a claim reads, and an outsider was told nothing
+    /// was eligible while another workflow's task was).
+    func readyCandidates(role: String?, workflowID: String?, agentID: String, offset: Int, limit: Int) throws
+        -> [TaskCandidate]
     /// Files (as ``WorkTask/fileKey(_:workspace:)``) and resource units held by running tasks.
     func runningHolds() throws -> (files: Set<String>, resources: [String: Int])
     /// Ended leases whose agent may still be running the task (``Lease/holdsUntil`` after `now`),

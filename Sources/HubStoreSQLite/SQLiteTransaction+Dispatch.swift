@@ -335,15 +335,20 @@ extension SQLiteTransaction {
         FROM tasks t INDEXED BY \(inWorkflow ? "tasks_claimable_in_workflow" : "tasks_claimable")
           JOIN workflows w ON w.id = t.workflow_id
         WHERE t.status = 'ready' AND t.role IS ? AND w.status = 'running'\(inWorkflow ? " AND t.workflow_id = ?" : "")
+          AND (t.reserved_for IS NULL OR t.reserved_for = ?)
+          AND (NOT EXISTS (SELECT 1 FROM workflow_pools p WHERE p.workflow_id = t.workflow_id)
+            OR EXISTS (SELECT 1 FROM workflow_pools p WHERE p.workflow_id = t.workflow_id AND p.agent_id = ?))
         ORDER BY t.role, t.workflow_priority_rank DESC, t.priority_rank DESC, t.critical_path_ms DESC, t.created_at,
           t.workflow_id, t.position LIMIT ? OFFSET ?
         """
     }
 
-    func readyCandidates(role: String?, workflowID: String?, offset: Int, limit: Int) throws -> [TaskCandidate] {
+    func readyCandidates(role: String?, workflowID: String?, agentID: String, offset: Int, limit: Int) throws
+        -> [TaskCandidate]
+    {
         var arguments: StatementArguments = [role]
         if let workflowID { _ = arguments.append(contentsOf: [workflowID]) }
-        _ = arguments.append(contentsOf: [limit, offset])
+        _ = arguments.append(contentsOf: [agentID, agentID, limit, offset])
         let sql = Self.readyCandidatesQuery(inWorkflow: workflowID != nil)
         return try Row.fetchAll(db.cachedStatement(sql: sql), arguments: arguments).map { row in
             var c = ColumnReader(row)

@@ -44,7 +44,7 @@ import Testing
     /// also when it is for one workflow: a sort would read every ready task first.
     @Test(arguments: [false, true])
     func claimCandidatesComeInOrderFromAnIndexWithoutASort(inWorkflow: Bool) throws {
-        let arguments: StatementArguments = inWorkflow ? [nil, "w", 40, 0] : [nil, 40, 0]
+        let arguments: StatementArguments = inWorkflow ? [nil, "w", "a", "a", 40, 0] : [nil, "a", "a", 40, 0]
         let details = try plan(SQLiteTransaction.readyCandidatesQuery(inWorkflow: inWorkflow), arguments)
         let index = inWorkflow ? "tasks_claimable_in_workflow (workflow_id=? AND role=?)" : "tasks_claimable (role=?)"
         #expect(details.contains { $0.hasPrefix("SEARCH t USING INDEX " + index) }, "\(details)")

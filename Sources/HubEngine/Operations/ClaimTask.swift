@@ -52,10 +52,14 @@ enum ClaimTask {
         handler: run)
 
     /// Candidates read per role and page at most while looking for eligible tasks (the first
-    /// page is smaller: four per wanted task, at least eight).
-    static let pageSize = 64
-    /// Pages read per role at most in one claim, so a claim's cost stays bounded.
-    static let maximumPages = 16
+    /// page is smaller: four per wanted task, at least eight; each page doubles).
+    static let pageSize = 1024
+    /// Candidates read per role at most in one claim, so a claim's cost stays bounded. The
+    /// store lists only tasks the agent's reservations and pools allow; what else can pass a
+    /// candidate over (a file or resource a running task holds, a degraded agent's turn) is
+    /// judged here, and a window of 888 let that many tasks waiting on one held file hide every
+    /// eligible task behind them ("nothing is eligible").
+    static let maximumExamined = 20_000
 
     /// The longest `wait`.
     static let maximumWait = HubDuration.seconds(60)
@@ -284,20 +288,20 @@ enum ClaimTask {
         var read = Array(repeating: 0, count: roles.count)
         // The first page is small (most claims take the first eligible tasks); later ones grow.
         var limit = min(pageSize, max(8, wanted * 4))
-        for _ in 0..<maximumPages {
+        while true {
             for index in open.sorted() {
                 let rows = try scope.tx.readyCandidates(
-                    role: roles[index], workflowID: workflowID, offset: read[index], limit: limit)
+                    role: roles[index], workflowID: workflowID, agentID: agent.agentID, offset: read[index],
+                    limit: limit)
                 candidates += try available(rows, scope: scope, usable: &usable, overdue: &overdue)
                 read[index] += rows.count
-                if rows.count < limit { open.remove(index) }
+                if rows.count < limit || read[index] >= maximumExamined { open.remove(index) }
             }
             limit = min(pageSize, limit * 2)
             context.pools = try scope.tx.pools(of: candidates.map(\.workflowID))
             let chosen = TaskSelection.choose(from: candidates, for: agent, context: context, limit: wanted)
             if chosen.count >= wanted || open.isEmpty { return chosen }
         }
-        return TaskSelection.choose(from: candidates, for: agent, context: context, limit: wanted)
     }
 }
 
