@@ -220,6 +220,30 @@ import Testing
         #expect(await checkpoints().first?["trigger"] == "agent_failure")
     }
 
+    /// Agents failing together, or tasks timing out together, take one checkpoint of the state
+    /// they leave: one sweep took one per agent (or task) of the same state, and retention (20)
+    /// dropped every older checkpoint, the manual one too (found by session 25's probe).
+    @Test func aSweepThatFailsManyAgentsTakesOneCheckpointAndKeepsTheOlderOnes() async throws {
+        let tasks = (0..<25).map { "{\"task_id\": \"t\($0)\", \"timeout\": \"20s\"}" }.joined(separator: ", ")
+        await t.run("w1", "create", "{\"phases\": [{\"name\": \"p\", \"tasks\": [\(tasks)]}]}")
+        await t.run("w1", "start")
+        #expect(await t.run("w1", "checkpoint", #"{"name": "precious"}"#).succeeded)
+        await t.run(nil, "register-agent", #"{"agent_id": "many", "max_concurrent_tasks": 25}"#)
+        #expect(await t.claim("many", max: 25).count == 25)
+        t.clock.advance(by: .seconds(21))
+        await t.run(nil, "heartbeat", #"{"agent_id": "many"}"#)
+        let timedOut = await names()
+        #expect(timedOut == ["timeout_t0", "precious"], "\(timedOut)")
+        for n in 0..<20 { await t.run(nil, "register-agent", "{\"agent_id\": \"a\(n)\"}") }
+        for n in 0..<20 { #expect(await claim("a\(n)") != nil) }
+        await t.run(nil, "register-agent", #"{"agent_id": "watcher"}"#)
+        t.clock.advance(by: .seconds(31))
+        await t.run(nil, "heartbeat", #"{"agent_id": "watcher"}"#)
+        let after = await names()
+        #expect(after.filter { $0.hasPrefix("agent_failure_") }.count == 1, "\(after)")
+        #expect(after.contains("precious"), "\(after)")
+    }
+
     /// §7: the checkpoint is of each workflow running when its agent failed, also when the
     /// attempt the agent lost was the task's last and fails the workflow (the task timeout's
     /// checkpoint was taken then; the agent failure's was not).

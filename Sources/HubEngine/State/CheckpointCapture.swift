@@ -144,8 +144,15 @@ extension Mutation {
 
     /// Asks for a checkpoint of the state this change commits (after a phase completes, an
     /// agent fails, a task times out); ``commit()`` takes it once the new version is stored.
+    /// One per reason, but one per phase: a sweep that failed twenty agents (or timed out twenty
+    /// tasks) at once took twenty checkpoints of one state, and retention dropped every older
+    /// one, manual ones included. The first name asked for is kept.
     mutating func checkpointAtCommit(_ trigger: CheckpointTrigger, name: String) {
-        guard !pendingCheckpoints.contains(where: { $0.name == name }) else { return }
+        guard
+            !pendingCheckpoints.contains(where: {
+                $0.name == name || (trigger != .phaseCompleted && $0.trigger == trigger)
+            })
+        else { return }
         pendingCheckpoints.append((trigger, name))
     }
 }
