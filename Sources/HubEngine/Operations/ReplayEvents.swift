@@ -27,7 +27,9 @@ enum ReplayEvents {
             an end, the subscription returns to where it was once the range has been acknowledged; without one it \
             carries on from the start of the range. A range that starts after the subscription's position holds \
             nothing delivered yet: the cursor stays, so no unacknowledged event before the range is skipped. The subscription's patterns and filters apply; with a workflow \
-            id, only that workflow's events are delivered again. The result gives the cursor and events_in_range. \
+            id, only that workflow's events are delivered again. The result gives the cursor and events_in_range \
+            (the matching events in the range; null when the range spans more than 100,000 events, which are not \
+            counted). \
             A time window that holds no event (to_time at or after from_time) succeeds with events_in_range 0 and \
             leaves the subscription as it was: nothing in the window can be delivered again, and rewinding to its \
             start would hand out again the events after it. An end before the start (to_time before from_time, or \
