@@ -86,4 +86,16 @@ import Testing
         #expect(answer.contains(unlisted), "\(answer.prefix(2000))")
         #expect(answer.contains("could not be read"), "\(answer.prefix(2000))")
     }
+
+    /// A FIFO matched by a literal pattern and by a glob was listed twice in `skipped`.
+    @Test func aPathMatchedTwiceIsSkippedOnce() async throws {
+        defer { t.remove() }
+        await t.run("w1", "create", #"{"phases": ["p"]}"#)
+        try t.writeFile("src/a.txt", "a")
+        #expect(mkfifo(t.directory.path + "/src/pipe", 0o644) == 0)
+        let taken = await t.run("w1", "checkpoint", #"{"include_files": ["src/pipe", "src/*"]}"#)
+        let skipped = taken.result["files"]?["skipped"]?.arrayValue ?? []
+        #expect(skipped.compactMap { $0["path"]?.stringValue } == ["src/pipe"], "\(taken.json)")
+        #expect(taken.result["files"]?["captured"] == 1, "\(taken.json)")
+    }
 }

@@ -217,9 +217,11 @@ struct WorkspaceFiles {
                 }
             }
         }
+        // A path matched by a literal pattern and a glob is said once.
+        var said: Set<PathKey> = []
         return (
             found.values.sorted { PathKey($0.path) < PathKey($1.path) },
-            skipped.sorted { PathKey($0.path) < PathKey($1.path) }
+            skipped.filter { said.insert(PathKey($0.path)).inserted }.sorted { PathKey($0.path) < PathKey($1.path) }
         )
     }
 
