@@ -49,6 +49,11 @@ public protocol DispatchReader {
     /// was eligible while another workflow's task was).
     func readyCandidates(role: String?, workflowID: String?, agentID: String, offset: Int, limit: Int) throws
         -> [TaskCandidate]
+    /// `ready` tasks of running workflows reserved for `agentID` (of `workflowID` only, when
+    /// given), whatever their role: the policy offers them first (§7), and the pages of
+    /// ``readyCandidates(role:workflowID:agentID:offset:limit:)`` come in an order that does
+    /// not put them first.
+    func reservedCandidates(agentID: String, workflowID: String?) throws -> [TaskCandidate]
     /// Files (as ``WorkTask/fileKey(_:workspace:)``) and resource units held by running tasks.
     func runningHolds() throws -> (files: Set<String>, resources: [String: Int])
     /// Ended leases whose agent may still be running the task (``Lease/holdsUntil`` after `now`),

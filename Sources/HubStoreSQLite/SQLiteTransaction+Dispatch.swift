@@ -350,32 +350,53 @@ extension SQLiteTransaction {
         if let workflowID { _ = arguments.append(contentsOf: [workflowID]) }
         _ = arguments.append(contentsOf: [agentID, agentID, limit, offset])
         let sql = Self.readyCandidatesQuery(inWorkflow: workflowID != nil)
-        return try Row.fetchAll(db.cachedStatement(sql: sql), arguments: arguments).map { row in
-            var c = ColumnReader(row)
-            let workflowID: String = c.next()
-            let taskID: String = c.next()
-            let role: String? = c.optional()
-            let priority: String = c.next()
-            let criticalPath: Int64 = c.next()
-            let createdAt: Int64 = c.next()
-            let position: Int64 = c.next()
-            let files: String? = c.optional()
-            let storedResources: String? = c.optional()
-            let reservedFor: String? = c.optional()
-            let rank: Int = c.next()
-            let workspace: String = c.next()
-            var resources: [String: Int] = [:]
-            for (k, v) in JSONValue.stored(storedResources)?.objectValue ?? [:] { resources[k] = Int(v.intValue ?? 1) }
-            return TaskCandidate(
-                workflowID: workflowID, taskID: taskID, role: role,
-                workflowPriority: rank >= 3 ? .high : rank <= 1 ? .low : .medium,
-                taskPriority: Priority(rawValue: priority) ?? .medium, criticalPath: criticalPath,
-                createdAt: createdAt, position: position,
-                files: (JSONValue.stored(files)?.arrayValue?.compactMap(\.stringValue) ?? []).map {
-                    WorkTask.fileKey($0, workspace: workspace)
-                },
-                resources: resources, reservedFor: reservedFor)
-        }
+        return try Row.fetchAll(db.cachedStatement(sql: sql), arguments: arguments).map(Self.candidate(from:))
+    }
+
+    /// Through the index of reserved ready tasks (`tasks_reserved`), empty but for
+    /// `redistribute-tasks`' reservations.
+    static func reservedCandidatesQuery(inWorkflow: Bool) -> String {
+        """
+        SELECT t.workflow_id, t.task_id, t.role, t.priority, t.critical_path_ms, t.created_at, t.position, t.files,
+          t.resources, t.reserved_for, t.workflow_priority_rank, w.workspace
+        FROM tasks t INDEXED BY tasks_reserved JOIN workflows w ON w.id = t.workflow_id
+        WHERE t.reserved_for = ? AND t.status = 'ready' AND w.status = 'running'\(inWorkflow ? " AND t.workflow_id = ?" : "")
+        """
+    }
+
+    func reservedCandidates(agentID: String, workflowID: String?) throws -> [TaskCandidate] {
+        var arguments: StatementArguments = [agentID]
+        if let workflowID { _ = arguments.append(contentsOf: [workflowID]) }
+        let sql = Self.reservedCandidatesQuery(inWorkflow: workflowID != nil)
+        return try Row.fetchAll(db.cachedStatement(sql: sql), arguments: arguments).map(Self.candidate(from:))
+    }
+
+    /// A candidate from a row of ``readyCandidatesQuery(inWorkflow:)``'s columns.
+    static func candidate(from row: Row) -> TaskCandidate {
+        var c = ColumnReader(row)
+        let workflowID: String = c.next()
+        let taskID: String = c.next()
+        let role: String? = c.optional()
+        let priority: String = c.next()
+        let criticalPath: Int64 = c.next()
+        let createdAt: Int64 = c.next()
+        let position: Int64 = c.next()
+        let files: String? = c.optional()
+        let storedResources: String? = c.optional()
+        let reservedFor: String? = c.optional()
+        let rank: Int = c.next()
+        let workspace: String = c.next()
+        var resources: [String: Int] = [:]
+        for (k, v) in JSONValue.stored(storedResources)?.objectValue ?? [:] { resources[k] = Int(v.intValue ?? 1) }
+        return TaskCandidate(
+            workflowID: workflowID, taskID: taskID, role: role,
+            workflowPriority: rank >= 3 ? .high : rank <= 1 ? .low : .medium,
+            taskPriority: Priority(rawValue: priority) ?? .medium, criticalPath: criticalPath,
+            createdAt: createdAt, position: position,
+            files: (JSONValue.stored(files)?.arrayValue?.compactMap(\.stringValue) ?? []).map {
+                WorkTask.fileKey($0, workspace: workspace)
+            },
+            resources: resources, reservedFor: reservedFor)
     }
 
     /// The files and resources of running tasks that hold any (an empty list is stored as

@@ -44,6 +44,30 @@ import Testing
         #expect(await t.run("w", "get-status").result["workflow_state"]?["status"] == "completed")
     }
 
+    /// A task left cancelled before the phase a resume started from made every later resume
+    /// treat the workflow as just restored: a failed task that the failure tolerance let be ran
+    /// again at a plain pause and resume (found by session 25's regression probe).
+    @Test func aCancelledTaskLeftBehindDoesNotRerunLaterFailures() async throws {
+        await t.run(nil, "register-agent", #"{"agent_id": "one", "max_concurrent_tasks": 3}"#)
+        await t.run(
+            "x", "create",
+            #"{"phases": [{"name": "p1", "tasks": [{"task_id": "a"}]}, {"name": "p2", "tasks": [{"task_id": "b"}, {"task_id": "f", "max_retries": 0}]}, {"name": "p3", "tasks": [{"task_id": "c"}]}], "configuration": {"failure_tolerance": "high"}}"#
+        )
+        await t.run("x", "start")
+        await t.run("x", "cancel")
+        await t.run("x", "checkpoint", #"{"name": "ac"}"#)
+        #expect(await t.run("x", "restore", #"{"name": "ac"}"#).succeeded)
+        #expect(await t.run("x", "resume", #"{"resume_from_phase": 2}"#).succeeded)
+        let claimed = await t.claim("one", max: 2)
+        let lease = try #require(claimed.first { $0["task_id"] == "f" }?["lease_id"]?.stringValue)
+        #expect(await t.run(nil, "fail-task", "{\"lease_id\": \"\(lease)\"}").succeeded)
+        #expect(await tasks("x")["f"] == "failed")
+        await t.run("x", "pause")
+        let resumed = await t.run("x", "resume")
+        #expect(resumed.result["tasks_reset"] == [], "\(resumed.json)")
+        #expect(await tasks("x")["f"] == "failed")
+    }
+
     /// Found by session 18's probe: skipping ahead skipped a running task but left its lease
     /// active; the agent could neither report it (LEASE_EXPIRED) nor be free of it, and its
     /// heartbeats renewed the lease for good.

@@ -51,6 +51,14 @@ import Testing
         #expect(!details.contains { $0.contains("TEMP B-TREE") }, "\(details)")
     }
 
+    /// The tasks reserved for an agent come from the index of reserved ready tasks.
+    @Test(arguments: [false, true])
+    func reservedCandidatesComeFromTheReservedIndex(inWorkflow: Bool) throws {
+        let arguments: StatementArguments = inWorkflow ? ["a", "w"] : ["a"]
+        let details = try plan(SQLiteTransaction.reservedCandidatesQuery(inWorkflow: inWorkflow), arguments)
+        #expect(details.contains { $0.hasPrefix("SEARCH t USING INDEX tasks_reserved") }, "\(details)")
+    }
+
     /// What running tasks hold is read from an index of the running tasks that hold anything,
     /// not by reading every running task.
     @Test func aClaimReadsOnlyTheRunningTasksThatHoldFilesOrResources() throws {

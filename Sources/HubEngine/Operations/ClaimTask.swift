@@ -280,12 +280,28 @@ enum ClaimTask {
         }
         var context = SelectionContext(
             heldFiles: heldFiles, freeResources: free, defaultCapacity: capacity, healthyAgents: healthy)
-        let roles: [String?] = agent.specializations.map { Optional($0) } + [nil]
+        // Each role once (an agent stored with one named twice read its tasks twice, chose a
+        // task twice and failed on the second lease).
+        var seenRoles: Set<String> = []
+        let roles: [String?] =
+            agent.specializations.filter { seenRoles.insert($0).inserted }.map { Optional($0) } + [nil]
         var candidates: [TaskCandidate] = []
-        var open = Set(roles.indices)
+        var listed: Set<String> = []
         // Whether each candidate's workflow may hand out work, looked up once per claim.
         var usable: [String: Bool] = [:]
+        func add(_ rows: [TaskCandidate]) throws {
+            for row in try available(rows, scope: scope, usable: &usable, overdue: &overdue)
+            where listed.insert(row.workflowID + "\u{0}" + row.taskID).inserted {
+                candidates.append(row)
+            }
+        }
+        // Tasks reserved for the agent come first in the policy, not in the pages' order: read
+        // on their own, one on a later page was passed over for the first page's tasks.
+        try add(scope.tx.reservedCandidates(agentID: agent.agentID, workflowID: workflowID))
+        var open = Set(roles.indices)
         var read = Array(repeating: 0, count: roles.count)
+        // Each role's last row read: its unread rows come after it in the policy's order.
+        var last: [TaskCandidate?] = Array(repeating: nil, count: roles.count)
         // The first page is small (most claims take the first eligible tasks); later ones grow.
         var limit = min(pageSize, max(8, wanted * 4))
         while true {
@@ -293,14 +309,23 @@ enum ClaimTask {
                 let rows = try scope.tx.readyCandidates(
                     role: roles[index], workflowID: workflowID, agentID: agent.agentID, offset: read[index],
                     limit: limit)
-                candidates += try available(rows, scope: scope, usable: &usable, overdue: &overdue)
+                try add(rows)
+                last[index] = rows.last ?? last[index]
                 read[index] += rows.count
                 if rows.count < limit || read[index] >= maximumExamined { open.remove(index) }
             }
             limit = min(pageSize, limit * 2)
             context.pools = try scope.tx.pools(of: candidates.map(\.workflowID))
             let chosen = TaskSelection.choose(from: candidates, for: agent, context: context, limit: wanted)
-            if chosen.count >= wanted || open.isEmpty { return chosen }
+            // Enough chosen: only a role whose last row read still ranks before the worst chosen
+            // task may hold a better one further on (one role's page of tasks held back by a file
+            // had a claim take another role's lower task).
+            if chosen.count >= wanted, let worst = chosen.last {
+                open = open.filter { index in
+                    last[index].map { TaskSelection.precedes($0, worst, agent: agent) } ?? true
+                }
+            }
+            if open.isEmpty { return chosen }
         }
     }
 }

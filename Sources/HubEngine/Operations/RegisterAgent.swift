@@ -65,7 +65,12 @@ enum RegisterAgent {
                     "agent_id", "must not be the name of an operation or command",
                     suggestions: ["Use an id such as \(p.agentId)_agent"])
             }
-            if let roles = p.specializations { agent.specializations = roles }
+            // Each role once, in the order given: a role named twice had a claim read (and take)
+            // its tasks twice.
+            if let roles = p.specializations {
+                var seen: Set<String> = []
+                agent.specializations = roles.filter { seen.insert($0).inserted }
+            }
             if let max = p.maxConcurrentTasks { agent.maxConcurrentTasks = max }
             if let preferred = p.preferredTaskTypes { agent.preferredTaskTypes = preferred }
             if let budget = p.budget { agent.budget = Budget(json: budget) }

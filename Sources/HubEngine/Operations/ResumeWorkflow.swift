@@ -86,8 +86,11 @@ enum ResumeWorkflow {
             var progression = try m.progression()
             // Cancelled tasks in a paused workflow come from a checkpoint taken after a cancel,
             // restored (which leaves it paused): resumed, they run again as failed ones do. Left
-            // as they were, the workflow completed at once with their work never done.
-            let restoredAfterCancel = progression.tasks.contains { $0.status == .cancelled }
+            // as they were, the workflow completed at once with their work never done. Only those
+            // from the current phase on: one left behind by a resume from a later phase stayed
+            // cancelled for good, and every later resume ran the phase's failed tasks again.
+            let from = max(1, m.workflow.currentPhase)
+            let restoredAfterCancel = progression.tasks.contains { $0.status == .cancelled && $0.phaseID >= from }
             let workLeft =
                 p.resumeFromPhase != nil || wasFailed || restoredAfterCancel
                 || progression.tasks.contains { !$0.status.isSettled }
