@@ -85,6 +85,17 @@ import Testing
         let answer = taken.json.serialized(.compact)
         #expect(answer.contains(unlisted), "\(answer.prefix(2000))")
         #expect(answer.contains("could not be read"), "\(answer.prefix(2000))")
+        // Named by a literal path, the file below it is not said not to exist (a restore that
+        // could look removed it as not held by the checkpoint): it is kept among the unread.
+        // (A name at depth 20, its path short of the parameters' 4,096 characters and its absolute
+        // path past PATH_MAX.)
+        let literal =
+            "deep/" + Array(repeating: Self.name, count: Self.depth - 1).joined(separator: "/") + "/"
+            + String(repeating: "k", count: 4_090 - 4_026)
+        #expect(literal.utf8.count <= 4_096 && (t.directory.path + "/" + literal).utf8.count > Int(PATH_MAX))
+        let named = await t.run("w1", "checkpoint", "{\"name\": \"c2\", \"include_files\": [\"\(literal)\"]}")
+        let skipped = named.result["files"]?["skipped"]?.arrayValue?.first
+        #expect(skipped?["reason"]?.stringValue?.hasPrefix("could not be looked at") == true, "\(named.json)")
     }
 
     /// A FIFO matched by a literal pattern and by a glob was listed twice in `skipped`.

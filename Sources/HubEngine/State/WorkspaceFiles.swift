@@ -66,6 +66,10 @@ struct WorkspaceFiles {
         var json: JSONValue { ["path": .string(path), "reason": .string(reason)] }
     }
 
+    /// Why a path that could not be looked at is skipped.
+    static let unlookable =
+        "could not be looked at (a folder above it could not be read, or the path is too long); it is not captured, and a restore leaves it alone"
+
     /// Why an unlisted directory is skipped.
     static let unlistable =
         "a directory that could not be read (its permissions, or a path too long); its files are not captured, and a restore leaves them alone"
@@ -242,7 +246,11 @@ struct WorkspaceFiles {
             current += "/" + part
             if isExcluded(current) { return .skipped(Skip(path: path, reason: "inside the state directory")) }
             guard let facts = FileSystem.facts(current) else {
-                return .skipped(Skip(path: path, reason: "does not exist"))
+                let code = errno
+                if code == ENOENT || code == ENOTDIR { return .skipped(Skip(path: path, reason: "does not exist")) }
+                // Not "does not exist": a restore then removed the file as one the checkpoint
+                // did not hold. Kept among the unread paths, it is left alone.
+                return .skipped(Skip(path: path, reason: Self.unlookable, unlisted: true))
             }
             if n < parts.count - 1 && facts.kind != .directory {
                 return .skipped(
