@@ -60,6 +60,8 @@ public struct CommandLineTool: Sendable {
         operation: String, workflowID: String?
     ) {
         if request { return ("request", nil) }
+        // A command of its own (`mcp --version`) was named as a workflow id with no operation.
+        if let first = words.first, ["mcp", "openapi", "version", "help"].contains(first) { return (first, nil) }
         if words.count >= 2 && table[words[0]] == nil {
             return (String(words[1].prefix(128)), Identifier.isValid(words[0]) ? words[0] : nil)
         }

@@ -102,6 +102,11 @@ import Testing
         let version = try companion.run(["--version"])
         #expect(version.status == 0)
         #expect(version.json["result"]?["version"] == .string(Hub.version), "\(version.stdout)")
+        // An option the command does not take is refused naming the command, not a workflow "mcp".
+        let refused = try main.run(["mcp", "--version"])
+        #expect(refused.errorCode == "INVALID_ARGUMENTS")
+        #expect(refused.json["operation"] == "mcp", "\(refused.stdout)")
+        #expect(refused.json["workflow_id"] == .null, "\(refused.stdout)")
         // Neither opened a store.
         #expect(!FileManager.default.fileExists(atPath: directory.path + "/s"))
         #expect(!FileManager.default.fileExists(atPath: directory.path + "/.claude"))
